@@ -1,0 +1,128 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import type { Command } from 'commander';
+import { TaskPriority } from '../../gen/scheduler/v1/scheduler.js';
+import { intOption } from '../../shared/config.js';
+import { DROVER_BIN } from '../../shared/paths.js';
+import { call, connect } from '../client.js';
+import { print } from '../output.js';
+import { stopSignal } from '../signals.js';
+
+const LEADER = '127.0.0.1:50051';
+const STOP_GRACE_MS = 10_000;
+
+/**
+ * `drover dev`: a leader on the default ports and N workers in one command, with readable
+ * logs, plus a few demo tasks so there is something to watch. Ctrl-C stops them all.
+ */
+export function registerDev(program: Command): void {
+  program
+    .command('dev')
+    .description('start a local cluster: a leader, workers and some demo tasks')
+    .addOption(intOption('--workers <n>', 'workers to start', 'DROVER_DEV_WORKERS', 2))
+    .addOption(intOption('--slots <n>', 'slots per worker', 'DROVER_DEV_SLOTS', 2))
+    .addOption(
+      intOption(
+        '--demo-tasks <n>',
+        'demo tasks to schedule at start',
+        'DROVER_DEV_DEMO_TASKS',
+        6,
+        0,
+      ),
+    )
+    .action(async (options: { workers: number; slots: number; demoTasks: number }) => {
+      const stop = stopSignal();
+      const children: ChildProcess[] = [];
+      const start = (args: string[]): ChildProcess => {
+        const child = spawn(process.execPath, [DROVER_BIN, ...args, '--log-format', 'pretty'], {
+          stdio: 'inherit',
+        });
+        children.push(child);
+        return child;
+      };
+      const leader = start(['leader']);
+      for (let i = 1; i <= options.workers; i++) {
+        start([
+          'worker',
+          '--id',
+          `worker-${i}`,
+          '--slots',
+          String(options.slots),
+          '--leader',
+          LEADER,
+        ]);
+      }
+      const leaderExit = once(leader, 'exit').then(([code]) => code as number | null);
+
+      if (options.demoTasks > 0) {
+        await scheduleDemoTasks(options.demoTasks).catch((err: unknown) => {
+          process.stderr.write(`drover dev: could not schedule demo tasks: ${String(err)}\n`);
+        });
+      }
+      print(
+        `\ndrover dev: leader on ${LEADER} and :50052, ${options.workers} workers. Try:\n` +
+          '  npx drover members\n  npx drover tasks\n  npx drover schedule 2000\n' +
+          'Ctrl-C stops the cluster.\n',
+      );
+
+      const stopped = once(stop, 'abort').then(() => 'signal' as const);
+      const outcome = await Promise.race([stopped, leaderExit.then(() => 'leader' as const)]);
+      if (outcome === 'leader') {
+        process.stderr.write('drover dev: the leader exited (is port 50051 or 50052 in use?)\n');
+        process.exitCode = 1;
+      }
+      await stopAll(children);
+    });
+}
+
+async function scheduleDemoTasks(count: number): Promise<void> {
+  const clients = connect({ leader: LEADER, timeoutMs: 10_000, json: false });
+  try {
+    for (let i = 1; i <= count; i++) {
+      // waitForReady: the leader may still be starting; the deadline bounds the wait.
+      await call(
+        clients,
+        clients.scheduler.scheduleTask.bind(clients.scheduler),
+        {
+          task: {
+            id: '',
+            payload: String(500 + ((i * 700) % 2500)),
+            priority:
+              i % 3 === 0 ? TaskPriority.TASK_PRIORITY_HIGH : TaskPriority.TASK_PRIORITY_MEDIUM,
+            kind: 'demo',
+            targetMemberId: '',
+            attempt: 0,
+            memberId: '',
+            createdAt: undefined,
+            startedAt: undefined,
+            finishedAt: undefined,
+          },
+        },
+        { waitForReady: true },
+      );
+    }
+  } finally {
+    clients.close();
+  }
+}
+
+async function stopAll(children: readonly ChildProcess[]): Promise<void> {
+  const running = children.filter((c) => c.exitCode === null && c.signalCode === null);
+  // Workers first so they drain and leave while the leader still answers.
+  const leader = children[0];
+  const workers = running.filter((c) => c !== leader);
+  await stopChildren(workers);
+  if (leader && running.includes(leader)) await stopChildren([leader]);
+}
+
+async function stopChildren(children: readonly ChildProcess[]): Promise<void> {
+  await Promise.all(
+    children.map(async (child) => {
+      const exited = once(child, 'exit');
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+      await exited;
+      clearTimeout(timer);
+    }),
+  );
+}

@@ -1,0 +1,28 @@
+import type { Command } from 'commander';
+import { MembersResponse } from '../../gen/cluster/v1/leader.js';
+import { addClientOptions, call, withClients, type ClientOptions } from '../client.js';
+import { formatAge, print, printJson, printTable } from '../output.js';
+
+/** `drover members`: every member with its state and load. */
+export function registerMembers(program: Command): void {
+  addClientOptions(program.command('members').description('list cluster members')).action(
+    (options: ClientOptions) =>
+      withClients(options, async (clients) => {
+        const response = await call(clients, clients.leader.members.bind(clients.leader), {});
+        if (options.json) return printJson(MembersResponse.toJSON(response));
+        if (response.members.length === 0) return print('no members');
+        printTable(
+          ['ID', 'STATE', 'SLOTS FREE', 'RUNNING', 'LAST HEARTBEAT', 'KINDS', 'ADDRESS'],
+          response.members.map((m) => [
+            m.id,
+            m.status,
+            `${m.slotsFree}/${m.slotsTotal}`,
+            String(m.runningTaskIds.length),
+            m.lastHeartbeatAgeMs === undefined ? '-' : `${formatAge(m.lastHeartbeatAgeMs)} ago`,
+            m.kinds.join(','),
+            m.address || '-',
+          ]),
+        );
+      }),
+  );
+}

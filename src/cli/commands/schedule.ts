@@ -1,0 +1,52 @@
+import { Option, type Command } from 'commander';
+import { TaskPriority } from '../../gen/scheduler/v1/scheduler.js';
+import { addClientOptions, call, withClients, type ClientOptions } from '../client.js';
+import { print, printJson } from '../output.js';
+
+/** `drover schedule PAYLOAD`: enqueue a task and print its id. */
+export function registerSchedule(program: Command): void {
+  addClientOptions(
+    program
+      .command('schedule')
+      .description('schedule a task; prints its id')
+      .argument('<payload>', 'task payload (for demo tasks: milliseconds of work)')
+      .option('--id <id>', 'task id (default: the leader makes one)')
+      .addOption(
+        new Option('--priority <priority>', 'queue priority')
+          .choices(['low', 'medium', 'high'])
+          .default('medium'),
+      )
+      .option('--kind <kind>', 'handler to run (default: "default")')
+      .option('--target <member>', 'run only on this member'),
+  ).action(
+    (
+      payload: string,
+      options: ClientOptions & { id?: string; priority: string; kind?: string; target?: string },
+    ) =>
+      withClients(options, async (clients) => {
+        const response = await call(
+          clients,
+          clients.scheduler.scheduleTask.bind(clients.scheduler),
+          {
+            task: {
+              id: options.id ?? '',
+              payload,
+              priority:
+                TaskPriority[
+                  `TASK_PRIORITY_${options.priority.toUpperCase()}` as keyof typeof TaskPriority
+                ],
+              kind: options.kind ?? '',
+              targetMemberId: options.target ?? '',
+              attempt: 0,
+              memberId: '',
+              createdAt: undefined,
+              startedAt: undefined,
+              finishedAt: undefined,
+            },
+          },
+        );
+        if (options.json) printJson({ id: response.id });
+        else print(response.id);
+      }),
+  );
+}

@@ -1,0 +1,93 @@
+import { Option, type Command } from 'commander';
+import {
+  GetTasksResponse,
+  TaskStatus,
+  taskPriorityToJSON,
+  taskStatusToJSON,
+  type Task,
+} from '../../gen/scheduler/v1/scheduler.js';
+import { intOption } from '../../shared/config.js';
+import { addClientOptions, call, withClients, type ClientOptions } from '../client.js';
+import { formatAge, print, printJson, printTable, truncate } from '../output.js';
+
+const STATUSES = ['pending', 'running', 'completed', 'cancelled', 'error'] as const;
+
+/** `drover tasks`: tasks in the order they were scheduled, filtered and paged. */
+export function registerTasks(program: Command): void {
+  addClientOptions(
+    program
+      .command('tasks')
+      .description('list tasks in the order they were scheduled')
+      .addOption(new Option('--status <status>', 'only tasks in this status').choices(STATUSES))
+      .option('--member <id>', 'only tasks that run or ran on this member')
+      .addOption(intOption('--limit <n>', 'at most this many tasks', 'DROVER_LIST_LIMIT', 100))
+      .option('--page-token <token>', 'continue a previous listing'),
+  ).action(
+    (
+      options: ClientOptions & {
+        status?: string;
+        member?: string;
+        limit: number;
+        pageToken?: string;
+      },
+    ) =>
+      withClients(options, async (clients) => {
+        const tasks: Task[] = [];
+        let pageToken = options.pageToken ?? '';
+        // Pages of at most 1000 until the limit or the end; bounded by the limit.
+        do {
+          const response = await call(clients, clients.scheduler.getTasks.bind(clients.scheduler), {
+            status: statusFromFlag(options.status),
+            memberId: options.member ?? '',
+            pageSize: Math.min(1000, options.limit - tasks.length),
+            pageToken,
+          });
+          tasks.push(...response.tasks);
+          pageToken = response.nextPageToken;
+        } while (pageToken !== '' && tasks.length < options.limit);
+        if (options.json) {
+          return printJson(GetTasksResponse.toJSON({ tasks, nextPageToken: pageToken }));
+        }
+        if (tasks.length === 0) return print('no tasks');
+        const now = Date.now();
+        printTable(
+          [
+            'ID',
+            'STATUS',
+            'PRIORITY',
+            'KIND',
+            'ATTEMPT',
+            'MEMBER',
+            'AGE',
+            'PAYLOAD',
+            'RESULT / ERROR',
+          ],
+          tasks.map((t) => [
+            t.id,
+            shortStatus(t.status),
+            t.priority === undefined
+              ? '-'
+              : taskPriorityToJSON(t.priority).replace('TASK_PRIORITY_', '').toLowerCase(),
+            t.kind,
+            String(t.attempt),
+            t.memberId || '-',
+            t.createdAt ? formatAge(now - t.createdAt.getTime()) : '-',
+            truncate(t.payload, 24),
+            truncate(t.error ?? t.result, 40),
+          ]),
+        );
+        if (pageToken !== '') print(`(more: --page-token ${pageToken})`);
+      }),
+  );
+}
+
+/** "running" from TASK_STATUS_RUNNING. */
+export function shortStatus(status: TaskStatus | undefined): string {
+  if (status === undefined) return '-';
+  return taskStatusToJSON(status).replace('TASK_STATUS_', '').toLowerCase();
+}
+
+function statusFromFlag(flag: string | undefined): TaskStatus {
+  if (flag === undefined) return TaskStatus.TASK_STATUS_UNSPECIFIED;
+  return TaskStatus[`TASK_STATUS_${flag.toUpperCase()}` as keyof typeof TaskStatus];
+}

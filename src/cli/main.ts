@@ -1,0 +1,51 @@
+import { Command, CommanderError } from 'commander';
+import { DroverError } from '../shared/errors.js';
+import { EXIT } from './client.js';
+import { registerCancel } from './commands/cancel.js';
+import { registerDev } from './commands/dev.js';
+import { registerLeader } from './commands/leader.js';
+import { registerMembers } from './commands/members.js';
+import { registerSchedule } from './commands/schedule.js';
+import { registerTask } from './commands/task.js';
+import { registerTasks } from './commands/tasks.js';
+import { registerWorker } from './commands/worker.js';
+
+/** Builds the `drover` command line. */
+export function buildProgram(): Command {
+  const program = new Command('drover')
+    .description('drover: a leader/worker task cluster over gRPC')
+    .showHelpAfterError()
+    .exitOverride();
+  registerLeader(program);
+  registerWorker(program);
+  registerDev(program);
+  registerMembers(program);
+  registerTasks(program);
+  registerTask(program);
+  registerSchedule(program);
+  registerCancel(program);
+  return program;
+}
+
+/** Runs the CLI with process arguments; sets the exit code rather than throwing. */
+export async function main(argv: readonly string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync([...argv]);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and version exit 0; usage errors were already printed by commander.
+      process.exitCode = err.exitCode === 0 ? 0 : EXIT.usage;
+      return;
+    }
+    if (err instanceof DroverError) {
+      // Configuration errors found at start-up.
+      process.stderr.write(`drover: ${err.message}\n`);
+      process.exitCode = EXIT.usage;
+      return;
+    }
+    process.stderr.write(
+      `drover: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
+    process.exitCode = 1;
+  }
+}

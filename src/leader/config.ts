@@ -1,0 +1,177 @@
+import { Option, type Command } from 'commander';
+import { InvalidArgumentError } from '../shared/errors.js';
+import { addLogOptions, intOption, listOption, logSettings } from '../shared/config.js';
+import type { LogFormat } from '../shared/logger.js';
+import { formatHostPort, isLoopback, parseHostPort } from '../shared/net.js';
+import type { ServerTlsFiles } from '../shared/tls.js';
+
+/** Everything the leader process is configured with, checked once and frozen. */
+export interface LeaderConfig {
+  /** Addresses to serve on; each serves every service. */
+  readonly listen: readonly string[];
+  readonly heartbeatIntervalMs: number;
+  readonly suspectAfterMs: number;
+  readonly deadAfterMs: number;
+  readonly sweepIntervalMs: number;
+  readonly memberRetentionMs: number;
+  readonly maxPayloadBytes: number;
+  readonly shutdownGraceMs: number;
+  readonly keepaliveTimeMs: number;
+  readonly keepaliveTimeoutMs: number;
+  readonly tls: ServerTlsFiles | undefined;
+  readonly logLevel: string;
+  readonly logFormat: LogFormat;
+}
+
+/** Registers the leader's flags (each with an environment variable) on a command. */
+export function addLeaderOptions(command: Command): Command {
+  command
+    .addOption(
+      listOption(
+        '--listen <host:port...>',
+        'addresses to serve gRPC on (every service on each)',
+        'DROVER_LISTEN',
+        ['127.0.0.1:50051', '127.0.0.1:50052'],
+      ),
+    )
+    .addOption(
+      intOption(
+        '--heartbeat-interval-ms <ms>',
+        'how often workers heartbeat',
+        'DROVER_HEARTBEAT_INTERVAL_MS',
+        1000,
+      ),
+    )
+    .addOption(
+      intOption(
+        '--suspect-after-ms <ms>',
+        'silence before a member gets no new work',
+        'DROVER_SUSPECT_AFTER_MS',
+        2000,
+      ),
+    )
+    .addOption(
+      intOption(
+        '--dead-after-ms <ms>',
+        'silence before a member is dead and its tasks requeued',
+        'DROVER_DEAD_AFTER_MS',
+        3000,
+      ),
+    )
+    .addOption(
+      intOption(
+        '--sweep-interval-ms <ms>',
+        'how often silent members are checked',
+        'DROVER_SWEEP_INTERVAL_MS',
+        100,
+      ),
+    )
+    .addOption(
+      intOption(
+        '--member-retention-ms <ms>',
+        'how long dead and left members stay listed',
+        'DROVER_MEMBER_RETENTION_MS',
+        600_000,
+      ),
+    )
+    .addOption(
+      intOption(
+        '--max-payload-bytes <n>',
+        'largest task payload accepted',
+        'DROVER_MAX_PAYLOAD_BYTES',
+        1024 * 1024,
+      ),
+    )
+    .addOption(
+      intOption(
+        '--shutdown-grace-ms <ms>',
+        'time given to in-flight calls on SIGTERM',
+        'DROVER_SHUTDOWN_GRACE_MS',
+        5000,
+        0,
+      ),
+    )
+    .addOption(
+      intOption(
+        '--keepalive-time-ms <ms>',
+        'gRPC keepalive ping interval',
+        'DROVER_KEEPALIVE_TIME_MS',
+        10_000,
+      ),
+    )
+    .addOption(
+      intOption(
+        '--keepalive-timeout-ms <ms>',
+        'gRPC keepalive ping timeout',
+        'DROVER_KEEPALIVE_TIMEOUT_MS',
+        5_000,
+      ),
+    )
+    .addOption(
+      new Option('--tls-cert <file>', 'PEM certificate; enables TLS').env('DROVER_TLS_CERT'),
+    )
+    .addOption(
+      new Option('--tls-key <file>', 'PEM private key for --tls-cert').env('DROVER_TLS_KEY'),
+    )
+    .addOption(
+      new Option(
+        '--tls-client-ca <file>',
+        'PEM CA; clients must present a cert it signed (mTLS)',
+      ).env('DROVER_TLS_CLIENT_CA'),
+    )
+    .addOption(
+      new Option(
+        '--allow-insecure',
+        'serve plaintext on non-loopback addresses (only inside a private network)',
+      )
+        .env('DROVER_ALLOW_INSECURE')
+        .default(false),
+    );
+  return addLogOptions(command);
+}
+
+/** Checks parsed options and returns the frozen config; throws on a bad combination. */
+export function leaderConfigFrom(opts: Record<string, unknown>): LeaderConfig {
+  const listen = (opts['listen'] as string[]).map((a) => formatHostPort(parseHostPort(a)));
+  if (listen.length === 0) throw new InvalidArgumentError('--listen needs at least one address');
+  const num = (key: string): number => opts[key] as number;
+  const certFile = opts['tlsCert'] as string | undefined;
+  const keyFile = opts['tlsKey'] as string | undefined;
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    throw new InvalidArgumentError('--tls-cert and --tls-key go together');
+  }
+  const tls =
+    certFile && keyFile
+      ? { certFile, keyFile, clientCaFile: opts['tlsClientCa'] as string | undefined }
+      : undefined;
+  const allowInsecure = opts['allowInsecure'] === true || opts['allowInsecure'] === 'true';
+  const exposed = listen.filter((address) => !isLoopback(parseHostPort(address).host));
+  if (!tls && !allowInsecure && exposed.length > 0) {
+    throw new InvalidArgumentError(
+      `refusing to serve plaintext on ${exposed.join(', ')}: give --tls-cert/--tls-key, ` +
+        'or --allow-insecure inside a private network',
+    );
+  }
+  const config: LeaderConfig = {
+    listen,
+    heartbeatIntervalMs: num('heartbeatIntervalMs'),
+    suspectAfterMs: num('suspectAfterMs'),
+    deadAfterMs: num('deadAfterMs'),
+    sweepIntervalMs: num('sweepIntervalMs'),
+    memberRetentionMs: num('memberRetentionMs'),
+    maxPayloadBytes: num('maxPayloadBytes'),
+    shutdownGraceMs: num('shutdownGraceMs'),
+    keepaliveTimeMs: num('keepaliveTimeMs'),
+    keepaliveTimeoutMs: num('keepaliveTimeoutMs'),
+    tls,
+    logLevel: logSettings(opts).level,
+    logFormat: logSettings(opts).format,
+  };
+  if (config.heartbeatIntervalMs >= config.deadAfterMs) {
+    throw new InvalidArgumentError('--heartbeat-interval-ms must be below --dead-after-ms');
+  }
+  if (config.suspectAfterMs > config.deadAfterMs) {
+    throw new InvalidArgumentError('--suspect-after-ms must not be above --dead-after-ms');
+  }
+  return Object.freeze(config);
+}

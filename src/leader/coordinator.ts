@@ -1,0 +1,318 @@
+import type { Logger } from 'pino';
+import type { Clock } from '../shared/clock.js';
+import { UnavailableError } from '../shared/errors.js';
+import type { IdSource, MemberId, TaskId } from '../shared/ids.js';
+import {
+  Scheduler,
+  type CompletionReport,
+  type NewTask,
+  type RunningAttempt,
+  type StartOrder,
+  type StopOrder,
+  type TaskQuery,
+} from '../scheduler/scheduler.js';
+import type { TaskStore } from '../scheduler/store/store.js';
+import type { TaskRecord } from '../scheduler/task.js';
+import {
+  MembershipRegistry,
+  type HeartbeatReport,
+  type JoinSpec,
+  type Member,
+  type MembershipTiming,
+  type Transition,
+} from './membership/registry.js';
+
+/** The leader's explicit dependencies, built once by main.ts. */
+export interface LeaderDeps {
+  readonly clock: Clock;
+  readonly ids: IdSource;
+  readonly logger: Logger;
+  readonly store: TaskStore;
+  /** Called when the leader can no longer keep its promises (a store write failed). */
+  readonly fail: (err: unknown) => void;
+}
+
+/** Tunables of the coordinator, from the leader's config. */
+export interface CoordinatorOptions {
+  readonly heartbeatIntervalMs: number;
+  readonly timing: MembershipTiming;
+  readonly sweepIntervalMs: number;
+  readonly maxPayloadBytes: number;
+}
+
+/** How the coordinator reaches a worker: its heartbeat stream, seen from the leader. */
+export interface WorkChannel {
+  start(order: StartOrder): void;
+  stop(order: StopOrder): void;
+  /** Ends the stream with UNAVAILABLE and this message. */
+  close(reason: string): void;
+}
+
+/** A member as the Members RPC shows it. */
+export interface MemberView {
+  readonly member: Member;
+  readonly runningTaskIds: readonly TaskId[];
+  readonly slotsFree: number;
+  readonly heartbeatAgeMs: number | undefined;
+}
+
+/** A heartbeat, decoded by the stream adapter. */
+export interface HeartbeatInput extends HeartbeatReport {
+  readonly running: readonly RunningAttempt[];
+}
+
+/**
+ * Wires membership to the scheduler and both to the outside: the one implementation of
+ * every cluster and scheduler operation, which the gRPC adapters (and later HTTP) call.
+ * Membership changes free or block slots; every task change is saved to the store before
+ * a worker is told or a caller answered; assignment runs on events (enqueue, freed slot,
+ * a member turning alive), coalesced to once per event-loop turn, never on a poll.
+ */
+export class Coordinator {
+  private readonly membership: MembershipRegistry;
+  private readonly scheduler: Scheduler;
+  private readonly channels = new Map<MemberId, { streamId: number; channel: WorkChannel }>();
+  private readonly log: Logger;
+  private pumpScheduled = false;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private stopping = false;
+
+  constructor(
+    private readonly deps: LeaderDeps,
+    private readonly options: CoordinatorOptions,
+  ) {
+    this.membership = new MembershipRegistry(options.timing);
+    this.scheduler = new Scheduler({ maxPayloadBytes: options.maxPayloadBytes });
+    this.log = deps.logger.child({ component: 'coordinator' });
+  }
+
+  /** Loads the task list and starts the liveness sweep. */
+  async start(): Promise<void> {
+    // TODO(#5): rebuild the scheduler from store.loadAll() once the store is durable.
+    this.sweepTimer = setInterval(() => this.sweep(), this.options.sweepIntervalMs);
+  }
+
+  /** Stops taking requests and closes every worker's stream with UNAVAILABLE. */
+  shutdown(reason: string): void {
+    this.stopping = true;
+    clearInterval(this.sweepTimer);
+    for (const { channel } of this.channels.values()) channel.close(reason);
+    this.channels.clear();
+  }
+
+  // ---- membership -------------------------------------------------------------------
+
+  /** Join: admits a worker; it gets work once its first heartbeat arrives. */
+  join(spec: JoinSpec): { heartbeatIntervalMs: number; heartbeatTimeoutMs: number } {
+    this.assertRunning();
+    const { transition } = this.membership.join(this.now(), spec);
+    this.apply(transition);
+    return {
+      heartbeatIntervalMs: this.options.heartbeatIntervalMs,
+      heartbeatTimeoutMs: this.options.timing.deadAfterMs,
+    };
+  }
+
+  /** Leave: the member goes; anything it still ran goes back to the queue. */
+  leave(id: MemberId): void {
+    this.apply(this.membership.leave(this.now(), id));
+  }
+
+  /** Every known member with its load. */
+  members(): MemberView[] {
+    const nowMs = this.now();
+    return this.membership.list().map((member) => {
+      const runningTaskIds = this.scheduler.runningOn(member.id);
+      return {
+        member,
+        runningTaskIds,
+        slotsFree: Math.max(0, member.slots - runningTaskIds.length),
+        heartbeatAgeMs:
+          member.lastHeartbeatAtMs === undefined ? undefined : nowMs - member.lastHeartbeatAtMs,
+      };
+    });
+  }
+
+  /** A heartbeat stream opened: it becomes the member's work channel. */
+  openStream(id: MemberId, channel: WorkChannel): number {
+    this.assertRunning();
+    const streamId = this.membership.attachStream(id);
+    const previous = this.channels.get(id);
+    if (previous) previous.channel.close('replaced by a newer heartbeat stream');
+    this.channels.set(id, { streamId, channel });
+    return streamId;
+  }
+
+  /**
+   * A heartbeat: keeps the member alive and checks what it runs. On the first heartbeat of
+   * a stream, attempts it kept running while disconnected are re-attached.
+   */
+  heartbeat(id: MemberId, streamId: number, input: HeartbeatInput, first: boolean): void {
+    const transition = this.membership.heartbeat(this.now(), id, streamId, input);
+    if (transition) this.apply(transition);
+    if (!first && input.running.length === 0) return;
+    const { changed, stops } = this.scheduler.reconcile(id, input.running, first);
+    for (const task of changed) {
+      this.log.info({ memberId: id, taskId: task.id, attempt: task.attempt }, 'task re-attached');
+    }
+    this.persistThen(changed, () => {
+      for (const stop of stops) this.sendStop(stop);
+      if (first) this.schedulePump();
+    });
+  }
+
+  /** A heartbeat stream ended (worker closed it, or the connection broke). */
+  closeStream(id: MemberId, streamId: number, reason: string): void {
+    const current = this.channels.get(id);
+    if (current?.streamId === streamId) this.channels.delete(id);
+    const transition = this.membership.detachStream(this.now(), id, streamId, reason);
+    if (transition) this.apply(transition);
+  }
+
+  // ---- tasks ------------------------------------------------------------------------
+
+  /** ScheduleTask: enqueues; resolves once the task is saved. */
+  async scheduleTask(spec: Omit<NewTask, 'id'> & { id?: string | undefined }): Promise<TaskRecord> {
+    this.assertRunning();
+    const id = spec.id === undefined || spec.id === '' ? this.deps.ids.taskId() : spec.id;
+    const { task, changed } = this.scheduler.schedule(this.now(), { ...spec, id });
+    await this.deps.store.save(changed);
+    this.log.info(
+      { taskId: task.id, kind: task.kind, priority: task.priority, target: task.targetMemberId },
+      'task scheduled',
+    );
+    this.schedulePump();
+    return task;
+  }
+
+  /** CancelTask: a pending task is cancelled at once, a running one stopped on its worker. */
+  async cancelTask(id: TaskId): Promise<TaskRecord> {
+    this.assertRunning();
+    const { task, changed, stop } = this.scheduler.cancel(this.now(), id);
+    if (changed.length === 0) return task;
+    await this.deps.store.save(changed);
+    this.log.info({ taskId: id, attempt: task.attempt, memberId: task.memberId }, 'task cancelled');
+    if (stop) this.sendStop(stop);
+    return task;
+  }
+
+  /** TaskComplete: records the end of an attempt; stale attempts are refused. */
+  async completeTask(report: CompletionReport): Promise<TaskRecord> {
+    const { task, changed } = this.scheduler.complete(this.now(), report);
+    // The slot may have been freed even when nothing changed (a cancelled task's ack).
+    this.schedulePump();
+    if (changed.length === 0) return task;
+    await this.deps.store.save(changed);
+    this.log.info(
+      { taskId: task.id, attempt: task.attempt, memberId: task.memberId, status: task.status },
+      task.status === 'error' ? 'task failed' : 'task completed',
+    );
+    return task;
+  }
+
+  /** GetTask. */
+  getTask(id: TaskId): TaskRecord {
+    return this.scheduler.get(id);
+  }
+
+  /** GetTasks: one page in creation order. */
+  listTasks(query: TaskQuery): TaskRecord[] {
+    return this.scheduler.list(query);
+  }
+
+  // ---- internals --------------------------------------------------------------------
+
+  private apply(transition: Transition): void {
+    const { memberId, from, to, reason } = transition;
+    const member = this.membership.get(memberId);
+    this.log.info({ memberId, from, to, reason }, `member ${to}`);
+    switch (to) {
+      case 'joining':
+        this.scheduler.upsertWorker(memberId, member!.slots, member!.kinds);
+        this.scheduler.setEligible(memberId, false);
+        return;
+      case 'alive':
+        this.scheduler.setEligible(memberId, true);
+        this.schedulePump();
+        return;
+      case 'suspect':
+      case 'draining':
+        this.scheduler.setEligible(memberId, false);
+        return;
+      case 'dead':
+      case 'left': {
+        const channel = this.channels.get(memberId);
+        if (channel) {
+          this.channels.delete(memberId);
+          channel.channel.close(`member ${memberId} is ${to}: ${reason}`);
+        }
+        const { changed } = this.scheduler.removeWorker(memberId);
+        for (const task of changed) {
+          this.log.warn({ memberId, taskId: task.id, attempt: task.attempt }, 'task requeued');
+        }
+        this.persistThen(changed, () => this.schedulePump());
+        return;
+      }
+    }
+  }
+
+  private sweep(): void {
+    for (const transition of this.membership.sweep(this.now())) this.apply(transition);
+  }
+
+  /** Coalesces assignment to once per event-loop turn, however many events asked for it. */
+  private schedulePump(): void {
+    if (this.pumpScheduled || this.stopping) return;
+    this.pumpScheduled = true;
+    setImmediate(() => {
+      this.pumpScheduled = false;
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    const { changed, starts } = this.scheduler.assign(this.now());
+    if (starts.length === 0) return;
+    this.persistThen(changed, () => {
+      for (const start of starts) {
+        const target = this.channels.get(start.memberId);
+        // No channel: the member died after assignment, and its death requeued the task.
+        if (!target) continue;
+        this.log.info(
+          { taskId: start.taskId, attempt: start.attempt, memberId: start.memberId },
+          'task assigned',
+        );
+        target.channel.start(start);
+      }
+    });
+  }
+
+  private sendStop(stop: StopOrder): void {
+    this.log.info(
+      { taskId: stop.taskId, attempt: stop.attempt, memberId: stop.memberId, reason: stop.reason },
+      'task stop sent',
+    );
+    this.channels.get(stop.memberId)?.channel.stop(stop);
+  }
+
+  /** Saves, then acts: nothing reaches a worker before the change behind it is stored. */
+  private persistThen(changed: readonly TaskRecord[], act: () => void): void {
+    if (changed.length === 0) {
+      act();
+      return;
+    }
+    this.deps.store.save(changed).then(act, (err: unknown) => {
+      // A store that cannot write makes every later answer a lie: stop rather than go on.
+      this.shutdown('leader stopped after a store failure');
+      this.deps.fail(err);
+    });
+  }
+
+  private assertRunning(): void {
+    if (this.stopping) throw new UnavailableError('the leader is shutting down');
+  }
+
+  private now(): number {
+    return this.deps.clock.nowMs();
+  }
+}

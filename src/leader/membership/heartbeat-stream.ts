@@ -1,0 +1,108 @@
+import { status, type ServerDuplexStream } from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import type { HeartbeatRequest, HeartbeatResponse } from '../../gen/cluster/v1/leader.js';
+import { InvalidArgumentError } from '../../shared/errors.js';
+import { toGrpcStatus } from '../../shared/grpc-status.js';
+import { asMemberId, type MemberId } from '../../shared/ids.js';
+import type { StartOrder, StopOrder } from '../../scheduler/scheduler.js';
+import type { Coordinator, WorkChannel } from '../coordinator.js';
+import { heartbeatFromWire } from './member-wire.js';
+
+type HeartbeatCall = ServerDuplexStream<HeartbeatRequest, HeartbeatResponse>;
+
+/**
+ * Handles one worker's Heartbeat stream: heartbeats come up, work goes down. The first
+ * message names the member (which must have joined); from then on every message is a
+ * heartbeat for it. Work is batched: all starts and stops for the member in one event-loop
+ * turn go out as one HeartbeatResponse.
+ */
+export function handleHeartbeatStream(
+  call: HeartbeatCall,
+  coordinator: Coordinator,
+  logger: Logger,
+): void {
+  let memberId: MemberId | undefined;
+  let streamId: number | undefined;
+  let ended = false;
+  const channel = new StreamChannel(call, () => ended);
+
+  const end = (reason: string): void => {
+    if (ended) return;
+    ended = true;
+    if (memberId !== undefined && streamId !== undefined) {
+      coordinator.closeStream(memberId, streamId, reason);
+    }
+  };
+
+  call.on('data', (request: HeartbeatRequest) => {
+    if (ended) return;
+    try {
+      const first = streamId === undefined;
+      if (first) {
+        if (request.id === '') throw new InvalidArgumentError('heartbeat has no member id');
+        memberId = asMemberId(request.id);
+        streamId = coordinator.openStream(memberId, channel);
+      } else if (request.id !== memberId) {
+        throw new InvalidArgumentError(
+          `heartbeat for member ${request.id} on the stream of member ${memberId}`,
+        );
+      }
+      coordinator.heartbeat(memberId!, streamId!, heartbeatFromWire(request), first);
+    } catch (err) {
+      const grpcStatus = toGrpcStatus(err, logger);
+      end(`heartbeat refused: ${grpcStatus.details}`);
+      call.emit('error', grpcStatus);
+    }
+  });
+  call.on('end', () => {
+    end('worker closed its heartbeat stream');
+    call.end();
+  });
+  call.on('cancelled', () => end('heartbeat stream broke'));
+  call.on('error', () => end('heartbeat stream failed'));
+  call.on('close', () => end('heartbeat stream closed'));
+}
+
+/** The leader's side of a heartbeat stream, as the coordinator sees it. */
+class StreamChannel implements WorkChannel {
+  private pending: HeartbeatResponse | undefined;
+
+  constructor(
+    private readonly call: HeartbeatCall,
+    private readonly isEnded: () => boolean,
+  ) {}
+
+  start(order: StartOrder): void {
+    this.batch().start.push({
+      id: order.taskId,
+      payload: order.payload,
+      attempt: order.attempt,
+      kind: order.kind,
+    });
+  }
+
+  stop(order: StopOrder): void {
+    this.batch().stop.push({ id: order.taskId, attempt: order.attempt, reason: order.reason });
+  }
+
+  close(reason: string): void {
+    if (this.isEnded()) return;
+    this.flush();
+    this.call.emit('error', { code: status.UNAVAILABLE, details: reason });
+  }
+
+  private batch(): HeartbeatResponse {
+    if (this.pending === undefined) {
+      this.pending = { start: [], stop: [] };
+      queueMicrotask(() => this.flush());
+    }
+    return this.pending;
+  }
+
+  private flush(): void {
+    const message = this.pending;
+    this.pending = undefined;
+    if (message === undefined || this.isEnded()) return;
+    this.call.write(message);
+  }
+}

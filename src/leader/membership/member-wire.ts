@@ -1,0 +1,44 @@
+import {
+  HeartbeatStatus,
+  type HeartbeatRequest,
+  type Member as WireMember,
+} from '../../gen/cluster/v1/leader.js';
+import { asTaskId } from '../../shared/ids.js';
+import type { HeartbeatInput, MemberView } from '../coordinator.js';
+import type { ReportedStatus } from './registry.js';
+
+// Conversions between the wire (src/gen) and membership types.
+
+const STATUS_FROM_WIRE = new Map<HeartbeatStatus, ReportedStatus>([
+  [HeartbeatStatus.HEARTBEAT_STATUS_UNSPECIFIED, 'unspecified'],
+  [HeartbeatStatus.HEARTBEAT_STATUS_IDLE, 'idle'],
+  [HeartbeatStatus.HEARTBEAT_STATUS_BUSY, 'busy'],
+  [HeartbeatStatus.HEARTBEAT_STATUS_FAILED, 'failed'],
+]);
+
+const STATUS_TO_WIRE = new Map([...STATUS_FROM_WIRE].map(([wire, domain]) => [domain, wire]));
+
+/** A member as the Members RPC sends it. */
+export function memberToWire(view: MemberView): WireMember {
+  const { member } = view;
+  return {
+    id: member.id,
+    address: member.address,
+    status: member.state,
+    slotsTotal: member.slots,
+    slotsFree: view.slotsFree,
+    runningTaskIds: [...view.runningTaskIds],
+    lastHeartbeatAgeMs: view.heartbeatAgeMs,
+    kinds: [...member.kinds].sort(),
+    reportedStatus: STATUS_TO_WIRE.get(member.reportedStatus)!,
+  };
+}
+
+/** A heartbeat as the coordinator takes it. Unknown statuses read as unspecified. */
+export function heartbeatFromWire(request: HeartbeatRequest): HeartbeatInput {
+  return {
+    status: STATUS_FROM_WIRE.get(request.status) ?? 'unspecified',
+    draining: request.draining,
+    running: request.running.map((r) => ({ taskId: asTaskId(r.id), attempt: r.attempt })),
+  };
+}

@@ -1,0 +1,223 @@
+import {
+  NotFoundError,
+  ConflictError,
+  StaleError,
+  InvalidArgumentError,
+} from '../../shared/errors.js';
+import type { MemberId } from '../../shared/ids.js';
+import { isLive, transition, type MemberState } from './state.js';
+
+/** Timings that move members between states, in milliseconds. */
+export interface MembershipTiming {
+  /** Silence after which an alive member is suspect (gets no new work). */
+  readonly suspectAfterMs: number;
+  /** Silence after which a member is dead (its tasks are requeued). */
+  readonly deadAfterMs: number;
+  /** How long dead and left members stay listed before they are forgotten. */
+  readonly retentionMs: number;
+}
+
+/** The worker's own view of itself, from its heartbeats. */
+export type ReportedStatus = 'unspecified' | 'idle' | 'busy' | 'failed';
+
+/** One member of the cluster. */
+export interface Member {
+  readonly id: MemberId;
+  address: string;
+  /** Random per worker process; tells a reconnect from another process using the same id. */
+  instance: string;
+  slots: number;
+  kinds: ReadonlySet<string>;
+  state: MemberState;
+  stateSinceMs: number;
+  joinedAtMs: number;
+  lastHeartbeatAtMs: number | undefined;
+  reportedStatus: ReportedStatus;
+  /** The heartbeat stream that currently speaks for it; older streams are ignored. */
+  streamId: number | undefined;
+}
+
+/** A state change, for the coordinator to act on and log. */
+export interface Transition {
+  readonly memberId: MemberId;
+  readonly from: MemberState;
+  readonly to: MemberState;
+  readonly reason: string;
+}
+
+/** A Join as the registry needs it. */
+export interface JoinSpec {
+  readonly id: MemberId;
+  readonly address: string;
+  readonly instance: string;
+  readonly slots: number;
+  readonly kinds: ReadonlySet<string>;
+}
+
+/** What a heartbeat says, beyond "I am here". */
+export interface HeartbeatReport {
+  readonly status: ReportedStatus;
+  readonly draining: boolean;
+}
+
+/**
+ * Cluster membership: who is in, in what state. Pure: every call gets the time and returns
+ * the transitions it made; the heartbeat stream adapter and the sweep timer feed it.
+ * Heartbeats only touch memory here; nothing about them is ever persisted.
+ */
+export class MembershipRegistry {
+  private readonly members = new Map<MemberId, Member>();
+  private lastStreamId = 0;
+
+  constructor(private readonly timing: MembershipTiming) {}
+
+  /** Admits a worker, or re-admits it after it was dead, left, or its stream broke. */
+  join(nowMs: number, spec: JoinSpec): { member: Member; transition: Transition } {
+    if (spec.id.length === 0) throw new InvalidArgumentError('member id must not be empty');
+    const existing = this.members.get(spec.id);
+    if (existing && isLive(existing.state) && existing.instance !== spec.instance) {
+      throw new ConflictError(
+        `member ${spec.id} is already ${existing.state} (another worker process uses this id)`,
+      );
+    }
+    const member: Member = existing ?? {
+      id: spec.id,
+      address: spec.address,
+      instance: spec.instance,
+      slots: spec.slots,
+      kinds: spec.kinds,
+      state: 'joining',
+      stateSinceMs: nowMs,
+      joinedAtMs: nowMs,
+      lastHeartbeatAtMs: undefined,
+      reportedStatus: 'unspecified',
+      streamId: undefined,
+    };
+    Object.assign(member, {
+      address: spec.address,
+      instance: spec.instance,
+      slots: spec.slots,
+      kinds: spec.kinds,
+      joinedAtMs: nowMs,
+      lastHeartbeatAtMs: undefined,
+      streamId: undefined,
+    });
+    this.members.set(spec.id, member);
+    return {
+      member,
+      transition: this.move(member, nowMs, 'joining', existing ? 'rejoined' : 'joined'),
+    };
+  }
+
+  /** A heartbeat stream opened for a member; returns its stream id. */
+  attachStream(id: MemberId): number {
+    const member = this.members.get(id);
+    if (!member) throw new NotFoundError(`member ${id} has not joined; call Join first`);
+    if (!isLive(member.state)) {
+      throw new StaleError(`member ${id} is ${member.state}; call Join again`);
+    }
+    member.streamId = ++this.lastStreamId;
+    return member.streamId;
+  }
+
+  /** A heartbeat arrived on a stream; stale streams are ignored. */
+  heartbeat(
+    nowMs: number,
+    id: MemberId,
+    streamId: number,
+    report: HeartbeatReport,
+  ): Transition | undefined {
+    const member = this.members.get(id);
+    if (!member || member.streamId !== streamId || !isLive(member.state)) {
+      throw new StaleError(`heartbeat stream of member ${id} is no longer current; join again`);
+    }
+    member.lastHeartbeatAtMs = nowMs;
+    member.reportedStatus = report.status;
+    if (report.draining) {
+      if (member.state !== 'draining') {
+        return this.move(member, nowMs, 'draining', 'worker is draining');
+      }
+      return undefined;
+    }
+    if (member.state === 'joining' || member.state === 'suspect') {
+      return this.move(
+        member,
+        nowMs,
+        'alive',
+        member.state === 'joining' ? 'first heartbeat' : 'heartbeat resumed',
+      );
+    }
+    return undefined;
+  }
+
+  /** A heartbeat stream ended; if it was the member's current one, the member is dead. */
+  detachStream(
+    nowMs: number,
+    id: MemberId,
+    streamId: number,
+    reason: string,
+  ): Transition | undefined {
+    const member = this.members.get(id);
+    if (!member || member.streamId !== streamId) return undefined;
+    member.streamId = undefined;
+    if (!isLive(member.state)) return undefined;
+    return this.move(member, nowMs, 'dead', reason);
+  }
+
+  /** The member leaves the cluster on purpose. */
+  leave(nowMs: number, id: MemberId): Transition {
+    const member = this.members.get(id);
+    if (!member) throw new NotFoundError(`member ${id} not found`);
+    if (member.state === 'left') {
+      throw new StaleError(`member ${id} has already left`);
+    }
+    member.streamId = undefined;
+    return this.move(member, nowMs, 'left', 'left the cluster');
+  }
+
+  /**
+   * Moves silent members to suspect and dead, and forgets long-gone ones. Called on a
+   * fixed interval by one timer for all members (no timer per member).
+   */
+  sweep(nowMs: number): Transition[] {
+    const transitions: Transition[] = [];
+    for (const member of this.members.values()) {
+      if (!isLive(member.state)) {
+        if (nowMs - member.stateSinceMs >= this.timing.retentionMs) this.members.delete(member.id);
+        continue;
+      }
+      const silentMs = nowMs - (member.lastHeartbeatAtMs ?? member.joinedAtMs);
+      if (silentMs >= this.timing.deadAfterMs) {
+        member.streamId = undefined;
+        transitions.push(this.move(member, nowMs, 'dead', `no heartbeat for ${silentMs} ms`));
+      } else if (member.state === 'alive' && silentMs >= this.timing.suspectAfterMs) {
+        transitions.push(this.move(member, nowMs, 'suspect', `no heartbeat for ${silentMs} ms`));
+      }
+    }
+    return transitions;
+  }
+
+  /** A member by id, if known. */
+  get(id: MemberId): Member | undefined {
+    return this.members.get(id);
+  }
+
+  /** All known members, sorted by id. */
+  list(): Member[] {
+    return [...this.members.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  /** Number of members in a live state. */
+  get liveCount(): number {
+    let n = 0;
+    for (const member of this.members.values()) if (isLive(member.state)) n++;
+    return n;
+  }
+
+  private move(member: Member, nowMs: number, to: MemberState, reason: string): Transition {
+    const from = member.state;
+    member.state = transition(from, to);
+    member.stateSinceMs = nowMs;
+    return { memberId: member.id, from, to, reason };
+  }
+}

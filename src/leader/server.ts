@@ -1,0 +1,81 @@
+import { Server, type ServerCredentials } from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
+import { ReflectionService } from '@grpc/reflection';
+import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
+import type { Logger } from 'pino';
+import { LeaderServiceService } from '../gen/cluster/v1/leader.js';
+import { SchedulerServiceService } from '../gen/scheduler/v1/scheduler.js';
+import { schedulerService } from '../scheduler/grpc-service.js';
+import { PROTO_DIR } from '../shared/paths.js';
+import type { Coordinator } from './coordinator.js';
+import { leaderService } from './leader-service.js';
+
+/** The fully qualified names of the services drover serves, as health and reflection see them. */
+export const SERVICE_NAMES = ['cluster.v1.LeaderService', 'scheduler.v1.SchedulerService'] as const;
+
+/** Server-side transport settings. */
+export interface ServerOptions {
+  /** Largest request accepted by gRPC itself; larger ones fail with RESOURCE_EXHAUSTED. */
+  readonly maxReceiveMessageBytes: number;
+  /** Ping idle connections this often so a dead TCP peer cannot hold a stream open. */
+  readonly keepaliveTimeMs: number;
+  readonly keepaliveTimeoutMs: number;
+}
+
+/** A built server, its health service, and how to put it on the network. */
+export interface LeaderServer {
+  readonly server: Server;
+  readonly health: HealthImplementation;
+  /** Binds one address; returns the port actually bound (for ":0"). */
+  bind(address: string, credentials: ServerCredentials): Promise<number>;
+}
+
+/**
+ * Builds the gRPC server: LeaderService and SchedulerService on every bound port (so
+ * go-work's commands for :50051 and :50052 both work), plus grpc.health.v1 and server
+ * reflection (v1 and v1alpha) built from the shipped .proto files.
+ */
+export function buildLeaderServer(
+  coordinator: Coordinator,
+  logger: Logger,
+  options: ServerOptions,
+): LeaderServer {
+  const server = new Server({
+    'grpc.max_receive_message_length': options.maxReceiveMessageBytes,
+    'grpc.keepalive_time_ms': options.keepaliveTimeMs,
+    'grpc.keepalive_timeout_ms': options.keepaliveTimeoutMs,
+    // Workers ping their stream; accept pings at the rate they send them.
+    'grpc.http2.min_ping_interval_without_data_ms': 5_000,
+  });
+  const log = logger.child({ component: 'grpc' });
+  server.addService(LeaderServiceService, leaderService(coordinator, log));
+  server.addService(SchedulerServiceService, schedulerService(coordinator, log));
+
+  const health = new HealthImplementation(
+    Object.fromEntries([
+      ['', 'NOT_SERVING'],
+      ...SERVICE_NAMES.map((name) => [name, 'NOT_SERVING']),
+    ]),
+  );
+  health.addToServer(server);
+
+  const definitions = loadSync(
+    [
+      'cluster/v1/leader.proto',
+      'scheduler/v1/scheduler.proto',
+      'worker/v1/worker.proto',
+      healthProtoPath,
+    ],
+    { includeDirs: [PROTO_DIR] },
+  );
+  new ReflectionService(definitions).addToServer(server);
+
+  return {
+    server,
+    health,
+    bind: (address, credentials) =>
+      new Promise((resolve, reject) => {
+        server.bindAsync(address, credentials, (err, port) => (err ? reject(err) : resolve(port)));
+      }),
+  };
+}

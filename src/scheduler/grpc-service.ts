@@ -1,0 +1,44 @@
+import type { Logger } from 'pino';
+import type { SchedulerServiceServer } from '../gen/scheduler/v1/scheduler.js';
+import type { Coordinator } from '../leader/coordinator.js';
+import { unary } from '../shared/grpc-handler.js';
+import { asMemberId } from '../shared/ids.js';
+import {
+  newTaskFromWire,
+  nextPageToken,
+  taskIdFromWire,
+  taskQueryFromWire,
+  taskToWire,
+} from './task-wire.js';
+
+/** scheduler.v1.SchedulerService over grpc-js: decode, call the coordinator, encode. */
+export function schedulerService(coordinator: Coordinator, logger: Logger): SchedulerServiceServer {
+  return {
+    scheduleTask: unary(logger, async (request) => {
+      const task = await coordinator.scheduleTask(newTaskFromWire(request.task));
+      return { id: task.id };
+    }),
+    cancelTask: unary(logger, async (request) => {
+      const task = await coordinator.cancelTask(taskIdFromWire(request.id));
+      return { task: taskToWire(task) };
+    }),
+    getTasks: unary(logger, (request) => {
+      const query = taskQueryFromWire(request);
+      const page = coordinator.listTasks(query);
+      return { tasks: page.map(taskToWire), nextPageToken: nextPageToken(page, query.pageSize) };
+    }),
+    getTask: unary(logger, (request) => {
+      return { task: taskToWire(coordinator.getTask(taskIdFromWire(request.id))) };
+    }),
+    taskComplete: unary(logger, async (request) => {
+      const task = await coordinator.completeTask({
+        taskId: taskIdFromWire(request.id),
+        attempt: request.attempt,
+        memberId: request.memberId === '' ? undefined : asMemberId(request.memberId),
+        result: request.result,
+        error: request.error,
+      });
+      return { task: taskToWire(task) };
+    }),
+  };
+}

@@ -1,0 +1,416 @@
+import {
+  ConflictError,
+  InvalidArgumentError,
+  NotFoundError,
+  StaleError,
+  TooLargeError,
+} from '../shared/errors.js';
+import type { MemberId, TaskId } from '../shared/ids.js';
+import { TaskQueue } from './queue.js';
+import { DEFAULT_KIND, type Priority, type TaskRecord, type TaskStatus } from './task.js';
+import { utf8ByteLength } from './utf8.js';
+
+/** Limits the scheduler enforces on new tasks. */
+export interface SchedulerLimits {
+  readonly maxPayloadBytes: number;
+}
+
+/** A task as asked for by ScheduleTask, after the adapter has decoded it. */
+export interface NewTask {
+  readonly id: string;
+  readonly payload: string;
+  readonly priority?: Priority | undefined;
+  readonly kind?: string | undefined;
+  readonly targetMemberId?: string | undefined;
+}
+
+/** Tells the adapter to start an attempt on a member (sent down its heartbeat stream). */
+export interface StartOrder {
+  readonly memberId: MemberId;
+  readonly taskId: TaskId;
+  readonly attempt: number;
+  readonly kind: string;
+  readonly payload: string;
+}
+
+/** Tells the adapter to stop an attempt on a member. */
+export interface StopOrder {
+  readonly memberId: MemberId;
+  readonly taskId: TaskId;
+  readonly attempt: number;
+  readonly reason: string;
+}
+
+/** A worker's (or an operator's) report that an attempt ended. */
+export interface CompletionReport {
+  readonly taskId: TaskId;
+  /** 0 means "the current attempt", for a manual completion. */
+  readonly attempt: number;
+  /** Undefined for a manual completion. */
+  readonly memberId?: MemberId | undefined;
+  readonly result?: string | undefined;
+  readonly error?: string | undefined;
+}
+
+/** One attempt a worker says it runs. */
+export interface RunningAttempt {
+  readonly taskId: TaskId;
+  readonly attempt: number;
+}
+
+/** Filter and page for {@link Scheduler.list}. */
+export interface TaskQuery {
+  readonly status?: TaskStatus | undefined;
+  readonly memberId?: MemberId | undefined;
+  readonly pageSize: number;
+  /** Return only tasks created after this one (the previous page's last seq). */
+  readonly afterSeq?: number | undefined;
+}
+
+/** Tasks whose records changed and must be persisted before anything is acted on. */
+export interface Changes {
+  readonly changed: TaskRecord[];
+}
+
+/** What the scheduler tracks of a member that can run work. */
+interface WorkerSlots {
+  readonly id: MemberId;
+  slots: number;
+  kinds: ReadonlySet<string>;
+  /** Tasks holding a slot: running, or cancelled and not yet reported stopped. */
+  readonly running: Set<TaskId>;
+  eligible: boolean;
+}
+
+const MAX_ID_LENGTH = 256;
+const KIND_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
+
+/**
+ * The task list and who runs what. Pure: it does no I/O and reads no clock; each call
+ * gets the time, changes state, and returns the records to persist and the start/stop
+ * orders for the adapters to carry out, in that order.
+ */
+export class Scheduler {
+  private readonly tasks = new Map<TaskId, TaskRecord>();
+  private readonly queue = new TaskQueue();
+  private readonly workers = new Map<MemberId, WorkerSlots>();
+  /**
+   * Eligible workers with a free slot, in the order they should next get work: a worker
+   * that just got a task goes to the back, which spreads work across members.
+   */
+  private readonly ready = new Set<MemberId>();
+  private lastSeq = 0;
+  private lastTailQueueSeq = 0;
+  private lastHeadQueueSeq = 0;
+
+  constructor(private readonly limits: SchedulerLimits) {}
+
+  /** Number of tasks waiting for a slot. */
+  get pendingCount(): number {
+    return this.queue.size;
+  }
+
+  /** Adds a task to the tail of its priority. */
+  schedule(nowMs: number, spec: NewTask): Changes & { task: TaskRecord } {
+    const id = validateTaskId(spec.id);
+    if (spec.payload.length === 0) {
+      throw new InvalidArgumentError('task payload must not be empty');
+    }
+    const payloadBytes = utf8ByteLength(spec.payload);
+    if (payloadBytes > this.limits.maxPayloadBytes) {
+      throw new TooLargeError(
+        `task payload is ${payloadBytes} bytes; the limit is ${this.limits.maxPayloadBytes}`,
+      );
+    }
+    const kind = spec.kind === undefined || spec.kind === '' ? DEFAULT_KIND : spec.kind;
+    if (!KIND_PATTERN.test(kind)) {
+      throw new InvalidArgumentError(
+        `task kind "${kind}" is not valid: use 1-64 letters, digits, '.', '_', ':' or '-'`,
+      );
+    }
+    const target = spec.targetMemberId === '' ? undefined : spec.targetMemberId;
+    if (target !== undefined && target.length > MAX_ID_LENGTH) {
+      throw new InvalidArgumentError(`target member id is longer than ${MAX_ID_LENGTH} characters`);
+    }
+    if (this.tasks.has(id)) {
+      throw new ConflictError(`task ${id} already exists`);
+    }
+    const task: TaskRecord = {
+      id,
+      seq: ++this.lastSeq,
+      queueSeq: ++this.lastTailQueueSeq,
+      kind,
+      payload: spec.payload,
+      priority: spec.priority ?? 'medium',
+      targetMemberId: target as MemberId | undefined,
+      status: 'pending',
+      attempt: 0,
+      memberId: undefined,
+      result: undefined,
+      error: undefined,
+      createdAtMs: nowMs,
+      startedAtMs: undefined,
+      finishedAtMs: undefined,
+    };
+    this.tasks.set(id, task);
+    this.queue.push(task);
+    return { task, changed: [task] };
+  }
+
+  /** Cancels a pending task at once; a running one is marked and its worker told to stop. */
+  cancel(nowMs: number, id: TaskId): Changes & { task: TaskRecord; stop?: StopOrder } {
+    const task = this.require(id);
+    switch (task.status) {
+      case 'cancelled':
+        return { task, changed: [] };
+      case 'completed':
+      case 'error':
+        throw new StaleError(`task ${id} has already finished (${task.status}); nothing to cancel`);
+      case 'pending':
+        this.queue.remove(id);
+        this.finish(task, nowMs, 'cancelled');
+        return { task, changed: [task] };
+      case 'running': {
+        // The slot stays taken until the worker reports the attempt stopped.
+        this.finish(task, nowMs, 'cancelled');
+        const stop: StopOrder = {
+          memberId: task.memberId!,
+          taskId: id,
+          attempt: task.attempt,
+          reason: 'cancelled',
+        };
+        return { task, changed: [task], stop };
+      }
+    }
+  }
+
+  /**
+   * Records the end of an attempt. A report for an attempt that is not current, or from a
+   * member that does not hold it, is refused and changes nothing. Reports are idempotent
+   * per (task, attempt).
+   */
+  complete(nowMs: number, report: CompletionReport): Changes & { task: TaskRecord } {
+    const task = this.require(report.taskId);
+    const attempt = report.attempt === 0 ? task.attempt : report.attempt;
+    if (attempt !== task.attempt || attempt === 0) {
+      throw new StaleError(
+        task.attempt === 0
+          ? `task ${task.id} has not started; there is no attempt to complete`
+          : `attempt ${attempt} of task ${task.id} is no longer current (current attempt: ${task.attempt})`,
+      );
+    }
+    if (report.memberId !== undefined && report.memberId !== task.memberId) {
+      throw new StaleError(
+        `attempt ${attempt} of task ${task.id} belongs to member ${task.memberId ?? '(none)'}, not ${report.memberId}`,
+      );
+    }
+    switch (task.status) {
+      case 'completed':
+      case 'error':
+        return { task, changed: [] };
+      case 'cancelled':
+        // The worker confirms the stop: its slot is free again; the task stays cancelled.
+        this.releaseSlot(task.memberId, task.id);
+        return { task, changed: [] };
+      case 'pending':
+        // Requeued because its member was lost, then reported done by that same member
+        // before anyone else took it: keep the result rather than run it twice.
+        if (report.memberId === undefined) {
+          throw new StaleError(`task ${task.id} is pending; only a running task can be completed`);
+        }
+        this.queue.remove(task.id);
+        break;
+      case 'running':
+        this.releaseSlot(task.memberId, task.id);
+        break;
+    }
+    task.result = report.result;
+    task.error = report.error;
+    this.finish(task, nowMs, report.error === undefined ? 'completed' : 'error');
+    return { task, changed: [task] };
+  }
+
+  /**
+   * Fills every free slot of every eligible worker, round-robin so work spreads. Cost is
+   * O(assignments + eligible workers that find nothing to take), never a scan of tasks.
+   */
+  assign(nowMs: number): Changes & { starts: StartOrder[] } {
+    const starts: StartOrder[] = [];
+    const changed: TaskRecord[] = [];
+    // A worker that finds nothing goes to the back; once every ready worker in a row has
+    // found nothing, nothing more can be assigned now.
+    let misses = 0;
+    while (this.queue.size > 0 && this.ready.size > 0 && misses < this.ready.size) {
+      const workerId = this.ready.values().next().value as MemberId;
+      const worker = this.workers.get(workerId)!;
+      this.ready.delete(workerId);
+      const entry = this.queue.takeFor(worker);
+      if (entry === undefined) {
+        this.ready.add(workerId);
+        misses++;
+        continue;
+      }
+      misses = 0;
+      const task = this.tasks.get(entry.id)!;
+      task.status = 'running';
+      task.attempt++;
+      task.memberId = workerId;
+      task.startedAtMs = nowMs;
+      worker.running.add(task.id);
+      if (worker.running.size < worker.slots) this.ready.add(workerId);
+      changed.push(task);
+      starts.push({
+        memberId: workerId,
+        taskId: task.id,
+        attempt: task.attempt,
+        kind: task.kind,
+        payload: task.payload,
+      });
+    }
+    return { changed, starts };
+  }
+
+  /** Adds a worker, or updates its slots and kinds on a rejoin; it starts ineligible. */
+  upsertWorker(id: MemberId, slots: number, kinds: ReadonlySet<string>): void {
+    const worker = this.workers.get(id);
+    if (worker) {
+      worker.slots = slots;
+      worker.kinds = kinds;
+      this.refreshReady(worker);
+      return;
+    }
+    this.workers.set(id, { id, slots, kinds, running: new Set(), eligible: false });
+  }
+
+  /** Allows or stops new work to a worker (alive vs suspect, draining, joining). */
+  setEligible(id: MemberId, eligible: boolean): void {
+    const worker = this.workers.get(id);
+    if (!worker) return;
+    worker.eligible = eligible;
+    this.refreshReady(worker);
+  }
+
+  /**
+   * Forgets a worker that is dead or gone. Its running tasks go back to the head of their
+   * priority, in their original order, keeping their attempt number so the same member
+   * can still re-attach or report them until someone else takes them.
+   */
+  removeWorker(id: MemberId): Changes {
+    const worker = this.workers.get(id);
+    if (!worker) return { changed: [] };
+    this.workers.delete(id);
+    this.ready.delete(id);
+    const lost = [...worker.running]
+      .map((taskId) => this.tasks.get(taskId)!)
+      .filter((task) => task.status === 'running' && task.memberId === id)
+      // Requeue last-first: each goes in front of the one before, so the first ends first.
+      .sort((a, b) => b.queueSeq - a.queueSeq);
+    for (const task of lost) {
+      task.status = 'pending';
+      task.queueSeq = --this.lastHeadQueueSeq;
+      this.queue.push(task);
+    }
+    return { changed: lost };
+  }
+
+  /**
+   * Checks what a worker says it runs against the task list. An attempt the worker still
+   * holds but that was requeued after it was lost (and not yet taken) is re-attached, so it
+   * does not run twice; any attempt that is not the worker's any more is to be stopped.
+   * `resendStops` repeats stops for cancelled attempts (on a new stream, where an earlier
+   * stop may have been lost).
+   */
+  reconcile(
+    memberId: MemberId,
+    running: readonly RunningAttempt[],
+    resendStops: boolean,
+  ): Changes & { stops: StopOrder[] } {
+    const worker = this.workers.get(memberId);
+    const changed: TaskRecord[] = [];
+    const stops: StopOrder[] = [];
+    for (const { taskId, attempt } of running) {
+      const task = this.tasks.get(taskId);
+      const stop = (reason: string): void => {
+        stops.push({ memberId, taskId, attempt, reason });
+      };
+      if (!worker || !task || task.attempt !== attempt || task.memberId !== memberId) {
+        stop(`attempt ${attempt} of task ${taskId} is not assigned to ${memberId}`);
+        continue;
+      }
+      if (task.status === 'running') continue;
+      if (task.status === 'cancelled') {
+        if (resendStops) stop('cancelled');
+        continue;
+      }
+      if (task.status === 'pending' && worker.running.size < worker.slots) {
+        this.queue.remove(task.id);
+        task.status = 'running';
+        worker.running.add(task.id);
+        this.refreshReady(worker);
+        changed.push(task);
+        continue;
+      }
+      stop(`task ${taskId} is ${task.status} and no longer runs on ${memberId}`);
+    }
+    return { changed, stops };
+  }
+
+  /** A task by id. */
+  get(id: TaskId): TaskRecord {
+    return this.require(id);
+  }
+
+  /** Ids of the tasks holding a worker's slots. */
+  runningOn(id: MemberId): TaskId[] {
+    return [...(this.workers.get(id)?.running ?? [])];
+  }
+
+  /** One page of tasks in creation order. */
+  list(query: TaskQuery): TaskRecord[] {
+    const page: TaskRecord[] = [];
+    const afterSeq = query.afterSeq ?? 0;
+    for (const task of this.tasks.values()) {
+      if (task.seq <= afterSeq) continue;
+      if (query.status !== undefined && task.status !== query.status) continue;
+      if (query.memberId !== undefined && task.memberId !== query.memberId) continue;
+      page.push(task);
+      if (page.length >= query.pageSize) break;
+    }
+    return page;
+  }
+
+  private require(id: TaskId): TaskRecord {
+    const task = this.tasks.get(id);
+    if (!task) throw new NotFoundError(`task ${id} not found`);
+    return task;
+  }
+
+  private finish(task: TaskRecord, nowMs: number, status: TaskStatus): void {
+    task.status = status;
+    task.finishedAtMs = nowMs;
+  }
+
+  private releaseSlot(memberId: MemberId | undefined, taskId: TaskId): void {
+    if (memberId === undefined) return;
+    const worker = this.workers.get(memberId);
+    if (worker && worker.running.delete(taskId)) this.refreshReady(worker);
+  }
+
+  private refreshReady(worker: WorkerSlots): void {
+    const ready = worker.eligible && worker.running.size < worker.slots;
+    if (ready && !this.ready.has(worker.id)) this.ready.add(worker.id);
+    else if (!ready) this.ready.delete(worker.id);
+  }
+}
+
+function validateTaskId(id: string): TaskId {
+  if (id.length === 0) throw new InvalidArgumentError('task id must not be empty');
+  if (id.length > MAX_ID_LENGTH) {
+    throw new InvalidArgumentError(`task id is longer than ${MAX_ID_LENGTH} characters`);
+  }
+  // eslint-disable-next-line no-control-regex
+  if (/[\s\u0000-\u001f\u007f]/.test(id)) {
+    throw new InvalidArgumentError('task id must not contain whitespace or control characters');
+  }
+  return id as TaskId;
+}

@@ -1,0 +1,121 @@
+import { InvalidArgumentError } from '../shared/errors.js';
+import { asMemberId, asTaskId, type TaskId } from '../shared/ids.js';
+import {
+  Task as WireTask,
+  TaskPriority,
+  TaskStatus as WireStatus,
+  type GetTasksRequest,
+} from '../gen/scheduler/v1/scheduler.js';
+import type { NewTask, TaskQuery } from './scheduler.js';
+import type { Priority, TaskRecord, TaskStatus } from './task.js';
+
+// Conversions between the wire (src/gen) and the domain, so nothing past the adapters
+// sees generated types.
+
+const PRIORITY_TO_WIRE: Readonly<Record<Priority, TaskPriority>> = {
+  low: TaskPriority.TASK_PRIORITY_LOW,
+  medium: TaskPriority.TASK_PRIORITY_MEDIUM,
+  high: TaskPriority.TASK_PRIORITY_HIGH,
+};
+
+const STATUS_TO_WIRE: Readonly<Record<TaskStatus, WireStatus>> = {
+  pending: WireStatus.TASK_STATUS_PENDING,
+  running: WireStatus.TASK_STATUS_RUNNING,
+  completed: WireStatus.TASK_STATUS_COMPLETED,
+  cancelled: WireStatus.TASK_STATUS_CANCELLED,
+  error: WireStatus.TASK_STATUS_ERROR,
+};
+
+/** The most tasks one GetTasks page returns. */
+export const MAX_PAGE_SIZE = 1000;
+const DEFAULT_PAGE_SIZE = 100;
+
+/** Domain priority from the wire; UNSPECIFIED (or absent) is MEDIUM. */
+export function priorityFromWire(priority: TaskPriority | undefined): Priority {
+  switch (priority) {
+    case undefined:
+    case TaskPriority.TASK_PRIORITY_UNSPECIFIED:
+    case TaskPriority.TASK_PRIORITY_MEDIUM:
+      return 'medium';
+    case TaskPriority.TASK_PRIORITY_LOW:
+      return 'low';
+    case TaskPriority.TASK_PRIORITY_HIGH:
+      return 'high';
+    default:
+      throw new InvalidArgumentError(`unknown task priority ${String(priority)}`);
+  }
+}
+
+/** Domain status from the wire; undefined for UNSPECIFIED. */
+export function statusFromWire(status: WireStatus): TaskStatus | undefined {
+  for (const [domain, wire] of Object.entries(STATUS_TO_WIRE) as [TaskStatus, WireStatus][]) {
+    if (wire === status) return domain;
+  }
+  if (status === WireStatus.TASK_STATUS_UNSPECIFIED) return undefined;
+  throw new InvalidArgumentError(`unknown task status ${String(status)}`);
+}
+
+/** The wire form of a task record. */
+export function taskToWire(task: TaskRecord): WireTask {
+  return {
+    id: task.id,
+    payload: task.payload,
+    priority: PRIORITY_TO_WIRE[task.priority],
+    status: STATUS_TO_WIRE[task.status],
+    kind: task.kind,
+    attempt: task.attempt,
+    memberId: task.memberId ?? '',
+    targetMemberId: task.targetMemberId ?? '',
+    result: task.result,
+    error: task.error,
+    createdAt: new Date(task.createdAtMs),
+    startedAt: task.startedAtMs === undefined ? undefined : new Date(task.startedAtMs),
+    finishedAt: task.finishedAtMs === undefined ? undefined : new Date(task.finishedAtMs),
+  };
+}
+
+/** A ScheduleTask request's task as the scheduler takes it. */
+export function newTaskFromWire(task: WireTask | undefined): Omit<NewTask, 'id'> & { id: string } {
+  if (task === undefined) throw new InvalidArgumentError('request has no task');
+  return {
+    id: task.id,
+    payload: task.payload,
+    priority: priorityFromWire(task.priority),
+    kind: task.kind,
+    targetMemberId: task.targetMemberId,
+  };
+}
+
+/** A GetTasks request as a scheduler query. */
+export function taskQueryFromWire(request: GetTasksRequest): TaskQuery {
+  if (request.pageSize > MAX_PAGE_SIZE) {
+    throw new InvalidArgumentError(
+      `page_size ${request.pageSize} is over the most, ${MAX_PAGE_SIZE}`,
+    );
+  }
+  let afterSeq: number | undefined;
+  if (request.pageToken !== '') {
+    afterSeq = Number(request.pageToken);
+    if (!Number.isSafeInteger(afterSeq) || afterSeq < 0) {
+      throw new InvalidArgumentError('page_token is not one this leader gave out');
+    }
+  }
+  return {
+    status: statusFromWire(request.status),
+    memberId: request.memberId === '' ? undefined : asMemberId(request.memberId),
+    pageSize: request.pageSize === 0 ? DEFAULT_PAGE_SIZE : request.pageSize,
+    afterSeq,
+  };
+}
+
+/** The page token that continues after `page`, or '' if the page was not full. */
+export function nextPageToken(page: readonly TaskRecord[], pageSize: number): string {
+  const last = page.at(-1);
+  return page.length < pageSize || last === undefined ? '' : String(last.seq);
+}
+
+/** A task id from a request field; empty is refused. */
+export function taskIdFromWire(id: string): TaskId {
+  if (id === '') throw new InvalidArgumentError('task id must not be empty');
+  return asTaskId(id);
+}

@@ -1,0 +1,47 @@
+import type { MemberId, TaskId } from '../shared/ids.js';
+
+/** Where a task is in its life. `completed`, `cancelled` and `error` are final. */
+export type TaskStatus = 'pending' | 'running' | 'completed' | 'cancelled' | 'error';
+
+/** Queue priority; higher runs first. */
+export type Priority = 'low' | 'medium' | 'high';
+
+/** Priorities from first-served to last. */
+export const PRIORITIES_HIGH_FIRST: readonly Priority[] = ['high', 'medium', 'low'];
+
+/** The kind a task gets when it names none. */
+export const DEFAULT_KIND = 'default';
+
+/**
+ * Everything the leader knows about a task, and exactly what a durable store must keep:
+ * a leader rebuilt from these records alone has the same queue order, attempts and results.
+ */
+export interface TaskRecord {
+  readonly id: TaskId;
+  /** Creation order; listings sort by it. */
+  readonly seq: number;
+  /**
+   * Position in its priority's queue. New tasks take increasing positive numbers;
+   * a requeued task takes a decreasing negative one so it goes back to the head.
+   */
+  queueSeq: number;
+  readonly kind: string;
+  readonly payload: string;
+  readonly priority: Priority;
+  readonly targetMemberId: MemberId | undefined;
+  status: TaskStatus;
+  /** Current or last attempt, from 1; 0 until first assigned. */
+  attempt: number;
+  /** Member that runs or last ran it. */
+  memberId: MemberId | undefined;
+  result: string | undefined;
+  error: string | undefined;
+  readonly createdAtMs: number;
+  startedAtMs: number | undefined;
+  finishedAtMs: number | undefined;
+}
+
+/** True once a task can no longer change. */
+export function isFinal(status: TaskStatus): boolean {
+  return status === 'completed' || status === 'cancelled' || status === 'error';
+}

@@ -1,0 +1,78 @@
+/**
+ * What went wrong, in domain terms. `shared/grpc-status.ts` is the one place that turns a
+ * kind into a gRPC status (and a later HTTP adapter into an HTTP status).
+ */
+export type ErrorKind =
+  | 'invalid'
+  | 'not_found'
+  | 'conflict'
+  | 'stale'
+  | 'too_large'
+  | 'no_capacity'
+  | 'not_leader'
+  | 'unavailable';
+
+/** Base of every error the domain throws on purpose; its message is shown to the caller. */
+export class DroverError extends Error {
+  constructor(
+    readonly kind: ErrorKind,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'DroverError';
+  }
+}
+
+/** Input that can never succeed as given (empty payload, unknown enum). */
+export class InvalidArgumentError extends DroverError {
+  constructor(message: string) {
+    super('invalid', message);
+    this.name = 'InvalidArgumentError';
+  }
+}
+
+/** A task or member id that is not known. */
+export class NotFoundError extends DroverError {
+  constructor(message: string) {
+    super('not_found', message);
+    this.name = 'NotFoundError';
+  }
+}
+
+/** Something with this id already exists. */
+export class ConflictError extends DroverError {
+  constructor(message: string) {
+    super('conflict', message);
+    this.name = 'ConflictError';
+  }
+}
+
+/** The request was valid once but the state has moved on (old attempt, finished task). */
+export class StaleError extends DroverError {
+  constructor(message: string) {
+    super('stale', message);
+    this.name = 'StaleError';
+  }
+}
+
+/** Input over a configured size limit. */
+export class TooLargeError extends DroverError {
+  constructor(message: string) {
+    super('too_large', message);
+    this.name = 'TooLargeError';
+  }
+}
+
+/** The service cannot take the request now (shutting down); retrying later may work. */
+export class UnavailableError extends DroverError {
+  constructor(message: string) {
+    super('unavailable', message);
+    this.name = 'UnavailableError';
+  }
+}
+
+/** Narrows an unknown thrown value to a message fit for logs. */
+export function errorMessage(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}

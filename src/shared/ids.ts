@@ -1,0 +1,33 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+
+/** Source of fresh identifiers; injected so tests can make them predictable. */
+export interface IdSource {
+  /** A new task id (a UUID). */
+  taskId(): string;
+  /** A short random token (hex), e.g. a worker process instance. */
+  token(): string;
+}
+
+/** Random ids from node:crypto. */
+export const randomIds: IdSource = {
+  taskId: () => randomUUID(),
+  token: () => randomBytes(6).toString('hex'),
+};
+
+/** A member id for a worker that was not given one: host name plus a random suffix. */
+export function defaultMemberId(): string {
+  return `${hostname()}-${randomBytes(3).toString('hex')}`;
+}
+
+/** Identifies a task; unique within a leader's task list. */
+export type TaskId = string & { readonly __brand: 'TaskId' };
+
+/** Identifies a cluster member (a worker). */
+export type MemberId = string & { readonly __brand: 'MemberId' };
+
+/** Brands a checked string as a task id. */
+export const asTaskId = (id: string): TaskId => id as TaskId;
+
+/** Brands a checked string as a member id. */
+export const asMemberId = (id: string): MemberId => id as MemberId;

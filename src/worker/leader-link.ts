@@ -1,0 +1,285 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  Channel,
+  Metadata,
+  status,
+  type ChannelCredentials,
+  type ClientDuplexStream,
+  type ServiceError,
+} from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import {
+  HeartbeatStatus,
+  LeaderServiceClient,
+  type HeartbeatRequest,
+  type HeartbeatResponse,
+  type JoinResponse,
+} from '../gen/cluster/v1/leader.js';
+import { SchedulerServiceClient } from '../gen/scheduler/v1/scheduler.js';
+import { deadlineAfter } from '../shared/clock.js';
+import { errorMessage } from '../shared/errors.js';
+import type { AttemptOutcome, TaskRunner } from './runner.js';
+
+/** Backoff and give-up settings for reaching the leader. */
+export interface ReconnectPolicy {
+  readonly initialDelayMs: number;
+  readonly maxDelayMs: number;
+  /** Stop trying (and fail) after this long without a leader. */
+  readonly giveUpAfterMs: number;
+}
+
+/** Who this worker is, as it tells the leader on Join. */
+export interface WorkerIdentity {
+  readonly id: string;
+  readonly address: string;
+  readonly instance: string;
+  readonly slots: number;
+  readonly kinds: readonly string[];
+}
+
+/** Raised when the leader could not be reached for longer than `giveUpAfterMs`. */
+export class LeaderUnreachableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'LeaderUnreachableError';
+  }
+}
+
+const CALL_DEADLINE_MS = 5_000;
+const REPORT_ATTEMPTS = 20;
+
+/**
+ * The worker's connection to the leader: Join, then one Heartbeat stream that carries
+ * heartbeats up and work down. When the stream breaks it joins again (trying each leader
+ * address in turn, with capped exponential backoff and jitter) and its first heartbeat
+ * lists what it still runs, so the leader re-attaches that work instead of re-running it.
+ */
+export class LeaderLink {
+  private channel: Channel | undefined;
+  private leaderClient: LeaderServiceClient | undefined;
+  private schedulerClient: SchedulerServiceClient | undefined;
+  private stream: ClientDuplexStream<HeartbeatRequest, HeartbeatResponse> | undefined;
+  private draining = false;
+  /** Set by leave(): the run loop must not join again. */
+  private left = false;
+  private connected: (() => void) | undefined;
+  /** Resolves on the first successful Join. */
+  readonly joined: Promise<void>;
+  private readonly log: Logger;
+
+  constructor(
+    private readonly addresses: readonly string[],
+    private readonly credentials: ChannelCredentials,
+    private readonly identity: WorkerIdentity,
+    private readonly runner: TaskRunner,
+    private readonly policy: ReconnectPolicy,
+    logger: Logger,
+  ) {
+    this.log = logger.child({ component: 'leader-link' });
+    this.joined = new Promise((resolve) => (this.connected = resolve));
+  }
+
+  /**
+   * Keeps a session with the leader until `signal` aborts. Rejects with
+   * LeaderUnreachableError when no leader answered for `giveUpAfterMs`.
+   */
+  async run(signal: AbortSignal): Promise<void> {
+    let failures = 0;
+    let lastContactMs = performance.now();
+    for (let round = 0; !signal.aborted && !this.left; round++) {
+      const address = this.addresses[round % this.addresses.length]!;
+      try {
+        const join = await this.connect(address, signal);
+        failures = 0;
+        lastContactMs = performance.now();
+        this.connected?.();
+        await this.heartbeatUntilClosed(join, signal);
+        lastContactMs = performance.now();
+      } catch (err) {
+        if (signal.aborted) break;
+        failures++;
+        this.log.warn({ address, err: errorMessage(err) }, 'leader unreachable');
+      }
+      if (signal.aborted || this.left) break;
+      const silentMs = performance.now() - lastContactMs;
+      if (silentMs > this.policy.giveUpAfterMs) {
+        throw new LeaderUnreachableError(
+          `no leader answered for ${Math.round(silentMs)} ms (tried ${this.addresses.join(', ')})`,
+        );
+      }
+      const capMs = Math.min(this.policy.maxDelayMs, this.policy.initialDelayMs * 2 ** failures);
+      // Full jitter: a leader restart should not see every worker reconnect in lockstep.
+      await sleep(failures === 0 ? 0 : Math.random() * capMs, undefined, { signal }).catch(
+        () => {},
+      );
+    }
+    this.closeChannel();
+  }
+
+  /** Tells the leader this worker takes no new work; it keeps heartbeating. */
+  drain(): void {
+    this.draining = true;
+    this.sendHeartbeat();
+  }
+
+  /** Leave the cluster (after draining) and close the connection. */
+  async leave(): Promise<void> {
+    this.left = true;
+    const client = this.leaderClient;
+    if (!client) return;
+    await new Promise<void>((resolve) => {
+      client.leave(
+        { id: this.identity.id },
+        new Metadata(),
+        { deadline: deadlineAfter(CALL_DEADLINE_MS) },
+        (err) => {
+          if (err) this.log.warn({ err: err.message }, 'leave failed');
+          resolve();
+        },
+      );
+    });
+    this.stream?.end();
+  }
+
+  /**
+   * Reports the end of an attempt. Retries while the leader is unreachable (bounded);
+   * a refusal (stale attempt, unknown task) is final and only logged.
+   */
+  async report(outcome: AttemptOutcome): Promise<void> {
+    for (let attempt = 1; attempt <= REPORT_ATTEMPTS; attempt++) {
+      const client = this.schedulerClient;
+      const err = client ? await this.sendReport(client, outcome) : undefined;
+      if (client && err === undefined) return;
+      if (err && err.code !== status.UNAVAILABLE && err.code !== status.DEADLINE_EXCEEDED) {
+        this.log.warn(
+          { taskId: outcome.id, attempt: outcome.attempt, code: err.code, details: err.details },
+          'report refused',
+        );
+        return;
+      }
+      await sleep(Math.min(this.policy.maxDelayMs, 100 * 2 ** attempt));
+    }
+    this.log.error(
+      { taskId: outcome.id, attempt: outcome.attempt },
+      'report dropped: leader unreachable',
+    );
+  }
+
+  private sendReport(
+    client: SchedulerServiceClient,
+    outcome: AttemptOutcome,
+  ): Promise<ServiceError | undefined> {
+    return new Promise((resolve) => {
+      client.taskComplete(
+        {
+          id: outcome.id,
+          attempt: outcome.attempt,
+          memberId: this.identity.id,
+          result: outcome.result,
+          error: outcome.error,
+        },
+        new Metadata(),
+        { deadline: deadlineAfter(CALL_DEADLINE_MS) },
+        (err) => resolve(err ?? undefined),
+      );
+    });
+  }
+
+  private async connect(address: string, signal: AbortSignal): Promise<JoinResponse> {
+    this.closeChannel();
+    // One channel (one HTTP/2 connection) for both services: the heartbeat stream and
+    // completion reports share fate.
+    const channel = new Channel(address, this.credentials, {
+      'grpc.keepalive_time_ms': 10_000,
+      'grpc.keepalive_timeout_ms': 5_000,
+      'grpc.keepalive_permit_without_calls': 1,
+    });
+    this.channel = channel;
+    this.leaderClient = new LeaderServiceClient(address, this.credentials, {
+      channelOverride: channel,
+    });
+    this.schedulerClient = new SchedulerServiceClient(address, this.credentials, {
+      channelOverride: channel,
+    });
+    const client = this.leaderClient;
+    const join = await new Promise<JoinResponse>((resolve, reject) => {
+      const call = client.join(
+        {
+          id: this.identity.id,
+          address: this.identity.address,
+          slots: this.identity.slots,
+          kinds: [...this.identity.kinds],
+          instance: this.identity.instance,
+        },
+        new Metadata(),
+        { deadline: deadlineAfter(CALL_DEADLINE_MS) },
+        (err, response) => (err ? reject(err) : resolve(response)),
+      );
+      signal.addEventListener('abort', () => call.cancel(), { once: true });
+    });
+    this.log.info(
+      { address, slots: this.identity.slots, kinds: this.identity.kinds },
+      'worker joined',
+    );
+    return join;
+  }
+
+  private heartbeatUntilClosed(join: JoinResponse, signal: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const stream = this.leaderClient!.heartbeat();
+      this.stream = stream;
+      const timer = setInterval(() => this.sendHeartbeat(), join.heartbeatIntervalMs);
+      let finished = false;
+      const finish = (reason: string): void => {
+        if (finished) return;
+        finished = true;
+        clearInterval(timer);
+        signal.removeEventListener('abort', onAbort);
+        if (this.stream === stream) this.stream = undefined;
+        this.log.info({ reason }, 'heartbeat stream closed');
+        resolve();
+      };
+      const onAbort = (): void => stream.cancel();
+      signal.addEventListener('abort', onAbort, { once: true });
+      stream.on('data', (message: HeartbeatResponse) => {
+        for (const start of message.start) this.runner.start(start);
+        for (const stop of message.stop) {
+          this.log.info(
+            { taskId: stop.id, attempt: stop.attempt, reason: stop.reason },
+            'stop received',
+          );
+          this.runner.stop(stop.id, stop.attempt, stop.reason);
+        }
+      });
+      stream.on('error', (err: ServiceError) => finish(err.details || err.message));
+      stream.on('end', () => finish('leader ended the stream'));
+      // The first heartbeat names the member and lists what it runs (re-attach).
+      this.sendHeartbeat();
+    });
+  }
+
+  private sendHeartbeat(): void {
+    const running = this.runner.running;
+    this.stream?.write({
+      id: this.identity.id,
+      status:
+        running.length > 0
+          ? HeartbeatStatus.HEARTBEAT_STATUS_BUSY
+          : HeartbeatStatus.HEARTBEAT_STATUS_IDLE,
+      freeSlots: this.runner.freeSlots,
+      running,
+      draining: this.draining,
+    });
+  }
+
+  private closeChannel(): void {
+    this.stream?.cancel();
+    this.stream = undefined;
+    this.leaderClient?.close();
+    this.schedulerClient?.close();
+    this.channel?.close();
+    this.channel = undefined;
+    this.leaderClient = undefined;
+    this.schedulerClient = undefined;
+  }
+}

@@ -1,0 +1,186 @@
+import { EventEmitter, once } from 'node:events';
+import PQueue from 'p-queue';
+import type { Logger } from 'pino';
+import { errorMessage } from '../shared/errors.js';
+import { TaskError, TaskStoppedError } from './task-error.js';
+
+/** What a handler gets: the task, and a signal that fires when it must stop. */
+export interface TaskContext {
+  readonly id: string;
+  readonly attempt: number;
+  readonly kind: string;
+  readonly payload: string;
+  /** Fires on cancel, on a stop from the leader, or when the worker shuts down. */
+  readonly signal: AbortSignal;
+  /** A child logger with the task's id and attempt. */
+  readonly logger: Logger;
+}
+
+/** User code for one task kind; its return value (if a string) is the task's result. */
+export type TaskHandler = (task: TaskContext) => Promise<string | void> | string | void;
+
+/** How an attempt ended, to be reported to the leader. */
+export interface AttemptOutcome {
+  readonly id: string;
+  readonly attempt: number;
+  readonly result?: string | undefined;
+  readonly error?: string | undefined;
+}
+
+/** A start order as the runner takes it. */
+export interface StartWork {
+  readonly id: string;
+  readonly attempt: number;
+  readonly kind: string;
+  readonly payload: string;
+}
+
+interface Attempt {
+  readonly id: string;
+  readonly attempt: number;
+  readonly controller: AbortController;
+  /** Set when the worker gives the attempt back to the leader instead of reporting it. */
+  abandoned: boolean;
+}
+
+/** The runner's way to hand a finished attempt to whoever reports it. */
+export type ReportOutcome = (outcome: AttemptOutcome) => Promise<void>;
+
+/**
+ * Runs up to `slots` attempts at once on a p-queue. Each attempt owns an AbortController;
+ * stopping it aborts the handler's signal. An attempt stays listed (and so re-attachable
+ * after a reconnect) until its outcome has been reported or refused.
+ */
+export class TaskRunner {
+  private readonly queue: PQueue;
+  private readonly attempts = new Map<string, Attempt>();
+  private readonly log: Logger;
+  /** Emits 'settled' each time an attempt has been reported and forgotten. */
+  private readonly events = new EventEmitter();
+
+  constructor(
+    private readonly slots: number,
+    private readonly handlers: ReadonlyMap<string, TaskHandler>,
+    private readonly report: ReportOutcome,
+    logger: Logger,
+  ) {
+    this.queue = new PQueue({ concurrency: slots });
+    this.log = logger.child({ component: 'runner' });
+  }
+
+  /** Attempts started and not yet reported. */
+  get running(): { id: string; attempt: number }[] {
+    return [...this.attempts.values()].map(({ id, attempt }) => ({ id, attempt }));
+  }
+
+  /** Slots with no handler running. */
+  get freeSlots(): number {
+    return Math.max(0, this.slots - this.queue.pending - this.queue.size);
+  }
+
+  /** Kinds this runner has handlers for. */
+  get kinds(): string[] {
+    return [...this.handlers.keys()];
+  }
+
+  /** Starts an attempt; a repeated start of the same attempt is ignored. */
+  start(work: StartWork): void {
+    const key = attemptKey(work.id, work.attempt);
+    if (this.attempts.has(key)) return;
+    const attempt: Attempt = {
+      id: work.id,
+      attempt: work.attempt,
+      controller: new AbortController(),
+      abandoned: false,
+    };
+    this.attempts.set(key, attempt);
+    void this.queue.add(() => this.run(work, attempt));
+  }
+
+  /** Aborts an attempt (attempt 0: every attempt of the task). */
+  stop(id: string, attempt: number, reason: string): void {
+    for (const running of this.attempts.values()) {
+      if (running.id === id && (attempt === 0 || running.attempt === attempt)) {
+        running.controller.abort(new TaskStoppedError(reason));
+      }
+    }
+  }
+
+  /**
+   * Aborts everything without reporting: the worker is leaving, and the leader puts the
+   * attempts back in the queue, so a report of "aborted" would be wrong.
+   */
+  abandonAll(reason: string): void {
+    for (const running of this.attempts.values()) {
+      running.abandoned = true;
+      running.controller.abort(new TaskStoppedError(reason));
+    }
+  }
+
+  /** Resolves once no attempt is running or waiting to be reported; rejects on abort. */
+  async idle(signal: AbortSignal): Promise<void> {
+    while (this.attempts.size > 0) {
+      await once(this.events, 'settled', { signal });
+    }
+  }
+
+  private async run(work: StartWork, attempt: Attempt): Promise<void> {
+    const log = this.log.child({ taskId: work.id, attempt: work.attempt, kind: work.kind });
+    const handler = this.handlers.get(work.kind);
+    let outcome: AttemptOutcome;
+    const startedAt = performance.now();
+    if (attempt.controller.signal.aborted) {
+      outcome = {
+        id: work.id,
+        attempt: work.attempt,
+        error: errorMessage(attempt.controller.signal.reason),
+      };
+    } else if (!handler) {
+      outcome = {
+        id: work.id,
+        attempt: work.attempt,
+        error: `no handler for task kind "${work.kind}" on this worker`,
+      };
+    } else {
+      log.info('task started');
+      try {
+        const result = await handler({ ...work, signal: attempt.controller.signal, logger: log });
+        attempt.controller.signal.throwIfAborted();
+        outcome = {
+          id: work.id,
+          attempt: work.attempt,
+          result: typeof result === 'string' ? result : undefined,
+        };
+      } catch (err) {
+        const message = attempt.controller.signal.aborted
+          ? errorMessage(attempt.controller.signal.reason)
+          : errorMessage(err);
+        outcome = {
+          id: work.id,
+          attempt: work.attempt,
+          error: message,
+          result: err instanceof TaskError ? err.output : undefined,
+        };
+      }
+    }
+    log.info(
+      { durationMs: Math.round(performance.now() - startedAt), error: outcome.error },
+      outcome.error === undefined ? 'task finished' : 'task failed',
+    );
+    const key = attemptKey(work.id, work.attempt);
+    if (attempt.abandoned) {
+      this.attempts.delete(key);
+      this.events.emit('settled');
+      return;
+    }
+    // Reporting happens outside the slot: the next task may start while this one reports.
+    void this.report(outcome).finally(() => {
+      this.attempts.delete(key);
+      this.events.emit('settled');
+    });
+  }
+}
+
+function attemptKey(id: string, attempt: number): string {
+  return `${id}#${attempt}`;
+}

@@ -1,0 +1,129 @@
+import type { ChannelCredentials } from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import { abortReason } from '../shared/abort.js';
+import { defaultMemberId, randomIds } from '../shared/ids.js';
+import { createLogger } from '../shared/logger.js';
+import { channelCredentials } from '../shared/tls.js';
+import { LeaderLink, type ReconnectPolicy } from './leader-link.js';
+import { TaskRunner, type TaskHandler } from './runner.js';
+
+export type { TaskContext, TaskHandler } from './runner.js';
+export { TaskError } from './task-error.js';
+export { LeaderUnreachableError } from './leader-link.js';
+
+/** The kind a task gets when it names none; register a handler under it to take those. */
+export const DEFAULT_KIND = 'default';
+
+/** Options for {@link createWorker}. Only `handlers` is required. */
+export interface WorkerOptions {
+  /** Handlers by task kind. */
+  readonly handlers: Readonly<Record<string, TaskHandler>>;
+  /** Leader addresses, tried in turn. Default: 127.0.0.1:50051. */
+  readonly leaders?: readonly string[];
+  /** Member id. Default: host name plus a random suffix. */
+  readonly id?: string;
+  /** Address shown in Members (informational; workers need no listening port). */
+  readonly address?: string;
+  /** Tasks run at once. Default: 4. */
+  readonly slots?: number;
+  /** Channel credentials; default plaintext (loopback only, see the README on TLS). */
+  readonly credentials?: ChannelCredentials;
+  readonly reconnect?: Partial<ReconnectPolicy>;
+  /** On stop, how long running tasks get to finish before they are aborted. Default 30 s. */
+  readonly drainTimeoutMs?: number;
+  readonly logger?: Logger;
+}
+
+/** A running worker. */
+export interface DroverWorker {
+  readonly id: string;
+  /** Resolves once the worker has joined the leader for the first time. */
+  readonly joined: Promise<void>;
+  /** Resolves when the worker has stopped; rejects if it gave up on the leader. */
+  readonly done: Promise<void>;
+  /**
+   * Drains and leaves: takes no new work, lets running tasks finish (up to the drain
+   * timeout, then aborts them and leaves so the leader requeues them), then disconnects.
+   */
+  stop(): Promise<void>;
+}
+
+const DEFAULT_RECONNECT: ReconnectPolicy = {
+  initialDelayMs: 100,
+  maxDelayMs: 5_000,
+  giveUpAfterMs: 5 * 60_000,
+};
+
+/**
+ * Turns any code into a drover worker:
+ *
+ * ```ts
+ * const worker = createWorker({
+ *   handlers: { resize: async ({ payload, signal }) => resize(JSON.parse(payload), { signal }) },
+ * });
+ * await worker.joined;
+ * ```
+ */
+export function createWorker(options: WorkerOptions): DroverWorker {
+  const id = options.id ?? defaultMemberId();
+  const logger = options.logger ?? createLogger({ level: 'info', format: 'json', name: 'worker' });
+  const log = logger.child({ memberId: id });
+  const handlers = new Map(Object.entries(options.handlers));
+  if (handlers.size === 0) throw new Error('createWorker needs at least one handler');
+  const slots = options.slots ?? 4;
+  if (!Number.isInteger(slots) || slots < 1)
+    throw new Error(`slots must be a positive integer, got ${slots}`);
+
+  const session = new AbortController();
+  // The runner reports through the link, which is built next (a closure, so no cycle).
+  const runner = new TaskRunner(slots, handlers, (outcome) => link.report(outcome), log);
+  const link: LeaderLink = new LeaderLink(
+    options.leaders ?? ['127.0.0.1:50051'],
+    options.credentials ?? channelCredentials(undefined),
+    {
+      id,
+      address: options.address ?? '',
+      instance: randomIds.token(),
+      slots,
+      kinds: runner.kinds,
+    },
+    runner,
+    { ...DEFAULT_RECONNECT, ...options.reconnect },
+    log,
+  );
+  const done = link.run(session.signal);
+  // A worker that gives up before joining must not leave `joined` hanging forever.
+  const joined = Promise.race([
+    link.joined,
+    done.then(() => {
+      throw new Error('worker stopped before it joined');
+    }),
+  ]);
+  joined.catch(() => {});
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      log.info('worker draining');
+      link.drain();
+      const drainTimeout = AbortSignal.timeout(options.drainTimeoutMs ?? 30_000);
+      try {
+        await runner.idle(drainTimeout);
+      } catch {
+        log.warn(
+          { reason: abortReason(drainTimeout).message },
+          'drain timed out; handing tasks back',
+        );
+      }
+      // Leave before aborting what is left: the leader requeues it for another worker.
+      await link.leave();
+      runner.abandonAll('worker shutting down');
+      session.abort(new Error('worker stopped'));
+      await done.catch(() => {});
+      log.info('worker stopped');
+    })();
+    return stopping;
+  };
+
+  return { id, joined, done, stop };
+}

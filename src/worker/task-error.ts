@@ -1,0 +1,22 @@
+/**
+ * Thrown by a handler to fail its task with output kept (a command's stdout and stderr,
+ * say). Anything else a handler throws fails the task with just its message.
+ */
+export class TaskError extends Error {
+  constructor(
+    message: string,
+    /** Kept as the task's result beside the error. */
+    readonly output?: string,
+  ) {
+    super(message);
+    this.name = 'TaskError';
+  }
+}
+
+/** The reason given to a task's AbortSignal when the leader or the worker stops it. */
+export class TaskStoppedError extends Error {
+  constructor(reason: string) {
+    super(`stopped: ${reason}`);
+    this.name = 'AbortError';
+  }
+}
