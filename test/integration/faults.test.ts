@@ -1,0 +1,131 @@
+import { describe, expect, it } from 'vitest';
+import { TaskStatus } from '../helpers/grpc-clients.js';
+import { waitFor } from '../helpers/processes.js';
+import { useCluster } from '../helpers/use-cluster.js';
+
+describe('worker faults', () => {
+  const { cluster, clients } = useCluster();
+
+  it('loses no task when a worker is killed with SIGKILL: its tasks run elsewhere', async () => {
+    const { address, process: leader } = await cluster().startLeader();
+    const victim = await cluster().startWorker(address, 'victim', ['--slots', '2']);
+    const api = clients(address);
+    await api.schedule({ id: 'a', payload: '60000' });
+    await api.schedule({ id: 'b', payload: '60000' });
+    await waitFor(async () => (await api.member('victim'))?.slotsFree === 0, {
+      timeoutMs: 5000,
+      what: 'victim busy',
+    });
+    // The survivor joins only now, so both tasks are certainly on the victim.
+    await cluster().startWorker(address, 'survivor', ['--slots', '2']);
+
+    victim.kill('SIGKILL');
+    // A closed stream is noticed at once, without waiting for the heartbeat timeout.
+    const dead = await leader.waitForLine(
+      (l) => l.msg === 'member dead' && l['memberId'] === 'victim',
+    );
+    expect(String(dead['reason'])).toMatch(/stream/);
+    const moved = await waitFor(
+      async () => {
+        const all = await api.tasks();
+        return (
+          all.every((t) => t.status === TaskStatus.TASK_STATUS_RUNNING && t.attempt === 2) && all
+        );
+      },
+      { timeoutMs: 10_000, what: 'both tasks running elsewhere' },
+    );
+    expect(moved.map((t) => [t.id, t.attempt, t.memberId])).toEqual([
+      ['a', 2, 'survivor'],
+      ['b', 2, 'survivor'],
+    ]);
+    expect((await api.member('victim'))?.status).toBe('dead');
+  });
+
+  it('declares a SIGSTOP-frozen worker dead, runs its task elsewhere, and refuses its late report', async () => {
+    const { address, process: leader } = await cluster().startLeader();
+    const frozen = await cluster().startWorker(address, 'frozen', ['--slots', '1']);
+    const api = clients(address);
+    // Long enough that attempt 1 is certainly still running when the worker is frozen.
+    await api.schedule({ id: 'job', payload: '2000' });
+    await frozen.waitForLine((l) => l.msg === 'task started' && l['taskId'] === 'job');
+    await cluster().startWorker(address, 'healthy', ['--slots', '1']);
+
+    frozen.kill('SIGSTOP');
+    // The TCP connection stays open: only missing heartbeats can tell.
+    const dead = await leader.waitForLine(
+      (l) => l.msg === 'member dead' && l['memberId'] === 'frozen',
+    );
+    expect(String(dead['reason'])).toMatch(/no heartbeat for \d+ ms/);
+    const done = await waitFor(
+      async () => {
+        const t = await api.task('job');
+        return t.status === TaskStatus.TASK_STATUS_COMPLETED && t;
+      },
+      { timeoutMs: 10_000, what: 'job completed on the healthy worker' },
+    );
+    expect(done).toMatchObject({ attempt: 2, memberId: 'healthy' });
+
+    // Thawed, the frozen worker finishes attempt 1 and reports it: refused, nothing changes.
+    frozen.kill('SIGCONT');
+    const refused = await frozen.waitForLine(
+      (l) => l.msg === 'report refused' && l['taskId'] === 'job',
+    );
+    expect(refused).toMatchObject({ attempt: 1, code: 9 /* FAILED_PRECONDITION */ });
+    expect(await api.task('job')).toMatchObject({
+      status: TaskStatus.TASK_STATUS_COMPLETED,
+      attempt: 2,
+      memberId: 'healthy',
+    });
+    // It reconnects and becomes a healthy member again.
+    await waitFor(async () => (await api.member('frozen'))?.status === 'alive', {
+      timeoutMs: 10_000,
+      what: 'frozen rejoined',
+    });
+  });
+
+  it('re-attaches a task a thawed worker still runs when nobody else took it (no second run)', async () => {
+    const { address, process: leader } = await cluster().startLeader();
+    const worker = await cluster().startWorker(address, 'only', ['--slots', '1']);
+    const api = clients(address);
+    await api.schedule({ id: 'job', payload: '1500' });
+    await worker.waitForLine((l) => l.msg === 'task started' && l['taskId'] === 'job');
+
+    worker.kill('SIGSTOP');
+    await leader.waitForLine((l) => l.msg === 'task requeued' && l['taskId'] === 'job');
+    expect((await api.task('job')).status).toBe(TaskStatus.TASK_STATUS_PENDING);
+    worker.kill('SIGCONT');
+
+    await leader.waitForLine((l) => l.msg === 'task re-attached' && l['taskId'] === 'job');
+    const done = await waitFor(
+      async () => {
+        const t = await api.task('job');
+        return t.status === TaskStatus.TASK_STATUS_COMPLETED && t;
+      },
+      { timeoutMs: 10_000, what: 'job completed' },
+    );
+    expect(done).toMatchObject({ attempt: 1, memberId: 'only' });
+    expect(worker.linesWith('task started').filter((l) => l['taskId'] === 'job')).toHaveLength(1);
+  });
+
+  it('keeps workers reconnecting through a leader restart, then they take new work', async () => {
+    const first = await cluster().startLeader();
+    const port = first.address.split(':').at(-1)!;
+    const worker = await cluster().startWorker(first.address, 'w1', ['--slots', '1']);
+    first.process.kill('SIGTERM');
+    expect((await first.process.exited).code).toBe(0);
+    await worker.waitForLine((l) => l.msg === 'heartbeat stream closed');
+
+    // A new leader on the same address (memory store: the task list starts empty).
+    const second = await cluster().startLeader(['--listen', `127.0.0.1:${port}`], 'leader-2');
+    const api = clients(second.address);
+    await waitFor(async () => (await api.member('w1'))?.status === 'alive', {
+      timeoutMs: 10_000,
+      what: 'w1 rejoined',
+    });
+    const id = await api.schedule({ payload: '1' });
+    await waitFor(async () => (await api.task(id)).status === TaskStatus.TASK_STATUS_COMPLETED, {
+      timeoutMs: 5000,
+      what: 'task done after reconnect',
+    });
+  });
+});

@@ -1,0 +1,109 @@
+import { status } from '@grpc/grpc-js';
+import { describe, expect, it } from 'vitest';
+import { grpcError, TaskStatus } from '../helpers/grpc-clients.js';
+import { waitFor } from '../helpers/processes.js';
+import { useCluster } from '../helpers/use-cluster.js';
+
+describe('bad input gets a clear status and changes nothing', () => {
+  const { cluster, clients } = useCluster();
+
+  it('refuses duplicate ids, empty and oversized payloads, unknown ids', async () => {
+    const { address } = await cluster().startLeader(['--max-payload-bytes', '1024']);
+    const api = clients(address);
+    await api.schedule({ id: 'dup', payload: 'first' });
+    const before = await api.tasks();
+
+    const duplicate = await grpcError(api.schedule({ id: 'dup', payload: 'second' }));
+    expect(duplicate.code).toBe(status.ALREADY_EXISTS);
+    expect(duplicate.details).toBe('task dup already exists');
+
+    const empty = await grpcError(api.schedule({ id: 'empty', payload: '' }));
+    expect(empty.code).toBe(status.INVALID_ARGUMENT);
+    expect(empty.details).toBe('task payload must not be empty');
+
+    // 1025 bytes in UTF-8 though only 513 characters: the limit is in bytes.
+    const big = await grpcError(api.schedule({ id: 'big', payload: 'é'.repeat(512) + 'x' }));
+    expect(big.code).toBe(status.RESOURCE_EXHAUSTED);
+    expect(big.details).toBe('task payload is 1025 bytes; the limit is 1024');
+
+    // Far over the limit, gRPC itself refuses the message before it is decoded.
+    const huge = await grpcError(api.schedule({ id: 'huge', payload: 'x'.repeat(200 * 1024) }));
+    expect(huge.code).toBe(status.RESOURCE_EXHAUSTED);
+
+    const badKind = await grpcError(
+      api.schedule({ id: 'k', payload: 'x', kind: 'no spaces allowed' }),
+    );
+    expect(badKind.code).toBe(status.INVALID_ARGUMENT);
+
+    const badPriority = await grpcError(api.schedule({ id: 'p', payload: 'x', priority: 42 }));
+    expect(badPriority.code).toBe(status.INVALID_ARGUMENT);
+
+    for (const call of [api.task('nope'), api.cancel('nope'), api.complete('nope', 1, 'w')]) {
+      const err = await grpcError(call);
+      expect(err.code).toBe(status.NOT_FOUND);
+      expect(err.details).toBe('task nope not found');
+    }
+    expect((await grpcError(api.task(''))).code).toBe(status.INVALID_ARGUMENT);
+
+    const leave = await grpcError(api.call(api.leader, api.leader.leave, { id: 'ghost' }));
+    expect(leave.code).toBe(status.NOT_FOUND);
+
+    // Nothing above changed the task list.
+    expect(await api.tasks()).toEqual(before);
+  });
+
+  it('refuses a completion for an attempt that is not current, and a second cancel of a finished task', async () => {
+    const { address } = await cluster().startLeader();
+    await cluster().startWorker(address, 'w1');
+    const api = clients(address);
+    await api.schedule({ id: 't', payload: '60000' });
+    const running = await waitFor(
+      async () => {
+        const t = await api.task('t');
+        return t.status === TaskStatus.TASK_STATUS_RUNNING && t;
+      },
+      { timeoutMs: 5000, what: 'running' },
+    );
+
+    const stale = await grpcError(api.complete('t', 7, 'w1', 'bogus'));
+    expect(stale.code).toBe(status.FAILED_PRECONDITION);
+    expect(stale.details).toBe('attempt 7 of task t is no longer current (current attempt: 1)');
+    const wrongMember = await grpcError(api.complete('t', 1, 'someone-else'));
+    expect(wrongMember.code).toBe(status.FAILED_PRECONDITION);
+    expect(await api.task('t')).toEqual(running);
+
+    // A manual completion (as with go-work's grpcurl TaskComplete) of the current attempt.
+    const done = await api.call(api.scheduler, api.scheduler.taskComplete, {
+      id: 't',
+      attempt: 0,
+      memberId: '',
+    });
+    expect(done.task?.status).toBe(TaskStatus.TASK_STATUS_COMPLETED);
+    const cancelDone = await grpcError(api.cancel('t'));
+    expect(cancelDone.code).toBe(status.FAILED_PRECONDITION);
+  });
+
+  it('refuses a second worker process using a live member id', async () => {
+    const { address } = await cluster().startLeader();
+    await cluster().startWorker(address, 'same');
+    const api = clients(address);
+    const clash = await grpcError(
+      api.call(api.leader, api.leader.join, {
+        id: 'same',
+        address: '',
+        slots: 1,
+        kinds: [],
+        instance: 'other',
+      }),
+    );
+    expect(clash.code).toBe(status.ALREADY_EXISTS);
+    expect((await api.member('same'))?.status).toBe('alive');
+  });
+
+  it('refuses to serve plaintext on a non-loopback address unless told to', async () => {
+    const leader = cluster().spawn('leader', ['leader', '--listen', '0.0.0.0:0']);
+    const { code } = await leader.exited;
+    expect(code).toBe(2);
+    expect(leader.raw.join('\n')).toMatch(/refusing to serve plaintext on 0\.0\.0\.0:0/);
+  });
+});
