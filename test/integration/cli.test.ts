@@ -1,0 +1,98 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { DROVER_BIN, waitFor } from '../helpers/processes.js';
+import { useCluster } from '../helpers/use-cluster.js';
+
+const run = promisify(execFile);
+
+/** Runs the real `drover` CLI; resolves with its output and exit code. */
+async function drover(
+  ...args: string[]
+): Promise<{ stdout: string; stderr: string; code: number }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [DROVER_BIN, ...args], {
+      timeout: 15_000,
+    });
+    return { stdout, stderr, code: 0 };
+  } catch (err) {
+    const e = err as { stdout: string; stderr: string; code: number };
+    return { stdout: e.stdout, stderr: e.stderr, code: e.code };
+  }
+}
+
+describe('drover CLI', () => {
+  const { cluster } = useCluster();
+
+  it('schedules, lists, shows and cancels tasks and lists members', async () => {
+    const { address } = await cluster().startLeader();
+    await cluster().startWorker(address, 'w1', ['--slots', '1']);
+    const L = ['--leader', address];
+
+    const scheduled = await drover('schedule', ...L, '--id', 'long', '--priority', 'high', '60000');
+    expect(scheduled).toMatchObject({ code: 0, stdout: 'long\n' });
+    const queued = await drover('schedule', ...L, '--kind', 'demo', '--json', '5');
+    const queuedId = (JSON.parse(queued.stdout) as { id: string }).id;
+    expect(queuedId).toMatch(/^[0-9a-f-]{36}$/);
+
+    await waitFor(
+      async () => {
+        const { stdout } = await drover('task', ...L, 'long', '--json');
+        return (JSON.parse(stdout) as { status: string }).status === 'TASK_STATUS_RUNNING';
+      },
+      { timeoutMs: 10_000, what: 'long running' },
+    );
+
+    const members = await drover('members', ...L);
+    expect(members.code).toBe(0);
+    const [header, row] = members.stdout.trimEnd().split('\n');
+    expect(header).toMatch(
+      /^ID\s+STATE\s+SLOTS FREE\s+RUNNING\s+LAST HEARTBEAT\s+KINDS\s+ADDRESS$/,
+    );
+    expect(row).toMatch(/^w1\s+alive\s+0\/1\s+1\s+\d+ms ago\s+default,demo\s+-$/);
+
+    const tasks = await drover('tasks', ...L);
+    const lines = tasks.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^ID\s+STATUS\s+PRIORITY\s+KIND\s+ATTEMPT\s+MEMBER/);
+    expect(lines[1]).toMatch(/^long\s+running\s+high\s+default\s+1\s+w1\s/);
+    expect(lines[2]).toMatch(new RegExp(`^${queuedId}\\s+pending\\s+medium\\s+demo\\s+0\\s+-\\s`));
+    // Columns line up: every row starts its STATUS column where the header does.
+    const statusColumn = lines[0]!.indexOf('STATUS');
+    expect(
+      lines.slice(1).every((l) => /\S/.test(l[statusColumn]!) && l[statusColumn - 1] === ' '),
+    ).toBe(true);
+
+    const pendingOnly = await drover('tasks', ...L, '--status', 'pending', '--json');
+    expect(
+      (JSON.parse(pendingOnly.stdout) as { tasks: { id: string }[] }).tasks.map((t) => t.id),
+    ).toEqual([queuedId]);
+
+    expect(await drover('cancel', ...L, 'long')).toMatchObject({
+      code: 0,
+      stdout: 'cancelled long (stop sent to w1)\n',
+    });
+    const shown = await drover('task', ...L, 'long');
+    expect(shown.stdout).toMatch(/^status\s+cancelled$/m);
+  });
+
+  it('exits non-zero with a clear message for unknown ids, bad input, and a leader that is down', async () => {
+    const { address } = await cluster().startLeader();
+    const L = ['--leader', address];
+    expect(await drover('task', ...L, 'missing')).toMatchObject({
+      code: 1,
+      stderr: 'drover: task missing not found (NOT_FOUND)\n',
+    });
+    expect(await drover('schedule', ...L, '')).toMatchObject({
+      code: 1,
+      stderr: 'drover: task payload must not be empty (INVALID_ARGUMENT)\n',
+    });
+    const usage = await drover('schedule', ...L, '--priority', 'urgent', 'x');
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toMatch(/Allowed choices are low, medium, high/);
+
+    // Nothing listens on port 1.
+    const down = await drover('members', '--leader', '127.0.0.1:1', '--timeout-ms', '1000');
+    expect(down.code).toBe(3);
+    expect(down.stderr).toMatch(/^drover: cannot reach the leader at 127\.0\.0\.1:1/);
+  });
+});
