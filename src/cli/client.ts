@@ -76,7 +76,7 @@ export function connect(options: ClientOptions): LeaderClients {
 type UnaryMethod<Req, Res> = (
   request: Req,
   metadata: Metadata,
-  options: { deadline: Date; waitForReady?: boolean },
+  options: { deadline: Date },
   callback: (err: ServiceError | null, response: Res) => void,
 ) => unknown;
 
@@ -85,13 +85,12 @@ export function call<Req, Res>(
   clients: LeaderClients,
   method: UnaryMethod<Req, Res>,
   request: Req,
-  opts: { waitForReady?: boolean } = {},
 ): Promise<Res> {
   return new Promise((resolve, reject) => {
     method(
       request,
       new Metadata(),
-      { deadline: deadlineAfter(clients.timeoutMs), waitForReady: opts.waitForReady ?? false },
+      { deadline: deadlineAfter(clients.timeoutMs) },
       (err, response) => (err ? reject(err) : resolve(response)),
     );
   });

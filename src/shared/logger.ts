@@ -25,7 +25,8 @@ export function createLogger(options: LoggerOptions): Logger {
     const stream = pretty({
       colorize: process.stdout.isTTY === true,
       translateTime: 'HH:MM:ss.l',
-      ignore: 'pid,hostname',
+      ignore: 'pid,hostname,component',
+      singleLine: true,
       sync: true,
     });
     return pino({ level: options.level, name: options.name }, stream);

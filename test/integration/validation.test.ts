@@ -1,6 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import { grpcError, TaskStatus } from '../helpers/grpc-clients.js';
+import type { TaskPriority } from '../../src/gen/scheduler/v1/scheduler.js';
 import { waitFor } from '../helpers/processes.js';
 import { useCluster } from '../helpers/use-cluster.js';
 
@@ -35,7 +36,7 @@ describe('bad input gets a clear status and changes nothing', () => {
     );
     expect(badKind.code).toBe(status.INVALID_ARGUMENT);
 
-    const badPriority = await grpcError(api.schedule({ id: 'p', payload: 'x', priority: 42 }));
+    const badPriority = await grpcError(api.schedule({ id: 'p', payload: 'x', priority: 42 as TaskPriority }));
     expect(badPriority.code).toBe(status.INVALID_ARGUMENT);
 
     for (const call of [api.task('nope'), api.cancel('nope'), api.complete('nope', 1, 'w')]) {

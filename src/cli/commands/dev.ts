@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import type { Command } from 'commander';
 import { TaskPriority } from '../../gen/scheduler/v1/scheduler.js';
+import { deadlineAfter } from '../../shared/clock.js';
 import { intOption } from '../../shared/config.js';
 import { DROVER_BIN } from '../../shared/paths.js';
 import { call, connect } from '../client.js';
@@ -10,6 +11,7 @@ import { stopSignal } from '../signals.js';
 
 const LEADER = '127.0.0.1:50051';
 const STOP_GRACE_MS = 10_000;
+const LEADER_START_TIMEOUT_MS = 15_000;
 
 /**
  * `drover dev`: a leader on the default ports and N workers in one command, with readable
@@ -34,30 +36,30 @@ export function registerDev(program: Command): void {
       const stop = stopSignal();
       const children: ChildProcess[] = [];
       const start = (args: string[]): ChildProcess => {
+        // Own process group: a Ctrl-C reaches only this process, which then stops the
+        // workers (drain) before the leader, instead of every process at once.
         const child = spawn(process.execPath, [DROVER_BIN, ...args, '--log-format', 'pretty'], {
           stdio: 'inherit',
+          detached: true,
         });
         children.push(child);
         return child;
       };
+      // Last resort if this process dies without stopping them.
+      process.once('exit', () => children.forEach((c) => c.kill('SIGKILL')));
       const leader = start(['leader']);
-      for (let i = 1; i <= options.workers; i++) {
-        start([
-          'worker',
-          '--id',
-          `worker-${i}`,
-          '--slots',
-          String(options.slots),
-          '--leader',
-          LEADER,
-        ]);
-      }
       const leaderExit = once(leader, 'exit').then(([code]) => code as number | null);
-
-      if (options.demoTasks > 0) {
-        await scheduleDemoTasks(options.demoTasks).catch((err: unknown) => {
-          process.stderr.write(`drover dev: could not schedule demo tasks: ${String(err)}\n`);
-        });
+      const ready = await Promise.race([waitForLeader(), leaderExit.then(() => false)]);
+      if (ready) {
+        for (let i = 1; i <= options.workers; i++) {
+          const id = `worker-${i}`;
+          start(['worker', '--id', id, '--slots', String(options.slots), '--leader', LEADER]);
+        }
+        if (options.demoTasks > 0) {
+          await scheduleDemoTasks(options.demoTasks).catch((err: unknown) => {
+            process.stderr.write(`drover dev: could not schedule demo tasks: ${String(err)}\n`);
+          });
+        }
       }
       print(
         `\ndrover dev: leader on ${LEADER} and :50052, ${options.workers} workers. Try:\n` +
@@ -75,31 +77,37 @@ export function registerDev(program: Command): void {
     });
 }
 
+/** Resolves true once the leader accepts connections (bounded), false if it never did. */
+async function waitForLeader(): Promise<boolean> {
+  const clients = connect({ leader: LEADER, timeoutMs: LEADER_START_TIMEOUT_MS, json: false });
+  try {
+    return await new Promise<boolean>((resolve) => {
+      clients.leader.waitForReady(deadlineAfter(LEADER_START_TIMEOUT_MS), (err) => resolve(!err));
+    });
+  } finally {
+    clients.close();
+  }
+}
+
 async function scheduleDemoTasks(count: number): Promise<void> {
   const clients = connect({ leader: LEADER, timeoutMs: 10_000, json: false });
   try {
     for (let i = 1; i <= count; i++) {
-      // waitForReady: the leader may still be starting; the deadline bounds the wait.
-      await call(
-        clients,
-        clients.scheduler.scheduleTask.bind(clients.scheduler),
-        {
-          task: {
-            id: '',
-            payload: String(500 + ((i * 700) % 2500)),
-            priority:
-              i % 3 === 0 ? TaskPriority.TASK_PRIORITY_HIGH : TaskPriority.TASK_PRIORITY_MEDIUM,
-            kind: 'demo',
-            targetMemberId: '',
-            attempt: 0,
-            memberId: '',
-            createdAt: undefined,
-            startedAt: undefined,
-            finishedAt: undefined,
-          },
+      await call(clients, clients.scheduler.scheduleTask.bind(clients.scheduler), {
+        task: {
+          id: '',
+          payload: String(500 + ((i * 700) % 2500)),
+          priority:
+            i % 3 === 0 ? TaskPriority.TASK_PRIORITY_HIGH : TaskPriority.TASK_PRIORITY_MEDIUM,
+          kind: 'demo',
+          targetMemberId: '',
+          attempt: 0,
+          memberId: '',
+          createdAt: undefined,
+          startedAt: undefined,
+          finishedAt: undefined,
         },
-        { waitForReady: true },
-      );
+      });
     }
   } finally {
     clients.close();

@@ -40,7 +40,8 @@ export interface Member {
 /** A state change, for the coordinator to act on and log. */
 export interface Transition {
   readonly memberId: MemberId;
-  readonly from: MemberState;
+  /** Undefined for a member seen for the first time. */
+  readonly from: MemberState | undefined;
   readonly to: MemberState;
   readonly reason: string;
 }
@@ -103,10 +104,13 @@ export class MembershipRegistry {
       streamId: undefined,
     });
     this.members.set(spec.id, member);
-    return {
-      member,
-      transition: this.move(member, nowMs, 'joining', existing ? 'rejoined' : 'joined'),
-    };
+    if (!existing) {
+      return {
+        member,
+        transition: { memberId: spec.id, from: undefined, to: 'joining', reason: 'joined' },
+      };
+    }
+    return { member, transition: this.move(member, nowMs, 'joining', 'rejoined') };
   }
 
   /** A heartbeat stream opened for a member; returns its stream id. */
