@@ -36,7 +36,9 @@ describe('bad input gets a clear status and changes nothing', () => {
     );
     expect(badKind.code).toBe(status.INVALID_ARGUMENT);
 
-    const badPriority = await grpcError(api.schedule({ id: 'p', payload: 'x', priority: 42 as TaskPriority }));
+    const badPriority = await grpcError(
+      api.schedule({ id: 'p', payload: 'x', priority: 42 as TaskPriority }),
+    );
     expect(badPriority.code).toBe(status.INVALID_ARGUMENT);
 
     for (const call of [api.task('nope'), api.cancel('nope'), api.complete('nope', 1, 'w')]) {
