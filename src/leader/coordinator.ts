@@ -56,6 +56,9 @@ export interface MemberView {
   readonly heartbeatAgeMs: number | undefined;
 }
 
+/** A task to schedule; the leader makes the id when none is given. */
+export type NewTaskInput = Omit<NewTask, 'id'> & { readonly id?: string | undefined };
+
 /** A heartbeat, decoded by the stream adapter. */
 export interface HeartbeatInput extends HeartbeatReport {
   readonly running: readonly RunningAttempt[];
@@ -172,17 +175,28 @@ export class Coordinator {
   // ---- tasks ------------------------------------------------------------------------
 
   /** ScheduleTask: enqueues; resolves once the task is saved. */
-  async scheduleTask(spec: Omit<NewTask, 'id'> & { id?: string | undefined }): Promise<TaskRecord> {
+  async scheduleTask(spec: NewTaskInput): Promise<TaskRecord> {
+    const [task] = await this.scheduleTasks([spec]);
+    return task!;
+  }
+
+  /** ScheduleTasks: enqueues all or none, in order; resolves once all are saved. */
+  async scheduleTasks(specs: readonly NewTaskInput[]): Promise<TaskRecord[]> {
     this.assertRunning();
-    const id = spec.id === undefined || spec.id === '' ? this.deps.ids.taskId() : spec.id;
-    const { task, changed } = this.scheduler.schedule(this.now(), { ...spec, id });
+    const withIds = specs.map((spec) => ({
+      ...spec,
+      id: spec.id === undefined || spec.id === '' ? this.deps.ids.taskId() : spec.id,
+    }));
+    const { tasks, changed } = this.scheduler.scheduleMany(this.now(), withIds);
     await this.deps.store.save(changed);
-    this.log.info(
-      { taskId: task.id, kind: task.kind, priority: task.priority, target: task.targetMemberId },
-      'task scheduled',
-    );
+    for (const task of tasks) {
+      this.log.info(
+        { taskId: task.id, kind: task.kind, priority: task.priority, target: task.targetMemberId },
+        'task scheduled',
+      );
+    }
     this.schedulePump();
-    return task;
+    return tasks;
   }
 
   /** CancelTask: a pending task is cancelled at once, a running one stopped on its worker. */

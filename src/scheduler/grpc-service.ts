@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { SchedulerServiceServer } from '../gen/scheduler/v1/scheduler.js';
 import type { Coordinator } from '../leader/coordinator.js';
 import { unary } from '../shared/grpc-handler.js';
+import { InvalidArgumentError } from '../shared/errors.js';
 import { asMemberId } from '../shared/ids.js';
 import {
   newTaskFromWire,
@@ -11,12 +12,27 @@ import {
   taskToWire,
 } from './task-wire.js';
 
+/** Most tasks one ScheduleTasks call may carry (the message-size limit also applies). */
+export const MAX_BATCH_TASKS = 10_000;
+
 /** scheduler.v1.SchedulerService over grpc-js: decode, call the coordinator, encode. */
 export function schedulerService(coordinator: Coordinator, logger: Logger): SchedulerServiceServer {
   return {
     scheduleTask: unary(logger, async (request) => {
       const task = await coordinator.scheduleTask(newTaskFromWire(request.task));
       return { id: task.id };
+    }),
+    scheduleTasks: unary(logger, async (request) => {
+      if (request.tasks.length === 0) {
+        throw new InvalidArgumentError('ScheduleTasks needs at least one task');
+      }
+      if (request.tasks.length > MAX_BATCH_TASKS) {
+        throw new InvalidArgumentError(
+          `ScheduleTasks takes at most ${MAX_BATCH_TASKS} tasks per call, got ${request.tasks.length}`,
+        );
+      }
+      const tasks = await coordinator.scheduleTasks(request.tasks.map(newTaskFromWire));
+      return { ids: tasks.map((task) => task.id) };
     }),
     cancelTask: unary(logger, async (request) => {
       const task = await coordinator.cancelTask(taskIdFromWire(request.id));

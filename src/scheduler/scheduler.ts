@@ -112,49 +112,79 @@ export class Scheduler {
 
   /** Adds a task to the tail of its priority. */
   schedule(nowMs: number, spec: NewTask): Changes & { task: TaskRecord } {
-    const id = validateTaskId(spec.id);
+    const { tasks, changed } = this.scheduleMany(nowMs, [spec]);
+    return { task: tasks[0]!, changed };
+  }
+
+  /**
+   * Adds tasks to the tails of their priorities, in the order given: all of them, or (if
+   * any one is invalid or a duplicate) none. Errors name the offending index.
+   */
+  scheduleMany(nowMs: number, specs: readonly NewTask[]): Changes & { tasks: TaskRecord[] } {
+    const batch = specs.length > 1;
+    const checked = specs.map((spec, i) => this.check(spec, batch ? `tasks[${i}]: ` : ''));
+    const seen = new Set<TaskId>();
+    checked.forEach(({ id }, i) => {
+      if (this.tasks.has(id) || seen.has(id)) {
+        throw new ConflictError(`${batch ? `tasks[${i}]: ` : ''}task ${id} already exists`);
+      }
+      seen.add(id);
+    });
+    const tasks = checked.map((spec) => {
+      const task: TaskRecord = {
+        ...spec,
+        seq: ++this.lastSeq,
+        queueSeq: ++this.lastTailQueueSeq,
+        status: 'pending',
+        attempt: 0,
+        memberId: undefined,
+        result: undefined,
+        error: undefined,
+        createdAtMs: nowMs,
+        startedAtMs: undefined,
+        finishedAtMs: undefined,
+      };
+      this.tasks.set(task.id, task);
+      this.queue.push(task);
+      return task;
+    });
+    return { tasks, changed: tasks };
+  }
+
+  /** Validates a new task; `where` prefixes messages (the index in a batch). */
+  private check(
+    spec: NewTask,
+    where: string,
+  ): Pick<TaskRecord, 'id' | 'kind' | 'payload' | 'priority' | 'targetMemberId'> {
+    const id = validateTaskId(spec.id, where);
     if (spec.payload.length === 0) {
-      throw new InvalidArgumentError('task payload must not be empty');
+      throw new InvalidArgumentError(`${where}task payload must not be empty`);
     }
     const payloadBytes = utf8ByteLength(spec.payload);
     if (payloadBytes > this.limits.maxPayloadBytes) {
       throw new TooLargeError(
-        `task payload is ${payloadBytes} bytes; the limit is ${this.limits.maxPayloadBytes}`,
+        `${where}task payload is ${payloadBytes} bytes; the limit is ${this.limits.maxPayloadBytes}`,
       );
     }
     const kind = spec.kind === undefined || spec.kind === '' ? DEFAULT_KIND : spec.kind;
     if (!KIND_PATTERN.test(kind)) {
       throw new InvalidArgumentError(
-        `task kind "${kind}" is not valid: use 1-64 letters, digits, '.', '_', ':' or '-'`,
+        `${where}task kind "${kind}" is not valid: use 1-64 letters, digits, '.', '_', ':' or '-'`,
       );
     }
     const target = spec.targetMemberId === '' ? undefined : spec.targetMemberId;
     if (target !== undefined && target.length > MAX_ID_LENGTH) {
-      throw new InvalidArgumentError(`target member id is longer than ${MAX_ID_LENGTH} characters`);
+      throw new InvalidArgumentError(
+        `${where}target member id is longer than ${MAX_ID_LENGTH} characters`,
+      );
     }
-    if (this.tasks.has(id)) {
-      throw new ConflictError(`task ${id} already exists`);
-    }
-    const task: TaskRecord = {
+    return {
       id,
-      seq: ++this.lastSeq,
-      queueSeq: ++this.lastTailQueueSeq,
       kind,
       payload: spec.payload,
       priority: spec.priority ?? 'medium',
       targetMemberId: target as MemberId | undefined,
-      status: 'pending',
-      attempt: 0,
-      memberId: undefined,
-      result: undefined,
-      error: undefined,
-      createdAtMs: nowMs,
-      startedAtMs: undefined,
-      finishedAtMs: undefined,
     };
-    this.tasks.set(id, task);
-    this.queue.push(task);
-    return { task, changed: [task] };
   }
 
   /** Cancels a pending task at once; a running one is marked and its worker told to stop. */
@@ -403,14 +433,16 @@ export class Scheduler {
   }
 }
 
-function validateTaskId(id: string): TaskId {
-  if (id.length === 0) throw new InvalidArgumentError('task id must not be empty');
+function validateTaskId(id: string, where: string): TaskId {
+  if (id.length === 0) throw new InvalidArgumentError(`${where}task id must not be empty`);
   if (id.length > MAX_ID_LENGTH) {
-    throw new InvalidArgumentError(`task id is longer than ${MAX_ID_LENGTH} characters`);
+    throw new InvalidArgumentError(`${where}task id is longer than ${MAX_ID_LENGTH} characters`);
   }
   // eslint-disable-next-line no-control-regex
   if (/[\s\u0000-\u001f\u007f]/.test(id)) {
-    throw new InvalidArgumentError('task id must not contain whitespace or control characters');
+    throw new InvalidArgumentError(
+      `${where}task id must not contain whitespace or control characters`,
+    );
   }
   return id as TaskId;
 }

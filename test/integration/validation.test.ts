@@ -55,6 +55,43 @@ describe('bad input gets a clear status and changes nothing', () => {
     expect(await api.tasks()).toEqual(before);
   });
 
+  it('ScheduleTasks takes a batch in order, all or nothing', async () => {
+    const { address } = await cluster().startLeader();
+    const api = clients(address);
+    const task = (id: string, payload: string) => ({
+      id,
+      payload,
+      kind: '',
+      attempt: 0,
+      memberId: '',
+      targetMemberId: '',
+      createdAt: undefined,
+      startedAt: undefined,
+      finishedAt: undefined,
+    });
+    const batch = (tasks: ReturnType<typeof task>[]) =>
+      api.call(api.scheduler, api.scheduler.scheduleTasks, { tasks });
+
+    const ok = await batch([task('a', '1'), task('', '2'), task('c', '3')]);
+    expect(ok.ids).toHaveLength(3);
+    expect(ok.ids[0]).toBe('a');
+    expect(ok.ids[2]).toBe('c');
+    const before = await api.tasks();
+    expect(before.map((t) => t.id)).toEqual(ok.ids);
+
+    const invalid = await grpcError(batch([task('d', '1'), task('e', '')]));
+    expect(invalid.code).toBe(status.INVALID_ARGUMENT);
+    expect(invalid.details).toBe('tasks[1]: task payload must not be empty');
+    const dupInBatch = await grpcError(batch([task('f', '1'), task('f', '2')]));
+    expect(dupInBatch.code).toBe(status.ALREADY_EXISTS);
+    expect(dupInBatch.details).toBe('tasks[1]: task f already exists');
+    const dupExisting = await grpcError(batch([task('g', '1'), task('a', '2')]));
+    expect(dupExisting.code).toBe(status.ALREADY_EXISTS);
+    expect((await grpcError(batch([]))).code).toBe(status.INVALID_ARGUMENT);
+    // None of the refused batches left anything behind.
+    expect(await api.tasks()).toEqual(before);
+  });
+
   it('refuses a completion for an attempt that is not current, and a second cancel of a finished task', async () => {
     const { address } = await cluster().startLeader();
     await cluster().startWorker(address, 'w1');

@@ -165,6 +165,19 @@ export interface ScheduleTaskResponse {
   id: string;
 }
 
+/**
+ * ScheduleTasksRequest enqueues many tasks in one call: all of them, in order, or
+ * (if any is invalid or a duplicate) none. At most 10,000 per call.
+ */
+export interface ScheduleTasksRequest {
+  tasks: Task[];
+}
+
+/** ScheduleTasksResponse returns the ids, in the order of the request. */
+export interface ScheduleTasksResponse {
+  ids: string[];
+}
+
 /** CancelTaskRequest cancels a pending task, or stops a running one. */
 export interface CancelTaskRequest {
   id: string;
@@ -651,6 +664,152 @@ export const ScheduleTaskResponse: MessageFns<ScheduleTaskResponse> = {
   ): ScheduleTaskResponse {
     const message = createBaseScheduleTaskResponse();
     message.id = object.id ?? '';
+    return message;
+  },
+};
+
+function createBaseScheduleTasksRequest(): ScheduleTasksRequest {
+  return { tasks: [] };
+}
+
+export const ScheduleTasksRequest: MessageFns<ScheduleTasksRequest> = {
+  encode(message: ScheduleTasksRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.tasks) {
+      Task.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ScheduleTasksRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseScheduleTasksRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.tasks.push(Task.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ScheduleTasksRequest {
+    return {
+      tasks: globalThis.Array.isArray(object?.tasks)
+        ? object.tasks.map((e: any) => Task.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ScheduleTasksRequest): unknown {
+    const obj: any = {};
+    if (message.tasks?.length) {
+      obj.tasks = message.tasks.map((e) => Task.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ScheduleTasksRequest>, I>>(base?: I): ScheduleTasksRequest {
+    return ScheduleTasksRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ScheduleTasksRequest>, I>>(
+    object: I,
+  ): ScheduleTasksRequest {
+    const message = createBaseScheduleTasksRequest();
+    message.tasks = object.tasks?.map((e) => Task.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseScheduleTasksResponse(): ScheduleTasksResponse {
+  return { ids: [] };
+}
+
+export const ScheduleTasksResponse: MessageFns<ScheduleTasksResponse> = {
+  encode(message: ScheduleTasksResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.ids) {
+      writer.uint32(10).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ScheduleTasksResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseScheduleTasksResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.ids.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ScheduleTasksResponse {
+    return {
+      ids: globalThis.Array.isArray(object?.ids)
+        ? object.ids.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ScheduleTasksResponse): unknown {
+    const obj: any = {};
+    if (message.ids?.length) {
+      obj.ids = message.ids;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ScheduleTasksResponse>, I>>(base?: I): ScheduleTasksResponse {
+    return ScheduleTasksResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ScheduleTasksResponse>, I>>(
+    object: I,
+  ): ScheduleTasksResponse {
+    const message = createBaseScheduleTasksResponse();
+    message.ids = object.ids?.map((e) => e) || [];
     return message;
   },
 };
@@ -1414,6 +1573,18 @@ export const SchedulerServiceService = {
       Buffer.from(GetTaskResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetTaskResponse => GetTaskResponse.decode(value),
   },
+  scheduleTasks: {
+    path: '/scheduler.v1.SchedulerService/ScheduleTasks' as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ScheduleTasksRequest): Buffer =>
+      Buffer.from(ScheduleTasksRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ScheduleTasksRequest => ScheduleTasksRequest.decode(value),
+    responseSerialize: (value: ScheduleTasksResponse): Buffer =>
+      Buffer.from(ScheduleTasksResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ScheduleTasksResponse =>
+      ScheduleTasksResponse.decode(value),
+  },
 } as const;
 
 export interface SchedulerServiceServer extends UntypedServiceImplementation {
@@ -1422,6 +1593,7 @@ export interface SchedulerServiceServer extends UntypedServiceImplementation {
   getTasks: handleUnaryCall<GetTasksRequest, GetTasksResponse>;
   taskComplete: handleUnaryCall<TaskCompleteRequest, TaskCompleteResponse>;
   getTask: handleUnaryCall<GetTaskRequest, GetTaskResponse>;
+  scheduleTasks: handleUnaryCall<ScheduleTasksRequest, ScheduleTasksResponse>;
 }
 
 export interface SchedulerServiceClient extends Client {
@@ -1499,6 +1671,21 @@ export interface SchedulerServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetTaskResponse) => void,
+  ): ClientUnaryCall;
+  scheduleTasks(
+    request: ScheduleTasksRequest,
+    callback: (error: ServiceError | null, response: ScheduleTasksResponse) => void,
+  ): ClientUnaryCall;
+  scheduleTasks(
+    request: ScheduleTasksRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ScheduleTasksResponse) => void,
+  ): ClientUnaryCall;
+  scheduleTasks(
+    request: ScheduleTasksRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ScheduleTasksResponse) => void,
   ): ClientUnaryCall;
 }
 
