@@ -49,8 +49,11 @@ export async function runLeader(config: LeaderConfig, signal: AbortSignal): Prom
     addresses.push(address.replace(/:\d+$/, `:${port}`));
   }
   for (const name of ['', ...SERVICE_NAMES]) built.health.setStatus(name, 'SERVING');
-  // Tests and `drover dev` read the bound ports from this line.
-  logger.info({ addresses, tls: config.tls !== undefined }, 'leader listening');
+  // Tests and tools read the bound ports from this line, so it is written whatever the
+  // configured level (a child logger may have its own level).
+  logger
+    .child({}, { level: 'info' })
+    .info({ addresses, tls: config.tls !== undefined }, 'leader listening');
 
   const stop = AbortSignal.any([signal, failure.signal]);
   if (!stop.aborted) await once(stop, 'abort');
