@@ -80,6 +80,7 @@ describe('server reflection and health, as grpcurl uses them', () => {
         'GetTask',
         'GetTasks',
         'ScheduleTask',
+        'ScheduleTasks',
         'TaskComplete',
       ]);
     },
