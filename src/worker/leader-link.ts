@@ -2,7 +2,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import {
   Channel,
   Metadata,
-  status,
   type ChannelCredentials,
   type ClientDuplexStream,
   type ServiceError,
@@ -11,11 +10,12 @@ import type { Logger } from 'pino';
 import {
   HeartbeatStatus,
   LeaderServiceClient,
+  type FinishedAck,
+  type FinishedTask,
   type HeartbeatRequest,
   type HeartbeatResponse,
   type JoinResponse,
 } from '../gen/cluster/v1/leader.js';
-import { SchedulerServiceClient } from '../gen/scheduler/v1/scheduler.js';
 import { deadlineAfter } from '../shared/clock.js';
 import { errorMessage } from '../shared/errors.js';
 import type { AttemptOutcome, TaskRunner } from './runner.js';
@@ -46,7 +46,6 @@ export class LeaderUnreachableError extends Error {
 }
 
 const CALL_DEADLINE_MS = 5_000;
-const REPORT_ATTEMPTS = 20;
 
 /**
  * The worker's connection to the leader: Join, then one Heartbeat stream that carries
@@ -57,9 +56,16 @@ const REPORT_ATTEMPTS = 20;
 export class LeaderLink {
   private channel: Channel | undefined;
   private leaderClient: LeaderServiceClient | undefined;
-  private schedulerClient: SchedulerServiceClient | undefined;
   private stream: ClientDuplexStream<HeartbeatRequest, HeartbeatResponse> | undefined;
   private draining = false;
+  /** Reports not yet acknowledged, by attempt; `sentOnStream` is the stream they went out on. */
+  private readonly unacked = new Map<
+    string,
+    { outcome: AttemptOutcome; sentOnStream: number; resolve: () => void }
+  >();
+  private flushScheduled = false;
+  /** Numbers the heartbeat streams, so reports are re-sent once on each new one. */
+  private streamSerial = 0;
   /** Set by leave(): the run loop must not join again. */
   private left = false;
   private connected: (() => void) | undefined;
@@ -114,6 +120,7 @@ export class LeaderLink {
       );
     }
     this.closeChannel();
+    this.abandonReports();
   }
 
   /** Tells the leader this worker takes no new work; it keeps heartbeating. */
@@ -142,47 +149,54 @@ export class LeaderLink {
   }
 
   /**
-   * Reports the end of an attempt. Retries while the leader is unreachable (bounded);
-   * a refusal (stale attempt, unknown task) is final and only logged.
+   * Reports the end of an attempt on the heartbeat stream, batched with other reports, and
+   * resolves once the leader has acknowledged it (accepted, or refused as stale). Until then
+   * the report is kept and sent again on every new stream, so a leader that was away gets it.
    */
-  async report(outcome: AttemptOutcome): Promise<void> {
-    for (let attempt = 1; attempt <= REPORT_ATTEMPTS; attempt++) {
-      const client = this.schedulerClient;
-      const err = client ? await this.sendReport(client, outcome) : undefined;
-      if (client && err === undefined) return;
-      if (err && err.code !== status.UNAVAILABLE && err.code !== status.DEADLINE_EXCEEDED) {
-        this.log.warn(
-          { taskId: outcome.id, attempt: outcome.attempt, code: err.code, details: err.details },
-          'report refused',
-        );
-        return;
-      }
-      await sleep(Math.min(this.policy.maxDelayMs, 100 * 2 ** attempt));
-    }
-    this.log.error(
-      { taskId: outcome.id, attempt: outcome.attempt },
-      'report dropped: leader unreachable',
-    );
+  report(outcome: AttemptOutcome): Promise<void> {
+    return new Promise((resolve) => {
+      this.unacked.set(attemptKey(outcome.id, outcome.attempt), {
+        outcome,
+        sentOnStream: 0,
+        resolve,
+      });
+      this.scheduleFlush();
+    });
   }
 
-  private sendReport(
-    client: SchedulerServiceClient,
-    outcome: AttemptOutcome,
-  ): Promise<ServiceError | undefined> {
-    return new Promise((resolve) => {
-      client.taskComplete(
-        {
-          id: outcome.id,
-          attempt: outcome.attempt,
-          memberId: this.identity.id,
-          result: outcome.result,
-          error: outcome.error,
-        },
-        new Metadata(),
-        { deadline: deadlineAfter(CALL_DEADLINE_MS) },
-        (err) => resolve(err ?? undefined),
-      );
+  /** Sends unsent reports soon, coalescing everything that ends in this event-loop turn. */
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      this.sendHeartbeat();
     });
+  }
+
+  private onAcks(acks: readonly FinishedAck[]): void {
+    for (const ack of acks) {
+      const key = attemptKey(ack.id, ack.attempt);
+      const pending = this.unacked.get(key);
+      if (!pending) continue;
+      this.unacked.delete(key);
+      if (!ack.accepted) {
+        this.log.warn(
+          { taskId: ack.id, attempt: ack.attempt, code: ack.code, details: ack.reason },
+          'report refused',
+        );
+      }
+      pending.resolve();
+    }
+  }
+
+  /** Drops reports that can no longer be delivered (the link stopped). */
+  private abandonReports(): void {
+    for (const { outcome, resolve } of this.unacked.values()) {
+      this.log.error({ taskId: outcome.id, attempt: outcome.attempt }, 'report dropped: no leader');
+      resolve();
+    }
+    this.unacked.clear();
   }
 
   private async connect(address: string, signal: AbortSignal): Promise<JoinResponse> {
@@ -196,9 +210,6 @@ export class LeaderLink {
     });
     this.channel = channel;
     this.leaderClient = new LeaderServiceClient(address, this.credentials, {
-      channelOverride: channel,
-    });
-    this.schedulerClient = new SchedulerServiceClient(address, this.credentials, {
       channelOverride: channel,
     });
     const client = this.leaderClient;
@@ -228,6 +239,7 @@ export class LeaderLink {
     return new Promise((resolve) => {
       const stream = this.leaderClient!.heartbeat();
       this.stream = stream;
+      this.streamSerial++;
       const timer = setInterval(() => this.sendHeartbeat(), join.heartbeatIntervalMs);
       let finished = false;
       const finish = (reason: string): void => {
@@ -242,6 +254,7 @@ export class LeaderLink {
       const onAbort = (): void => stream.cancel();
       signal.addEventListener('abort', onAbort, { once: true });
       stream.on('data', (message: HeartbeatResponse) => {
+        this.onAcks(message.acks);
         for (const start of message.start) this.runner.start(start);
         for (const stop of message.stop) {
           this.log.info(
@@ -258,9 +271,18 @@ export class LeaderLink {
     });
   }
 
+  /** One heartbeat: liveness, what runs, and every report not yet sent on this stream. */
   private sendHeartbeat(): void {
+    if (!this.stream) return;
     const running = this.runner.running;
-    this.stream?.write({
+    const finished: FinishedTask[] = [];
+    for (const pending of this.unacked.values()) {
+      if (pending.sentOnStream === this.streamSerial) continue;
+      pending.sentOnStream = this.streamSerial;
+      const { id, attempt, result, error } = pending.outcome;
+      finished.push({ id, attempt, result, error });
+    }
+    this.stream.write({
       id: this.identity.id,
       status:
         running.length > 0
@@ -269,6 +291,7 @@ export class LeaderLink {
       freeSlots: this.runner.freeSlots,
       running,
       draining: this.draining,
+      finished,
     });
   }
 
@@ -276,10 +299,12 @@ export class LeaderLink {
     this.stream?.cancel();
     this.stream = undefined;
     this.leaderClient?.close();
-    this.schedulerClient?.close();
     this.channel?.close();
     this.channel = undefined;
     this.leaderClient = undefined;
-    this.schedulerClient = undefined;
   }
+}
+
+function attemptKey(id: string, attempt: number): string {
+  return `${id}#${attempt}`;
 }

@@ -41,6 +41,8 @@ interface Attempt {
   readonly controller: AbortController;
   /** Set when the worker gives the attempt back to the leader instead of reporting it. */
   abandoned: boolean;
+  /** Set when the handler has ended; the attempt stays known until its report is settled. */
+  ended: boolean;
 }
 
 /** The runner's way to hand a finished attempt to whoever reports it. */
@@ -68,9 +70,13 @@ export class TaskRunner {
     this.log = logger.child({ component: 'runner' });
   }
 
-  /** Attempts started and not yet reported. */
+  /** Attempts whose handler has not ended yet (ended ones travel as reports). */
   get running(): { id: string; attempt: number }[] {
-    return [...this.attempts.values()].map(({ id, attempt }) => ({ id, attempt }));
+    const running: { id: string; attempt: number }[] = [];
+    for (const { id, attempt, ended } of this.attempts.values()) {
+      if (!ended) running.push({ id, attempt });
+    }
+    return running;
   }
 
   /** Slots with no handler running. */
@@ -92,6 +98,7 @@ export class TaskRunner {
       attempt: work.attempt,
       controller: new AbortController(),
       abandoned: false,
+      ended: false,
     };
     this.attempts.set(key, attempt);
     void this.queue.add(() => this.run(work, attempt));
@@ -168,6 +175,7 @@ export class TaskRunner {
       outcome.error === undefined ? 'task finished' : 'task failed',
     );
     const key = attemptKey(work.id, work.attempt);
+    attempt.ended = true;
     if (attempt.abandoned) {
       this.attempts.delete(key);
       this.events.emit('settled');

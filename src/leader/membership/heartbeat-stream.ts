@@ -1,12 +1,16 @@
 import { status, type ServerDuplexStream } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import type { HeartbeatRequest, HeartbeatResponse } from '../../gen/cluster/v1/leader.js';
+import type {
+  FinishedAck,
+  HeartbeatRequest,
+  HeartbeatResponse,
+} from '../../gen/cluster/v1/leader.js';
 import { InvalidArgumentError } from '../../shared/errors.js';
 import { toGrpcStatus } from '../../shared/grpc-status.js';
 import { asMemberId, type MemberId } from '../../shared/ids.js';
 import type { StartOrder, StopOrder } from '../../scheduler/scheduler.js';
 import type { Coordinator, WorkChannel } from '../coordinator.js';
-import { heartbeatFromWire } from './member-wire.js';
+import { finishedFromWire, heartbeatFromWire } from './member-wire.js';
 
 type HeartbeatCall = ServerDuplexStream<HeartbeatRequest, HeartbeatResponse>;
 
@@ -47,6 +51,29 @@ export function handleHeartbeatStream(
           `heartbeat for member ${request.id} on the stream of member ${memberId}`,
         );
       }
+      // Reports first: an attempt that just ended is then no longer in `running`.
+      for (const finished of request.finished) {
+        void coordinator.completeTask(finishedFromWire(finished, memberId!)).then(
+          () =>
+            channel.ack({
+              id: finished.id,
+              attempt: finished.attempt,
+              accepted: true,
+              code: 0,
+              reason: '',
+            }),
+          (err: unknown) => {
+            const refused = toGrpcStatus(err, logger);
+            channel.ack({
+              id: finished.id,
+              attempt: finished.attempt,
+              accepted: false,
+              code: refused.code,
+              reason: refused.details,
+            });
+          },
+        );
+      }
       coordinator.heartbeat(memberId!, streamId!, heartbeatFromWire(request), first);
     } catch (err) {
       const grpcStatus = toGrpcStatus(err, logger);
@@ -85,6 +112,11 @@ class StreamChannel implements WorkChannel {
     this.batch().stop.push({ id: order.taskId, attempt: order.attempt, reason: order.reason });
   }
 
+  /** Answers a FinishedTask report. */
+  ack(ack: FinishedAck): void {
+    this.batch().acks.push(ack);
+  }
+
   close(reason: string): void {
     if (this.isEnded()) return;
     this.flush();
@@ -93,7 +125,7 @@ class StreamChannel implements WorkChannel {
 
   private batch(): HeartbeatResponse {
     if (this.pending === undefined) {
-      this.pending = { start: [], stop: [] };
+      this.pending = { start: [], stop: [], acks: [] };
       queueMicrotask(() => this.flush());
     }
     return this.pending;

@@ -1,9 +1,11 @@
 import {
   HeartbeatStatus,
+  type FinishedTask,
   type HeartbeatRequest,
   type Member as WireMember,
 } from '../../gen/cluster/v1/leader.js';
-import { asTaskId } from '../../shared/ids.js';
+import { asTaskId, type MemberId } from '../../shared/ids.js';
+import type { CompletionReport } from '../../scheduler/scheduler.js';
 import type { HeartbeatInput, MemberView } from '../coordinator.js';
 import type { ReportedStatus } from './registry.js';
 
@@ -40,5 +42,16 @@ export function heartbeatFromWire(request: HeartbeatRequest): HeartbeatInput {
     status: STATUS_FROM_WIRE.get(request.status) ?? 'unspecified',
     draining: request.draining,
     running: request.running.map((r) => ({ taskId: asTaskId(r.id), attempt: r.attempt })),
+  };
+}
+
+/** A report sent on a member's heartbeat stream, as the scheduler takes it. */
+export function finishedFromWire(finished: FinishedTask, memberId: MemberId): CompletionReport {
+  return {
+    taskId: asTaskId(finished.id),
+    attempt: finished.attempt,
+    memberId,
+    result: finished.result,
+    error: finished.error,
   };
 }

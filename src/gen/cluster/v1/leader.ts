@@ -133,6 +133,30 @@ export interface RunningTask {
 }
 
 /**
+ * FinishedTask reports the end of an attempt. Sent on the heartbeat stream (batched)
+ * rather than as a TaskComplete call each; the leader answers with a FinishedAck.
+ */
+export interface FinishedTask {
+  id: string;
+  attempt: number;
+  result?: string | undefined;
+  /** Set when the attempt failed. */
+  error?: string | undefined;
+}
+
+/**
+ * FinishedAck answers a FinishedTask. A refused report (an attempt that is no longer
+ * current) carries the gRPC status code and message TaskComplete would have returned.
+ */
+export interface FinishedAck {
+  id: string;
+  attempt: number;
+  accepted: boolean;
+  code: number;
+  reason: string;
+}
+
+/**
  * HeartbeatRequest is sent by a worker on its stream every heartbeat interval
  * and whenever its state changes.
  */
@@ -147,12 +171,18 @@ export interface HeartbeatRequest {
   running: RunningTask[];
   /** The worker is shutting down: send it no new work. */
   draining: boolean;
+  /**
+   * Attempts that ended since the last message, or that are still unacknowledged on a
+   * new stream; a worker keeps a report until it is acknowledged.
+   */
+  finished: FinishedTask[];
 }
 
 /** HeartbeatResponse carries work from the leader down the stream. */
 export interface HeartbeatResponse {
   start: StartWorkRequest[];
   stop: StopWorkRequest[];
+  acks: FinishedAck[];
 }
 
 function createBaseJoinRequest(): JoinRequest {
@@ -939,8 +969,258 @@ export const RunningTask: MessageFns<RunningTask> = {
   },
 };
 
+function createBaseFinishedTask(): FinishedTask {
+  return { id: '', attempt: 0, result: undefined, error: undefined };
+}
+
+export const FinishedTask: MessageFns<FinishedTask> = {
+  encode(message: FinishedTask, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== '') {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.attempt !== 0) {
+      writer.uint32(16).uint32(message.attempt);
+    }
+    if (message.result !== undefined) {
+      writer.uint32(26).string(message.result);
+    }
+    if (message.error !== undefined) {
+      writer.uint32(34).string(message.error);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FinishedTask {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFinishedTask();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.attempt = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.result = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.error = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FinishedTask {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : '',
+      attempt: isSet(object.attempt) ? globalThis.Number(object.attempt) : 0,
+      result: isSet(object.result) ? globalThis.String(object.result) : undefined,
+      error: isSet(object.error) ? globalThis.String(object.error) : undefined,
+    };
+  },
+
+  toJSON(message: FinishedTask): unknown {
+    const obj: any = {};
+    if (message.id !== '') {
+      obj.id = message.id;
+    }
+    if (message.attempt !== 0) {
+      obj.attempt = Math.round(message.attempt);
+    }
+    if (message.result !== undefined) {
+      obj.result = message.result;
+    }
+    if (message.error !== undefined) {
+      obj.error = message.error;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<FinishedTask>, I>>(base?: I): FinishedTask {
+    return FinishedTask.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<FinishedTask>, I>>(object: I): FinishedTask {
+    const message = createBaseFinishedTask();
+    message.id = object.id ?? '';
+    message.attempt = object.attempt ?? 0;
+    message.result = object.result ?? undefined;
+    message.error = object.error ?? undefined;
+    return message;
+  },
+};
+
+function createBaseFinishedAck(): FinishedAck {
+  return { id: '', attempt: 0, accepted: false, code: 0, reason: '' };
+}
+
+export const FinishedAck: MessageFns<FinishedAck> = {
+  encode(message: FinishedAck, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== '') {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.attempt !== 0) {
+      writer.uint32(16).uint32(message.attempt);
+    }
+    if (message.accepted !== false) {
+      writer.uint32(24).bool(message.accepted);
+    }
+    if (message.code !== 0) {
+      writer.uint32(32).int32(message.code);
+    }
+    if (message.reason !== '') {
+      writer.uint32(42).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FinishedAck {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFinishedAck();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.attempt = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.accepted = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.code = reader.int32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FinishedAck {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : '',
+      attempt: isSet(object.attempt) ? globalThis.Number(object.attempt) : 0,
+      accepted: isSet(object.accepted) ? globalThis.Boolean(object.accepted) : false,
+      code: isSet(object.code) ? globalThis.Number(object.code) : 0,
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : '',
+    };
+  },
+
+  toJSON(message: FinishedAck): unknown {
+    const obj: any = {};
+    if (message.id !== '') {
+      obj.id = message.id;
+    }
+    if (message.attempt !== 0) {
+      obj.attempt = Math.round(message.attempt);
+    }
+    if (message.accepted !== false) {
+      obj.accepted = message.accepted;
+    }
+    if (message.code !== 0) {
+      obj.code = Math.round(message.code);
+    }
+    if (message.reason !== '') {
+      obj.reason = message.reason;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<FinishedAck>, I>>(base?: I): FinishedAck {
+    return FinishedAck.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<FinishedAck>, I>>(object: I): FinishedAck {
+    const message = createBaseFinishedAck();
+    message.id = object.id ?? '';
+    message.attempt = object.attempt ?? 0;
+    message.accepted = object.accepted ?? false;
+    message.code = object.code ?? 0;
+    message.reason = object.reason ?? '';
+    return message;
+  },
+};
+
 function createBaseHeartbeatRequest(): HeartbeatRequest {
-  return { id: '', status: 0, freeSlots: 0, running: [], draining: false };
+  return { id: '', status: 0, freeSlots: 0, running: [], draining: false, finished: [] };
 }
 
 export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
@@ -959,6 +1239,9 @@ export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
     }
     if (message.draining !== false) {
       writer.uint32(40).bool(message.draining);
+    }
+    for (const v of message.finished) {
+      FinishedTask.encode(v!, writer.uint32(50).fork()).join();
     }
     return writer;
   },
@@ -1016,6 +1299,14 @@ export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
             message.draining = reader.bool();
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.finished.push(FinishedTask.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1041,6 +1332,9 @@ export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
         ? object.running.map((e: any) => RunningTask.fromJSON(e))
         : [],
       draining: isSet(object.draining) ? globalThis.Boolean(object.draining) : false,
+      finished: globalThis.Array.isArray(object?.finished)
+        ? object.finished.map((e: any) => FinishedTask.fromJSON(e))
+        : [],
     };
   },
 
@@ -1061,6 +1355,9 @@ export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
     if (message.draining !== false) {
       obj.draining = message.draining;
     }
+    if (message.finished?.length) {
+      obj.finished = message.finished.map((e) => FinishedTask.toJSON(e));
+    }
     return obj;
   },
 
@@ -1074,12 +1371,13 @@ export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
     message.freeSlots = object.freeSlots ?? 0;
     message.running = object.running?.map((e) => RunningTask.fromPartial(e)) || [];
     message.draining = object.draining ?? false;
+    message.finished = object.finished?.map((e) => FinishedTask.fromPartial(e)) || [];
     return message;
   },
 };
 
 function createBaseHeartbeatResponse(): HeartbeatResponse {
-  return { start: [], stop: [] };
+  return { start: [], stop: [], acks: [] };
 }
 
 export const HeartbeatResponse: MessageFns<HeartbeatResponse> = {
@@ -1089,6 +1387,9 @@ export const HeartbeatResponse: MessageFns<HeartbeatResponse> = {
     }
     for (const v of message.stop) {
       StopWorkRequest.encode(v!, writer.uint32(18).fork()).join();
+    }
+    for (const v of message.acks) {
+      FinishedAck.encode(v!, writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -1122,6 +1423,14 @@ export const HeartbeatResponse: MessageFns<HeartbeatResponse> = {
             message.stop.push(StopWorkRequest.decode(reader, reader.uint32()));
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.acks.push(FinishedAck.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1142,6 +1451,9 @@ export const HeartbeatResponse: MessageFns<HeartbeatResponse> = {
       stop: globalThis.Array.isArray(object?.stop)
         ? object.stop.map((e: any) => StopWorkRequest.fromJSON(e))
         : [],
+      acks: globalThis.Array.isArray(object?.acks)
+        ? object.acks.map((e: any) => FinishedAck.fromJSON(e))
+        : [],
     };
   },
 
@@ -1153,6 +1465,9 @@ export const HeartbeatResponse: MessageFns<HeartbeatResponse> = {
     if (message.stop?.length) {
       obj.stop = message.stop.map((e) => StopWorkRequest.toJSON(e));
     }
+    if (message.acks?.length) {
+      obj.acks = message.acks.map((e) => FinishedAck.toJSON(e));
+    }
     return obj;
   },
 
@@ -1163,6 +1478,7 @@ export const HeartbeatResponse: MessageFns<HeartbeatResponse> = {
     const message = createBaseHeartbeatResponse();
     message.start = object.start?.map((e) => StartWorkRequest.fromPartial(e)) || [];
     message.stop = object.stop?.map((e) => StopWorkRequest.fromPartial(e)) || [];
+    message.acks = object.acks?.map((e) => FinishedAck.fromPartial(e)) || [];
     return message;
   },
 };
