@@ -212,11 +212,12 @@ export class Coordinator {
 
   /** TaskComplete: records the end of an attempt; stale attempts are refused. */
   async completeTask(report: CompletionReport): Promise<TaskRecord> {
-    const { task, changed } = this.scheduler.complete(this.now(), report);
+    const { task, changed, stop } = this.scheduler.complete(this.now(), report);
     // The slot may have been freed even when nothing changed (a cancelled task's ack).
     this.schedulePump();
     if (changed.length === 0) return task;
     await this.deps.store.save(changed);
+    if (stop) this.sendStop(stop);
     this.log.info(
       { taskId: task.id, attempt: task.attempt, memberId: task.memberId, status: task.status },
       task.status === 'error' ? 'task failed' : 'task completed',

@@ -32,10 +32,11 @@ class LinkedList {
 
   insert(entry: QueueEntry): QueueNode {
     const node: QueueNode = { entry, list: this, prev: undefined, next: undefined };
-    // Walk back from the tail: new tasks land at the tail and requeued ones at the
-    // head in O(1); only out-of-order inserts (none today) pay for the walk.
+    // New tasks land at the tail and requeued ones (lower queueSeq than any queued) at the
+    // head, both in O(1); only an insert in between (none today) walks back from the tail.
     let after = this.tail;
-    while (after !== undefined && after.entry.queueSeq > entry.queueSeq) after = after.prev;
+    if (this.head !== undefined && entry.queueSeq < this.head.entry.queueSeq) after = undefined;
+    else while (after !== undefined && after.entry.queueSeq > entry.queueSeq) after = after.prev;
     node.prev = after;
     node.next = after === undefined ? this.head : after.next;
     if (node.prev) node.prev.next = node;

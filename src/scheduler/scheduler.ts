@@ -219,7 +219,10 @@ export class Scheduler {
    * member that does not hold it, is refused and changes nothing. Reports are idempotent
    * per (task, attempt).
    */
-  complete(nowMs: number, report: CompletionReport): Changes & { task: TaskRecord } {
+  complete(
+    nowMs: number,
+    report: CompletionReport,
+  ): Changes & { task: TaskRecord; stop?: StopOrder } {
     const task = this.require(report.taskId);
     const attempt = report.attempt === 0 ? task.attempt : report.attempt;
     if (attempt !== task.attempt || attempt === 0) {
@@ -237,6 +240,9 @@ export class Scheduler {
     switch (task.status) {
       case 'completed':
       case 'error':
+        // A duplicate, or the worker's own report after a manual completion: the
+        // recorded result stands, and the worker's slot is free again.
+        if (report.memberId !== undefined) this.releaseSlot(task.memberId, task.id);
         return { task, changed: [] };
       case 'cancelled':
         // The worker confirms the stop: its slot is free again; the task stays cancelled.
@@ -251,6 +257,20 @@ export class Scheduler {
         this.queue.remove(task.id);
         break;
       case 'running':
+        if (report.memberId === undefined) {
+          // Completed by hand while its worker still runs it: like a cancel, the worker is
+          // told to stop and its slot stays taken until it reports.
+          task.result = report.result;
+          task.error = report.error;
+          this.finish(task, nowMs, report.error === undefined ? 'completed' : 'error');
+          const stop: StopOrder = {
+            memberId: task.memberId!,
+            taskId: task.id,
+            attempt: task.attempt,
+            reason: 'completed by an operator',
+          };
+          return { task, changed: [task], stop };
+        }
         this.releaseSlot(task.memberId, task.id);
         break;
     }
