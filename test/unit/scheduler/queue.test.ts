@@ -108,3 +108,247 @@ describe('TaskQueue', () => {
     expect(queue.size).toBe(1);
   });
 });
+
+/** A small seeded PRNG (mulberry32): the same sequence on every run. */
+function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let x = state;
+    x = Math.imul(x ^ (x >>> 15), x | 1);
+    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
+    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe('TaskQueue lanes', () => {
+  it('peekFor shows the next task without taking it', () => {
+    const queue = new TaskQueue();
+    queue.push(entry('a'));
+    queue.push(entry('b'));
+    expect(queue.peekFor(w('x'))?.id).toBe('a');
+    expect(queue.peekFor(w('x'))?.id).toBe('a');
+    expect(queue.size).toBe(2);
+    expect(queue.takeFor(w('x'))?.id).toBe('a');
+    expect(queue.peekFor(w('x'))?.id).toBe('b');
+  });
+
+  it('returns nothing for an empty queue or a member with no kinds', () => {
+    const queue = new TaskQueue();
+    expect(queue.peekFor(w('a'))).toBeUndefined();
+    queue.push(entry('t'));
+    expect(queue.takeFor(w('a', []))).toBeUndefined();
+    expect(queue.size).toBe(1);
+  });
+
+  it('serves a member with several kinds by priority, then queueSeq, across lanes', () => {
+    const queue = new TaskQueue();
+    queue.push(entry('a1', 'medium', { kind: 'a' }));
+    queue.push(entry('b1', 'medium', { kind: 'b' }));
+    queue.push(entry('a2', 'high', { kind: 'a' }));
+    queue.push(entry('b2', 'low', { kind: 'b' }));
+    queue.push(entry('a3', 'medium', { kind: 'a' }));
+    queue.push(entry('b3', 'high', { kind: 'b' }));
+    queue.push(entry('c1', 'high', { kind: 'c' }));
+    // The set's iteration order must not matter: b is listed before a.
+    expect(drain(queue, w('m', ['b', 'a']))).toEqual(['a2', 'b3', 'a1', 'b1', 'a3', 'b2']);
+    expect(queue.size).toBe(1);
+    expect(queue.peekFor(w('m', ['c']))?.id).toBe('c1');
+  });
+
+  it('interleaves a member’s targeted and untargeted tasks strictly by queueSeq', () => {
+    const queue = new TaskQueue();
+    const b = 'b' as MemberId;
+    const ids = Array.from({ length: 50 }, (_, i) => `t${i}`);
+    for (const [i, id] of ids.entries()) {
+      queue.push(entry(id, 'medium', { targetMemberId: i % 3 === 0 ? b : undefined }));
+    }
+    expect(drain(queue, w('b'))).toEqual(ids);
+  });
+
+  it('never gives another member a targeted task, whatever its priority', () => {
+    const queue = new TaskQueue();
+    queue.push(entry('for-b', 'high', { targetMemberId: 'b' as MemberId }));
+    queue.push(entry('any', 'low'));
+    expect(drain(queue, w('a'))).toEqual(['any']);
+    expect(queue.has('for-b' as TaskId)).toBe(true);
+    expect(drain(queue, w('b'))).toEqual(['for-b']);
+  });
+
+  it('a targeted task also needs a kind its target runs', () => {
+    const queue = new TaskQueue();
+    queue.push(entry('img-for-b', 'high', { kind: 'image', targetMemberId: 'b' as MemberId }));
+    expect(queue.takeFor(w('b', ['default']))).toBeUndefined();
+    expect(queue.takeFor(w('a', ['image']))).toBeUndefined();
+    expect(queue.takeFor(w('b', ['image']))?.id).toBe('img-for-b');
+  });
+
+  it('puts requeued entries at the head of their own priority only', () => {
+    const queue = new TaskQueue();
+    queue.push(entry('h1', 'high', { queueSeq: 1 }));
+    queue.push(entry('m1', 'medium', { queueSeq: 2 }));
+    queue.push(entry('l1', 'low', { queueSeq: 3 }));
+    queue.push(entry('l-back', 'low', { queueSeq: -1 }));
+    queue.push(entry('m-back', 'medium', { queueSeq: -2 }));
+    expect(drain(queue)).toEqual(['h1', 'm-back', 'm1', 'l-back', 'l1']);
+  });
+
+  it('keeps FIFO among entries with equal queueSeq', () => {
+    const queue = new TaskQueue();
+    for (const id of ['a', 'b', 'c']) queue.push(entry(id, 'medium', { queueSeq: 7 }));
+    expect(drain(queue)).toEqual(['a', 'b', 'c']);
+  });
+
+  it('removes from the head, middle and tail and keeps the rest in order', () => {
+    const queue = new TaskQueue();
+    const ids = ['a', 'b', 'c', 'd', 'e'];
+    for (const id of ids) queue.push(entry(id));
+    expect(queue.remove('a' as TaskId)).toBe(true);
+    expect(queue.remove('c' as TaskId)).toBe(true);
+    expect(queue.remove('e' as TaskId)).toBe(true);
+    expect(queue.size).toBe(2);
+    queue.push(entry('f'));
+    queue.push(entry('back', 'medium', { queueSeq: -1 }));
+    expect(drain(queue)).toEqual(['back', 'b', 'd', 'f']);
+  });
+
+  it('can refill a lane that was emptied and dropped', () => {
+    const queue = new TaskQueue();
+    queue.push(entry('x', 'medium', { targetMemberId: 'b' as MemberId }));
+    expect(queue.remove('x' as TaskId)).toBe(true);
+    expect(queue.takeFor(w('b'))).toBeUndefined();
+    queue.push(entry('x', 'medium', { targetMemberId: 'b' as MemberId }));
+    queue.push(entry('y', 'medium', { targetMemberId: 'b' as MemberId }));
+    expect(drain(queue, w('b'))).toEqual(['x', 'y']);
+    expect(queue.size).toBe(0);
+  });
+
+  it('lets a taken task be queued again', () => {
+    const queue = new TaskQueue();
+    queue.push(entry('a'));
+    expect(queue.takeFor(w('x'))?.id).toBe('a');
+    expect(queue.has('a' as TaskId)).toBe(false);
+    queue.push(entry('a', 'medium', { queueSeq: -1 }));
+    expect(queue.has('a' as TaskId)).toBe(true);
+  });
+
+  it('matches a simple reference model over a long random run', () => {
+    const random = seededRandom(20240611);
+    const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+    const priorities: Priority[] = ['high', 'medium', 'low'];
+    const kinds = ['default', 'image', 'video'];
+    const members = ['m1', 'm2', 'm3'];
+    const takers = [
+      w('m1', ['default']),
+      w('m2', ['default', 'image']),
+      w('m3', ['video', 'image', 'default']),
+      w('m4', ['video']),
+    ];
+    const rank: Record<Priority, number> = { high: 0, medium: 1, low: 2 };
+    const model = new Map<TaskId, QueueEntry>();
+    const usedSeqs = new Set<number>();
+    const queue = new TaskQueue();
+    let tail = 0;
+    let head = 0;
+    let next = 0;
+
+    const expected = (taker: { id: MemberId; kinds: ReadonlySet<string> }) => {
+      let best: QueueEntry | undefined;
+      for (const e of model.values()) {
+        if (!taker.kinds.has(e.kind)) continue;
+        if (e.targetMemberId !== undefined && e.targetMemberId !== taker.id) continue;
+        const before =
+          best === undefined ||
+          rank[e.priority] < rank[best.priority] ||
+          (rank[e.priority] === rank[best.priority] && e.queueSeq < best.queueSeq);
+        if (before) best = e;
+      }
+      return best;
+    };
+
+    for (let step = 0; step < 10_000; step++) {
+      const roll = random();
+      if (roll < 0.45) {
+        // Mostly new tasks at the tail, some requeues at the head, a few out of order.
+        const where = random();
+        let queueSeq: number;
+        if (where < 0.75) queueSeq = ++tail * 1000;
+        else if (where < 0.9) queueSeq = --head * 1000;
+        else {
+          do queueSeq = Math.floor(random() * 2_000_000) - 1_000_000;
+          while (usedSeqs.has(queueSeq));
+        }
+        usedSeqs.add(queueSeq);
+        const e: QueueEntry = {
+          id: `q${next++}` as TaskId,
+          priority: pick(priorities),
+          kind: pick(kinds),
+          targetMemberId: random() < 0.2 ? (pick(members) as MemberId) : undefined,
+          queueSeq,
+        };
+        queue.push(e);
+        model.set(e.id, e);
+      } else if (roll < 0.55 && model.size > 0) {
+        const id = pick([...model.keys()]);
+        expect(queue.remove(id)).toBe(true);
+        model.delete(id);
+      } else if (roll < 0.6) {
+        expect(queue.remove(`missing${step}` as TaskId)).toBe(false);
+      } else {
+        const taker = pick(takers);
+        const want = expected(taker);
+        expect(queue.peekFor(taker)).toBe(want);
+        expect(queue.takeFor(taker)).toBe(want);
+        if (want) model.delete(want.id);
+      }
+      expect(queue.size).toBe(model.size);
+    }
+    // Drain what is left through the member that runs everything but is no target.
+    const all = w('nobody', kinds);
+    for (let e = expected(all); e; e = expected(all)) {
+      expect(queue.takeFor(all)).toBe(e);
+      model.delete(e.id);
+    }
+    expect(queue.takeFor(all)).toBeUndefined();
+  });
+});
+
+describe('TaskQueue cost of an insert', () => {
+  /** An entry whose queueSeq reads are counted, to measure how far an insert walks. */
+  function counted(id: string, queueSeq: number, reads: { n: number }): QueueEntry {
+    const e = entry(id, 'medium', { queueSeq });
+    return Object.defineProperty({ ...e }, 'queueSeq', {
+      get: () => {
+        reads.n++;
+        return queueSeq;
+      },
+    });
+  }
+
+  function queueOf(size: number, reads: { n: number }): TaskQueue {
+    const queue = new TaskQueue();
+    for (let i = 1; i <= size; i++) queue.push(counted(`t${i}`, i, reads));
+    reads.n = 0;
+    return queue;
+  }
+
+  it('appends a new task at the tail without walking the list', () => {
+    const reads = { n: 0 };
+    const queue = queueOf(10_000, reads);
+    queue.push(counted('new', 10_001, reads));
+    expect(reads.n).toBeLessThanOrEqual(4);
+  });
+
+  // BUG (src/scheduler/queue.ts, LinkedList.insert): the comment promises requeued tasks
+  // land at the head in O(1), but the insert always walks back from the tail, so a requeue
+  // visits every task of its lane and priority. removeWorker of a 64-slot worker with 200k
+  // tasks pending took ~8 s of blocked event loop here. Fix: when the queue is empty or
+  // `entry.queueSeq < head.entry.queueSeq`, link the node in front of the head directly.
+  it('puts a requeued task at the head without walking the list', () => {
+    const reads = { n: 0 };
+    const queue = queueOf(10_000, reads);
+    queue.push(counted('back', -1, reads));
+    expect(reads.n).toBeLessThanOrEqual(4);
+    expect(queue.takeFor(w('a'))?.id).toBe('back');
+  });
+});

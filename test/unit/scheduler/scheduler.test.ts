@@ -168,15 +168,33 @@ describe('Scheduler.complete', () => {
     expect(scheduler.get(t('t'))).toEqual(snapshot);
   });
 
-  it('accepts a manual completion of the current attempt (attempt 0, no member)', () => {
-    const { scheduler, clock } = running();
-    expect(
-      scheduler.complete(clock.nowMs(), { taskId: t('t'), attempt: 0, error: 'boom' }).task,
-    ).toMatchObject({
-      status: 'error',
+  it('accepts a manual completion of the current attempt and stops the worker, keeping its slot until it reports', () => {
+    const { scheduler, clock, schedule } = running();
+    const { task, stop } = scheduler.complete(clock.nowMs(), {
+      taskId: t('t'),
+      attempt: 0,
       error: 'boom',
-      attempt: 1,
     });
+    expect(task).toMatchObject({ status: 'error', error: 'boom', attempt: 1 });
+    expect(stop).toEqual({
+      memberId: 'a',
+      taskId: 't',
+      attempt: 1,
+      reason: 'completed by an operator',
+    });
+    expect(scheduler.runningOn(m('a'))).toEqual(['t']);
+    // The worker's own report later changes nothing but frees the slot.
+    const late = scheduler.complete(clock.nowMs(), {
+      taskId: t('t'),
+      attempt: 1,
+      memberId: m('a'),
+      result: 'late',
+    });
+    expect(late.changed).toEqual([]);
+    expect(late.task.result).toBeUndefined();
+    expect(scheduler.runningOn(m('a'))).toEqual([]);
+    schedule('next');
+    expect(scheduler.assign(clock.nowMs()).starts).toHaveLength(1);
   });
 
   it('refuses completing a task that never started', () => {
@@ -318,5 +336,968 @@ describe('Scheduler.list', () => {
     expect(scheduler.list({ pageSize: 10, memberId: m('a') }).map((task) => task.id)).toEqual([
       't1',
     ]);
+  });
+});
+
+/** A small seeded PRNG (mulberry32): the same sequence on every run. */
+function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let x = state;
+    x = Math.imul(x ^ (x >>> 15), x | 1);
+    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
+    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Adds an eligible worker. */
+function addWorker(scheduler: Scheduler, id: string, slots: number, kinds = ['default']): void {
+  scheduler.upsertWorker(m(id), slots, new Set(kinds));
+  scheduler.setEligible(m(id), true);
+}
+
+/** Runs tasks one at a time on `worker` (which must be the only ready one) and returns their order. */
+function runOneByOne(scheduler: Scheduler, clock: FakeClock, worker: string): string[] {
+  const order: string[] = [];
+  for (let i = 0; i < 10_000; i++) {
+    const { starts } = scheduler.assign(clock.nowMs());
+    if (starts.length === 0) return order;
+    expect(starts).toHaveLength(1);
+    const start = starts[0]!;
+    expect(start.memberId).toBe(worker);
+    order.push(start.taskId);
+    scheduler.complete(clock.nowMs(), {
+      taskId: start.taskId,
+      attempt: start.attempt,
+      memberId: m(worker),
+    });
+  }
+  throw new Error('runOneByOne did not finish within 10000 rounds');
+}
+
+describe('Scheduler.schedule validation, in detail', () => {
+  it.each([
+    ['a space', 'a b'],
+    ['a tab', 'a\tb'],
+    ['a newline', 'a\nb'],
+    ['a no-break space', 'x\u00a0y'],
+    ['a line separator', 'x\u2028'],
+    ['a control character', 'ctl\u0001'],
+    ['DEL', 'del\u007f'],
+    ['257 characters', 'x'.repeat(257)],
+    ['nothing', ''],
+  ])('refuses an id with %s and changes nothing', (_what, id) => {
+    const { scheduler, clock } = setup({ a: 1 });
+    expect(() => scheduler.schedule(clock.nowMs(), { id, payload: 'x' })).toThrow(
+      InvalidArgumentError,
+    );
+    expect(scheduler.list({ pageSize: 10 })).toEqual([]);
+    expect(scheduler.pendingCount).toBe(0);
+    expect(scheduler.assign(clock.nowMs()).starts).toEqual([]);
+  });
+
+  it('accepts a 256-character id and non-ASCII ids', () => {
+    const { schedule } = setup();
+    expect(schedule('x'.repeat(256)).id).toHaveLength(256);
+    expect(schedule('tâche-€-😀').id).toBe('tâche-€-😀');
+  });
+
+  it.each([
+    ['16 ASCII bytes', 'x'.repeat(16)],
+    ['8 two-byte characters', 'é'.repeat(8)],
+    ['4 four-byte characters', '😀'.repeat(4)],
+    ['5 three-byte characters and one byte', '€'.repeat(5) + 'x'],
+  ])('accepts a payload of exactly the byte limit: %s', (_what, payload) => {
+    const { scheduler, clock } = setup();
+    expect(scheduler.schedule(clock.nowMs(), { id: 'p', payload }).task.payload).toBe(payload);
+  });
+
+  it.each([
+    ['17 ASCII bytes', 'x'.repeat(17), 17],
+    ['9 characters, 17 bytes', 'é'.repeat(8) + 'x', 17],
+    ['6 characters, 22 bytes', '😀'.repeat(4) + '€€', 22],
+    ['6 lone surrogates', '\ud800'.repeat(6), 18],
+  ])('refuses a payload over the byte limit: %s', (_what, payload, bytes) => {
+    const { scheduler, clock } = setup();
+    expect(() => scheduler.schedule(clock.nowMs(), { id: 'p', payload })).toThrow(
+      new TooLargeError(`task payload is ${bytes} bytes; the limit is 16`),
+    );
+    expect(scheduler.pendingCount).toBe(0);
+  });
+
+  it('refuses an empty payload but not a blank one', () => {
+    const { scheduler, clock } = setup();
+    expect(() => scheduler.schedule(clock.nowMs(), { id: 'e', payload: '' })).toThrow(
+      new InvalidArgumentError('task payload must not be empty'),
+    );
+    expect(scheduler.schedule(clock.nowMs(), { id: 'b', payload: ' ' }).task.payload).toBe(' ');
+  });
+
+  it.each(['bad kind', ' ', '.hidden', '-x', 'é', 'k'.repeat(65), 'a/b', 'a\u0000'])(
+    'refuses the kind %j',
+    (kind) => {
+      const { scheduler, clock } = setup();
+      expect(() => scheduler.schedule(clock.nowMs(), { id: 'k', payload: 'x', kind })).toThrow(
+        InvalidArgumentError,
+      );
+      expect(scheduler.pendingCount).toBe(0);
+    },
+  );
+
+  it.each(['image', 'k'.repeat(64), 'img:v2_x-y.z', '0'])('accepts the kind %j', (kind) => {
+    const { schedule } = setup();
+    expect(schedule('k', { kind }).kind).toBe(kind);
+  });
+
+  it('fills in defaults: kind "default", priority medium, no target', () => {
+    const { scheduler, clock } = setup();
+    clock.advance(42);
+    const { task, changed } = scheduler.schedule(clock.nowMs(), {
+      id: 'd',
+      payload: 'x',
+      kind: '',
+      targetMemberId: '',
+    });
+    expect(task).toEqual({
+      id: 'd',
+      seq: 1,
+      queueSeq: 1,
+      kind: 'default',
+      payload: 'x',
+      priority: 'medium',
+      targetMemberId: undefined,
+      status: 'pending',
+      attempt: 0,
+      memberId: undefined,
+      result: undefined,
+      error: undefined,
+      createdAtMs: clock.nowMs(),
+      startedAtMs: undefined,
+      finishedAtMs: undefined,
+    });
+    expect(changed).toEqual([task]);
+    expect(scheduler.get(t('d'))).toBe(task);
+  });
+
+  it('refuses a target id over 256 characters', () => {
+    const { scheduler, clock } = setup();
+    expect(() =>
+      scheduler.schedule(clock.nowMs(), { id: 'x', payload: 'x', targetMemberId: 'm'.repeat(257) }),
+    ).toThrow(InvalidArgumentError);
+    expect(scheduler.pendingCount).toBe(0);
+  });
+
+  it('refuses a duplicate of a finished task and leaves the original as it was', () => {
+    const { scheduler, clock, schedule } = setup({ a: 1 });
+    schedule('dup');
+    scheduler.assign(clock.nowMs());
+    scheduler.complete(clock.nowMs(), {
+      taskId: t('dup'),
+      attempt: 1,
+      memberId: m('a'),
+      result: 'r',
+    });
+    const before = structuredClone(scheduler.get(t('dup')));
+    clock.advance(1);
+    expect(() =>
+      scheduler.schedule(clock.nowMs(), { id: 'dup', payload: 'other', priority: 'high' }),
+    ).toThrow(new ConflictError('task dup already exists'));
+    expect(scheduler.get(t('dup'))).toEqual(before);
+    expect(scheduler.pendingCount).toBe(0);
+    expect(scheduler.list({ pageSize: 10 })).toHaveLength(1);
+  });
+
+  it('names the offending index in a batch, and none for a single task', () => {
+    const { scheduler, clock } = setup();
+    expect(() =>
+      scheduler.scheduleMany(clock.nowMs(), [
+        { id: 'ok', payload: 'x' },
+        { id: 'bad', payload: '' },
+      ]),
+    ).toThrow(new InvalidArgumentError('tasks[1]: task payload must not be empty'));
+    expect(() => scheduler.scheduleMany(clock.nowMs(), [{ id: 'bad', payload: '' }])).toThrow(
+      new InvalidArgumentError('task payload must not be empty'),
+    );
+    expect(scheduler.pendingCount).toBe(0);
+    expect(scheduler.scheduleMany(clock.nowMs(), [])).toEqual({ tasks: [], changed: [] });
+  });
+
+  it('does not burn sequence numbers on a refused batch', () => {
+    const { scheduler, clock, schedule } = setup();
+    expect(() =>
+      scheduler.scheduleMany(clock.nowMs(), [
+        { id: 'x', payload: 'x' },
+        { id: 'x', payload: 'x' },
+      ]),
+    ).toThrow(ConflictError);
+    expect(schedule('first')).toMatchObject({ seq: 1, queueSeq: 1 });
+  });
+});
+
+describe('Scheduler.assign, in detail', () => {
+  it('runs many mixed-priority tasks in exact priority-then-FIFO order', () => {
+    const { scheduler, clock, schedule } = setup({ a: 1 });
+    const random = seededRandom(7);
+    const priorities = ['high', 'medium', 'low'] as const;
+    const byPriority: Record<string, string[]> = { high: [], medium: [], low: [] };
+    // Schedule while nothing is assigned, so every task is queued before the first start.
+    scheduler.setEligible(m('a'), false);
+    for (let i = 0; i < 300; i++) {
+      const priority = priorities[Math.floor(random() * 3)]!;
+      schedule(`t${i}`, { priority });
+      byPriority[priority]!.push(`t${i}`);
+    }
+    scheduler.setEligible(m('a'), true);
+    expect(runOneByOne(scheduler, clock, 'a')).toEqual([
+      ...byPriority.high!,
+      ...byPriority.medium!,
+      ...byPriority.low!,
+    ]);
+  });
+
+  it('a task scheduled later at a higher priority overtakes waiting ones', () => {
+    const { scheduler, clock, schedule } = setup({ a: 1 });
+    schedule('m1');
+    schedule('m2');
+    scheduler.assign(clock.nowMs()); // m1 runs
+    schedule('h1', { priority: 'high' });
+    scheduler.complete(clock.nowMs(), { taskId: t('m1'), attempt: 1, memberId: m('a') });
+    expect(runOneByOne(scheduler, clock, 'a')).toEqual(['h1', 'm2']);
+  });
+
+  it('records the start on the task and in the start order', () => {
+    const { scheduler, clock, schedule } = setup({ a: 1 });
+    schedule('s', { kind: 'default', payload: 'body' });
+    clock.advance(7);
+    const { starts, changed } = scheduler.assign(clock.nowMs());
+    expect(starts).toEqual([
+      { memberId: 'a', taskId: 's', attempt: 1, kind: 'default', payload: 'body' },
+    ]);
+    expect(changed).toEqual([scheduler.get(t('s'))]);
+    expect(scheduler.get(t('s'))).toMatchObject({
+      status: 'running',
+      attempt: 1,
+      memberId: 'a',
+      startedAtMs: clock.nowMs(),
+      finishedAtMs: undefined,
+    });
+    expect(scheduler.runningOn(m('a'))).toEqual(['s']);
+    expect(scheduler.pendingCount).toBe(0);
+  });
+
+  it('gives a worker only kinds it has', () => {
+    const { scheduler, clock, schedule } = setup({ plain: 2 });
+    addWorker(scheduler, 'img', 2, ['image']);
+    schedule('i1', { kind: 'image' });
+    schedule('d1');
+    schedule('i2', { kind: 'image' });
+    schedule('v1', { kind: 'video' });
+    schedule('d2');
+    const starts = scheduler.assign(clock.nowMs()).starts.map((s) => [s.taskId, s.memberId]);
+    expect(starts.sort()).toEqual([
+      ['d1', 'plain'],
+      ['d2', 'plain'],
+      ['i1', 'img'],
+      ['i2', 'img'],
+    ]);
+    expect(scheduler.get(t('v1')).status).toBe('pending');
+  });
+
+  it('a worker that can take nothing does not stop the others', () => {
+    const { scheduler, clock, schedule } = setup({ a: 4 });
+    addWorker(scheduler, 'b', 2, ['image']);
+    addWorker(scheduler, 'c', 2, ['image']);
+    for (let i = 0; i < 5; i++) schedule(`i${i}`, { kind: 'image' });
+    const { starts } = scheduler.assign(clock.nowMs());
+    expect(starts.map((s) => [s.taskId, s.memberId])).toEqual([
+      ['i0', 'b'],
+      ['i1', 'c'],
+      ['i2', 'b'],
+      ['i3', 'c'],
+    ]);
+    expect(scheduler.runningOn(m('a'))).toEqual([]);
+  });
+
+  it('gives a targeted task only to its target, even when others are idle', () => {
+    const { scheduler, clock, schedule } = setup({ a: 2, b: 1 });
+    schedule('for-b-1', { targetMemberId: 'b' });
+    schedule('for-b-2', { targetMemberId: 'b' });
+    schedule('for-ghost', { targetMemberId: 'ghost', priority: 'high' });
+    const { starts } = scheduler.assign(clock.nowMs());
+    expect(starts.map((s) => [s.taskId, s.memberId])).toEqual([['for-b-1', 'b']]);
+    expect(scheduler.runningOn(m('a'))).toEqual([]);
+    expect(scheduler.pendingCount).toBe(2);
+  });
+
+  it('orders a member’s targeted and untargeted tasks by priority, then by when they were queued', () => {
+    const { scheduler, clock, schedule } = setup({ b: 1 });
+    schedule('any-1');
+    schedule('b-1', { targetMemberId: 'b' });
+    schedule('any-low', { priority: 'low' });
+    schedule('b-high', { targetMemberId: 'b', priority: 'high' });
+    schedule('any-2');
+    schedule('b-low', { targetMemberId: 'b', priority: 'low' });
+    expect(runOneByOne(scheduler, clock, 'b')).toEqual([
+      'b-high',
+      'any-1',
+      'b-1',
+      'any-2',
+      'any-low',
+      'b-low',
+    ]);
+  });
+
+  it('fills uneven slot counts exactly, round-robin while each has room', () => {
+    const { scheduler, clock, schedule } = setup({ a: 1, b: 3, c: 2 });
+    for (let i = 0; i < 8; i++) schedule(`t${i}`);
+    const { starts } = scheduler.assign(clock.nowMs());
+    expect(starts.map((s) => `${s.taskId}@${s.memberId}`)).toEqual([
+      't0@a',
+      't1@b',
+      't2@c',
+      't3@b',
+      't4@c',
+      't5@b',
+    ]);
+    expect(scheduler.pendingCount).toBe(2);
+    expect(scheduler.assign(clock.nowMs()).starts).toEqual([]);
+  });
+
+  it('never starts more than a worker’s slots, and follows a change of slots on rejoin', () => {
+    const { scheduler, clock, schedule } = setup({ a: 2 });
+    for (let i = 0; i < 6; i++) schedule(`t${i}`);
+    expect(scheduler.assign(clock.nowMs()).starts).toHaveLength(2);
+    scheduler.upsertWorker(m('a'), 1, new Set(['default']));
+    scheduler.complete(clock.nowMs(), { taskId: t('t0'), attempt: 1, memberId: m('a') });
+    // One task still holds the only slot.
+    expect(scheduler.assign(clock.nowMs()).starts).toEqual([]);
+    scheduler.upsertWorker(m('a'), 4, new Set(['default']));
+    expect(scheduler.assign(clock.nowMs()).starts.map((s) => s.taskId)).toEqual(['t2', 't3', 't4']);
+    expect(scheduler.runningOn(m('a'))).toHaveLength(4);
+  });
+
+  it('starts a new worker ineligible, and keeps an ineligible worker’s running tasks', () => {
+    const { scheduler, clock, schedule } = setup();
+    scheduler.upsertWorker(m('a'), 2, new Set(['default']));
+    schedule('x');
+    schedule('y');
+    expect(scheduler.assign(clock.nowMs()).starts).toEqual([]);
+    scheduler.setEligible(m('a'), true);
+    expect(scheduler.assign(clock.nowMs()).starts).toHaveLength(2);
+    scheduler.setEligible(m('a'), false);
+    expect(scheduler.runningOn(m('a'))).toEqual(['x', 'y']);
+    expect(scheduler.get(t('x')).status).toBe('running');
+    schedule('z');
+    scheduler.complete(clock.nowMs(), { taskId: t('x'), attempt: 1, memberId: m('a') });
+    expect(scheduler.assign(clock.nowMs()).starts).toEqual([]);
+  });
+
+  it('ignores setEligible for an unknown worker', () => {
+    const { scheduler, clock, schedule } = setup();
+    scheduler.setEligible(m('ghost'), true);
+    schedule('x');
+    expect(scheduler.assign(clock.nowMs()).starts).toEqual([]);
+    expect(scheduler.runningOn(m('ghost'))).toEqual([]);
+  });
+
+  it('does nothing with no tasks or no workers', () => {
+    const { scheduler, clock, schedule } = setup({ a: 1 });
+    expect(scheduler.assign(clock.nowMs())).toEqual({ starts: [], changed: [] });
+    scheduler.removeWorker(m('a'));
+    schedule('x');
+    expect(scheduler.assign(clock.nowMs())).toEqual({ starts: [], changed: [] });
+  });
+});
+
+describe('Scheduler.complete, in detail', () => {
+  it('refuses the old attempt once the task was requeued and reassigned; nothing changes', () => {
+    const { scheduler, clock, schedule } = setup({ a: 1 });
+    schedule('t');
+    scheduler.assign(clock.nowMs());
+    scheduler.removeWorker(m('a'));
+    addWorker(scheduler, 'b', 1);
+    expect(scheduler.assign(clock.nowMs()).starts[0]).toMatchObject({ memberId: 'b', attempt: 2 });
+    const before = structuredClone(scheduler.get(t('t')));
+    clock.advance(3);
+    expect(() =>
+      scheduler.complete(clock.nowMs(), {
+        taskId: t('t'),
+        attempt: 1,
+        memberId: m('a'),
+        result: 'late',
+      }),
+    ).toThrow(new StaleError('attempt 1 of task t is no longer current (current attempt: 2)'));
+    expect(() =>
+      scheduler.complete(clock.nowMs(), { taskId: t('t'), attempt: 2, memberId: m('a') }),
+    ).toThrow(new StaleError('attempt 2 of task t belongs to member b, not a'));
+    expect(() => scheduler.complete(clock.nowMs(), { taskId: t('t'), attempt: 3 })).toThrow(
+      StaleError,
+    );
+    expect(() => scheduler.complete(clock.nowMs(), { taskId: t('t'), attempt: -1 })).toThrow(
+      StaleError,
+    );
+    expect(scheduler.get(t('t'))).toEqual(before);
+    expect(scheduler.runningOn(m('b'))).toEqual(['t']);
+    // The current attempt still completes.
+    expect(
+      scheduler.complete(clock.nowMs(), { taskId: t('t'), attempt: 2, memberId: m('b') }).task
+        .status,
+    ).toBe('completed');
+  });
+
+  it('keeps a result its lost member reports before anyone else took the task', () => {
+    const { scheduler, clock, schedule } = setup({ a: 1 });
+    schedule('t');
+    scheduler.assign(clock.nowMs());
+    scheduler.removeWorker(m('a'));
+    expect(scheduler.pendingCount).toBe(1);
+    const { task, changed } = scheduler.complete(clock.nowMs(), {
+      taskId: t('t'),
+      attempt: 1,
+      memberId: m('a'),
+      result: 'done anyway',
+    });
+    expect(task).toMatchObject({ status: 'completed', result: 'done anyway', attempt: 1 });
+    expect(changed).toEqual([task]);
+    expect(scheduler.pendingCount).toBe(0);
+    addWorker(scheduler, 'b', 1);
+    expect(scheduler.assign(clock.nowMs()).starts).toEqual([]);
+  });
+
+  it('refuses a manual completion of a requeued (pending) task and changes nothing', () => {
+    const { scheduler, clock, schedule } = setup({ a: 1 });
+    schedule('t');
+    scheduler.assign(clock.nowMs());
+    scheduler.removeWorker(m('a'));
+    const before = structuredClone(scheduler.get(t('t')));
+    expect(() => scheduler.complete(clock.nowMs(), { taskId: t('t'), attempt: 0 })).toThrow(
+      new StaleError('task t is pending; only a running task can be completed'),
+    );
+    expect(() => scheduler.complete(clock.nowMs(), { taskId: t('t'), attempt: 1 })).toThrow(
+      StaleError,
+    );
+    expect(scheduler.get(t('t'))).toEqual(before);
+    expect(scheduler.pendingCount).toBe(1);
+  });
+
+  it('records an error report as status error', () => {
+    const { scheduler, clock, schedule } = setup({ a: 1 });
+    schedule('t');
+    scheduler.assign(clock.nowMs());
+    clock.advance(9);
+    const { task } = scheduler.complete(clock.nowMs(), {
+      taskId: t('t'),
+      attempt: 1,
+      memberId: m('a'),
+      error: 'it broke',
+    });
+    expect(task).toMatchObject({
+      status: 'error',
+      error: 'it broke',
+      result: undefined,
+      finishedAtMs: clock.nowMs(),
+    });
+    expect(scheduler.runningOn(m('a'))).toEqual([]);
+  });
+
+  it('ignores a second report of the same attempt, whatever it says', () => {
+    const { scheduler, clock, schedule } = setup({ a: 1 });
+    schedule('t');
+    scheduler.assign(clock.nowMs());
+    scheduler.complete(clock.nowMs(), { taskId: t('t'), attempt: 1, memberId: m('a'), error: 'e' });
+    const before = structuredClone(scheduler.get(t('t')));
+    schedule('next');
+    scheduler.assign(clock.nowMs());
+    clock.advance(100);
+    for (const report of [
+      { result: 'ok' },
+      { error: 'again' },
+      { memberId: m('a'), result: 'x' },
+      { attempt: 0 },
+    ]) {
+      const { changed, task } = scheduler.complete(clock.nowMs(), {
+        taskId: t('t'),
+        attempt: 1,
+        ...report,
+      });
+      expect(changed).toEqual([]);
+      expect(task).toEqual(before);
+    }
+    // The duplicate did not free the slot that `next` now holds.
+    expect(scheduler.runningOn(m('a'))).toEqual(['next']);
+  });
+
+  it('accepts a manual completion with a result, then refuses a later worker report only if stale', () => {
+    const { scheduler, clock, schedule } = setup({ a: 1 });
+    schedule('t');
+    scheduler.assign(clock.nowMs());
+    const manual = scheduler.complete(clock.nowMs(), { taskId: t('t'), attempt: 0, result: 'm' });
+    expect(manual.task).toMatchObject({ status: 'completed', result: 'm', memberId: 'a' });
+    expect(manual.changed).toEqual([manual.task]);
+    const before = structuredClone(manual.task);
+    // The worker's own report of that attempt is a duplicate: accepted, nothing changes.
+    const late = scheduler.complete(clock.nowMs(), {
+      taskId: t('t'),
+      attempt: 1,
+      memberId: m('a'),
+      result: 'w',
+    });
+    expect(late.changed).toEqual([]);
+    expect(scheduler.get(t('t'))).toEqual(before);
+  });
+});
+
+describe('Scheduler.cancel, in detail', () => {
+  it('refuses an unknown task', () => {
+    const { scheduler, clock } = setup();
+    expect(() => scheduler.cancel(clock.nowMs(), t('nope'))).toThrow(
+      new NotFoundError('task nope not found'),
+    );
+  });
+
+  it('refuses to cancel a failed task and leaves it as it was', () => {
+    const { scheduler, clock, schedule } = setup({ a: 1 });
+    schedule('f');
+    scheduler.assign(clock.nowMs());
+    scheduler.complete(clock.nowMs(), { taskId: t('f'), attempt: 1, memberId: m('a'), error: 'x' });
+    const before = structuredClone(scheduler.get(t('f')));
+    clock.advance(1);
+    expect(() => scheduler.cancel(clock.nowMs(), t('f'))).toThrow(
+      new StaleError('task f has already finished (error); nothing to cancel'),
+    );
+    expect(scheduler.get(t('f'))).toEqual(before);
+  });
+
+  it('a second cancel changes nothing, not even the finish time', () => {
+    const { scheduler, clock, schedule } = setup({ a: 1 });
+    schedule('r');
+    scheduler.assign(clock.nowMs());
+    const first = scheduler.cancel(clock.nowMs(), t('r'));
+    expect(first.task.finishedAtMs).toBe(clock.nowMs());
+    const before = structuredClone(first.task);
+    clock.advance(50);
+    const second = scheduler.cancel(clock.nowMs(), t('r'));
+    expect(second).toEqual({ task: before, changed: [] });
+    expect(second.stop).toBeUndefined();
+    expect(scheduler.runningOn(m('a'))).toEqual(['r']);
+  });
+
+  it('keeps a cancelled task cancelled when its worker reports a result', () => {
+    const { scheduler, clock, schedule } = setup({ a: 1 });
+    schedule('r');
+    scheduler.assign(clock.nowMs());
+    scheduler.cancel(clock.nowMs(), t('r'));
+    const before = structuredClone(scheduler.get(t('r')));
+    expect(() =>
+      scheduler.complete(clock.nowMs(), { taskId: t('r'), attempt: 1, memberId: m('b') }),
+    ).toThrow(StaleError);
+    expect(scheduler.runningOn(m('a'))).toEqual(['r']);
+    scheduler.complete(clock.nowMs(), {
+      taskId: t('r'),
+      attempt: 1,
+      memberId: m('a'),
+      result: 'finished first',
+    });
+    expect(scheduler.get(t('r'))).toEqual(before);
+    expect(scheduler.runningOn(m('a'))).toEqual([]);
+  });
+
+  it('does not requeue a cancelled task when its worker is lost', () => {
+    const { scheduler, clock, schedule } = setup({ a: 2 });
+    schedule('c');
+    schedule('r');
+    scheduler.assign(clock.nowMs());
+    scheduler.cancel(clock.nowMs(), t('c'));
+    const { changed } = scheduler.removeWorker(m('a'));
+    expect(changed.map((task) => task.id)).toEqual(['r']);
+    expect(scheduler.get(t('c')).status).toBe('cancelled');
+    expect(scheduler.pendingCount).toBe(1);
+  });
+
+  it('cancels a requeued task without a stop, and stops it when its worker comes back', () => {
+    const { scheduler, clock, schedule } = setup({ a: 1 });
+    schedule('q');
+    scheduler.assign(clock.nowMs());
+    scheduler.removeWorker(m('a'));
+    const { task, stop } = scheduler.cancel(clock.nowMs(), t('q'));
+    expect(task).toMatchObject({ status: 'cancelled', attempt: 1, memberId: 'a' });
+    expect(stop).toBeUndefined();
+    expect(scheduler.pendingCount).toBe(0);
+    addWorker(scheduler, 'a', 1);
+    // Later heartbeats do not repeat the stop; the first one on a new stream does.
+    expect(scheduler.reconcile(m('a'), [{ taskId: t('q'), attempt: 1 }], false)).toEqual({
+      changed: [],
+      stops: [],
+    });
+    expect(scheduler.reconcile(m('a'), [{ taskId: t('q'), attempt: 1 }], true)).toEqual({
+      changed: [],
+      stops: [{ memberId: 'a', taskId: 'q', attempt: 1, reason: 'cancelled' }],
+    });
+  });
+});
+
+describe('Scheduler.removeWorker, in detail', () => {
+  it('does nothing for an unknown worker', () => {
+    const { scheduler } = setup();
+    expect(scheduler.removeWorker(m('ghost'))).toEqual({ changed: [] });
+  });
+
+  it('requeues at the head of each task’s own priority, keeping attempt and member', () => {
+    const { scheduler, clock, schedule } = setup({ a: 2 });
+    schedule('m1');
+    schedule('l1', { priority: 'low' });
+    scheduler.assign(clock.nowMs());
+    schedule('h1', { priority: 'high' });
+    schedule('m2');
+    schedule('l2', { priority: 'low' });
+    const { changed } = scheduler.removeWorker(m('a'));
+    const lost = changed.map((task) => [task.id, task.status, task.attempt, task.memberId]);
+    expect(lost.sort()).toEqual([
+      ['l1', 'pending', 1, 'a'],
+      ['m1', 'pending', 1, 'a'],
+    ]);
+    expect(scheduler.runningOn(m('a'))).toEqual([]);
+    addWorker(scheduler, 'b', 1);
+    expect(runOneByOne(scheduler, clock, 'b')).toEqual(['h1', 'm1', 'm2', 'l1', 'l2']);
+    expect(scheduler.get(t('m1')).attempt).toBe(2);
+    expect(scheduler.get(t('m2')).attempt).toBe(1);
+  });
+
+  it('requeues many lost tasks in their original order, ahead of everything waiting', () => {
+    const { scheduler, clock, schedule } = setup({ a: 20 });
+    const ids = Array.from({ length: 20 }, (_, i) => `r${i}`);
+    for (const id of ids) schedule(id);
+    scheduler.assign(clock.nowMs());
+    for (let i = 0; i < 5; i++) schedule(`w${i}`);
+    // Finish a few in the middle so the lost set has gaps.
+    for (const id of ['r3', 'r10', 'r19']) {
+      scheduler.complete(clock.nowMs(), { taskId: t(id), attempt: 1, memberId: m('a') });
+    }
+    scheduler.removeWorker(m('a'));
+    addWorker(scheduler, 'b', 1);
+    const lost = ids.filter((id) => !['r3', 'r10', 'r19'].includes(id));
+    expect(runOneByOne(scheduler, clock, 'b')).toEqual([...lost, 'w0', 'w1', 'w2', 'w3', 'w4']);
+  });
+
+  it('keeps the order of a task requeued twice relative to the others it was lost with', () => {
+    const { scheduler, clock, schedule } = setup({ a: 1 });
+    schedule('t1');
+    scheduler.assign(clock.nowMs()); // t1 on a
+    schedule('t2');
+    scheduler.removeWorker(m('a')); // t1 back at the head: t1, t2
+    addWorker(scheduler, 'b', 2);
+    expect(scheduler.assign(clock.nowMs()).starts.map((s) => s.taskId)).toEqual(['t1', 't2']);
+    schedule('t3');
+    scheduler.removeWorker(m('b'));
+    addWorker(scheduler, 'c', 1);
+    expect(runOneByOne(scheduler, clock, 'c')).toEqual(['t1', 't2', 't3']);
+    expect(scheduler.get(t('t1')).attempt).toBe(3);
+  });
+
+  it('frees nothing that belongs to other workers', () => {
+    const { scheduler, clock, schedule } = setup({ a: 1, b: 1 });
+    schedule('on-a');
+    schedule('on-b');
+    scheduler.assign(clock.nowMs());
+    scheduler.removeWorker(m('a'));
+    expect(scheduler.runningOn(m('b'))).toEqual(['on-b']);
+    expect(scheduler.get(t('on-b')).status).toBe('running');
+  });
+});
+
+describe('Scheduler.reconcile, in detail', () => {
+  it('leaves alone an attempt the worker holds', () => {
+    const { scheduler, clock, schedule } = setup({ a: 1 });
+    schedule('r');
+    scheduler.assign(clock.nowMs());
+    const before = structuredClone(scheduler.get(t('r')));
+    expect(scheduler.reconcile(m('a'), [{ taskId: t('r'), attempt: 1 }], true)).toEqual({
+      changed: [],
+      stops: [],
+    });
+    expect(scheduler.get(t('r'))).toEqual(before);
+  });
+
+  it('re-attaches only as many requeued attempts as the worker has slots; stops the rest', () => {
+    const { scheduler, clock, schedule } = setup({ a: 2 });
+    schedule('x');
+    schedule('y');
+    scheduler.assign(clock.nowMs());
+    scheduler.removeWorker(m('a'));
+    scheduler.upsertWorker(m('a'), 1, new Set(['default']));
+    const { changed, stops } = scheduler.reconcile(
+      m('a'),
+      [
+        { taskId: t('x'), attempt: 1 },
+        { taskId: t('y'), attempt: 1 },
+      ],
+      true,
+    );
+    expect(changed.map((task) => task.id)).toEqual(['x']);
+    expect(stops).toEqual([
+      {
+        memberId: 'a',
+        taskId: 'y',
+        attempt: 1,
+        reason: 'task y is pending and no longer runs on a',
+      },
+    ]);
+    expect(scheduler.get(t('y')).status).toBe('pending');
+    expect(scheduler.pendingCount).toBe(1);
+    // The re-attached attempt is not started again elsewhere, and completes normally.
+    addWorker(scheduler, 'b', 2);
+    expect(scheduler.assign(clock.nowMs()).starts.map((s) => [s.taskId, s.attempt])).toEqual([
+      ['y', 2],
+    ]);
+    expect(
+      scheduler.complete(clock.nowMs(), { taskId: t('x'), attempt: 1, memberId: m('a') }).task
+        .status,
+    ).toBe('completed');
+    expect(scheduler.runningOn(m('a'))).toEqual([]);
+  });
+
+  it('stops an attempt of a finished task', () => {
+    const { scheduler, clock, schedule } = setup({ a: 1 });
+    schedule('d');
+    scheduler.assign(clock.nowMs());
+    scheduler.complete(clock.nowMs(), { taskId: t('d'), attempt: 1, memberId: m('a') });
+    expect(scheduler.reconcile(m('a'), [{ taskId: t('d'), attempt: 1 }], false).stops).toEqual([
+      {
+        memberId: 'a',
+        taskId: 'd',
+        attempt: 1,
+        reason: 'task d is completed and no longer runs on a',
+      },
+    ]);
+  });
+
+  it('stops everything a worker the scheduler does not know says it runs', () => {
+    const { scheduler, clock, schedule } = setup({ a: 1 });
+    schedule('r');
+    scheduler.assign(clock.nowMs());
+    const { changed, stops } = scheduler.reconcile(
+      m('ghost'),
+      [
+        { taskId: t('r'), attempt: 1 },
+        { taskId: t('zzz'), attempt: 4 },
+      ],
+      false,
+    );
+    expect(changed).toEqual([]);
+    expect(stops.map((s) => [s.memberId, s.taskId, s.attempt])).toEqual([
+      ['ghost', 'r', 1],
+      ['ghost', 'zzz', 4],
+    ]);
+    expect(scheduler.get(t('r')).status).toBe('running');
+  });
+
+  it('stops a wrong attempt number of a task the worker runs', () => {
+    const { scheduler, clock, schedule } = setup({ a: 1 });
+    schedule('r');
+    scheduler.assign(clock.nowMs());
+    const { stops } = scheduler.reconcile(m('a'), [{ taskId: t('r'), attempt: 2 }], false);
+    expect(stops).toEqual([
+      {
+        memberId: 'a',
+        taskId: 'r',
+        attempt: 2,
+        reason: 'attempt 2 of task r is not assigned to a',
+      },
+    ]);
+    expect(scheduler.runningOn(m('a'))).toEqual(['r']);
+  });
+});
+
+describe('Scheduler.list, in detail', () => {
+  it('pages through filters without skipping or repeating', () => {
+    const { scheduler, clock, schedule } = setup({ a: 2 });
+    for (let i = 1; i <= 9; i++) schedule(`t${i}`);
+    scheduler.assign(clock.nowMs()); // t1, t2 running on a
+    scheduler.complete(clock.nowMs(), { taskId: t('t1'), attempt: 1, memberId: m('a') });
+    scheduler.cancel(clock.nowMs(), t('t5'));
+    const pages: string[][] = [];
+    let afterSeq: number | undefined;
+    for (let i = 0; i < 10; i++) {
+      const page = scheduler.list({ pageSize: 2, status: 'pending', afterSeq });
+      if (page.length === 0) break;
+      pages.push(page.map((task) => task.id));
+      afterSeq = page.at(-1)!.seq;
+    }
+    expect(pages).toEqual([
+      ['t3', 't4'],
+      ['t6', 't7'],
+      ['t8', 't9'],
+    ]);
+  });
+
+  it('filters by member over tasks it runs or last ran, and combines filters', () => {
+    const { scheduler, clock, schedule } = setup({ a: 2, b: 1 });
+    for (let i = 1; i <= 4; i++) schedule(`t${i}`);
+    scheduler.assign(clock.nowMs()); // t1@a, t2@b, t3@a
+    scheduler.complete(clock.nowMs(), { taskId: t('t1'), attempt: 1, memberId: m('a') });
+    const ids = (query: Parameters<Scheduler['list']>[0]) =>
+      scheduler.list(query).map((task) => task.id);
+    expect(ids({ pageSize: 10, memberId: m('a') })).toEqual(['t1', 't3']);
+    expect(ids({ pageSize: 10, memberId: m('a'), status: 'running' })).toEqual(['t3']);
+    expect(ids({ pageSize: 10, memberId: m('b'), status: 'completed' })).toEqual([]);
+    expect(ids({ pageSize: 10, memberId: m('nobody') })).toEqual([]);
+    expect(ids({ pageSize: 10, status: 'cancelled' })).toEqual([]);
+    expect(ids({ pageSize: 1, memberId: m('a'), afterSeq: 1 })).toEqual(['t3']);
+  });
+
+  it('lists in creation order whatever the queue order, and nothing past the end', () => {
+    const { scheduler, clock, schedule } = setup({ a: 1 });
+    schedule('low', { priority: 'low' });
+    schedule('high', { priority: 'high' });
+    scheduler.assign(clock.nowMs());
+    scheduler.removeWorker(m('a'));
+    expect(scheduler.list({ pageSize: 10 }).map((task) => task.id)).toEqual(['low', 'high']);
+    expect(scheduler.list({ pageSize: 10, afterSeq: 2 })).toEqual([]);
+    expect(scheduler.list({ pageSize: 10, afterSeq: 1_000 })).toEqual([]);
+  });
+});
+
+/** What decides whether a worker may take a task. */
+type TaskRecordLike = Pick<ReturnType<Scheduler['get']>, 'kind' | 'targetMemberId'>;
+
+describe('Scheduler invariants over a long random run', () => {
+  it('never overfills a slot, loses a task, or leaves a takeable task next to a free slot', () => {
+    const random = seededRandom(99);
+    const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+    const clock = new FakeClock();
+    const scheduler = new Scheduler({ maxPayloadBytes: 64 });
+    const specs: Record<string, { slots: number; kinds: string[] }> = {
+      w1: { slots: 2, kinds: ['default'] },
+      w2: { slots: 3, kinds: ['default', 'image'] },
+      w3: { slots: 1, kinds: ['image'] },
+    };
+    const present = new Set<string>();
+    const eligible = new Set<string>();
+    const ids: TaskId[] = [];
+    let next = 0;
+
+    const join = (id: string) => {
+      const s = specs[id]!;
+      scheduler.upsertWorker(m(id), s.slots, new Set(s.kinds));
+      present.add(id);
+    };
+    const setEligible = (id: string, on: boolean) => {
+      scheduler.setEligible(m(id), on);
+      if (on && present.has(id)) eligible.add(id);
+      else eligible.delete(id);
+    };
+    const canTake = (worker: string, task: TaskRecordLike) =>
+      specs[worker]!.kinds.includes(task.kind) &&
+      (task.targetMemberId === undefined || task.targetMemberId === worker);
+
+    for (const id of Object.keys(specs)) {
+      join(id);
+      setEligible(id, true);
+    }
+
+    for (let step = 0; step < 5_000; step++) {
+      clock.advance(1);
+      const roll = random();
+      if (roll < 0.3) {
+        const id = `t${next++}`;
+        scheduler.schedule(clock.nowMs(), {
+          id,
+          payload: 'p',
+          priority: pick(['high', 'medium', 'low'] as const),
+          kind: pick(['default', 'image']),
+          targetMemberId: random() < 0.1 ? pick(['w1', 'w2', 'w3', 'w4']) : undefined,
+        });
+        ids.push(t(id));
+      } else if (roll < 0.5) {
+        const before = new Map(ids.map((id) => [id, scheduler.get(id).attempt]));
+        const { starts } = scheduler.assign(clock.nowMs());
+        for (const start of starts) {
+          const task = scheduler.get(start.taskId);
+          expect(eligible.has(start.memberId)).toBe(true);
+          expect(canTake(start.memberId, task)).toBe(true);
+          expect(start.attempt).toBe(before.get(start.taskId)! + 1);
+        }
+        // Nothing takeable may wait while an eligible worker has a free slot.
+        for (const worker of eligible) {
+          if (scheduler.runningOn(m(worker)).length >= specs[worker]!.slots) continue;
+          const takeable = scheduler
+            .list({ pageSize: 100_000, status: 'pending' })
+            .filter((task) => canTake(worker, task));
+          expect(takeable).toEqual([]);
+        }
+      } else if (roll < 0.7) {
+        const holders = [...present].filter((w) => scheduler.runningOn(m(w)).length > 0);
+        if (holders.length === 0) continue;
+        const worker = pick(holders);
+        const id = pick(scheduler.runningOn(m(worker)));
+        const task = scheduler.get(id);
+        scheduler.complete(clock.nowMs(), {
+          taskId: id,
+          attempt: task.attempt,
+          memberId: m(worker),
+          ...(random() < 0.5 ? { result: 'ok' } : { error: 'e' }),
+        });
+      } else if (roll < 0.75 && ids.length > 0) {
+        const id = pick(ids);
+        const before = structuredClone(scheduler.get(id));
+        expect(() =>
+          scheduler.complete(clock.nowMs(), { taskId: id, attempt: before.attempt + 1 }),
+        ).toThrow(StaleError);
+        expect(scheduler.get(id)).toEqual(before);
+      } else if (roll < 0.82 && ids.length > 0) {
+        const id = pick(ids);
+        const status = scheduler.get(id).status;
+        if (status === 'completed' || status === 'error') {
+          expect(() => scheduler.cancel(clock.nowMs(), id)).toThrow(StaleError);
+        } else {
+          expect(scheduler.cancel(clock.nowMs(), id).task.status).toBe('cancelled');
+        }
+      } else if (roll < 0.86 && present.size > 0) {
+        const worker = pick([...present]);
+        const heldRunning = scheduler
+          .runningOn(m(worker))
+          .filter((id) => scheduler.get(id).status === 'running');
+        const { changed } = scheduler.removeWorker(m(worker));
+        expect(changed.map((task) => task.id).sort()).toEqual(heldRunning.sort());
+        present.delete(worker);
+        eligible.delete(worker);
+      } else if (roll < 0.92) {
+        const worker = pick(Object.keys(specs));
+        if (!present.has(worker)) {
+          join(worker);
+          // A returning worker says what it still runs: its last attempts, some now stale.
+          const claims = ids
+            .map((id) => scheduler.get(id))
+            .filter((task) => task.memberId === worker && random() < 0.5)
+            .map((task) => ({ taskId: task.id, attempt: task.attempt }));
+          scheduler.reconcile(m(worker), claims, true);
+        }
+        setEligible(worker, random() < 0.8);
+      } else {
+        setEligible(pick(Object.keys(specs)), random() < 0.7);
+      }
+
+      // Invariants after every step.
+      const holders = new Map<TaskId, string>();
+      for (const worker of present) {
+        const running = scheduler.runningOn(m(worker));
+        expect(running.length).toBeLessThanOrEqual(specs[worker]!.slots);
+        for (const id of running) {
+          expect(holders.has(id)).toBe(false);
+          holders.set(id, worker);
+          const task = scheduler.get(id);
+          expect(['running', 'cancelled']).toContain(task.status);
+          expect(task.memberId).toBe(worker);
+        }
+      }
+      let pending = 0;
+      for (const id of ids) {
+        const task = scheduler.get(id);
+        if (task.status === 'pending') pending++;
+        if (task.status === 'running') expect(holders.get(id)).toBe(task.memberId);
+      }
+      expect(scheduler.pendingCount).toBe(pending);
+    }
   });
 });

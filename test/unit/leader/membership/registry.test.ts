@@ -1,6 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { MembershipRegistry, type JoinSpec } from '../../../../src/leader/membership/registry.js';
-import { ConflictError, NotFoundError, StaleError } from '../../../../src/shared/errors.js';
+import {
+  MembershipRegistry,
+  type HeartbeatReport,
+  type JoinSpec,
+} from '../../../../src/leader/membership/registry.js';
+import type { MemberState } from '../../../../src/leader/membership/state.js';
+import {
+  ConflictError,
+  InvalidArgumentError,
+  NotFoundError,
+  StaleError,
+} from '../../../../src/shared/errors.js';
 import type { MemberId } from '../../../../src/shared/ids.js';
 import { FakeClock } from '../../../helpers/fake-clock.js';
 
@@ -142,5 +152,429 @@ describe('MembershipRegistry', () => {
     registry.sweep(clock.nowMs());
     expect(registry.list().map((m) => m.id)).toEqual(['stays']);
     expect(registry.liveCount).toBe(1);
+  });
+});
+
+/** A registry and clock, with shorthands that always pass the clock's time. */
+function cluster() {
+  const clock = new FakeClock();
+  const registry = new MembershipRegistry(TIMING);
+  const id = (name: string) => name as MemberId;
+  const join = (name: string, instance = 'i1') =>
+    registry.join(clock.nowMs(), spec(name, instance));
+  const attach = (name: string) => registry.attachStream(id(name));
+  const heartbeat = (name: string, stream: number, report: HeartbeatReport = beat) =>
+    registry.heartbeat(clock.nowMs(), id(name), stream, report);
+  const sweep = () => registry.sweep(clock.nowMs());
+  const state = (name: string) => registry.get(id(name))?.state;
+  /** Joins `name` and walks it into `target`; returns its current stream (if any). */
+  const reach = (name: string, target: MemberState): number | undefined => {
+    join(name);
+    if (target === 'joining') return undefined;
+    const stream = attach(name);
+    if (target === 'draining') {
+      heartbeat(name, stream, { status: 'busy', draining: true });
+      return stream;
+    }
+    heartbeat(name, stream);
+    if (target === 'suspect') {
+      clock.advance(TIMING.suspectAfterMs);
+      sweep();
+    } else if (target === 'dead') {
+      registry.detachStream(clock.nowMs(), id(name), stream, 'closed');
+    } else if (target === 'left') {
+      registry.leave(clock.nowMs(), id(name));
+    }
+    expect(state(name)).toBe(target);
+    return stream;
+  };
+  return { clock, registry, id, join, attach, heartbeat, sweep, state, reach };
+}
+
+describe('MembershipRegistry.join, in detail', () => {
+  it('refuses an empty member id', () => {
+    const { join, registry } = cluster();
+    expect(() => join('')).toThrow(InvalidArgumentError);
+    expect(registry.list()).toEqual([]);
+  });
+
+  it('records a new member as joining, with no stream and no heartbeat yet', () => {
+    const { clock, join } = cluster();
+    const { member, transition } = join('w');
+    expect(member).toEqual({
+      id: 'w',
+      address: '',
+      instance: 'i1',
+      slots: 2,
+      kinds: new Set(['default']),
+      state: 'joining',
+      stateSinceMs: clock.nowMs(),
+      joinedAtMs: clock.nowMs(),
+      lastHeartbeatAtMs: undefined,
+      reportedStatus: 'unspecified',
+      streamId: undefined,
+    });
+    expect(transition).toEqual({ memberId: 'w', from: undefined, to: 'joining', reason: 'joined' });
+  });
+
+  it.each(['joining', 'alive', 'suspect', 'draining'] as const)(
+    'lets the same process rejoin while %s, and refuses another process without changing anything',
+    (from) => {
+      const { clock, registry, id, join, reach } = cluster();
+      reach('w', from);
+      const before = structuredClone(registry.get(id('w')));
+      clock.advance(10);
+      expect(() => join('w', 'intruder')).toThrow(
+        new ConflictError(`member w is already ${from} (another worker process uses this id)`),
+      );
+      expect(registry.get(id('w'))).toEqual(before);
+      const { member, transition } = registry.join(clock.nowMs(), {
+        ...spec('w'),
+        address: 'new:1',
+        slots: 5,
+        kinds: new Set(['image']),
+      });
+      expect(transition).toEqual({ memberId: 'w', from, to: 'joining', reason: 'rejoined' });
+      expect(member).toMatchObject({
+        state: 'joining',
+        address: 'new:1',
+        slots: 5,
+        kinds: new Set(['image']),
+        stateSinceMs: clock.nowMs(),
+        joinedAtMs: clock.nowMs(),
+        lastHeartbeatAtMs: undefined,
+        streamId: undefined,
+      });
+    },
+  );
+
+  it.each(['dead', 'left'] as const)('admits another process once the member is %s', (from) => {
+    const { join, reach } = cluster();
+    reach('w', from);
+    const { member, transition } = join('w', 'new-process');
+    expect(transition).toMatchObject({ from, to: 'joining' });
+    expect(member.instance).toBe('new-process');
+  });
+
+  it('a rejoin supersedes the old stream', () => {
+    const { join, attach, heartbeat, state, clock, registry, id } = cluster();
+    join('w');
+    const old = attach('w');
+    heartbeat('w', old);
+    join('w');
+    expect(() => heartbeat('w', old)).toThrow(StaleError);
+    // The old stream closing later does not kill the rejoined member.
+    expect(registry.detachStream(clock.nowMs(), id('w'), old, 'old closed')).toBeUndefined();
+    expect(state('w')).toBe('joining');
+    const fresh = attach('w');
+    expect(heartbeat('w', fresh)).toMatchObject({ from: 'joining', to: 'alive' });
+  });
+
+  it('restarts the silence timer on a rejoin', () => {
+    const { clock, join, sweep, state } = cluster();
+    join('w');
+    clock.advance(TIMING.deadAfterMs - 1);
+    join('w');
+    clock.advance(TIMING.deadAfterMs - 1);
+    expect(sweep()).toEqual([]);
+    expect(state('w')).toBe('joining');
+    clock.advance(1);
+    expect(sweep()).toMatchObject([{ from: 'joining', to: 'dead' }]);
+  });
+});
+
+describe('MembershipRegistry streams and heartbeats, in detail', () => {
+  it('refuses a heartbeat on a superseded stream, and changes nothing', () => {
+    const { clock, registry, id, join, attach, heartbeat } = cluster();
+    join('w');
+    const first = attach('w');
+    heartbeat('w', first);
+    const second = attach('w');
+    expect(second).toBeGreaterThan(first);
+    const before = structuredClone(registry.get(id('w')));
+    clock.advance(500);
+    expect(() => heartbeat('w', first, { status: 'failed', draining: true })).toThrow(
+      new StaleError('heartbeat stream of member w is no longer current; join again'),
+    );
+    expect(registry.get(id('w'))).toEqual(before);
+    expect(heartbeat('w', second)).toBeUndefined();
+    expect(registry.get(id('w'))?.lastHeartbeatAtMs).toBe(clock.nowMs());
+  });
+
+  it('refuses heartbeats for an unknown member, a made-up stream, or a member that left', () => {
+    const { clock, registry, id, join, attach, heartbeat } = cluster();
+    expect(() => heartbeat('ghost', 1)).toThrow(StaleError);
+    join('w');
+    const stream = attach('w');
+    expect(() => heartbeat('w', stream + 1)).toThrow(StaleError);
+    registry.leave(clock.nowMs(), id('w'));
+    expect(() => heartbeat('w', stream)).toThrow(StaleError);
+  });
+
+  it('gives every stream a new id, across members', () => {
+    const { join, attach } = cluster();
+    join('a');
+    join('b');
+    const ids = [attach('a'), attach('b'), attach('a'), attach('b')];
+    expect(new Set(ids).size).toBe(4);
+    expect([...ids].sort((x, y) => x - y)).toEqual(ids);
+  });
+
+  it('refuses a stream for a dead member until it joins again', () => {
+    const { join, attach, reach } = cluster();
+    reach('w', 'dead');
+    expect(() => attach('w')).toThrow(new StaleError('member w is dead; call Join again'));
+    join('w');
+    expect(attach('w')).toBeGreaterThan(0);
+  });
+
+  it('keeps the reported status and time of the last heartbeat', () => {
+    const { clock, registry, id, join, attach, heartbeat } = cluster();
+    join('w');
+    const stream = attach('w');
+    clock.advance(100);
+    heartbeat('w', stream, { status: 'busy', draining: false });
+    expect(registry.get(id('w'))).toMatchObject({
+      reportedStatus: 'busy',
+      lastHeartbeatAtMs: clock.nowMs(),
+      state: 'alive',
+    });
+    clock.advance(100);
+    heartbeat('w', stream, { status: 'idle', draining: false });
+    expect(registry.get(id('w'))).toMatchObject({
+      reportedStatus: 'idle',
+      lastHeartbeatAtMs: clock.nowMs(),
+      stateSinceMs: clock.nowMs() - 100,
+    });
+  });
+
+  it.each(['joining', 'alive', 'suspect'] as const)(
+    'goes draining from %s on the draining flag, and stays draining',
+    (from) => {
+      const { attach, heartbeat, state, reach } = cluster();
+      reach('w', from);
+      const stream = attach('w');
+      expect(heartbeat('w', stream, { status: 'busy', draining: true })).toMatchObject({
+        from,
+        to: 'draining',
+        reason: 'worker is draining',
+      });
+      expect(heartbeat('w', stream, { status: 'idle', draining: false })).toBeUndefined();
+      expect(state('w')).toBe('draining');
+    },
+  );
+
+  it('a closed current stream kills the member once; later closes change nothing', () => {
+    const { clock, registry, id, join, attach, heartbeat, state } = cluster();
+    join('w');
+    const stream = attach('w');
+    heartbeat('w', stream);
+    clock.advance(5);
+    expect(registry.detachStream(clock.nowMs(), id('w'), stream, 'connection reset')).toEqual({
+      memberId: 'w',
+      from: 'alive',
+      to: 'dead',
+      reason: 'connection reset',
+    });
+    expect(registry.get(id('w'))).toMatchObject({
+      streamId: undefined,
+      stateSinceMs: clock.nowMs(),
+    });
+    expect(registry.detachStream(clock.nowMs(), id('w'), stream, 'again')).toBeUndefined();
+    expect(registry.detachStream(clock.nowMs(), id('ghost'), stream, 'x')).toBeUndefined();
+    expect(state('w')).toBe('dead');
+  });
+
+  it('a closed stream kills a joining, suspect or draining member too', () => {
+    for (const from of ['joining', 'suspect', 'draining'] as const) {
+      const { clock, registry, id, attach, reach } = cluster();
+      const stream = reach('w', from) ?? attach('w');
+      expect(registry.detachStream(clock.nowMs(), id('w'), stream, 'gone')).toMatchObject({
+        from,
+        to: 'dead',
+      });
+    }
+  });
+
+  it('lets a dead member say goodbye, and no one leave twice', () => {
+    const { clock, registry, id, reach } = cluster();
+    reach('w', 'dead');
+    clock.advance(1);
+    expect(registry.leave(clock.nowMs(), id('w'))).toEqual({
+      memberId: 'w',
+      from: 'dead',
+      to: 'left',
+      reason: 'left the cluster',
+    });
+    expect(() => registry.leave(clock.nowMs(), id('w'))).toThrow(
+      new StaleError('member w has already left'),
+    );
+  });
+
+  it('a stream closing after Leave does not resurrect or re-kill the member', () => {
+    const { clock, registry, id, reach } = cluster();
+    const stream = reach('w', 'left')!;
+    expect(registry.detachStream(clock.nowMs(), id('w'), stream, 'closed')).toBeUndefined();
+    expect(registry.get(id('w'))?.state).toBe('left');
+  });
+});
+
+describe('MembershipRegistry.sweep, in detail', () => {
+  it('a heartbeat at exactly the dead timeout keeps the member only if handled before the sweep', () => {
+    const before = cluster();
+    const s1 = before.reach('w', 'alive')!;
+    before.clock.advance(TIMING.deadAfterMs);
+    before.heartbeat('w', s1);
+    expect(before.sweep()).toEqual([]);
+    expect(before.state('w')).toBe('alive');
+
+    const after = cluster();
+    const s2 = after.reach('w', 'alive')!;
+    after.clock.advance(TIMING.deadAfterMs);
+    expect(after.sweep()).toEqual([
+      {
+        memberId: 'w',
+        from: 'alive',
+        to: 'dead',
+        reason: `no heartbeat for ${TIMING.deadAfterMs} ms`,
+      },
+    ]);
+    expect(() => after.heartbeat('w', s2)).toThrow(StaleError);
+    expect(after.state('w')).toBe('dead');
+  });
+
+  it('at deadAfterMs - 1 a silent member is suspect, not dead; at deadAfterMs it is dead', () => {
+    const { clock, sweep, state, reach } = cluster();
+    reach('w', 'alive');
+    clock.advance(TIMING.deadAfterMs - 1);
+    expect(sweep()).toMatchObject([{ from: 'alive', to: 'suspect' }]);
+    clock.advance(1);
+    expect(sweep()).toMatchObject([{ from: 'suspect', to: 'dead' }]);
+    expect(state('w')).toBe('dead');
+  });
+
+  it('goes straight from alive to dead if no sweep ran in between', () => {
+    const { clock, sweep, reach } = cluster();
+    reach('w', 'alive');
+    clock.advance(TIMING.deadAfterMs + 10_000);
+    expect(sweep()).toMatchObject([
+      { from: 'alive', to: 'dead', reason: `no heartbeat for ${TIMING.deadAfterMs + 10_000} ms` },
+    ]);
+  });
+
+  it('reports suspect once, however many sweeps see the silence', () => {
+    const { clock, sweep, state, reach } = cluster();
+    reach('w', 'alive');
+    clock.advance(TIMING.suspectAfterMs);
+    expect(sweep()).toHaveLength(1);
+    for (let ms = TIMING.suspectAfterMs; ms + 100 < TIMING.deadAfterMs; ms += 100) {
+      clock.advance(100);
+      expect(sweep()).toEqual([]);
+      expect(state('w')).toBe('suspect');
+    }
+  });
+
+  it('back to alive on a heartbeat, and the silence counts again from that heartbeat', () => {
+    const { clock, sweep, heartbeat, reach } = cluster();
+    const stream = reach('w', 'alive')!;
+    clock.advance(TIMING.suspectAfterMs + 500);
+    expect(sweep()).toMatchObject([{ to: 'suspect' }]);
+    expect(heartbeat('w', stream)).toMatchObject({
+      from: 'suspect',
+      to: 'alive',
+      reason: 'heartbeat resumed',
+    });
+    clock.advance(TIMING.suspectAfterMs - 1);
+    expect(sweep()).toEqual([]);
+    clock.advance(1);
+    expect(sweep()).toMatchObject([{ from: 'alive', to: 'suspect' }]);
+  });
+
+  it('never makes a joining or draining member suspect, only dead', () => {
+    for (const from of ['joining', 'draining'] as const) {
+      const { clock, sweep, state, reach } = cluster();
+      reach('w', from);
+      clock.advance(TIMING.deadAfterMs - 1);
+      expect(sweep()).toEqual([]);
+      expect(state('w')).toBe(from);
+      clock.advance(1);
+      expect(sweep()).toMatchObject([{ from, to: 'dead' }]);
+    }
+  });
+
+  it('keeps a draining member that still heartbeats', () => {
+    const { clock, sweep, heartbeat, state, reach } = cluster();
+    const stream = reach('w', 'draining')!;
+    for (let i = 0; i < 10; i++) {
+      clock.advance(TIMING.deadAfterMs - 1);
+      heartbeat('w', stream, { status: 'busy', draining: true });
+      expect(sweep()).toEqual([]);
+    }
+    expect(state('w')).toBe('draining');
+  });
+
+  it('judges each member by its own silence', () => {
+    const { clock, sweep, heartbeat, reach } = cluster();
+    const a = reach('a', 'alive')!;
+    reach('b', 'alive');
+    clock.advance(TIMING.suspectAfterMs);
+    heartbeat('a', a);
+    expect(sweep()).toEqual([
+      { memberId: 'b', from: 'alive', to: 'suspect', reason: expect.any(String) },
+    ]);
+    clock.advance(TIMING.deadAfterMs - TIMING.suspectAfterMs);
+    expect(sweep()).toMatchObject([{ memberId: 'b', to: 'dead' }]);
+    clock.advance(TIMING.suspectAfterMs - (TIMING.deadAfterMs - TIMING.suspectAfterMs));
+    expect(sweep()).toMatchObject([{ memberId: 'a', to: 'suspect' }]);
+  });
+
+  it('forgets a dead member exactly retentionMs after it died, and a rejoin keeps it', () => {
+    const { clock, registry, id, join, sweep, reach } = cluster();
+    reach('dead-one', 'alive');
+    reach('back', 'alive');
+    clock.advance(TIMING.deadAfterMs);
+    expect(sweep().map((t) => t.to)).toEqual(['dead', 'dead']);
+    clock.advance(TIMING.retentionMs - 1);
+    join('back');
+    expect(sweep().map((t) => [t.memberId, t.to])).toEqual([]);
+    expect(registry.list().map((m) => m.id)).toEqual(['back', 'dead-one']);
+    clock.advance(1);
+    expect(sweep()).toEqual([]);
+    expect(registry.get(id('dead-one'))).toBeUndefined();
+    expect(registry.list().map((m) => m.id)).toEqual(['back']);
+    // A forgotten member that comes back is new again.
+    expect(join('dead-one').transition).toMatchObject({ from: undefined, to: 'joining' });
+  });
+
+  it('counts retention from the last state change (a dead member that later leaves)', () => {
+    const { clock, registry, id, sweep, reach } = cluster();
+    reach('w', 'dead');
+    clock.advance(TIMING.retentionMs - 1);
+    registry.leave(clock.nowMs(), id('w'));
+    clock.advance(TIMING.retentionMs - 1);
+    sweep();
+    expect(registry.get(id('w'))?.state).toBe('left');
+    clock.advance(1);
+    sweep();
+    expect(registry.get(id('w'))).toBeUndefined();
+  });
+
+  it('counts live members and lists everyone by id', () => {
+    const { registry, reach } = cluster();
+    reach('e', 'left');
+    reach('c', 'suspect');
+    reach('a', 'joining');
+    reach('d', 'dead');
+    reach('b', 'draining');
+    reach('f', 'alive');
+    expect(registry.list().map((m) => [m.id, m.state])).toEqual([
+      ['a', 'joining'],
+      ['b', 'draining'],
+      ['c', 'suspect'],
+      ['d', 'dead'],
+      ['e', 'left'],
+      ['f', 'alive'],
+    ]);
+    expect(registry.liveCount).toBe(4);
   });
 });

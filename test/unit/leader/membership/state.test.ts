@@ -6,6 +6,7 @@ import {
   transition,
   type MemberState,
 } from '../../../../src/leader/membership/state.js';
+import { DroverError } from '../../../../src/shared/errors.js';
 
 const STATES: MemberState[] = ['joining', 'alive', 'suspect', 'draining', 'dead', 'left'];
 
@@ -33,5 +34,48 @@ describe('member state transitions', () => {
   it('only alive members take work; dead and left ones are not live', () => {
     expect(STATES.filter(takesWork)).toEqual(['alive']);
     expect(STATES.filter((s) => !isLive(s))).toEqual(['dead', 'left']);
+  });
+});
+
+describe('InvalidTransitionError', () => {
+  it('is a DroverError of kind invalid that names both states', () => {
+    let caught: unknown;
+    try {
+      transition('left', 'alive');
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(InvalidTransitionError);
+    expect(caught).toBeInstanceOf(DroverError);
+    expect(caught).toMatchObject({
+      name: 'InvalidTransitionError',
+      kind: 'invalid',
+      from: 'left',
+      to: 'alive',
+      message: 'a member cannot go from left to alive',
+    });
+  });
+
+  it.each([
+    ['dead', 'alive'],
+    ['dead', 'suspect'],
+    ['left', 'dead'],
+    ['draining', 'alive'],
+    ['joining', 'suspect'],
+    ['alive', 'alive'],
+  ] as const)('refuses %s -> %s (sample of changes that must never happen)', (from, to) => {
+    expect(() => transition(from, to)).toThrow(new InvalidTransitionError(from, to));
+  });
+
+  it('lets every state rejoin, and only live states be lost', () => {
+    expect(STATES.every((s) => transition(s, 'joining') === 'joining')).toBe(true);
+    const canDie = (s: MemberState) => {
+      try {
+        return transition(s, 'dead') === 'dead';
+      } catch {
+        return false;
+      }
+    };
+    expect(STATES.filter(canDie)).toEqual(STATES.filter(isLive));
   });
 });
