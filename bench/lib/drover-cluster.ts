@@ -1,0 +1,62 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { DroverProcess, DROVER_BIN } from '../../test/helpers/processes.js';
+import { TestClients } from '../../test/helpers/grpc-clients.js';
+
+const BENCH_WORKER = fileURLToPath(new URL('../worker.mjs', import.meta.url));
+
+/** A leader and benchmark workers as real processes on loopback, torn down together. */
+export class BenchCluster {
+  private readonly processes: DroverProcess[] = [];
+  leader!: DroverProcess;
+  address = '';
+  clients!: TestClients;
+
+  /** Starts the leader on an ephemeral port with the given extra flags. */
+  async startLeader(args: string[] = []): Promise<void> {
+    this.leader = this.track(
+      'leader',
+      spawn(
+        process.execPath,
+        [DROVER_BIN, 'leader', '--listen', '127.0.0.1:0', '--log-level', 'warn', ...args],
+        {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      ),
+    );
+    // At warn level the listening line is not logged; ask for it at info just for start-up.
+    const line = await this.leader.waitForLine((l) => l.msg === 'leader listening', 15_000);
+    this.address = (line['addresses'] as string[])[0]!;
+    this.clients = new TestClients(this.address);
+  }
+
+  /** Starts a benchmark worker (empty handler) and waits until it joined. */
+  async startWorker(id: string, slots: number): Promise<DroverProcess> {
+    const proc = this.track(
+      id,
+      spawn(process.execPath, [BENCH_WORKER, this.address, id, String(slots)], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      }),
+    );
+    await proc.waitForLine((l) => l.msg === 'worker joined', 15_000);
+    return proc;
+  }
+
+  /** Stops every process (SIGTERM, then SIGKILL after 5 s) and waits for them. */
+  async stop(): Promise<void> {
+    this.clients?.close();
+    for (const proc of this.processes) {
+      proc.kill('SIGCONT');
+      proc.kill('SIGTERM');
+    }
+    const timer = setTimeout(() => this.processes.forEach((p) => p.kill('SIGKILL')), 5000);
+    await Promise.all(this.processes.map((p) => p.exited));
+    clearTimeout(timer);
+  }
+
+  private track(name: string, child: ReturnType<typeof spawn>): DroverProcess {
+    const proc = new DroverProcess(name, child);
+    this.processes.push(proc);
+    return proc;
+  }
+}

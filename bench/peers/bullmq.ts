@@ -1,0 +1,145 @@
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Queue, QueueEvents } from 'bullmq';
+import { Redis as IORedis } from 'ioredis';
+import { startNodeWorker, stopAll } from '../lib/child.js';
+import type { ThroughputSettings } from '../drover/throughput.js';
+
+const WORKER = fileURLToPath(new URL('./bullmq-worker.mjs', import.meta.url));
+const REDIS = { host: '127.0.0.1', port: 6379 };
+
+/** Why BullMQ cannot be measured here, or undefined when Redis answers. */
+export async function bullmqUnavailable(): Promise<string | undefined> {
+  const redis = new IORedis({
+    ...REDIS,
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
+  try {
+    await redis.connect();
+    await redis.ping();
+    return undefined;
+  } catch (err) {
+    return `Redis is not reachable on 127.0.0.1:6379 (${(err as Error).message})`;
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** BullMQ end to end: the same tasks, worker processes and concurrency as drover's run. */
+export async function bullmqThroughput(settings: ThroughputSettings, run: number): Promise<number> {
+  const name = `drover-bench-${process.pid}-${run}`;
+  const connection = new IORedis({ ...REDIS, maxRetriesPerRequest: null });
+  const queue = new Queue(name, { connection });
+  const workers = await Promise.all(
+    Array.from({ length: settings.workers }, (_, i) =>
+      startNodeWorker(`bullmq-${i}`, WORKER, [name, String(settings.slots)]),
+    ),
+  );
+  try {
+    const startedMs = performance.now();
+    const calls =
+      settings.mode === 'single' ? settings.tasks : Math.ceil(settings.tasks / settings.batchSize);
+    let next = 0;
+    const producer = async (): Promise<void> => {
+      while (next < calls) {
+        const call = next++;
+        if (settings.mode === 'single') await queue.add('noop', 'x', { removeOnComplete: true });
+        else {
+          const size = Math.min(settings.batchSize, settings.tasks - call * settings.batchSize);
+          await queue.addBulk(
+            Array.from({ length: size }, () => ({
+              name: 'noop',
+              data: 'x',
+              opts: { removeOnComplete: true },
+            })),
+          );
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: settings.window }, producer));
+    const deadline = performance.now() + 10 * 60_000;
+    for (;;) {
+      const counts = await queue.getJobCounts(
+        'waiting',
+        'active',
+        'delayed',
+        'prioritized',
+        'failed',
+      );
+      if (counts['failed']! > 0) throw new Error(`BullMQ failed ${counts['failed']} jobs`);
+      if (
+        counts['waiting'] === 0 &&
+        counts['active'] === 0 &&
+        counts['delayed'] === 0 &&
+        counts['prioritized'] === 0
+      )
+        break;
+      if (performance.now() > deadline) throw new Error('BullMQ run did not finish in 10 minutes');
+      await sleep(10);
+    }
+    return settings.tasks / ((performance.now() - startedMs) / 1000);
+  } finally {
+    await stopAll(workers);
+    await queue.obliterate({ force: true });
+    await queue.close();
+    connection.disconnect();
+  }
+}
+
+/** Schedule-to-start and schedule-to-complete latency at a light steady rate. */
+export async function bullmqLatency(
+  count: number,
+  ratePerSec: number,
+  workers: number,
+  slots: number,
+): Promise<{ toStartMs: number[]; toCompleteMs: number[] }> {
+  const name = `drover-bench-lat-${process.pid}`;
+  const connection = new IORedis({ ...REDIS, maxRetriesPerRequest: null });
+  const queue = new Queue(name, { connection });
+  // QueueEvents does not close a connection it was given: keep it to close it ourselves.
+  const eventsConnection = new IORedis({ ...REDIS, maxRetriesPerRequest: null });
+  const events = new QueueEvents(name, { connection: eventsConnection });
+  await events.waitUntilReady();
+  const procs = await Promise.all(
+    Array.from({ length: workers }, (_, i) =>
+      startNodeWorker(`bullmq-${i}`, WORKER, [name, String(slots)]),
+    ),
+  );
+  const sentAt = new Map<string, number>();
+  const toStartMs: number[] = [];
+  const toCompleteMs: number[] = [];
+  let done = 0;
+  let allDone: () => void = () => {};
+  const finished = new Promise<void>((resolve) => (allDone = resolve));
+  events.on('completed', ({ jobId, returnvalue }) => {
+    const now = performance.timeOrigin + performance.now();
+    const sent = sentAt.get(jobId);
+    if (sent === undefined) return;
+    toStartMs.push(Number(returnvalue) - sent);
+    toCompleteMs.push(now - sent);
+    if (++done === count) allDone();
+  });
+  try {
+    for (let i = 0; i < count; i++) {
+      // Our own job id, recorded before sending: the job may complete before add() returns.
+      const jobId = `lat-${i}`;
+      sentAt.set(jobId, performance.timeOrigin + performance.now());
+      await queue.add('noop', 'x', { removeOnComplete: true, jobId });
+      await sleep(1000 / ratePerSec);
+    }
+    await Promise.race([
+      finished,
+      sleep(60_000).then(() => Promise.reject(new Error('BullMQ latency run timed out'))),
+    ]);
+    return { toStartMs, toCompleteMs };
+  } finally {
+    await stopAll(procs);
+    await events.close();
+    eventsConnection.disconnect();
+    await queue.obliterate({ force: true });
+    await queue.close();
+    connection.disconnect();
+  }
+}

@@ -1,0 +1,49 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+describe('benchmark harness (smoke: tiny counts)', () => {
+  it('runs every measure and writes JSON and markdown results', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'drover-bench-'));
+    try {
+      // The real harness, as `npm run bench -- --smoke` runs it (dist/ is built by npm test).
+      await run(join(ROOT, 'node_modules/.bin/tsx'), ['bench/run.ts', '--smoke', '--out', out], {
+        cwd: ROOT,
+        timeout: 170_000,
+      });
+      const results = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8')) as {
+        machine: { cores: number; node: string };
+        throughput: { system: string; tasksPerSec: { median: number } }[];
+        latency: { system: string; toStartMs: { n: number } }[];
+        detection: { signal: string; trials: { n: number } }[];
+        skipped: Record<string, string>;
+      };
+      expect(results.machine.cores).toBeGreaterThan(0);
+      const drover = results.throughput.filter((r) => r.system === 'drover');
+      expect(drover).toHaveLength(4);
+      expect(drover.every((r) => r.tasksPerSec.median > 0)).toBe(true);
+      // A peer is either measured or skipped with a reason, never silently missing.
+      for (const peer of ['bullmq', 'graphile-worker']) {
+        const measured = results.throughput.some((r) => r.system === peer);
+        expect(measured || peer in results.skipped).toBe(true);
+      }
+      expect(results.latency.find((r) => r.system === 'drover')?.toStartMs.n).toBe(20);
+      expect(results.detection.map((d) => [d.signal, d.trials.n])).toEqual([
+        ['SIGKILL', 2],
+        ['SIGSTOP', 2],
+      ]);
+      expect(readFileSync(join(out, 'latest.md'), 'utf8')).toMatch(
+        /\| workers \| mode \| drover \|/,
+      );
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  }, 180_000);
+});
