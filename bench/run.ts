@@ -67,6 +67,8 @@ export interface Results {
   readonly machine: ReturnType<typeof machine>;
   readonly settings: typeof settings;
   readonly skipped: Record<string, string>;
+  /** Measures that failed, with the reason; their figures are absent, never invented. */
+  readonly failed: string[];
   readonly throughput: ThroughputRow[];
   readonly latency: LatencyRow[];
   readonly detection: { signal: string; trials: Distribution; settings: string }[];
@@ -78,6 +80,7 @@ const results: Results = {
   machine: machine(),
   settings,
   skipped: {},
+  failed: [],
   throughput: [],
   latency: [],
   detection: [],

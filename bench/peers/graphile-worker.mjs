@@ -1,11 +1,12 @@
 // A graphile-worker process with an empty task, for the peer benchmark.
-//   node bench/peers/graphile-worker.mjs <connectionString> <concurrency>
+//   node bench/peers/graphile-worker.mjs <connectionString> <concurrency> <maxPoolSize>
 import { Logger, run } from 'graphile-worker';
 
-const [connectionString, concurrency] = process.argv.slice(2);
+const [connectionString, concurrency, maxPoolSize] = process.argv.slice(2);
 const runner = await run({
   connectionString,
   concurrency: Number(concurrency),
+  maxPoolSize: Number(maxPoolSize),
   noHandleSignals: true,
   pollInterval: 1000,
   taskList: {

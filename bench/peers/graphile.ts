@@ -45,7 +45,11 @@ export async function graphileThroughput(settings: ThroughputSettings): Promise<
   const workerUtils = await utils();
   const workers = await Promise.all(
     Array.from({ length: settings.workers }, (_, i) =>
-      startNodeWorker(`graphile-${i}`, WORKER, [PG_URL, String(settings.slots)]),
+      startNodeWorker(`graphile-${i}`, WORKER, [
+        PG_URL,
+        String(settings.slots),
+        String(poolSize(settings.workers, settings.slots)),
+      ]),
     ),
   );
   try {
@@ -120,4 +124,12 @@ export async function graphileLatency(
     await stopAll(procs);
     await workerUtils.release();
   }
+}
+
+/**
+ * Connections per graphile-worker process: concurrency + 1, but all processes together
+ * stay under PostgreSQL's default max_connections (100) with room for the harness.
+ */
+function poolSize(workers: number, concurrency: number): number {
+  return Math.max(2, Math.min(concurrency + 1, Math.floor(80 / workers)));
 }
