@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { taskDraft } from '../../src/scheduler/task-wire.js';
 import { TaskStatus } from '../../test/helpers/grpc-clients.js';
 import { BenchCluster } from '../lib/drover-cluster.js';
 
@@ -14,17 +15,6 @@ export interface ThroughputSettings {
   readonly window: number;
   readonly leaderArgs?: readonly string[];
 }
-
-const TASK_TEMPLATE = {
-  id: '',
-  kind: '',
-  attempt: 0,
-  memberId: '',
-  targetMemberId: '',
-  createdAt: undefined,
-  startedAt: undefined,
-  finishedAt: undefined,
-};
 
 /**
  * End to end: schedule `tasks` tasks, have them assigned, run by an empty handler and
@@ -53,7 +43,7 @@ export async function droverThroughput(settings: ThroughputSettings): Promise<nu
         } else {
           const size = Math.min(settings.batchSize, settings.tasks - call * settings.batchSize);
           await api.call(api.scheduler, api.scheduler.scheduleTasks, {
-            tasks: Array.from({ length: size }, () => ({ ...TASK_TEMPLATE, payload: 'x' })),
+            tasks: Array.from({ length: size }, () => taskDraft({ payload: 'x' })),
           });
         }
       }

@@ -119,3 +119,18 @@ export function taskIdFromWire(id: string): TaskId {
   if (id === '') throw new InvalidArgumentError('task id must not be empty');
   return asTaskId(id);
 }
+
+/** A Task message to schedule: the given fields, everything else empty (the leader's). */
+export function taskDraft(fields: Partial<WireTask> & { payload: string }): WireTask {
+  return {
+    id: '',
+    kind: '',
+    attempt: 0,
+    memberId: '',
+    targetMemberId: '',
+    createdAt: undefined,
+    startedAt: undefined,
+    finishedAt: undefined,
+    ...fields,
+  };
+}

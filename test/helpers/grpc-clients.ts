@@ -1,4 +1,5 @@
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+import { taskDraft } from '../../src/scheduler/task-wire.js';
 import { LeaderServiceClient, type Member } from '../../src/gen/cluster/v1/leader.js';
 import {
   SchedulerServiceClient,
@@ -42,17 +43,7 @@ export class TestClients {
 
   schedule(task: Partial<Task> & { payload: string }): Promise<string> {
     return this.call(this.scheduler, this.scheduler.scheduleTask, {
-      task: {
-        id: '',
-        kind: '',
-        attempt: 0,
-        memberId: '',
-        targetMemberId: '',
-        createdAt: undefined,
-        startedAt: undefined,
-        finishedAt: undefined,
-        ...task,
-      },
+      task: taskDraft(task),
     }).then((r) => r.id);
   }
 

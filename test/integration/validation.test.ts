@@ -1,5 +1,6 @@
 import { status } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
+import { taskDraft } from '../../src/scheduler/task-wire.js';
 import { grpcError, TaskStatus } from '../helpers/grpc-clients.js';
 import type { TaskPriority } from '../../src/gen/scheduler/v1/scheduler.js';
 import { waitFor } from '../helpers/processes.js';
@@ -58,17 +59,7 @@ describe('bad input gets a clear status and changes nothing', () => {
   it('ScheduleTasks takes a batch in order, all or nothing', async () => {
     const { address } = await cluster().startLeader();
     const api = clients(address);
-    const task = (id: string, payload: string) => ({
-      id,
-      payload,
-      kind: '',
-      attempt: 0,
-      memberId: '',
-      targetMemberId: '',
-      createdAt: undefined,
-      startedAt: undefined,
-      finishedAt: undefined,
-    });
+    const task = (id: string, payload: string) => taskDraft({ id, payload });
     const batch = (tasks: ReturnType<typeof task>[]) =>
       api.call(api.scheduler, api.scheduler.scheduleTasks, { tasks });
 

@@ -5,6 +5,7 @@ import { TaskPriority } from '../../gen/scheduler/v1/scheduler.js';
 import { deadlineAfter } from '../../shared/clock.js';
 import { intOption } from '../../shared/config.js';
 import { DROVER_BIN } from '../../shared/paths.js';
+import { taskDraft } from '../../scheduler/task-wire.js';
 import { call, connect } from '../client.js';
 import { print } from '../output.js';
 import { stopSignal } from '../signals.js';
@@ -94,19 +95,12 @@ async function scheduleDemoTasks(count: number): Promise<void> {
   try {
     for (let i = 1; i <= count; i++) {
       await call(clients, clients.scheduler.scheduleTask.bind(clients.scheduler), {
-        task: {
-          id: '',
+        task: taskDraft({
           payload: String(500 + ((i * 700) % 2500)),
           priority:
             i % 3 === 0 ? TaskPriority.TASK_PRIORITY_HIGH : TaskPriority.TASK_PRIORITY_MEDIUM,
           kind: 'demo',
-          targetMemberId: '',
-          attempt: 0,
-          memberId: '',
-          createdAt: undefined,
-          startedAt: undefined,
-          finishedAt: undefined,
-        },
+        }),
       });
     }
   } finally {

@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander';
 import { TaskPriority } from '../../gen/scheduler/v1/scheduler.js';
+import { taskDraft } from '../../scheduler/task-wire.js';
 import { addClientOptions, call, withClients, type ClientOptions } from '../client.js';
 import { print, printJson } from '../output.js';
 
@@ -28,7 +29,7 @@ export function registerSchedule(program: Command): void {
           clients,
           clients.scheduler.scheduleTask.bind(clients.scheduler),
           {
-            task: {
+            task: taskDraft({
               id: options.id ?? '',
               payload,
               priority:
@@ -37,12 +38,7 @@ export function registerSchedule(program: Command): void {
                 ],
               kind: options.kind ?? '',
               targetMemberId: options.target ?? '',
-              attempt: 0,
-              memberId: '',
-              createdAt: undefined,
-              startedAt: undefined,
-              finishedAt: undefined,
-            },
+            }),
           },
         );
         if (options.json) printJson({ id: response.id });
