@@ -118,6 +118,11 @@ describe('bad input gets a clear status and changes nothing', () => {
     const { address } = await cluster().startLeader();
     await cluster().startWorker(address, 'same');
     const api = clients(address);
+    // Joined is not yet alive: wait for its first heartbeat so the check below means something.
+    await waitFor(async () => (await api.member('same'))?.status === 'alive', {
+      timeoutMs: 5000,
+      what: 'same alive',
+    });
     const clash = await grpcError(
       api.call(api.leader, api.leader.join, {
         id: 'same',
