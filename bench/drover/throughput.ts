@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { taskDraft } from '../../src/scheduler/task-wire.js';
 import { TaskStatus } from '../../test/helpers/grpc-clients.js';
+import { produce } from '../lib/produce.js';
 import { BenchCluster } from '../lib/drover-cluster.js';
 
 /** One throughput run's settings. */
@@ -32,23 +33,14 @@ export async function droverThroughput(settings: ThroughputSettings): Promise<nu
     );
     const api = cluster.clients;
     const startedMs = performance.now();
-    const calls =
-      settings.mode === 'single' ? settings.tasks : Math.ceil(settings.tasks / settings.batchSize);
-    let next = 0;
-    const producer = async (): Promise<void> => {
-      while (next < calls) {
-        const call = next++;
-        if (settings.mode === 'single') {
-          await api.schedule({ payload: 'x' });
-        } else {
-          const size = Math.min(settings.batchSize, settings.tasks - call * settings.batchSize);
-          await api.call(api.scheduler, api.scheduler.scheduleTasks, {
-            tasks: Array.from({ length: size }, () => taskDraft({ payload: 'x' })),
-          });
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: settings.window }, producer));
+    await produce(
+      settings,
+      () => api.schedule({ payload: 'x' }),
+      (size) =>
+        api.call(api.scheduler, api.scheduler.scheduleTasks, {
+          tasks: Array.from({ length: size }, () => taskDraft({ payload: 'x' })),
+        }),
+    );
     // Everything is scheduled; wait (bounded) until nothing is pending or running. Members
     // is cheap (O(members)); the task-list check that confirms it scans, so it runs only
     // once every slot looks free.

@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue, QueueEvents } from 'bullmq';
 import { Redis as IORedis } from 'ioredis';
+import { produce } from '../lib/produce.js';
 import { startNodeWorker, stopAll } from '../lib/child.js';
 import type { ThroughputSettings } from '../drover/throughput.js';
 
@@ -39,26 +40,18 @@ export async function bullmqThroughput(settings: ThroughputSettings, run: number
   );
   try {
     const startedMs = performance.now();
-    const calls =
-      settings.mode === 'single' ? settings.tasks : Math.ceil(settings.tasks / settings.batchSize);
-    let next = 0;
-    const producer = async (): Promise<void> => {
-      while (next < calls) {
-        const call = next++;
-        if (settings.mode === 'single') await queue.add('noop', 'x', { removeOnComplete: true });
-        else {
-          const size = Math.min(settings.batchSize, settings.tasks - call * settings.batchSize);
-          await queue.addBulk(
-            Array.from({ length: size }, () => ({
-              name: 'noop',
-              data: 'x',
-              opts: { removeOnComplete: true },
-            })),
-          );
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: settings.window }, producer));
+    await produce(
+      settings,
+      () => queue.add('noop', 'x', { removeOnComplete: true }),
+      (size) =>
+        queue.addBulk(
+          Array.from({ length: size }, () => ({
+            name: 'noop',
+            data: 'x',
+            opts: { removeOnComplete: true },
+          })),
+        ),
+    );
     const deadline = performance.now() + 10 * 60_000;
     for (;;) {
       const counts = await queue.getJobCounts(

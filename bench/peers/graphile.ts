@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { makeWorkerUtils, type WorkerUtils } from 'graphile-worker';
 import pg from 'pg';
+import { produce } from '../lib/produce.js';
 import { startNodeWorker, stopAll } from '../lib/child.js';
 import type { ThroughputSettings } from '../drover/throughput.js';
 
@@ -54,22 +55,14 @@ export async function graphileThroughput(settings: ThroughputSettings): Promise<
   );
   try {
     const startedMs = performance.now();
-    const calls =
-      settings.mode === 'single' ? settings.tasks : Math.ceil(settings.tasks / settings.batchSize);
-    let next = 0;
-    const producer = async (): Promise<void> => {
-      while (next < calls) {
-        const call = next++;
-        if (settings.mode === 'single') await workerUtils.addJob('noop', {});
-        else {
-          const size = Math.min(settings.batchSize, settings.tasks - call * settings.batchSize);
-          await workerUtils.addJobs(
-            Array.from({ length: size }, () => ({ identifier: 'noop', payload: {} })),
-          );
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: settings.window }, producer));
+    await produce(
+      settings,
+      () => workerUtils.addJob('noop', {}),
+      (size) =>
+        workerUtils.addJobs(
+          Array.from({ length: size }, () => ({ identifier: 'noop', payload: {} })),
+        ),
+    );
     // Completed jobs are deleted: done when the table is empty (bounded).
     const deadline = performance.now() + 10 * 60_000;
     while ((await openJobs(workerUtils)) > 0) {

@@ -1,3 +1,4 @@
+import { seededRandom } from '../../helpers/seeded-random.js';
 import { describe, expect, it } from 'vitest';
 import { TaskQueue, type QueueEntry } from '../../../src/scheduler/queue.js';
 import type { Priority } from '../../../src/scheduler/task.js';
@@ -108,18 +109,6 @@ describe('TaskQueue', () => {
     expect(queue.size).toBe(1);
   });
 });
-
-/** A small seeded PRNG (mulberry32): the same sequence on every run. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let x = state;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('TaskQueue lanes', () => {
   it('peekFor shows the next task without taking it', () => {
