@@ -9,6 +9,7 @@ import {
   type RunningAttempt,
   type StartOrder,
   type StopOrder,
+  type TaskPage,
   type TaskQuery,
 } from '../scheduler/scheduler.js';
 import type { TaskStore } from '../scheduler/store/store.js';
@@ -231,7 +232,7 @@ export class Coordinator {
   }
 
   /** GetTasks: one page in creation order. */
-  listTasks(query: TaskQuery): TaskRecord[] {
+  listTasks(query: TaskQuery): TaskPage {
     return this.scheduler.list(query);
   }
 

@@ -41,7 +41,7 @@ export function schedulerService(coordinator: Coordinator, logger: Logger): Sche
     getTasks: unary(logger, (request) => {
       const query = taskQueryFromWire(request);
       const page = coordinator.listTasks(query);
-      return { tasks: page.map(taskToWire), nextPageToken: nextPageToken(page, query.pageSize) };
+      return { tasks: page.tasks.map(taskToWire), nextPageToken: nextPageToken(page) };
     }),
     getTask: unary(logger, (request) => {
       return { task: taskToWire(coordinator.getTask(taskIdFromWire(request.id))) };

@@ -1,3 +1,4 @@
+import sortedBtree from 'sorted-btree';
 import {
   ConflictError,
   InvalidArgumentError,
@@ -67,6 +68,20 @@ export interface TaskQuery {
   readonly afterSeq?: number | undefined;
 }
 
+/** A page of {@link Scheduler.list}. */
+export interface TaskPage {
+  readonly tasks: TaskRecord[];
+  /**
+   * Where the next page starts (pass as `afterSeq`), or undefined at the end. A page may
+   * hold fewer than `pageSize` tasks and still have a next page: each call examines a
+   * bounded number of records so a sparse filter cannot make one call slow.
+   */
+  readonly nextAfterSeq: number | undefined;
+}
+
+/** Most records one list call examines, whatever the filter (keeps every call cheap). */
+export const MAX_LIST_SCAN = 10_000;
+
 /** Tasks whose records changed and must be persisted before anything is acted on. */
 export interface Changes {
   readonly changed: TaskRecord[];
@@ -82,6 +97,13 @@ interface WorkerSlots {
   eligible: boolean;
 }
 
+// sorted-btree is CommonJS with `exports.default`: Node's ESM loader hands over the whole
+// module (class at `.default`) while vitest unwraps it to the class. Accept both.
+type BTreeClass = typeof sortedBtree.default;
+const BTree = ((sortedBtree as { default?: BTreeClass }).default ??
+  sortedBtree) as unknown as BTreeClass;
+type BTree<K, V> = InstanceType<typeof BTree<K, V>>;
+
 const MAX_ID_LENGTH = 256;
 const KIND_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
 
@@ -92,6 +114,15 @@ const KIND_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
  */
 export class Scheduler {
   private readonly tasks = new Map<TaskId, TaskRecord>();
+  /** Every task by creation order, and per status, so a page starts where it should. */
+  private readonly bySeq = new BTree<number, TaskRecord>();
+  private readonly byStatus: Record<TaskStatus, BTree<number, TaskRecord>> = {
+    pending: new BTree(),
+    running: new BTree(),
+    completed: new BTree(),
+    error: new BTree(),
+    cancelled: new BTree(),
+  };
   private readonly queue = new TaskQueue();
   private readonly workers = new Map<MemberId, WorkerSlots>();
   /**
@@ -145,6 +176,8 @@ export class Scheduler {
         finishedAtMs: undefined,
       };
       this.tasks.set(task.id, task);
+      this.bySeq.set(task.seq, task);
+      this.byStatus.pending.set(task.seq, task);
       this.queue.push(task);
       return task;
     });
@@ -302,7 +335,7 @@ export class Scheduler {
       }
       misses = 0;
       const task = this.tasks.get(entry.id)!;
-      task.status = 'running';
+      this.setStatus(task, 'running');
       task.attempt++;
       task.memberId = workerId;
       task.startedAtMs = nowMs;
@@ -356,7 +389,7 @@ export class Scheduler {
       // Requeue last-first: each goes in front of the one before, so the first ends first.
       .sort((a, b) => b.queueSeq - a.queueSeq);
     for (const task of lost) {
-      task.status = 'pending';
+      this.setStatus(task, 'pending');
       task.queueSeq = --this.lastHeadQueueSeq;
       this.queue.push(task);
     }
@@ -394,7 +427,7 @@ export class Scheduler {
       }
       if (task.status === 'pending' && worker.running.size < worker.slots) {
         this.queue.remove(task.id);
-        task.status = 'running';
+        this.setStatus(task, 'running');
         worker.running.add(task.id);
         this.refreshReady(worker);
         changed.push(task);
@@ -415,18 +448,24 @@ export class Scheduler {
     return [...(this.workers.get(id)?.running ?? [])];
   }
 
-  /** One page of tasks in creation order. */
-  list(query: TaskQuery): TaskRecord[] {
-    const page: TaskRecord[] = [];
-    const afterSeq = query.afterSeq ?? 0;
-    for (const task of this.tasks.values()) {
-      if (task.seq <= afterSeq) continue;
-      if (query.status !== undefined && task.status !== query.status) continue;
-      if (query.memberId !== undefined && task.memberId !== query.memberId) continue;
-      page.push(task);
-      if (page.length >= query.pageSize) break;
+  /**
+   * One page of tasks in creation order. A status filter walks that status's index from
+   * the page start (O(log n + page)); a member filter is applied while walking, within
+   * {@link MAX_LIST_SCAN} records per call.
+   */
+  list(query: TaskQuery): TaskPage {
+    const index = query.status === undefined ? this.bySeq : this.byStatus[query.status];
+    const tasks: TaskRecord[] = [];
+    let scanned = 0;
+    for (const [seq, task] of index.entries((query.afterSeq ?? 0) + 1)) {
+      if (tasks.length >= query.pageSize || scanned >= MAX_LIST_SCAN) {
+        // More records follow: the next page starts after the last one examined.
+        return { tasks, nextAfterSeq: seq - 1 };
+      }
+      scanned++;
+      if (query.memberId === undefined || task.memberId === query.memberId) tasks.push(task);
     }
-    return page;
+    return { tasks, nextAfterSeq: undefined };
   }
 
   private require(id: TaskId): TaskRecord {
@@ -436,8 +475,16 @@ export class Scheduler {
   }
 
   private finish(task: TaskRecord, nowMs: number, status: TaskStatus): void {
-    task.status = status;
+    this.setStatus(task, status);
     task.finishedAtMs = nowMs;
+  }
+
+  /** Every status change goes through here, so the per-status indexes stay true. */
+  private setStatus(task: TaskRecord, status: TaskStatus): void {
+    if (task.status === status) return;
+    this.byStatus[task.status].delete(task.seq);
+    this.byStatus[status].set(task.seq, task);
+    task.status = status;
   }
 
   private releaseSlot(memberId: MemberId | undefined, taskId: TaskId): void {

@@ -6,7 +6,7 @@ import {
   TaskStatus as WireStatus,
   type GetTasksRequest,
 } from '../gen/scheduler/v1/scheduler.js';
-import type { NewTask, TaskQuery } from './scheduler.js';
+import type { NewTask, TaskPage, TaskQuery } from './scheduler.js';
 import type { Priority, TaskRecord, TaskStatus } from './task.js';
 
 // Conversions between the wire (src/gen) and the domain, so nothing past the adapters
@@ -108,10 +108,9 @@ export function taskQueryFromWire(request: GetTasksRequest): TaskQuery {
   };
 }
 
-/** The page token that continues after `page`, or '' if the page was not full. */
-export function nextPageToken(page: readonly TaskRecord[], pageSize: number): string {
-  const last = page.at(-1);
-  return page.length < pageSize || last === undefined ? '' : String(last.seq);
+/** The page token that continues after `page`, or '' on the last page. */
+export function nextPageToken(page: TaskPage): string {
+  return page.nextAfterSeq === undefined ? '' : String(page.nextAfterSeq);
 }
 
 /** A task id from a request field; empty is refused. */

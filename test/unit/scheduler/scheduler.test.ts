@@ -1,6 +1,6 @@
 import { seededRandom } from '../../helpers/seeded-random.js';
 import { describe, expect, it } from 'vitest';
-import { Scheduler } from '../../../src/scheduler/scheduler.js';
+import { MAX_LIST_SCAN, Scheduler } from '../../../src/scheduler/scheduler.js';
 import {
   ConflictError,
   InvalidArgumentError,
@@ -44,7 +44,7 @@ describe('Scheduler.schedule', () => {
     expect(() => scheduler.schedule(now, { id: 'f', payload: 'x', kind: 'bad kind' })).toThrow(
       InvalidArgumentError,
     );
-    expect(scheduler.list({ pageSize: 100 }).map((task) => task.id)).toEqual(['a']);
+    expect(scheduler.list({ pageSize: 100 }).tasks.map((task) => task.id)).toEqual(['a']);
     expect(scheduler.pendingCount).toBe(1);
   });
 
@@ -326,17 +326,17 @@ describe('Scheduler.list', () => {
     const { scheduler, clock, schedule } = setup({ a: 1 });
     for (let i = 1; i <= 5; i++) schedule(`t${i}`);
     scheduler.assign(clock.nowMs());
-    const first = scheduler.list({ pageSize: 2 });
+    const first = scheduler.list({ pageSize: 2 }).tasks;
     expect(first.map((task) => task.id)).toEqual(['t1', 't2']);
-    const second = scheduler.list({ pageSize: 2, afterSeq: first.at(-1)!.seq });
+    const second = scheduler.list({ pageSize: 2, afterSeq: first.at(-1)!.seq }).tasks;
     expect(second.map((task) => task.id)).toEqual(['t3', 't4']);
-    expect(scheduler.list({ pageSize: 10, status: 'running' }).map((task) => task.id)).toEqual([
-      't1',
-    ]);
-    expect(scheduler.list({ pageSize: 10, status: 'pending' })).toHaveLength(4);
-    expect(scheduler.list({ pageSize: 10, memberId: m('a') }).map((task) => task.id)).toEqual([
-      't1',
-    ]);
+    expect(
+      scheduler.list({ pageSize: 10, status: 'running' }).tasks.map((task) => task.id),
+    ).toEqual(['t1']);
+    expect(scheduler.list({ pageSize: 10, status: 'pending' }).tasks).toHaveLength(4);
+    expect(scheduler.list({ pageSize: 10, memberId: m('a') }).tasks.map((task) => task.id)).toEqual(
+      ['t1'],
+    );
   });
 });
 
@@ -381,7 +381,7 @@ describe('Scheduler.schedule validation, in detail', () => {
     expect(() => scheduler.schedule(clock.nowMs(), { id, payload: 'x' })).toThrow(
       InvalidArgumentError,
     );
-    expect(scheduler.list({ pageSize: 10 })).toEqual([]);
+    expect(scheduler.list({ pageSize: 10 }).tasks).toEqual([]);
     expect(scheduler.pendingCount).toBe(0);
     expect(scheduler.assign(clock.nowMs()).starts).toEqual([]);
   });
@@ -494,7 +494,7 @@ describe('Scheduler.schedule validation, in detail', () => {
     ).toThrow(new ConflictError('task dup already exists'));
     expect(scheduler.get(t('dup'))).toEqual(before);
     expect(scheduler.pendingCount).toBe(0);
-    expect(scheduler.list({ pageSize: 10 })).toHaveLength(1);
+    expect(scheduler.list({ pageSize: 10 }).tasks).toHaveLength(1);
   });
 
   it('names the offending index in a batch, and none for a single task', () => {
@@ -1109,15 +1109,81 @@ describe('Scheduler.list, in detail', () => {
     let afterSeq: number | undefined;
     for (let i = 0; i < 10; i++) {
       const page = scheduler.list({ pageSize: 2, status: 'pending', afterSeq });
-      if (page.length === 0) break;
-      pages.push(page.map((task) => task.id));
-      afterSeq = page.at(-1)!.seq;
+      pages.push(page.tasks.map((task) => task.id));
+      afterSeq = page.nextAfterSeq;
+      if (afterSeq === undefined) break;
     }
+    // A full last page has no token: no empty page to fetch after it.
     expect(pages).toEqual([
       ['t3', 't4'],
       ['t6', 't7'],
       ['t8', 't9'],
     ]);
+  });
+
+  it('examines a bounded number of records per call and says where to go on', () => {
+    const { scheduler, clock, schedule } = setup({ a: 1 });
+    const total = MAX_LIST_SCAN * 2 + 5;
+    for (let i = 1; i <= total; i++) schedule(`t${i}`);
+    scheduler.assign(clock.nowMs()); // t1 runs on a
+    scheduler.complete(clock.nowMs(), { taskId: t('t1'), attempt: 1, memberId: m('a') });
+    scheduler.assign(clock.nowMs()); // t2 runs on a
+    // Only t1 and t2 match; the rest is a long run of pending tasks for other members.
+    const first = scheduler.list({ pageSize: 10, memberId: m('a') });
+    expect(first.tasks.map((task) => task.id)).toEqual(['t1', 't2']);
+    expect(first.nextAfterSeq).toBe(MAX_LIST_SCAN);
+    const second = scheduler.list({ pageSize: 10, memberId: m('a'), afterSeq: first.nextAfterSeq });
+    expect(second.tasks).toEqual([]);
+    expect(second.nextAfterSeq).toBe(MAX_LIST_SCAN * 2);
+    const last = scheduler.list({ pageSize: 10, memberId: m('a'), afterSeq: second.nextAfterSeq });
+    expect(last).toEqual({ tasks: [], nextAfterSeq: undefined });
+    // A status filter goes straight to that status's tasks, however many others there are.
+    expect(scheduler.list({ pageSize: 10, status: 'completed' }).tasks.map((x) => x.id)).toEqual([
+      't1',
+    ]);
+  });
+
+  it('keeps the status indexes equal to a scan through random changes', () => {
+    const random = seededRandom(7);
+    const { scheduler, clock, schedule } = setup({ a: 2, b: 3 });
+    const statuses = ['pending', 'running', 'completed', 'error', 'cancelled'] as const;
+    let next = 0;
+    for (let step = 0; step < 2_000; step++) {
+      const roll = random();
+      const all = scheduler.list({ pageSize: 1_000_000 }).tasks;
+      if (roll < 0.35 || all.length === 0) {
+        schedule(`t${++next}`);
+      } else if (roll < 0.55) {
+        scheduler.assign(clock.nowMs());
+      } else if (roll < 0.75) {
+        const running = all.filter((task) => task.status === 'running');
+        const task = running[Math.floor(random() * running.length)];
+        if (task) {
+          scheduler.complete(clock.nowMs(), {
+            taskId: task.id,
+            attempt: task.attempt,
+            memberId: task.memberId,
+            error: random() < 0.3 ? 'boom' : undefined,
+          });
+        }
+      } else if (roll < 0.85) {
+        const open = all.filter((task) => task.status === 'pending' || task.status === 'running');
+        const task = open[Math.floor(random() * open.length)];
+        if (task) scheduler.cancel(clock.nowMs(), task.id);
+      } else if (roll < 0.95) {
+        const worker = random() < 0.5 ? 'a' : 'b';
+        scheduler.removeWorker(m(worker));
+        scheduler.upsertWorker(m(worker), worker === 'a' ? 2 : 3, new Set(['default']));
+        scheduler.setEligible(m(worker), true);
+      } else {
+        clock.advance(1);
+      }
+      const after = scheduler.list({ pageSize: 1_000_000 }).tasks;
+      for (const status of statuses) {
+        const indexed = scheduler.list({ pageSize: 1_000_000, status }).tasks;
+        expect(indexed).toEqual(after.filter((task) => task.status === status));
+      }
+    }
   });
 
   it('filters by member over tasks it runs or last ran, and combines filters', () => {
@@ -1126,7 +1192,7 @@ describe('Scheduler.list, in detail', () => {
     scheduler.assign(clock.nowMs()); // t1@a, t2@b, t3@a
     scheduler.complete(clock.nowMs(), { taskId: t('t1'), attempt: 1, memberId: m('a') });
     const ids = (query: Parameters<Scheduler['list']>[0]) =>
-      scheduler.list(query).map((task) => task.id);
+      scheduler.list(query).tasks.map((task) => task.id);
     expect(ids({ pageSize: 10, memberId: m('a') })).toEqual(['t1', 't3']);
     expect(ids({ pageSize: 10, memberId: m('a'), status: 'running' })).toEqual(['t3']);
     expect(ids({ pageSize: 10, memberId: m('b'), status: 'completed' })).toEqual([]);
@@ -1141,9 +1207,9 @@ describe('Scheduler.list, in detail', () => {
     schedule('high', { priority: 'high' });
     scheduler.assign(clock.nowMs());
     scheduler.removeWorker(m('a'));
-    expect(scheduler.list({ pageSize: 10 }).map((task) => task.id)).toEqual(['low', 'high']);
-    expect(scheduler.list({ pageSize: 10, afterSeq: 2 })).toEqual([]);
-    expect(scheduler.list({ pageSize: 10, afterSeq: 1_000 })).toEqual([]);
+    expect(scheduler.list({ pageSize: 10 }).tasks.map((task) => task.id)).toEqual(['low', 'high']);
+    expect(scheduler.list({ pageSize: 10, afterSeq: 2 }).tasks).toEqual([]);
+    expect(scheduler.list({ pageSize: 10, afterSeq: 1_000 }).tasks).toEqual([]);
   });
 });
 
@@ -1212,7 +1278,7 @@ describe('Scheduler invariants over a long random run', () => {
           if (scheduler.runningOn(m(worker)).length >= specs[worker]!.slots) continue;
           const takeable = scheduler
             .list({ pageSize: 100_000, status: 'pending' })
-            .filter((task) => canTake(worker, task));
+            .tasks.filter((task) => canTake(worker, task));
           expect(takeable).toEqual([]);
         }
       } else if (roll < 0.7) {

@@ -203,7 +203,11 @@ export interface GetTasksRequest {
 /** GetTasksResponse is one page of tasks. */
 export interface GetTasksResponse {
   tasks: Task[];
-  /** Empty on the last page. */
+  /**
+   * Empty on the last page. A page may hold fewer than page_size tasks (even none) and
+   * still have a next page: each call examines a bounded number of tasks, so a sparse
+   * filter cannot make one call slow. Keep paging until this is empty.
+   */
   nextPageToken: string;
 }
 
