@@ -1,31 +1,49 @@
 import type { Results } from './run.js';
-import type { Repeated } from './lib/stats.js';
+import type { Distribution, Repeated } from './lib/stats.js';
 
 const fmt = (n: number): string => (n >= 100 ? Math.round(n).toLocaleString('en-US') : String(n));
 const spread = (r: Repeated): string =>
   r.runs.length > 1 ? `${fmt(r.median)} (${fmt(r.min)}–${fmt(r.max)})` : fmt(r.median);
+const d3 = (x: Distribution | undefined): string =>
+  x ? `${x.p50} / ${x.p99} / ${x.max}` : 'not measured';
 
-/** The results as markdown tables: medians with spreads, ratios drover/peer, the machine. */
+/**
+ * The results as markdown: the machine, then one table per measured section (medians with
+ * spreads, ratios drover/peer). Sections that were not run are left out.
+ */
 export function renderMarkdown(results: Results): string {
-  const { machine: m, settings: s } = results;
-  const lines: string[] = [];
-  lines.push(
-    `Measured ${results.startedAt} with \`${results.command}\` on ${m.cores} cores (${m.cpuModel}), ${m.memoryGiB} GiB, Node ${m.node}, ${m.platform}.`,
-  );
-  lines.push('');
-  const peers = [...new Set(results.throughput.map((r) => r.system))].filter((x) => x !== 'drover');
-  lines.push(
+  const { machine: m } = results;
+  const sections = [
+    [
+      `Measured ${results.startedAt} with \`${results.command}\` on ${m.cores} cores (${m.cpuModel}), ${m.memoryGiB} GiB, Node ${m.node}, ${m.platform}.`,
+    ],
+    throughput(results),
+    latency(results),
+    detection(results),
+    members(results),
+    queue(results),
+    Object.entries(results.skipped).map(([system, why]) => `Skipped ${system}: ${why}.`),
+    results.failed.map((what) => `Failed (no figure): ${what}.`),
+  ];
+  return `${sections
+    .filter((lines) => lines.length > 0)
+    .map((lines) => lines.join('\n'))
+    .join('\n\n')}\n`;
+}
+
+function throughput({ throughput: rows, settings: s }: Results): string[] {
+  if (rows.length === 0) return [];
+  const peers = [...new Set(rows.map((r) => r.system))].filter((x) => x !== 'drover');
+  const lines = [
     `**Throughput**, tasks/s end to end (schedule, assign, run an empty handler, complete): ${s.tasks.toLocaleString('en-US')} tasks, workers of ${s.slots} slots (peers: the same number of worker processes with concurrency ${s.slots}); median of ${s.runs} run(s), range in brackets. *single*: one schedule call per task, ${s.singleWindow} in flight; *batch*: ${s.batchSize} per call (ScheduleTasks, addBulk, addJobs).`,
-  );
-  lines.push('');
-  lines.push(`| workers | mode | drover | ${peers.map((p) => `${p} | drover/${p}`).join(' | ')} |`);
-  lines.push(`| --- | --- | --- | ${peers.map(() => '--- | ---').join(' | ')} |`);
+    '',
+    `| workers | mode | drover | ${peers.map((p) => `${p} | drover/${p}`).join(' | ')} |`,
+    `| --- | --- | --- | ${peers.map(() => '--- | ---').join(' | ')} |`,
+  ];
   for (const workers of s.workers) {
     for (const mode of ['batch', 'single'] as const) {
       const row = (system: string) =>
-        results.throughput.find(
-          (r) => r.system === system && r.workers === workers && r.mode === mode,
-        );
+        rows.find((r) => r.system === system && r.workers === workers && r.mode === mode);
       const d = row('drover');
       if (!d) continue;
       const cells = peers.map((p) => {
@@ -37,27 +55,57 @@ export function renderMarkdown(results: Results): string {
       lines.push(`| ${workers} | ${mode} | ${spread(d.tasksPerSec)} | ${cells.join(' | ')} |`);
     }
   }
-  lines.push('');
-  lines.push(
+  return lines;
+}
+
+function latency({ latency: rows, settings: s }: Results): string[] {
+  if (rows.length === 0) return [];
+  return [
     `**Latency** with idle workers (${s.latencyWorkers} workers x ${s.slots} slots), ${s.latencyTasks} tasks one at a time at ${s.latencyRatePerSec}/s, ms: p50 / p99 / max.`,
-  );
-  lines.push('');
-  lines.push('| system | schedule → start | schedule → complete |');
-  lines.push('| --- | --- | --- |');
-  const d3 = (x: { p50: number; p99: number; max: number } | undefined) =>
-    x ? `${x.p50} / ${x.p99} / ${x.max}` : 'not measured';
-  for (const row of results.latency)
-    lines.push(`| ${row.system} | ${d3(row.toStartMs)} | ${d3(row.toCompleteMs)} |`);
-  lines.push('');
-  lines.push(
+    '',
+    '| system | schedule → start | schedule → complete |',
+    '| --- | --- | --- |',
+    ...rows.map((row) => `| ${row.system} | ${d3(row.toStartMs)} | ${d3(row.toCompleteMs)} |`),
+  ];
+}
+
+function detection({ detection: rows }: Results): string[] {
+  if (rows.length === 0) return [];
+  return [
     `**Detection**: a busy worker is killed or frozen; time until its task runs on another member, ms: p50 / p99 / max over the trials.`,
-  );
-  lines.push('');
-  lines.push('| fault | trials | p50 / p99 / max | leader timings |');
-  lines.push('| --- | --- | --- | --- |');
-  for (const row of results.detection)
-    lines.push(`| ${row.signal} | ${row.trials.n} | ${d3(row.trials)} | ${row.settings} |`);
-  for (const [system, why] of Object.entries(results.skipped))
-    lines.push('', `Skipped ${system}: ${why}.`);
-  return `${lines.join('\n')}\n`;
+    '',
+    '| fault | trials | p50 / p99 / max | leader timings |',
+    '| --- | --- | --- | --- |',
+    ...rows.map(
+      (row) => `| ${row.signal} | ${row.trials.n} | ${d3(row.trials)} | ${row.settings} |`,
+    ),
+  ];
+}
+
+function members({ members: rows, settings: s }: Results): string[] {
+  if (rows.length === 0) return [];
+  return [
+    `**Members held**: one leader, simulated idle members from a load process over real heartbeat streams (${s.membersPerConnection} members per HTTP/2 connection), heartbeat every ${s.scaleHeartbeatMs} ms; leader CPU over ${s.scaleWindowMs / 1000} s once all are in (1.00 = one core busy), memory per member from RSS growth, Members RPC ms p50 / p99 / max.`,
+    '',
+    '| members | alive at end | heartbeats/s | leader CPU (cores) | leader RSS | bytes/member | Members RPC |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
+    ...rows.map(
+      (row) =>
+        `| ${fmt(row.members)} | ${fmt(row.aliveAtEnd)} | ${fmt(row.heartbeatsPerSec)} | ${row.leaderCpuCores.toFixed(2)} | ${row.leaderRssMiB} MiB | ${fmt(row.bytesPerMember)} | ${d3(row.membersRpcMs)} |`,
+    ),
+  ];
+}
+
+function queue({ queue: q, settings: s }: Results): string[] {
+  if (!q) return [];
+  return [
+    `**Queue depth**: a leader with no workers, filled with pending tasks; at each depth ${s.queueSamples} calls one after another, ms p50 / p99 / max. Leader memory per pending task (RSS growth over the run): ${fmt(q.bytesPerTask)} bytes.`,
+    '',
+    '| pending | leader RSS | ScheduleTask | GetTasks first page | GetTasks PENDING first page |',
+    '| --- | --- | --- | --- | --- |',
+    ...q.rows.map(
+      (row) =>
+        `| ${fmt(row.pending)} | ${row.leaderRssMiB} MiB | ${d3(row.scheduleTaskMs)} | ${d3(row.getTasksFirstPageMs)} | ${d3(row.getPendingFirstPageMs)} |`,
+    ),
+  ];
 }

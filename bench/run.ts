@@ -5,12 +5,18 @@
  *
  * Settings (environment): BENCH_TASKS (100000), BENCH_RUNS (3), BENCH_WORKERS ("1,4,16"),
  * BENCH_SLOTS (8), BENCH_LATENCY_TASKS (500), BENCH_LATENCY_RATE (100/s),
- * BENCH_DETECTION_TRIALS (20), BENCH_PEERS ("bullmq,graphile"; "" for none).
+ * BENCH_DETECTION_TRIALS (20), BENCH_PEERS ("bullmq,graphile"; "" for none),
+ * BENCH_SCALE_MEMBERS ("1000,5000,10000"), BENCH_SCALE_WINDOW_MS (10000),
+ * BENCH_QUEUE_DEPTHS ("0,250000,500000,1000000"), BENCH_QUEUE_SAMPLES (200),
+ * BENCH_ONLY (sections to run, default all: "throughput,latency,detection,members,queue").
+ * Results are rewritten after every section, so an interrupted run keeps what it measured.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { droverDetection } from './drover/detection.js';
 import { droverLatency } from './drover/latency.js';
+import { droverMemberScale, type MemberScale } from './drover/members.js';
+import { droverQueueDepth, type QueueDepthRow } from './drover/queue-depth.js';
 import { droverThroughput, type ThroughputSettings } from './drover/throughput.js';
 import { machine } from './lib/machine.js';
 import { progress } from './lib/progress.js';
@@ -26,6 +32,7 @@ const { values: flags } = parseArgs({
   },
 });
 const smoke = flags.smoke;
+const ALL_SECTIONS = ['throughput', 'latency', 'detection', 'members', 'queue'];
 const env = (name: string, full: string, small: string): string =>
   process.env[name] ?? (smoke ? small : full);
 
@@ -42,6 +49,17 @@ export const settings = {
   latencyWorkers: 4,
   detectionTrials: Number(env('BENCH_DETECTION_TRIALS', '20', '2')),
   peers: env('BENCH_PEERS', 'bullmq,graphile', 'bullmq,graphile').split(',').filter(Boolean),
+  scaleMembers: env('BENCH_SCALE_MEMBERS', '1000,5000,10000', '50').split(',').map(Number),
+  scaleWindowMs: Number(env('BENCH_SCALE_WINDOW_MS', '10000', '1000')),
+  scaleHeartbeatMs: 1000,
+  membersPerConnection: 100,
+  queueDepths: env('BENCH_QUEUE_DEPTHS', '0,250000,500000,1000000', '0,2000')
+    .split(',')
+    .map(Number),
+  queueSamples: Number(env('BENCH_QUEUE_SAMPLES', '200', '10')),
+  sections: env('BENCH_ONLY', ALL_SECTIONS.join(','), ALL_SECTIONS.join(','))
+    .split(',')
+    .filter(Boolean),
   smoke,
 };
 
@@ -72,6 +90,8 @@ export interface Results {
   readonly throughput: ThroughputRow[];
   readonly latency: LatencyRow[];
   readonly detection: { signal: string; trials: Distribution; settings: string }[];
+  readonly members: MemberScale[];
+  queue: { rows: QueueDepthRow[]; bytesPerTask: number } | undefined;
 }
 
 const results: Results = {
@@ -84,7 +104,37 @@ const results: Results = {
   throughput: [],
   latency: [],
   detection: [],
+  members: [],
+  queue: undefined,
 };
+
+mkdirSync(flags.out, { recursive: true });
+const stamp = results.startedAt.replace(/[:.]/g, '-');
+/** Writes what has been measured so far (after every section, and at the end). */
+function save(): string {
+  const markdown = renderMarkdown(results);
+  for (const name of [stamp, 'latest']) {
+    writeFileSync(`${flags.out}/${name}.json`, `${JSON.stringify(results, null, 2)}\n`);
+    writeFileSync(`${flags.out}/${name}.md`, markdown);
+  }
+  return markdown;
+}
+const wants = (section: string): boolean => settings.sections.includes(section);
+
+/**
+ * Runs one measure; if it throws, the failure is recorded (and shown in the report) and the
+ * suite goes on, so one broken peer or an exhausted server does not lose the whole run.
+ */
+async function attempt<T>(what: string, measure: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await measure();
+  } catch (err) {
+    const reason = `${what}: ${err instanceof Error ? err.message : String(err)}`;
+    results.failed.push(reason);
+    progress(`FAILED ${reason}`);
+    return undefined;
+  }
+}
 
 type Runner = (s: ThroughputSettings, run: number) => Promise<number>;
 const systems: [string, Runner][] = [['drover', (s) => droverThroughput(s)]];
@@ -100,81 +150,117 @@ if (settings.peers.includes('graphile')) {
 }
 for (const [system, why] of Object.entries(results.skipped)) progress(`skipping ${system}: ${why}`);
 
-for (const workers of settings.workers) {
-  for (const mode of ['batch', 'single'] as const) {
-    const run: ThroughputSettings = {
-      tasks: settings.tasks,
-      workers,
-      slots: settings.slots,
-      mode,
-      batchSize: settings.batchSize,
-      window: mode === 'single' ? settings.singleWindow : 4,
-    };
-    for (const [system, measure] of systems) {
-      const perRun: number[] = [];
-      for (let i = 1; i <= settings.runs; i++) {
-        progress(
-          `throughput ${system}: ${settings.tasks} tasks, ${workers}x${settings.slots} slots, ${mode}, run ${i}/${settings.runs}`,
-        );
-        perRun.push(await measure(run, i));
+if (wants('throughput')) {
+  for (const workers of settings.workers) {
+    for (const mode of ['batch', 'single'] as const) {
+      const run: ThroughputSettings = {
+        tasks: settings.tasks,
+        workers,
+        slots: settings.slots,
+        mode,
+        batchSize: settings.batchSize,
+        window: mode === 'single' ? settings.singleWindow : 4,
+      };
+      for (const [system, measure] of systems) {
+        const perRun: number[] = [];
+        for (let i = 1; i <= settings.runs; i++) {
+          const what = `throughput ${system}: ${settings.tasks} tasks, ${workers}x${settings.slots} slots, ${mode}, run ${i}/${settings.runs}`;
+          progress(what);
+          const tasksPerSec = await attempt(what, () => measure(run, i));
+          if (tasksPerSec !== undefined) perRun.push(tasksPerSec);
+        }
+        if (perRun.length > 0) {
+          results.throughput.push({ system, workers, mode, tasksPerSec: repeated(perRun) });
+        }
+        save();
       }
-      results.throughput.push({ system, workers, mode, tasksPerSec: repeated(perRun) });
     }
+  }
+  save();
+}
+
+if (wants('latency')) {
+  const { latencyTasks: n, latencyRatePerSec: rate, latencyWorkers: lw, slots } = settings;
+  type LatencyRunner = (
+    count: number,
+    ratePerSec: number,
+    workers: number,
+    slots: number,
+  ) => Promise<{ toStartMs: number[]; toCompleteMs?: number[] }>;
+  const runners: [string, LatencyRunner][] = [['drover', droverLatency]];
+  if (systems.some(([x]) => x === 'bullmq')) runners.push(['bullmq', bullmqLatency]);
+  if (systems.some(([x]) => x === 'graphile-worker')) {
+    runners.push(['graphile-worker', graphileLatency]);
+  }
+  for (const [system, measure] of runners) {
+    const what = `latency ${system}: ${n} tasks at ${rate}/s, ${lw}x${slots} idle slots`;
+    progress(what);
+    const sample = await attempt(what, () => measure(n, rate, lw, slots));
+    if (sample) {
+      results.latency.push({
+        system,
+        toStartMs: distribution(sample.toStartMs),
+        // graphile-worker keeps no completion time for a job (it deletes it).
+        toCompleteMs: sample.toCompleteMs ? distribution(sample.toCompleteMs) : undefined,
+      });
+    }
+    save();
   }
 }
 
-const { latencyTasks: n, latencyRatePerSec: rate, latencyWorkers: lw, slots } = settings;
-progress(`latency drover: ${n} tasks at ${rate}/s, ${lw}x${slots} idle slots`);
-const drover = await droverLatency(n, rate, lw, slots);
-results.latency.push({
-  system: 'drover',
-  toStartMs: distribution(drover.toStartMs),
-  toCompleteMs: distribution(drover.toCompleteMs),
-});
-if (systems.some(([s]) => s === 'bullmq')) {
-  progress(`latency bullmq: ${n} jobs at ${rate}/s`);
-  const bull = await bullmqLatency(n, rate, lw, slots);
-  results.latency.push({
-    system: 'bullmq',
-    toStartMs: distribution(bull.toStartMs),
-    toCompleteMs: distribution(bull.toCompleteMs),
-  });
-}
-if (systems.some(([s]) => s === 'graphile-worker')) {
-  progress(`latency graphile-worker: ${n} jobs at ${rate}/s`);
-  const graphile = await graphileLatency(n, rate, lw, slots);
-  results.latency.push({
-    system: 'graphile-worker',
-    toStartMs: distribution(graphile.toStartMs),
-    toCompleteMs: undefined,
-  });
+if (wants('detection')) {
+  for (const signal of ['SIGKILL', 'SIGSTOP'] as const) {
+    const what = `detection drover: ${signal}, ${settings.detectionTrials} trials, ${smoke ? 'fast' : 'default'} timings`;
+    progress(what);
+    // Smoke runs use fast timings so they stay short; full runs use the defaults.
+    const args = smoke
+      ? ['--heartbeat-interval-ms', '100', '--suspect-after-ms', '200', '--dead-after-ms', '300']
+      : [];
+    const trials = await attempt(what, () =>
+      droverDetection(signal, settings.detectionTrials, args),
+    );
+    if (trials) {
+      results.detection.push({
+        signal,
+        trials: distribution(trials),
+        settings: smoke
+          ? 'heartbeat 100 ms, dead after 300 ms'
+          : 'defaults: heartbeat 1000 ms, dead after 3000 ms',
+      });
+    }
+    save();
+  }
 }
 
-for (const signal of ['SIGKILL', 'SIGSTOP'] as const) {
-  progress(
-    `detection drover: ${signal}, ${settings.detectionTrials} trials, ${smoke ? 'fast' : 'default'} timings`,
+if (wants('members')) {
+  for (const members of settings.scaleMembers) {
+    const what = `scale drover: ${members} members, heartbeat every ${settings.scaleHeartbeatMs} ms`;
+    progress(what);
+    const row = await attempt(what, () =>
+      droverMemberScale(members, {
+        heartbeatIntervalMs: settings.scaleHeartbeatMs,
+        windowMs: settings.scaleWindowMs,
+        membersPerConnection: settings.membersPerConnection,
+        membersCalls: smoke ? 3 : 20,
+      }),
+    );
+    if (row) results.members.push(row);
+    save();
+  }
+}
+
+if (wants('queue')) {
+  const what = `queue depth drover: ${settings.queueDepths.join(', ')} pending`;
+  progress(what);
+  results.queue = await attempt(what, () =>
+    droverQueueDepth(
+      { depths: settings.queueDepths, samples: settings.queueSamples, fillBatch: 10_000 },
+      progress,
+    ),
   );
-  // Smoke runs use fast timings so they stay short; full runs use the defaults.
-  const args = smoke
-    ? ['--heartbeat-interval-ms', '100', '--suspect-after-ms', '200', '--dead-after-ms', '300']
-    : [];
-  const trials = await droverDetection(signal, settings.detectionTrials, args);
-  results.detection.push({
-    signal,
-    trials: distribution(trials),
-    settings: smoke
-      ? 'heartbeat 100 ms, dead after 300 ms'
-      : 'defaults: heartbeat 1000 ms, dead after 3000 ms',
-  });
 }
 
-mkdirSync(flags.out, { recursive: true });
-const stamp = results.startedAt.replace(/[:.]/g, '-');
-const markdown = renderMarkdown(results);
-for (const name of [stamp, 'latest']) {
-  writeFileSync(`${flags.out}/${name}.json`, `${JSON.stringify(results, null, 2)}\n`);
-  writeFileSync(`${flags.out}/${name}.md`, markdown);
-}
+const markdown = save();
 progress(`wrote ${flags.out}/${stamp}.json and .md`);
 process.stdout.write(markdown);
 // Everything is written. Peer client libraries can keep idle sockets and timers for up to a

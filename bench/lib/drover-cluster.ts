@@ -42,6 +42,14 @@ export class BenchCluster {
     return proc;
   }
 
+  /** Starts another Node script of the harness (a load generator), torn down with the rest. */
+  spawnNode(name: string, script: string, args: string[]): DroverProcess {
+    return this.track(
+      name,
+      spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }),
+    );
+  }
+
   /** Stops every process (SIGTERM, then SIGKILL after 5 s) and waits for them. */
   async stop(): Promise<void> {
     this.clients?.close();

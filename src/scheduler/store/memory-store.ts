@@ -10,12 +10,33 @@ export class MemoryTaskStore implements TaskStore {
   private readonly records = new Map<string, TaskRecord>();
 
   async loadAll(): Promise<TaskRecord[]> {
-    return [...this.records.values()].sort((a, b) => a.seq - b.seq).map((r) => ({ ...r }));
+    return [...this.records.values()].sort((a, b) => a.seq - b.seq).map(copyRecord);
   }
 
   async save(records: readonly TaskRecord[]): Promise<void> {
-    for (const record of records) this.records.set(record.id, { ...record });
+    for (const record of records) this.records.set(record.id, copyRecord(record));
   }
 
   async close(): Promise<void> {}
+}
+
+/** A copy with every field spelled out, so copies share one compact V8 shape (no spread). */
+function copyRecord(r: TaskRecord): TaskRecord {
+  return {
+    id: r.id,
+    kind: r.kind,
+    payload: r.payload,
+    priority: r.priority,
+    targetMemberId: r.targetMemberId,
+    seq: r.seq,
+    queueSeq: r.queueSeq,
+    status: r.status,
+    attempt: r.attempt,
+    memberId: r.memberId,
+    result: r.result,
+    error: r.error,
+    createdAtMs: r.createdAtMs,
+    startedAtMs: r.startedAtMs,
+    finishedAtMs: r.finishedAtMs,
+  };
 }
