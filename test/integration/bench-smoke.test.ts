@@ -24,7 +24,11 @@ describe('benchmark harness (smoke: tiny counts)', () => {
         latency: { system: string; toStartMs: { n: number } }[];
         detection: { signal: string; trials: { n: number } }[];
         skipped: Record<string, string>;
+        failed: string[];
+        members: { members: number; aliveAtEnd: number }[];
+        queue: { rows: { pending: number; scheduleTaskMs: { n: number } }[] };
       };
+      expect(results.failed).toEqual([]);
       expect(results.machine.cores).toBeGreaterThan(0);
       const drover = results.throughput.filter((r) => r.system === 'drover');
       expect(drover).toHaveLength(4);
@@ -38,6 +42,11 @@ describe('benchmark harness (smoke: tiny counts)', () => {
       expect(results.detection.map((d) => [d.signal, d.trials.n])).toEqual([
         ['SIGKILL', 2],
         ['SIGSTOP', 2],
+      ]);
+      expect(results.members.map((r) => [r.members, r.aliveAtEnd])).toEqual([[50, 50]]);
+      expect(results.queue.rows.map((r) => [r.pending, r.scheduleTaskMs.n])).toEqual([
+        [0, 10],
+        [2000, 10],
       ]);
       expect(readFileSync(join(out, 'latest.md'), 'utf8')).toMatch(
         /\| workers \| mode \| drover \|/,
