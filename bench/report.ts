@@ -31,7 +31,8 @@ export function renderMarkdown(results: Results): string {
     .join('\n\n')}\n`;
 }
 
-function throughput({ throughput: rows, settings: s }: Results): string[] {
+function throughput(results: Results): string[] {
+  const { throughput: rows, settings: s } = results;
   if (rows.length === 0) return [];
   const peers = [...new Set(rows.map((r) => r.system))].filter((x) => x !== 'drover');
   const lines = [
@@ -54,6 +55,26 @@ function throughput({ throughput: rows, settings: s }: Results): string[] {
       });
       lines.push(`| ${workers} | ${mode} | ${spread(d.tasksPerSec)} | ${cells.join(' | ')} |`);
     }
+  }
+  if (s.graphileTasks !== s.tasks && peers.includes('graphile-worker')) {
+    lines.push(
+      '',
+      `graphile-worker ran ${s.graphileTasks.toLocaleString('en-US')} tasks per run (BENCH_GRAPHILE_TASKS) to keep the suite's length reasonable; its rate is still tasks per second.`,
+    );
+  }
+  const cpuRows = rows.filter((r) => r.cpuUsPerTask);
+  if (cpuRows.length > 0) {
+    lines.push(
+      '',
+      `**Where drover's CPU goes** in those runs, µs of CPU per task (median over runs): the producer (this harness scheduling over grpc-js), the leader, and all workers together. On ${results.machine.cores} cores shared by all of them, their sum bounds the rate.`,
+      '',
+      '| workers | mode | producer | leader | workers | sum |',
+      '| --- | --- | --- | --- | --- | --- |',
+      ...cpuRows.map((r) => {
+        const c = r.cpuUsPerTask!;
+        return `| ${r.workers} | ${r.mode} | ${c.producer} | ${c.leader} | ${c.workers} | ${c.producer + c.leader + c.workers} |`;
+      }),
+    );
   }
   return lines;
 }

@@ -5,7 +5,7 @@
  *
  * Settings (environment): BENCH_TASKS (100000), BENCH_RUNS (3), BENCH_WORKERS ("1,4,16"),
  * BENCH_SLOTS (8), BENCH_LATENCY_TASKS (500), BENCH_LATENCY_RATE (100/s),
- * BENCH_DETECTION_TRIALS (20), BENCH_PEERS ("bullmq,graphile"; "" for none),
+ * BENCH_GRAPHILE_TASKS (BENCH_TASKS), BENCH_DETECTION_TRIALS (20), BENCH_PEERS ("bullmq,graphile"; "" for none),
  * BENCH_SCALE_MEMBERS ("1000,5000,10000"), BENCH_SCALE_WINDOW_MS (10000),
  * BENCH_QUEUE_DEPTHS ("0,250000,500000,1000000"), BENCH_QUEUE_SAMPLES (200),
  * BENCH_ONLY (sections to run, default all: "throughput,latency,detection,members,queue").
@@ -17,7 +17,12 @@ import { droverDetection } from './drover/detection.js';
 import { droverLatency } from './drover/latency.js';
 import { droverMemberScale, type MemberScale } from './drover/members.js';
 import { droverQueueDepth, type QueueDepthRow } from './drover/queue-depth.js';
-import { droverThroughput, type ThroughputSettings } from './drover/throughput.js';
+import {
+  droverThroughput,
+  type CpuPerTask,
+  type ThroughputRun,
+  type ThroughputSettings,
+} from './drover/throughput.js';
 import { machine } from './lib/machine.js';
 import { progress } from './lib/progress.js';
 import { distribution, repeated, type Distribution, type Repeated } from './lib/stats.js';
@@ -49,6 +54,7 @@ export const settings = {
   latencyWorkers: 4,
   detectionTrials: Number(env('BENCH_DETECTION_TRIALS', '20', '2')),
   peers: env('BENCH_PEERS', 'bullmq,graphile', 'bullmq,graphile').split(',').filter(Boolean),
+  graphileTasks: Number(process.env['BENCH_GRAPHILE_TASKS'] ?? env('BENCH_TASKS', '100000', '300')),
   scaleMembers: env('BENCH_SCALE_MEMBERS', '1000,5000,10000', '50').split(',').map(Number),
   scaleWindowMs: Number(env('BENCH_SCALE_WINDOW_MS', '10000', '1000')),
   scaleHeartbeatMs: 1000,
@@ -69,6 +75,8 @@ export interface ThroughputRow {
   readonly workers: number;
   readonly mode: 'single' | 'batch';
   readonly tasksPerSec: Repeated;
+  /** drover only: median CPU per task of the producer, the leader and all workers. */
+  readonly cpuUsPerTask?: CpuPerTask | undefined;
 }
 
 /** One system's latency figures. */
@@ -136,7 +144,7 @@ async function attempt<T>(what: string, measure: () => Promise<T>): Promise<T | 
   }
 }
 
-type Runner = (s: ThroughputSettings, run: number) => Promise<number>;
+type Runner = (s: ThroughputSettings, run: number) => Promise<ThroughputRun>;
 const systems: [string, Runner][] = [['drover', (s) => droverThroughput(s)]];
 if (settings.peers.includes('bullmq')) {
   const why = await bullmqUnavailable();
@@ -146,7 +154,13 @@ if (settings.peers.includes('bullmq')) {
 if (settings.peers.includes('graphile')) {
   const why = await graphileUnavailable();
   if (why) results.skipped['graphile-worker'] = why;
-  else systems.push(['graphile-worker', (s) => graphileThroughput(s)]);
+  // graphile-worker is an order of magnitude slower here; BENCH_GRAPHILE_TASKS lets a full
+  // run give it fewer tasks per run (the rate is per second, and the report says so).
+  else
+    systems.push([
+      'graphile-worker',
+      (s) => graphileThroughput({ ...s, tasks: settings.graphileTasks }),
+    ]);
 }
 for (const [system, why] of Object.entries(results.skipped)) progress(`skipping ${system}: ${why}`);
 
@@ -162,15 +176,31 @@ if (wants('throughput')) {
         window: mode === 'single' ? settings.singleWindow : 4,
       };
       for (const [system, measure] of systems) {
-        const perRun: number[] = [];
+        const perRun: ThroughputRun[] = [];
         for (let i = 1; i <= settings.runs; i++) {
-          const what = `throughput ${system}: ${settings.tasks} tasks, ${workers}x${settings.slots} slots, ${mode}, run ${i}/${settings.runs}`;
+          const tasks = system === 'graphile-worker' ? settings.graphileTasks : settings.tasks;
+          const what = `throughput ${system}: ${tasks} tasks, ${workers}x${settings.slots} slots, ${mode}, run ${i}/${settings.runs}`;
           progress(what);
-          const tasksPerSec = await attempt(what, () => measure(run, i));
-          if (tasksPerSec !== undefined) perRun.push(tasksPerSec);
+          const outcome = await attempt(what, () => measure(run, i));
+          if (outcome !== undefined) perRun.push(outcome);
         }
         if (perRun.length > 0) {
-          results.throughput.push({ system, workers, mode, tasksPerSec: repeated(perRun) });
+          const cpu = perRun.flatMap((r) => (r.cpuUsPerTask ? [r.cpuUsPerTask] : []));
+          const median = (pick: (c: CpuPerTask) => number) => repeated(cpu.map(pick)).median;
+          results.throughput.push({
+            system,
+            workers,
+            mode,
+            tasksPerSec: repeated(perRun.map((r) => r.tasksPerSec)),
+            cpuUsPerTask:
+              cpu.length === 0
+                ? undefined
+                : {
+                    producer: median((c) => c.producer),
+                    leader: median((c) => c.leader),
+                    workers: median((c) => c.workers),
+                  },
+          });
         }
         save();
       }

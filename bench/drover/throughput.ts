@@ -3,6 +3,7 @@ import { taskDraft } from '../../src/scheduler/task-wire.js';
 import { TaskStatus } from '../../test/helpers/grpc-clients.js';
 import { produce } from '../lib/produce.js';
 import { BenchCluster } from '../lib/drover-cluster.js';
+import { cpuTimeMs } from '../lib/proc.js';
 
 /** One throughput run's settings. */
 export interface ThroughputSettings {
@@ -17,21 +18,43 @@ export interface ThroughputSettings {
   readonly leaderArgs?: readonly string[];
 }
 
+/** CPU time each party spent per task during a run, in microseconds. */
+export interface CpuPerTask {
+  /** The process that schedules (this harness, over grpc-js). */
+  readonly producer: number;
+  readonly leader: number;
+  /** All workers together. */
+  readonly workers: number;
+}
+
+/** One throughput run: the rate, and (for drover) where the CPU went. */
+export interface ThroughputRun {
+  readonly tasksPerSec: number;
+  readonly cpuUsPerTask?: CpuPerTask | undefined;
+}
+
 /**
  * End to end: schedule `tasks` tasks, have them assigned, run by an empty handler and
  * completed, with every process real. Returns tasks per second from the first schedule
- * call to the moment the leader has none pending or running.
+ * call to the moment the leader has none pending or running, and the CPU each process
+ * used per task over that time (on a small machine, that says what limits the rate).
  */
-export async function droverThroughput(settings: ThroughputSettings): Promise<number> {
+export async function droverThroughput(settings: ThroughputSettings): Promise<ThroughputRun> {
   const cluster = new BenchCluster();
   try {
     await cluster.startLeader([...(settings.leaderArgs ?? [])]);
-    await Promise.all(
+    const workers = await Promise.all(
       Array.from({ length: settings.workers }, (_, i) =>
         cluster.startWorker(`w${i + 1}`, settings.slots),
       ),
     );
     const api = cluster.clients;
+    const cpuOfOthers = (): [number, number] => [
+      cpuTimeMs(cluster.leader.pid),
+      workers.reduce((sum, w) => sum + cpuTimeMs(w.pid), 0),
+    ];
+    const [leaderBefore, workersBefore] = cpuOfOthers();
+    const producerBefore = process.cpuUsage();
     const startedMs = performance.now();
     await produce(
       settings,
@@ -53,7 +76,17 @@ export async function droverThroughput(settings: ThroughputSettings): Promise<nu
       await sleep(10);
     }
     const elapsedMs = performance.now() - startedMs;
-    return settings.tasks / (elapsedMs / 1000);
+    const producer = process.cpuUsage(producerBefore);
+    const [leaderAfter, workersAfter] = cpuOfOthers();
+    const us = (ms: number): number => Math.round((ms * 1000) / settings.tasks);
+    return {
+      tasksPerSec: settings.tasks / (elapsedMs / 1000),
+      cpuUsPerTask: {
+        producer: us((producer.user + producer.system) / 1000),
+        leader: us(leaderAfter - leaderBefore),
+        workers: us(workersAfter - workersBefore),
+      },
+    };
   } finally {
     await cluster.stop();
   }

@@ -18,7 +18,19 @@ export class BenchCluster {
       'leader',
       spawn(
         process.execPath,
-        [DROVER_BIN, 'leader', '--listen', '127.0.0.1:0', '--log-level', 'warn', ...args],
+        [
+          // BENCH_PROFILE_DIR=dir: the leader writes a V8 CPU profile there when it exits.
+          ...(process.env['BENCH_PROFILE_DIR']
+            ? ['--cpu-prof', `--cpu-prof-dir=${process.env['BENCH_PROFILE_DIR']}`]
+            : []),
+          DROVER_BIN,
+          'leader',
+          '--listen',
+          '127.0.0.1:0',
+          '--log-level',
+          'warn',
+          ...args,
+        ],
         {
           stdio: ['ignore', 'pipe', 'pipe'],
         },

@@ -4,7 +4,7 @@ import { Queue, QueueEvents } from 'bullmq';
 import { Redis as IORedis } from 'ioredis';
 import { produce } from '../lib/produce.js';
 import { startNodeWorker, stopAll } from '../lib/child.js';
-import type { ThroughputSettings } from '../drover/throughput.js';
+import type { ThroughputRun, ThroughputSettings } from '../drover/throughput.js';
 
 const WORKER = fileURLToPath(new URL('./bullmq-worker.mjs', import.meta.url));
 const REDIS = { host: '127.0.0.1', port: 6379 };
@@ -29,7 +29,10 @@ export async function bullmqUnavailable(): Promise<string | undefined> {
 }
 
 /** BullMQ end to end: the same tasks, worker processes and concurrency as drover's run. */
-export async function bullmqThroughput(settings: ThroughputSettings, run: number): Promise<number> {
+export async function bullmqThroughput(
+  settings: ThroughputSettings,
+  run: number,
+): Promise<ThroughputRun> {
   const name = `drover-bench-${process.pid}-${run}`;
   const connection = new IORedis({ ...REDIS, maxRetriesPerRequest: null });
   const queue = new Queue(name, { connection });
@@ -72,7 +75,7 @@ export async function bullmqThroughput(settings: ThroughputSettings, run: number
       if (performance.now() > deadline) throw new Error('BullMQ run did not finish in 10 minutes');
       await sleep(10);
     }
-    return settings.tasks / ((performance.now() - startedMs) / 1000);
+    return { tasksPerSec: settings.tasks / ((performance.now() - startedMs) / 1000) };
   } finally {
     await stopAll(workers);
     await queue.obliterate({ force: true });

@@ -4,7 +4,7 @@ import { makeWorkerUtils, type WorkerUtils } from 'graphile-worker';
 import pg from 'pg';
 import { produce } from '../lib/produce.js';
 import { startNodeWorker, stopAll } from '../lib/child.js';
-import type { ThroughputSettings } from '../drover/throughput.js';
+import type { ThroughputRun, ThroughputSettings } from '../drover/throughput.js';
 
 const WORKER = fileURLToPath(new URL('./graphile-worker.mjs', import.meta.url));
 /** The database the machine's PostgreSQL offers (trust auth); override with BENCH_PG. */
@@ -42,7 +42,7 @@ async function openJobs(workerUtils: WorkerUtils): Promise<number> {
 }
 
 /** graphile-worker end to end: the same tasks, worker processes and concurrency as drover's. */
-export async function graphileThroughput(settings: ThroughputSettings): Promise<number> {
+export async function graphileThroughput(settings: ThroughputSettings): Promise<ThroughputRun> {
   const workerUtils = await utils();
   const workers = await Promise.all(
     Array.from({ length: settings.workers }, (_, i) =>
@@ -70,7 +70,7 @@ export async function graphileThroughput(settings: ThroughputSettings): Promise<
         throw new Error('graphile-worker run did not finish in 10 minutes');
       await sleep(10);
     }
-    return settings.tasks / ((performance.now() - startedMs) / 1000);
+    return { tasksPerSec: settings.tasks / ((performance.now() - startedMs) / 1000) };
   } finally {
     await stopAll(workers);
     await workerUtils.release();

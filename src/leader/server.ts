@@ -46,6 +46,9 @@ export function buildLeaderServer(
     'grpc.keepalive_timeout_ms': options.keepaliveTimeoutMs,
     // Workers ping their stream; accept pings at the rate they send them.
     'grpc.http2.min_ping_interval_without_data_ms': 5_000,
+    // channelz (a debugging registry of every call) costs ~6 % of the leader's CPU per
+    // call when profiled under load, and drover exposes no channelz service.
+    'grpc.enable_channelz': 0,
   });
   const log = logger.child({ component: 'grpc' });
   server.addService(LeaderServiceService, leaderService(coordinator, log));

@@ -13,14 +13,26 @@ export function unary<Req, Res>(
 ): handleUnaryCall<Req, Res> {
   return (call: ServerUnaryCall<Req, Res>, callback) => {
     const controller = new AbortController();
-    call.once('cancelled', () =>
-      controller.abort(new DOMException('client cancelled', 'AbortError')),
-    );
+    // grpc-js emits 'cancelled' when a call's stream closes, also after a normal answer:
+    // listen only while the handler runs, so a finished call does not build an abort
+    // reason (a DOMException) for nobody (profiled: a tenth of the leader's busy time).
+    const onCancelled = (): void =>
+      controller.abort(new DOMException('client cancelled', 'AbortError'));
+    call.once('cancelled', onCancelled);
+    const done = (): void => {
+      call.removeListener('cancelled', onCancelled);
+    };
     Promise.resolve()
       .then(() => fn(call.request, controller.signal))
       .then(
-        (response) => callback(null, response),
-        (err: unknown) => callback(toGrpcStatus(err, logger)),
+        (response) => {
+          done();
+          callback(null, response);
+        },
+        (err: unknown) => {
+          done();
+          callback(toGrpcStatus(err, logger));
+        },
       );
   };
 }
