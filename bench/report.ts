@@ -36,15 +36,22 @@ function throughput(results: Results): string[] {
   if (rows.length === 0) return [];
   const peers = [...new Set(rows.map((r) => r.system))].filter((x) => x !== 'drover');
   const lines = [
-    `**Throughput**, tasks/s end to end (schedule, assign, run an empty handler, complete): ${s.tasks.toLocaleString('en-US')} tasks, workers of ${s.slots} slots (peers: the same number of worker processes with concurrency ${s.slots}); median of ${s.runs} run(s), range in brackets. *single*: one schedule call per task, ${s.singleWindow} in flight; *batch*: ${s.batchSize} per call (ScheduleTasks, addBulk, addJobs).`,
+    `**Throughput**, tasks/s end to end (schedule, assign, run an empty handler, complete): ${s.tasks.toLocaleString('en-US')} tasks, workers of ${s.slots} slots (peers: the same number of worker processes with concurrency ${s.slots}); median of ${s.runs} run(s), range in brackets. *single*: one schedule call per task, ${s.singleWindow} in flight (ScheduleTask, add, addJob); *stream*: drover only, one task per request on a ScheduleTaskStream (the SDK producer), ${s.singleWindow} in flight, compared with the peers' *single* figures; *batch*: ${s.batchSize} per call (ScheduleTasks, addBulk, addJobs).`,
     '',
     `| workers | mode | drover | ${peers.map((p) => `${p} | drover/${p}`).join(' | ')} |`,
     `| --- | --- | --- | ${peers.map(() => '--- | ---').join(' | ')} |`,
   ];
   for (const workers of s.workers) {
-    for (const mode of ['batch', 'single'] as const) {
+    for (const mode of ['batch', 'single', 'stream'] as const) {
+      // drover's stream mode is one task per request too: it is compared with the peers'
+      // one-call-per-task figures.
       const row = (system: string) =>
-        rows.find((r) => r.system === system && r.workers === workers && r.mode === mode);
+        rows.find(
+          (r) =>
+            r.system === system &&
+            r.workers === workers &&
+            r.mode === (system !== 'drover' && mode === 'stream' ? 'single' : mode),
+        );
       const d = row('drover');
       if (!d) continue;
       const cells = peers.map((p) => {

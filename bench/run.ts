@@ -73,7 +73,7 @@ export const settings = {
 export interface ThroughputRow {
   readonly system: string;
   readonly workers: number;
-  readonly mode: 'single' | 'batch';
+  readonly mode: ThroughputSettings['mode'];
   readonly tasksPerSec: Repeated;
   /** drover only: median CPU per task of the producer, the leader and all workers. */
   readonly cpuUsPerTask?: CpuPerTask | undefined;
@@ -166,16 +166,18 @@ for (const [system, why] of Object.entries(results.skipped)) progress(`skipping 
 
 if (wants('throughput')) {
   for (const workers of settings.workers) {
-    for (const mode of ['batch', 'single'] as const) {
+    for (const mode of ['batch', 'single', 'stream'] as const) {
       const run: ThroughputSettings = {
         tasks: settings.tasks,
         workers,
         slots: settings.slots,
         mode,
         batchSize: settings.batchSize,
-        window: mode === 'single' ? settings.singleWindow : 4,
+        window: mode === 'batch' ? 4 : settings.singleWindow,
       };
       for (const [system, measure] of systems) {
+        // A stream of one-task requests is drover's own protocol; peers have no such mode.
+        if (mode === 'stream' && system !== 'drover') continue;
         const perRun: ThroughputRun[] = [];
         for (let i = 1; i <= settings.runs; i++) {
           const tasks = system === 'graphile-worker' ? settings.graphileTasks : settings.tasks;

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { taskDraft } from '../../src/scheduler/task-wire.js';
 import { TaskStatus } from '../../test/helpers/grpc-clients.js';
 import { produce } from '../lib/produce.js';
+import { createProducer } from '../../src/client/producer.js';
 import { BenchCluster } from '../lib/drover-cluster.js';
 import { cpuTimeMs } from '../lib/proc.js';
 
@@ -10,8 +11,11 @@ export interface ThroughputSettings {
   readonly tasks: number;
   readonly workers: number;
   readonly slots: number;
-  /** `single`: one ScheduleTask per task; `batch`: ScheduleTasks of `batchSize`. */
-  readonly mode: 'single' | 'batch';
+  /**
+   * `single`: one ScheduleTask call per task; `stream`: one task per request on a
+   * ScheduleTaskStream (the SDK producer); `batch`: ScheduleTasks of `batchSize`.
+   */
+  readonly mode: 'single' | 'stream' | 'batch';
   readonly batchSize: number;
   /** Calls kept in flight by the producer. */
   readonly window: number;
@@ -55,10 +59,13 @@ export async function droverThroughput(settings: ThroughputSettings): Promise<Th
     ];
     const [leaderBefore, workersBefore] = cpuOfOthers();
     const producerBefore = process.cpuUsage();
+    const producer = createProducer({ leader: cluster.address });
     const startedMs = performance.now();
     await produce(
       settings,
-      () => api.schedule({ payload: 'x' }),
+      settings.mode === 'stream'
+        ? () => producer.schedule({ payload: 'x' })
+        : () => api.schedule({ payload: 'x' }),
       (size) =>
         api.call(api.scheduler, api.scheduler.scheduleTasks, {
           tasks: Array.from({ length: size }, () => taskDraft({ payload: 'x' })),
@@ -76,13 +83,14 @@ export async function droverThroughput(settings: ThroughputSettings): Promise<Th
       await sleep(10);
     }
     const elapsedMs = performance.now() - startedMs;
-    const producer = process.cpuUsage(producerBefore);
+    await producer.close();
+    const producerCpu = process.cpuUsage(producerBefore);
     const [leaderAfter, workersAfter] = cpuOfOthers();
     const us = (ms: number): number => Math.round((ms * 1000) / settings.tasks);
     return {
       tasksPerSec: settings.tasks / (elapsedMs / 1000),
       cpuUsPerTask: {
-        producer: us((producer.user + producer.system) / 1000),
+        producer: us((producerCpu.user + producerCpu.system) / 1000),
         leader: us(leaderAfter - leaderBefore),
         workers: us(workersAfter - workersBefore),
       },

@@ -11,12 +11,12 @@ export async function produce(
   scheduleBatch: (size: number) => Promise<unknown>,
 ): Promise<void> {
   const calls =
-    settings.mode === 'single' ? settings.tasks : Math.ceil(settings.tasks / settings.batchSize);
+    settings.mode === 'batch' ? Math.ceil(settings.tasks / settings.batchSize) : settings.tasks;
   let next = 0;
   const producer = async (): Promise<void> => {
     while (next < calls) {
       const call = next++;
-      if (settings.mode === 'single') await scheduleOne();
+      if (settings.mode !== 'batch') await scheduleOne();
       else
         await scheduleBatch(
           Math.min(settings.batchSize, settings.tasks - call * settings.batchSize),

@@ -1,5 +1,11 @@
+import type { ServerDuplexStream } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import type { SchedulerServiceServer } from '../gen/scheduler/v1/scheduler.js';
+import type {
+  ScheduleTaskStreamRequest,
+  ScheduleTaskStreamResponse,
+  SchedulerServiceServer,
+} from '../gen/scheduler/v1/scheduler.js';
+import { toGrpcStatus } from '../shared/grpc-status.js';
 import type { Coordinator } from '../leader/coordinator.js';
 import { unary } from '../shared/grpc-handler.js';
 import { InvalidArgumentError } from '../shared/errors.js';
@@ -46,6 +52,7 @@ export function schedulerService(coordinator: Coordinator, logger: Logger): Sche
     getTask: unary(logger, (request) => {
       return { task: taskToWire(coordinator.getTask(taskIdFromWire(request.id))) };
     }),
+    scheduleTaskStream: (call) => scheduleOverStream(coordinator, logger, call),
     taskComplete: unary(logger, async (request) => {
       const task = await coordinator.completeTask({
         taskId: taskIdFromWire(request.id),
@@ -57,4 +64,46 @@ export function schedulerService(coordinator: Coordinator, logger: Logger): Sche
       return { task: taskToWire(task) };
     }),
   };
+}
+
+/**
+ * ScheduleTaskStream: every request is one ScheduleTask, answered in-band (a refusal is an
+ * answer with a status code, not the end of the stream). The stream ends once the client
+ * has ended its side and every request has been answered.
+ */
+function scheduleOverStream(
+  coordinator: Coordinator,
+  logger: Logger,
+  call: ServerDuplexStream<ScheduleTaskStreamRequest, ScheduleTaskStreamResponse>,
+): void {
+  let inFlight = 0;
+  let clientDone = false;
+  const answer = (response: ScheduleTaskStreamResponse): void => {
+    inFlight--;
+    // Backpressure: stop reading while the client is not reading its answers.
+    if (!call.write(response)) {
+      call.pause();
+      call.once('drain', () => call.resume());
+    }
+    if (clientDone && inFlight === 0) call.end();
+  };
+  call.on('data', (request: ScheduleTaskStreamRequest) => {
+    inFlight++;
+    const requestId = request.requestId;
+    Promise.resolve()
+      .then(() => coordinator.scheduleTask(newTaskFromWire(request.task)))
+      .then(
+        (task) => answer({ requestId, id: task.id, code: 0, message: '' }),
+        (err: unknown) => {
+          const { code, details } = toGrpcStatus(err, logger);
+          answer({ requestId, id: '', code, message: details ?? '' });
+        },
+      );
+  });
+  call.on('end', () => {
+    clientDone = true;
+    if (inFlight === 0) call.end();
+  });
+  // A broken stream: answers still in flight have nowhere to go; their tasks stay scheduled.
+  call.on('error', () => {});
 }

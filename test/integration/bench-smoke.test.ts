@@ -20,7 +20,7 @@ describe('benchmark harness (smoke: tiny counts)', () => {
       });
       const results = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8')) as {
         machine: { cores: number; node: string };
-        throughput: { system: string; tasksPerSec: { median: number } }[];
+        throughput: { system: string; mode: string; tasksPerSec: { median: number } }[];
         latency: { system: string; toStartMs: { n: number } }[];
         detection: { signal: string; trials: { n: number } }[];
         skipped: Record<string, string>;
@@ -31,7 +31,15 @@ describe('benchmark harness (smoke: tiny counts)', () => {
       expect(results.failed).toEqual([]);
       expect(results.machine.cores).toBeGreaterThan(0);
       const drover = results.throughput.filter((r) => r.system === 'drover');
-      expect(drover).toHaveLength(4);
+      // batch, single and stream, with 1 and 2 workers
+      expect(drover.map((r) => r.mode).sort()).toEqual([
+        'batch',
+        'batch',
+        'single',
+        'single',
+        'stream',
+        'stream',
+      ]);
       expect(drover.every((r) => r.tasksPerSec.median > 0)).toBe(true);
       // A peer is either measured or skipped with a reason, never silently missing.
       for (const peer of ['bullmq', 'graphile-worker']) {

@@ -80,6 +80,7 @@ describe('server reflection and health, as grpcurl uses them', () => {
         'GetTask',
         'GetTasks',
         'ScheduleTask',
+        'ScheduleTaskStream',
         'ScheduleTasks',
         'TaskComplete',
       ]);

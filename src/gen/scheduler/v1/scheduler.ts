@@ -10,8 +10,10 @@ import {
   type CallOptions,
   type ChannelCredentials,
   Client,
+  type ClientDuplexStream,
   type ClientOptions,
   type ClientUnaryCall,
+  type handleBidiStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
   type Metadata,
@@ -236,6 +238,27 @@ export interface TaskCompleteRequest {
 /** TaskCompleteResponse returns the task as recorded. */
 export interface TaskCompleteResponse {
   task: Task | undefined;
+}
+
+/** ScheduleTaskStreamRequest is one task to schedule on a ScheduleTaskStream. */
+export interface ScheduleTaskStreamRequest {
+  /** Chosen by the client, echoed in the answer; unique among requests in flight. */
+  requestId: number;
+  task: Task | undefined;
+}
+
+/** ScheduleTaskStreamResponse answers one ScheduleTaskStreamRequest. */
+export interface ScheduleTaskStreamResponse {
+  requestId: number;
+  /** The task's id, when it was scheduled (code 0). */
+  id: string;
+  /**
+   * 0 when scheduled; otherwise the gRPC status code ScheduleTask would have returned
+   * (3 INVALID_ARGUMENT, 6 ALREADY_EXISTS, 8 RESOURCE_EXHAUSTED, ...). The stream goes on.
+   */
+  code: number;
+  /** Why the task was refused, for a person. */
+  message: string;
 }
 
 function createBaseTask(): Task {
@@ -1517,6 +1540,231 @@ export const TaskCompleteResponse: MessageFns<TaskCompleteResponse> = {
   },
 };
 
+function createBaseScheduleTaskStreamRequest(): ScheduleTaskStreamRequest {
+  return { requestId: 0, task: undefined };
+}
+
+export const ScheduleTaskStreamRequest: MessageFns<ScheduleTaskStreamRequest> = {
+  encode(
+    message: ScheduleTaskStreamRequest,
+    writer: BinaryWriter = new BinaryWriter(),
+  ): BinaryWriter {
+    if (message.requestId !== 0) {
+      writer.uint32(8).uint64(message.requestId);
+    }
+    if (message.task !== undefined) {
+      Task.encode(message.task, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ScheduleTaskStreamRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseScheduleTaskStreamRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.requestId = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.task = Task.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ScheduleTaskStreamRequest {
+    return {
+      requestId: isSet(object.requestId)
+        ? globalThis.Number(object.requestId)
+        : isSet(object.request_id)
+          ? globalThis.Number(object.request_id)
+          : 0,
+      task: isSet(object.task) ? Task.fromJSON(object.task) : undefined,
+    };
+  },
+
+  toJSON(message: ScheduleTaskStreamRequest): unknown {
+    const obj: any = {};
+    if (message.requestId !== 0) {
+      obj.requestId = Math.round(message.requestId);
+    }
+    if (message.task !== undefined) {
+      obj.task = Task.toJSON(message.task);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ScheduleTaskStreamRequest>, I>>(
+    base?: I,
+  ): ScheduleTaskStreamRequest {
+    return ScheduleTaskStreamRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ScheduleTaskStreamRequest>, I>>(
+    object: I,
+  ): ScheduleTaskStreamRequest {
+    const message = createBaseScheduleTaskStreamRequest();
+    message.requestId = object.requestId ?? 0;
+    message.task =
+      object.task !== undefined && object.task !== null ? Task.fromPartial(object.task) : undefined;
+    return message;
+  },
+};
+
+function createBaseScheduleTaskStreamResponse(): ScheduleTaskStreamResponse {
+  return { requestId: 0, id: '', code: 0, message: '' };
+}
+
+export const ScheduleTaskStreamResponse: MessageFns<ScheduleTaskStreamResponse> = {
+  encode(
+    message: ScheduleTaskStreamResponse,
+    writer: BinaryWriter = new BinaryWriter(),
+  ): BinaryWriter {
+    if (message.requestId !== 0) {
+      writer.uint32(8).uint64(message.requestId);
+    }
+    if (message.id !== '') {
+      writer.uint32(18).string(message.id);
+    }
+    if (message.code !== 0) {
+      writer.uint32(24).uint32(message.code);
+    }
+    if (message.message !== '') {
+      writer.uint32(34).string(message.message);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ScheduleTaskStreamResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseScheduleTaskStreamResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.requestId = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.code = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.message = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ScheduleTaskStreamResponse {
+    return {
+      requestId: isSet(object.requestId)
+        ? globalThis.Number(object.requestId)
+        : isSet(object.request_id)
+          ? globalThis.Number(object.request_id)
+          : 0,
+      id: isSet(object.id) ? globalThis.String(object.id) : '',
+      code: isSet(object.code) ? globalThis.Number(object.code) : 0,
+      message: isSet(object.message) ? globalThis.String(object.message) : '',
+    };
+  },
+
+  toJSON(message: ScheduleTaskStreamResponse): unknown {
+    const obj: any = {};
+    if (message.requestId !== 0) {
+      obj.requestId = Math.round(message.requestId);
+    }
+    if (message.id !== '') {
+      obj.id = message.id;
+    }
+    if (message.code !== 0) {
+      obj.code = Math.round(message.code);
+    }
+    if (message.message !== '') {
+      obj.message = message.message;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ScheduleTaskStreamResponse>, I>>(
+    base?: I,
+  ): ScheduleTaskStreamResponse {
+    return ScheduleTaskStreamResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ScheduleTaskStreamResponse>, I>>(
+    object: I,
+  ): ScheduleTaskStreamResponse {
+    const message = createBaseScheduleTaskStreamResponse();
+    message.requestId = object.requestId ?? 0;
+    message.id = object.id ?? '';
+    message.code = object.code ?? 0;
+    message.message = object.message ?? '';
+    return message;
+  },
+};
+
 /** SchedulerService keeps the task list and hands work to members. */
 export type SchedulerServiceService = typeof SchedulerServiceService;
 export const SchedulerServiceService = {
@@ -1589,6 +1837,24 @@ export const SchedulerServiceService = {
     responseDeserialize: (value: Buffer): ScheduleTasksResponse =>
       ScheduleTasksResponse.decode(value),
   },
+  /**
+   * ScheduleTaskStream schedules tasks one at a time over one long-lived stream: each
+   * request is answered once its task is saved, exactly as ScheduleTask would, without
+   * the cost of a gRPC call per task. Answers may come in any order; match request_id.
+   */
+  scheduleTaskStream: {
+    path: '/scheduler.v1.SchedulerService/ScheduleTaskStream' as const,
+    requestStream: true as const,
+    responseStream: true as const,
+    requestSerialize: (value: ScheduleTaskStreamRequest): Buffer =>
+      Buffer.from(ScheduleTaskStreamRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ScheduleTaskStreamRequest =>
+      ScheduleTaskStreamRequest.decode(value),
+    responseSerialize: (value: ScheduleTaskStreamResponse): Buffer =>
+      Buffer.from(ScheduleTaskStreamResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ScheduleTaskStreamResponse =>
+      ScheduleTaskStreamResponse.decode(value),
+  },
 } as const;
 
 export interface SchedulerServiceServer extends UntypedServiceImplementation {
@@ -1598,6 +1864,15 @@ export interface SchedulerServiceServer extends UntypedServiceImplementation {
   taskComplete: handleUnaryCall<TaskCompleteRequest, TaskCompleteResponse>;
   getTask: handleUnaryCall<GetTaskRequest, GetTaskResponse>;
   scheduleTasks: handleUnaryCall<ScheduleTasksRequest, ScheduleTasksResponse>;
+  /**
+   * ScheduleTaskStream schedules tasks one at a time over one long-lived stream: each
+   * request is answered once its task is saved, exactly as ScheduleTask would, without
+   * the cost of a gRPC call per task. Answers may come in any order; match request_id.
+   */
+  scheduleTaskStream: handleBidiStreamingCall<
+    ScheduleTaskStreamRequest,
+    ScheduleTaskStreamResponse
+  >;
 }
 
 export interface SchedulerServiceClient extends Client {
@@ -1691,6 +1966,19 @@ export interface SchedulerServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ScheduleTasksResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * ScheduleTaskStream schedules tasks one at a time over one long-lived stream: each
+   * request is answered once its task is saved, exactly as ScheduleTask would, without
+   * the cost of a gRPC call per task. Answers may come in any order; match request_id.
+   */
+  scheduleTaskStream(): ClientDuplexStream<ScheduleTaskStreamRequest, ScheduleTaskStreamResponse>;
+  scheduleTaskStream(
+    options: Partial<CallOptions>,
+  ): ClientDuplexStream<ScheduleTaskStreamRequest, ScheduleTaskStreamResponse>;
+  scheduleTaskStream(
+    metadata: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientDuplexStream<ScheduleTaskStreamRequest, ScheduleTaskStreamResponse>;
 }
 
 export const SchedulerServiceClient = makeGenericClientConstructor(
@@ -1745,6 +2033,17 @@ function fromJsonTimestamp(o: any): Date {
   } else {
     return fromTimestamp(Timestamp.fromJSON(o));
   }
+}
+
+function longToNumber(int64: { toString(): string }): number {
+  const num = globalThis.Number(int64.toString());
+  if (num > globalThis.Number.MAX_SAFE_INTEGER) {
+    throw new globalThis.Error('Value is larger than Number.MAX_SAFE_INTEGER');
+  }
+  if (num < globalThis.Number.MIN_SAFE_INTEGER) {
+    throw new globalThis.Error('Value is smaller than Number.MIN_SAFE_INTEGER');
+  }
+  return num;
 }
 
 function isSet(value: any): boolean {

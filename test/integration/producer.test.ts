@@ -1,0 +1,87 @@
+import { status } from '@grpc/grpc-js';
+import { describe, expect, it } from 'vitest';
+import { createProducer, ScheduleError } from '../../src/client/producer.js';
+import { TaskPriority } from '../../src/gen/scheduler/v1/scheduler.js';
+import { TaskStatus } from '../helpers/grpc-clients.js';
+import { waitFor } from '../helpers/processes.js';
+import { useCluster } from '../helpers/use-cluster.js';
+
+describe('SDK producer over ScheduleTaskStream', () => {
+  const { cluster, clients } = useCluster();
+
+  it('schedules many tasks one by one on one stream, each saved and run once', async () => {
+    const { address } = await cluster().startLeader();
+    await cluster().startWorker(address, 'w1', ['--slots', '4']);
+    const api = clients(address);
+    const producer = createProducer({ leader: address });
+    try {
+      const ids = await Promise.all(
+        Array.from({ length: 300 }, (_, i) => producer.schedule({ id: `s${i}`, payload: '1' })),
+      );
+      expect(ids).toEqual(Array.from({ length: 300 }, (_, i) => `s${i}`));
+      // A leader-made id when none is given, and the other fields carried through.
+      const made = await producer.schedule({
+        payload: '1',
+        kind: 'default',
+        priority: TaskPriority.TASK_PRIORITY_HIGH,
+      });
+      expect(made).toMatch(/^[0-9a-f-]{36}$/);
+      expect((await api.task(made)).priority).toBe(TaskPriority.TASK_PRIORITY_HIGH);
+      await waitFor(
+        async () => (await api.tasks(TaskStatus.TASK_STATUS_COMPLETED)).length === 301 || undefined,
+        { timeoutMs: 20_000, what: '301 tasks completed' },
+      );
+      const all = await api.tasks();
+      expect(all.every((t) => t.attempt === 1)).toBe(true);
+    } finally {
+      await producer.close();
+    }
+  });
+
+  it('answers a bad task with its status code and goes on with the next', async () => {
+    const { address } = await cluster().startLeader();
+    const api = clients(address);
+    const producer = createProducer({ leader: address });
+    try {
+      await expect(producer.schedule({ id: 'dup', payload: 'x' })).resolves.toBe('dup');
+      const refusals = await Promise.allSettled([
+        producer.schedule({ id: 'dup', payload: 'x' }),
+        producer.schedule({ id: 'empty', payload: '' }),
+        producer.schedule({ id: 'bad kind', payload: 'x' }),
+      ]);
+      const codes = refusals.map((r) =>
+        r.status === 'rejected'
+          ? [(r.reason as ScheduleError).code, (r.reason as Error).message]
+          : r,
+      );
+      expect(codes).toEqual([
+        [status.ALREADY_EXISTS, 'task dup already exists'],
+        [status.INVALID_ARGUMENT, 'task payload must not be empty'],
+        [status.INVALID_ARGUMENT, 'task id must not contain whitespace or control characters'],
+      ]);
+      // The stream survived the refusals, and nothing was half-made by them.
+      await expect(producer.schedule({ id: 'after', payload: 'x' })).resolves.toBe('after');
+      expect((await api.tasks()).map((t) => t.id)).toEqual(['dup', 'after']);
+    } finally {
+      await producer.close();
+    }
+  });
+
+  it('fails calls in flight with UNAVAILABLE when the leader goes, and refuses after close', async () => {
+    const { address, process: leader } = await cluster().startLeader();
+    const producer = createProducer({ leader: address });
+    await producer.schedule({ payload: 'x' });
+    leader.kill('SIGKILL');
+    await leader.exited;
+    const lost = await producer.schedule({ payload: 'x' }).then(
+      () => undefined,
+      (err: ScheduleError) => err,
+    );
+    expect(lost).toBeInstanceOf(ScheduleError);
+    expect(lost!.code).toBe(status.UNAVAILABLE);
+    await producer.close();
+    await expect(producer.schedule({ payload: 'x' })).rejects.toMatchObject({
+      code: status.FAILED_PRECONDITION,
+    });
+  });
+});
