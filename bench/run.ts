@@ -8,7 +8,7 @@
  * BENCH_GRAPHILE_TASKS (BENCH_TASKS), BENCH_DETECTION_TRIALS (20), BENCH_PEERS ("bullmq,graphile"; "" for none),
  * BENCH_SCALE_MEMBERS ("1000,5000,10000"), BENCH_SCALE_WINDOW_MS (10000),
  * BENCH_QUEUE_DEPTHS ("0,250000,500000,1000000"), BENCH_QUEUE_SAMPLES (200),
- * BENCH_ONLY (sections to run, default all: "throughput,latency,detection,members,queue").
+ * BENCH_PROFILE_DIR (leader and worker CPU profiles), BENCH_ONLY (sections to run, default all: "throughput,latency,detection,members,queue").
  * Results are rewritten after every section, so an interrupted run keeps what it measured.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';

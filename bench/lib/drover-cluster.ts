@@ -19,10 +19,7 @@ export class BenchCluster {
       spawn(
         process.execPath,
         [
-          // BENCH_PROFILE_DIR=dir: the leader writes a V8 CPU profile there when it exits.
-          ...(process.env['BENCH_PROFILE_DIR']
-            ? ['--cpu-prof', `--cpu-prof-dir=${process.env['BENCH_PROFILE_DIR']}`]
-            : []),
+          ...profileFlags(),
           DROVER_BIN,
           'leader',
           '--listen',
@@ -46,7 +43,7 @@ export class BenchCluster {
   async startWorker(id: string, slots: number): Promise<DroverProcess> {
     const proc = this.track(
       id,
-      spawn(process.execPath, [BENCH_WORKER, this.address, id, String(slots)], {
+      spawn(process.execPath, [...profileFlags(), BENCH_WORKER, this.address, id, String(slots)], {
         stdio: ['ignore', 'pipe', 'pipe'],
       }),
     );
@@ -79,4 +76,10 @@ export class BenchCluster {
     this.processes.push(proc);
     return proc;
   }
+}
+
+/** BENCH_PROFILE_DIR=dir: the leader and workers write V8 CPU profiles there as they exit. */
+function profileFlags(): string[] {
+  const dir = process.env['BENCH_PROFILE_DIR'];
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
 }
