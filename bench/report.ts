@@ -89,7 +89,7 @@ function throughput(results: Results): string[] {
 function latency({ latency: rows, settings: s }: Results): string[] {
   if (rows.length === 0) return [];
   return [
-    `**Latency** with idle workers (${s.latencyWorkers} workers x ${s.slots} slots), ${s.latencyTasks} tasks one at a time at ${s.latencyRatePerSec}/s, ms: p50 / p99 / max.`,
+    `**Latency** with idle workers (${s.latencyWorkers} workers x ${s.slots} slots), ${s.latencyTasks} tasks one at a time at ${s.latencyRatePerSec}/s after 20 warm-up tasks, ms: p50 / p99 / max. *drover* schedules with ScheduleTask calls, *drover (stream)* with the SDK producer (ScheduleTaskStream).`,
     '',
     '| system | schedule → start | schedule → complete |',
     '| --- | --- | --- |',

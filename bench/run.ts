@@ -219,7 +219,10 @@ if (wants('latency')) {
     workers: number,
     slots: number,
   ) => Promise<{ toStartMs: number[]; toCompleteMs?: number[] }>;
-  const runners: [string, LatencyRunner][] = [['drover', droverLatency]];
+  const runners: [string, LatencyRunner][] = [
+    ['drover', (...args) => droverLatency(...args, 'unary')],
+    ['drover (stream)', (...args) => droverLatency(...args, 'stream')],
+  ];
   if (systems.some(([x]) => x === 'bullmq')) runners.push(['bullmq', bullmqLatency]);
   if (systems.some(([x]) => x === 'graphile-worker')) {
     runners.push(['graphile-worker', graphileLatency]);

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TaskStatus } from '../../test/helpers/grpc-clients.js';
+import { createProducer, type Producer } from '../../src/client/producer.js';
 import { BenchCluster } from '../lib/drover-cluster.js';
 import { waitFor } from '../../test/helpers/wait-for.js';
 
@@ -13,24 +14,33 @@ export async function droverLatency(
   ratePerSec: number,
   workers: number,
   slots: number,
+  via: 'unary' | 'stream' = 'unary',
 ): Promise<{ toStartMs: number[]; toCompleteMs: number[] }> {
   const cluster = new BenchCluster();
+  let producer: Producer | undefined;
   try {
     await cluster.startLeader();
     await Promise.all(
       Array.from({ length: workers }, (_, i) => cluster.startWorker(`w${i + 1}`, slots)),
     );
     const api = cluster.clients;
+    const stream = (producer = createProducer({ leader: cluster.address }));
+    const schedule = (id: string): Promise<unknown> =>
+      via === 'stream' ? stream.schedule({ id, payload: 'x' }) : api.schedule({ id, payload: 'x' });
+    // Warm both ends (connections, JIT) before measuring, as a long-running producer is.
+    for (let i = 0; i < 20; i++) await schedule(`warm-${i}`);
     const sentAt = new Map<string, number>();
     for (let i = 0; i < count; i++) {
       const id = `lat-${i}`;
       sentAt.set(id, performance.timeOrigin + performance.now());
-      await api.schedule({ id, payload: 'x' });
+      await schedule(id);
       await sleep(1000 / ratePerSec);
     }
     const done = await waitFor(
       async () => {
-        const tasks = await api.tasks(TaskStatus.TASK_STATUS_COMPLETED);
+        const tasks = (await api.tasks(TaskStatus.TASK_STATUS_COMPLETED)).filter((t) =>
+          sentAt.has(t.id),
+        );
         return tasks.length === count && tasks;
       },
       { timeoutMs: 60_000, intervalMs: 50, what: 'latency tasks completed' },
@@ -40,6 +50,7 @@ export async function droverLatency(
       toCompleteMs: done.map((t) => t.finishedAt!.getTime() - sentAt.get(t.id)!),
     };
   } finally {
+    await producer?.close();
     await cluster.stop();
   }
 }
