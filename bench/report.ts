@@ -34,12 +34,14 @@ export function renderMarkdown(results: Results): string {
 function throughput(results: Results): string[] {
   const { throughput: rows, settings: s } = results;
   if (rows.length === 0) return [];
-  const peers = [...new Set(rows.map((r) => r.system))].filter((x) => x !== 'drover');
+  const systems = [...new Set(rows.map((r) => r.system))];
+  const drovers = systems.filter((x) => x.startsWith('drover'));
+  const peers = systems.filter((x) => !x.startsWith('drover'));
   const lines = [
-    `**Throughput**, tasks/s end to end (schedule, assign, run an empty handler, complete): ${s.tasks.toLocaleString('en-US')} tasks, workers of ${s.slots} slots (peers: the same number of worker processes with concurrency ${s.slots}); median of ${s.runs} run(s), range in brackets. *single*: one schedule call per task, ${s.singleWindow} in flight (ScheduleTask, add, addJob); *stream*: drover only, one task per request on a ScheduleTaskStream (the SDK producer), ${s.singleWindow} in flight, compared with the peers' *single* figures; *batch*: ${s.batchSize} per call (ScheduleTasks, addBulk, addJobs).`,
+    `**Throughput**, tasks/s end to end (schedule, assign, run an empty handler, complete): ${s.tasks.toLocaleString('en-US')} tasks, workers of ${s.slots} slots (peers: the same number of worker processes with concurrency ${s.slots}); median of ${s.runs} run(s), range in brackets. *single*: one schedule call per task, ${s.singleWindow} in flight (ScheduleTask, add, addJob); *stream*: drover only, one task per request on a ScheduleTaskStream (the SDK producer), ${s.singleWindow} in flight, compared with the peers' *single* figures; *batch*: ${s.batchSize} per call (ScheduleTasks, addBulk, addJobs). *drover* keeps its task list in memory, *drover-sqlite* in its durable SQLite store (the default); *vs memory* is drover-sqlite / drover.`,
     '',
-    `| workers | mode | drover | ${peers.map((p) => `${p} | drover/${p}`).join(' | ')} |`,
-    `| --- | --- | --- | ${peers.map(() => '--- | ---').join(' | ')} |`,
+    `| workers | mode | system | tasks/s | vs memory | ${peers.map((p) => `${p} | ratio`).join(' | ')} |`,
+    `| --- | --- | --- | --- | --- | ${peers.map(() => '--- | ---').join(' | ')} |`,
   ];
   for (const workers of s.workers) {
     for (const mode of ['batch', 'single', 'stream'] as const) {
@@ -50,17 +52,26 @@ function throughput(results: Results): string[] {
           (r) =>
             r.system === system &&
             r.workers === workers &&
-            r.mode === (system !== 'drover' && mode === 'stream' ? 'single' : mode),
+            r.mode === (!system.startsWith('drover') && mode === 'stream' ? 'single' : mode),
         );
-      const d = row('drover');
-      if (!d) continue;
-      const cells = peers.map((p) => {
-        const r = row(p);
-        return r
-          ? `${spread(r.tasksPerSec)} | ${(d.tasksPerSec.median / r.tasksPerSec.median).toFixed(2)}`
-          : '- | -';
-      });
-      lines.push(`| ${workers} | ${mode} | ${spread(d.tasksPerSec)} | ${cells.join(' | ')} |`);
+      const memory = row('drover');
+      for (const system of drovers) {
+        const d = row(system);
+        if (!d) continue;
+        const vsMemory =
+          system !== 'drover' && memory
+            ? (d.tasksPerSec.median / memory.tasksPerSec.median).toFixed(2)
+            : '-';
+        const cells = peers.map((p) => {
+          const r = row(p);
+          return r
+            ? `${spread(r.tasksPerSec)} | ${(d.tasksPerSec.median / r.tasksPerSec.median).toFixed(2)}`
+            : '- | -';
+        });
+        lines.push(
+          `| ${workers} | ${mode} | ${system} | ${spread(d.tasksPerSec)} | ${vsMemory} | ${cells.join(' | ')} |`,
+        );
+      }
     }
   }
   if (s.graphileTasks !== s.tasks && peers.includes('graphile-worker')) {
@@ -75,11 +86,11 @@ function throughput(results: Results): string[] {
       '',
       `**Where drover's CPU goes** in those runs, µs of CPU per task (median over runs): the producer (this harness scheduling over grpc-js), the leader, and all workers together. On ${results.machine.cores} cores shared by all of them, their sum bounds the rate.`,
       '',
-      '| workers | mode | producer | leader | workers | sum |',
-      '| --- | --- | --- | --- | --- | --- |',
+      '| workers | mode | system | producer | leader | workers | sum |',
+      '| --- | --- | --- | --- | --- | --- | --- |',
       ...cpuRows.map((r) => {
         const c = r.cpuUsPerTask!;
-        return `| ${r.workers} | ${r.mode} | ${c.producer} | ${c.leader} | ${c.workers} | ${c.producer + c.leader + c.workers} |`;
+        return `| ${r.workers} | ${r.mode} | ${r.system} | ${c.producer} | ${c.leader} | ${c.workers} | ${c.producer + c.leader + c.workers} |`;
       }),
     );
   }
@@ -89,7 +100,7 @@ function throughput(results: Results): string[] {
 function latency({ latency: rows, settings: s }: Results): string[] {
   if (rows.length === 0) return [];
   return [
-    `**Latency** with idle workers (${s.latencyWorkers} workers x ${s.slots} slots), ${s.latencyTasks} tasks one at a time at ${s.latencyRatePerSec}/s after 20 warm-up tasks, ms: p50 / p99 / max. *drover* schedules with ScheduleTask calls, *drover (stream)* with the SDK producer (ScheduleTaskStream).`,
+    `**Latency** with idle workers (${s.latencyWorkers} workers x ${s.slots} slots), ${s.latencyTasks} tasks one at a time at ${s.latencyRatePerSec}/s after 20 warm-up tasks, ms: p50 / p99 / max. *drover* schedules with ScheduleTask calls, *(stream)* with the SDK producer (ScheduleTaskStream); *-sqlite*: the durable store.`,
     '',
     '| system | schedule → start | schedule → complete |',
     '| --- | --- | --- |',

@@ -5,7 +5,7 @@
  *
  * Settings (environment): BENCH_TASKS (100000), BENCH_RUNS (3), BENCH_WORKERS ("1,4,16"),
  * BENCH_SLOTS (8), BENCH_LATENCY_TASKS (500), BENCH_LATENCY_RATE (100/s),
- * BENCH_GRAPHILE_TASKS (BENCH_TASKS), BENCH_DETECTION_TRIALS (20), BENCH_PEERS ("bullmq,graphile"; "" for none),
+ * BENCH_GRAPHILE_TASKS (BENCH_TASKS), BENCH_STORES (drover's stores: "memory,sqlite"), BENCH_DETECTION_TRIALS (20), BENCH_PEERS ("bullmq,graphile"; "" for none),
  * BENCH_SCALE_MEMBERS ("1000,5000,10000"), BENCH_SCALE_WINDOW_MS (10000),
  * BENCH_QUEUE_DEPTHS ("0,250000,500000,1000000"), BENCH_QUEUE_SAMPLES (200),
  * BENCH_PROFILE_DIR (leader and worker CPU profiles), BENCH_ONLY (sections to run, default all: "throughput,latency,detection,members,queue").
@@ -23,6 +23,7 @@ import {
   type ThroughputRun,
   type ThroughputSettings,
 } from './drover/throughput.js';
+import type { BenchStore } from './lib/drover-cluster.js';
 import { machine } from './lib/machine.js';
 import { progress } from './lib/progress.js';
 import { distribution, repeated, type Distribution, type Repeated } from './lib/stats.js';
@@ -53,6 +54,9 @@ export const settings = {
   latencyRatePerSec: Number(env('BENCH_LATENCY_RATE', '100', '100')),
   latencyWorkers: 4,
   detectionTrials: Number(env('BENCH_DETECTION_TRIALS', '20', '2')),
+  stores: env('BENCH_STORES', 'memory,sqlite', 'memory,sqlite')
+    .split(',')
+    .filter(Boolean) as BenchStore[],
   peers: env('BENCH_PEERS', 'bullmq,graphile', 'bullmq,graphile').split(',').filter(Boolean),
   graphileTasks: Number(process.env['BENCH_GRAPHILE_TASKS'] ?? env('BENCH_TASKS', '100000', '300')),
   scaleMembers: env('BENCH_SCALE_MEMBERS', '1000,5000,10000', '50').split(',').map(Number),
@@ -68,6 +72,11 @@ export const settings = {
     .filter(Boolean),
   smoke,
 };
+
+/** drover's name in results: "drover" with the memory store, "drover-sqlite" durable. */
+function droverSystem(store: BenchStore): string {
+  return store === 'memory' ? 'drover' : `drover-${store}`;
+}
 
 /** One system's throughput for one configuration. */
 export interface ThroughputRow {
@@ -145,7 +154,11 @@ async function attempt<T>(what: string, measure: () => Promise<T>): Promise<T | 
 }
 
 type Runner = (s: ThroughputSettings, run: number) => Promise<ThroughputRun>;
-const systems: [string, Runner][] = [['drover', (s) => droverThroughput(s)]];
+/** drover once per store ("drover" is the memory store, "drover-sqlite" the durable one). */
+const systems: [string, Runner][] = settings.stores.map((store) => [
+  droverSystem(store),
+  (s) => droverThroughput({ ...s, store }),
+]);
 if (settings.peers.includes('bullmq')) {
   const why = await bullmqUnavailable();
   if (why) results.skipped['bullmq'] = why;
@@ -177,7 +190,7 @@ if (wants('throughput')) {
       };
       for (const [system, measure] of systems) {
         // A stream of one-task requests is drover's own protocol; peers have no such mode.
-        if (mode === 'stream' && system !== 'drover') continue;
+        if (mode === 'stream' && !system.startsWith('drover')) continue;
         const perRun: ThroughputRun[] = [];
         for (let i = 1; i <= settings.runs; i++) {
           const tasks = system === 'graphile-worker' ? settings.graphileTasks : settings.tasks;
@@ -219,10 +232,12 @@ if (wants('latency')) {
     workers: number,
     slots: number,
   ) => Promise<{ toStartMs: number[]; toCompleteMs?: number[] }>;
-  const runners: [string, LatencyRunner][] = [
-    ['drover', (...args) => droverLatency(...args, 'unary')],
-    ['drover (stream)', (...args) => droverLatency(...args, 'stream')],
-  ];
+  const runners: [string, LatencyRunner][] = settings.stores.flatMap(
+    (store): [string, LatencyRunner][] => [
+      [droverSystem(store), (...args) => droverLatency(...args, 'unary', store)],
+      [`${droverSystem(store)} (stream)`, (...args) => droverLatency(...args, 'stream', store)],
+    ],
+  );
   if (systems.some(([x]) => x === 'bullmq')) runners.push(['bullmq', bullmqLatency]);
   if (systems.some(([x]) => x === 'graphile-worker')) {
     runners.push(['graphile-worker', graphileLatency]);

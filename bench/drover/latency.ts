@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TaskStatus } from '../../test/helpers/grpc-clients.js';
 import { createProducer, type Producer } from '../../src/client/producer.js';
-import { BenchCluster } from '../lib/drover-cluster.js';
+import { BenchCluster, type BenchStore } from '../lib/drover-cluster.js';
 import { waitFor } from '../../test/helpers/wait-for.js';
 
 /**
@@ -15,11 +15,12 @@ export async function droverLatency(
   workers: number,
   slots: number,
   via: 'unary' | 'stream' = 'unary',
+  store: BenchStore = 'memory',
 ): Promise<{ toStartMs: number[]; toCompleteMs: number[] }> {
   const cluster = new BenchCluster();
   let producer: Producer | undefined;
   try {
-    await cluster.startLeader();
+    await cluster.startLeader([], store);
     await Promise.all(
       Array.from({ length: workers }, (_, i) => cluster.startWorker(`w${i + 1}`, slots)),
     );

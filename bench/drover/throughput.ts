@@ -3,7 +3,7 @@ import { taskDraft } from '../../src/scheduler/task-wire.js';
 import { TaskStatus } from '../../test/helpers/grpc-clients.js';
 import { produce } from '../lib/produce.js';
 import { createProducer } from '../../src/client/producer.js';
-import { BenchCluster } from '../lib/drover-cluster.js';
+import { BenchCluster, type BenchStore } from '../lib/drover-cluster.js';
 import { cpuTimeMs } from '../lib/proc.js';
 
 /** One throughput run's settings. */
@@ -20,6 +20,8 @@ export interface ThroughputSettings {
   /** Calls kept in flight by the producer. */
   readonly window: number;
   readonly leaderArgs?: readonly string[];
+  /** drover's task store (default memory). */
+  readonly store?: BenchStore;
 }
 
 /** CPU time each party spent per task during a run, in microseconds. */
@@ -46,7 +48,7 @@ export interface ThroughputRun {
 export async function droverThroughput(settings: ThroughputSettings): Promise<ThroughputRun> {
   const cluster = new BenchCluster();
   try {
-    await cluster.startLeader([...(settings.leaderArgs ?? [])]);
+    await cluster.startLeader([...(settings.leaderArgs ?? [])], settings.store);
     const workers = await Promise.all(
       Array.from({ length: settings.workers }, (_, i) =>
         cluster.startWorker(`w${i + 1}`, settings.slots),

@@ -1,19 +1,34 @@
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DroverProcess, DROVER_BIN } from '../../test/helpers/processes.js';
 import { TestClients } from '../../test/helpers/grpc-clients.js';
 
 const BENCH_WORKER = fileURLToPath(new URL('../worker.mjs', import.meta.url));
 
+/** Where the leader keeps its task list in a benchmark: the store is a harness parameter. */
+export type BenchStore = 'memory' | 'sqlite';
+
 /** A leader and benchmark workers as real processes on loopback, torn down together. */
 export class BenchCluster {
   private readonly processes: DroverProcess[] = [];
+  private dataDir: string | undefined;
   leader!: DroverProcess;
   address = '';
   clients!: TestClients;
 
-  /** Starts the leader on an ephemeral port with the given extra flags. */
-  async startLeader(args: string[] = []): Promise<void> {
+  /**
+   * Starts the leader on an ephemeral port with the given extra flags and store (sqlite:
+   * in a fresh data directory, removed on stop).
+   */
+  async startLeader(args: string[] = [], store: BenchStore = 'memory'): Promise<void> {
+    const storeArgs = ['--store', store];
+    if (store === 'sqlite') {
+      this.dataDir = mkdtempSync(join(tmpdir(), 'drover-bench-data-'));
+      storeArgs.push('--data-dir', this.dataDir);
+    }
     this.leader = this.track(
       'leader',
       spawn(
@@ -26,6 +41,7 @@ export class BenchCluster {
           '127.0.0.1:0',
           '--log-level',
           'warn',
+          ...storeArgs,
           ...args,
         ],
         {
@@ -69,6 +85,7 @@ export class BenchCluster {
     const timer = setTimeout(() => this.processes.forEach((p) => p.kill('SIGKILL')), 5000);
     await Promise.all(this.processes.map((p) => p.exited));
     clearTimeout(timer);
+    if (this.dataDir) rmSync(this.dataDir, { recursive: true, force: true });
   }
 
   private track(name: string, child: ReturnType<typeof spawn>): DroverProcess {

@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { StoreOpenError } from '../scheduler/store/store.js';
 import { DroverError } from '../shared/errors.js';
 import { EXIT } from './client.js';
 import { registerCancel } from './commands/cancel.js';
@@ -41,6 +42,12 @@ export async function main(argv: readonly string[]): Promise<void> {
       // Configuration errors found at start-up.
       process.stderr.write(`drover: ${err.message}\n`);
       process.exitCode = EXIT.usage;
+      return;
+    }
+    if (err instanceof StoreOpenError) {
+      // A data directory the leader must not touch: say why, and nothing else.
+      process.stderr.write(`drover: ${err.message}\n`);
+      process.exitCode = 1;
       return;
     }
     process.stderr.write(

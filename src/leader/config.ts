@@ -4,6 +4,7 @@ import { addLogOptions, intOption, listOption, logSettings } from '../shared/con
 import type { LogFormat } from '../shared/logger.js';
 import { formatHostPort, isLoopback, parseHostPort } from '../shared/net.js';
 import type { ServerTlsFiles } from '../shared/tls.js';
+import type { SyncMode } from '../scheduler/store/sqlite-store.js';
 
 /** Everything the leader process is configured with, checked once and frozen. */
 export interface LeaderConfig {
@@ -19,6 +20,13 @@ export interface LeaderConfig {
   readonly keepaliveTimeMs: number;
   readonly keepaliveTimeoutMs: number;
   readonly tls: ServerTlsFiles | undefined;
+  /** `sqlite`: durable, in `dataDir`; `memory`: nothing survives the process. */
+  readonly store: 'sqlite' | 'memory';
+  readonly dataDir: string;
+  readonly sync: SyncMode;
+  readonly reattachGraceMs: number;
+  readonly retainFinished: number;
+  readonly retainFinishedMs: number;
   readonly logLevel: string;
   readonly logFormat: LogFormat;
 }
@@ -108,6 +116,53 @@ export function addLeaderOptions(command: Command): Command {
       ),
     )
     .addOption(
+      new Option('--store <kind>', 'where the task list lives: sqlite (durable) or memory')
+        .choices(['sqlite', 'memory'])
+        .env('DROVER_STORE')
+        .default('sqlite'),
+    )
+    .addOption(
+      new Option('--data-dir <dir>', 'directory of the durable store (one leader per directory)')
+        .env('DROVER_DATA_DIR')
+        .default('drover-data'),
+    )
+    .addOption(
+      new Option(
+        '--sync <mode>',
+        'full: every commit survives power loss; normal: survives a leader crash, not the machine',
+      )
+        .choices(['full', 'normal'])
+        .env('DROVER_SYNC')
+        .default('full'),
+    )
+    .addOption(
+      intOption(
+        '--reattach-grace-ms <ms>',
+        'after a restart, how long running tasks wait for their workers before being requeued',
+        'DROVER_REATTACH_GRACE_MS',
+        10_000,
+        0,
+      ),
+    )
+    .addOption(
+      intOption(
+        '--retain-finished <n>',
+        'finished tasks (completed, failed, cancelled) kept; older ones are pruned',
+        'DROVER_RETAIN_FINISHED',
+        100_000,
+        0,
+      ),
+    )
+    .addOption(
+      intOption(
+        '--retain-finished-ms <ms>',
+        'how long a finished task is kept at most',
+        'DROVER_RETAIN_FINISHED_MS',
+        7 * 24 * 3600 * 1000,
+        0,
+      ),
+    )
+    .addOption(
       new Option('--tls-cert <file>', 'PEM certificate; enables TLS').env('DROVER_TLS_CERT'),
     )
     .addOption(
@@ -164,6 +219,12 @@ export function leaderConfigFrom(opts: Record<string, unknown>): LeaderConfig {
     keepaliveTimeMs: num('keepaliveTimeMs'),
     keepaliveTimeoutMs: num('keepaliveTimeoutMs'),
     tls,
+    store: opts['store'] as 'sqlite' | 'memory',
+    dataDir: opts['dataDir'] as string,
+    sync: opts['sync'] as SyncMode,
+    reattachGraceMs: num('reattachGraceMs'),
+    retainFinished: num('retainFinished'),
+    retainFinishedMs: num('retainFinishedMs'),
     logLevel: logSettings(opts).level,
     logFormat: logSettings(opts).format,
   };

@@ -23,6 +23,9 @@ import {
   type Transition,
 } from './membership/registry.js';
 
+/** Most finished tasks one sweep prunes, so a sweep stays short whatever the backlog. */
+const PRUNE_PER_SWEEP = 1_000;
+
 /** The leader's explicit dependencies, built once by main.ts. */
 export interface LeaderDeps {
   readonly clock: Clock;
@@ -39,6 +42,13 @@ export interface CoordinatorOptions {
   readonly timing: MembershipTiming;
   readonly sweepIntervalMs: number;
   readonly maxPayloadBytes: number;
+  /**
+   * After a restart, how long tasks that were running wait for their workers to reconnect
+   * and re-attach them before they go back to the queue as new attempts.
+   */
+  readonly reattachGraceMs: number;
+  /** Finished tasks kept: at most this many, and none finished longer ago than the age. */
+  readonly retention: { readonly finished: number; readonly ageMs: number };
 }
 
 /** How the coordinator reaches a worker: its heartbeat stream, seen from the leader. */
@@ -80,6 +90,8 @@ export class Coordinator {
   private pumpScheduled = false;
   private sweepTimer: NodeJS.Timeout | undefined;
   private stopping = false;
+  /** When restored running tasks stop waiting for their workers; undefined once done. */
+  private reattachDeadlineMs: number | undefined;
 
   constructor(
     private readonly deps: LeaderDeps,
@@ -90,9 +102,23 @@ export class Coordinator {
     this.log = deps.logger.child({ component: 'coordinator' });
   }
 
-  /** Loads the task list and starts the liveness sweep. */
+  /** Loads the task list from the store and starts the liveness sweep. */
   async start(): Promise<void> {
-    // TODO(#5): rebuild the scheduler from store.loadAll() once the store is durable.
+    const records = await this.deps.store.loadAll();
+    this.scheduler.restore(records);
+    const running = records.filter((task) => task.status === 'running').length;
+    if (records.length > 0) {
+      this.log.info(
+        {
+          tasks: records.length,
+          pending: this.scheduler.pendingCount,
+          running,
+          reattachGraceMs: this.options.reattachGraceMs,
+        },
+        'task list restored',
+      );
+    }
+    if (running > 0) this.reattachDeadlineMs = this.now() + this.options.reattachGraceMs;
     this.sweepTimer = setInterval(() => this.sweep(), this.options.sweepIntervalMs);
   }
 
@@ -274,6 +300,34 @@ export class Coordinator {
 
   private sweep(): void {
     for (const transition of this.membership.sweep(this.now())) this.apply(transition);
+    this.prune();
+    if (this.reattachDeadlineMs !== undefined && this.now() >= this.reattachDeadlineMs) {
+      this.reattachDeadlineMs = undefined;
+      const { changed } = this.scheduler.requeueUnclaimed();
+      for (const task of changed) {
+        this.log.warn(
+          { taskId: task.id, attempt: task.attempt, memberId: task.memberId },
+          'task requeued: its worker did not come back after the restart',
+        );
+      }
+      this.persistThen(changed, () => this.schedulePump());
+    }
+  }
+
+  /** Drops finished tasks beyond the retention, a bounded number per sweep. */
+  private prune(): void {
+    const { finished, ageMs } = this.options.retention;
+    const removed = this.scheduler.prune({
+      keep: finished,
+      finishedBeforeMs: this.now() - ageMs,
+      limit: PRUNE_PER_SWEEP,
+    });
+    if (removed.length === 0) return;
+    this.log.debug({ tasks: removed.length }, 'finished tasks pruned');
+    this.deps.store.remove(removed).catch((err: unknown) => {
+      this.shutdown('leader stopped after a store failure');
+      this.deps.fail(err);
+    });
   }
 
   /** Coalesces assignment to once per event-loop turn, however many events asked for it. */

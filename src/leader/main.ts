@@ -6,6 +6,8 @@ import { randomIds } from '../shared/ids.js';
 import { createLogger } from '../shared/logger.js';
 import { serverCredentials } from '../shared/tls.js';
 import { MemoryTaskStore } from '../scheduler/store/memory-store.js';
+import { SqliteTaskStore } from '../scheduler/store/sqlite-store.js';
+import type { TaskStore } from '../scheduler/store/store.js';
 import type { LeaderConfig } from './config.js';
 import { Coordinator } from './coordinator.js';
 import { buildLeaderServer, SERVICE_NAMES } from './server.js';
@@ -20,7 +22,10 @@ const MESSAGE_OVERHEAD_BYTES = 64 * 1024;
  */
 export async function runLeader(config: LeaderConfig, signal: AbortSignal): Promise<void> {
   const logger = createLogger({ level: config.logLevel, format: config.logFormat, name: 'leader' });
-  const store = new MemoryTaskStore();
+  const store: TaskStore =
+    config.store === 'memory'
+      ? new MemoryTaskStore()
+      : new SqliteTaskStore({ dataDir: config.dataDir, sync: config.sync });
   const failure = new AbortController();
   const coordinator = new Coordinator(
     { clock: systemClock, ids: randomIds, logger, store, fail: (err) => failure.abort(err) },
@@ -33,6 +38,8 @@ export async function runLeader(config: LeaderConfig, signal: AbortSignal): Prom
       },
       sweepIntervalMs: config.sweepIntervalMs,
       maxPayloadBytes: config.maxPayloadBytes,
+      reattachGraceMs: config.reattachGraceMs,
+      retention: { finished: config.retainFinished, ageMs: config.retainFinishedMs },
     },
   );
   await coordinator.start();

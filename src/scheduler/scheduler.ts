@@ -8,7 +8,7 @@ import {
 } from '../shared/errors.js';
 import type { MemberId, TaskId } from '../shared/ids.js';
 import { TaskQueue } from './queue.js';
-import { DEFAULT_KIND, type Priority, type TaskRecord, type TaskStatus } from './task.js';
+import { DEFAULT_KIND, isFinal, type Priority, type TaskRecord, type TaskStatus } from './task.js';
 import { utf8ByteLength } from './utf8.js';
 
 /** Limits the scheduler enforces on new tasks. */
@@ -130,6 +130,8 @@ export class Scheduler {
    * that just got a task goes to the back, which spreads work across members.
    */
   private readonly ready = new Set<MemberId>();
+  /** Finished tasks (completed, error, cancelled) in the order they finished, for pruning. */
+  private readonly finished = new Map<TaskId, TaskRecord>();
   private lastSeq = 0;
   private lastTailQueueSeq = 0;
   private lastHeadQueueSeq = 0;
@@ -139,6 +141,75 @@ export class Scheduler {
   /** Number of tasks waiting for a slot. */
   get pendingCount(): number {
     return this.queue.size;
+  }
+
+  /**
+   * Rebuilds the task list from stored records, before any worker is known: the same ids,
+   * order, attempts and results. Pending tasks go back in the queue in their order; running
+   * ones stay running on their member until it re-attaches them, or
+   * {@link requeueUnclaimed} hands them to someone else.
+   */
+  restore(records: readonly TaskRecord[]): void {
+    if (this.tasks.size > 0) throw new Error('restore() needs an empty scheduler');
+    const pending: TaskRecord[] = [];
+    for (const task of records) {
+      this.tasks.set(task.id, task);
+      this.bySeq.set(task.seq, task);
+      this.byStatus[task.status].set(task.seq, task);
+      if (task.status === 'pending') pending.push(task);
+      this.lastSeq = Math.max(this.lastSeq, task.seq);
+      this.lastTailQueueSeq = Math.max(this.lastTailQueueSeq, task.queueSeq);
+      this.lastHeadQueueSeq = Math.min(this.lastHeadQueueSeq, task.queueSeq);
+    }
+    // In queue order, so every push lands at a tail (O(1)).
+    pending.sort((a, b) => a.queueSeq - b.queueSeq);
+    for (const task of pending) this.queue.push(task);
+    const finished = records.filter((task) => isFinal(task.status));
+    finished.sort((a, b) => (a.finishedAtMs ?? 0) - (b.finishedAtMs ?? 0) || a.seq - b.seq);
+    for (const task of finished) this.finished.set(task.id, task);
+  }
+
+  /**
+   * Forgets finished tasks beyond the retention: the oldest-finished first, while there are
+   * more than `keep` or they finished before `finishedBeforeMs`. Pending and running tasks
+   * are never pruned, nor a cancelled one whose worker has not yet confirmed the stop.
+   * Removes at most `limit` per call so one call stays short; returns the ids removed.
+   */
+  prune(options: { keep: number; finishedBeforeMs: number; limit: number }): TaskId[] {
+    const removed: TaskId[] = [];
+    let excess = this.finished.size - options.keep;
+    for (const task of this.finished.values()) {
+      if (removed.length >= options.limit) break;
+      const tooOld = (task.finishedAtMs ?? 0) < options.finishedBeforeMs;
+      if (excess <= 0 && !tooOld) break; // finish order: everything after is newer
+      if (task.memberId !== undefined && this.workers.get(task.memberId)?.running.has(task.id)) {
+        continue; // still holds a worker's slot
+      }
+      this.finished.delete(task.id);
+      this.tasks.delete(task.id);
+      this.bySeq.delete(task.seq);
+      this.byStatus[task.status].delete(task.seq);
+      removed.push(task.id);
+      excess--;
+    }
+    return removed;
+  }
+
+  /**
+   * After a restart: running tasks that no member has re-attached go back to the head of
+   * the queue, first ones first, keeping their attempt number (the next start is a new
+   * attempt, and a late report of the old one is refused).
+   */
+  requeueUnclaimed(): Changes {
+    const unclaimed = [...this.byStatus.running.values()]
+      .filter((task) => !this.workers.get(task.memberId!)?.running.has(task.id))
+      .sort((a, b) => b.queueSeq - a.queueSeq);
+    for (const task of unclaimed) {
+      this.setStatus(task, 'pending');
+      task.queueSeq = --this.lastHeadQueueSeq;
+      this.queue.push(task);
+    }
+    return { changed: unclaimed };
   }
 
   /** Adds a task to the tail of its priority. */
@@ -427,7 +498,14 @@ export class Scheduler {
         stop(`attempt ${attempt} of task ${taskId} is not assigned to ${memberId}`);
         continue;
       }
-      if (task.status === 'running') continue;
+      if (task.status === 'running') {
+        // After a leader restart the worker is new to this scheduler: adopt what it runs.
+        if (!worker.running.has(task.id)) {
+          worker.running.add(task.id);
+          this.refreshReady(worker);
+        }
+        continue;
+      }
       if (task.status === 'cancelled') {
         if (resendStops) stop('cancelled');
         continue;
@@ -492,6 +570,12 @@ export class Scheduler {
     this.byStatus[task.status].delete(task.seq);
     this.byStatus[status].set(task.seq, task);
     task.status = status;
+    if (isFinal(status)) this.finished.set(task.id, task);
+  }
+
+  /** Number of finished tasks held (completed, error, cancelled). */
+  get finishedCount(): number {
+    return this.finished.size;
   }
 
   private releaseSlot(memberId: MemberId | undefined, taskId: TaskId): void {

@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { defer, waitFor } from './wait-for.js';
@@ -37,7 +39,8 @@ export class DroverProcess {
       this.raw.push(`[stderr] ${text}`),
     );
     this.exited = new Promise((resolve) => {
-      child.once('exit', (code, signal) => resolve({ code, signal }));
+      // 'close', not 'exit': by then every line it wrote has been read.
+      child.once('close', (code, signal) => resolve({ code, signal }));
     });
   }
 
@@ -87,13 +90,33 @@ export class DroverProcess {
 /** Starts drover processes and cleans them all up; one per test. */
 export class Cluster {
   private readonly processes: DroverProcess[] = [];
+  private readonly dataDirs: string[] = [];
 
-  /** Starts `drover leader` on an ephemeral loopback port; resolves with its address. */
+  /** A fresh data directory, removed when the cluster stops. */
+  dataDir(): string {
+    const dir = mkdtempSync(join(tmpdir(), 'drover-test-data-'));
+    this.dataDirs.push(dir);
+    return dir;
+  }
+
+  /**
+   * Starts `drover leader` on an ephemeral loopback port; resolves with its address. It
+   * gets a fresh data directory of its own unless `args` name one (or `--store memory`).
+   */
   async startLeader(
     args: string[] = [],
     name = 'leader',
   ): Promise<{ process: DroverProcess; address: string }> {
-    const proc = this.spawn(name, ['leader', '--listen', '127.0.0.1:0', ...FAST_TIMINGS, ...args]);
+    const storeArgs =
+      args.includes('--data-dir') || args.includes('--store') ? [] : ['--data-dir', this.dataDir()];
+    const proc = this.spawn(name, [
+      'leader',
+      '--listen',
+      '127.0.0.1:0',
+      ...FAST_TIMINGS,
+      ...storeArgs,
+      ...args,
+    ]);
     const line = await proc.waitForLine((l) => l.msg === 'leader listening');
     const address = (line['addresses'] as string[])[0]!;
     return { process: proc, address };
@@ -134,6 +157,7 @@ export class Cluster {
       proc.kill('SIGKILL');
     }
     await Promise.all(this.processes.map((p) => p.exited));
+    for (const dir of this.dataDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
   }
 }
 

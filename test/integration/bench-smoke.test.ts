@@ -41,6 +41,17 @@ describe('benchmark harness (smoke: tiny counts)', () => {
         'stream',
       ]);
       expect(drover.every((r) => r.tasksPerSec.median > 0)).toBe(true);
+      // The same measures with the durable store.
+      const durable = results.throughput.filter((r) => r.system === 'drover-sqlite');
+      expect(durable.map((r) => r.mode).sort()).toEqual(drover.map((r) => r.mode).sort());
+      expect(results.latency.map((r) => r.system)).toEqual(
+        expect.arrayContaining([
+          'drover',
+          'drover (stream)',
+          'drover-sqlite',
+          'drover-sqlite (stream)',
+        ]),
+      );
       // A peer is either measured or skipped with a reason, never silently missing.
       for (const peer of ['bullmq', 'graphile-worker']) {
         const measured = results.throughput.some((r) => r.system === peer);
@@ -57,7 +68,7 @@ describe('benchmark harness (smoke: tiny counts)', () => {
         [2000, 10],
       ]);
       expect(readFileSync(join(out, 'latest.md'), 'utf8')).toMatch(
-        /\| workers \| mode \| drover \|/,
+        /\| workers \| mode \| system \| tasks\/s \| vs memory \|/,
       );
     } finally {
       rmSync(out, { recursive: true, force: true });

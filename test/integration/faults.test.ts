@@ -115,7 +115,7 @@ describe('worker faults', () => {
     expect((await first.process.exited).code).toBe(0);
     await worker.waitForLine((l) => l.msg === 'heartbeat stream closed');
 
-    // A new leader on the same address (memory store: the task list starts empty).
+    // A new leader on the same address, with a data directory of its own (an empty list).
     const second = await cluster().startLeader(['--listen', `127.0.0.1:${port}`], 'leader-2');
     const api = clients(second.address);
     await waitFor(async () => (await api.member('w1'))?.status === 'alive', {

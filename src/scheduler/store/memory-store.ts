@@ -17,6 +17,10 @@ export class MemoryTaskStore implements TaskStore {
     for (const record of records) this.records.set(record.id, copyRecord(record));
   }
 
+  async remove(ids: readonly string[]): Promise<void> {
+    for (const id of ids) this.records.delete(id);
+  }
+
   async close(): Promise<void> {}
 }
 

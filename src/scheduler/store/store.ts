@@ -15,6 +15,16 @@ export interface TaskStore {
   loadAll(): Promise<TaskRecord[]>;
   /** Persists the current version of each record (insert or replace), atomically. */
   save(records: readonly TaskRecord[]): Promise<void>;
+  /** Deletes finished tasks that were pruned (retention); atomically, like `save`. */
+  remove(ids: readonly string[]): Promise<void>;
   /** Releases the store (closes files). */
   close(): Promise<void>;
+}
+
+/** A store the leader must not use (locked, corrupt, too new); the message says why. */
+export class StoreOpenError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StoreOpenError';
+  }
 }

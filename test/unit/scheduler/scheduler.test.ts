@@ -1356,3 +1356,151 @@ describe('Scheduler invariants over a long random run', () => {
     }
   });
 });
+
+describe('Scheduler.restore', () => {
+  /** Copies records as a store would give them back. */
+  const reload = (scheduler: Scheduler) =>
+    scheduler.list({ pageSize: 1_000 }).tasks.map((task) => ({ ...task }));
+
+  it('rebuilds the same list and queue order, with running tasks left for their members', () => {
+    const { scheduler, clock, schedule } = setup({ a: 1, b: 1 });
+    schedule('low', { priority: 'low' });
+    for (let i = 1; i <= 4; i++) schedule(`t${i}`);
+    scheduler.assign(clock.nowMs()); // t1@a, t2@b
+    scheduler.complete(clock.nowMs(), {
+      taskId: t('t1'),
+      attempt: 1,
+      memberId: m('a'),
+      result: 'r',
+    });
+    scheduler.removeWorker(m('b')); // t2 back to the head, attempt 1 kept
+    scheduler.assign(clock.nowMs()); // t2@a (attempt 2)
+    scheduler.cancel(clock.nowMs(), t('t4'));
+
+    const restored = new Scheduler({ maxPayloadBytes: 16 });
+    restored.restore(reload(scheduler));
+    expect(restored.list({ pageSize: 100 }).tasks).toEqual(scheduler.list({ pageSize: 100 }).tasks);
+    expect(restored.pendingCount).toBe(2);
+    // New tasks continue the sequence; the queue keeps its order (t3, new, then low).
+    restored.schedule(clock.nowMs(), { id: 'new', payload: 'p' });
+    expect(restored.list({ pageSize: 100 }).tasks.at(-1)!.seq).toBe(6);
+    restored.upsertWorker(m('c'), 3, new Set(['default']));
+    restored.setEligible(m('c'), true);
+    expect(restored.assign(clock.nowMs()).starts.map((s) => s.taskId)).toEqual([
+      't3',
+      'new',
+      'low',
+    ]);
+    // t2 still runs on a: nobody else was given it.
+    expect(restored.get(t('t2'))).toMatchObject({ status: 'running', attempt: 2, memberId: 'a' });
+  });
+
+  it('lets a reconnecting member adopt what it still runs, and requeues the rest at the head', () => {
+    const { scheduler, clock, schedule } = setup({ a: 2, b: 2 });
+    for (let i = 1; i <= 5; i++) schedule(`t${i}`);
+    scheduler.assign(clock.nowMs()); // t1@a t2@b t3@a t4@b
+    const restored = new Scheduler({ maxPayloadBytes: 16 });
+    restored.restore(reload(scheduler));
+
+    // a comes back and says it runs t1 and t3: adopted, its slots are full.
+    restored.upsertWorker(m('a'), 2, new Set(['default']));
+    restored.setEligible(m('a'), true);
+    const { changed, stops } = restored.reconcile(
+      m('a'),
+      [
+        { taskId: t('t1'), attempt: 1 },
+        { taskId: t('t3'), attempt: 1 },
+      ],
+      true,
+    );
+    expect({ changed, stops }).toEqual({ changed: [], stops: [] });
+    expect(restored.runningOn(m('a')).sort()).toEqual(['t1', 't3']);
+    expect(restored.assign(clock.nowMs()).starts).toEqual([]);
+
+    // b never comes back: t2 and t4 go to the head, in order, attempts kept.
+    const requeued = restored.requeueUnclaimed().changed.map((task) => task.id);
+    expect(requeued.sort()).toEqual(['t2', 't4']);
+    restored.upsertWorker(m('c'), 3, new Set(['default']));
+    restored.setEligible(m('c'), true);
+    const starts = restored.assign(clock.nowMs()).starts;
+    expect(starts.map((s) => [s.taskId, s.attempt])).toEqual([
+      ['t2', 2],
+      ['t4', 2],
+      ['t5', 1],
+    ]);
+    // b's late report of attempt 1 is refused.
+    expect(() =>
+      restored.complete(clock.nowMs(), { taskId: t('t2'), attempt: 1, memberId: m('b') }),
+    ).toThrow(StaleError);
+  });
+
+  it('refuses to restore over a list that is not empty', () => {
+    const { scheduler, schedule } = setup();
+    schedule('a');
+    expect(() => scheduler.restore([])).toThrow(/empty scheduler/);
+  });
+});
+
+describe('Scheduler.prune', () => {
+  it('drops the oldest-finished beyond the count or the age, never open tasks', () => {
+    const { scheduler, clock, schedule } = setup({ a: 3 });
+    for (let i = 1; i <= 6; i++) schedule(`t${i}`);
+    scheduler.assign(clock.nowMs()); // t1 t2 t3 run on a
+    // Finish in the order t2, t1 (completed, error), then cancel pending t5.
+    clock.advance(10);
+    scheduler.complete(clock.nowMs(), { taskId: t('t2'), attempt: 1, memberId: m('a') });
+    clock.advance(10);
+    scheduler.complete(clock.nowMs(), {
+      taskId: t('t1'),
+      attempt: 1,
+      memberId: m('a'),
+      error: 'x',
+    });
+    clock.advance(10);
+    scheduler.cancel(clock.nowMs(), t('t5'));
+    expect(scheduler.finishedCount).toBe(3);
+
+    const far = clock.nowMs() - 1_000_000;
+    expect(scheduler.prune({ keep: 1, finishedBeforeMs: far, limit: 100 })).toEqual(['t2', 't1']);
+    expect(scheduler.list({ pageSize: 10 }).tasks.map((x) => x.id)).toEqual([
+      't3',
+      't4',
+      't5',
+      't6',
+    ]);
+    expect(() => scheduler.get(t('t2'))).toThrow(NotFoundError);
+    // By age: t5 finished at now; anything finished before now + 1 goes, open tasks stay.
+    expect(scheduler.prune({ keep: 100, finishedBeforeMs: clock.nowMs() + 1, limit: 100 })).toEqual(
+      ['t5'],
+    );
+    expect(scheduler.list({ pageSize: 10, status: 'cancelled' }).tasks).toEqual([]);
+    expect(scheduler.pendingCount).toBe(2);
+  });
+
+  it('keeps a cancelled task whose worker still holds its slot, and respects the limit', () => {
+    const { scheduler, clock, schedule } = setup({ a: 1 });
+    for (let i = 1; i <= 4; i++) schedule(`t${i}`);
+    scheduler.assign(clock.nowMs()); // t1 on a
+    scheduler.cancel(clock.nowMs(), t('t1')); // a has not confirmed the stop
+    scheduler.cancel(clock.nowMs(), t('t2'));
+    scheduler.cancel(clock.nowMs(), t('t3'));
+    expect(scheduler.prune({ keep: 0, finishedBeforeMs: 0, limit: 1 })).toEqual(['t2']);
+    expect(scheduler.prune({ keep: 0, finishedBeforeMs: 0, limit: 10 })).toEqual(['t3']);
+    scheduler.complete(clock.nowMs(), { taskId: t('t1'), attempt: 1, memberId: m('a') });
+    expect(scheduler.prune({ keep: 0, finishedBeforeMs: 0, limit: 10 })).toEqual(['t1']);
+  });
+
+  it('rebuilds the finish order on restore', () => {
+    const { scheduler, clock, schedule } = setup({ a: 2 });
+    schedule('first');
+    schedule('second');
+    scheduler.assign(clock.nowMs());
+    clock.advance(5);
+    scheduler.complete(clock.nowMs(), { taskId: t('second'), attempt: 1, memberId: m('a') });
+    clock.advance(5);
+    scheduler.complete(clock.nowMs(), { taskId: t('first'), attempt: 1, memberId: m('a') });
+    const restored = new Scheduler({ maxPayloadBytes: 16 });
+    restored.restore(scheduler.list({ pageSize: 10 }).tasks.map((x) => ({ ...x })));
+    expect(restored.prune({ keep: 1, finishedBeforeMs: 0, limit: 10 })).toEqual(['second']);
+  });
+});

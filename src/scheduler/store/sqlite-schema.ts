@@ -1,0 +1,30 @@
+/**
+ * The SQLite schema, as the list of migrations that build it. `PRAGMA user_version` holds
+ * how many have been applied; a leader applies the missing ones, in order, in one
+ * transaction, before it reads anything. Append only: never edit a released migration.
+ */
+export const MIGRATIONS: readonly string[] = [
+  // 1: the task list.
+  `CREATE TABLE tasks (
+     id               TEXT PRIMARY KEY,
+     seq              INTEGER NOT NULL UNIQUE,
+     queue_seq        INTEGER NOT NULL,
+     kind             TEXT NOT NULL,
+     payload          TEXT NOT NULL,
+     priority         TEXT NOT NULL,
+     target_member_id TEXT,
+     status           TEXT NOT NULL,
+     attempt          INTEGER NOT NULL,
+     member_id        TEXT,
+     result           TEXT,
+     error            TEXT,
+     created_at_ms    INTEGER NOT NULL,
+     started_at_ms    INTEGER,
+     finished_at_ms   INTEGER
+   ) STRICT`,
+  // 2: finished tasks by age, for retention pruning.
+  `CREATE INDEX tasks_finished ON tasks (finished_at_ms) WHERE finished_at_ms IS NOT NULL`,
+];
+
+/** The schema version this code writes. */
+export const SCHEMA_VERSION = MIGRATIONS.length;

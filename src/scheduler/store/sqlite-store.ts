@@ -1,0 +1,236 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import type { MemberId, TaskId } from '../../shared/ids.js';
+import type { Priority, TaskRecord, TaskStatus } from '../task.js';
+import { MIGRATIONS, SCHEMA_VERSION } from './sqlite-schema.js';
+import { StoreOpenError, type TaskStore } from './store.js';
+
+/** The file a leader keeps its task list in, inside its data directory. */
+export const DATABASE_FILE = 'drover.sqlite';
+
+/** How far SQLite goes to make a commit survive: `full` fsyncs every commit. */
+export type SyncMode = 'full' | 'normal';
+
+export interface SqliteStoreOptions {
+  readonly dataDir: string;
+  /**
+   * `full` (default): a commit survives power loss. `normal`: it survives the leader
+   * crashing (SIGKILL), not the machine; faster.
+   */
+  readonly sync?: SyncMode;
+}
+
+/** A task row as stored: the record's fields under their column names. */
+interface TaskRow {
+  id: string;
+  seq: number;
+  queue_seq: number;
+  kind: string;
+  payload: string;
+  priority: string;
+  target_member_id: string | null;
+  status: string;
+  attempt: number;
+  member_id: string | null;
+  result: string | null;
+  error: string | null;
+  created_at_ms: number;
+  started_at_ms: number | null;
+  finished_at_ms: number | null;
+}
+
+interface Waiter {
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
+/**
+ * The durable task store: SQLite (better-sqlite3) in WAL mode, one file in the data
+ * directory, held with an exclusive lock so a second leader cannot open it.
+ *
+ * Writes are grouped: every `save` of one event-loop turn goes into one transaction,
+ * committed on the next turn, and all of them resolve together once it is committed.
+ * Rows are copied when `save` is called, so what is written is what was saved.
+ */
+export class SqliteTaskStore implements TaskStore {
+  private readonly db: Database.Database;
+  private readonly upsert: Database.Statement<TaskRow>;
+  private readonly deleteOne: Database.Statement<[string]>;
+  private readonly writeBatch: (rows: readonly TaskRow[], deletes: readonly string[]) => void;
+  private pendingRows = new Map<string, TaskRow>();
+  private pendingDeletes: string[] = [];
+  private waiters: Waiter[] = [];
+  private flushScheduled = false;
+
+  constructor(options: SqliteStoreOptions) {
+    mkdirSync(options.dataDir, { recursive: true });
+    const file = join(options.dataDir, DATABASE_FILE);
+    this.db = openDatabase(file, options.sync ?? 'full');
+    this.upsert = this.db.prepare<TaskRow>(
+      `INSERT INTO tasks (id, seq, queue_seq, kind, payload, priority, target_member_id,
+         status, attempt, member_id, result, error, created_at_ms, started_at_ms, finished_at_ms)
+       VALUES (@id, @seq, @queue_seq, @kind, @payload, @priority, @target_member_id,
+         @status, @attempt, @member_id, @result, @error, @created_at_ms, @started_at_ms,
+         @finished_at_ms)
+       ON CONFLICT (id) DO UPDATE SET
+         queue_seq = excluded.queue_seq, status = excluded.status,
+         attempt = excluded.attempt, member_id = excluded.member_id,
+         result = excluded.result, error = excluded.error,
+         started_at_ms = excluded.started_at_ms, finished_at_ms = excluded.finished_at_ms`,
+    );
+    this.deleteOne = this.db.prepare<[string]>('DELETE FROM tasks WHERE id = ?');
+    this.writeBatch = this.db.transaction(
+      (rows: readonly TaskRow[], deletes: readonly string[]) => {
+        for (const row of rows) this.upsert.run(row);
+        for (const id of deletes) this.deleteOne.run(id);
+      },
+    );
+  }
+
+  async loadAll(): Promise<TaskRecord[]> {
+    return this.db.prepare<[], TaskRow>('SELECT * FROM tasks ORDER BY seq').all().map(fromRow);
+  }
+
+  save(records: readonly TaskRecord[]): Promise<void> {
+    if (records.length === 0) return Promise.resolve();
+    // Later versions of a record replace earlier ones within the same group.
+    for (const record of records) this.pendingRows.set(record.id, toRow(record));
+    return this.enqueued();
+  }
+
+  remove(ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return Promise.resolve();
+    for (const id of ids) this.pendingRows.delete(id);
+    this.pendingDeletes.push(...ids);
+    return this.enqueued();
+  }
+
+  /** A promise for the next group commit, which it schedules if none is. */
+  private enqueued(): Promise<void> {
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+    return new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
+  }
+
+  async close(): Promise<void> {
+    if (this.flushScheduled) this.flush();
+    this.db.close();
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const rows = [...this.pendingRows.values()];
+    const deletes = this.pendingDeletes;
+    const waiters = this.waiters;
+    this.pendingRows = new Map();
+    this.pendingDeletes = [];
+    this.waiters = [];
+    try {
+      this.writeBatch(rows, deletes);
+    } catch (err) {
+      for (const waiter of waiters) waiter.reject(err);
+      return;
+    }
+    for (const waiter of waiters) waiter.resolve();
+  }
+}
+
+/**
+ * Opens the file, takes the exclusive lock and brings the schema up to date, or throws a
+ * StoreOpenError that says what is wrong without having changed anything.
+ */
+function openDatabase(file: string, sync: SyncMode): Database.Database {
+  let db: Database.Database;
+  try {
+    db = new Database(file, { timeout: 0 });
+  } catch (err) {
+    throw new StoreOpenError(`cannot open ${file}: ${(err as Error).message}`, { cause: err });
+  }
+  try {
+    // Exclusive locking: once taken (by the first write transaction below) the lock is
+    // held until the leader exits, so a second leader on this directory fails at once.
+    db.pragma('locking_mode = EXCLUSIVE');
+    db.pragma('busy_timeout = 0');
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version > SCHEMA_VERSION) {
+      throw new StoreOpenError(
+        `${file} has schema version ${version}, written by a newer drover; this version reads up to ${SCHEMA_VERSION}. Upgrade drover, or point --data-dir elsewhere.`,
+      );
+    }
+    db.pragma('journal_mode = WAL');
+    db.pragma(`synchronous = ${sync === 'full' ? 'FULL' : 'NORMAL'}`);
+    // The first write takes the lock (and checks the file is a database) before any change.
+    db.exec('BEGIN EXCLUSIVE');
+    try {
+      for (let v = version; v < SCHEMA_VERSION; v++) db.exec(MIGRATIONS[v]!);
+      db.pragma(`user_version = ${SCHEMA_VERSION}`);
+      db.exec('COMMIT');
+    } catch (err) {
+      db.exec('ROLLBACK');
+      throw err;
+    }
+    const check = db.pragma('quick_check', { simple: true });
+    if (check !== 'ok')
+      throw new StoreOpenError(`${file} failed its integrity check: ${String(check)}`);
+    return db;
+  } catch (err) {
+    db.close();
+    if (err instanceof StoreOpenError) throw err;
+    throw new StoreOpenError(describeOpenFailure(file, err), { cause: err });
+  }
+}
+
+function describeOpenFailure(file: string, err: unknown): string {
+  const code = (err as { code?: string }).code ?? '';
+  const message = (err as Error).message;
+  if (code === 'SQLITE_BUSY' || code.startsWith('SQLITE_BUSY')) {
+    return `${file} is locked by another process (is another leader using this --data-dir?)`;
+  }
+  if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') {
+    return `${file} is not a drover database or is corrupt (${message}); move it aside or restore it from a backup`;
+  }
+  return `cannot use ${file}: ${message}`;
+}
+
+function toRow(r: TaskRecord): TaskRow {
+  return {
+    id: r.id,
+    seq: r.seq,
+    queue_seq: r.queueSeq,
+    kind: r.kind,
+    payload: r.payload,
+    priority: r.priority,
+    target_member_id: r.targetMemberId ?? null,
+    status: r.status,
+    attempt: r.attempt,
+    member_id: r.memberId ?? null,
+    result: r.result ?? null,
+    error: r.error ?? null,
+    created_at_ms: r.createdAtMs,
+    started_at_ms: r.startedAtMs ?? null,
+    finished_at_ms: r.finishedAtMs ?? null,
+  };
+}
+
+function fromRow(row: TaskRow): TaskRecord {
+  return {
+    id: row.id as TaskId,
+    kind: row.kind,
+    payload: row.payload,
+    priority: row.priority as Priority,
+    targetMemberId: (row.target_member_id ?? undefined) as MemberId | undefined,
+    seq: row.seq,
+    queueSeq: row.queue_seq,
+    status: row.status as TaskStatus,
+    attempt: row.attempt,
+    memberId: (row.member_id ?? undefined) as MemberId | undefined,
+    result: row.result ?? undefined,
+    error: row.error ?? undefined,
+    createdAtMs: row.created_at_ms,
+    startedAtMs: row.started_at_ms ?? undefined,
+    finishedAtMs: row.finished_at_ms ?? undefined,
+  };
+}

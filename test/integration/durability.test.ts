@@ -1,0 +1,206 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { TaskStatus } from '../helpers/grpc-clients.js';
+import { waitFor, type DroverProcess } from '../helpers/processes.js';
+import { seededRandom } from '../helpers/seeded-random.js';
+import { useCluster } from '../helpers/use-cluster.js';
+
+/** Crash points tried by the crash test (CRASH_POINTS overrides; CI runs the default). */
+const CRASH_POINTS = Number(process.env['CRASH_POINTS'] ?? 6);
+
+describe('durable task list (SQLite store)', () => {
+  const { cluster, clients } = useCluster();
+
+  it(`keeps every acknowledged task through ${CRASH_POINTS} SIGKILLs of the leader, each finished once`, async () => {
+    const dataDir = cluster().dataDir();
+    const random = seededRandom(20261124);
+    const start = async (n: number, port = '0') => {
+      const leader = await cluster().startLeader(
+        ['--data-dir', dataDir, '--listen', `127.0.0.1:${port}`, '--reattach-grace-ms', '500'],
+        `leader-${n}`,
+      );
+      return { ...leader, api: clients(leader.address) };
+    };
+    let leader = await start(0);
+    const port = leader.address.split(':').at(-1)!;
+    for (const id of ['w1', 'w2']) {
+      await cluster().startWorker(leader.address, id, ['--slots', '3']);
+    }
+
+    // One producer, one call at a time: the order of acknowledgements is the FIFO order.
+    const acknowledged: string[] = [];
+    let next = 0;
+    let producing = true;
+    const producer = (async () => {
+      // Bounded: at most 2,000 calls, and only while the test is producing.
+      while (producing && next < 2_000) {
+        const id = `c${next++}`;
+        try {
+          await leader.api.schedule({ id, payload: String(Math.floor(random() * 20)) });
+          acknowledged.push(id);
+        } catch {
+          // Not acknowledged (the leader was down): it may or may not be there; both are fine.
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      }
+    })();
+
+    for (let crash = 1; crash <= CRASH_POINTS; crash++) {
+      // Crash at a random moment: after a random number of further acknowledgements.
+      const target = acknowledged.length + 5 + Math.floor(random() * 40);
+      await waitFor(() => acknowledged.length >= target || undefined, {
+        timeoutMs: 20_000,
+        what: `${target} tasks acknowledged before crash ${crash}`,
+      });
+      leader.process.kill('SIGKILL');
+      await leader.process.exited;
+      leader = await start(crash, port);
+    }
+    producing = false;
+    await producer;
+
+    const api = leader.api;
+    const all = await waitFor(
+      async () => {
+        const tasks = await api.tasks();
+        const open = tasks.filter(
+          (t) =>
+            t.status === TaskStatus.TASK_STATUS_PENDING ||
+            t.status === TaskStatus.TASK_STATUS_RUNNING,
+        );
+        return open.length === 0 && tasks;
+      },
+      { timeoutMs: 30_000, what: 'every task finished after the last restart' },
+    );
+    const byId = new Map(all.map((t) => [t.id, t]));
+    // Every acknowledged task is there, once, completed; nothing else appeared.
+    expect(byId.size).toBe(all.length);
+    for (const id of acknowledged) {
+      expect(byId.get(id)?.status, id).toBe(TaskStatus.TASK_STATUS_COMPLETED);
+    }
+    expect(all.every((t) => /^c\d+$/.test(t.id))).toBe(true);
+    // FIFO: the list (creation order) has the acknowledged tasks in acknowledgement order.
+    const listed = all.map((t) => t.id).filter((id) => acknowledged.includes(id));
+    expect(listed).toEqual(acknowledged);
+    expect(acknowledged.length).toBeGreaterThan(CRASH_POINTS * 5);
+  }, 120_000);
+
+  it('re-attaches a task still running on a live worker after a restart: no second run', async () => {
+    const dataDir = cluster().dataDir();
+    const first = await cluster().startLeader(['--data-dir', dataDir]);
+    const port = first.address.split(':').at(-1)!;
+    const worker = await cluster().startWorker(first.address, 'w1', ['--slots', '1']);
+    const api = clients(first.address);
+    await api.schedule({ id: 'long', payload: '1500' });
+    await worker.waitForLine((l) => l.msg === 'task started' && l['taskId'] === 'long');
+    first.process.kill('SIGKILL');
+    await first.process.exited;
+
+    const second = await cluster().startLeader(
+      ['--data-dir', dataDir, '--listen', `127.0.0.1:${port}`],
+      'leader-2',
+    );
+    const api2 = clients(second.address);
+    const restored = await api2.task('long');
+    expect(restored).toMatchObject({ status: TaskStatus.TASK_STATUS_RUNNING, attempt: 1 });
+    const done = await waitFor(
+      async () => {
+        const task = await api2.task('long');
+        return task.status === TaskStatus.TASK_STATUS_COMPLETED && task;
+      },
+      { timeoutMs: 15_000, what: 'long task completed' },
+    );
+    expect(done).toMatchObject({ attempt: 1, memberId: 'w1', result: 'worked 1500 ms' });
+    expect(worker.linesWith('task started').filter((l) => l['taskId'] === 'long')).toHaveLength(1);
+  }, 30_000);
+
+  it('requeues a running task whose worker never comes back, as a new attempt', async () => {
+    const dataDir = cluster().dataDir();
+    const first = await cluster().startLeader(['--data-dir', dataDir]);
+    const worker = await cluster().startWorker(first.address, 'gone', ['--slots', '1']);
+    await clients(first.address).schedule({ id: 'orphan', payload: '60000' });
+    await worker.waitForLine((l) => l.msg === 'task started' && l['taskId'] === 'orphan');
+    worker.kill('SIGKILL');
+    first.process.kill('SIGKILL');
+    await Promise.all([worker.exited, first.process.exited]);
+
+    const second = await cluster().startLeader([
+      '--data-dir',
+      dataDir,
+      '--reattach-grace-ms',
+      '300',
+    ]);
+    await cluster().startWorker(second.address, 'other', ['--slots', '1']);
+    const api = clients(second.address);
+    const moved = await waitFor(
+      async () => {
+        const task = await api.task('orphan');
+        return task.status === TaskStatus.TASK_STATUS_RUNNING && task.memberId === 'other' && task;
+      },
+      { timeoutMs: 10_000, what: 'orphan running on the other worker' },
+    );
+    expect(moved.attempt).toBe(2);
+  }, 30_000);
+
+  it('prunes finished tasks beyond the retention, and they stay pruned after a restart', async () => {
+    const dataDir = cluster().dataDir();
+    const args = ['--data-dir', dataDir, '--retain-finished', '2'];
+    const first = await cluster().startLeader(args);
+    const port = first.address.split(':').at(-1)!;
+    await cluster().startWorker(first.address, 'w1', ['--slots', '1']);
+    const api = clients(first.address);
+    for (let i = 1; i <= 5; i++) await api.schedule({ id: `r${i}`, payload: '1' });
+    await api.schedule({ id: 'open', payload: '60000' });
+    const kept = await waitFor(
+      async () => {
+        const ids = (await api.tasks()).map((t) => t.id);
+        return ids.length === 3 && ids;
+      },
+      { timeoutMs: 10_000, what: 'the list pruned down to 2 finished + 1 running' },
+    );
+    expect(kept).toEqual(['r4', 'r5', 'open']);
+    first.process.kill('SIGKILL');
+    await first.process.exited;
+    const second = await cluster().startLeader(
+      [...args, '--listen', `127.0.0.1:${port}`],
+      'leader-2',
+    );
+    expect((await clients(second.address).tasks()).map((t) => t.id)).toEqual(['r4', 'r5', 'open']);
+  }, 30_000);
+
+  it('refuses a data directory another leader holds, and a corrupt file, exiting non-zero', async () => {
+    const dataDir = cluster().dataDir();
+    const holder = await cluster().startLeader(['--data-dir', dataDir]);
+    await clients(holder.address).schedule({ id: 'kept', payload: '1' });
+
+    const second = cluster().spawn('second', [
+      'leader',
+      '--listen',
+      '127.0.0.1:0',
+      '--data-dir',
+      dataDir,
+    ]);
+    expect((await second.exited).code).toBe(1);
+    expect(stderrOf(second)).toMatch(
+      /is locked by another process \(is another leader using this --data-dir\?\)/,
+    );
+    expect((await clients(holder.address).task('kept')).id).toBe('kept');
+
+    const badDir = cluster().dataDir();
+    writeFileSync(join(badDir, 'drover.sqlite'), 'not a database '.repeat(500));
+    const corrupt = cluster().spawn('corrupt', [
+      'leader',
+      '--listen',
+      '127.0.0.1:0',
+      '--data-dir',
+      badDir,
+    ]);
+    expect((await corrupt.exited).code).toBe(1);
+    expect(stderrOf(corrupt)).toMatch(/is not a drover database or is corrupt/);
+  }, 30_000);
+});
+
+function stderrOf(proc: DroverProcess): string {
+  return proc.raw.join('\n');
+}

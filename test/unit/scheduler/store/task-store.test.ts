@@ -1,0 +1,187 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { MemberId, TaskId } from '../../../../src/shared/ids.js';
+import { MemoryTaskStore } from '../../../../src/scheduler/store/memory-store.js';
+import { MIGRATIONS, SCHEMA_VERSION } from '../../../../src/scheduler/store/sqlite-schema.js';
+import { DATABASE_FILE, SqliteTaskStore } from '../../../../src/scheduler/store/sqlite-store.js';
+import { StoreOpenError, type TaskStore } from '../../../../src/scheduler/store/store.js';
+import type { TaskRecord } from '../../../../src/scheduler/task.js';
+
+const dirs: string[] = [];
+const stores: TaskStore[] = [];
+afterEach(async () => {
+  for (const store of stores.splice(0)) await store.close().catch(() => {});
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'drover-store-'));
+  dirs.push(dir);
+  return dir;
+}
+
+function record(seq: number, fields: Partial<TaskRecord> = {}): TaskRecord {
+  return {
+    id: `t${seq}` as TaskId,
+    kind: 'default',
+    payload: `payload ${seq} é`,
+    priority: 'medium',
+    targetMemberId: undefined,
+    seq,
+    queueSeq: seq,
+    status: 'pending',
+    attempt: 0,
+    memberId: undefined,
+    result: undefined,
+    error: undefined,
+    createdAtMs: 1_000 + seq,
+    startedAtMs: undefined,
+    finishedAtMs: undefined,
+    ...fields,
+  };
+}
+
+const kinds: [string, () => TaskStore][] = [
+  ['memory', () => new MemoryTaskStore()],
+  ['sqlite', () => new SqliteTaskStore({ dataDir: tempDir() })],
+];
+
+describe.each(kinds)('TaskStore contract: %s', (_name, make) => {
+  it('gives back every saved field, in creation order, latest version of each', async () => {
+    const store = make();
+    stores.push(store);
+    const finished = record(2, {
+      status: 'error',
+      attempt: 3,
+      memberId: 'w1' as MemberId,
+      targetMemberId: 'w1' as MemberId,
+      priority: 'high',
+      kind: 'resize',
+      result: 'partial output',
+      error: 'boom',
+      queueSeq: -4,
+      startedAtMs: 5_000,
+      finishedAtMs: 6_000,
+    });
+    await store.save([record(3), record(1)]);
+    await store.save([finished]);
+    await store.save([record(3, { status: 'running', attempt: 1, memberId: 'w2' as MemberId })]);
+    expect(await store.loadAll()).toEqual([
+      record(1),
+      finished,
+      record(3, { status: 'running', attempt: 1, memberId: 'w2' as MemberId }),
+    ]);
+  });
+
+  it('keeps what was saved, not later changes to the same objects', async () => {
+    const store = make();
+    stores.push(store);
+    const task = record(1);
+    const saved = store.save([task]);
+    task.status = 'running';
+    await saved;
+    expect((await store.loadAll())[0]!.status).toBe('pending');
+  });
+
+  it('resolves every save of one turn together', async () => {
+    const store = make();
+    stores.push(store);
+    await Promise.all([store.save([record(1)]), store.save([record(2)]), store.save([])]);
+    expect((await store.loadAll()).map((r) => r.id)).toEqual(['t1', 't2']);
+  });
+});
+
+describe('SqliteTaskStore', () => {
+  it('keeps the task list across close and reopen', async () => {
+    const dataDir = tempDir();
+    const first = new SqliteTaskStore({ dataDir });
+    await first.save([record(1), record(2, { status: 'completed', result: 'ok' })]);
+    await first.close();
+    const second = new SqliteTaskStore({ dataDir, sync: 'normal' });
+    stores.push(second);
+    expect(await second.loadAll()).toEqual([
+      record(1),
+      record(2, { status: 'completed', result: 'ok' }),
+    ]);
+  });
+
+  it('refuses a directory another store holds, without touching it', async () => {
+    const dataDir = tempDir();
+    const holder = new SqliteTaskStore({ dataDir });
+    stores.push(holder);
+    await holder.save([record(1)]);
+    expect(() => new SqliteTaskStore({ dataDir })).toThrow(
+      new StoreOpenError(
+        `${join(dataDir, DATABASE_FILE)} is locked by another process (is another leader using this --data-dir?)`,
+      ),
+    );
+    await holder.save([record(2)]);
+    expect((await holder.loadAll()).map((r) => r.id)).toEqual(['t1', 't2']);
+  });
+
+  it('refuses a file that is not a database and leaves it as it was', () => {
+    const dataDir = tempDir();
+    const file = join(dataDir, DATABASE_FILE);
+    const garbage = Buffer.from(
+      'this is not an SQLite database, but it is long enough. '.repeat(200),
+    );
+    writeFileSync(file, garbage);
+    expect(() => new SqliteTaskStore({ dataDir })).toThrow(
+      /is not a drover database or is corrupt/,
+    );
+    expect(readFileSync(file).equals(garbage)).toBe(true);
+  });
+
+  it('refuses a schema newer than this version and leaves the file as it was', () => {
+    const dataDir = tempDir();
+    const file = join(dataDir, DATABASE_FILE);
+    const db = new Database(file);
+    db.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
+    db.close();
+    const before = readFileSync(file);
+    expect(() => new SqliteTaskStore({ dataDir })).toThrow(
+      new RegExp(`schema version ${SCHEMA_VERSION + 1}, written by a newer drover`),
+    );
+    expect(readFileSync(file).equals(before)).toBe(true);
+  });
+
+  it('migrates a version 1 file forward and keeps its tasks', async () => {
+    const dataDir = tempDir();
+    const db = new Database(join(dataDir, DATABASE_FILE));
+    db.exec(MIGRATIONS[0]!);
+    db.pragma('user_version = 1');
+    db.prepare(
+      `INSERT INTO tasks (id, seq, queue_seq, kind, payload, priority, status, attempt,
+         created_at_ms, finished_at_ms, result)
+       VALUES ('old', 1, 1, 'default', 'x', 'low', 'completed', 1, 10, 20, 'done')`,
+    ).run();
+    db.close();
+    const store = new SqliteTaskStore({ dataDir });
+    stores.push(store);
+    expect(await store.loadAll()).toEqual([
+      record(1, {
+        id: 'old' as TaskId,
+        payload: 'x',
+        priority: 'low',
+        status: 'completed',
+        attempt: 1,
+        createdAtMs: 10,
+        finishedAtMs: 20,
+        result: 'done',
+      }),
+    ]);
+    await store.close();
+    stores.pop();
+    const check = new Database(join(dataDir, DATABASE_FILE), { readonly: true });
+    expect(check.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    expect(
+      check
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'tasks_finished'")
+        .all(),
+    ).toHaveLength(1);
+    check.close();
+  });
+});
