@@ -5,9 +5,10 @@
  */
 export const MIGRATIONS: readonly string[] = [
   // 1: the task list.
+  // seq is the rowid: updates find a row by it without a second index.
   `CREATE TABLE tasks (
-     id               TEXT PRIMARY KEY,
-     seq              INTEGER NOT NULL UNIQUE,
+     seq              INTEGER PRIMARY KEY,
+     id               TEXT NOT NULL UNIQUE,
      queue_seq        INTEGER NOT NULL,
      kind             TEXT NOT NULL,
      payload          TEXT NOT NULL,

@@ -19,6 +19,8 @@ export interface SqliteStoreOptions {
    * crashing (SIGKILL), not the machine; faster.
    */
   readonly sync?: SyncMode;
+  /** Under load, the least time between two commits (default 2 ms); see `enqueued`. */
+  readonly commitIntervalMs?: number;
 }
 
 /** A task row as stored: the record's fields under their column names. */
@@ -55,34 +57,69 @@ interface Waiter {
  */
 export class SqliteTaskStore implements TaskStore {
   private readonly db: Database.Database;
-  private readonly upsert: Database.Statement<TaskRow>;
+  private readonly insert: Database.Statement<unknown[]>;
+  private readonly update: Database.Statement<unknown[]>;
   private readonly deleteOne: Database.Statement<[string]>;
   private readonly writeBatch: (rows: readonly TaskRow[], deletes: readonly string[]) => void;
   private pendingRows = new Map<string, TaskRow>();
   private pendingDeletes: string[] = [];
   private waiters: Waiter[] = [];
   private flushScheduled = false;
+  private lastCommitMs = Number.NEGATIVE_INFINITY;
+  private readonly commitIntervalMs: number;
 
   constructor(options: SqliteStoreOptions) {
     mkdirSync(options.dataDir, { recursive: true });
+    this.commitIntervalMs = options.commitIntervalMs ?? 2;
     const file = join(options.dataDir, DATABASE_FILE);
     this.db = openDatabase(file, options.sync ?? 'full');
-    this.upsert = this.db.prepare<TaskRow>(
-      `INSERT INTO tasks (id, seq, queue_seq, kind, payload, priority, target_member_id,
-         status, attempt, member_id, result, error, created_at_ms, started_at_ms, finished_at_ms)
-       VALUES (@id, @seq, @queue_seq, @kind, @payload, @priority, @target_member_id,
-         @status, @attempt, @member_id, @result, @error, @created_at_ms, @started_at_ms,
-         @finished_at_ms)
-       ON CONFLICT (id) DO UPDATE SET
-         queue_seq = excluded.queue_seq, status = excluded.status,
-         attempt = excluded.attempt, member_id = excluded.member_id,
-         result = excluded.result, error = excluded.error,
-         started_at_ms = excluded.started_at_ms, finished_at_ms = excluded.finished_at_ms`,
+    // Positional parameters, and a plain UPDATE by rowid for the common case (a task's
+    // second and later changes): profiled, an upsert with named parameters cost ~10 µs/row.
+    this.insert = this.db.prepare<unknown[]>(
+      `INSERT INTO tasks (seq, id, queue_seq, kind, payload, priority, target_member_id, status,
+         attempt, member_id, result, error, created_at_ms, started_at_ms, finished_at_ms)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.update = this.db.prepare<unknown[]>(
+      `UPDATE tasks SET queue_seq = ?, status = ?, attempt = ?, member_id = ?, result = ?,
+         error = ?, started_at_ms = ?, finished_at_ms = ?
+       WHERE seq = ?`,
     );
     this.deleteOne = this.db.prepare<[string]>('DELETE FROM tasks WHERE id = ?');
     this.writeBatch = this.db.transaction(
       (rows: readonly TaskRow[], deletes: readonly string[]) => {
-        for (const row of rows) this.upsert.run(row);
+        for (const r of rows) {
+          const changed = this.update.run(
+            r.queue_seq,
+            r.status,
+            r.attempt,
+            r.member_id,
+            r.result,
+            r.error,
+            r.started_at_ms,
+            r.finished_at_ms,
+            r.seq,
+          ).changes;
+          if (changed === 0) {
+            this.insert.run(
+              r.seq,
+              r.id,
+              r.queue_seq,
+              r.kind,
+              r.payload,
+              r.priority,
+              r.target_member_id,
+              r.status,
+              r.attempt,
+              r.member_id,
+              r.result,
+              r.error,
+              r.created_at_ms,
+              r.started_at_ms,
+              r.finished_at_ms,
+            );
+          }
+        }
         for (const id of deletes) this.deleteOne.run(id);
       },
     );
@@ -110,7 +147,12 @@ export class SqliteTaskStore implements TaskStore {
   private enqueued(): Promise<void> {
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      setImmediate(() => this.flush());
+      // Group commit: the first change after a quiet spell commits on the next turn; under
+      // load, commits come at most every `commitIntervalMs`, each carrying more changes
+      // (a commit's cost is mostly per commit: WAL pages and the fsync, not per row).
+      const wait = this.lastCommitMs + this.commitIntervalMs - performance.now();
+      if (wait <= 0) setImmediate(() => this.flush());
+      else setTimeout(() => this.flush(), wait);
     }
     return new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
   }
@@ -128,6 +170,7 @@ export class SqliteTaskStore implements TaskStore {
     this.pendingRows = new Map();
     this.pendingDeletes = [];
     this.waiters = [];
+    this.lastCommitMs = performance.now();
     try {
       this.writeBatch(rows, deletes);
     } catch (err) {
