@@ -201,15 +201,10 @@ export class Scheduler {
    * attempt, and a late report of the old one is refused).
    */
   requeueUnclaimed(): Changes {
-    const unclaimed = [...this.byStatus.running.values()]
-      .filter((task) => !this.workers.get(task.memberId!)?.running.has(task.id))
-      .sort((a, b) => b.queueSeq - a.queueSeq);
-    for (const task of unclaimed) {
-      this.setStatus(task, 'pending');
-      task.queueSeq = --this.lastHeadQueueSeq;
-      this.queue.push(task);
-    }
-    return { changed: unclaimed };
+    const unclaimed = [...this.byStatus.running.values()].filter(
+      (task) => !this.workers.get(task.memberId!)?.running.has(task.id),
+    );
+    return { changed: this.requeueAtHead(unclaimed) };
   }
 
   /** Adds a task to the tail of its priority. */
@@ -463,15 +458,23 @@ export class Scheduler {
     this.ready.delete(id);
     const lost = [...worker.running]
       .map((taskId) => this.tasks.get(taskId)!)
-      .filter((task) => task.status === 'running' && task.memberId === id)
-      // Requeue last-first: each goes in front of the one before, so the first ends first.
-      .sort((a, b) => b.queueSeq - a.queueSeq);
-    for (const task of lost) {
+      .filter((task) => task.status === 'running' && task.memberId === id);
+    return { changed: this.requeueAtHead(lost) };
+  }
+
+  /**
+   * Puts running tasks back at the head of their priority, in their original order, with
+   * their attempt numbers kept. Returns them, sorted as requeued.
+   */
+  private requeueAtHead(tasks: TaskRecord[]): TaskRecord[] {
+    // Requeue last-first: each goes in front of the one before, so the first ends first.
+    tasks.sort((a, b) => b.queueSeq - a.queueSeq);
+    for (const task of tasks) {
       this.setStatus(task, 'pending');
       task.queueSeq = --this.lastHeadQueueSeq;
       this.queue.push(task);
     }
-    return { changed: lost };
+    return tasks;
   }
 
   /**
