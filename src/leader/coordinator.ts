@@ -214,15 +214,19 @@ export class Coordinator {
       ...spec,
       id: spec.id === undefined || spec.id === '' ? this.deps.ids.taskId() : spec.id,
     }));
-    const { tasks, changed } = this.scheduler.scheduleMany(this.now(), withIds);
-    await this.deps.store.save(changed);
+    const nowMs = this.now();
+    const { tasks, changed } = this.scheduler.scheduleMany(nowMs, withIds);
+    // Free slots take new tasks at once, so a task and its assignment are saved in one
+    // commit: one write and one fsync on the way from schedule to start, not two.
+    const assigned = this.scheduler.assign(nowMs);
+    await this.deps.store.save([...changed, ...assigned.changed]);
     for (const task of tasks) {
       this.log.info(
         { taskId: task.id, kind: task.kind, priority: task.priority, target: task.targetMemberId },
         'task scheduled',
       );
     }
-    this.schedulePump();
+    this.sendStarts(assigned.starts);
     return tasks;
   }
 
@@ -343,18 +347,21 @@ export class Coordinator {
   private pump(): void {
     const { changed, starts } = this.scheduler.assign(this.now());
     if (starts.length === 0) return;
-    this.persistThen(changed, () => {
-      for (const start of starts) {
-        const target = this.channels.get(start.memberId);
-        // No channel: the member died after assignment, and its death requeued the task.
-        if (!target) continue;
-        this.log.info(
-          { taskId: start.taskId, attempt: start.attempt, memberId: start.memberId },
-          'task assigned',
-        );
-        target.channel.start(start);
-      }
-    });
+    this.persistThen(changed, () => this.sendStarts(starts));
+  }
+
+  /** Tells workers to start what was assigned to them (once it is saved). */
+  private sendStarts(starts: readonly StartOrder[]): void {
+    for (const start of starts) {
+      const target = this.channels.get(start.memberId);
+      // No channel: the member died after assignment, and its death requeued the task.
+      if (!target) continue;
+      this.log.info(
+        { taskId: start.taskId, attempt: start.attempt, memberId: start.memberId },
+        'task assigned',
+      );
+      target.channel.start(start);
+    }
   }
 
   private sendStop(stop: StopOrder): void {
