@@ -219,7 +219,7 @@ export class Coordinator {
     // Free slots take new tasks at once, so a task and its assignment are saved in one
     // commit: one write and one fsync on the way from schedule to start, not two.
     const assigned = this.scheduler.assign(nowMs);
-    await this.deps.store.save([...changed, ...assigned.changed]);
+    await this.stored(this.deps.store.save([...changed, ...assigned.changed]));
     for (const task of tasks) {
       this.log.info(
         { taskId: task.id, kind: task.kind, priority: task.priority, target: task.targetMemberId },
@@ -235,7 +235,7 @@ export class Coordinator {
     this.assertRunning();
     const { task, changed, stop } = this.scheduler.cancel(this.now(), id);
     if (changed.length === 0) return task;
-    await this.deps.store.save(changed);
+    await this.stored(this.deps.store.save(changed));
     this.log.info({ taskId: id, attempt: task.attempt, memberId: task.memberId }, 'task cancelled');
     if (stop) this.sendStop(stop);
     return task;
@@ -247,7 +247,7 @@ export class Coordinator {
     // The slot may have been freed even when nothing changed (a cancelled task's ack).
     this.schedulePump();
     if (changed.length === 0) return task;
-    await this.deps.store.save(changed);
+    await this.stored(this.deps.store.save(changed));
     if (stop) this.sendStop(stop);
     this.log.info(
       { taskId: task.id, attempt: task.attempt, memberId: task.memberId, status: task.status },
@@ -328,10 +328,8 @@ export class Coordinator {
     });
     if (removed.length === 0) return;
     this.log.debug({ tasks: removed.length }, 'finished tasks pruned');
-    this.deps.store.remove(removed).catch((err: unknown) => {
-      this.shutdown('leader stopped after a store failure');
-      this.deps.fail(err);
-    });
+    // Nothing waits on a prune; a failure has already stopped the leader.
+    this.stored(this.deps.store.remove(removed)).catch(() => {});
   }
 
   /** Coalesces assignment to once per event-loop turn, however many events asked for it. */
@@ -378,11 +376,22 @@ export class Coordinator {
       act();
       return;
     }
-    this.deps.store.save(changed).then(act, (err: unknown) => {
-      // A store that cannot write makes every later answer a lie: stop rather than go on.
+    // A failure has already stopped the leader (see `stored`); nothing is acted on.
+    this.stored(this.deps.store.save(changed)).then(act, () => {});
+  }
+
+  /**
+   * Every store write goes through here. A store that cannot write makes every later
+   * answer a lie: on failure the leader stops, and the caller's promise still rejects.
+   */
+  private async stored(write: Promise<void>): Promise<void> {
+    try {
+      await write;
+    } catch (err) {
       this.shutdown('leader stopped after a store failure');
       this.deps.fail(err);
-    });
+      throw err;
+    }
   }
 
   private assertRunning(): void {
