@@ -180,6 +180,7 @@ export class SqliteTaskStore implements TaskStore {
 function openDatabase(file: string, sync: SyncMode): Database.Database {
   let db: Database.Database;
   try {
+    // timeout 0: a lock held by another leader fails at once instead of waiting.
     db = new Database(file, { timeout: 0 });
   } catch (err) {
     throw new StoreOpenError(`cannot open ${file}: ${(err as Error).message}`, { cause: err });
@@ -188,7 +189,6 @@ function openDatabase(file: string, sync: SyncMode): Database.Database {
     // Exclusive locking: once taken (by the first write transaction below) the lock is
     // held until the leader exits, so a second leader on this directory fails at once.
     db.pragma('locking_mode = EXCLUSIVE');
-    db.pragma('busy_timeout = 0');
     const version = db.pragma('user_version', { simple: true }) as number;
     if (version > SCHEMA_VERSION) {
       throw new StoreOpenError(
@@ -221,7 +221,7 @@ function openDatabase(file: string, sync: SyncMode): Database.Database {
 function describeOpenFailure(file: string, err: unknown): string {
   const code = (err as { code?: string }).code ?? '';
   const message = (err as Error).message;
-  if (code === 'SQLITE_BUSY' || code.startsWith('SQLITE_BUSY')) {
+  if (code.startsWith('SQLITE_BUSY')) {
     return `${file} is locked by another process (is another leader using this --data-dir?)`;
   }
   if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') {
