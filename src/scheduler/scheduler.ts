@@ -173,10 +173,10 @@ export class Scheduler {
    * Forgets finished tasks beyond the retention: the oldest-finished first, while there are
    * more than `keep` or they finished before `finishedBeforeMs`. Pending and running tasks
    * are never pruned, nor a cancelled one whose worker has not yet confirmed the stop.
-   * Removes at most `limit` per call so one call stays short; returns the ids removed.
+   * Removes at most `limit` per call so one call stays short; returns the tasks removed.
    */
-  prune(options: { keep: number; finishedBeforeMs: number; limit: number }): TaskId[] {
-    const removed: TaskId[] = [];
+  prune(options: { keep: number; finishedBeforeMs: number; limit: number }): TaskRecord[] {
+    const removed: TaskRecord[] = [];
     let excess = this.finished.size - options.keep;
     for (const task of this.finished.values()) {
       if (removed.length >= options.limit) break;
@@ -189,7 +189,7 @@ export class Scheduler {
       this.tasks.delete(task.id);
       this.bySeq.delete(task.seq);
       this.byStatus[task.status].delete(task.seq);
-      removed.push(task.id);
+      removed.push(task);
       excess--;
     }
     return removed;

@@ -17,8 +17,8 @@ export class MemoryTaskStore implements TaskStore {
     for (const record of records) this.records.set(record.id, copyRecord(record));
   }
 
-  async remove(ids: readonly string[]): Promise<void> {
-    for (const id of ids) this.records.delete(id);
+  async remove(records: readonly TaskRecord[]): Promise<void> {
+    for (const record of records) this.records.delete(record.id);
   }
 
   async close(): Promise<void> {}

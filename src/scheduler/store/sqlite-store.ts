@@ -9,6 +9,12 @@ import { StoreOpenError, type TaskStore } from './store.js';
 /** The file a leader keeps its task list in, inside its data directory. */
 export const DATABASE_FILE = 'drover.sqlite';
 
+/**
+ * PRAGMA application_id of a drover database ("drvr"), so a leader pointed at some other
+ * SQLite file refuses it instead of adding its tables to it.
+ */
+const APPLICATION_ID = 0x64727672;
+
 /** How far SQLite goes to make a commit survive: `full` fsyncs every commit. */
 export type SyncMode = 'full' | 'normal';
 
@@ -57,10 +63,11 @@ export class SqliteTaskStore implements TaskStore {
   private readonly db: Database.Database;
   private readonly insert: Database.Statement<unknown[]>;
   private readonly update: Database.Statement<unknown[]>;
-  private readonly deleteOne: Database.Statement<[string]>;
-  private readonly writeBatch: (rows: readonly TaskRow[], deletes: readonly string[]) => void;
+  private readonly deleteOne: Database.Statement<[number]>;
+  private readonly writeBatch: (rows: readonly TaskRow[], deletes: readonly number[]) => void;
   private pendingRows = new Map<string, TaskRow>();
-  private pendingDeletes: string[] = [];
+  /** The seqs (rowids) of pruned tasks. */
+  private pendingDeletes: number[] = [];
   private waiters: Waiter[] = [];
   private flushScheduled = false;
 
@@ -80,9 +87,9 @@ export class SqliteTaskStore implements TaskStore {
          error = ?, started_at_ms = ?, finished_at_ms = ?
        WHERE seq = ?`,
     );
-    this.deleteOne = this.db.prepare<[string]>('DELETE FROM tasks WHERE id = ?');
+    this.deleteOne = this.db.prepare<[number]>('DELETE FROM tasks WHERE seq = ?');
     this.writeBatch = this.db.transaction(
-      (rows: readonly TaskRow[], deletes: readonly string[]) => {
+      (rows: readonly TaskRow[], deletes: readonly number[]) => {
         for (const r of rows) {
           const changed = this.update.run(
             r.queue_seq,
@@ -115,7 +122,7 @@ export class SqliteTaskStore implements TaskStore {
             );
           }
         }
-        for (const id of deletes) this.deleteOne.run(id);
+        for (const seq of deletes) this.deleteOne.run(seq);
       },
     );
   }
@@ -131,10 +138,12 @@ export class SqliteTaskStore implements TaskStore {
     return this.enqueued();
   }
 
-  remove(ids: readonly string[]): Promise<void> {
-    if (ids.length === 0) return Promise.resolve();
-    for (const id of ids) this.pendingRows.delete(id);
-    this.pendingDeletes.push(...ids);
+  remove(records: readonly TaskRecord[]): Promise<void> {
+    if (records.length === 0) return Promise.resolve();
+    for (const record of records) {
+      this.pendingRows.delete(record.id);
+      this.pendingDeletes.push(record.seq);
+    }
     return this.enqueued();
   }
 
@@ -195,6 +204,19 @@ function openDatabase(file: string, sync: SyncMode): Database.Database {
         `${file} has schema version ${version}, written by a newer drover; this version reads up to ${SCHEMA_VERSION}. Upgrade drover, or point --data-dir elsewhere.`,
       );
     }
+    const applicationId = db.pragma('application_id', { simple: true }) as number;
+    const foreign =
+      applicationId !== APPLICATION_ID &&
+      (applicationId !== 0 ||
+        // Versions before the id was set: a drover file has a schema version; a foreign
+        // one with tables has none.
+        (version === 0 &&
+          (db.prepare('SELECT count(*) FROM sqlite_master').pluck().get() as number) > 0));
+    if (foreign) {
+      throw new StoreOpenError(
+        `${file} is an SQLite database but not drover's; point --data-dir at a directory of its own`,
+      );
+    }
     db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${sync === 'full' ? 'FULL' : 'NORMAL'}`);
     // The first write takes the lock (and checks the file is a database) before any change.
@@ -202,6 +224,7 @@ function openDatabase(file: string, sync: SyncMode): Database.Database {
     try {
       for (let v = version; v < SCHEMA_VERSION; v++) db.exec(MIGRATIONS[v]!);
       db.pragma(`user_version = ${SCHEMA_VERSION}`);
+      db.pragma(`application_id = ${APPLICATION_ID}`);
       db.exec('COMMIT');
     } catch (err) {
       db.exec('ROLLBACK');

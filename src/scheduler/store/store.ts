@@ -16,7 +16,7 @@ export interface TaskStore {
   /** Persists the current version of each record (insert or replace), atomically. */
   save(records: readonly TaskRecord[]): Promise<void>;
   /** Deletes finished tasks that were pruned (retention); atomically, like `save`. */
-  remove(ids: readonly string[]): Promise<void>;
+  remove(records: readonly TaskRecord[]): Promise<void>;
   /** Releases the store (closes files). */
   close(): Promise<void>;
 }

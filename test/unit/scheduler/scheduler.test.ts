@@ -1461,7 +1461,9 @@ describe('Scheduler.prune', () => {
     expect(scheduler.finishedCount).toBe(3);
 
     const far = clock.nowMs() - 1_000_000;
-    expect(scheduler.prune({ keep: 1, finishedBeforeMs: far, limit: 100 })).toEqual(['t2', 't1']);
+    expect(
+      scheduler.prune({ keep: 1, finishedBeforeMs: far, limit: 100 }).map((t) => t.id),
+    ).toEqual(['t2', 't1']);
     expect(scheduler.list({ pageSize: 10 }).tasks.map((x) => x.id)).toEqual([
       't3',
       't4',
@@ -1470,9 +1472,11 @@ describe('Scheduler.prune', () => {
     ]);
     expect(() => scheduler.get(t('t2'))).toThrow(NotFoundError);
     // By age: t5 finished at now; anything finished before now + 1 goes, open tasks stay.
-    expect(scheduler.prune({ keep: 100, finishedBeforeMs: clock.nowMs() + 1, limit: 100 })).toEqual(
-      ['t5'],
-    );
+    expect(
+      scheduler
+        .prune({ keep: 100, finishedBeforeMs: clock.nowMs() + 1, limit: 100 })
+        .map((t) => t.id),
+    ).toEqual(['t5']);
     expect(scheduler.list({ pageSize: 10, status: 'cancelled' }).tasks).toEqual([]);
     expect(scheduler.pendingCount).toBe(2);
   });
@@ -1484,10 +1488,16 @@ describe('Scheduler.prune', () => {
     scheduler.cancel(clock.nowMs(), t('t1')); // a has not confirmed the stop
     scheduler.cancel(clock.nowMs(), t('t2'));
     scheduler.cancel(clock.nowMs(), t('t3'));
-    expect(scheduler.prune({ keep: 0, finishedBeforeMs: 0, limit: 1 })).toEqual(['t2']);
-    expect(scheduler.prune({ keep: 0, finishedBeforeMs: 0, limit: 10 })).toEqual(['t3']);
+    expect(scheduler.prune({ keep: 0, finishedBeforeMs: 0, limit: 1 }).map((t) => t.id)).toEqual([
+      't2',
+    ]);
+    expect(scheduler.prune({ keep: 0, finishedBeforeMs: 0, limit: 10 }).map((t) => t.id)).toEqual([
+      't3',
+    ]);
     scheduler.complete(clock.nowMs(), { taskId: t('t1'), attempt: 1, memberId: m('a') });
-    expect(scheduler.prune({ keep: 0, finishedBeforeMs: 0, limit: 10 })).toEqual(['t1']);
+    expect(scheduler.prune({ keep: 0, finishedBeforeMs: 0, limit: 10 }).map((t) => t.id)).toEqual([
+      't1',
+    ]);
   });
 
   it('rebuilds the finish order on restore', () => {
@@ -1501,6 +1511,8 @@ describe('Scheduler.prune', () => {
     scheduler.complete(clock.nowMs(), { taskId: t('first'), attempt: 1, memberId: m('a') });
     const restored = new Scheduler({ maxPayloadBytes: 16 });
     restored.restore(scheduler.list({ pageSize: 10 }).tasks.map((x) => ({ ...x })));
-    expect(restored.prune({ keep: 1, finishedBeforeMs: 0, limit: 10 })).toEqual(['second']);
+    expect(restored.prune({ keep: 1, finishedBeforeMs: 0, limit: 10 }).map((t) => t.id)).toEqual([
+      'second',
+    ]);
   });
 });

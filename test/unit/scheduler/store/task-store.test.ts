@@ -92,6 +92,15 @@ describe.each(kinds)('TaskStore contract: %s', (_name, make) => {
     await Promise.all([store.save([record(1)]), store.save([record(2)]), store.save([])]);
     expect((await store.loadAll()).map((r) => r.id)).toEqual(['t1', 't2']);
   });
+
+  it('removes pruned tasks and nothing else, also when saved in the same turn', async () => {
+    const store = make();
+    stores.push(store);
+    await store.save([record(1), record(2), record(3)]);
+    const late = record(4);
+    await Promise.all([store.save([late]), store.remove([record(2), late])]);
+    expect((await store.loadAll()).map((r) => r.id)).toEqual(['t1', 't3']);
+  });
 });
 
 describe('SqliteTaskStore', () => {
@@ -133,6 +142,19 @@ describe('SqliteTaskStore', () => {
       /is not a drover database or is corrupt/,
     );
     expect(readFileSync(file).equals(garbage)).toBe(true);
+  });
+
+  it("refuses an SQLite file that is not drover's and leaves it as it was", () => {
+    const dataDir = tempDir();
+    const file = join(dataDir, DATABASE_FILE);
+    const db = new Database(file);
+    db.exec('CREATE TABLE accounts (id INTEGER PRIMARY KEY, owner TEXT)');
+    db.close();
+    const before = readFileSync(file);
+    expect(() => new SqliteTaskStore({ dataDir })).toThrow(
+      /is an SQLite database but not drover's/,
+    );
+    expect(readFileSync(file).equals(before)).toBe(true);
   });
 
   it('refuses a schema newer than this version and leaves the file as it was', () => {
@@ -179,9 +201,9 @@ describe('SqliteTaskStore', () => {
     expect(check.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
     expect(
       check
-        .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'tasks_finished'")
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'tasks'")
         .all(),
-    ).toHaveLength(1);
+    ).toEqual([{ name: 'tasks_finished' }]); // and no index on id (version 3)
     check.close();
   });
 });

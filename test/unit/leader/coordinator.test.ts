@@ -1,0 +1,66 @@
+import pino from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Coordinator } from '../../../src/leader/coordinator.js';
+import { MemoryTaskStore } from '../../../src/scheduler/store/memory-store.js';
+import type { TaskRecord } from '../../../src/scheduler/task.js';
+import { UnavailableError } from '../../../src/shared/errors.js';
+import type { TaskId } from '../../../src/shared/ids.js';
+
+/** A memory store whose writes start failing when told to, like a full disk. */
+class FailingStore extends MemoryTaskStore {
+  failing = false;
+  override async save(records: readonly TaskRecord[]): Promise<void> {
+    if (this.failing) throw new Error('disk full');
+    return super.save(records);
+  }
+}
+
+const coordinators: Coordinator[] = [];
+afterEach(() => {
+  for (const coordinator of coordinators.splice(0)) coordinator.shutdown('test over');
+});
+
+async function startCoordinator(store: FailingStore, failures: unknown[]): Promise<Coordinator> {
+  let next = 0;
+  const coordinator = new Coordinator(
+    {
+      clock: { nowMs: () => 1_000 },
+      ids: { taskId: () => `t${++next}`, token: () => 'token' },
+      logger: pino({ level: 'silent' }),
+      store,
+      fail: (err) => failures.push(err),
+    },
+    {
+      heartbeatIntervalMs: 1_000,
+      timing: { suspectAfterMs: 2_000, deadAfterMs: 3_000, retentionMs: 60_000 },
+      sweepIntervalMs: 60_000,
+      maxPayloadBytes: 1024,
+      reattachGraceMs: 0,
+      retention: { finished: 100, ageMs: 60_000 },
+    },
+  );
+  coordinators.push(coordinator);
+  await coordinator.start();
+  return coordinator;
+}
+
+describe('Coordinator with a store that fails', () => {
+  it('rejects the call, stops the leader and reports the failure once the store cannot write', async () => {
+    const store = new FailingStore();
+    const failures: unknown[] = [];
+    const coordinator = await startCoordinator(store, failures);
+    const first = await coordinator.scheduleTask({ payload: 'kept' });
+    expect(first.id).toBe('t1');
+
+    store.failing = true;
+    await expect(coordinator.scheduleTask({ payload: 'lost' })).rejects.toThrow('disk full');
+    expect(failures).toEqual([new Error('disk full')]);
+
+    // Stopped: later calls are refused as UNAVAILABLE instead of answering from memory
+    // that is ahead of the disk.
+    await expect(coordinator.scheduleTask({ payload: 'later' })).rejects.toBeInstanceOf(
+      UnavailableError,
+    );
+    expect((await store.loadAll()).map((task) => task.id)).toEqual(['t1' as TaskId]);
+  });
+});
