@@ -40,8 +40,15 @@ function throughput(results: Results): string[] {
   const lines = [
     `**Throughput**, tasks/s end to end (schedule, assign, run an empty handler, complete): ${s.tasks.toLocaleString('en-US')} tasks, workers of ${s.slots} slots (peers: the same number of worker processes with concurrency ${s.slots}); median of ${s.runs} run(s), range in brackets. *single*: one schedule call per task, ${s.singleWindow} in flight (ScheduleTask, add, addJob); *stream*: drover only, one task per request on a ScheduleTaskStream (the SDK producer), ${s.singleWindow} in flight, compared with the peers' *single* figures; *batch*: ${s.batchSize} per call (ScheduleTasks, addBulk, addJobs). *drover* keeps its task list in memory, *drover-sqlite* in its durable SQLite store (the default); *vs memory* is drover-sqlite / drover.`,
     '',
-    `| workers | mode | system | tasks/s | vs memory | ${peers.map((p) => `${p} | ratio`).join(' | ')} |`,
-    `| --- | --- | --- | --- | --- | ${peers.map(() => '--- | ---').join(' | ')} |`,
+    tableRow([
+      'workers',
+      'mode',
+      'system',
+      'tasks/s',
+      'vs memory',
+      ...peers.flatMap((p) => [p, 'ratio']),
+    ]),
+    tableRow(Array<string>(5 + 2 * peers.length).fill('---')),
   ];
   for (const workers of s.workers) {
     for (const mode of ['batch', 'single', 'stream'] as const) {
@@ -65,11 +72,18 @@ function throughput(results: Results): string[] {
         const cells = peers.map((p) => {
           const r = row(p);
           return r
-            ? `${spread(r.tasksPerSec)} | ${(d.tasksPerSec.median / r.tasksPerSec.median).toFixed(2)}`
-            : '- | -';
+            ? [spread(r.tasksPerSec), (d.tasksPerSec.median / r.tasksPerSec.median).toFixed(2)]
+            : ['-', '-'];
         });
         lines.push(
-          `| ${workers} | ${mode} | ${system} | ${spread(d.tasksPerSec)} | ${vsMemory} | ${cells.join(' | ')} |`,
+          tableRow([
+            String(workers),
+            mode,
+            system,
+            spread(d.tasksPerSec),
+            vsMemory,
+            ...cells.flat(),
+          ]),
         );
       }
     }
@@ -147,4 +161,9 @@ function queue({ queue: q, settings: s }: Results): string[] {
         `| ${fmt(row.pending)} | ${row.leaderRssMiB} MiB | ${d3(row.scheduleTaskMs)} | ${d3(row.getTasksFirstPageMs)} | ${d3(row.getPendingFirstPageMs)} |`,
     ),
   ];
+}
+
+/** One Markdown table row; no trailing empty cell when a table has no peer columns. */
+function tableRow(cells: readonly string[]): string {
+  return `| ${cells.join(' | ')} |`;
 }
