@@ -33,8 +33,10 @@ describe('durable task list (SQLite store)', () => {
     let next = 0;
     let producing = true;
     const producer = (async () => {
-      // Bounded: at most 2,000 calls, and only while the test is producing.
-      while (producing && next < 2_000) {
+      // Bounded: only while the test is producing, and at most 100 calls per crash point
+      // (a crash point takes up to 45 acknowledgements, plus calls refused while the leader
+      // restarts) and 500 more.
+      while (producing && next < CRASH_POINTS * 100 + 500) {
         const id = `c${next++}`;
         try {
           await leader.api.schedule({ id, payload: String(Math.floor(random() * 20)) });
