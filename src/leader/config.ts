@@ -5,6 +5,11 @@ import type { LogFormat } from '../shared/logger.js';
 import { formatHostPort, isLoopback, parseHostPort } from '../shared/net.js';
 import type { ServerTlsFiles } from '../shared/tls.js';
 import type { SyncMode } from '../scheduler/store/sqlite-store.js';
+import {
+  DEFAULT_TASK_POLICY,
+  POLICY_LIMITS,
+  type TaskPolicyDefaults,
+} from '../scheduler/retry-policy.js';
 
 /** Everything the leader process is configured with, checked once and frozen. */
 export interface LeaderConfig {
@@ -27,6 +32,10 @@ export interface LeaderConfig {
   readonly reattachGraceMs: number;
   readonly retainFinished: number;
   readonly retainFinishedMs: number;
+  /** Retry and timeout policy for tasks that name none. */
+  readonly taskPolicy: TaskPolicyDefaults;
+  readonly quarantineAfterFailures: number;
+  readonly quarantineMs: number;
   readonly logLevel: string;
   readonly logFormat: LogFormat;
 }
@@ -163,6 +172,60 @@ export function addLeaderOptions(command: Command): Command {
       ),
     )
     .addOption(
+      intOption(
+        '--max-attempts <n>',
+        'attempts a task gets unless it says otherwise (failures, timeouts and lost workers count)',
+        'DROVER_MAX_ATTEMPTS',
+        DEFAULT_TASK_POLICY.maxAttempts,
+        1,
+      ),
+    )
+    .addOption(
+      intOption(
+        '--retry-backoff-ms <ms>',
+        'delay before the first retry of a failed or timed-out attempt; doubles per attempt',
+        'DROVER_RETRY_BACKOFF_MS',
+        DEFAULT_TASK_POLICY.retryBackoffMs,
+        0,
+      ),
+    )
+    .addOption(
+      intOption(
+        '--retry-backoff-max-ms <ms>',
+        'longest retry backoff',
+        'DROVER_RETRY_BACKOFF_MAX_MS',
+        DEFAULT_TASK_POLICY.retryBackoffMaxMs,
+        0,
+      ),
+    )
+    .addOption(
+      intOption(
+        '--task-timeout-ms <ms>',
+        'longest an attempt may run unless the task says otherwise; 0: no limit',
+        'DROVER_TASK_TIMEOUT_MS',
+        DEFAULT_TASK_POLICY.timeoutMs,
+        0,
+      ),
+    )
+    .addOption(
+      intOption(
+        '--quarantine-after-failures <n>',
+        'attempts failing in a row on one member before it gets no work for a while; 0: never',
+        'DROVER_QUARANTINE_AFTER_FAILURES',
+        5,
+        0,
+      ),
+    )
+    .addOption(
+      intOption(
+        '--quarantine-ms <ms>',
+        'how long a quarantined member gets no new work',
+        'DROVER_QUARANTINE_MS',
+        30_000,
+        0,
+      ),
+    )
+    .addOption(
       new Option('--tls-cert <file>', 'PEM certificate; enables TLS').env('DROVER_TLS_CERT'),
     )
     .addOption(
@@ -225,11 +288,33 @@ export function leaderConfigFrom(opts: Record<string, unknown>): LeaderConfig {
     reattachGraceMs: num('reattachGraceMs'),
     retainFinished: num('retainFinished'),
     retainFinishedMs: num('retainFinishedMs'),
+    taskPolicy: Object.freeze({
+      maxAttempts: num('maxAttempts'),
+      retryBackoffMs: num('retryBackoffMs'),
+      retryBackoffMaxMs: num('retryBackoffMaxMs'),
+      timeoutMs: num('taskTimeoutMs'),
+    }),
+    quarantineAfterFailures: num('quarantineAfterFailures'),
+    quarantineMs: num('quarantineMs'),
     logLevel: logSettings(opts).level,
     logFormat: logSettings(opts).format,
   };
   if (config.heartbeatIntervalMs >= config.deadAfterMs) {
     throw new InvalidArgumentError('--heartbeat-interval-ms must be below --dead-after-ms');
+  }
+  const policy = config.taskPolicy;
+  if (policy.maxAttempts > POLICY_LIMITS.maxAttempts) {
+    throw new InvalidArgumentError(`--max-attempts must not be above ${POLICY_LIMITS.maxAttempts}`);
+  }
+  if (policy.retryBackoffMs > POLICY_LIMITS.retryBackoffMs) {
+    throw new InvalidArgumentError(
+      `--retry-backoff-ms must not be above ${POLICY_LIMITS.retryBackoffMs}`,
+    );
+  }
+  if (policy.timeoutMs > POLICY_LIMITS.timeoutMs) {
+    throw new InvalidArgumentError(
+      `--task-timeout-ms must not be above ${POLICY_LIMITS.timeoutMs}`,
+    );
   }
   if (config.suspectAfterMs > config.deadAfterMs) {
     throw new InvalidArgumentError('--suspect-after-ms must not be above --dead-after-ms');

@@ -12,11 +12,14 @@ import {
   type TaskPage,
   type TaskQuery,
 } from '../scheduler/scheduler.js';
+import type { TaskPolicyDefaults } from '../scheduler/retry-policy.js';
 import type { TaskStore } from '../scheduler/store/store.js';
 import type { TaskRecord } from '../scheduler/task.js';
 import {
   MembershipRegistry,
+  memberTakesWork,
   type HeartbeatReport,
+  type QuarantineChange,
   type JoinSpec,
   type Member,
   type MembershipTiming,
@@ -42,6 +45,8 @@ export interface CoordinatorOptions {
   readonly timing: MembershipTiming;
   readonly sweepIntervalMs: number;
   readonly maxPayloadBytes: number;
+  /** Retry and timeout policy of tasks that name none. */
+  readonly taskPolicy: TaskPolicyDefaults;
   /**
    * After a restart, how long tasks that were running wait for their workers to reconnect
    * and re-attach them before they go back to the queue as new attempts.
@@ -64,6 +69,8 @@ export interface MemberView {
   readonly member: Member;
   readonly runningTaskIds: readonly TaskId[];
   readonly slotsFree: number;
+  /** Slots held by timed-out attempts the worker was told to stop and has not reported. */
+  readonly slotsStopping: number;
   readonly heartbeatAgeMs: number | undefined;
 }
 
@@ -98,7 +105,10 @@ export class Coordinator {
     private readonly options: CoordinatorOptions,
   ) {
     this.membership = new MembershipRegistry(options.timing);
-    this.scheduler = new Scheduler({ maxPayloadBytes: options.maxPayloadBytes });
+    this.scheduler = new Scheduler({
+      maxPayloadBytes: options.maxPayloadBytes,
+      policy: options.taskPolicy,
+    });
     this.log = deps.logger.child({ component: 'coordinator' });
   }
 
@@ -153,14 +163,24 @@ export class Coordinator {
     const nowMs = this.now();
     return this.membership.list().map((member) => {
       const runningTaskIds = this.scheduler.runningOn(member.id);
+      const slotsStopping = this.scheduler.stoppingOn(member.id);
       return {
         member,
         runningTaskIds,
-        slotsFree: Math.max(0, member.slots - runningTaskIds.length),
+        slotsFree: Math.max(0, member.slots - runningTaskIds.length - slotsStopping),
+        slotsStopping,
         heartbeatAgeMs:
           member.lastHeartbeatAtMs === undefined ? undefined : nowMs - member.lastHeartbeatAtMs,
       };
     });
+  }
+
+  /** Drain: no new work to the member; what it runs finishes. Returns it as it is now. */
+  drain(id: MemberId): MemberView {
+    this.assertRunning();
+    const transition = this.membership.drain(this.now(), id);
+    if (transition) this.apply(transition);
+    return this.members().find((view) => view.member.id === id)!;
   }
 
   /** A heartbeat stream opened: it becomes the member's work channel. */
@@ -178,8 +198,13 @@ export class Coordinator {
    * a stream, attempts it kept running while disconnected are re-attached.
    */
   heartbeat(id: MemberId, streamId: number, input: HeartbeatInput, first: boolean): void {
+    const quarantinedBefore = this.membership.get(id)?.quarantine;
     const transition = this.membership.heartbeat(this.now(), id, streamId, input);
     if (transition) this.apply(transition);
+    const quarantine = this.membership.get(id)?.quarantine;
+    if (quarantinedBefore === undefined && quarantine !== undefined) {
+      this.applyQuarantine({ memberId: id, quarantined: true, reason: quarantine.reason });
+    }
     if (!first && input.running.length === 0) return;
     const { changed, stops } = this.scheduler.reconcile(id, input.running, first);
     for (const task of changed) {
@@ -243,15 +268,37 @@ export class Coordinator {
 
   /** TaskComplete: records the end of an attempt; stale attempts are refused. */
   async completeTask(report: CompletionReport): Promise<TaskRecord> {
-    const { task, changed, stop } = this.scheduler.complete(this.now(), report);
-    // The slot may have been freed even when nothing changed (a cancelled task's ack).
-    this.schedulePump();
+    let outcome: ReturnType<Scheduler['complete']>;
+    try {
+      outcome = this.scheduler.complete(this.now(), report);
+    } finally {
+      // A slot may have been freed even when nothing changed (a cancelled task's ack, or a
+      // refused report of a timed-out attempt).
+      this.schedulePump();
+    }
+    const { task, changed, stop } = outcome;
     if (changed.length === 0) return task;
+    if (report.memberId !== undefined) {
+      const failed = report.error !== undefined;
+      const change = this.membership.recordOutcome(this.now(), report.memberId, failed);
+      if (change) this.applyQuarantine(change);
+    }
     await this.stored(this.deps.store.save(changed));
     if (stop) this.sendStop(stop);
     this.log.info(
-      { taskId: task.id, attempt: task.attempt, memberId: task.memberId, status: task.status },
-      task.status === 'error' ? 'task failed' : 'task completed',
+      {
+        taskId: task.id,
+        attempt: task.attempt,
+        memberId: task.memberId,
+        status: task.status,
+        error: task.error,
+        retryAtMs: task.retryAtMs,
+      },
+      task.status === 'completed'
+        ? 'task completed'
+        : task.status === 'error'
+          ? 'task failed'
+          : 'task attempt failed; retrying',
     );
     return task;
   }
@@ -275,15 +322,12 @@ export class Coordinator {
     switch (to) {
       case 'joining':
         this.scheduler.upsertWorker(memberId, member!.slots, member!.kinds);
-        this.scheduler.setEligible(memberId, false);
+        this.refreshEligibility(memberId);
         return;
       case 'alive':
-        this.scheduler.setEligible(memberId, true);
-        this.schedulePump();
-        return;
       case 'suspect':
       case 'draining':
-        this.scheduler.setEligible(memberId, false);
+        this.refreshEligibility(memberId);
         return;
       case 'dead':
       case 'left': {
@@ -292,9 +336,18 @@ export class Coordinator {
           this.channels.delete(memberId);
           channel.channel.close(`member ${memberId} is ${to}: ${reason}`);
         }
-        const { changed } = this.scheduler.removeWorker(memberId);
+        const { changed } = this.scheduler.removeWorker(
+          this.now(),
+          memberId,
+          `was ${to === 'dead' ? 'lost' : 'gone'} (${reason})`,
+        );
         for (const task of changed) {
-          this.log.warn({ memberId, taskId: task.id, attempt: task.attempt }, 'task requeued');
+          this.log.warn(
+            { memberId, taskId: task.id, attempt: task.attempt, status: task.status },
+            task.status === 'error'
+              ? 'task failed: its member was lost on its last attempt'
+              : 'task requeued',
+          );
         }
         this.persistThen(changed, () => this.schedulePump());
         return;
@@ -302,12 +355,23 @@ export class Coordinator {
     }
   }
 
+  /**
+   * The one timer: moves silent members to suspect and dead, lifts quarantines, stops
+   * attempts past their timeout, queues retries whose backoff is over, and prunes. Timeouts
+   * and backoffs are therefore precise to one sweep interval (100 ms by default).
+   */
   private sweep(): void {
-    for (const transition of this.membership.sweep(this.now())) this.apply(transition);
+    const nowMs = this.now();
+    const { transitions, quarantines } = this.membership.sweep(nowMs);
+    for (const transition of transitions) this.apply(transition);
+    for (const change of quarantines) this.applyQuarantine(change);
+    this.expireAttempts(nowMs);
+    const due = this.scheduler.promoteDue(nowMs);
+    this.persistThen(due.changed, () => this.schedulePump());
     this.prune();
-    if (this.reattachDeadlineMs !== undefined && this.now() >= this.reattachDeadlineMs) {
+    if (this.reattachDeadlineMs !== undefined && nowMs >= this.reattachDeadlineMs) {
       this.reattachDeadlineMs = undefined;
-      const { changed } = this.scheduler.requeueUnclaimed();
+      const { changed } = this.scheduler.requeueUnclaimed(nowMs);
       for (const task of changed) {
         this.log.warn(
           { taskId: task.id, attempt: task.attempt, memberId: task.memberId },
@@ -316,6 +380,39 @@ export class Coordinator {
       }
       this.persistThen(changed, () => this.schedulePump());
     }
+  }
+
+  /** Stops attempts past their timeout; each counts as a failure of the member it ran on. */
+  private expireAttempts(nowMs: number): void {
+    const { changed, stops, failures } = this.scheduler.expire(nowMs);
+    if (changed.length === 0) return;
+    for (const { memberId, task } of failures) {
+      this.log.warn(
+        { taskId: task.id, memberId, status: task.status, error: task.error },
+        task.status === 'error' ? 'task failed: timed out' : 'task timed out; retrying',
+      );
+      const change = this.membership.recordOutcome(nowMs, memberId, true);
+      if (change) this.applyQuarantine(change);
+    }
+    this.persistThen(changed, () => {
+      for (const stop of stops) this.sendStop(stop);
+      this.schedulePump();
+    });
+  }
+
+  private applyQuarantine(change: QuarantineChange): void {
+    const { memberId, quarantined, reason } = change;
+    if (quarantined) this.log.warn({ memberId, reason }, 'member quarantined');
+    else this.log.info({ memberId, reason }, 'member quarantine lifted');
+    this.refreshEligibility(memberId);
+  }
+
+  /** New work goes only to members that are alive and not quarantined. */
+  private refreshEligibility(memberId: MemberId): void {
+    const member = this.membership.get(memberId);
+    const eligible = member !== undefined && memberTakesWork(member);
+    this.scheduler.setEligible(memberId, eligible);
+    if (eligible) this.schedulePump();
   }
 
   /** Drops finished tasks beyond the retention, a bounded number per sweep. */

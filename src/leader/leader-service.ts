@@ -37,6 +37,10 @@ export function leaderService(coordinator: Coordinator, logger: Logger): LeaderS
       return {};
     }),
     members: unary(logger, () => ({ members: coordinator.members().map(memberToWire) })),
+    drain: unary(logger, (request) => {
+      if (request.id === '') throw new InvalidArgumentError('member id must not be empty');
+      return { member: memberToWire(coordinator.drain(asMemberId(request.id))) };
+    }),
     heartbeat: (call) => handleHeartbeatStream(call, coordinator, logger),
   };
 }

@@ -8,12 +8,20 @@ import {
 } from '../shared/errors.js';
 import type { MemberId, TaskId } from '../shared/ids.js';
 import { TaskQueue } from './queue.js';
+import {
+  DEFAULT_TASK_POLICY,
+  POLICY_LIMITS,
+  retryDelayMs,
+  type TaskPolicyDefaults,
+} from './retry-policy.js';
 import { DEFAULT_KIND, isFinal, type Priority, type TaskRecord, type TaskStatus } from './task.js';
 import { utf8ByteLength } from './utf8.js';
 
 /** Limits the scheduler enforces on new tasks. */
 export interface SchedulerLimits {
   readonly maxPayloadBytes: number;
+  /** Retry and timeout policy for tasks that name none; {@link DEFAULT_TASK_POLICY} if absent. */
+  readonly policy?: TaskPolicyDefaults | undefined;
 }
 
 /** A task as asked for by ScheduleTask, after the adapter has decoded it. */
@@ -23,6 +31,12 @@ export interface NewTask {
   readonly priority?: Priority | undefined;
   readonly kind?: string | undefined;
   readonly targetMemberId?: string | undefined;
+  /** Most attempts; undefined or 0: the cluster default. */
+  readonly maxAttempts?: number | undefined;
+  /** First retry delay; undefined: the cluster default (0 retries at once). */
+  readonly retryBackoffMs?: number | undefined;
+  /** Longest an attempt may run; undefined: the cluster default, 0: no limit. */
+  readonly timeoutMs?: number | undefined;
 }
 
 /** Tells the adapter to start an attempt on a member (sent down its heartbeat stream). */
@@ -87,6 +101,12 @@ export interface Changes {
   readonly changed: TaskRecord[];
 }
 
+/** Attempts that ended on the leader's side (failed over, timed out) for one member. */
+export interface AttemptFailure {
+  readonly memberId: MemberId;
+  readonly task: TaskRecord;
+}
+
 /** What the scheduler tracks of a member that can run work. */
 interface WorkerSlots {
   readonly id: MemberId;
@@ -94,6 +114,12 @@ interface WorkerSlots {
   kinds: ReadonlySet<string>;
   /** Tasks holding a slot: running, or cancelled and not yet reported stopped. */
   readonly running: Set<TaskId>;
+  /**
+   * Attempts (`id#attempt`) the leader has given up on (timed out) but the worker was
+   * told to stop and has not yet reported: they still hold a slot, since the worker may
+   * still be running them, until the worker reports them or is lost.
+   */
+  readonly stopping: Set<string>;
   eligible: boolean;
 }
 
@@ -132,15 +158,27 @@ export class Scheduler {
   private readonly ready = new Set<MemberId>();
   /** Finished tasks (completed, error, cancelled) in the order they finished, for pruning. */
   private readonly finished = new Map<TaskId, TaskRecord>();
+  /** Pending tasks waiting out a retry backoff, by (retryAtMs, seq). */
+  private readonly delayed = new BTree<TimeKey, TaskRecord>(undefined, compareTimeKeys);
+  /** Running tasks that have a timeout, by (deadline, seq). */
+  private readonly deadlines = new BTree<TimeKey, TaskRecord>(undefined, compareTimeKeys);
+  private readonly policy: TaskPolicyDefaults;
   private lastSeq = 0;
   private lastTailQueueSeq = 0;
   private lastHeadQueueSeq = 0;
 
-  constructor(private readonly limits: SchedulerLimits) {}
+  constructor(private readonly limits: SchedulerLimits) {
+    this.policy = limits.policy ?? DEFAULT_TASK_POLICY;
+  }
 
-  /** Number of tasks waiting for a slot. */
+  /** Number of tasks waiting for a slot (not counting those waiting out a retry backoff). */
   get pendingCount(): number {
     return this.queue.size;
+  }
+
+  /** Number of pending tasks waiting out a retry backoff. */
+  get delayedCount(): number {
+    return this.delayed.size;
   }
 
   /**
@@ -156,7 +194,9 @@ export class Scheduler {
       this.tasks.set(task.id, task);
       this.bySeq.set(task.seq, task);
       this.byStatus[task.status].set(task.seq, task);
-      if (task.status === 'pending') pending.push(task);
+      if (task.status === 'pending' && task.retryAtMs !== undefined) this.delay(task);
+      else if (task.status === 'pending') pending.push(task);
+      if (task.status === 'running') this.trackDeadline(task);
       this.lastSeq = Math.max(this.lastSeq, task.seq);
       this.lastTailQueueSeq = Math.max(this.lastTailQueueSeq, task.queueSeq);
       this.lastHeadQueueSeq = Math.min(this.lastHeadQueueSeq, task.queueSeq);
@@ -198,13 +238,13 @@ export class Scheduler {
   /**
    * After a restart: running tasks that no member has re-attached go back to the head of
    * the queue, first ones first, keeping their attempt number (the next start is a new
-   * attempt, and a late report of the old one is refused).
+   * attempt, and a late report of the old one is refused). One on its last attempt fails.
    */
-  requeueUnclaimed(): Changes {
+  requeueUnclaimed(nowMs: number): Changes {
     const unclaimed = [...this.byStatus.running.values()].filter(
       (task) => !this.workers.get(task.memberId!)?.running.has(task.id),
     );
-    return { changed: this.requeueAtHead(unclaimed) };
+    return { changed: this.requeueLost(nowMs, unclaimed, 'did not come back after a restart') };
   }
 
   /** Adds a task to the tail of its priority. */
@@ -237,6 +277,9 @@ export class Scheduler {
         payload: spec.payload,
         priority: spec.priority,
         targetMemberId: spec.targetMemberId,
+        maxAttempts: spec.maxAttempts,
+        retryBackoffMs: spec.retryBackoffMs,
+        timeoutMs: spec.timeoutMs,
         seq: ++this.lastSeq,
         queueSeq: ++this.lastTailQueueSeq,
         status: 'pending',
@@ -244,6 +287,8 @@ export class Scheduler {
         memberId: undefined,
         result: undefined,
         error: undefined,
+        attemptEnded: false,
+        retryAtMs: undefined,
         createdAtMs: nowMs,
         startedAtMs: undefined,
         finishedAtMs: undefined,
@@ -261,7 +306,17 @@ export class Scheduler {
   private check(
     spec: NewTask,
     where: string,
-  ): Pick<TaskRecord, 'id' | 'kind' | 'payload' | 'priority' | 'targetMemberId'> {
+  ): Pick<
+    TaskRecord,
+    | 'id'
+    | 'kind'
+    | 'payload'
+    | 'priority'
+    | 'targetMemberId'
+    | 'maxAttempts'
+    | 'retryBackoffMs'
+    | 'timeoutMs'
+  > {
     const id = validateTaskId(spec.id, where);
     if (spec.payload.length === 0) {
       throw new InvalidArgumentError(`${where}task payload must not be empty`);
@@ -284,12 +339,26 @@ export class Scheduler {
         `${where}target member id is longer than ${MAX_ID_LENGTH} characters`,
       );
     }
+    const limit = (value: number | undefined, most: number, what: string): void => {
+      if (value !== undefined && (!Number.isSafeInteger(value) || value < 0 || value > most)) {
+        throw new InvalidArgumentError(`${where}${what} must be a whole number from 0 to ${most}`);
+      }
+    };
+    limit(spec.maxAttempts, POLICY_LIMITS.maxAttempts, 'max_attempts');
+    limit(spec.retryBackoffMs, POLICY_LIMITS.retryBackoffMs, 'retry_backoff_ms');
+    limit(spec.timeoutMs, POLICY_LIMITS.timeoutMs, 'timeout_ms');
     return {
       id,
       kind,
       payload: spec.payload,
       priority: spec.priority ?? 'medium',
       targetMemberId: target as MemberId | undefined,
+      maxAttempts:
+        spec.maxAttempts === undefined || spec.maxAttempts === 0
+          ? this.policy.maxAttempts
+          : spec.maxAttempts,
+      retryBackoffMs: spec.retryBackoffMs ?? this.policy.retryBackoffMs,
+      timeoutMs: spec.timeoutMs ?? this.policy.timeoutMs,
     };
   }
 
@@ -303,7 +372,7 @@ export class Scheduler {
       case 'error':
         throw new StaleError(`task ${id} has already finished (${task.status}); nothing to cancel`);
       case 'pending':
-        this.queue.remove(id);
+        this.unqueue(task);
         this.finish(task, nowMs, 'cancelled');
         return { task, changed: [task] };
       case 'running': {
@@ -331,6 +400,13 @@ export class Scheduler {
   ): Changes & { task: TaskRecord; stop?: StopOrder } {
     const task = this.require(report.taskId);
     const attempt = report.attempt === 0 ? task.attempt : report.attempt;
+    if (report.memberId !== undefined && this.releaseStopping(report.memberId, task.id, attempt)) {
+      // The leader gave up on this attempt (it timed out) and told the worker to stop it:
+      // the report frees the slot, but the outcome was decided already.
+      throw new StaleError(
+        `attempt ${attempt} of task ${task.id} timed out and was stopped; its report is not recorded`,
+      );
+    }
     if (attempt !== task.attempt || attempt === 0) {
       throw new StaleError(
         task.attempt === 0
@@ -360,7 +436,13 @@ export class Scheduler {
         if (report.memberId === undefined) {
           throw new StaleError(`task ${task.id} is pending; only a running task can be completed`);
         }
-        this.queue.remove(task.id);
+        if (task.attemptEnded) {
+          // A repeat of the report that already failed this attempt; a retry is scheduled.
+          throw new StaleError(
+            `attempt ${attempt} of task ${task.id} has already ended (${task.error ?? 'failed'}); a retry is scheduled`,
+          );
+        }
+        this.unqueue(task);
         break;
       case 'running':
         if (report.memberId === undefined) {
@@ -381,9 +463,95 @@ export class Scheduler {
         break;
     }
     task.result = report.result;
-    task.error = report.error;
-    this.finish(task, nowMs, report.error === undefined ? 'completed' : 'error');
+    if (report.error !== undefined) {
+      this.failAttempt(nowMs, task, report.error);
+      return { task, changed: [task] };
+    }
+    task.error = undefined;
+    this.finish(task, nowMs, 'completed');
     return { task, changed: [task] };
+  }
+
+  /**
+   * Stops running attempts past their task's timeout: each is told to stop on its worker
+   * (where it keeps its slot until the worker reports it) and is retried or failed by the
+   * task's policy. Returns who ran them, so repeated failures can be held against a member.
+   */
+  expire(nowMs: number): Changes & { stops: StopOrder[]; failures: AttemptFailure[] } {
+    const changed: TaskRecord[] = [];
+    const stops: StopOrder[] = [];
+    const failures: AttemptFailure[] = [];
+    const due: TaskRecord[] = [];
+    for (const [[deadlineMs], task] of this.deadlines.entries()) {
+      if (deadlineMs > nowMs) break;
+      due.push(task);
+    }
+    for (const task of due) {
+      const memberId = task.memberId!;
+      const reason = `attempt ${task.attempt} timed out after ${task.timeoutMs} ms`;
+      const worker = this.workers.get(memberId);
+      if (worker?.running.delete(task.id)) {
+        worker.stopping.add(attemptKey(task.id, task.attempt));
+      }
+      stops.push({ memberId, taskId: task.id, attempt: task.attempt, reason });
+      failures.push({ memberId, task });
+      this.failAttempt(nowMs, task, reason);
+      changed.push(task);
+    }
+    return { changed, stops, failures };
+  }
+
+  /** Puts tasks whose retry backoff is over back at the head of their priority. */
+  promoteDue(nowMs: number): Changes {
+    const due: TaskRecord[] = [];
+    for (const [[retryAtMs], task] of this.delayed.entries()) {
+      if (retryAtMs > nowMs) break;
+      due.push(task);
+    }
+    for (const task of due) {
+      this.delayed.delete([task.retryAtMs!, task.seq]);
+      task.retryAtMs = undefined;
+    }
+    return { changed: this.requeueAtHead(due) };
+  }
+
+  /**
+   * An attempt failed (the handler's error, or a timeout): the task is retried after its
+   * backoff while it has attempts left, and otherwise ends in error with this error kept.
+   */
+  private failAttempt(nowMs: number, task: TaskRecord, error: string): void {
+    task.error = error;
+    if (task.attempt >= task.maxAttempts) {
+      this.finish(task, nowMs, 'error');
+      return;
+    }
+    this.setStatus(task, 'pending');
+    task.attemptEnded = true;
+    const delayMs = retryDelayMs(task.retryBackoffMs, task.attempt, this.policy.retryBackoffMaxMs);
+    if (delayMs === 0) {
+      this.requeueAtHead([task]);
+      return;
+    }
+    task.retryAtMs = nowMs + delayMs;
+    this.delay(task);
+  }
+
+  /**
+   * Running tasks whose worker was lost: back to the head of the queue with their attempt
+   * kept (the worker may still re-attach or report them until someone else takes them),
+   * or, on their last attempt, ended in error. No backoff: losing a worker says nothing
+   * about the task, and the work should resume as soon as another member is free.
+   */
+  private requeueLost(nowMs: number, lost: TaskRecord[], why: string): TaskRecord[] {
+    const retry: TaskRecord[] = [];
+    for (const task of lost) {
+      const error = `member ${task.memberId ?? '(none)'} ${why} during attempt ${task.attempt}`;
+      task.error = error;
+      if (task.attempt >= task.maxAttempts) this.finish(task, nowMs, 'error');
+      else retry.push(task);
+    }
+    this.requeueAtHead(retry);
+    return lost;
   }
 
   /**
@@ -408,12 +576,14 @@ export class Scheduler {
       }
       misses = 0;
       const task = this.tasks.get(entry.id)!;
-      this.setStatus(task, 'running');
-      task.attempt++;
-      task.memberId = workerId;
+      // Start time first: entering `running` files the task under its deadline.
       task.startedAtMs = nowMs;
+      task.attempt++;
+      task.attemptEnded = false;
+      task.memberId = workerId;
+      this.setStatus(task, 'running');
       worker.running.add(task.id);
-      if (worker.running.size < worker.slots) this.ready.add(workerId);
+      if (slotsUsed(worker) < worker.slots) this.ready.add(workerId);
       changed.push(task);
       starts.push({
         memberId: workerId,
@@ -435,7 +605,14 @@ export class Scheduler {
       this.refreshReady(worker);
       return;
     }
-    this.workers.set(id, { id, slots, kinds, running: new Set(), eligible: false });
+    this.workers.set(id, {
+      id,
+      slots,
+      kinds,
+      running: new Set(),
+      stopping: new Set(),
+      eligible: false,
+    });
   }
 
   /** Allows or stops new work to a worker (alive vs suspect, draining, joining). */
@@ -449,9 +626,10 @@ export class Scheduler {
   /**
    * Forgets a worker that is dead or gone. Its running tasks go back to the head of their
    * priority, in their original order, keeping their attempt number so the same member
-   * can still re-attach or report them until someone else takes them.
+   * can still re-attach or report them until someone else takes them; a task that was on
+   * its last attempt ends in error. `why` says what happened to the member, for the error.
    */
-  removeWorker(id: MemberId): Changes {
+  removeWorker(nowMs: number, id: MemberId, why: string): Changes {
     const worker = this.workers.get(id);
     if (!worker) return { changed: [] };
     this.workers.delete(id);
@@ -459,7 +637,7 @@ export class Scheduler {
     const lost = [...worker.running]
       .map((taskId) => this.tasks.get(taskId)!)
       .filter((task) => task.status === 'running' && task.memberId === id);
-    return { changed: this.requeueAtHead(lost) };
+    return { changed: this.requeueLost(nowMs, lost, why) };
   }
 
   /**
@@ -513,8 +691,8 @@ export class Scheduler {
         if (resendStops) stop('cancelled');
         continue;
       }
-      if (task.status === 'pending' && worker.running.size < worker.slots) {
-        this.queue.remove(task.id);
+      if (task.status === 'pending' && !task.attemptEnded && slotsUsed(worker) < worker.slots) {
+        this.unqueue(task);
         this.setStatus(task, 'running');
         worker.running.add(task.id);
         this.refreshReady(worker);
@@ -534,6 +712,14 @@ export class Scheduler {
   /** Ids of the tasks holding a worker's slots. */
   runningOn(id: MemberId): TaskId[] {
     return [...(this.workers.get(id)?.running ?? [])];
+  }
+
+  /**
+   * Slots of a worker held by attempts the leader gave up on (timed out) and told it to
+   * stop, which it has not reported yet.
+   */
+  stoppingOn(id: MemberId): number {
+    return this.workers.get(id)?.stopping.size ?? 0;
   }
 
   /**
@@ -567,13 +753,49 @@ export class Scheduler {
     task.finishedAtMs = nowMs;
   }
 
-  /** Every status change goes through here, so the per-status indexes stay true. */
+  /**
+   * Every status change goes through here, so the per-status indexes (and the deadlines of
+   * running tasks) stay true. Set `startedAtMs` before moving a task to running.
+   */
   private setStatus(task: TaskRecord, status: TaskStatus): void {
     if (task.status === status) return;
+    if (task.status === 'running') this.untrackDeadline(task);
     this.byStatus[task.status].delete(task.seq);
     this.byStatus[status].set(task.seq, task);
     task.status = status;
+    if (status === 'running') this.trackDeadline(task);
     if (isFinal(status)) this.finished.set(task.id, task);
+  }
+
+  private trackDeadline(task: TaskRecord): void {
+    if (task.timeoutMs > 0) this.deadlines.set(deadlineKey(task), task);
+  }
+
+  private untrackDeadline(task: TaskRecord): void {
+    if (task.timeoutMs > 0) this.deadlines.delete(deadlineKey(task));
+  }
+
+  /** Files a pending task under its retry time; it is queued when {@link promoteDue} says. */
+  private delay(task: TaskRecord): void {
+    this.delayed.set([task.retryAtMs!, task.seq], task);
+  }
+
+  /** Takes a pending task out of the queue, or out of the retry wait. */
+  private unqueue(task: TaskRecord): void {
+    if (task.retryAtMs !== undefined) {
+      this.delayed.delete([task.retryAtMs, task.seq]);
+      task.retryAtMs = undefined;
+      return;
+    }
+    this.queue.remove(task.id);
+  }
+
+  /** Frees the slot a stopped (timed-out) attempt held; false if it held none. */
+  private releaseStopping(memberId: MemberId, taskId: TaskId, attempt: number): boolean {
+    const worker = this.workers.get(memberId);
+    if (!worker?.stopping.delete(attemptKey(taskId, attempt))) return false;
+    this.refreshReady(worker);
+    return true;
   }
 
   /** Number of finished tasks held (completed, error, cancelled). */
@@ -588,10 +810,29 @@ export class Scheduler {
   }
 
   private refreshReady(worker: WorkerSlots): void {
-    const ready = worker.eligible && worker.running.size < worker.slots;
+    const ready = worker.eligible && slotsUsed(worker) < worker.slots;
     if (ready && !this.ready.has(worker.id)) this.ready.add(worker.id);
     else if (!ready) this.ready.delete(worker.id);
   }
+}
+
+/** A point in time and a task's seq: orders retry waits and deadlines, ties by age. */
+type TimeKey = readonly [timeMs: number, seq: number];
+
+function compareTimeKeys(a: TimeKey, b: TimeKey): number {
+  return a[0] - b[0] || a[1] - b[1];
+}
+
+function deadlineKey(task: TaskRecord): TimeKey {
+  return [task.startedAtMs! + task.timeoutMs, task.seq];
+}
+
+function attemptKey(taskId: TaskId, attempt: number): string {
+  return `${taskId}#${attempt}`;
+}
+
+function slotsUsed(worker: WorkerSlots): number {
+  return worker.running.size + worker.stopping.size;
 }
 
 function validateTaskId(id: string, where: string): TaskId {

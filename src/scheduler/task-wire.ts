@@ -71,6 +71,10 @@ export function taskToWire(task: TaskRecord): WireTask {
     createdAt: new Date(task.createdAtMs),
     startedAt: task.startedAtMs === undefined ? undefined : new Date(task.startedAtMs),
     finishedAt: task.finishedAtMs === undefined ? undefined : new Date(task.finishedAtMs),
+    maxAttempts: task.maxAttempts,
+    retryBackoffMs: task.retryBackoffMs,
+    timeoutMs: task.timeoutMs,
+    retryAt: task.retryAtMs === undefined ? undefined : new Date(task.retryAtMs),
   };
 }
 
@@ -83,6 +87,9 @@ export function newTaskFromWire(task: WireTask | undefined): Omit<NewTask, 'id'>
     priority: priorityFromWire(task.priority),
     kind: task.kind,
     targetMemberId: task.targetMemberId,
+    maxAttempts: task.maxAttempts,
+    retryBackoffMs: task.retryBackoffMs,
+    timeoutMs: task.timeoutMs,
   };
 }
 
@@ -130,6 +137,8 @@ export function taskDraft(fields: Partial<WireTask> & { payload: string }): Wire
     createdAt: undefined,
     startedAt: undefined,
     finishedAt: undefined,
+    maxAttempts: 0,
+    retryAt: undefined,
     ...fields,
   };
 }

@@ -29,13 +29,28 @@ export interface TaskRecord {
   readonly payload: string;
   readonly priority: Priority;
   readonly targetMemberId: MemberId | undefined;
+  /** Most attempts it gets, counting runs that failed, timed out or lost their worker. */
+  readonly maxAttempts: number;
+  /** Delay before the first retry after a failure or timeout; doubles per attempt. */
+  readonly retryBackoffMs: number;
+  /** An attempt running longer is stopped and counts as failed; 0 means no limit. */
+  readonly timeoutMs: number;
   status: TaskStatus;
   /** Current or last attempt, from 1; 0 until first assigned. */
   attempt: number;
   /** Member that runs or last ran it. */
   memberId: MemberId | undefined;
   result: string | undefined;
+  /** Last error: of the final attempt once finished, of the previous one while retrying. */
   error: string | undefined;
+  /**
+   * True when the current attempt is over (it failed or timed out) and the task waits for
+   * a retry; false while it may still run somewhere (running, or requeued after its
+   * worker was lost, which the same worker may still re-attach or report).
+   */
+  attemptEnded: boolean;
+  /** A pending task waiting out its retry backoff is not offered before this time. */
+  retryAtMs: number | undefined;
   readonly createdAtMs: number;
   startedAtMs: number | undefined;
   finishedAtMs: number | undefined;

@@ -58,6 +58,7 @@ export class LeaderLink {
   private leaderClient: LeaderServiceClient | undefined;
   private stream: ClientDuplexStream<HeartbeatRequest, HeartbeatResponse> | undefined;
   private draining = false;
+  private failedReason: string | undefined;
   /** Reports not yet acknowledged, by attempt; `sentOnStream` is the stream they went out on. */
   private readonly unacked = new Map<
     string,
@@ -121,6 +122,15 @@ export class LeaderLink {
     }
     this.closeChannel();
     this.abandonReports();
+  }
+
+  /**
+   * Reports this worker FAILED (with why) or healthy again (undefined). While it reports
+   * FAILED the leader sends it no new work and lists it as quarantined.
+   */
+  setFailed(reason: string | undefined): void {
+    this.failedReason = reason;
+    this.sendHeartbeat();
   }
 
   /** Tells the leader this worker takes no new work; it keeps heartbeating. */
@@ -285,9 +295,12 @@ export class LeaderLink {
     this.stream.write({
       id: this.identity.id,
       status:
-        running.length > 0
-          ? HeartbeatStatus.HEARTBEAT_STATUS_BUSY
-          : HeartbeatStatus.HEARTBEAT_STATUS_IDLE,
+        this.failedReason !== undefined
+          ? HeartbeatStatus.HEARTBEAT_STATUS_FAILED
+          : running.length > 0
+            ? HeartbeatStatus.HEARTBEAT_STATUS_BUSY
+            : HeartbeatStatus.HEARTBEAT_STATUS_IDLE,
+      statusReason: this.failedReason ?? '',
       freeSlots: this.runner.freeSlots,
       running,
       draining: this.draining,

@@ -46,6 +46,12 @@ export interface DroverWorker {
    * timeout, then aborts them and leaves so the leader requeues them), then disconnects.
    */
   stop(): Promise<void>;
+  /**
+   * Tells the leader this worker is unfit for work (`healthy: false`, with why: a
+   * dependency is down, a disk is full) or fit again. While it reports FAILED it gets no
+   * new work (the leader lists it as quarantined); running tasks go on.
+   */
+  setHealth(healthy: boolean, reason?: string): void;
 }
 
 const DEFAULT_RECONNECT: ReconnectPolicy = {
@@ -125,5 +131,10 @@ export function createWorker(options: WorkerOptions): DroverWorker {
     return stopping;
   };
 
-  return { id, joined, done, stop };
+  const setHealth = (healthy: boolean, reason?: string): void => {
+    log.info({ healthy, reason }, healthy ? 'worker healthy' : 'worker reports FAILED');
+    link.setFailed(healthy ? undefined : (reason ?? 'unhealthy'));
+  };
+
+  return { id, joined, done, stop, setHealth };
 }

@@ -33,6 +33,12 @@ export function memberToWire(view: MemberView): WireMember {
     lastHeartbeatAgeMs: view.heartbeatAgeMs,
     kinds: [...member.kinds].sort(),
     reportedStatus: STATUS_TO_WIRE.get(member.reportedStatus)!,
+    statusReason: member.stateReason,
+    quarantinedUntil:
+      member.quarantine === undefined ? undefined : new Date(member.quarantine.untilMs),
+    quarantineReason: member.quarantine?.reason ?? '',
+    consecutiveFailures: member.consecutiveFailures,
+    slotsStopping: view.slotsStopping,
   };
 }
 
@@ -40,6 +46,8 @@ export function memberToWire(view: MemberView): WireMember {
 export function heartbeatFromWire(request: HeartbeatRequest): HeartbeatInput {
   return {
     status: STATUS_FROM_WIRE.get(request.status) ?? 'unspecified',
+    // Bounded: it is shown in listings, and a worker should not be able to bloat them.
+    statusReason: request.statusReason.slice(0, 500),
     draining: request.draining,
     running: request.running.map((r) => ({ taskId: asTaskId(r.id), attempt: r.attempt })),
   };

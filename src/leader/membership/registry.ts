@@ -5,7 +5,7 @@ import {
   InvalidArgumentError,
 } from '../../shared/errors.js';
 import type { MemberId } from '../../shared/ids.js';
-import { isLive, transition, type MemberState } from './state.js';
+import { isLive, takesWork, transition, type MemberState } from './state.js';
 
 /** Timings that move members between states, in milliseconds. */
 export interface MembershipTiming {
@@ -15,6 +15,10 @@ export interface MembershipTiming {
   readonly deadAfterMs: number;
   /** How long dead and left members stay listed before they are forgotten. */
   readonly retentionMs: number;
+  /** Attempts failing in a row (errors, timeouts) that quarantine a member; 0: never. */
+  readonly quarantineAfterFailures: number;
+  /** How long a quarantine lasts (renewed while the worker reports FAILED). */
+  readonly quarantineMs: number;
 }
 
 /** The worker's own view of itself, from its heartbeats. */
@@ -30,6 +34,17 @@ export interface Member {
   kinds: ReadonlySet<string>;
   state: MemberState;
   stateSinceMs: number;
+  /** Why it moved to its state ("no heartbeat for 3004 ms", "drained by an operator"). */
+  stateReason: string;
+  /**
+   * Set while it gets no new work because it failed too much or says it is FAILED; it stays
+   * alive and keeps its running tasks.
+   */
+  quarantine: { readonly untilMs: number; readonly reason: string } | undefined;
+  /** Attempts that failed on it in a row since its last success. */
+  consecutiveFailures: number;
+  /** An operator drained it: it stays draining across reconnects of the same process. */
+  drainRequested: boolean;
   joinedAtMs: number;
   lastHeartbeatAtMs: number | undefined;
   reportedStatus: ReportedStatus;
@@ -58,7 +73,21 @@ export interface JoinSpec {
 /** What a heartbeat says, beyond "I am here". */
 export interface HeartbeatReport {
   readonly status: ReportedStatus;
+  /** With status `failed`: why, in the worker's words. */
+  readonly statusReason?: string | undefined;
   readonly draining: boolean;
+}
+
+/** A member went into quarantine or came out of it. */
+export interface QuarantineChange {
+  readonly memberId: MemberId;
+  readonly quarantined: boolean;
+  readonly reason: string;
+}
+
+/** True if the member should be given new tasks: alive and not quarantined. */
+export function memberTakesWork(member: Member): boolean {
+  return takesWork(member.state) && member.quarantine === undefined;
 }
 
 /**
@@ -81,6 +110,8 @@ export class MembershipRegistry {
         `member ${spec.id} is already ${existing.state} (another worker process uses this id)`,
       );
     }
+    // A new process under the id starts clean: a drain or quarantine was for the old one.
+    const newProcess = existing === undefined || existing.instance !== spec.instance;
     const member: Member = existing ?? {
       id: spec.id,
       address: spec.address,
@@ -89,6 +120,10 @@ export class MembershipRegistry {
       kinds: spec.kinds,
       state: 'joining',
       stateSinceMs: nowMs,
+      stateReason: 'joined',
+      quarantine: undefined,
+      consecutiveFailures: 0,
+      drainRequested: false,
       joinedAtMs: nowMs,
       lastHeartbeatAtMs: undefined,
       reportedStatus: 'unspecified',
@@ -103,6 +138,11 @@ export class MembershipRegistry {
       lastHeartbeatAtMs: undefined,
       streamId: undefined,
     });
+    if (newProcess) {
+      member.quarantine = undefined;
+      member.consecutiveFailures = 0;
+      member.drainRequested = false;
+    }
     this.members.set(spec.id, member);
     if (!existing) {
       return {
@@ -137,9 +177,19 @@ export class MembershipRegistry {
     }
     member.lastHeartbeatAtMs = nowMs;
     member.reportedStatus = report.status;
-    if (report.draining) {
+    if (report.status === 'failed') {
+      // Renewed on every FAILED heartbeat: the quarantine outlasts the last one by its length.
+      const reason = `worker reports FAILED${report.statusReason ? `: ${report.statusReason}` : ''}`;
+      member.quarantine = { untilMs: nowMs + this.timing.quarantineMs, reason };
+    }
+    if (report.draining || member.drainRequested) {
       if (member.state !== 'draining') {
-        return this.move(member, nowMs, 'draining', 'worker is draining');
+        return this.move(
+          member,
+          nowMs,
+          'draining',
+          member.drainRequested ? 'drained by an operator' : 'worker is draining',
+        );
       }
       return undefined;
     }
@@ -168,6 +218,43 @@ export class MembershipRegistry {
     return this.move(member, nowMs, 'dead', reason);
   }
 
+  /**
+   * An operator drains a member: no new work, its running tasks finish. It stays draining
+   * across reconnects until a new worker process joins under its id.
+   */
+  drain(nowMs: number, id: MemberId): Transition | undefined {
+    const member = this.members.get(id);
+    if (!member) throw new NotFoundError(`member ${id} not found`);
+    if (!isLive(member.state)) {
+      throw new StaleError(`member ${id} is ${member.state}; only a live member can be drained`);
+    }
+    member.drainRequested = true;
+    if (member.state === 'draining') return undefined;
+    return this.move(member, nowMs, 'draining', 'drained by an operator');
+  }
+
+  /**
+   * An attempt that ran on the member ended: a success clears its failure streak, a
+   * failure (error or timeout) adds to it, and a long enough streak quarantines it.
+   */
+  recordOutcome(nowMs: number, id: MemberId, failed: boolean): QuarantineChange | undefined {
+    const member = this.members.get(id);
+    if (!member) return undefined;
+    if (!failed) {
+      member.consecutiveFailures = 0;
+      return undefined;
+    }
+    member.consecutiveFailures++;
+    const limit = this.timing.quarantineAfterFailures;
+    if (limit === 0 || member.consecutiveFailures < limit || member.quarantine !== undefined) {
+      return undefined;
+    }
+    const reason = `${member.consecutiveFailures} attempts in a row failed on it`;
+    member.quarantine = { untilMs: nowMs + this.timing.quarantineMs, reason };
+    member.consecutiveFailures = 0;
+    return { memberId: id, quarantined: true, reason };
+  }
+
   /** The member leaves the cluster on purpose. */
   leave(nowMs: number, id: MemberId): Transition {
     const member = this.members.get(id);
@@ -183,9 +270,18 @@ export class MembershipRegistry {
    * Moves silent members to suspect and dead, and forgets long-gone ones. Called on a
    * fixed interval by one timer for all members (no timer per member).
    */
-  sweep(nowMs: number): Transition[] {
+  sweep(nowMs: number): { transitions: Transition[]; quarantines: QuarantineChange[] } {
     const transitions: Transition[] = [];
+    const quarantines: QuarantineChange[] = [];
     for (const member of this.members.values()) {
+      if (member.quarantine !== undefined && nowMs >= member.quarantine.untilMs) {
+        quarantines.push({
+          memberId: member.id,
+          quarantined: false,
+          reason: `quarantine over (${member.quarantine.reason})`,
+        });
+        member.quarantine = undefined;
+      }
       if (!isLive(member.state)) {
         if (nowMs - member.stateSinceMs >= this.timing.retentionMs) this.members.delete(member.id);
         continue;
@@ -198,7 +294,7 @@ export class MembershipRegistry {
         transitions.push(this.move(member, nowMs, 'suspect', `no heartbeat for ${silentMs} ms`));
       }
     }
-    return transitions;
+    return { transitions, quarantines };
   }
 
   /** A member by id, if known. */
@@ -222,6 +318,7 @@ export class MembershipRegistry {
     const from = member.state;
     member.state = transition(from, to);
     member.stateSinceMs = nowMs;
+    member.stateReason = reason;
     return { memberId: member.id, from, to, reason };
   }
 }

@@ -53,6 +53,13 @@ export const MIGRATIONS: readonly string[] = [
    DROP TABLE tasks;
    ALTER TABLE tasks_v3 RENAME TO tasks;
    CREATE INDEX tasks_finished ON tasks (finished_at_ms) WHERE finished_at_ms IS NOT NULL;`,
+  // 4: retry policy and timeout per task (issue #6). Tasks from before get what the
+  // leader's defaults were when this was written: 3 attempts, 1 s first backoff, no timeout.
+  `ALTER TABLE tasks ADD COLUMN max_attempts INTEGER NOT NULL DEFAULT 3;
+   ALTER TABLE tasks ADD COLUMN retry_backoff_ms INTEGER NOT NULL DEFAULT 1000;
+   ALTER TABLE tasks ADD COLUMN timeout_ms INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE tasks ADD COLUMN attempt_ended INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE tasks ADD COLUMN retry_at_ms INTEGER;`,
 ];
 
 /** The schema version this code writes. */

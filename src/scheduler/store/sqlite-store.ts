@@ -44,6 +44,11 @@ interface TaskRow {
   created_at_ms: number;
   started_at_ms: number | null;
   finished_at_ms: number | null;
+  max_attempts: number;
+  retry_backoff_ms: number;
+  timeout_ms: number;
+  attempt_ended: number;
+  retry_at_ms: number | null;
 }
 
 interface Waiter {
@@ -79,12 +84,13 @@ export class SqliteTaskStore implements TaskStore {
     // second and later changes): profiled, an upsert with named parameters cost ~10 µs/row.
     this.insert = this.db.prepare<unknown[]>(
       `INSERT INTO tasks (seq, id, queue_seq, kind, payload, priority, target_member_id, status,
-         attempt, member_id, result, error, created_at_ms, started_at_ms, finished_at_ms)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         attempt, member_id, result, error, created_at_ms, started_at_ms, finished_at_ms,
+         max_attempts, retry_backoff_ms, timeout_ms, attempt_ended, retry_at_ms)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.update = this.db.prepare<unknown[]>(
       `UPDATE tasks SET queue_seq = ?, status = ?, attempt = ?, member_id = ?, result = ?,
-         error = ?, started_at_ms = ?, finished_at_ms = ?
+         error = ?, started_at_ms = ?, finished_at_ms = ?, attempt_ended = ?, retry_at_ms = ?
        WHERE seq = ?`,
     );
     this.deleteOne = this.db.prepare<[number]>('DELETE FROM tasks WHERE seq = ?');
@@ -100,6 +106,8 @@ export class SqliteTaskStore implements TaskStore {
             r.error,
             r.started_at_ms,
             r.finished_at_ms,
+            r.attempt_ended,
+            r.retry_at_ms,
             r.seq,
           ).changes;
           if (changed === 0) {
@@ -119,6 +127,11 @@ export class SqliteTaskStore implements TaskStore {
               r.created_at_ms,
               r.started_at_ms,
               r.finished_at_ms,
+              r.max_attempts,
+              r.retry_backoff_ms,
+              r.timeout_ms,
+              r.attempt_ended,
+              r.retry_at_ms,
             );
           }
         }
@@ -270,6 +283,11 @@ function toRow(r: TaskRecord): TaskRow {
     created_at_ms: r.createdAtMs,
     started_at_ms: r.startedAtMs ?? null,
     finished_at_ms: r.finishedAtMs ?? null,
+    max_attempts: r.maxAttempts,
+    retry_backoff_ms: r.retryBackoffMs,
+    timeout_ms: r.timeoutMs,
+    attempt_ended: r.attemptEnded ? 1 : 0,
+    retry_at_ms: r.retryAtMs ?? null,
   };
 }
 
@@ -280,6 +298,9 @@ function fromRow(row: TaskRow): TaskRecord {
     payload: row.payload,
     priority: row.priority as Priority,
     targetMemberId: (row.target_member_id ?? undefined) as MemberId | undefined,
+    maxAttempts: row.max_attempts,
+    retryBackoffMs: row.retry_backoff_ms,
+    timeoutMs: row.timeout_ms,
     seq: row.seq,
     queueSeq: row.queue_seq,
     status: row.status as TaskStatus,
@@ -287,6 +308,8 @@ function fromRow(row: TaskRow): TaskRecord {
     memberId: (row.member_id ?? undefined) as MemberId | undefined,
     result: row.result ?? undefined,
     error: row.error ?? undefined,
+    attemptEnded: row.attempt_ended === 1,
+    retryAtMs: row.retry_at_ms ?? undefined,
     createdAtMs: row.created_at_ms,
     startedAtMs: row.started_at_ms ?? undefined,
     finishedAtMs: row.finished_at_ms ?? undefined,

@@ -1,3 +1,4 @@
+import { DEFAULT_TASK_POLICY } from '../../../src/scheduler/retry-policy.js';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Coordinator } from '../../../src/leader/coordinator.js';
@@ -32,7 +33,14 @@ async function startCoordinator(store: FailingStore, failures: unknown[]): Promi
     },
     {
       heartbeatIntervalMs: 1_000,
-      timing: { suspectAfterMs: 2_000, deadAfterMs: 3_000, retentionMs: 60_000 },
+      timing: {
+        suspectAfterMs: 2_000,
+        deadAfterMs: 3_000,
+        retentionMs: 60_000,
+        quarantineAfterFailures: 5,
+        quarantineMs: 30_000,
+      },
+      taskPolicy: DEFAULT_TASK_POLICY,
       sweepIntervalMs: 60_000,
       maxPayloadBytes: 1024,
       reattachGraceMs: 0,

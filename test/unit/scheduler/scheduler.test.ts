@@ -10,6 +10,7 @@ import {
 } from '../../../src/shared/errors.js';
 import type { MemberId, TaskId } from '../../../src/shared/ids.js';
 import { FakeClock } from '../../helpers/fake-clock.js';
+import { DEFAULT_TASK_POLICY } from '../../../src/scheduler/retry-policy.js';
 
 const m = (id: string) => id as MemberId;
 const t = (id: string) => id as TaskId;
@@ -256,7 +257,7 @@ describe('Scheduler.removeWorker and reconcile', () => {
     for (const id of ['t1', 't2', 't3']) schedule(id);
     scheduler.assign(clock.nowMs());
     schedule('later');
-    const { changed } = scheduler.removeWorker(m('a'));
+    const { changed } = scheduler.removeWorker(0, m('a'), 'was lost');
     expect(changed.map((task) => task.status)).toEqual(['pending', 'pending', 'pending']);
     scheduler.upsertWorker(m('b'), 1, new Set(['default']));
     scheduler.setEligible(m('b'), true);
@@ -277,7 +278,7 @@ describe('Scheduler.removeWorker and reconcile', () => {
     const { scheduler, clock, schedule } = setup({ a: 2 });
     schedule('kept');
     scheduler.assign(clock.nowMs());
-    scheduler.removeWorker(m('a'));
+    scheduler.removeWorker(0, m('a'), 'was lost');
     expect(scheduler.get(t('kept')).status).toBe('pending');
     scheduler.upsertWorker(m('a'), 2, new Set(['default']));
     const { changed, stops } = scheduler.reconcile(
@@ -299,7 +300,7 @@ describe('Scheduler.removeWorker and reconcile', () => {
     const { scheduler, clock, schedule } = setup({ a: 1 });
     schedule('moved');
     scheduler.assign(clock.nowMs());
-    scheduler.removeWorker(m('a'));
+    scheduler.removeWorker(0, m('a'), 'was lost');
     scheduler.upsertWorker(m('b'), 1, new Set(['default']));
     scheduler.setEligible(m('b'), true);
     expect(scheduler.assign(clock.nowMs()).starts[0]).toMatchObject({ memberId: 'b', attempt: 2 });
@@ -456,11 +457,16 @@ describe('Scheduler.schedule validation, in detail', () => {
       payload: 'x',
       priority: 'medium',
       targetMemberId: undefined,
+      maxAttempts: DEFAULT_TASK_POLICY.maxAttempts,
+      retryBackoffMs: DEFAULT_TASK_POLICY.retryBackoffMs,
+      timeoutMs: DEFAULT_TASK_POLICY.timeoutMs,
       status: 'pending',
       attempt: 0,
       memberId: undefined,
       result: undefined,
       error: undefined,
+      attemptEnded: false,
+      retryAtMs: undefined,
       createdAtMs: clock.nowMs(),
       startedAtMs: undefined,
       finishedAtMs: undefined,
@@ -693,7 +699,7 @@ describe('Scheduler.assign, in detail', () => {
   it('does nothing with no tasks or no workers', () => {
     const { scheduler, clock, schedule } = setup({ a: 1 });
     expect(scheduler.assign(clock.nowMs())).toEqual({ starts: [], changed: [] });
-    scheduler.removeWorker(m('a'));
+    scheduler.removeWorker(0, m('a'), 'was lost');
     schedule('x');
     expect(scheduler.assign(clock.nowMs())).toEqual({ starts: [], changed: [] });
   });
@@ -704,7 +710,7 @@ describe('Scheduler.complete, in detail', () => {
     const { scheduler, clock, schedule } = setup({ a: 1 });
     schedule('t');
     scheduler.assign(clock.nowMs());
-    scheduler.removeWorker(m('a'));
+    scheduler.removeWorker(0, m('a'), 'was lost');
     addWorker(scheduler, 'b', 1);
     expect(scheduler.assign(clock.nowMs()).starts[0]).toMatchObject({ memberId: 'b', attempt: 2 });
     const before = structuredClone(scheduler.get(t('t')));
@@ -739,7 +745,7 @@ describe('Scheduler.complete, in detail', () => {
     const { scheduler, clock, schedule } = setup({ a: 1 });
     schedule('t');
     scheduler.assign(clock.nowMs());
-    scheduler.removeWorker(m('a'));
+    scheduler.removeWorker(0, m('a'), 'was lost');
     expect(scheduler.pendingCount).toBe(1);
     const { task, changed } = scheduler.complete(clock.nowMs(), {
       taskId: t('t'),
@@ -758,7 +764,7 @@ describe('Scheduler.complete, in detail', () => {
     const { scheduler, clock, schedule } = setup({ a: 1 });
     schedule('t');
     scheduler.assign(clock.nowMs());
-    scheduler.removeWorker(m('a'));
+    scheduler.removeWorker(0, m('a'), 'was lost');
     const before = structuredClone(scheduler.get(t('t')));
     expect(() => scheduler.complete(clock.nowMs(), { taskId: t('t'), attempt: 0 })).toThrow(
       new StaleError('task t is pending; only a running task can be completed'),
@@ -770,9 +776,9 @@ describe('Scheduler.complete, in detail', () => {
     expect(scheduler.pendingCount).toBe(1);
   });
 
-  it('records an error report as status error', () => {
+  it('records an error report on the last attempt as status error', () => {
     const { scheduler, clock, schedule } = setup({ a: 1 });
-    schedule('t');
+    schedule('t', { maxAttempts: 1 });
     scheduler.assign(clock.nowMs());
     clock.advance(9);
     const { task } = scheduler.complete(clock.nowMs(), {
@@ -792,7 +798,7 @@ describe('Scheduler.complete, in detail', () => {
 
   it('ignores a second report of the same attempt, whatever it says', () => {
     const { scheduler, clock, schedule } = setup({ a: 1 });
-    schedule('t');
+    schedule('t', { maxAttempts: 1 });
     scheduler.assign(clock.nowMs());
     scheduler.complete(clock.nowMs(), { taskId: t('t'), attempt: 1, memberId: m('a'), error: 'e' });
     const before = structuredClone(scheduler.get(t('t')));
@@ -847,7 +853,7 @@ describe('Scheduler.cancel, in detail', () => {
 
   it('refuses to cancel a failed task and leaves it as it was', () => {
     const { scheduler, clock, schedule } = setup({ a: 1 });
-    schedule('f');
+    schedule('f', { maxAttempts: 1 });
     scheduler.assign(clock.nowMs());
     scheduler.complete(clock.nowMs(), { taskId: t('f'), attempt: 1, memberId: m('a'), error: 'x' });
     const before = structuredClone(scheduler.get(t('f')));
@@ -898,7 +904,7 @@ describe('Scheduler.cancel, in detail', () => {
     schedule('r');
     scheduler.assign(clock.nowMs());
     scheduler.cancel(clock.nowMs(), t('c'));
-    const { changed } = scheduler.removeWorker(m('a'));
+    const { changed } = scheduler.removeWorker(0, m('a'), 'was lost');
     expect(changed.map((task) => task.id)).toEqual(['r']);
     expect(scheduler.get(t('c')).status).toBe('cancelled');
     expect(scheduler.pendingCount).toBe(1);
@@ -908,7 +914,7 @@ describe('Scheduler.cancel, in detail', () => {
     const { scheduler, clock, schedule } = setup({ a: 1 });
     schedule('q');
     scheduler.assign(clock.nowMs());
-    scheduler.removeWorker(m('a'));
+    scheduler.removeWorker(0, m('a'), 'was lost');
     const { task, stop } = scheduler.cancel(clock.nowMs(), t('q'));
     expect(task).toMatchObject({ status: 'cancelled', attempt: 1, memberId: 'a' });
     expect(stop).toBeUndefined();
@@ -929,7 +935,7 @@ describe('Scheduler.cancel, in detail', () => {
 describe('Scheduler.removeWorker, in detail', () => {
   it('does nothing for an unknown worker', () => {
     const { scheduler } = setup();
-    expect(scheduler.removeWorker(m('ghost'))).toEqual({ changed: [] });
+    expect(scheduler.removeWorker(0, m('ghost'), 'was lost')).toEqual({ changed: [] });
   });
 
   it('requeues at the head of each task’s own priority, keeping attempt and member', () => {
@@ -940,7 +946,7 @@ describe('Scheduler.removeWorker, in detail', () => {
     schedule('h1', { priority: 'high' });
     schedule('m2');
     schedule('l2', { priority: 'low' });
-    const { changed } = scheduler.removeWorker(m('a'));
+    const { changed } = scheduler.removeWorker(0, m('a'), 'was lost');
     const lost = changed.map((task) => [task.id, task.status, task.attempt, task.memberId]);
     expect(lost.sort()).toEqual([
       ['l1', 'pending', 1, 'a'],
@@ -963,7 +969,7 @@ describe('Scheduler.removeWorker, in detail', () => {
     for (const id of ['r3', 'r10', 'r19']) {
       scheduler.complete(clock.nowMs(), { taskId: t(id), attempt: 1, memberId: m('a') });
     }
-    scheduler.removeWorker(m('a'));
+    scheduler.removeWorker(0, m('a'), 'was lost');
     addWorker(scheduler, 'b', 1);
     const lost = ids.filter((id) => !['r3', 'r10', 'r19'].includes(id));
     expect(runOneByOne(scheduler, clock, 'b')).toEqual([...lost, 'w0', 'w1', 'w2', 'w3', 'w4']);
@@ -974,11 +980,11 @@ describe('Scheduler.removeWorker, in detail', () => {
     schedule('t1');
     scheduler.assign(clock.nowMs()); // t1 on a
     schedule('t2');
-    scheduler.removeWorker(m('a')); // t1 back at the head: t1, t2
+    scheduler.removeWorker(0, m('a'), 'was lost'); // t1 back at the head: t1, t2
     addWorker(scheduler, 'b', 2);
     expect(scheduler.assign(clock.nowMs()).starts.map((s) => s.taskId)).toEqual(['t1', 't2']);
     schedule('t3');
-    scheduler.removeWorker(m('b'));
+    scheduler.removeWorker(0, m('b'), 'was lost');
     addWorker(scheduler, 'c', 1);
     expect(runOneByOne(scheduler, clock, 'c')).toEqual(['t1', 't2', 't3']);
     expect(scheduler.get(t('t1')).attempt).toBe(3);
@@ -989,7 +995,7 @@ describe('Scheduler.removeWorker, in detail', () => {
     schedule('on-a');
     schedule('on-b');
     scheduler.assign(clock.nowMs());
-    scheduler.removeWorker(m('a'));
+    scheduler.removeWorker(0, m('a'), 'was lost');
     expect(scheduler.runningOn(m('b'))).toEqual(['on-b']);
     expect(scheduler.get(t('on-b')).status).toBe('running');
   });
@@ -1013,7 +1019,7 @@ describe('Scheduler.reconcile, in detail', () => {
     schedule('x');
     schedule('y');
     scheduler.assign(clock.nowMs());
-    scheduler.removeWorker(m('a'));
+    scheduler.removeWorker(0, m('a'), 'was lost');
     scheduler.upsertWorker(m('a'), 1, new Set(['default']));
     const { changed, stops } = scheduler.reconcile(
       m('a'),
@@ -1172,7 +1178,7 @@ describe('Scheduler.list, in detail', () => {
         if (task) scheduler.cancel(clock.nowMs(), task.id);
       } else if (roll < 0.95) {
         const worker = random() < 0.5 ? 'a' : 'b';
-        scheduler.removeWorker(m(worker));
+        scheduler.removeWorker(0, m(worker), 'was lost');
         scheduler.upsertWorker(m(worker), worker === 'a' ? 2 : 3, new Set(['default']));
         scheduler.setEligible(m(worker), true);
       } else {
@@ -1206,7 +1212,7 @@ describe('Scheduler.list, in detail', () => {
     schedule('low', { priority: 'low' });
     schedule('high', { priority: 'high' });
     scheduler.assign(clock.nowMs());
-    scheduler.removeWorker(m('a'));
+    scheduler.removeWorker(0, m('a'), 'was lost');
     expect(scheduler.list({ pageSize: 10 }).tasks.map((task) => task.id)).toEqual(['low', 'high']);
     expect(scheduler.list({ pageSize: 10, afterSeq: 2 }).tasks).toEqual([]);
     expect(scheduler.list({ pageSize: 10, afterSeq: 1_000 }).tasks).toEqual([]);
@@ -1221,7 +1227,11 @@ describe('Scheduler invariants over a long random run', () => {
     const random = seededRandom(99);
     const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
     const clock = new FakeClock();
-    const scheduler = new Scheduler({ maxPayloadBytes: 64 });
+    // Failures retry at once, so a pending task is always one a free slot could take.
+    const scheduler = new Scheduler({
+      maxPayloadBytes: 64,
+      policy: { maxAttempts: 1_000, retryBackoffMs: 0, retryBackoffMaxMs: 0, timeoutMs: 0 },
+    });
     const specs: Record<string, { slots: number; kinds: string[] }> = {
       w1: { slots: 2, kinds: ['default'] },
       w2: { slots: 3, kinds: ['default', 'image'] },
@@ -1313,7 +1323,7 @@ describe('Scheduler invariants over a long random run', () => {
         const heldRunning = scheduler
           .runningOn(m(worker))
           .filter((id) => scheduler.get(id).status === 'running');
-        const { changed } = scheduler.removeWorker(m(worker));
+        const { changed } = scheduler.removeWorker(0, m(worker), 'was lost');
         expect(changed.map((task) => task.id).sort()).toEqual(heldRunning.sort());
         present.delete(worker);
         eligible.delete(worker);
@@ -1373,7 +1383,7 @@ describe('Scheduler.restore', () => {
       memberId: m('a'),
       result: 'r',
     });
-    scheduler.removeWorker(m('b')); // t2 back to the head, attempt 1 kept
+    scheduler.removeWorker(0, m('b'), 'was lost'); // t2 back to the head, attempt 1 kept
     scheduler.assign(clock.nowMs()); // t2@a (attempt 2)
     scheduler.cancel(clock.nowMs(), t('t4'));
 
@@ -1418,7 +1428,7 @@ describe('Scheduler.restore', () => {
     expect(restored.assign(clock.nowMs()).starts).toEqual([]);
 
     // b never comes back: t2 and t4 go to the head, in order, attempts kept.
-    const requeued = restored.requeueUnclaimed().changed.map((task) => task.id);
+    const requeued = restored.requeueUnclaimed(0).changed.map((task) => task.id);
     expect(requeued.sort()).toEqual(['t2', 't4']);
     restored.upsertWorker(m('c'), 3, new Set(['default']));
     restored.setEligible(m('c'), true);
@@ -1444,7 +1454,7 @@ describe('Scheduler.restore', () => {
 describe('Scheduler.prune', () => {
   it('drops the oldest-finished beyond the count or the age, never open tasks', () => {
     const { scheduler, clock, schedule } = setup({ a: 3 });
-    for (let i = 1; i <= 6; i++) schedule(`t${i}`);
+    for (let i = 1; i <= 6; i++) schedule(`t${i}`, { maxAttempts: 1 });
     scheduler.assign(clock.nowMs()); // t1 t2 t3 run on a
     // Finish in the order t2, t1 (completed, error), then cancel pending t5.
     clock.advance(10);
@@ -1514,5 +1524,203 @@ describe('Scheduler.prune', () => {
     expect(restored.prune({ keep: 1, finishedBeforeMs: 0, limit: 10 }).map((t) => t.id)).toEqual([
       'second',
     ]);
+  });
+});
+
+describe('Scheduler retries, backoff and timeouts', () => {
+  it('retries a failed attempt after its backoff, doubling, then fails with the last error kept', () => {
+    const { scheduler, clock, schedule } = setup({ a: 1 });
+    schedule('t', { maxAttempts: 3, retryBackoffMs: 100 });
+    const fail = (attempt: number, error: string) =>
+      scheduler.complete(clock.nowMs(), { taskId: t('t'), attempt, memberId: m('a'), error });
+
+    scheduler.assign(clock.nowMs());
+    const first = fail(1, 'e1');
+    expect(first.task).toMatchObject({
+      status: 'pending',
+      attempt: 1,
+      error: 'e1',
+      attemptEnded: true,
+      retryAtMs: clock.nowMs() + 100,
+    });
+    expect(first.changed).toEqual([first.task]);
+    expect(scheduler.runningOn(m('a'))).toEqual([]);
+    // Not offered before its time, even with a free slot.
+    clock.advance(99);
+    expect(scheduler.promoteDue(clock.nowMs()).changed).toEqual([]);
+    expect(scheduler.assign(clock.nowMs()).starts).toEqual([]);
+    clock.advance(1);
+    expect(scheduler.promoteDue(clock.nowMs()).changed.map((x) => x.id)).toEqual(['t']);
+    expect(scheduler.get(t('t')).retryAtMs).toBeUndefined();
+    expect(scheduler.assign(clock.nowMs()).starts).toMatchObject([{ taskId: 't', attempt: 2 }]);
+    expect(scheduler.get(t('t')).attemptEnded).toBe(false);
+
+    fail(2, 'e2');
+    expect(scheduler.get(t('t')).retryAtMs).toBe(clock.nowMs() + 200); // doubled
+    clock.advance(200);
+    scheduler.promoteDue(clock.nowMs());
+    scheduler.assign(clock.nowMs());
+    const last = fail(3, 'e3');
+    expect(last.task).toMatchObject({
+      status: 'error',
+      attempt: 3,
+      error: 'e3',
+      finishedAtMs: clock.nowMs(),
+    });
+  });
+
+  it('refuses a repeated report of a failed attempt while its retry waits, changing nothing', () => {
+    const { scheduler, clock, schedule } = setup({ a: 1 });
+    schedule('t', { retryBackoffMs: 50 });
+    scheduler.assign(clock.nowMs());
+    const report = { taskId: t('t'), attempt: 1, memberId: m('a'), error: 'e' };
+    scheduler.complete(clock.nowMs(), report);
+    const before = structuredClone(scheduler.get(t('t')));
+    expect(() => scheduler.complete(clock.nowMs(), { ...report, error: undefined })).toThrow(
+      StaleError,
+    );
+    expect(scheduler.get(t('t'))).toEqual(before);
+    // Nor does the worker re-attach it: that attempt is over.
+    const { changed, stops } = scheduler.reconcile(m('a'), [{ taskId: t('t'), attempt: 1 }], true);
+    expect(changed).toEqual([]);
+    expect(stops).toHaveLength(1);
+  });
+
+  it('a retry with no backoff goes back to the head of its priority at once', () => {
+    const { scheduler, clock, schedule } = setup({ a: 1 });
+    schedule('first', { retryBackoffMs: 0 });
+    schedule('second');
+    scheduler.assign(clock.nowMs());
+    scheduler.complete(clock.nowMs(), {
+      taskId: t('first'),
+      attempt: 1,
+      memberId: m('a'),
+      error: 'e',
+    });
+    expect(scheduler.assign(clock.nowMs()).starts).toMatchObject([
+      { taskId: 'first', attempt: 2 },
+    ]);
+  });
+
+  it('a cancel takes a task out of its retry wait', () => {
+    const { scheduler, clock, schedule } = setup({ a: 1 });
+    schedule('t', { retryBackoffMs: 100 });
+    scheduler.assign(clock.nowMs());
+    scheduler.complete(clock.nowMs(), { taskId: t('t'), attempt: 1, memberId: m('a'), error: 'e' });
+    expect(scheduler.delayedCount).toBe(1);
+    expect(scheduler.cancel(clock.nowMs(), t('t')).task).toMatchObject({
+      status: 'cancelled',
+      retryAtMs: undefined,
+    });
+    expect(scheduler.delayedCount).toBe(0);
+    clock.advance(1000);
+    expect(scheduler.promoteDue(clock.nowMs()).changed).toEqual([]);
+  });
+
+  it('a lost worker costs an attempt: requeued at once, or failed on the last one', () => {
+    const { scheduler, clock, schedule } = setup({ a: 2 });
+    schedule('spare', { maxAttempts: 2 });
+    schedule('last', { maxAttempts: 1 });
+    scheduler.assign(clock.nowMs());
+    clock.advance(5);
+    const { changed } = scheduler.removeWorker(clock.nowMs(), m('a'), 'was lost (stream closed)');
+    expect(changed.map((x) => [x.id, x.status])).toEqual([
+      ['spare', 'pending'],
+      ['last', 'error'],
+    ]);
+    expect(scheduler.get(t('last'))).toMatchObject({
+      error: 'member a was lost (stream closed) during attempt 1',
+      finishedAtMs: clock.nowMs(),
+    });
+    expect(scheduler.get(t('spare'))).toMatchObject({ attemptEnded: false, retryAtMs: undefined });
+    expect(scheduler.pendingCount).toBe(1);
+  });
+
+  it('stops an attempt past its timeout, keeps the slot until the worker reports, then retries', () => {
+    const { scheduler, clock, schedule } = setup({ a: 1, b: 1 });
+    schedule('slow', { timeoutMs: 1000, retryBackoffMs: 0 });
+    expect(scheduler.assign(clock.nowMs()).starts).toMatchObject([{ memberId: 'a' }]);
+    clock.advance(999);
+    expect(scheduler.expire(clock.nowMs()).changed).toEqual([]);
+    clock.advance(1);
+    const expired = scheduler.expire(clock.nowMs());
+    expect(expired.stops).toEqual([
+      { memberId: 'a', taskId: 'slow', attempt: 1, reason: 'attempt 1 timed out after 1000 ms' },
+    ]);
+    expect(expired.failures).toMatchObject([{ memberId: 'a' }]);
+    expect(scheduler.get(t('slow'))).toMatchObject({
+      status: 'pending',
+      attempt: 1,
+      attemptEnded: true,
+      error: 'attempt 1 timed out after 1000 ms',
+    });
+    // a's slot is still taken by the attempt it was told to stop: the retry goes to b.
+    expect(scheduler.stoppingOn(m('a'))).toBe(1);
+    expect(scheduler.assign(clock.nowMs()).starts).toMatchObject([
+      { memberId: 'b', taskId: 'slow', attempt: 2 },
+    ]);
+    // a reports the stopped attempt: refused, but its slot is free again.
+    expect(() =>
+      scheduler.complete(clock.nowMs(), {
+        taskId: t('slow'),
+        attempt: 1,
+        memberId: m('a'),
+        error: 'aborted',
+      }),
+    ).toThrow(/timed out and was stopped/);
+    expect(scheduler.stoppingOn(m('a'))).toBe(0);
+    expect(scheduler.get(t('slow'))).toMatchObject({ status: 'running', memberId: 'b' });
+    schedule('next');
+    expect(scheduler.assign(clock.nowMs()).starts).toMatchObject([{ memberId: 'a' }]);
+  });
+
+  it('fails a task whose last attempt times out, and a finished task is never expired', () => {
+    const { scheduler, clock, schedule } = setup({ a: 2 });
+    schedule('once', { timeoutMs: 10, maxAttempts: 1 });
+    schedule('quick', { timeoutMs: 10 });
+    scheduler.assign(clock.nowMs());
+    scheduler.complete(clock.nowMs(), { taskId: t('quick'), attempt: 1, memberId: m('a') });
+    clock.advance(10);
+    const { changed } = scheduler.expire(clock.nowMs());
+    expect(changed.map((x) => [x.id, x.status])).toEqual([['once', 'error']]);
+    expect(scheduler.get(t('quick')).status).toBe('completed');
+    clock.advance(1000);
+    expect(scheduler.expire(clock.nowMs()).changed).toEqual([]);
+  });
+
+  it('a restored scheduler keeps retry waits and deadlines', () => {
+    const { scheduler, clock, schedule } = setup({ a: 2 });
+    schedule('waits', { retryBackoffMs: 500 });
+    schedule('runs', { timeoutMs: 300 });
+    scheduler.assign(clock.nowMs());
+    scheduler.complete(clock.nowMs(), {
+      taskId: t('waits'),
+      attempt: 1,
+      memberId: m('a'),
+      error: 'e',
+    });
+    const records = scheduler.list({ pageSize: 10 }).tasks.map((x) => structuredClone(x));
+    const restored = new Scheduler({ maxPayloadBytes: 16 });
+    restored.restore(records);
+    expect(restored.delayedCount).toBe(1);
+    expect(restored.pendingCount).toBe(0);
+    clock.advance(300);
+    expect(restored.expire(clock.nowMs()).changed.map((x) => x.id)).toEqual(['runs']);
+    clock.advance(200);
+    expect(restored.promoteDue(clock.nowMs()).changed.map((x) => x.id)).toEqual(['waits']);
+  });
+
+  it('refuses a policy out of range, naming the field', () => {
+    const { scheduler, clock } = setup();
+    for (const [field, value] of [
+      ['maxAttempts', 1001],
+      ['retryBackoffMs', -1],
+      ['timeoutMs', 1.5],
+    ] as const) {
+      expect(() =>
+        scheduler.schedule(clock.nowMs(), { id: 'x', payload: 'p', [field]: value }),
+      ).toThrow(InvalidArgumentError);
+    }
+    expect(scheduler.list({ pageSize: 10 }).tasks).toEqual([]);
   });
 });

@@ -20,6 +20,7 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
+import { Timestamp } from '../../google/protobuf/timestamp.js';
 import { StartWorkRequest, StopWorkRequest } from '../../worker/v1/worker.js';
 
 export const protobufPackage = 'cluster.v1';
@@ -116,6 +117,29 @@ export interface Member {
   kinds: string[];
   /** Last status the worker reported on its heartbeat. */
   reportedStatus: HeartbeatStatus;
+  /** Why it is in its status ("no heartbeat for 3004 ms", "drained by an operator"). */
+  statusReason: string;
+  /** Set while it gets no new work because its attempts kept failing or it reports FAILED. */
+  quarantinedUntil: Date | undefined;
+  /** Why it is quarantined; empty when it is not. */
+  quarantineReason: string;
+  /** Attempts that failed on it in a row since its last success. */
+  consecutiveFailures: number;
+  /**
+   * Slots held by attempts the leader stopped (timed out) that the worker has not yet
+   * reported ended; they count as taken.
+   */
+  slotsStopping: number;
+}
+
+/** DrainRequest names the member to drain. */
+export interface DrainRequest {
+  id: string;
+}
+
+/** DrainResponse is the member after the drain. */
+export interface DrainResponse {
+  member: Member | undefined;
 }
 
 /** MembersRequest is empty. */
@@ -176,6 +200,8 @@ export interface HeartbeatRequest {
    * new stream; a worker keeps a report until it is acknowledged.
    */
   finished: FinishedTask[];
+  /** With status FAILED: why, for the Members listing. */
+  statusReason: string;
 }
 
 /** HeartbeatResponse carries work from the leader down the stream. */
@@ -543,6 +569,11 @@ function createBaseMember(): Member {
     lastHeartbeatAgeMs: undefined,
     kinds: [],
     reportedStatus: 0,
+    statusReason: '',
+    quarantinedUntil: undefined,
+    quarantineReason: '',
+    consecutiveFailures: 0,
+    slotsStopping: 0,
   };
 }
 
@@ -574,6 +605,21 @@ export const Member: MessageFns<Member> = {
     }
     if (message.reportedStatus !== 0) {
       writer.uint32(72).int32(message.reportedStatus);
+    }
+    if (message.statusReason !== '') {
+      writer.uint32(82).string(message.statusReason);
+    }
+    if (message.quarantinedUntil !== undefined) {
+      Timestamp.encode(toTimestamp(message.quarantinedUntil), writer.uint32(90).fork()).join();
+    }
+    if (message.quarantineReason !== '') {
+      writer.uint32(98).string(message.quarantineReason);
+    }
+    if (message.consecutiveFailures !== 0) {
+      writer.uint32(104).uint32(message.consecutiveFailures);
+    }
+    if (message.slotsStopping !== 0) {
+      writer.uint32(112).uint32(message.slotsStopping);
     }
     return writer;
   },
@@ -663,6 +709,46 @@ export const Member: MessageFns<Member> = {
             message.reportedStatus = reader.int32() as any;
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.statusReason = reader.string();
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.quarantinedUntil = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.quarantineReason = reader.string();
+            continue;
+          }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.consecutiveFailures = reader.uint32();
+            continue;
+          }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.slotsStopping = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -708,6 +794,31 @@ export const Member: MessageFns<Member> = {
         : isSet(object.reported_status)
           ? heartbeatStatusFromJSON(object.reported_status)
           : 0,
+      statusReason: isSet(object.statusReason)
+        ? globalThis.String(object.statusReason)
+        : isSet(object.status_reason)
+          ? globalThis.String(object.status_reason)
+          : '',
+      quarantinedUntil: isSet(object.quarantinedUntil)
+        ? fromJsonTimestamp(object.quarantinedUntil)
+        : isSet(object.quarantined_until)
+          ? fromJsonTimestamp(object.quarantined_until)
+          : undefined,
+      quarantineReason: isSet(object.quarantineReason)
+        ? globalThis.String(object.quarantineReason)
+        : isSet(object.quarantine_reason)
+          ? globalThis.String(object.quarantine_reason)
+          : '',
+      consecutiveFailures: isSet(object.consecutiveFailures)
+        ? globalThis.Number(object.consecutiveFailures)
+        : isSet(object.consecutive_failures)
+          ? globalThis.Number(object.consecutive_failures)
+          : 0,
+      slotsStopping: isSet(object.slotsStopping)
+        ? globalThis.Number(object.slotsStopping)
+        : isSet(object.slots_stopping)
+          ? globalThis.Number(object.slots_stopping)
+          : 0,
     };
   },
 
@@ -740,6 +851,21 @@ export const Member: MessageFns<Member> = {
     if (message.reportedStatus !== 0) {
       obj.reportedStatus = heartbeatStatusToJSON(message.reportedStatus);
     }
+    if (message.statusReason !== '') {
+      obj.statusReason = message.statusReason;
+    }
+    if (message.quarantinedUntil !== undefined) {
+      obj.quarantinedUntil = message.quarantinedUntil.toISOString();
+    }
+    if (message.quarantineReason !== '') {
+      obj.quarantineReason = message.quarantineReason;
+    }
+    if (message.consecutiveFailures !== 0) {
+      obj.consecutiveFailures = Math.round(message.consecutiveFailures);
+    }
+    if (message.slotsStopping !== 0) {
+      obj.slotsStopping = Math.round(message.slotsStopping);
+    }
     return obj;
   },
 
@@ -757,6 +883,148 @@ export const Member: MessageFns<Member> = {
     message.lastHeartbeatAgeMs = object.lastHeartbeatAgeMs ?? undefined;
     message.kinds = object.kinds?.map((e) => e) || [];
     message.reportedStatus = object.reportedStatus ?? 0;
+    message.statusReason = object.statusReason ?? '';
+    message.quarantinedUntil = object.quarantinedUntil ?? undefined;
+    message.quarantineReason = object.quarantineReason ?? '';
+    message.consecutiveFailures = object.consecutiveFailures ?? 0;
+    message.slotsStopping = object.slotsStopping ?? 0;
+    return message;
+  },
+};
+
+function createBaseDrainRequest(): DrainRequest {
+  return { id: '' };
+}
+
+export const DrainRequest: MessageFns<DrainRequest> = {
+  encode(message: DrainRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== '') {
+      writer.uint32(10).string(message.id);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DrainRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDrainRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DrainRequest {
+    return { id: isSet(object.id) ? globalThis.String(object.id) : '' };
+  },
+
+  toJSON(message: DrainRequest): unknown {
+    const obj: any = {};
+    if (message.id !== '') {
+      obj.id = message.id;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DrainRequest>, I>>(base?: I): DrainRequest {
+    return DrainRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DrainRequest>, I>>(object: I): DrainRequest {
+    const message = createBaseDrainRequest();
+    message.id = object.id ?? '';
+    return message;
+  },
+};
+
+function createBaseDrainResponse(): DrainResponse {
+  return { member: undefined };
+}
+
+export const DrainResponse: MessageFns<DrainResponse> = {
+  encode(message: DrainResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.member !== undefined) {
+      Member.encode(message.member, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DrainResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDrainResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.member = Member.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DrainResponse {
+    return { member: isSet(object.member) ? Member.fromJSON(object.member) : undefined };
+  },
+
+  toJSON(message: DrainResponse): unknown {
+    const obj: any = {};
+    if (message.member !== undefined) {
+      obj.member = Member.toJSON(message.member);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DrainResponse>, I>>(base?: I): DrainResponse {
+    return DrainResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DrainResponse>, I>>(object: I): DrainResponse {
+    const message = createBaseDrainResponse();
+    message.member =
+      object.member !== undefined && object.member !== null
+        ? Member.fromPartial(object.member)
+        : undefined;
     return message;
   },
 };
@@ -1220,7 +1488,15 @@ export const FinishedAck: MessageFns<FinishedAck> = {
 };
 
 function createBaseHeartbeatRequest(): HeartbeatRequest {
-  return { id: '', status: 0, freeSlots: 0, running: [], draining: false, finished: [] };
+  return {
+    id: '',
+    status: 0,
+    freeSlots: 0,
+    running: [],
+    draining: false,
+    finished: [],
+    statusReason: '',
+  };
 }
 
 export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
@@ -1242,6 +1518,9 @@ export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
     }
     for (const v of message.finished) {
       FinishedTask.encode(v!, writer.uint32(50).fork()).join();
+    }
+    if (message.statusReason !== '') {
+      writer.uint32(58).string(message.statusReason);
     }
     return writer;
   },
@@ -1307,6 +1586,14 @@ export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
             message.finished.push(FinishedTask.decode(reader, reader.uint32()));
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.statusReason = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1335,6 +1622,11 @@ export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
       finished: globalThis.Array.isArray(object?.finished)
         ? object.finished.map((e: any) => FinishedTask.fromJSON(e))
         : [],
+      statusReason: isSet(object.statusReason)
+        ? globalThis.String(object.statusReason)
+        : isSet(object.status_reason)
+          ? globalThis.String(object.status_reason)
+          : '',
     };
   },
 
@@ -1358,6 +1650,9 @@ export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
     if (message.finished?.length) {
       obj.finished = message.finished.map((e) => FinishedTask.toJSON(e));
     }
+    if (message.statusReason !== '') {
+      obj.statusReason = message.statusReason;
+    }
     return obj;
   },
 
@@ -1372,6 +1667,7 @@ export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
     message.running = object.running?.map((e) => RunningTask.fromPartial(e)) || [];
     message.draining = object.draining ?? false;
     message.finished = object.finished?.map((e) => FinishedTask.fromPartial(e)) || [];
+    message.statusReason = object.statusReason ?? '';
     return message;
   },
 };
@@ -1520,6 +1816,21 @@ export const LeaderServiceService = {
     responseDeserialize: (value: Buffer): MembersResponse => MembersResponse.decode(value),
   },
   /**
+   * Drain stops new work to a member and lets its running tasks finish; it stays
+   * draining across reconnects until a new worker process joins under its id.
+   */
+  drain: {
+    path: '/cluster.v1.LeaderService/Drain' as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DrainRequest): Buffer =>
+      Buffer.from(DrainRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DrainRequest => DrainRequest.decode(value),
+    responseSerialize: (value: DrainResponse): Buffer =>
+      Buffer.from(DrainResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DrainResponse => DrainResponse.decode(value),
+  },
+  /**
    * A worker's lifeline: heartbeats up, work (start/stop) down. A member is
    * alive while it sends; a closed or silent stream makes it dead.
    */
@@ -1540,6 +1851,11 @@ export interface LeaderServiceServer extends UntypedServiceImplementation {
   join: handleUnaryCall<JoinRequest, JoinResponse>;
   leave: handleUnaryCall<LeaveRequest, LeaveResponse>;
   members: handleUnaryCall<MembersRequest, MembersResponse>;
+  /**
+   * Drain stops new work to a member and lets its running tasks finish; it stays
+   * draining across reconnects until a new worker process joins under its id.
+   */
+  drain: handleUnaryCall<DrainRequest, DrainResponse>;
   /**
    * A worker's lifeline: heartbeats up, work (start/stop) down. A member is
    * alive while it sends; a closed or silent stream makes it dead.
@@ -1594,6 +1910,25 @@ export interface LeaderServiceClient extends Client {
     callback: (error: ServiceError | null, response: MembersResponse) => void,
   ): ClientUnaryCall;
   /**
+   * Drain stops new work to a member and lets its running tasks finish; it stays
+   * draining across reconnects until a new worker process joins under its id.
+   */
+  drain(
+    request: DrainRequest,
+    callback: (error: ServiceError | null, response: DrainResponse) => void,
+  ): ClientUnaryCall;
+  drain(
+    request: DrainRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DrainResponse) => void,
+  ): ClientUnaryCall;
+  drain(
+    request: DrainRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DrainResponse) => void,
+  ): ClientUnaryCall;
+  /**
    * A worker's lifeline: heartbeats up, work (start/stop) down. A member is
    * alive while it sends; a closed or silent stream makes it dead.
    */
@@ -1636,6 +1971,28 @@ type KeysOfUnion<T> = T extends T ? keyof T : never;
 export type Exact<P, I extends P> = P extends Builtin
   ? P
   : P & { [K in keyof P]: Exact<P[K], I[K]> } & { [K in Exclude<keyof I, KeysOfUnion<P>>]: never };
+
+function toTimestamp(date: Date): Timestamp {
+  const seconds = Math.trunc(date.getTime() / 1_000);
+  const nanos = (date.getTime() % 1_000) * 1_000_000;
+  return { seconds, nanos };
+}
+
+function fromTimestamp(t: Timestamp): Date {
+  let millis = (t.seconds || 0) * 1_000;
+  millis += (t.nanos || 0) / 1_000_000;
+  return new globalThis.Date(millis);
+}
+
+function fromJsonTimestamp(o: any): Date {
+  if (o instanceof globalThis.Date) {
+    return o;
+  } else if (typeof o === 'string') {
+    return new globalThis.Date(o);
+  } else {
+    return fromTimestamp(Timestamp.fromJSON(o));
+  }
+}
 
 function longToNumber(int64: { toString(): string }): number {
   const num = globalThis.Number(int64.toString());

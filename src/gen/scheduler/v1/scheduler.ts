@@ -134,8 +134,9 @@ export function taskStatusToJSON(object: TaskStatus): string {
 }
 
 /**
- * Task is one unit of work. On ScheduleTask only id (optional), payload,
- * priority, kind and target_member_id are read; the rest is the leader's.
+ * Task is one unit of work. On ScheduleTask only id (optional), payload, priority, kind,
+ * target_member_id, max_attempts, retry_backoff_ms and timeout_ms are read; the rest is
+ * the leader's.
  */
 export interface Task {
   id: string;
@@ -155,6 +156,23 @@ export interface Task {
   createdAt: Date | undefined;
   startedAt: Date | undefined;
   finishedAt: Date | undefined;
+  /**
+   * Most attempts, counting runs that failed, timed out or lost their worker; 0 on
+   * ScheduleTask means the leader's default. The leader fills in the value it applies.
+   */
+  maxAttempts: number;
+  /**
+   * Delay before the first retry after a failed or timed-out attempt, doubling per attempt
+   * up to the leader's cap. Unset: the leader's default; 0: retry at once.
+   */
+  retryBackoffMs?: number | undefined;
+  /**
+   * An attempt running longer is stopped on its worker and counts as failed.
+   * Unset: the leader's default; 0: no limit.
+   */
+  timeoutMs?: number | undefined;
+  /** Set while the task waits out its retry backoff: it is not offered before this time. */
+  retryAt: Date | undefined;
 }
 
 /** ScheduleTaskRequest enqueues one task. */
@@ -276,6 +294,10 @@ function createBaseTask(): Task {
     createdAt: undefined,
     startedAt: undefined,
     finishedAt: undefined,
+    maxAttempts: 0,
+    retryBackoffMs: undefined,
+    timeoutMs: undefined,
+    retryAt: undefined,
   };
 }
 
@@ -319,6 +341,18 @@ export const Task: MessageFns<Task> = {
     }
     if (message.finishedAt !== undefined) {
       Timestamp.encode(toTimestamp(message.finishedAt), writer.uint32(106).fork()).join();
+    }
+    if (message.maxAttempts !== 0) {
+      writer.uint32(112).uint32(message.maxAttempts);
+    }
+    if (message.retryBackoffMs !== undefined) {
+      writer.uint32(120).uint32(message.retryBackoffMs);
+    }
+    if (message.timeoutMs !== undefined) {
+      writer.uint32(128).uint32(message.timeoutMs);
+    }
+    if (message.retryAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.retryAt), writer.uint32(138).fork()).join();
     }
     return writer;
   },
@@ -440,6 +474,38 @@ export const Task: MessageFns<Task> = {
             message.finishedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.maxAttempts = reader.uint32();
+            continue;
+          }
+          case 15: {
+            if (tag !== 120) {
+              break;
+            }
+
+            message.retryBackoffMs = reader.uint32();
+            continue;
+          }
+          case 16: {
+            if (tag !== 128) {
+              break;
+            }
+
+            message.timeoutMs = reader.uint32();
+            continue;
+          }
+          case 17: {
+            if (tag !== 138) {
+              break;
+            }
+
+            message.retryAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -487,6 +553,26 @@ export const Task: MessageFns<Task> = {
         : isSet(object.finished_at)
           ? fromJsonTimestamp(object.finished_at)
           : undefined,
+      maxAttempts: isSet(object.maxAttempts)
+        ? globalThis.Number(object.maxAttempts)
+        : isSet(object.max_attempts)
+          ? globalThis.Number(object.max_attempts)
+          : 0,
+      retryBackoffMs: isSet(object.retryBackoffMs)
+        ? globalThis.Number(object.retryBackoffMs)
+        : isSet(object.retry_backoff_ms)
+          ? globalThis.Number(object.retry_backoff_ms)
+          : undefined,
+      timeoutMs: isSet(object.timeoutMs)
+        ? globalThis.Number(object.timeoutMs)
+        : isSet(object.timeout_ms)
+          ? globalThis.Number(object.timeout_ms)
+          : undefined,
+      retryAt: isSet(object.retryAt)
+        ? fromJsonTimestamp(object.retryAt)
+        : isSet(object.retry_at)
+          ? fromJsonTimestamp(object.retry_at)
+          : undefined,
     };
   },
 
@@ -531,6 +617,18 @@ export const Task: MessageFns<Task> = {
     if (message.finishedAt !== undefined) {
       obj.finishedAt = message.finishedAt.toISOString();
     }
+    if (message.maxAttempts !== 0) {
+      obj.maxAttempts = Math.round(message.maxAttempts);
+    }
+    if (message.retryBackoffMs !== undefined) {
+      obj.retryBackoffMs = Math.round(message.retryBackoffMs);
+    }
+    if (message.timeoutMs !== undefined) {
+      obj.timeoutMs = Math.round(message.timeoutMs);
+    }
+    if (message.retryAt !== undefined) {
+      obj.retryAt = message.retryAt.toISOString();
+    }
     return obj;
   },
 
@@ -552,6 +650,10 @@ export const Task: MessageFns<Task> = {
     message.createdAt = object.createdAt ?? undefined;
     message.startedAt = object.startedAt ?? undefined;
     message.finishedAt = object.finishedAt ?? undefined;
+    message.maxAttempts = object.maxAttempts ?? 0;
+    message.retryBackoffMs = object.retryBackoffMs ?? undefined;
+    message.timeoutMs = object.timeoutMs ?? undefined;
+    message.retryAt = object.retryAt ?? undefined;
     return message;
   },
 };

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   MembershipRegistry,
+  memberTakesWork,
   type HeartbeatReport,
   type JoinSpec,
 } from '../../../../src/leader/membership/registry.js';
@@ -14,7 +15,13 @@ import {
 import type { MemberId } from '../../../../src/shared/ids.js';
 import { FakeClock } from '../../../helpers/fake-clock.js';
 
-const TIMING = { suspectAfterMs: 2000, deadAfterMs: 3000, retentionMs: 60_000 };
+const TIMING = {
+  suspectAfterMs: 2000,
+  deadAfterMs: 3000,
+  retentionMs: 60_000,
+  quarantineAfterFailures: 3,
+  quarantineMs: 10_000,
+};
 const spec = (id: string, instance = 'i1'): JoinSpec => ({
   id: id as MemberId,
   address: '',
@@ -51,24 +58,26 @@ describe('MembershipRegistry', () => {
     const { clock, registry, stream, id } = alive();
     clock.advance(TIMING.deadAfterMs);
     registry.heartbeat(clock.nowMs(), id, stream, beat);
-    expect(registry.sweep(clock.nowMs())).toEqual([]);
+    expect(registry.sweep(clock.nowMs()).transitions).toEqual([]);
     expect(registry.get(id)?.state).toBe('alive');
   });
 
   it('is suspect after suspectAfterMs, alive again on a heartbeat, dead at exactly deadAfterMs', () => {
     const { clock, registry, stream, id } = alive();
     clock.advance(TIMING.suspectAfterMs - 1);
-    expect(registry.sweep(clock.nowMs())).toEqual([]);
+    expect(registry.sweep(clock.nowMs()).transitions).toEqual([]);
     clock.advance(1);
-    expect(registry.sweep(clock.nowMs())).toMatchObject([{ from: 'alive', to: 'suspect' }]);
+    expect(registry.sweep(clock.nowMs()).transitions).toMatchObject([
+      { from: 'alive', to: 'suspect' },
+    ]);
     expect(registry.heartbeat(clock.nowMs(), id, stream, beat)).toMatchObject({
       from: 'suspect',
       to: 'alive',
     });
     clock.advance(TIMING.deadAfterMs - 1);
-    expect(registry.sweep(clock.nowMs()).map((t) => t.to)).toEqual(['suspect']);
+    expect(registry.sweep(clock.nowMs()).transitions.map((t) => t.to)).toEqual(['suspect']);
     clock.advance(1);
-    expect(registry.sweep(clock.nowMs())).toMatchObject([
+    expect(registry.sweep(clock.nowMs()).transitions).toMatchObject([
       { from: 'suspect', to: 'dead', reason: `no heartbeat for ${TIMING.deadAfterMs} ms` },
     ]);
     // Its stream no longer speaks for it.
@@ -80,7 +89,9 @@ describe('MembershipRegistry', () => {
     const registry = new MembershipRegistry(TIMING);
     registry.join(clock.nowMs(), spec('quiet'));
     clock.advance(TIMING.deadAfterMs);
-    expect(registry.sweep(clock.nowMs())).toMatchObject([{ from: 'joining', to: 'dead' }]);
+    expect(registry.sweep(clock.nowMs()).transitions).toMatchObject([
+      { from: 'joining', to: 'dead' },
+    ]);
   });
 
   it('marks draining from the heartbeat flag', () => {
@@ -108,7 +119,7 @@ describe('MembershipRegistry', () => {
   it('admits another process once the old one is dead', () => {
     const { clock, registry, id } = alive();
     clock.advance(TIMING.deadAfterMs);
-    registry.sweep(clock.nowMs());
+    registry.sweep(clock.nowMs()).transitions;
     expect(registry.join(clock.nowMs(), spec(id, 'new')).transition).toMatchObject({
       from: 'dead',
       to: 'joining',
@@ -146,10 +157,10 @@ describe('MembershipRegistry', () => {
       registry.attachStream('stays' as MemberId),
       beat,
     );
-    registry.sweep(clock.nowMs());
+    registry.sweep(clock.nowMs()).transitions;
     expect(registry.list().map((m) => m.id)).toEqual(['gone', 'stays']);
     clock.advance(1);
-    registry.sweep(clock.nowMs());
+    registry.sweep(clock.nowMs()).transitions;
     expect(registry.list().map((m) => m.id)).toEqual(['stays']);
     expect(registry.liveCount).toBe(1);
   });
@@ -165,7 +176,7 @@ function cluster() {
   const attach = (name: string) => registry.attachStream(id(name));
   const heartbeat = (name: string, stream: number, report: HeartbeatReport = beat) =>
     registry.heartbeat(clock.nowMs(), id(name), stream, report);
-  const sweep = () => registry.sweep(clock.nowMs());
+  const sweep = () => registry.sweep(clock.nowMs()).transitions;
   const state = (name: string) => registry.get(id(name))?.state;
   /** Joins `name` and walks it into `target`; returns its current stream (if any). */
   const reach = (name: string, target: MemberState): number | undefined => {
@@ -209,6 +220,10 @@ describe('MembershipRegistry.join, in detail', () => {
       kinds: new Set(['default']),
       state: 'joining',
       stateSinceMs: clock.nowMs(),
+      stateReason: 'joined',
+      quarantine: undefined,
+      consecutiveFailures: 0,
+      drainRequested: false,
       joinedAtMs: clock.nowMs(),
       lastHeartbeatAtMs: undefined,
       reportedStatus: 'unspecified',
@@ -576,5 +591,109 @@ describe('MembershipRegistry.sweep, in detail', () => {
       ['f', 'alive'],
     ]);
     expect(registry.liveCount).toBe(4);
+  });
+});
+
+describe('MembershipRegistry quarantine and drain', () => {
+  it('quarantines a member after enough failures in a row, and lifts it after the quarantine', () => {
+    const { clock, registry, id, reach } = cluster();
+    reach('w', 'alive');
+    const w = id('w');
+    for (let i = 1; i < TIMING.quarantineAfterFailures; i++) {
+      expect(registry.recordOutcome(clock.nowMs(), w, true)).toBeUndefined();
+    }
+    expect(memberTakesWork(registry.get(w)!)).toBe(true);
+    const change = registry.recordOutcome(clock.nowMs(), w, true);
+    expect(change).toEqual({
+      memberId: 'w',
+      quarantined: true,
+      reason: `${TIMING.quarantineAfterFailures} attempts in a row failed on it`,
+    });
+    expect(registry.get(w)).toMatchObject({
+      state: 'alive',
+      quarantine: { untilMs: clock.nowMs() + TIMING.quarantineMs },
+    });
+    expect(memberTakesWork(registry.get(w)!)).toBe(false);
+    // Heartbeats keep it alive but do not lift the quarantine early.
+    const stream = registry.get(w)!.streamId!;
+    for (let waitedMs = 0; waitedMs < TIMING.quarantineMs - 1; waitedMs += 1000) {
+      clock.advance(Math.min(1000, TIMING.quarantineMs - 1 - waitedMs));
+      registry.heartbeat(clock.nowMs(), w, stream, beat);
+      expect(registry.sweep(clock.nowMs())).toEqual({ transitions: [], quarantines: [] });
+    }
+    clock.advance(1);
+    expect(registry.sweep(clock.nowMs()).quarantines).toMatchObject([
+      { memberId: 'w', quarantined: false },
+    ]);
+    expect(memberTakesWork(registry.get(w)!)).toBe(true);
+  });
+
+  it('a success in between resets the failure streak', () => {
+    const { clock, registry, id, reach } = cluster();
+    reach('w', 'alive');
+    for (let round = 0; round < 3; round++) {
+      for (let i = 1; i < TIMING.quarantineAfterFailures; i++) {
+        registry.recordOutcome(clock.nowMs(), id('w'), true);
+      }
+      expect(registry.recordOutcome(clock.nowMs(), id('w'), false)).toBeUndefined();
+    }
+    expect(registry.get(id('w'))).toMatchObject({ quarantine: undefined, consecutiveFailures: 0 });
+  });
+
+  it('quarantines a worker while it reports FAILED, for the quarantine length after the last such heartbeat', () => {
+    const { clock, registry, id, reach } = cluster();
+    const stream = reach('w', 'alive')!;
+    registry.heartbeat(clock.nowMs(), id('w'), stream, {
+      status: 'failed',
+      statusReason: 'disk full',
+      draining: false,
+    });
+    expect(registry.get(id('w'))!.quarantine).toEqual({
+      untilMs: clock.nowMs() + TIMING.quarantineMs,
+      reason: 'worker reports FAILED: disk full',
+    });
+    // Each FAILED heartbeat renews it; healthy ones let it run out.
+    const beatFor = (ms: number, report: HeartbeatReport) => {
+      for (let waitedMs = 0; waitedMs < ms; waitedMs += 1000) {
+        clock.advance(Math.min(1000, ms - waitedMs));
+        registry.heartbeat(clock.nowMs(), id('w'), stream, report);
+        if (waitedMs + 1000 < ms) expect(registry.sweep(clock.nowMs()).quarantines).toEqual([]);
+      }
+    };
+    beatFor(TIMING.quarantineMs * 2, { status: 'failed', draining: false });
+    beatFor(TIMING.quarantineMs - 1, beat);
+    expect(registry.sweep(clock.nowMs()).quarantines).toEqual([]);
+    beatFor(1, beat);
+    expect(registry.sweep(clock.nowMs()).quarantines).toHaveLength(1);
+    expect(memberTakesWork(registry.get(id('w'))!)).toBe(true);
+  });
+
+  it('drains on an operator request and stays draining across a reconnect of the same process', () => {
+    const { clock, registry, id, reach, join, attach, heartbeat } = cluster();
+    reach('w', 'alive');
+    expect(registry.drain(clock.nowMs(), id('w'))).toMatchObject({
+      from: 'alive',
+      to: 'draining',
+      reason: 'drained by an operator',
+    });
+    expect(registry.drain(clock.nowMs(), id('w'))).toBeUndefined();
+    // The same process reconnects: still draining, whatever its heartbeats say.
+    join('w');
+    expect(heartbeat('w', attach('w'))).toMatchObject({ to: 'draining' });
+    // A new process under the id starts clean.
+    registry.detachStream(clock.nowMs(), id('w'), registry.get(id('w'))!.streamId!, 'gone');
+    join('w', 'i2');
+    expect(heartbeat('w', attach('w'))).toMatchObject({ to: 'alive' });
+  });
+
+  it('refuses to drain an unknown or dead member, changing nothing', () => {
+    const { clock, registry, id, reach } = cluster();
+    expect(() => registry.drain(clock.nowMs(), id('nobody'))).toThrow(NotFoundError);
+    reach('gone', 'dead');
+    const before = structuredClone(registry.get(id('gone')));
+    expect(() => registry.drain(clock.nowMs(), id('gone'))).toThrow(
+      new StaleError('member gone is dead; only a live member can be drained'),
+    );
+    expect(registry.get(id('gone'))).toEqual(before);
   });
 });

@@ -30,6 +30,9 @@ function record(seq: number, fields: Partial<TaskRecord> = {}): TaskRecord {
     payload: `payload ${seq} é`,
     priority: 'medium',
     targetMemberId: undefined,
+    maxAttempts: 3,
+    retryBackoffMs: 1000,
+    timeoutMs: 0,
     seq,
     queueSeq: seq,
     status: 'pending',
@@ -37,6 +40,8 @@ function record(seq: number, fields: Partial<TaskRecord> = {}): TaskRecord {
     memberId: undefined,
     result: undefined,
     error: undefined,
+    attemptEnded: false,
+    retryAtMs: undefined,
     createdAtMs: 1_000 + seq,
     startedAtMs: undefined,
     finishedAtMs: undefined,
@@ -65,15 +70,23 @@ describe.each(kinds)('TaskStore contract: %s', (_name, make) => {
       queueSeq: -4,
       startedAtMs: 5_000,
       finishedAtMs: 6_000,
+      maxAttempts: 3,
+      retryBackoffMs: 0,
+      timeoutMs: 250,
     });
-    await store.save([record(3), record(1)]);
+    const retrying = record(3, {
+      status: 'pending',
+      attempt: 1,
+      memberId: 'w2' as MemberId,
+      error: 'attempt 1 timed out after 250 ms',
+      attemptEnded: true,
+      retryAtMs: 9_000,
+      maxAttempts: 7,
+    });
+    await store.save([record(3, { maxAttempts: 7 }), record(1)]);
     await store.save([finished]);
-    await store.save([record(3, { status: 'running', attempt: 1, memberId: 'w2' as MemberId })]);
-    expect(await store.loadAll()).toEqual([
-      record(1),
-      finished,
-      record(3, { status: 'running', attempt: 1, memberId: 'w2' as MemberId }),
-    ]);
+    await store.save([retrying]);
+    expect(await store.loadAll()).toEqual([record(1), finished, retrying]);
   });
 
   it('keeps what was saved, not later changes to the same objects', async () => {
