@@ -4,6 +4,7 @@ import { DroverError } from '../shared/errors.js';
 import { EXIT } from './client.js';
 import { registerCancel } from './commands/cancel.js';
 import { registerDev } from './commands/dev.js';
+import { registerDrain } from './commands/drain.js';
 import { registerLeader } from './commands/leader.js';
 import { registerMembers } from './commands/members.js';
 import { registerSchedule } from './commands/schedule.js';
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerTask(program);
   registerSchedule(program);
   registerCancel(program);
+  registerDrain(program);
   return program;
 }
 

@@ -60,6 +60,7 @@ export function schedulerService(coordinator: Coordinator, logger: Logger): Sche
         memberId: request.memberId === '' ? undefined : asMemberId(request.memberId),
         result: request.result,
         error: request.error,
+        permanent: request.permanent,
       });
       return { task: taskToWire(task) };
     }),

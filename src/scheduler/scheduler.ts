@@ -65,6 +65,8 @@ export interface CompletionReport {
   readonly memberId?: MemberId | undefined;
   readonly result?: string | undefined;
   readonly error?: string | undefined;
+  /** With `error`: no retry, the task fails now. */
+  readonly permanent?: boolean | undefined;
 }
 
 /** One attempt a worker says it runs. */
@@ -464,7 +466,7 @@ export class Scheduler {
     }
     task.result = report.result;
     if (report.error !== undefined) {
-      this.failAttempt(nowMs, task, report.error);
+      this.failAttempt(nowMs, task, report.error, report.permanent === true);
       return { task, changed: [task] };
     }
     task.error = undefined;
@@ -519,9 +521,9 @@ export class Scheduler {
    * An attempt failed (the handler's error, or a timeout): the task is retried after its
    * backoff while it has attempts left, and otherwise ends in error with this error kept.
    */
-  private failAttempt(nowMs: number, task: TaskRecord, error: string): void {
+  private failAttempt(nowMs: number, task: TaskRecord, error: string, permanent = false): void {
     task.error = error;
-    if (task.attempt >= task.maxAttempts) {
+    if (permanent || task.attempt >= task.maxAttempts) {
       this.finish(task, nowMs, 'error');
       return;
     }

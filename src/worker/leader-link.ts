@@ -289,8 +289,8 @@ export class LeaderLink {
     for (const pending of this.unacked.values()) {
       if (pending.sentOnStream === this.streamSerial) continue;
       pending.sentOnStream = this.streamSerial;
-      const { id, attempt, result, error } = pending.outcome;
-      finished.push({ id, attempt, result, error });
+      const { id, attempt, result, error, permanent } = pending.outcome;
+      finished.push({ id, attempt, result, error, permanent: permanent === true });
     }
     this.stream.write({
       id: this.identity.id,

@@ -2,7 +2,7 @@ import { EventEmitter, once } from 'node:events';
 import PQueue from 'p-queue';
 import type { Logger } from 'pino';
 import { errorMessage } from '../shared/errors.js';
-import { TaskError, TaskStoppedError } from './task-error.js';
+import { PermanentTaskError, TaskError, TaskStoppedError } from './task-error.js';
 
 /** What a handler gets: the task, and a signal that fires when it must stop. */
 export interface TaskContext {
@@ -25,6 +25,8 @@ export interface AttemptOutcome {
   readonly attempt: number;
   readonly result?: string | undefined;
   readonly error?: string | undefined;
+  /** The handler said another attempt cannot help (it threw a PermanentTaskError). */
+  readonly permanent?: boolean | undefined;
 }
 
 /** A start order as the runner takes it. */
@@ -152,6 +154,7 @@ export class TaskRunner {
         id: work.id,
         attempt: work.attempt,
         error: `no handler for task kind "${work.kind}" on this worker`,
+        permanent: true,
       };
     } else {
       if (logsInfo) log().info('task started');
@@ -181,6 +184,7 @@ export class TaskRunner {
           attempt: work.attempt,
           error: message,
           result: err instanceof TaskError ? err.output : undefined,
+          permanent: !attempt.controller.signal.aborted && err instanceof PermanentTaskError,
         };
       }
     }

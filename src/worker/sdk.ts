@@ -8,7 +8,7 @@ import { LeaderLink, type ReconnectPolicy } from './leader-link.js';
 import { TaskRunner, type TaskHandler } from './runner.js';
 
 export type { TaskContext, TaskHandler } from './runner.js';
-export { TaskError } from './task-error.js';
+export { PermanentTaskError, TaskError } from './task-error.js';
 export { LeaderUnreachableError } from './leader-link.js';
 
 /** The kind a task gets when it names none; register a handler under it to take those. */

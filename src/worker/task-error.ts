@@ -13,6 +13,17 @@ export class TaskError extends Error {
   }
 }
 
+/**
+ * Thrown by a handler when another attempt cannot help (bad input, a refused command):
+ * the task fails at once, whatever attempts it has left.
+ */
+export class PermanentTaskError extends TaskError {
+  constructor(message: string, output?: string) {
+    super(message, output);
+    this.name = 'PermanentTaskError';
+  }
+}
+
 /** The reason given to a task's AbortSignal when the leader or the worker stops it. */
 export class TaskStoppedError extends Error {
   constructor(reason: string) {

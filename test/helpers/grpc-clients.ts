@@ -86,6 +86,7 @@ export class TestClients {
       attempt,
       memberId,
       result,
+      permanent: false,
     }).then((r) => r.task);
   }
 

@@ -47,7 +47,7 @@ describe('drover CLI', () => {
     expect(members.code).toBe(0);
     const [header, row] = members.stdout.trimEnd().split('\n');
     expect(header).toMatch(
-      /^ID\s+STATE\s+SLOTS FREE\s+RUNNING\s+LAST HEARTBEAT\s+KINDS\s+ADDRESS$/,
+      /^ID\s+STATE\s+SLOTS FREE\s+RUNNING\s+LAST HEARTBEAT\s+KINDS\s+ADDRESS\s+WHY$/,
     );
     expect(row).toMatch(/^w1\s+alive\s+0\/1\s+1\s+\d+ms ago\s+default,demo\s+-$/);
 

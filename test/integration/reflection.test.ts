@@ -71,7 +71,7 @@ describe('server reflection and health, as grpcurl uses them', () => {
       const leaderMethods = (await reflection.listMethods('cluster.v1.LeaderService')).map(
         (m) => m.name,
       );
-      expect(leaderMethods.sort()).toEqual(['Heartbeat', 'Join', 'Leave', 'Members']);
+      expect(leaderMethods.sort()).toEqual(['Drain', 'Heartbeat', 'Join', 'Leave', 'Members']);
       const schedulerMethods = (await reflection.listMethods('scheduler.v1.SchedulerService')).map(
         (m) => m.name,
       );

@@ -108,6 +108,7 @@ describe('bad input gets a clear status and changes nothing', () => {
       id: 't',
       attempt: 0,
       memberId: '',
+      permanent: false,
     });
     expect(done.task?.status).toBe(TaskStatus.TASK_STATUS_COMPLETED);
     const cancelDone = await grpcError(api.cancel('t'));

@@ -12,15 +12,21 @@ export function registerMembers(program: Command): void {
         if (options.json) return printJson(MembersResponse.toJSON(response));
         if (response.members.length === 0) return print('no members');
         printTable(
-          ['ID', 'STATE', 'SLOTS FREE', 'RUNNING', 'LAST HEARTBEAT', 'KINDS', 'ADDRESS'],
+          ['ID', 'STATE', 'SLOTS FREE', 'RUNNING', 'LAST HEARTBEAT', 'KINDS', 'ADDRESS', 'WHY'],
           response.members.map((m) => [
             m.id,
-            m.status,
+            m.quarantineReason !== '' && m.status === 'alive' ? 'quarantined' : m.status,
             `${m.slotsFree}/${m.slotsTotal}`,
             String(m.runningTaskIds.length),
             m.lastHeartbeatAgeMs === undefined ? '-' : `${formatAge(m.lastHeartbeatAgeMs)} ago`,
             m.kinds.join(','),
             m.address || '-',
+            // Why it gets no work, if it gets none: quarantine first, then its state.
+            m.quarantineReason !== ''
+              ? `${m.quarantineReason} (until ${m.quarantinedUntil?.toISOString() ?? '?'})`
+              : m.status === 'alive'
+                ? ''
+                : m.statusReason,
           ]),
         );
       }),

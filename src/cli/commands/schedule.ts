@@ -3,6 +3,7 @@ import { TaskPriority } from '../../gen/scheduler/v1/scheduler.js';
 import { taskDraft } from '../../scheduler/task-wire.js';
 import { addClientOptions, call, withClients, type ClientOptions } from '../client.js';
 import { print, printJson } from '../output.js';
+import { parseIntAtLeast } from '../../shared/config.js';
 
 /** `drover schedule PAYLOAD`: enqueue a task and print its id. */
 export function registerSchedule(program: Command): void {
@@ -18,11 +19,37 @@ export function registerSchedule(program: Command): void {
           .default('medium'),
       )
       .option('--kind <kind>', 'handler to run (default: "default")')
-      .option('--target <member>', 'run only on this member'),
+      .option('--target <member>', 'run only on this member')
+      .addOption(
+        new Option(
+          '--max-attempts <n>',
+          "attempts before it fails (default: the leader's)",
+        ).argParser((v: string) => parseIntAtLeast(v, 1)),
+      )
+      .addOption(
+        new Option(
+          '--retry-backoff-ms <ms>',
+          "delay before the first retry, doubling per attempt (default: the leader's)",
+        ).argParser((v: string) => parseIntAtLeast(v, 0)),
+      )
+      .addOption(
+        new Option(
+          '--attempt-timeout-ms <ms>',
+          "stop and retry an attempt running longer; 0: no limit (default: the leader's)",
+        ).argParser((v: string) => parseIntAtLeast(v, 0)),
+      ),
   ).action(
     (
       payload: string,
-      options: ClientOptions & { id?: string; priority: string; kind?: string; target?: string },
+      options: ClientOptions & {
+        id?: string;
+        priority: string;
+        kind?: string;
+        target?: string;
+        maxAttempts?: number;
+        retryBackoffMs?: number;
+        attemptTimeoutMs?: number;
+      },
     ) =>
       withClients(options, async (clients) => {
         const response = await call(
@@ -38,6 +65,9 @@ export function registerSchedule(program: Command): void {
                 ],
               kind: options.kind ?? '',
               targetMemberId: options.target ?? '',
+              maxAttempts: options.maxAttempts ?? 0,
+              retryBackoffMs: options.retryBackoffMs,
+              timeoutMs: options.attemptTimeoutMs,
             }),
           },
         );

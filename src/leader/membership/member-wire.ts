@@ -61,5 +61,6 @@ export function finishedFromWire(finished: FinishedTask, memberId: MemberId): Co
     memberId,
     result: finished.result,
     error: finished.error,
+    permanent: finished.permanent,
   };
 }

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { basename } from 'node:path';
-import { TaskError } from '../task-error.js';
+import { PermanentTaskError, TaskError } from '../task-error.js';
 import type { TaskHandler } from '../runner.js';
 
 /** Settings of the command handler. */
@@ -39,23 +39,23 @@ export function parseCommandPayload(payload: string): CommandSpec {
     try {
       parsed = JSON.parse(trimmed);
     } catch {
-      throw new TaskError('command payload is not valid JSON');
+      throw new PermanentTaskError('command payload is not valid JSON');
     }
     const spec = parsed as Partial<Record<keyof CommandSpec, unknown>>;
     if (typeof spec.command !== 'string' || spec.command === '') {
-      throw new TaskError('command payload needs a "command" string');
+      throw new PermanentTaskError('command payload needs a "command" string');
     }
     const args = spec.args ?? [];
     if (!Array.isArray(args) || !args.every((a) => typeof a === 'string')) {
-      throw new TaskError('command payload "args" must be an array of strings');
+      throw new PermanentTaskError('command payload "args" must be an array of strings');
     }
     if (spec.cwd !== undefined && typeof spec.cwd !== 'string') {
-      throw new TaskError('command payload "cwd" must be a string');
+      throw new PermanentTaskError('command payload "cwd" must be a string');
     }
     return { command: spec.command, args, cwd: spec.cwd };
   }
   const [command, ...args] = trimmed.split(/\s+/);
-  if (!command) throw new TaskError('command payload is empty');
+  if (!command) throw new PermanentTaskError('command payload is empty');
   return { command, args };
 }
 
@@ -68,7 +68,7 @@ export function commandHandler(options: CommandHandlerOptions): TaskHandler {
   return ({ payload, signal, logger }) => {
     const spec = parseCommandPayload(payload);
     if (!options.allow.has(spec.command)) {
-      throw new TaskError(
+      throw new PermanentTaskError(
         `command "${spec.command}" is not allow-listed on worker ${options.memberId}` +
           ` (allowed: ${[...options.allow].join(', ') || 'none'})`,
       );

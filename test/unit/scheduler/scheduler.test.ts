@@ -1597,9 +1597,7 @@ describe('Scheduler retries, backoff and timeouts', () => {
       memberId: m('a'),
       error: 'e',
     });
-    expect(scheduler.assign(clock.nowMs()).starts).toMatchObject([
-      { taskId: 'first', attempt: 2 },
-    ]);
+    expect(scheduler.assign(clock.nowMs()).starts).toMatchObject([{ taskId: 'first', attempt: 2 }]);
   });
 
   it('a cancel takes a task out of its retry wait', () => {

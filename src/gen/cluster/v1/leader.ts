@@ -166,6 +166,11 @@ export interface FinishedTask {
   result?: string | undefined;
   /** Set when the attempt failed. */
   error?: string | undefined;
+  /**
+   * The handler says another attempt cannot help: fail the task now, whatever attempts
+   * it has left.
+   */
+  permanent: boolean;
 }
 
 /**
@@ -1238,7 +1243,7 @@ export const RunningTask: MessageFns<RunningTask> = {
 };
 
 function createBaseFinishedTask(): FinishedTask {
-  return { id: '', attempt: 0, result: undefined, error: undefined };
+  return { id: '', attempt: 0, result: undefined, error: undefined, permanent: false };
 }
 
 export const FinishedTask: MessageFns<FinishedTask> = {
@@ -1254,6 +1259,9 @@ export const FinishedTask: MessageFns<FinishedTask> = {
     }
     if (message.error !== undefined) {
       writer.uint32(34).string(message.error);
+    }
+    if (message.permanent !== false) {
+      writer.uint32(40).bool(message.permanent);
     }
     return writer;
   },
@@ -1303,6 +1311,14 @@ export const FinishedTask: MessageFns<FinishedTask> = {
             message.error = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.permanent = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1321,6 +1337,7 @@ export const FinishedTask: MessageFns<FinishedTask> = {
       attempt: isSet(object.attempt) ? globalThis.Number(object.attempt) : 0,
       result: isSet(object.result) ? globalThis.String(object.result) : undefined,
       error: isSet(object.error) ? globalThis.String(object.error) : undefined,
+      permanent: isSet(object.permanent) ? globalThis.Boolean(object.permanent) : false,
     };
   },
 
@@ -1338,6 +1355,9 @@ export const FinishedTask: MessageFns<FinishedTask> = {
     if (message.error !== undefined) {
       obj.error = message.error;
     }
+    if (message.permanent !== false) {
+      obj.permanent = message.permanent;
+    }
     return obj;
   },
 
@@ -1350,6 +1370,7 @@ export const FinishedTask: MessageFns<FinishedTask> = {
     message.attempt = object.attempt ?? 0;
     message.result = object.result ?? undefined;
     message.error = object.error ?? undefined;
+    message.permanent = object.permanent ?? false;
     return message;
   },
 };

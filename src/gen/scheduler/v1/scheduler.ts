@@ -251,6 +251,8 @@ export interface TaskCompleteRequest {
   /** Member reporting; empty for a manual completion. */
   memberId: string;
   result?: string | undefined;
+  /** With error: another attempt cannot help; the task fails now instead of retrying. */
+  permanent: boolean;
 }
 
 /** TaskCompleteResponse returns the task as recorded. */
@@ -1434,7 +1436,14 @@ export const GetTaskResponse: MessageFns<GetTaskResponse> = {
 };
 
 function createBaseTaskCompleteRequest(): TaskCompleteRequest {
-  return { id: '', error: undefined, attempt: 0, memberId: '', result: undefined };
+  return {
+    id: '',
+    error: undefined,
+    attempt: 0,
+    memberId: '',
+    result: undefined,
+    permanent: false,
+  };
 }
 
 export const TaskCompleteRequest: MessageFns<TaskCompleteRequest> = {
@@ -1453,6 +1462,9 @@ export const TaskCompleteRequest: MessageFns<TaskCompleteRequest> = {
     }
     if (message.result !== undefined) {
       writer.uint32(42).string(message.result);
+    }
+    if (message.permanent !== false) {
+      writer.uint32(48).bool(message.permanent);
     }
     return writer;
   },
@@ -1510,6 +1522,14 @@ export const TaskCompleteRequest: MessageFns<TaskCompleteRequest> = {
             message.result = reader.string();
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.permanent = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1533,6 +1553,7 @@ export const TaskCompleteRequest: MessageFns<TaskCompleteRequest> = {
           ? globalThis.String(object.member_id)
           : '',
       result: isSet(object.result) ? globalThis.String(object.result) : undefined,
+      permanent: isSet(object.permanent) ? globalThis.Boolean(object.permanent) : false,
     };
   },
 
@@ -1553,6 +1574,9 @@ export const TaskCompleteRequest: MessageFns<TaskCompleteRequest> = {
     if (message.result !== undefined) {
       obj.result = message.result;
     }
+    if (message.permanent !== false) {
+      obj.permanent = message.permanent;
+    }
     return obj;
   },
 
@@ -1568,6 +1592,7 @@ export const TaskCompleteRequest: MessageFns<TaskCompleteRequest> = {
     message.attempt = object.attempt ?? 0;
     message.memberId = object.memberId ?? '';
     message.result = object.result ?? undefined;
+    message.permanent = object.permanent ?? false;
     return message;
   },
 };
