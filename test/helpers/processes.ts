@@ -131,7 +131,12 @@ export class Cluster {
 
   /** Starts any drover command. */
   spawn(name: string, args: string[]): DroverProcess {
-    const child = spawn(process.execPath, [DROVER_BIN, ...args], {
+    return this.spawnScript(name, DROVER_BIN, args);
+  }
+
+  /** Starts a Node script (a test fixture) the same way, logs and clean-up included. */
+  spawnScript(name: string, script: string, args: string[]): DroverProcess {
+    const child = spawn(process.execPath, [script, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, DROVER_LOG_LEVEL: 'debug', DROVER_LOG_FORMAT: 'json' },
     });

@@ -1,0 +1,201 @@
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { TaskStatus } from '../helpers/grpc-clients.js';
+import { waitFor } from '../helpers/processes.js';
+import { useCluster } from '../helpers/use-cluster.js';
+
+const SDK_WORKER = fileURLToPath(new URL('../fixtures/sdk-worker.mjs', import.meta.url));
+
+// Retry policy, timeouts, quarantine and drain against a real leader and real workers.
+// Failing work is real too: the allow-listed `false` command exits with code 1.
+
+describe('retries, timeouts, quarantine and drain', () => {
+  const { cluster, clients } = useCluster();
+
+  const finished = (api: ReturnType<typeof clients>, id: string) =>
+    waitFor(
+      async () => {
+        const task = await api.task(id);
+        const done =
+          task.status === TaskStatus.TASK_STATUS_COMPLETED ||
+          task.status === TaskStatus.TASK_STATUS_ERROR ||
+          task.status === TaskStatus.TASK_STATUS_CANCELLED;
+        return done && task;
+      },
+      { timeoutMs: 15_000, what: `task ${id} finished` },
+    );
+
+  it('retries a failing task up to its max attempts, backing off, and keeps the last error', async () => {
+    const { address, process: leader } = await cluster().startLeader();
+    const worker = await cluster().startWorker(address, 'w', ['--allow-command', 'false']);
+    const api = clients(address);
+    await api.schedule({
+      id: 'flaky',
+      kind: 'command',
+      payload: 'false',
+      maxAttempts: 3,
+      retryBackoffMs: 100,
+    });
+    const task = await finished(api, 'flaky');
+    expect(task).toMatchObject({
+      status: TaskStatus.TASK_STATUS_ERROR,
+      attempt: 3,
+      maxAttempts: 3,
+      retryBackoffMs: 100,
+      error: 'command "false" exited with code 1',
+    });
+    expect(JSON.parse(task.result!)).toMatchObject({ exitCode: 1 });
+    // Every attempt ran once, on the worker, in order.
+    const runs = worker.linesWith('task started').filter((l) => l['taskId'] === 'flaky');
+    expect(runs.map((l) => l['attempt'])).toEqual([1, 2, 3]);
+    // The backoff doubled: 100 ms, then 200 ms, as the leader scheduled them.
+    const retries = leader
+      .linesWith('task attempt failed; retrying')
+      .filter((l) => l['taskId'] === 'flaky');
+    expect(retries).toHaveLength(2);
+    const delays = retries.map((l) => Number(l['retryAtMs']) - Number(l['time']));
+    expect(delays[0]).toBeGreaterThanOrEqual(95);
+    expect(delays[0]).toBeLessThanOrEqual(105);
+    expect(delays[1]).toBeGreaterThanOrEqual(195);
+    expect(delays[1]).toBeLessThanOrEqual(205);
+  });
+
+  it('fails a refused command at once: a permanent error is not retried', async () => {
+    const { address } = await cluster().startLeader();
+    const worker = await cluster().startWorker(address, 'w', ['--allow-command', 'echo']);
+    const api = clients(address);
+    await api.schedule({ id: 'rm', kind: 'command', payload: 'rm -rf /nothing', maxAttempts: 5 });
+    const task = await finished(api, 'rm');
+    expect(task).toMatchObject({ status: TaskStatus.TASK_STATUS_ERROR, attempt: 1 });
+    expect(task.error).toMatch(/not allow-listed/);
+    expect(worker.linesWith('task failed')).toHaveLength(1);
+  });
+
+  it('stops an attempt past its timeout on the worker, retries it, then fails it', async () => {
+    const { address } = await cluster().startLeader();
+    const worker = await cluster().startWorker(address, 'w', ['--slots', '1']);
+    const api = clients(address);
+    await api.schedule({
+      id: 'slow',
+      payload: '60000',
+      timeoutMs: 300,
+      maxAttempts: 2,
+      retryBackoffMs: 0,
+    });
+    const task = await finished(api, 'slow');
+    expect(task).toMatchObject({
+      status: TaskStatus.TASK_STATUS_ERROR,
+      attempt: 2,
+      error: 'attempt 2 timed out after 300 ms',
+    });
+    // The worker was told to stop each attempt, and its handler did stop.
+    await worker.waitForLine(
+      (l) => l.msg === 'task failed' && l['taskId'] === 'slow' && l['attempt'] === 2,
+    );
+    const stops = worker.linesWith('stop received').filter((l) => l['taskId'] === 'slow');
+    expect(stops.map((l) => [l['attempt'], l['reason']])).toEqual([
+      [1, 'attempt 1 timed out after 300 ms'],
+      [2, 'attempt 2 timed out after 300 ms'],
+    ]);
+    // Once the worker reported the stopped attempts, its slot is free for new work.
+    await waitFor(async () => (await api.member('w'))?.slotsFree === 1, {
+      timeoutMs: 5000,
+      what: 'slot free again',
+    });
+    const next = await api.schedule({ payload: '1' });
+    expect((await finished(api, next)).status).toBe(TaskStatus.TASK_STATUS_COMPLETED);
+  });
+
+  it('quarantines a member whose attempts keep failing; Members says why; work goes elsewhere', async () => {
+    const { address } = await cluster().startLeader([
+      '--quarantine-after-failures',
+      '2',
+      '--quarantine-ms',
+      '60000',
+    ]);
+    await cluster().startWorker(address, 'sick', ['--allow-command', 'false', '--slots', '1']);
+    const api = clients(address);
+    for (const id of ['f1', 'f2']) {
+      await api.schedule({ id, kind: 'command', payload: 'false', maxAttempts: 1 });
+      await finished(api, id);
+    }
+    const sick = await waitFor(
+      async () => {
+        const member = await api.member('sick');
+        return member?.quarantineReason !== '' && member;
+      },
+      { timeoutMs: 5000, what: 'sick quarantined' },
+    );
+    expect(sick).toMatchObject({
+      status: 'alive',
+      quarantineReason: '2 attempts in a row failed on it',
+    });
+    expect(sick.quarantinedUntil!.getTime()).toBeGreaterThan(Date.now() + 50_000);
+
+    // New work waits rather than go to the quarantined member, and runs on a healthy one.
+    const id = await api.schedule({ payload: '1' });
+    expect((await api.task(id)).status).toBe(TaskStatus.TASK_STATUS_PENDING);
+    await cluster().startWorker(address, 'healthy');
+    expect(await finished(api, id)).toMatchObject({
+      status: TaskStatus.TASK_STATUS_COMPLETED,
+      memberId: 'healthy',
+    });
+  });
+
+  it('quarantines a worker that reports FAILED (SDK setHealth) until it is healthy again', async () => {
+    const { address } = await cluster().startLeader(['--quarantine-ms', '300']);
+    const sdk = cluster().spawnScript('sdk', SDK_WORKER, [address, 'sdk']);
+    await sdk.waitForLine((l) => l.msg === 'worker joined');
+    const api = clients(address);
+    // The fixture calls setHealth(false) on SIGUSR2, and setHealth(true) on the next one.
+    sdk.kill('SIGUSR2');
+    const failed = await waitFor(
+      async () => {
+        const member = await api.member('sdk');
+        return member?.quarantineReason.startsWith('worker reports FAILED') && member;
+      },
+      { timeoutMs: 5000, what: 'sdk quarantined' },
+    );
+    expect(failed.quarantineReason).toBe('worker reports FAILED: unhealthy (SIGUSR2)');
+    const id = await api.schedule({ payload: '1' });
+    expect((await api.task(id)).status).toBe(TaskStatus.TASK_STATUS_PENDING);
+    sdk.kill('SIGUSR2');
+    expect((await finished(api, id)).memberId).toBe('sdk');
+    expect((await api.member('sdk'))?.quarantineReason).toBe('');
+  });
+
+  it('drains a member on request: no new work, its running task finishes', async () => {
+    const { address } = await cluster().startLeader();
+    const old = await cluster().startWorker(address, 'old', ['--slots', '2']);
+    const api = clients(address);
+    await api.schedule({ id: 'long', payload: '800' });
+    await old.waitForLine((l) => l.msg === 'task started' && l['taskId'] === 'long');
+
+    const drain = cluster().spawn('cli', ['drain', 'old', '--leader', address]);
+    expect((await drain.exited).code).toBe(0);
+    expect(drain.raw.join('\n')).toContain('draining old: no new work; 1 running task will finish');
+    expect(await api.member('old')).toMatchObject({
+      status: 'draining',
+      statusReason: 'drained by an operator',
+    });
+    const next = await api.schedule({ id: 'next', payload: '1' });
+    expect((await api.task(next)).status).toBe(TaskStatus.TASK_STATUS_PENDING);
+    await cluster().startWorker(address, 'new');
+    expect(await finished(api, 'long')).toMatchObject({
+      status: TaskStatus.TASK_STATUS_COMPLETED,
+      memberId: 'old',
+      attempt: 1,
+    });
+    expect((await finished(api, 'next')).memberId).toBe('new');
+    // Still draining: it gets nothing more.
+    expect((await api.member('old'))?.status).toBe('draining');
+  });
+
+  it('refuses to drain an unknown member with NOT_FOUND', async () => {
+    const { address } = await cluster().startLeader();
+    const drain = cluster().spawn('cli', ['drain', 'ghost', '--leader', address]);
+    const { code } = await drain.exited;
+    expect(code).not.toBe(0);
+    expect(drain.raw.join('\n')).toMatch(/NOT_FOUND|not found/);
+  });
+});
