@@ -122,9 +122,22 @@ export class Cluster {
     return { process: proc, address };
   }
 
-  /** Starts `drover worker` and waits until it has joined. */
-  async startWorker(leader: string, id: string, args: string[] = []): Promise<DroverProcess> {
-    const proc = this.spawn(id, ['worker', '--leader', leader, '--id', id, ...args]);
+  /**
+   * Starts `drover worker` and waits until it has joined; `prefix` runs it through another
+   * command (`ip netns exec NS` puts it in a network namespace).
+   */
+  async startWorker(
+    leader: string,
+    id: string,
+    args: string[] = [],
+    prefix: string[] = [],
+  ): Promise<DroverProcess> {
+    const proc = this.spawnScript(
+      id,
+      DROVER_BIN,
+      ['worker', '--leader', leader, '--id', id, ...args],
+      prefix,
+    );
     await proc.waitForLine((l) => l.msg === 'worker joined');
     return proc;
   }
@@ -135,8 +148,9 @@ export class Cluster {
   }
 
   /** Starts a Node script (a test fixture) the same way, logs and clean-up included. */
-  spawnScript(name: string, script: string, args: string[]): DroverProcess {
-    const child = spawn(process.execPath, [script, ...args], {
+  spawnScript(name: string, script: string, args: string[], prefix: string[] = []): DroverProcess {
+    const [command, ...commandArgs] = [...prefix, process.execPath, script, ...args];
+    const child = spawn(command!, commandArgs, {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, DROVER_LOG_LEVEL: 'debug', DROVER_LOG_FORMAT: 'json' },
     });
