@@ -1,0 +1,347 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { TaskStatus, TestClients } from '../../test/helpers/grpc-clients.js';
+import { NetworkLab } from '../../test/helpers/network-lab.js';
+import { Cluster, type DroverProcess, type LogLine } from '../../test/helpers/processes.js';
+import { seededRandom } from '../../test/helpers/seeded-random.js';
+import { waitFor } from '../../test/helpers/wait-for.js';
+import { distribution, type Distribution } from '../lib/stats.js';
+import { progress } from '../lib/progress.js';
+
+/** A fault the run injects into a worker. */
+export type FaultKind = 'kill' | 'freeze' | 'cut';
+
+/** What a chaos run does; every loop in it is bounded by these. */
+export interface ChaosSettings {
+  readonly durationMs: number;
+  readonly workers: number;
+  readonly slots: number;
+  /** Tasks scheduled per second, steadily, for the whole duration. */
+  readonly ratePerSec: number;
+  /** Work per task, in ms, drawn uniformly from this range. */
+  readonly taskMs: readonly [number, number];
+  /** Mean time between faults (each gap is drawn from 0.5x to 1.5x of it). */
+  readonly faultEveryMs: number;
+  /** How long a freeze or a cut lasts, drawn from this range; a killed worker restarts after the lower bound. */
+  readonly faultHoldMs: readonly [number, number];
+  readonly seed: number;
+  /** Leader flags for the membership timings (the run records them). */
+  readonly leaderTimings: readonly string[];
+  /** Longest wait, after the run, for every scheduled task to finish. */
+  readonly settleTimeoutMs: number;
+}
+
+/** One injected fault and what the leader did about it. */
+export interface FaultRecord {
+  readonly kind: FaultKind;
+  readonly memberId: string;
+  readonly atMs: number;
+  readonly heldMs: number;
+  /** Fault to the leader's "member dead"; undefined if it ended before the timeout. */
+  readonly detectedAfterMs: number | undefined;
+  /** Fault to each of its requeued tasks being assigned again. */
+  readonly restartAfterMs: readonly number[];
+}
+
+/** The outcome of a chaos run: counts that must be zero, and how fast faults were handled. */
+export interface ChaosReport {
+  readonly settings: ChaosSettings;
+  readonly cutsSkipped: string | undefined;
+  readonly scheduled: number;
+  readonly refusedSchedules: number;
+  readonly completed: number;
+  /** Acknowledged tasks not completed at the end (missing, pending, running): must be 0. */
+  readonly lost: number;
+  /** Tasks that ended in ERROR (attempts ran out): expected 0 with the run's budget. */
+  readonly failed: number;
+  /** Completions recorded more than once for one task: must be 0. */
+  readonly duplicateCompletions: number;
+  /** (task, attempt) pairs started more than once on workers: must be 0. */
+  readonly sameAttemptRunTwice: number;
+  /** Tasks whose handler ran to its end more than once (at-least-once re-runs). */
+  readonly tasksRunMoreThanOnce: number;
+  readonly faults: Record<FaultKind, number>;
+  readonly undetectedFaults: number;
+  readonly detectionMs: Record<FaultKind, Distribution>;
+  readonly restartMs: Record<FaultKind, Distribution>;
+  readonly faultLog: readonly FaultRecord[];
+}
+
+interface WorkerSlot {
+  readonly id: string;
+  readonly index: number;
+  process: DroverProcess;
+  /** Every process this member has had (kills restart it), for the run counts. */
+  readonly incarnations: DroverProcess[];
+  busy: boolean;
+}
+
+interface Injected {
+  readonly kind: FaultKind;
+  readonly memberId: string;
+  readonly atMs: number;
+  readonly heldMs: number;
+}
+
+/**
+ * A leader, several workers and a steady stream of tasks while workers are killed
+ * (SIGKILL, then restarted), frozen (SIGSTOP/SIGCONT) and cut off (their network
+ * namespace's link down, when the machine allows namespaces) at random. Everything runs
+ * as real processes; the counts come from the task list and the processes' own logs.
+ */
+export async function runChaos(settings: ChaosSettings): Promise<ChaosReport> {
+  const random = seededRandom(settings.seed);
+  const between = ([lo, hi]: readonly [number, number]): number =>
+    Math.round(lo + random() * (hi - lo));
+  const probe = NetworkLab.probe();
+  const lab = probe.ok ? NetworkLab.create() : undefined;
+  const cluster = new Cluster();
+  const workers: WorkerSlot[] = [];
+  const injected: Injected[] = [];
+  let api: TestClients | undefined;
+  try {
+    const host = lab?.hostIp ?? '127.0.0.1';
+    const leader = cluster.spawn('leader', [
+      'leader',
+      '--listen',
+      `${host}:0`,
+      ...(lab ? ['--allow-insecure'] : []),
+      '--data-dir',
+      cluster.dataDir(),
+      '--log-level',
+      'info',
+      ...settings.leaderTimings,
+    ]);
+    const listening = await leader.waitForLine((l) => l.msg === 'leader listening', 15_000);
+    const address = (listening['addresses'] as string[])[0]!;
+    api = new TestClients(address);
+    const prefixes = Array.from({ length: settings.workers }, (_, i) => lab?.addNamespace(i) ?? []);
+    const startWorker = (id: string, index: number): Promise<DroverProcess> =>
+      cluster.startWorker(
+        address,
+        id,
+        ['--slots', String(settings.slots), '--log-level', 'info'],
+        prefixes[index],
+      );
+    for (let index = 0; index < settings.workers; index++) {
+      const id = `w${index + 1}`;
+      const process = await startWorker(id, index);
+      workers.push({ id, index, process, incarnations: [process], busy: false });
+    }
+    progress(
+      `chaos: ${settings.workers} workers${lab ? ' in network namespaces' : ' on loopback'}, ` +
+        `${settings.ratePerSec} tasks/s for ${settings.durationMs / 1000} s`,
+    );
+
+    const endAtMs = Date.now() + settings.durationMs;
+    const acked: string[] = [];
+    let refused = 0;
+    const producing = produce(api, settings, random, endAtMs, acked, () => refused++);
+
+    const kinds: FaultKind[] = lab ? ['kill', 'freeze', 'cut'] : ['kill', 'freeze'];
+    const pendingFaults: Promise<unknown>[] = [];
+    // Bounded: one fault per gap until the end of the run.
+    while (Date.now() < endAtMs) {
+      await sleep(Math.round(settings.faultEveryMs * (0.5 + random())));
+      if (Date.now() >= endAtMs) break;
+      const healthy = workers.filter((w) => !w.busy);
+      // At least one worker always stays healthy, so the run keeps making progress.
+      if (healthy.length <= 1) continue;
+      const worker = healthy[Math.floor(random() * healthy.length)]!;
+      const kind = kinds[Math.floor(random() * kinds.length)]!;
+      const heldMs = between(settings.faultHoldMs);
+      worker.busy = true;
+      injected.push({ kind, memberId: worker.id, atMs: Date.now(), heldMs });
+      const client = api;
+      pendingFaults.push(
+        inject(kind, worker, heldMs, settings.faultHoldMs[0], lab, startWorker)
+          // The next fault on this member waits until it is back in service, so each fault
+          // is measured from a healthy start.
+          .then(() =>
+            waitFor(async () => (await client.member(worker.id))?.status === 'alive', {
+              timeoutMs: 60_000,
+              intervalMs: 50,
+              what: `${worker.id} alive again`,
+            }),
+          )
+          .finally(() => {
+            worker.busy = false;
+          }),
+      );
+    }
+    await producing;
+    await Promise.all(pendingFaults);
+    progress(`chaos: ${injected.length} faults injected; waiting for the task list to settle`);
+
+    const client = api;
+    await waitFor(
+      async () => {
+        const open = [
+          ...(await client.tasks(TaskStatus.TASK_STATUS_PENDING)),
+          ...(await client.tasks(TaskStatus.TASK_STATUS_RUNNING)),
+        ];
+        return open.length === 0;
+      },
+      { timeoutMs: settings.settleTimeoutMs, intervalMs: 200, what: 'every task finished' },
+    ).catch(() => undefined); // what is still open is counted as lost below
+
+    const tasks = new Map((await client.tasks()).map((task) => [task.id, task]));
+    let completed = 0;
+    let failed = 0;
+    for (const id of acked) {
+      const status = tasks.get(id)?.status;
+      if (status === TaskStatus.TASK_STATUS_COMPLETED) completed++;
+      else if (status === TaskStatus.TASK_STATUS_ERROR) failed++;
+    }
+    const workerLines = workers.flatMap((w) => w.incarnations.flatMap((p) => p.lines));
+    const faultLog = injected.map((fault) => analyseFault(fault, leader.lines));
+    const byKind = (pick: (f: FaultRecord) => number[]): Record<FaultKind, Distribution> => ({
+      kill: distribution(faultLog.filter((f) => f.kind === 'kill').flatMap(pick)),
+      freeze: distribution(faultLog.filter((f) => f.kind === 'freeze').flatMap(pick)),
+      cut: distribution(faultLog.filter((f) => f.kind === 'cut').flatMap(pick)),
+    });
+    return {
+      settings,
+      cutsSkipped: probe.ok ? undefined : probe.reason,
+      scheduled: acked.length,
+      refusedSchedules: refused,
+      completed,
+      lost: acked.length - completed - failed,
+      failed,
+      duplicateCompletions: extras(leader.linesWith('task completed').map((l) => l['taskId'])),
+      sameAttemptRunTwice: extras(
+        workerLines
+          .filter((l) => l.msg === 'task started')
+          .map((l) => `${String(l['taskId'])}#${String(l['attempt'])}`),
+      ),
+      tasksRunMoreThanOnce: new Set(
+        repeatedKeys(workerLines.filter((l) => l.msg === 'task finished').map((l) => l['taskId'])),
+      ).size,
+      faults: {
+        kill: injected.filter((f) => f.kind === 'kill').length,
+        freeze: injected.filter((f) => f.kind === 'freeze').length,
+        cut: injected.filter((f) => f.kind === 'cut').length,
+      },
+      undetectedFaults: faultLog.filter((f) => f.detectedAfterMs === undefined).length,
+      detectionMs: byKind((f) => (f.detectedAfterMs === undefined ? [] : [f.detectedAfterMs])),
+      restartMs: byKind((f) => [...f.restartAfterMs]),
+      faultLog,
+    };
+  } finally {
+    api?.close();
+    await cluster.stop();
+    lab?.destroy();
+  }
+}
+
+/** Schedules tasks at a steady rate until `endAtMs`; ids the leader acknowledged go in `acked`. */
+async function produce(
+  api: TestClients,
+  settings: ChaosSettings,
+  random: () => number,
+  endAtMs: number,
+  acked: string[],
+  onRefused: () => void,
+): Promise<void> {
+  const gapMs = 1000 / settings.ratePerSec;
+  const startMs = Date.now();
+  const inFlight = new Set<Promise<void>>();
+  // Bounded by the clock and by the count the rate allows.
+  const most = Math.ceil((settings.durationMs / 1000) * settings.ratePerSec);
+  for (let n = 0; n < most && Date.now() < endAtMs; n++) {
+    const dueMs = startMs + n * gapMs;
+    if (dueMs > Date.now()) await sleep(dueMs - Date.now());
+    const id = `c${n}`;
+    const work = Math.round(
+      settings.taskMs[0] + random() * (settings.taskMs[1] - settings.taskMs[0]),
+    );
+    // A generous attempt budget: faults may cost a task several attempts, none may lose it.
+    const call = api
+      .schedule({ id, payload: String(work), maxAttempts: 100 })
+      .then(
+        () => void acked.push(id),
+        () => onRefused(),
+      )
+      .finally(() => inFlight.delete(call));
+    inFlight.add(call);
+  }
+  await Promise.all(inFlight);
+}
+
+/** Carries out one fault and undoes it after `heldMs` (a killed worker is restarted). */
+async function inject(
+  kind: FaultKind,
+  worker: WorkerSlot,
+  heldMs: number,
+  restartAfterMs: number,
+  lab: NetworkLab | undefined,
+  startWorker: (id: string, index: number) => Promise<DroverProcess>,
+): Promise<void> {
+  switch (kind) {
+    case 'kill': {
+      worker.process.kill('SIGKILL');
+      await worker.process.exited;
+      await sleep(restartAfterMs);
+      worker.process = await startWorker(worker.id, worker.index);
+      worker.incarnations.push(worker.process);
+      return;
+    }
+    case 'freeze':
+      worker.process.kill('SIGSTOP');
+      await sleep(heldMs);
+      worker.process.kill('SIGCONT');
+      return;
+    case 'cut':
+      lab!.cut(worker.index);
+      await sleep(heldMs);
+      lab!.heal(worker.index);
+      return;
+  }
+}
+
+/** Reads from the leader's log when it declared the member dead and re-ran its tasks. */
+function analyseFault(fault: Injected, leaderLines: readonly LogLine[]): FaultRecord {
+  const at = (line: LogLine): number => Number(line['time']);
+  // A fault is the cause of a death within its hold (plus the slack of one dead timeout).
+  const windowEndMs = fault.atMs + fault.heldMs + 10_000;
+  const dead = leaderLines.find(
+    (l) =>
+      l.msg === 'member dead' &&
+      l['memberId'] === fault.memberId &&
+      at(l) >= fault.atMs &&
+      at(l) <= windowEndMs,
+  );
+  const restartAfterMs: number[] = [];
+  if (dead) {
+    // The leader logs a death and then, synchronously, each task it requeued.
+    const requeued: LogLine[] = [];
+    for (let i = leaderLines.indexOf(dead) + 1; i < leaderLines.length; i++) {
+      const line = leaderLines[i]!;
+      if (line['memberId'] !== fault.memberId || !String(line.msg).startsWith('task ')) break;
+      if (line.msg === 'task requeued') requeued.push(line);
+    }
+    for (const line of requeued) {
+      const assigned = leaderLines.find(
+        (l) => l.msg === 'task assigned' && l['taskId'] === line['taskId'] && at(l) >= at(dead),
+      );
+      if (assigned) restartAfterMs.push(at(assigned) - fault.atMs);
+    }
+  }
+  return {
+    kind: fault.kind,
+    memberId: fault.memberId,
+    atMs: fault.atMs,
+    heldMs: fault.heldMs,
+    detectedAfterMs: dead ? at(dead) - fault.atMs : undefined,
+    restartAfterMs,
+  };
+}
+
+/** How many items repeat an earlier one. */
+function extras(keys: readonly unknown[]): number {
+  return keys.length - new Set(keys).size;
+}
+
+function repeatedKeys(keys: readonly unknown[]): unknown[] {
+  const seen = new Set<unknown>();
+  return keys.filter((key) => (seen.has(key) ? true : (seen.add(key), false)));
+}

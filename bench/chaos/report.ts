@@ -1,0 +1,49 @@
+import type { Machine } from '../lib/machine.js';
+import type { Distribution } from '../lib/stats.js';
+import type { ChaosReport, FaultKind } from './chaos.js';
+
+const KINDS: readonly FaultKind[] = ['kill', 'freeze', 'cut'];
+const WHAT: Readonly<Record<FaultKind, string>> = {
+  kill: 'killed (SIGKILL), restarted',
+  freeze: 'frozen (SIGSTOP), resumed',
+  cut: 'cut off (link down), reconnected',
+};
+
+/** The chaos run's results as markdown, for the README and for people. */
+export function renderChaosMarkdown(
+  result: ChaosReport & { machine: Machine; at: string; smoke: boolean },
+): string {
+  const s = result.settings;
+  const ms = (d: Distribution): string => (d.n === 0 ? '-' : `${d.p50} / ${d.p99}`);
+  const lines = [
+    `# drover chaos run${result.smoke ? ' (smoke)' : ''}, ${result.at}`,
+    '',
+    `${result.machine.cores} cores (${result.machine.cpuModel}), Node ${result.machine.node}. ` +
+      `${s.workers} workers x ${s.slots} slots, ${s.ratePerSec} tasks/s for ${s.durationMs / 1000} s, ` +
+      `a fault every ~${s.faultEveryMs} ms held ${s.faultHoldMs[0]}-${s.faultHoldMs[1]} ms, ` +
+      `seed ${s.seed}, leader ${s.leaderTimings.join(' ')}.` +
+      (result.cutsSkipped ? ` Cut-offs skipped: ${result.cutsSkipped}.` : ''),
+    '',
+    '| tasks scheduled | completed | lost | failed | duplicated completions | same attempt run twice | tasks re-run (at-least-once) |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    `| ${result.scheduled} | ${result.completed} | ${result.lost} | ${result.failed} | ` +
+      `${result.duplicateCompletions} | ${result.sameAttemptRunTwice} | ${result.tasksRunMoreThanOnce} |`,
+    '',
+    '| fault | count | declared dead | time to detect p50 / p99 (ms) | time to restart its tasks p50 / p99 (ms) |',
+    '| --- | ---: | ---: | ---: | ---: |',
+    ...KINDS.filter((kind) => result.faults[kind] > 0).map((kind) => {
+      const detected = result.faultLog.filter(
+        (f) => f.kind === kind && f.detectedAfterMs !== undefined,
+      ).length;
+      return (
+        `| ${WHAT[kind]} | ${result.faults[kind]} | ${detected} | ` +
+        `${ms(result.detectionMs[kind])} | ${ms(result.restartMs[kind])} |`
+      );
+    }),
+    '',
+    'A freeze or cut shorter than the dead timeout is not declared dead (the member is suspect, ' +
+      'gets no new work, and comes back with its tasks): that is the design, not a miss.',
+    '',
+  ];
+  return lines.join('\n');
+}

@@ -1,0 +1,45 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import type { ChaosReport } from '../../bench/chaos/chaos.js';
+
+const run = promisify(execFile);
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+describe('chaos run (smoke: 12 s, fast timings)', () => {
+  it('loses no task, completes none twice and runs no attempt twice while workers fail', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'drover-chaos-'));
+    try {
+      // The real chaos run, as `npm run chaos -- --smoke` runs it (dist/ is built by npm test).
+      // It exits 1 when an invariant breaks; the JSON says which.
+      await run(
+        join(ROOT, 'node_modules/.bin/tsx'),
+        ['bench/chaos/run.ts', '--smoke', '--out', out],
+        {
+          cwd: ROOT,
+          timeout: 170_000,
+        },
+      ).catch((err: unknown) => err);
+      const report = JSON.parse(
+        readFileSync(join(out, 'chaos-latest.json'), 'utf8'),
+      ) as ChaosReport;
+      expect(report.scheduled).toBeGreaterThan(100);
+      expect({
+        lost: report.lost,
+        failed: report.failed,
+        duplicateCompletions: report.duplicateCompletions,
+        sameAttemptRunTwice: report.sameAttemptRunTwice,
+      }).toEqual({ lost: 0, failed: 0, duplicateCompletions: 0, sameAttemptRunTwice: 0 });
+      expect(report.completed).toBe(report.scheduled);
+      // Faults really happened, and every kill was noticed.
+      expect(report.faults.kill + report.faults.freeze + report.faults.cut).toBeGreaterThan(3);
+      expect(report.detectionMs.kill.n).toBe(report.faults.kill);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  }, 180_000);
+});
