@@ -193,7 +193,11 @@ export async function runChaos(settings: ChaosSettings): Promise<ChaosReport> {
       else if (status === TaskStatus.TASK_STATUS_ERROR) failed++;
     }
     const workerLines = workers.flatMap((w) => w.incarnations.flatMap((p) => p.lines));
-    const faultLog = injected.map((fault) => analyseFault(fault, leader.lines));
+    const faultLog = injected.map((fault) => {
+      // A death belongs to this fault only if it comes before the member's next fault.
+      const next = injected.find((f) => f.memberId === fault.memberId && f.atMs > fault.atMs);
+      return analyseFault(fault, next?.atMs ?? Number.POSITIVE_INFINITY, leader.lines);
+    });
     const byKind = (pick: (f: FaultRecord) => number[]): Record<FaultKind, Distribution> => ({
       kill: distribution(faultLog.filter((f) => f.kind === 'kill').flatMap(pick)),
       freeze: distribution(faultLog.filter((f) => f.kind === 'freeze').flatMap(pick)),
@@ -299,10 +303,15 @@ async function inject(
 }
 
 /** Reads from the leader's log when it declared the member dead and re-ran its tasks. */
-function analyseFault(fault: Injected, leaderLines: readonly LogLine[]): FaultRecord {
+function analyseFault(
+  fault: Injected,
+  nextFaultAtMs: number,
+  leaderLines: readonly LogLine[],
+): FaultRecord {
   const at = (line: LogLine): number => Number(line['time']);
-  // A fault is the cause of a death within its hold (plus the slack of one dead timeout).
-  const windowEndMs = fault.atMs + fault.heldMs + 10_000;
+  // A fault is the cause of a death within its hold plus some slack (the dead timeout, TCP
+  // retransmission after a heal), and before the member's next fault.
+  const windowEndMs = Math.min(fault.atMs + fault.heldMs + 10_000, nextFaultAtMs);
   const dead = leaderLines.find(
     (l) =>
       l.msg === 'member dead' &&

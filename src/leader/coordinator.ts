@@ -279,7 +279,8 @@ export class Coordinator {
     const { task, changed, stop } = outcome;
     if (changed.length === 0) return task;
     if (report.memberId !== undefined) {
-      const failed = report.error !== undefined;
+      // A permanent error is about the task (bad input), not about the member that ran it.
+      const failed = report.error !== undefined && report.permanent !== true;
       const change = this.membership.recordOutcome(this.now(), report.memberId, failed);
       if (change) this.applyQuarantine(change);
     }

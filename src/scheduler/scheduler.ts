@@ -400,15 +400,19 @@ export class Scheduler {
     nowMs: number,
     report: CompletionReport,
   ): Changes & { task: TaskRecord; stop?: StopOrder } {
-    const task = this.require(report.taskId);
-    const attempt = report.attempt === 0 ? task.attempt : report.attempt;
-    if (report.memberId !== undefined && this.releaseStopping(report.memberId, task.id, attempt)) {
+    if (
+      report.memberId !== undefined &&
+      this.releaseStopping(report.memberId, report.taskId, report.attempt)
+    ) {
       // The leader gave up on this attempt (it timed out) and told the worker to stop it:
-      // the report frees the slot, but the outcome was decided already.
+      // the report frees the slot, but the outcome was decided already. Checked before
+      // the task is looked up: it may have been pruned since.
       throw new StaleError(
-        `attempt ${attempt} of task ${task.id} timed out and was stopped; its report is not recorded`,
+        `attempt ${report.attempt} of task ${report.taskId} timed out and was stopped; its report is not recorded`,
       );
     }
+    const task = this.require(report.taskId);
+    const attempt = report.attempt === 0 ? task.attempt : report.attempt;
     if (attempt !== task.attempt || attempt === 0) {
       throw new StaleError(
         task.attempt === 0

@@ -1722,3 +1722,21 @@ describe('Scheduler retries, backoff and timeouts', () => {
     expect(scheduler.list({ pageSize: 10 }).tasks).toEqual([]);
   });
 });
+
+describe('Scheduler timeouts and pruning', () => {
+  it('frees the slot of a stopped attempt even when its task was pruned before the report', () => {
+    const { scheduler, clock, schedule } = setup({ a: 1 });
+    schedule('gone', { timeoutMs: 10, maxAttempts: 1 });
+    scheduler.assign(clock.nowMs());
+    clock.advance(10);
+    expect(scheduler.expire(clock.nowMs()).changed[0]!.status).toBe('error');
+    expect(
+      scheduler.prune({ keep: 0, finishedBeforeMs: clock.nowMs() + 1, limit: 10 }),
+    ).toHaveLength(1);
+    expect(scheduler.stoppingOn(m('a'))).toBe(1);
+    expect(() =>
+      scheduler.complete(clock.nowMs(), { taskId: t('gone'), attempt: 1, memberId: m('a') }),
+    ).toThrow(StaleError);
+    expect(scheduler.stoppingOn(m('a'))).toBe(0);
+  });
+});
