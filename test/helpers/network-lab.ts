@@ -1,4 +1,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
+import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 /**
  * A private network the test makes and removes itself: a bridge in the host namespace with
@@ -14,13 +17,17 @@ export class NetworkLab {
   private readonly bridge: string;
   private readonly namespaces: { name: string; index: number }[] = [];
   private destroyed = false;
+  private readonly tag: string;
 
   private constructor(
-    private readonly tag: string,
     private readonly subnet: number,
+    private readonly claim: string,
   ) {
+    this.tag = String(subnet);
     this.hostIp = `10.231.${subnet}.1`;
-    this.bridge = `drvbr${tag}`;
+    this.bridge = `drvbr${this.tag}`;
+    // We hold the claim, so anything under these names is left over from a crashed run.
+    spawnSync('ip', ['link', 'del', this.bridge]);
     ip('link', 'add', this.bridge, 'type', 'bridge');
     ip('addr', 'add', `${this.hostIp}/24`, 'dev', this.bridge);
     ip('link', 'set', this.bridge, 'up');
@@ -38,10 +45,20 @@ export class NetworkLab {
     return { ok: true };
   }
 
-  /** Makes the bridge; names are unique to this process so parallel runs do not clash. */
+  /**
+   * Makes the bridge on a subnet (10.231.S.0/24) no other lab on this machine holds:
+   * each claims its S with an exclusively created file, so labs in parallel test
+   * processes never share addresses or interface names. A claim whose process is gone
+   * is taken over.
+   */
   static create(): NetworkLab {
-    const tag = (process.pid % 100_000).toString(36);
-    return new NetworkLab(tag, 10 + (process.pid % 200));
+    const start = process.pid % 200;
+    for (let i = 0; i < 200; i++) {
+      const subnet = 10 + ((start + i) % 200);
+      const claim = join(tmpdir(), `drover-network-lab-${subnet}`);
+      if (claimFile(claim)) return new NetworkLab(subnet, claim);
+    }
+    throw new Error('no free subnet for a network lab (200 claims held)');
   }
 
   /**
@@ -50,8 +67,10 @@ export class NetworkLab {
    */
   addNamespace(index: number): string[] {
     const ns = `drvns${this.tag}-${index}`;
+    spawnSync('ip', ['netns', 'del', ns]);
+    spawnSync('ip', ['link', 'del', this.hostEnd(index)]);
     const hostEnd = this.hostEnd(index);
-    const nsEnd = `drvn${this.tag}${index}`;
+    const nsEnd = `drvn${this.tag}x${index}`;
     ip('netns', 'add', ns);
     this.namespaces.push({ name: ns, index });
     ip('link', 'add', hostEnd, 'type', 'veth', 'peer', 'name', nsEnd);
@@ -85,10 +104,43 @@ export class NetworkLab {
       spawnSync('ip', ['netns', 'del', name]);
     }
     spawnSync('ip', ['link', 'del', this.bridge]);
+    unlinkSync(this.claim);
   }
 
   private hostEnd(index: number): string {
-    return `drvh${this.tag}${index}`;
+    return `drvh${this.tag}x${index}`;
+  }
+}
+
+/** Creates `path` holding our pid; false if a live process holds it already. */
+function claimFile(path: string): boolean {
+  // Bounded: a stale claim is removed once, then created again or lost to another process.
+  for (let tries = 0; tries < 2; tries++) {
+    try {
+      const fd = openSync(path, 'wx');
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const owner = Number(readFileSync(path, 'utf8'));
+      if (owner > 0 && processAlive(owner)) return false;
+      try {
+        unlinkSync(path);
+      } catch {
+        // Another process took it over first.
+      }
+    }
+  }
+  return false;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
   }
 }
 
