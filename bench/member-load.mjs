@@ -30,7 +30,14 @@ const timers = [];
 
 function join(client, id) {
   return new Promise((resolve, reject) => {
-    const request = { id, address: '', slots: 8, kinds: ['default'], instance: `${id}-1` };
+    const request = {
+      id,
+      address: '',
+      slots: 8,
+      kinds: ['default'],
+      instance: `${id}-1`,
+      allowedCommands: [],
+    };
     client.join(request, new Metadata(), { deadline: Date.now() + 60_000 }, (err) =>
       err ? reject(err) : resolve(),
     );
@@ -57,6 +64,7 @@ async function startMember(index) {
       running: [],
       draining: false,
       finished: [],
+      statusReason: '',
     });
   };
   beat();

@@ -41,6 +41,7 @@ export class BenchCluster {
           '127.0.0.1:0',
           '--log-level',
           'warn',
+          '--no-http',
           ...storeArgs,
           ...args,
         ],

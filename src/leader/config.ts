@@ -15,6 +15,8 @@ import {
 export interface LeaderConfig {
   /** Addresses to serve on; each serves every service. */
   readonly listen: readonly string[];
+  /** Where the HTTP JSON API listens; undefined when it is off. */
+  readonly httpListen: string | undefined;
   readonly heartbeatIntervalMs: number;
   readonly suspectAfterMs: number;
   readonly deadAfterMs: number;
@@ -51,6 +53,12 @@ export function addLeaderOptions(command: Command): Command {
         ['127.0.0.1:50051', '127.0.0.1:50052'],
       ),
     )
+    .addOption(
+      new Option('--http-listen <host:port>', 'address of the HTTP JSON API')
+        .env('DROVER_HTTP_LISTEN')
+        .default('127.0.0.1:8080'),
+    )
+    .addOption(new Option('--no-http', 'serve no HTTP API (gRPC only)'))
     .addOption(
       intOption(
         '--heartbeat-interval-ms <ms>',
@@ -263,7 +271,13 @@ export function leaderConfigFrom(opts: Record<string, unknown>): LeaderConfig {
       ? { certFile, keyFile, clientCaFile: opts['tlsClientCa'] as string | undefined }
       : undefined;
   const allowInsecure = opts['allowInsecure'] === true || opts['allowInsecure'] === 'true';
-  const exposed = listen.filter((address) => !isLoopback(parseHostPort(address).host));
+  const httpOn = opts['http'] !== false && opts['httpListen'] !== '';
+  const httpListen = httpOn
+    ? formatHostPort(parseHostPort(opts['httpListen'] as string))
+    : undefined;
+  const exposed = [...listen, ...(httpListen ? [httpListen] : [])].filter(
+    (address) => !isLoopback(parseHostPort(address).host),
+  );
   if (!tls && !allowInsecure && exposed.length > 0) {
     throw new InvalidArgumentError(
       `refusing to serve plaintext on ${exposed.join(', ')}: give --tls-cert/--tls-key, ` +
@@ -272,6 +286,7 @@ export function leaderConfigFrom(opts: Record<string, unknown>): LeaderConfig {
   }
   const config: LeaderConfig = {
     listen,
+    httpListen,
     heartbeatIntervalMs: num('heartbeatIntervalMs'),
     suspectAfterMs: num('suspectAfterMs'),
     deadAfterMs: num('deadAfterMs'),

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../shared/clock.js';
-import { UnavailableError } from '../shared/errors.js';
+import { NotFoundError, StaleError, UnavailableError } from '../shared/errors.js';
 import type { IdSource, MemberId, TaskId } from '../shared/ids.js';
 import {
   Scheduler,
@@ -25,6 +25,7 @@ import {
   type MembershipTiming,
   type Transition,
 } from './membership/registry.js';
+import { isLive } from './membership/state.js';
 
 /** Most finished tasks one sweep prunes, so a sweep stays short whatever the backlog. */
 const PRUNE_PER_SWEEP = 1_000;
@@ -97,6 +98,7 @@ export class Coordinator {
   private pumpScheduled = false;
   private sweepTimer: NodeJS.Timeout | undefined;
   private stopping = false;
+  private started = false;
   /** When restored running tasks stop waiting for their workers; undefined once done. */
   private reattachDeadlineMs: number | undefined;
 
@@ -130,6 +132,7 @@ export class Coordinator {
     }
     if (running > 0) this.reattachDeadlineMs = this.now() + this.options.reattachGraceMs;
     this.sweepTimer = setInterval(() => this.sweep(), this.options.sweepIntervalMs);
+    this.started = true;
   }
 
   /** Stops taking requests and closes every worker's stream with UNAVAILABLE. */
@@ -269,8 +272,9 @@ export class Coordinator {
   /** TaskComplete: records the end of an attempt; stale attempts are refused. */
   async completeTask(report: CompletionReport): Promise<TaskRecord> {
     let outcome: ReturnType<Scheduler['complete']>;
+    const nowMs = this.now();
     try {
-      outcome = this.scheduler.complete(this.now(), report);
+      outcome = this.scheduler.complete(nowMs, report);
     } finally {
       // A slot may have been freed even when nothing changed (a cancelled task's ack, or a
       // refused report of a timed-out attempt).
@@ -293,7 +297,7 @@ export class Coordinator {
         memberId: task.memberId,
         status: task.status,
         error: task.error,
-        retryAtMs: task.retryAtMs,
+        retryInMs: task.retryAtMs === undefined ? undefined : task.retryAtMs - nowMs,
       },
       task.status === 'completed'
         ? 'task completed'
@@ -302,6 +306,47 @@ export class Coordinator {
           : 'task attempt failed; retrying',
     );
     return task;
+  }
+
+  /**
+   * A command task pinned to one member (the seed API's /start): refused up front when the
+   * member is unknown or does not allow-list the command, rather than failed on the worker.
+   */
+  async startCommand(
+    memberId: MemberId,
+    command: string,
+    args: readonly string[],
+    cwd?: string,
+  ): Promise<TaskRecord> {
+    const member = this.membership.get(memberId);
+    if (!member || !isLive(member.state)) {
+      throw new NotFoundError(`worker ${memberId} is not a live member of the cluster`);
+    }
+    if (!member.allowedCommands.has(command)) {
+      const allowed = [...member.allowedCommands].join(', ') || 'none';
+      throw new StaleError(
+        `worker ${memberId} does not allow-list command "${command}" (allowed: ${allowed})`,
+      );
+    }
+    return this.scheduleTask({
+      payload: JSON.stringify({ command, args, ...(cwd === undefined ? {} : { cwd }) }),
+      kind: 'command',
+      targetMemberId: memberId,
+    });
+  }
+
+  /** DeleteTask: forgets a finished task now; an open one must be cancelled first. */
+  async deleteTask(id: TaskId): Promise<TaskRecord> {
+    this.assertRunning();
+    const task = this.scheduler.forget(id);
+    await this.stored(this.deps.store.remove([task]));
+    this.log.info({ taskId: id }, 'task deleted');
+    return task;
+  }
+
+  /** True while the leader takes requests (started, not shutting down). */
+  get ready(): boolean {
+    return this.started && !this.stopping;
   }
 
   /** GetTask. */

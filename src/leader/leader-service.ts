@@ -25,6 +25,7 @@ export function leaderService(coordinator: Coordinator, logger: Logger): LeaderS
         instance: request.instance,
         slots: request.slots === 0 ? 1 : request.slots,
         kinds: new Set(request.kinds.length === 0 ? [DEFAULT_KIND] : request.kinds),
+        allowedCommands: new Set(request.allowedCommands),
       });
       return {
         heartbeatIntervalMs: timing.heartbeatIntervalMs,

@@ -1,15 +1,19 @@
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import type { Server } from '@grpc/grpc-js';
+import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { systemClock } from '../shared/clock.js';
 import { randomIds } from '../shared/ids.js';
 import { createLogger } from '../shared/logger.js';
+import { formatHostPort, parseHostPort } from '../shared/net.js';
 import { serverCredentials } from '../shared/tls.js';
 import { MemoryTaskStore } from '../scheduler/store/memory-store.js';
 import { SqliteTaskStore } from '../scheduler/store/sqlite-store.js';
 import type { TaskStore } from '../scheduler/store/store.js';
 import type { LeaderConfig } from './config.js';
 import { Coordinator } from './coordinator.js';
+import { buildHttpServer } from './http/server.js';
 import { buildLeaderServer, SERVICE_NAMES } from './server.js';
 
 /** Room for the rest of a ScheduleTask message around the largest payload. */
@@ -65,8 +69,12 @@ export async function runLeader(config: LeaderConfig, signal: AbortSignal): Prom
     .child({}, { level: 'info' })
     .info({ addresses, tls: config.tls !== undefined }, 'leader listening');
 
+  const http =
+    config.httpListen === undefined ? undefined : await startHttp(config, coordinator, logger);
+
   const stop = AbortSignal.any([signal, failure.signal]);
   if (!stop.aborted) await once(stop, 'abort');
+  await http?.close();
   await shutdown(logger, config, coordinator, built.server, failure.signal.aborted);
   for (const name of ['', ...SERVICE_NAMES]) built.health.setStatus(name, 'NOT_SERVING');
   await store.close();
@@ -75,6 +83,31 @@ export async function runLeader(config: LeaderConfig, signal: AbortSignal): Prom
     throw failure.signal.reason;
   }
   logger.info('leader stopped');
+}
+
+/** Serves the HTTP JSON API; logs where (tests read the port from that line). */
+async function startHttp(
+  config: LeaderConfig,
+  coordinator: Coordinator,
+  logger: Logger,
+): Promise<FastifyInstance> {
+  const { host, port } = parseHostPort(config.httpListen!);
+  const app = await buildHttpServer(coordinator, logger, {
+    bodyLimitBytes: config.maxPayloadBytes + MESSAGE_OVERHEAD_BYTES,
+    https: config.tls
+      ? { key: readFileSync(config.tls.keyFile), cert: readFileSync(config.tls.certFile) }
+      : undefined,
+  });
+  await app.listen({ host, port });
+  const bound = app.server.address();
+  const address = formatHostPort({
+    host,
+    port: typeof bound === 'object' && bound !== null ? bound.port : port,
+  });
+  logger
+    .child({}, { level: 'info' })
+    .info({ address, tls: config.tls !== undefined }, 'http listening');
+  return app;
 }
 
 async function shutdown(

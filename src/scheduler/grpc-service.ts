@@ -49,6 +49,9 @@ export function schedulerService(coordinator: Coordinator, logger: Logger): Sche
       const page = coordinator.listTasks(query);
       return { tasks: page.tasks.map(taskToWire), nextPageToken: nextPageToken(page) };
     }),
+    deleteTask: unary(logger, async (request) => {
+      return { task: taskToWire(await coordinator.deleteTask(taskIdFromWire(request.id))) };
+    }),
     getTask: unary(logger, (request) => {
       return { task: taskToWire(coordinator.getTask(taskIdFromWire(request.id))) };
     }),

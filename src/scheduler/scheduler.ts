@@ -238,6 +238,25 @@ export class Scheduler {
   }
 
   /**
+   * Forgets one finished task now (an operator's delete), as a prune would. A task that is
+   * still open, or cancelled but not yet confirmed stopped by its worker, is refused.
+   */
+  forget(id: TaskId): TaskRecord {
+    const task = this.require(id);
+    if (!isFinal(task.status)) {
+      throw new StaleError(`task ${id} is ${task.status}; cancel it before deleting it`);
+    }
+    if (task.memberId !== undefined && this.workers.get(task.memberId)?.running.has(task.id)) {
+      throw new StaleError(`task ${id} is still stopping on member ${task.memberId}; try again`);
+    }
+    this.finished.delete(task.id);
+    this.tasks.delete(task.id);
+    this.bySeq.delete(task.seq);
+    this.byStatus[task.status].delete(task.seq);
+    return task;
+  }
+
+  /**
    * After a restart: running tasks that no member has re-attached go back to the head of
    * the queue, first ones first, keeping their attempt number (the next start is a new
    * attempt, and a late report of the old one is refused). One on its last attempt fails.

@@ -35,6 +35,8 @@ export interface WorkerIdentity {
   readonly instance: string;
   readonly slots: number;
   readonly kinds: readonly string[];
+  /** Commands the `command` handler may run, told to the leader (informational). */
+  readonly allowedCommands?: readonly string[] | undefined;
 }
 
 /** Raised when the leader could not be reached for longer than `giveUpAfterMs`. */
@@ -231,6 +233,7 @@ export class LeaderLink {
           slots: this.identity.slots,
           kinds: [...this.identity.kinds],
           instance: this.identity.instance,
+          allowedCommands: [...(this.identity.allowedCommands ?? [])],
         },
         new Metadata(),
         { deadline: deadlineAfter(CALL_DEADLINE_MS) },

@@ -32,6 +32,7 @@ export async function runWorker(config: WorkerConfig, signal: AbortSignal): Prom
     credentials: channelCredentials(config.tls),
     reconnect: { giveUpAfterMs: config.giveUpAfterMs },
     drainTimeoutMs: config.drainTimeoutMs,
+    allowedCommands: config.allowCommands,
     logger,
   });
   const stopRequested = signal.aborted ? Promise.resolve() : once(signal, 'abort');

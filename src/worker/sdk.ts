@@ -32,6 +32,8 @@ export interface WorkerOptions {
   /** On stop, how long running tasks get to finish before they are aborted. Default 30 s. */
   readonly drainTimeoutMs?: number;
   readonly logger?: Logger;
+  /** Commands a `command` handler of this worker may run, shown to the leader. */
+  readonly allowedCommands?: readonly string[];
 }
 
 /** A running worker. */
@@ -92,6 +94,7 @@ export function createWorker(options: WorkerOptions): DroverWorker {
       instance: randomIds.token(),
       slots,
       kinds: runner.kinds,
+      allowedCommands: options.allowedCommands,
     },
     runner,
     { ...DEFAULT_RECONNECT, ...options.reconnect },

@@ -106,7 +106,7 @@ export class Cluster {
   async startLeader(
     args: string[] = [],
     name = 'leader',
-  ): Promise<{ process: DroverProcess; address: string }> {
+  ): Promise<{ process: DroverProcess; address: string; http: string }> {
     const storeArgs =
       args.includes('--data-dir') || args.includes('--store') ? [] : ['--data-dir', this.dataDir()];
     const proc = this.spawn(name, [
@@ -119,7 +119,10 @@ export class Cluster {
     ]);
     const line = await proc.waitForLine((l) => l.msg === 'leader listening');
     const address = (line['addresses'] as string[])[0]!;
-    return { process: proc, address };
+    const http = args.includes('--no-http')
+      ? ''
+      : String((await proc.waitForLine((l) => l.msg === 'http listening'))['address']);
+    return { process: proc, address, http: http === '' ? '' : `http://${http}` };
   }
 
   /**
@@ -152,7 +155,14 @@ export class Cluster {
     const [command, ...commandArgs] = [...prefix, process.execPath, script, ...args];
     const child = spawn(command!, commandArgs, {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, DROVER_LOG_LEVEL: 'debug', DROVER_LOG_FORMAT: 'json' },
+      env: {
+        ...process.env,
+        DROVER_LOG_LEVEL: 'debug',
+        DROVER_LOG_FORMAT: 'json',
+        // Every leader a test starts (also through `drover dev`) takes an ephemeral HTTP
+        // port, so parallel tests never race for the default 8080.
+        DROVER_HTTP_LISTEN: '127.0.0.1:0',
+      },
     });
     const proc = new DroverProcess(name, child);
     this.processes.push(proc);

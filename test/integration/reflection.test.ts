@@ -77,6 +77,7 @@ describe('server reflection and health, as grpcurl uses them', () => {
       );
       expect(schedulerMethods.sort()).toEqual([
         'CancelTask',
+        'DeleteTask',
         'GetTask',
         'GetTasks',
         'ScheduleTask',

@@ -130,6 +130,7 @@ describe('bad input gets a clear status and changes nothing', () => {
         address: '',
         slots: 1,
         kinds: [],
+        allowedCommands: [],
         instance: 'other',
       }),
     );

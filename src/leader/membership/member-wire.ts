@@ -38,6 +38,7 @@ export function memberToWire(view: MemberView): WireMember {
       member.quarantine === undefined ? undefined : new Date(member.quarantine.untilMs),
     quarantineReason: member.quarantine?.reason ?? '',
     consecutiveFailures: member.consecutiveFailures,
+    allowedCommands: [...member.allowedCommands].sort(),
     slotsStopping: view.slotsStopping,
   };
 }

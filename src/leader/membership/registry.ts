@@ -32,6 +32,8 @@ export interface Member {
   instance: string;
   slots: number;
   kinds: ReadonlySet<string>;
+  /** Commands its `command` handler may run. */
+  allowedCommands: ReadonlySet<string>;
   state: MemberState;
   stateSinceMs: number;
   /** Why it moved to its state ("no heartbeat for 3004 ms", "drained by an operator"). */
@@ -68,6 +70,7 @@ export interface JoinSpec {
   readonly instance: string;
   readonly slots: number;
   readonly kinds: ReadonlySet<string>;
+  readonly allowedCommands?: ReadonlySet<string> | undefined;
 }
 
 /** What a heartbeat says, beyond "I am here". */
@@ -118,6 +121,7 @@ export class MembershipRegistry {
       instance: spec.instance,
       slots: spec.slots,
       kinds: spec.kinds,
+      allowedCommands: spec.allowedCommands ?? new Set(),
       state: 'joining',
       stateSinceMs: nowMs,
       stateReason: 'joined',
@@ -134,6 +138,7 @@ export class MembershipRegistry {
       instance: spec.instance,
       slots: spec.slots,
       kinds: spec.kinds,
+      allowedCommands: spec.allowedCommands ?? new Set(),
       joinedAtMs: nowMs,
       lastHeartbeatAtMs: undefined,
       streamId: undefined,

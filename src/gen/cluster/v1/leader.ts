@@ -86,6 +86,11 @@ export interface JoinRequest {
   kinds: string[];
   /** Random per worker process: tells a reconnect from an id clash. */
   instance: string;
+  /**
+   * Commands its `command` handler may run, so the leader can refuse a command task
+   * pinned to this worker up front (HTTP /start) instead of failing it on the worker.
+   */
+  allowedCommands: string[];
 }
 
 /** JoinResponse tells the worker the timings it must keep. */
@@ -123,6 +128,8 @@ export interface Member {
   quarantinedUntil: Date | undefined;
   /** Why it is quarantined; empty when it is not. */
   quarantineReason: string;
+  /** Commands its `command` handler may run (empty: none). */
+  allowedCommands: string[];
   /** Attempts that failed on it in a row since its last success. */
   consecutiveFailures: number;
   /**
@@ -217,7 +224,7 @@ export interface HeartbeatResponse {
 }
 
 function createBaseJoinRequest(): JoinRequest {
-  return { id: '', address: '', slots: 0, kinds: [], instance: '' };
+  return { id: '', address: '', slots: 0, kinds: [], instance: '', allowedCommands: [] };
 }
 
 export const JoinRequest: MessageFns<JoinRequest> = {
@@ -236,6 +243,9 @@ export const JoinRequest: MessageFns<JoinRequest> = {
     }
     if (message.instance !== '') {
       writer.uint32(42).string(message.instance);
+    }
+    for (const v of message.allowedCommands) {
+      writer.uint32(50).string(v!);
     }
     return writer;
   },
@@ -293,6 +303,14 @@ export const JoinRequest: MessageFns<JoinRequest> = {
             message.instance = reader.string();
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.allowedCommands.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -314,6 +332,11 @@ export const JoinRequest: MessageFns<JoinRequest> = {
         ? object.kinds.map((e: any) => globalThis.String(e))
         : [],
       instance: isSet(object.instance) ? globalThis.String(object.instance) : '',
+      allowedCommands: globalThis.Array.isArray(object?.allowedCommands)
+        ? object.allowedCommands.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.allowed_commands)
+          ? object.allowed_commands.map((e: any) => globalThis.String(e))
+          : [],
     };
   },
 
@@ -334,6 +357,9 @@ export const JoinRequest: MessageFns<JoinRequest> = {
     if (message.instance !== '') {
       obj.instance = message.instance;
     }
+    if (message.allowedCommands?.length) {
+      obj.allowedCommands = message.allowedCommands;
+    }
     return obj;
   },
 
@@ -347,6 +373,7 @@ export const JoinRequest: MessageFns<JoinRequest> = {
     message.slots = object.slots ?? 0;
     message.kinds = object.kinds?.map((e) => e) || [];
     message.instance = object.instance ?? '';
+    message.allowedCommands = object.allowedCommands?.map((e) => e) || [];
     return message;
   },
 };
@@ -577,6 +604,7 @@ function createBaseMember(): Member {
     statusReason: '',
     quarantinedUntil: undefined,
     quarantineReason: '',
+    allowedCommands: [],
     consecutiveFailures: 0,
     slotsStopping: 0,
   };
@@ -619,6 +647,9 @@ export const Member: MessageFns<Member> = {
     }
     if (message.quarantineReason !== '') {
       writer.uint32(98).string(message.quarantineReason);
+    }
+    for (const v of message.allowedCommands) {
+      writer.uint32(122).string(v!);
     }
     if (message.consecutiveFailures !== 0) {
       writer.uint32(104).uint32(message.consecutiveFailures);
@@ -738,6 +769,14 @@ export const Member: MessageFns<Member> = {
             message.quarantineReason = reader.string();
             continue;
           }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.allowedCommands.push(reader.string());
+            continue;
+          }
           case 13: {
             if (tag !== 104) {
               break;
@@ -814,6 +853,11 @@ export const Member: MessageFns<Member> = {
         : isSet(object.quarantine_reason)
           ? globalThis.String(object.quarantine_reason)
           : '',
+      allowedCommands: globalThis.Array.isArray(object?.allowedCommands)
+        ? object.allowedCommands.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.allowed_commands)
+          ? object.allowed_commands.map((e: any) => globalThis.String(e))
+          : [],
       consecutiveFailures: isSet(object.consecutiveFailures)
         ? globalThis.Number(object.consecutiveFailures)
         : isSet(object.consecutive_failures)
@@ -865,6 +909,9 @@ export const Member: MessageFns<Member> = {
     if (message.quarantineReason !== '') {
       obj.quarantineReason = message.quarantineReason;
     }
+    if (message.allowedCommands?.length) {
+      obj.allowedCommands = message.allowedCommands;
+    }
     if (message.consecutiveFailures !== 0) {
       obj.consecutiveFailures = Math.round(message.consecutiveFailures);
     }
@@ -891,6 +938,7 @@ export const Member: MessageFns<Member> = {
     message.statusReason = object.statusReason ?? '';
     message.quarantinedUntil = object.quarantinedUntil ?? undefined;
     message.quarantineReason = object.quarantineReason ?? '';
+    message.allowedCommands = object.allowedCommands?.map((e) => e) || [];
     message.consecutiveFailures = object.consecutiveFailures ?? 0;
     message.slotsStopping = object.slotsStopping ?? 0;
     return message;

@@ -260,6 +260,16 @@ export interface TaskCompleteResponse {
   task: Task | undefined;
 }
 
+/** DeleteTaskRequest names a finished task to forget now. */
+export interface DeleteTaskRequest {
+  id: string;
+}
+
+/** DeleteTaskResponse returns the task as it was when deleted. */
+export interface DeleteTaskResponse {
+  task: Task | undefined;
+}
+
 /** ScheduleTaskStreamRequest is one task to schedule on a ScheduleTaskStream. */
 export interface ScheduleTaskStreamRequest {
   /** Chosen by the client, echoed in the answer; unique among requests in flight. */
@@ -1667,6 +1677,141 @@ export const TaskCompleteResponse: MessageFns<TaskCompleteResponse> = {
   },
 };
 
+function createBaseDeleteTaskRequest(): DeleteTaskRequest {
+  return { id: '' };
+}
+
+export const DeleteTaskRequest: MessageFns<DeleteTaskRequest> = {
+  encode(message: DeleteTaskRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== '') {
+      writer.uint32(10).string(message.id);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteTaskRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteTaskRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeleteTaskRequest {
+    return { id: isSet(object.id) ? globalThis.String(object.id) : '' };
+  },
+
+  toJSON(message: DeleteTaskRequest): unknown {
+    const obj: any = {};
+    if (message.id !== '') {
+      obj.id = message.id;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeleteTaskRequest>, I>>(base?: I): DeleteTaskRequest {
+    return DeleteTaskRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeleteTaskRequest>, I>>(object: I): DeleteTaskRequest {
+    const message = createBaseDeleteTaskRequest();
+    message.id = object.id ?? '';
+    return message;
+  },
+};
+
+function createBaseDeleteTaskResponse(): DeleteTaskResponse {
+  return { task: undefined };
+}
+
+export const DeleteTaskResponse: MessageFns<DeleteTaskResponse> = {
+  encode(message: DeleteTaskResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.task !== undefined) {
+      Task.encode(message.task, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteTaskResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteTaskResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.task = Task.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeleteTaskResponse {
+    return { task: isSet(object.task) ? Task.fromJSON(object.task) : undefined };
+  },
+
+  toJSON(message: DeleteTaskResponse): unknown {
+    const obj: any = {};
+    if (message.task !== undefined) {
+      obj.task = Task.toJSON(message.task);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeleteTaskResponse>, I>>(base?: I): DeleteTaskResponse {
+    return DeleteTaskResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeleteTaskResponse>, I>>(object: I): DeleteTaskResponse {
+    const message = createBaseDeleteTaskResponse();
+    message.task =
+      object.task !== undefined && object.task !== null ? Task.fromPartial(object.task) : undefined;
+    return message;
+  },
+};
+
 function createBaseScheduleTaskStreamRequest(): ScheduleTaskStreamRequest {
   return { requestId: 0, task: undefined };
 }
@@ -1982,6 +2127,21 @@ export const SchedulerServiceService = {
     responseDeserialize: (value: Buffer): ScheduleTaskStreamResponse =>
       ScheduleTaskStreamResponse.decode(value),
   },
+  /**
+   * DeleteTask forgets a finished (completed, failed, cancelled) task now rather than at
+   * the retention; an open task is refused with FAILED_PRECONDITION: cancel it first.
+   */
+  deleteTask: {
+    path: '/scheduler.v1.SchedulerService/DeleteTask' as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DeleteTaskRequest): Buffer =>
+      Buffer.from(DeleteTaskRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DeleteTaskRequest => DeleteTaskRequest.decode(value),
+    responseSerialize: (value: DeleteTaskResponse): Buffer =>
+      Buffer.from(DeleteTaskResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DeleteTaskResponse => DeleteTaskResponse.decode(value),
+  },
 } as const;
 
 export interface SchedulerServiceServer extends UntypedServiceImplementation {
@@ -2000,6 +2160,11 @@ export interface SchedulerServiceServer extends UntypedServiceImplementation {
     ScheduleTaskStreamRequest,
     ScheduleTaskStreamResponse
   >;
+  /**
+   * DeleteTask forgets a finished (completed, failed, cancelled) task now rather than at
+   * the retention; an open task is refused with FAILED_PRECONDITION: cancel it first.
+   */
+  deleteTask: handleUnaryCall<DeleteTaskRequest, DeleteTaskResponse>;
 }
 
 export interface SchedulerServiceClient extends Client {
@@ -2106,6 +2271,25 @@ export interface SchedulerServiceClient extends Client {
     metadata: Metadata,
     options?: Partial<CallOptions>,
   ): ClientDuplexStream<ScheduleTaskStreamRequest, ScheduleTaskStreamResponse>;
+  /**
+   * DeleteTask forgets a finished (completed, failed, cancelled) task now rather than at
+   * the retention; an open task is refused with FAILED_PRECONDITION: cancel it first.
+   */
+  deleteTask(
+    request: DeleteTaskRequest,
+    callback: (error: ServiceError | null, response: DeleteTaskResponse) => void,
+  ): ClientUnaryCall;
+  deleteTask(
+    request: DeleteTaskRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DeleteTaskResponse) => void,
+  ): ClientUnaryCall;
+  deleteTask(
+    request: DeleteTaskRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DeleteTaskResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const SchedulerServiceClient = makeGenericClientConstructor(

@@ -218,6 +218,7 @@ describe('MembershipRegistry.join, in detail', () => {
       instance: 'i1',
       slots: 2,
       kinds: new Set(['default']),
+      allowedCommands: new Set(),
       state: 'joining',
       stateSinceMs: clock.nowMs(),
       stateReason: 'joined',

@@ -1,0 +1,36 @@
+import type { FastifyInstance } from 'fastify';
+import { asMemberId } from '../../shared/ids.js';
+import type { Coordinator } from '../coordinator.js';
+import { ERROR_SCHEMA, MEMBER_SCHEMA, memberJson } from './schemas.js';
+
+/** /v1/members: the Members listing, and Drain. */
+export function registerMemberRoutes(app: FastifyInstance, coordinator: Coordinator): void {
+  app.get(
+    '/v1/members',
+    {
+      schema: {
+        summary: 'Every known member with its state and load (Members)',
+        response: {
+          200: { type: 'object', properties: { members: { type: 'array', items: MEMBER_SCHEMA } } },
+        },
+      },
+    },
+    () => ({ members: coordinator.members().map(memberJson) }),
+  );
+
+  app.post(
+    '/v1/members/:id([^/]+)::drain',
+    {
+      schema: {
+        summary: 'No new work to a member; its running tasks finish (Drain)',
+        params: {
+          type: 'object',
+          properties: { id: { type: 'string', minLength: 1 } },
+          required: ['id'],
+        },
+        response: { 200: MEMBER_SCHEMA, '4xx': ERROR_SCHEMA, '5xx': ERROR_SCHEMA },
+      },
+    },
+    (request) => memberJson(coordinator.drain(asMemberId((request.params as { id: string }).id))),
+  );
+}

@@ -1,0 +1,113 @@
+import { Member } from '../../gen/cluster/v1/leader.js';
+import { Task } from '../../gen/scheduler/v1/scheduler.js';
+import { taskToWire } from '../../scheduler/task-wire.js';
+import type { TaskRecord } from '../../scheduler/task.js';
+import { memberToWire } from '../membership/member-wire.js';
+import type { MemberView } from '../coordinator.js';
+
+// JSON schemas of the HTTP API. Field names are the proto JSON mapping's (lowerCamelCase;
+// requests may also use the proto's snake_case names), and values are made by the
+// generated toJSON, so HTTP and gRPC clients see the same task.
+
+/** A task as JSON: the proto JSON mapping of scheduler.v1.Task. */
+export function taskJson(task: TaskRecord): unknown {
+  return Task.toJSON(taskToWire(task));
+}
+
+/** A member as JSON: the proto JSON mapping of cluster.v1.Member. */
+export function memberJson(view: MemberView): unknown {
+  return Member.toJSON(memberToWire(view));
+}
+
+const uint = { type: 'integer', minimum: 0, maximum: 4294967295 } as const;
+const priority = {
+  description: 'TASK_PRIORITY_LOW, _MEDIUM (default) or _HIGH, or its number',
+  anyOf: [
+    {
+      type: 'string',
+      enum: [
+        'TASK_PRIORITY_UNSPECIFIED',
+        'TASK_PRIORITY_LOW',
+        'TASK_PRIORITY_MEDIUM',
+        'TASK_PRIORITY_HIGH',
+      ],
+    },
+    { type: 'integer', minimum: 0, maximum: 3 },
+  ],
+} as const;
+
+/** A task to schedule; only these fields are read, and no others are accepted. */
+export const TASK_INPUT_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['payload'],
+  properties: {
+    id: { type: 'string', description: 'made by the leader when absent' },
+    payload: { type: 'string' },
+    priority,
+    kind: { type: 'string' },
+    targetMemberId: { type: 'string' },
+    target_member_id: { type: 'string' },
+    maxAttempts: uint,
+    max_attempts: uint,
+    retryBackoffMs: uint,
+    retry_backoff_ms: uint,
+    timeoutMs: uint,
+    timeout_ms: uint,
+  },
+} as const;
+
+const timestamp = { type: 'string', format: 'date-time' } as const;
+
+/** A task as the API returns it. */
+export const TASK_SCHEMA = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    payload: { type: 'string' },
+    priority: { type: 'string' },
+    status: { type: 'string' },
+    kind: { type: 'string' },
+    attempt: { type: 'integer' },
+    memberId: { type: 'string' },
+    targetMemberId: { type: 'string' },
+    result: { type: 'string' },
+    error: { type: 'string' },
+    createdAt: timestamp,
+    startedAt: timestamp,
+    finishedAt: timestamp,
+    maxAttempts: { type: 'integer' },
+    retryBackoffMs: { type: 'integer' },
+    timeoutMs: { type: 'integer' },
+    retryAt: timestamp,
+  },
+} as const;
+
+/** A member as the API returns it. */
+export const MEMBER_SCHEMA = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    address: { type: 'string' },
+    status: { type: 'string' },
+    slotsTotal: { type: 'integer' },
+    slotsFree: { type: 'integer' },
+    runningTaskIds: { type: 'array', items: { type: 'string' } },
+    lastHeartbeatAgeMs: { type: 'integer' },
+    kinds: { type: 'array', items: { type: 'string' } },
+    reportedStatus: { type: 'string' },
+    statusReason: { type: 'string' },
+    quarantinedUntil: timestamp,
+    quarantineReason: { type: 'string' },
+    consecutiveFailures: { type: 'integer' },
+    allowedCommands: { type: 'array', items: { type: 'string' } },
+    slotsStopping: { type: 'integer' },
+  },
+} as const;
+
+/** Every error: a message for a person. */
+export const ERROR_SCHEMA = {
+  type: 'object',
+  properties: { error: { type: 'string' } },
+  required: ['error'],
+} as const;

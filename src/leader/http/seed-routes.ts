@@ -1,0 +1,195 @@
+import type { FastifyInstance } from 'fastify';
+import { Task } from '../../gen/scheduler/v1/scheduler.js';
+import { NotFoundError } from '../../shared/errors.js';
+import { asMemberId } from '../../shared/ids.js';
+import { newTaskFromWire, taskIdFromWire } from '../../scheduler/task-wire.js';
+import type { TaskRecord } from '../../scheduler/task.js';
+import type { Coordinator } from '../coordinator.js';
+import { ERROR_SCHEMA, TASK_INPUT_SCHEMA } from './schemas.js';
+
+// The HTTP routes of the systems drover grew from, mapped onto the same scheduler:
+// Koray Gocmen's scheduler (POST /start, /stop, /query, a command on a chosen worker) and
+// the 2017 Go job dispatcher (/start-job returns an id, /status/<id> its state).
+
+const string = { type: 'string', minLength: 1 } as const;
+const JOB_ON_WORKER = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['worker_id', 'job_id'],
+  properties: { worker_id: string, job_id: string },
+} as const;
+
+/** The seed routes. */
+export function registerSeedRoutes(app: FastifyInstance, coordinator: Coordinator): void {
+  /** The job, which must be one that was pinned to (and so runs on) this worker. */
+  const jobOn = (workerId: string, jobId: string): TaskRecord => {
+    const task = coordinator.getTask(taskIdFromWire(jobId));
+    if (task.targetMemberId !== workerId) {
+      throw new NotFoundError(`job ${jobId} was not started on worker ${workerId}`);
+    }
+    return task;
+  };
+
+  app.post(
+    '/start',
+    {
+      schema: {
+        summary:
+          'Run `command path` on one worker (seed: Koray Gocmen); the command must be allow-listed there',
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['worker_id', 'command'],
+          properties: {
+            worker_id: string,
+            command: string,
+            path: {
+              type: 'string',
+              description: 'the script or file the command runs, its one argument',
+            },
+            args: {
+              type: 'array',
+              items: { type: 'string' },
+              description: 'more arguments, after path',
+            },
+          },
+        },
+        response: {
+          200: { type: 'object', properties: { job_id: { type: 'string' } } },
+          '4xx': ERROR_SCHEMA,
+          '5xx': ERROR_SCHEMA,
+        },
+      },
+    },
+    async (request) => {
+      const body = request.body as {
+        worker_id: string;
+        command: string;
+        path?: string;
+        args?: string[];
+      };
+      const args = [
+        ...(body.path === undefined || body.path === '' ? [] : [body.path]),
+        ...(body.args ?? []),
+      ];
+      const task = await coordinator.startCommand(asMemberId(body.worker_id), body.command, args);
+      return { job_id: task.id };
+    },
+  );
+
+  app.post(
+    '/stop',
+    {
+      schema: {
+        summary: 'Stop a job started with /start (CancelTask)',
+        body: JOB_ON_WORKER,
+        response: {
+          200: {
+            type: 'object',
+            properties: { job_id: { type: 'string' }, status: { type: 'string' } },
+          },
+          '4xx': ERROR_SCHEMA,
+          '5xx': ERROR_SCHEMA,
+        },
+      },
+    },
+    async (request) => {
+      const body = request.body as { worker_id: string; job_id: string };
+      const task = jobOn(body.worker_id, body.job_id);
+      const cancelled = await coordinator.cancelTask(task.id);
+      return { job_id: cancelled.id, status: cancelled.status };
+    },
+  );
+
+  app.post(
+    '/query',
+    {
+      schema: {
+        summary: 'Whether a job started with /start is done, and how it ended',
+        body: JOB_ON_WORKER,
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              done: { type: 'boolean' },
+              error: { type: 'boolean' },
+              error_text: { type: 'string' },
+              status: { type: 'string' },
+              output: {
+                type: 'string',
+                description: 'the command result: exit code, stdout, stderr',
+              },
+            },
+          },
+          '4xx': ERROR_SCHEMA,
+        },
+      },
+    },
+    (request) => {
+      const body = request.body as { worker_id: string; job_id: string };
+      const task = jobOn(body.worker_id, body.job_id);
+      const done =
+        task.status === 'completed' || task.status === 'error' || task.status === 'cancelled';
+      const failed = task.status === 'error' || task.status === 'cancelled';
+      return {
+        done,
+        error: failed,
+        error_text: failed ? (task.error ?? task.status) : '',
+        status: task.status,
+        output: task.result ?? '',
+      };
+    },
+  );
+
+  app.post(
+    '/start-job',
+    {
+      schema: {
+        summary: 'Queue a job (seed: the 2017 dispatcher); returns its id',
+        body: TASK_INPUT_SCHEMA,
+        response: {
+          200: { type: 'object', properties: { id: { type: 'string' } } },
+          '4xx': ERROR_SCHEMA,
+          '5xx': ERROR_SCHEMA,
+        },
+      },
+    },
+    async (request) => {
+      const task = await coordinator.scheduleTask(newTaskFromWire(Task.fromJSON(request.body)));
+      return { id: task.id };
+    },
+  );
+
+  app.get(
+    '/status/:id',
+    {
+      schema: {
+        summary: 'A job queued with /start-job: its state, result and error',
+        params: { type: 'object', properties: { id: string }, required: ['id'] },
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              id: { type: 'string' },
+              status: { type: 'string' },
+              attempt: { type: 'integer' },
+              result: { type: 'string' },
+              error: { type: 'string' },
+            },
+          },
+          '4xx': ERROR_SCHEMA,
+        },
+      },
+    },
+    (request) => {
+      const task = coordinator.getTask(taskIdFromWire((request.params as { id: string }).id));
+      return {
+        id: task.id,
+        status: task.status,
+        attempt: task.attempt,
+        result: task.result,
+        error: task.error,
+      };
+    },
+  );
+}

@@ -1,0 +1,135 @@
+import type { FastifyInstance } from 'fastify';
+import { GetTasksRequest, Task } from '../../gen/scheduler/v1/scheduler.js';
+import {
+  newTaskFromWire,
+  nextPageToken,
+  taskIdFromWire,
+  taskQueryFromWire,
+} from '../../scheduler/task-wire.js';
+import type { Coordinator } from '../coordinator.js';
+import { taskJson, TASK_INPUT_SCHEMA, TASK_SCHEMA, ERROR_SCHEMA } from './schemas.js';
+
+const ID_PARAMS = {
+  type: 'object',
+  properties: { id: { type: 'string', minLength: 1 } },
+  required: ['id'],
+} as const;
+
+const LIST_QUERY = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    status: {
+      type: 'string',
+      description: 'TASK_STATUS_PENDING, ..._RUNNING, ..._COMPLETED, ..._CANCELLED or ..._ERROR',
+    },
+    memberId: { type: 'string' },
+    pageSize: { type: 'string', pattern: '^[0-9]{1,9}$', description: 'at most 1000; 0 means 100' },
+    pageToken: { type: 'string' },
+  },
+} as const;
+
+/** /v1/tasks: schedule, list, get, cancel and delete, over the coordinator. */
+export function registerTaskRoutes(app: FastifyInstance, coordinator: Coordinator): void {
+  app.post(
+    '/v1/tasks',
+    {
+      schema: {
+        summary: 'Schedule a task (ScheduleTask)',
+        body: TASK_INPUT_SCHEMA,
+        response: {
+          201: {
+            type: 'object',
+            properties: { id: { type: 'string' } },
+          },
+          '4xx': ERROR_SCHEMA,
+          '5xx': ERROR_SCHEMA,
+        },
+      },
+    },
+    async (request, reply) => {
+      const task = await coordinator.scheduleTask(newTaskFromWire(Task.fromJSON(request.body)));
+      return reply
+        .code(201)
+        .header('location', `/v1/tasks/${encodeURIComponent(task.id)}`)
+        .send({ id: task.id });
+    },
+  );
+
+  app.get(
+    '/v1/tasks',
+    {
+      schema: {
+        summary: 'List tasks in the order they were scheduled (GetTasks)',
+        querystring: LIST_QUERY,
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              tasks: { type: 'array', items: TASK_SCHEMA },
+              nextPageToken: { type: 'string' },
+            },
+          },
+          '4xx': ERROR_SCHEMA,
+        },
+      },
+    },
+    (request) => {
+      const query = request.query as Record<string, string | undefined>;
+      const page = coordinator.listTasks(
+        taskQueryFromWire(
+          GetTasksRequest.fromJSON({
+            ...query,
+            status: query['status'] === undefined ? undefined : statusParam(query['status']),
+          }),
+        ),
+      );
+      return { tasks: page.tasks.map(taskJson), nextPageToken: nextPageToken(page) };
+    },
+  );
+
+  app.get(
+    '/v1/tasks/:id',
+    {
+      schema: {
+        summary: 'One task (GetTask)',
+        params: ID_PARAMS,
+        response: { 200: TASK_SCHEMA, '4xx': ERROR_SCHEMA },
+      },
+    },
+    (request) =>
+      taskJson(coordinator.getTask(taskIdFromWire((request.params as { id: string }).id))),
+  );
+
+  app.post(
+    // The id is every character up to the last ':' (ids may hold colons): `::` is a literal.
+    '/v1/tasks/:id([^/]+)::cancel',
+    {
+      schema: {
+        summary: 'Cancel a pending task or stop a running one (CancelTask)',
+        params: ID_PARAMS,
+        response: { 200: TASK_SCHEMA, '4xx': ERROR_SCHEMA, '5xx': ERROR_SCHEMA },
+      },
+    },
+    async (request) =>
+      taskJson(await coordinator.cancelTask(taskIdFromWire((request.params as { id: string }).id))),
+  );
+
+  app.delete(
+    '/v1/tasks/:id',
+    {
+      schema: {
+        summary: 'Forget a finished task now (DeleteTask); an open task is 409: cancel it first',
+        params: ID_PARAMS,
+        response: { 200: TASK_SCHEMA, '4xx': ERROR_SCHEMA, '5xx': ERROR_SCHEMA },
+      },
+    },
+    async (request) =>
+      taskJson(await coordinator.deleteTask(taskIdFromWire((request.params as { id: string }).id))),
+  );
+}
+
+/** `status=pending` or the enum name `TASK_STATUS_PENDING`; both read as the enum. */
+function statusParam(value: string): string {
+  return value.startsWith('TASK_STATUS_') ? value : `TASK_STATUS_${value.toUpperCase()}`;
+}

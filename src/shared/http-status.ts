@@ -1,0 +1,32 @@
+import type { Logger } from 'pino';
+import { DroverError, type ErrorKind } from './errors.js';
+
+const HTTP_STATUS_BY_KIND: Readonly<Record<ErrorKind, number>> = {
+  invalid: 400,
+  not_found: 404,
+  conflict: 409,
+  stale: 409,
+  too_large: 413,
+  no_capacity: 429,
+  not_leader: 503,
+  unavailable: 503,
+};
+
+/** An HTTP error answer: the status and the `{"error": ...}` body. */
+export interface HttpError {
+  readonly statusCode: number;
+  readonly body: { readonly error: string };
+}
+
+/**
+ * Turns anything a route threw into an HTTP answer: the only place a kind becomes an HTTP
+ * status (as `grpc-status.ts` is for gRPC). Domain errors keep their message; anything
+ * else is a bug, so the caller sees a generic 500 and the cause goes to the log.
+ */
+export function toHttpError(err: unknown, logger: Logger): HttpError {
+  if (err instanceof DroverError) {
+    return { statusCode: HTTP_STATUS_BY_KIND[err.kind], body: { error: err.message } };
+  }
+  logger.error({ err }, 'unexpected error in HTTP route');
+  return { statusCode: 500, body: { error: 'internal error; see the leader log' } };
+}

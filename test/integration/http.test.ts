@@ -1,0 +1,299 @@
+import { describe, expect, it } from 'vitest';
+import { waitFor } from '../helpers/processes.js';
+import { useCluster } from '../helpers/use-cluster.js';
+
+// The HTTP JSON API, driven with a real HTTP client (fetch) against a real leader.
+
+interface Answer {
+  status: number;
+  body: Record<string, unknown>;
+  headers: Headers;
+}
+
+async function http(
+  base: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  init: { raw?: string; contentType?: string } = {},
+): Promise<Answer> {
+  const text = init.raw ?? (body === undefined ? undefined : JSON.stringify(body));
+  const response = await fetch(`${base}${path}`, {
+    method,
+    headers: text === undefined ? {} : { 'content-type': init.contentType ?? 'application/json' },
+    body: text,
+    signal: AbortSignal.timeout(5000),
+  });
+  const raw = await response.text();
+  return {
+    status: response.status,
+    body: raw === '' ? {} : (JSON.parse(raw) as Record<string, unknown>),
+    headers: response.headers,
+  };
+}
+
+describe('HTTP API', () => {
+  const { cluster } = useCluster();
+
+  it('schedules, gets, lists with filters and pages, cancels and deletes tasks', async () => {
+    const { http: base } = await cluster().startLeader(['--store', 'memory']);
+    const created = await http(base, 'POST', '/v1/tasks', {
+      id: 'a',
+      payload: '1',
+      priority: 'TASK_PRIORITY_HIGH',
+      maxAttempts: 2,
+    });
+    expect(created).toMatchObject({ status: 201, body: { id: 'a' } });
+    expect(created.headers.get('location')).toBe('/v1/tasks/a');
+    // snake_case names are the proto's own and are accepted too; the id may be left out.
+    const made = await http(base, 'POST', '/v1/tasks', { payload: '2', target_member_id: 'w9' });
+    expect(made.status).toBe(201);
+    const madeId = String(made.body['id']);
+
+    const a = await http(base, 'GET', '/v1/tasks/a');
+    expect(a).toMatchObject({
+      status: 200,
+      body: {
+        id: 'a',
+        payload: '1',
+        priority: 'TASK_PRIORITY_HIGH',
+        status: 'TASK_STATUS_PENDING',
+        kind: 'default',
+        maxAttempts: 2,
+      },
+    });
+    expect(Date.parse(String(a.body['createdAt']))).toBeGreaterThan(0);
+
+    for (let i = 0; i < 3; i++)
+      await http(base, 'POST', '/v1/tasks', { id: `p${i}`, payload: 'x' });
+    const page1 = await http(base, 'GET', '/v1/tasks?pageSize=2');
+    expect((page1.body['tasks'] as { id: string }[]).map((t) => t.id)).toEqual(['a', madeId]);
+    const page2 = await http(
+      base,
+      'GET',
+      `/v1/tasks?pageSize=2&pageToken=${String(page1.body['nextPageToken'])}`,
+    );
+    expect((page2.body['tasks'] as { id: string }[]).map((t) => t.id)).toEqual(['p0', 'p1']);
+
+    const cancelled = await http(base, 'POST', '/v1/tasks/p1:cancel');
+    expect(cancelled).toMatchObject({
+      status: 200,
+      body: { id: 'p1', status: 'TASK_STATUS_CANCELLED' },
+    });
+    const onlyCancelled = await http(base, 'GET', '/v1/tasks?status=cancelled');
+    expect((onlyCancelled.body['tasks'] as { id: string }[]).map((t) => t.id)).toEqual(['p1']);
+    const byEnum = await http(base, 'GET', '/v1/tasks?status=TASK_STATUS_CANCELLED');
+    expect(byEnum.body['tasks']).toEqual(onlyCancelled.body['tasks']);
+
+    // DELETE forgets a finished task; an open one must be cancelled first.
+    expect(await http(base, 'DELETE', '/v1/tasks/p0')).toMatchObject({
+      status: 409,
+      body: { error: 'task p0 is pending; cancel it before deleting it' },
+    });
+    expect(await http(base, 'DELETE', '/v1/tasks/p1')).toMatchObject({
+      status: 200,
+      body: { id: 'p1' },
+    });
+    expect(await http(base, 'GET', '/v1/tasks/p1')).toMatchObject({
+      status: 404,
+      body: { error: 'task p1 not found' },
+    });
+    // Ids may hold colons: the last ':' starts the verb.
+    await http(base, 'POST', '/v1/tasks', { id: 'invoice:42', payload: 'x' });
+    expect(await http(base, 'POST', '/v1/tasks/invoice:42:cancel')).toMatchObject({
+      status: 200,
+      body: { id: 'invoice:42', status: 'TASK_STATUS_CANCELLED' },
+    });
+  });
+
+  it('answers bad requests with a clear error and the right status, changing nothing', async () => {
+    const { http: base } = await cluster().startLeader([
+      '--store',
+      'memory',
+      '--max-payload-bytes',
+      '1024',
+    ]);
+    await http(base, 'POST', '/v1/tasks', { id: 'x', payload: '1' });
+    const cases: [
+      string,
+      string,
+      unknown,
+      { raw?: string; contentType?: string },
+      number,
+      RegExp,
+    ][] = [
+      ['POST', '/v1/tasks', undefined, { raw: '{"payload": ' }, 400, /not valid JSON/],
+      ['POST', '/v1/tasks', { payload: 5 }, {}, 400, /field "payload" must be string/],
+      ['POST', '/v1/tasks', { payload: '1', maxAttempts: '3' }, {}, 400, /maxAttempts/],
+      ['POST', '/v1/tasks', { payload: '1', colour: 'red' }, {}, 400, /unknown field "colour"/],
+      ['POST', '/v1/tasks', {}, {}, 400, /missing field "payload"/],
+      ['POST', '/v1/tasks', { payload: '' }, {}, 400, /payload must not be empty/],
+      ['POST', '/v1/tasks', { payload: '1', priority: 'URGENT' }, {}, 400, /priority/],
+      ['POST', '/v1/tasks', { id: 'x', payload: '1' }, {}, 409, /task x already exists/],
+      ['POST', '/v1/tasks', { payload: 'é'.repeat(600) }, {}, 413, /1200 bytes; the limit is 1024/],
+      ['POST', '/v1/tasks', { payload: 'a'.repeat(200_000) }, {}, 413, /larger than the limit/],
+      [
+        'POST',
+        '/v1/tasks',
+        undefined,
+        { raw: 'payload=1', contentType: 'text/plain' },
+        415,
+        /JSON/,
+      ],
+      ['GET', '/v1/tasks?pageSize=abc', undefined, {}, 400, /pageSize/],
+      [
+        'GET',
+        '/v1/tasks?pageSize=5000',
+        undefined,
+        {},
+        400,
+        /page_size 5000 is over the most, 1000/,
+      ],
+      ['GET', '/v1/tasks?status=done', undefined, {}, 400, /unknown task status/],
+      ['GET', '/v1/tasks?colour=red', undefined, {}, 400, /unknown field "colour"/],
+      ['GET', '/v1/tasks/nope', undefined, {}, 404, /task nope not found/],
+      ['POST', '/v1/tasks/nope:cancel', undefined, {}, 404, /task nope not found/],
+      ['GET', '/v2/tasks', undefined, {}, 404, /no route GET \/v2\/tasks/],
+      [
+        'PUT',
+        '/v1/tasks',
+        undefined,
+        {},
+        405,
+        /method PUT is not allowed on \/v1\/tasks; use GET or POST/,
+      ],
+      ['PATCH', '/v1/tasks/x', undefined, {}, 405, /use GET or DELETE/],
+      ['POST', '/v1/members/ghost:drain', undefined, {}, 404, /member ghost not found/],
+    ];
+    for (const [method, path, body, init, status, error] of cases) {
+      const answer = await http(base, method, path, body, init);
+      expect({ method, path, status: answer.status }).toEqual({ method, path, status });
+      expect(String(answer.body['error'])).toMatch(error);
+    }
+    expect((await http(base, 'PUT', '/v1/tasks')).headers.get('allow')).toBe('GET, POST');
+    // Nothing but the first task was made.
+    const all = await http(base, 'GET', '/v1/tasks');
+    expect((all.body['tasks'] as { id: string }[]).map((t) => t.id)).toEqual(['x']);
+  });
+
+  it('lists members, drains one, and serves health, readiness and an OpenAPI document', async () => {
+    const { address, http: base } = await cluster().startLeader(['--store', 'memory']);
+    await cluster().startWorker(address, 'w1', ['--allow-command', 'echo']);
+    await waitFor(
+      async () =>
+        ((await http(base, 'GET', '/v1/members')).body['members'] as { status: string }[])[0]
+          ?.status === 'alive',
+      { timeoutMs: 5000, what: 'w1 alive' },
+    );
+    const members = await http(base, 'GET', '/v1/members');
+    expect(members.body['members']).toMatchObject([
+      { id: 'w1', status: 'alive', slotsTotal: 4, slotsFree: 4, allowedCommands: ['echo'] },
+    ]);
+    expect(await http(base, 'POST', '/v1/members/w1:drain')).toMatchObject({
+      status: 200,
+      body: { id: 'w1', status: 'draining', statusReason: 'drained by an operator' },
+    });
+    expect(await http(base, 'GET', '/healthz')).toMatchObject({
+      status: 200,
+      body: { status: 'ok' },
+    });
+    expect(await http(base, 'GET', '/readyz')).toMatchObject({
+      status: 200,
+      body: { status: 'ready' },
+    });
+    const openapi = await http(base, 'GET', '/openapi.json');
+    expect(openapi.body['openapi']).toMatch(/^3\./);
+    const paths = Object.keys(openapi.body['paths'] as object);
+    for (const path of [
+      '/v1/tasks',
+      '/v1/tasks/{id}',
+      '/v1/members',
+      '/healthz',
+      '/readyz',
+      '/start',
+      '/stop',
+      '/query',
+      '/start-job',
+      '/status/{id}',
+    ]) {
+      expect(paths).toContain(path);
+    }
+  });
+
+  it('runs the seed routes: /start, /query, /stop, /start-job and /status', async () => {
+    const { address, http: base } = await cluster().startLeader(['--store', 'memory']);
+    await cluster().startWorker(address, 'cmd', [
+      '--allow-command',
+      'echo',
+      '--allow-command',
+      'sleep',
+    ]);
+    await cluster().startWorker(address, 'plain');
+
+    const started = await http(base, 'POST', '/start', {
+      worker_id: 'cmd',
+      command: 'echo',
+      path: 'hello.sh',
+    });
+    expect(started.status).toBe(200);
+    const jobId = String(started.body['job_id']);
+    const done = await waitFor(
+      async () => {
+        const answer = await http(base, 'POST', '/query', { worker_id: 'cmd', job_id: jobId });
+        return answer.body['done'] === true && answer.body;
+      },
+      { timeoutMs: 5000, what: 'job done' },
+    );
+    expect(done).toMatchObject({ done: true, error: false, error_text: '', status: 'completed' });
+    expect(JSON.parse(String(done['output']))).toMatchObject({ exitCode: 0, stdout: 'hello.sh\n' });
+
+    // A command the worker does not allow-list is refused up front; nothing is queued.
+    expect(
+      await http(base, 'POST', '/start', { worker_id: 'plain', command: 'echo', path: 'x' }),
+    ).toMatchObject({
+      status: 409,
+      body: { error: 'worker plain does not allow-list command "echo" (allowed: none)' },
+    });
+    expect(
+      await http(base, 'POST', '/start', { worker_id: 'nobody', command: 'echo' }),
+    ).toMatchObject({
+      status: 404,
+      body: { error: 'worker nobody is not a live member of the cluster' },
+    });
+    expect((await http(base, 'POST', '/start', { worker_id: 'cmd' })).status).toBe(400);
+
+    const long = await http(base, 'POST', '/start', {
+      worker_id: 'cmd',
+      command: 'sleep',
+      path: '30',
+    });
+    const longId = String(long.body['job_id']);
+    expect(await http(base, 'POST', '/stop', { worker_id: 'plain', job_id: longId })).toMatchObject(
+      { status: 404, body: { error: `job ${longId} was not started on worker plain` } },
+    );
+    expect(await http(base, 'POST', '/stop', { worker_id: 'cmd', job_id: longId })).toMatchObject({
+      status: 200,
+      body: { job_id: longId, status: 'cancelled' },
+    });
+    expect(await http(base, 'POST', '/query', { worker_id: 'cmd', job_id: longId })).toMatchObject({
+      body: { done: true, error: true, error_text: 'cancelled', status: 'cancelled' },
+    });
+
+    const queued = await http(base, 'POST', '/start-job', { payload: '10' });
+    const id = String(queued.body['id']);
+    const status = await waitFor(
+      async () => {
+        const answer = await http(base, 'GET', `/status/${id}`);
+        return answer.body['status'] === 'completed' && answer.body;
+      },
+      { timeoutMs: 5000, what: 'job completed' },
+    );
+    expect(status).toMatchObject({ id, status: 'completed', attempt: 1, result: 'worked 10 ms' });
+    expect(await http(base, 'GET', '/status/nope')).toMatchObject({ status: 404 });
+  });
+
+  it('is off with --no-http', async () => {
+    const { process: leader } = await cluster().startLeader(['--store', 'memory', '--no-http']);
+    expect(leader.linesWith('http listening')).toEqual([]);
+  });
+});
