@@ -10,6 +10,7 @@ import { registerMembers } from './commands/members.js';
 import { registerSchedule } from './commands/schedule.js';
 import { registerTask } from './commands/task.js';
 import { registerTasks } from './commands/tasks.js';
+import { registerWatch } from './commands/watch.js';
 import { registerWorker } from './commands/worker.js';
 
 /** Builds the `drover` command line. */
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerSchedule(program);
   registerCancel(program);
   registerDrain(program);
+  registerWatch(program);
   return program;
 }
 

@@ -12,6 +12,14 @@ export function printJson(value: unknown): void {
 
 /** Prints rows as an aligned table with no borders, headers in the first row. */
 export function printTable(headers: readonly string[], rows: readonly (readonly string[])[]): void {
+  print(formatTable(headers, rows));
+}
+
+/** Rows as an aligned table with no borders, headers in the first row. */
+export function formatTable(
+  headers: readonly string[],
+  rows: readonly (readonly string[])[],
+): string {
   const table = new Table({
     head: [...headers],
     chars: {
@@ -34,13 +42,11 @@ export function printTable(headers: readonly string[], rows: readonly (readonly 
     style: { head: [], border: [], 'padding-left': 0, 'padding-right': 0 },
   });
   table.push(...rows.map((row) => [...row]));
-  print(
-    table
-      .toString()
-      .split('\n')
-      .map((line) => line.trimEnd())
-      .join('\n'),
-  );
+  return table
+    .toString()
+    .split('\n')
+    .map((line) => line.trimEnd())
+    .join('\n');
 }
 
 /** A short human duration: "850ms", "12s", "4m", "3h". */

@@ -26,6 +26,7 @@ import {
   type Transition,
 } from './membership/registry.js';
 import { isLive } from './membership/state.js';
+import { ClusterEvents, type MemberEvent, type TaskEvent } from './cluster-events.js';
 
 /** Most finished tasks one sweep prunes, so a sweep stays short whatever the backlog. */
 const PRUNE_PER_SWEEP = 1_000;
@@ -96,6 +97,10 @@ export class Coordinator {
   private readonly channels = new Map<MemberId, { streamId: number; channel: WorkChannel }>();
   private readonly log: Logger;
   private pumpScheduled = false;
+  /** Task and member changes, for watchers. */
+  readonly events = new ClusterEvents();
+  private readonly dirtyMembers = new Set<MemberId>();
+  private memberFlushScheduled = false;
   private sweepTimer: NodeJS.Timeout | undefined;
   private stopping = false;
   private started = false;
@@ -141,6 +146,7 @@ export class Coordinator {
     clearInterval(this.sweepTimer);
     for (const { channel } of this.channels.values()) channel.close(reason);
     this.channels.clear();
+    this.events.close(reason);
   }
 
   // ---- membership -------------------------------------------------------------------
@@ -213,6 +219,7 @@ export class Coordinator {
     for (const task of changed) {
       this.log.info({ memberId: id, taskId: task.id, attempt: task.attempt }, 'task re-attached');
     }
+    if (changed.length > 0) this.memberChanged(id);
     this.persistThen(changed, () => {
       for (const stop of stops) this.sendStop(stop);
       if (first) this.schedulePump();
@@ -247,7 +254,7 @@ export class Coordinator {
     // Free slots take new tasks at once, so a task and its assignment are saved in one
     // commit: one write and one fsync on the way from schedule to start, not two.
     const assigned = this.scheduler.assign(nowMs);
-    await this.stored(this.deps.store.save([...changed, ...assigned.changed]));
+    await this.save([...changed, ...assigned.changed]);
     for (const task of tasks) {
       this.log.info(
         { taskId: task.id, kind: task.kind, priority: task.priority, target: task.targetMemberId },
@@ -263,7 +270,7 @@ export class Coordinator {
     this.assertRunning();
     const { task, changed, stop } = this.scheduler.cancel(this.now(), id);
     if (changed.length === 0) return task;
-    await this.stored(this.deps.store.save(changed));
+    await this.save(changed);
     this.log.info({ taskId: id, attempt: task.attempt, memberId: task.memberId }, 'task cancelled');
     if (stop) this.sendStop(stop);
     return task;
@@ -281,6 +288,7 @@ export class Coordinator {
       this.schedulePump();
     }
     const { task, changed, stop } = outcome;
+    this.memberChanged(report.memberId ?? task.memberId);
     if (changed.length === 0) return task;
     if (report.memberId !== undefined) {
       // A permanent error is about the task (bad input), not about the member that ran it.
@@ -288,7 +296,7 @@ export class Coordinator {
       const change = this.membership.recordOutcome(this.now(), report.memberId, failed);
       if (change) this.applyQuarantine(change);
     }
-    await this.stored(this.deps.store.save(changed));
+    await this.save(changed);
     if (stop) this.sendStop(stop);
     this.log.info(
       {
@@ -340,8 +348,41 @@ export class Coordinator {
     this.assertRunning();
     const task = this.scheduler.forget(id);
     await this.stored(this.deps.store.remove([task]));
+    this.emitDeleted([task]);
     this.log.info({ taskId: id }, 'task deleted');
     return task;
+  }
+
+  /**
+   * Watches tasks: the listener is registered before the snapshot is taken, in the same
+   * turn, so no change falls between them. The snapshot is every task in creation order.
+   */
+  watchTasks(listener: (event: TaskEvent) => void): {
+    snapshot: TaskRecord[];
+    unsubscribe: () => void;
+  } {
+    this.assertRunning();
+    const unsubscribe = this.events.onTask(listener);
+    const snapshot: TaskRecord[] = [];
+    let afterSeq: number | undefined;
+    // Bounded: each page moves past the tasks it examined, and the list is finite.
+    for (;;) {
+      const page = this.scheduler.list({ pageSize: 10_000, afterSeq });
+      snapshot.push(...page.tasks);
+      if (page.nextAfterSeq === undefined) break;
+      afterSeq = page.nextAfterSeq;
+    }
+    return { snapshot, unsubscribe };
+  }
+
+  /** Watches members: registered before the snapshot, as for tasks. */
+  watchMembers(listener: (event: MemberEvent) => void): {
+    snapshot: MemberView[];
+    unsubscribe: () => void;
+  } {
+    this.assertRunning();
+    const unsubscribe = this.events.onMember(listener);
+    return { snapshot: this.members(), unsubscribe };
   }
 
   /** True while the leader takes requests (started, not shutting down). */
@@ -364,6 +405,7 @@ export class Coordinator {
   private apply(transition: Transition): void {
     const { memberId, from, to, reason } = transition;
     const member = this.membership.get(memberId);
+    this.memberChanged(memberId);
     this.log.info({ memberId, from, to, reason }, `member ${to}`);
     switch (to) {
       case 'joining':
@@ -408,7 +450,8 @@ export class Coordinator {
    */
   private sweep(): void {
     const nowMs = this.now();
-    const { transitions, quarantines } = this.membership.sweep(nowMs);
+    const { transitions, quarantines, forgotten } = this.membership.sweep(nowMs);
+    for (const id of forgotten) this.memberChanged(id);
     for (const transition of transitions) this.apply(transition);
     for (const change of quarantines) this.applyQuarantine(change);
     this.expireAttempts(nowMs);
@@ -433,6 +476,7 @@ export class Coordinator {
     const { changed, stops, failures } = this.scheduler.expire(nowMs);
     if (changed.length === 0) return;
     for (const { memberId, task } of failures) {
+      this.memberChanged(memberId);
       this.log.warn(
         { taskId: task.id, memberId, status: task.status, error: task.error },
         task.status === 'error' ? 'task failed: timed out' : 'task timed out; retrying',
@@ -448,6 +492,7 @@ export class Coordinator {
 
   private applyQuarantine(change: QuarantineChange): void {
     const { memberId, quarantined, reason } = change;
+    this.memberChanged(memberId);
     if (quarantined) this.log.warn({ memberId, reason }, 'member quarantined');
     else this.log.info({ memberId, reason }, 'member quarantine lifted');
     this.refreshEligibility(memberId);
@@ -472,7 +517,10 @@ export class Coordinator {
     if (removed.length === 0) return;
     this.log.debug({ tasks: removed.length }, 'finished tasks pruned');
     // Nothing waits on a prune; a failure has already stopped the leader.
-    this.stored(this.deps.store.remove(removed)).catch(() => {});
+    this.stored(this.deps.store.remove(removed)).then(
+      () => this.emitDeleted(removed),
+      () => {},
+    );
   }
 
   /** Coalesces assignment to once per event-loop turn, however many events asked for it. */
@@ -502,6 +550,7 @@ export class Coordinator {
         'task assigned',
       );
       target.channel.start(start);
+      this.memberChanged(start.memberId);
     }
   }
 
@@ -520,7 +569,42 @@ export class Coordinator {
       return;
     }
     // A failure has already stopped the leader (see `stored`); nothing is acted on.
-    this.stored(this.deps.store.save(changed)).then(act, () => {});
+    this.save(changed).then(act, () => {});
+  }
+
+  /** Saves task changes, then tells watchers (they only ever see saved states). */
+  private async save(changed: readonly TaskRecord[]): Promise<void> {
+    await this.stored(this.deps.store.save(changed));
+    if (!this.events.watchingTasks) return;
+    for (const task of changed) this.events.emitTask({ kind: 'changed', task });
+  }
+
+  private emitDeleted(tasks: readonly TaskRecord[]): void {
+    if (!this.events.watchingTasks) return;
+    for (const task of tasks) this.events.emitTask({ kind: 'deleted', id: task.id });
+  }
+
+  /**
+   * Notes that a member's view changed; watchers get each changed member once per
+   * event-loop turn, however many things changed it.
+   */
+  private memberChanged(id: MemberId | undefined): void {
+    if (id === undefined || !this.events.watchingMembers) return;
+    this.dirtyMembers.add(id);
+    if (this.memberFlushScheduled) return;
+    this.memberFlushScheduled = true;
+    setImmediate(() => {
+      this.memberFlushScheduled = false;
+      const ids = [...this.dirtyMembers];
+      this.dirtyMembers.clear();
+      const views = new Map(this.members().map((view) => [view.member.id, view]));
+      for (const memberId of ids) {
+        const view = views.get(memberId);
+        this.events.emitMember(
+          view ? { kind: 'changed', view } : { kind: 'removed', id: memberId },
+        );
+      }
+    });
   }
 
   /**

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
-import type { LeaderServiceServer } from '../gen/cluster/v1/leader.js';
+import { Member, MemberEventKind, type LeaderServiceServer } from '../gen/cluster/v1/leader.js';
+import { serveWatch } from '../shared/grpc-watch.js';
 import { InvalidArgumentError } from '../shared/errors.js';
 import { unary } from '../shared/grpc-handler.js';
 import { asMemberId } from '../shared/ids.js';
@@ -9,6 +10,11 @@ import { handleHeartbeatStream } from './membership/heartbeat-stream.js';
 import { memberToWire } from './membership/member-wire.js';
 
 const MAX_SLOTS = 10_000;
+
+/** A removed member on the wire: only its id. */
+function removedMember(id: string): Member {
+  return { ...Member.fromPartial({}), id };
+}
 
 /** cluster.v1.LeaderService over grpc-js: decode, call the coordinator, encode. */
 export function leaderService(coordinator: Coordinator, logger: Logger): LeaderServiceServer {
@@ -43,5 +49,36 @@ export function leaderService(coordinator: Coordinator, logger: Logger): LeaderS
       return { member: memberToWire(coordinator.drain(asMemberId(request.id))) };
     }),
     heartbeat: (call) => handleHeartbeatStream(call, coordinator, logger),
+    watchMembers: (call) =>
+      serveWatch(
+        call,
+        {
+          start: (send) => {
+            const { snapshot, unsubscribe } = coordinator.watchMembers((event) =>
+              send(
+                event.kind === 'changed'
+                  ? {
+                      kind: MemberEventKind.MEMBER_EVENT_KIND_CHANGED,
+                      member: memberToWire(event.view),
+                    }
+                  : {
+                      kind: MemberEventKind.MEMBER_EVENT_KIND_REMOVED,
+                      member: removedMember(event.id),
+                    },
+              ),
+            );
+            return {
+              snapshot: snapshot.map((view) => ({
+                kind: MemberEventKind.MEMBER_EVENT_KIND_SNAPSHOT,
+                member: memberToWire(view),
+              })),
+              synced: { kind: MemberEventKind.MEMBER_EVENT_KIND_SYNCED, member: undefined },
+              unsubscribe,
+            };
+          },
+          onClose: (listener) => coordinator.events.onClose(listener),
+        },
+        logger,
+      ),
   };
 }

@@ -74,8 +74,7 @@ export async function runLeader(config: LeaderConfig, signal: AbortSignal): Prom
 
   const stop = AbortSignal.any([signal, failure.signal]);
   if (!stop.aborted) await once(stop, 'abort');
-  await http?.close();
-  await shutdown(logger, config, coordinator, built.server, failure.signal.aborted);
+  await shutdown(logger, config, coordinator, built.server, http, failure.signal.aborted);
   for (const name of ['', ...SERVICE_NAMES]) built.health.setStatus(name, 'NOT_SERVING');
   await store.close();
   if (failure.signal.aborted) {
@@ -115,10 +114,13 @@ async function shutdown(
   config: LeaderConfig,
   coordinator: Coordinator,
   server: Server,
+  http: FastifyInstance | undefined,
   failed: boolean,
 ): Promise<void> {
   logger.info({ graceMs: config.shutdownGraceMs }, 'leader shutting down');
+  // First: worker streams and watches (gRPC and SSE) end, so the servers can close.
   coordinator.shutdown(failed ? 'leader failed' : 'leader is shutting down');
+  await http?.close();
   await new Promise<void>((resolve) => {
     const force = setTimeout(() => {
       server.forceShutdown();

@@ -1,13 +1,17 @@
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import type {
-  ScheduleTaskStreamRequest,
-  ScheduleTaskStreamResponse,
-  SchedulerServiceServer,
+import {
+  TaskEventKind,
+  type ScheduleTaskStreamRequest,
+  type ScheduleTaskStreamResponse,
+  type SchedulerServiceServer,
+  type WatchTasksResponse,
 } from '../gen/scheduler/v1/scheduler.js';
 import { toGrpcStatus } from '../shared/grpc-status.js';
 import type { Coordinator } from '../leader/coordinator.js';
 import { unary } from '../shared/grpc-handler.js';
+import { serveWatch, type WatchSource } from '../shared/grpc-watch.js';
+import type { TaskWatchFilter } from './task-watch-filter.js';
 import { InvalidArgumentError } from '../shared/errors.js';
 import { asMemberId } from '../shared/ids.js';
 import {
@@ -15,8 +19,44 @@ import {
   nextPageToken,
   taskIdFromWire,
   taskQueryFromWire,
+  taskDraft,
   taskToWire,
+  watchFilterFromWire,
 } from './task-wire.js';
+
+/** A task watch as the generic watch server takes it: wire messages, filtered. */
+function taskWatchSource(
+  coordinator: Coordinator,
+  filter: TaskWatchFilter,
+): WatchSource<WatchTasksResponse> {
+  return {
+    start: (send) => {
+      const { snapshot, unsubscribe } = coordinator.watchTasks((event) => {
+        if (event.kind === 'deleted') {
+          if (filter.admitDeleted(event.id)) {
+            send({
+              kind: TaskEventKind.TASK_EVENT_KIND_DELETED,
+              task: taskDraft({ id: event.id, payload: '' }),
+            });
+          }
+        } else if (filter.admit(event.task)) {
+          send({ kind: TaskEventKind.TASK_EVENT_KIND_CHANGED, task: taskToWire(event.task) });
+        }
+      });
+      return {
+        snapshot: snapshot
+          .filter((task) => filter.admit(task))
+          .map((task) => ({
+            kind: TaskEventKind.TASK_EVENT_KIND_SNAPSHOT,
+            task: taskToWire(task),
+          })),
+        synced: { kind: TaskEventKind.TASK_EVENT_KIND_SYNCED, task: undefined },
+        unsubscribe,
+      };
+    },
+    onClose: (listener) => coordinator.events.onClose(listener),
+  };
+}
 
 /** Most tasks one ScheduleTasks call may carry (the message-size limit also applies). */
 export const MAX_BATCH_TASKS = 10_000;
@@ -49,6 +89,8 @@ export function schedulerService(coordinator: Coordinator, logger: Logger): Sche
       const page = coordinator.listTasks(query);
       return { tasks: page.tasks.map(taskToWire), nextPageToken: nextPageToken(page) };
     }),
+    watchTasks: (call) =>
+      serveWatch(call, taskWatchSource(coordinator, watchFilterFromWire(call.request)), logger),
     deleteTask: unary(logger, async (request) => {
       return { task: taskToWire(await coordinator.deleteTask(taskIdFromWire(request.id))) };
     }),

@@ -5,7 +5,9 @@ import {
   TaskPriority,
   TaskStatus as WireStatus,
   type GetTasksRequest,
+  type WatchTasksRequest,
 } from '../gen/scheduler/v1/scheduler.js';
+import { TaskWatchFilter } from './task-watch-filter.js';
 import type { NewTask, TaskPage, TaskQuery } from './scheduler.js';
 import type { Priority, TaskRecord, TaskStatus } from './task.js';
 
@@ -113,6 +115,14 @@ export function taskQueryFromWire(request: GetTasksRequest): TaskQuery {
     pageSize: request.pageSize === 0 ? DEFAULT_PAGE_SIZE : request.pageSize,
     afterSeq,
   };
+}
+
+/** A WatchTasks request (or the HTTP watch's query) as a filter. */
+export function watchFilterFromWire(request: WatchTasksRequest): TaskWatchFilter {
+  return new TaskWatchFilter(
+    statusFromWire(request.status),
+    request.memberId === '' ? undefined : asMemberId(request.memberId),
+  );
 }
 
 /** The page token that continues after `page`, or '' on the last page. */

@@ -7,6 +7,7 @@ import { registerHealthRoutes } from './health-routes.js';
 import { registerMemberRoutes } from './member-routes.js';
 import { registerSeedRoutes } from './seed-routes.js';
 import { registerTaskRoutes } from './task-routes.js';
+import { registerWatchRoutes } from './watch-routes.js';
 
 /** Settings of the HTTP API. */
 export interface HttpServerOptions {
@@ -100,6 +101,7 @@ export async function buildHttpServer(
   registerHealthRoutes(app, coordinator);
   registerTaskRoutes(app, coordinator);
   registerMemberRoutes(app, coordinator);
+  registerWatchRoutes(app, coordinator);
   registerSeedRoutes(app, coordinator);
   app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
   await app.ready();

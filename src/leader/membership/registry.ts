@@ -275,9 +275,14 @@ export class MembershipRegistry {
    * Moves silent members to suspect and dead, and forgets long-gone ones. Called on a
    * fixed interval by one timer for all members (no timer per member).
    */
-  sweep(nowMs: number): { transitions: Transition[]; quarantines: QuarantineChange[] } {
+  sweep(nowMs: number): {
+    transitions: Transition[];
+    quarantines: QuarantineChange[];
+    forgotten: MemberId[];
+  } {
     const transitions: Transition[] = [];
     const quarantines: QuarantineChange[] = [];
+    const forgotten: MemberId[] = [];
     for (const member of this.members.values()) {
       if (member.quarantine !== undefined && nowMs >= member.quarantine.untilMs) {
         quarantines.push({
@@ -288,7 +293,10 @@ export class MembershipRegistry {
         member.quarantine = undefined;
       }
       if (!isLive(member.state)) {
-        if (nowMs - member.stateSinceMs >= this.timing.retentionMs) this.members.delete(member.id);
+        if (nowMs - member.stateSinceMs >= this.timing.retentionMs) {
+          this.members.delete(member.id);
+          forgotten.push(member.id);
+        }
         continue;
       }
       const silentMs = nowMs - (member.lastHeartbeatAtMs ?? member.joinedAtMs);
@@ -299,7 +307,7 @@ export class MembershipRegistry {
         transitions.push(this.move(member, nowMs, 'suspect', `no heartbeat for ${silentMs} ms`));
       }
     }
-    return { transitions, quarantines };
+    return { transitions, quarantines, forgotten };
   }
 
   /** A member by id, if known. */

@@ -12,8 +12,10 @@ import {
   Client,
   type ClientDuplexStream,
   type ClientOptions,
+  type ClientReadableStream,
   type ClientUnaryCall,
   type handleBidiStreamingCall,
+  type handleServerStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
   type Metadata,
@@ -26,6 +28,62 @@ import { StartWorkRequest, StopWorkRequest } from '../../worker/v1/worker.js';
 export const protobufPackage = 'cluster.v1';
 
 export const protobufFileName = 'cluster/v1/leader.proto';
+
+/** MemberEventKind says what a WatchMembersResponse carries. */
+export enum MemberEventKind {
+  MEMBER_EVENT_KIND_UNSPECIFIED = 0,
+  /** MEMBER_EVENT_KIND_SNAPSHOT - A member as it was when the watch began, one message each, sorted by id. */
+  MEMBER_EVENT_KIND_SNAPSHOT = 1,
+  /** MEMBER_EVENT_KIND_SYNCED - The snapshot is complete; no member in this message. Changes follow. */
+  MEMBER_EVENT_KIND_SYNCED = 2,
+  /** MEMBER_EVENT_KIND_CHANGED - A member after a change of state, quarantine, drain or load. */
+  MEMBER_EVENT_KIND_CHANGED = 3,
+  /** MEMBER_EVENT_KIND_REMOVED - A dead or departed member was forgotten; only its id is set. */
+  MEMBER_EVENT_KIND_REMOVED = 4,
+  UNRECOGNIZED = -1,
+}
+
+export function memberEventKindFromJSON(object: any): MemberEventKind {
+  switch (object) {
+    case 0:
+    case 'MEMBER_EVENT_KIND_UNSPECIFIED':
+      return MemberEventKind.MEMBER_EVENT_KIND_UNSPECIFIED;
+    case 1:
+    case 'MEMBER_EVENT_KIND_SNAPSHOT':
+      return MemberEventKind.MEMBER_EVENT_KIND_SNAPSHOT;
+    case 2:
+    case 'MEMBER_EVENT_KIND_SYNCED':
+      return MemberEventKind.MEMBER_EVENT_KIND_SYNCED;
+    case 3:
+    case 'MEMBER_EVENT_KIND_CHANGED':
+      return MemberEventKind.MEMBER_EVENT_KIND_CHANGED;
+    case 4:
+    case 'MEMBER_EVENT_KIND_REMOVED':
+      return MemberEventKind.MEMBER_EVENT_KIND_REMOVED;
+    case -1:
+    case 'UNRECOGNIZED':
+    default:
+      return MemberEventKind.UNRECOGNIZED;
+  }
+}
+
+export function memberEventKindToJSON(object: MemberEventKind): string {
+  switch (object) {
+    case MemberEventKind.MEMBER_EVENT_KIND_UNSPECIFIED:
+      return 'MEMBER_EVENT_KIND_UNSPECIFIED';
+    case MemberEventKind.MEMBER_EVENT_KIND_SNAPSHOT:
+      return 'MEMBER_EVENT_KIND_SNAPSHOT';
+    case MemberEventKind.MEMBER_EVENT_KIND_SYNCED:
+      return 'MEMBER_EVENT_KIND_SYNCED';
+    case MemberEventKind.MEMBER_EVENT_KIND_CHANGED:
+      return 'MEMBER_EVENT_KIND_CHANGED';
+    case MemberEventKind.MEMBER_EVENT_KIND_REMOVED:
+      return 'MEMBER_EVENT_KIND_REMOVED';
+    case MemberEventKind.UNRECOGNIZED:
+    default:
+      return 'UNRECOGNIZED';
+  }
+}
 
 /** HeartbeatStatus is the worker's own view of itself. */
 export enum HeartbeatStatus {
@@ -137,6 +195,15 @@ export interface Member {
    * reported ended; they count as taken.
    */
   slotsStopping: number;
+}
+
+/** WatchMembersRequest is empty: a watch sees every member. */
+export interface WatchMembersRequest {}
+
+/** WatchMembersResponse is one event of a member watch. */
+export interface WatchMembersResponse {
+  kind: MemberEventKind;
+  member: Member | undefined;
 }
 
 /** DrainRequest names the member to drain. */
@@ -941,6 +1008,148 @@ export const Member: MessageFns<Member> = {
     message.allowedCommands = object.allowedCommands?.map((e) => e) || [];
     message.consecutiveFailures = object.consecutiveFailures ?? 0;
     message.slotsStopping = object.slotsStopping ?? 0;
+    return message;
+  },
+};
+
+function createBaseWatchMembersRequest(): WatchMembersRequest {
+  return {};
+}
+
+export const WatchMembersRequest: MessageFns<WatchMembersRequest> = {
+  encode(_: WatchMembersRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WatchMembersRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWatchMembersRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): WatchMembersRequest {
+    return {};
+  },
+
+  toJSON(_: WatchMembersRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WatchMembersRequest>, I>>(base?: I): WatchMembersRequest {
+    return WatchMembersRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WatchMembersRequest>, I>>(_: I): WatchMembersRequest {
+    const message = createBaseWatchMembersRequest();
+    return message;
+  },
+};
+
+function createBaseWatchMembersResponse(): WatchMembersResponse {
+  return { kind: 0, member: undefined };
+}
+
+export const WatchMembersResponse: MessageFns<WatchMembersResponse> = {
+  encode(message: WatchMembersResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.kind !== 0) {
+      writer.uint32(8).int32(message.kind);
+    }
+    if (message.member !== undefined) {
+      Member.encode(message.member, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WatchMembersResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWatchMembersResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.kind = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.member = Member.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WatchMembersResponse {
+    return {
+      kind: isSet(object.kind) ? memberEventKindFromJSON(object.kind) : 0,
+      member: isSet(object.member) ? Member.fromJSON(object.member) : undefined,
+    };
+  },
+
+  toJSON(message: WatchMembersResponse): unknown {
+    const obj: any = {};
+    if (message.kind !== 0) {
+      obj.kind = memberEventKindToJSON(message.kind);
+    }
+    if (message.member !== undefined) {
+      obj.member = Member.toJSON(message.member);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WatchMembersResponse>, I>>(base?: I): WatchMembersResponse {
+    return WatchMembersResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WatchMembersResponse>, I>>(
+    object: I,
+  ): WatchMembersResponse {
+    const message = createBaseWatchMembersResponse();
+    message.kind = object.kind ?? 0;
+    message.member =
+      object.member !== undefined && object.member !== null
+        ? Member.fromPartial(object.member)
+        : undefined;
     return message;
   },
 };
@@ -1900,6 +2109,22 @@ export const LeaderServiceService = {
     responseDeserialize: (value: Buffer): DrainResponse => DrainResponse.decode(value),
   },
   /**
+   * WatchMembers sends every member (the snapshot), then SYNCED, then every change,
+   * until the caller cancels. Heartbeats alone are not changes.
+   */
+  watchMembers: {
+    path: '/cluster.v1.LeaderService/WatchMembers' as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: WatchMembersRequest): Buffer =>
+      Buffer.from(WatchMembersRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): WatchMembersRequest => WatchMembersRequest.decode(value),
+    responseSerialize: (value: WatchMembersResponse): Buffer =>
+      Buffer.from(WatchMembersResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): WatchMembersResponse =>
+      WatchMembersResponse.decode(value),
+  },
+  /**
    * A worker's lifeline: heartbeats up, work (start/stop) down. A member is
    * alive while it sends; a closed or silent stream makes it dead.
    */
@@ -1925,6 +2150,11 @@ export interface LeaderServiceServer extends UntypedServiceImplementation {
    * draining across reconnects until a new worker process joins under its id.
    */
   drain: handleUnaryCall<DrainRequest, DrainResponse>;
+  /**
+   * WatchMembers sends every member (the snapshot), then SYNCED, then every change,
+   * until the caller cancels. Heartbeats alone are not changes.
+   */
+  watchMembers: handleServerStreamingCall<WatchMembersRequest, WatchMembersResponse>;
   /**
    * A worker's lifeline: heartbeats up, work (start/stop) down. A member is
    * alive while it sends; a closed or silent stream makes it dead.
@@ -1997,6 +2227,19 @@ export interface LeaderServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: DrainResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * WatchMembers sends every member (the snapshot), then SYNCED, then every change,
+   * until the caller cancels. Heartbeats alone are not changes.
+   */
+  watchMembers(
+    request: WatchMembersRequest,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<WatchMembersResponse>;
+  watchMembers(
+    request: WatchMembersRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<WatchMembersResponse>;
   /**
    * A worker's lifeline: heartbeats up, work (start/stop) down. A member is
    * alive while it sends; a closed or silent stream makes it dead.

@@ -12,8 +12,10 @@ import {
   Client,
   type ClientDuplexStream,
   type ClientOptions,
+  type ClientReadableStream,
   type ClientUnaryCall,
   type handleBidiStreamingCall,
+  type handleServerStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
   type Metadata,
@@ -128,6 +130,62 @@ export function taskStatusToJSON(object: TaskStatus): string {
     case TaskStatus.TASK_STATUS_ERROR:
       return 'TASK_STATUS_ERROR';
     case TaskStatus.UNRECOGNIZED:
+    default:
+      return 'UNRECOGNIZED';
+  }
+}
+
+/** TaskEventKind says what a WatchTasksResponse carries. */
+export enum TaskEventKind {
+  TASK_EVENT_KIND_UNSPECIFIED = 0,
+  /** TASK_EVENT_KIND_SNAPSHOT - A task as it was when the watch began, one message per task, in creation order. */
+  TASK_EVENT_KIND_SNAPSHOT = 1,
+  /** TASK_EVENT_KIND_SYNCED - The snapshot is complete; no task in this message. Changes follow. */
+  TASK_EVENT_KIND_SYNCED = 2,
+  /** TASK_EVENT_KIND_CHANGED - A task after a change, once the change is saved. */
+  TASK_EVENT_KIND_CHANGED = 3,
+  /** TASK_EVENT_KIND_DELETED - A task was deleted or pruned; only its id is set. */
+  TASK_EVENT_KIND_DELETED = 4,
+  UNRECOGNIZED = -1,
+}
+
+export function taskEventKindFromJSON(object: any): TaskEventKind {
+  switch (object) {
+    case 0:
+    case 'TASK_EVENT_KIND_UNSPECIFIED':
+      return TaskEventKind.TASK_EVENT_KIND_UNSPECIFIED;
+    case 1:
+    case 'TASK_EVENT_KIND_SNAPSHOT':
+      return TaskEventKind.TASK_EVENT_KIND_SNAPSHOT;
+    case 2:
+    case 'TASK_EVENT_KIND_SYNCED':
+      return TaskEventKind.TASK_EVENT_KIND_SYNCED;
+    case 3:
+    case 'TASK_EVENT_KIND_CHANGED':
+      return TaskEventKind.TASK_EVENT_KIND_CHANGED;
+    case 4:
+    case 'TASK_EVENT_KIND_DELETED':
+      return TaskEventKind.TASK_EVENT_KIND_DELETED;
+    case -1:
+    case 'UNRECOGNIZED':
+    default:
+      return TaskEventKind.UNRECOGNIZED;
+  }
+}
+
+export function taskEventKindToJSON(object: TaskEventKind): string {
+  switch (object) {
+    case TaskEventKind.TASK_EVENT_KIND_UNSPECIFIED:
+      return 'TASK_EVENT_KIND_UNSPECIFIED';
+    case TaskEventKind.TASK_EVENT_KIND_SNAPSHOT:
+      return 'TASK_EVENT_KIND_SNAPSHOT';
+    case TaskEventKind.TASK_EVENT_KIND_SYNCED:
+      return 'TASK_EVENT_KIND_SYNCED';
+    case TaskEventKind.TASK_EVENT_KIND_CHANGED:
+      return 'TASK_EVENT_KIND_CHANGED';
+    case TaskEventKind.TASK_EVENT_KIND_DELETED:
+      return 'TASK_EVENT_KIND_DELETED';
+    case TaskEventKind.UNRECOGNIZED:
     default:
       return 'UNRECOGNIZED';
   }
@@ -267,6 +325,20 @@ export interface DeleteTaskRequest {
 
 /** DeleteTaskResponse returns the task as it was when deleted. */
 export interface DeleteTaskResponse {
+  task: Task | undefined;
+}
+
+/** WatchTasksRequest filters a watch; empty fields match every task. */
+export interface WatchTasksRequest {
+  /** Only tasks in this status (as they are after each change); UNSPECIFIED means any. */
+  status: TaskStatus;
+  /** Only tasks that run or last ran on this member. */
+  memberId: string;
+}
+
+/** WatchTasksResponse is one event of a task watch. */
+export interface WatchTasksResponse {
+  kind: TaskEventKind;
   task: Task | undefined;
 }
 
@@ -1812,6 +1884,181 @@ export const DeleteTaskResponse: MessageFns<DeleteTaskResponse> = {
   },
 };
 
+function createBaseWatchTasksRequest(): WatchTasksRequest {
+  return { status: 0, memberId: '' };
+}
+
+export const WatchTasksRequest: MessageFns<WatchTasksRequest> = {
+  encode(message: WatchTasksRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.status !== 0) {
+      writer.uint32(8).int32(message.status);
+    }
+    if (message.memberId !== '') {
+      writer.uint32(18).string(message.memberId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WatchTasksRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWatchTasksRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.status = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.memberId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WatchTasksRequest {
+    return {
+      status: isSet(object.status) ? taskStatusFromJSON(object.status) : 0,
+      memberId: isSet(object.memberId)
+        ? globalThis.String(object.memberId)
+        : isSet(object.member_id)
+          ? globalThis.String(object.member_id)
+          : '',
+    };
+  },
+
+  toJSON(message: WatchTasksRequest): unknown {
+    const obj: any = {};
+    if (message.status !== 0) {
+      obj.status = taskStatusToJSON(message.status);
+    }
+    if (message.memberId !== '') {
+      obj.memberId = message.memberId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WatchTasksRequest>, I>>(base?: I): WatchTasksRequest {
+    return WatchTasksRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WatchTasksRequest>, I>>(object: I): WatchTasksRequest {
+    const message = createBaseWatchTasksRequest();
+    message.status = object.status ?? 0;
+    message.memberId = object.memberId ?? '';
+    return message;
+  },
+};
+
+function createBaseWatchTasksResponse(): WatchTasksResponse {
+  return { kind: 0, task: undefined };
+}
+
+export const WatchTasksResponse: MessageFns<WatchTasksResponse> = {
+  encode(message: WatchTasksResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.kind !== 0) {
+      writer.uint32(8).int32(message.kind);
+    }
+    if (message.task !== undefined) {
+      Task.encode(message.task, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WatchTasksResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWatchTasksResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.kind = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.task = Task.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WatchTasksResponse {
+    return {
+      kind: isSet(object.kind) ? taskEventKindFromJSON(object.kind) : 0,
+      task: isSet(object.task) ? Task.fromJSON(object.task) : undefined,
+    };
+  },
+
+  toJSON(message: WatchTasksResponse): unknown {
+    const obj: any = {};
+    if (message.kind !== 0) {
+      obj.kind = taskEventKindToJSON(message.kind);
+    }
+    if (message.task !== undefined) {
+      obj.task = Task.toJSON(message.task);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WatchTasksResponse>, I>>(base?: I): WatchTasksResponse {
+    return WatchTasksResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WatchTasksResponse>, I>>(object: I): WatchTasksResponse {
+    const message = createBaseWatchTasksResponse();
+    message.kind = object.kind ?? 0;
+    message.task =
+      object.task !== undefined && object.task !== null ? Task.fromPartial(object.task) : undefined;
+    return message;
+  },
+};
+
 function createBaseScheduleTaskStreamRequest(): ScheduleTaskStreamRequest {
   return { requestId: 0, task: undefined };
 }
@@ -2142,6 +2389,22 @@ export const SchedulerServiceService = {
       Buffer.from(DeleteTaskResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): DeleteTaskResponse => DeleteTaskResponse.decode(value),
   },
+  /**
+   * WatchTasks sends every task (the snapshot), then SYNCED, then every change as it is
+   * saved, until the caller cancels. A watcher that falls too far behind is ended with
+   * RESOURCE_EXHAUSTED: watch again to get a fresh snapshot.
+   */
+  watchTasks: {
+    path: '/scheduler.v1.SchedulerService/WatchTasks' as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: WatchTasksRequest): Buffer =>
+      Buffer.from(WatchTasksRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): WatchTasksRequest => WatchTasksRequest.decode(value),
+    responseSerialize: (value: WatchTasksResponse): Buffer =>
+      Buffer.from(WatchTasksResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): WatchTasksResponse => WatchTasksResponse.decode(value),
+  },
 } as const;
 
 export interface SchedulerServiceServer extends UntypedServiceImplementation {
@@ -2165,6 +2428,12 @@ export interface SchedulerServiceServer extends UntypedServiceImplementation {
    * the retention; an open task is refused with FAILED_PRECONDITION: cancel it first.
    */
   deleteTask: handleUnaryCall<DeleteTaskRequest, DeleteTaskResponse>;
+  /**
+   * WatchTasks sends every task (the snapshot), then SYNCED, then every change as it is
+   * saved, until the caller cancels. A watcher that falls too far behind is ended with
+   * RESOURCE_EXHAUSTED: watch again to get a fresh snapshot.
+   */
+  watchTasks: handleServerStreamingCall<WatchTasksRequest, WatchTasksResponse>;
 }
 
 export interface SchedulerServiceClient extends Client {
@@ -2290,6 +2559,20 @@ export interface SchedulerServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: DeleteTaskResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * WatchTasks sends every task (the snapshot), then SYNCED, then every change as it is
+   * saved, until the caller cancels. A watcher that falls too far behind is ended with
+   * RESOURCE_EXHAUSTED: watch again to get a fresh snapshot.
+   */
+  watchTasks(
+    request: WatchTasksRequest,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<WatchTasksResponse>;
+  watchTasks(
+    request: WatchTasksRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<WatchTasksResponse>;
 }
 
 export const SchedulerServiceClient = makeGenericClientConstructor(

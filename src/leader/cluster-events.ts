@@ -1,0 +1,66 @@
+import type { MemberId, TaskId } from '../shared/ids.js';
+import type { TaskRecord } from '../scheduler/task.js';
+import type { MemberView } from './coordinator.js';
+
+/** A saved change to the task list. The record is live: read it before returning. */
+export type TaskEvent =
+  | { readonly kind: 'changed'; readonly task: TaskRecord }
+  | { readonly kind: 'deleted'; readonly id: TaskId };
+
+/** A change to a member (state, quarantine, drain, load), or its removal from the list. */
+export type MemberEvent =
+  | { readonly kind: 'changed'; readonly view: MemberView }
+  | { readonly kind: 'removed'; readonly id: MemberId };
+
+/**
+ * Fans task and member changes out to watchers (gRPC streams, SSE). Listeners are called
+ * synchronously and must copy what they need; with no listener, emitting costs a check,
+ * so the hot path pays nothing when nobody watches.
+ */
+export class ClusterEvents {
+  private readonly taskListeners = new Set<(event: TaskEvent) => void>();
+  private readonly memberListeners = new Set<(event: MemberEvent) => void>();
+  private readonly closeListeners = new Set<(reason: string) => void>();
+
+  /** True while someone watches tasks. */
+  get watchingTasks(): boolean {
+    return this.taskListeners.size > 0;
+  }
+
+  /** True while someone watches members. */
+  get watchingMembers(): boolean {
+    return this.memberListeners.size > 0;
+  }
+
+  /** Adds a task listener; returns its removal. */
+  onTask(listener: (event: TaskEvent) => void): () => void {
+    this.taskListeners.add(listener);
+    return () => this.taskListeners.delete(listener);
+  }
+
+  /** Adds a member listener; returns its removal. */
+  onMember(listener: (event: MemberEvent) => void): () => void {
+    this.memberListeners.add(listener);
+    return () => this.memberListeners.delete(listener);
+  }
+
+  /** Called once when the leader shuts down, so open watches can end; returns its removal. */
+  onClose(listener: (reason: string) => void): () => void {
+    this.closeListeners.add(listener);
+    return () => this.closeListeners.delete(listener);
+  }
+
+  /** Ends every watch: the leader is shutting down. */
+  close(reason: string): void {
+    for (const listener of [...this.closeListeners]) listener(reason);
+    this.closeListeners.clear();
+  }
+
+  emitTask(event: TaskEvent): void {
+    for (const listener of this.taskListeners) listener(event);
+  }
+
+  emitMember(event: MemberEvent): void {
+    for (const listener of this.memberListeners) listener(event);
+  }
+}

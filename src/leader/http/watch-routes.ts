@@ -1,0 +1,89 @@
+import type { FastifyInstance } from 'fastify';
+import { WatchTasksRequest } from '../../gen/scheduler/v1/scheduler.js';
+import { watchFilterFromWire } from '../../scheduler/task-wire.js';
+import type { Coordinator } from '../coordinator.js';
+import { memberJson, taskJson } from './schemas.js';
+import { serveSse } from './sse.js';
+
+const SSE_DESCRIPTION =
+  'Server-Sent Events: `snapshot` (one per item), `synced`, then `changed` and `deleted`/`removed` ' +
+  'as they happen; `closed` when the leader shuts down. Data is JSON.';
+
+/** Live watches over HTTP, as Server-Sent Events: the same watches as WatchTasks/WatchMembers. */
+export function registerWatchRoutes(app: FastifyInstance, coordinator: Coordinator): void {
+  app.get(
+    '/v1/tasks::watch',
+    {
+      schema: {
+        summary: 'Watch tasks (WatchTasks) as Server-Sent Events',
+        description: SSE_DESCRIPTION,
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { status: { type: 'string' }, memberId: { type: 'string' } },
+        },
+      },
+    },
+    (request, reply) => {
+      const query = request.query as { status?: string; memberId?: string };
+      const status = query.status;
+      const filter = watchFilterFromWire(
+        WatchTasksRequest.fromJSON({
+          memberId: query.memberId,
+          status:
+            status === undefined || status.startsWith('TASK_STATUS_')
+              ? status
+              : `TASK_STATUS_${status.toUpperCase()}`,
+        }),
+      );
+      serveSse(request, reply, {
+        start: (send) => {
+          const { snapshot, unsubscribe } = coordinator.watchTasks((event) => {
+            if (event.kind === 'deleted') {
+              if (filter.admitDeleted(event.id)) send({ event: 'deleted', data: { id: event.id } });
+            } else if (filter.admit(event.task)) {
+              send({ event: 'changed', data: taskJson(event.task) });
+            }
+          });
+          return {
+            snapshot: snapshot
+              .filter((task) => filter.admit(task))
+              .map((task) => ({ event: 'snapshot', data: taskJson(task) })),
+            synced: { event: 'synced', data: {} },
+            unsubscribe,
+          };
+        },
+        onClose: (listener) => coordinator.events.onClose(listener),
+      });
+    },
+  );
+
+  app.get(
+    '/v1/members::watch',
+    {
+      schema: {
+        summary: 'Watch members (WatchMembers) as Server-Sent Events',
+        description: SSE_DESCRIPTION,
+      },
+    },
+    (request, reply) => {
+      serveSse(request, reply, {
+        start: (send) => {
+          const { snapshot, unsubscribe } = coordinator.watchMembers((event) =>
+            send(
+              event.kind === 'changed'
+                ? { event: 'changed', data: memberJson(event.view) }
+                : { event: 'removed', data: { id: event.id } },
+            ),
+          );
+          return {
+            snapshot: snapshot.map((view) => ({ event: 'snapshot', data: memberJson(view) })),
+            synced: { event: 'synced', data: {} },
+            unsubscribe,
+          };
+        },
+        onClose: (listener) => coordinator.events.onClose(listener),
+      });
+    },
+  );
+}

@@ -1,0 +1,200 @@
+import { describe, expect, it } from 'vitest';
+import { MemberEventKind, type WatchMembersResponse } from '../../src/gen/cluster/v1/leader.js';
+import {
+  TaskEventKind,
+  TaskStatus,
+  type WatchTasksResponse,
+} from '../../src/gen/scheduler/v1/scheduler.js';
+import { waitFor } from '../helpers/processes.js';
+import { useCluster } from '../helpers/use-cluster.js';
+
+// Live watches: the gRPC server streams, the same over HTTP as Server-Sent Events, and
+// `drover watch --json`, against a real leader and a real worker.
+
+/** Reads an SSE response into parsed events as they arrive. */
+class SseReader {
+  readonly events: { event: string; data: Record<string, unknown> }[] = [];
+  private readonly controller = new AbortController();
+  readonly done: Promise<void>;
+  status = 0;
+  contentType = '';
+
+  constructor(url: string) {
+    this.done = (async () => {
+      const response = await fetch(url, { signal: this.controller.signal });
+      this.status = response.status;
+      this.contentType = response.headers.get('content-type') ?? '';
+      const decoder = new TextDecoder();
+      let buffer = '';
+      for await (const chunk of response.body!) {
+        buffer += decoder.decode(chunk as Uint8Array, { stream: true });
+        let end: number;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const event = /^event: (.*)$/m.exec(block)?.[1];
+          const data = /^data: (.*)$/m.exec(block)?.[1];
+          if (event && data) {
+            this.events.push({ event, data: JSON.parse(data) as Record<string, unknown> });
+          }
+        }
+      }
+    })().catch((err: unknown) => {
+      if ((err as Error).name !== 'AbortError') throw err;
+    });
+  }
+
+  close(): void {
+    this.controller.abort();
+  }
+}
+
+describe('watch streams', () => {
+  const { cluster, clients } = useCluster();
+
+  it('WatchTasks sends a snapshot, SYNCED, then every saved change; filters by status', async () => {
+    const { address } = await cluster().startLeader(['--store', 'memory']);
+    const api = clients(address);
+    await api.schedule({ id: 'before', payload: '1' });
+
+    const all: WatchTasksResponse[] = [];
+    const running: WatchTasksResponse[] = [];
+    const watchAll = api.scheduler.watchTasks({ status: 0, memberId: '' });
+    const watchRunning = api.scheduler.watchTasks({
+      status: TaskStatus.TASK_STATUS_RUNNING,
+      memberId: '',
+    });
+    watchAll.on('data', (e: WatchTasksResponse) => all.push(e));
+    watchRunning.on('data', (e: WatchTasksResponse) => running.push(e));
+    watchAll.on('error', () => {});
+    watchRunning.on('error', () => {});
+    await waitFor(() => all.length === 2 && running.length === 1, {
+      timeoutMs: 5000,
+      what: 'snapshots',
+    });
+    expect(all.map((e) => [e.kind, e.task?.id])).toEqual([
+      [TaskEventKind.TASK_EVENT_KIND_SNAPSHOT, 'before'],
+      [TaskEventKind.TASK_EVENT_KIND_SYNCED, undefined],
+    ]);
+    expect(running.map((e) => e.kind)).toEqual([TaskEventKind.TASK_EVENT_KIND_SYNCED]);
+
+    await cluster().startWorker(address, 'w1');
+    await api.schedule({ id: 'after', payload: '1' });
+    await waitFor(
+      () => all.filter((e) => e.task?.status === TaskStatus.TASK_STATUS_COMPLETED).length === 2,
+      { timeoutMs: 5000, what: 'both completions seen' },
+    );
+    const afterStates = all.filter((e) => e.task?.id === 'after').map((e) => e.task!.status);
+    expect(afterStates[0]).toBe(TaskStatus.TASK_STATUS_PENDING);
+    expect(afterStates.at(-1)).toBe(TaskStatus.TASK_STATUS_COMPLETED);
+    expect(afterStates).toContain(TaskStatus.TASK_STATUS_RUNNING);
+    // The running-only watch saw each task run, and leave the filter when it finished.
+    await waitFor(
+      () => running.filter((e) => e.task?.status === TaskStatus.TASK_STATUS_COMPLETED).length === 2,
+      {
+        timeoutMs: 5000,
+        what: 'running watch saw the tasks leave',
+      },
+    );
+    expect(
+      running
+        .filter((e) => e.kind === TaskEventKind.TASK_EVENT_KIND_CHANGED)
+        .every((e) => e.task?.status !== TaskStatus.TASK_STATUS_PENDING),
+    ).toBe(true);
+    watchAll.cancel();
+    watchRunning.cancel();
+  });
+
+  it('WatchMembers sends member changes; the leader ends watches with UNAVAILABLE on shutdown', async () => {
+    const { address, process: leader } = await cluster().startLeader(['--store', 'memory']);
+    const api = clients(address);
+    const events: WatchMembersResponse[] = [];
+    const watch = api.leader.watchMembers({});
+    const ended = new Promise<{ code?: number }>((resolve) => watch.on('error', resolve));
+    watch.on('data', (e: WatchMembersResponse) => events.push(e));
+    await waitFor(() => events.length === 1, { timeoutMs: 5000, what: 'synced' });
+    expect(events[0]!.kind).toBe(MemberEventKind.MEMBER_EVENT_KIND_SYNCED);
+
+    const worker = await cluster().startWorker(address, 'w1');
+    await waitFor(() => events.some((e) => e.member?.status === 'alive'), {
+      timeoutMs: 5000,
+      what: 'w1 alive seen',
+    });
+    worker.kill('SIGKILL');
+    await waitFor(() => events.some((e) => e.member?.status === 'dead'), {
+      timeoutMs: 5000,
+      what: 'w1 dead seen',
+    });
+    const states = events.filter((e) => e.member?.id === 'w1').map((e) => e.member!.status);
+    expect(states).toEqual(['joining', 'alive', 'dead']);
+
+    leader.kill('SIGTERM');
+    expect((await ended).code).toBe(14 /* UNAVAILABLE */);
+    expect((await leader.exited).code).toBe(0);
+  });
+
+  it('serves the same watches as Server-Sent Events', async () => {
+    const { address, http } = await cluster().startLeader(['--store', 'memory']);
+    const api = clients(address);
+    await api.schedule({ id: 'first', payload: '1' });
+    const tasks = new SseReader(`${http}/v1/tasks:watch`);
+    const members = new SseReader(`${http}/v1/members:watch`);
+    await waitFor(() => tasks.events.some((e) => e.event === 'synced'), {
+      timeoutMs: 5000,
+      what: 'task snapshot',
+    });
+    expect(tasks.status).toBe(200);
+    expect(tasks.contentType).toMatch(/^text\/event-stream/);
+    expect(tasks.events.map((e) => [e.event, e.data['id']])).toEqual([
+      ['snapshot', 'first'],
+      ['synced', undefined],
+    ]);
+    await cluster().startWorker(address, 'w1');
+    await waitFor(
+      () =>
+        tasks.events.some(
+          (e) => e.event === 'changed' && e.data['status'] === 'TASK_STATUS_COMPLETED',
+        ) && members.events.some((e) => e.event === 'changed' && e.data['status'] === 'alive'),
+      { timeoutMs: 5000, what: 'completion and member seen over SSE' },
+    );
+    // Deleting a finished task is an event too.
+    await fetch(`${http}/v1/tasks/first`, { method: 'DELETE' });
+    await waitFor(
+      () => tasks.events.some((e) => e.event === 'deleted' && e.data['id'] === 'first'),
+      {
+        timeoutMs: 5000,
+        what: 'deleted event',
+      },
+    );
+    tasks.close();
+    members.close();
+    await Promise.all([tasks.done, members.done]);
+  });
+
+  it('drover watch --json prints each event as a JSON line', async () => {
+    const { address } = await cluster().startLeader(['--store', 'memory']);
+    const api = clients(address);
+    const watch = cluster().spawn('watch', ['watch', '--json', '--leader', address]);
+    const synced = () => watch.raw.filter((line) => line.includes('KIND_SYNCED')).length === 2;
+    await waitFor(() => synced(), { timeoutMs: 5000, what: 'watch synced' });
+    await cluster().startWorker(address, 'w1');
+    const id = await api.schedule({ payload: '1' });
+    await waitFor(
+      () =>
+        watch.lines.some(
+          (l) =>
+            l['stream'] === 'tasks' &&
+            (l['task'] as { id?: string; status?: string } | undefined)?.id === id &&
+            (l['task'] as { status?: string }).status === 'TASK_STATUS_COMPLETED',
+        ),
+      { timeoutMs: 5000, what: 'completion printed' },
+    );
+    expect(
+      watch.lines.some(
+        (l) => l['stream'] === 'members' && l['kind'] === 'MEMBER_EVENT_KIND_CHANGED',
+      ),
+    ).toBe(true);
+    watch.kill('SIGINT');
+    expect((await watch.exited).code).toBe(0);
+  });
+});
