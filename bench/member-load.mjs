@@ -65,6 +65,7 @@ async function startMember(index) {
       draining: false,
       finished: [],
       statusReason: '',
+      output: [],
     });
   };
   beat();

@@ -6,6 +6,7 @@ import { registerCancel } from './commands/cancel.js';
 import { registerDev } from './commands/dev.js';
 import { registerDrain } from './commands/drain.js';
 import { registerLeader } from './commands/leader.js';
+import { registerLogs } from './commands/logs.js';
 import { registerMembers } from './commands/members.js';
 import { registerSchedule } from './commands/schedule.js';
 import { registerTask } from './commands/task.js';
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerCancel(program);
   registerDrain(program);
   registerWatch(program);
+  registerLogs(program);
   return program;
 }
 

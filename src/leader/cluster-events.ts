@@ -1,4 +1,5 @@
 import type { MemberId, TaskId } from '../shared/ids.js';
+import type { OutputChunk } from '../scheduler/task-output.js';
 import type { TaskRecord } from '../scheduler/task.js';
 import type { MemberView } from './coordinator.js';
 
@@ -12,6 +13,10 @@ export type MemberEvent =
   | { readonly kind: 'changed'; readonly view: MemberView }
   | { readonly kind: 'removed'; readonly id: MemberId };
 
+/** New output of a task, or the end of it (the task finished). */
+export type OutputEvent =
+  { readonly kind: 'chunk'; readonly chunk: OutputChunk } | { readonly kind: 'end' };
+
 /**
  * Fans task and member changes out to watchers (gRPC streams, SSE). Listeners are called
  * synchronously and must copy what they need; with no listener, emitting costs a check,
@@ -21,6 +26,7 @@ export class ClusterEvents {
   private readonly taskListeners = new Set<(event: TaskEvent) => void>();
   private readonly memberListeners = new Set<(event: MemberEvent) => void>();
   private readonly closeListeners = new Set<(reason: string) => void>();
+  private readonly outputListeners = new Map<TaskId, Set<(event: OutputEvent) => void>>();
 
   /** True while someone watches tasks. */
   get watchingTasks(): boolean {
@@ -54,6 +60,26 @@ export class ClusterEvents {
   close(reason: string): void {
     for (const listener of [...this.closeListeners]) listener(reason);
     this.closeListeners.clear();
+  }
+
+  /** Follows one task's output; returns the removal. */
+  onOutput(taskId: TaskId, listener: (event: OutputEvent) => void): () => void {
+    let listeners = this.outputListeners.get(taskId);
+    if (!listeners) {
+      listeners = new Set();
+      this.outputListeners.set(taskId, listeners);
+    }
+    listeners.add(listener);
+    return () => {
+      listeners.delete(listener);
+      if (listeners.size === 0) this.outputListeners.delete(taskId);
+    };
+  }
+
+  emitOutput(taskId: TaskId, event: OutputEvent): void {
+    const listeners = this.outputListeners.get(taskId);
+    if (!listeners) return;
+    for (const listener of [...listeners]) listener(event);
   }
 
   emitTask(event: TaskEvent): void {

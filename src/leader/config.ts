@@ -38,6 +38,9 @@ export interface LeaderConfig {
   readonly taskPolicy: TaskPolicyDefaults;
   readonly quarantineAfterFailures: number;
   readonly quarantineMs: number;
+  /** Task output kept in memory, in characters: per task, and across all tasks. */
+  readonly maxOutputChars: number;
+  readonly outputMemoryChars: number;
   readonly logLevel: string;
   readonly logFormat: LogFormat;
 }
@@ -234,6 +237,24 @@ export function addLeaderOptions(command: Command): Command {
       ),
     )
     .addOption(
+      intOption(
+        '--max-output-chars <n>',
+        'task output kept per task (command stdout/stderr, SDK log lines)',
+        'DROVER_MAX_OUTPUT_CHARS',
+        1024 * 1024,
+        0,
+      ),
+    )
+    .addOption(
+      intOption(
+        '--output-memory-chars <n>',
+        'task output kept across all tasks; finished tasks lose theirs first',
+        'DROVER_OUTPUT_MEMORY_CHARS',
+        64 * 1024 * 1024,
+        0,
+      ),
+    )
+    .addOption(
       new Option('--tls-cert <file>', 'PEM certificate; enables TLS').env('DROVER_TLS_CERT'),
     )
     .addOption(
@@ -311,6 +332,8 @@ export function leaderConfigFrom(opts: Record<string, unknown>): LeaderConfig {
     }),
     quarantineAfterFailures: num('quarantineAfterFailures'),
     quarantineMs: num('quarantineMs'),
+    maxOutputChars: num('maxOutputChars'),
+    outputMemoryChars: num('outputMemoryChars'),
     logLevel: logSettings(opts).level,
     logFormat: logSettings(opts).format,
   };

@@ -13,6 +13,8 @@ import {
   type TaskQuery,
 } from '../scheduler/scheduler.js';
 import type { TaskPolicyDefaults } from '../scheduler/retry-policy.js';
+import { TaskOutputLog, type OutputChunk, type OutputLimits } from '../scheduler/task-output.js';
+import { isFinal } from '../scheduler/task.js';
 import type { TaskStore } from '../scheduler/store/store.js';
 import type { TaskRecord } from '../scheduler/task.js';
 import {
@@ -26,7 +28,12 @@ import {
   type Transition,
 } from './membership/registry.js';
 import { isLive } from './membership/state.js';
-import { ClusterEvents, type MemberEvent, type TaskEvent } from './cluster-events.js';
+import {
+  ClusterEvents,
+  type MemberEvent,
+  type OutputEvent,
+  type TaskEvent,
+} from './cluster-events.js';
 
 /** Most finished tasks one sweep prunes, so a sweep stays short whatever the backlog. */
 const PRUNE_PER_SWEEP = 1_000;
@@ -56,6 +63,8 @@ export interface CoordinatorOptions {
   readonly reattachGraceMs: number;
   /** Finished tasks kept: at most this many, and none finished longer ago than the age. */
   readonly retention: { readonly finished: number; readonly ageMs: number };
+  /** Task output kept in memory: per task and in total, in characters. */
+  readonly output: OutputLimits;
 }
 
 /** How the coordinator reaches a worker: its heartbeat stream, seen from the leader. */
@@ -100,6 +109,7 @@ export class Coordinator {
   /** Task and member changes, for watchers. */
   readonly events = new ClusterEvents();
   private readonly dirtyMembers = new Set<MemberId>();
+  private readonly output: TaskOutputLog;
   private memberFlushScheduled = false;
   private sweepTimer: NodeJS.Timeout | undefined;
   private stopping = false;
@@ -117,6 +127,7 @@ export class Coordinator {
       policy: options.taskPolicy,
     });
     this.log = deps.logger.child({ component: 'coordinator' });
+    this.output = new TaskOutputLog(options.output);
   }
 
   /** Loads the task list from the store and starts the liveness sweep. */
@@ -385,6 +396,46 @@ export class Coordinator {
     return { snapshot: this.members(), unsubscribe };
   }
 
+  /**
+   * Output a member sent for its attempts. Only the current attempt of a task that member
+   * runs is kept: a stale attempt's output is dropped, as its report would be refused.
+   */
+  appendOutput(
+    memberId: MemberId,
+    chunks: readonly { taskId: TaskId; attempt: number; stream: string; data: string }[],
+  ): void {
+    for (const { taskId, attempt, stream, data } of chunks) {
+      let task: TaskRecord;
+      try {
+        task = this.scheduler.get(taskId);
+      } catch {
+        continue;
+      }
+      if (task.status !== 'running' || task.attempt !== attempt || task.memberId !== memberId) {
+        continue;
+      }
+      for (const chunk of this.output.append(taskId, attempt, stream, data)) {
+        this.events.emitOutput(taskId, { kind: 'chunk', chunk });
+      }
+    }
+  }
+
+  /**
+   * A task's output from `offset`, and (with a listener) what comes after, until the task
+   * finishes. `done` says the task is finished already: nothing more will come.
+   */
+  readOutput(
+    taskId: TaskId,
+    offset: number,
+    listener?: (event: OutputEvent) => void,
+  ): { chunks: OutputChunk[]; done: boolean; unsubscribe: () => void } {
+    const task = this.scheduler.get(taskId);
+    const done = isFinal(task.status);
+    // Registered before reading, in the same turn: no chunk falls between the two.
+    const unsubscribe = listener && !done ? this.events.onOutput(taskId, listener) : () => {};
+    return { chunks: this.output.read(taskId, offset), done, unsubscribe };
+  }
+
   /** True while the leader takes requests (started, not shutting down). */
   get ready(): boolean {
     return this.started && !this.stopping;
@@ -572,14 +623,31 @@ export class Coordinator {
     this.save(changed).then(act, () => {});
   }
 
-  /** Saves task changes, then tells watchers (they only ever see saved states). */
+  /**
+   * Saves task changes, then tells watchers (they only ever see saved states). A task that
+   * is now finished has all its output: followers of it are ended.
+   */
   private async save(changed: readonly TaskRecord[]): Promise<void> {
+    // Watchers get each task as it was saved (copied now, once per task), not as it may
+    // be by the time the commit lands.
+    const saved = this.events.watchingTasks
+      ? new Map(changed.map((task) => [task.id, { ...task }]))
+      : undefined;
     await this.stored(this.deps.store.save(changed));
-    if (!this.events.watchingTasks) return;
-    for (const task of changed) this.events.emitTask({ kind: 'changed', task });
+    for (const task of changed) {
+      if (!isFinal(task.status)) continue;
+      this.output.markFinished(task.id);
+      this.events.emitOutput(task.id, { kind: 'end' });
+    }
+    if (!saved) return;
+    for (const task of saved.values()) this.events.emitTask({ kind: 'changed', task });
   }
 
   private emitDeleted(tasks: readonly TaskRecord[]): void {
+    for (const task of tasks) {
+      this.output.forget(task.id);
+      this.events.emitOutput(task.id, { kind: 'end' });
+    }
     if (!this.events.watchingTasks) return;
     for (const task of tasks) this.events.emitTask({ kind: 'deleted', id: task.id });
   }

@@ -47,6 +47,7 @@ export async function runLeader(config: LeaderConfig, signal: AbortSignal): Prom
       maxPayloadBytes: config.maxPayloadBytes,
       reattachGraceMs: config.reattachGraceMs,
       retention: { finished: config.retainFinished, ageMs: config.retainFinishedMs },
+      output: { perTaskChars: config.maxOutputChars, totalChars: config.outputMemoryChars },
     },
   );
   await coordinator.start();

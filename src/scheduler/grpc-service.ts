@@ -12,6 +12,7 @@ import type { Coordinator } from '../leader/coordinator.js';
 import { unary } from '../shared/grpc-handler.js';
 import { serveWatch, type WatchSource } from '../shared/grpc-watch.js';
 import type { TaskWatchFilter } from './task-watch-filter.js';
+import { serveTaskOutput } from './output-stream.js';
 import { InvalidArgumentError } from '../shared/errors.js';
 import { asMemberId } from '../shared/ids.js';
 import {
@@ -89,6 +90,7 @@ export function schedulerService(coordinator: Coordinator, logger: Logger): Sche
       const page = coordinator.listTasks(query);
       return { tasks: page.tasks.map(taskToWire), nextPageToken: nextPageToken(page) };
     }),
+    getTaskOutput: (call) => serveTaskOutput(call, coordinator, logger),
     watchTasks: (call) =>
       serveWatch(call, taskWatchSource(coordinator, watchFilterFromWire(call.request)), logger),
     deleteTask: unary(logger, async (request) => {

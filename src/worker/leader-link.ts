@@ -15,6 +15,7 @@ import {
   type HeartbeatRequest,
   type HeartbeatResponse,
   type JoinResponse,
+  type OutputChunk,
 } from '../gen/cluster/v1/leader.js';
 import { deadlineAfter } from '../shared/clock.js';
 import { errorMessage } from '../shared/errors.js';
@@ -61,6 +62,8 @@ export class LeaderLink {
   private stream: ClientDuplexStream<HeartbeatRequest, HeartbeatResponse> | undefined;
   private draining = false;
   private failedReason: string | undefined;
+  /** Output of running attempts not yet sent (best effort: dropped while disconnected). */
+  private pendingOutput: OutputChunk[] = [];
   /** Reports not yet acknowledged, by attempt; `sentOnStream` is the stream they went out on. */
   private readonly unacked = new Map<
     string,
@@ -176,6 +179,13 @@ export class LeaderLink {
     });
   }
 
+  /** Sends a piece of an attempt's output to the leader with the next message. */
+  output(id: string, attempt: number, stream: string, data: string): void {
+    if (!this.stream) return;
+    this.pendingOutput.push({ id, attempt, stream, data });
+    this.scheduleFlush();
+  }
+
   /** Sends unsent reports soon, coalescing everything that ends in this event-loop turn. */
   private scheduleFlush(): void {
     if (this.flushScheduled) return;
@@ -286,6 +296,8 @@ export class LeaderLink {
 
   /** One heartbeat: liveness, what runs, and every report not yet sent on this stream. */
   private sendHeartbeat(): void {
+    const output = this.pendingOutput;
+    this.pendingOutput = [];
     if (!this.stream) return;
     const running = this.runner.running;
     const finished: FinishedTask[] = [];
@@ -308,6 +320,7 @@ export class LeaderLink {
       running,
       draining: this.draining,
       finished,
+      output,
     });
   }
 

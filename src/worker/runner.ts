@@ -12,9 +12,20 @@ export interface TaskContext {
   readonly payload: string;
   /** Fires on cancel, on a stop from the leader, or when the worker shuts down. */
   readonly signal: AbortSignal;
-  /** A child logger with the task's id and attempt. */
+  /**
+   * A child logger with the task's id and attempt. What it logs also goes to the task's
+   * output (stream `log`), readable with `drover logs ID` while the task runs and after.
+   */
   readonly logger: Logger;
+  /** Appends text to the task's output (stream `stdout` unless named). */
+  write(text: string, stream?: 'stdout' | 'stderr'): void;
 }
+
+/** Where a running attempt's output goes: the leader link, in practice. */
+export type OutputSink = (id: string, attempt: number, stream: string, data: string) => void;
+
+/** Most output characters one attempt sends to the leader; the rest is dropped. */
+export const DEFAULT_OUTPUT_LIMIT_CHARS = 1024 * 1024;
 
 /** User code for one task kind; its return value (if a string) is the task's result. */
 export type TaskHandler = (task: TaskContext) => Promise<string | void> | string | void;
@@ -45,6 +56,8 @@ interface Attempt {
   abandoned: boolean;
   /** Set when the handler has ended; the attempt stays known until its report is settled. */
   ended: boolean;
+  /** Output characters sent so far; past the limit, output is dropped after a marker. */
+  outputChars: number;
 }
 
 /** The runner's way to hand a finished attempt to whoever reports it. */
@@ -67,6 +80,8 @@ export class TaskRunner {
     private readonly handlers: ReadonlyMap<string, TaskHandler>,
     private readonly report: ReportOutcome,
     logger: Logger,
+    private readonly sink: OutputSink = () => {},
+    private readonly outputLimitChars = DEFAULT_OUTPUT_LIMIT_CHARS,
   ) {
     this.queue = new PQueue({ concurrency: slots });
     this.log = logger.child({ component: 'runner' });
@@ -101,6 +116,7 @@ export class TaskRunner {
       controller: new AbortController(),
       abandoned: false,
       ended: false,
+      outputChars: 0,
     };
     this.attempts.set(key, attempt);
     void this.queue.add(() => this.run(work, attempt));
@@ -133,12 +149,33 @@ export class TaskRunner {
     }
   }
 
+  /** Sends output of a running attempt, up to the per-attempt limit, then one marker. */
+  private writeOutput(attempt: Attempt, stream: string, text: string): void {
+    if (attempt.ended || text.length === 0 || attempt.outputChars > this.outputLimitChars) return;
+    const room = this.outputLimitChars - attempt.outputChars;
+    if (text.length <= room) {
+      attempt.outputChars += text.length;
+      this.sink(attempt.id, attempt.attempt, stream, text);
+      return;
+    }
+    attempt.outputChars = this.outputLimitChars + 1;
+    if (room > 0) this.sink(attempt.id, attempt.attempt, stream, text.slice(0, room));
+    this.sink(
+      attempt.id,
+      attempt.attempt,
+      'log',
+      `\n[output truncated on the worker at ${this.outputLimitChars} characters]\n`,
+    );
+  }
+
   private async run(work: StartWork, attempt: Attempt): Promise<void> {
     // The task's child logger is made only if something logs through it: building one
     // serialises its bindings, which profiling showed as a real per-task cost under load.
     let taskLog: Logger | undefined;
     const log = (): Logger =>
       (taskLog ??= this.log.child({ taskId: work.id, attempt: work.attempt, kind: work.kind }));
+    let handlerLog: Logger | undefined;
+    const write = (text: string, stream: string): void => this.writeOutput(attempt, stream, text);
     const logsInfo = this.log.isLevelEnabled('info');
     const handler = this.handlers.get(work.kind);
     let outcome: AttemptOutcome;
@@ -166,8 +203,9 @@ export class TaskRunner {
           payload: work.payload,
           signal: attempt.controller.signal,
           get logger() {
-            return log();
+            return (handlerLog ??= mirrorToOutput(log(), (line) => write(line, 'log')));
           },
+          write: (text, stream = 'stdout') => write(text, stream),
         });
         attempt.controller.signal.throwIfAborted();
         outcome = {
@@ -207,6 +245,43 @@ export class TaskRunner {
       this.events.emit('settled');
     });
   }
+}
+
+/** Levels whose calls a task's logger mirrors into its output. */
+const LOG_LEVELS = new Set(['trace', 'debug', 'info', 'warn', 'error', 'fatal']);
+
+/**
+ * Wraps a logger so each line it actually logs (at an enabled level) is also written as a
+ * plain line: `INFO message {"field":1}`. A Proxy keeps the whole pino API (child,
+ * isLevelEnabled, ...) unchanged for the handler.
+ */
+function mirrorToOutput(logger: Logger, writeLine: (line: string) => void): Logger {
+  return new Proxy(logger, {
+    get(target, property, receiver) {
+      const value: unknown = Reflect.get(target, property, receiver);
+      if (
+        typeof property !== 'string' ||
+        !LOG_LEVELS.has(property) ||
+        typeof value !== 'function'
+      ) {
+        return value;
+      }
+      return (...args: unknown[]) => {
+        (value as (...a: unknown[]) => void).apply(target, args);
+        if (target.isLevelEnabled(property)) writeLine(formatLogLine(property, args));
+      };
+    },
+  });
+}
+
+function formatLogLine(level: string, args: readonly unknown[]): string {
+  const [first, ...rest] = args;
+  const fields = typeof first === 'object' && first !== null ? first : undefined;
+  const message = (fields ? rest : args).map((a) => String(a)).join(' ');
+  const extra = fields
+    ? ` ${JSON.stringify(fields instanceof Error ? { err: fields.message } : fields)}`
+    : '';
+  return `${level.toUpperCase()} ${message}${extra}\n`;
 }
 
 function attemptKey(id: string, attempt: number): string {

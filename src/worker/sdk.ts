@@ -32,6 +32,8 @@ export interface WorkerOptions {
   /** On stop, how long running tasks get to finish before they are aborted. Default 30 s. */
   readonly drainTimeoutMs?: number;
   readonly logger?: Logger;
+  /** Output characters one attempt sends to the leader (default 1 MiB); the rest is dropped. */
+  readonly outputLimitChars?: number;
   /** Commands a `command` handler of this worker may run, shown to the leader. */
   readonly allowedCommands?: readonly string[];
 }
@@ -84,7 +86,14 @@ export function createWorker(options: WorkerOptions): DroverWorker {
 
   const session = new AbortController();
   // The runner reports through the link, which is built next (a closure, so no cycle).
-  const runner = new TaskRunner(slots, handlers, (outcome) => link.report(outcome), log);
+  const runner = new TaskRunner(
+    slots,
+    handlers,
+    (outcome) => link.report(outcome),
+    log,
+    (id, attempt, stream, data) => link.output(id, attempt, stream, data),
+    options.outputLimitChars,
+  );
   const link: LeaderLink = new LeaderLink(
     options.leaders ?? ['127.0.0.1:50051'],
     options.credentials ?? channelCredentials(undefined),

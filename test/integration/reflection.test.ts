@@ -71,7 +71,14 @@ describe('server reflection and health, as grpcurl uses them', () => {
       const leaderMethods = (await reflection.listMethods('cluster.v1.LeaderService')).map(
         (m) => m.name,
       );
-      expect(leaderMethods.sort()).toEqual(['Drain', 'Heartbeat', 'Join', 'Leave', 'Members']);
+      expect(leaderMethods.sort()).toEqual([
+        'Drain',
+        'Heartbeat',
+        'Join',
+        'Leave',
+        'Members',
+        'WatchMembers',
+      ]);
       const schedulerMethods = (await reflection.listMethods('scheduler.v1.SchedulerService')).map(
         (m) => m.name,
       );
@@ -79,11 +86,13 @@ describe('server reflection and health, as grpcurl uses them', () => {
         'CancelTask',
         'DeleteTask',
         'GetTask',
+        'GetTaskOutput',
         'GetTasks',
         'ScheduleTask',
         'ScheduleTaskStream',
         'ScheduleTasks',
         'TaskComplete',
+        'WatchTasks',
       ]);
     },
   );

@@ -85,9 +85,12 @@ describe('watch streams', () => {
       { timeoutMs: 5000, what: 'both completions seen' },
     );
     const afterStates = all.filter((e) => e.task?.id === 'after').map((e) => e.task!.status);
-    expect(afterStates[0]).toBe(TaskStatus.TASK_STATUS_PENDING);
-    expect(afterStates.at(-1)).toBe(TaskStatus.TASK_STATUS_COMPLETED);
-    expect(afterStates).toContain(TaskStatus.TASK_STATUS_RUNNING);
+    // Saved states in order: scheduled and assigned in one commit, so it may never have
+    // been saved as pending; then running, then completed.
+    expect(afterStates.filter((s) => s !== TaskStatus.TASK_STATUS_PENDING)).toEqual([
+      TaskStatus.TASK_STATUS_RUNNING,
+      TaskStatus.TASK_STATUS_COMPLETED,
+    ]);
     // The running-only watch saw each task run, and leave the filter when it finished.
     await waitFor(
       () => running.filter((e) => e.task?.status === TaskStatus.TASK_STATUS_COMPLETED).length === 2,

@@ -5,6 +5,7 @@ import { toHttpError } from '../../shared/http-status.js';
 import type { Coordinator } from '../coordinator.js';
 import { registerHealthRoutes } from './health-routes.js';
 import { registerMemberRoutes } from './member-routes.js';
+import { registerOutputRoutes } from './output-routes.js';
 import { registerSeedRoutes } from './seed-routes.js';
 import { registerTaskRoutes } from './task-routes.js';
 import { registerWatchRoutes } from './watch-routes.js';
@@ -102,6 +103,7 @@ export async function buildHttpServer(
   registerTaskRoutes(app, coordinator);
   registerMemberRoutes(app, coordinator);
   registerWatchRoutes(app, coordinator);
+  registerOutputRoutes(app, coordinator);
   registerSeedRoutes(app, coordinator);
   app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
   await app.ready();

@@ -7,7 +7,7 @@ import type {
 } from '../../gen/cluster/v1/leader.js';
 import { InvalidArgumentError } from '../../shared/errors.js';
 import { toGrpcStatus } from '../../shared/grpc-status.js';
-import { asMemberId, type MemberId } from '../../shared/ids.js';
+import { asMemberId, asTaskId, type MemberId } from '../../shared/ids.js';
 import type { StartOrder, StopOrder } from '../../scheduler/scheduler.js';
 import type { Coordinator, WorkChannel } from '../coordinator.js';
 import { finishedFromWire, heartbeatFromWire } from './member-wire.js';
@@ -51,7 +51,19 @@ export function handleHeartbeatStream(
           `heartbeat for member ${request.id} on the stream of member ${memberId}`,
         );
       }
-      // Reports first: an attempt that just ended is then no longer in `running`.
+      // Output first: an attempt's last output arrives before (or with) its report.
+      if (request.output.length > 0) {
+        coordinator.appendOutput(
+          memberId!,
+          request.output.map((o) => ({
+            taskId: asTaskId(o.id),
+            attempt: o.attempt,
+            stream: o.stream,
+            data: o.data,
+          })),
+        );
+      }
+      // Reports next: an attempt that just ended is then no longer in `running`.
       for (const finished of request.finished) {
         void coordinator.completeTask(finishedFromWire(finished, memberId!)).then(
           () =>

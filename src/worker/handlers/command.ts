@@ -1,3 +1,4 @@
+import { StringDecoder } from 'node:string_decoder';
 import { spawn } from 'node:child_process';
 import { basename } from 'node:path';
 import { PermanentTaskError, TaskError } from '../task-error.js';
@@ -65,7 +66,7 @@ export function parseCommandPayload(payload: string): CommandSpec {
  * output kept.
  */
 export function commandHandler(options: CommandHandlerOptions): TaskHandler {
-  return ({ payload, signal, logger }) => {
+  return ({ payload, signal, logger, write }) => {
     const spec = parseCommandPayload(payload);
     if (!options.allow.has(spec.command)) {
       throw new PermanentTaskError(
@@ -84,8 +85,18 @@ export function commandHandler(options: CommandHandlerOptions): TaskHandler {
       logger.info({ command: basename(spec.command), pid: child.pid }, 'command started');
       const stdout = new CappedBuffer(options.outputLimitBytes);
       const stderr = new CappedBuffer(options.outputLimitBytes);
-      child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
-      child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+      // Output goes to the task's live output as it comes (decoded across chunk borders),
+      // and, capped, into the result when the command ends.
+      const liveOut = new StringDecoder('utf8');
+      const liveErr = new StringDecoder('utf8');
+      child.stdout.on('data', (chunk: Buffer) => {
+        stdout.push(chunk);
+        write(liveOut.write(chunk), 'stdout');
+      });
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr.push(chunk);
+        write(liveErr.write(chunk), 'stderr');
+      });
       child.on('error', (err) => {
         if (signal.aborted) reject(signal.reason);
         else reject(new TaskError(`command "${spec.command}" could not start: ${err.message}`));

@@ -45,6 +45,7 @@ async function startCoordinator(store: FailingStore, failures: unknown[]): Promi
       maxPayloadBytes: 1024,
       reattachGraceMs: 0,
       retention: { finished: 100, ageMs: 60_000 },
+      output: { perTaskChars: 1024, totalChars: 4096 },
     },
   );
   coordinators.push(coordinator);

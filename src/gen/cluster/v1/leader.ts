@@ -281,6 +281,20 @@ export interface HeartbeatRequest {
   finished: FinishedTask[];
   /** With status FAILED: why, for the Members listing. */
   statusReason: string;
+  /**
+   * Output of running attempts since the last message (command stdout/stderr, SDK log
+   * lines), in order. Best effort: output in flight when a stream breaks is lost.
+   */
+  output: OutputChunk[];
+}
+
+/** OutputChunk is a piece of one attempt's output, as the worker sends it. */
+export interface OutputChunk {
+  id: string;
+  attempt: number;
+  /** "stdout", "stderr" or "log". */
+  stream: string;
+  data: string;
 }
 
 /** HeartbeatResponse carries work from the leader down the stream. */
@@ -1774,6 +1788,7 @@ function createBaseHeartbeatRequest(): HeartbeatRequest {
     draining: false,
     finished: [],
     statusReason: '',
+    output: [],
   };
 }
 
@@ -1799,6 +1814,9 @@ export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
     }
     if (message.statusReason !== '') {
       writer.uint32(58).string(message.statusReason);
+    }
+    for (const v of message.output) {
+      OutputChunk.encode(v!, writer.uint32(66).fork()).join();
     }
     return writer;
   },
@@ -1872,6 +1890,14 @@ export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
             message.statusReason = reader.string();
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.output.push(OutputChunk.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1905,6 +1931,9 @@ export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
         : isSet(object.status_reason)
           ? globalThis.String(object.status_reason)
           : '',
+      output: globalThis.Array.isArray(object?.output)
+        ? object.output.map((e: any) => OutputChunk.fromJSON(e))
+        : [],
     };
   },
 
@@ -1931,6 +1960,9 @@ export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
     if (message.statusReason !== '') {
       obj.statusReason = message.statusReason;
     }
+    if (message.output?.length) {
+      obj.output = message.output.map((e) => OutputChunk.toJSON(e));
+    }
     return obj;
   },
 
@@ -1946,6 +1978,124 @@ export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
     message.draining = object.draining ?? false;
     message.finished = object.finished?.map((e) => FinishedTask.fromPartial(e)) || [];
     message.statusReason = object.statusReason ?? '';
+    message.output = object.output?.map((e) => OutputChunk.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseOutputChunk(): OutputChunk {
+  return { id: '', attempt: 0, stream: '', data: '' };
+}
+
+export const OutputChunk: MessageFns<OutputChunk> = {
+  encode(message: OutputChunk, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== '') {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.attempt !== 0) {
+      writer.uint32(16).uint32(message.attempt);
+    }
+    if (message.stream !== '') {
+      writer.uint32(26).string(message.stream);
+    }
+    if (message.data !== '') {
+      writer.uint32(34).string(message.data);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): OutputChunk {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseOutputChunk();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.attempt = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.stream = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.data = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): OutputChunk {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : '',
+      attempt: isSet(object.attempt) ? globalThis.Number(object.attempt) : 0,
+      stream: isSet(object.stream) ? globalThis.String(object.stream) : '',
+      data: isSet(object.data) ? globalThis.String(object.data) : '',
+    };
+  },
+
+  toJSON(message: OutputChunk): unknown {
+    const obj: any = {};
+    if (message.id !== '') {
+      obj.id = message.id;
+    }
+    if (message.attempt !== 0) {
+      obj.attempt = Math.round(message.attempt);
+    }
+    if (message.stream !== '') {
+      obj.stream = message.stream;
+    }
+    if (message.data !== '') {
+      obj.data = message.data;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<OutputChunk>, I>>(base?: I): OutputChunk {
+    return OutputChunk.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<OutputChunk>, I>>(object: I): OutputChunk {
+    const message = createBaseOutputChunk();
+    message.id = object.id ?? '';
+    message.attempt = object.attempt ?? 0;
+    message.stream = object.stream ?? '';
+    message.data = object.data ?? '';
     return message;
   },
 };

@@ -328,6 +328,28 @@ export interface DeleteTaskResponse {
   task: Task | undefined;
 }
 
+/** GetTaskOutputRequest reads a task's output. */
+export interface GetTaskOutputRequest {
+  id: string;
+  /** Start at this offset (characters from the beginning); 0: from the start. */
+  offset: number;
+  /** Keep the stream open and send output as it comes, until the task is finished. */
+  follow: boolean;
+}
+
+/** GetTaskOutputResponse is a piece of a task's output, in order. */
+export interface GetTaskOutputResponse {
+  /** Offset of this chunk's first character in the task's whole output. */
+  offset: number;
+  /** The attempt that wrote it. */
+  attempt: number;
+  /** "stdout", "stderr" or "log". */
+  stream: string;
+  data: string;
+  /** Set on the last message when the output was cut at the leader's limit. */
+  truncated: boolean;
+}
+
 /** WatchTasksRequest filters a watch; empty fields match every task. */
 export interface WatchTasksRequest {
   /** Only tasks in this status (as they are after each change); UNSPECIFIED means any. */
@@ -1884,6 +1906,244 @@ export const DeleteTaskResponse: MessageFns<DeleteTaskResponse> = {
   },
 };
 
+function createBaseGetTaskOutputRequest(): GetTaskOutputRequest {
+  return { id: '', offset: 0, follow: false };
+}
+
+export const GetTaskOutputRequest: MessageFns<GetTaskOutputRequest> = {
+  encode(message: GetTaskOutputRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== '') {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.offset !== 0) {
+      writer.uint32(16).uint64(message.offset);
+    }
+    if (message.follow !== false) {
+      writer.uint32(24).bool(message.follow);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetTaskOutputRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetTaskOutputRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.offset = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.follow = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetTaskOutputRequest {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : '',
+      offset: isSet(object.offset) ? globalThis.Number(object.offset) : 0,
+      follow: isSet(object.follow) ? globalThis.Boolean(object.follow) : false,
+    };
+  },
+
+  toJSON(message: GetTaskOutputRequest): unknown {
+    const obj: any = {};
+    if (message.id !== '') {
+      obj.id = message.id;
+    }
+    if (message.offset !== 0) {
+      obj.offset = Math.round(message.offset);
+    }
+    if (message.follow !== false) {
+      obj.follow = message.follow;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetTaskOutputRequest>, I>>(base?: I): GetTaskOutputRequest {
+    return GetTaskOutputRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetTaskOutputRequest>, I>>(
+    object: I,
+  ): GetTaskOutputRequest {
+    const message = createBaseGetTaskOutputRequest();
+    message.id = object.id ?? '';
+    message.offset = object.offset ?? 0;
+    message.follow = object.follow ?? false;
+    return message;
+  },
+};
+
+function createBaseGetTaskOutputResponse(): GetTaskOutputResponse {
+  return { offset: 0, attempt: 0, stream: '', data: '', truncated: false };
+}
+
+export const GetTaskOutputResponse: MessageFns<GetTaskOutputResponse> = {
+  encode(message: GetTaskOutputResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.offset !== 0) {
+      writer.uint32(8).uint64(message.offset);
+    }
+    if (message.attempt !== 0) {
+      writer.uint32(16).uint32(message.attempt);
+    }
+    if (message.stream !== '') {
+      writer.uint32(26).string(message.stream);
+    }
+    if (message.data !== '') {
+      writer.uint32(34).string(message.data);
+    }
+    if (message.truncated !== false) {
+      writer.uint32(40).bool(message.truncated);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetTaskOutputResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetTaskOutputResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.offset = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.attempt = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.stream = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.data = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.truncated = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetTaskOutputResponse {
+    return {
+      offset: isSet(object.offset) ? globalThis.Number(object.offset) : 0,
+      attempt: isSet(object.attempt) ? globalThis.Number(object.attempt) : 0,
+      stream: isSet(object.stream) ? globalThis.String(object.stream) : '',
+      data: isSet(object.data) ? globalThis.String(object.data) : '',
+      truncated: isSet(object.truncated) ? globalThis.Boolean(object.truncated) : false,
+    };
+  },
+
+  toJSON(message: GetTaskOutputResponse): unknown {
+    const obj: any = {};
+    if (message.offset !== 0) {
+      obj.offset = Math.round(message.offset);
+    }
+    if (message.attempt !== 0) {
+      obj.attempt = Math.round(message.attempt);
+    }
+    if (message.stream !== '') {
+      obj.stream = message.stream;
+    }
+    if (message.data !== '') {
+      obj.data = message.data;
+    }
+    if (message.truncated !== false) {
+      obj.truncated = message.truncated;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetTaskOutputResponse>, I>>(base?: I): GetTaskOutputResponse {
+    return GetTaskOutputResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetTaskOutputResponse>, I>>(
+    object: I,
+  ): GetTaskOutputResponse {
+    const message = createBaseGetTaskOutputResponse();
+    message.offset = object.offset ?? 0;
+    message.attempt = object.attempt ?? 0;
+    message.stream = object.stream ?? '';
+    message.data = object.data ?? '';
+    message.truncated = object.truncated ?? false;
+    return message;
+  },
+};
+
 function createBaseWatchTasksRequest(): WatchTasksRequest {
   return { status: 0, memberId: '' };
 }
@@ -2405,6 +2665,23 @@ export const SchedulerServiceService = {
       Buffer.from(WatchTasksResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): WatchTasksResponse => WatchTasksResponse.decode(value),
   },
+  /**
+   * GetTaskOutput sends what a task's attempts wrote (command stdout/stderr, SDK log
+   * lines), from an offset; with follow, it goes on until the task is finished. Output is
+   * kept in the leader's memory, bounded per task and in total (see the README).
+   */
+  getTaskOutput: {
+    path: '/scheduler.v1.SchedulerService/GetTaskOutput' as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: GetTaskOutputRequest): Buffer =>
+      Buffer.from(GetTaskOutputRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetTaskOutputRequest => GetTaskOutputRequest.decode(value),
+    responseSerialize: (value: GetTaskOutputResponse): Buffer =>
+      Buffer.from(GetTaskOutputResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetTaskOutputResponse =>
+      GetTaskOutputResponse.decode(value),
+  },
 } as const;
 
 export interface SchedulerServiceServer extends UntypedServiceImplementation {
@@ -2434,6 +2711,12 @@ export interface SchedulerServiceServer extends UntypedServiceImplementation {
    * RESOURCE_EXHAUSTED: watch again to get a fresh snapshot.
    */
   watchTasks: handleServerStreamingCall<WatchTasksRequest, WatchTasksResponse>;
+  /**
+   * GetTaskOutput sends what a task's attempts wrote (command stdout/stderr, SDK log
+   * lines), from an offset; with follow, it goes on until the task is finished. Output is
+   * kept in the leader's memory, bounded per task and in total (see the README).
+   */
+  getTaskOutput: handleServerStreamingCall<GetTaskOutputRequest, GetTaskOutputResponse>;
 }
 
 export interface SchedulerServiceClient extends Client {
@@ -2573,6 +2856,20 @@ export interface SchedulerServiceClient extends Client {
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<WatchTasksResponse>;
+  /**
+   * GetTaskOutput sends what a task's attempts wrote (command stdout/stderr, SDK log
+   * lines), from an offset; with follow, it goes on until the task is finished. Output is
+   * kept in the leader's memory, bounded per task and in total (see the README).
+   */
+  getTaskOutput(
+    request: GetTaskOutputRequest,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<GetTaskOutputResponse>;
+  getTaskOutput(
+    request: GetTaskOutputRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<GetTaskOutputResponse>;
 }
 
 export const SchedulerServiceClient = makeGenericClientConstructor(

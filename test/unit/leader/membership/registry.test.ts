@@ -620,7 +620,11 @@ describe('MembershipRegistry quarantine and drain', () => {
     for (let waitedMs = 0; waitedMs < TIMING.quarantineMs - 1; waitedMs += 1000) {
       clock.advance(Math.min(1000, TIMING.quarantineMs - 1 - waitedMs));
       registry.heartbeat(clock.nowMs(), w, stream, beat);
-      expect(registry.sweep(clock.nowMs())).toEqual({ transitions: [], quarantines: [] });
+      expect(registry.sweep(clock.nowMs())).toEqual({
+        transitions: [],
+        quarantines: [],
+        forgotten: [],
+      });
     }
     clock.advance(1);
     expect(registry.sweep(clock.nowMs()).quarantines).toMatchObject([

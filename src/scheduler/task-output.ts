@@ -1,0 +1,132 @@
+import type { TaskId } from '../shared/ids.js';
+
+/** A piece of a task's output, at its place in the whole. */
+export interface OutputChunk {
+  /** Characters of the task's output before this chunk. */
+  readonly offset: number;
+  readonly attempt: number;
+  /** `stdout`, `stderr` or `log`. */
+  readonly stream: string;
+  readonly data: string;
+  /** Set on the marker chunk written where the output was cut at its limit. */
+  readonly truncated: boolean;
+}
+
+/** How much output the leader keeps. */
+export interface OutputLimits {
+  /** Characters kept per task; the rest is dropped after a marker. */
+  readonly perTaskChars: number;
+  /** Characters kept across tasks; finished tasks' output goes first when it is reached. */
+  readonly totalChars: number;
+}
+
+interface TaskLog {
+  readonly chunks: OutputChunk[];
+  length: number;
+  truncated: boolean;
+}
+
+/**
+ * Tasks' output (command stdout/stderr, SDK log lines), in memory, bounded per task and in
+ * total. Append-only per task, so a follower resumes from an offset. Pure: it keeps text
+ * and counts characters; the coordinator decides what may be appended (current attempts).
+ */
+export class TaskOutputLog {
+  private readonly logs = new Map<TaskId, TaskLog>();
+  /** Tasks whose output is complete, oldest finished first: evicted first. */
+  private readonly finished = new Set<TaskId>();
+  private totalChars = 0;
+
+  constructor(private readonly limits: OutputLimits) {}
+
+  /** Characters held across all tasks. */
+  get size(): number {
+    return this.totalChars;
+  }
+
+  /**
+   * Adds output to a task's log; returns the chunks stored (the data, possibly cut, and a
+   * truncation marker when the limit is reached), or none once the log is full.
+   */
+  append(taskId: TaskId, attempt: number, stream: string, data: string): OutputChunk[] {
+    if (data.length === 0) return [];
+    let log = this.logs.get(taskId);
+    if (!log) {
+      log = { chunks: [], length: 0, truncated: false };
+      this.logs.set(taskId, log);
+    }
+    if (log.truncated) return [];
+    this.makeRoom(Math.min(data.length, this.limits.perTaskChars - log.length), taskId);
+    const room = Math.min(
+      this.limits.perTaskChars - log.length,
+      this.limits.totalChars - this.totalChars,
+    );
+    const stored: OutputChunk[] = [];
+    const kept = data.length <= room ? data : data.slice(0, Math.max(0, room));
+    if (kept.length > 0) stored.push(this.push(log, { attempt, stream, data: kept }, false));
+    if (kept.length < data.length) {
+      log.truncated = true;
+      const why =
+        room >= this.limits.perTaskChars - log.length
+          ? `over ${this.limits.perTaskChars} characters`
+          : 'the leader holds as much output as it may';
+      stored.push(
+        this.push(log, { attempt, stream: 'log', data: `\n[output truncated: ${why}]\n` }, true),
+      );
+    }
+    return stored;
+  }
+
+  /** A task's output from `offset` on; empty for a task with none. */
+  read(taskId: TaskId, offset: number): OutputChunk[] {
+    const log = this.logs.get(taskId);
+    if (!log) return [];
+    const out: OutputChunk[] = [];
+    for (const chunk of log.chunks) {
+      const from = sliceFrom(chunk, offset);
+      if (from) out.push(from);
+    }
+    return out;
+  }
+
+  /** The task finished: its output is complete and may be evicted under pressure. */
+  markFinished(taskId: TaskId): void {
+    if (this.logs.has(taskId)) this.finished.add(taskId);
+  }
+
+  /** Drops a task's output (the task was pruned or deleted). */
+  forget(taskId: TaskId): void {
+    const log = this.logs.get(taskId);
+    if (!log) return;
+    this.totalChars -= log.length;
+    this.logs.delete(taskId);
+    this.finished.delete(taskId);
+  }
+
+  /** Evicts finished tasks' output, oldest first, until `chars` more fit in the total. */
+  private makeRoom(chars: number, keep: TaskId): void {
+    for (const id of this.finished) {
+      if (this.totalChars + chars <= this.limits.totalChars) return;
+      if (id !== keep) this.forget(id);
+    }
+  }
+
+  private push(
+    log: TaskLog,
+    piece: { attempt: number; stream: string; data: string },
+    truncated: boolean,
+  ): OutputChunk {
+    const chunk: OutputChunk = { offset: log.length, ...piece, truncated };
+    log.chunks.push(chunk);
+    log.length += piece.data.length;
+    this.totalChars += piece.data.length;
+    return chunk;
+  }
+}
+
+/** The part of a chunk at or after `offset`, or undefined if it all comes before. */
+export function sliceFrom(chunk: OutputChunk, offset: number): OutputChunk | undefined {
+  if (chunk.offset >= offset) return chunk;
+  if (chunk.offset + chunk.data.length <= offset) return undefined;
+  return { ...chunk, offset, data: chunk.data.slice(offset - chunk.offset) };
+}

@@ -1,0 +1,101 @@
+import { describe, expect, it } from 'vitest';
+import { TaskStatus } from '../helpers/grpc-clients.js';
+import { waitFor } from '../helpers/processes.js';
+import { useCluster } from '../helpers/use-cluster.js';
+
+// Task output: a command's stdout/stderr and SDK log lines, read while the task runs and
+// after, over HTTP, gRPC (drover logs) and bounded in size.
+
+const script = (text: string) => JSON.stringify({ command: 'sh', args: ['-c', text] });
+
+describe('task output', () => {
+  const { cluster, clients } = useCluster();
+
+  it('streams a running command’s output over HTTP (follow), then serves it whole', async () => {
+    const { address, http } = await cluster().startLeader(['--store', 'memory']);
+    await cluster().startWorker(address, 'w', ['--allow-command', 'sh']);
+    const api = clients(address);
+    // The command waits for a file the test makes, so "running" is certain, not timed.
+    const gate = `/tmp/drover-gate-${process.pid}-${Date.now()}`;
+    const id = await api.schedule({
+      kind: 'command',
+      payload: script(
+        `echo one; echo oops >&2; i=0; while [ ! -e ${gate} ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done; echo two; rm -f ${gate}`,
+      ),
+    });
+    const response = await fetch(`${http}/v1/tasks/${id}/output?follow=true`, {
+      signal: AbortSignal.timeout(15_000),
+    });
+    expect(response.headers.get('content-type')).toMatch(/^text\/plain/);
+    const reader = response.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    let gateOpened = false;
+    // Bounded: the command ends within 10 s whatever happens, and the stream with it.
+    for (let reads = 0; reads < 1000; reads++) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+      if (text.includes('one\n') && !text.includes('two') && !gateOpened) {
+        gateOpened = true;
+        // Read while it runs: the task is still running now.
+        expect((await api.task(id)).status).toBe(TaskStatus.TASK_STATUS_RUNNING);
+        const { writeFileSync } = await import('node:fs');
+        writeFileSync(gate, '');
+      }
+    }
+    // The handler's own log line (through the SDK logger) comes first, then the command's.
+    expect(text).toMatch(/^INFO command started \{"command":"sh","pid":\d+\}\none\noops\ntwo\n$/);
+    expect((await api.task(id)).status).toBe(TaskStatus.TASK_STATUS_COMPLETED);
+    const whole = await fetch(`${http}/v1/tasks/${id}/output`);
+    expect(await whole.text()).toBe(text);
+    const tail = await fetch(`${http}/v1/tasks/${id}/output?offset=${text.length - 9}`);
+    expect(await tail.text()).toBe('oops\ntwo\n');
+    expect((await fetch(`${http}/v1/tasks/nope/output`)).status).toBe(404);
+  });
+
+  it('drover logs prints output, and --follow streams it until the task finishes', async () => {
+    const { address } = await cluster().startLeader(['--store', 'memory']);
+    await cluster().startWorker(address, 'w');
+    const api = clients(address);
+    // The demo handler logs its progress through the SDK logger: those lines are output.
+    const id = await api.schedule({ payload: '800' });
+    const follow = cluster().spawn('logs', ['logs', id, '--follow', '--leader', address]);
+    const { code } = await follow.exited;
+    expect(code).toBe(0);
+    const followed = follow.raw.filter((line) => !line.startsWith('[stderr]'));
+    expect(followed).toEqual([
+      'INFO demo task working {"progress":"25%"}',
+      'INFO demo task working {"progress":"50%"}',
+      'INFO demo task working {"progress":"75%"}',
+      'INFO demo task working {"progress":"100%"}',
+    ]);
+    expect((await api.task(id)).status).toBe(TaskStatus.TASK_STATUS_COMPLETED);
+    const after = cluster().spawn('logs2', ['logs', id, '--leader', address]);
+    expect((await after.exited).code).toBe(0);
+    expect(after.raw).toEqual(followed);
+  });
+
+  it('keeps at most --max-output-chars per task, with a marker where it was cut', async () => {
+    const { address, http } = await cluster().startLeader([
+      '--store',
+      'memory',
+      '--max-output-chars',
+      '50',
+    ]);
+    await cluster().startWorker(address, 'w', ['--allow-command', 'sh']);
+    const api = clients(address);
+    const id = await api.schedule({
+      kind: 'command',
+      payload: script('for i in $(seq 1 40); do echo line-$i; done'),
+    });
+    await waitFor(async () => (await api.task(id)).status === TaskStatus.TASK_STATUS_COMPLETED, {
+      timeoutMs: 5000,
+      what: 'done',
+    });
+    const text = await (await fetch(`${http}/v1/tasks/${id}/output`)).text();
+    expect(text).toMatch(/^INFO command started .*\n/);
+    expect(text).toMatch(/\[output truncated: over 50 characters\]\n$/);
+    expect(text.length).toBeLessThan(50 + 60);
+  });
+});
