@@ -265,6 +265,7 @@ export class Coordinator {
     // Free slots take new tasks at once, so a task and its assignment are saved in one
     // commit: one write and one fsync on the way from schedule to start, not two.
     const assigned = this.scheduler.assign(nowMs);
+    this.logOutOfAttempts(assigned.changed);
     await this.save([...changed, ...assigned.changed]);
     for (const task of tasks) {
       this.log.info(
@@ -297,9 +298,10 @@ export class Coordinator {
       // A slot may have been freed even when nothing changed (a cancelled task's ack, or a
       // refused report of a timed-out attempt).
       this.schedulePump();
+      this.memberChanged(report.memberId);
     }
     const { task, changed, stop } = outcome;
-    this.memberChanged(report.memberId ?? task.memberId);
+    if (report.memberId === undefined) this.memberChanged(task.memberId);
     if (changed.length === 0) return task;
     if (report.memberId !== undefined) {
       // A permanent error is about the task (bad input), not about the member that ran it.
@@ -429,6 +431,8 @@ export class Coordinator {
     offset: number,
     listener?: (event: OutputEvent) => void,
   ): { chunks: OutputChunk[]; done: boolean; unsubscribe: () => void } {
+    // A follow that starts during shutdown would miss the close notice: refuse it.
+    if (listener) this.assertRunning();
     const task = this.scheduler.get(taskId);
     const done = isFinal(task.status);
     // Registered before reading, in the same turn: no chunk falls between the two.
@@ -481,12 +485,7 @@ export class Coordinator {
           `was ${to === 'dead' ? 'lost' : 'gone'} (${reason})`,
         );
         for (const task of changed) {
-          this.log.warn(
-            { memberId, taskId: task.id, attempt: task.attempt, status: task.status },
-            task.status === 'error'
-              ? 'task failed: its member was lost on its last attempt'
-              : 'task requeued',
-          );
+          this.log.warn({ memberId, taskId: task.id, attempt: task.attempt }, 'task requeued');
         }
         this.persistThen(changed, () => this.schedulePump());
         return;
@@ -586,8 +585,20 @@ export class Coordinator {
 
   private pump(): void {
     const { changed, starts } = this.scheduler.assign(this.now());
-    if (starts.length === 0) return;
+    this.logOutOfAttempts(changed);
+    if (changed.length === 0) return;
     this.persistThen(changed, () => this.sendStarts(starts));
+  }
+
+  /** Logs tasks that assignment failed rather than started (out of attempts). */
+  private logOutOfAttempts(changed: readonly TaskRecord[]): void {
+    for (const task of changed) {
+      if (task.status !== 'error') continue;
+      this.log.warn(
+        { taskId: task.id, attempt: task.attempt, error: task.error },
+        'task failed: its member was lost on its last attempt',
+      );
+    }
   }
 
   /** Tells workers to start what was assigned to them (once it is saved). */

@@ -18,6 +18,13 @@ import { buildLeaderServer, SERVICE_NAMES } from './server.js';
 
 /** Room for the rest of a ScheduleTask message around the largest payload. */
 const MESSAGE_OVERHEAD_BYTES = 64 * 1024;
+/**
+ * The smallest gRPC message limit, whatever the payload limit: a worker's heartbeat carries
+ * completion results (a command's capped stdout and stderr) and output, and one refused
+ * message would end its stream and make it dead. Payloads are still checked against
+ * --max-payload-bytes by the scheduler; this is only the transport's guard.
+ */
+const MIN_MESSAGE_LIMIT_BYTES = 4 * 1024 * 1024;
 
 /**
  * Runs a leader until `signal` aborts (main wires SIGINT/SIGTERM to it): builds the
@@ -53,7 +60,10 @@ export async function runLeader(config: LeaderConfig, signal: AbortSignal): Prom
   await coordinator.start();
 
   const built = buildLeaderServer(coordinator, logger, {
-    maxReceiveMessageBytes: config.maxPayloadBytes + MESSAGE_OVERHEAD_BYTES,
+    maxReceiveMessageBytes: Math.max(
+      config.maxPayloadBytes + MESSAGE_OVERHEAD_BYTES,
+      MIN_MESSAGE_LIMIT_BYTES,
+    ),
     keepaliveTimeMs: config.keepaliveTimeMs,
     keepaliveTimeoutMs: config.keepaliveTimeoutMs,
   });

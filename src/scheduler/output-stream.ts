@@ -30,6 +30,8 @@ export function serveTaskOutput(
   const { id, follow } = call.request;
   const offset = Number(call.request.offset);
   let ended = false;
+  // What is already held goes out in one loop: only what piles up after it is a backlog.
+  let backlogBase: number | undefined = undefined;
   let cleanup = (): void => {};
   const finish = (error?: { code: status; details: string }): void => {
     if (ended) return;
@@ -41,7 +43,7 @@ export function serveTaskOutput(
   const send = (chunk: OutputChunk): void => {
     const part = sliceFrom(chunk, offset);
     if (ended || !part) return;
-    if (call.writableLength > MAX_WATCH_BACKLOG) {
+    if (backlogBase !== undefined && call.writableLength > MAX_WATCH_BACKLOG + backlogBase) {
       finish({ code: status.RESOURCE_EXHAUSTED, details: 'the reader fell too far behind' });
       return;
     }
@@ -68,5 +70,6 @@ export function serveTaskOutput(
   };
   call.on('cancelled', () => finish());
   for (const chunk of read.chunks) send(chunk);
+  backlogBase = read.chunks.length;
   if (!follow || read.done) finish();
 }

@@ -121,7 +121,7 @@ interface WorkerSlots {
    * told to stop and has not yet reported: they still hold a slot, since the worker may
    * still be running them, until the worker reports them or is lost.
    */
-  readonly stopping: Set<string>;
+  readonly stopping: Map<string, TaskId>;
   eligible: boolean;
 }
 
@@ -165,6 +165,12 @@ export class Scheduler {
   /** Running tasks that have a timeout, by (deadline, seq). */
   private readonly deadlines = new BTree<TimeKey, TaskRecord>(undefined, compareTimeKeys);
   private readonly policy: TaskPolicyDefaults;
+  /**
+   * Tasks with an attempt some worker was told to stop and has not reported (how many).
+   * Such a task is not forgotten: its id could be reused, and the late report of the old
+   * attempt would then be taken for the new task's.
+   */
+  private readonly stoppingTasks = new Map<TaskId, number>();
   private lastSeq = 0;
   private lastTailQueueSeq = 0;
   private lastHeadQueueSeq = 0;
@@ -224,7 +230,10 @@ export class Scheduler {
       if (removed.length >= options.limit) break;
       const tooOld = (task.finishedAtMs ?? 0) < options.finishedBeforeMs;
       if (excess <= 0 && !tooOld) break; // finish order: everything after is newer
-      if (task.memberId !== undefined && this.workers.get(task.memberId)?.running.has(task.id)) {
+      if (
+        (task.memberId !== undefined && this.workers.get(task.memberId)?.running.has(task.id)) ||
+        this.stoppingTasks.has(task.id)
+      ) {
         continue; // still holds a worker's slot
       }
       this.finished.delete(task.id);
@@ -246,7 +255,10 @@ export class Scheduler {
     if (!isFinal(task.status)) {
       throw new StaleError(`task ${id} is ${task.status}; cancel it before deleting it`);
     }
-    if (task.memberId !== undefined && this.workers.get(task.memberId)?.running.has(task.id)) {
+    if (
+      (task.memberId !== undefined && this.workers.get(task.memberId)?.running.has(task.id)) ||
+      this.stoppingTasks.has(task.id)
+    ) {
       throw new StaleError(`task ${id} is still stopping on member ${task.memberId}; try again`);
     }
     this.finished.delete(task.id);
@@ -516,7 +528,8 @@ export class Scheduler {
       const reason = `attempt ${task.attempt} timed out after ${task.timeoutMs} ms`;
       const worker = this.workers.get(memberId);
       if (worker?.running.delete(task.id)) {
-        worker.stopping.add(attemptKey(task.id, task.attempt));
+        worker.stopping.set(attemptKey(task.id, task.attempt), task.id);
+        this.stoppingTasks.set(task.id, (this.stoppingTasks.get(task.id) ?? 0) + 1);
       }
       stops.push({ memberId, taskId: task.id, attempt: task.attempt, reason });
       failures.push({ memberId, task });
@@ -563,20 +576,23 @@ export class Scheduler {
 
   /**
    * Running tasks whose worker was lost: back to the head of the queue with their attempt
-   * kept (the worker may still re-attach or report them until someone else takes them),
-   * or, on their last attempt, ended in error. No backoff: losing a worker says nothing
-   * about the task, and the work should resume as soon as another member is free.
+   * kept, so the worker may still re-attach or report them until someone else takes them.
+   * The attempt budget is checked when one would be started (see {@link assign}): a task on
+   * its last attempt fails only if the worker does not come back first, so a brief
+   * disconnect never fails work that is still running. No backoff: losing a worker says
+   * nothing about the task.
    */
-  private requeueLost(nowMs: number, lost: TaskRecord[], why: string): TaskRecord[] {
-    const retry: TaskRecord[] = [];
+  private requeueLost(_nowMs: number, lost: TaskRecord[], why: string): TaskRecord[] {
     for (const task of lost) {
-      const error = `member ${task.memberId ?? '(none)'} ${why} during attempt ${task.attempt}`;
-      task.error = error;
-      if (task.attempt >= task.maxAttempts) this.finish(task, nowMs, 'error');
-      else retry.push(task);
+      task.error = `member ${task.memberId ?? '(none)'} ${why} during attempt ${task.attempt}`;
     }
-    this.requeueAtHead(retry);
-    return lost;
+    return this.requeueAtHead(lost);
+  }
+
+  private unmarkStopping(taskId: TaskId): void {
+    const count = (this.stoppingTasks.get(taskId) ?? 0) - 1;
+    if (count > 0) this.stoppingTasks.set(taskId, count);
+    else this.stoppingTasks.delete(taskId);
   }
 
   /**
@@ -601,6 +617,15 @@ export class Scheduler {
       }
       misses = 0;
       const task = this.tasks.get(entry.id)!;
+      if (task.attempt >= task.maxAttempts) {
+        // Requeued after its worker was lost on its last attempt, and nobody re-attached
+        // it: another start would exceed its budget, so it fails here instead.
+        task.error = `${task.error ?? 'its member was lost'}; no attempts left (max ${task.maxAttempts})`;
+        this.finish(task, nowMs, 'error');
+        changed.push(task);
+        this.ready.add(workerId);
+        continue;
+      }
       // Start time first: entering `running` files the task under its deadline.
       task.startedAtMs = nowMs;
       task.attempt++;
@@ -635,7 +660,7 @@ export class Scheduler {
       slots,
       kinds,
       running: new Set(),
-      stopping: new Set(),
+      stopping: new Map(),
       eligible: false,
     });
   }
@@ -659,6 +684,7 @@ export class Scheduler {
     if (!worker) return { changed: [] };
     this.workers.delete(id);
     this.ready.delete(id);
+    for (const taskId of worker.stopping.values()) this.unmarkStopping(taskId);
     const lost = [...worker.running]
       .map((taskId) => this.tasks.get(taskId)!)
       .filter((task) => task.status === 'running' && task.memberId === id);
@@ -819,6 +845,7 @@ export class Scheduler {
   private releaseStopping(memberId: MemberId, taskId: TaskId, attempt: number): boolean {
     const worker = this.workers.get(memberId);
     if (!worker?.stopping.delete(attemptKey(taskId, attempt))) return false;
+    this.unmarkStopping(taskId);
     this.refreshReady(worker);
     return true;
   }

@@ -57,17 +57,16 @@ export class TaskOutputLog {
     }
     if (log.truncated) return [];
     this.makeRoom(Math.min(data.length, this.limits.perTaskChars - log.length), taskId);
-    const room = Math.min(
-      this.limits.perTaskChars - log.length,
-      this.limits.totalChars - this.totalChars,
-    );
+    const taskRoom = this.limits.perTaskChars - log.length;
+    const totalRoom = this.limits.totalChars - this.totalChars;
+    const room = Math.min(taskRoom, totalRoom);
     const stored: OutputChunk[] = [];
     const kept = data.length <= room ? data : data.slice(0, Math.max(0, room));
     if (kept.length > 0) stored.push(this.push(log, { attempt, stream, data: kept }, false));
     if (kept.length < data.length) {
       log.truncated = true;
       const why =
-        room >= this.limits.perTaskChars - log.length
+        taskRoom <= totalRoom
           ? `over ${this.limits.perTaskChars} characters`
           : 'the leader holds as much output as it may';
       stored.push(

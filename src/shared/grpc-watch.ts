@@ -28,6 +28,9 @@ export function serveWatch<Req, M>(
   logger: Logger,
 ): void {
   let ended = false;
+  // The snapshot goes out in one synchronous loop, before any of it can drain: only what
+  // piles up after it counts against the backlog.
+  let snapshotSent = false;
   let cleanup = (): void => {};
   const finish = (error?: { code: status; details: string }): void => {
     if (ended) return;
@@ -38,7 +41,7 @@ export function serveWatch<Req, M>(
   };
   const send = (message: M): void => {
     if (ended) return;
-    if (call.writableLength > MAX_WATCH_BACKLOG) {
+    if (snapshotSent && call.writableLength > MAX_WATCH_BACKLOG + snapshotSize) {
       finish({
         code: status.RESOURCE_EXHAUSTED,
         details: `watch ended: the reader fell more than ${MAX_WATCH_BACKLOG} messages behind; watch again`,
@@ -64,6 +67,8 @@ export function serveWatch<Req, M>(
   };
   call.on('cancelled', () => finish());
   call.on('error', () => finish());
+  const snapshotSize = watch.snapshot.length + 1;
   for (const message of watch.snapshot) send(message);
   send(watch.synced);
+  snapshotSent = true;
 }

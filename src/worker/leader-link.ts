@@ -29,6 +29,29 @@ export interface ReconnectPolicy {
   readonly giveUpAfterMs: number;
 }
 
+/** Longest piece of output in one chunk, in UTF-16 units (at most 3 UTF-8 bytes each). */
+const OUTPUT_PIECE_CHARS = 8 * 1024;
+/**
+ * Output bytes per heartbeat message: a quarter of the smallest message limit a leader has
+ * (4 MiB), leaving room for reports, so output can never get a message refused.
+ */
+const OUTPUT_MESSAGE_BYTES = 1024 * 1024;
+
+/** Cuts text into pieces of at most `most` units, never between a surrogate pair. */
+export function splitText(text: string, most: number): string[] {
+  const pieces: string[] = [];
+  let start = 0;
+  // Bounded: each step moves on by at least one unit.
+  while (start < text.length) {
+    let end = Math.min(start + most, text.length);
+    const last = text.charCodeAt(end - 1);
+    if (end < text.length && end - start > 1 && last >= 0xd800 && last <= 0xdbff) end--;
+    pieces.push(text.slice(start, end));
+    start = end;
+  }
+  return pieces;
+}
+
 /** Who this worker is, as it tells the leader on Join. */
 export interface WorkerIdentity {
   readonly id: string;
@@ -179,10 +202,16 @@ export class LeaderLink {
     });
   }
 
-  /** Sends a piece of an attempt's output to the leader with the next message. */
+  /**
+   * Sends a piece of an attempt's output to the leader with the next messages, cut into
+   * pieces so no message nears the leader's message-size limit (a message over it would
+   * end the stream and make this worker dead).
+   */
   output(id: string, attempt: number, stream: string, data: string): void {
     if (!this.stream) return;
-    this.pendingOutput.push({ id, attempt, stream, data });
+    for (const piece of splitText(data, OUTPUT_PIECE_CHARS)) {
+      this.pendingOutput.push({ id, attempt, stream, data: piece });
+    }
     this.scheduleFlush();
   }
 
@@ -296,13 +325,27 @@ export class LeaderLink {
 
   /** One heartbeat: liveness, what runs, and every report not yet sent on this stream. */
   private sendHeartbeat(): void {
-    const output = this.pendingOutput;
-    this.pendingOutput = [];
-    if (!this.stream) return;
+    // At most OUTPUT_MESSAGE_BYTES of output per message; the rest goes on the next turn.
+    let budget = OUTPUT_MESSAGE_BYTES;
+    let take = 0;
+    while (take < this.pendingOutput.length) {
+      budget -= this.pendingOutput[take]!.data.length * 3; // UTF-8 bytes, at most
+      if (budget < 0 && take > 0) break;
+      take++;
+    }
+    const output = this.pendingOutput.splice(0, take);
+    if (!this.stream) {
+      this.pendingOutput = [];
+      return;
+    }
+    if (this.pendingOutput.length > 0) this.scheduleFlush();
     const running = this.runner.running;
     const finished: FinishedTask[] = [];
-    for (const pending of this.unacked.values()) {
-      if (pending.sentOnStream === this.streamSerial) continue;
+    // A report waits for its attempt's output to be sent: the leader keeps output only while
+    // the attempt is current, and the report ends it.
+    const outputLeft = new Set(this.pendingOutput.map((o) => attemptKey(o.id, o.attempt)));
+    for (const [key, pending] of this.unacked) {
+      if (pending.sentOnStream === this.streamSerial || outputLeft.has(key)) continue;
       pending.sentOnStream = this.streamSerial;
       const { id, attempt, result, error, permanent } = pending.outcome;
       finished.push({ id, attempt, result, error, permanent: permanent === true });

@@ -278,9 +278,15 @@ function formatLogLine(level: string, args: readonly unknown[]): string {
   const [first, ...rest] = args;
   const fields = typeof first === 'object' && first !== null ? first : undefined;
   const message = (fields ? rest : args).map((a) => String(a)).join(' ');
-  const extra = fields
-    ? ` ${JSON.stringify(fields instanceof Error ? { err: fields.message } : fields)}`
-    : '';
+  let extra = '';
+  if (fields) {
+    try {
+      extra = ` ${JSON.stringify(fields instanceof Error ? { err: fields.message } : fields)}`;
+    } catch {
+      // BigInt or a cycle: pino copes, and so must the mirror (a log call never fails a task).
+      extra = ' [fields not serialisable]';
+    }
+  }
   return `${level.toUpperCase()} ${message}${extra}\n`;
 }
 

@@ -98,4 +98,32 @@ describe('task output', () => {
     expect(text).toMatch(/\[output truncated: over 50 characters\]\n$/);
     expect(text.length).toBeLessThan(50 + 60);
   });
+
+  it('sends large output in pieces the leader accepts, even with a small message limit', async () => {
+    // The leader takes messages up to its payload limit plus 64 KiB: 65 KiB here.
+    const { address, http } = await cluster().startLeader([
+      '--store',
+      'memory',
+      '--max-payload-bytes',
+      '1024',
+    ]);
+    await cluster().startWorker(address, 'w', ['--allow-command', 'sh']);
+    const api = clients(address);
+    const id = await api.schedule({
+      kind: 'command',
+      payload: script("head -c 300000 /dev/zero | tr '\\0' x"),
+    });
+    await waitFor(async () => (await api.task(id)).status === TaskStatus.TASK_STATUS_COMPLETED, {
+      timeoutMs: 10_000,
+      what: 'done',
+    });
+    const text = await (await fetch(`${http}/v1/tasks/${id}/output`)).text();
+    const body = text.split('\n')[1]!;
+    expect({ length: body.length, onlyX: /^x*$/.test(body) }).toEqual({
+      length: 300_000,
+      onlyX: true,
+    });
+    // The worker never lost its stream.
+    expect((await api.member('w'))?.status).toBe('alive');
+  });
 });

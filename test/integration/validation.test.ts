@@ -28,8 +28,14 @@ describe('bad input gets a clear status and changes nothing', () => {
     expect(big.code).toBe(status.RESOURCE_EXHAUSTED);
     expect(big.details).toBe('task payload is 1025 bytes; the limit is 1024');
 
-    // Far over the limit, gRPC itself refuses the message before it is decoded.
-    const huge = await grpcError(api.schedule({ id: 'huge', payload: 'x'.repeat(200 * 1024) }));
+    // Over the transport's own limit (at least 4 MiB, so workers' results always fit),
+    // gRPC refuses the message before it is decoded; under it, the scheduler does.
+    const over = await grpcError(api.schedule({ id: 'over', payload: 'x'.repeat(200 * 1024) }));
+    expect(over.code).toBe(status.RESOURCE_EXHAUSTED);
+    expect(over.details).toBe('task payload is 204800 bytes; the limit is 1024');
+    const huge = await grpcError(
+      api.schedule({ id: 'huge', payload: 'x'.repeat(5 * 1024 * 1024) }),
+    );
     expect(huge.code).toBe(status.RESOURCE_EXHAUSTED);
 
     const badKind = await grpcError(

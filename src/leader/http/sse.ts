@@ -29,6 +29,8 @@ export interface SseSource {
 export function serveSse(request: FastifyRequest, reply: FastifyReply, source: SseSource): void {
   // Errors before the stream starts (a leader shutting down) are ordinary HTTP errors.
   let ended = false;
+  // The snapshot is written in one go: only what piles up after it counts as a backlog.
+  let snapshotBytes: number | undefined = undefined;
   let cleanup = (): void => {};
   const raw = reply.raw;
   const write = (event: SseEvent): void => {
@@ -43,7 +45,7 @@ export function serveSse(request: FastifyRequest, reply: FastifyReply, source: S
   };
   const send = (event: SseEvent): void => {
     if (ended) return;
-    if (raw.writableLength > MAX_SSE_BACKLOG_BYTES) {
+    if (snapshotBytes !== undefined && raw.writableLength > MAX_SSE_BACKLOG_BYTES + snapshotBytes) {
       finish({
         event: 'error',
         data: { error: 'watch ended: the reader fell too far behind; watch again' },
@@ -70,4 +72,5 @@ export function serveSse(request: FastifyRequest, reply: FastifyReply, source: S
   request.raw.on('close', () => finish());
   for (const event of watch.snapshot) send(event);
   send(watch.synced);
+  snapshotBytes = raw.writableLength;
 }

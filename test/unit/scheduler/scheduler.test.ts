@@ -1615,23 +1615,45 @@ describe('Scheduler retries, backoff and timeouts', () => {
     expect(scheduler.promoteDue(clock.nowMs()).changed).toEqual([]);
   });
 
-  it('a lost worker costs an attempt: requeued at once, or failed on the last one', () => {
+  it('a lost worker costs an attempt: requeued at once; on the last one it fails only when another would start', () => {
     const { scheduler, clock, schedule } = setup({ a: 2 });
     schedule('spare', { maxAttempts: 2 });
     schedule('last', { maxAttempts: 1 });
     scheduler.assign(clock.nowMs());
     clock.advance(5);
     const { changed } = scheduler.removeWorker(clock.nowMs(), m('a'), 'was lost (stream closed)');
-    expect(changed.map((x) => [x.id, x.status])).toEqual([
+    expect(changed.map((x) => [x.id, x.status]).sort()).toEqual([
+      ['last', 'pending'],
       ['spare', 'pending'],
-      ['last', 'error'],
     ]);
     expect(scheduler.get(t('last'))).toMatchObject({
       error: 'member a was lost (stream closed) during attempt 1',
+      attemptEnded: false,
+    });
+    // Another member is free: 'spare' gets attempt 2, 'last' has none left and fails.
+    scheduler.upsertWorker(m('b'), 2, new Set(['default']));
+    scheduler.setEligible(m('b'), true);
+    const assigned = scheduler.assign(clock.nowMs());
+    expect(assigned.starts.map((x) => [x.taskId, x.attempt])).toEqual([['spare', 2]]);
+    expect(scheduler.get(t('last'))).toMatchObject({
+      status: 'error',
+      error: 'member a was lost (stream closed) during attempt 1; no attempts left (max 1)',
       finishedAtMs: clock.nowMs(),
     });
-    expect(scheduler.get(t('spare'))).toMatchObject({ attemptEnded: false, retryAtMs: undefined });
-    expect(scheduler.pendingCount).toBe(1);
+    expect(assigned.changed.map((x) => x.id).sort()).toEqual(['last', 'spare']);
+  });
+
+  it('a task on its last attempt survives a brief disconnect: its worker re-attaches it', () => {
+    const { scheduler, clock, schedule } = setup({ a: 1 });
+    schedule('once', { maxAttempts: 1 });
+    scheduler.assign(clock.nowMs());
+    scheduler.removeWorker(clock.nowMs(), m('a'), 'was lost (stream broke)');
+    scheduler.upsertWorker(m('a'), 1, new Set(['default']));
+    const { changed } = scheduler.reconcile(m('a'), [{ taskId: t('once'), attempt: 1 }], true);
+    expect(changed.map((x) => [x.id, x.status])).toEqual([['once', 'running']]);
+    expect(
+      scheduler.complete(clock.nowMs(), { taskId: t('once'), attempt: 1, memberId: m('a') }).task,
+    ).toMatchObject({ status: 'completed', error: undefined });
   });
 
   it('stops an attempt past its timeout, keeps the slot until the worker reports, then retries', () => {
@@ -1724,19 +1746,19 @@ describe('Scheduler retries, backoff and timeouts', () => {
 });
 
 describe('Scheduler timeouts and pruning', () => {
-  it('frees the slot of a stopped attempt even when its task was pruned before the report', () => {
+  it('keeps a timed-out task until its worker reports the stopped attempt, so its id is not reused early', () => {
     const { scheduler, clock, schedule } = setup({ a: 1 });
     schedule('gone', { timeoutMs: 10, maxAttempts: 1 });
     scheduler.assign(clock.nowMs());
     clock.advance(10);
     expect(scheduler.expire(clock.nowMs()).changed[0]!.status).toBe('error');
-    expect(
-      scheduler.prune({ keep: 0, finishedBeforeMs: clock.nowMs() + 1, limit: 10 }),
-    ).toHaveLength(1);
-    expect(scheduler.stoppingOn(m('a'))).toBe(1);
+    const everything = { keep: 0, finishedBeforeMs: clock.nowMs() + 1, limit: 10 };
+    expect(scheduler.prune(everything)).toEqual([]);
+    expect(() => scheduler.forget(t('gone'))).toThrow(StaleError);
     expect(() =>
       scheduler.complete(clock.nowMs(), { taskId: t('gone'), attempt: 1, memberId: m('a') }),
     ).toThrow(StaleError);
     expect(scheduler.stoppingOn(m('a'))).toBe(0);
+    expect(scheduler.prune(everything).map((x) => x.id)).toEqual(['gone']);
   });
 });
