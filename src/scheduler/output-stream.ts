@@ -1,9 +1,8 @@
-import { status, type ServerWritableStream } from '@grpc/grpc-js';
+import type { ServerWritableStream } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { GetTaskOutputRequest, GetTaskOutputResponse } from '../gen/scheduler/v1/scheduler.js';
 import type { Coordinator } from '../leader/coordinator.js';
-import { MAX_WATCH_BACKLOG } from '../shared/grpc-watch.js';
-import { toGrpcStatus } from '../shared/grpc-status.js';
+import { serveWatch } from '../shared/grpc-watch.js';
 import { sliceFrom, type OutputChunk } from './task-output.js';
 import { taskIdFromWire } from './task-wire.js';
 
@@ -29,47 +28,29 @@ export function serveTaskOutput(
 ): void {
   const { id, follow } = call.request;
   const offset = Number(call.request.offset);
-  let ended = false;
-  // What is already held goes out in one loop: only what piles up after it is a backlog.
-  let backlogBase: number | undefined = undefined;
-  let cleanup = (): void => {};
-  const finish = (error?: { code: status; details: string }): void => {
-    if (ended) return;
-    ended = true;
-    cleanup();
-    if (error) call.emit('error', error);
-    else call.end();
-  };
-  const send = (chunk: OutputChunk): void => {
+  const toWire = (chunk: OutputChunk): GetTaskOutputResponse[] => {
     const part = sliceFrom(chunk, offset);
-    if (ended || !part) return;
-    if (backlogBase !== undefined && call.writableLength > MAX_WATCH_BACKLOG + backlogBase) {
-      finish({ code: status.RESOURCE_EXHAUSTED, details: 'the reader fell too far behind' });
-      return;
-    }
-    call.write(outputChunkToWire(part));
+    return part ? [outputChunkToWire(part)] : [];
   };
-  let read: ReturnType<Coordinator['readOutput']>;
-  try {
-    read = coordinator.readOutput(
-      taskIdFromWire(id),
-      offset,
-      follow ? (event) => (event.kind === 'chunk' ? send(event.chunk) : finish()) : undefined,
-    );
-  } catch (err) {
-    ended = true;
-    call.emit('error', toGrpcStatus(err, logger));
-    return;
-  }
-  const stopClose = coordinator.events.onClose((reason) =>
-    finish({ code: status.UNAVAILABLE, details: reason }),
+  serveWatch(
+    call,
+    {
+      start: (send, end) => {
+        const read = coordinator.readOutput(
+          taskIdFromWire(id),
+          offset,
+          follow
+            ? (event) => (event.kind === 'chunk' ? toWire(event.chunk).forEach(send) : end())
+            : undefined,
+        );
+        return {
+          snapshot: read.chunks.flatMap(toWire),
+          endAfterSnapshot: !follow || read.done,
+          unsubscribe: read.unsubscribe,
+        };
+      },
+      onClose: (listener) => coordinator.events.onClose(listener),
+    },
+    logger,
   );
-  cleanup = () => {
-    read.unsubscribe();
-    stopClose();
-  };
-  call.on('cancelled', () => finish());
-  for (const chunk of read.chunks) send(chunk);
-  backlogBase = read.chunks.length;
-  if (!follow || read.done) finish();
 }

@@ -8,10 +8,14 @@ export const MAX_WATCH_BACKLOG = 10_000;
 /** What a watch adapter gives {@link serveWatch}: a way to start, and to hear of shutdown. */
 export interface WatchSource<M> {
   /**
-   * Subscribes (calling `send` for each change) and returns the snapshot messages, the
-   * message that ends the snapshot, and the unsubscribe. May throw (leader stopping).
+   * Subscribes (calling `send` for each change, `end` when there will be no more) and
+   * returns the snapshot messages, the message that ends the snapshot (if any), whether the
+   * stream ends right after the snapshot, and the unsubscribe. May throw (leader stopping).
    */
-  start(send: (message: M) => void): { snapshot: M[]; synced: M; unsubscribe: () => void };
+  start(
+    send: (message: M) => void,
+    end: () => void,
+  ): { snapshot: M[]; synced?: M; endAfterSnapshot?: boolean; unsubscribe: () => void };
   /** Registers a callback for leader shutdown; returns its removal. */
   onClose(listener: (reason: string) => void): () => void;
 }
@@ -52,7 +56,7 @@ export function serveWatch<Req, M>(
   };
   let watch: ReturnType<WatchSource<M>['start']>;
   try {
-    watch = source.start(send);
+    watch = source.start(send, () => finish());
   } catch (err) {
     ended = true;
     call.emit('error', toGrpcStatus(err, logger));
@@ -69,6 +73,7 @@ export function serveWatch<Req, M>(
   call.on('error', () => finish());
   const snapshotSize = watch.snapshot.length + 1;
   for (const message of watch.snapshot) send(message);
-  send(watch.synced);
+  if (watch.synced !== undefined) send(watch.synced);
   snapshotSent = true;
+  if (watch.endAfterSnapshot) finish();
 }
