@@ -38,11 +38,10 @@ RUN mkdir /data && chown node:node /data
 ENV DROVER_DATA_DIR=/data
 VOLUME /data
 USER node
-# The leader's default gRPC ports; a worker listens on nothing.
-EXPOSE 50051 50052
-# No HEALTHCHECK: the image has no gRPC health probe binary (grpc_health_probe), and running
-# `drover members` every interval would start a whole Node process and would need the
-# leader's TLS settings. The leader does serve grpc.health.v1.Health, so an orchestrator
-# with native gRPC probes (e.g. Kubernetes `grpc:` probes) can check it directly.
+# The leader's default gRPC ports and its HTTP API; a worker listens on nothing.
+EXPOSE 50051 50052 8080
+# No HEALTHCHECK here: the image runs both roles, and only the leader serves /readyz (the
+# compose file checks the leader with it). The leader also serves grpc.health.v1.Health for
+# orchestrators with native gRPC probes (e.g. Kubernetes `grpc:` probes).
 ENTRYPOINT ["node", "bin/drover.js"]
 CMD ["--help"]
