@@ -15,7 +15,7 @@ import {
 import type { TaskPolicyDefaults } from '../scheduler/retry-policy.js';
 import { TaskOutputLog, type OutputChunk, type OutputLimits } from '../scheduler/task-output.js';
 import { isFinal } from '../scheduler/task.js';
-import type { TaskStore } from '../scheduler/store/store.js';
+import type { StoredOutput, TaskStore } from '../scheduler/store/store.js';
 import type { TaskRecord } from '../scheduler/task.js';
 import {
   MembershipRegistry,
@@ -134,6 +134,11 @@ export class Coordinator {
   async start(): Promise<void> {
     const records = await this.deps.store.loadAll();
     this.scheduler.restore(records);
+    const bySeq = new Map(records.map((task) => [task.seq, task]));
+    for (const { taskSeq, chunk } of await this.deps.store.loadOutput()) {
+      const task = bySeq.get(taskSeq);
+      if (task) this.output.restore(task.id, chunk, isFinal(task.status));
+    }
     const running = records.filter((task) => task.status === 'running').length;
     if (records.length > 0) {
       this.log.info(
@@ -406,6 +411,7 @@ export class Coordinator {
     memberId: MemberId,
     chunks: readonly { taskId: TaskId; attempt: number; stream: string; data: string }[],
   ): void {
+    const stored: StoredOutput[] = [];
     for (const { taskId, attempt, stream, data } of chunks) {
       let task: TaskRecord;
       try {
@@ -418,8 +424,12 @@ export class Coordinator {
       }
       for (const chunk of this.output.append(taskId, attempt, stream, data)) {
         this.events.emitOutput(taskId, { kind: 'chunk', chunk });
+        stored.push({ taskSeq: task.seq, chunk });
       }
     }
+    // Kept for after a restart. Followers are not held back by the commit: output is a
+    // stream, not a promise, and a failed write stops the leader anyway.
+    if (stored.length > 0) this.stored(this.deps.store.saveOutput(stored)).catch(() => {});
   }
 
   /**

@@ -76,6 +76,25 @@ export class TaskOutputLog {
     return stored;
   }
 
+  /**
+   * Puts back a chunk as it was stored (after a restart), in order. Finished tasks' output
+   * is evicted first if the total limit is now smaller than what was kept.
+   */
+  restore(taskId: TaskId, chunk: OutputChunk, finished: boolean): void {
+    let log = this.logs.get(taskId);
+    if (!log) {
+      log = { chunks: [], length: 0, truncated: false };
+      this.logs.set(taskId, log);
+    }
+    if (chunk.offset !== log.length) return; // a gap: keep what is whole
+    this.makeRoom(chunk.data.length, taskId);
+    log.chunks.push(chunk);
+    log.length += chunk.data.length;
+    this.totalChars += chunk.data.length;
+    if (chunk.truncated) log.truncated = true;
+    if (finished) this.finished.add(taskId);
+  }
+
   /** A task's output from `offset` on; empty for a task with none. */
   read(taskId: TaskId, offset: number): OutputChunk[] {
     const log = this.logs.get(taskId);

@@ -126,4 +126,22 @@ describe('task output', () => {
     // The worker never lost its stream.
     expect((await api.member('w'))?.status).toBe('alive');
   });
+
+  it('keeps a task’s output through a leader crash (it is in the durable store)', async () => {
+    const dataDir = cluster().dataDir();
+    const first = await cluster().startLeader(['--data-dir', dataDir]);
+    await cluster().startWorker(first.address, 'w', ['--allow-command', 'sh']);
+    const api = clients(first.address);
+    const id = await api.schedule({ kind: 'command', payload: script('echo before the crash') });
+    await waitFor(async () => (await api.task(id)).status === TaskStatus.TASK_STATUS_COMPLETED, {
+      timeoutMs: 5000,
+      what: 'done',
+    });
+    const before = await (await fetch(`${first.http}/v1/tasks/${id}/output`)).text();
+    expect(before).toMatch(/before the crash\n$/);
+    first.process.kill('SIGKILL');
+    await first.process.exited;
+    const second = await cluster().startLeader(['--data-dir', dataDir], 'leader-2');
+    expect(await (await fetch(`${second.http}/v1/tasks/${id}/output`)).text()).toBe(before);
+  });
 });

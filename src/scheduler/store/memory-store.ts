@@ -1,5 +1,5 @@
 import type { TaskRecord } from '../task.js';
-import type { TaskStore } from './store.js';
+import type { StoredOutput, TaskStore } from './store.js';
 
 /**
  * Keeps copies of task records in memory: nothing survives the process. For tests and
@@ -8,6 +8,7 @@ import type { TaskStore } from './store.js';
  */
 export class MemoryTaskStore implements TaskStore {
   private readonly records = new Map<string, TaskRecord>();
+  private readonly output = new Map<number, StoredOutput[]>();
 
   async loadAll(): Promise<TaskRecord[]> {
     return [...this.records.values()].sort((a, b) => a.seq - b.seq).map(copyRecord);
@@ -18,7 +19,26 @@ export class MemoryTaskStore implements TaskStore {
   }
 
   async remove(records: readonly TaskRecord[]): Promise<void> {
-    for (const record of records) this.records.delete(record.id);
+    for (const record of records) {
+      this.records.delete(record.id);
+      this.output.delete(record.seq);
+    }
+  }
+
+  async saveOutput(chunks: readonly StoredOutput[]): Promise<void> {
+    for (const stored of chunks) {
+      const list = this.output.get(stored.taskSeq) ?? [];
+      list.push({ taskSeq: stored.taskSeq, chunk: { ...stored.chunk } });
+      this.output.set(stored.taskSeq, list);
+    }
+  }
+
+  async loadOutput(): Promise<StoredOutput[]> {
+    return [...this.output.keys()]
+      .sort((a, b) => a - b)
+      .flatMap((seq) =>
+        this.output.get(seq)!.map((s) => ({ taskSeq: seq, chunk: { ...s.chunk } })),
+      );
   }
 
   async close(): Promise<void> {}

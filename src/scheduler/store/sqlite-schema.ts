@@ -60,6 +60,17 @@ export const MIGRATIONS: readonly string[] = [
    ALTER TABLE tasks ADD COLUMN timeout_ms INTEGER NOT NULL DEFAULT 0;
    ALTER TABLE tasks ADD COLUMN attempt_ended INTEGER NOT NULL DEFAULT 0;
    ALTER TABLE tasks ADD COLUMN retry_at_ms INTEGER;`,
+  // 5: task output (command stdout/stderr, SDK log lines), so a restarted leader serves it.
+  // Keyed by the task's seq; chunks are append-only at increasing offsets.
+  `CREATE TABLE task_output (
+     task_seq  INTEGER NOT NULL,
+     offset    INTEGER NOT NULL,
+     attempt   INTEGER NOT NULL,
+     stream    TEXT NOT NULL,
+     data      TEXT NOT NULL,
+     truncated INTEGER NOT NULL,
+     PRIMARY KEY (task_seq, offset)
+   ) STRICT, WITHOUT ROWID`,
 ];
 
 /** The schema version this code writes. */

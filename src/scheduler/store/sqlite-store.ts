@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import type { MemberId, TaskId } from '../../shared/ids.js';
 import type { Priority, TaskRecord, TaskStatus } from '../task.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './sqlite-schema.js';
-import { StoreOpenError, type TaskStore } from './store.js';
+import { StoreOpenError, type StoredOutput, type TaskStore } from './store.js';
 
 /** The file a leader keeps its task list in, inside its data directory. */
 export const DATABASE_FILE = 'drover.sqlite';
@@ -69,7 +69,14 @@ export class SqliteTaskStore implements TaskStore {
   private readonly insert: Database.Statement<unknown[]>;
   private readonly update: Database.Statement<unknown[]>;
   private readonly deleteOne: Database.Statement<[number]>;
-  private readonly writeBatch: (rows: readonly TaskRow[], deletes: readonly number[]) => void;
+  private readonly insertOutput: Database.Statement<unknown[]>;
+  private readonly deleteOutput: Database.Statement<[number]>;
+  private readonly writeBatch: (
+    rows: readonly TaskRow[],
+    deletes: readonly number[],
+    output: readonly StoredOutput[],
+  ) => void;
+  private pendingOutput: StoredOutput[] = [];
   private pendingRows = new Map<string, TaskRow>();
   /** The seqs (rowids) of pruned tasks. */
   private pendingDeletes: number[] = [];
@@ -94,8 +101,13 @@ export class SqliteTaskStore implements TaskStore {
        WHERE seq = ?`,
     );
     this.deleteOne = this.db.prepare<[number]>('DELETE FROM tasks WHERE seq = ?');
+    this.insertOutput = this.db.prepare<unknown[]>(
+      `INSERT OR REPLACE INTO task_output (task_seq, offset, attempt, stream, data, truncated)
+       VALUES (?, ?, ?, ?, ?, ?)`,
+    );
+    this.deleteOutput = this.db.prepare<[number]>('DELETE FROM task_output WHERE task_seq = ?');
     this.writeBatch = this.db.transaction(
-      (rows: readonly TaskRow[], deletes: readonly number[]) => {
+      (rows: readonly TaskRow[], deletes: readonly number[], output: readonly StoredOutput[]) => {
         for (const r of rows) {
           const changed = this.update.run(
             r.queue_seq,
@@ -135,7 +147,21 @@ export class SqliteTaskStore implements TaskStore {
             );
           }
         }
-        for (const seq of deletes) this.deleteOne.run(seq);
+        for (const { taskSeq, chunk } of output) {
+          this.insertOutput.run(
+            taskSeq,
+            chunk.offset,
+            chunk.attempt,
+            chunk.stream,
+            chunk.data,
+            chunk.truncated ? 1 : 0,
+          );
+        }
+        // After the output inserts: a task pruned in the same turn loses all of it.
+        for (const seq of deletes) {
+          this.deleteOne.run(seq);
+          this.deleteOutput.run(seq);
+        }
       },
     );
   }
@@ -160,6 +186,39 @@ export class SqliteTaskStore implements TaskStore {
     return this.enqueued();
   }
 
+  saveOutput(chunks: readonly StoredOutput[]): Promise<void> {
+    if (chunks.length === 0) return Promise.resolve();
+    for (const { taskSeq, chunk } of chunks)
+      this.pendingOutput.push({ taskSeq, chunk: { ...chunk } });
+    return this.enqueued();
+  }
+
+  async loadOutput(): Promise<StoredOutput[]> {
+    return this.db
+      .prepare<
+        [],
+        {
+          task_seq: number;
+          offset: number;
+          attempt: number;
+          stream: string;
+          data: string;
+          truncated: number;
+        }
+      >('SELECT * FROM task_output ORDER BY task_seq, offset')
+      .all()
+      .map((row) => ({
+        taskSeq: row.task_seq,
+        chunk: {
+          offset: row.offset,
+          attempt: row.attempt,
+          stream: row.stream,
+          data: row.data,
+          truncated: row.truncated === 1,
+        },
+      }));
+  }
+
   /** A promise for the next group commit, which it schedules if none is. */
   private enqueued(): Promise<void> {
     if (!this.flushScheduled) {
@@ -181,12 +240,14 @@ export class SqliteTaskStore implements TaskStore {
     this.flushScheduled = false;
     const rows = [...this.pendingRows.values()];
     const deletes = this.pendingDeletes;
+    const output = this.pendingOutput;
     const waiters = this.waiters;
     this.pendingRows = new Map();
     this.pendingDeletes = [];
+    this.pendingOutput = [];
     this.waiters = [];
     try {
-      this.writeBatch(rows, deletes);
+      this.writeBatch(rows, deletes, output);
     } catch (err) {
       for (const waiter of waiters) waiter.reject(err);
       return;

@@ -1,4 +1,11 @@
+import type { OutputChunk } from '../task-output.js';
 import type { TaskRecord } from '../task.js';
+
+/** A chunk of a task's output as stored: keyed by the task's `seq`. */
+export interface StoredOutput {
+  readonly taskSeq: number;
+  readonly chunk: OutputChunk;
+}
 
 /**
  * Where task records live beyond the leader's memory. Every task state change is written
@@ -15,8 +22,15 @@ export interface TaskStore {
   loadAll(): Promise<TaskRecord[]>;
   /** Persists the current version of each record (insert or replace), atomically. */
   save(records: readonly TaskRecord[]): Promise<void>;
-  /** Deletes finished tasks that were pruned (retention); atomically, like `save`. */
+  /** Deletes finished tasks that were pruned (retention), with their output; atomically. */
   remove(records: readonly TaskRecord[]): Promise<void>;
+  /**
+   * Appends output chunks, grouped with the other writes of the turn. Output is kept so a
+   * restarted leader still serves it; nothing waits on it but a failure is a store failure.
+   */
+  saveOutput(chunks: readonly StoredOutput[]): Promise<void>;
+  /** Every stored output chunk, by task `seq` then offset. */
+  loadOutput(): Promise<StoredOutput[]>;
   /** Releases the store (closes files). */
   close(): Promise<void>;
 }

@@ -116,6 +116,42 @@ describe.each(kinds)('TaskStore contract: %s', (_name, make) => {
   });
 });
 
+describe.each(kinds)('TaskStore output: %s', (_name, make) => {
+  const chunk = (offset: number, data: string, truncated = false) => ({
+    offset,
+    attempt: 1,
+    stream: 'stdout',
+    data,
+    truncated,
+  });
+
+  it('gives back output chunks by task and offset, and drops a removed task’s output', async () => {
+    const store = make();
+    stores.push(store);
+    await store.save([record(1), record(2)]);
+    await Promise.all([
+      store.saveOutput([{ taskSeq: 2, chunk: chunk(0, 'b0') }]),
+      store.saveOutput([
+        { taskSeq: 1, chunk: chunk(0, 'a0') },
+        { taskSeq: 1, chunk: chunk(2, 'é1') },
+      ]),
+    ]);
+    await store.saveOutput([{ taskSeq: 1, chunk: chunk(4, '[cut]', true) }]);
+    expect(await store.loadOutput()).toEqual([
+      { taskSeq: 1, chunk: chunk(0, 'a0') },
+      { taskSeq: 1, chunk: chunk(2, 'é1') },
+      { taskSeq: 1, chunk: chunk(4, '[cut]', true) },
+      { taskSeq: 2, chunk: chunk(0, 'b0') },
+    ]);
+    // Output saved in the same turn as its task's removal goes too.
+    await Promise.all([
+      store.saveOutput([{ taskSeq: 2, chunk: chunk(2, 'b1') }]),
+      store.remove([record(2)]),
+    ]);
+    expect((await store.loadOutput()).map((o) => o.taskSeq)).toEqual([1, 1, 1]);
+  });
+});
+
 describe('SqliteTaskStore', () => {
   it('keeps the task list across close and reopen', async () => {
     const dataDir = tempDir();
