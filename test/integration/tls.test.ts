@@ -1,0 +1,52 @@
+import { readFileSync } from 'node:fs';
+import { get } from 'node:https';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { useCluster } from '../helpers/use-cluster.js';
+
+// TLS with test certificates (test/fixtures/tls: a CA and a leader certificate for
+// localhost and 127.0.0.1, valid for 100 years; the CA's key was thrown away).
+const fixture = (name: string) =>
+  fileURLToPath(new URL(`../fixtures/tls/${name}`, import.meta.url));
+const CA = fixture('ca.pem');
+const CERT = fixture('leader.pem');
+const KEY = fixture('leader-key.pem');
+
+function httpsGet(url: string, ca: Buffer): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const request = get(url, { ca, timeout: 5000 }, (response) => {
+      let body = '';
+      response.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+    });
+    request.on('error', reject);
+    request.on('timeout', () => request.destroy(new Error('timed out')));
+  });
+}
+
+describe('TLS', () => {
+  const { cluster } = useCluster();
+
+  it('serves gRPC and HTTPS with --tls-cert/--tls-key; workers and the CLI connect with the CA; plaintext is refused', async () => {
+    const { address, http } = await cluster().startLeader([
+      '--store',
+      'memory',
+      '--tls-cert',
+      CERT,
+      '--tls-key',
+      KEY,
+    ]);
+    const https = http.replace(/^http:/, 'https:');
+    expect(await httpsGet(`${https}/healthz`, readFileSync(CA))).toEqual({
+      status: 200,
+      body: '{"status":"ok"}',
+    });
+    await cluster().startWorker(address, 'secure', ['--tls-ca', CA]);
+    const members = cluster().spawn('cli', ['members', '--leader', address, '--tls-ca', CA]);
+    expect((await members.exited).code).toBe(0);
+    expect(members.raw.join('\n')).toMatch(/^secure\s+/m);
+    // A plaintext client cannot talk to a TLS leader: "cannot reach", exit code 3.
+    const plain = cluster().spawn('plain', ['members', '--leader', address]);
+    expect((await plain.exited).code).toBe(3);
+  });
+});
