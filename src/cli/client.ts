@@ -4,6 +4,7 @@ import { LeaderServiceClient } from '../gen/cluster/v1/leader.js';
 import { SchedulerServiceClient } from '../gen/scheduler/v1/scheduler.js';
 import { deadlineAfter } from '../shared/clock.js';
 import { intOption } from '../shared/config.js';
+import { InvalidArgumentError } from '../shared/errors.js';
 import { formatHostPort, parseHostPort } from '../shared/net.js';
 import { channelCredentials } from '../shared/tls.js';
 
@@ -14,6 +15,8 @@ export interface ClientOptions {
   readonly json: boolean;
   readonly tlsCa?: string;
   readonly tls?: boolean;
+  readonly tlsCert?: string;
+  readonly tlsKey?: string;
 }
 
 /** Clients for both services on one connection, with the call deadline to use. */
@@ -49,16 +52,29 @@ export function addClientOptions(command: Command): Command {
         'DROVER_TLS_CA',
       ),
     )
-    .addOption(new Option('--tls', 'use TLS with the system CAs').env('DROVER_TLS').default(false));
+    .addOption(new Option('--tls', 'use TLS with the system CAs').env('DROVER_TLS').default(false))
+    .addOption(
+      new Option(
+        '--tls-cert <file>',
+        'PEM client certificate, for a leader that requires mTLS',
+      ).env('DROVER_TLS_CERT'),
+    )
+    .addOption(new Option('--tls-key <file>', 'PEM key of --tls-cert').env('DROVER_TLS_KEY'));
 }
 
 /** Connects to the leader named by the options. */
 export function connect(options: ClientOptions): LeaderClients {
   // A DROVER_LEADER list (as workers take) uses its first address here.
   const address = formatHostPort(parseHostPort(options.leader.split(',')[0]!));
-  const tlsOn = options.tls === true || options.tlsCa !== undefined;
+  const tlsOn =
+    options.tls === true || options.tlsCa !== undefined || options.tlsCert !== undefined;
+  if ((options.tlsCert === undefined) !== (options.tlsKey === undefined)) {
+    throw new InvalidArgumentError('--tls-cert and --tls-key go together');
+  }
   const creds: ChannelCredentials = channelCredentials(
-    tlsOn ? { caFile: options.tlsCa } : undefined,
+    tlsOn
+      ? { caFile: options.tlsCa, certFile: options.tlsCert, keyFile: options.tlsKey }
+      : undefined,
   );
   const leader = new LeaderServiceClient(address, creds);
   const scheduler = new SchedulerServiceClient(address, creds, {

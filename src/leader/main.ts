@@ -105,7 +105,11 @@ async function startHttp(
   const app = await buildHttpServer(coordinator, logger, {
     bodyLimitBytes: config.maxPayloadBytes + MESSAGE_OVERHEAD_BYTES,
     https: config.tls
-      ? { key: readFileSync(config.tls.keyFile), cert: readFileSync(config.tls.certFile) }
+      ? {
+          key: readFileSync(config.tls.keyFile),
+          cert: readFileSync(config.tls.certFile),
+          clientCa: config.tls.clientCaFile ? readFileSync(config.tls.clientCaFile) : undefined,
+        }
       : undefined,
   });
   await app.listen({ host, port });

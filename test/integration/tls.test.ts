@@ -5,16 +5,21 @@ import { describe, expect, it } from 'vitest';
 import { useCluster } from '../helpers/use-cluster.js';
 
 // TLS with test certificates (test/fixtures/tls: a CA and a leader certificate for
-// localhost and 127.0.0.1, valid for 100 years; the CA's key was thrown away).
+// localhost and 127.0.0.1, and a client CA with one client certificate, all valid for
+// 100 years; the CAs' keys were thrown away).
 const fixture = (name: string) =>
   fileURLToPath(new URL(`../fixtures/tls/${name}`, import.meta.url));
 const CA = fixture('ca.pem');
 const CERT = fixture('leader.pem');
 const KEY = fixture('leader-key.pem');
 
-function httpsGet(url: string, ca: Buffer): Promise<{ status: number; body: string }> {
+function httpsGet(
+  url: string,
+  ca: Buffer,
+  client: { cert: Buffer; key: Buffer } | undefined = undefined,
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const request = get(url, { ca, timeout: 5000 }, (response) => {
+    const request = get(url, { ca, ...client, timeout: 5000 }, (response) => {
       let body = '';
       response.on('data', (chunk: Buffer) => (body += chunk.toString()));
       response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
@@ -48,5 +53,35 @@ describe('TLS', () => {
     // A plaintext client cannot talk to a TLS leader: "cannot reach", exit code 3.
     const plain = cluster().spawn('plain', ['members', '--leader', address]);
     expect((await plain.exited).code).toBe(3);
+  });
+
+  it('requires client certificates on gRPC and HTTPS with --tls-client-ca (mTLS)', async () => {
+    const CLIENT_CA = fixture('client-ca.pem');
+    const CLIENT = fixture('client.pem');
+    const CLIENT_KEY = fixture('client-key.pem');
+    const { address, http } = await cluster().startLeader([
+      '--store',
+      'memory',
+      '--tls-cert',
+      CERT,
+      '--tls-key',
+      KEY,
+      '--tls-client-ca',
+      CLIENT_CA,
+    ]);
+    const withCert = ['--tls-ca', CA, '--tls-cert', CLIENT, '--tls-key', CLIENT_KEY];
+    const ok = cluster().spawn('cli', ['members', '--leader', address, ...withCert]);
+    expect((await ok.exited).code).toBe(0);
+    const noCert = cluster().spawn('cli2', ['members', '--leader', address, '--tls-ca', CA]);
+    expect((await noCert.exited).code).toBe(3);
+
+    const https = http.replace(/^http:/, 'https:');
+    await expect(httpsGet(`${https}/healthz`, readFileSync(CA))).rejects.toThrow();
+    expect(
+      await httpsGet(`${https}/healthz`, readFileSync(CA), {
+        cert: readFileSync(CLIENT),
+        key: readFileSync(CLIENT_KEY),
+      }),
+    ).toMatchObject({ status: 200 });
   });
 });

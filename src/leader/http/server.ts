@@ -14,8 +14,13 @@ import { registerWatchRoutes } from './watch-routes.js';
 export interface HttpServerOptions {
   /** Largest request body; a bigger one is 413. */
   readonly bodyLimitBytes: number;
-  /** TLS key and certificate (PEM); plaintext when absent. */
-  readonly https?: { readonly key: Buffer; readonly cert: Buffer } | undefined;
+  /**
+   * TLS key and certificate (PEM), and the CA client certificates must be signed by when
+   * the leader requires mTLS; plaintext when absent.
+   */
+  readonly https?:
+    | { readonly key: Buffer; readonly cert: Buffer; readonly clientCa?: Buffer | undefined }
+    | undefined;
 }
 
 /**
@@ -36,7 +41,18 @@ export async function buildHttpServer(
     // Request logs at debug: a busy API would otherwise drown the leader's log.
     disableRequestLogging: true,
     bodyLimit: options.bodyLimitBytes,
-    ...(options.https ? { https: options.https } : {}),
+    ...(options.https
+      ? {
+          https: {
+            key: options.https.key,
+            cert: options.https.cert,
+            // The same rule as gRPC: with a client CA, no certificate signed by it, no talk.
+            ...(options.https.clientCa
+              ? { ca: options.https.clientCa, requestCert: true, rejectUnauthorized: true }
+              : {}),
+          },
+        }
+      : {}),
     ajv: {
       customOptions: {
         // Wrong types are errors, not guesses, and unknown fields are refused by name.
