@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { asMemberId } from '../../shared/ids.js';
 import type { Coordinator } from '../coordinator.js';
-import { ERROR_SCHEMA, MEMBER_SCHEMA, memberJson } from './schemas.js';
+import { ERROR_SCHEMA, ID_PARAMS, MEMBER_SCHEMA, memberJson } from './schemas.js';
 
 /** /v1/members: the Members listing, and Drain. */
 export function registerMemberRoutes(app: FastifyInstance, coordinator: Coordinator): void {
@@ -23,11 +23,7 @@ export function registerMemberRoutes(app: FastifyInstance, coordinator: Coordina
     {
       schema: {
         summary: 'No new work to a member; its running tasks finish (Drain)',
-        params: {
-          type: 'object',
-          properties: { id: { type: 'string', minLength: 1 } },
-          required: ['id'],
-        },
+        params: ID_PARAMS,
         response: { 200: MEMBER_SCHEMA, '4xx': ERROR_SCHEMA, '5xx': ERROR_SCHEMA },
       },
     },

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { sliceFrom, type OutputChunk } from '../../scheduler/task-output.js';
 import { taskIdFromWire } from '../../scheduler/task-wire.js';
 import type { Coordinator } from '../coordinator.js';
-import { ERROR_SCHEMA } from './schemas.js';
+import { ERROR_SCHEMA, ID_PARAMS } from './schemas.js';
 
 /** GET /v1/tasks/{id}/output: a task's output as plain text, optionally followed live. */
 export function registerOutputRoutes(app: FastifyInstance, coordinator: Coordinator): void {
@@ -14,11 +14,7 @@ export function registerOutputRoutes(app: FastifyInstance, coordinator: Coordina
         description:
           'With follow=true the response stays open and output is streamed as it comes, ' +
           'until the task finishes. offset skips that many characters.',
-        params: {
-          type: 'object',
-          properties: { id: { type: 'string', minLength: 1 } },
-          required: ['id'],
-        },
+        params: ID_PARAMS,
         querystring: {
           type: 'object',
           additionalProperties: false,

@@ -105,6 +105,22 @@ export const MEMBER_SCHEMA = {
   },
 } as const;
 
+/** Path parameters of a route on one task or member: its id. */
+export const ID_PARAMS = {
+  type: 'object',
+  properties: { id: { type: 'string', minLength: 1 } },
+  required: ['id'],
+} as const;
+
+/**
+ * A status as a query parameter: `pending` or the enum name `TASK_STATUS_PENDING`, both
+ * read as the enum name (unknown ones fail in the wire decoding, as a 400).
+ */
+export function statusQueryParam(value: string | undefined): string | undefined {
+  if (value === undefined || value.startsWith('TASK_STATUS_')) return value;
+  return `TASK_STATUS_${value.toUpperCase()}`;
+}
+
 /** Every error: a message for a person. */
 export const ERROR_SCHEMA = {
   type: 'object',

@@ -5,7 +5,7 @@ import { asMemberId } from '../../shared/ids.js';
 import { newTaskFromWire, taskIdFromWire } from '../../scheduler/task-wire.js';
 import type { TaskRecord } from '../../scheduler/task.js';
 import type { Coordinator } from '../coordinator.js';
-import { ERROR_SCHEMA, TASK_INPUT_SCHEMA } from './schemas.js';
+import { ERROR_SCHEMA, ID_PARAMS, TASK_INPUT_SCHEMA } from './schemas.js';
 
 // The HTTP routes of the systems drover grew from, mapped onto the same scheduler:
 // Koray Gocmen's scheduler (POST /start, /stop, /query, a command on a chosen worker) and
@@ -165,7 +165,7 @@ export function registerSeedRoutes(app: FastifyInstance, coordinator: Coordinato
     {
       schema: {
         summary: 'A job queued with /start-job: its state, result and error',
-        params: { type: 'object', properties: { id: string }, required: ['id'] },
+        params: ID_PARAMS,
         response: {
           200: {
             type: 'object',

@@ -7,13 +7,14 @@ import {
   taskQueryFromWire,
 } from '../../scheduler/task-wire.js';
 import type { Coordinator } from '../coordinator.js';
-import { taskJson, TASK_INPUT_SCHEMA, TASK_SCHEMA, ERROR_SCHEMA } from './schemas.js';
-
-const ID_PARAMS = {
-  type: 'object',
-  properties: { id: { type: 'string', minLength: 1 } },
-  required: ['id'],
-} as const;
+import {
+  ERROR_SCHEMA,
+  ID_PARAMS,
+  statusQueryParam,
+  taskJson,
+  TASK_INPUT_SCHEMA,
+  TASK_SCHEMA,
+} from './schemas.js';
 
 const LIST_QUERY = {
   type: 'object',
@@ -80,7 +81,7 @@ export function registerTaskRoutes(app: FastifyInstance, coordinator: Coordinato
         taskQueryFromWire(
           GetTasksRequest.fromJSON({
             ...query,
-            status: query['status'] === undefined ? undefined : statusParam(query['status']),
+            status: statusQueryParam(query['status']),
           }),
         ),
       );
@@ -127,9 +128,4 @@ export function registerTaskRoutes(app: FastifyInstance, coordinator: Coordinato
     async (request) =>
       taskJson(await coordinator.deleteTask(taskIdFromWire((request.params as { id: string }).id))),
   );
-}
-
-/** `status=pending` or the enum name `TASK_STATUS_PENDING`; both read as the enum. */
-function statusParam(value: string): string {
-  return value.startsWith('TASK_STATUS_') ? value : `TASK_STATUS_${value.toUpperCase()}`;
 }

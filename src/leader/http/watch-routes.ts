@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { WatchTasksRequest } from '../../gen/scheduler/v1/scheduler.js';
 import { watchFilterFromWire } from '../../scheduler/task-wire.js';
 import type { Coordinator } from '../coordinator.js';
-import { memberJson, taskJson } from './schemas.js';
+import { memberJson, statusQueryParam, taskJson } from './schemas.js';
 import { serveSse } from './sse.js';
 
 const SSE_DESCRIPTION =
@@ -26,14 +26,10 @@ export function registerWatchRoutes(app: FastifyInstance, coordinator: Coordinat
     },
     (request, reply) => {
       const query = request.query as { status?: string; memberId?: string };
-      const status = query.status;
       const filter = watchFilterFromWire(
         WatchTasksRequest.fromJSON({
           memberId: query.memberId,
-          status:
-            status === undefined || status.startsWith('TASK_STATUS_')
-              ? status
-              : `TASK_STATUS_${status.toUpperCase()}`,
+          status: statusQueryParam(query.status),
         }),
       );
       serveSse(request, reply, {
