@@ -490,7 +490,6 @@ export class Coordinator {
           channel.channel.close(`member ${memberId} is ${to}: ${reason}`);
         }
         const { changed } = this.scheduler.removeWorker(
-          this.now(),
           memberId,
           `was ${to === 'dead' ? 'lost' : 'gone'} (${reason})`,
         );
@@ -520,7 +519,7 @@ export class Coordinator {
     this.prune();
     if (this.reattachDeadlineMs !== undefined && nowMs >= this.reattachDeadlineMs) {
       this.reattachDeadlineMs = undefined;
-      const { changed } = this.scheduler.requeueUnclaimed(nowMs);
+      const { changed } = this.scheduler.requeueUnclaimed();
       for (const task of changed) {
         this.log.warn(
           { taskId: task.id, attempt: task.attempt, memberId: task.memberId },

@@ -273,11 +273,11 @@ export class Scheduler {
    * the queue, first ones first, keeping their attempt number (the next start is a new
    * attempt, and a late report of the old one is refused). One on its last attempt fails.
    */
-  requeueUnclaimed(nowMs: number): Changes {
+  requeueUnclaimed(): Changes {
     const unclaimed = [...this.byStatus.running.values()].filter(
       (task) => !this.workers.get(task.memberId!)?.running.has(task.id),
     );
-    return { changed: this.requeueLost(nowMs, unclaimed, 'did not come back after a restart') };
+    return { changed: this.requeueLost(unclaimed, 'did not come back after a restart') };
   }
 
   /** Adds a task to the tail of its priority. */
@@ -582,7 +582,7 @@ export class Scheduler {
    * disconnect never fails work that is still running. No backoff: losing a worker says
    * nothing about the task.
    */
-  private requeueLost(_nowMs: number, lost: TaskRecord[], why: string): TaskRecord[] {
+  private requeueLost(lost: TaskRecord[], why: string): TaskRecord[] {
     for (const task of lost) {
       task.error = `member ${task.memberId ?? '(none)'} ${why} during attempt ${task.attempt}`;
     }
@@ -679,7 +679,7 @@ export class Scheduler {
    * can still re-attach or report them until someone else takes them; a task that was on
    * its last attempt ends in error. `why` says what happened to the member, for the error.
    */
-  removeWorker(nowMs: number, id: MemberId, why: string): Changes {
+  removeWorker(id: MemberId, why: string): Changes {
     const worker = this.workers.get(id);
     if (!worker) return { changed: [] };
     this.workers.delete(id);
@@ -688,7 +688,7 @@ export class Scheduler {
     const lost = [...worker.running]
       .map((taskId) => this.tasks.get(taskId)!)
       .filter((task) => task.status === 'running' && task.memberId === id);
-    return { changed: this.requeueLost(nowMs, lost, why) };
+    return { changed: this.requeueLost(lost, why) };
   }
 
   /**

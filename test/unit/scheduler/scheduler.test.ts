@@ -257,7 +257,7 @@ describe('Scheduler.removeWorker and reconcile', () => {
     for (const id of ['t1', 't2', 't3']) schedule(id);
     scheduler.assign(clock.nowMs());
     schedule('later');
-    const { changed } = scheduler.removeWorker(0, m('a'), 'was lost');
+    const { changed } = scheduler.removeWorker(m('a'), 'was lost');
     expect(changed.map((task) => task.status)).toEqual(['pending', 'pending', 'pending']);
     scheduler.upsertWorker(m('b'), 1, new Set(['default']));
     scheduler.setEligible(m('b'), true);
@@ -278,7 +278,7 @@ describe('Scheduler.removeWorker and reconcile', () => {
     const { scheduler, clock, schedule } = setup({ a: 2 });
     schedule('kept');
     scheduler.assign(clock.nowMs());
-    scheduler.removeWorker(0, m('a'), 'was lost');
+    scheduler.removeWorker(m('a'), 'was lost');
     expect(scheduler.get(t('kept')).status).toBe('pending');
     scheduler.upsertWorker(m('a'), 2, new Set(['default']));
     const { changed, stops } = scheduler.reconcile(
@@ -300,7 +300,7 @@ describe('Scheduler.removeWorker and reconcile', () => {
     const { scheduler, clock, schedule } = setup({ a: 1 });
     schedule('moved');
     scheduler.assign(clock.nowMs());
-    scheduler.removeWorker(0, m('a'), 'was lost');
+    scheduler.removeWorker(m('a'), 'was lost');
     scheduler.upsertWorker(m('b'), 1, new Set(['default']));
     scheduler.setEligible(m('b'), true);
     expect(scheduler.assign(clock.nowMs()).starts[0]).toMatchObject({ memberId: 'b', attempt: 2 });
@@ -699,7 +699,7 @@ describe('Scheduler.assign, in detail', () => {
   it('does nothing with no tasks or no workers', () => {
     const { scheduler, clock, schedule } = setup({ a: 1 });
     expect(scheduler.assign(clock.nowMs())).toEqual({ starts: [], changed: [] });
-    scheduler.removeWorker(0, m('a'), 'was lost');
+    scheduler.removeWorker(m('a'), 'was lost');
     schedule('x');
     expect(scheduler.assign(clock.nowMs())).toEqual({ starts: [], changed: [] });
   });
@@ -710,7 +710,7 @@ describe('Scheduler.complete, in detail', () => {
     const { scheduler, clock, schedule } = setup({ a: 1 });
     schedule('t');
     scheduler.assign(clock.nowMs());
-    scheduler.removeWorker(0, m('a'), 'was lost');
+    scheduler.removeWorker(m('a'), 'was lost');
     addWorker(scheduler, 'b', 1);
     expect(scheduler.assign(clock.nowMs()).starts[0]).toMatchObject({ memberId: 'b', attempt: 2 });
     const before = structuredClone(scheduler.get(t('t')));
@@ -745,7 +745,7 @@ describe('Scheduler.complete, in detail', () => {
     const { scheduler, clock, schedule } = setup({ a: 1 });
     schedule('t');
     scheduler.assign(clock.nowMs());
-    scheduler.removeWorker(0, m('a'), 'was lost');
+    scheduler.removeWorker(m('a'), 'was lost');
     expect(scheduler.pendingCount).toBe(1);
     const { task, changed } = scheduler.complete(clock.nowMs(), {
       taskId: t('t'),
@@ -764,7 +764,7 @@ describe('Scheduler.complete, in detail', () => {
     const { scheduler, clock, schedule } = setup({ a: 1 });
     schedule('t');
     scheduler.assign(clock.nowMs());
-    scheduler.removeWorker(0, m('a'), 'was lost');
+    scheduler.removeWorker(m('a'), 'was lost');
     const before = structuredClone(scheduler.get(t('t')));
     expect(() => scheduler.complete(clock.nowMs(), { taskId: t('t'), attempt: 0 })).toThrow(
       new StaleError('task t is pending; only a running task can be completed'),
@@ -904,7 +904,7 @@ describe('Scheduler.cancel, in detail', () => {
     schedule('r');
     scheduler.assign(clock.nowMs());
     scheduler.cancel(clock.nowMs(), t('c'));
-    const { changed } = scheduler.removeWorker(0, m('a'), 'was lost');
+    const { changed } = scheduler.removeWorker(m('a'), 'was lost');
     expect(changed.map((task) => task.id)).toEqual(['r']);
     expect(scheduler.get(t('c')).status).toBe('cancelled');
     expect(scheduler.pendingCount).toBe(1);
@@ -914,7 +914,7 @@ describe('Scheduler.cancel, in detail', () => {
     const { scheduler, clock, schedule } = setup({ a: 1 });
     schedule('q');
     scheduler.assign(clock.nowMs());
-    scheduler.removeWorker(0, m('a'), 'was lost');
+    scheduler.removeWorker(m('a'), 'was lost');
     const { task, stop } = scheduler.cancel(clock.nowMs(), t('q'));
     expect(task).toMatchObject({ status: 'cancelled', attempt: 1, memberId: 'a' });
     expect(stop).toBeUndefined();
@@ -935,7 +935,7 @@ describe('Scheduler.cancel, in detail', () => {
 describe('Scheduler.removeWorker, in detail', () => {
   it('does nothing for an unknown worker', () => {
     const { scheduler } = setup();
-    expect(scheduler.removeWorker(0, m('ghost'), 'was lost')).toEqual({ changed: [] });
+    expect(scheduler.removeWorker(m('ghost'), 'was lost')).toEqual({ changed: [] });
   });
 
   it('requeues at the head of each task’s own priority, keeping attempt and member', () => {
@@ -946,7 +946,7 @@ describe('Scheduler.removeWorker, in detail', () => {
     schedule('h1', { priority: 'high' });
     schedule('m2');
     schedule('l2', { priority: 'low' });
-    const { changed } = scheduler.removeWorker(0, m('a'), 'was lost');
+    const { changed } = scheduler.removeWorker(m('a'), 'was lost');
     const lost = changed.map((task) => [task.id, task.status, task.attempt, task.memberId]);
     expect(lost.sort()).toEqual([
       ['l1', 'pending', 1, 'a'],
@@ -969,7 +969,7 @@ describe('Scheduler.removeWorker, in detail', () => {
     for (const id of ['r3', 'r10', 'r19']) {
       scheduler.complete(clock.nowMs(), { taskId: t(id), attempt: 1, memberId: m('a') });
     }
-    scheduler.removeWorker(0, m('a'), 'was lost');
+    scheduler.removeWorker(m('a'), 'was lost');
     addWorker(scheduler, 'b', 1);
     const lost = ids.filter((id) => !['r3', 'r10', 'r19'].includes(id));
     expect(runOneByOne(scheduler, clock, 'b')).toEqual([...lost, 'w0', 'w1', 'w2', 'w3', 'w4']);
@@ -980,11 +980,11 @@ describe('Scheduler.removeWorker, in detail', () => {
     schedule('t1');
     scheduler.assign(clock.nowMs()); // t1 on a
     schedule('t2');
-    scheduler.removeWorker(0, m('a'), 'was lost'); // t1 back at the head: t1, t2
+    scheduler.removeWorker(m('a'), 'was lost'); // t1 back at the head: t1, t2
     addWorker(scheduler, 'b', 2);
     expect(scheduler.assign(clock.nowMs()).starts.map((s) => s.taskId)).toEqual(['t1', 't2']);
     schedule('t3');
-    scheduler.removeWorker(0, m('b'), 'was lost');
+    scheduler.removeWorker(m('b'), 'was lost');
     addWorker(scheduler, 'c', 1);
     expect(runOneByOne(scheduler, clock, 'c')).toEqual(['t1', 't2', 't3']);
     expect(scheduler.get(t('t1')).attempt).toBe(3);
@@ -995,7 +995,7 @@ describe('Scheduler.removeWorker, in detail', () => {
     schedule('on-a');
     schedule('on-b');
     scheduler.assign(clock.nowMs());
-    scheduler.removeWorker(0, m('a'), 'was lost');
+    scheduler.removeWorker(m('a'), 'was lost');
     expect(scheduler.runningOn(m('b'))).toEqual(['on-b']);
     expect(scheduler.get(t('on-b')).status).toBe('running');
   });
@@ -1019,7 +1019,7 @@ describe('Scheduler.reconcile, in detail', () => {
     schedule('x');
     schedule('y');
     scheduler.assign(clock.nowMs());
-    scheduler.removeWorker(0, m('a'), 'was lost');
+    scheduler.removeWorker(m('a'), 'was lost');
     scheduler.upsertWorker(m('a'), 1, new Set(['default']));
     const { changed, stops } = scheduler.reconcile(
       m('a'),
@@ -1178,7 +1178,7 @@ describe('Scheduler.list, in detail', () => {
         if (task) scheduler.cancel(clock.nowMs(), task.id);
       } else if (roll < 0.95) {
         const worker = random() < 0.5 ? 'a' : 'b';
-        scheduler.removeWorker(0, m(worker), 'was lost');
+        scheduler.removeWorker(m(worker), 'was lost');
         scheduler.upsertWorker(m(worker), worker === 'a' ? 2 : 3, new Set(['default']));
         scheduler.setEligible(m(worker), true);
       } else {
@@ -1212,7 +1212,7 @@ describe('Scheduler.list, in detail', () => {
     schedule('low', { priority: 'low' });
     schedule('high', { priority: 'high' });
     scheduler.assign(clock.nowMs());
-    scheduler.removeWorker(0, m('a'), 'was lost');
+    scheduler.removeWorker(m('a'), 'was lost');
     expect(scheduler.list({ pageSize: 10 }).tasks.map((task) => task.id)).toEqual(['low', 'high']);
     expect(scheduler.list({ pageSize: 10, afterSeq: 2 }).tasks).toEqual([]);
     expect(scheduler.list({ pageSize: 10, afterSeq: 1_000 }).tasks).toEqual([]);
@@ -1323,7 +1323,7 @@ describe('Scheduler invariants over a long random run', () => {
         const heldRunning = scheduler
           .runningOn(m(worker))
           .filter((id) => scheduler.get(id).status === 'running');
-        const { changed } = scheduler.removeWorker(0, m(worker), 'was lost');
+        const { changed } = scheduler.removeWorker(m(worker), 'was lost');
         expect(changed.map((task) => task.id).sort()).toEqual(heldRunning.sort());
         present.delete(worker);
         eligible.delete(worker);
@@ -1383,7 +1383,7 @@ describe('Scheduler.restore', () => {
       memberId: m('a'),
       result: 'r',
     });
-    scheduler.removeWorker(0, m('b'), 'was lost'); // t2 back to the head, attempt 1 kept
+    scheduler.removeWorker(m('b'), 'was lost'); // t2 back to the head, attempt 1 kept
     scheduler.assign(clock.nowMs()); // t2@a (attempt 2)
     scheduler.cancel(clock.nowMs(), t('t4'));
 
@@ -1428,7 +1428,7 @@ describe('Scheduler.restore', () => {
     expect(restored.assign(clock.nowMs()).starts).toEqual([]);
 
     // b never comes back: t2 and t4 go to the head, in order, attempts kept.
-    const requeued = restored.requeueUnclaimed(0).changed.map((task) => task.id);
+    const requeued = restored.requeueUnclaimed().changed.map((task) => task.id);
     expect(requeued.sort()).toEqual(['t2', 't4']);
     restored.upsertWorker(m('c'), 3, new Set(['default']));
     restored.setEligible(m('c'), true);
@@ -1621,7 +1621,7 @@ describe('Scheduler retries, backoff and timeouts', () => {
     schedule('last', { maxAttempts: 1 });
     scheduler.assign(clock.nowMs());
     clock.advance(5);
-    const { changed } = scheduler.removeWorker(clock.nowMs(), m('a'), 'was lost (stream closed)');
+    const { changed } = scheduler.removeWorker(m('a'), 'was lost (stream closed)');
     expect(changed.map((x) => [x.id, x.status]).sort()).toEqual([
       ['last', 'pending'],
       ['spare', 'pending'],
@@ -1647,7 +1647,7 @@ describe('Scheduler retries, backoff and timeouts', () => {
     const { scheduler, clock, schedule } = setup({ a: 1 });
     schedule('once', { maxAttempts: 1 });
     scheduler.assign(clock.nowMs());
-    scheduler.removeWorker(clock.nowMs(), m('a'), 'was lost (stream broke)');
+    scheduler.removeWorker(m('a'), 'was lost (stream broke)');
     scheduler.upsertWorker(m('a'), 1, new Set(['default']));
     const { changed } = scheduler.reconcile(m('a'), [{ taskId: t('once'), attempt: 1 }], true);
     expect(changed.map((x) => [x.id, x.status])).toEqual([['once', 'running']]);
