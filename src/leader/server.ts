@@ -1,17 +1,18 @@
 import { Server, type ServerCredentials } from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
-import { ReflectionService } from '@grpc/reflection';
-import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
+import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
 import { LeaderServiceService } from '../gen/cluster/v1/leader.js';
 import { SchedulerServiceService } from '../gen/scheduler/v1/scheduler.js';
 import { schedulerService } from '../scheduler/grpc-service.js';
-import { PROTO_DIR } from '../shared/paths.js';
 import type { Coordinator } from './coordinator.js';
 import { leaderService } from './leader-service.js';
+import { addReflection } from './reflection.js';
 
 /** The fully qualified names of the services drover serves, as health and reflection see them. */
 export const SERVICE_NAMES = ['cluster.v1.LeaderService', 'scheduler.v1.SchedulerService'] as const;
+
+/** The standard health service (grpc-health-check), served beside them. */
+const HEALTH_SERVICE_NAME = 'grpc.health.v1.Health';
 
 /** Server-side transport settings. */
 export interface ServerOptions {
@@ -33,7 +34,7 @@ export interface LeaderServer {
 /**
  * Builds the gRPC server: LeaderService and SchedulerService on every bound port (so
  * go-work's commands for :50051 and :50052 both work), plus grpc.health.v1 and server
- * reflection (v1 and v1alpha) built from the shipped .proto files.
+ * reflection (v1 and v1alpha) over the descriptors `buf build` made from proto/.
  */
 export function buildLeaderServer(
   coordinator: Coordinator,
@@ -62,16 +63,7 @@ export function buildLeaderServer(
   );
   health.addToServer(server);
 
-  const definitions = loadSync(
-    [
-      'cluster/v1/leader.proto',
-      'scheduler/v1/scheduler.proto',
-      'worker/v1/worker.proto',
-      healthProtoPath,
-    ],
-    { includeDirs: [PROTO_DIR] },
-  );
-  new ReflectionService(definitions).addToServer(server);
+  addReflection(server, [...SERVICE_NAMES, HEALTH_SERVICE_NAME]);
 
   return {
     server,
