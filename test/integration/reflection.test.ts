@@ -1,168 +1,290 @@
-import {
-  credentials,
-  Metadata,
-  type Client,
-  type GrpcObject,
-  type ServiceClientConstructor,
-} from '@grpc/grpc-js';
-import { GrpcReflection } from 'grpc-js-reflection-client';
+import { execFile, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { BufReflectionClient } from '../strict-clients/buf-reflection-client.js';
 import { useCluster } from '../helpers/use-cluster.js';
 
-type JsonCall = (
-  request: object,
-  md: Metadata,
-  opts: object,
-  cb: (err: Error | null, res: unknown) => void,
-) => void;
+// Strict clients only: each links the served descriptors exactly as grpcurl does (an import
+// that was not sent, or a reference that does not resolve, is an error), and each shares no
+// code with drover. grpc_reflect.py runs on Debian's python3-grpcio + python3-protobuf (a
+// C++ descriptor pool); BufReflectionClient links with @bufbuild/protobuf.
 
-/**
- * A client built only from what reflection returned (no compiled-in protos), called with
- * proto JSON: what grpcurl does with `-d '{...}'`.
- */
-async function reflectedClient(
-  address: string,
-  version: 'v1' | 'v1alpha',
-  service: string,
-): Promise<Client> {
-  const reflection = new GrpcReflection(address, credentials.createInsecure(), {}, version);
-  const descriptor = await reflection.getDescriptorBySymbol(service);
-  const pkg = descriptor.getPackageObject({
-    keepCase: false,
-    enums: String,
-    longs: String,
-    defaults: true,
-  });
-  let node: unknown = pkg;
-  for (const part of service.split('.')) node = (node as GrpcObject)[part];
-  const Ctor = node as ServiceClientConstructor;
-  return new Ctor(address, credentials.createInsecure());
+const PYTHON = '/usr/bin/python3';
+const PY_CLIENT = fileURLToPath(new URL('../strict-clients/grpc_reflect.py', import.meta.url));
+
+/** Why the Python client cannot run here, or undefined when it can. CI installs it. */
+function pythonMissing(): string | undefined {
+  const probe = spawnSync(PYTHON, ['-c', 'import grpc, google.protobuf'], { encoding: 'utf8' });
+  if (probe.status === 0) return undefined;
+  return `${PYTHON} lacks grpcio/protobuf (apt-get install python3-grpcio python3-protobuf)`;
+}
+const missing = pythonMissing();
+// CI must run every client; elsewhere a missing Debian package skips with the reason.
+const skipPython = missing !== undefined && process.env['CI'] === undefined;
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
 }
 
-function invoke(client: Client, method: string, request: object): Promise<unknown> {
-  const fn = (client as unknown as Record<string, JsonCall>)[method]!;
-  return new Promise((resolve, reject) => {
-    fn.call(
-      client,
-      request,
-      new Metadata(),
-      { deadline: new Date(Date.now() + 5000) },
-      (err, res) => (err ? reject(err) : resolve(res)),
-    );
+/** Runs grpc_reflect.py like grpcurl: [-d JSON] ADDRESS VERB [SYMBOL]. */
+function py(args: string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(PYTHON, [PY_CLIENT, ...args], { timeout: 20_000 }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
   });
 }
 
-describe('server reflection and health, as grpcurl uses them', () => {
+async function pyJson(args: string[]): Promise<unknown> {
+  const run = await py(args);
+  if (run.code !== 0) throw new Error(`grpc_reflect.py ${args.join(' ')}: ${run.stderr}`);
+  return JSON.parse(run.stdout) as unknown;
+}
+
+/** One strict client, driven with go-work's README commands. */
+interface StrictClient {
+  list(address: string): Promise<string[]>;
+  describeMethods(address: string, service: string): Promise<string[]>;
+  call(address: string, method: string, json?: string): Promise<unknown>;
+}
+
+function bufClient(version: 'v1' | 'v1alpha'): StrictClient {
+  const use = async <T>(address: string, fn: (c: BufReflectionClient) => Promise<T>) => {
+    const client = new BufReflectionClient(address, version);
+    try {
+      return await fn(client);
+    } finally {
+      client.close();
+    }
+  };
+  return {
+    list: (address) => use(address, (c) => c.listServices()),
+    describeMethods: (address, service) =>
+      use(address, async (c) => {
+        const found = await c.find(service);
+        if (found.kind !== 'service') throw new Error(`${service} is a ${found.kind}`);
+        return found.methods.map((m) => m.name);
+      }),
+    call: (address, method, json) => use(address, (c) => c.invoke(method, json)),
+  };
+}
+
+function pythonClient(version: 'v1' | 'v1alpha'): StrictClient {
+  const base = ['--reflection', version];
+  return {
+    list: async (address) => (await pyJson([...base, address, 'list'])) as string[],
+    describeMethods: async (address, service) => {
+      const d = (await pyJson([...base, address, 'describe', service])) as {
+        methods: { name: string }[];
+      };
+      return d.methods.map((m) => m.name);
+    },
+    call: (address, method, json) =>
+      pyJson([...base, ...(json === undefined ? [] : ['-d', json]), address, method]),
+  };
+}
+
+const LEADER_METHODS = ['Drain', 'Heartbeat', 'Join', 'Leave', 'Members', 'WatchMembers'];
+const SCHEDULER_METHODS = [
+  'CancelTask',
+  'DeleteTask',
+  'GetTask',
+  'GetTaskOutput',
+  'GetTasks',
+  'ScheduleTask',
+  'ScheduleTaskStream',
+  'ScheduleTasks',
+  'TaskComplete',
+  'WatchTasks',
+];
+const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
+
+const CLIENTS = [
+  { name: 'bufbuild', version: 'v1', make: bufClient, skip: false },
+  { name: 'bufbuild', version: 'v1alpha', make: bufClient, skip: false },
+  { name: 'python', version: 'v1', make: pythonClient, skip: skipPython },
+  { name: 'python', version: 'v1alpha', make: pythonClient, skip: skipPython },
+] as const;
+
+describe('strict reflection clients', () => {
   const { cluster } = useCluster();
 
-  it.each(['v1', 'v1alpha'] as const)(
-    'lists and describes both services over reflection %s',
-    async (version) => {
-      const { address } = await cluster().startLeader();
-      const reflection = new GrpcReflection(address, credentials.createInsecure(), {}, version);
-      const services = await reflection.listServices();
-      expect(services).toEqual(
-        expect.arrayContaining([
-          'cluster.v1.LeaderService',
-          'scheduler.v1.SchedulerService',
-          'grpc.health.v1.Health',
-        ]),
-      );
-      const leaderMethods = (await reflection.listMethods('cluster.v1.LeaderService')).map(
-        (m) => m.name,
-      );
-      expect(leaderMethods.sort()).toEqual([
-        'Drain',
-        'Heartbeat',
-        'Join',
-        'Leave',
-        'Members',
-        'WatchMembers',
-      ]);
-      const schedulerMethods = (await reflection.listMethods('scheduler.v1.SchedulerService')).map(
-        (m) => m.name,
-      );
-      expect(schedulerMethods.sort()).toEqual([
-        'CancelTask',
-        'DeleteTask',
-        'GetTask',
-        'GetTaskOutput',
-        'GetTasks',
-        'ScheduleTask',
-        'ScheduleTaskStream',
-        'ScheduleTasks',
-        'TaskComplete',
-        'WatchTasks',
-      ]);
-    },
-  );
-
-  it("answers go-work's README commands with messages built only from reflection", async () => {
-    const { address: first } = await cluster().startLeader();
-    const scheduler = await reflectedClient(first, 'v1', 'scheduler.v1.SchedulerService');
-    await cluster().startWorker(first, 'w1');
-
-    // grpcurl -d '{"task": {"id":"1","payload":"do some work"}}' :50052 scheduler.v1.SchedulerService.ScheduleTask
-    expect(
-      await invoke(scheduler, 'ScheduleTask', { task: { id: '1', payload: 'do some work' } }),
-    ).toEqual({ id: '1' });
-    // grpcurl :50052 scheduler.v1.SchedulerService.GetTasks
-    const listed = (await invoke(scheduler, 'GetTasks', {})) as {
-      tasks: { id: string; payload: string; status: string }[];
-    };
-    expect(listed.tasks).toHaveLength(1);
-    expect(listed.tasks[0]).toMatchObject({
-      id: '1',
-      payload: 'do some work',
-      priority: 'TASK_PRIORITY_MEDIUM',
-    });
-    // grpcurl -d '{"id":"1"}' :50052 scheduler.v1.SchedulerService.CancelTask
-    const cancelled = (await invoke(scheduler, 'CancelTask', { id: '1' })) as {
-      task: { status: string };
-    };
-    expect(cancelled.task.status).toBe('TASK_STATUS_CANCELLED');
-
-    // grpcurl :50051 cluster.v1.LeaderService.Members
-    const leaderClient = await reflectedClient(first, 'v1alpha', 'cluster.v1.LeaderService');
-    const members = (await invoke(leaderClient, 'Members', {})) as {
-      members: { id: string; status: string }[];
-    };
-    expect(members.members).toEqual([expect.objectContaining({ id: 'w1', status: 'alive' })]);
-    scheduler.close();
-    leaderClient.close();
-  });
-
-  it('serves every service on every --listen address', async () => {
+  /** A leader on two ports (go-work's :50051 and :50052) and one worker, w1. */
+  async function twoPortLeader(): Promise<{ leaderPort: string; schedulerPort: string }> {
     const leader = cluster().spawn('leader', [
       'leader',
+      '--store',
+      'memory',
+      '--no-http',
       '--listen',
       '127.0.0.1:0',
       '--listen',
       '127.0.0.1:0',
     ]);
     const line = await leader.waitForLine((l) => l.msg === 'leader listening');
-    const addresses = line['addresses'] as string[];
-    expect(addresses).toHaveLength(2);
-    for (const address of addresses) {
-      const reflection = new GrpcReflection(address, credentials.createInsecure(), {}, 'v1');
-      expect(await reflection.listServices()).toEqual(
-        expect.arrayContaining(['cluster.v1.LeaderService', 'scheduler.v1.SchedulerService']),
-      );
-      const members = await reflectedClient(address, 'v1', 'cluster.v1.LeaderService');
-      expect(await invoke(members, 'Members', {})).toEqual({ members: [] });
-      members.close();
-    }
-  });
+    const [leaderPort, schedulerPort] = line['addresses'] as [string, string];
+    // The demo task works until cancelled, so CancelTask finds it running.
+    await cluster().startWorker(leaderPort, 'w1', ['--demo-default-ms', '600000']);
+    return { leaderPort, schedulerPort };
+  }
 
-  it('reports SERVING on grpc.health.v1 for the server and both services', async () => {
-    const { address } = await cluster().startLeader();
-    const health = await reflectedClient(address, 'v1', 'grpc.health.v1.Health');
-    for (const service of ['', 'cluster.v1.LeaderService', 'scheduler.v1.SchedulerService']) {
-      expect(await invoke(health, 'Check', { service })).toEqual({ status: 'SERVING' });
+  it.for(CLIENTS)(
+    "$name client, reflection $version: go-work's six README commands",
+    async ({ make, version, skip }, ctx) => {
+      if (skip) ctx.skip(missing);
+      const client = make(version);
+      const { leaderPort, schedulerPort } = await twoPortLeader();
+
+      expect(await client.list(leaderPort)).toEqual(
+        expect.arrayContaining([
+          'cluster.v1.LeaderService',
+          'scheduler.v1.SchedulerService',
+          'grpc.health.v1.Health',
+        ]),
+      );
+      // grpcurl -plaintext :50051 describe cluster.v1.LeaderService
+      expect((await client.describeMethods(leaderPort, 'cluster.v1.LeaderService')).sort()).toEqual(
+        LEADER_METHODS,
+      );
+      // grpcurl -plaintext :50052 describe scheduler.v1.SchedulerService
+      expect(
+        (await client.describeMethods(schedulerPort, 'scheduler.v1.SchedulerService')).sort(),
+      ).toEqual(SCHEDULER_METHODS);
+      // grpcurl -plaintext :50051 cluster.v1.LeaderService.Members
+      const members = (await client.call(leaderPort, 'cluster.v1.LeaderService.Members')) as {
+        members: Record<string, unknown>[];
+      };
+      expect(members.members).toEqual([
+        expect.objectContaining({
+          id: 'w1',
+          status: 'alive',
+          slotsTotal: 4,
+          slotsFree: 4,
+          // Enum names, and int64 as a JSON string, as grpcurl prints them.
+          reportedStatus: 'HEARTBEAT_STATUS_IDLE',
+          lastHeartbeatAgeMs: expect.stringMatching(/^\d+$/),
+        }),
+      ]);
+      // grpcurl -plaintext :50052 scheduler.v1.SchedulerService.GetTasks (nothing yet: `{}`)
+      expect(await client.call(schedulerPort, 'scheduler.v1.SchedulerService.GetTasks')).toEqual(
+        {},
+      );
+      // grpcurl -plaintext -d '{"task": {"id":"1","payload":"do some work"}}' :50052 ...ScheduleTask
+      expect(
+        await client.call(
+          schedulerPort,
+          'scheduler.v1.SchedulerService.ScheduleTask',
+          '{"task": {"id":"1","payload":"do some work"}}',
+        ),
+      ).toEqual({ id: '1' });
+      const listed = (await client.call(
+        schedulerPort,
+        'scheduler.v1.SchedulerService.GetTasks',
+      )) as { tasks: Record<string, unknown>[] };
+      expect(listed.tasks).toEqual([
+        expect.objectContaining({
+          id: '1',
+          payload: 'do some work',
+          priority: 'TASK_PRIORITY_MEDIUM',
+          createdAt: expect.stringMatching(RFC3339),
+        }),
+      ]);
+      // grpcurl -plaintext -d '{"id":"1"}' :50052 scheduler.v1.SchedulerService.CancelTask
+      const cancelled = (await client.call(
+        schedulerPort,
+        'scheduler.v1.SchedulerService.CancelTask',
+        '{"id":"1"}',
+      )) as { task: Record<string, unknown> };
+      expect(cancelled.task).toMatchObject({
+        id: '1',
+        status: 'TASK_STATUS_CANCELLED',
+        maxAttempts: 3,
+        retryBackoffMs: 1000,
+        createdAt: expect.stringMatching(RFC3339),
+        finishedAt: expect.stringMatching(RFC3339),
+      });
+      // snake_case on the wire appears nowhere in proto JSON, as in grpcurl's output.
+      expect(Object.keys(cancelled.task).filter((k) => k.includes('_'))).toEqual([]);
+    },
+  );
+
+  it.for(CLIENTS)(
+    '$name client, reflection $version: health on every port, clear errors',
+    async ({ make, version, skip }, ctx) => {
+      if (skip) ctx.skip(missing);
+      const client = make(version);
+      const { leaderPort, schedulerPort } = await twoPortLeader();
+      for (const address of [leaderPort, schedulerPort]) {
+        for (const service of ['', 'cluster.v1.LeaderService', 'scheduler.v1.SchedulerService']) {
+          expect(
+            await client.call(address, 'grpc.health.v1.Health.Check', JSON.stringify({ service })),
+          ).toEqual({ status: 'SERVING' });
+        }
+      }
+      await expect(client.describeMethods(leaderPort, 'nope.v1.Nothing')).rejects.toThrow(
+        /Symbol not found: nope.v1.Nothing/,
+      );
+      // A field the message does not have is refused by the client, as grpcurl does.
+      await expect(
+        client.call(schedulerPort, 'scheduler.v1.SchedulerService.CancelTask', '{"nope":1}'),
+      ).rejects.toThrow(/nope/);
+    },
+  );
+
+  it('both clients link the same files and describe every message alike', async (ctx) => {
+    if (skipPython) ctx.skip(missing);
+    const { leaderPort } = await twoPortLeader();
+
+    const buf = new BufReflectionClient(leaderPort, 'v1');
+    const services = await buf.listServices();
+    for (const service of services) await buf.resolve(service);
+    const registry = buf.registry();
+    buf.close();
+    const bufFiles = [...registry.files].map((f) => f.proto.name).sort();
+    // Real file names and their imports, not proto-loader's invented ones.
+    expect(bufFiles).toEqual([
+      'cluster/v1/leader.proto',
+      'google/protobuf/timestamp.proto',
+      'grpc/health/v1/health.proto',
+      'grpc/reflection/v1/reflection.proto',
+      'grpc/reflection/v1alpha/reflection.proto',
+      'scheduler/v1/scheduler.proto',
+      'worker/v1/worker.proto',
+    ]);
+    const bufMessages = new Map<string, { name: string; jsonName: string }[]>();
+    for (const file of registry.files) {
+      const walk = (messages: typeof file.messages): void => {
+        for (const m of messages) {
+          bufMessages.set(
+            m.typeName,
+            m.fields.map((f) => ({ name: f.name, jsonName: f.jsonName })),
+          );
+          walk(m.nestedMessages);
+        }
+      };
+      walk(file.messages);
     }
-    await expect(invoke(health, 'Check', { service: 'nope.v1.Nothing' })).rejects.toMatchObject({
-      code: 5,
+
+    const described = (await pyJson([leaderPort, 'describe'])) as {
+      message?: string;
+      file?: string;
+      fields?: { name: string; jsonName: string }[];
+    }[];
+    const pyFiles = [...new Set(described.map((d) => d.file))].sort();
+    expect(pyFiles).toEqual(bufFiles);
+    const pyMessages = new Map(
+      described
+        .filter((d) => d.message !== undefined)
+        .map((d) => [d.message!, d.fields!.map((f) => ({ name: f.name, jsonName: f.jsonName }))]),
+    );
+    expect(new Map([...pyMessages].sort())).toEqual(new Map([...bufMessages].sort()));
+    expect(pyMessages.get('cluster.v1.Member')).toContainEqual({
+      name: 'quarantined_until',
+      jsonName: 'quarantinedUntil',
     });
-    health.close();
+    expect(pyMessages.has('google.protobuf.Timestamp')).toBe(true);
   });
 });
