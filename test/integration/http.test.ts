@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/processes.js';
 import { useCluster } from '../helpers/use-cluster.js';
@@ -30,6 +31,28 @@ async function http(
     body: raw === '' ? {} : (JSON.parse(raw) as Record<string, unknown>),
     headers: response.headers,
   };
+}
+
+/** Runs the real curl with its default headers; the body must be JSON (or empty). */
+function curl(args: string[]): Promise<{ status: number; body: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      'curl',
+      ['-sS', '--max-time', '5', '-o', '-', '-w', '\n%{http_code}', ...args],
+      { timeout: 10_000 },
+      (err, stdout) => {
+        if (err) return reject(err);
+        const cut = stdout.lastIndexOf('\n');
+        const text = stdout.slice(0, cut);
+        const status = Number(stdout.slice(cut + 1));
+        const json =
+          text.trim() === '' || args.includes('-I')
+            ? {}
+            : (JSON.parse(text) as Record<string, unknown>);
+        resolve({ status, body: json });
+      },
+    );
+  });
 }
 
 describe('HTTP API', () => {
@@ -220,7 +243,7 @@ describe('HTTP API', () => {
     }
   });
 
-  it('runs the seed routes: /start, /query, /stop, /start-job and /status', async () => {
+  it("runs the seed routes with the seeds' own curl commands (curl's default headers)", async () => {
     const { address, http: base } = await cluster().startLeader(['--store', 'memory']);
     await cluster().startWorker(address, 'cmd', [
       '--allow-command',
@@ -230,16 +253,26 @@ describe('HTTP API', () => {
     ]);
     await cluster().startWorker(address, 'plain');
 
-    const started = await http(base, 'POST', '/start', {
-      worker_id: 'cmd',
-      command: 'echo',
-      path: 'hello.sh',
-    });
-    expect(started.status).toBe(200);
+    // Koray Gocmen's documented call: curl -X POST -d '{...}' host/start. curl sends
+    // content-type application/x-www-form-urlencoded; his server reads JSON regardless.
+    const started = await curl([
+      '-X',
+      'POST',
+      '-d',
+      '{"worker_id":"cmd","command":"echo","path":"hello.sh"}',
+      `${base}/start`,
+    ]);
+    expect(started.status).toBe(201);
     const jobId = String(started.body['job_id']);
     const done = await waitFor(
       async () => {
-        const answer = await http(base, 'POST', '/query', { worker_id: 'cmd', job_id: jobId });
+        const answer = await curl([
+          '-X',
+          'POST',
+          '-d',
+          JSON.stringify({ worker_id: 'cmd', job_id: jobId }),
+          `${base}/query`,
+        ]);
         return answer.body['done'] === true && answer.body;
       },
       { timeoutMs: 5000, what: 'job done' },
@@ -249,47 +282,107 @@ describe('HTTP API', () => {
 
     // A command the worker does not allow-list is refused up front; nothing is queued.
     expect(
-      await http(base, 'POST', '/start', { worker_id: 'plain', command: 'echo', path: 'x' }),
+      await curl([
+        '-X',
+        'POST',
+        '-d',
+        '{"worker_id":"plain","command":"echo","path":"x"}',
+        `${base}/start`,
+      ]),
     ).toMatchObject({
       status: 409,
       body: { error: 'worker plain does not allow-list command "echo" (allowed: none)' },
     });
     expect(
-      await http(base, 'POST', '/start', { worker_id: 'nobody', command: 'echo' }),
+      await curl(['-X', 'POST', '-d', '{"worker_id":"nobody","command":"echo"}', `${base}/start`]),
     ).toMatchObject({
       status: 404,
       body: { error: 'worker nobody is not a live member of the cluster' },
     });
-    expect((await http(base, 'POST', '/start', { worker_id: 'cmd' })).status).toBe(400);
+    expect(await curl(['-X', 'POST', '-d', '{"worker_id":"cmd"}', `${base}/start`])).toMatchObject({
+      status: 400,
+      body: { error: 'body: missing field "command"' },
+    });
+    // A form body is not JSON: a clear 400, nothing started.
+    expect(
+      await curl(['-X', 'POST', '-d', 'worker_id=cmd&command=echo', `${base}/start`]),
+    ).toMatchObject({
+      status: 400,
+      body: { error: 'request body is not valid JSON' },
+    });
 
-    const long = await http(base, 'POST', '/start', {
-      worker_id: 'cmd',
-      command: 'sleep',
-      path: '30',
-    });
+    const long = await curl([
+      '-X',
+      'POST',
+      '-d',
+      '{"worker_id":"cmd","command":"sleep","path":"30"}',
+      `${base}/start`,
+    ]);
     const longId = String(long.body['job_id']);
-    expect(await http(base, 'POST', '/stop', { worker_id: 'plain', job_id: longId })).toMatchObject(
-      { status: 404, body: { error: `job ${longId} was not started on worker plain` } },
-    );
-    expect(await http(base, 'POST', '/stop', { worker_id: 'cmd', job_id: longId })).toMatchObject({
-      status: 200,
-      body: { job_id: longId, status: 'cancelled' },
+    const stopOn = (worker: string) =>
+      curl([
+        '-X',
+        'POST',
+        '-d',
+        JSON.stringify({ worker_id: worker, job_id: longId }),
+        `${base}/stop`,
+      ]);
+    expect(await stopOn('plain')).toMatchObject({
+      status: 404,
+      body: { error: `job ${longId} was not started on worker plain` },
     });
-    expect(await http(base, 'POST', '/query', { worker_id: 'cmd', job_id: longId })).toMatchObject({
+    // The seed's answer is {"success": true}; drover adds the job and its state.
+    expect(await stopOn('cmd')).toMatchObject({
+      status: 200,
+      body: { success: true, job_id: longId, status: 'cancelled' },
+    });
+    expect(
+      await curl([
+        '-X',
+        'POST',
+        '-d',
+        JSON.stringify({ worker_id: 'cmd', job_id: longId }),
+        `${base}/query`,
+      ]),
+    ).toMatchObject({
       body: { done: true, error: true, error_text: 'cancelled', status: 'cancelled' },
     });
 
-    const queued = await http(base, 'POST', '/start-job', { payload: '10' });
-    const id = String(queued.body['id']);
-    const status = await waitFor(
+    // The 2017 dispatcher: /start-job by any method, with no body at all, returns an id.
+    const queued: string[] = [];
+    for (const args of [
+      [],
+      ['-X', 'POST'],
+      ['-X', 'PUT'],
+      ['-X', 'DELETE'],
+      ['-X', 'POST', '-d', '{"payload":"10"}'],
+      ['-X', 'POST', '-H', 'content-type: text/plain', '-d', '{"payload":"10"}'],
+    ]) {
+      const answer = await curl([...args, `${base}/start-job`]);
+      expect(answer, args.join(' ')).toMatchObject({
+        status: 200,
+        body: { id: expect.any(String) },
+      });
+      queued.push(String(answer.body['id']));
+    }
+    // HEAD (link checkers) and OPTIONS (CORS preflights) queue nothing.
+    expect((await curl(['-I', `${base}/start-job`])).status).toBe(405);
+    const statuses = await waitFor(
       async () => {
-        const answer = await http(base, 'GET', `/status/${id}`);
-        return answer.body['status'] === 'completed' && answer.body;
+        const answers = await Promise.all(queued.map((id) => curl([`${base}/status/${id}`])));
+        return answers.every((a) => a.body['status'] === 'completed') && answers.map((a) => a.body);
       },
-      { timeoutMs: 5000, what: 'job completed' },
+      { timeoutMs: 10_000, what: 'jobs completed' },
     );
-    expect(status).toMatchObject({ id, status: 'completed', attempt: 1, result: 'worked 10 ms' });
-    expect(await http(base, 'GET', '/status/nope')).toMatchObject({ status: 404 });
+    expect(statuses[0]).toMatchObject({ id: queued[0], status: 'completed', attempt: 1 });
+    expect(statuses[4]).toMatchObject({ status: 'completed', result: 'worked 10 ms' });
+    expect((await curl([`${base}/status/nope`])).status).toBe(404);
+
+    // The /v1 API keeps its strict rule: JSON with its content type only.
+    expect(await curl(['-X', 'POST', '-d', '{"payload":"1"}', `${base}/v1/tasks`])).toMatchObject({
+      status: 415,
+      body: { error: 'send JSON with content-type: application/json' },
+    });
   });
 
   it('is off with --no-http', async () => {

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance } from 'fastify';
 import { Task } from '../../gen/scheduler/v1/scheduler.js';
 import { NotFoundError } from '../../shared/errors.js';
 import { asMemberId } from '../../shared/ids.js';
@@ -19,8 +19,40 @@ const JOB_ON_WORKER = {
   properties: { worker_id: string, job_id: string },
 } as const;
 
-/** The seed routes. */
+/**
+ * The payload of a job queued with no payload, as the dispatcher's clients queue them: any
+ * worker's demo handler works its default time on it.
+ */
+const DEFAULT_JOB_PAYLOAD = 'start-job';
+
+/** /start-job's body: a task as POST /v1/tasks takes it, all optional (no body at all is fine). */
+const START_JOB_SCHEMA = { ...TASK_INPUT_SCHEMA, required: [] } as const;
+
+/**
+ * The seed routes, in a scope of their own: the seeds' clients send JSON with any content
+ * type (curl -d says application/x-www-form-urlencoded, and both seeds read the body as
+ * JSON whatever the header) or none. The /v1 API keeps its strict JSON-only rule.
+ */
 export function registerSeedRoutes(app: FastifyInstance, coordinator: Coordinator): void {
+  void app.register((scope, _options, done) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, parsed) => {
+      const text = String(body);
+      if (text.trim() === '') return parsed(null, undefined);
+      try {
+        parsed(null, JSON.parse(text) as unknown);
+      } catch {
+        const err = new Error('request body is not valid JSON') as FastifyError;
+        err.statusCode = 400;
+        parsed(err, undefined);
+      }
+    });
+    registerRoutes(scope, coordinator);
+    done();
+  });
+}
+
+function registerRoutes(app: FastifyInstance, coordinator: Coordinator): void {
   /** The job, which must be one that was pinned to (and so runs on) this worker. */
   const jobOn = (workerId: string, jobId: string): TaskRecord => {
     const task = coordinator.getTask(taskIdFromWire(jobId));
@@ -55,13 +87,13 @@ export function registerSeedRoutes(app: FastifyInstance, coordinator: Coordinato
           },
         },
         response: {
-          200: { type: 'object', properties: { job_id: { type: 'string' } } },
+          201: { type: 'object', properties: { job_id: { type: 'string' } } },
           '4xx': ERROR_SCHEMA,
           '5xx': ERROR_SCHEMA,
         },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const body = request.body as {
         worker_id: string;
         command: string;
@@ -73,7 +105,8 @@ export function registerSeedRoutes(app: FastifyInstance, coordinator: Coordinato
         ...(body.args ?? []),
       ];
       const task = await coordinator.startCommand(asMemberId(body.worker_id), body.command, args);
-      return { job_id: task.id };
+      // 201 Created, as the seed's own server answers.
+      return reply.code(201).send({ job_id: task.id });
     },
   );
 
@@ -86,7 +119,11 @@ export function registerSeedRoutes(app: FastifyInstance, coordinator: Coordinato
         response: {
           200: {
             type: 'object',
-            properties: { job_id: { type: 'string' }, status: { type: 'string' } },
+            properties: {
+              success: { type: 'boolean', description: 'true: the job is stopped (the seed)' },
+              job_id: { type: 'string' },
+              status: { type: 'string' },
+            },
           },
           '4xx': ERROR_SCHEMA,
           '5xx': ERROR_SCHEMA,
@@ -97,7 +134,7 @@ export function registerSeedRoutes(app: FastifyInstance, coordinator: Coordinato
       const body = request.body as { worker_id: string; job_id: string };
       const task = jobOn(body.worker_id, body.job_id);
       const cancelled = await coordinator.cancelTask(task.id);
-      return { job_id: cancelled.id, status: cancelled.status };
+      return { success: true, job_id: cancelled.id, status: cancelled.status };
     },
   );
 
@@ -141,24 +178,41 @@ export function registerSeedRoutes(app: FastifyInstance, coordinator: Coordinato
     },
   );
 
-  app.post(
-    '/start-job',
-    {
-      schema: {
-        summary: 'Queue a job (seed: the 2017 dispatcher); returns its id',
-        body: TASK_INPUT_SCHEMA,
-        response: {
-          200: { type: 'object', properties: { id: { type: 'string' } } },
-          '4xx': ERROR_SCHEMA,
-          '5xx': ERROR_SCHEMA,
-        },
-      },
+  // Any method, as the 2017 dispatcher's http.HandleFunc takes it; with no body, a demo job.
+  // Fastify reads no body on GET, so GET has no body schema; HEAD and OPTIONS create
+  // nothing (link checkers and CORS preflights must not queue work).
+  const startJob = async (body: unknown): Promise<{ id: string }> => {
+    const input = { payload: DEFAULT_JOB_PAYLOAD, ...(body ?? {}) };
+    const task = await coordinator.scheduleTask(newTaskFromWire(Task.fromJSON(input)));
+    return { id: task.id };
+  };
+  const startJobSchema = {
+    summary:
+      'Queue a job (seed: the 2017 dispatcher), by any method, with or without a body; returns its id',
+    response: {
+      200: { type: 'object', properties: { id: { type: 'string' } } },
+      '4xx': ERROR_SCHEMA,
+      '5xx': ERROR_SCHEMA,
     },
-    async (request) => {
-      const task = await coordinator.scheduleTask(newTaskFromWire(Task.fromJSON(request.body)));
-      return { id: task.id };
+  };
+  app.route({
+    method: ['POST', 'PUT', 'PATCH', 'DELETE'],
+    url: '/start-job',
+    // A body-less request reaches validation as undefined; it means "all defaults".
+    preValidation: (request, _reply, done) => {
+      request.body ??= {};
+      done();
     },
-  );
+    schema: { ...startJobSchema, body: START_JOB_SCHEMA },
+    handler: (request) => startJob(request.body),
+  });
+  app.route({
+    method: 'GET',
+    url: '/start-job',
+    exposeHeadRoute: false,
+    schema: startJobSchema,
+    handler: () => startJob(undefined),
+  });
 
   app.get(
     '/status/:id',
