@@ -1,5 +1,10 @@
 import swagger from '@fastify/swagger';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+} from 'fastify';
 import type { Logger } from 'pino';
 import { toHttpError } from '../../shared/http-status.js';
 import type { Coordinator } from '../coordinator.js';
@@ -38,8 +43,8 @@ export async function buildHttpServer(
   const log = logger.child({ component: 'http' });
   const app: FastifyInstance = Fastify({
     loggerInstance: log as unknown as FastifyBaseLogger,
-    // Request logs at debug: a busy API would otherwise drown the leader's log.
-    disableRequestLogging: true,
+    // No per-request logs: a busy API would otherwise drown the leader's log.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.bodyLimitBytes,
     ...(options.https
       ? {
