@@ -1,6 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { StoreOpenError } from '../scheduler/store/store.js';
-import { DroverError } from '../shared/errors.js';
+import { DroverError, StartupError } from '../shared/errors.js';
 import { EXIT } from './client.js';
 import { registerCancel } from './commands/cancel.js';
 import { registerDev } from './commands/dev.js';
@@ -13,6 +13,8 @@ import { registerTask } from './commands/task.js';
 import { registerTasks } from './commands/tasks.js';
 import { registerWatch } from './commands/watch.js';
 import { registerWorker } from './commands/worker.js';
+import { exitQuietlyWhenOutputCloses } from './output.js';
+import { refuseMalformedInput } from './utf8-text.js';
 
 /** Builds the `drover` command line. */
 export function buildProgram(): Command {
@@ -36,7 +38,10 @@ export function buildProgram(): Command {
 
 /** Runs the CLI with process arguments; sets the exit code rather than throwing. */
 export async function main(argv: readonly string[]): Promise<void> {
+  exitQuietlyWhenOutputCloses();
   try {
+    // argv[0] and argv[1] are node and this script; only the user's arguments are checked.
+    refuseMalformedInput(argv.slice(2), process.env);
     await buildProgram().parseAsync([...argv]);
   } catch (err) {
     if (err instanceof CommanderError) {
@@ -45,13 +50,13 @@ export async function main(argv: readonly string[]): Promise<void> {
       return;
     }
     if (err instanceof DroverError) {
-      // Configuration errors found at start-up.
+      // Configuration errors found at start-up, and input refused before any call.
       process.stderr.write(`drover: ${err.message}\n`);
       process.exitCode = EXIT.usage;
       return;
     }
-    if (err instanceof StoreOpenError) {
-      // A data directory the leader must not touch: say why, and nothing else.
+    if (err instanceof StoreOpenError || err instanceof StartupError) {
+      // A data directory the leader must not touch, a busy port: say why, and nothing else.
       process.stderr.write(`drover: ${err.message}\n`);
       process.exitCode = 1;
       return;

@@ -1,11 +1,12 @@
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
-import type { Server } from '@grpc/grpc-js';
+import { setLogger, type Server } from '@grpc/grpc-js';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { systemClock } from '../shared/clock.js';
 import { randomIds } from '../shared/ids.js';
 import { createLogger } from '../shared/logger.js';
+import { errorMessage, StartupError } from '../shared/errors.js';
 import { formatHostPort, parseHostPort } from '../shared/net.js';
 import { serverCredentials } from '../shared/tls.js';
 import { MemoryTaskStore } from '../scheduler/store/memory-store.js';
@@ -33,6 +34,14 @@ const MIN_MESSAGE_LIMIT_BYTES = 4 * 1024 * 1024;
  */
 export async function runLeader(config: LeaderConfig, signal: AbortSignal): Promise<void> {
   const logger = createLogger({ level: config.logLevel, format: config.logFormat, name: 'leader' });
+  // grpc-js logs to stderr by itself (e.g. a line per failed bind, which the leader reports
+  // in its own words); keep its lines in the leader's log, at debug.
+  const grpcLog = logger.child({ component: 'grpc-js' });
+  setLogger({
+    error: (...args: unknown[]) => grpcLog.debug(args.map(String).join(' ')),
+    info: (...args: unknown[]) => grpcLog.debug(args.map(String).join(' ')),
+    debug: (...args: unknown[]) => grpcLog.debug(args.map(String).join(' ')),
+  });
   const store: TaskStore =
     config.store === 'memory'
       ? new MemoryTaskStore()
@@ -67,11 +76,27 @@ export async function runLeader(config: LeaderConfig, signal: AbortSignal): Prom
     keepaliveTimeMs: config.keepaliveTimeMs,
     keepaliveTimeoutMs: config.keepaliveTimeoutMs,
   });
-  const credentials = serverCredentials(config.tls);
+  let http: FastifyInstance | undefined;
   const addresses: string[] = [];
-  for (const address of config.listen) {
-    const port = await built.bind(address, credentials);
-    addresses.push(address.replace(/:\d+$/, `:${port}`));
+  try {
+    // Every listener is bound before anything is served: a busy port must not leave a
+    // half-started leader (gRPC up, HTTP down) holding the data directory's lock.
+    const credentials = serverCredentials(config.tls);
+    for (const address of config.listen) {
+      const port = await bindOrExplain('gRPC', address, () => built.bind(address, credentials));
+      addresses.push(address.replace(/:\d+$/, `:${port}`));
+    }
+    if (config.httpListen !== undefined) {
+      http = await bindOrExplain('HTTP', config.httpListen, () =>
+        startHttp(config, coordinator, logger),
+      );
+    }
+  } catch (err) {
+    coordinator.shutdown('leader could not start');
+    built.server.forceShutdown();
+    await http?.close();
+    await store.close();
+    throw err;
   }
   for (const name of ['', ...SERVICE_NAMES]) built.health.setStatus(name, 'SERVING');
   // Tests and tools read the bound ports from this line, so it is written whatever the
@@ -79,9 +104,7 @@ export async function runLeader(config: LeaderConfig, signal: AbortSignal): Prom
   logger
     .child({}, { level: 'info' })
     .info({ addresses, tls: config.tls !== undefined }, 'leader listening');
-
-  const http =
-    config.httpListen === undefined ? undefined : await startHttp(config, coordinator, logger);
+  if (http !== undefined) logHttpAddress(config, http, logger);
 
   const stop = AbortSignal.any([signal, failure.signal]);
   if (!stop.aborted) await once(stop, 'abort');
@@ -112,7 +135,17 @@ async function startHttp(
         }
       : undefined,
   });
-  await app.listen({ host, port });
+  try {
+    await app.listen({ host, port });
+  } catch (err) {
+    await app.close();
+    throw err;
+  }
+  return app;
+}
+
+function logHttpAddress(config: LeaderConfig, app: FastifyInstance, logger: Logger): void {
+  const { host, port } = parseHostPort(config.httpListen!);
   const bound = app.server.address();
   const address = formatHostPort({
     host,
@@ -121,7 +154,24 @@ async function startHttp(
   logger
     .child({}, { level: 'info' })
     .info({ address, tls: config.tls !== undefined }, 'http listening');
-  return app;
+}
+
+/** Runs a bind; a refusal becomes a StartupError that names the listener and the cause. */
+async function bindOrExplain<T>(what: string, address: string, bind: () => Promise<T>): Promise<T> {
+  try {
+    return await bind();
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    const why =
+      code === 'EADDRINUSE' || /EADDRINUSE|address already in use/i.test(errorMessage(err))
+        ? 'the address is already in use'
+        : code === 'EACCES'
+          ? 'permission denied'
+          : code === 'EADDRNOTAVAIL'
+            ? 'no such local address'
+            : errorMessage(err);
+    throw new StartupError(`cannot listen for ${what} on ${address}: ${why}`);
+  }
 }
 
 async function shutdown(
@@ -135,8 +185,18 @@ async function shutdown(
   logger.info({ graceMs: config.shutdownGraceMs }, 'leader shutting down');
   // First: worker streams and watches (gRPC and SSE) end, so the servers can close.
   coordinator.shutdown(failed ? 'leader failed' : 'leader is shutting down');
-  await http?.close();
-  await new Promise<void>((resolve) => {
+  // Both servers get the same grace; then every connection still open is cut, so a client
+  // that stalls mid-request cannot hold the data directory's lock from a replacement.
+  const closeHttp = async (): Promise<void> => {
+    if (http === undefined) return;
+    const force = setTimeout(() => http.server.closeAllConnections(), config.shutdownGraceMs);
+    try {
+      await http.close();
+    } finally {
+      clearTimeout(force);
+    }
+  };
+  const closeGrpc = new Promise<void>((resolve) => {
     const force = setTimeout(() => {
       server.forceShutdown();
       resolve();
@@ -146,4 +206,5 @@ async function shutdown(
       resolve();
     });
   });
+  await Promise.all([closeHttp(), closeGrpc]);
 }

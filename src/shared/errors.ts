@@ -71,6 +71,17 @@ export class UnavailableError extends DroverError {
   }
 }
 
+/**
+ * A process could not start (a busy port, an unusable address): not a domain error, so it
+ * has no kind; the CLI prints its message as one line and exits 1.
+ */
+export class StartupError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StartupError';
+  }
+}
+
 /** Narrows an unknown thrown value to a message fit for logs. */
 export function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message;

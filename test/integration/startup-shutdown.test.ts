@@ -1,0 +1,88 @@
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import { describe, expect, it } from 'vitest';
+import { useCluster } from '../helpers/use-cluster.js';
+
+/** A loopback port held by someone else for the test's duration. */
+async function busyPort(): Promise<{ port: number; server: Server }> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return { port: address.port, server };
+}
+
+/** Rejects if `promise` has not settled within `ms` (a bound on a wait, not a timing claim). */
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms).unref(),
+    ),
+  ]);
+}
+
+describe('leader start-up and shut-down', () => {
+  const { cluster } = useCluster();
+
+  it.each(['gRPC', 'HTTP'] as const)(
+    'exits 1 with one clear line when its %s port is busy, releasing the data directory',
+    async (which) => {
+      const { port, server } = await busyPort();
+      try {
+        const dataDir = cluster().dataDir();
+        const grpc = which === 'gRPC' ? `127.0.0.1:${port}` : '127.0.0.1:0';
+        const http = which === 'HTTP' ? `127.0.0.1:${port}` : '127.0.0.1:0';
+        const leader = cluster().spawn('leader', [
+          'leader',
+          '--data-dir',
+          dataDir,
+          '--listen',
+          grpc,
+          '--http-listen',
+          http,
+        ]);
+        const { code } = await within(leader.exited, 10_000, 'leader exit');
+        expect(code).toBe(1);
+        const errors = leader.raw.filter((line) => line.startsWith('[stderr]'));
+        expect(errors).toEqual([
+          `[stderr] drover: cannot listen for ${which} on 127.0.0.1:${port}: the address is already in use`,
+        ]);
+        // It never said it was serving, so nothing could have reached it.
+        expect(leader.linesWith('leader listening')).toEqual([]);
+        // The lock is free: a leader on free ports takes the same data directory.
+        const next = await cluster().startLeader(['--data-dir', dataDir], 'leader-2');
+        expect(next.address).toMatch(/^127\.0\.0\.1:\d+$/);
+      } finally {
+        server.close();
+      }
+    },
+  );
+
+  it('cuts a stalled HTTP request at the end of the shutdown grace and frees the lock', async () => {
+    const dataDir = cluster().dataDir();
+    const { process: leader, http } = await cluster().startLeader([
+      '--data-dir',
+      dataDir,
+      '--shutdown-grace-ms',
+      '300',
+    ]);
+    const { hostname, port } = new URL(http);
+    // 6 of the 100 body bytes it announces, then silence.
+    const socket: Socket = connect(Number(port), hostname);
+    await new Promise<void>((resolve) => socket.once('connect', resolve));
+    socket.write(
+      'POST /v1/tasks HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"payl',
+    );
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socket.on('error', () => undefined);
+    // A request answered on another connection after the write: the server is taking
+    // connections, so the stalled one is open and waiting for its body.
+    expect((await fetch(`${http}/healthz`)).status).toBe(200);
+
+    leader.kill('SIGTERM');
+    const { code } = await within(leader.exited, 10_000, 'leader exit after SIGTERM');
+    expect(code).toBe(0);
+    await within(closed, 1_000, 'stalled connection closed');
+    await cluster().startLeader(['--data-dir', dataDir], 'leader-2');
+  });
+});
