@@ -3,10 +3,10 @@ import { Option, type Command } from 'commander';
 import { LeaderServiceClient } from '../gen/cluster/v1/leader.js';
 import { SchedulerServiceClient } from '../gen/scheduler/v1/scheduler.js';
 import { deadlineAfter } from '../shared/clock.js';
-import { intOption } from '../shared/config.js';
-import { InvalidArgumentError } from '../shared/errors.js';
+import { errorMessage, InvalidArgumentError } from '../shared/errors.js';
 import { formatHostPort, parseHostPort } from '../shared/net.js';
 import { channelCredentials } from '../shared/tls.js';
+import { boundedIntOption, MAX_TIMER_MS } from './int-option.js';
 
 /** Options every client command takes. */
 export interface ClientOptions {
@@ -37,11 +37,11 @@ export function addClientOptions(command: Command): Command {
         .default('127.0.0.1:50051'),
     )
     .addOption(
-      intOption(
+      boundedIntOption(
         '--timeout-ms <ms>',
         'give up on the leader after this long',
-        'DROVER_TIMEOUT_MS',
-        5000,
+        { min: 1, max: MAX_TIMER_MS },
+        { env: 'DROVER_TIMEOUT_MS', defaultValue: 5000 },
       ),
     )
     .addOption(
@@ -71,11 +71,17 @@ export function connect(options: ClientOptions): LeaderClients {
   if ((options.tlsCert === undefined) !== (options.tlsKey === undefined)) {
     throw new InvalidArgumentError('--tls-cert and --tls-key go together');
   }
-  const creds: ChannelCredentials = channelCredentials(
-    tlsOn
-      ? { caFile: options.tlsCa, certFile: options.tlsCert, keyFile: options.tlsKey }
-      : undefined,
-  );
+  let creds: ChannelCredentials;
+  try {
+    creds = channelCredentials(
+      tlsOn
+        ? { caFile: options.tlsCa, certFile: options.tlsCert, keyFile: options.tlsKey }
+        : undefined,
+    );
+  } catch (err) {
+    // A missing or unreadable PEM file is a setting to fix (exit 2), not a crash to trace.
+    throw new InvalidArgumentError(`cannot use the TLS files: ${errorMessage(err)}`);
+  }
   const leader = new LeaderServiceClient(address, creds);
   const scheduler = new SchedulerServiceClient(address, creds, {
     channelOverride: leader.getChannel(),

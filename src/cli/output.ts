@@ -64,3 +64,29 @@ export function truncate(text: string | undefined, max: number): string {
   const oneLine = text.replace(/\s+/g, ' ');
   return oneLine.length <= max ? oneLine : `${oneLine.slice(0, max - 1)}…`;
 }
+
+/**
+ * Makes a closed stdout or stderr (`drover tasks | head -1`, `drover watch --json | head`)
+ * end the process quietly, as SIGPIPE ends other Unix tools, instead of an unhandled EPIPE
+ * with a stack trace. Node ignores SIGPIPE, so the failed write surfaces as an 'error'
+ * event on the stream. The exit status is the one already set, 0 unless the command had
+ * failed: the reader chose to stop reading. Any other write error (a full disk) exits 1.
+ */
+export function exitQuietlyWhenOutputCloses(): void {
+  const onError =
+    (stream: 'stdout' | 'stderr') =>
+    (err: unknown): void => {
+      const code = (err as { code?: unknown }).code;
+      if (code === 'EPIPE') {
+        process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
+      }
+      if (stream === 'stdout') {
+        process.stderr.write(
+          `drover: cannot write to stdout: ${err instanceof Error ? err.message : String(err)}\n`,
+        );
+      }
+      process.exit(1);
+    };
+  process.stdout.on('error', onError('stdout'));
+  process.stderr.on('error', onError('stderr'));
+}

@@ -3,16 +3,22 @@ import { once } from 'node:events';
 import type { Command } from 'commander';
 import { TaskPriority } from '../../gen/scheduler/v1/scheduler.js';
 import { deadlineAfter } from '../../shared/clock.js';
-import { intOption } from '../../shared/config.js';
 import { DROVER_BIN } from '../../shared/paths.js';
 import { taskDraft } from '../../scheduler/task-wire.js';
 import { call, connect } from '../client.js';
+import { boundedIntOption } from '../int-option.js';
 import { print } from '../output.js';
 import { stopSignal } from '../signals.js';
 
 const LEADER = '127.0.0.1:50051';
 const STOP_GRACE_MS = 10_000;
 const LEADER_START_TIMEOUT_MS = 15_000;
+/** Local processes `drover dev` starts at most; each worker is a Node process. */
+const MAX_DEV_WORKERS = 100;
+/** The most slots the leader accepts from one member (MAX_SLOTS in leader-service.ts). */
+const MAX_SLOTS = 10_000;
+/** Demo tasks scheduled one call at a time at start. */
+const MAX_DEMO_TASKS = 10_000;
 
 /**
  * `drover dev`: a leader on the default ports and N workers in one command, with readable
@@ -22,15 +28,28 @@ export function registerDev(program: Command): void {
   program
     .command('dev')
     .description('start a local cluster: a leader, workers and some demo tasks')
-    .addOption(intOption('--workers <n>', 'workers to start', 'DROVER_DEV_WORKERS', 2))
-    .addOption(intOption('--slots <n>', 'slots per worker', 'DROVER_DEV_SLOTS', 2))
     .addOption(
-      intOption(
+      boundedIntOption(
+        '--workers <n>',
+        'workers to start',
+        { min: 1, max: MAX_DEV_WORKERS },
+        { env: 'DROVER_DEV_WORKERS', defaultValue: 2 },
+      ),
+    )
+    .addOption(
+      boundedIntOption(
+        '--slots <n>',
+        'slots per worker',
+        { min: 1, max: MAX_SLOTS },
+        { env: 'DROVER_DEV_SLOTS', defaultValue: 2 },
+      ),
+    )
+    .addOption(
+      boundedIntOption(
         '--demo-tasks <n>',
         'demo tasks to schedule at start',
-        'DROVER_DEV_DEMO_TASKS',
-        6,
-        0,
+        { min: 0, max: MAX_DEMO_TASKS },
+        { env: 'DROVER_DEV_DEMO_TASKS', defaultValue: 6 },
       ),
     )
     .action(async (options: { workers: number; slots: number; demoTasks: number }) => {

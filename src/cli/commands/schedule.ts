@@ -1,17 +1,23 @@
 import { Option, type Command } from 'commander';
 import { TaskPriority } from '../../gen/scheduler/v1/scheduler.js';
 import { taskDraft } from '../../scheduler/task-wire.js';
+import { POLICY_LIMITS } from '../../scheduler/retry-policy.js';
 import { addClientOptions, call, withClients, type ClientOptions } from '../client.js';
+import { boundedIntOption } from '../int-option.js';
 import { print, printJson } from '../output.js';
-import { parseIntAtLeast } from '../../shared/config.js';
+import { resolvePayload } from '../payload-source.js';
 
-/** `drover schedule PAYLOAD`: enqueue a task and print its id. */
+/** `drover schedule PAYLOAD | - | --payload-file FILE`: enqueue a task and print its id. */
 export function registerSchedule(program: Command): void {
   addClientOptions(
     program
       .command('schedule')
       .description('schedule a task; prints its id')
-      .argument('<payload>', 'task payload (for demo tasks: milliseconds of work)')
+      .argument(
+        '[payload]',
+        'task payload (for demo tasks: milliseconds of work); - reads it from stdin',
+      )
+      .option('--payload-file <file>', 'read the payload from this file (-: stdin), as UTF-8 text')
       .option('--id <id>', 'task id (default: the leader makes one)')
       .addOption(
         new Option('--priority <priority>', 'queue priority')
@@ -20,28 +26,32 @@ export function registerSchedule(program: Command): void {
       )
       .option('--kind <kind>', 'handler to run (default: "default")')
       .option('--target <member>', 'run only on this member')
+      // The leader's own limits, checked here too so a bad value fails before any call.
       .addOption(
-        new Option(
-          '--max-attempts <n>',
-          "attempts before it fails (default: the leader's)",
-        ).argParser((v: string) => parseIntAtLeast(v, 1)),
+        boundedIntOption('--max-attempts <n>', "attempts before it fails (default: the leader's)", {
+          min: 1,
+          max: POLICY_LIMITS.maxAttempts,
+        }),
       )
       .addOption(
-        new Option(
+        boundedIntOption(
           '--retry-backoff-ms <ms>',
           "delay before the first retry, doubling per attempt (default: the leader's)",
-        ).argParser((v: string) => parseIntAtLeast(v, 0)),
+          { min: 0, max: POLICY_LIMITS.retryBackoffMs },
+        ),
       )
       .addOption(
-        new Option(
+        boundedIntOption(
           '--attempt-timeout-ms <ms>',
           "stop and retry an attempt running longer; 0: no limit (default: the leader's)",
-        ).argParser((v: string) => parseIntAtLeast(v, 0)),
+          { min: 0, max: POLICY_LIMITS.timeoutMs },
+        ),
       ),
   ).action(
-    (
-      payload: string,
+    async (
+      payloadArgument: string | undefined,
       options: ClientOptions & {
+        payloadFile?: string;
         id?: string;
         priority: string;
         kind?: string;
@@ -50,8 +60,10 @@ export function registerSchedule(program: Command): void {
         retryBackoffMs?: number;
         attemptTimeoutMs?: number;
       },
-    ) =>
-      withClients(options, async (clients) => {
+    ) => {
+      // Read (and checked) before connecting: a bad source is a usage error, exit 2.
+      const payload = await resolvePayload(payloadArgument, options.payloadFile);
+      await withClients(options, async (clients) => {
         const response = await call(
           clients,
           clients.scheduler.scheduleTask.bind(clients.scheduler),
@@ -73,6 +85,7 @@ export function registerSchedule(program: Command): void {
         );
         if (options.json) printJson({ id: response.id });
         else print(response.id);
-      }),
+      });
+    },
   );
 }

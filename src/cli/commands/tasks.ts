@@ -6,8 +6,8 @@ import {
   taskStatusToJSON,
   type Task,
 } from '../../gen/scheduler/v1/scheduler.js';
-import { intOption } from '../../shared/config.js';
 import { addClientOptions, call, withClients, type ClientOptions } from '../client.js';
+import { boundedIntOption, UINT32_MAX } from '../int-option.js';
 import { formatAge, print, printJson, printTable, truncate } from '../output.js';
 
 const STATUSES = ['pending', 'running', 'completed', 'cancelled', 'error'] as const;
@@ -20,7 +20,14 @@ export function registerTasks(program: Command): void {
       .description('list tasks in the order they were scheduled')
       .addOption(new Option('--status <status>', 'only tasks in this status').choices(STATUSES))
       .option('--member <id>', 'only tasks that run or ran on this member')
-      .addOption(intOption('--limit <n>', 'at most this many tasks', 'DROVER_LIST_LIMIT', 100))
+      .addOption(
+        boundedIntOption(
+          '--limit <n>',
+          'at most this many tasks',
+          { min: 1, max: UINT32_MAX },
+          { env: 'DROVER_LIST_LIMIT', defaultValue: 100 },
+        ),
+      )
       .option('--page-token <token>', 'continue a previous listing'),
   ).action(
     (
