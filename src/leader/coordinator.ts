@@ -1,6 +1,12 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../shared/clock.js';
-import { NotFoundError, StaleError, UnavailableError } from '../shared/errors.js';
+import {
+  errorMessage,
+  NotFoundError,
+  StaleError,
+  StorageFullError,
+  UnavailableError,
+} from '../shared/errors.js';
 import type { IdSource, MemberId, TaskId } from '../shared/ids.js';
 import {
   Scheduler,
@@ -133,7 +139,13 @@ export class Coordinator {
   /** Loads the task list from the store and starts the liveness sweep. */
   async start(): Promise<void> {
     const records = await this.deps.store.loadAll();
-    this.scheduler.restore(records);
+    const { ignored } = this.scheduler.restore(records);
+    if (ignored.length > 0) {
+      this.log.error(
+        { ignored: ignored.length, seqs: ignored.slice(0, 20).map((task) => task.seq) },
+        'task rows that repeat the id of a newer row were ignored (written before ids were checked)',
+      );
+    }
     const bySeq = new Map(records.map((task) => [task.seq, task]));
     for (const { taskSeq, chunk } of await this.deps.store.loadOutput()) {
       const task = bySeq.get(taskSeq);
@@ -705,7 +717,14 @@ export class Coordinator {
     } catch (err) {
       this.shutdown('leader stopped after a store failure');
       this.deps.fail(err);
-      throw err;
+      // The caller learns what happened in words it can act on, not INTERNAL.
+      throw isDiskFull(err)
+        ? new StorageFullError(
+            "the leader's disk is full: the change was not saved, and the leader has stopped",
+          )
+        : new UnavailableError(
+            'the leader could not save the change (a store failure; see its log) and has stopped',
+          );
     }
   }
 
@@ -716,4 +735,11 @@ export class Coordinator {
   private now(): number {
     return this.deps.clock.nowMs();
   }
+}
+
+/** True for a write refused for want of space (SQLite's SQLITE_FULL, or ENOSPC from the OS). */
+function isDiskFull(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (code === 'ENOSPC' || code === 'SQLITE_FULL') return true;
+  return /ENOSPC|disk is full|no space left/i.test(errorMessage(err));
 }

@@ -1,15 +1,68 @@
 import type { Logger } from 'pino';
-import { Member, MemberEventKind, type LeaderServiceServer } from '../gen/cluster/v1/leader.js';
+import {
+  Member,
+  MemberEventKind,
+  type JoinRequest,
+  type LeaderServiceServer,
+} from '../gen/cluster/v1/leader.js';
 import { serveWatch } from '../shared/grpc-watch.js';
 import { InvalidArgumentError } from '../shared/errors.js';
 import { unary } from '../shared/grpc-handler.js';
-import { asMemberId } from '../shared/ids.js';
-import { DEFAULT_KIND } from '../scheduler/task.js';
+import { memberIdFromWire } from '../shared/ids.js';
+import { checkText, echo } from '../shared/text.js';
+import { DEFAULT_KIND, isValidKind } from '../scheduler/task.js';
 import type { Coordinator } from './coordinator.js';
 import { handleHeartbeatStream } from './membership/heartbeat-stream.js';
 import { memberToWire } from './membership/member-wire.js';
 
 const MAX_SLOTS = 10_000;
+/** Bounds on what a Join may claim: every member's listing carries them. */
+const MAX_KINDS = 256;
+const MAX_ALLOWED_COMMANDS = 256;
+const MAX_COMMAND_CHARS = 4096;
+const MAX_ADDRESS_CHARS = 256;
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
+/** Checks a Join's fields before anything is kept; throws INVALID_ARGUMENT with the reason. */
+function checkJoin(request: JoinRequest): void {
+  memberIdFromWire(request.id);
+  if (request.slots > MAX_SLOTS) {
+    throw new InvalidArgumentError(`slots ${request.slots} is over the most, ${MAX_SLOTS}`);
+  }
+  if (request.address.length > MAX_ADDRESS_CHARS || CONTROL.test(request.address)) {
+    throw new InvalidArgumentError(
+      `address ${echo(request.address)} must be at most ${MAX_ADDRESS_CHARS} characters, without control characters`,
+    );
+  }
+  checkText(request.address, 'address');
+  if (request.instance.length > MAX_ADDRESS_CHARS) {
+    throw new InvalidArgumentError(`instance is longer than ${MAX_ADDRESS_CHARS} characters`);
+  }
+  if (request.kinds.length > MAX_KINDS) {
+    throw new InvalidArgumentError(`${request.kinds.length} kinds; the most is ${MAX_KINDS}`);
+  }
+  for (const kind of request.kinds) {
+    if (!isValidKind(kind)) {
+      throw new InvalidArgumentError(
+        `kind ${echo(kind)} is not valid: use 1-64 letters, digits, '.', '_', ':' or '-'`,
+      );
+    }
+  }
+  if (request.allowedCommands.length > MAX_ALLOWED_COMMANDS) {
+    throw new InvalidArgumentError(
+      `${request.allowedCommands.length} allowed commands; the most is ${MAX_ALLOWED_COMMANDS}`,
+    );
+  }
+  for (const command of request.allowedCommands) {
+    if (command === '' || command.length > MAX_COMMAND_CHARS || CONTROL.test(command)) {
+      throw new InvalidArgumentError(
+        `allowed command ${echo(command)} must be 1-${MAX_COMMAND_CHARS} characters, without control characters`,
+      );
+    }
+    checkText(command, 'allowed command');
+  }
+}
 
 /** A removed member on the wire: only its id. */
 function removedMember(id: string): Member {
@@ -20,12 +73,9 @@ function removedMember(id: string): Member {
 export function leaderService(coordinator: Coordinator, logger: Logger): LeaderServiceServer {
   return {
     join: unary(logger, (request) => {
-      if (request.id === '') throw new InvalidArgumentError('member id must not be empty');
-      if (request.slots > MAX_SLOTS) {
-        throw new InvalidArgumentError(`slots ${request.slots} is over the most, ${MAX_SLOTS}`);
-      }
+      checkJoin(request);
       const timing = coordinator.join({
-        id: asMemberId(request.id),
+        id: memberIdFromWire(request.id),
         address: request.address,
         // go-work's Join has no instance: such a caller is one process per id.
         instance: request.instance,
@@ -39,14 +89,12 @@ export function leaderService(coordinator: Coordinator, logger: Logger): LeaderS
       };
     }),
     leave: unary(logger, (request) => {
-      if (request.id === '') throw new InvalidArgumentError('member id must not be empty');
-      coordinator.leave(asMemberId(request.id));
+      coordinator.leave(memberIdFromWire(request.id));
       return {};
     }),
     members: unary(logger, () => ({ members: coordinator.members().map(memberToWire) })),
     drain: unary(logger, (request) => {
-      if (request.id === '') throw new InvalidArgumentError('member id must not be empty');
-      return { member: memberToWire(coordinator.drain(asMemberId(request.id))) };
+      return { member: memberToWire(coordinator.drain(memberIdFromWire(request.id))) };
     }),
     heartbeat: (call) => handleHeartbeatStream(call, coordinator, logger),
     watchMembers: (call) =>

@@ -17,6 +17,9 @@ import { Coordinator } from './coordinator.js';
 import { buildHttpServer } from './http/server.js';
 import { buildLeaderServer, SERVICE_NAMES } from './server.js';
 
+/** The most bytes JSON takes to spell one byte of a string (`\u0001`). */
+const JSON_ESCAPE_FACTOR = 6;
+
 /** Room for the rest of a ScheduleTask message around the largest payload. */
 const MESSAGE_OVERHEAD_BYTES = 64 * 1024;
 /**
@@ -126,7 +129,9 @@ async function startHttp(
 ): Promise<FastifyInstance> {
   const { host, port } = parseHostPort(config.httpListen!);
   const app = await buildHttpServer(coordinator, logger, {
-    bodyLimitBytes: config.maxPayloadBytes + MESSAGE_OVERHEAD_BYTES,
+    // The payload limit is on the payload; JSON may spell each of its bytes in up to six
+    // (`\u0001`), and a client that escapes everything must not meet a smaller limit.
+    bodyLimitBytes: JSON_ESCAPE_FACTOR * config.maxPayloadBytes + MESSAGE_OVERHEAD_BYTES,
     https: config.tls
       ? {
           key: readFileSync(config.tls.keyFile),

@@ -14,7 +14,7 @@ import { serveWatch, type WatchSource } from '../shared/grpc-watch.js';
 import type { TaskWatchFilter } from './task-watch-filter.js';
 import { serveTaskOutput } from './output-stream.js';
 import { InvalidArgumentError } from '../shared/errors.js';
-import { asMemberId } from '../shared/ids.js';
+import { memberIdFromWire } from '../shared/ids.js';
 import {
   newTaskFromWire,
   nextPageToken,
@@ -104,7 +104,7 @@ export function schedulerService(coordinator: Coordinator, logger: Logger): Sche
       const task = await coordinator.completeTask({
         taskId: taskIdFromWire(request.id),
         attempt: request.attempt,
-        memberId: request.memberId === '' ? undefined : asMemberId(request.memberId),
+        memberId: request.memberId === '' ? undefined : memberIdFromWire(request.memberId),
         result: request.result,
         error: request.error,
         permanent: request.permanent,

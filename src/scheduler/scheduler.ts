@@ -7,6 +7,7 @@ import {
   TooLargeError,
 } from '../shared/errors.js';
 import type { MemberId, TaskId } from '../shared/ids.js';
+import { checkId, checkText, echo } from '../shared/text.js';
 import { TaskQueue } from './queue.js';
 import {
   DEFAULT_TASK_POLICY,
@@ -14,7 +15,14 @@ import {
   retryDelayMs,
   type TaskPolicyDefaults,
 } from './retry-policy.js';
-import { DEFAULT_KIND, isFinal, type Priority, type TaskRecord, type TaskStatus } from './task.js';
+import {
+  DEFAULT_KIND,
+  isFinal,
+  isValidKind,
+  type Priority,
+  type TaskRecord,
+  type TaskStatus,
+} from './task.js';
 import { utf8ByteLength } from './utf8.js';
 
 /** Limits the scheduler enforces on new tasks. */
@@ -132,9 +140,6 @@ const BTree = ((sortedBtree as { default?: BTreeClass }).default ??
   sortedBtree) as unknown as BTreeClass;
 type BTree<K, V> = InstanceType<typeof BTree<K, V>>;
 
-const MAX_ID_LENGTH = 256;
-const KIND_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
-
 /**
  * The task list and who runs what. Pure: it does no I/O and reads no clock; each call
  * gets the time, changes state, and returns the records to persist and the start/stop
@@ -195,10 +200,19 @@ export class Scheduler {
    * ones stay running on their member until it re-attaches them, or
    * {@link requeueUnclaimed} hands them to someone else.
    */
-  restore(records: readonly TaskRecord[]): void {
+  restore(records: readonly TaskRecord[]): { ignored: TaskRecord[] } {
     if (this.tasks.size > 0) throw new Error('restore() needs an empty scheduler');
-    const pending: TaskRecord[] = [];
+    // Rows that repeat an id (a store written before ids were checked as text: two lone
+    // surrogates both read back as U+FFFD) keep only the newest, so the leader still starts.
+    const newest = new Map<string, TaskRecord>();
     for (const task of records) {
+      const seen = newest.get(task.id);
+      if (seen === undefined || seen.seq < task.seq) newest.set(task.id, task);
+    }
+    const ignored = records.filter((task) => newest.get(task.id) !== task);
+    const kept = ignored.length === 0 ? records : [...newest.values()];
+    const pending: TaskRecord[] = [];
+    for (const task of kept) {
       this.tasks.set(task.id, task);
       this.bySeq.set(task.seq, task);
       this.byStatus[task.status].set(task.seq, task);
@@ -212,9 +226,12 @@ export class Scheduler {
     // In queue order, so every push lands at a tail (O(1)).
     pending.sort((a, b) => a.queueSeq - b.queueSeq);
     for (const task of pending) this.queue.push(task);
-    const finished = records.filter((task) => isFinal(task.status));
+    const finished = kept.filter((task) => isFinal(task.status));
     finished.sort((a, b) => (a.finishedAtMs ?? 0) - (b.finishedAtMs ?? 0) || a.seq - b.seq);
     for (const task of finished) this.finished.set(task.id, task);
+    // Even the ignored rows' seqs are taken: a new task must not reuse one.
+    for (const task of ignored) this.lastSeq = Math.max(this.lastSeq, task.seq);
+    return { ignored };
   }
 
   /**
@@ -350,7 +367,7 @@ export class Scheduler {
     | 'retryBackoffMs'
     | 'timeoutMs'
   > {
-    const id = validateTaskId(spec.id, where);
+    const id = checkId(spec.id, `${where}task id`) as TaskId;
     if (spec.payload.length === 0) {
       throw new InvalidArgumentError(`${where}task payload must not be empty`);
     }
@@ -360,18 +377,15 @@ export class Scheduler {
         `${where}task payload is ${payloadBytes} bytes; the limit is ${this.limits.maxPayloadBytes}`,
       );
     }
+    checkText(spec.payload, `${where}task payload`);
     const kind = spec.kind === undefined || spec.kind === '' ? DEFAULT_KIND : spec.kind;
-    if (!KIND_PATTERN.test(kind)) {
+    if (!isValidKind(kind)) {
       throw new InvalidArgumentError(
-        `${where}task kind "${kind}" is not valid: use 1-64 letters, digits, '.', '_', ':' or '-'`,
+        `${where}task kind ${echo(kind)} is not valid: use 1-64 letters, digits, '.', '_', ':' or '-'`,
       );
     }
     const target = spec.targetMemberId === '' ? undefined : spec.targetMemberId;
-    if (target !== undefined && target.length > MAX_ID_LENGTH) {
-      throw new InvalidArgumentError(
-        `${where}target member id is longer than ${MAX_ID_LENGTH} characters`,
-      );
-    }
+    if (target !== undefined) checkId(target, `${where}target member id`);
     const limit = (value: number | undefined, most: number, what: string): void => {
       if (value !== undefined && (!Number.isSafeInteger(value) || value < 0 || value > most)) {
         throw new InvalidArgumentError(`${where}${what} must be a whole number from 0 to ${most}`);
@@ -885,18 +899,4 @@ function attemptKey(taskId: TaskId, attempt: number): string {
 
 function slotsUsed(worker: WorkerSlots): number {
   return worker.running.size + worker.stopping.size;
-}
-
-function validateTaskId(id: string, where: string): TaskId {
-  if (id.length === 0) throw new InvalidArgumentError(`${where}task id must not be empty`);
-  if (id.length > MAX_ID_LENGTH) {
-    throw new InvalidArgumentError(`${where}task id is longer than ${MAX_ID_LENGTH} characters`);
-  }
-  // eslint-disable-next-line no-control-regex
-  if (/[\s\u0000-\u001f\u007f]/.test(id)) {
-    throw new InvalidArgumentError(
-      `${where}task id must not contain whitespace or control characters`,
-    );
-  }
-  return id as TaskId;
 }

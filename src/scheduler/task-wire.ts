@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from '../shared/errors.js';
-import { asMemberId, asTaskId, type TaskId } from '../shared/ids.js';
+import { asTaskId, memberIdFromWire, type TaskId } from '../shared/ids.js';
+import { checkId } from '../shared/text.js';
 import {
   Task as WireTask,
   TaskPriority,
@@ -111,7 +112,7 @@ export function taskQueryFromWire(request: GetTasksRequest): TaskQuery {
   }
   return {
     status: statusFromWire(request.status),
-    memberId: request.memberId === '' ? undefined : asMemberId(request.memberId),
+    memberId: request.memberId === '' ? undefined : memberIdFromWire(request.memberId),
     pageSize: request.pageSize === 0 ? DEFAULT_PAGE_SIZE : request.pageSize,
     afterSeq,
   };
@@ -121,7 +122,7 @@ export function taskQueryFromWire(request: GetTasksRequest): TaskQuery {
 export function watchFilterFromWire(request: WatchTasksRequest): TaskWatchFilter {
   return new TaskWatchFilter(
     statusFromWire(request.status),
-    request.memberId === '' ? undefined : asMemberId(request.memberId),
+    request.memberId === '' ? undefined : memberIdFromWire(request.memberId),
   );
 }
 
@@ -132,8 +133,9 @@ export function nextPageToken(page: TaskPage): string {
 
 /** A task id from a request field; empty is refused. */
 export function taskIdFromWire(id: string): TaskId {
-  if (id === '') throw new InvalidArgumentError('task id must not be empty');
-  return asTaskId(id);
+  // Checked like a new task's id, so an unknown id is never longer than an id can be
+  // when it is echoed back (an error message travels in a header).
+  return asTaskId(checkId(id, 'task id'));
 }
 
 /** A Task message to schedule: the given fields, everything else empty (the leader's). */

@@ -12,6 +12,13 @@ export const PRIORITIES_HIGH_FIRST: readonly Priority[] = ['high', 'medium', 'lo
 /** The kind a task gets when it names none. */
 export const DEFAULT_KIND = 'default';
 
+const KIND_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
+
+/** A task kind (and a worker's handler name): 1-64 letters, digits, '.', '_', ':' or '-'. */
+export function isValidKind(kind: string): boolean {
+  return KIND_PATTERN.test(kind);
+}
+
 /**
  * Everything the leader knows about a task, and exactly what a durable store must keep:
  * a leader rebuilt from these records alone has the same queue order, attempts and results.

@@ -10,7 +10,8 @@ export type ErrorKind =
   | 'too_large'
   | 'no_capacity'
   | 'not_leader'
-  | 'unavailable';
+  | 'unavailable'
+  | 'storage_full';
 
 /** Base of every error the domain throws on purpose; its message is shown to the caller. */
 export class DroverError extends Error {
@@ -71,6 +72,14 @@ export class UnavailableError extends DroverError {
   }
 }
 
+/** The leader's disk is full: the change was not saved. */
+export class StorageFullError extends DroverError {
+  constructor(message: string) {
+    super('storage_full', message);
+    this.name = 'StorageFullError';
+  }
+}
+
 /**
  * A process could not start (a busy port, an unusable address): not a domain error, so it
  * has no kind; the CLI prints its message as one line and exits 1.
@@ -80,6 +89,16 @@ export class StartupError extends Error {
     super(message);
     this.name = 'StartupError';
   }
+}
+
+/** The longest error message sent to a caller: gRPC sends it in a header. */
+export const MAX_ERROR_MESSAGE_CHARS = 1024;
+
+/** An error message cut to MAX_ERROR_MESSAGE_CHARS, marked when cut. */
+export function boundedMessage(message: string): string {
+  return message.length <= MAX_ERROR_MESSAGE_CHARS
+    ? message
+    : `${message.slice(0, MAX_ERROR_MESSAGE_CHARS - 15)}... (truncated)`;
 }
 
 /** Narrows an unknown thrown value to a message fit for logs. */

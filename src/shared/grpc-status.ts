@@ -1,6 +1,6 @@
 import { status, type ServiceError, Metadata } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { DroverError, type ErrorKind } from './errors.js';
+import { boundedMessage, DroverError, type ErrorKind } from './errors.js';
 
 const STATUS_BY_KIND: Readonly<Record<ErrorKind, status>> = {
   invalid: status.INVALID_ARGUMENT,
@@ -11,6 +11,7 @@ const STATUS_BY_KIND: Readonly<Record<ErrorKind, status>> = {
   no_capacity: status.RESOURCE_EXHAUSTED,
   not_leader: status.UNAVAILABLE,
   unavailable: status.UNAVAILABLE,
+  storage_full: status.RESOURCE_EXHAUSTED,
 };
 
 /** A status object grpc-js accepts as the error of a call. */
@@ -23,7 +24,11 @@ export type StatusError = Partial<ServiceError> & { code: status; details: strin
  */
 export function toGrpcStatus(err: unknown, logger: Logger): StatusError {
   if (err instanceof DroverError) {
-    return { code: STATUS_BY_KIND[err.kind], details: err.message, metadata: new Metadata() };
+    return {
+      code: STATUS_BY_KIND[err.kind],
+      details: boundedMessage(err.message),
+      metadata: new Metadata(),
+    };
   }
   if (err instanceof Error && err.name === 'AbortError') {
     return { code: status.CANCELLED, details: 'the call was cancelled', metadata: new Metadata() };

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { DroverError, type ErrorKind } from './errors.js';
+import { boundedMessage, DroverError, type ErrorKind } from './errors.js';
 
 const HTTP_STATUS_BY_KIND: Readonly<Record<ErrorKind, number>> = {
   invalid: 400,
@@ -10,6 +10,8 @@ const HTTP_STATUS_BY_KIND: Readonly<Record<ErrorKind, number>> = {
   no_capacity: 429,
   not_leader: 503,
   unavailable: 503,
+  // 507 Insufficient Storage (RFC 4918): the server cannot store what the request needs.
+  storage_full: 507,
 };
 
 /** An HTTP error answer: the status and the `{"error": ...}` body. */
@@ -25,7 +27,10 @@ export interface HttpError {
  */
 export function toHttpError(err: unknown, logger: Logger): HttpError {
   if (err instanceof DroverError) {
-    return { statusCode: HTTP_STATUS_BY_KIND[err.kind], body: { error: err.message } };
+    return {
+      statusCode: HTTP_STATUS_BY_KIND[err.kind],
+      body: { error: boundedMessage(err.message) },
+    };
   }
   logger.error({ err }, 'unexpected error in HTTP route');
   return { statusCode: 500, body: { error: 'internal error; see the leader log' } };

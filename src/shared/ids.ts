@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
+import { checkId } from './text.js';
 
 /** Source of fresh identifiers; injected so tests can make them predictable. */
 export interface IdSource {
@@ -31,3 +32,8 @@ export const asTaskId = (id: string): TaskId => id as TaskId;
 
 /** Brands a checked string as a member id. */
 export const asMemberId = (id: string): MemberId => id as MemberId;
+
+/** A member id from outside (a request, a URL), checked as every id is; `what` names it. */
+export function memberIdFromWire(id: string, what = 'member id'): MemberId {
+  return checkId(id, what) as MemberId;
+}

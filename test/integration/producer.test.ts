@@ -57,7 +57,10 @@ describe('SDK producer over ScheduleTaskStream', () => {
       expect(codes).toEqual([
         [status.ALREADY_EXISTS, 'task dup already exists'],
         [status.INVALID_ARGUMENT, 'task payload must not be empty'],
-        [status.INVALID_ARGUMENT, 'task id must not contain whitespace or control characters'],
+        [
+          status.INVALID_ARGUMENT,
+          'task id "bad kind" must not contain whitespace or control characters',
+        ],
       ]);
       // The stream survived the refusals, and nothing was half-made by them.
       await expect(producer.schedule({ id: 'after', payload: 'x' })).resolves.toBe('after');

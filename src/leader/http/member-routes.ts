@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { asMemberId } from '../../shared/ids.js';
+import { memberIdFromWire } from '../../shared/ids.js';
 import type { Coordinator } from '../coordinator.js';
 import { ERROR_SCHEMA, ID_PARAMS, MEMBER_SCHEMA, memberJson } from './schemas.js';
 
@@ -19,7 +19,7 @@ export function registerMemberRoutes(app: FastifyInstance, coordinator: Coordina
   );
 
   app.post(
-    '/v1/members/:id([^/]+)::drain',
+    '/v1/members/:id(.+)::drain',
     {
       schema: {
         summary: 'No new work to a member; its running tasks finish (Drain)',
@@ -27,6 +27,7 @@ export function registerMemberRoutes(app: FastifyInstance, coordinator: Coordina
         response: { 200: MEMBER_SCHEMA, '4xx': ERROR_SCHEMA, '5xx': ERROR_SCHEMA },
       },
     },
-    (request) => memberJson(coordinator.drain(asMemberId((request.params as { id: string }).id))),
+    (request) =>
+      memberJson(coordinator.drain(memberIdFromWire((request.params as { id: string }).id))),
   );
 }

@@ -9,6 +9,8 @@ export function registerOutputRoutes(app: FastifyInstance, coordinator: Coordina
   app.get(
     '/v1/tasks/:id/output',
     {
+      // A HEAD would open the stream and never end; only GET may watch.
+      exposeHeadRoute: false,
       schema: {
         summary: 'What a task wrote (command stdout/stderr, SDK log lines), as text/plain',
         description:

@@ -2,6 +2,8 @@ import { Member } from '../../gen/cluster/v1/leader.js';
 import { Task } from '../../gen/scheduler/v1/scheduler.js';
 import { taskToWire } from '../../scheduler/task-wire.js';
 import type { TaskRecord } from '../../scheduler/task.js';
+import { InvalidArgumentError } from '../../shared/errors.js';
+import { echo } from '../../shared/text.js';
 import { memberToWire } from '../membership/member-wire.js';
 import type { MemberView } from '../coordinator.js';
 
@@ -112,13 +114,45 @@ export const ID_PARAMS = {
   required: ['id'],
 } as const;
 
+const STATUS_NAMES = ['pending', 'running', 'completed', 'cancelled', 'error'];
+
 /**
  * A status as a query parameter: `pending` or the enum name `TASK_STATUS_PENDING`, both
- * read as the enum name (unknown ones fail in the wire decoding, as a 400).
+ * read as the enum name; anything else is a 400 that lists what is accepted.
  */
 export function statusQueryParam(value: string | undefined): string | undefined {
-  if (value === undefined || value.startsWith('TASK_STATUS_')) return value;
-  return `TASK_STATUS_${value.toUpperCase()}`;
+  if (value === undefined || value === '') return undefined;
+  const name = value.toLowerCase().replace(/^task_status_/, '');
+  if (!STATUS_NAMES.includes(name)) {
+    throw new InvalidArgumentError(
+      `unknown task status ${echo(value)}: use ${STATUS_NAMES.join(', ')} (or TASK_STATUS_PENDING and so on)`,
+    );
+  }
+  return `TASK_STATUS_${name.toUpperCase()}`;
+}
+
+/** The fields a task body may spell in camelCase or in the proto's snake_case. */
+const SPELLINGS: readonly (readonly [string, string])[] = [
+  ['targetMemberId', 'target_member_id'],
+  ['maxAttempts', 'max_attempts'],
+  ['retryBackoffMs', 'retry_backoff_ms'],
+  ['timeoutMs', 'timeout_ms'],
+];
+
+/**
+ * A task from a JSON body (already checked against TASK_INPUT_SCHEMA). A field given in
+ * both spellings is refused rather than one of them silently winning.
+ */
+export function taskFromBody(body: unknown): Task {
+  const fields = (body ?? {}) as Record<string, unknown>;
+  for (const [camel, snake] of SPELLINGS) {
+    if (camel in fields && snake in fields) {
+      throw new InvalidArgumentError(
+        `body: "${camel}" and "${snake}" are the same field; send one of them`,
+      );
+    }
+  }
+  return Task.fromJSON(fields);
 }
 
 /** Every error: a message for a person. */

@@ -1,11 +1,11 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
-import { Task } from '../../gen/scheduler/v1/scheduler.js';
+import type { FastifyInstance } from 'fastify';
 import { NotFoundError } from '../../shared/errors.js';
-import { asMemberId } from '../../shared/ids.js';
+import { memberIdFromWire } from '../../shared/ids.js';
 import { newTaskFromWire, taskIdFromWire } from '../../scheduler/task-wire.js';
 import type { TaskRecord } from '../../scheduler/task.js';
 import type { Coordinator } from '../coordinator.js';
-import { ERROR_SCHEMA, ID_PARAMS, TASK_INPUT_SCHEMA } from './schemas.js';
+import { jsonBodyParser } from './json-body.js';
+import { ERROR_SCHEMA, ID_PARAMS, taskFromBody, TASK_INPUT_SCHEMA } from './schemas.js';
 
 // The HTTP routes of the systems drover grew from, mapped onto the same scheduler:
 // Koray Gocmen's scheduler (POST /start, /stop, /query, a command on a chosen worker) and
@@ -36,17 +36,11 @@ const START_JOB_SCHEMA = { ...TASK_INPUT_SCHEMA, required: [] } as const;
 export function registerSeedRoutes(app: FastifyInstance, coordinator: Coordinator): void {
   void app.register((scope, _options, done) => {
     scope.removeAllContentTypeParsers();
-    scope.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, parsed) => {
-      const text = String(body);
-      if (text.trim() === '') return parsed(null, undefined);
-      try {
-        parsed(null, JSON.parse(text) as unknown);
-      } catch {
-        const err = new Error('request body is not valid JSON') as FastifyError;
-        err.statusCode = 400;
-        parsed(err, undefined);
-      }
-    });
+    scope.addContentTypeParser(
+      '*',
+      { parseAs: 'buffer' },
+      jsonBodyParser(scope, { emptyIsUndefined: true }),
+    );
     registerRoutes(scope, coordinator);
     done();
   });
@@ -104,7 +98,11 @@ function registerRoutes(app: FastifyInstance, coordinator: Coordinator): void {
         ...(body.path === undefined || body.path === '' ? [] : [body.path]),
         ...(body.args ?? []),
       ];
-      const task = await coordinator.startCommand(asMemberId(body.worker_id), body.command, args);
+      const task = await coordinator.startCommand(
+        memberIdFromWire(body.worker_id, 'worker_id'),
+        body.command,
+        args,
+      );
       // 201 Created, as the seed's own server answers.
       return reply.code(201).send({ job_id: task.id });
     },
@@ -183,7 +181,7 @@ function registerRoutes(app: FastifyInstance, coordinator: Coordinator): void {
   // nothing (link checkers and CORS preflights must not queue work).
   const startJob = async (body: unknown): Promise<{ id: string }> => {
     const input = { payload: DEFAULT_JOB_PAYLOAD, ...(body ?? {}) };
-    const task = await coordinator.scheduleTask(newTaskFromWire(Task.fromJSON(input)));
+    const task = await coordinator.scheduleTask(newTaskFromWire(taskFromBody(input)));
     return { id: task.id };
   };
   const startJobSchema = {

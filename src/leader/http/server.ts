@@ -2,11 +2,14 @@ import swagger from '@fastify/swagger';
 import Fastify, {
   LogController,
   type FastifyBaseLogger,
+  type FastifyReply,
   type FastifyError,
   type FastifyInstance,
 } from 'fastify';
 import type { Logger } from 'pino';
+import { boundedMessage } from '../../shared/errors.js';
 import { toHttpError } from '../../shared/http-status.js';
+import { jsonBodyParser } from './json-body.js';
 import type { Coordinator } from '../coordinator.js';
 import { registerHealthRoutes } from './health-routes.js';
 import { registerMemberRoutes } from './member-routes.js';
@@ -46,6 +49,8 @@ export async function buildHttpServer(
     // No per-request logs: a busy API would otherwise drown the leader's log.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.bodyLimitBytes,
+    // Room for the longest id percent-encoded (3 characters per byte, up to 4 per char).
+    routerOptions: { maxParamLength: MAX_PARAM_CHARS },
     ...(options.https
       ? {
           https: {
@@ -58,6 +63,33 @@ export async function buildHttpServer(
           },
         }
       : {}),
+    // Refusals made before a route runs keep the API's one error shape, {"error": ...}.
+    frameworkErrors: (err, _request, reply) => {
+      const code = (err as FastifyError).code;
+      const [status, message] =
+        code === 'FST_ERR_BAD_URL'
+          ? [400, 'the URL is not valid (a bad percent-encoding?)']
+          : code === 'FST_ERR_MAX_PARAM_LENGTH'
+            ? [414, `a path segment is longer than ${MAX_PARAM_CHARS} characters`]
+            : [400, boundedMessage(err.message)];
+      // The reply's type is generic over a route schema this early refusal does not have.
+      void (reply as unknown as FastifyReply).code(status).send({ error: message });
+    },
+    clientErrorHandler: (err, socket) => {
+      // The connection failed before Fastify had a request (a header block over the
+      // limit, a malformed request line): answer in the API's shape, then close.
+      const tooLarge = (err as { code?: string }).code === 'HPE_HEADER_OVERFLOW';
+      const status = tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request';
+      const body = JSON.stringify({
+        error: tooLarge ? 'the request headers are too large' : 'the request is not valid HTTP',
+      });
+      if (socket.writable) {
+        socket.end(
+          `HTTP/1.1 ${status}\r\ncontent-type: application/json; charset=utf-8\r\n` +
+            `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+        );
+      } else socket.destroy(err);
+    },
     ajv: {
       customOptions: {
         // Wrong types are errors, not guesses, and unknown fields are refused by name.
@@ -68,8 +100,15 @@ export async function buildHttpServer(
     },
   });
 
-  // JSON only: a text body would otherwise reach a route as a string.
+  // JSON only: a text body would otherwise reach a route as a string. And JSON exactly:
+  // valid UTF-8, no key twice (see json-body.ts).
   app.removeContentTypeParser('text/plain');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser(
+    'application/json',
+    { parseAs: 'buffer' },
+    jsonBodyParser(app, { emptyIsUndefined: false }),
+  );
 
   await app.register(swagger, {
     openapi: {
@@ -131,6 +170,9 @@ export async function buildHttpServer(
   return app;
 }
 
+/** The longest path parameter (an id, percent-encoded) the router takes. */
+const MAX_PARAM_CHARS = 4096;
+
 /** Methods in the order an Allow header lists them. */
 const METHOD_ORDER = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
 
@@ -180,6 +222,8 @@ function fastifyMessage(err: FastifyError): string {
       return `request body is larger than the limit`;
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return 'send JSON with content-type: application/json';
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return 'request body is not valid JSON';
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return 'request body is empty; send a JSON object';
     default:

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { GetTasksRequest, Task } from '../../gen/scheduler/v1/scheduler.js';
+import { GetTasksRequest } from '../../gen/scheduler/v1/scheduler.js';
 import {
   newTaskFromWire,
   nextPageToken,
@@ -11,6 +11,7 @@ import {
   ERROR_SCHEMA,
   ID_PARAMS,
   statusQueryParam,
+  taskFromBody,
   taskJson,
   TASK_INPUT_SCHEMA,
   TASK_SCHEMA,
@@ -49,7 +50,7 @@ export function registerTaskRoutes(app: FastifyInstance, coordinator: Coordinato
       },
     },
     async (request, reply) => {
-      const task = await coordinator.scheduleTask(newTaskFromWire(Task.fromJSON(request.body)));
+      const task = await coordinator.scheduleTask(newTaskFromWire(taskFromBody(request.body)));
       return reply
         .code(201)
         .header('location', `/v1/tasks/${encodeURIComponent(task.id)}`)
@@ -104,7 +105,7 @@ export function registerTaskRoutes(app: FastifyInstance, coordinator: Coordinato
 
   app.post(
     // The id is every character up to the last ':' (ids may hold colons): `::` is a literal.
-    '/v1/tasks/:id([^/]+)::cancel',
+    '/v1/tasks/:id(.+)::cancel',
     {
       schema: {
         summary: 'Cancel a pending task or stop a running one (CancelTask)',

@@ -14,6 +14,8 @@ export function registerWatchRoutes(app: FastifyInstance, coordinator: Coordinat
   app.get(
     '/v1/tasks::watch',
     {
+      // A HEAD would open the stream and never end; only GET may watch.
+      exposeHeadRoute: false,
       schema: {
         summary: 'Watch tasks (WatchTasks) as Server-Sent Events',
         description: SSE_DESCRIPTION,
@@ -57,6 +59,8 @@ export function registerWatchRoutes(app: FastifyInstance, coordinator: Coordinat
   app.get(
     '/v1/members::watch',
     {
+      // A HEAD would open the stream and never end; only GET may watch.
+      exposeHeadRoute: false,
       schema: {
         summary: 'Watch members (WatchMembers) as Server-Sent Events',
         description: SSE_DESCRIPTION,

@@ -7,7 +7,7 @@ import type {
 } from '../../gen/cluster/v1/leader.js';
 import { InvalidArgumentError } from '../../shared/errors.js';
 import { toGrpcStatus } from '../../shared/grpc-status.js';
-import { asMemberId, asTaskId, type MemberId } from '../../shared/ids.js';
+import { asTaskId, memberIdFromWire, type MemberId } from '../../shared/ids.js';
 import type { StartOrder, StopOrder } from '../../scheduler/scheduler.js';
 import type { Coordinator, WorkChannel } from '../coordinator.js';
 import { finishedFromWire, heartbeatFromWire } from './member-wire.js';
@@ -44,7 +44,7 @@ export function handleHeartbeatStream(
       const first = streamId === undefined;
       if (first) {
         if (request.id === '') throw new InvalidArgumentError('heartbeat has no member id');
-        memberId = asMemberId(request.id);
+        memberId = memberIdFromWire(request.id);
         streamId = coordinator.openStream(memberId, channel);
       } else if (request.id !== memberId) {
         throw new InvalidArgumentError(

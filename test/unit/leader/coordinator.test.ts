@@ -4,16 +4,21 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Coordinator } from '../../../src/leader/coordinator.js';
 import { MemoryTaskStore } from '../../../src/scheduler/store/memory-store.js';
 import type { TaskRecord } from '../../../src/scheduler/task.js';
-import { UnavailableError } from '../../../src/shared/errors.js';
+import { StorageFullError, UnavailableError } from '../../../src/shared/errors.js';
 import type { TaskId } from '../../../src/shared/ids.js';
 
 /** A memory store whose writes start failing when told to, like a full disk. */
 class FailingStore extends MemoryTaskStore {
-  failing = false;
+  failing: Error | undefined;
   override async save(records: readonly TaskRecord[]): Promise<void> {
-    if (this.failing) throw new Error('disk full');
+    if (this.failing) throw this.failing;
     return super.save(records);
   }
+}
+
+/** What better-sqlite3 throws when the disk is full. */
+function sqliteFull(): Error {
+  return Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
 }
 
 const coordinators: Coordinator[] = [];
@@ -61,9 +66,12 @@ describe('Coordinator with a store that fails', () => {
     const first = await coordinator.scheduleTask({ payload: 'kept' });
     expect(first.id).toBe('t1');
 
-    store.failing = true;
-    await expect(coordinator.scheduleTask({ payload: 'lost' })).rejects.toThrow('disk full');
-    expect(failures).toEqual([new Error('disk full')]);
+    store.failing = sqliteFull();
+    // The caller hears that the disk is full (RESOURCE_EXHAUSTED / 507), not INTERNAL.
+    const refused = coordinator.scheduleTask({ payload: 'lost' });
+    await expect(refused).rejects.toBeInstanceOf(StorageFullError);
+    await expect(refused).rejects.toThrow("the leader's disk is full");
+    expect(failures).toEqual([store.failing]);
 
     // Stopped: later calls are refused as UNAVAILABLE instead of answering from memory
     // that is ahead of the disk.
@@ -71,5 +79,16 @@ describe('Coordinator with a store that fails', () => {
       UnavailableError,
     );
     expect((await store.loadAll()).map((task) => task.id)).toEqual(['t1' as TaskId]);
+  });
+
+  it('answers any other store failure as UNAVAILABLE, naming it', async () => {
+    const store = new FailingStore();
+    const coordinator = await startCoordinator(store, []);
+    store.failing = new Error('disk I/O error');
+    await expect(coordinator.scheduleTask({ payload: 'lost' })).rejects.toThrow(
+      new UnavailableError(
+        'the leader could not save the change (a store failure; see its log) and has stopped',
+      ),
+    );
   });
 });

@@ -1372,6 +1372,23 @@ describe('Scheduler.restore', () => {
   const reload = (scheduler: Scheduler) =>
     scheduler.list({ pageSize: 1_000 }).tasks.map((task) => ({ ...task }));
 
+  it('keeps only the newest row of an id that repeats, so a store with such rows still starts', () => {
+    const { scheduler, schedule } = setup();
+    schedule('x');
+    schedule('y');
+    const [x, y] = reload(scheduler);
+    // Two ids that read back the same (lone surrogates stored as U+FFFD before ids were
+    // checked as text): the newer row wins, the older is reported, nothing throws.
+    const older = { ...x!, id: t('dup') };
+    const newer = { ...y!, id: t('dup'), payload: 'newer' };
+    const restored = new Scheduler({ maxPayloadBytes: 16 });
+    expect(restored.restore([older, newer])).toEqual({ ignored: [older] });
+    expect(restored.list({ pageSize: 100 }).tasks).toEqual([newer]);
+    expect(restored.pendingCount).toBe(1);
+    // The ignored row's seq is not reused.
+    expect(restored.schedule(0, { id: 'next', payload: 'p' }).task.seq).toBe(3);
+  });
+
   it('rebuilds the same list and queue order, with running tasks left for their members', () => {
     const { scheduler, clock, schedule } = setup({ a: 1, b: 1 });
     schedule('low', { priority: 'low' });
