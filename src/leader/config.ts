@@ -41,6 +41,9 @@ export interface LeaderConfig {
   /** Task output kept in memory, in characters: per task, and across all tasks. */
   readonly maxOutputChars: number;
   readonly outputMemoryChars: number;
+  /** Open watches (gRPC, SSE, output follows): in all, and from one client address. */
+  readonly maxWatchers: number;
+  readonly maxWatchersPerClient: number;
   readonly logLevel: string;
   readonly logFormat: LogFormat;
 }
@@ -255,6 +258,22 @@ export function addLeaderOptions(command: Command): Command {
       ),
     )
     .addOption(
+      intOption(
+        '--max-watchers <n>',
+        'open watches (WatchTasks, WatchMembers, SSE, output follows) in all',
+        'DROVER_MAX_WATCHERS',
+        256,
+      ),
+    )
+    .addOption(
+      intOption(
+        '--max-watchers-per-client <n>',
+        'open watches from one client address',
+        'DROVER_MAX_WATCHERS_PER_CLIENT',
+        64,
+      ),
+    )
+    .addOption(
       new Option('--tls-cert <file>', 'PEM certificate; enables TLS').env('DROVER_TLS_CERT'),
     )
     .addOption(
@@ -334,6 +353,8 @@ export function leaderConfigFrom(opts: Record<string, unknown>): LeaderConfig {
     quarantineMs: num('quarantineMs'),
     maxOutputChars: num('maxOutputChars'),
     outputMemoryChars: num('outputMemoryChars'),
+    maxWatchers: num('maxWatchers'),
+    maxWatchersPerClient: num('maxWatchersPerClient'),
     logLevel: logSettings(opts).level,
     logFormat: logSettings(opts).format,
   };

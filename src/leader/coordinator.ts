@@ -34,6 +34,8 @@ import {
   type Transition,
 } from './membership/registry.js';
 import { isLive } from './membership/state.js';
+import { WatchLimiter, type WatchLimits } from './watch-limiter.js';
+import { WatchTurns } from '../shared/watch-pump.js';
 import {
   ClusterEvents,
   type MemberEvent,
@@ -52,6 +54,8 @@ export interface LeaderDeps {
   readonly store: TaskStore;
   /** Called when the leader can no longer keep its promises (a store write failed). */
   readonly fail: (err: unknown) => void;
+  /** Runs a function on a later event-loop turn; setImmediate unless a test injects one. */
+  readonly defer?: (fn: () => void) => void;
 }
 
 /** Tunables of the coordinator, from the leader's config. */
@@ -71,7 +75,15 @@ export interface CoordinatorOptions {
   readonly retention: { readonly finished: number; readonly ageMs: number };
   /** Task output kept in memory: per task and in total, in characters. */
   readonly output: OutputLimits;
+  /** Open watches allowed, in all and per client. */
+  readonly watchers?: WatchLimits;
 }
+
+/** The most time one event-loop turn spends writing watches, in ms (see WatchTurns). */
+const WATCH_TURN_BUDGET_MS = 4;
+
+/** Watches allowed when the options name none. */
+const DEFAULT_WATCH_LIMITS: WatchLimits = { total: 256, perClient: 64 };
 
 /** How the coordinator reaches a worker: its heartbeat stream, seen from the leader. */
 export interface WorkChannel {
@@ -116,6 +128,8 @@ export class Coordinator {
   readonly events = new ClusterEvents();
   private readonly dirtyMembers = new Set<MemberId>();
   private readonly output: TaskOutputLog;
+  /** Counts open watches (gRPC and HTTP adapters admit each one through it). */
+  readonly watchers: WatchLimiter;
   private memberFlushScheduled = false;
   private sweepTimer: NodeJS.Timeout | undefined;
   private stopping = false;
@@ -134,6 +148,14 @@ export class Coordinator {
     });
     this.log = deps.logger.child({ component: 'coordinator' });
     this.output = new TaskOutputLog(options.output);
+    this.watchers = new WatchLimiter(
+      options.watchers ?? DEFAULT_WATCH_LIMITS,
+      new WatchTurns({
+        defer: deps.defer ?? ((fn) => setImmediate(fn)),
+        nowMs: () => deps.clock.nowMs(),
+        budgetMs: WATCH_TURN_BUDGET_MS,
+      }),
+    );
   }
 
   /** Loads the task list from the store and starts the liveness sweep. */

@@ -116,10 +116,14 @@ export function leaderService(coordinator: Coordinator, logger: Logger): LeaderS
               ),
             );
             return {
-              snapshot: snapshot.map((view) => ({
-                kind: MemberEventKind.MEMBER_EVENT_KIND_SNAPSHOT,
-                member: memberToWire(view),
-              })),
+              snapshot: (function* () {
+                for (const view of snapshot) {
+                  yield {
+                    kind: MemberEventKind.MEMBER_EVENT_KIND_SNAPSHOT,
+                    member: memberToWire(view),
+                  };
+                }
+              })(),
               synced: { kind: MemberEventKind.MEMBER_EVENT_KIND_SYNCED, member: undefined },
               unsubscribe,
             };
@@ -127,6 +131,7 @@ export function leaderService(coordinator: Coordinator, logger: Logger): LeaderS
           onClose: (listener) => coordinator.events.onClose(listener),
         },
         logger,
+        coordinator.watchers,
       ),
   };
 }

@@ -67,6 +67,7 @@ export async function runLeader(config: LeaderConfig, signal: AbortSignal): Prom
       reattachGraceMs: config.reattachGraceMs,
       retention: { finished: config.retainFinished, ageMs: config.retainFinishedMs },
       output: { perTaskChars: config.maxOutputChars, totalChars: config.outputMemoryChars },
+      watchers: { total: config.maxWatchers, perClient: config.maxWatchersPerClient },
     },
   );
   await coordinator.start();

@@ -45,12 +45,14 @@ function taskWatchSource(
         }
       });
       return {
-        snapshot: snapshot
-          .filter((task) => filter.admit(task))
-          .map((task) => ({
-            kind: TaskEventKind.TASK_EVENT_KIND_SNAPSHOT,
-            task: taskToWire(task),
-          })),
+        // Rendered as it is written (WatchPump), never all at once.
+        snapshot: (function* () {
+          for (const task of snapshot) {
+            if (filter.admit(task)) {
+              yield { kind: TaskEventKind.TASK_EVENT_KIND_SNAPSHOT, task: taskToWire(task) };
+            }
+          }
+        })(),
         synced: { kind: TaskEventKind.TASK_EVENT_KIND_SYNCED, task: undefined },
         unsubscribe,
       };
@@ -92,7 +94,12 @@ export function schedulerService(coordinator: Coordinator, logger: Logger): Sche
     }),
     getTaskOutput: (call) => serveTaskOutput(call, coordinator, logger),
     watchTasks: (call) =>
-      serveWatch(call, taskWatchSource(coordinator, watchFilterFromWire(call.request)), logger),
+      serveWatch(
+        call,
+        taskWatchSource(coordinator, watchFilterFromWire(call.request)),
+        logger,
+        coordinator.watchers,
+      ),
     deleteTask: unary(logger, async (request) => {
       return { task: taskToWire(await coordinator.deleteTask(taskIdFromWire(request.id))) };
     }),

@@ -44,7 +44,9 @@ export function serveTaskOutput(
             : undefined,
         );
         return {
-          snapshot: read.chunks.flatMap(toWire),
+          snapshot: (function* () {
+            for (const chunk of read.chunks) yield* toWire(chunk);
+          })(),
           endAfterSnapshot: !follow || read.done,
           unsubscribe: read.unsubscribe,
         };
@@ -52,5 +54,6 @@ export function serveTaskOutput(
       onClose: (listener) => coordinator.events.onClose(listener),
     },
     logger,
+    coordinator.watchers,
   );
 }

@@ -7,18 +7,25 @@ import type { LogFormat } from './logger.js';
  * setting stops the process at start-up with a message naming the flag.
  */
 
-/** An integer option (>= min) with an environment variable and a default. */
+/**
+ * The largest value an integer option takes unless it says otherwise: the longest delay a
+ * Node timer keeps, and within the uint32 fields the protocol carries.
+ */
+export const MAX_INT_OPTION = 2_147_483_647;
+
+/** An integer option (min..max) with an environment variable and a default. */
 export function intOption(
   flags: string,
   description: string,
   env: string,
   defaultValue: number,
   min = 1,
+  max = MAX_INT_OPTION,
 ): Option {
   return new Option(flags, description)
     .env(env)
     .default(defaultValue)
-    .argParser((value: string) => parseIntAtLeast(value, min));
+    .argParser((value: string) => parseIntInRange(value, min, max));
 }
 
 /** A list option: repeatable flag, or a comma-separated environment variable. */
@@ -41,11 +48,13 @@ export function listOption(
     });
 }
 
-/** Parses a decimal integer >= min, or throws an error commander shows with the flag. */
-export function parseIntAtLeast(value: string, min: number): number {
+/** Parses a decimal integer in min..max, or throws an error commander shows with the flag. */
+export function parseIntInRange(value: string, min: number, max = MAX_INT_OPTION): number {
   const n = Number(value);
-  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min) {
-    throw new CommanderArgumentError(`expected a whole number of at least ${min}, got "${value}"`);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
+    throw new CommanderArgumentError(
+      `expected a whole number from ${min} to ${max}, got "${value}"`,
+    );
   }
   return n;
 }

@@ -72,6 +72,14 @@ export class UnavailableError extends DroverError {
   }
 }
 
+/** A count limit is reached (open watches); retrying once some are closed may work. */
+export class TooManyError extends DroverError {
+  constructor(message: string) {
+    super('no_capacity', message);
+    this.name = 'TooManyError';
+  }
+}
+
 /** The leader's disk is full: the change was not saved. */
 export class StorageFullError extends DroverError {
   constructor(message: string) {

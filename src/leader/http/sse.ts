@@ -1,7 +1,9 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { WatchAdmission } from '../../shared/grpc-watch.js';
+import { WATCH_PUMP_LIMITS, WatchPump, type WatchPumpLimits } from '../../shared/watch-pump.js';
 
-/** Most bytes an SSE stream may have waiting for a slow reader before it is ended. */
-const MAX_SSE_BACKLOG_BYTES = 8 * 1024 * 1024;
+/** An SSE stream's bounds: changes queued during its snapshot, and bytes waiting once live. */
+const SSE_LIMITS: WatchPumpLimits = { ...WATCH_PUMP_LIMITS, maxWaiting: 2 * 1024 * 1024 };
 /** A comment line this often keeps proxies from closing an idle stream. */
 const KEEPALIVE_MS = 15_000;
 
@@ -14,7 +16,8 @@ export interface SseEvent {
 /** What {@link serveSse} needs from a watch: the same shape as the gRPC watch source. */
 export interface SseSource {
   start(send: (event: SseEvent) => void): {
-    snapshot: SseEvent[];
+    /** Rendered as it is written, never all at once. */
+    snapshot: Iterable<SseEvent>;
     synced: SseEvent;
     unsubscribe: () => void;
   };
@@ -23,38 +26,56 @@ export interface SseSource {
 
 /**
  * Serves a watch as Server-Sent Events: the snapshot, `synced`, then changes, until the
- * client disconnects or the leader shuts down (a `closed` event, then the end). A reader
- * more than 8 MiB behind gets an `error` event and is cut off.
+ * client disconnects or the leader shuts down (a `closed` event, then the end). Written
+ * with backpressure (WatchPump); a reader 2 MiB behind gets an `error` event and is cut
+ * off. Each stream is admitted against the leader's watch limits (429 when over).
  */
-export function serveSse(request: FastifyRequest, reply: FastifyReply, source: SseSource): void {
-  // Errors before the stream starts (a leader shutting down) are ordinary HTTP errors.
+export function serveSse(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  source: SseSource,
+  admission: WatchAdmission,
+): void {
+  // Errors before the stream starts (too many watches, a leader shutting down) are
+  // ordinary HTTP errors: they throw from here, before anything is written.
+  const release = admission.admit(request.ip);
   let ended = false;
-  // The snapshot is written in one go: only what piles up after it counts as a backlog.
-  let snapshotBytes: number | undefined = undefined;
-  let cleanup = (): void => {};
+  let cleanup = (): void => release();
   const raw = reply.raw;
-  const write = (event: SseEvent): void => {
-    raw.write(`event: ${event.event}\ndata: ${JSON.stringify(event.data)}\n\n`);
-  };
+  const format = (event: SseEvent): string =>
+    `event: ${event.event}\ndata: ${JSON.stringify(event.data)}\n\n`;
   const finish = (last?: SseEvent): void => {
     if (ended) return;
     ended = true;
+    pump.stop();
     cleanup();
-    if (last) write(last);
+    if (last) raw.write(format(last));
     raw.end();
   };
-  const send = (event: SseEvent): void => {
-    if (ended) return;
-    if (snapshotBytes !== undefined && raw.writableLength > MAX_SSE_BACKLOG_BYTES + snapshotBytes) {
-      finish({
-        event: 'error',
-        data: { error: 'watch ended: the reader fell too far behind; watch again' },
-      });
-      return;
-    }
-    write(event);
-  };
-  const watch = source.start(send);
+  const pump = new WatchPump<SseEvent>(
+    {
+      write: (event) => raw.write(format(event)),
+      onceDrained: (callback) => raw.once('drain', callback),
+      waiting: () => raw.writableLength,
+    },
+    SSE_LIMITS,
+    {
+      overflow: () =>
+        finish({
+          event: 'error',
+          data: { error: 'watch ended: the reader fell too far behind; watch again' },
+        }),
+      done: () => finish(),
+      turns: admission.turns,
+    },
+  );
+  let watch: ReturnType<SseSource['start']>;
+  try {
+    watch = source.start((event) => pump.push(event));
+  } catch (err) {
+    release();
+    throw err;
+  }
   reply.hijack();
   raw.writeHead(200, {
     'content-type': 'text/event-stream; charset=utf-8',
@@ -68,9 +89,8 @@ export function serveSse(request: FastifyRequest, reply: FastifyReply, source: S
     clearInterval(keepalive);
     watch.unsubscribe();
     stopClose();
+    release();
   };
   request.raw.on('close', () => finish());
-  for (const event of watch.snapshot) send(event);
-  send(watch.synced);
-  snapshotBytes = raw.writableLength;
+  pump.start(watch.snapshot, watch.synced);
 }

@@ -34,25 +34,33 @@ export function registerWatchRoutes(app: FastifyInstance, coordinator: Coordinat
           status: statusQueryParam(query.status),
         }),
       );
-      serveSse(request, reply, {
-        start: (send) => {
-          const { snapshot, unsubscribe } = coordinator.watchTasks((event) => {
-            if (event.kind === 'deleted') {
-              if (filter.admitDeleted(event.id)) send({ event: 'deleted', data: { id: event.id } });
-            } else if (filter.admit(event.task)) {
-              send({ event: 'changed', data: taskJson(event.task) });
-            }
-          });
-          return {
-            snapshot: snapshot
-              .filter((task) => filter.admit(task))
-              .map((task) => ({ event: 'snapshot', data: taskJson(task) })),
-            synced: { event: 'synced', data: {} },
-            unsubscribe,
-          };
+      serveSse(
+        request,
+        reply,
+        {
+          start: (send) => {
+            const { snapshot, unsubscribe } = coordinator.watchTasks((event) => {
+              if (event.kind === 'deleted') {
+                if (filter.admitDeleted(event.id))
+                  send({ event: 'deleted', data: { id: event.id } });
+              } else if (filter.admit(event.task)) {
+                send({ event: 'changed', data: taskJson(event.task) });
+              }
+            });
+            return {
+              snapshot: (function* () {
+                for (const task of snapshot) {
+                  if (filter.admit(task)) yield { event: 'snapshot', data: taskJson(task) };
+                }
+              })(),
+              synced: { event: 'synced', data: {} },
+              unsubscribe,
+            };
+          },
+          onClose: (listener) => coordinator.events.onClose(listener),
         },
-        onClose: (listener) => coordinator.events.onClose(listener),
-      });
+        coordinator.watchers,
+      );
     },
   );
 
@@ -67,23 +75,30 @@ export function registerWatchRoutes(app: FastifyInstance, coordinator: Coordinat
       },
     },
     (request, reply) => {
-      serveSse(request, reply, {
-        start: (send) => {
-          const { snapshot, unsubscribe } = coordinator.watchMembers((event) =>
-            send(
-              event.kind === 'changed'
-                ? { event: 'changed', data: memberJson(event.view) }
-                : { event: 'removed', data: { id: event.id } },
-            ),
-          );
-          return {
-            snapshot: snapshot.map((view) => ({ event: 'snapshot', data: memberJson(view) })),
-            synced: { event: 'synced', data: {} },
-            unsubscribe,
-          };
+      serveSse(
+        request,
+        reply,
+        {
+          start: (send) => {
+            const { snapshot, unsubscribe } = coordinator.watchMembers((event) =>
+              send(
+                event.kind === 'changed'
+                  ? { event: 'changed', data: memberJson(event.view) }
+                  : { event: 'removed', data: { id: event.id } },
+              ),
+            );
+            return {
+              snapshot: (function* () {
+                for (const view of snapshot) yield { event: 'snapshot', data: memberJson(view) };
+              })(),
+              synced: { event: 'synced', data: {} },
+              unsubscribe,
+            };
+          },
+          onClose: (listener) => coordinator.events.onClose(listener),
         },
-        onClose: (listener) => coordinator.events.onClose(listener),
-      });
+        coordinator.watchers,
+      );
     },
   );
 }
