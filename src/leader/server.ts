@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { LeaderServiceService } from '../gen/cluster/v1/leader.js';
 import { SchedulerServiceService } from '../gen/scheduler/v1/scheduler.js';
 import { schedulerService } from '../scheduler/grpc-service.js';
+import { tolerant } from '../shared/malformed.js';
 import type { Coordinator } from './coordinator.js';
 import { leaderService } from './leader-service.js';
 import { addReflection } from './reflection.js';
@@ -52,8 +53,10 @@ export function buildLeaderServer(
     'grpc.enable_channelz': 0,
   });
   const log = logger.child({ component: 'grpc' });
-  server.addService(LeaderServiceService, leaderService(coordinator, log));
-  server.addService(SchedulerServiceService, schedulerService(coordinator, log));
+  // tolerant(): a request that does not decode is refused with INVALID_ARGUMENT by the
+  // handlers, not with grpc-js's INTERNAL (see shared/malformed.ts).
+  server.addService(tolerant(LeaderServiceService), leaderService(coordinator, log));
+  server.addService(tolerant(SchedulerServiceService), schedulerService(coordinator, log));
 
   const health = new HealthImplementation(
     Object.fromEntries([

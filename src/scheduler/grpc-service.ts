@@ -5,13 +5,14 @@ import {
   type ScheduleTaskStreamRequest,
   type ScheduleTaskStreamResponse,
   type SchedulerServiceServer,
+  type WatchTasksRequest,
   type WatchTasksResponse,
 } from '../gen/scheduler/v1/scheduler.js';
 import { toGrpcStatus } from '../shared/grpc-status.js';
 import type { Coordinator } from '../leader/coordinator.js';
 import { unary } from '../shared/grpc-handler.js';
-import { serveWatch, type WatchSource } from '../shared/grpc-watch.js';
-import type { TaskWatchFilter } from './task-watch-filter.js';
+import { assertWellFormed, MalformedMessage } from '../shared/malformed.js';
+import { refuseMalformed, serveWatch, type WatchSource } from '../shared/grpc-watch.js';
 import { serveTaskOutput } from './output-stream.js';
 import { InvalidArgumentError } from '../shared/errors.js';
 import { memberIdFromWire } from '../shared/ids.js';
@@ -28,10 +29,12 @@ import {
 /** A task watch as the generic watch server takes it: wire messages, filtered. */
 function taskWatchSource(
   coordinator: Coordinator,
-  filter: TaskWatchFilter,
+  request: WatchTasksRequest,
 ): WatchSource<WatchTasksResponse> {
   return {
     start: (send) => {
+      // Inside start: a bad filter is refused as INVALID_ARGUMENT by serveWatch.
+      const filter = watchFilterFromWire(request);
       const { snapshot, unsubscribe } = coordinator.watchTasks((event) => {
         if (event.kind === 'deleted') {
           if (filter.admitDeleted(event.id)) {
@@ -92,14 +95,11 @@ export function schedulerService(coordinator: Coordinator, logger: Logger): Sche
       const page = coordinator.listTasks(query);
       return { tasks: page.tasks.map(taskToWire), nextPageToken: nextPageToken(page) };
     }),
-    getTaskOutput: (call) => serveTaskOutput(call, coordinator, logger),
+    getTaskOutput: (call) =>
+      refuseMalformed(call, logger) || serveTaskOutput(call, coordinator, logger),
     watchTasks: (call) =>
-      serveWatch(
-        call,
-        taskWatchSource(coordinator, watchFilterFromWire(call.request)),
-        logger,
-        coordinator.watchers,
-      ),
+      refuseMalformed(call, logger) ||
+      serveWatch(call, taskWatchSource(coordinator, call.request), logger, coordinator.watchers),
     deleteTask: unary(logger, async (request) => {
       return { task: taskToWire(await coordinator.deleteTask(taskIdFromWire(request.id))) };
     }),
@@ -142,11 +142,17 @@ function scheduleOverStream(
     }
     if (clientDone && inFlight === 0) call.end();
   };
-  call.on('data', (request: ScheduleTaskStreamRequest) => {
+  call.on('data', (request: ScheduleTaskStreamRequest | MalformedMessage) => {
     inFlight++;
-    const requestId = request.requestId;
+    // A request that did not decode is refused in-band like any other; it has no id.
+    const requestId = request instanceof MalformedMessage ? 0 : request.requestId;
     Promise.resolve()
-      .then(() => coordinator.scheduleTask(newTaskFromWire(request.task)))
+      .then(() => {
+        assertWellFormed(request);
+        return coordinator.scheduleTask(
+          newTaskFromWire((request as ScheduleTaskStreamRequest).task),
+        );
+      })
       .then(
         (task) => answer({ requestId, id: task.id, code: 0, message: '' }),
         (err: unknown) => {

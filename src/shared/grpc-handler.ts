@@ -1,6 +1,7 @@
 import type { handleUnaryCall, ServerUnaryCall } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { toGrpcStatus } from './grpc-status.js';
+import { assertWellFormed } from './malformed.js';
 
 /**
  * Adapts an async function to a grpc-js unary handler. The function gets the request and
@@ -23,7 +24,10 @@ export function unary<Req, Res>(
       call.removeListener('cancelled', onCancelled);
     };
     Promise.resolve()
-      .then(() => fn(call.request, controller.signal))
+      .then(() => {
+        assertWellFormed(call.request);
+        return fn(call.request, controller.signal);
+      })
       .then(
         (response) => {
           done();

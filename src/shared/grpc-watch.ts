@@ -1,6 +1,7 @@
 import { status, type ServerWritableStream } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { toGrpcStatus } from './grpc-status.js';
+import { assertWellFormed, MalformedMessage } from './malformed.js';
 import { WATCH_PUMP_LIMITS, WatchPump, type WatchTurns } from './watch-pump.js';
 
 /** What every watch shares: admission against the limits, and turns on the event loop. */
@@ -74,6 +75,7 @@ export function serveWatch<Req, M>(
   let release: () => void;
   let watch: ReturnType<WatchSource<M>['start']>;
   try {
+    assertWellFormed(call.request);
     release = admission.admit(peerHost(call.getPeer()));
     try {
       watch = source.start(
@@ -101,4 +103,17 @@ export function serveWatch<Req, M>(
   call.on('error', () => finish());
   pump.start(watch.snapshot, watch.synced);
   if (watch.endAfterSnapshot) pump.end();
+}
+
+/**
+ * Ends a server stream whose request did not decode with INVALID_ARGUMENT; true when it
+ * did (the handler must then stop). For handlers that read the request before serveWatch.
+ */
+export function refuseMalformed<Req, M>(
+  call: ServerWritableStream<Req, M>,
+  logger: Logger,
+): boolean {
+  if (!(call.request instanceof MalformedMessage)) return false;
+  call.emit('error', toGrpcStatus(call.request.toError(), logger));
+  return true;
 }

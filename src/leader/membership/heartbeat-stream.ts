@@ -6,6 +6,8 @@ import type {
   HeartbeatResponse,
 } from '../../gen/cluster/v1/leader.js';
 import { InvalidArgumentError } from '../../shared/errors.js';
+import { echo } from '../../shared/text.js';
+import { MalformedMessage } from '../../shared/malformed.js';
 import { toGrpcStatus } from '../../shared/grpc-status.js';
 import { asTaskId, memberIdFromWire, type MemberId } from '../../shared/ids.js';
 import type { StartOrder, StopOrder } from '../../scheduler/scheduler.js';
@@ -38,9 +40,10 @@ export function handleHeartbeatStream(
     }
   };
 
-  call.on('data', (request: HeartbeatRequest) => {
+  call.on('data', (request: HeartbeatRequest | MalformedMessage) => {
     if (ended) return;
     try {
+      if (request instanceof MalformedMessage) throw request.toError();
       const first = streamId === undefined;
       if (first) {
         if (request.id === '') throw new InvalidArgumentError('heartbeat has no member id');
@@ -48,7 +51,7 @@ export function handleHeartbeatStream(
         streamId = coordinator.openStream(memberId, channel);
       } else if (request.id !== memberId) {
         throw new InvalidArgumentError(
-          `heartbeat for member ${request.id} on the stream of member ${memberId}`,
+          `heartbeat for member ${echo(request.id)} on the stream of member ${memberId}`,
         );
       }
       // Output first: an attempt's last output arrives before (or with) its report.
