@@ -5,6 +5,9 @@ import { defaultMemberId } from '../shared/ids.js';
 import type { LogFormat } from '../shared/logger.js';
 import { formatHostPort, parseHostPort } from '../shared/net.js';
 import type { ClientTlsFiles } from '../shared/tls.js';
+import { DEFAULT_KILL_GRACE_MS } from './handlers/process-group.js';
+import { DEFAULT_RESULT_LIMIT_BYTES } from './outcome.js';
+import { DEFAULT_STOP_GRACE_MS } from './runner.js';
 
 /** Everything a `drover worker` process is configured with, checked once and frozen. */
 export interface WorkerConfig {
@@ -15,6 +18,12 @@ export interface WorkerConfig {
   /** Commands the `command` handler may run; empty turns the handler off. */
   readonly allowCommands: readonly string[];
   readonly outputLimitBytes: number;
+  /** UTF-8 bytes of a task result; a longer one fails the task, its head kept. */
+  readonly resultLimitBytes: number;
+  /** After a stop, how long a handler may take to end before its slot is freed. */
+  readonly stopGraceMs: number;
+  /** After SIGTERM to a command's process group, how long until SIGKILL. */
+  readonly commandKillGraceMs: number;
   readonly demoDefaultMs: number;
   readonly demoMaxMs: number;
   readonly drainTimeoutMs: number;
@@ -57,6 +66,30 @@ export function addWorkerOptions(command: Command): Command {
         'stdout/stderr kept per command',
         'DROVER_OUTPUT_LIMIT_BYTES',
         64 * 1024,
+      ),
+    )
+    .addOption(
+      intOption(
+        '--result-limit-bytes <n>',
+        "largest task result (UTF-8); keep it well below the leader's 4 MiB message limit",
+        'DROVER_RESULT_LIMIT_BYTES',
+        DEFAULT_RESULT_LIMIT_BYTES,
+      ),
+    )
+    .addOption(
+      intOption(
+        '--stop-grace-ms <ms>',
+        'after a cancel or timeout, time a handler gets to stop before its slot is freed',
+        'DROVER_STOP_GRACE_MS',
+        DEFAULT_STOP_GRACE_MS,
+      ),
+    )
+    .addOption(
+      intOption(
+        '--command-kill-grace-ms <ms>',
+        "after SIGTERM to a command's process group, time until SIGKILL",
+        'DROVER_COMMAND_KILL_GRACE_MS',
+        DEFAULT_KILL_GRACE_MS,
       ),
     )
     .addOption(
@@ -117,6 +150,11 @@ export function workerConfigFrom(opts: Record<string, unknown>): WorkerConfig {
     throw new InvalidArgumentError('--tls-cert and --tls-key go together');
   }
   const num = (key: string): number => opts[key] as number;
+  if (num('commandKillGraceMs') >= num('stopGraceMs')) {
+    // Else a command that ignores SIGTERM outlives the stop grace, and its task is reported
+    // as a handler that did not stop instead of as stopped.
+    throw new InvalidArgumentError('--command-kill-grace-ms must be less than --stop-grace-ms');
+  }
   return Object.freeze({
     leaders,
     id: (opts['id'] as string | undefined) ?? defaultMemberId(),
@@ -124,6 +162,9 @@ export function workerConfigFrom(opts: Record<string, unknown>): WorkerConfig {
     slots: num('slots'),
     allowCommands: opts['allowCommand'] as string[],
     outputLimitBytes: num('outputLimitBytes'),
+    resultLimitBytes: num('resultLimitBytes'),
+    stopGraceMs: num('stopGraceMs'),
+    commandKillGraceMs: num('commandKillGraceMs'),
     demoDefaultMs: num('demoDefaultMs'),
     demoMaxMs: num('demoMaxMs'),
     drainTimeoutMs: num('drainTimeoutMs'),

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import {
   Channel,
   Metadata,
+  status,
   type ChannelCredentials,
   type ClientDuplexStream,
   type ServiceError,
@@ -11,23 +12,19 @@ import {
   HeartbeatStatus,
   LeaderServiceClient,
   type FinishedAck,
-  type FinishedTask,
   type HeartbeatRequest,
   type HeartbeatResponse,
   type JoinResponse,
   type OutputChunk,
 } from '../gen/cluster/v1/leader.js';
 import { deadlineAfter } from '../shared/clock.js';
-import { errorMessage } from '../shared/errors.js';
-import type { AttemptOutcome, TaskRunner } from './runner.js';
+import { ConflictError, errorMessage } from '../shared/errors.js';
+import { reconnectDelayMs, streamWasStable, type ReconnectPolicy } from './backoff.js';
+import type { AttemptOutcome } from './outcome.js';
+import { attemptKey, ReportBook } from './report-book.js';
+import type { TaskRunner } from './runner.js';
 
-/** Backoff and give-up settings for reaching the leader. */
-export interface ReconnectPolicy {
-  readonly initialDelayMs: number;
-  readonly maxDelayMs: number;
-  /** Stop trying (and fail) after this long without a leader. */
-  readonly giveUpAfterMs: number;
-}
+export type { ReconnectPolicy } from './backoff.js';
 
 /** Longest piece of output in one chunk, in UTF-16 units (at most 3 UTF-8 bytes each). */
 const OUTPUT_PIECE_CHARS = 8 * 1024;
@@ -36,6 +33,11 @@ const OUTPUT_PIECE_CHARS = 8 * 1024;
  * (4 MiB), leaving room for reports, so output can never get a message refused.
  */
 const OUTPUT_MESSAGE_BYTES = 1024 * 1024;
+/**
+ * Report bytes per heartbeat message (results and errors, estimated): with the output's
+ * share, a message stays under 3.5 MiB, below the leader's smallest limit of 4 MiB.
+ */
+const REPORT_MESSAGE_BYTES = 2 * 1024 * 1024;
 
 /** Cuts text into pieces of at most `most` units, never between a surrogate pair. */
 export function splitText(text: string, most: number): string[] {
@@ -71,6 +73,29 @@ export class LeaderUnreachableError extends Error {
   }
 }
 
+/**
+ * The leader refused Join because another live worker process uses this id. Retrying
+ * cannot help (the other process keeps it): it is a configuration error, and the CLI exits
+ * 2 with this one line (issue #14).
+ */
+export class WorkerIdInUseError extends ConflictError {
+  constructor(id: string, details: string) {
+    super(
+      `worker id "${id}" is already in use by another worker process (${details}); ` +
+        'give each worker its own --id (DROVER_WORKER_ID)',
+    );
+    this.name = 'WorkerIdInUseError';
+  }
+}
+
+/** How a heartbeat stream ended. */
+interface StreamEnd {
+  readonly serial: number;
+  readonly code: number | undefined;
+  readonly details: string;
+  readonly lastedMs: number;
+}
+
 const CALL_DEADLINE_MS = 5_000;
 
 /**
@@ -87,11 +112,8 @@ export class LeaderLink {
   private failedReason: string | undefined;
   /** Output of running attempts not yet sent (best effort: dropped while disconnected). */
   private pendingOutput: OutputChunk[] = [];
-  /** Reports not yet acknowledged, by attempt; `sentOnStream` is the stream they went out on. */
-  private readonly unacked = new Map<
-    string,
-    { outcome: AttemptOutcome; sentOnStream: number; resolve: () => void }
-  >();
+  /** Reports not yet acknowledged; each goes out once per stream, a bounded number of times. */
+  private readonly reports = new ReportBook();
   private flushScheduled = false;
   /** Numbers the heartbeat streams, so reports are re-sent once on each new one. */
   private streamSerial = 0;
@@ -119,19 +141,35 @@ export class LeaderLink {
    * LeaderUnreachableError when no leader answered for `giveUpAfterMs`.
    */
   async run(signal: AbortSignal): Promise<void> {
+    try {
+      await this.joinUntilStopped(signal);
+    } finally {
+      // Also when giving up: no channel, timer or report may outlive the link.
+      this.closeChannel();
+      this.abandonReports();
+    }
+  }
+
+  private async joinUntilStopped(signal: AbortSignal): Promise<void> {
     let failures = 0;
     let lastContactMs = performance.now();
+    // Bounded by the give-up deadline (every round either reaches a leader or fails).
     for (let round = 0; !signal.aborted && !this.left; round++) {
       const address = this.addresses[round % this.addresses.length]!;
       try {
         const join = await this.connect(address, signal);
-        failures = 0;
         lastContactMs = performance.now();
         this.connected?.();
-        await this.heartbeatUntilClosed(join, signal);
+        const end = await this.heartbeatUntilClosed(join, signal);
         lastContactMs = performance.now();
+        this.onStreamEnd(end);
+        // A stream the leader ends at once is no success: back off as after a failure.
+        failures = streamWasStable(end.lastedMs) ? 0 : failures + 1;
       } catch (err) {
         if (signal.aborted) break;
+        if ((err as Partial<ServiceError>).code === status.ALREADY_EXISTS) {
+          throw new WorkerIdInUseError(this.identity.id, (err as ServiceError).details);
+        }
         failures++;
         this.log.warn({ address, err: errorMessage(err) }, 'leader unreachable');
       }
@@ -142,14 +180,20 @@ export class LeaderLink {
           `no leader answered for ${Math.round(silentMs)} ms (tried ${this.addresses.join(', ')})`,
         );
       }
-      const capMs = Math.min(this.policy.maxDelayMs, this.policy.initialDelayMs * 2 ** failures);
-      // Full jitter: a leader restart should not see every worker reconnect in lockstep.
-      await sleep(failures === 0 ? 0 : Math.random() * capMs, undefined, { signal }).catch(
-        () => {},
+      const delayMs = reconnectDelayMs(failures, this.policy, Math.random);
+      await sleep(delayMs, undefined, { signal }).catch(() => {});
+    }
+  }
+
+  /** A stream ended: reports the leader refused as too large become short failures. */
+  private onStreamEnd(end: StreamEnd): void {
+    if (end.code !== status.RESOURCE_EXHAUSTED) return;
+    for (const outcome of this.reports.refusedAsTooLarge(end.serial, end.details)) {
+      this.log.error(
+        { taskId: outcome.id, attempt: outcome.attempt, details: end.details },
+        'leader refused a report as too large; reporting the attempt failed instead',
       );
     }
-    this.closeChannel();
-    this.abandonReports();
   }
 
   /**
@@ -189,17 +233,13 @@ export class LeaderLink {
   /**
    * Reports the end of an attempt on the heartbeat stream, batched with other reports, and
    * resolves once the leader has acknowledged it (accepted, or refused as stale). Until then
-   * the report is kept and sent again on every new stream, so a leader that was away gets it.
+   * the report is kept and sent again on every new stream, so a leader that was away gets it,
+   * but on at most MAX_REPORT_SENDS streams: one that can never be delivered is dropped.
    */
   report(outcome: AttemptOutcome): Promise<void> {
-    return new Promise((resolve) => {
-      this.unacked.set(attemptKey(outcome.id, outcome.attempt), {
-        outcome,
-        sentOnStream: 0,
-        resolve,
-      });
-      this.scheduleFlush();
-    });
+    const answered = this.reports.add(outcome);
+    this.scheduleFlush();
+    return answered;
   }
 
   /**
@@ -227,27 +267,20 @@ export class LeaderLink {
 
   private onAcks(acks: readonly FinishedAck[]): void {
     for (const ack of acks) {
-      const key = attemptKey(ack.id, ack.attempt);
-      const pending = this.unacked.get(key);
-      if (!pending) continue;
-      this.unacked.delete(key);
-      if (!ack.accepted) {
+      if (this.reports.answered(ack.id, ack.attempt) && !ack.accepted) {
         this.log.warn(
           { taskId: ack.id, attempt: ack.attempt, code: ack.code, details: ack.reason },
           'report refused',
         );
       }
-      pending.resolve();
     }
   }
 
   /** Drops reports that can no longer be delivered (the link stopped). */
   private abandonReports(): void {
-    for (const { outcome, resolve } of this.unacked.values()) {
+    for (const outcome of this.reports.abandonAll()) {
       this.log.error({ taskId: outcome.id, attempt: outcome.attempt }, 'report dropped: no leader');
-      resolve();
     }
-    this.unacked.clear();
   }
 
   private async connect(address: string, signal: AbortSignal): Promise<JoinResponse> {
@@ -276,9 +309,16 @@ export class LeaderLink {
         },
         new Metadata(),
         { deadline: deadlineAfter(CALL_DEADLINE_MS) },
-        (err, response) => (err ? reject(err) : resolve(response)),
+        (err, response) => {
+          // Removed once answered: one listener per join piled up on the worker's
+          // long-lived signal (MaxListenersExceededWarning, issue #14).
+          signal.removeEventListener('abort', onAbort);
+          if (err) reject(err);
+          else resolve(response);
+        },
       );
-      signal.addEventListener('abort', () => call.cancel(), { once: true });
+      const onAbort = (): void => call.cancel();
+      signal.addEventListener('abort', onAbort, { once: true });
     });
     this.log.info(
       { address, slots: this.identity.slots, kinds: this.identity.kinds },
@@ -287,21 +327,22 @@ export class LeaderLink {
     return join;
   }
 
-  private heartbeatUntilClosed(join: JoinResponse, signal: AbortSignal): Promise<void> {
+  private heartbeatUntilClosed(join: JoinResponse, signal: AbortSignal): Promise<StreamEnd> {
     return new Promise((resolve) => {
       const stream = this.leaderClient!.heartbeat();
       this.stream = stream;
-      this.streamSerial++;
+      const serial = ++this.streamSerial;
+      const openedAtMs = performance.now();
       const timer = setInterval(() => this.sendHeartbeat(), join.heartbeatIntervalMs);
       let finished = false;
-      const finish = (reason: string): void => {
+      const finish = (code: number | undefined, details: string): void => {
         if (finished) return;
         finished = true;
         clearInterval(timer);
         signal.removeEventListener('abort', onAbort);
         if (this.stream === stream) this.stream = undefined;
-        this.log.info({ reason }, 'heartbeat stream closed');
-        resolve();
+        this.log.info({ reason: details, code }, 'heartbeat stream closed');
+        resolve({ serial, code, details, lastedMs: performance.now() - openedAtMs });
       };
       const onAbort = (): void => stream.cancel();
       signal.addEventListener('abort', onAbort, { once: true });
@@ -316,8 +357,8 @@ export class LeaderLink {
           this.runner.stop(stop.id, stop.attempt, stop.reason);
         }
       });
-      stream.on('error', (err: ServiceError) => finish(err.details || err.message));
-      stream.on('end', () => finish('leader ended the stream'));
+      stream.on('error', (err: ServiceError) => finish(err.code, err.details || err.message));
+      stream.on('end', () => finish(undefined, 'leader ended the stream'));
       // The first heartbeat names the member and lists what it runs (re-attach).
       this.sendHeartbeat();
     });
@@ -340,16 +381,26 @@ export class LeaderLink {
     }
     if (this.pendingOutput.length > 0) this.scheduleFlush();
     const running = this.runner.running;
-    const finished: FinishedTask[] = [];
     // A report waits for its attempt's output to be sent: the leader keeps output only while
     // the attempt is current, and the report ends it.
     const outputLeft = new Set(this.pendingOutput.map((o) => attemptKey(o.id, o.attempt)));
-    for (const [key, pending] of this.unacked) {
-      if (pending.sentOnStream === this.streamSerial || outputLeft.has(key)) continue;
-      pending.sentOnStream = this.streamSerial;
-      const { id, attempt, result, error, permanent } = pending.outcome;
-      finished.push({ id, attempt, result, error, permanent: permanent === true });
+    const batch = this.reports.take(this.streamSerial, REPORT_MESSAGE_BYTES, (key) =>
+      outputLeft.has(key),
+    );
+    for (const outcome of batch.dropped) {
+      this.log.error(
+        { taskId: outcome.id, attempt: outcome.attempt },
+        'report dropped: no leader answered it on any of its streams',
+      );
     }
+    if (batch.more) this.scheduleFlush();
+    const finished = batch.send.map(({ id, attempt, result, error, permanent }) => ({
+      id,
+      attempt,
+      result,
+      error,
+      permanent: permanent === true,
+    }));
     this.stream.write({
       id: this.identity.id,
       status:
@@ -375,8 +426,4 @@ export class LeaderLink {
     this.channel = undefined;
     this.leaderClient = undefined;
   }
-}
-
-function attemptKey(id: string, attempt: number): string {
-  return `${id}#${attempt}`;
 }

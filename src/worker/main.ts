@@ -21,6 +21,7 @@ export async function runWorker(config: WorkerConfig, signal: AbortSignal): Prom
       allow: new Set(config.allowCommands),
       outputLimitBytes: config.outputLimitBytes,
       memberId: config.id,
+      killGraceMs: config.commandKillGraceMs,
     });
   }
   const worker = createWorker({
@@ -32,6 +33,8 @@ export async function runWorker(config: WorkerConfig, signal: AbortSignal): Prom
     credentials: channelCredentials(config.tls),
     reconnect: { giveUpAfterMs: config.giveUpAfterMs },
     drainTimeoutMs: config.drainTimeoutMs,
+    resultLimitBytes: config.resultLimitBytes,
+    stopGraceMs: config.stopGraceMs,
     allowedCommands: config.allowCommands,
     logger,
   });

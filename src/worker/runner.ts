@@ -1,8 +1,21 @@
 import { EventEmitter, once } from 'node:events';
 import PQueue from 'p-queue';
 import type { Logger } from 'pino';
-import { errorMessage } from '../shared/errors.js';
-import { PermanentTaskError, TaskError, TaskStoppedError } from './task-error.js';
+import {
+  DEFAULT_RESULT_LIMIT_BYTES,
+  returnedOutcome,
+  stoppedOutcome,
+  thrownOutcome,
+  unresponsiveOutcome,
+  type AttemptOutcome,
+  type OutcomeContext,
+} from './outcome.js';
+import { settleWithinGrace } from './stop-grace.js';
+import { TaskStoppedError } from './task-error.js';
+import { describeThrown } from './thrown-value.js';
+import { systemTimers, type Timers } from './timers.js';
+
+export type { AttemptOutcome } from './outcome.js';
 
 /** What a handler gets: the task, and a signal that fires when it must stop. */
 export interface TaskContext {
@@ -27,18 +40,11 @@ export type OutputSink = (id: string, attempt: number, stream: string, data: str
 /** Most output characters one attempt sends to the leader; the rest is dropped. */
 export const DEFAULT_OUTPUT_LIMIT_CHARS = 1024 * 1024;
 
+/** How long a stopped handler gets to end before the worker gives up on it, by default. */
+export const DEFAULT_STOP_GRACE_MS = 10_000;
+
 /** User code for one task kind; its return value (if a string) is the task's result. */
 export type TaskHandler = (task: TaskContext) => Promise<string | void> | string | void;
-
-/** How an attempt ended, to be reported to the leader. */
-export interface AttemptOutcome {
-  readonly id: string;
-  readonly attempt: number;
-  readonly result?: string | undefined;
-  readonly error?: string | undefined;
-  /** The handler said another attempt cannot help (it threw a PermanentTaskError). */
-  readonly permanent?: boolean | undefined;
-}
 
 /** A start order as the runner takes it. */
 export interface StartWork {
@@ -63,6 +69,22 @@ interface Attempt {
 /** The runner's way to hand a finished attempt to whoever reports it. */
 export type ReportOutcome = (outcome: AttemptOutcome) => Promise<void>;
 
+/** What a {@link TaskRunner} is built from; the limits have defaults. */
+export interface TaskRunnerOptions {
+  readonly slots: number;
+  readonly handlers: ReadonlyMap<string, TaskHandler>;
+  readonly report: ReportOutcome;
+  readonly logger: Logger;
+  readonly sink?: OutputSink;
+  /** Output characters one attempt sends (default {@link DEFAULT_OUTPUT_LIMIT_CHARS}). */
+  readonly outputLimitChars?: number;
+  /** UTF-8 bytes of a result (default {@link DEFAULT_RESULT_LIMIT_BYTES}). */
+  readonly resultLimitBytes?: number;
+  /** After a stop, how long a handler may take to end (default {@link DEFAULT_STOP_GRACE_MS}). */
+  readonly stopGraceMs?: number;
+  readonly timers?: Timers;
+}
+
 /**
  * Runs up to `slots` attempts at once on a p-queue. Each attempt owns an AbortController;
  * stopping it aborts the handler's signal. An attempt stays listed (and so re-attachable
@@ -74,17 +96,26 @@ export class TaskRunner {
   private readonly log: Logger;
   /** Emits 'settled' each time an attempt has been reported and forgotten. */
   private readonly events = new EventEmitter();
+  private readonly slots: number;
+  private readonly handlers: ReadonlyMap<string, TaskHandler>;
+  private readonly report: ReportOutcome;
+  private readonly sink: OutputSink;
+  private readonly outputLimitChars: number;
+  private readonly resultLimitBytes: number;
+  private readonly stopGraceMs: number;
+  private readonly timers: Timers;
 
-  constructor(
-    private readonly slots: number,
-    private readonly handlers: ReadonlyMap<string, TaskHandler>,
-    private readonly report: ReportOutcome,
-    logger: Logger,
-    private readonly sink: OutputSink = () => {},
-    private readonly outputLimitChars = DEFAULT_OUTPUT_LIMIT_CHARS,
-  ) {
-    this.queue = new PQueue({ concurrency: slots });
-    this.log = logger.child({ component: 'runner' });
+  constructor(options: TaskRunnerOptions) {
+    this.slots = options.slots;
+    this.handlers = options.handlers;
+    this.report = options.report;
+    this.sink = options.sink ?? (() => {});
+    this.outputLimitChars = options.outputLimitChars ?? DEFAULT_OUTPUT_LIMIT_CHARS;
+    this.resultLimitBytes = options.resultLimitBytes ?? DEFAULT_RESULT_LIMIT_BYTES;
+    this.stopGraceMs = options.stopGraceMs ?? DEFAULT_STOP_GRACE_MS;
+    this.timers = options.timers ?? systemTimers;
+    this.queue = new PQueue({ concurrency: this.slots });
+    this.log = options.logger.child({ component: 'runner' });
   }
 
   /** Attempts whose handler has not ended yet (ended ones travel as reports). */
@@ -119,7 +150,13 @@ export class TaskRunner {
       outputChars: 0,
     };
     this.attempts.set(key, attempt);
-    void this.queue.add(() => this.run(work, attempt));
+    // run() handles everything a handler can do; this only guards against a bug in it, which
+    // would otherwise be an unhandled rejection that kills the worker with all its tasks.
+    this.queue
+      .add(() => this.run(work, attempt))
+      .catch((err: unknown) => {
+        this.log.error({ taskId: work.id, err: describeThrown(err) }, 'runner failed');
+      });
   }
 
   /** Aborts an attempt (attempt 0: every attempt of the task). */
@@ -174,58 +211,9 @@ export class TaskRunner {
     let taskLog: Logger | undefined;
     const log = (): Logger =>
       (taskLog ??= this.log.child({ taskId: work.id, attempt: work.attempt, kind: work.kind }));
-    let handlerLog: Logger | undefined;
-    const write = (text: string, stream: string): void => this.writeOutput(attempt, stream, text);
     const logsInfo = this.log.isLevelEnabled('info');
-    const handler = this.handlers.get(work.kind);
-    let outcome: AttemptOutcome;
     const startedAt = performance.now();
-    if (attempt.controller.signal.aborted) {
-      outcome = {
-        id: work.id,
-        attempt: work.attempt,
-        error: errorMessage(attempt.controller.signal.reason),
-      };
-    } else if (!handler) {
-      outcome = {
-        id: work.id,
-        attempt: work.attempt,
-        error: `no handler for task kind "${work.kind}" on this worker`,
-        permanent: true,
-      };
-    } else {
-      if (logsInfo) log().info('task started');
-      try {
-        const result = await handler({
-          id: work.id,
-          attempt: work.attempt,
-          kind: work.kind,
-          payload: work.payload,
-          signal: attempt.controller.signal,
-          get logger() {
-            return (handlerLog ??= mirrorToOutput(log(), (line) => write(line, 'log')));
-          },
-          write: (text, stream = 'stdout') => write(text, stream),
-        });
-        attempt.controller.signal.throwIfAborted();
-        outcome = {
-          id: work.id,
-          attempt: work.attempt,
-          result: typeof result === 'string' ? result : undefined,
-        };
-      } catch (err) {
-        const message = attempt.controller.signal.aborted
-          ? errorMessage(attempt.controller.signal.reason)
-          : errorMessage(err);
-        outcome = {
-          id: work.id,
-          attempt: work.attempt,
-          error: message,
-          result: err instanceof TaskError ? err.output : undefined,
-          permanent: !attempt.controller.signal.aborted && err instanceof PermanentTaskError,
-        };
-      }
-    }
+    const outcome = await this.outcomeOf(work, attempt, log, logsInfo);
     if (logsInfo) {
       log().info(
         { durationMs: Math.round(performance.now() - startedAt), error: outcome.error },
@@ -244,6 +232,63 @@ export class TaskRunner {
       this.attempts.delete(key);
       this.events.emit('settled');
     });
+  }
+
+  /** Runs the handler (if any) and turns however it ended into a bounded outcome. */
+  private async outcomeOf(
+    work: StartWork,
+    attempt: Attempt,
+    log: () => Logger,
+    logsInfo: boolean,
+  ): Promise<AttemptOutcome> {
+    const ctx: OutcomeContext = {
+      id: work.id,
+      attempt: work.attempt,
+      resultLimitBytes: this.resultLimitBytes,
+    };
+    const signal = attempt.controller.signal;
+    if (signal.aborted) return stoppedOutcome(ctx, signal.reason);
+    const handler = this.handlers.get(work.kind);
+    if (!handler) {
+      return {
+        id: work.id,
+        attempt: work.attempt,
+        error: `no handler for task kind "${work.kind}" on this worker`,
+        permanent: true,
+      };
+    }
+    if (logsInfo) log().info('task started');
+    let handlerLog: Logger | undefined;
+    const write = (text: string, stream: string): void => this.writeOutput(attempt, stream, text);
+    const context: TaskContext = {
+      id: work.id,
+      attempt: work.attempt,
+      kind: work.kind,
+      payload: work.payload,
+      signal,
+      get logger() {
+        return (handlerLog ??= mirrorToOutput(log(), (line) => write(line, 'log')));
+      },
+      write: (text, stream = 'stdout') => write(text, stream),
+    };
+    // Through a promise, so a handler that throws synchronously is caught the same way.
+    const handled = Promise.resolve().then(() => handler(context));
+    const settled = await settleWithinGrace(handled, signal, this.stopGraceMs, this.timers);
+    switch (settled.kind) {
+      case 'returned':
+        // Returned after a stop: the stop wins (the leader has moved on from this attempt).
+        return signal.aborted
+          ? stoppedOutcome(ctx, signal.reason)
+          : returnedOutcome(ctx, settled.value);
+      case 'threw':
+        return thrownOutcome(ctx, settled.error, signal.aborted ? signal.reason : undefined);
+      case 'unresponsive':
+        log().error(
+          { stopGraceMs: this.stopGraceMs },
+          'handler did not stop in time; slot freed, its code may still run',
+        );
+        return unresponsiveOutcome(ctx, signal.reason, this.stopGraceMs);
+    }
   }
 }
 
@@ -277,7 +322,9 @@ function mirrorToOutput(logger: Logger, writeLine: (line: string) => void): Logg
 function formatLogLine(level: string, args: readonly unknown[]): string {
   const [first, ...rest] = args;
   const fields = typeof first === 'object' && first !== null ? first : undefined;
-  const message = (fields ? rest : args).map((a) => String(a)).join(' ');
+  const message = (fields ? rest : args)
+    .map((a) => (typeof a === 'string' ? a : describeValue(a)))
+    .join(' ');
   let extra = '';
   if (fields) {
     try {
@@ -288,6 +335,15 @@ function formatLogLine(level: string, args: readonly unknown[]): string {
     }
   }
   return `${level.toUpperCase()} ${message}${extra}\n`;
+}
+
+/** A log argument as text; a log call never fails a task, even for Object.create(null). */
+function describeValue(value: unknown): string {
+  try {
+    return String(value);
+  } catch {
+    return '[unprintable value]';
+  }
 }
 
 function attemptKey(id: string, attempt: number): string {

@@ -9,7 +9,7 @@ import { TaskRunner, type TaskHandler } from './runner.js';
 
 export type { TaskContext, TaskHandler } from './runner.js';
 export { PermanentTaskError, TaskError } from './task-error.js';
-export { LeaderUnreachableError } from './leader-link.js';
+export { LeaderUnreachableError, WorkerIdInUseError } from './leader-link.js';
 
 /** The kind a task gets when it names none; register a handler under it to take those. */
 export const DEFAULT_KIND = 'default';
@@ -34,6 +34,18 @@ export interface WorkerOptions {
   readonly logger?: Logger;
   /** Output characters one attempt sends to the leader (default 1 MiB); the rest is dropped. */
   readonly outputLimitChars?: number;
+  /**
+   * Most UTF-8 bytes of a task's result (default 1 MiB). A longer result fails the task at
+   * once, with its head kept and marked as cut; keep it well below the leader's message
+   * limit (4 MiB by default).
+   */
+  readonly resultLimitBytes?: number;
+  /**
+   * After a task is told to stop (cancel, timeout, a stop from the leader), how long its
+   * handler may take to end before the worker reports it failed and frees its slot
+   * (default 10 s). The handler's code may go on running: it should honour its signal.
+   */
+  readonly stopGraceMs?: number;
   /** Commands a `command` handler of this worker may run, shown to the leader. */
   readonly allowedCommands?: readonly string[];
 }
@@ -83,17 +95,26 @@ export function createWorker(options: WorkerOptions): DroverWorker {
   const slots = options.slots ?? 4;
   if (!Number.isInteger(slots) || slots < 1)
     throw new Error(`slots must be a positive integer, got ${slots}`);
+  for (const [name, value] of [
+    ['resultLimitBytes', options.resultLimitBytes],
+    ['stopGraceMs', options.stopGraceMs],
+  ] as const) {
+    if (value !== undefined && (!Number.isSafeInteger(value) || value < 1))
+      throw new Error(`${name} must be a positive integer, got ${value}`);
+  }
 
   const session = new AbortController();
   // The runner reports through the link, which is built next (a closure, so no cycle).
-  const runner = new TaskRunner(
+  const runner = new TaskRunner({
     slots,
     handlers,
-    (outcome) => link.report(outcome),
-    log,
-    (id, attempt, stream, data) => link.output(id, attempt, stream, data),
-    options.outputLimitChars,
-  );
+    report: (outcome) => link.report(outcome),
+    logger: log,
+    sink: (id, attempt, stream, data) => link.output(id, attempt, stream, data),
+    outputLimitChars: options.outputLimitChars,
+    resultLimitBytes: options.resultLimitBytes,
+    stopGraceMs: options.stopGraceMs,
+  });
   const link: LeaderLink = new LeaderLink(
     options.leaders ?? ['127.0.0.1:50051'],
     options.credentials ?? channelCredentials(undefined),
@@ -110,6 +131,9 @@ export function createWorker(options: WorkerOptions): DroverWorker {
     log,
   );
   const done = link.run(session.signal);
+  // The link gave up (no leader, or this id taken): nothing running can be reported any
+  // more, so stop it rather than let it hold the process open.
+  done.catch(() => runner.abandonAll('worker gave up on the leader'));
   // A worker that gives up before joining must not leave `joined` hanging forever.
   const joined = Promise.race([
     link.joined,

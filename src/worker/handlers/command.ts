@@ -3,6 +3,15 @@ import { spawn } from 'node:child_process';
 import { basename } from 'node:path';
 import { PermanentTaskError, TaskError } from '../task-error.js';
 import type { TaskHandler } from '../runner.js';
+import { systemTimers, type Timers } from '../timers.js';
+import { DEFAULT_KILL_GRACE_MS, ProcessGroup, type SendSignal } from './process-group.js';
+
+/**
+ * After a command exits, how long the worker keeps reading its stdout and stderr: long
+ * enough to read what the pipes still hold, short enough that a background child holding
+ * them open cannot keep the task running (issue #14).
+ */
+export const DEFAULT_STDIO_WAIT_MS = 500;
 
 /** Settings of the command handler. */
 export interface CommandHandlerOptions {
@@ -11,6 +20,13 @@ export interface CommandHandlerOptions {
   /** Bytes kept of stdout and of stderr each; the rest is dropped and marked truncated. */
   readonly outputLimitBytes: number;
   readonly memberId: string;
+  /** After SIGTERM to the command's process group, how long until SIGKILL (default 2 s). */
+  readonly killGraceMs?: number;
+  /** After the command exits, how long its pipes are read (default 500 ms). */
+  readonly stdioWaitMs?: number;
+  readonly timers?: Timers;
+  /** Signals a process group; `process.kill` unless a test stands in. */
+  readonly kill?: SendSignal;
 }
 
 /** The payload of a `command` task. */
@@ -61,11 +77,16 @@ export function parseCommandPayload(payload: string): CommandSpec {
 }
 
 /**
- * Runs allow-listed commands without a shell, captures stdout and stderr up to a cap, and
- * kills the process when the task's signal fires. A non-zero exit fails the task with the
- * output kept.
+ * Runs allow-listed commands without a shell, each in its own process group, and captures
+ * stdout and stderr up to a cap. The task ends when the command exits; whatever it left in
+ * its group then gets SIGTERM, and SIGKILL after the grace. When the task's signal fires the
+ * whole group is stopped the same way. A non-zero exit fails the task with the output kept.
  */
 export function commandHandler(options: CommandHandlerOptions): TaskHandler {
+  const timers = options.timers ?? systemTimers;
+  const kill: SendSignal = options.kill ?? ((pid, signal) => process.kill(pid, signal));
+  const killGraceMs = options.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
+  const stdioWaitMs = options.stdioWaitMs ?? DEFAULT_STDIO_WAIT_MS;
   return ({ payload, signal, logger, write }) => {
     const spec = parseCommandPayload(payload);
     if (!options.allow.has(spec.command)) {
@@ -79,9 +100,22 @@ export function commandHandler(options: CommandHandlerOptions): TaskHandler {
         cwd: spec.cwd,
         shell: false,
         stdio: ['ignore', 'pipe', 'pipe'],
-        signal,
-        killSignal: 'SIGKILL',
+        // Its own session and process group, so a stop reaches everything it forks.
+        detached: true,
       });
+      const group =
+        child.pid === undefined
+          ? undefined
+          : new ProcessGroup(child.pid, { kill, timers, killGraceMs });
+      const onAbort = (): void => group?.terminate();
+      signal.addEventListener('abort', onAbort, { once: true });
+      let settled = false;
+      const settle = (end: () => void): void => {
+        if (settled) return;
+        settled = true;
+        signal.removeEventListener('abort', onAbort);
+        end();
+      };
       logger.info({ command: basename(spec.command), pid: child.pid }, 'command started');
       const stdout = new CappedBuffer(options.outputLimitBytes);
       const stderr = new CappedBuffer(options.outputLimitBytes);
@@ -97,11 +131,7 @@ export function commandHandler(options: CommandHandlerOptions): TaskHandler {
         stderr.push(chunk);
         write(liveErr.write(chunk), 'stderr');
       });
-      child.on('error', (err) => {
-        if (signal.aborted) reject(signal.reason);
-        else reject(new TaskError(`command "${spec.command}" could not start: ${err.message}`));
-      });
-      child.on('close', (exitCode, exitSignal) => {
+      const finish = (exitCode: number | null, exitSignal: NodeJS.Signals | null): void => {
         if (signal.aborted) {
           reject(signal.reason);
           return;
@@ -124,6 +154,33 @@ export function commandHandler(options: CommandHandlerOptions): TaskHandler {
               json,
             ),
           );
+      };
+      child.on('error', (err) =>
+        settle(() =>
+          reject(
+            signal.aborted
+              ? signal.reason
+              : new TaskError(`command "${spec.command}" could not start: ${err.message}`),
+          ),
+        ),
+      );
+      let closed = false;
+      child.once('close', () => (closed = true));
+      // 'exit', not 'close': 'close' waits for the pipes, which a background child can hold
+      // open for as long as it lives.
+      child.once('exit', (exitCode, exitSignal) => {
+        group?.terminate(); // no orphans: what it left in its group goes with it
+        const end = (): void => settle(() => finish(exitCode, exitSignal));
+        if (closed) return end();
+        const timer = timers.setTimeout(() => {
+          child.stdout.destroy();
+          child.stderr.destroy();
+          end();
+        }, stdioWaitMs);
+        child.once('close', () => {
+          timers.clearTimeout(timer);
+          end();
+        });
       });
     });
   };

@@ -1,0 +1,43 @@
+import type { TimerHandle, Timers } from './timers.js';
+
+/** How a handler's promise ended, or that it did not end in time after a stop. */
+export type Settled<T> =
+  | { readonly kind: 'returned'; readonly value: T }
+  | { readonly kind: 'threw'; readonly error: unknown }
+  | { readonly kind: 'unresponsive' };
+
+/**
+ * Waits for `work` to settle, however long it runs, until `signal` aborts; from then on it
+ * waits at most `graceMs` more and answers `unresponsive`. A handler that ignores its
+ * signal and never settles would otherwise hold its slot forever after a cancel or a
+ * timeout (issue #14). `work` is never abandoned unobserved: its late settlement is
+ * swallowed here, not left as an unhandled rejection.
+ */
+export function settleWithinGrace<T>(
+  work: Promise<T>,
+  signal: AbortSignal,
+  graceMs: number,
+  timers: Timers,
+): Promise<Settled<T>> {
+  return new Promise((resolve) => {
+    let timer: TimerHandle | undefined;
+    let done = false;
+    const finish = (settled: Settled<T>): void => {
+      if (done) return;
+      done = true;
+      signal.removeEventListener('abort', onAbort);
+      if (timer !== undefined) timers.clearTimeout(timer);
+      resolve(settled);
+    };
+    const onAbort = (): void => {
+      // Weak: a worker that is exiting must not wait for the grace of a handler it left.
+      timer = timers.setTimeout(() => finish({ kind: 'unresponsive' }), graceMs, { weak: true });
+    };
+    work.then(
+      (value) => finish({ kind: 'returned', value }),
+      (error: unknown) => finish({ kind: 'threw', error }),
+    );
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+}

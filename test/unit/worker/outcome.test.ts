@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import {
+  boundResult,
+  returnedOutcome,
+  stoppedOutcome,
+  thrownOutcome,
+  unresponsiveOutcome,
+} from '../../../src/worker/outcome.js';
+import { PermanentTaskError, TaskError, TaskStoppedError } from '../../../src/worker/task-error.js';
+
+const ctx = { id: 't', attempt: 2, resultLimitBytes: 10 };
+
+describe('returnedOutcome', () => {
+  it('reports a string as the result, anything else as no result', () => {
+    expect(returnedOutcome(ctx, 'done')).toEqual({ id: 't', attempt: 2, result: 'done' });
+    expect(returnedOutcome(ctx, undefined)).toEqual({ id: 't', attempt: 2 });
+    expect(returnedOutcome(ctx, { big: 'object' })).toEqual({ id: 't', attempt: 2 });
+  });
+
+  it('takes a result of exactly the limit, and fails one byte over it for good', () => {
+    expect(returnedOutcome(ctx, 'x'.repeat(10)).error).toBeUndefined();
+    expect(returnedOutcome(ctx, 'ééééé').error).toBeUndefined(); // 10 bytes
+    expect(returnedOutcome(ctx, 'x'.repeat(11))).toEqual({
+      id: 't',
+      attempt: 2,
+      result: 'x'.repeat(10) + '\n[result truncated on the worker at 10 of 11 bytes]',
+      error:
+        "result too large: 11 bytes of UTF-8, over this worker's limit of 10 " +
+        '(--result-limit-bytes); its first bytes are kept',
+      permanent: true,
+    });
+  });
+});
+
+describe('boundResult', () => {
+  it('counts UTF-8 bytes, not characters', () => {
+    expect(boundResult('éééééé', 10)).toEqual({
+      text: 'ééééé\n[result truncated on the worker at 10 of 12 bytes]',
+      cutFromBytes: 12,
+    });
+  });
+});
+
+describe('thrownOutcome', () => {
+  it('fails with the message, keeps a TaskError’s (bounded) output, and marks permanence', () => {
+    expect(thrownOutcome(ctx, new TaskError('exit 1', 'out'))).toEqual({
+      id: 't',
+      attempt: 2,
+      error: 'exit 1',
+      result: 'out',
+      permanent: false,
+    });
+    expect(thrownOutcome(ctx, new PermanentTaskError('bad')).permanent).toBe(true);
+    expect(thrownOutcome(ctx, new TaskError('x', 'y'.repeat(50))).result).toBe(
+      'y'.repeat(10) + '\n[result truncated on the worker at 10 of 50 bytes]',
+    );
+    expect(thrownOutcome(ctx, Object.create(null)).error).toBe(
+      'the handler threw an object without prototype: {}',
+    );
+  });
+
+  it('reports the stop, not the handler’s error, once the attempt was stopped', () => {
+    const outcome = thrownOutcome(
+      ctx,
+      new PermanentTaskError('aborted'),
+      new TaskStoppedError('cancelled'),
+    );
+    expect(outcome).toMatchObject({ error: 'stopped: cancelled', permanent: false });
+    expect(stoppedOutcome(ctx, new TaskStoppedError('timeout'))).toEqual({
+      id: 't',
+      attempt: 2,
+      error: 'stopped: timeout',
+    });
+  });
+});
+
+describe('unresponsiveOutcome', () => {
+  it('says the handler did not stop and the slot was freed', () => {
+    expect(unresponsiveOutcome(ctx, new TaskStoppedError('cancelled'), 250).error).toBe(
+      'stopped: cancelled; the handler did not stop within 250 ms (--stop-grace-ms), ' +
+        'so the worker gave up on it and freed its slot',
+    );
+  });
+});

@@ -1,0 +1,117 @@
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import type { AttemptOutcome } from '../../../src/worker/outcome.js';
+import { TaskRunner, type TaskHandler } from '../../../src/worker/runner.js';
+import { FakeTimers } from './fake-timers.js';
+
+/** Lets promise callbacks and p-queue run (the fake timers do not move). */
+async function flush(): Promise<void> {
+  for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+}
+
+function runner(handlers: Record<string, TaskHandler>, timers = new FakeTimers()) {
+  const reports: AttemptOutcome[] = [];
+  const tasks = new TaskRunner({
+    slots: 1,
+    handlers: new Map(Object.entries(handlers)),
+    report: (outcome) => {
+      reports.push(outcome);
+      return Promise.resolve();
+    },
+    logger: pino({ level: 'silent' }),
+    resultLimitBytes: 16,
+    stopGraceMs: 100,
+    timers,
+  });
+  return { tasks, reports, timers };
+}
+
+const start = (tasks: TaskRunner, id: string, kind: string): void =>
+  tasks.start({ id, attempt: 1, kind, payload: '' });
+
+describe('TaskRunner', () => {
+  it('frees the slot of a handler that ignores its stop once the grace is over', async () => {
+    let ran = 0;
+    const { tasks, reports, timers } = runner({
+      stuck: () => new Promise(() => {}),
+      quick: () => `ran ${++ran}`,
+    });
+    start(tasks, 'stuck', 'stuck');
+    start(tasks, 'next', 'quick');
+    await flush();
+    expect(tasks.freeSlots).toBe(0);
+    expect(reports).toEqual([]); // "next" waits for the slot
+
+    tasks.stop('stuck', 1, 'cancelled');
+    timers.advance(99);
+    await flush();
+    expect(reports).toEqual([]);
+    timers.advance(1);
+    await flush();
+    expect(reports).toEqual([
+      {
+        id: 'stuck',
+        attempt: 1,
+        error:
+          'stopped: cancelled; the handler did not stop within 100 ms (--stop-grace-ms), ' +
+          'so the worker gave up on it and freed its slot',
+      },
+      { id: 'next', attempt: 1, result: 'ran 1' },
+    ]);
+    expect(tasks.freeSlots).toBe(1);
+    expect(tasks.running).toEqual([]);
+  });
+
+  it('reports a stop, not a timeout, for a handler that honours its signal', async () => {
+    const { tasks, reports, timers } = runner({
+      polite: ({ signal }) =>
+        new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason))),
+    });
+    start(tasks, 'p', 'polite');
+    await flush();
+    tasks.stop('p', 1, 'timed out');
+    await flush();
+    expect(reports).toEqual([
+      { id: 'p', attempt: 1, error: 'stopped: timed out', permanent: false },
+    ]);
+    expect(timers.pending).toEqual([]);
+  });
+
+  it('fails only the task for a thrown value that breaks String()', async () => {
+    const { tasks, reports } = runner({
+      sync: () => {
+        throw Object.create(null);
+      },
+      async: () => Promise.reject(Object.create(null)),
+    });
+    start(tasks, 's', 'sync');
+    start(tasks, 'a', 'async');
+    await flush();
+    expect(reports.map((r) => [r.id, r.error])).toEqual([
+      ['s', 'the handler threw an object without prototype: {}'],
+      ['a', 'the handler threw an object without prototype: {}'],
+    ]);
+  });
+
+  it('bounds a result to the limit and fails it for good', async () => {
+    const { tasks, reports } = runner({ big: () => 'z'.repeat(1000) });
+    start(tasks, 'b', 'big');
+    await flush();
+    expect(reports[0]).toMatchObject({
+      result: 'z'.repeat(16) + '\n[result truncated on the worker at 16 of 1000 bytes]',
+      permanent: true,
+    });
+  });
+
+  it('writes log lines of values String() cannot print instead of failing the task', async () => {
+    const { tasks, reports } = runner({
+      logs: ({ logger }) => {
+        logger.info('value', Object.create(null));
+        return 'logged';
+      },
+    });
+    start(tasks, 'l', 'logs');
+    await flush();
+    expect(reports).toEqual([{ id: 'l', attempt: 1, result: 'logged' }]);
+  });
+});
