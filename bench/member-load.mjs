@@ -38,8 +38,8 @@ function join(client, id) {
       instance: `${id}-1`,
       allowedCommands: [],
     };
-    client.join(request, new Metadata(), { deadline: Date.now() + 60_000 }, (err) =>
-      err ? reject(err) : resolve(),
+    client.join(request, new Metadata(), { deadline: Date.now() + 60_000 }, (err, response) =>
+      err ? reject(err) : resolve(response.session),
     );
   });
 }
@@ -47,7 +47,8 @@ function join(client, id) {
 async function startMember(index) {
   const id = `sim-${index}`;
   const client = clients[Math.floor(index / perConnection)];
-  await join(client, id);
+  // The session its Join returned: the leader refuses a stream without it.
+  const session = await join(client, id);
   const stream = client.heartbeat();
   streams.push(stream);
   stream.on('data', () => {});
@@ -59,6 +60,7 @@ async function startMember(index) {
     heartbeats++;
     stream.write({
       id,
+      session,
       status: HeartbeatStatus.HEARTBEAT_STATUS_IDLE,
       freeSlots: 8,
       running: [],

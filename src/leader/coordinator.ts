@@ -202,13 +202,21 @@ export class Coordinator {
   // ---- membership -------------------------------------------------------------------
 
   /** Join: admits a worker; it gets work once its first heartbeat arrives. */
-  join(spec: JoinSpec): { heartbeatIntervalMs: number; heartbeatTimeoutMs: number } {
+  join(spec: Omit<JoinSpec, 'session'>): {
+    heartbeatIntervalMs: number;
+    heartbeatTimeoutMs: number;
+    session: string;
+  } {
     this.assertRunning();
-    const { transition } = this.membership.join(this.now(), spec);
+    const { member, transition } = this.membership.join(this.now(), {
+      ...spec,
+      session: this.deps.ids.secret(),
+    });
     this.apply(transition);
     return {
       heartbeatIntervalMs: this.options.heartbeatIntervalMs,
       heartbeatTimeoutMs: this.options.timing.deadAfterMs,
+      session: member.session,
     };
   }
 
@@ -243,9 +251,9 @@ export class Coordinator {
   }
 
   /** A heartbeat stream opened: it becomes the member's work channel. */
-  openStream(id: MemberId, channel: WorkChannel): number {
+  openStream(id: MemberId, session: string, channel: WorkChannel): number {
     this.assertRunning();
-    const streamId = this.membership.attachStream(id);
+    const streamId = this.membership.attachStream(id, session);
     const previous = this.channels.get(id);
     if (previous) previous.channel.close('replaced by a newer heartbeat stream');
     this.channels.set(id, { streamId, channel });

@@ -86,6 +86,7 @@ export function leaderService(coordinator: Coordinator, logger: Logger): LeaderS
       return {
         heartbeatIntervalMs: timing.heartbeatIntervalMs,
         heartbeatTimeoutMs: timing.heartbeatTimeoutMs,
+        session: timing.session,
       };
     }),
     leave: unary(logger, (request) => {

@@ -11,7 +11,8 @@ export type ErrorKind =
   | 'no_capacity'
   | 'not_leader'
   | 'unavailable'
-  | 'storage_full';
+  | 'storage_full'
+  | 'denied';
 
 /** Base of every error the domain throws on purpose; its message is shown to the caller. */
 export class DroverError extends Error {
@@ -69,6 +70,14 @@ export class UnavailableError extends DroverError {
   constructor(message: string) {
     super('unavailable', message);
     this.name = 'UnavailableError';
+  }
+}
+
+/** The caller may not do this (a heartbeat stream without its member's session). */
+export class DeniedError extends DroverError {
+  constructor(message: string) {
+    super('denied', message);
+    this.name = 'DeniedError';
   }
 }
 

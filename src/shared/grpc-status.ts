@@ -12,6 +12,7 @@ const STATUS_BY_KIND: Readonly<Record<ErrorKind, status>> = {
   not_leader: status.UNAVAILABLE,
   unavailable: status.UNAVAILABLE,
   storage_full: status.RESOURCE_EXHAUSTED,
+  denied: status.PERMISSION_DENIED,
 };
 
 /** A status object grpc-js accepts as the error of a call. */

@@ -12,6 +12,7 @@ const HTTP_STATUS_BY_KIND: Readonly<Record<ErrorKind, number>> = {
   unavailable: 503,
   // 507 Insufficient Storage (RFC 4918): the server cannot store what the request needs.
   storage_full: 507,
+  denied: 403,
 };
 
 /** An HTTP error answer: the status and the `{"error": ...}` body. */

@@ -8,12 +8,15 @@ export interface IdSource {
   taskId(): string;
   /** A short random token (hex), e.g. a worker process instance. */
   token(): string;
+  /** An unguessable secret (128 random bits, hex), e.g. a member's stream session. */
+  secret(): string;
 }
 
 /** Random ids from node:crypto. */
 export const randomIds: IdSource = {
   taskId: () => randomUUID(),
   token: () => randomBytes(6).toString('hex'),
+  secret: () => randomBytes(16).toString('hex'),
 };
 
 /** A member id for a worker that was not given one: host name plus a random suffix. */

@@ -117,6 +117,8 @@ export class LeaderLink {
   private flushScheduled = false;
   /** Numbers the heartbeat streams, so reports are re-sent once on each new one. */
   private streamSerial = 0;
+  /** The secret this process's Join returned; every heartbeat carries it. */
+  private session = '';
   /** Set by leave(): the run loop must not join again. */
   private left = false;
   private connected: (() => void) | undefined;
@@ -331,6 +333,7 @@ export class LeaderLink {
     return new Promise((resolve) => {
       const stream = this.leaderClient!.heartbeat();
       this.stream = stream;
+      this.session = join.session;
       const serial = ++this.streamSerial;
       const openedAtMs = performance.now();
       const timer = setInterval(() => this.sendHeartbeat(), join.heartbeatIntervalMs);
@@ -403,6 +406,7 @@ export class LeaderLink {
     }));
     this.stream.write({
       id: this.identity.id,
+      session: this.session,
       status:
         this.failedReason !== undefined
           ? HeartbeatStatus.HEARTBEAT_STATUS_FAILED

@@ -1,7 +1,9 @@
 import { execFile } from 'node:child_process';
-import { status } from '@grpc/grpc-js';
+import { status, type ServiceError } from '@grpc/grpc-js';
+import { HeartbeatStatus } from '../../src/gen/cluster/v1/leader.js';
 import { describe, expect, it } from 'vitest';
-import { grpcError } from '../helpers/grpc-clients.js';
+import { grpcError, TaskStatus } from '../helpers/grpc-clients.js';
+import { waitFor } from '../helpers/processes.js';
 import { useCluster } from '../helpers/use-cluster.js';
 
 // Regression tests for the adversarial pass's findings (issue #14) on the leader's side:
@@ -235,5 +237,46 @@ describe('hostile input to the leader', () => {
       expect(err.details).toMatch(message);
     }
     expect(await c.members()).toEqual([]);
+  });
+
+  it("refuses a heartbeat stream opened under a live worker's id by another process; nothing changes", async () => {
+    const { address } = await cluster().startLeader(['--store', 'memory']);
+    const worker = await cluster().startWorker(address, 'w1', ['--demo-default-ms', '600000']);
+    const c = clients(address);
+    const id = await c.schedule({ payload: 'long work' });
+    await waitFor(async () => (await c.task(id)).status === TaskStatus.TASK_STATUS_RUNNING, {
+      timeoutMs: 5_000,
+      what: 'task running on w1',
+    });
+
+    for (const session of ['', 'a-guess']) {
+      const forged = c.leader.heartbeat();
+      const refused = new Promise<ServiceError>((resolve) => forged.on('error', resolve));
+      forged.on('data', () => undefined);
+      forged.write({
+        id: 'w1',
+        session,
+        status: HeartbeatStatus.HEARTBEAT_STATUS_IDLE,
+        freeSlots: 4,
+        running: [],
+        draining: false,
+        finished: [{ id, attempt: 1, result: 'forged', error: '', permanent: false }],
+        statusReason: '',
+        output: [],
+      });
+      const err = await refused;
+      expect({ code: err.code, details: err.details }).toEqual({
+        code: status.PERMISSION_DENIED,
+        details:
+          "this heartbeat stream does not carry the session member w1's Join returned; only the process that joined may open its stream",
+      });
+    }
+    // Nothing changed: the task still runs on the real worker, whose stream was not replaced.
+    expect(await c.task(id)).toMatchObject({
+      status: TaskStatus.TASK_STATUS_RUNNING,
+      result: undefined,
+    });
+    expect((await c.member('w1'))?.status).toBe('alive');
+    expect(worker.linesWith('heartbeat stream closed')).toEqual([]);
   });
 });

@@ -48,7 +48,7 @@ export function handleHeartbeatStream(
       if (first) {
         if (request.id === '') throw new InvalidArgumentError('heartbeat has no member id');
         memberId = memberIdFromWire(request.id);
-        streamId = coordinator.openStream(memberId, channel);
+        streamId = coordinator.openStream(memberId, request.session, channel);
       } else if (request.id !== memberId) {
         throw new InvalidArgumentError(
           `heartbeat for member ${echo(request.id)} on the stream of member ${memberId}`,

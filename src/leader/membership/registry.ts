@@ -1,6 +1,7 @@
 import {
   NotFoundError,
   ConflictError,
+  DeniedError,
   StaleError,
   InvalidArgumentError,
 } from '../../shared/errors.js';
@@ -30,6 +31,8 @@ export interface Member {
   address: string;
   /** Random per worker process; tells a reconnect from another process using the same id. */
   instance: string;
+  /** The secret its process's heartbeat streams must carry (from its Join). */
+  session: string;
   slots: number;
   kinds: ReadonlySet<string>;
   /** Commands its `command` handler may run. */
@@ -71,6 +74,8 @@ export interface JoinSpec {
   readonly slots: number;
   readonly kinds: ReadonlySet<string>;
   readonly allowedCommands?: ReadonlySet<string> | undefined;
+  /** A fresh secret, kept only if this Join starts a new process's membership. */
+  readonly session: string;
 }
 
 /** What a heartbeat says, beyond "I am here". */
@@ -119,6 +124,7 @@ export class MembershipRegistry {
       id: spec.id,
       address: spec.address,
       instance: spec.instance,
+      session: spec.session,
       slots: spec.slots,
       kinds: spec.kinds,
       allowedCommands: spec.allowedCommands ?? new Set(),
@@ -144,6 +150,9 @@ export class MembershipRegistry {
       streamId: undefined,
     });
     if (newProcess) {
+      // Another process: the old process's streams (and anyone who learned its secret)
+      // can no longer speak for the member. A retried Join of the same process keeps it.
+      member.session = spec.session;
       member.quarantine = undefined;
       member.consecutiveFailures = 0;
       member.drainRequested = false;
@@ -159,9 +168,16 @@ export class MembershipRegistry {
   }
 
   /** A heartbeat stream opened for a member; returns its stream id. */
-  attachStream(id: MemberId): number {
+  attachStream(id: MemberId, session: string): number {
     const member = this.members.get(id);
     if (!member) throw new NotFoundError(`member ${id} has not joined; call Join first`);
+    // Before anything else is said about the member: a stream that is not its process's
+    // learns nothing and changes nothing.
+    if (session !== member.session) {
+      throw new DeniedError(
+        `this heartbeat stream does not carry the session member ${id}'s Join returned; only the process that joined may open its stream`,
+      );
+    }
     if (!isLive(member.state)) {
       throw new StaleError(`member ${id} is ${member.state}; call Join again`);
     }

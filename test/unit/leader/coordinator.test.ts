@@ -31,7 +31,7 @@ async function startCoordinator(store: FailingStore, failures: unknown[]): Promi
   const coordinator = new Coordinator(
     {
       clock: { nowMs: () => 1_000 },
-      ids: { taskId: () => `t${++next}`, token: () => 'token' },
+      ids: { taskId: () => `t${++next}`, token: () => 'token', secret: () => 'secret' },
       logger: pino({ level: 'silent' }),
       store,
       fail: (err) => failures.push(err),

@@ -155,6 +155,12 @@ export interface JoinRequest {
 export interface JoinResponse {
   heartbeatIntervalMs: number;
   heartbeatTimeoutMs: number;
+  /**
+   * A secret for this worker process's heartbeat streams: the first message of each must
+   * carry it, so no other process can speak for the member (the same for every Join of
+   * one process, a new one when another process joins under the id).
+   */
+  session: string;
 }
 
 /** LeaveRequest removes a member; its unfinished tasks go back to the queue. */
@@ -286,6 +292,8 @@ export interface HeartbeatRequest {
    * lines), in order. Best effort: output in flight when a stream breaks is lost.
    */
   output: OutputChunk[];
+  /** The session its Join returned; required on the first message of a stream. */
+  session: string;
 }
 
 /** OutputChunk is a piece of one attempt's output, as the worker sends it. */
@@ -460,7 +468,7 @@ export const JoinRequest: MessageFns<JoinRequest> = {
 };
 
 function createBaseJoinResponse(): JoinResponse {
-  return { heartbeatIntervalMs: 0, heartbeatTimeoutMs: 0 };
+  return { heartbeatIntervalMs: 0, heartbeatTimeoutMs: 0, session: '' };
 }
 
 export const JoinResponse: MessageFns<JoinResponse> = {
@@ -470,6 +478,9 @@ export const JoinResponse: MessageFns<JoinResponse> = {
     }
     if (message.heartbeatTimeoutMs !== 0) {
       writer.uint32(16).uint32(message.heartbeatTimeoutMs);
+    }
+    if (message.session !== '') {
+      writer.uint32(26).string(message.session);
     }
     return writer;
   },
@@ -503,6 +514,14 @@ export const JoinResponse: MessageFns<JoinResponse> = {
             message.heartbeatTimeoutMs = reader.uint32();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.session = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -527,6 +546,7 @@ export const JoinResponse: MessageFns<JoinResponse> = {
         : isSet(object.heartbeat_timeout_ms)
           ? globalThis.Number(object.heartbeat_timeout_ms)
           : 0,
+      session: isSet(object.session) ? globalThis.String(object.session) : '',
     };
   },
 
@@ -538,6 +558,9 @@ export const JoinResponse: MessageFns<JoinResponse> = {
     if (message.heartbeatTimeoutMs !== 0) {
       obj.heartbeatTimeoutMs = Math.round(message.heartbeatTimeoutMs);
     }
+    if (message.session !== '') {
+      obj.session = message.session;
+    }
     return obj;
   },
 
@@ -548,6 +571,7 @@ export const JoinResponse: MessageFns<JoinResponse> = {
     const message = createBaseJoinResponse();
     message.heartbeatIntervalMs = object.heartbeatIntervalMs ?? 0;
     message.heartbeatTimeoutMs = object.heartbeatTimeoutMs ?? 0;
+    message.session = object.session ?? '';
     return message;
   },
 };
@@ -1789,6 +1813,7 @@ function createBaseHeartbeatRequest(): HeartbeatRequest {
     finished: [],
     statusReason: '',
     output: [],
+    session: '',
   };
 }
 
@@ -1817,6 +1842,9 @@ export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
     }
     for (const v of message.output) {
       OutputChunk.encode(v!, writer.uint32(66).fork()).join();
+    }
+    if (message.session !== '') {
+      writer.uint32(74).string(message.session);
     }
     return writer;
   },
@@ -1898,6 +1926,14 @@ export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
             message.output.push(OutputChunk.decode(reader, reader.uint32()));
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.session = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1934,6 +1970,7 @@ export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
       output: globalThis.Array.isArray(object?.output)
         ? object.output.map((e: any) => OutputChunk.fromJSON(e))
         : [],
+      session: isSet(object.session) ? globalThis.String(object.session) : '',
     };
   },
 
@@ -1963,6 +2000,9 @@ export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
     if (message.output?.length) {
       obj.output = message.output.map((e) => OutputChunk.toJSON(e));
     }
+    if (message.session !== '') {
+      obj.session = message.session;
+    }
     return obj;
   },
 
@@ -1979,6 +2019,7 @@ export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
     message.finished = object.finished?.map((e) => FinishedTask.fromPartial(e)) || [];
     message.statusReason = object.statusReason ?? '';
     message.output = object.output?.map((e) => OutputChunk.fromPartial(e)) || [];
+    message.session = object.session ?? '';
     return message;
   },
 };

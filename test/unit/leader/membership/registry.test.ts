@@ -8,6 +8,7 @@ import {
 import type { MemberState } from '../../../../src/leader/membership/state.js';
 import {
   ConflictError,
+  DeniedError,
   InvalidArgumentError,
   NotFoundError,
   StaleError,
@@ -28,6 +29,7 @@ const spec = (id: string, instance = 'i1'): JoinSpec => ({
   instance,
   slots: 2,
   kinds: new Set(['default']),
+  session: `session-of-${instance}`,
 });
 const beat = { status: 'idle', draining: false } as const;
 
@@ -35,18 +37,39 @@ function alive(id = 'w') {
   const clock = new FakeClock();
   const registry = new MembershipRegistry(TIMING);
   registry.join(clock.nowMs(), spec(id));
-  const stream = registry.attachStream(id as MemberId);
+  const stream = registry.attachStream(id as MemberId, registry.get(id as MemberId)?.session ?? '');
   registry.heartbeat(clock.nowMs(), id as MemberId, stream, beat);
   return { clock, registry, stream, id: id as MemberId };
 }
 
 describe('MembershipRegistry', () => {
+  it('opens a stream only with the session its process joined with', () => {
+    const clock = new FakeClock();
+    const registry = new MembershipRegistry(TIMING);
+    const { member } = registry.join(clock.nowMs(), spec('w'));
+    expect(member.session).toBe('session-of-i1');
+    // Anyone else is refused before anything changes: no stream, no heartbeat.
+    expect(() => registry.attachStream('w' as MemberId, '')).toThrow(DeniedError);
+    expect(() => registry.attachStream('w' as MemberId, 'guess')).toThrow(DeniedError);
+    expect(registry.get('w' as MemberId)?.streamId).toBeUndefined();
+    // A retried Join of the same process keeps its session; another process gets its own.
+    registry.join(clock.nowMs(), { ...spec('w'), session: 'ignored' });
+    expect(registry.get('w' as MemberId)?.session).toBe('session-of-i1');
+    expect(registry.attachStream('w' as MemberId, 'session-of-i1')).toBeGreaterThan(0);
+    registry.leave(clock.nowMs(), 'w' as MemberId);
+    registry.join(clock.nowMs(), spec('w', 'i2'));
+    expect(() => registry.attachStream('w' as MemberId, 'session-of-i1')).toThrow(DeniedError);
+  });
+
   it('joins, then turns alive on the first heartbeat', () => {
     const clock = new FakeClock();
     const registry = new MembershipRegistry(TIMING);
     const { transition } = registry.join(clock.nowMs(), spec('w'));
     expect(transition).toMatchObject({ from: undefined, to: 'joining' });
-    const stream = registry.attachStream('w' as MemberId);
+    const stream = registry.attachStream(
+      'w' as MemberId,
+      registry.get('w' as MemberId)?.session ?? '',
+    );
     expect(registry.heartbeat(clock.nowMs(), 'w' as MemberId, stream, beat)).toMatchObject({
       from: 'joining',
       to: 'alive',
@@ -128,7 +151,7 @@ describe('MembershipRegistry', () => {
 
   it('a closed current stream makes the member dead; a superseded stream is ignored', () => {
     const { clock, registry, stream, id } = alive();
-    const newer = registry.attachStream(id);
+    const newer = registry.attachStream(id, registry.get(id)?.session ?? '');
     expect(registry.detachStream(clock.nowMs(), id, stream, 'old closed')).toBeUndefined();
     expect(registry.get(id)?.state).toBe('alive');
     expect(registry.detachStream(clock.nowMs(), id, newer, 'closed')).toMatchObject({
@@ -139,11 +162,13 @@ describe('MembershipRegistry', () => {
 
   it('refuses streams and leaves for unknown members, and a second leave', () => {
     const { clock, registry, id } = alive();
-    expect(() => registry.attachStream('ghost' as MemberId)).toThrow(NotFoundError);
+    expect(() =>
+      registry.attachStream('ghost' as MemberId, registry.get('ghost' as MemberId)?.session ?? ''),
+    ).toThrow(NotFoundError);
     expect(() => registry.leave(clock.nowMs(), 'ghost' as MemberId)).toThrow(NotFoundError);
     expect(registry.leave(clock.nowMs(), id)).toMatchObject({ from: 'alive', to: 'left' });
     expect(() => registry.leave(clock.nowMs(), id)).toThrow(StaleError);
-    expect(() => registry.attachStream(id)).toThrow(StaleError);
+    expect(() => registry.attachStream(id, registry.get(id)?.session ?? '')).toThrow(StaleError);
   });
 
   it('forgets dead and left members after the retention, never live ones', () => {
@@ -154,7 +179,7 @@ describe('MembershipRegistry', () => {
     registry.heartbeat(
       clock.nowMs(),
       'stays' as MemberId,
-      registry.attachStream('stays' as MemberId),
+      registry.attachStream('stays' as MemberId, registry.get('stays' as MemberId)?.session ?? ''),
       beat,
     );
     registry.sweep(clock.nowMs());
@@ -173,7 +198,8 @@ function cluster() {
   const id = (name: string) => name as MemberId;
   const join = (name: string, instance = 'i1') =>
     registry.join(clock.nowMs(), spec(name, instance));
-  const attach = (name: string) => registry.attachStream(id(name));
+  const attach = (name: string) =>
+    registry.attachStream(id(name), registry.get(id(name))?.session ?? '');
   const heartbeat = (name: string, stream: number, report: HeartbeatReport = beat) =>
     registry.heartbeat(clock.nowMs(), id(name), stream, report);
   const sweep = () => registry.sweep(clock.nowMs()).transitions;
@@ -216,6 +242,7 @@ describe('MembershipRegistry.join, in detail', () => {
       id: 'w',
       address: '',
       instance: 'i1',
+      session: 'session-of-i1',
       slots: 2,
       kinds: new Set(['default']),
       allowedCommands: new Set(),
