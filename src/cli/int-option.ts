@@ -1,4 +1,5 @@
-import { InvalidArgumentError as CommanderArgumentError, Option } from 'commander';
+import { Option } from 'commander';
+import { parseIntInRange as parseIntBetween } from '../shared/config.js';
 
 /**
  * Integer options with both ends checked while commander parses, so an out-of-range
@@ -39,12 +40,5 @@ export function boundedIntOption(
 
 /** Parses a decimal integer in `range`, or throws an error commander shows with the flag. */
 export function parseIntInRange(value: string, range: IntRange): number {
-  const text = value.trim();
-  const n = Number(text);
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < range.min || n > range.max) {
-    throw new CommanderArgumentError(
-      `expected a whole number from ${range.min} to ${range.max}, got "${value}"`,
-    );
-  }
-  return n;
+  return parseIntBetween(value, range.min, range.max);
 }

@@ -150,6 +150,24 @@ const grpcCase: fc.Arbitrary<Case> = fc
     };
   });
 
+/** Every task the leader lists, page by page (bounded). */
+async function allTasks(base: string): Promise<{ id: string; status: string }[]> {
+  const tasks: { id: string; status: string }[] = [];
+  let token = '';
+  for (let page = 0; page < 100; page++) {
+    const query = token === '' ? '' : `&pageToken=${token}`;
+    const response = await fetch(`${base}/v1/tasks?pageSize=1000${query}`);
+    const body = (await response.json()) as {
+      tasks: { id: string; status: string }[];
+      nextPageToken: string;
+    };
+    tasks.push(...body.tasks);
+    token = body.nextPageToken;
+    if (token === '') break;
+  }
+  return tasks;
+}
+
 /** An error's message and its causes' messages and codes, for matching. */
 function errorChain(err: unknown): string {
   const parts: string[] = [];
@@ -192,23 +210,8 @@ describe('fuzzer: hostile input at every route and RPC', () => {
         map.set(key, (map.get(key) ?? 0) + 1);
       };
 
-      const digest = async (): Promise<string> => {
-        const rows: string[] = [];
-        let token = '';
-        for (let page = 0; page < 100; page++) {
-          const response = await fetch(
-            `${http}/v1/tasks?pageSize=1000${token === '' ? '' : `&pageToken=${token}`}`,
-          );
-          const body = (await response.json()) as {
-            tasks: { id: string; status: string }[];
-            nextPageToken: string;
-          };
-          rows.push(...body.tasks.map((t) => `${t.id}:${t.status}`));
-          token = body.nextPageToken;
-          if (token === '') break;
-        }
-        return rows.join('\n');
-      };
+      const digest = async (): Promise<string> =>
+        (await allTasks(http)).map((t) => `${t.id}:${t.status}`).join('\n');
 
       const runHttp = async (
         c: Extract<Case, { transport: 'http' }>,
@@ -410,23 +413,7 @@ describe('fuzzer: hostile input at every route and RPC', () => {
       leader.kill('SIGTERM');
       expect((await leader.exited).code).toBe(0);
       const again = await cluster().startLeader(['--data-dir', dataDir], 'leader-2');
-      const after = await (async () => {
-        const ids = new Set<string>();
-        let token = '';
-        for (let page = 0; page < 100; page++) {
-          const response = await fetch(
-            `${again.http}/v1/tasks?pageSize=1000${token === '' ? '' : `&pageToken=${token}`}`,
-          );
-          const body = (await response.json()) as {
-            tasks: { id: string }[];
-            nextPageToken: string;
-          };
-          for (const t of body.tasks) ids.add(t.id);
-          token = body.nextPageToken;
-          if (token === '') break;
-        }
-        return ids;
-      })();
+      const after = new Set((await allTasks(again.http)).map((t) => t.id));
       const lost = [...acknowledged].filter((id) => !deleted.has(id) && !after.has(id));
       expect(lost.map((id) => `${JSON.stringify(id)} ${origin.get(id) ?? ''}`)).toEqual([]);
 
