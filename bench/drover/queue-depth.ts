@@ -1,5 +1,5 @@
 import { TaskStatus } from '../../test/helpers/grpc-clients.js';
-import { taskDraft } from '../../src/scheduler/task-wire.js';
+import { taskDraft } from '../../src/client/task-draft.js';
 import { BenchCluster } from '../lib/drover-cluster.js';
 import { rssBytes } from '../lib/proc.js';
 import { distribution, type Distribution } from '../lib/stats.js';

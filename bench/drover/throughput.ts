@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { taskDraft } from '../../src/scheduler/task-wire.js';
+import { taskDraft } from '../../src/client/task-draft.js';
 import { TaskStatus } from '../../test/helpers/grpc-clients.js';
 import { produce } from '../lib/produce.js';
 import { createProducer } from '../../src/client/producer.js';

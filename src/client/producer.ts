@@ -11,7 +11,7 @@ import {
   type ScheduleTaskStreamResponse,
   type Task,
 } from '../gen/scheduler/v1/scheduler.js';
-import { taskDraft } from '../scheduler/task-wire.js';
+import { taskDraft } from './task-draft.js';
 
 /** Options of {@link createProducer}. */
 export interface ProducerOptions {

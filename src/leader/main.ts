@@ -15,7 +15,7 @@ import type { TaskStore } from '../scheduler/store/store.js';
 import type { LeaderConfig } from './config.js';
 import { Coordinator } from './coordinator.js';
 import { buildHttpServer } from './http/server.js';
-import { buildLeaderServer, SERVICE_NAMES } from './server.js';
+import { buildLeaderServer, SERVICE_NAMES } from './grpc/server.js';
 
 /** The most bytes JSON takes to spell one byte of a string (`\u0001`). */
 const JSON_ESCAPE_FACTOR = 6;

@@ -1,5 +1,5 @@
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
-import { taskDraft } from '../../src/scheduler/task-wire.js';
+import { taskDraft } from '../../src/client/task-draft.js';
 import { LeaderServiceClient, type Member } from '../../src/gen/cluster/v1/leader.js';
 import {
   SchedulerServiceClient,

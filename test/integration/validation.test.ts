@@ -1,6 +1,6 @@
 import { status } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
-import { taskDraft } from '../../src/scheduler/task-wire.js';
+import { taskDraft } from '../../src/client/task-draft.js';
 import { grpcError, TaskStatus } from '../helpers/grpc-clients.js';
 import type { TaskPriority } from '../../src/gen/scheduler/v1/scheduler.js';
 import { waitFor } from '../helpers/processes.js';

@@ -7,7 +7,7 @@ import {
   TaskStatus,
   type WatchTasksResponse,
 } from '../../src/gen/scheduler/v1/scheduler.js';
-import { taskDraft } from '../../src/scheduler/task-wire.js';
+import { taskDraft } from '../../src/client/task-draft.js';
 import { waitFor } from '../helpers/processes.js';
 import { useCluster } from '../helpers/use-cluster.js';
 

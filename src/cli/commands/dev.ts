@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { TaskPriority } from '../../gen/scheduler/v1/scheduler.js';
 import { deadlineAfter } from '../../shared/clock.js';
 import { DROVER_BIN } from '../../shared/paths.js';
-import { taskDraft } from '../../scheduler/task-wire.js';
+import { taskDraft } from '../../client/task-draft.js';
 import { call, connect } from '../client.js';
 import { boundedIntOption } from '../int-option.js';
 import { print } from '../output.js';

@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import { TaskPriority } from '../../gen/scheduler/v1/scheduler.js';
-import { taskDraft } from '../../scheduler/task-wire.js';
+import { taskDraft } from '../../client/task-draft.js';
 import { POLICY_LIMITS } from '../../scheduler/retry-policy.js';
 import { addClientOptions, call, withClients, type ClientOptions } from '../client.js';
 import { boundedIntOption } from '../int-option.js';

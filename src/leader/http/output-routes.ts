@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { sliceFrom, type OutputChunk } from '../../scheduler/task-output.js';
-import { taskIdFromWire } from '../../scheduler/task-wire.js';
+import { taskIdFromWire } from '../grpc/task-wire.js';
 import type { Coordinator } from '../coordinator.js';
 import { WATCH_PUMP_LIMITS, WatchPump, type WatchPumpLimits } from '../../shared/watch-pump.js';
 import { ERROR_SCHEMA, ID_PARAMS } from './schemas.js';

@@ -1,10 +1,10 @@
 import { Member } from '../../gen/cluster/v1/leader.js';
 import { Task } from '../../gen/scheduler/v1/scheduler.js';
-import { taskToWire } from '../../scheduler/task-wire.js';
+import { taskToWire } from '../grpc/task-wire.js';
 import type { TaskRecord } from '../../scheduler/task.js';
 import { InvalidArgumentError } from '../../shared/errors.js';
 import { echo } from '../../shared/text.js';
-import { memberToWire } from '../membership/member-wire.js';
+import { memberToWire } from '../grpc/member-wire.js';
 import type { MemberView } from '../coordinator.js';
 
 // JSON schemas of the HTTP API. Field names are the proto JSON mapping's (lowerCamelCase;

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { NotFoundError } from '../../shared/errors.js';
 import { memberIdFromWire } from '../../shared/ids.js';
-import { newTaskFromWire, taskIdFromWire } from '../../scheduler/task-wire.js';
+import { newTaskFromWire, taskIdFromWire } from '../grpc/task-wire.js';
 import type { TaskRecord } from '../../scheduler/task.js';
 import type { Coordinator } from '../coordinator.js';
 import { jsonBodyParser } from './json-body.js';

@@ -5,7 +5,7 @@ import {
   nextPageToken,
   taskIdFromWire,
   taskQueryFromWire,
-} from '../../scheduler/task-wire.js';
+} from '../grpc/task-wire.js';
 import type { Coordinator } from '../coordinator.js';
 import {
   ERROR_SCHEMA,

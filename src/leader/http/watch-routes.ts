@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { WatchTasksRequest } from '../../gen/scheduler/v1/scheduler.js';
-import { watchFilterFromWire } from '../../scheduler/task-wire.js';
+import { watchFilterFromWire } from '../grpc/task-wire.js';
 import type { Coordinator } from '../coordinator.js';
 import { memberJson, statusQueryParam, taskJson } from './schemas.js';
 import { serveSse } from './sse.js';

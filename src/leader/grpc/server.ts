@@ -1,11 +1,11 @@
 import { Server, type ServerCredentials } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
-import { LeaderServiceService } from '../gen/cluster/v1/leader.js';
-import { SchedulerServiceService } from '../gen/scheduler/v1/scheduler.js';
-import { schedulerService } from '../scheduler/grpc-service.js';
-import { tolerant } from '../shared/malformed.js';
-import type { Coordinator } from './coordinator.js';
+import { LeaderServiceService } from '../../gen/cluster/v1/leader.js';
+import { SchedulerServiceService } from '../../gen/scheduler/v1/scheduler.js';
+import { schedulerService } from './scheduler-service.js';
+import { tolerant } from '../../shared/malformed.js';
+import type { Coordinator } from '../coordinator.js';
 import { leaderService } from './leader-service.js';
 import { addReflection } from './reflection.js';
 

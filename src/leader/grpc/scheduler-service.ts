@@ -1,27 +1,27 @@
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import {
+  Task,
   TaskEventKind,
   type ScheduleTaskStreamRequest,
   type ScheduleTaskStreamResponse,
   type SchedulerServiceServer,
   type WatchTasksRequest,
   type WatchTasksResponse,
-} from '../gen/scheduler/v1/scheduler.js';
-import { toGrpcStatus } from '../shared/grpc-status.js';
-import type { Coordinator } from '../leader/coordinator.js';
-import { unary } from '../shared/grpc-handler.js';
-import { assertWellFormed, MalformedMessage } from '../shared/malformed.js';
-import { refuseMalformed, serveWatch, type WatchSource } from '../shared/grpc-watch.js';
+} from '../../gen/scheduler/v1/scheduler.js';
+import { toGrpcStatus } from '../../shared/grpc-status.js';
+import type { Coordinator } from '../coordinator.js';
+import { unary } from '../../shared/grpc-handler.js';
+import { assertWellFormed, MalformedMessage } from '../../shared/malformed.js';
+import { refuseMalformed, serveWatch, type WatchSource } from '../../shared/grpc-watch.js';
 import { serveTaskOutput } from './output-stream.js';
-import { InvalidArgumentError } from '../shared/errors.js';
-import { memberIdFromWire } from '../shared/ids.js';
+import { InvalidArgumentError } from '../../shared/errors.js';
+import { memberIdFromWire } from '../../shared/ids.js';
 import {
   newTaskFromWire,
   nextPageToken,
   taskIdFromWire,
   taskQueryFromWire,
-  taskDraft,
   taskToWire,
   watchFilterFromWire,
 } from './task-wire.js';
@@ -40,7 +40,7 @@ function taskWatchSource(
           if (filter.admitDeleted(event.id)) {
             send({
               kind: TaskEventKind.TASK_EVENT_KIND_DELETED,
-              task: taskDraft({ id: event.id, payload: '' }),
+              task: Task.fromPartial({ id: event.id }),
             });
           }
         } else if (filter.admit(event.task)) {

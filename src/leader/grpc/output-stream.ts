@@ -1,9 +1,12 @@
 import type { ServerWritableStream } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import type { GetTaskOutputRequest, GetTaskOutputResponse } from '../gen/scheduler/v1/scheduler.js';
-import type { Coordinator } from '../leader/coordinator.js';
-import { serveWatch } from '../shared/grpc-watch.js';
-import { sliceFrom, type OutputChunk } from './task-output.js';
+import type {
+  GetTaskOutputRequest,
+  GetTaskOutputResponse,
+} from '../../gen/scheduler/v1/scheduler.js';
+import type { Coordinator } from '../coordinator.js';
+import { serveWatch } from '../../shared/grpc-watch.js';
+import { sliceFrom, type OutputChunk } from '../../scheduler/task-output.js';
 import { taskIdFromWire } from './task-wire.js';
 
 /** A chunk on the wire. */

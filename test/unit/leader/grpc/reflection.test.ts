@@ -2,8 +2,8 @@ import { Server } from '@grpc/grpc-js';
 import { fromBinary } from '@bufbuild/protobuf';
 import { FileDescriptorProtoSchema } from '@bufbuild/protobuf/wkt';
 import { describe, expect, it } from 'vitest';
-import { FILE_DESCRIPTORS } from '../../../src/gen/descriptor-set.js';
-import { addReflection } from '../../../src/leader/reflection.js';
+import { FILE_DESCRIPTORS } from '../../../../src/gen/descriptor-set.js';
+import { addReflection } from '../../../../src/leader/grpc/reflection.js';
 
 describe('reflection descriptor set', () => {
   const files = FILE_DESCRIPTORS.map((f) =>

@@ -7,7 +7,7 @@ import {
 import { asTaskId, type MemberId } from '../../shared/ids.js';
 import type { CompletionReport } from '../../scheduler/scheduler.js';
 import type { HeartbeatInput, MemberView } from '../coordinator.js';
-import type { ReportedStatus } from './registry.js';
+import type { ReportedStatus } from '../membership/registry.js';
 
 // Conversions between the wire (src/gen) and membership types.
 

@@ -4,16 +4,16 @@ import {
   MemberEventKind,
   type JoinRequest,
   type LeaderServiceServer,
-} from '../gen/cluster/v1/leader.js';
-import { serveWatch } from '../shared/grpc-watch.js';
-import { InvalidArgumentError } from '../shared/errors.js';
-import { unary } from '../shared/grpc-handler.js';
-import { memberIdFromWire } from '../shared/ids.js';
-import { checkText, echo } from '../shared/text.js';
-import { DEFAULT_KIND, isValidKind } from '../scheduler/task.js';
-import type { Coordinator } from './coordinator.js';
-import { handleHeartbeatStream } from './membership/heartbeat-stream.js';
-import { memberToWire } from './membership/member-wire.js';
+} from '../../gen/cluster/v1/leader.js';
+import { serveWatch } from '../../shared/grpc-watch.js';
+import { InvalidArgumentError } from '../../shared/errors.js';
+import { unary } from '../../shared/grpc-handler.js';
+import { memberIdFromWire } from '../../shared/ids.js';
+import { checkText, echo } from '../../shared/text.js';
+import { DEFAULT_KIND, isValidKind } from '../../scheduler/task.js';
+import type { Coordinator } from '../coordinator.js';
+import { handleHeartbeatStream } from './heartbeat-stream.js';
+import { memberToWire } from './member-wire.js';
 
 const MAX_SLOTS = 10_000;
 /** Bounds on what a Join may claim: every member's listing carries them. */

@@ -3,7 +3,7 @@ import { FileDescriptorProtoSchema, FileDescriptorSetSchema } from '@bufbuild/pr
 import type { Server } from '@grpc/grpc-js';
 import type { AnyDefinition, PackageDefinition, ProtobufTypeDefinition } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
-import { FILE_DESCRIPTORS } from '../gen/descriptor-set.js';
+import { FILE_DESCRIPTORS } from '../../gen/descriptor-set.js';
 
 /** The reflection services @grpc/reflection adds; listed so clients can describe them too. */
 const REFLECTION_SERVICE_NAMES = [

@@ -1,16 +1,16 @@
-import { InvalidArgumentError } from '../shared/errors.js';
-import { asTaskId, memberIdFromWire, type TaskId } from '../shared/ids.js';
-import { checkId } from '../shared/text.js';
+import { InvalidArgumentError } from '../../shared/errors.js';
+import { asTaskId, memberIdFromWire, type TaskId } from '../../shared/ids.js';
+import { checkId } from '../../shared/text.js';
 import {
   Task as WireTask,
   TaskPriority,
   TaskStatus as WireStatus,
   type GetTasksRequest,
   type WatchTasksRequest,
-} from '../gen/scheduler/v1/scheduler.js';
-import { TaskWatchFilter } from './task-watch-filter.js';
-import type { NewTask, TaskPage, TaskQuery } from './scheduler.js';
-import type { Priority, TaskRecord, TaskStatus } from './task.js';
+} from '../../gen/scheduler/v1/scheduler.js';
+import { TaskWatchFilter } from '../../scheduler/task-watch-filter.js';
+import type { NewTask, TaskPage, TaskQuery } from '../../scheduler/scheduler.js';
+import type { Priority, TaskRecord, TaskStatus } from '../../scheduler/task.js';
 
 // Conversions between the wire (src/gen) and the domain, so nothing past the adapters
 // sees generated types.
@@ -136,21 +136,4 @@ export function taskIdFromWire(id: string): TaskId {
   // Checked like a new task's id, so an unknown id is never longer than an id can be
   // when it is echoed back (an error message travels in a header).
   return asTaskId(checkId(id, 'task id'));
-}
-
-/** A Task message to schedule: the given fields, everything else empty (the leader's). */
-export function taskDraft(fields: Partial<WireTask> & { payload: string }): WireTask {
-  return {
-    id: '',
-    kind: '',
-    attempt: 0,
-    memberId: '',
-    targetMemberId: '',
-    createdAt: undefined,
-    startedAt: undefined,
-    finishedAt: undefined,
-    maxAttempts: 0,
-    retryAt: undefined,
-    ...fields,
-  };
 }
