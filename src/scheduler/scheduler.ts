@@ -16,6 +16,7 @@ import {
   type TaskPolicyDefaults,
 } from './retry-policy.js';
 import {
+  checkTaskTransition,
   DEFAULT_KIND,
   isFinal,
   isValidKind,
@@ -823,6 +824,7 @@ export class Scheduler {
    * running tasks) stay true. Set `startedAtMs` before moving a task to running.
    */
   private setStatus(task: TaskRecord, status: TaskStatus): void {
+    checkTaskTransition(task.status, status);
     if (task.status === status) return;
     if (task.status === 'running') this.untrackDeadline(task);
     this.byStatus[task.status].delete(task.seq);

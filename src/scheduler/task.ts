@@ -3,6 +3,41 @@ import type { MemberId, TaskId } from '../shared/ids.js';
 /** Where a task is in its life. `completed`, `cancelled` and `error` are final. */
 export type TaskStatus = 'pending' | 'running' | 'completed' | 'cancelled' | 'error';
 
+/**
+ * The only task status changes there are; every change goes through
+ * {@link checkTaskTransition}, and anything else is a bug and throws.
+ */
+export const TASK_TRANSITIONS: Readonly<Record<TaskStatus, readonly TaskStatus[]>> = {
+  // Assigned; cancelled; a late report of an attempt that was requeued (its member was
+  // lost) completes or fails it; a requeued task on its last attempt fails when another
+  // start is due.
+  pending: ['running', 'cancelled', 'completed', 'error'],
+  // Finished; cancelled (its worker is told to stop); back in the queue (a retry, or its
+  // member was lost).
+  running: ['completed', 'error', 'cancelled', 'pending'],
+  completed: [],
+  error: [],
+  cancelled: [],
+};
+
+/** Raised for a task status change the table does not allow. */
+export class InvalidTaskTransitionError extends Error {
+  constructor(
+    readonly from: TaskStatus,
+    readonly to: TaskStatus,
+  ) {
+    super(`a task cannot go from ${from} to ${to}`);
+    this.name = 'InvalidTaskTransitionError';
+  }
+}
+
+/** Throws unless the table allows `from -> to`; staying in a status is always allowed. */
+export function checkTaskTransition(from: TaskStatus, to: TaskStatus): void {
+  if (from !== to && !TASK_TRANSITIONS[from].includes(to)) {
+    throw new InvalidTaskTransitionError(from, to);
+  }
+}
+
 /** Queue priority; higher runs first. */
 export type Priority = 'low' | 'medium' | 'high';
 

@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import {
+  checkTaskTransition,
+  InvalidTaskTransitionError,
+  TASK_TRANSITIONS,
+  type TaskStatus,
+} from '../../../src/scheduler/task.js';
+
+const ALL: TaskStatus[] = ['pending', 'running', 'completed', 'cancelled', 'error'];
+
+describe('task status transitions', () => {
+  // Every pair, against the table written out again here: a change to either is a decision.
+  const allowed = new Set([
+    'pending>running',
+    'pending>cancelled',
+    'pending>completed',
+    'pending>error',
+    'running>completed',
+    'running>error',
+    'running>cancelled',
+    'running>pending',
+  ]);
+  for (const from of ALL) {
+    for (const to of ALL) {
+      const ok = from === to || allowed.has(`${from}>${to}`);
+      it(`${from} -> ${to}: ${ok ? 'allowed' : 'refused'}`, () => {
+        if (ok) expect(() => checkTaskTransition(from, to)).not.toThrow();
+        else expect(() => checkTaskTransition(from, to)).toThrow(InvalidTaskTransitionError);
+      });
+    }
+  }
+
+  it('lets nothing leave a final status', () => {
+    for (const status of ['completed', 'cancelled', 'error'] as const) {
+      expect(TASK_TRANSITIONS[status]).toEqual([]);
+    }
+  });
+});
