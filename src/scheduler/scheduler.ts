@@ -16,6 +16,7 @@ import {
   type TaskPolicyDefaults,
 } from './retry-policy.js';
 import {
+  attemptKey,
   checkTaskTransition,
   DEFAULT_KIND,
   isFinal,
@@ -248,16 +249,8 @@ export class Scheduler {
       if (removed.length >= options.limit) break;
       const tooOld = (task.finishedAtMs ?? 0) < options.finishedBeforeMs;
       if (excess <= 0 && !tooOld) break; // finish order: everything after is newer
-      if (
-        (task.memberId !== undefined && this.workers.get(task.memberId)?.running.has(task.id)) ||
-        this.stoppingTasks.has(task.id)
-      ) {
-        continue; // still holds a worker's slot
-      }
-      this.finished.delete(task.id);
-      this.tasks.delete(task.id);
-      this.bySeq.delete(task.seq);
-      this.byStatus[task.status].delete(task.seq);
+      if (this.holdsSlot(task)) continue;
+      this.drop(task);
       removed.push(task);
       excess--;
     }
@@ -273,17 +266,31 @@ export class Scheduler {
     if (!isFinal(task.status)) {
       throw new StaleError(`task ${id} is ${task.status}; cancel it before deleting it`);
     }
-    if (
-      (task.memberId !== undefined && this.workers.get(task.memberId)?.running.has(task.id)) ||
-      this.stoppingTasks.has(task.id)
-    ) {
+    if (this.holdsSlot(task)) {
       throw new StaleError(`task ${id} is still stopping on member ${task.memberId}; try again`);
     }
+    this.drop(task);
+    return task;
+  }
+
+  /**
+   * True while a finished task still holds a worker's slot (its attempt runs on, or was
+   * told to stop and has not confirmed): it must not be forgotten, or its id could be
+   * reused under a late report.
+   */
+  private holdsSlot(task: TaskRecord): boolean {
+    return (
+      (task.memberId !== undefined && this.workers.get(task.memberId)?.running.has(task.id)) ||
+      this.stoppingTasks.has(task.id)
+    );
+  }
+
+  /** Removes a finished task from every index. */
+  private drop(task: TaskRecord): void {
     this.finished.delete(task.id);
     this.tasks.delete(task.id);
     this.bySeq.delete(task.seq);
     this.byStatus[task.status].delete(task.seq);
-    return task;
   }
 
   /**
@@ -893,10 +900,6 @@ function compareTimeKeys(a: TimeKey, b: TimeKey): number {
 
 function deadlineKey(task: TaskRecord): TimeKey {
   return [task.startedAtMs! + task.timeoutMs, task.seq];
-}
-
-function attemptKey(taskId: TaskId, attempt: number): string {
-  return `${taskId}#${attempt}`;
 }
 
 function slotsUsed(worker: WorkerSlots): number {

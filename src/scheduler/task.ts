@@ -38,6 +38,14 @@ export function checkTaskTransition(from: TaskStatus, to: TaskStatus): void {
   }
 }
 
+/**
+ * One attempt's identity, as a map key: the task id and the attempt number. Completion
+ * reports are idempotent per attempt, so the leader and the worker key their books by it.
+ */
+export function attemptKey(taskId: string, attempt: number): string {
+  return `${taskId}#${attempt}`;
+}
+
 /** Queue priority; higher runs first. */
 export type Priority = 'low' | 'medium' | 'high';
 

@@ -21,7 +21,8 @@ import { deadlineAfter } from '../shared/clock.js';
 import { ConflictError, errorMessage } from '../shared/errors.js';
 import { reconnectDelayMs, streamWasStable, type ReconnectPolicy } from './backoff.js';
 import type { AttemptOutcome } from './outcome.js';
-import { attemptKey, ReportBook } from './report-book.js';
+import { attemptKey } from '../scheduler/task.js';
+import { ReportBook } from './report-book.js';
 import type { TaskRunner } from './runner.js';
 
 export type { ReconnectPolicy } from './backoff.js';

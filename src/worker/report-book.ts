@@ -1,3 +1,4 @@
+import { attemptKey } from '../scheduler/task.js';
 import type { AttemptOutcome } from './outcome.js';
 import { boundText } from './thrown-value.js';
 import { utf8Bytes } from './utf8.js';
@@ -147,9 +148,4 @@ export function reportBytes(outcome: AttemptOutcome): number {
     utf8Bytes(outcome.error ?? '') +
     REPORT_OVERHEAD_BYTES
   );
-}
-
-/** Key of one attempt of one task. */
-export function attemptKey(id: string, attempt: number): string {
-  return `${id}#${attempt}`;
 }

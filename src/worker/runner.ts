@@ -1,3 +1,4 @@
+import { attemptKey } from '../scheduler/task.js';
 import { EventEmitter, once } from 'node:events';
 import PQueue from 'p-queue';
 import type { Logger } from 'pino';
@@ -344,8 +345,4 @@ function describeValue(value: unknown): string {
   } catch {
     return '[unprintable value]';
   }
-}
-
-function attemptKey(id: string, attempt: number): string {
-  return `${id}#${attempt}`;
 }
