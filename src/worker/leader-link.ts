@@ -15,20 +15,17 @@ import {
   type HeartbeatRequest,
   type HeartbeatResponse,
   type JoinResponse,
-  type OutputChunk,
 } from '../gen/cluster/v1/leader.js';
 import { deadlineAfter } from '../shared/clock.js';
 import { ConflictError, errorMessage } from '../shared/errors.js';
 import { reconnectDelayMs, streamWasStable, type ReconnectPolicy } from './backoff.js';
 import type { AttemptOutcome } from './outcome.js';
-import { attemptKey } from '../scheduler/task.js';
+import { OutputBuffer } from './output-buffer.js';
 import { ReportBook } from './report-book.js';
 import type { TaskRunner } from './runner.js';
 
 export type { ReconnectPolicy } from './backoff.js';
 
-/** Longest piece of output in one chunk, in UTF-16 units (at most 3 UTF-8 bytes each). */
-const OUTPUT_PIECE_CHARS = 8 * 1024;
 /**
  * Output bytes per heartbeat message: a quarter of the smallest message limit a leader has
  * (4 MiB), leaving room for reports, so output can never get a message refused.
@@ -39,21 +36,6 @@ const OUTPUT_MESSAGE_BYTES = 1024 * 1024;
  * share, a message stays under 3.5 MiB, below the leader's smallest limit of 4 MiB.
  */
 const REPORT_MESSAGE_BYTES = 2 * 1024 * 1024;
-
-/** Cuts text into pieces of at most `most` units, never between a surrogate pair. */
-export function splitText(text: string, most: number): string[] {
-  const pieces: string[] = [];
-  let start = 0;
-  // Bounded: each step moves on by at least one unit.
-  while (start < text.length) {
-    let end = Math.min(start + most, text.length);
-    const last = text.charCodeAt(end - 1);
-    if (end < text.length && end - start > 1 && last >= 0xd800 && last <= 0xdbff) end--;
-    pieces.push(text.slice(start, end));
-    start = end;
-  }
-  return pieces;
-}
 
 /** Who this worker is, as it tells the leader on Join. */
 export interface WorkerIdentity {
@@ -112,7 +94,7 @@ export class LeaderLink {
   private draining = false;
   private failedReason: string | undefined;
   /** Output of running attempts not yet sent (best effort: dropped while disconnected). */
-  private pendingOutput: OutputChunk[] = [];
+  private readonly pendingOutput = new OutputBuffer();
   /** Reports not yet acknowledged; each goes out once per stream, a bounded number of times. */
   private readonly reports = new ReportBook();
   private flushScheduled = false;
@@ -252,9 +234,7 @@ export class LeaderLink {
    */
   output(id: string, attempt: number, stream: string, data: string): void {
     if (!this.stream) return;
-    for (const piece of splitText(data, OUTPUT_PIECE_CHARS)) {
-      this.pendingOutput.push({ id, attempt, stream, data: piece });
-    }
+    this.pendingOutput.push(id, attempt, stream, data);
     this.scheduleFlush();
   }
 
@@ -371,23 +351,16 @@ export class LeaderLink {
   /** One heartbeat: liveness, what runs, and every report not yet sent on this stream. */
   private sendHeartbeat(): void {
     // At most OUTPUT_MESSAGE_BYTES of output per message; the rest goes on the next turn.
-    let budget = OUTPUT_MESSAGE_BYTES;
-    let take = 0;
-    while (take < this.pendingOutput.length) {
-      budget -= this.pendingOutput[take]!.data.length * 3; // UTF-8 bytes, at most
-      if (budget < 0 && take > 0) break;
-      take++;
-    }
-    const output = this.pendingOutput.splice(0, take);
+    const output = this.pendingOutput.take(OUTPUT_MESSAGE_BYTES);
     if (!this.stream) {
-      this.pendingOutput = [];
+      this.pendingOutput.clear();
       return;
     }
-    if (this.pendingOutput.length > 0) this.scheduleFlush();
+    if (this.pendingOutput.size > 0) this.scheduleFlush();
     const running = this.runner.running;
     // A report waits for its attempt's output to be sent: the leader keeps output only while
     // the attempt is current, and the report ends it.
-    const outputLeft = new Set(this.pendingOutput.map((o) => attemptKey(o.id, o.attempt)));
+    const outputLeft = this.pendingOutput.attemptsWaiting();
     const batch = this.reports.take(this.streamSerial, REPORT_MESSAGE_BYTES, (key) =>
       outputLeft.has(key),
     );

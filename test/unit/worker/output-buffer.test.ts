@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { OUTPUT_PIECE_CHARS, OutputBuffer, splitText } from '../../../src/worker/output-buffer.js';
+
+describe('splitText', () => {
+  it('cuts text into pieces of at most the size, in order', () => {
+    expect(splitText('abcdefg', 3)).toEqual(['abc', 'def', 'g']);
+    expect(splitText('', 3)).toEqual([]);
+    expect(splitText('ab', 3)).toEqual(['ab']);
+  });
+
+  it('never cuts between the halves of a surrogate pair', () => {
+    const pieces = splitText('ab😀cd', 3); // 😀 is two UTF-16 units
+    expect(pieces.join('')).toBe('ab😀cd');
+    for (const piece of pieces) expect(piece).not.toMatch(/[\uD800-\uDBFF]$/);
+    expect(pieces[0]).toBe('ab');
+  });
+});
+
+describe('OutputBuffer', () => {
+  it('hands out the oldest chunks within a byte budget, at least one, and knows who waits', () => {
+    const buffer = new OutputBuffer();
+    buffer.push('a', 1, 'stdout', 'x'.repeat(10)); // 30 bytes at the most
+    buffer.push('b', 2, 'stderr', 'y'.repeat(10));
+    buffer.push('a', 1, 'stdout', 'z');
+    expect(buffer.attemptsWaiting()).toEqual(new Set(['a#1', 'b#2']));
+    expect(buffer.take(35).map((c) => c.id)).toEqual(['a']);
+    expect(buffer.take(1).map((c) => c.data)).toEqual(['y'.repeat(10)]); // progress anyway
+    expect(buffer.attemptsWaiting()).toEqual(new Set(['a#1']));
+    buffer.clear();
+    expect(buffer.size).toBe(0);
+  });
+
+  it('cuts long output into pieces of OUTPUT_PIECE_CHARS', () => {
+    const buffer = new OutputBuffer();
+    buffer.push('a', 1, 'log', 'q'.repeat(OUTPUT_PIECE_CHARS * 2 + 1));
+    expect(buffer.size).toBe(3);
+  });
+});
