@@ -34,6 +34,7 @@ import {
   type Transition,
 } from './membership/registry.js';
 import { isLive } from './membership/state.js';
+import { checkText } from '../shared/text.js';
 import { WatchLimiter, type WatchLimits } from './watch-limiter.js';
 import { WatchTurns } from '../shared/watch-pump.js';
 import {
@@ -390,6 +391,13 @@ export class Coordinator {
     if (!member || !isLive(member.state)) {
       throw new NotFoundError(`worker ${memberId} is not a live member of the cluster`);
     }
+    if (member.state === 'draining') {
+      // Pinned work would wait for a worker that takes none: refuse it now.
+      throw new StaleError(`worker ${memberId} is draining; it takes no new work`);
+    }
+    checkText(command, 'command');
+    args.forEach((arg, i) => checkText(arg, `argument ${i + 1}`));
+    if (cwd !== undefined) checkText(cwd, 'cwd');
     if (!member.allowedCommands.has(command)) {
       const allowed = [...member.allowedCommands].join(', ') || 'none';
       throw new StaleError(

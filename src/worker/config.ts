@@ -51,7 +51,8 @@ export function addWorkerOptions(command: Command): Command {
         .env('DROVER_WORKER_ADDRESS')
         .default(''),
     )
-    .addOption(intOption('--slots <n>', 'tasks run at once', 'DROVER_SLOTS', 4))
+    // The leader refuses more than 10,000 slots on Join; say so before connecting.
+    .addOption(intOption('--slots <n>', 'tasks run at once', 'DROVER_SLOTS', 4, 1, 10_000))
     .addOption(
       listOption(
         '--allow-command <cmd...>',

@@ -17,7 +17,7 @@ import {
   type JoinResponse,
 } from '../gen/cluster/v1/leader.js';
 import { deadlineAfter } from '../shared/clock.js';
-import { ConflictError, errorMessage } from '../shared/errors.js';
+import { ConflictError, InvalidArgumentError, errorMessage } from '../shared/errors.js';
 import { reconnectDelayMs, streamWasStable, type ReconnectPolicy } from './backoff.js';
 import type { AttemptOutcome } from './outcome.js';
 import { OutputBuffer } from './output-buffer.js';
@@ -68,6 +68,14 @@ export class WorkerIdInUseError extends ConflictError {
         'give each worker its own --id (DROVER_WORKER_ID)',
     );
     this.name = 'WorkerIdInUseError';
+  }
+}
+
+/** Raised when the leader refuses the worker's Join as invalid (a bad id, too many slots). */
+export class WorkerRefusedError extends InvalidArgumentError {
+  constructor(details: string) {
+    super(`the leader refused this worker: ${details}; fix the worker's settings`);
+    this.name = 'WorkerRefusedError';
   }
 }
 
@@ -154,6 +162,11 @@ export class LeaderLink {
         if (signal.aborted) break;
         if ((err as Partial<ServiceError>).code === status.ALREADY_EXISTS) {
           throw new WorkerIdInUseError(this.identity.id, (err as ServiceError).details);
+        }
+        if ((err as Partial<ServiceError>).code === status.INVALID_ARGUMENT) {
+          // The leader answered and refused what this worker claims (its id, slots, kinds):
+          // a configuration error that no retry can fix.
+          throw new WorkerRefusedError((err as ServiceError).details);
         }
         failures++;
         this.log.warn({ address, err: errorMessage(err) }, 'leader unreachable');

@@ -9,7 +9,7 @@ import { TaskRunner, type TaskHandler } from './runner.js';
 
 export type { TaskContext, TaskHandler } from './runner.js';
 export { PermanentTaskError, TaskError } from './task-error.js';
-export { LeaderUnreachableError, WorkerIdInUseError } from './leader-link.js';
+export { LeaderUnreachableError, WorkerIdInUseError, WorkerRefusedError } from './leader-link.js';
 
 /** The kind a task gets when it names none; register a handler under it to take those. */
 export const DEFAULT_KIND = 'default';

@@ -311,6 +311,31 @@ describe('HTTP API', () => {
       body: { error: 'request body is not valid JSON' },
     });
 
+    // Arguments are text like every field: a lone surrogate would reach the command as U+FFFD.
+    expect(
+      await curl([
+        '-X',
+        'POST',
+        '-d',
+        '{"worker_id":"cmd","command":"echo","path":"\\ud800"}',
+        `${base}/start`,
+      ]),
+    ).toMatchObject({
+      status: 400,
+      body: {
+        error:
+          'argument 1 is not valid Unicode text (it holds a lone UTF-16 surrogate, which UTF-8 cannot encode)',
+      },
+    });
+    // A drained worker takes no new work: a job pinned to it is refused, not left pending.
+    expect((await curl(['-X', 'POST', `${base}/v1/members/plain:drain`])).status).toBe(200);
+    expect(
+      await curl(['-X', 'POST', '-d', '{"worker_id":"plain","command":"echo"}', `${base}/start`]),
+    ).toMatchObject({
+      status: 409,
+      body: { error: 'worker plain is draining; it takes no new work' },
+    });
+
     const long = await curl([
       '-X',
       'POST',

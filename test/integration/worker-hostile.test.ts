@@ -187,6 +187,24 @@ describe('a worker facing hostile handlers and commands', () => {
       /^\[stderr\] drover: worker id "twin" is already in use by another worker process \(.+\); give each worker its own --id \(DROVER_WORKER_ID\)$/,
     );
   });
+
+  it('exits 2 at once, with one clear line, when the leader refuses its Join as invalid', async () => {
+    const { address } = await cluster().startLeader(['--store', 'memory']);
+    // A 300-character id passes the worker's own checks and is refused by the leader.
+    const worker = cluster().spawn('bad-id', [
+      'worker',
+      '--leader',
+      address,
+      '--id',
+      'w'.repeat(300),
+    ]);
+    const { code } = await worker.exited;
+    expect(code).toBe(2);
+    const stderr = worker.raw.filter((line) => line.startsWith('[stderr]'));
+    expect(stderr).toEqual([
+      `[stderr] drover: the leader refused this worker: member id "${'w'.repeat(64)}..." is 300 characters; the most is 256; fix the worker's settings`,
+    ]);
+  });
 });
 
 describe('a command task that forks', () => {
