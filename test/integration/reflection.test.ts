@@ -75,7 +75,12 @@ function bufClient(version: 'v1' | 'v1alpha'): StrictClient {
 function pythonClient(version: 'v1' | 'v1alpha'): StrictClient {
   const base = ['--reflection', version];
   return {
-    list: async (address) => (await pyJson([...base, address, 'list'])) as string[],
+    // `-plaintext` as in go-work's commands; `list` prints one name a line, as grpcurl does.
+    list: async (address) => {
+      const run = await py(['-plaintext', ...base, address, 'list']);
+      if (run.code !== 0) throw new Error(`grpc_reflect.py list: ${run.stderr}`);
+      return run.stdout.trim().split('\n');
+    },
     describeMethods: async (address, service) => {
       const d = (await pyJson([...base, address, 'describe', service])) as {
         methods: { name: string }[];

@@ -7,13 +7,15 @@ package is built with it, as Debian's python3-protobuf is), which refuses a file
 imports were not sent or whose references do not resolve, exactly like grpcurl's
 protoreflect, and calls methods with proto JSON in and out.
 
-    grpc_reflect.py [--reflection v1|v1alpha] ADDRESS list
-    grpc_reflect.py [--reflection v1|v1alpha] ADDRESS describe [SYMBOL]
-    grpc_reflect.py [--reflection v1|v1alpha] [-d JSON] ADDRESS SERVICE.METHOD
+    grpc_reflect.py [-plaintext] [--reflection v1|v1alpha] ADDRESS list
+    grpc_reflect.py [-plaintext] [--reflection v1|v1alpha] ADDRESS describe [SYMBOL]
+    grpc_reflect.py [-plaintext] [--reflection v1|v1alpha] [-d JSON] ADDRESS SERVICE.METHOD
 
-ADDRESS may be ":50051" as in grpcurl. Output is JSON: proto JSON for calls (camelCase
-field names, enum names, RFC 3339 timestamps, defaults left out, as grpcurl prints it),
-a plain description for describe. Errors go to stderr with the gRPC status and exit 1.
+go-work's grpcurl commands paste as they are (`-plaintext` is accepted; this client only
+speaks plaintext). ADDRESS may be ":50051" as in grpcurl. `list` prints one service a line,
+as grpcurl does; calls print proto JSON (camelCase field names, enum names, RFC 3339
+timestamps, defaults left out, as grpcurl prints it); describe prints a JSON description.
+Errors go to stderr with the gRPC status and exit 1.
 
 Needs python3-grpcio and python3-protobuf (Debian), nothing else.
 """
@@ -247,6 +249,7 @@ def reachable(pool_file_names, reflection):
 
 def main(argv):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("-plaintext", action="store_true", help="accepted for grpcurl's sake")
     p.add_argument("--reflection", choices=["v1", "v1alpha"], default="v1")
     p.add_argument("-d", dest="data", default=None, help="request as proto JSON")
     p.add_argument("address")
@@ -258,7 +261,7 @@ def main(argv):
         r = Reflection(channel, a.reflection)
         try:
             if a.verb == "list":
-                print(json.dumps(sorted(r.list_services())))
+                print("\n".join(sorted(r.list_services())))
             elif a.verb == "describe":
                 if a.symbol:
                     print(json.dumps(describe(r.find(a.symbol)), indent=2))
@@ -295,4 +298,9 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except BrokenPipeError:
+        # The reader went away (| head): quiet, as grpcurl is.
+        sys.stderr.close()
+        sys.exit(0)
