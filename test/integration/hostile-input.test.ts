@@ -163,6 +163,15 @@ describe('hostile input to the leader', () => {
       status: 414,
       text: JSON.stringify({ error: 'a path segment is longer than 4096 characters' }),
     });
+    // Invalid UTF-8 in a query is refused, not read as U+FFFD (as a path segment is).
+    for (const path of ['/v1/tasks?memberId=%FF', '/v1/tasks:watch?memberId=%FF']) {
+      expect(await send(http, 'GET', path)).toEqual({
+        status: 400,
+        body: {
+          error: 'query parameter "memberId" is not valid: its percent-encoding is not UTF-8',
+        },
+      });
+    }
     expect(await send(http, 'GET', '/v1/tasks?status=0')).toEqual({
       status: 400,
       body: {

@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import { boundedMessage } from '../../shared/errors.js';
 import { toHttpError } from '../../shared/http-status.js';
 import { jsonBodyParser } from './json-body.js';
+import { parseQueryStrictly, refuseBadQueries } from './query-string.js';
 import type { Coordinator } from '../coordinator.js';
 import { registerHealthRoutes } from './health-routes.js';
 import { registerMemberRoutes } from './member-routes.js';
@@ -50,7 +51,7 @@ export async function buildHttpServer(
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.bodyLimitBytes,
     // Room for the longest id percent-encoded (3 characters per byte, up to 4 per char).
-    routerOptions: { maxParamLength: MAX_PARAM_CHARS },
+    routerOptions: { maxParamLength: MAX_PARAM_CHARS, querystringParser: parseQueryStrictly },
     ...(options.https
       ? {
           https: {
@@ -134,6 +135,8 @@ export async function buildHttpServer(
     const { statusCode, body } = toHttpError(err, log);
     return reply.code(statusCode).send(body);
   });
+
+  refuseBadQueries(app);
 
   // Every route's pattern, so a path that exists under other methods is a 405, not a 404.
   const routes: { method: string; pattern: RegExp }[] = [];
