@@ -1,6 +1,15 @@
 /**
- * The process's root cancellation: aborted by the first SIGINT or SIGTERM, so the running
- * leader or worker shuts down cleanly. A second signal exits at once.
+ * Set by `drover dev` on the processes it starts (with an IPC channel): they stop when the
+ * channel closes.
+ */
+export const SUPERVISED_ENV = 'DROVER_SUPERVISED';
+
+/**
+ * The process's root cancellation: aborted by the first SIGINT, SIGTERM or SIGHUP (a
+ * closed terminal), so the running leader or worker shuts down cleanly; a second signal
+ * exits at once. A process started by `drover dev` (with an IPC channel) also stops when
+ * that channel closes: its parent is gone, even if it died by SIGKILL, and nobody else
+ * would stop it.
  */
 export function stopSignal(): AbortSignal {
   const controller = new AbortController();
@@ -13,5 +22,18 @@ export function stopSignal(): AbortSignal {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onSignal);
+  if (process.env[SUPERVISED_ENV] === '1') {
+    const parentGone = (): void => {
+      if (!controller.signal.aborted) controller.abort(new Error('drover dev went away'));
+    };
+    if (!process.connected) {
+      parentGone(); // it died before this process got here
+    } else {
+      // The channel must not keep this process alive once its work is done.
+      process.channel?.unref();
+      process.once('disconnect', parentGone);
+    }
+  }
   return controller.signal;
 }

@@ -30,12 +30,23 @@ const MESSAGE_OVERHEAD_BYTES = 64 * 1024;
  */
 const MIN_MESSAGE_LIMIT_BYTES = 4 * 1024 * 1024;
 
+/** Where a started leader listens, for whoever started it (`drover dev`). */
+export interface LeaderListening {
+  readonly addresses: readonly string[];
+  /** The HTTP API's address; undefined with --no-http. */
+  readonly http: string | undefined;
+}
+
 /**
  * Runs a leader until `signal` aborts (main wires SIGINT/SIGTERM to it): builds the
  * dependencies, serves, and on abort stops taking calls, closes worker streams with
  * UNAVAILABLE so workers reconnect elsewhere, and exits cleanly.
  */
-export async function runLeader(config: LeaderConfig, signal: AbortSignal): Promise<void> {
+export async function runLeader(
+  config: LeaderConfig,
+  signal: AbortSignal,
+  onListening: (where: LeaderListening) => void = () => {},
+): Promise<void> {
   const logger = createLogger({ level: config.logLevel, format: config.logFormat, name: 'leader' });
   // grpc-js logs to stderr by itself (e.g. a line per failed bind, which the leader reports
   // in its own words); keep its lines in the leader's log, at debug.
@@ -108,7 +119,8 @@ export async function runLeader(config: LeaderConfig, signal: AbortSignal): Prom
   logger
     .child({}, { level: 'info' })
     .info({ addresses, tls: config.tls !== undefined }, 'leader listening');
-  if (http !== undefined) logHttpAddress(config, http, logger);
+  const httpAddress = http === undefined ? undefined : logHttpAddress(config, http, logger);
+  onListening({ addresses, http: httpAddress });
 
   const stop = AbortSignal.any([signal, failure.signal]);
   if (!stop.aborted) await once(stop, 'abort');
@@ -150,7 +162,7 @@ async function startHttp(
   return app;
 }
 
-function logHttpAddress(config: LeaderConfig, app: FastifyInstance, logger: Logger): void {
+function logHttpAddress(config: LeaderConfig, app: FastifyInstance, logger: Logger): string {
   const { host, port } = parseHostPort(config.httpListen!);
   const bound = app.server.address();
   const address = formatHostPort({
@@ -160,6 +172,7 @@ function logHttpAddress(config: LeaderConfig, app: FastifyInstance, logger: Logg
   logger
     .child({}, { level: 'info' })
     .info({ address, tls: config.tls !== undefined }, 'http listening');
+  return address;
 }
 
 /** Runs a bind; a refusal becomes a StartupError that names the listener and the cause. */

@@ -1,4 +1,5 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { DROVER_BIN, waitFor } from '../helpers/processes.js';
@@ -94,5 +95,53 @@ describe('drover CLI', () => {
     const down = await drover('members', '--leader', '127.0.0.1:1', '--timeout-ms', '1000');
     expect(down.code).toBe(3);
     expect(down.stderr).toMatch(/^drover: cannot reach the leader at 127\.0\.0\.1:1/);
+  });
+});
+
+describe('drover dev', () => {
+  const { cluster } = useCluster();
+
+  /** Pids of a process's children (bounded: one pgrep). */
+  const childrenOf = (pid: number): number[] => {
+    const out = spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).stdout;
+    return out.split('\n').filter(Boolean).map(Number);
+  };
+  /** Running: not gone and not a zombie (orphans may wait here for a PID 1 that never reaps). */
+  const alive = (pid: number): boolean => {
+    try {
+      return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    } catch {
+      return false;
+    }
+  };
+
+  it('talks to its own leader, and its cluster stops when it is killed (SIGKILL)', async () => {
+    const dataDir = cluster().dataDir();
+    const dev = cluster().spawnScript(
+      'dev',
+      DROVER_BIN,
+      ['dev', '--workers', '1', '--demo-tasks', '0'],
+      ['env', 'DROVER_LISTEN=127.0.0.1:0', `DROVER_DATA_DIR=${dataDir}`],
+    );
+    // Its banner names the leader it started (an ephemeral port), not the default one.
+    const banner = await waitFor(
+      () => dev.raw.find((line) => line.includes('drover dev: leader on')) ?? false,
+      { timeoutMs: 20_000, what: 'the dev banner' },
+    );
+    expect(banner).toMatch(
+      /leader on 127\.0\.0\.1:(?!50051)\d+ \(HTTP 127\.0\.0\.1:\d+\), 1 workers/,
+    );
+    const children = await waitFor(
+      () => {
+        const pids = childrenOf(dev.pid);
+        return pids.length === 2 && pids;
+      },
+      { timeoutMs: 10_000, what: 'a leader and a worker' },
+    );
+    dev.kill('SIGKILL');
+    await waitFor(() => children.every((pid) => !alive(pid)), {
+      timeoutMs: 20_000,
+      what: 'the leader and worker of a killed drover dev to stop',
+    });
   });
 });

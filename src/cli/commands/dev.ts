@@ -2,15 +2,17 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import type { Command } from 'commander';
 import { TaskPriority } from '../../gen/scheduler/v1/scheduler.js';
-import { deadlineAfter } from '../../shared/clock.js';
 import { DROVER_BIN } from '../../shared/paths.js';
 import { taskDraft } from '../../client/task-draft.js';
 import { call, connect } from '../client.js';
 import { boundedIntOption } from '../int-option.js';
 import { print } from '../output.js';
-import { stopSignal } from '../signals.js';
+import { stopSignal, SUPERVISED_ENV } from '../signals.js';
+import type { LeaderListening } from '../../leader/main.js';
+import { LISTENING } from './leader.js';
 
-const LEADER = '127.0.0.1:50051';
+/** The leader's first default address, as client commands assume it. */
+const DEFAULT_LEADER = '127.0.0.1:50051';
 const STOP_GRACE_MS = 10_000;
 const LEADER_START_TIMEOUT_MS = 15_000;
 /** Local processes `drover dev` starts at most; each worker is a Node process. */
@@ -58,8 +60,11 @@ export function registerDev(program: Command): void {
       const start = (args: string[]): ChildProcess => {
         // Own process group: a Ctrl-C reaches only this process, which then stops the
         // workers (drain) before the leader, instead of every process at once.
+        // An IPC channel: the leader says where it listens over it, and every child stops
+        // when it closes (this process is gone, even by SIGKILL or a closed terminal).
         const child = spawn(process.execPath, [DROVER_BIN, ...args, '--log-format', 'pretty'], {
-          stdio: 'inherit',
+          stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
+          env: { ...process.env, [SUPERVISED_ENV]: '1' },
           detached: true,
         });
         children.push(child);
@@ -69,48 +74,75 @@ export function registerDev(program: Command): void {
       process.once('exit', () => children.forEach((c) => c.kill('SIGKILL')));
       const leader = start(['leader']);
       const leaderExit = once(leader, 'exit').then(([code]) => code as number | null);
-      const ready = await Promise.race([waitForLeader(), leaderExit.then(() => false)]);
-      if (ready) {
-        for (let i = 1; i <= options.workers; i++) {
-          const id = `worker-${i}`;
-          start(['worker', '--id', id, '--slots', String(options.slots), '--leader', LEADER]);
+      // This leader's own word on where it listens, never whatever answers on a default
+      // port (another cluster may hold them).
+      const where = await Promise.race([
+        listeningOf(leader),
+        leaderExit.then(() => undefined),
+        once(stop, 'abort').then(() => undefined),
+      ]);
+      if (where === undefined) {
+        if (!stop.aborted) {
+          process.stderr.write(
+            'drover dev: the leader did not start (its error is above); nothing else was started\n',
+          );
+          process.exitCode = 1;
         }
-        if (options.demoTasks > 0) {
-          await scheduleDemoTasks(options.demoTasks).catch((err: unknown) => {
-            process.stderr.write(`drover dev: could not schedule demo tasks: ${String(err)}\n`);
-          });
-        }
+        await stopAll(children);
+        return;
       }
+      const address = where.addresses[0]!;
+      for (let i = 1; i <= options.workers; i++) {
+        const id = `worker-${i}`;
+        start(['worker', '--id', id, '--slots', String(options.slots), '--leader', address]);
+      }
+      if (options.demoTasks > 0) {
+        await scheduleDemoTasks(address, options.demoTasks).catch((err: unknown) => {
+          process.stderr.write(`drover dev: could not schedule demo tasks: ${String(err)}\n`);
+        });
+      }
+      const flag = address === DEFAULT_LEADER ? '' : ` --leader ${address}`;
       print(
-        `\ndrover dev: leader on ${LEADER} and :50052, ${options.workers} workers. Try:\n` +
-          '  npx drover members\n  npx drover tasks\n  npx drover schedule 2000\n' +
+        `\ndrover dev: leader on ${where.addresses.join(' and ')}` +
+          `${where.http === undefined ? '' : ` (HTTP ${where.http})`}, ${options.workers} workers. Try:\n` +
+          `  npx drover members${flag}\n  npx drover tasks${flag}\n  npx drover schedule${flag} 2000\n` +
           'Ctrl-C stops the cluster.\n',
       );
 
       const stopped = once(stop, 'abort').then(() => 'signal' as const);
       const outcome = await Promise.race([stopped, leaderExit.then(() => 'leader' as const)]);
       if (outcome === 'leader') {
-        process.stderr.write('drover dev: the leader exited (is port 50051 or 50052 in use?)\n');
+        process.stderr.write('drover dev: the leader exited; stopping the workers\n');
         process.exitCode = 1;
       }
       await stopAll(children);
     });
 }
 
-/** Resolves true once the leader accepts connections (bounded), false if it never did. */
-async function waitForLeader(): Promise<boolean> {
-  const clients = connect({ leader: LEADER, timeoutMs: LEADER_START_TIMEOUT_MS, json: false });
-  try {
-    return await new Promise<boolean>((resolve) => {
-      clients.leader.waitForReady(deadlineAfter(LEADER_START_TIMEOUT_MS), (err) => resolve(!err));
-    });
-  } finally {
-    clients.close();
-  }
+/**
+ * Where the leader child listens, from its IPC message (see commands/leader.ts); undefined
+ * if it says nothing within LEADER_START_TIMEOUT_MS.
+ */
+function listeningOf(leader: ChildProcess): Promise<LeaderListening | undefined> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => done(undefined), LEADER_START_TIMEOUT_MS);
+    const onMessage = (message: unknown): void => {
+      const m = message as { type?: unknown } & Partial<LeaderListening>;
+      if (m.type === LISTENING && Array.isArray(m.addresses) && m.addresses.length > 0) {
+        done({ addresses: m.addresses, http: m.http });
+      }
+    };
+    const done = (where: LeaderListening | undefined): void => {
+      clearTimeout(timer);
+      leader.off('message', onMessage);
+      resolve(where);
+    };
+    leader.on('message', onMessage);
+  });
 }
 
-async function scheduleDemoTasks(count: number): Promise<void> {
-  const clients = connect({ leader: LEADER, timeoutMs: 10_000, json: false });
+async function scheduleDemoTasks(leader: string, count: number): Promise<void> {
+  const clients = connect({ leader, timeoutMs: 10_000, json: false });
   try {
     for (let i = 1; i <= count; i++) {
       await call(clients, clients.scheduler.scheduleTask.bind(clients.scheduler), {

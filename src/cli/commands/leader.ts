@@ -2,6 +2,9 @@ import type { Command } from 'commander';
 import { addLeaderOptions, leaderConfigFrom } from '../../leader/config.js';
 import { stopSignal } from '../signals.js';
 
+/** The IPC message a leader started by `drover dev` sends once it listens. */
+export const LISTENING = 'drover.leader.listening';
+
 /** `drover leader`: run the leader process. */
 export function registerLeader(program: Command): void {
   addLeaderOptions(
@@ -10,6 +13,8 @@ export function registerLeader(program: Command): void {
     const config = leaderConfigFrom(options);
     // Loaded here, not at the top: other commands need neither the server nor SQLite.
     const { runLeader } = await import('../../leader/main.js');
-    await runLeader(config, stopSignal());
+    // Started by `drover dev` (an IPC channel): tell it where this leader listens, so it
+    // talks to this leader and no other that may hold the default ports.
+    await runLeader(config, stopSignal(), (where) => process.send?.({ type: LISTENING, ...where }));
   });
 }
