@@ -37,6 +37,7 @@ import { isLive } from './membership/state.js';
 import { checkText } from '../shared/text.js';
 import { WatchLimiter, type WatchLimits } from './watch-limiter.js';
 import { WatchTurns } from '../shared/watch-pump.js';
+import { systemLeaderTimers, type LeaderTimers } from './leader-timers.js';
 import {
   ClusterEvents,
   type MemberEvent,
@@ -55,8 +56,8 @@ export interface LeaderDeps {
   readonly store: TaskStore;
   /** Called when the leader can no longer keep its promises (a store write failed). */
   readonly fail: (err: unknown) => void;
-  /** Runs a function on a later event-loop turn; setImmediate unless a test injects one. */
-  readonly defer?: (fn: () => void) => void;
+  /** The sweep's interval timer and per-turn deferral; Node's unless a test injects them. */
+  readonly timers?: LeaderTimers;
 }
 
 /** Tunables of the coordinator, from the leader's config. */
@@ -132,7 +133,8 @@ export class Coordinator {
   /** Counts open watches (gRPC and HTTP adapters admit each one through it). */
   readonly watchers: WatchLimiter;
   private memberFlushScheduled = false;
-  private sweepTimer: NodeJS.Timeout | undefined;
+  private stopSweep: () => void = () => {};
+  private readonly timers: LeaderTimers;
   private stopping = false;
   private started = false;
   /** When restored running tasks stop waiting for their workers; undefined once done. */
@@ -142,6 +144,7 @@ export class Coordinator {
     private readonly deps: LeaderDeps,
     private readonly options: CoordinatorOptions,
   ) {
+    this.timers = deps.timers ?? systemLeaderTimers;
     this.membership = new MembershipRegistry(options.timing);
     this.scheduler = new Scheduler({
       maxPayloadBytes: options.maxPayloadBytes,
@@ -152,7 +155,7 @@ export class Coordinator {
     this.watchers = new WatchLimiter(
       options.watchers ?? DEFAULT_WATCH_LIMITS,
       new WatchTurns({
-        defer: deps.defer ?? ((fn) => setImmediate(fn)),
+        defer: (fn) => this.timers.defer(fn),
         nowMs: () => deps.clock.nowMs(),
         budgetMs: WATCH_TURN_BUDGET_MS,
       }),
@@ -187,14 +190,14 @@ export class Coordinator {
       );
     }
     if (running > 0) this.reattachDeadlineMs = this.now() + this.options.reattachGraceMs;
-    this.sweepTimer = setInterval(() => this.sweep(), this.options.sweepIntervalMs);
+    this.stopSweep = this.timers.every(this.options.sweepIntervalMs, () => this.sweep());
     this.started = true;
   }
 
   /** Stops taking requests and closes every worker's stream with UNAVAILABLE. */
   shutdown(reason: string): void {
     this.stopping = true;
-    clearInterval(this.sweepTimer);
+    this.stopSweep();
     for (const { channel } of this.channels.values()) channel.close(reason);
     this.channels.clear();
     this.events.close(reason);
@@ -636,7 +639,7 @@ export class Coordinator {
   private schedulePump(): void {
     if (this.pumpScheduled || this.stopping) return;
     this.pumpScheduled = true;
-    setImmediate(() => {
+    this.timers.defer(() => {
       this.pumpScheduled = false;
       this.pump();
     });
@@ -731,7 +734,7 @@ export class Coordinator {
     this.dirtyMembers.add(id);
     if (this.memberFlushScheduled) return;
     this.memberFlushScheduled = true;
-    setImmediate(() => {
+    this.timers.defer(() => {
       this.memberFlushScheduled = false;
       const ids = [...this.dirtyMembers];
       this.dirtyMembers.clear();

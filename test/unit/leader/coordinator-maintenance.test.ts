@@ -1,0 +1,155 @@
+import pino from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Coordinator, type WorkChannel } from '../../../src/leader/coordinator.js';
+import type { LeaderTimers } from '../../../src/leader/leader-timers.js';
+import { DEFAULT_TASK_POLICY } from '../../../src/scheduler/retry-policy.js';
+import type { StartOrder } from '../../../src/scheduler/scheduler.js';
+import { MemoryTaskStore } from '../../../src/scheduler/store/memory-store.js';
+import type { MemberId } from '../../../src/shared/ids.js';
+import { FakeClock } from '../../helpers/fake-clock.js';
+
+// The coordinator's periodic sweep and per-turn work, driven by hand: a fake clock and
+// timers the test runs, so liveness, requeues and retries are tested without waiting.
+
+/** Timers the test fires: the sweep on tick(), deferred work on settle(). */
+class ManualTimers implements LeaderTimers {
+  private sweep: (() => void) | undefined;
+  private readonly deferred: (() => void)[] = [];
+  every(_ms: number, fn: () => void): () => void {
+    this.sweep = fn;
+    return () => {
+      this.sweep = undefined;
+    };
+  }
+  defer(fn: () => void): void {
+    this.deferred.push(fn);
+  }
+  tick(): void {
+    this.sweep?.();
+  }
+  /** Runs deferred work and lets store writes land (bounded). */
+  async settle(): Promise<void> {
+    for (let round = 0; round < 20; round++) {
+      await new Promise((resolve) => setImmediate(resolve));
+      const work = this.deferred.splice(0);
+      if (work.length === 0) return;
+      for (const fn of work) fn();
+    }
+  }
+}
+
+/** A worker's stream as the coordinator sees it: it records the starts it is sent. */
+class RecordingChannel implements WorkChannel {
+  readonly starts: StartOrder[] = [];
+  closed: string | undefined;
+  start(order: StartOrder): void {
+    this.starts.push(order);
+  }
+  stop(): void {}
+  close(reason: string): void {
+    this.closed = reason;
+  }
+}
+
+const coordinators: Coordinator[] = [];
+afterEach(() => {
+  for (const c of coordinators.splice(0)) c.shutdown('test over');
+});
+
+async function setup() {
+  const clock = new FakeClock();
+  const timers = new ManualTimers();
+  let next = 0;
+  const coordinator = new Coordinator(
+    {
+      clock,
+      ids: { taskId: () => `t${++next}`, token: () => 'token', secret: () => `s${++next}` },
+      logger: pino({ level: 'silent' }),
+      store: new MemoryTaskStore(),
+      fail: () => undefined,
+      timers,
+    },
+    {
+      heartbeatIntervalMs: 1_000,
+      timing: {
+        suspectAfterMs: 2_000,
+        deadAfterMs: 3_000,
+        retentionMs: 60_000,
+        quarantineAfterFailures: 5,
+        quarantineMs: 30_000,
+      },
+      taskPolicy: DEFAULT_TASK_POLICY,
+      sweepIntervalMs: 100,
+      maxPayloadBytes: 1024,
+      reattachGraceMs: 0,
+      retention: { finished: 100, ageMs: 60_000 },
+      output: { perTaskChars: 1024, totalChars: 4096 },
+    },
+  );
+  coordinators.push(coordinator);
+  await coordinator.start();
+
+  /** Joins a worker and opens its stream with one heartbeat. */
+  const worker = (id: string) => {
+    const { session } = coordinator.join({
+      id: id as MemberId,
+      address: '',
+      instance: `${id}-1`,
+      slots: 1,
+      kinds: new Set(['default']),
+    });
+    const channel = new RecordingChannel();
+    const streamId = coordinator.openStream(id as MemberId, session, channel);
+    const beat = (first = false) =>
+      coordinator.heartbeat(
+        id as MemberId,
+        streamId,
+        { status: 'idle', draining: false, running: [] },
+        first,
+      );
+    beat(true);
+    return { channel, beat };
+  };
+  const state = (id: string) => coordinator.members().find((v) => v.member.id === id)?.member.state;
+  return { clock, timers, coordinator, worker, state };
+}
+
+describe('Coordinator maintenance, by hand', () => {
+  it('turns a silent member suspect, then dead, on the sweep, and gives its task to another', async () => {
+    const { clock, timers, coordinator, worker, state } = await setup();
+    const a = worker('a');
+    await timers.settle();
+    expect(state('a')).toBe('alive');
+
+    const task = await coordinator.scheduleTask({ payload: 'p' });
+    await timers.settle();
+    expect(a.channel.starts.map((s) => s.taskId)).toEqual([task.id]);
+
+    // Just under the suspect timeout nothing changes; at it, the sweep acts.
+    clock.advance(1_999);
+    timers.tick();
+    expect(state('a')).toBe('alive');
+    clock.advance(1);
+    timers.tick();
+    expect(state('a')).toBe('suspect');
+
+    const b = worker('b');
+    clock.advance(1_000);
+    b.beat();
+    timers.tick();
+    await timers.settle();
+    expect(state('a')).toBe('dead');
+    // Its task went back to the head of the queue and on to the live member, attempt 2.
+    expect(b.channel.starts).toEqual([expect.objectContaining({ taskId: task.id, attempt: 2 })]);
+    expect(coordinator.getTask(task.id)).toMatchObject({ status: 'running', memberId: 'b' });
+  });
+
+  it('stops sweeping on shutdown', async () => {
+    const { clock, timers, coordinator, worker, state } = await setup();
+    worker('a');
+    coordinator.shutdown('bye');
+    clock.advance(10_000);
+    timers.tick(); // the sweep was stopped: nothing to run
+    expect(state('a')).toBe('alive');
+  });
+});
