@@ -1,8 +1,8 @@
 import pino from 'pino';
+import { testCoordinatorOptions } from '../../helpers/coordinator-options.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Coordinator, type WorkChannel } from '../../../src/leader/coordinator.js';
 import type { LeaderTimers } from '../../../src/leader/leader-timers.js';
-import { DEFAULT_TASK_POLICY } from '../../../src/scheduler/retry-policy.js';
 import type { StartOrder } from '../../../src/scheduler/scheduler.js';
 import { MemoryTaskStore } from '../../../src/scheduler/store/memory-store.js';
 import type { MemberId } from '../../../src/shared/ids.js';
@@ -69,22 +69,7 @@ async function setup() {
       fail: () => undefined,
       timers,
     },
-    {
-      heartbeatIntervalMs: 1_000,
-      timing: {
-        suspectAfterMs: 2_000,
-        deadAfterMs: 3_000,
-        retentionMs: 60_000,
-        quarantineAfterFailures: 5,
-        quarantineMs: 30_000,
-      },
-      taskPolicy: DEFAULT_TASK_POLICY,
-      sweepIntervalMs: 100,
-      maxPayloadBytes: 1024,
-      reattachGraceMs: 0,
-      retention: { finished: 100, ageMs: 60_000 },
-      output: { perTaskChars: 1024, totalChars: 4096 },
-    },
+    testCoordinatorOptions(),
   );
   coordinators.push(coordinator);
   await coordinator.start();

@@ -1,5 +1,5 @@
-import { DEFAULT_TASK_POLICY } from '../../../src/scheduler/retry-policy.js';
 import pino from 'pino';
+import { testCoordinatorOptions } from '../../helpers/coordinator-options.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Coordinator } from '../../../src/leader/coordinator.js';
 import { MemoryTaskStore } from '../../../src/scheduler/store/memory-store.js';
@@ -36,22 +36,7 @@ async function startCoordinator(store: FailingStore, failures: unknown[]): Promi
       store,
       fail: (err) => failures.push(err),
     },
-    {
-      heartbeatIntervalMs: 1_000,
-      timing: {
-        suspectAfterMs: 2_000,
-        deadAfterMs: 3_000,
-        retentionMs: 60_000,
-        quarantineAfterFailures: 5,
-        quarantineMs: 30_000,
-      },
-      taskPolicy: DEFAULT_TASK_POLICY,
-      sweepIntervalMs: 60_000,
-      maxPayloadBytes: 1024,
-      reattachGraceMs: 0,
-      retention: { finished: 100, ageMs: 60_000 },
-      output: { perTaskChars: 1024, totalChars: 4096 },
-    },
+    testCoordinatorOptions({ sweepIntervalMs: 60_000 }),
   );
   coordinators.push(coordinator);
   await coordinator.start();
