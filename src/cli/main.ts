@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { StoreOpenError } from '../scheduler/store/store.js';
 import { DroverError, StartupError } from '../shared/errors.js';
@@ -20,6 +21,7 @@ import { refuseMalformedInput } from './utf8-text.js';
 export function buildProgram(): Command {
   const program = new Command('drover')
     .description('drover: a leader/worker task cluster over gRPC')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .showHelpAfterError()
     .exitOverride();
   registerLeader(program);
@@ -34,6 +36,12 @@ export function buildProgram(): Command {
   registerWatch(program);
   registerLogs(program);
   return program;
+}
+
+/** The installed package's version (package.json sits two levels above dist/cli/). */
+function packageVersion(): string {
+  const file = new URL('../../package.json', import.meta.url);
+  return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
 }
 
 /** Runs the CLI with process arguments; sets the exit code rather than throwing. */

@@ -25,6 +25,15 @@ async function drover(
 describe('drover CLI', () => {
   const { cluster } = useCluster();
 
+  it('prints its version', async () => {
+    const { version } = JSON.parse(
+      readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
+    ) as { version: string };
+    for (const flag of ['--version', '-V']) {
+      expect(await drover(flag)).toEqual({ stdout: `${version}\n`, stderr: '', code: 0 });
+    }
+  });
+
   it('schedules, lists, shows and cancels tasks and lists members', async () => {
     const { address } = await cluster().startLeader();
     await cluster().startWorker(address, 'w1', ['--slots', '1']);
