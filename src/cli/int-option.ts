@@ -1,6 +1,3 @@
-import { Option } from 'commander';
-import { parseIntInRange as parseIntBetween } from '../shared/config.js';
-
 /**
  * Integer options with both ends checked while commander parses, so an out-of-range
  * value stops the command with exit 2 and a message naming the flag and its range,
@@ -8,11 +5,10 @@ import { parseIntInRange as parseIntBetween } from '../shared/config.js';
  * wire and came back as `invalid uint32 (INTERNAL)` (issue #14).
  */
 
-/** The allowed range of an integer option, both ends included. */
-export interface IntRange {
-  readonly min: number;
-  readonly max: number;
-}
+import { parseIntInRange as parseIntBetween, type IntRange } from '../shared/config.js';
+
+// The CLI's integer options are built by the shared builder (one parser for every flag).
+export { boundedIntOption, type IntRange } from '../shared/config.js';
 
 /** The largest uint32, the wire type of most counts and durations. */
 export const UINT32_MAX = 0xffff_ffff;
@@ -22,21 +18,6 @@ export const UINT32_MAX = 0xffff_ffff;
  * deadline is dropped by grpc-js, and past 8.64e15 ms it is not even a valid Date.
  */
 export const MAX_TIMER_MS = 0x7fff_ffff;
-
-/** An integer option in `range`; with `env` and `defaultValue` when given. */
-export function boundedIntOption(
-  flags: string,
-  description: string,
-  range: IntRange,
-  defaults: { env?: string; defaultValue?: number } = {},
-): Option {
-  const option = new Option(flags, description).argParser((value: string) =>
-    parseIntInRange(value, range),
-  );
-  if (defaults.env !== undefined) option.env(defaults.env);
-  if (defaults.defaultValue !== undefined) option.default(defaults.defaultValue);
-  return option;
-}
 
 /** Parses a decimal integer in `range`, or throws an error commander shows with the flag. */
 export function parseIntInRange(value: string, range: IntRange): number {

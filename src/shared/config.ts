@@ -13,6 +13,12 @@ import type { LogFormat } from './logger.js';
  */
 export const MAX_INT_OPTION = 2_147_483_647;
 
+/** The allowed range of an integer option, both ends included. */
+export interface IntRange {
+  readonly min: number;
+  readonly max: number;
+}
+
 /** An integer option (min..max) with an environment variable and a default. */
 export function intOption(
   flags: string,
@@ -22,10 +28,26 @@ export function intOption(
   min = 1,
   max = MAX_INT_OPTION,
 ): Option {
-  return new Option(flags, description)
-    .env(env)
-    .default(defaultValue)
-    .argParser((value: string) => parseIntInRange(value, min, max));
+  return boundedIntOption(flags, description, { min, max }, { env, defaultValue });
+}
+
+/**
+ * An integer option in `range`, checked while commander parses, so an out-of-range value
+ * stops the command with exit 2 and a message naming the flag and its range; with an
+ * environment variable and a default when given.
+ */
+export function boundedIntOption(
+  flags: string,
+  description: string,
+  range: IntRange,
+  defaults: { env?: string; defaultValue?: number } = {},
+): Option {
+  const option = new Option(flags, description).argParser((value: string) =>
+    parseIntInRange(value, range.min, range.max),
+  );
+  if (defaults.env !== undefined) option.env(defaults.env);
+  if (defaults.defaultValue !== undefined) option.default(defaults.defaultValue);
+  return option;
 }
 
 /** A list option: repeatable flag, or a comma-separated environment variable. */
