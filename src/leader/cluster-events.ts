@@ -1,7 +1,7 @@
 import type { MemberId, TaskId } from '../shared/ids.js';
 import type { OutputChunk } from '../scheduler/task-output.js';
 import type { TaskRecord } from '../scheduler/task.js';
-import type { MemberView } from './coordinator.js';
+import type { MemberView } from './views.js';
 
 /** A saved change to the task list. The record is live: read it before returning. */
 export type TaskEvent =

@@ -6,7 +6,7 @@ import {
 } from '../../gen/cluster/v1/leader.js';
 import { asTaskId, type MemberId } from '../../shared/ids.js';
 import type { CompletionReport } from '../../scheduler/scheduler.js';
-import type { HeartbeatInput, MemberView } from '../coordinator.js';
+import type { HeartbeatInput, MemberView } from '../views.js';
 import type { ReportedStatus } from '../membership/registry.js';
 
 // Conversions between the wire (src/gen) and membership types.

@@ -5,7 +5,7 @@ import type { TaskRecord } from '../../scheduler/task.js';
 import { InvalidArgumentError } from '../../shared/errors.js';
 import { echo } from '../../shared/text.js';
 import { memberToWire } from '../grpc/member-wire.js';
-import type { MemberView } from '../coordinator.js';
+import type { MemberView } from '../views.js';
 
 // JSON schemas of the HTTP API. Field names are the proto JSON mapping's (lowerCamelCase;
 // requests may also use the proto's snake_case names), and values are made by the

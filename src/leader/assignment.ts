@@ -1,0 +1,74 @@
+import type { Logger } from 'pino';
+import type { Changes, Scheduler, StartOrder } from '../scheduler/scheduler.js';
+import type { TaskRecord } from '../scheduler/task.js';
+import type { Clock } from '../shared/clock.js';
+import type { CommitPipeline } from './commit-pipeline.js';
+import type { MemberFeed } from './member-feed.js';
+import { OncePerTurn } from './once-per-turn.js';
+import type { WorkChannels } from './work-channels.js';
+
+/** What assignment reads and drives. */
+export interface AssignmentDeps {
+  readonly scheduler: Pick<Scheduler, 'assign'>;
+  readonly commits: Pick<CommitPipeline, 'then'>;
+  readonly channels: Pick<WorkChannels, 'sendStarts'>;
+  readonly feed: Pick<MemberFeed, 'changed'>;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly defer: (fn: () => void) => void;
+}
+
+/**
+ * Hands queued tasks to free slots. It runs on events (enqueue, a freed slot, a member
+ * turning alive), coalesced to once per event-loop turn, never on a poll; each round is
+ * saved before any worker is told.
+ */
+export class Assignment {
+  private readonly round: OncePerTurn;
+
+  constructor(private readonly deps: AssignmentDeps) {
+    this.round = new OncePerTurn(deps.defer, () => this.run());
+  }
+
+  /** Asks for a round on a later turn. */
+  request(): void {
+    this.round.request();
+  }
+
+  /** No more rounds (shutdown). */
+  stop(): void {
+    this.round.stop();
+  }
+
+  /**
+   * Assigns now, for a caller that saves the result with its own changes (one commit from
+   * schedule to start). The caller must save `changed` before it calls {@link dispatch}.
+   */
+  takeNow(nowMs: number): Changes & { starts: StartOrder[] } {
+    const assigned = this.deps.scheduler.assign(nowMs);
+    this.logOutOfAttempts(assigned.changed);
+    return assigned;
+  }
+
+  /** Tells workers to start what was assigned to them (once it is saved). */
+  dispatch(starts: readonly StartOrder[]): void {
+    for (const memberId of this.deps.channels.sendStarts(starts)) this.deps.feed.changed(memberId);
+  }
+
+  private run(): void {
+    const { changed, starts } = this.takeNow(this.deps.clock.nowMs());
+    if (changed.length === 0) return;
+    this.deps.commits.then(changed, () => this.dispatch(starts));
+  }
+
+  /** Logs tasks that assignment failed rather than started (out of attempts). */
+  private logOutOfAttempts(changed: readonly TaskRecord[]): void {
+    for (const task of changed) {
+      if (task.status !== 'error') continue;
+      this.deps.log.warn(
+        { taskId: task.id, attempt: task.attempt, error: task.error },
+        'task failed: its member was lost on its last attempt',
+      );
+    }
+  }
+}

@@ -1,0 +1,160 @@
+import type { Logger } from 'pino';
+import type { Clock } from '../shared/clock.js';
+import { NotFoundError, StaleError } from '../shared/errors.js';
+import type { IdSource, MemberId, TaskId } from '../shared/ids.js';
+import { checkText } from '../shared/text.js';
+import type { CompletionReport, Scheduler } from '../scheduler/scheduler.js';
+import type { TaskRecord } from '../scheduler/task.js';
+import type { Assignment } from './assignment.js';
+import type { CommitPipeline } from './commit-pipeline.js';
+import type { MemberFeed } from './member-feed.js';
+import type { MemberLifecycle } from './member-lifecycle.js';
+import { isLive } from './membership/state.js';
+import type { NewTaskInput } from './views.js';
+import type { WorkChannels } from './work-channels.js';
+
+/** What the task commands read and drive. */
+export interface TaskCommandsDeps {
+  readonly scheduler: Scheduler;
+  readonly members: Pick<MemberLifecycle, 'get' | 'recordOutcome'>;
+  readonly commits: Pick<CommitPipeline, 'save' | 'remove'>;
+  readonly assignment: Pick<Assignment, 'takeNow' | 'dispatch' | 'request'>;
+  readonly channels: Pick<WorkChannels, 'sendStop'>;
+  readonly feed: Pick<MemberFeed, 'changed'>;
+  readonly clock: Clock;
+  readonly ids: Pick<IdSource, 'taskId'>;
+  readonly log: Logger;
+  /** Throws UNAVAILABLE once the leader is shutting down. */
+  readonly assertRunning: () => void;
+}
+
+/**
+ * The task operations callers ask for: schedule, cancel, complete, delete. Each changes the
+ * pure scheduler, saves through the commit pipeline, and only then answers or tells a worker.
+ */
+export class TaskCommands {
+  constructor(private readonly deps: TaskCommandsDeps) {}
+
+  /** Enqueues all or none, in order; resolves once all are saved. */
+  async schedule(specs: readonly NewTaskInput[]): Promise<TaskRecord[]> {
+    this.deps.assertRunning();
+    const { scheduler, assignment, ids } = this.deps;
+    const withIds = specs.map((spec) => ({
+      ...spec,
+      id: spec.id === undefined || spec.id === '' ? ids.taskId() : spec.id,
+    }));
+    const nowMs = this.deps.clock.nowMs();
+    const { tasks, changed } = scheduler.scheduleMany(nowMs, withIds);
+    // Free slots take new tasks at once, so a task and its assignment are saved in one
+    // commit: one write and one fsync on the way from schedule to start, not two.
+    const assigned = assignment.takeNow(nowMs);
+    await this.deps.commits.save([...changed, ...assigned.changed]);
+    for (const task of tasks) {
+      this.deps.log.info(
+        { taskId: task.id, kind: task.kind, priority: task.priority, target: task.targetMemberId },
+        'task scheduled',
+      );
+    }
+    assignment.dispatch(assigned.starts);
+    return tasks;
+  }
+
+  /** A pending task is cancelled at once, a running one stopped on its worker. */
+  async cancel(id: TaskId): Promise<TaskRecord> {
+    this.deps.assertRunning();
+    const { task, changed, stop } = this.deps.scheduler.cancel(this.deps.clock.nowMs(), id);
+    if (changed.length === 0) return task;
+    await this.deps.commits.save(changed);
+    this.deps.log.info(
+      { taskId: id, attempt: task.attempt, memberId: task.memberId },
+      'task cancelled',
+    );
+    if (stop) this.deps.channels.sendStop(stop);
+    return task;
+  }
+
+  /** Records the end of an attempt; stale attempts are refused. */
+  async complete(report: CompletionReport): Promise<TaskRecord> {
+    const nowMs = this.deps.clock.nowMs();
+    let outcome: ReturnType<Scheduler['complete']>;
+    try {
+      outcome = this.deps.scheduler.complete(nowMs, report);
+    } finally {
+      // A slot may have been freed even when nothing changed (a cancelled task's ack, or a
+      // refused report of a timed-out attempt).
+      this.deps.assignment.request();
+      this.deps.feed.changed(report.memberId);
+    }
+    const { task, changed, stop } = outcome;
+    if (report.memberId === undefined) this.deps.feed.changed(task.memberId);
+    if (changed.length === 0) return task;
+    if (report.memberId !== undefined) {
+      // A permanent error is about the task (bad input), not about the member that ran it.
+      const failed = report.error !== undefined && report.permanent !== true;
+      this.deps.members.recordOutcome(this.deps.clock.nowMs(), report.memberId, failed);
+    }
+    await this.deps.commits.save(changed);
+    if (stop) this.deps.channels.sendStop(stop);
+    this.logOutcome(task, nowMs);
+    return task;
+  }
+
+  /**
+   * A command task pinned to one member (the seed API's /start): refused up front when the
+   * member is unknown or does not allow-list the command, rather than failed on the worker.
+   */
+  async startCommand(
+    memberId: MemberId,
+    command: string,
+    args: readonly string[],
+    cwd?: string,
+  ): Promise<TaskRecord> {
+    const member = this.deps.members.get(memberId);
+    if (!member || !isLive(member.state)) {
+      throw new NotFoundError(`worker ${memberId} is not a live member of the cluster`);
+    }
+    if (member.state === 'draining') {
+      // Pinned work would wait for a worker that takes none: refuse it now.
+      throw new StaleError(`worker ${memberId} is draining; it takes no new work`);
+    }
+    checkText(command, 'command');
+    args.forEach((arg, i) => checkText(arg, `argument ${i + 1}`));
+    if (cwd !== undefined) checkText(cwd, 'cwd');
+    if (!member.allowedCommands.has(command)) {
+      const allowed = [...member.allowedCommands].join(', ') || 'none';
+      throw new StaleError(
+        `worker ${memberId} does not allow-list command "${command}" (allowed: ${allowed})`,
+      );
+    }
+    const payload = JSON.stringify({ command, args, ...(cwd === undefined ? {} : { cwd }) });
+    const [task] = await this.schedule([{ payload, kind: 'command', targetMemberId: memberId }]);
+    return task!;
+  }
+
+  /** Forgets a finished task now; an open one must be cancelled first. */
+  async delete(id: TaskId): Promise<TaskRecord> {
+    this.deps.assertRunning();
+    const task = this.deps.scheduler.forget(id);
+    await this.deps.commits.remove([task]);
+    this.deps.log.info({ taskId: id }, 'task deleted');
+    return task;
+  }
+
+  private logOutcome(task: TaskRecord, nowMs: number): void {
+    this.deps.log.info(
+      {
+        taskId: task.id,
+        attempt: task.attempt,
+        memberId: task.memberId,
+        status: task.status,
+        error: task.error,
+        retryInMs: task.retryAtMs === undefined ? undefined : task.retryAtMs - nowMs,
+      },
+      task.status === 'completed'
+        ? 'task completed'
+        : task.status === 'error'
+          ? 'task failed'
+          : 'task attempt failed; retrying',
+    );
+  }
+}

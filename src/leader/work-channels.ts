@@ -1,0 +1,66 @@
+import type { Logger } from 'pino';
+import type { MemberId } from '../shared/ids.js';
+import type { StartOrder, StopOrder } from '../scheduler/scheduler.js';
+import type { WorkChannel } from './views.js';
+
+/**
+ * The open heartbeat stream of each member, by which it is sent work. One per member: a
+ * newer stream replaces the older one, and only the stream that is current may remove it.
+ */
+export class WorkChannels {
+  private readonly channels = new Map<MemberId, { streamId: number; channel: WorkChannel }>();
+
+  constructor(private readonly log: Logger) {}
+
+  /** Makes `channel` the member's; an older stream is closed. */
+  open(id: MemberId, streamId: number, channel: WorkChannel): void {
+    const previous = this.channels.get(id);
+    if (previous) previous.channel.close('replaced by a newer heartbeat stream');
+    this.channels.set(id, { streamId, channel });
+  }
+
+  /** Forgets the member's channel if `streamId` is still the current one (it ended). */
+  forget(id: MemberId, streamId: number): void {
+    if (this.channels.get(id)?.streamId === streamId) this.channels.delete(id);
+  }
+
+  /** Closes and forgets the member's channel, if it has one. */
+  close(id: MemberId, reason: string): void {
+    const current = this.channels.get(id);
+    if (!current) return;
+    this.channels.delete(id);
+    current.channel.close(reason);
+  }
+
+  /** Closes every channel (shutdown). */
+  closeAll(reason: string): void {
+    for (const { channel } of this.channels.values()) channel.close(reason);
+    this.channels.clear();
+  }
+
+  /** Tells workers to start what was assigned to them; returns the members told. */
+  sendStarts(starts: readonly StartOrder[]): MemberId[] {
+    const told: MemberId[] = [];
+    for (const start of starts) {
+      const target = this.channels.get(start.memberId);
+      // No channel: the member died after assignment, and its death requeued the task.
+      if (!target) continue;
+      this.log.info(
+        { taskId: start.taskId, attempt: start.attempt, memberId: start.memberId },
+        'task assigned',
+      );
+      target.channel.start(start);
+      told.push(start.memberId);
+    }
+    return told;
+  }
+
+  /** Tells a worker to stop an attempt (nothing if it has no stream now). */
+  sendStop(stop: StopOrder): void {
+    this.log.info(
+      { taskId: stop.taskId, attempt: stop.attempt, memberId: stop.memberId, reason: stop.reason },
+      'task stop sent',
+    );
+    this.channels.get(stop.memberId)?.channel.stop(stop);
+  }
+}
