@@ -1,0 +1,304 @@
+import pg from 'pg';
+import type { TaskRecord } from '../task.js';
+import { PG_MIGRATIONS, PG_SCHEMA_VERSION } from './postgres-schema.js';
+import { StoreOpenError, type StoredOutput, type TaskStore } from './store.js';
+import { fromRow, type TaskRow } from './task-row.js';
+import { WriteGroup, type WriteBatch } from './write-group.js';
+
+/** Where the PostgreSQL store lives. */
+export interface PostgresStoreOptions {
+  /** A libpq connection URL (`postgres://user@host:5432/db`). */
+  readonly url: string;
+  /** The schema drover's tables live in, created if missing. */
+  readonly schema?: string;
+}
+
+/** The schema drover uses unless told otherwise. */
+export const DEFAULT_PG_SCHEMA = 'drover';
+
+/** Most rows one statement carries: PostgreSQL caps parameters, not arrays, but huge
+ * arrays make one slow statement hold the write connection; chunks keep it moving. */
+const ROWS_PER_STATEMENT = 5_000;
+
+/** bigint (int8) values are epoch ms, seqs and offsets: all well inside 2^53. */
+const INT8_OID = 20;
+
+/**
+ * The task store on PostgreSQL (node-postgres), for leaders that outgrow one machine's
+ * disk or run as a highly available group on one database. Same contract as SQLite:
+ * writes are grouped per event-loop turn into one transaction (WriteGroup), and a save
+ * resolves only once PostgreSQL has committed it (synchronous_commit as the server says).
+ *
+ * Payloads, results, errors and output are `bytea`: they are arbitrary text, and text
+ * columns refuse U+0000, which a command's output or a payload may hold.
+ */
+export class PostgresTaskStore implements TaskStore {
+  private readonly group: WriteGroup;
+  private closed = false;
+
+  private constructor(
+    private readonly client: pg.Client,
+    private readonly schema: string,
+  ) {
+    this.group = new WriteGroup((batch) => this.write(batch));
+  }
+
+  /**
+   * Connects, creates the schema and applies missing migrations, or throws a
+   * StoreOpenError that says what is wrong (unreachable, refused, too new) having changed
+   * nothing.
+   */
+  static async open(options: PostgresStoreOptions): Promise<PostgresTaskStore> {
+    const schema = options.schema ?? DEFAULT_PG_SCHEMA;
+    const where = redactUrl(options.url);
+    const client = new pg.Client({
+      connectionString: options.url,
+      application_name: 'drover-leader',
+      types: { getTypeParser: typeParser },
+    });
+    try {
+      await client.connect();
+    } catch (err) {
+      throw new StoreOpenError(`cannot connect to PostgreSQL at ${where}: ${messageOf(err)}`, {
+        cause: err,
+      });
+    }
+    // A lost connection surfaces as a failed write (which stops the leader); without a
+    // listener the 'error' event would crash the process first.
+    client.on('error', () => {});
+    try {
+      await migrate(client, schema);
+    } catch (err) {
+      await client.end().catch(() => {});
+      if (err instanceof StoreOpenError) throw err;
+      throw new StoreOpenError(`cannot use PostgreSQL at ${where}: ${messageOf(err)}`, {
+        cause: err,
+      });
+    }
+    return new PostgresTaskStore(client, schema);
+  }
+
+  async loadAll(): Promise<TaskRecord[]> {
+    const { rows } = await this.client.query<PgTaskRow>(
+      `SELECT seq, id, queue_seq, kind, payload, priority, target_member_id, status, attempt,
+         member_id, result, error, created_at_ms, started_at_ms, finished_at_ms, max_attempts,
+         retry_backoff_ms, timeout_ms, attempt_ended, retry_at_ms
+       FROM ${this.table('tasks')} ORDER BY seq`,
+    );
+    return rows.map((row) =>
+      fromRow({
+        ...row,
+        payload: row.payload.toString('utf8'),
+        result: row.result?.toString('utf8') ?? null,
+        error: row.error?.toString('utf8') ?? null,
+        attempt_ended: row.attempt_ended ? 1 : 0,
+      }),
+    );
+  }
+
+  save(records: readonly TaskRecord[]): Promise<void> {
+    return this.group.save(records);
+  }
+
+  remove(records: readonly TaskRecord[]): Promise<void> {
+    return this.group.remove(records);
+  }
+
+  saveOutput(chunks: readonly StoredOutput[]): Promise<void> {
+    return this.group.saveOutput(chunks);
+  }
+
+  async loadOutput(): Promise<StoredOutput[]> {
+    const { rows } = await this.client.query<{
+      task_seq: number;
+      offset: number;
+      attempt: number;
+      stream: string;
+      data: Buffer;
+      truncated: boolean;
+    }>(`SELECT * FROM ${this.table('task_output')} ORDER BY task_seq, "offset"`);
+    return rows.map((row) => ({
+      taskSeq: row.task_seq,
+      chunk: {
+        offset: row.offset,
+        attempt: row.attempt,
+        stream: row.stream,
+        data: row.data.toString('utf8'),
+        truncated: row.truncated,
+      },
+    }));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.group.drain();
+    await this.client.end();
+  }
+
+  /** One group commit: upserts, output, then deletes, in one transaction. */
+  private async write(batch: WriteBatch): Promise<void> {
+    const { client } = this;
+    await client.query('BEGIN');
+    try {
+      for (let i = 0; i < batch.rows.length; i += ROWS_PER_STATEMENT) {
+        await this.upsertTasks(batch.rows.slice(i, i + ROWS_PER_STATEMENT));
+      }
+      for (let i = 0; i < batch.output.length; i += ROWS_PER_STATEMENT) {
+        await this.insertOutput(batch.output.slice(i, i + ROWS_PER_STATEMENT));
+      }
+      // After the output inserts: a task pruned in the same turn loses all of it.
+      if (batch.deletes.length > 0) {
+        await client.query(`DELETE FROM ${this.table('tasks')} WHERE seq = ANY($1::bigint[])`, [
+          batch.deletes,
+        ]);
+        await client.query(
+          `DELETE FROM ${this.table('task_output')} WHERE task_seq = ANY($1::bigint[])`,
+          [batch.deletes],
+        );
+      }
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw err;
+    }
+  }
+
+  /** Inserts new tasks and updates known ones in one statement, column arrays unnested. */
+  private async upsertTasks(rows: readonly TaskRow[]): Promise<void> {
+    const col = <K extends keyof TaskRow>(key: K) => rows.map((row) => row[key]);
+    const bytes = (key: 'payload' | 'result' | 'error') =>
+      rows.map((row) => (row[key] === null ? null : Buffer.from(row[key], 'utf8')));
+    await this.client.query(
+      `INSERT INTO ${this.table('tasks')} (seq, id, queue_seq, kind, payload, priority,
+         target_member_id, status, attempt, member_id, result, error, created_at_ms,
+         started_at_ms, finished_at_ms, max_attempts, retry_backoff_ms, timeout_ms,
+         attempt_ended, retry_at_ms)
+       SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::bytea[],
+         $6::text[], $7::text[], $8::text[], $9::integer[], $10::text[], $11::bytea[],
+         $12::bytea[], $13::bigint[], $14::bigint[], $15::bigint[], $16::integer[],
+         $17::bigint[], $18::bigint[], $19::boolean[], $20::bigint[])
+       ON CONFLICT (seq) DO UPDATE SET queue_seq = EXCLUDED.queue_seq,
+         status = EXCLUDED.status, attempt = EXCLUDED.attempt, member_id = EXCLUDED.member_id,
+         result = EXCLUDED.result, error = EXCLUDED.error,
+         started_at_ms = EXCLUDED.started_at_ms, finished_at_ms = EXCLUDED.finished_at_ms,
+         attempt_ended = EXCLUDED.attempt_ended, retry_at_ms = EXCLUDED.retry_at_ms`,
+      [
+        col('seq'),
+        col('id'),
+        col('queue_seq'),
+        col('kind'),
+        bytes('payload'),
+        col('priority'),
+        col('target_member_id'),
+        col('status'),
+        col('attempt'),
+        col('member_id'),
+        bytes('result'),
+        bytes('error'),
+        col('created_at_ms'),
+        col('started_at_ms'),
+        col('finished_at_ms'),
+        col('max_attempts'),
+        col('retry_backoff_ms'),
+        col('timeout_ms'),
+        rows.map((row) => row.attempt_ended === 1),
+        col('retry_at_ms'),
+      ],
+    );
+  }
+
+  private async insertOutput(chunks: readonly StoredOutput[]): Promise<void> {
+    await this.client.query(
+      `INSERT INTO ${this.table('task_output')} (task_seq, "offset", attempt, stream, data,
+         truncated)
+       SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::integer[], $4::text[],
+         $5::bytea[], $6::boolean[])
+       ON CONFLICT (task_seq, "offset") DO UPDATE SET attempt = EXCLUDED.attempt,
+         stream = EXCLUDED.stream, data = EXCLUDED.data, truncated = EXCLUDED.truncated`,
+      [
+        chunks.map((c) => c.taskSeq),
+        chunks.map((c) => c.chunk.offset),
+        chunks.map((c) => c.chunk.attempt),
+        chunks.map((c) => c.chunk.stream),
+        chunks.map((c) => Buffer.from(c.chunk.data, 'utf8')),
+        chunks.map((c) => c.chunk.truncated),
+      ],
+    );
+  }
+
+  private table(name: string): string {
+    return `${pg.escapeIdentifier(this.schema)}.${name}`;
+  }
+}
+
+/** A task row as PostgreSQL returns it (bytea as Buffer, boolean as boolean). */
+type PgTaskRow = Omit<TaskRow, 'payload' | 'result' | 'error' | 'attempt_ended'> & {
+  payload: Buffer;
+  result: Buffer | null;
+  error: Buffer | null;
+  attempt_ended: boolean;
+};
+
+/**
+ * Creates the schema and applies the missing migrations in one transaction, holding a
+ * transaction-scoped advisory lock keyed by the schema so concurrent leaders take turns.
+ */
+async function migrate(client: pg.Client, schema: string): Promise<void> {
+  const s = pg.escapeIdentifier(schema);
+  await client.query('BEGIN');
+  try {
+    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`drover.migrate.${schema}`]);
+    await client.query(`CREATE SCHEMA IF NOT EXISTS ${s}`);
+    await client.query(
+      `CREATE TABLE IF NOT EXISTS ${s}.migrations (
+         version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+    );
+    const { rows } = await client.query<{ version: number | null }>(
+      `SELECT max(version) AS version FROM ${s}.migrations`,
+    );
+    const version = rows[0]?.version ?? 0;
+    if (version > PG_SCHEMA_VERSION) {
+      throw new StoreOpenError(
+        `PostgreSQL schema ${schema} has version ${version}, written by a newer drover; this version reads up to ${PG_SCHEMA_VERSION}. Upgrade drover, or use another --database-schema.`,
+      );
+    }
+    await client.query(`SET LOCAL search_path TO ${s}`);
+    for (let v = version; v < PG_SCHEMA_VERSION; v++) {
+      const migration = PG_MIGRATIONS[v]!;
+      await client.query(migration.sql);
+      await client.query(`INSERT INTO ${s}.migrations (version, name) VALUES ($1, $2)`, [
+        v + 1,
+        migration.name,
+      ]);
+    }
+    await client.query('COMMIT');
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw err;
+  }
+}
+
+function typeParser(oid: number, format?: string): (value: string) => unknown {
+  if (oid === INT8_OID) return (value: string) => Number(value);
+  return pg.types.getTypeParser(oid, format as 'text');
+}
+
+/** The URL without its password, for messages and logs. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(an unparsable URL)';
+  }
+}
+
+function messageOf(err: unknown): string {
+  const e = err as { message?: unknown; code?: unknown } | null;
+  const message = typeof e?.message === 'string' && e.message !== '' ? e.message : String(err);
+  return typeof e?.code === 'string' && !message.includes(e.code)
+    ? `${message} (${e.code})`
+    : message;
+}
