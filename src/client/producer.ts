@@ -75,29 +75,13 @@ export function createProducer(options: ProducerOptions): Producer {
 
   const open = (): Stream => {
     const opened = client.scheduleTaskStream(new Metadata());
-    const fail = (code: status, message: string): void => {
+    routeAnswers(opened, pending, (code, message) => {
       if (stream !== opened) return;
       stream = undefined;
       // Every answer this stream still owed is lost with it.
       for (const [, waiter] of pending) waiter.reject(new ScheduleError(code, message));
       pending.clear();
-    };
-    opened.on('data', (response: ScheduleTaskStreamResponse) => {
-      const waiter = pending.get(response.requestId);
-      if (!waiter) return;
-      pending.delete(response.requestId);
-      if (response.code === status.OK) waiter.resolve(response.id);
-      else waiter.reject(new ScheduleError(response.code, response.message));
     });
-    opened.on('error', (err: Error & { code?: status; details?: string }) =>
-      fail(
-        err.code ?? status.UNAVAILABLE,
-        `the schedule stream broke before the leader answered: ${err.details ?? err.message}`,
-      ),
-    );
-    opened.on('end', () =>
-      fail(status.UNAVAILABLE, 'the leader ended the schedule stream before answering'),
-    );
     return opened;
   };
 
@@ -129,4 +113,31 @@ export function createProducer(options: ProducerOptions): Producer {
       client.close();
     },
   };
+}
+
+/**
+ * Settles each waiter in `pending` with its answer from `stream`, and calls `fail` when the
+ * stream breaks or ends.
+ */
+function routeAnswers(
+  stream: Stream,
+  pending: Map<number, Pending>,
+  fail: (code: status, message: string) => void,
+): void {
+  stream.on('data', (response: ScheduleTaskStreamResponse) => {
+    const waiter = pending.get(response.requestId);
+    if (!waiter) return;
+    pending.delete(response.requestId);
+    if (response.code === status.OK) waiter.resolve(response.id);
+    else waiter.reject(new ScheduleError(response.code, response.message));
+  });
+  stream.on('error', (err: Error & { code?: status; details?: string }) =>
+    fail(
+      err.code ?? status.UNAVAILABLE,
+      `the schedule stream broke before the leader answered: ${err.details ?? err.message}`,
+    ),
+  );
+  stream.on('end', () =>
+    fail(status.UNAVAILABLE, 'the leader ended the schedule stream before answering'),
+  );
 }

@@ -55,7 +55,37 @@ export function serveWatch<Req, M>(
     if (error) call.emit('error', error);
     else call.end();
   };
-  const pump = new WatchPump<M>(
+  const pump = pumpTo(call, admission.turns, finish);
+  let started: StartedWatch<M>;
+  try {
+    started = startWatch(call, source, pump, admission);
+  } catch (err) {
+    ended = true;
+    call.emit('error', toGrpcStatus(err, logger));
+    return;
+  }
+  const { watch, release } = started;
+  const stopClose = source.onClose((reason) =>
+    finish({ code: status.UNAVAILABLE, details: reason }),
+  );
+  cleanup = () => {
+    watch.unsubscribe();
+    stopClose();
+    release();
+  };
+  call.on('cancelled', () => finish());
+  call.on('error', () => finish());
+  pump.start(watch.snapshot, watch.synced);
+  if (watch.endAfterSnapshot) pump.end();
+}
+
+/** A pump writing to `call` with backpressure, which ends the call through `finish`. */
+function pumpTo<Req, M>(
+  call: ServerWritableStream<Req, M>,
+  turns: WatchAdmission['turns'],
+  finish: (error?: { code: status; details: string }) => void,
+): WatchPump<M> {
+  return new WatchPump<M>(
     {
       write: (message) => call.write(message),
       onceDrained: (callback) => call.once('drain', callback),
@@ -69,40 +99,39 @@ export function serveWatch<Req, M>(
           details: `watch ended: the reader fell more than ${WATCH_PUMP_LIMITS.maxWaiting} messages behind; watch again`,
         }),
       done: () => finish(),
-      turns: admission.turns,
+      turns,
     },
   );
-  let release: () => void;
-  let watch: ReturnType<WatchSource<M>['start']>;
+}
+
+/** A watch admitted and subscribed: what it started with, and its admission's release. */
+interface StartedWatch<M> {
+  watch: ReturnType<WatchSource<M>['start']>;
+  release: () => void;
+}
+
+/**
+ * Checks the request, admits the caller and subscribes the pump to the source; throws
+ * (nothing held) when any of them refuses.
+ */
+function startWatch<Req, M>(
+  call: ServerWritableStream<Req, M>,
+  source: WatchSource<M>,
+  pump: WatchPump<M>,
+  admission: WatchAdmission,
+): StartedWatch<M> {
+  assertWellFormed(call.request);
+  const release = admission.admit(peerHost(call.getPeer()));
   try {
-    assertWellFormed(call.request);
-    release = admission.admit(peerHost(call.getPeer()));
-    try {
-      watch = source.start(
-        (message) => pump.push(message),
-        () => pump.end(),
-      );
-    } catch (err) {
-      release();
-      throw err;
-    }
+    const watch = source.start(
+      (message) => pump.push(message),
+      () => pump.end(),
+    );
+    return { watch, release };
   } catch (err) {
-    ended = true;
-    call.emit('error', toGrpcStatus(err, logger));
-    return;
-  }
-  const stopClose = source.onClose((reason) =>
-    finish({ code: status.UNAVAILABLE, details: reason }),
-  );
-  cleanup = () => {
-    watch.unsubscribe();
-    stopClose();
     release();
-  };
-  call.on('cancelled', () => finish());
-  call.on('error', () => finish());
-  pump.start(watch.snapshot, watch.synced);
-  if (watch.endAfterSnapshot) pump.end();
+    throw err;
+  }
 }
 
 /**

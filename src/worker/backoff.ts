@@ -33,3 +33,64 @@ export function reconnectDelayMs(
 export function streamWasStable(streamMs: number): boolean {
   return streamMs >= STABLE_STREAM_MS;
 }
+
+/** What the link does after a round: wait and join again, or give up on the leader. */
+export type ReconnectStep =
+  | { readonly giveUp: false; readonly delayMs: number }
+  | { readonly giveUp: true; readonly silentMs: number };
+
+/**
+ * The reconnect policy's state across rounds (a round: one Join, and its stream if the
+ * Join succeeded). Pure: the caller passes the time of each event (monotonic ms) and the
+ * jitter source, and runs the waiting itself, so tests drive it without waiting.
+ */
+export class ReconnectSchedule {
+  private failuresInARow = 0;
+  private lastContactMs: number;
+
+  /** `startedAtMs` counts as contact: the give-up deadline runs from the start. */
+  constructor(
+    private readonly policy: ReconnectPolicy,
+    startedAtMs: number,
+    private readonly random: () => number,
+  ) {
+    this.lastContactMs = startedAtMs;
+  }
+
+  /** Failed rounds in a row (a stream that ended at once counts as one). */
+  get failures(): number {
+    return this.failuresInARow;
+  }
+
+  /** A leader accepted the Join at `nowMs`. */
+  joined(nowMs: number): void {
+    this.lastContactMs = nowMs;
+  }
+
+  /**
+   * The stream of a successful Join ended at `nowMs` after `lastedMs`. A stream the leader
+   * ends at once is no success: back off as after a failure.
+   */
+  streamEnded(nowMs: number, lastedMs: number): void {
+    this.lastContactMs = nowMs;
+    this.failuresInARow = streamWasStable(lastedMs) ? 0 : this.failuresInARow + 1;
+  }
+
+  /** No leader was reached this round. */
+  failed(): void {
+    this.failuresInARow++;
+  }
+
+  /**
+   * The step after a round ending at `nowMs`: give up once no leader answered for more
+   * than `giveUpAfterMs`, else wait the backoff delay (draws jitter only when it backs off).
+   */
+  next(nowMs: number): ReconnectStep {
+    const silentMs = nowMs - this.lastContactMs;
+    if (silentMs > this.policy.giveUpAfterMs) return { giveUp: true, silentMs };
+    return {
+      giveUp: false,
+      delayMs: reconnectDelayMs(this.failuresInARow, this.policy, this.random),
+    };
+  }
+}

@@ -1,15 +1,16 @@
 import type { ChannelCredentials } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { abortReason } from '../shared/abort.js';
 import { defaultMemberId, randomIds } from '../shared/ids.js';
 import { createLogger } from '../shared/logger.js';
 import { channelCredentials } from '../shared/tls.js';
-import { LeaderLink, type ReconnectPolicy } from './leader-link.js';
+import type { ReconnectPolicy } from './backoff.js';
+import { drainAndLeave } from './drain-and-leave.js';
+import { LeaderLink } from './leader-link.js';
 import { TaskRunner, type TaskHandler } from './runner.js';
 
 export type { TaskContext, TaskHandler } from './runner.js';
 export { PermanentTaskError, TaskError } from './task-error.js';
-export { LeaderUnreachableError, WorkerIdInUseError, WorkerRefusedError } from './leader-link.js';
+export { LeaderUnreachableError, WorkerIdInUseError, WorkerRefusedError } from './link-errors.js';
 
 /** The kind a task gets when it names none; register a handler under it to take those. */
 export const DEFAULT_KIND = 'default';
@@ -87,21 +88,10 @@ const DEFAULT_RECONNECT: ReconnectPolicy = {
  * ```
  */
 export function createWorker(options: WorkerOptions): DroverWorker {
+  const { handlers, slots } = checkOptions(options);
   const id = options.id ?? defaultMemberId();
   const logger = options.logger ?? createLogger({ level: 'info', format: 'json', name: 'worker' });
   const log = logger.child({ memberId: id });
-  const handlers = new Map(Object.entries(options.handlers));
-  if (handlers.size === 0) throw new Error('createWorker needs at least one handler');
-  const slots = options.slots ?? 4;
-  if (!Number.isInteger(slots) || slots < 1)
-    throw new Error(`slots must be a positive integer, got ${slots}`);
-  for (const [name, value] of [
-    ['resultLimitBytes', options.resultLimitBytes],
-    ['stopGraceMs', options.stopGraceMs],
-  ] as const) {
-    if (value !== undefined && (!Number.isSafeInteger(value) || value < 1))
-      throw new Error(`${name} must be a positive integer, got ${value}`);
-  }
 
   const session = new AbortController();
   // The runner reports through the link, which is built next (a closure, so no cycle).
@@ -115,10 +105,10 @@ export function createWorker(options: WorkerOptions): DroverWorker {
     resultLimitBytes: options.resultLimitBytes,
     stopGraceMs: options.stopGraceMs,
   });
-  const link: LeaderLink = new LeaderLink(
-    options.leaders ?? ['127.0.0.1:50051'],
-    options.credentials ?? channelCredentials(undefined),
-    {
+  const link: LeaderLink = new LeaderLink({
+    addresses: options.leaders ?? ['127.0.0.1:50051'],
+    credentials: options.credentials ?? channelCredentials(undefined),
+    identity: {
       id,
       address: options.address ?? '',
       instance: randomIds.token(),
@@ -127,43 +117,18 @@ export function createWorker(options: WorkerOptions): DroverWorker {
       allowedCommands: options.allowedCommands,
     },
     runner,
-    { ...DEFAULT_RECONNECT, ...options.reconnect },
-    log,
-  );
+    policy: { ...DEFAULT_RECONNECT, ...options.reconnect },
+    logger: log,
+  });
   const done = link.run(session.signal);
   // The link gave up (no leader, or this id taken): nothing running can be reported any
   // more, so stop it rather than let it hold the process open.
   done.catch(() => runner.abandonAll('worker gave up on the leader'));
-  // A worker that gives up before joining must not leave `joined` hanging forever.
-  const joined = Promise.race([
-    link.joined,
-    done.then(() => {
-      throw new Error('worker stopped before it joined');
-    }),
-  ]);
-  joined.catch(() => {});
+  const joined = joinedOrStopped(link.joined, done);
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
-    stopping ??= (async () => {
-      log.info('worker draining');
-      link.drain();
-      const drainTimeout = AbortSignal.timeout(options.drainTimeoutMs ?? 30_000);
-      try {
-        await runner.idle(drainTimeout);
-      } catch {
-        log.warn(
-          { reason: abortReason(drainTimeout).message },
-          'drain timed out; handing tasks back',
-        );
-      }
-      // Leave before aborting what is left: the leader requeues it for another worker.
-      await link.leave();
-      runner.abandonAll('worker shutting down');
-      session.abort(new Error('worker stopped'));
-      await done.catch(() => {});
-      log.info('worker stopped');
-    })();
+    stopping ??= drainAndLeave({ link, runner, session, done, log }, options.drainTimeoutMs);
     return stopping;
   };
 
@@ -173,4 +138,37 @@ export function createWorker(options: WorkerOptions): DroverWorker {
   };
 
   return { id, joined, done, stop, setHealth };
+}
+
+/** The handlers and slot count of valid options; throws on invalid ones. */
+function checkOptions(options: WorkerOptions): {
+  handlers: Map<string, TaskHandler>;
+  slots: number;
+} {
+  const handlers = new Map(Object.entries(options.handlers));
+  if (handlers.size === 0) throw new Error('createWorker needs at least one handler');
+  const slots = options.slots ?? 4;
+  if (!Number.isInteger(slots) || slots < 1)
+    throw new Error(`slots must be a positive integer, got ${slots}`);
+  for (const [name, value] of [
+    ['resultLimitBytes', options.resultLimitBytes],
+    ['stopGraceMs', options.stopGraceMs],
+  ] as const) {
+    if (value !== undefined && (!Number.isSafeInteger(value) || value < 1))
+      throw new Error(`${name} must be a positive integer, got ${value}`);
+  }
+  return { handlers, slots };
+}
+
+/** Resolves on the first Join; rejects if the link stops first. */
+function joinedOrStopped(joined: Promise<void>, done: Promise<void>): Promise<void> {
+  // A worker that gives up before joining must not leave `joined` hanging forever.
+  const first = Promise.race([
+    joined,
+    done.then(() => {
+      throw new Error('worker stopped before it joined');
+    }),
+  ]);
+  first.catch(() => {});
+  return first;
 }

@@ -22,14 +22,27 @@ const MAX_SLOTS = 10_000;
 /** Demo tasks scheduled one call at a time at start. */
 const MAX_DEMO_TASKS = 10_000;
 
+/** `drover dev`'s options, as commander parses them. */
+interface DevOptions {
+  workers: number;
+  slots: number;
+  demoTasks: number;
+}
+
 /**
  * `drover dev`: a leader on the default ports and N workers in one command, with readable
  * logs, plus a few demo tasks so there is something to watch. Ctrl-C stops them all.
  */
 export function registerDev(program: Command): void {
-  program
-    .command('dev')
-    .description('start a local cluster: a leader, workers and some demo tasks')
+  addDevOptions(
+    program
+      .command('dev')
+      .description('start a local cluster: a leader, workers and some demo tasks'),
+  ).action(runDev);
+}
+
+function addDevOptions(command: Command): Command {
+  return command
     .addOption(
       boundedIntOption(
         '--workers <n>',
@@ -53,70 +66,81 @@ export function registerDev(program: Command): void {
         { min: 0, max: MAX_DEMO_TASKS },
         { env: 'DROVER_DEV_DEMO_TASKS', defaultValue: 6 },
       ),
-    )
-    .action(async (options: { workers: number; slots: number; demoTasks: number }) => {
-      const stop = stopSignal();
-      const children: ChildProcess[] = [];
-      const start = (args: string[]): ChildProcess => {
-        // Own process group: a Ctrl-C reaches only this process, which then stops the
-        // workers (drain) before the leader, instead of every process at once.
-        // An IPC channel: the leader says where it listens over it, and every child stops
-        // when it closes (this process is gone, even by SIGKILL or a closed terminal).
-        const child = spawn(process.execPath, [DROVER_BIN, ...args, '--log-format', 'pretty'], {
-          stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
-          env: { ...process.env, [SUPERVISED_ENV]: '1' },
-          detached: true,
-        });
-        children.push(child);
-        return child;
-      };
-      // Last resort if this process dies without stopping them.
-      process.once('exit', () => children.forEach((c) => c.kill('SIGKILL')));
-      const leader = start(['leader']);
-      const leaderExit = once(leader, 'exit').then(([code]) => code as number | null);
-      // This leader's own word on where it listens, never whatever answers on a default
-      // port (another cluster may hold them).
-      const where = await Promise.race([
-        listeningOf(leader),
-        leaderExit.then(() => undefined),
-        once(stop, 'abort').then(() => undefined),
-      ]);
-      if (where === undefined) {
-        if (!stop.aborted) {
-          process.stderr.write(
-            'drover dev: the leader did not start (its error is above); nothing else was started\n',
-          );
-          process.exitCode = 1;
-        }
-        await stopAll(children);
-        return;
-      }
-      const address = where.addresses[0]!;
-      for (let i = 1; i <= options.workers; i++) {
-        const id = `worker-${i}`;
-        start(['worker', '--id', id, '--slots', String(options.slots), '--leader', address]);
-      }
-      if (options.demoTasks > 0) {
-        await scheduleDemoTasks(address, options.demoTasks).catch((err: unknown) => {
-          process.stderr.write(`drover dev: could not schedule demo tasks: ${String(err)}\n`);
-        });
-      }
-      const flag = address === DEFAULT_LEADER ? '' : ` --leader ${address}`;
-      print(
-        `\ndrover dev: leader on ${where.addresses.join(' and ')}` +
-          `${where.http === undefined ? '' : ` (HTTP ${where.http})`}, ${options.workers} workers. Try:\n` +
-          `  npx drover members${flag}\n  npx drover tasks${flag}\n  npx drover schedule${flag} 2000\n` +
-          'Ctrl-C stops the cluster.\n',
-      );
+    );
+}
 
-      const stopped = once(stop, 'abort').then(() => 'signal' as const);
-      const outcome = await Promise.race([stopped, leaderExit.then(() => 'leader' as const)]);
-      if (outcome === 'leader') {
-        process.stderr.write('drover dev: the leader exited; stopping the workers\n');
-        process.exitCode = 1;
-      }
-      await stopAll(children);
+async function runDev(options: DevOptions): Promise<void> {
+  const stop = stopSignal();
+  const children: ChildProcess[] = [];
+  const start = (args: string[]): ChildProcess => {
+    const child = startChild(args);
+    children.push(child);
+    return child;
+  };
+  // Last resort if this process dies without stopping them.
+  process.once('exit', () => children.forEach((c) => c.kill('SIGKILL')));
+  const leader = start(['leader']);
+  const leaderExit = once(leader, 'exit').then(([code]) => code as number | null);
+  // This leader's own word on where it listens, never whatever answers on a default
+  // port (another cluster may hold them).
+  const where = await Promise.race([
+    listeningOf(leader),
+    leaderExit.then(() => undefined),
+    once(stop, 'abort').then(() => undefined),
+  ]);
+  if (where === undefined) {
+    if (!stop.aborted) {
+      process.stderr.write(
+        'drover dev: the leader did not start (its error is above); nothing else was started\n',
+      );
+      process.exitCode = 1;
+    }
+    await stopAll(children);
+    return;
+  }
+  const address = where.addresses[0]!;
+  for (let i = 1; i <= options.workers; i++) {
+    const id = `worker-${i}`;
+    start(['worker', '--id', id, '--slots', String(options.slots), '--leader', address]);
+  }
+  if (options.demoTasks > 0) {
+    await scheduleDemoTasks(address, options.demoTasks).catch((err: unknown) => {
+      process.stderr.write(`drover dev: could not schedule demo tasks: ${String(err)}\n`);
     });
+  }
+  printStarted(where, address, options.workers);
+
+  const stopped = once(stop, 'abort').then(() => 'signal' as const);
+  const outcome = await Promise.race([stopped, leaderExit.then(() => 'leader' as const)]);
+  if (outcome === 'leader') {
+    process.stderr.write('drover dev: the leader exited; stopping the workers\n');
+    process.exitCode = 1;
+  }
+  await stopAll(children);
+}
+
+/** Starts `drover <args>` as a supervised child with readable logs. */
+function startChild(args: string[]): ChildProcess {
+  // Own process group: a Ctrl-C reaches only this process, which then stops the
+  // workers (drain) before the leader, instead of every process at once.
+  // An IPC channel: the leader says where it listens over it, and every child stops
+  // when it closes (this process is gone, even by SIGKILL or a closed terminal).
+  return spawn(process.execPath, [DROVER_BIN, ...args, '--log-format', 'pretty'], {
+    stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
+    env: { ...process.env, [SUPERVISED_ENV]: '1' },
+    detached: true,
+  });
+}
+
+/** Tells the user where the cluster runs and what to try. */
+function printStarted(where: LeaderListening, address: string, workers: number): void {
+  const flag = address === DEFAULT_LEADER ? '' : ` --leader ${address}`;
+  print(
+    `\ndrover dev: leader on ${where.addresses.join(' and ')}` +
+      `${where.http === undefined ? '' : ` (HTTP ${where.http})`}, ${workers} workers. Try:\n` +
+      `  npx drover members${flag}\n  npx drover tasks${flag}\n  npx drover schedule${flag} 2000\n` +
+      'Ctrl-C stops the cluster.\n',
+  );
 }
 
 /**

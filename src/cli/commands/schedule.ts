@@ -7,16 +7,36 @@ import { boundedIntOption } from '../int-option.js';
 import { print, printJson } from '../output.js';
 import { resolvePayload } from '../payload-source.js';
 
+/** `drover schedule`'s options, as commander parses them. */
+type ScheduleOptions = ClientOptions & {
+  payloadFile?: string;
+  id?: string;
+  priority: string;
+  kind?: string;
+  target?: string;
+  maxAttempts?: number;
+  retryBackoffMs?: number;
+  attemptTimeoutMs?: number;
+};
+
 /** `drover schedule PAYLOAD | - | --payload-file FILE`: enqueue a task and print its id. */
 export function registerSchedule(program: Command): void {
   addClientOptions(
-    program
-      .command('schedule')
-      .description('schedule a task; prints its id')
-      .argument(
-        '[payload]',
-        'task payload (for demo tasks: milliseconds of work); - reads it from stdin',
-      )
+    addScheduleOptions(
+      program
+        .command('schedule')
+        .description('schedule a task; prints its id')
+        .argument(
+          '[payload]',
+          'task payload (for demo tasks: milliseconds of work); - reads it from stdin',
+        ),
+    ),
+  ).action(runSchedule);
+}
+
+function addScheduleOptions(command: Command): Command {
+  return (
+    command
       .option('--payload-file <file>', 'read the payload from this file (-: stdin), as UTF-8 text')
       .option('--id <id>', 'task id (default: the leader makes one)')
       .addOption(
@@ -46,46 +66,33 @@ export function registerSchedule(program: Command): void {
           "stop and retry an attempt running longer; 0: no limit (default: the leader's)",
           { min: 0, max: POLICY_LIMITS.timeoutMs },
         ),
-      ),
-  ).action(
-    async (
-      payloadArgument: string | undefined,
-      options: ClientOptions & {
-        payloadFile?: string;
-        id?: string;
-        priority: string;
-        kind?: string;
-        target?: string;
-        maxAttempts?: number;
-        retryBackoffMs?: number;
-        attemptTimeoutMs?: number;
-      },
-    ) => {
-      // Read (and checked) before connecting: a bad source is a usage error, exit 2.
-      const payload = await resolvePayload(payloadArgument, options.payloadFile);
-      await withClients(options, async (clients) => {
-        const response = await call(
-          clients,
-          clients.scheduler.scheduleTask.bind(clients.scheduler),
-          {
-            task: taskDraft({
-              id: options.id ?? '',
-              payload,
-              priority:
-                TaskPriority[
-                  `TASK_PRIORITY_${options.priority.toUpperCase()}` as keyof typeof TaskPriority
-                ],
-              kind: options.kind ?? '',
-              targetMemberId: options.target ?? '',
-              maxAttempts: options.maxAttempts ?? 0,
-              retryBackoffMs: options.retryBackoffMs,
-              timeoutMs: options.attemptTimeoutMs,
-            }),
-          },
-        );
-        if (options.json) printJson({ id: response.id });
-        else print(response.id);
-      });
-    },
+      )
   );
+}
+
+async function runSchedule(
+  payloadArgument: string | undefined,
+  options: ScheduleOptions,
+): Promise<void> {
+  // Read (and checked) before connecting: a bad source is a usage error, exit 2.
+  const payload = await resolvePayload(payloadArgument, options.payloadFile);
+  await withClients(options, async (clients) => {
+    const response = await call(clients, clients.scheduler.scheduleTask.bind(clients.scheduler), {
+      task: taskDraft({
+        id: options.id ?? '',
+        payload,
+        priority:
+          TaskPriority[
+            `TASK_PRIORITY_${options.priority.toUpperCase()}` as keyof typeof TaskPriority
+          ],
+        kind: options.kind ?? '',
+        targetMemberId: options.target ?? '',
+        maxAttempts: options.maxAttempts ?? 0,
+        retryBackoffMs: options.retryBackoffMs,
+        timeoutMs: options.attemptTimeoutMs,
+      }),
+    });
+    if (options.json) printJson({ id: response.id });
+    else print(response.id);
+  });
 }

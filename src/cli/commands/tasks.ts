@@ -6,11 +6,25 @@ import {
   taskStatusToJSON,
   type Task,
 } from '../../gen/scheduler/v1/scheduler.js';
-import { addClientOptions, call, withClients, type ClientOptions } from '../client.js';
+import {
+  addClientOptions,
+  call,
+  withClients,
+  type ClientOptions,
+  type LeaderClients,
+} from '../client.js';
 import { boundedIntOption, UINT32_MAX } from '../int-option.js';
 import { formatAge, print, printJson, printTable, truncate } from '../output.js';
 
 const STATUSES = ['pending', 'running', 'completed', 'cancelled', 'error'] as const;
+
+/** `drover tasks`' options, as commander parses them. */
+type TasksOptions = ClientOptions & {
+  status?: string;
+  member?: string;
+  limit: number;
+  pageToken?: string;
+};
 
 /** `drover tasks`: tasks in the order they were scheduled, filtered and paged. */
 export function registerTasks(program: Command): void {
@@ -29,62 +43,57 @@ export function registerTasks(program: Command): void {
         ),
       )
       .option('--page-token <token>', 'continue a previous listing'),
-  ).action(
-    (
-      options: ClientOptions & {
-        status?: string;
-        member?: string;
-        limit: number;
-        pageToken?: string;
-      },
-    ) =>
-      withClients(options, async (clients) => {
-        const tasks: Task[] = [];
-        let pageToken = options.pageToken ?? '';
-        // Pages of at most 1000 until the limit or the end; bounded by the limit.
-        do {
-          const response = await call(clients, clients.scheduler.getTasks.bind(clients.scheduler), {
-            status: statusFromFlag(options.status),
-            memberId: options.member ?? '',
-            pageSize: Math.min(1000, options.limit - tasks.length),
-            pageToken,
-          });
-          tasks.push(...response.tasks);
-          pageToken = response.nextPageToken;
-        } while (pageToken !== '' && tasks.length < options.limit);
-        if (options.json) {
-          return printJson(GetTasksResponse.toJSON({ tasks, nextPageToken: pageToken }));
-        }
-        if (tasks.length === 0) return print('no tasks');
-        const now = Date.now();
-        printTable(
-          [
-            'ID',
-            'STATUS',
-            'PRIORITY',
-            'KIND',
-            'ATTEMPT',
-            'MEMBER',
-            'AGE',
-            'PAYLOAD',
-            'RESULT / ERROR',
-          ],
-          tasks.map((t) => [
-            t.id,
-            shortStatus(t.status),
-            t.priority === undefined
-              ? '-'
-              : taskPriorityToJSON(t.priority).replace('TASK_PRIORITY_', '').toLowerCase(),
-            t.kind,
-            String(t.attempt),
-            t.memberId || '-',
-            t.createdAt ? formatAge(now - t.createdAt.getTime()) : '-',
-            truncate(t.payload, 24),
-            truncate(t.error ?? t.result, 40),
-          ]),
-        );
-        if (pageToken !== '') print(`(more: --page-token ${pageToken})`);
-      }),
+  ).action((options: TasksOptions) =>
+    withClients(options, async (clients) => {
+      const { tasks, pageToken } = await listTasks(clients, options);
+      if (options.json) {
+        return printJson(GetTasksResponse.toJSON({ tasks, nextPageToken: pageToken }));
+      }
+      if (tasks.length === 0) return print('no tasks');
+      printTasks(tasks);
+      if (pageToken !== '') print(`(more: --page-token ${pageToken})`);
+    }),
+  );
+}
+
+/** Up to `--limit` tasks, and the token to continue from ('' at the end). */
+async function listTasks(
+  clients: LeaderClients,
+  options: TasksOptions,
+): Promise<{ tasks: Task[]; pageToken: string }> {
+  const tasks: Task[] = [];
+  let pageToken = options.pageToken ?? '';
+  // Pages of at most 1000 until the limit or the end; bounded by the limit.
+  do {
+    const response = await call(clients, clients.scheduler.getTasks.bind(clients.scheduler), {
+      status: statusFromFlag(options.status),
+      memberId: options.member ?? '',
+      pageSize: Math.min(1000, options.limit - tasks.length),
+      pageToken,
+    });
+    tasks.push(...response.tasks);
+    pageToken = response.nextPageToken;
+  } while (pageToken !== '' && tasks.length < options.limit);
+  return { tasks, pageToken };
+}
+
+function printTasks(tasks: readonly Task[]): void {
+  const now = Date.now();
+  printTable(
+    ['ID', 'STATUS', 'PRIORITY', 'KIND', 'ATTEMPT', 'MEMBER', 'AGE', 'PAYLOAD', 'RESULT / ERROR'],
+    tasks.map((t) => [
+      t.id,
+      shortStatus(t.status),
+      t.priority === undefined
+        ? '-'
+        : taskPriorityToJSON(t.priority).replace('TASK_PRIORITY_', '').toLowerCase(),
+      t.kind,
+      String(t.attempt),
+      t.memberId || '-',
+      t.createdAt ? formatAge(now - t.createdAt.getTime()) : '-',
+      truncate(t.payload, 24),
+      truncate(t.error ?? t.result, 40),
+    ]),
   );
 }
 

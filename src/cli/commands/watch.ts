@@ -7,7 +7,12 @@ import {
   WatchTasksResponse,
   type Task,
 } from '../../gen/scheduler/v1/scheduler.js';
-import { addClientOptions, withClients, type ClientOptions } from '../client.js';
+import {
+  addClientOptions,
+  withClients,
+  type ClientOptions,
+  type LeaderClients,
+} from '../client.js';
 import { formatAge, formatTable, print, truncate } from '../output.js';
 import { stopSignal } from '../signals.js';
 import { shortStatus } from './tasks.js';
@@ -27,62 +32,83 @@ export function registerWatch(program: Command): void {
     program
       .command('watch')
       .description('live table of members and tasks (--json: one event per line)'),
-  ).action((options: ClientOptions) =>
-    withClients(options, async (clients) => {
-      const stop = stopSignal();
-      const lines = options.json || !process.stdout.isTTY;
-      const members = new Map<string, Member>();
-      const tasks = new Map<string, Task>();
-      let synced = 0;
-      let redrawTimer: NodeJS.Timeout | undefined;
-      const redraw = (): void => {
-        if (lines || synced < 2 || redrawTimer) return;
-        redrawTimer = setTimeout(() => {
-          redrawTimer = undefined;
-          process.stdout.write(`\x1b[2J\x1b[H${render(members, tasks)}\n`);
-        }, REDRAW_MS);
-      };
+  ).action((options: ClientOptions) => withClients(options, (clients) => watch(clients, options)));
+}
 
-      const memberStream = clients.leader.watchMembers({});
-      const taskStream = clients.scheduler.watchTasks({ status: 0, memberId: '' });
-      memberStream.on('data', (event: WatchMembersResponse) => {
-        if (lines)
-          return print(
-            JSON.stringify({
-              stream: 'members',
-              ...(WatchMembersResponse.toJSON(event) as object),
-            }),
-          );
-        if (event.kind === MemberEventKind.MEMBER_EVENT_KIND_SYNCED) synced++;
-        else if (event.kind === MemberEventKind.MEMBER_EVENT_KIND_REMOVED)
-          members.delete(event.member!.id);
-        else if (event.member) members.set(event.member.id, event.member);
-        redraw();
-      });
-      taskStream.on('data', (event: WatchTasksResponse) => {
-        if (lines)
-          return print(
-            JSON.stringify({ stream: 'tasks', ...(WatchTasksResponse.toJSON(event) as object) }),
-          );
-        if (event.kind === TaskEventKind.TASK_EVENT_KIND_SYNCED) synced++;
-        else if (event.kind === TaskEventKind.TASK_EVENT_KIND_DELETED) tasks.delete(event.task!.id);
-        else if (event.task) tasks.set(event.task.id, event.task);
-        forgetOldFinished(tasks);
-        redraw();
-      });
-      try {
-        await Promise.race([
-          ended(memberStream),
-          ended(taskStream),
-          new Promise<void>((resolve) => stop.addEventListener('abort', () => resolve())),
-        ]);
-      } finally {
-        clearTimeout(redrawTimer);
-        memberStream.cancel();
-        taskStream.cancel();
-      }
-    }),
-  );
+/** Follows both streams until either ends or the user stops it. */
+async function watch(clients: LeaderClients, options: ClientOptions): Promise<void> {
+  const stop = stopSignal();
+  const view = new LiveView(options.json || !process.stdout.isTTY);
+  const memberStream = clients.leader.watchMembers({});
+  const taskStream = clients.scheduler.watchTasks({ status: 0, memberId: '' });
+  memberStream.on('data', (event: WatchMembersResponse) => view.onMemberEvent(event));
+  taskStream.on('data', (event: WatchTasksResponse) => view.onTaskEvent(event));
+  try {
+    await Promise.race([
+      ended(memberStream),
+      ended(taskStream),
+      new Promise<void>((resolve) => stop.addEventListener('abort', () => resolve())),
+    ]);
+  } finally {
+    view.stop();
+    memberStream.cancel();
+    taskStream.cancel();
+  }
+}
+
+/**
+ * What `drover watch` shows: each event as a JSON line (`lines`), or members and tasks as
+ * the streams report them, redrawn as a table at most every REDRAW_MS once both are synced.
+ */
+class LiveView {
+  private readonly members = new Map<string, Member>();
+  private readonly tasks = new Map<string, Task>();
+  private synced = 0;
+  private redrawTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly lines: boolean) {}
+
+  onMemberEvent(event: WatchMembersResponse): void {
+    if (this.lines) {
+      print(
+        JSON.stringify({
+          stream: 'members',
+          ...(WatchMembersResponse.toJSON(event) as object),
+        }),
+      );
+      return;
+    }
+    if (event.kind === MemberEventKind.MEMBER_EVENT_KIND_SYNCED) this.synced++;
+    else if (event.kind === MemberEventKind.MEMBER_EVENT_KIND_REMOVED)
+      this.members.delete(event.member!.id);
+    else if (event.member) this.members.set(event.member.id, event.member);
+    this.redraw();
+  }
+
+  onTaskEvent(event: WatchTasksResponse): void {
+    if (this.lines) {
+      print(JSON.stringify({ stream: 'tasks', ...(WatchTasksResponse.toJSON(event) as object) }));
+      return;
+    }
+    if (event.kind === TaskEventKind.TASK_EVENT_KIND_SYNCED) this.synced++;
+    else if (event.kind === TaskEventKind.TASK_EVENT_KIND_DELETED)
+      this.tasks.delete(event.task!.id);
+    else if (event.task) this.tasks.set(event.task.id, event.task);
+    forgetOldFinished(this.tasks);
+    this.redraw();
+  }
+
+  stop(): void {
+    clearTimeout(this.redrawTimer);
+  }
+
+  private redraw(): void {
+    if (this.lines || this.synced < 2 || this.redrawTimer) return;
+    this.redrawTimer = setTimeout(() => {
+      this.redrawTimer = undefined;
+      process.stdout.write(`\x1b[2J\x1b[H${render(this.members, this.tasks)}\n`);
+    }, REDRAW_MS);
+  }
 }
 
 /** Resolves when the leader ends the stream, rejects with its error. */

@@ -2,6 +2,7 @@ import { status, type ServerDuplexStream } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type {
   FinishedAck,
+  FinishedTask,
   HeartbeatRequest,
   HeartbeatResponse,
 } from '../../gen/cluster/v1/leader.js';
@@ -27,37 +28,43 @@ export function handleHeartbeatStream(
   coordinator: Coordinator,
   logger: Logger,
 ): void {
-  let memberId: MemberId | undefined;
-  let streamId: number | undefined;
-  let ended = false;
-  const channel = new StreamChannel(call, () => ended);
+  const session = new HeartbeatSession(call, coordinator, logger);
+  call.on('data', (request: HeartbeatRequest | MalformedMessage) => session.receive(request));
+  call.on('end', () => {
+    session.end('worker closed its heartbeat stream');
+    call.end();
+  });
+  call.on('cancelled', () => session.end('heartbeat stream broke'));
+  call.on('error', () => session.end('heartbeat stream failed'));
+  call.on('close', () => session.end('heartbeat stream closed'));
+}
 
-  const end = (reason: string): void => {
-    if (ended) return;
-    ended = true;
-    if (memberId !== undefined && streamId !== undefined) {
-      coordinator.closeStream(memberId, streamId, reason);
-    }
-  };
+/** One heartbeat stream: whose it is (once its first message says), and whether it ended. */
+class HeartbeatSession {
+  private memberId: MemberId | undefined;
+  private streamId: number | undefined;
+  private ended = false;
+  private readonly channel: StreamChannel;
 
-  call.on('data', (request: HeartbeatRequest | MalformedMessage) => {
-    if (ended) return;
+  constructor(
+    private readonly call: HeartbeatCall,
+    private readonly coordinator: Coordinator,
+    private readonly logger: Logger,
+  ) {
+    this.channel = new StreamChannel(call, () => this.ended);
+  }
+
+  /** Handles one message; a refused one ends the stream with its status. */
+  receive(request: HeartbeatRequest | MalformedMessage): void {
+    if (this.ended) return;
     try {
       if (request instanceof MalformedMessage) throw request.toError();
-      const first = streamId === undefined;
-      if (first) {
-        if (request.id === '') throw new InvalidArgumentError('heartbeat has no member id');
-        memberId = memberIdFromWire(request.id);
-        streamId = coordinator.openStream(memberId, request.session, channel);
-      } else if (request.id !== memberId) {
-        throw new InvalidArgumentError(
-          `heartbeat for member ${echo(request.id)} on the stream of member ${memberId}`,
-        );
-      }
+      const first = this.identify(request);
+      const memberId = this.memberId!;
       // Output first: an attempt's last output arrives before (or with) its report.
       if (request.output.length > 0) {
-        coordinator.appendOutput(
-          memberId!,
+        this.coordinator.appendOutput(
+          memberId,
           request.output.map((o) => ({
             taskId: asTaskId(o.id),
             attempt: o.attempt,
@@ -67,42 +74,66 @@ export function handleHeartbeatStream(
         );
       }
       // Reports next: an attempt that just ended is then no longer in `running`.
-      for (const finished of request.finished) {
-        void coordinator.completeTask(finishedFromWire(finished, memberId!)).then(
-          () =>
-            channel.ack({
-              id: finished.id,
-              attempt: finished.attempt,
-              accepted: true,
-              code: 0,
-              reason: '',
-            }),
-          (err: unknown) => {
-            const refused = toGrpcStatus(err, logger);
-            channel.ack({
-              id: finished.id,
-              attempt: finished.attempt,
-              accepted: false,
-              code: refused.code,
-              reason: refused.details,
-            });
-          },
+      for (const finished of request.finished) this.report(finished, memberId);
+      this.coordinator.heartbeat(memberId, this.streamId!, heartbeatFromWire(request), first);
+    } catch (err) {
+      const grpcStatus = toGrpcStatus(err, this.logger);
+      this.end(`heartbeat refused: ${grpcStatus.details}`);
+      this.call.emit('error', grpcStatus);
+    }
+  }
+
+  /** Ends the stream once, closing it on the coordinator if it was opened there. */
+  end(reason: string): void {
+    if (this.ended) return;
+    this.ended = true;
+    if (this.memberId !== undefined && this.streamId !== undefined) {
+      this.coordinator.closeStream(this.memberId, this.streamId, reason);
+    }
+  }
+
+  /**
+   * On the first message, names the member and opens its stream on the coordinator; on
+   * later ones, checks they are for the same member. True for the first.
+   */
+  private identify(request: HeartbeatRequest): boolean {
+    if (this.streamId !== undefined) {
+      if (request.id !== this.memberId) {
+        throw new InvalidArgumentError(
+          `heartbeat for member ${echo(request.id)} on the stream of member ${this.memberId}`,
         );
       }
-      coordinator.heartbeat(memberId!, streamId!, heartbeatFromWire(request), first);
-    } catch (err) {
-      const grpcStatus = toGrpcStatus(err, logger);
-      end(`heartbeat refused: ${grpcStatus.details}`);
-      call.emit('error', grpcStatus);
+      return false;
     }
-  });
-  call.on('end', () => {
-    end('worker closed its heartbeat stream');
-    call.end();
-  });
-  call.on('cancelled', () => end('heartbeat stream broke'));
-  call.on('error', () => end('heartbeat stream failed'));
-  call.on('close', () => end('heartbeat stream closed'));
+    if (request.id === '') throw new InvalidArgumentError('heartbeat has no member id');
+    this.memberId = memberIdFromWire(request.id);
+    this.streamId = this.coordinator.openStream(this.memberId, request.session, this.channel);
+    return true;
+  }
+
+  /** Hands a finished attempt to the coordinator and acks the worker with the outcome. */
+  private report(finished: FinishedTask, memberId: MemberId): void {
+    void this.coordinator.completeTask(finishedFromWire(finished, memberId)).then(
+      () =>
+        this.channel.ack({
+          id: finished.id,
+          attempt: finished.attempt,
+          accepted: true,
+          code: 0,
+          reason: '',
+        }),
+      (err: unknown) => {
+        const refused = toGrpcStatus(err, this.logger);
+        this.channel.ack({
+          id: finished.id,
+          attempt: finished.attempt,
+          accepted: false,
+          code: refused.code,
+          reason: refused.details,
+        });
+      },
+    );
+  }
 }
 
 /** The leader's side of a heartbeat stream, as the coordinator sees it. */

@@ -3,9 +3,11 @@ import {
   Member,
   MemberEventKind,
   type JoinRequest,
+  type JoinResponse,
   type LeaderServiceServer,
+  type WatchMembersResponse,
 } from '../../gen/cluster/v1/leader.js';
-import { serveWatch } from '../../shared/grpc-watch.js';
+import { serveWatch, type WatchSource } from '../../shared/grpc-watch.js';
 import { InvalidArgumentError } from '../../shared/errors.js';
 import { unary } from '../../shared/grpc-handler.js';
 import { memberIdFromWire } from '../../shared/ids.js';
@@ -72,23 +74,7 @@ function removedMember(id: string): Member {
 /** cluster.v1.LeaderService over grpc-js: decode, call the coordinator, encode. */
 export function leaderService(coordinator: Coordinator, logger: Logger): LeaderServiceServer {
   return {
-    join: unary(logger, (request) => {
-      checkJoin(request);
-      const timing = coordinator.join({
-        id: memberIdFromWire(request.id),
-        address: request.address,
-        // go-work's Join has no instance: such a caller is one process per id.
-        instance: request.instance,
-        slots: request.slots === 0 ? 1 : request.slots,
-        kinds: new Set(request.kinds.length === 0 ? [DEFAULT_KIND] : request.kinds),
-        allowedCommands: new Set(request.allowedCommands),
-      });
-      return {
-        heartbeatIntervalMs: timing.heartbeatIntervalMs,
-        heartbeatTimeoutMs: timing.heartbeatTimeoutMs,
-        session: timing.session,
-      };
-    }),
+    join: unary(logger, (request) => joinMember(coordinator, request)),
     leave: unary(logger, (request) => {
       coordinator.leave(memberIdFromWire(request.id));
       return {};
@@ -99,40 +85,59 @@ export function leaderService(coordinator: Coordinator, logger: Logger): LeaderS
     }),
     heartbeat: (call) => handleHeartbeatStream(call, coordinator, logger),
     watchMembers: (call) =>
-      serveWatch(
-        call,
-        {
-          start: (send) => {
-            const { snapshot, unsubscribe } = coordinator.watchMembers((event) =>
-              send(
-                event.kind === 'changed'
-                  ? {
-                      kind: MemberEventKind.MEMBER_EVENT_KIND_CHANGED,
-                      member: memberToWire(event.view),
-                    }
-                  : {
-                      kind: MemberEventKind.MEMBER_EVENT_KIND_REMOVED,
-                      member: removedMember(event.id),
-                    },
-              ),
-            );
-            return {
-              snapshot: (function* () {
-                for (const view of snapshot) {
-                  yield {
-                    kind: MemberEventKind.MEMBER_EVENT_KIND_SNAPSHOT,
-                    member: memberToWire(view),
-                  };
-                }
-              })(),
-              synced: { kind: MemberEventKind.MEMBER_EVENT_KIND_SYNCED, member: undefined },
-              unsubscribe,
+      serveWatch(call, memberWatchSource(coordinator), logger, coordinator.watchers),
+  };
+}
+
+/** Join: checks the claim, then admits the member with the defaults go-work's Join leaves out. */
+function joinMember(coordinator: Coordinator, request: JoinRequest): JoinResponse {
+  checkJoin(request);
+  const timing = coordinator.join({
+    id: memberIdFromWire(request.id),
+    address: request.address,
+    // go-work's Join has no instance: such a caller is one process per id.
+    instance: request.instance,
+    slots: request.slots === 0 ? 1 : request.slots,
+    kinds: new Set(request.kinds.length === 0 ? [DEFAULT_KIND] : request.kinds),
+    allowedCommands: new Set(request.allowedCommands),
+  });
+  return {
+    heartbeatIntervalMs: timing.heartbeatIntervalMs,
+    heartbeatTimeoutMs: timing.heartbeatTimeoutMs,
+    session: timing.session,
+  };
+}
+
+/** WatchMembers' events: the coordinator's member watch in wire form. */
+function memberWatchSource(coordinator: Coordinator): WatchSource<WatchMembersResponse> {
+  return {
+    start: (send) => {
+      const { snapshot, unsubscribe } = coordinator.watchMembers((event) =>
+        send(
+          event.kind === 'changed'
+            ? {
+                kind: MemberEventKind.MEMBER_EVENT_KIND_CHANGED,
+                member: memberToWire(event.view),
+              }
+            : {
+                kind: MemberEventKind.MEMBER_EVENT_KIND_REMOVED,
+                member: removedMember(event.id),
+              },
+        ),
+      );
+      return {
+        snapshot: (function* () {
+          for (const view of snapshot) {
+            yield {
+              kind: MemberEventKind.MEMBER_EVENT_KIND_SNAPSHOT,
+              member: memberToWire(view),
             };
-          },
-          onClose: (listener) => coordinator.events.onClose(listener),
-        },
-        logger,
-        coordinator.watchers,
-      ),
+          }
+        })(),
+        synced: { kind: MemberEventKind.MEMBER_EVENT_KIND_SYNCED, member: undefined },
+        unsubscribe,
+      };
+    },
+    onClose: (listener) => coordinator.events.onClose(listener),
   };
 }

@@ -47,15 +47,23 @@ export function registerSeedRoutes(app: FastifyInstance, coordinator: Coordinato
 }
 
 function registerRoutes(app: FastifyInstance, coordinator: Coordinator): void {
-  /** The job, which must be one that was pinned to (and so runs on) this worker. */
-  const jobOn = (workerId: string, jobId: string): TaskRecord => {
-    const task = coordinator.getTask(taskIdFromWire(jobId));
-    if (task.targetMemberId !== workerId) {
-      throw new NotFoundError(`job ${jobId} was not started on worker ${workerId}`);
-    }
-    return task;
-  };
+  registerStart(app, coordinator);
+  registerStop(app, coordinator);
+  registerQuery(app, coordinator);
+  registerStartJob(app, coordinator);
+  registerStatus(app, coordinator);
+}
 
+/** The job, which must be one that was pinned to (and so runs on) this worker. */
+function jobOn(coordinator: Coordinator, workerId: string, jobId: string): TaskRecord {
+  const task = coordinator.getTask(taskIdFromWire(jobId));
+  if (task.targetMemberId !== workerId) {
+    throw new NotFoundError(`job ${jobId} was not started on worker ${workerId}`);
+  }
+  return task;
+}
+
+function registerStart(app: FastifyInstance, coordinator: Coordinator): void {
   app.post(
     '/start',
     {
@@ -107,7 +115,9 @@ function registerRoutes(app: FastifyInstance, coordinator: Coordinator): void {
       return reply.code(201).send({ job_id: task.id });
     },
   );
+}
 
+function registerStop(app: FastifyInstance, coordinator: Coordinator): void {
   app.post(
     '/stop',
     {
@@ -130,12 +140,14 @@ function registerRoutes(app: FastifyInstance, coordinator: Coordinator): void {
     },
     async (request) => {
       const body = request.body as { worker_id: string; job_id: string };
-      const task = jobOn(body.worker_id, body.job_id);
+      const task = jobOn(coordinator, body.worker_id, body.job_id);
       const cancelled = await coordinator.cancelTask(task.id);
       return { success: true, job_id: cancelled.id, status: cancelled.status };
     },
   );
+}
 
+function registerQuery(app: FastifyInstance, coordinator: Coordinator): void {
   app.post(
     '/query',
     {
@@ -162,7 +174,7 @@ function registerRoutes(app: FastifyInstance, coordinator: Coordinator): void {
     },
     (request) => {
       const body = request.body as { worker_id: string; job_id: string };
-      const task = jobOn(body.worker_id, body.job_id);
+      const task = jobOn(coordinator, body.worker_id, body.job_id);
       const done =
         task.status === 'completed' || task.status === 'error' || task.status === 'cancelled';
       const failed = task.status === 'error' || task.status === 'cancelled';
@@ -175,7 +187,9 @@ function registerRoutes(app: FastifyInstance, coordinator: Coordinator): void {
       };
     },
   );
+}
 
+function registerStartJob(app: FastifyInstance, coordinator: Coordinator): void {
   // Any method, as the 2017 dispatcher's http.HandleFunc takes it; with no body, a demo job.
   // Fastify reads no body on GET, so GET has no body schema; HEAD and OPTIONS create
   // nothing (link checkers and CORS preflights must not queue work).
@@ -211,7 +225,9 @@ function registerRoutes(app: FastifyInstance, coordinator: Coordinator): void {
     schema: startJobSchema,
     handler: () => startJob(undefined),
   });
+}
 
+function registerStatus(app: FastifyInstance, coordinator: Coordinator): void {
   app.get(
     '/status/:id',
     {

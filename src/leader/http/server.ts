@@ -6,6 +6,7 @@ import Fastify, {
   type FastifyError,
   type FastifyInstance,
 } from 'fastify';
+import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { boundedMessage } from '../../shared/errors.js';
 import { toHttpError } from '../../shared/http-status.js';
@@ -45,7 +46,48 @@ export async function buildHttpServer(
   options: HttpServerOptions,
 ): Promise<FastifyInstance> {
   const log = logger.child({ component: 'http' });
-  const app: FastifyInstance = Fastify({
+  const app = createFastify(log, options);
+  acceptOnlyJson(app);
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'drover',
+        description:
+          'The drover leader over HTTP: the same task list and membership as its gRPC ' +
+          'services (scheduler.v1, cluster.v1), with JSON field names as in the proto JSON mapping.',
+        version: '1',
+      },
+    },
+  });
+  app.setErrorHandler((err: FastifyError, _request, reply) => {
+    if (err.validation) {
+      const where = err.validationContext ?? 'request';
+      return reply.code(400).send({ error: `${where}: ${describeValidation(err)}` });
+    }
+    if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
+      // Fastify's own refusals: bad JSON, wrong content type, a body over the limit.
+      return reply.code(err.statusCode).send({ error: fastifyMessage(err) });
+    }
+    const { statusCode, body } = toHttpError(err, log);
+    return reply.code(statusCode).send(body);
+  });
+  refuseBadQueries(app);
+  answerUnroutedPaths(app);
+
+  registerHealthRoutes(app, coordinator);
+  registerTaskRoutes(app, coordinator);
+  registerMemberRoutes(app, coordinator);
+  registerWatchRoutes(app, coordinator);
+  registerOutputRoutes(app, coordinator);
+  registerSeedRoutes(app, coordinator);
+  app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
+  await app.ready();
+  return app;
+}
+
+/** The Fastify instance with the API's limits, TLS, strict validation and early refusals. */
+function createFastify(log: Logger, options: HttpServerOptions): FastifyInstance {
+  return Fastify({
     loggerInstance: log as unknown as FastifyBaseLogger,
     // No per-request logs: a busy API would otherwise drown the leader's log.
     logController: new LogController({ disableRequestLogging: true }),
@@ -65,32 +107,8 @@ export async function buildHttpServer(
         }
       : {}),
     // Refusals made before a route runs keep the API's one error shape, {"error": ...}.
-    frameworkErrors: (err, _request, reply) => {
-      const code = (err as FastifyError).code;
-      const [status, message] =
-        code === 'FST_ERR_BAD_URL'
-          ? [400, 'the URL is not valid (a bad percent-encoding?)']
-          : code === 'FST_ERR_MAX_PARAM_LENGTH'
-            ? [414, `a path segment is longer than ${MAX_PARAM_CHARS} characters`]
-            : [400, boundedMessage(err.message)];
-      // The reply's type is generic over a route schema this early refusal does not have.
-      void (reply as unknown as FastifyReply).code(status).send({ error: message });
-    },
-    clientErrorHandler: (err, socket) => {
-      // The connection failed before Fastify had a request (a header block over the
-      // limit, a malformed request line): answer in the API's shape, then close.
-      const tooLarge = (err as { code?: string }).code === 'HPE_HEADER_OVERFLOW';
-      const status = tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request';
-      const body = JSON.stringify({
-        error: tooLarge ? 'the request headers are too large' : 'the request is not valid HTTP',
-      });
-      if (socket.writable) {
-        socket.end(
-          `HTTP/1.1 ${status}\r\ncontent-type: application/json; charset=utf-8\r\n` +
-            `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
-        );
-      } else socket.destroy(err);
-    },
+    frameworkErrors: refuseBeforeRoute,
+    clientErrorHandler: answerClientError,
     ajv: {
       customOptions: {
         // Wrong types are errors, not guesses, and unknown fields are refused by name.
@@ -100,7 +118,39 @@ export async function buildHttpServer(
       },
     },
   });
+}
 
+/** Fastify's refusals before routing (a bad URL, a path segment too long), in the API's shape. */
+function refuseBeforeRoute(err: FastifyError, _request: unknown, reply: unknown): void {
+  const code = err.code;
+  const [status, message] =
+    code === 'FST_ERR_BAD_URL'
+      ? [400, 'the URL is not valid (a bad percent-encoding?)']
+      : code === 'FST_ERR_MAX_PARAM_LENGTH'
+        ? [414, `a path segment is longer than ${MAX_PARAM_CHARS} characters`]
+        : [400, boundedMessage(err.message)];
+  // The reply's type is generic over a route schema this early refusal does not have.
+  void (reply as FastifyReply).code(status).send({ error: message });
+}
+
+function answerClientError(err: Error, socket: Socket): void {
+  // The connection failed before Fastify had a request (a header block over the
+  // limit, a malformed request line): answer in the API's shape, then close.
+  const tooLarge = (err as { code?: string }).code === 'HPE_HEADER_OVERFLOW';
+  const status = tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request';
+  const body = JSON.stringify({
+    error: tooLarge ? 'the request headers are too large' : 'the request is not valid HTTP',
+  });
+  if (socket.writable) {
+    socket.end(
+      `HTTP/1.1 ${status}\r\ncontent-type: application/json; charset=utf-8\r\n` +
+        `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
+  } else socket.destroy(err);
+}
+
+/** Takes JSON bodies only, and parses them exactly. */
+function acceptOnlyJson(app: FastifyInstance): void {
   // JSON only: a text body would otherwise reach a route as a string. And JSON exactly:
   // valid UTF-8, no key twice (see json-body.ts).
   app.removeContentTypeParser('text/plain');
@@ -110,34 +160,13 @@ export async function buildHttpServer(
     { parseAs: 'buffer' },
     jsonBodyParser(app, { emptyIsUndefined: false }),
   );
+}
 
-  await app.register(swagger, {
-    openapi: {
-      info: {
-        title: 'drover',
-        description:
-          'The drover leader over HTTP: the same task list and membership as its gRPC ' +
-          'services (scheduler.v1, cluster.v1), with JSON field names as in the proto JSON mapping.',
-        version: '1',
-      },
-    },
-  });
-
-  app.setErrorHandler((err: FastifyError, _request, reply) => {
-    if (err.validation) {
-      const where = err.validationContext ?? 'request';
-      return reply.code(400).send({ error: `${where}: ${describeValidation(err)}` });
-    }
-    if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
-      // Fastify's own refusals: bad JSON, wrong content type, a body over the limit.
-      return reply.code(err.statusCode).send({ error: fastifyMessage(err) });
-    }
-    const { statusCode, body } = toHttpError(err, log);
-    return reply.code(statusCode).send(body);
-  });
-
-  refuseBadQueries(app);
-
+/**
+ * Answers a path no route takes: 405 with an Allow header when it exists under other
+ * methods, else 404. Call before registering the routes, so it sees each of them.
+ */
+function answerUnroutedPaths(app: FastifyInstance): void {
   // Every route's pattern, so a path that exists under other methods is a 405, not a 404.
   const routes: { method: string; pattern: RegExp }[] = [];
   app.addHook('onRoute', (route) => {
@@ -161,16 +190,6 @@ export async function buildHttpServer(
     }
     return reply.code(404).send({ error: `no route ${request.method} ${path}` });
   });
-
-  registerHealthRoutes(app, coordinator);
-  registerTaskRoutes(app, coordinator);
-  registerMemberRoutes(app, coordinator);
-  registerWatchRoutes(app, coordinator);
-  registerOutputRoutes(app, coordinator);
-  registerSeedRoutes(app, coordinator);
-  app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
-  await app.ready();
-  return app;
 }
 
 /** The longest path parameter (an id, percent-encoded) the router takes. */

@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { WatchAdmission } from '../../shared/grpc-watch.js';
-import { WATCH_PUMP_LIMITS, WatchPump, type WatchPumpLimits } from '../../shared/watch-pump.js';
+import { WATCH_PUMP_LIMITS, type WatchPumpLimits } from '../../shared/watch-pump.js';
+import { streamReply } from './streamed-reply.js';
 
 /** An SSE stream's bounds: changes queued during its snapshot, and bytes waiting once live. */
 const SSE_LIMITS: WatchPumpLimits = { ...WATCH_PUMP_LIMITS, maxWaiting: 2 * 1024 * 1024 };
@@ -36,61 +37,26 @@ export function serveSse(
   source: SseSource,
   admission: WatchAdmission,
 ): void {
-  // Errors before the stream starts (too many watches, a leader shutting down) are
-  // ordinary HTTP errors: they throw from here, before anything is written.
-  const release = admission.admit(request.ip);
-  let ended = false;
-  let cleanup = (): void => release();
-  const raw = reply.raw;
-  const format = (event: SseEvent): string =>
-    `event: ${event.event}\ndata: ${JSON.stringify(event.data)}\n\n`;
-  const finish = (last?: SseEvent): void => {
-    if (ended) return;
-    ended = true;
-    pump.stop();
-    cleanup();
-    if (last) raw.write(format(last));
-    raw.end();
-  };
-  const pump = new WatchPump<SseEvent>(
-    {
-      write: (event) => raw.write(format(event)),
-      onceDrained: (callback) => raw.once('drain', callback),
-      waiting: () => raw.writableLength,
+  streamReply<SseEvent>(request, reply, admission, {
+    headers: {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
     },
-    SSE_LIMITS,
-    {
-      overflow: () =>
-        finish({
-          event: 'error',
-          data: { error: 'watch ended: the reader fell too far behind; watch again' },
-        }),
-      done: () => finish(),
-      turns: admission.turns,
+    limits: SSE_LIMITS,
+    format: (event) => `event: ${event.event}\ndata: ${JSON.stringify(event.data)}\n\n`,
+    overflow: {
+      last: {
+        event: 'error',
+        data: { error: 'watch ended: the reader fell too far behind; watch again' },
+      },
     },
-  );
-  let watch: ReturnType<SseSource['start']>;
-  try {
-    watch = source.start((event) => pump.push(event));
-  } catch (err) {
-    release();
-    throw err;
-  }
-  reply.hijack();
-  raw.writeHead(200, {
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-cache',
-    connection: 'keep-alive',
-    'x-accel-buffering': 'no',
+    subscribe: (pump) => source.start((event) => pump.push(event)),
+    onClose: (end) => source.onClose((reason) => end({ event: 'closed', data: { reason } })),
+    whileOpen: (raw) => {
+      const keepalive = setInterval(() => raw.write(': keepalive\n\n'), KEEPALIVE_MS);
+      return () => clearInterval(keepalive);
+    },
   });
-  const keepalive = setInterval(() => raw.write(': keepalive\n\n'), KEEPALIVE_MS);
-  const stopClose = source.onClose((reason) => finish({ event: 'closed', data: { reason } }));
-  cleanup = () => {
-    clearInterval(keepalive);
-    watch.unsubscribe();
-    stopClose();
-    release();
-  };
-  request.raw.on('close', () => finish());
-  pump.start(watch.snapshot, watch.synced);
 }

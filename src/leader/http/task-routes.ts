@@ -33,6 +33,12 @@ const LIST_QUERY = {
 
 /** /v1/tasks: schedule, list, get, cancel and delete, over the coordinator. */
 export function registerTaskRoutes(app: FastifyInstance, coordinator: Coordinator): void {
+  registerScheduleTask(app, coordinator);
+  registerListTasks(app, coordinator);
+  registerTaskById(app, coordinator);
+}
+
+function registerScheduleTask(app: FastifyInstance, coordinator: Coordinator): void {
   app.post(
     '/v1/tasks',
     {
@@ -57,7 +63,9 @@ export function registerTaskRoutes(app: FastifyInstance, coordinator: Coordinato
         .send({ id: task.id });
     },
   );
+}
 
+function registerListTasks(app: FastifyInstance, coordinator: Coordinator): void {
   app.get(
     '/v1/tasks',
     {
@@ -89,7 +97,10 @@ export function registerTaskRoutes(app: FastifyInstance, coordinator: Coordinato
       return { tasks: page.tasks.map(taskJson), nextPageToken: nextPageToken(page) };
     },
   );
+}
 
+/** One task by id: get it, cancel it, delete it. */
+function registerTaskById(app: FastifyInstance, coordinator: Coordinator): void {
   app.get(
     '/v1/tasks/:id',
     {

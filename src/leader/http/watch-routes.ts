@@ -1,9 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import { WatchTasksRequest } from '../../gen/scheduler/v1/scheduler.js';
+import type { TaskWatchFilter } from '../../scheduler/task-watch-filter.js';
 import { watchFilterFromWire } from '../grpc/task-wire.js';
 import type { Coordinator } from '../coordinator.js';
 import { memberJson, statusQueryParam, taskJson } from './schemas.js';
-import { serveSse } from './sse.js';
+import { serveSse, type SseSource } from './sse.js';
 
 const SSE_DESCRIPTION =
   'Server-Sent Events: `snapshot` (one per item), `synced`, then `changed` and `deleted`/`removed` ' +
@@ -11,6 +12,11 @@ const SSE_DESCRIPTION =
 
 /** Live watches over HTTP, as Server-Sent Events: the same watches as WatchTasks/WatchMembers. */
 export function registerWatchRoutes(app: FastifyInstance, coordinator: Coordinator): void {
+  registerTaskWatch(app, coordinator);
+  registerMemberWatch(app, coordinator);
+}
+
+function registerTaskWatch(app: FastifyInstance, coordinator: Coordinator): void {
   app.get(
     '/v1/tasks::watch',
     {
@@ -34,36 +40,37 @@ export function registerWatchRoutes(app: FastifyInstance, coordinator: Coordinat
           status: statusQueryParam(query.status),
         }),
       );
-      serveSse(
-        request,
-        reply,
-        {
-          start: (send) => {
-            const { snapshot, unsubscribe } = coordinator.watchTasks((event) => {
-              if (event.kind === 'deleted') {
-                if (filter.admitDeleted(event.id))
-                  send({ event: 'deleted', data: { id: event.id } });
-              } else if (filter.admit(event.task)) {
-                send({ event: 'changed', data: taskJson(event.task) });
-              }
-            });
-            return {
-              snapshot: (function* () {
-                for (const task of snapshot) {
-                  if (filter.admit(task)) yield { event: 'snapshot', data: taskJson(task) };
-                }
-              })(),
-              synced: { event: 'synced', data: {} },
-              unsubscribe,
-            };
-          },
-          onClose: (listener) => coordinator.events.onClose(listener),
-        },
-        coordinator.watchers,
-      );
+      serveSse(request, reply, taskEvents(coordinator, filter), coordinator.watchers);
     },
   );
+}
 
+/** The task watch as SSE events, only the tasks `filter` admits. */
+function taskEvents(coordinator: Coordinator, filter: TaskWatchFilter): SseSource {
+  return {
+    start: (send) => {
+      const { snapshot, unsubscribe } = coordinator.watchTasks((event) => {
+        if (event.kind === 'deleted') {
+          if (filter.admitDeleted(event.id)) send({ event: 'deleted', data: { id: event.id } });
+        } else if (filter.admit(event.task)) {
+          send({ event: 'changed', data: taskJson(event.task) });
+        }
+      });
+      return {
+        snapshot: (function* () {
+          for (const task of snapshot) {
+            if (filter.admit(task)) yield { event: 'snapshot', data: taskJson(task) };
+          }
+        })(),
+        synced: { event: 'synced', data: {} },
+        unsubscribe,
+      };
+    },
+    onClose: (listener) => coordinator.events.onClose(listener),
+  };
+}
+
+function registerMemberWatch(app: FastifyInstance, coordinator: Coordinator): void {
   app.get(
     '/v1/members::watch',
     {
@@ -75,30 +82,30 @@ export function registerWatchRoutes(app: FastifyInstance, coordinator: Coordinat
       },
     },
     (request, reply) => {
-      serveSse(
-        request,
-        reply,
-        {
-          start: (send) => {
-            const { snapshot, unsubscribe } = coordinator.watchMembers((event) =>
-              send(
-                event.kind === 'changed'
-                  ? { event: 'changed', data: memberJson(event.view) }
-                  : { event: 'removed', data: { id: event.id } },
-              ),
-            );
-            return {
-              snapshot: (function* () {
-                for (const view of snapshot) yield { event: 'snapshot', data: memberJson(view) };
-              })(),
-              synced: { event: 'synced', data: {} },
-              unsubscribe,
-            };
-          },
-          onClose: (listener) => coordinator.events.onClose(listener),
-        },
-        coordinator.watchers,
-      );
+      serveSse(request, reply, memberEvents(coordinator), coordinator.watchers);
     },
   );
+}
+
+/** The member watch as SSE events. */
+function memberEvents(coordinator: Coordinator): SseSource {
+  return {
+    start: (send) => {
+      const { snapshot, unsubscribe } = coordinator.watchMembers((event) =>
+        send(
+          event.kind === 'changed'
+            ? { event: 'changed', data: memberJson(event.view) }
+            : { event: 'removed', data: { id: event.id } },
+        ),
+      );
+      return {
+        snapshot: (function* () {
+          for (const view of snapshot) yield { event: 'snapshot', data: memberJson(view) };
+        })(),
+        synced: { event: 'synced', data: {} },
+        unsubscribe,
+      };
+    },
+    onClose: (listener) => coordinator.events.onClose(listener),
+  };
 }

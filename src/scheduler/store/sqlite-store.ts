@@ -107,62 +107,8 @@ export class SqliteTaskStore implements TaskStore {
     );
     this.deleteOutput = this.db.prepare<[number]>('DELETE FROM task_output WHERE task_seq = ?');
     this.writeBatch = this.db.transaction(
-      (rows: readonly TaskRow[], deletes: readonly number[], output: readonly StoredOutput[]) => {
-        for (const r of rows) {
-          const changed = this.update.run(
-            r.queue_seq,
-            r.status,
-            r.attempt,
-            r.member_id,
-            r.result,
-            r.error,
-            r.started_at_ms,
-            r.finished_at_ms,
-            r.attempt_ended,
-            r.retry_at_ms,
-            r.seq,
-          ).changes;
-          if (changed === 0) {
-            this.insert.run(
-              r.seq,
-              r.id,
-              r.queue_seq,
-              r.kind,
-              r.payload,
-              r.priority,
-              r.target_member_id,
-              r.status,
-              r.attempt,
-              r.member_id,
-              r.result,
-              r.error,
-              r.created_at_ms,
-              r.started_at_ms,
-              r.finished_at_ms,
-              r.max_attempts,
-              r.retry_backoff_ms,
-              r.timeout_ms,
-              r.attempt_ended,
-              r.retry_at_ms,
-            );
-          }
-        }
-        for (const { taskSeq, chunk } of output) {
-          this.insertOutput.run(
-            taskSeq,
-            chunk.offset,
-            chunk.attempt,
-            chunk.stream,
-            chunk.data,
-            chunk.truncated ? 1 : 0,
-          );
-        }
-        // After the output inserts: a task pruned in the same turn loses all of it.
-        for (const seq of deletes) {
-          this.deleteOne.run(seq);
-          this.deleteOutput.run(seq);
-        }
-      },
+      (rows: readonly TaskRow[], deletes: readonly number[], output: readonly StoredOutput[]) =>
+        this.writeGroup(rows, deletes, output),
     );
   }
 
@@ -217,6 +163,71 @@ export class SqliteTaskStore implements TaskStore {
           truncated: row.truncated === 1,
         },
       }));
+  }
+
+  /** One group commit's writes; runs inside the writeBatch transaction. */
+  private writeGroup(
+    rows: readonly TaskRow[],
+    deletes: readonly number[],
+    output: readonly StoredOutput[],
+  ): void {
+    for (const r of rows) this.writeRow(r);
+    for (const { taskSeq, chunk } of output) {
+      this.insertOutput.run(
+        taskSeq,
+        chunk.offset,
+        chunk.attempt,
+        chunk.stream,
+        chunk.data,
+        chunk.truncated ? 1 : 0,
+      );
+    }
+    // After the output inserts: a task pruned in the same turn loses all of it.
+    for (const seq of deletes) {
+      this.deleteOne.run(seq);
+      this.deleteOutput.run(seq);
+    }
+  }
+
+  /** Updates the task's row, or inserts it if it has none yet. */
+  private writeRow(r: TaskRow): void {
+    const changed = this.update.run(
+      r.queue_seq,
+      r.status,
+      r.attempt,
+      r.member_id,
+      r.result,
+      r.error,
+      r.started_at_ms,
+      r.finished_at_ms,
+      r.attempt_ended,
+      r.retry_at_ms,
+      r.seq,
+    ).changes;
+    if (changed === 0) {
+      this.insert.run(
+        r.seq,
+        r.id,
+        r.queue_seq,
+        r.kind,
+        r.payload,
+        r.priority,
+        r.target_member_id,
+        r.status,
+        r.attempt,
+        r.member_id,
+        r.result,
+        r.error,
+        r.created_at_ms,
+        r.started_at_ms,
+        r.finished_at_ms,
+        r.max_attempts,
+        r.retry_backoff_ms,
+        r.timeout_ms,
+        r.attempt_ended,
+        r.retry_at_ms,
+      );
+    }
   }
 
   /** A promise for the next group commit, which it schedules if none is. */

@@ -1,10 +1,12 @@
-import { StringDecoder } from 'node:string_decoder';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { basename } from 'node:path';
 import { PermanentTaskError, TaskError } from '../task-error.js';
-import type { TaskHandler } from '../runner.js';
+import type { TaskContext, TaskHandler } from '../runner.js';
 import { systemTimers, type Timers } from '../timers.js';
+import { captureOutput, commandResult } from './command-output.js';
 import { DEFAULT_KILL_GRACE_MS, ProcessGroup, type SendSignal } from './process-group.js';
+
+export type { CommandOutput } from './command-output.js';
 
 /**
  * After a command exits, how long the worker keeps reading its stdout and stderr: long
@@ -34,15 +36,6 @@ export interface CommandSpec {
   readonly command: string;
   readonly args: readonly string[];
   readonly cwd?: string | undefined;
-}
-
-/** What a command task returns as its result (JSON). */
-export interface CommandOutput {
-  readonly exitCode: number | null;
-  readonly signal: string | null;
-  readonly stdout: string;
-  readonly stderr: string;
-  readonly truncated: boolean;
 }
 
 /**
@@ -83,127 +76,122 @@ export function parseCommandPayload(payload: string): CommandSpec {
  * whole group is stopped the same way. A non-zero exit fails the task with the output kept.
  */
 export function commandHandler(options: CommandHandlerOptions): TaskHandler {
-  const timers = options.timers ?? systemTimers;
-  const kill: SendSignal = options.kill ?? ((pid, signal) => process.kill(pid, signal));
-  const killGraceMs = options.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
-  const stdioWaitMs = options.stdioWaitMs ?? DEFAULT_STDIO_WAIT_MS;
-  return ({ payload, signal, logger, write }) => {
-    const spec = parseCommandPayload(payload);
+  const settings: CommandSettings = {
+    outputLimitBytes: options.outputLimitBytes,
+    timers: options.timers ?? systemTimers,
+    kill: options.kill ?? ((pid, signal) => process.kill(pid, signal)),
+    killGraceMs: options.killGraceMs ?? DEFAULT_KILL_GRACE_MS,
+    stdioWaitMs: options.stdioWaitMs ?? DEFAULT_STDIO_WAIT_MS,
+  };
+  return (task) => {
+    const spec = parseCommandPayload(task.payload);
     if (!options.allow.has(spec.command)) {
       throw new PermanentTaskError(
         `command "${spec.command}" is not allow-listed on worker ${options.memberId}` +
           ` (allowed: ${[...options.allow].join(', ') || 'none'})`,
       );
     }
-    return new Promise<string>((resolve, reject) => {
-      const child = spawn(spec.command, [...spec.args], {
-        cwd: spec.cwd,
-        shell: false,
-        stdio: ['ignore', 'pipe', 'pipe'],
-        // Its own session and process group, so a stop reaches everything it forks.
-        detached: true,
-      });
-      const group =
-        child.pid === undefined
-          ? undefined
-          : new ProcessGroup(child.pid, { kill, timers, killGraceMs });
-      const onAbort = (): void => group?.terminate();
-      signal.addEventListener('abort', onAbort, { once: true });
-      let settled = false;
-      const settle = (end: () => void): void => {
-        if (settled) return;
-        settled = true;
-        signal.removeEventListener('abort', onAbort);
-        end();
-      };
-      logger.info({ command: basename(spec.command), pid: child.pid }, 'command started');
-      const stdout = new CappedBuffer(options.outputLimitBytes);
-      const stderr = new CappedBuffer(options.outputLimitBytes);
-      // Output goes to the task's live output as it comes (decoded across chunk borders),
-      // and, capped, into the result when the command ends.
-      const liveOut = new StringDecoder('utf8');
-      const liveErr = new StringDecoder('utf8');
-      child.stdout.on('data', (chunk: Buffer) => {
-        stdout.push(chunk);
-        write(liveOut.write(chunk), 'stdout');
-      });
-      child.stderr.on('data', (chunk: Buffer) => {
-        stderr.push(chunk);
-        write(liveErr.write(chunk), 'stderr');
-      });
-      const finish = (exitCode: number | null, exitSignal: NodeJS.Signals | null): void => {
-        if (signal.aborted) {
-          reject(signal.reason);
-          return;
-        }
-        const output: CommandOutput = {
-          exitCode,
-          signal: exitSignal,
-          stdout: stdout.text(),
-          stderr: stderr.text(),
-          truncated: stdout.truncated || stderr.truncated,
-        };
-        const json = JSON.stringify(output);
-        if (exitCode === 0) resolve(json);
-        else
-          reject(
-            new TaskError(
-              exitCode === null
-                ? `command "${spec.command}" was killed by ${exitSignal}`
-                : `command "${spec.command}" exited with code ${exitCode}`,
-              json,
-            ),
-          );
-      };
-      child.on('error', (err) =>
-        settle(() =>
-          reject(
-            signal.aborted
-              ? signal.reason
-              : new TaskError(`command "${spec.command}" could not start: ${err.message}`),
-          ),
-        ),
-      );
-      let closed = false;
-      child.once('close', () => (closed = true));
-      // 'exit', not 'close': 'close' waits for the pipes, which a background child can hold
-      // open for as long as it lives.
-      child.once('exit', (exitCode, exitSignal) => {
-        group?.terminate(); // no orphans: what it left in its group goes with it
-        const end = (): void => settle(() => finish(exitCode, exitSignal));
-        if (closed) return end();
-        const timer = timers.setTimeout(() => {
-          child.stdout.destroy();
-          child.stderr.destroy();
-          end();
-        }, stdioWaitMs);
-        child.once('close', () => {
-          timers.clearTimeout(timer);
-          end();
-        });
-      });
-    });
+    return runCommand(spec, task, settings);
   };
 }
 
-/** Keeps the first `limitBytes` of a stream and notes whether more came. */
-class CappedBuffer {
-  private readonly chunks: Buffer[] = [];
-  private bytes = 0;
-  truncated = false;
+/** The command handler's options, defaults filled in. */
+interface CommandSettings {
+  readonly outputLimitBytes: number;
+  readonly timers: Timers;
+  readonly kill: SendSignal;
+  readonly killGraceMs: number;
+  readonly stdioWaitMs: number;
+}
 
-  constructor(private readonly limitBytes: number) {}
+/** Runs one allow-listed command to its end; resolves with its result, or rejects. */
+function runCommand(
+  spec: CommandSpec,
+  task: Pick<TaskContext, 'signal' | 'logger' | 'write'>,
+  settings: CommandSettings,
+): Promise<string> {
+  const { signal, logger } = task;
+  const { kill, timers, killGraceMs } = settings;
+  return new Promise<string>((resolve, reject) => {
+    const child = spawn(spec.command, [...spec.args], {
+      cwd: spec.cwd,
+      shell: false,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      // Its own session and process group, so a stop reaches everything it forks.
+      detached: true,
+    });
+    const group =
+      child.pid === undefined
+        ? undefined
+        : new ProcessGroup(child.pid, { kill, timers, killGraceMs });
+    const onAbort = (): void => group?.terminate();
+    signal.addEventListener('abort', onAbort, { once: true });
+    let settled = false;
+    const settle = (end: () => void): void => {
+      if (settled) return;
+      settled = true;
+      signal.removeEventListener('abort', onAbort);
+      end();
+    };
+    logger.info({ command: basename(spec.command), pid: child.pid }, 'command started');
+    const captured = captureOutput(child, settings.outputLimitBytes, task.write);
+    child.on('error', (err) =>
+      settle(() =>
+        reject(
+          signal.aborted
+            ? signal.reason
+            : new TaskError(`command "${spec.command}" could not start: ${err.message}`),
+        ),
+      ),
+    );
+    // No orphans: what it left in its group goes with it.
+    const exited = (): void => group?.terminate();
+    afterExit(child, settings, exited, (exitCode, exitSignal) =>
+      settle(() => {
+        if (signal.aborted) return reject(signal.reason);
+        try {
+          resolve(commandResult(spec.command, exitCode, exitSignal, captured));
+        } catch (err) {
+          reject(err);
+        }
+      }),
+    );
+  });
+}
 
-  push(chunk: Buffer): void {
-    const room = this.limitBytes - this.bytes;
-    if (chunk.length > room) this.truncated = true;
-    if (room <= 0) return;
-    const kept = chunk.length > room ? chunk.subarray(0, room) : chunk;
-    this.chunks.push(kept);
-    this.bytes += kept.length;
-  }
+/** The parts of a spawned command that {@link afterExit} watches. */
+export type ExitingChild = Pick<ChildProcess, 'once'> & {
+  readonly stdout: { destroy(): void };
+  readonly stderr: { destroy(): void };
+};
 
-  text(): string {
-    return Buffer.concat(this.chunks).toString('utf8');
-  }
+/**
+ * Calls `exited` when the command exits, then `ended` once its pipes are read: when they
+ * close, or after `stdioWaitMs`, when they are destroyed. `ended` may be called twice (the
+ * pipes can close after being destroyed); the caller settles once.
+ */
+export function afterExit(
+  child: ExitingChild,
+  settings: { readonly timers: Timers; readonly stdioWaitMs: number },
+  exited: () => void,
+  ended: (exitCode: number | null, exitSignal: NodeJS.Signals | null) => void,
+): void {
+  let closed = false;
+  child.once('close', () => (closed = true));
+  // 'exit', not 'close': 'close' waits for the pipes, which a background child can hold
+  // open for as long as it lives.
+  child.once('exit', (exitCode: number | null, exitSignal: NodeJS.Signals | null) => {
+    exited();
+    const end = (): void => ended(exitCode, exitSignal);
+    if (closed) return end();
+    const timer = settings.timers.setTimeout(() => {
+      child.stdout.destroy();
+      child.stderr.destroy();
+      end();
+    }, settings.stdioWaitMs);
+    child.once('close', () => {
+      settings.timers.clearTimeout(timer);
+      end();
+    });
+  });
 }

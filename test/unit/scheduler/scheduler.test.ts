@@ -10,6 +10,7 @@ import {
 } from '../../../src/shared/errors.js';
 import type { MemberId, TaskId } from '../../../src/shared/ids.js';
 import { FakeClock } from '../../helpers/fake-clock.js';
+import { taskRecord } from '../../helpers/task-record.js';
 import { DEFAULT_TASK_POLICY } from '../../../src/scheduler/retry-policy.js';
 
 const m = (id: string) => id as MemberId;
@@ -449,28 +450,24 @@ describe('Scheduler.schedule validation, in detail', () => {
       kind: '',
       targetMemberId: '',
     });
-    expect(task).toEqual({
-      id: 'd',
-      seq: 1,
-      queueSeq: 1,
-      kind: 'default',
-      payload: 'x',
-      priority: 'medium',
-      targetMemberId: undefined,
-      maxAttempts: DEFAULT_TASK_POLICY.maxAttempts,
-      retryBackoffMs: DEFAULT_TASK_POLICY.retryBackoffMs,
-      timeoutMs: DEFAULT_TASK_POLICY.timeoutMs,
-      status: 'pending',
-      attempt: 0,
-      memberId: undefined,
-      result: undefined,
-      error: undefined,
-      attemptEnded: false,
-      retryAtMs: undefined,
-      createdAtMs: clock.nowMs(),
-      startedAtMs: undefined,
-      finishedAtMs: undefined,
-    });
+    // The builder fills in the rest: never started, no member, result, error or retry.
+    expect(task).toEqual(
+      taskRecord({
+        id: t('d'),
+        seq: 1,
+        queueSeq: 1,
+        kind: 'default',
+        payload: 'x',
+        priority: 'medium',
+        targetMemberId: undefined,
+        maxAttempts: DEFAULT_TASK_POLICY.maxAttempts,
+        retryBackoffMs: DEFAULT_TASK_POLICY.retryBackoffMs,
+        timeoutMs: DEFAULT_TASK_POLICY.timeoutMs,
+        status: 'pending',
+        attempt: 0,
+        createdAtMs: clock.nowMs(),
+      }),
+    );
     expect(changed).toEqual([task]);
     expect(scheduler.get(t('d'))).toBe(task);
   });

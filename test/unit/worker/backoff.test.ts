@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import {
+  ReconnectSchedule,
   reconnectDelayMs,
   STABLE_STREAM_MS,
   streamWasStable,
 } from '../../../src/worker/backoff.js';
+import { seededRandom } from '../../helpers/seeded-random.js';
 
 const policy = { initialDelayMs: 100, maxDelayMs: 5_000, giveUpAfterMs: 60_000 };
 
@@ -24,5 +26,74 @@ describe('streamWasStable', () => {
     expect(streamWasStable(0)).toBe(false);
     expect(streamWasStable(STABLE_STREAM_MS - 1)).toBe(false);
     expect(streamWasStable(STABLE_STREAM_MS)).toBe(true);
+  });
+});
+
+describe('ReconnectSchedule', () => {
+  const halfway = (): number => 0.5;
+
+  it('joins again at once after a stable stream, and backs off after failed rounds', () => {
+    const schedule = new ReconnectSchedule(policy, 0, halfway);
+    schedule.joined(10);
+    schedule.streamEnded(10_000, 9_990);
+    expect(schedule.next(10_000)).toEqual({ giveUp: false, delayMs: 0 });
+    schedule.failed();
+    expect(schedule.next(10_000)).toEqual({ giveUp: false, delayMs: 100 }); // half of 200
+    schedule.failed();
+    expect(schedule.next(10_000)).toEqual({ giveUp: false, delayMs: 200 });
+    expect(schedule.failures).toBe(2);
+    schedule.joined(10_100);
+    schedule.streamEnded(10_100 + STABLE_STREAM_MS, STABLE_STREAM_MS);
+    expect(schedule.failures).toBe(0);
+  });
+
+  it('counts a stream the leader ends at once as one more failure', () => {
+    const schedule = new ReconnectSchedule(policy, 0, halfway);
+    schedule.failed();
+    schedule.joined(50);
+    schedule.streamEnded(60, 10);
+    expect(schedule.failures).toBe(2);
+    expect(schedule.next(60)).toEqual({ giveUp: false, delayMs: 200 });
+  });
+
+  it('gives up only once no leader answered for more than giveUpAfterMs', () => {
+    const schedule = new ReconnectSchedule(policy, 1_000, halfway);
+    schedule.failed();
+    expect(schedule.next(1_000 + policy.giveUpAfterMs).giveUp).toBe(false); // exactly at it
+    expect(schedule.next(1_001 + policy.giveUpAfterMs)).toEqual({
+      giveUp: true,
+      silentMs: policy.giveUpAfterMs + 1,
+    });
+  });
+
+  it('moves the give-up deadline on every contact: a join, and a stream that ended', () => {
+    const schedule = new ReconnectSchedule(policy, 0, halfway);
+    schedule.joined(50_000);
+    expect(schedule.next(50_000 + policy.giveUpAfterMs).giveUp).toBe(false);
+    schedule.streamEnded(100_000, 50_000);
+    expect(schedule.next(100_000 + policy.giveUpAfterMs).giveUp).toBe(false);
+    expect(schedule.next(100_001 + policy.giveUpAfterMs).giveUp).toBe(true);
+  });
+
+  it('draws jitter from the injected source, and only when it backs off', () => {
+    let draws = 0;
+    const random = seededRandom(7);
+    const schedule = new ReconnectSchedule(policy, 0, () => {
+      draws++;
+      return random();
+    });
+    expect(schedule.next(0)).toEqual({ giveUp: false, delayMs: 0 });
+    expect(draws).toBe(0);
+    for (let round = 1; round <= 12; round++) {
+      schedule.failed();
+      const step = schedule.next(0);
+      const capMs = Math.min(policy.maxDelayMs, policy.initialDelayMs * 2 ** round);
+      expect(step.giveUp).toBe(false);
+      if (!step.giveUp) {
+        expect(step.delayMs).toBeGreaterThanOrEqual(0);
+        expect(step.delayMs).toBeLessThan(capMs);
+      }
+    }
+    expect(draws).toBe(12);
   });
 });

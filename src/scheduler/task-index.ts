@@ -1,0 +1,250 @@
+import { NotFoundError } from '../shared/errors.js';
+import type { MemberId, TaskId } from '../shared/ids.js';
+import { BTree } from './sorted-btree.js';
+import { checkTaskTransition, isFinal, type TaskRecord, type TaskStatus } from './task.js';
+
+/** Filter and page for {@link TaskIndex.list}. */
+export interface TaskQuery {
+  readonly status?: TaskStatus | undefined;
+  readonly memberId?: MemberId | undefined;
+  readonly pageSize: number;
+  /** Return only tasks created after this one (the previous page's last seq). */
+  readonly afterSeq?: number | undefined;
+}
+
+/** A page of {@link TaskIndex.list}. */
+export interface TaskPage {
+  readonly tasks: TaskRecord[];
+  /**
+   * Where the next page starts (pass as `afterSeq`), or undefined at the end. A page may
+   * hold fewer than `pageSize` tasks and still have a next page: each call examines a
+   * bounded number of records so a sparse filter cannot make one call slow.
+   */
+  readonly nextAfterSeq: number | undefined;
+}
+
+/** Most records one list call examines, whatever the filter (keeps every call cheap). */
+export const MAX_LIST_SCAN = 10_000;
+
+/**
+ * Every task the scheduler holds, by id, and the indexes over them that keep each question
+ * cheap: creation order (overall and per status) for listing, finish order for pruning,
+ * retry times and deadlines for the periodic sweep. Pure, like the scheduler it serves.
+ * Status changes go only through {@link TaskIndex.setStatus}, which checks them against
+ * `TASK_TRANSITIONS` and keeps every index true; the pending queue is not kept here.
+ */
+export class TaskIndex {
+  private readonly tasks = new Map<TaskId, TaskRecord>();
+  /** Every task by creation order, and per status, so a page starts where it should. */
+  private readonly bySeq = new BTree<number, TaskRecord>();
+  private readonly byStatus: Record<TaskStatus, BTree<number, TaskRecord>> = {
+    pending: new BTree(),
+    running: new BTree(),
+    completed: new BTree(),
+    error: new BTree(),
+    cancelled: new BTree(),
+  };
+  /** Finished tasks (completed, error, cancelled) in the order they finished, for pruning. */
+  private readonly finished = new Map<TaskId, TaskRecord>();
+  /** Pending tasks waiting out a retry backoff, by (retryAtMs, seq). */
+  private readonly delayed = new BTree<TimeKey, TaskRecord>(undefined, compareTimeKeys);
+  /** Running tasks that have a timeout, by (deadline, seq). */
+  private readonly deadlines = new BTree<TimeKey, TaskRecord>(undefined, compareTimeKeys);
+  private lastSeq = 0;
+
+  /** Number of tasks held, whatever their status. */
+  get size(): number {
+    return this.tasks.size;
+  }
+
+  /** Number of finished tasks held (completed, error, cancelled). */
+  get finishedCount(): number {
+    return this.finished.size;
+  }
+
+  /** Number of pending tasks waiting out a retry backoff. */
+  get delayedCount(): number {
+    return this.delayed.size;
+  }
+
+  /** A task by id, if held. */
+  get(id: TaskId): TaskRecord | undefined {
+    return this.tasks.get(id);
+  }
+
+  /** True if a task with this id is held. */
+  has(id: TaskId): boolean {
+    return this.tasks.has(id);
+  }
+
+  /** A task by id; throws {@link NotFoundError} if none is held. */
+  require(id: TaskId): TaskRecord {
+    const task = this.tasks.get(id);
+    if (!task) throw new NotFoundError(`task ${id} not found`);
+    return task;
+  }
+
+  /** Takes the creation seq for a new task: one more than any seen, never reused. */
+  nextSeq(): number {
+    return ++this.lastSeq;
+  }
+
+  /** Files a task just created (pending, never started) under its id, seq and status. */
+  add(task: TaskRecord): void {
+    if (task.status !== 'pending') throw new Error(`a new task is pending, not ${task.status}`);
+    if (this.tasks.has(task.id)) throw new Error(`task ${task.id} is already indexed`);
+    this.tasks.set(task.id, task);
+    this.bySeq.set(task.seq, task);
+    this.byStatus.pending.set(task.seq, task);
+    this.lastSeq = Math.max(this.lastSeq, task.seq);
+  }
+
+  /**
+   * Files stored records into an empty index, with their retry waits, deadlines and
+   * finish order. Returns the records kept, and those ignored because a newer one has
+   * the same id.
+   */
+  restore(records: readonly TaskRecord[]): { kept: readonly TaskRecord[]; ignored: TaskRecord[] } {
+    if (this.tasks.size > 0) throw new Error('restore() needs an empty task index');
+    // Rows that repeat an id (a store written before ids were checked as text: two lone
+    // surrogates both read back as U+FFFD) keep only the newest, so the leader still starts.
+    const newest = new Map<string, TaskRecord>();
+    for (const task of records) {
+      const seen = newest.get(task.id);
+      if (seen === undefined || seen.seq < task.seq) newest.set(task.id, task);
+    }
+    const ignored = records.filter((task) => newest.get(task.id) !== task);
+    const kept = ignored.length === 0 ? records : [...newest.values()];
+    for (const task of kept) {
+      this.tasks.set(task.id, task);
+      this.bySeq.set(task.seq, task);
+      this.byStatus[task.status].set(task.seq, task);
+      if (task.status === 'pending' && task.retryAtMs !== undefined) {
+        this.delay(task, task.retryAtMs);
+      }
+      if (task.status === 'running') this.trackDeadline(task);
+    }
+    const finished = kept.filter((task) => isFinal(task.status));
+    finished.sort((a, b) => (a.finishedAtMs ?? 0) - (b.finishedAtMs ?? 0) || a.seq - b.seq);
+    for (const task of finished) this.finished.set(task.id, task);
+    // Even the ignored rows' seqs are taken: a new task must not reuse one.
+    for (const task of records) this.lastSeq = Math.max(this.lastSeq, task.seq);
+    return { kept, ignored };
+  }
+
+  /**
+   * Every status change goes through here, so the per-status indexes (and the deadlines of
+   * running tasks) stay true, and a change `TASK_TRANSITIONS` does not allow throws. Set
+   * `startedAtMs` before moving a task to running.
+   */
+  setStatus(task: TaskRecord, status: TaskStatus): void {
+    checkTaskTransition(task.status, status);
+    if (task.status === status) return;
+    if (task.status === 'running') this.untrackDeadline(task);
+    this.byStatus[task.status].delete(task.seq);
+    this.byStatus[status].set(task.seq, task);
+    task.status = status;
+    if (status === 'running') this.trackDeadline(task);
+    if (isFinal(status)) this.finished.set(task.id, task);
+  }
+
+  /** Removes a finished task from every index. */
+  drop(task: TaskRecord): void {
+    if (!isFinal(task.status)) throw new Error(`task ${task.id} is ${task.status}, not finished`);
+    this.finished.delete(task.id);
+    this.tasks.delete(task.id);
+    this.bySeq.delete(task.seq);
+    this.byStatus[task.status].delete(task.seq);
+  }
+
+  /** Files a pending task under its retry time; {@link takeDue} hands it back then. */
+  delay(task: TaskRecord, retryAtMs: number): void {
+    if (task.status !== 'pending') throw new Error(`only a pending task waits for a retry`);
+    task.retryAtMs = retryAtMs;
+    this.delayed.set([retryAtMs, task.seq], task);
+  }
+
+  /** Takes a task out of its retry wait; false if it was not waiting. */
+  undelay(task: TaskRecord): boolean {
+    if (task.retryAtMs === undefined) return false;
+    this.delayed.delete([task.retryAtMs, task.seq]);
+    task.retryAtMs = undefined;
+    return true;
+  }
+
+  /** Takes every task whose retry time is at or before `nowMs` out of its wait, first due first. */
+  takeDue(nowMs: number): TaskRecord[] {
+    const due: TaskRecord[] = [];
+    for (const [[retryAtMs], task] of this.delayed.entries()) {
+      if (retryAtMs > nowMs) break;
+      due.push(task);
+    }
+    for (const task of due) this.undelay(task);
+    return due;
+  }
+
+  /**
+   * Running tasks whose deadline is at or before `nowMs`, earliest first. They stay filed
+   * until they leave `running`.
+   */
+  pastDeadline(nowMs: number): TaskRecord[] {
+    const due: TaskRecord[] = [];
+    for (const [[deadlineMs], task] of this.deadlines.entries()) {
+      if (deadlineMs > nowMs) break;
+      due.push(task);
+    }
+    return due;
+  }
+
+  /** Every running task, in creation order. */
+  running(): TaskRecord[] {
+    return [...this.byStatus.running.values()];
+  }
+
+  /**
+   * Finished tasks, the oldest-finished first. Dropping the task just returned while
+   * iterating is allowed.
+   */
+  finishedOldestFirst(): IterableIterator<TaskRecord> {
+    return this.finished.values();
+  }
+
+  /**
+   * One page of tasks in creation order. A status filter walks that status's index from
+   * the page start (O(log n + page)); a member filter is applied while walking, within
+   * {@link MAX_LIST_SCAN} records per call.
+   */
+  list(query: TaskQuery): TaskPage {
+    const index = query.status === undefined ? this.bySeq : this.byStatus[query.status];
+    const tasks: TaskRecord[] = [];
+    let scanned = 0;
+    for (const [seq, task] of index.entries((query.afterSeq ?? 0) + 1)) {
+      if (tasks.length >= query.pageSize || scanned >= MAX_LIST_SCAN) {
+        // More records follow: the next page starts after the last one examined.
+        return { tasks, nextAfterSeq: seq - 1 };
+      }
+      scanned++;
+      if (query.memberId === undefined || task.memberId === query.memberId) tasks.push(task);
+    }
+    return { tasks, nextAfterSeq: undefined };
+  }
+
+  private trackDeadline(task: TaskRecord): void {
+    if (task.timeoutMs > 0) this.deadlines.set(deadlineKey(task), task);
+  }
+
+  private untrackDeadline(task: TaskRecord): void {
+    if (task.timeoutMs > 0) this.deadlines.delete(deadlineKey(task));
+  }
+}
+
+/** A point in time and a task's seq: orders retry waits and deadlines, ties by age. */
+type TimeKey = readonly [timeMs: number, seq: number];
+
+function compareTimeKeys(a: TimeKey, b: TimeKey): number {
+  return a[0] - b[0] || a[1] - b[1];
+}
+
+function deadlineKey(task: TaskRecord): TimeKey {
+  return [task.startedAtMs! + task.timeoutMs, task.seq];
+}

@@ -1,0 +1,52 @@
+import {
+  HeartbeatStatus,
+  type FinishedTask,
+  type HeartbeatRequest,
+  type RunningTask,
+} from '../gen/cluster/v1/leader.js';
+import type { AttemptOutcome } from './outcome.js';
+import type { OutboxLoad } from './outbox.js';
+
+/** The worker's state as one heartbeat tells it. */
+export interface WorkerState {
+  readonly id: string;
+  /** The secret this process's Join returned; every heartbeat carries it. */
+  readonly session: string;
+  /** Set while the worker reports FAILED, with why. */
+  readonly failedReason: string | undefined;
+  readonly draining: boolean;
+  readonly running: RunningTask[];
+  readonly freeSlots: number;
+}
+
+/** FAILED while a reason is set, else BUSY while anything runs, else IDLE. */
+export function heartbeatStatus(
+  failedReason: string | undefined,
+  runningCount: number,
+): HeartbeatStatus {
+  if (failedReason !== undefined) return HeartbeatStatus.HEARTBEAT_STATUS_FAILED;
+  return runningCount > 0
+    ? HeartbeatStatus.HEARTBEAT_STATUS_BUSY
+    : HeartbeatStatus.HEARTBEAT_STATUS_IDLE;
+}
+
+/** A report as it goes on the wire. */
+export function finishedTask(outcome: AttemptOutcome): FinishedTask {
+  const { id, attempt, result, error, permanent } = outcome;
+  return { id, attempt, result, error, permanent: permanent === true };
+}
+
+/** One heartbeat: liveness, what runs, and the outbox's output and reports. */
+export function buildHeartbeat(state: WorkerState, load: OutboxLoad): HeartbeatRequest {
+  return {
+    id: state.id,
+    session: state.session,
+    status: heartbeatStatus(state.failedReason, state.running.length),
+    statusReason: state.failedReason ?? '',
+    freeSlots: state.freeSlots,
+    running: state.running,
+    draining: state.draining,
+    finished: load.reports.map(finishedTask),
+    output: load.output,
+  };
+}

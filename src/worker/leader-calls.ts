@@ -1,0 +1,81 @@
+import { Channel, Metadata, type ChannelCredentials } from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import { LeaderServiceClient, type JoinResponse } from '../gen/cluster/v1/leader.js';
+import { deadlineAfter } from '../shared/clock.js';
+
+/** Deadline of a Join or Leave call. */
+const CALL_DEADLINE_MS = 5_000;
+
+/** Who this worker is, as it tells the leader on Join. */
+export interface WorkerIdentity {
+  readonly id: string;
+  readonly address: string;
+  readonly instance: string;
+  readonly slots: number;
+  readonly kinds: readonly string[];
+  /** Commands the `command` handler may run, told to the leader (informational). */
+  readonly allowedCommands?: readonly string[] | undefined;
+}
+
+/** A client of one leader and the channel under it; closing the channel ends both. */
+export interface LeaderConnection {
+  readonly channel: Channel;
+  readonly client: LeaderServiceClient;
+}
+
+/** Opens a channel to the leader at `address`. */
+export function openLeaderConnection(
+  address: string,
+  credentials: ChannelCredentials,
+): LeaderConnection {
+  // One channel (one HTTP/2 connection) for both services: the heartbeat stream and
+  // completion reports share fate.
+  const channel = new Channel(address, credentials, {
+    'grpc.keepalive_time_ms': 10_000,
+    'grpc.keepalive_timeout_ms': 5_000,
+    'grpc.keepalive_permit_without_calls': 1,
+  });
+  const client = new LeaderServiceClient(address, credentials, { channelOverride: channel });
+  return { channel, client };
+}
+
+/** Joins the leader as `identity`; rejects with the call's ServiceError, or on abort. */
+export function callJoin(
+  client: LeaderServiceClient,
+  identity: WorkerIdentity,
+  signal: AbortSignal,
+): Promise<JoinResponse> {
+  return new Promise<JoinResponse>((resolve, reject) => {
+    const call = client.join(
+      {
+        id: identity.id,
+        address: identity.address,
+        slots: identity.slots,
+        kinds: [...identity.kinds],
+        instance: identity.instance,
+        allowedCommands: [...(identity.allowedCommands ?? [])],
+      },
+      new Metadata(),
+      { deadline: deadlineAfter(CALL_DEADLINE_MS) },
+      (err, response) => {
+        // Removed once answered: one listener per join piled up on the worker's
+        // long-lived signal (MaxListenersExceededWarning, issue #14).
+        signal.removeEventListener('abort', onAbort);
+        if (err) reject(err);
+        else resolve(response);
+      },
+    );
+    const onAbort = (): void => call.cancel();
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** Tells the leader member `id` leaves; a failure is logged, never thrown. */
+export function callLeave(client: LeaderServiceClient, id: string, log: Logger): Promise<void> {
+  return new Promise<void>((resolve) => {
+    client.leave({ id }, new Metadata(), { deadline: deadlineAfter(CALL_DEADLINE_MS) }, (err) => {
+      if (err) log.warn({ err: err.message }, 'leave failed');
+      resolve();
+    });
+  });
+}

@@ -1,0 +1,47 @@
+import { status, type ServiceError } from '@grpc/grpc-js';
+import { ConflictError, InvalidArgumentError } from '../shared/errors.js';
+
+/** Raised when the leader could not be reached for longer than `giveUpAfterMs`. */
+export class LeaderUnreachableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'LeaderUnreachableError';
+  }
+}
+
+/**
+ * The leader refused Join because another live worker process uses this id. Retrying
+ * cannot help (the other process keeps it): it is a configuration error, and the CLI exits
+ * 2 with this one line (issue #14).
+ */
+export class WorkerIdInUseError extends ConflictError {
+  constructor(id: string, details: string) {
+    super(
+      `worker id "${id}" is already in use by another worker process (${details}); ` +
+        'give each worker its own --id (DROVER_WORKER_ID)',
+    );
+    this.name = 'WorkerIdInUseError';
+  }
+}
+
+/** Raised when the leader refuses the worker's Join as invalid (a bad id, too many slots). */
+export class WorkerRefusedError extends InvalidArgumentError {
+  constructor(details: string) {
+    super(`the leader refused this worker: ${details}; fix the worker's settings`);
+    this.name = 'WorkerRefusedError';
+  }
+}
+
+/**
+ * The error to stop on when a Join failed with `err`, or undefined when another round may
+ * succeed (the leader was unreachable, busy, not the leader).
+ */
+export function joinRefusal(err: unknown, workerId: string): Error | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const { code, details } = err as Partial<ServiceError>;
+  if (code === status.ALREADY_EXISTS) return new WorkerIdInUseError(workerId, details ?? '');
+  // The leader answered and refused what this worker claims (its id, slots, kinds): a
+  // configuration error that no retry can fix.
+  if (code === status.INVALID_ARGUMENT) return new WorkerRefusedError(details ?? '');
+  return undefined;
+}

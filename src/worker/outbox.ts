@@ -1,0 +1,107 @@
+import type { Logger } from 'pino';
+import type { FinishedAck, OutputChunk } from '../gen/cluster/v1/leader.js';
+import type { AttemptOutcome } from './outcome.js';
+import { OutputBuffer } from './output-buffer.js';
+import { ReportBook } from './report-book.js';
+
+/**
+ * Output bytes per heartbeat message: a quarter of the smallest message limit a leader has
+ * (4 MiB), leaving room for reports, so output can never get a message refused.
+ */
+export const OUTPUT_MESSAGE_BYTES = 1024 * 1024;
+/**
+ * Report bytes per heartbeat message (results and errors, estimated): with the output's
+ * share, a message stays under 3.5 MiB, below the leader's smallest limit of 4 MiB.
+ */
+export const REPORT_MESSAGE_BYTES = 2 * 1024 * 1024;
+
+/** What the next heartbeat carries besides liveness. */
+export interface OutboxLoad {
+  readonly output: OutputChunk[];
+  readonly reports: readonly AttemptOutcome[];
+  /** Something had to wait for a later message (a byte budget was used up). */
+  readonly more: boolean;
+}
+
+/**
+ * What goes up the heartbeat stream besides liveness: attempts' output (best effort) and
+ * reports (kept until the leader answers them). It decides what each message carries and
+ * logs what it gives up on; it does no I/O and runs no timers: the link sends.
+ */
+export class Outbox {
+  /** Output of running attempts not yet sent (best effort: dropped while disconnected). */
+  private readonly pendingOutput = new OutputBuffer();
+
+  /**
+   * `log` is the link's logger (these are the link's log lines). `reports`: those not yet
+   * acknowledged; each goes out once per stream, a bounded number of times.
+   */
+  constructor(
+    private readonly log: Logger,
+    private readonly reports = new ReportBook(),
+  ) {}
+
+  /** Keeps a report until the leader answers it or it is given up on; resolves then. */
+  report(outcome: AttemptOutcome): Promise<void> {
+    return this.reports.add(outcome);
+  }
+
+  /** Queues a piece of an attempt's output. */
+  output(id: string, attempt: number, stream: string, data: string): void {
+    this.pendingOutput.push(id, attempt, stream, data);
+  }
+
+  /** Forgets waiting output: there is no stream to send it on. */
+  dropOutput(): void {
+    this.pendingOutput.clear();
+  }
+
+  /**
+   * The load of the next message on stream `serial`: the oldest output within
+   * OUTPUT_MESSAGE_BYTES, and reports within REPORT_MESSAGE_BYTES not yet sent on it.
+   */
+  take(serial: number): OutboxLoad {
+    // At most OUTPUT_MESSAGE_BYTES of output per message; the rest goes on the next turn.
+    const output = this.pendingOutput.take(OUTPUT_MESSAGE_BYTES);
+    // A report waits for its attempt's output to be sent: the leader keeps output only while
+    // the attempt is current, and the report ends it.
+    const outputLeft = this.pendingOutput.attemptsWaiting();
+    const batch = this.reports.take(serial, REPORT_MESSAGE_BYTES, (key) => outputLeft.has(key));
+    for (const outcome of batch.dropped) {
+      this.log.error(
+        { taskId: outcome.id, attempt: outcome.attempt },
+        'report dropped: no leader answered it on any of its streams',
+      );
+    }
+    return { output, reports: batch.send, more: this.pendingOutput.size > 0 || batch.more };
+  }
+
+  /** The leader answered reports; a refusal (stale, say) is logged. */
+  acknowledged(acks: readonly FinishedAck[]): void {
+    for (const ack of acks) {
+      if (this.reports.answered(ack.id, ack.attempt) && !ack.accepted) {
+        this.log.warn(
+          { taskId: ack.id, attempt: ack.attempt, code: ack.code, details: ack.reason },
+          'report refused',
+        );
+      }
+    }
+  }
+
+  /** Stream `serial` ended as too large: its large reports become short failures. */
+  refusedAsTooLarge(serial: number, details: string): void {
+    for (const outcome of this.reports.refusedAsTooLarge(serial, details)) {
+      this.log.error(
+        { taskId: outcome.id, attempt: outcome.attempt, details },
+        'leader refused a report as too large; reporting the attempt failed instead',
+      );
+    }
+  }
+
+  /** Drops reports that can no longer be delivered (the link stopped). */
+  abandon(): void {
+    for (const outcome of this.reports.abandonAll()) {
+      this.log.error({ taskId: outcome.id, attempt: outcome.attempt }, 'report dropped: no leader');
+    }
+  }
+}

@@ -1,0 +1,220 @@
+import { describe, expect, it } from 'vitest';
+import {
+  checkNewTask,
+  checkNewTasks,
+  newTaskRecord,
+  type NewTask,
+  type SchedulerLimits,
+} from '../../../src/scheduler/new-task.js';
+import { DEFAULT_TASK_POLICY, POLICY_LIMITS } from '../../../src/scheduler/retry-policy.js';
+import { ConflictError, InvalidArgumentError, TooLargeError } from '../../../src/shared/errors.js';
+import type { MemberId, TaskId } from '../../../src/shared/ids.js';
+import { FakeClock } from '../../helpers/fake-clock.js';
+import { taskRecord } from '../../helpers/task-record.js';
+
+const limits: SchedulerLimits = { maxPayloadBytes: 16 };
+const check = (spec: Partial<NewTask>, given: SchedulerLimits = limits) =>
+  checkNewTask({ id: 'a', payload: 'p', ...spec }, given);
+
+describe('checkNewTask: defaults', () => {
+  it('fills in kind "default", priority medium, no target and the default policy', () => {
+    expect(check({ kind: '', targetMemberId: '' })).toEqual({
+      id: 'a',
+      kind: 'default',
+      payload: 'p',
+      priority: 'medium',
+      targetMemberId: undefined,
+      maxAttempts: DEFAULT_TASK_POLICY.maxAttempts,
+      retryBackoffMs: DEFAULT_TASK_POLICY.retryBackoffMs,
+      timeoutMs: DEFAULT_TASK_POLICY.timeoutMs,
+    });
+  });
+
+  it('takes the cluster policy from the limits; max_attempts 0 means the default', () => {
+    const policy = { maxAttempts: 7, retryBackoffMs: 5, retryBackoffMaxMs: 50, timeoutMs: 9 };
+    expect(check({ maxAttempts: 0 }, { maxPayloadBytes: 16, policy })).toMatchObject({
+      maxAttempts: 7,
+      retryBackoffMs: 5,
+      timeoutMs: 9,
+    });
+  });
+
+  it('keeps what the task names, zeros included', () => {
+    expect(
+      check({
+        priority: 'high',
+        kind: 'img.resize:v2',
+        targetMemberId: 'w1',
+        maxAttempts: 1,
+        retryBackoffMs: 0,
+        timeoutMs: 0,
+      }),
+    ).toEqual({
+      id: 'a',
+      kind: 'img.resize:v2',
+      payload: 'p',
+      priority: 'high',
+      targetMemberId: 'w1',
+      maxAttempts: 1,
+      retryBackoffMs: 0,
+      timeoutMs: 0,
+    });
+  });
+});
+
+describe('checkNewTask: refusals', () => {
+  it('counts the payload limit in UTF-8 bytes: exactly the limit passes, one more does not', () => {
+    expect(check({ payload: 'é'.repeat(8) }).payload).toBe('é'.repeat(8)); // 16 bytes
+    expect(() => check({ payload: 'é'.repeat(8) + 'x' })).toThrow(
+      new TooLargeError('task payload is 17 bytes; the limit is 16'),
+    );
+  });
+
+  it('refuses an empty payload, and one that is not well-formed text', () => {
+    expect(() => check({ payload: '' })).toThrow(
+      new InvalidArgumentError('task payload must not be empty'),
+    );
+    expect(() => check({ payload: 'x\uD800' })).toThrow(InvalidArgumentError);
+  });
+
+  it('refuses a bad id or target id', () => {
+    expect(() => check({ id: '' })).toThrow(InvalidArgumentError);
+    expect(() => check({ id: 'a b' })).toThrow(InvalidArgumentError);
+    expect(() => check({ targetMemberId: 'm'.repeat(257) })).toThrow(/target member id/);
+    expect(check({ targetMemberId: 'm'.repeat(256) }).targetMemberId).toBe('m'.repeat(256));
+  });
+
+  it('takes a kind of 1-64 allowed characters and nothing else', () => {
+    expect(check({ kind: 'k'.repeat(64) }).kind).toBe('k'.repeat(64));
+    for (const kind of ['k'.repeat(65), 'bad kind', '.dot-first', 'é']) {
+      expect(() => check({ kind })).toThrow(/task kind .* is not valid/);
+    }
+  });
+
+  it('takes policy values from 0 to their limit as whole numbers only', () => {
+    const fields = [
+      ['maxAttempts', 'max_attempts', POLICY_LIMITS.maxAttempts],
+      ['retryBackoffMs', 'retry_backoff_ms', POLICY_LIMITS.retryBackoffMs],
+      ['timeoutMs', 'timeout_ms', POLICY_LIMITS.timeoutMs],
+    ] as const;
+    for (const [field, name, most] of fields) {
+      expect(check({ [field]: most })[field]).toBe(most);
+      for (const bad of [-1, 1.5, most + 1, Number.NaN, Number.POSITIVE_INFINITY]) {
+        expect(() => check({ [field]: bad })).toThrow(
+          new InvalidArgumentError(`${name} must be a whole number from 0 to ${most}`),
+        );
+      }
+    }
+  });
+
+  it('prefixes messages with where the task is', () => {
+    expect(() => checkNewTask({ id: 'a', payload: '' }, limits, 'tasks[3]: ')).toThrow(
+      new InvalidArgumentError('tasks[3]: task payload must not be empty'),
+    );
+    expect(() =>
+      checkNewTask({ id: 'a', payload: 'p', timeoutMs: -1 }, limits, 'tasks[0]: '),
+    ).toThrow(/^tasks\[0\]: timeout_ms must be/);
+  });
+});
+
+describe('checkNewTasks', () => {
+  const none = () => false;
+
+  it('checks every task in order, and an empty batch is empty', () => {
+    const checked = checkNewTasks(
+      [
+        { id: 'a', payload: 'x' },
+        { id: 'b', payload: 'y', priority: 'low' },
+      ],
+      limits,
+      none,
+    );
+    expect(checked.map((task) => [task.id, task.priority])).toEqual([
+      ['a', 'medium'],
+      ['b', 'low'],
+    ]);
+    expect(checkNewTasks([], limits, none)).toEqual([]);
+  });
+
+  it('names the offending index in a batch of more than one, and none for one task', () => {
+    expect(() =>
+      checkNewTasks(
+        [
+          { id: 'ok', payload: 'x' },
+          { id: 'bad', payload: '' },
+        ],
+        limits,
+        none,
+      ),
+    ).toThrow(new InvalidArgumentError('tasks[1]: task payload must not be empty'));
+    expect(() => checkNewTasks([{ id: 'bad', payload: '' }], limits, none)).toThrow(
+      new InvalidArgumentError('task payload must not be empty'),
+    );
+  });
+
+  it('refuses a duplicate within the batch or of a known task', () => {
+    const known = new Set(['old']);
+    const exists = (id: TaskId) => known.has(id);
+    expect(() =>
+      checkNewTasks(
+        [
+          { id: 'a', payload: 'x' },
+          { id: 'a', payload: 'y' },
+        ],
+        limits,
+        exists,
+      ),
+    ).toThrow(new ConflictError('tasks[1]: task a already exists'));
+    expect(() => checkNewTasks([{ id: 'old', payload: 'x' }], limits, exists)).toThrow(
+      new ConflictError('task old already exists'),
+    );
+  });
+
+  it('reports an invalid task before a duplicate, wherever each is', () => {
+    const exists = (id: TaskId) => id === 'a';
+    expect(() =>
+      checkNewTasks(
+        [
+          { id: 'a', payload: 'x' },
+          { id: 'b', payload: '' },
+        ],
+        limits,
+        exists,
+      ),
+    ).toThrow(InvalidArgumentError);
+  });
+});
+
+describe('newTaskRecord', () => {
+  it('makes a pending, never started record at the given seq, place and time', () => {
+    const clock = new FakeClock();
+    const checked = check({ priority: 'low', targetMemberId: 'w', timeoutMs: 30 });
+    expect(newTaskRecord(checked, 4, -2, clock.nowMs())).toEqual(
+      taskRecord({
+        id: 'a' as TaskId,
+        seq: 4,
+        queueSeq: -2,
+        payload: 'p',
+        priority: 'low',
+        targetMemberId: 'w' as MemberId,
+        timeoutMs: 30,
+        createdAtMs: clock.nowMs(),
+      }),
+    );
+  });
+
+  it('gives every record the same fields in the same order (one V8 shape)', () => {
+    const clock = new FakeClock();
+    const plain = newTaskRecord(check({}), 1, 1, clock.nowMs());
+    clock.advance(5);
+    const full = newTaskRecord(
+      check({ id: 'b', kind: 'k', targetMemberId: 'w', maxAttempts: 2 }),
+      2,
+      2,
+      clock.nowMs(),
+    );
+    expect(Object.keys(full)).toEqual(Object.keys(plain));
+    // Every field present, even those still undefined.
+    expect(Object.keys(plain).sort()).toEqual(Object.keys(taskRecord()).sort());
+  });
+});

@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { drainAndLeave, type StoppingWorker } from '../../../src/worker/drain-and-leave.js';
+import { captureLogger } from './capture-logger.js';
+
+/** A worker whose parts record what stopping did to them, in order. */
+function stoppingWorker(options: { idle?: () => Promise<void>; done?: Promise<void> } = {}) {
+  const calls: string[] = [];
+  const { logger, lines } = captureLogger();
+  const session = new AbortController();
+  session.signal.addEventListener('abort', () => calls.push('abort'));
+  const worker: StoppingWorker = {
+    link: {
+      drain: () => void calls.push('drain'),
+      leave: () => {
+        calls.push('leave');
+        return Promise.resolve();
+      },
+    },
+    runner: {
+      idle: () => {
+        calls.push('idle');
+        return options.idle?.() ?? Promise.resolve();
+      },
+      abandonAll: (reason) => void calls.push(`abandonAll: ${reason}`),
+    },
+    session,
+    done: options.done ?? Promise.resolve(),
+    log: logger,
+  };
+  return { worker, calls, lines, session };
+}
+
+describe('drainAndLeave', () => {
+  it('drains, waits for running tasks, leaves, then aborts what is left', async () => {
+    const { worker, calls, lines, session } = stoppingWorker();
+    await drainAndLeave(worker, 1_000);
+    expect(calls).toEqual(['drain', 'idle', 'leave', 'abandonAll: worker shutting down', 'abort']);
+    expect((session.signal.reason as Error).message).toBe('worker stopped');
+    expect(lines.map((l) => l.msg)).toEqual(['worker draining', 'worker stopped']);
+  });
+
+  it('hands tasks back when the drain times out, and still leaves', async () => {
+    const { worker, calls, lines } = stoppingWorker({
+      idle: () => Promise.reject(new DOMException('timed out', 'TimeoutError')),
+    });
+    await drainAndLeave(worker, 1_000);
+    expect(calls.slice(2)).toEqual(['leave', 'abandonAll: worker shutting down', 'abort']);
+    expect(lines.map((l) => l.msg)).toEqual([
+      'worker draining',
+      'drain timed out; handing tasks back',
+      'worker stopped',
+    ]);
+  });
+
+  it('resolves even when the link had given up', async () => {
+    const done = Promise.reject(new Error('no leader'));
+    done.catch(() => {});
+    const { worker, lines } = stoppingWorker({ done });
+    await expect(drainAndLeave(worker, 1_000)).resolves.toBeUndefined();
+    expect(lines.at(-1)?.msg).toBe('worker stopped');
+  });
+});

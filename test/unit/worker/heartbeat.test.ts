@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { HeartbeatStatus } from '../../../src/gen/cluster/v1/leader.js';
+import {
+  buildHeartbeat,
+  finishedTask,
+  heartbeatStatus,
+  type WorkerState,
+} from '../../../src/worker/heartbeat.js';
+
+const state: WorkerState = {
+  id: 'w1',
+  session: 'secret',
+  failedReason: undefined,
+  draining: false,
+  running: [],
+  freeSlots: 2,
+};
+
+describe('heartbeatStatus', () => {
+  it.each([
+    [undefined, 0, HeartbeatStatus.HEARTBEAT_STATUS_IDLE],
+    [undefined, 1, HeartbeatStatus.HEARTBEAT_STATUS_BUSY],
+    ['disk full', 0, HeartbeatStatus.HEARTBEAT_STATUS_FAILED],
+    ['disk full', 3, HeartbeatStatus.HEARTBEAT_STATUS_FAILED],
+    ['', 0, HeartbeatStatus.HEARTBEAT_STATUS_FAILED], // any reason, even empty, is FAILED
+  ])('failed %j with %i running is %i', (reason, running, expected) => {
+    expect(heartbeatStatus(reason, running)).toBe(expected);
+  });
+});
+
+describe('finishedTask', () => {
+  it('puts a report on the wire with permanent always set', () => {
+    expect(finishedTask({ id: 't', attempt: 2, result: 'ok' })).toEqual({
+      id: 't',
+      attempt: 2,
+      result: 'ok',
+      error: undefined,
+      permanent: false,
+    });
+    expect(finishedTask({ id: 't', attempt: 2, error: 'no', permanent: true }).permanent).toBe(
+      true,
+    );
+  });
+});
+
+describe('buildHeartbeat', () => {
+  it('tells liveness, what runs and the load, with no reason while healthy', () => {
+    const output = [{ id: 't', attempt: 1, stream: 'stdout', data: 'hi' }];
+    const message = buildHeartbeat(
+      { ...state, running: [{ id: 't', attempt: 1 }], freeSlots: 1, draining: true },
+      { output, reports: [{ id: 'u', attempt: 3, result: 'r' }], more: false },
+    );
+    expect(message).toEqual({
+      id: 'w1',
+      session: 'secret',
+      status: HeartbeatStatus.HEARTBEAT_STATUS_BUSY,
+      statusReason: '',
+      freeSlots: 1,
+      running: [{ id: 't', attempt: 1 }],
+      draining: true,
+      finished: [{ id: 'u', attempt: 3, result: 'r', error: undefined, permanent: false }],
+      output,
+    });
+  });
+
+  it('carries the reason while FAILED', () => {
+    const message = buildHeartbeat(
+      { ...state, failedReason: 'disk full' },
+      { output: [], reports: [], more: false },
+    );
+    expect(message.status).toBe(HeartbeatStatus.HEARTBEAT_STATUS_FAILED);
+    expect(message.statusReason).toBe('disk full');
+  });
+});
