@@ -12,10 +12,10 @@ import { serverCredentials } from '../shared/tls.js';
 import { MemoryTaskStore } from '../scheduler/store/memory-store.js';
 import { SqliteTaskStore } from '../scheduler/store/sqlite-store.js';
 import type { TaskStore } from '../scheduler/store/store.js';
-import type { LeaderConfig } from './config.js';
+import type { LeaderConfig, LeaderServerConfig } from './config.js';
 import { Coordinator } from './coordinator.js';
 import { buildHttpServer } from './http/server.js';
-import { buildLeaderServer, SERVICE_NAMES } from './grpc/server.js';
+import { buildLeaderServer, SERVICE_NAMES, type LeaderServer } from './grpc/server.js';
 
 /** The most bytes JSON takes to spell one byte of a string (`\u0001`). */
 const JSON_ESCAPE_FACTOR = 6;
@@ -47,84 +47,29 @@ export async function runLeader(
   signal: AbortSignal,
   onListening: (where: LeaderListening) => void = () => {},
 ): Promise<void> {
-  const logger = createLogger({ level: config.logLevel, format: config.logFormat, name: 'leader' });
-  // grpc-js logs to stderr by itself (e.g. a line per failed bind, which the leader reports
-  // in its own words); keep its lines in the leader's log, at debug.
-  const grpcLog = logger.child({ component: 'grpc-js' });
-  setLogger({
-    error: (...args: unknown[]) => grpcLog.debug(args.map(String).join(' ')),
-    info: (...args: unknown[]) => grpcLog.debug(args.map(String).join(' ')),
-    debug: (...args: unknown[]) => grpcLog.debug(args.map(String).join(' ')),
-  });
-  const store: TaskStore =
-    config.store === 'memory'
-      ? new MemoryTaskStore()
-      : new SqliteTaskStore({ dataDir: config.dataDir, sync: config.sync });
+  const logger = leaderLogger(config.log);
+  const store = openStore(config.store);
   const failure = new AbortController();
   const coordinator = new Coordinator(
     { clock: systemClock, ids: randomIds, logger, store, fail: (err) => failure.abort(err) },
-    {
-      heartbeatIntervalMs: config.heartbeatIntervalMs,
-      timing: {
-        suspectAfterMs: config.suspectAfterMs,
-        deadAfterMs: config.deadAfterMs,
-        retentionMs: config.memberRetentionMs,
-        quarantineAfterFailures: config.quarantineAfterFailures,
-        quarantineMs: config.quarantineMs,
-      },
-      taskPolicy: config.taskPolicy,
-      sweepIntervalMs: config.sweepIntervalMs,
-      maxPayloadBytes: config.maxPayloadBytes,
-      reattachGraceMs: config.reattachGraceMs,
-      retention: { finished: config.retainFinished, ageMs: config.retainFinishedMs },
-      output: { perTaskChars: config.maxOutputChars, totalChars: config.outputMemoryChars },
-      watchers: { total: config.maxWatchers, perClient: config.maxWatchersPerClient },
-    },
+    coordinatorOptions(config),
   );
   await coordinator.start();
 
-  const built = buildLeaderServer(coordinator, logger, {
-    maxReceiveMessageBytes: Math.max(
-      config.maxPayloadBytes + MESSAGE_OVERHEAD_BYTES,
-      MIN_MESSAGE_LIMIT_BYTES,
-    ),
-    keepaliveTimeMs: config.keepaliveTimeMs,
-    keepaliveTimeoutMs: config.keepaliveTimeoutMs,
-  });
-  let http: FastifyInstance | undefined;
-  const addresses: string[] = [];
-  try {
-    // Every listener is bound before anything is served: a busy port must not leave a
-    // half-started leader (gRPC up, HTTP down) holding the data directory's lock.
-    const credentials = serverCredentials(config.tls);
-    for (const address of config.listen) {
-      const port = await bindOrExplain('gRPC', address, () => built.bind(address, credentials));
-      addresses.push(address.replace(/:\d+$/, `:${port}`));
-    }
-    if (config.httpListen !== undefined) {
-      http = await bindOrExplain('HTTP', config.httpListen, () =>
-        startHttp(config, coordinator, logger),
-      );
-    }
-  } catch (err) {
-    coordinator.shutdown('leader could not start');
-    built.server.forceShutdown();
-    await http?.close();
-    await store.close();
-    throw err;
-  }
+  const built = buildLeaderServer(coordinator, logger, grpcServerOptions(config));
+  const { addresses, http } = await listen(config, coordinator, built, logger, store);
   for (const name of ['', ...SERVICE_NAMES]) built.health.setStatus(name, 'SERVING');
+  const tls = config.server.tls !== undefined;
   // Tests and tools read the bound ports from this line, so it is written whatever the
   // configured level (a child logger may have its own level).
-  logger
-    .child({}, { level: 'info' })
-    .info({ addresses, tls: config.tls !== undefined }, 'leader listening');
+  logger.child({}, { level: 'info' }).info({ addresses, tls }, 'leader listening');
   const httpAddress = http === undefined ? undefined : logHttpAddress(config, http, logger);
   onListening({ addresses, http: httpAddress });
 
   const stop = AbortSignal.any([signal, failure.signal]);
   if (!stop.aborted) await once(stop, 'abort');
-  await shutdown(logger, config, coordinator, built.server, http, failure.signal.aborted);
+  const failed = failure.signal.aborted;
+  await shutdown(logger, config.server, coordinator, built.server, http, failed);
   for (const name of ['', ...SERVICE_NAMES]) built.health.setStatus(name, 'NOT_SERVING');
   await store.close();
   if (failure.signal.aborted) {
@@ -134,22 +79,113 @@ export async function runLeader(
   logger.info('leader stopped');
 }
 
+/** The process's logger; grpc-js's own lines go into it too. */
+function leaderLogger(log: LeaderConfig['log']): Logger {
+  const logger = createLogger({ level: log.level, format: log.format, name: 'leader' });
+  // grpc-js logs to stderr by itself (e.g. a line per failed bind, which the leader reports
+  // in its own words); keep its lines in the leader's log, at debug.
+  const grpcLog = logger.child({ component: 'grpc-js' });
+  setLogger({
+    error: (...args: unknown[]) => grpcLog.debug(args.map(String).join(' ')),
+    info: (...args: unknown[]) => grpcLog.debug(args.map(String).join(' ')),
+    debug: (...args: unknown[]) => grpcLog.debug(args.map(String).join(' ')),
+  });
+  return logger;
+}
+
+function openStore(store: LeaderConfig['store']): TaskStore {
+  return store.kind === 'memory'
+    ? new MemoryTaskStore()
+    : new SqliteTaskStore({ dataDir: store.dataDir, sync: store.sync });
+}
+
+/** The coordinator's options, from the config's sections (the coordinator owns its shape). */
+function coordinatorOptions(config: LeaderConfig): ConstructorParameters<typeof Coordinator>[1] {
+  const { membership } = config;
+  return {
+    heartbeatIntervalMs: membership.heartbeatIntervalMs,
+    timing: {
+      suspectAfterMs: membership.suspectAfterMs,
+      deadAfterMs: membership.deadAfterMs,
+      retentionMs: membership.retentionMs,
+      quarantineAfterFailures: membership.quarantineAfterFailures,
+      quarantineMs: membership.quarantineMs,
+    },
+    taskPolicy: config.taskPolicy,
+    sweepIntervalMs: membership.sweepIntervalMs,
+    maxPayloadBytes: config.tasks.maxPayloadBytes,
+    reattachGraceMs: config.tasks.reattachGraceMs,
+    retention: config.retention,
+    output: config.output,
+    watchers: config.watchers,
+  };
+}
+
+function grpcServerOptions(config: LeaderConfig): Parameters<typeof buildLeaderServer>[2] {
+  return {
+    maxReceiveMessageBytes: Math.max(
+      config.tasks.maxPayloadBytes + MESSAGE_OVERHEAD_BYTES,
+      MIN_MESSAGE_LIMIT_BYTES,
+    ),
+    keepaliveTimeMs: config.server.keepaliveTimeMs,
+    keepaliveTimeoutMs: config.server.keepaliveTimeoutMs,
+  };
+}
+
+/**
+ * Binds every listener before anything is served: a busy port must not leave a
+ * half-started leader (gRPC up, HTTP down) holding the data directory's lock. On a
+ * refusal, undoes what was started and rethrows.
+ */
+async function listen(
+  config: LeaderConfig,
+  coordinator: Coordinator,
+  built: LeaderServer,
+  logger: Logger,
+  store: TaskStore,
+): Promise<{ addresses: string[]; http: FastifyInstance | undefined }> {
+  const { listen: grpcAddresses, httpListen } = config.server;
+  let http: FastifyInstance | undefined;
+  const addresses: string[] = [];
+  try {
+    const credentials = serverCredentials(config.server.tls);
+    for (const address of grpcAddresses) {
+      const port = await bindOrExplain('gRPC', address, () => built.bind(address, credentials));
+      addresses.push(address.replace(/:\d+$/, `:${port}`));
+    }
+    if (httpListen !== undefined) {
+      http = await bindOrExplain('HTTP', httpListen, () =>
+        startHttp(config, httpListen, coordinator, logger),
+      );
+    }
+  } catch (err) {
+    coordinator.shutdown('leader could not start');
+    built.server.forceShutdown();
+    await http?.close();
+    await store.close();
+    throw err;
+  }
+  return { addresses, http };
+}
+
 /** Serves the HTTP JSON API; logs where (tests read the port from that line). */
 async function startHttp(
   config: LeaderConfig,
+  address: string,
   coordinator: Coordinator,
   logger: Logger,
 ): Promise<FastifyInstance> {
-  const { host, port } = parseHostPort(config.httpListen!);
+  const { host, port } = parseHostPort(address);
+  const { tls } = config.server;
   const app = await buildHttpServer(coordinator, logger, {
     // The payload limit is on the payload; JSON may spell each of its bytes in up to six
     // (`\u0001`), and a client that escapes everything must not meet a smaller limit.
-    bodyLimitBytes: JSON_ESCAPE_FACTOR * config.maxPayloadBytes + MESSAGE_OVERHEAD_BYTES,
-    https: config.tls
+    bodyLimitBytes: JSON_ESCAPE_FACTOR * config.tasks.maxPayloadBytes + MESSAGE_OVERHEAD_BYTES,
+    https: tls
       ? {
-          key: readFileSync(config.tls.keyFile),
-          cert: readFileSync(config.tls.certFile),
-          clientCa: config.tls.clientCaFile ? readFileSync(config.tls.clientCaFile) : undefined,
+          key: readFileSync(tls.keyFile),
+          cert: readFileSync(tls.certFile),
+          clientCa: tls.clientCaFile ? readFileSync(tls.clientCaFile) : undefined,
         }
       : undefined,
   });
@@ -163,7 +199,7 @@ async function startHttp(
 }
 
 function logHttpAddress(config: LeaderConfig, app: FastifyInstance, logger: Logger): string {
-  const { host, port } = parseHostPort(config.httpListen!);
+  const { host, port } = parseHostPort(config.server.httpListen!);
   const bound = app.server.address();
   const address = formatHostPort({
     host,
@@ -171,7 +207,7 @@ function logHttpAddress(config: LeaderConfig, app: FastifyInstance, logger: Logg
   });
   logger
     .child({}, { level: 'info' })
-    .info({ address, tls: config.tls !== undefined }, 'http listening');
+    .info({ address, tls: config.server.tls !== undefined }, 'http listening');
   return address;
 }
 
@@ -195,7 +231,7 @@ async function bindOrExplain<T>(what: string, address: string, bind: () => Promi
 
 async function shutdown(
   logger: Logger,
-  config: LeaderConfig,
+  config: LeaderServerConfig,
   coordinator: Coordinator,
   server: Server,
   http: FastifyInstance | undefined,

@@ -13,29 +13,24 @@ import { createWorker, DEFAULT_KIND } from './sdk.js';
  * only offered to the leader when at least one command is allow-listed.
  */
 export async function runWorker(config: WorkerConfig, signal: AbortSignal): Promise<void> {
-  const logger = createLogger({ level: config.logLevel, format: config.logFormat, name: 'worker' });
-  const demo = demoHandler({ defaultMs: config.demoDefaultMs, maxMs: config.demoMaxMs });
-  const handlers: Record<string, TaskHandler> = { [DEFAULT_KIND]: demo, demo };
-  if (config.allowCommands.length > 0) {
-    handlers['command'] = commandHandler({
-      allow: new Set(config.allowCommands),
-      outputLimitBytes: config.outputLimitBytes,
-      memberId: config.id,
-      killGraceMs: config.commandKillGraceMs,
-    });
-  }
+  const { leader, member, commands, tasks } = config;
+  const logger = createLogger({
+    level: config.log.level,
+    format: config.log.format,
+    name: 'worker',
+  });
   const worker = createWorker({
-    handlers,
-    leaders: config.leaders,
-    id: config.id,
-    address: config.address,
-    slots: config.slots,
-    credentials: channelCredentials(config.tls),
-    reconnect: { giveUpAfterMs: config.giveUpAfterMs },
-    drainTimeoutMs: config.drainTimeoutMs,
-    resultLimitBytes: config.resultLimitBytes,
-    stopGraceMs: config.stopGraceMs,
-    allowedCommands: config.allowCommands,
+    handlers: builtInHandlers(config),
+    leaders: leader.addresses,
+    id: member.id,
+    address: member.address,
+    slots: member.slots,
+    credentials: channelCredentials(leader.tls),
+    reconnect: { giveUpAfterMs: leader.giveUpAfterMs },
+    drainTimeoutMs: tasks.drainTimeoutMs,
+    resultLimitBytes: tasks.resultLimitBytes,
+    stopGraceMs: tasks.stopGraceMs,
+    allowedCommands: commands.allow,
     logger,
   });
   const stopRequested = signal.aborted ? Promise.resolve() : once(signal, 'abort');
@@ -43,4 +38,19 @@ export async function runWorker(config: WorkerConfig, signal: AbortSignal): Prom
   await Promise.race([worker.done, stopRequested]);
   await worker.stop();
   await worker.done;
+}
+
+/** The demo handler under two kinds, and the command handler when commands are allowed. */
+function builtInHandlers({ demo, commands, member }: WorkerConfig): Record<string, TaskHandler> {
+  const demoRun = demoHandler({ defaultMs: demo.defaultMs, maxMs: demo.maxMs });
+  const handlers: Record<string, TaskHandler> = { [DEFAULT_KIND]: demoRun, demo: demoRun };
+  if (commands.allow.length > 0) {
+    handlers['command'] = commandHandler({
+      allow: new Set(commands.allow),
+      outputLimitBytes: commands.outputLimitBytes,
+      memberId: member.id,
+      killGraceMs: commands.killGraceMs,
+    });
+  }
+  return handlers;
 }

@@ -11,9 +11,9 @@ function parse(args: string[]) {
 describe('worker config', () => {
   it('bounds results, handler stops and command kills by default', () => {
     const config = parse([]);
-    expect(config.resultLimitBytes).toBe(1024 * 1024);
-    expect(config.stopGraceMs).toBe(10_000);
-    expect(config.commandKillGraceMs).toBe(2_000);
+    expect(config.tasks.resultLimitBytes).toBe(1024 * 1024);
+    expect(config.tasks.stopGraceMs).toBe(10_000);
+    expect(config.commands.killGraceMs).toBe(2_000);
   });
 
   it('takes the flags', () => {
@@ -26,9 +26,8 @@ describe('worker config', () => {
       '100',
     ]);
     expect(config).toMatchObject({
-      resultLimitBytes: 2048,
-      stopGraceMs: 500,
-      commandKillGraceMs: 100,
+      tasks: { resultLimitBytes: 2048, stopGraceMs: 500 },
+      commands: { killGraceMs: 100 },
     });
   });
 
