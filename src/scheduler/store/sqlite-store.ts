@@ -1,10 +1,11 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import type { MemberId, TaskId } from '../../shared/ids.js';
-import type { Priority, TaskRecord, TaskStatus } from '../task.js';
+import type { TaskRecord } from '../task.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './sqlite-schema.js';
 import { StoreOpenError, type StoredOutput, type TaskStore } from './store.js';
+import { fromRow, type OutputRow, type TaskRow } from './task-row.js';
+import { WriteGroup, type WriteBatch } from './write-group.js';
 
 /** The file a leader keeps its task list in, inside its data directory. */
 export const DATABASE_FILE = 'drover.sqlite';
@@ -27,35 +28,6 @@ export interface SqliteStoreOptions {
   readonly sync?: SyncMode;
 }
 
-/** A task row as stored: the record's fields under their column names. */
-interface TaskRow {
-  id: string;
-  seq: number;
-  queue_seq: number;
-  kind: string;
-  payload: string;
-  priority: string;
-  target_member_id: string | null;
-  status: string;
-  attempt: number;
-  member_id: string | null;
-  result: string | null;
-  error: string | null;
-  created_at_ms: number;
-  started_at_ms: number | null;
-  finished_at_ms: number | null;
-  max_attempts: number;
-  retry_backoff_ms: number;
-  timeout_ms: number;
-  attempt_ended: number;
-  retry_at_ms: number | null;
-}
-
-interface Waiter {
-  resolve(): void;
-  reject(err: unknown): void;
-}
-
 /**
  * The durable task store: SQLite (better-sqlite3) in WAL mode, one file in the data
  * directory, held with an exclusive lock so a second leader cannot open it.
@@ -71,17 +43,7 @@ export class SqliteTaskStore implements TaskStore {
   private readonly deleteOne: Database.Statement<[number]>;
   private readonly insertOutput: Database.Statement<unknown[]>;
   private readonly deleteOutput: Database.Statement<[number]>;
-  private readonly writeBatch: (
-    rows: readonly TaskRow[],
-    deletes: readonly number[],
-    output: readonly StoredOutput[],
-  ) => void;
-  private pendingOutput: StoredOutput[] = [];
-  private pendingRows = new Map<string, TaskRow>();
-  /** The seqs (rowids) of pruned tasks. */
-  private pendingDeletes: number[] = [];
-  private waiters: Waiter[] = [];
-  private flushScheduled = false;
+  private readonly group: WriteGroup;
 
   constructor(options: SqliteStoreOptions) {
     mkdirSync(options.dataDir, { recursive: true });
@@ -106,10 +68,8 @@ export class SqliteTaskStore implements TaskStore {
        VALUES (?, ?, ?, ?, ?, ?)`,
     );
     this.deleteOutput = this.db.prepare<[number]>('DELETE FROM task_output WHERE task_seq = ?');
-    this.writeBatch = this.db.transaction(
-      (rows: readonly TaskRow[], deletes: readonly number[], output: readonly StoredOutput[]) =>
-        this.writeGroup(rows, deletes, output),
-    );
+    const writeBatch = this.db.transaction((batch: WriteBatch) => this.writeGroup(batch));
+    this.group = new WriteGroup((batch) => writeBatch(batch));
   }
 
   async loadAll(): Promise<TaskRecord[]> {
@@ -117,41 +77,20 @@ export class SqliteTaskStore implements TaskStore {
   }
 
   save(records: readonly TaskRecord[]): Promise<void> {
-    if (records.length === 0) return Promise.resolve();
-    // Later versions of a record replace earlier ones within the same group.
-    for (const record of records) this.pendingRows.set(record.id, toRow(record));
-    return this.enqueued();
+    return this.group.save(records);
   }
 
   remove(records: readonly TaskRecord[]): Promise<void> {
-    if (records.length === 0) return Promise.resolve();
-    for (const record of records) {
-      this.pendingRows.delete(record.id);
-      this.pendingDeletes.push(record.seq);
-    }
-    return this.enqueued();
+    return this.group.remove(records);
   }
 
   saveOutput(chunks: readonly StoredOutput[]): Promise<void> {
-    if (chunks.length === 0) return Promise.resolve();
-    for (const { taskSeq, chunk } of chunks)
-      this.pendingOutput.push({ taskSeq, chunk: { ...chunk } });
-    return this.enqueued();
+    return this.group.saveOutput(chunks);
   }
 
   async loadOutput(): Promise<StoredOutput[]> {
     return this.db
-      .prepare<
-        [],
-        {
-          task_seq: number;
-          offset: number;
-          attempt: number;
-          stream: string;
-          data: string;
-          truncated: number;
-        }
-      >('SELECT * FROM task_output ORDER BY task_seq, offset')
+      .prepare<[], OutputRow>('SELECT * FROM task_output ORDER BY task_seq, offset')
       .all()
       .map((row) => ({
         taskSeq: row.task_seq,
@@ -166,11 +105,7 @@ export class SqliteTaskStore implements TaskStore {
   }
 
   /** One group commit's writes; runs inside the writeBatch transaction. */
-  private writeGroup(
-    rows: readonly TaskRow[],
-    deletes: readonly number[],
-    output: readonly StoredOutput[],
-  ): void {
+  private writeGroup({ rows, deletes, output }: WriteBatch): void {
     for (const r of rows) this.writeRow(r);
     for (const { taskSeq, chunk } of output) {
       this.insertOutput.run(
@@ -230,40 +165,9 @@ export class SqliteTaskStore implements TaskStore {
     }
   }
 
-  /** A promise for the next group commit, which it schedules if none is. */
-  private enqueued(): Promise<void> {
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      // Group commit: every change of this event-loop turn goes in one transaction on the
-      // next turn. (Holding commits back for a few ms to make them bigger was measured:
-      // it lowered throughput and raised latency, since each task waits on two commits.)
-      setImmediate(() => this.flush());
-    }
-    return new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
-  }
-
   async close(): Promise<void> {
-    if (this.flushScheduled) this.flush();
+    await this.group.drain();
     this.db.close();
-  }
-
-  private flush(): void {
-    this.flushScheduled = false;
-    const rows = [...this.pendingRows.values()];
-    const deletes = this.pendingDeletes;
-    const output = this.pendingOutput;
-    const waiters = this.waiters;
-    this.pendingRows = new Map();
-    this.pendingDeletes = [];
-    this.pendingOutput = [];
-    this.waiters = [];
-    try {
-      this.writeBatch(rows, deletes, output);
-    } catch (err) {
-      for (const waiter of waiters) waiter.reject(err);
-      return;
-    }
-    for (const waiter of waiters) waiter.resolve();
   }
 }
 
@@ -336,54 +240,4 @@ function describeOpenFailure(file: string, err: unknown): string {
     return `${file} is not a drover database or is corrupt (${message}); move it aside or restore it from a backup`;
   }
   return `cannot use ${file}: ${message}`;
-}
-
-function toRow(r: TaskRecord): TaskRow {
-  return {
-    id: r.id,
-    seq: r.seq,
-    queue_seq: r.queueSeq,
-    kind: r.kind,
-    payload: r.payload,
-    priority: r.priority,
-    target_member_id: r.targetMemberId ?? null,
-    status: r.status,
-    attempt: r.attempt,
-    member_id: r.memberId ?? null,
-    result: r.result ?? null,
-    error: r.error ?? null,
-    created_at_ms: r.createdAtMs,
-    started_at_ms: r.startedAtMs ?? null,
-    finished_at_ms: r.finishedAtMs ?? null,
-    max_attempts: r.maxAttempts,
-    retry_backoff_ms: r.retryBackoffMs,
-    timeout_ms: r.timeoutMs,
-    attempt_ended: r.attemptEnded ? 1 : 0,
-    retry_at_ms: r.retryAtMs ?? null,
-  };
-}
-
-function fromRow(row: TaskRow): TaskRecord {
-  return {
-    id: row.id as TaskId,
-    kind: row.kind,
-    payload: row.payload,
-    priority: row.priority as Priority,
-    targetMemberId: (row.target_member_id ?? undefined) as MemberId | undefined,
-    maxAttempts: row.max_attempts,
-    retryBackoffMs: row.retry_backoff_ms,
-    timeoutMs: row.timeout_ms,
-    seq: row.seq,
-    queueSeq: row.queue_seq,
-    status: row.status as TaskStatus,
-    attempt: row.attempt,
-    memberId: (row.member_id ?? undefined) as MemberId | undefined,
-    result: row.result ?? undefined,
-    error: row.error ?? undefined,
-    attemptEnded: row.attempt_ended === 1,
-    retryAtMs: row.retry_at_ms ?? undefined,
-    createdAtMs: row.created_at_ms,
-    startedAtMs: row.started_at_ms ?? undefined,
-    finishedAtMs: row.finished_at_ms ?? undefined,
-  };
 }

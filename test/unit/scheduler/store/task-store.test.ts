@@ -10,12 +10,15 @@ import { DATABASE_FILE, SqliteTaskStore } from '../../../../src/scheduler/store/
 import { StoreOpenError, type TaskStore } from '../../../../src/scheduler/store/store.js';
 import type { TaskRecord } from '../../../../src/scheduler/task.js';
 import { taskRecord } from '../../../helpers/task-record.js';
+import { dropTestSchemas, TEST_DATABASE_URL, testSchema } from '../../../helpers/pg-schema.js';
+import { PostgresTaskStore } from '../../../../src/scheduler/store/postgres-store.js';
 
 const dirs: string[] = [];
 const stores: TaskStore[] = [];
 afterEach(async () => {
   for (const store of stores.splice(0)) await store.close().catch(() => {});
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  await dropTestSchemas();
 });
 
 function tempDir(): string {
@@ -29,14 +32,15 @@ function record(seq: number, fields: Partial<TaskRecord> = {}): TaskRecord {
   return taskRecord({ seq, payload: `payload ${seq} é`, createdAtMs: 1_000 + seq, ...fields });
 }
 
-const kinds: [string, () => TaskStore][] = [
+const kinds: [string, () => TaskStore | Promise<TaskStore>][] = [
   ['memory', () => new MemoryTaskStore()],
   ['sqlite', () => new SqliteTaskStore({ dataDir: tempDir() })],
+  ['postgres', () => PostgresTaskStore.open({ url: TEST_DATABASE_URL, schema: testSchema() })],
 ];
 
 describe.each(kinds)('TaskStore contract: %s', (_name, make) => {
   it('gives back every saved field, in creation order, latest version of each', async () => {
-    const store = make();
+    const store = await make();
     stores.push(store);
     const finished = record(2, {
       status: 'error',
@@ -70,7 +74,7 @@ describe.each(kinds)('TaskStore contract: %s', (_name, make) => {
   });
 
   it('keeps what was saved, not later changes to the same objects', async () => {
-    const store = make();
+    const store = await make();
     stores.push(store);
     const task = record(1);
     const saved = store.save([task]);
@@ -80,14 +84,14 @@ describe.each(kinds)('TaskStore contract: %s', (_name, make) => {
   });
 
   it('resolves every save of one turn together', async () => {
-    const store = make();
+    const store = await make();
     stores.push(store);
     await Promise.all([store.save([record(1)]), store.save([record(2)]), store.save([])]);
     expect((await store.loadAll()).map((r) => r.id)).toEqual(['t1', 't2']);
   });
 
   it('removes pruned tasks and nothing else, also when saved in the same turn', async () => {
-    const store = make();
+    const store = await make();
     stores.push(store);
     await store.save([record(1), record(2), record(3)]);
     const late = record(4);
@@ -106,7 +110,7 @@ describe.each(kinds)('TaskStore output: %s', (_name, make) => {
   });
 
   it('gives back output chunks by task and offset, and drops a removed task’s output', async () => {
-    const store = make();
+    const store = await make();
     stores.push(store);
     await store.save([record(1), record(2)]);
     await Promise.all([
