@@ -37,6 +37,7 @@ export function leaderConfigFrom(opts: Record<string, unknown>): LeaderConfig {
   const { server, tls, ...sections } = readSections(LEADER_OPTIONS, opts);
   const config: LeaderConfig = { ...sections, server: compileServer(server, tls) };
   checkTiming(config);
+  checkStore(config.store);
   return deepFreeze(config);
 }
 
@@ -88,5 +89,22 @@ function checkTiming({ membership, taskPolicy: policy }: LeaderConfig): void {
   }
   if (membership.suspectAfterMs > membership.deadAfterMs) {
     throw new InvalidArgumentError('--suspect-after-ms must not be above --dead-after-ms');
+  }
+}
+
+/** PostgreSQL schema names drover accepts: plain lower-case identifiers, nothing to quote. */
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** The PostgreSQL store needs somewhere to connect; its schema must be a plain name. */
+function checkStore(store: LeaderConfig['store']): void {
+  if (store.kind === 'postgres' && (store.databaseUrl ?? '') === '') {
+    throw new InvalidArgumentError(
+      '--store postgres needs --database-url (or DROVER_DATABASE_URL), e.g. postgres://postgres@127.0.0.1:5432/drover',
+    );
+  }
+  if (!SCHEMA_NAME.test(store.databaseSchema)) {
+    throw new InvalidArgumentError(
+      `--database-schema must be a lower-case name of letters, digits and _ (at most 63), not "${store.databaseSchema}"`,
+    );
   }
 }

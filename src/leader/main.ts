@@ -11,6 +11,7 @@ import { formatHostPort, parseHostPort } from '../shared/net.js';
 import { serverCredentials } from '../shared/tls.js';
 import { MemoryTaskStore } from '../scheduler/store/memory-store.js';
 import { SqliteTaskStore } from '../scheduler/store/sqlite-store.js';
+import { PostgresTaskStore } from '../scheduler/store/postgres-store.js';
 import type { TaskStore } from '../scheduler/store/store.js';
 import type { LeaderConfig, LeaderServerConfig } from './config.js';
 import { Coordinator } from './coordinator.js';
@@ -48,7 +49,7 @@ export async function runLeader(
   onListening: (where: LeaderListening) => void = () => {},
 ): Promise<void> {
   const logger = leaderLogger(config.log);
-  const store = openStore(config.store);
+  const store = await openStore(config.store);
   const failure = new AbortController();
   const coordinator = new Coordinator(
     { clock: systemClock, ids: randomIds, logger, store, fail: (err) => failure.abort(err) },
@@ -93,10 +94,16 @@ function leaderLogger(log: LeaderConfig['log']): Logger {
   return logger;
 }
 
-function openStore(store: LeaderConfig['store']): TaskStore {
-  return store.kind === 'memory'
-    ? new MemoryTaskStore()
-    : new SqliteTaskStore({ dataDir: store.dataDir, sync: store.sync });
+async function openStore(store: LeaderConfig['store']): Promise<TaskStore> {
+  switch (store.kind) {
+    case 'memory':
+      return new MemoryTaskStore();
+    case 'sqlite':
+      return new SqliteTaskStore({ dataDir: store.dataDir, sync: store.sync });
+    case 'postgres':
+      // checkStore made sure there is a URL.
+      return PostgresTaskStore.open({ url: store.databaseUrl!, schema: store.databaseSchema });
+  }
 }
 
 /** The coordinator's options, from the config's sections (the coordinator owns its shape). */

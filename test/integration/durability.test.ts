@@ -1,23 +1,45 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { TaskStatus } from '../helpers/grpc-clients.js';
-import { waitFor, type DroverProcess } from '../helpers/processes.js';
+import { waitFor, type Cluster, type DroverProcess } from '../helpers/processes.js';
+import { dropTestSchemas, TEST_DATABASE_URL, testSchema } from '../helpers/pg-schema.js';
 import { seededRandom } from '../helpers/seeded-random.js';
 import { useCluster } from '../helpers/use-cluster.js';
 
 /** Crash points tried by the crash test (CRASH_POINTS overrides; CI runs the default). */
 const CRASH_POINTS = Number(process.env['CRASH_POINTS'] ?? 6);
 
-describe('durable task list (SQLite store)', () => {
+/**
+ * The durable stores, each as the leader flags that point a fresh leader at a fresh store
+ * (made once per test, so its restarts share it).
+ */
+const STORES: [string, (cluster: Cluster) => string[]][] = [
+  ['SQLite', (cluster) => ['--data-dir', cluster.dataDir()]],
+  [
+    'PostgreSQL',
+    () => [
+      '--store',
+      'postgres',
+      '--database-url',
+      TEST_DATABASE_URL,
+      '--database-schema',
+      testSchema(),
+    ],
+  ],
+];
+
+afterAll(dropTestSchemas);
+
+describe.each(STORES)('durable task list (%s store)', (_name, freshStore) => {
   const { cluster, clients } = useCluster();
 
   it(`keeps every acknowledged task through ${CRASH_POINTS} SIGKILLs of the leader, each finished once`, async () => {
-    const dataDir = cluster().dataDir();
+    const store = freshStore(cluster());
     const random = seededRandom(20261124);
     const start = async (n: number, port = '0') => {
       const leader = await cluster().startLeader(
-        ['--data-dir', dataDir, '--listen', `127.0.0.1:${port}`, '--reattach-grace-ms', '500'],
+        [...store, '--listen', `127.0.0.1:${port}`, '--reattach-grace-ms', '500'],
         `leader-${n}`,
       );
       return { ...leader, api: clients(leader.address) };
@@ -89,8 +111,8 @@ describe('durable task list (SQLite store)', () => {
   }, 120_000);
 
   it('re-attaches a task still running on a live worker after a restart: no second run', async () => {
-    const dataDir = cluster().dataDir();
-    const first = await cluster().startLeader(['--data-dir', dataDir]);
+    const store = freshStore(cluster());
+    const first = await cluster().startLeader(store);
     const port = first.address.split(':').at(-1)!;
     const worker = await cluster().startWorker(first.address, 'w1', ['--slots', '1']);
     const api = clients(first.address);
@@ -100,7 +122,7 @@ describe('durable task list (SQLite store)', () => {
     await first.process.exited;
 
     const second = await cluster().startLeader(
-      ['--data-dir', dataDir, '--listen', `127.0.0.1:${port}`],
+      [...store, '--listen', `127.0.0.1:${port}`],
       'leader-2',
     );
     const api2 = clients(second.address);
@@ -118,8 +140,8 @@ describe('durable task list (SQLite store)', () => {
   }, 30_000);
 
   it('requeues a running task whose worker never comes back, as a new attempt', async () => {
-    const dataDir = cluster().dataDir();
-    const first = await cluster().startLeader(['--data-dir', dataDir]);
+    const store = freshStore(cluster());
+    const first = await cluster().startLeader(store);
     const worker = await cluster().startWorker(first.address, 'gone', ['--slots', '1']);
     await clients(first.address).schedule({ id: 'orphan', payload: '60000' });
     await worker.waitForLine((l) => l.msg === 'task started' && l['taskId'] === 'orphan');
@@ -127,12 +149,7 @@ describe('durable task list (SQLite store)', () => {
     first.process.kill('SIGKILL');
     await Promise.all([worker.exited, first.process.exited]);
 
-    const second = await cluster().startLeader([
-      '--data-dir',
-      dataDir,
-      '--reattach-grace-ms',
-      '300',
-    ]);
+    const second = await cluster().startLeader([...store, '--reattach-grace-ms', '300']);
     await cluster().startWorker(second.address, 'other', ['--slots', '1']);
     const api = clients(second.address);
     const moved = await waitFor(
@@ -146,8 +163,7 @@ describe('durable task list (SQLite store)', () => {
   }, 30_000);
 
   it('prunes finished tasks beyond the retention, and they stay pruned after a restart', async () => {
-    const dataDir = cluster().dataDir();
-    const args = ['--data-dir', dataDir, '--retain-finished', '2'];
+    const args = [...freshStore(cluster()), '--retain-finished', '2'];
     const first = await cluster().startLeader(args);
     const port = first.address.split(':').at(-1)!;
     await cluster().startWorker(first.address, 'w1', ['--slots', '1']);
@@ -170,6 +186,10 @@ describe('durable task list (SQLite store)', () => {
     );
     expect((await clients(second.address).tasks()).map((t) => t.id)).toEqual(['r4', 'r5', 'open']);
   }, 30_000);
+});
+
+describe('durable task list (SQLite store only)', () => {
+  const { cluster, clients } = useCluster();
 
   it('refuses a data directory another leader holds, and a corrupt file, exiting non-zero', async () => {
     const dataDir = cluster().dataDir();
