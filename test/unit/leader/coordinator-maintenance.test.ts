@@ -1,55 +1,15 @@
 import pino from 'pino';
 import { testCoordinatorOptions } from '../../helpers/coordinator-options.js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Coordinator, type WorkChannel } from '../../../src/leader/coordinator.js';
-import type { LeaderTimers } from '../../../src/leader/leader-timers.js';
-import type { StartOrder } from '../../../src/scheduler/scheduler.js';
+import { Coordinator } from '../../../src/leader/coordinator.js';
 import { MemoryTaskStore } from '../../../src/scheduler/store/memory-store.js';
 import type { MemberId } from '../../../src/shared/ids.js';
 import { FakeClock } from '../../helpers/fake-clock.js';
+import { ManualTimers } from '../../helpers/manual-timers.js';
+import { RecordingChannel } from '../../helpers/recording-channel.js';
 
 // The coordinator's periodic sweep and per-turn work, driven by hand: a fake clock and
 // timers the test runs, so liveness, requeues and retries are tested without waiting.
-
-/** Timers the test fires: the sweep on tick(), deferred work on settle(). */
-class ManualTimers implements LeaderTimers {
-  private sweep: (() => void) | undefined;
-  private readonly deferred: (() => void)[] = [];
-  every(_ms: number, fn: () => void): () => void {
-    this.sweep = fn;
-    return () => {
-      this.sweep = undefined;
-    };
-  }
-  defer(fn: () => void): void {
-    this.deferred.push(fn);
-  }
-  tick(): void {
-    this.sweep?.();
-  }
-  /** Runs deferred work and lets store writes land (bounded). */
-  async settle(): Promise<void> {
-    for (let round = 0; round < 20; round++) {
-      await new Promise((resolve) => setImmediate(resolve));
-      const work = this.deferred.splice(0);
-      if (work.length === 0) return;
-      for (const fn of work) fn();
-    }
-  }
-}
-
-/** A worker's stream as the coordinator sees it: it records the starts it is sent. */
-class RecordingChannel implements WorkChannel {
-  readonly starts: StartOrder[] = [];
-  closed: string | undefined;
-  start(order: StartOrder): void {
-    this.starts.push(order);
-  }
-  stop(): void {}
-  close(reason: string): void {
-    this.closed = reason;
-  }
-}
 
 const coordinators: Coordinator[] = [];
 afterEach(() => {
