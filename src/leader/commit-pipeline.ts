@@ -35,11 +35,13 @@ export class CommitPipeline {
     const saved = events.watchingTasks
       ? new Map(changed.map((task) => [task.id, { ...task }]))
       : undefined;
+    // Finished as saved, not as they may be once the write lands: a task cancelled while an
+    // earlier write of it is in flight must not end its followers before the cancel is saved.
+    const finished = changed.filter((task) => isFinal(task.status)).map((task) => task.id);
     await this.stored(this.deps.store.save(changed));
-    for (const task of changed) {
-      if (!isFinal(task.status)) continue;
-      output.markFinished(task.id);
-      events.emitOutput(task.id, { kind: 'end' });
+    for (const id of finished) {
+      output.markFinished(id);
+      events.emitOutput(id, { kind: 'end' });
     }
     if (!saved) return;
     for (const task of saved.values()) events.emitTask({ kind: 'changed', task });

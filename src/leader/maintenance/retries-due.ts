@@ -18,6 +18,8 @@ export class RetriesDue implements MaintenanceJob {
 
   run(nowMs: number): void {
     const { changed } = this.deps.scheduler.promoteDue(nowMs);
+    // Nothing due, nothing to assign: assignment runs on events, never on this tick.
+    if (changed.length === 0) return;
     this.deps.commits.then(changed, () => this.deps.assignment.request());
   }
 }
