@@ -1,5 +1,10 @@
-import { errorMessage, StorageFullError, UnavailableError } from '../shared/errors.js';
-import type { StoredOutput, TaskStore } from '../scheduler/store/store.js';
+import {
+  errorMessage,
+  NotLeaderError,
+  StorageFullError,
+  UnavailableError,
+} from '../shared/errors.js';
+import { FencedError, type StoredOutput, type TaskStore } from '../scheduler/store/store.js';
 import type { TaskOutputLog } from '../scheduler/task-output.js';
 import { isFinal, type TaskRecord } from '../scheduler/task.js';
 import type { ClusterEvents } from './cluster-events.js';
@@ -87,6 +92,9 @@ export class CommitPipeline {
     } catch (err) {
       this.deps.onStoreFailure(err);
       // The caller learns what happened in words it can act on, not INTERNAL.
+      if (err instanceof FencedError) {
+        throw new NotLeaderError(`the change was not saved: ${err.message}`);
+      }
       throw isDiskFull(err)
         ? new StorageFullError(
             "the leader's disk is full: the change was not saved, and the leader has stopped",

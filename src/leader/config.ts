@@ -38,6 +38,7 @@ export function leaderConfigFrom(opts: Record<string, unknown>): LeaderConfig {
   const config: LeaderConfig = { ...sections, server: compileServer(server, tls) };
   checkTiming(config);
   checkStore(config.store);
+  checkLease(config.ha);
   return deepFreeze(config);
 }
 
@@ -106,5 +107,17 @@ function checkStore(store: LeaderConfig['store']): void {
     throw new InvalidArgumentError(
       `--database-schema must be a lower-case name of letters, digits and _ (at most 63), not "${store.databaseSchema}"`,
     );
+  }
+}
+
+/** A lease must outlast a few renewals, or one slow statement would depose the leader. */
+function checkLease(ha: LeaderConfig['ha']): void {
+  if (ha.leaseRenewMs * 2 > ha.leaseMs) {
+    throw new InvalidArgumentError(
+      '--lease-renew-ms must be at most half of --lease-ms (a lease outlives a missed renewal)',
+    );
+  }
+  for (const value of [ha.advertise, ha.advertiseHttp]) {
+    if (value !== undefined) parseHostPort(value);
   }
 }

@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { setLogger, type Server } from '@grpc/grpc-js';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -11,10 +12,13 @@ import { formatHostPort, parseHostPort } from '../shared/net.js';
 import { serverCredentials } from '../shared/tls.js';
 import { MemoryTaskStore } from '../scheduler/store/memory-store.js';
 import { SqliteTaskStore } from '../scheduler/store/sqlite-store.js';
-import { PostgresTaskStore } from '../scheduler/store/postgres-store.js';
 import type { TaskStore } from '../scheduler/store/store.js';
 import type { LeaderConfig, LeaderServerConfig } from './config.js';
 import { Coordinator } from './coordinator.js';
+import { ElectedLeader } from './ha/elected-leader.js';
+import type { LeaderApi } from './leader-api.js';
+import type { LeaderRole } from './leader-role.js';
+import { SoloLeader } from './solo-leader.js';
 import { buildHttpServer } from './http/server.js';
 import { buildLeaderServer, SERVICE_NAMES, type LeaderServer } from './grpc/server.js';
 
@@ -49,35 +53,59 @@ export async function runLeader(
   onListening: (where: LeaderListening) => void = () => {},
 ): Promise<void> {
   const logger = leaderLogger(config.log);
-  const store = await openStore(config.store);
-  const failure = new AbortController();
-  const coordinator = new Coordinator(
-    { clock: systemClock, ids: randomIds, logger, store, fail: (err) => failure.abort(err) },
-    coordinatorOptions(config),
-  );
-  await coordinator.start();
-
-  const built = buildLeaderServer(coordinator, logger, grpcServerOptions(config));
-  const { addresses, http } = await listen(config, coordinator, built, logger, store);
+  const role = await openRole(config, logger);
+  const built = buildLeaderServer(role.api, logger, grpcServerOptions(config));
+  const { addresses, http } = await listen(config, role, built, logger);
   for (const name of ['', ...SERVICE_NAMES]) built.health.setStatus(name, 'SERVING');
   const tls = config.server.tls !== undefined;
   // Tests and tools read the bound ports from this line, so it is written whatever the
   // configured level (a child logger may have its own level).
   logger.child({}, { level: 'info' }).info({ addresses, tls }, 'leader listening');
   const httpAddress = http === undefined ? undefined : logHttpAddress(config, http, logger);
+  role.serving({ address: addresses[0]!, httpAddress });
   onListening({ addresses, http: httpAddress });
 
-  const stop = AbortSignal.any([signal, failure.signal]);
+  const stop = AbortSignal.any([signal, role.failure]);
   if (!stop.aborted) await once(stop, 'abort');
-  const failed = failure.signal.aborted;
-  await shutdown(logger, config.server, coordinator, built.server, http, failed);
+  const failed = role.failure.aborted;
+  await shutdown(logger, config.server, role, built.server, http, failed);
   for (const name of ['', ...SERVICE_NAMES]) built.health.setStatus(name, 'NOT_SERVING');
-  await store.close();
-  if (failure.signal.aborted) {
-    logger.fatal({ err: failure.signal.reason }, 'leader stopped after a store failure');
-    throw failure.signal.reason;
+  await role.close();
+  if (failed) {
+    logger.fatal({ err: role.failure.reason }, 'leader stopped after a store failure');
+    throw role.failure.reason;
   }
   logger.info('leader stopped');
+}
+
+/**
+ * A leader on PostgreSQL joins the group on that database and serves only while it holds
+ * the lease; on SQLite or memory it is alone, its store opened and loaded before it binds.
+ */
+async function openRole(config: LeaderConfig, logger: Logger): Promise<LeaderRole> {
+  const id = `${hostname()}-${process.pid}-${randomIds.token().slice(0, 6)}`;
+  const deps = { clock: systemClock, ids: randomIds };
+  if (config.store.kind === 'postgres') {
+    const { ha, store } = config;
+    return new ElectedLeader({
+      id,
+      url: store.databaseUrl!,
+      schema: store.databaseSchema,
+      timing: { renewMs: ha.leaseRenewMs, leaseMs: ha.leaseMs },
+      advertise: { address: ha.advertise, httpAddress: ha.advertiseHttp },
+      logger,
+      deps,
+      coordinator: coordinatorOptions(config),
+    });
+  }
+  const store = await openStore(config.store);
+  const failure = new AbortController();
+  const coordinator = new Coordinator(
+    { ...deps, logger, store, fail: (err) => failure.abort(err) },
+    coordinatorOptions(config),
+  );
+  await coordinator.start();
+  return new SoloLeader(coordinator, store, failure.signal, id);
 }
 
 /** The process's logger; grpc-js's own lines go into it too. */
@@ -95,15 +123,9 @@ function leaderLogger(log: LeaderConfig['log']): Logger {
 }
 
 async function openStore(store: LeaderConfig['store']): Promise<TaskStore> {
-  switch (store.kind) {
-    case 'memory':
-      return new MemoryTaskStore();
-    case 'sqlite':
-      return new SqliteTaskStore({ dataDir: store.dataDir, sync: store.sync });
-    case 'postgres':
-      // checkStore made sure there is a URL.
-      return PostgresTaskStore.open({ url: store.databaseUrl!, schema: store.databaseSchema });
-  }
+  return store.kind === 'memory'
+    ? new MemoryTaskStore()
+    : new SqliteTaskStore({ dataDir: store.dataDir, sync: store.sync });
 }
 
 /** The coordinator's options, from the config's sections (the coordinator owns its shape). */
@@ -146,10 +168,9 @@ function grpcServerOptions(config: LeaderConfig): Parameters<typeof buildLeaderS
  */
 async function listen(
   config: LeaderConfig,
-  coordinator: Coordinator,
+  role: LeaderRole,
   built: LeaderServer,
   logger: Logger,
-  store: TaskStore,
 ): Promise<{ addresses: string[]; http: FastifyInstance | undefined }> {
   const { listen: grpcAddresses, httpListen } = config.server;
   let http: FastifyInstance | undefined;
@@ -162,14 +183,14 @@ async function listen(
     }
     if (httpListen !== undefined) {
       http = await bindOrExplain('HTTP', httpListen, () =>
-        startHttp(config, httpListen, coordinator, logger),
+        startHttp(config, httpListen, role.api, logger),
       );
     }
   } catch (err) {
-    coordinator.shutdown('leader could not start');
+    role.beginShutdown('leader could not start');
     built.server.forceShutdown();
     await http?.close();
-    await store.close();
+    await role.close();
     throw err;
   }
   return { addresses, http };
@@ -179,12 +200,12 @@ async function listen(
 async function startHttp(
   config: LeaderConfig,
   address: string,
-  coordinator: Coordinator,
+  api: LeaderApi,
   logger: Logger,
 ): Promise<FastifyInstance> {
   const { host, port } = parseHostPort(address);
   const { tls } = config.server;
-  const app = await buildHttpServer(coordinator, logger, {
+  const app = await buildHttpServer(api, logger, {
     // The payload limit is on the payload; JSON may spell each of its bytes in up to six
     // (`\u0001`), and a client that escapes everything must not meet a smaller limit.
     bodyLimitBytes: JSON_ESCAPE_FACTOR * config.tasks.maxPayloadBytes + MESSAGE_OVERHEAD_BYTES,
@@ -239,14 +260,14 @@ async function bindOrExplain<T>(what: string, address: string, bind: () => Promi
 async function shutdown(
   logger: Logger,
   config: LeaderServerConfig,
-  coordinator: Coordinator,
+  role: LeaderRole,
   server: Server,
   http: FastifyInstance | undefined,
   failed: boolean,
 ): Promise<void> {
   logger.info({ graceMs: config.shutdownGraceMs }, 'leader shutting down');
   // First: worker streams and watches (gRPC and SSE) end, so the servers can close.
-  coordinator.shutdown(failed ? 'leader failed' : 'leader is shutting down');
+  role.beginShutdown(failed ? 'leader failed' : 'leader is shutting down');
   // Both servers get the same grace; then every connection still open is cut, so a client
   // that stalls mid-request cannot hold the data directory's lock from a replacement.
   const closeHttp = async (): Promise<void> => {

@@ -73,6 +73,23 @@ export class UnavailableError extends DroverError {
   }
 }
 
+/**
+ * This leader is not the active one (a standby, or one that stepped down). Carries the
+ * active leader's addresses when known, so callers can move to it at once.
+ */
+export class NotLeaderError extends DroverError {
+  constructor(
+    message: string,
+    /** The active leader's gRPC address, host:port, if known. */
+    readonly leaderAddress?: string,
+    /** The active leader's HTTP API address, host:port, if known. */
+    readonly leaderHttpAddress?: string,
+  ) {
+    super('not_leader', message);
+    this.name = 'NotLeaderError';
+  }
+}
+
 /** The caller may not do this (a heartbeat stream without its member's session). */
 export class DeniedError extends DroverError {
   constructor(message: string) {

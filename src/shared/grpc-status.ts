@@ -1,6 +1,7 @@
 import { status, type ServiceError, Metadata } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { boundedMessage, DroverError, type ErrorKind } from './errors.js';
+import { boundedMessage, DroverError, NotLeaderError, type ErrorKind } from './errors.js';
+import { LEADER_METADATA_KEY } from './leader-hint.js';
 
 const STATUS_BY_KIND: Readonly<Record<ErrorKind, status>> = {
   invalid: status.INVALID_ARGUMENT,
@@ -28,7 +29,7 @@ export function toGrpcStatus(err: unknown, logger: Logger): StatusError {
     return {
       code: STATUS_BY_KIND[err.kind],
       details: boundedMessage(err.message),
-      metadata: new Metadata(),
+      metadata: errorMetadata(err),
     };
   }
   if (err instanceof Error && err.name === 'AbortError') {
@@ -36,4 +37,13 @@ export function toGrpcStatus(err: unknown, logger: Logger): StatusError {
   }
   logger.error({ err }, 'unexpected error in handler');
   return { code: status.INTERNAL, details: 'internal error; see the leader log' };
+}
+
+/** Trailers of a refusal: a leader that is not active names the one that is. */
+function errorMetadata(err: DroverError): Metadata {
+  const metadata = new Metadata();
+  if (err instanceof NotLeaderError && err.leaderAddress !== undefined) {
+    metadata.set(LEADER_METADATA_KEY, err.leaderAddress);
+  }
+  return metadata;
 }

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
-import { boundedMessage, DroverError, type ErrorKind } from './errors.js';
+import { boundedMessage, DroverError, NotLeaderError, type ErrorKind } from './errors.js';
+import { LEADER_HTTP_HEADER, LEADER_METADATA_KEY } from './leader-hint.js';
 
 const HTTP_STATUS_BY_KIND: Readonly<Record<ErrorKind, number>> = {
   invalid: 400,
@@ -15,9 +16,10 @@ const HTTP_STATUS_BY_KIND: Readonly<Record<ErrorKind, number>> = {
   denied: 403,
 };
 
-/** An HTTP error answer: the status and the `{"error": ...}` body. */
+/** An HTTP error answer: the status, any headers, and the `{"error": ...}` body. */
 export interface HttpError {
   readonly statusCode: number;
+  readonly headers: Readonly<Record<string, string>>;
   readonly body: { readonly error: string };
 }
 
@@ -30,9 +32,19 @@ export function toHttpError(err: unknown, logger: Logger): HttpError {
   if (err instanceof DroverError) {
     return {
       statusCode: HTTP_STATUS_BY_KIND[err.kind],
+      headers: errorHeaders(err),
       body: { error: boundedMessage(err.message) },
     };
   }
   logger.error({ err }, 'unexpected error in HTTP route');
-  return { statusCode: 500, body: { error: 'internal error; see the leader log' } };
+  return { statusCode: 500, headers: {}, body: { error: 'internal error; see the leader log' } };
+}
+
+/** Headers of a refusal: a leader that is not active names the one that is. */
+function errorHeaders(err: DroverError): Record<string, string> {
+  if (!(err instanceof NotLeaderError)) return {};
+  return {
+    ...(err.leaderAddress === undefined ? {} : { [LEADER_METADATA_KEY]: err.leaderAddress }),
+    ...(err.leaderHttpAddress === undefined ? {} : { [LEADER_HTTP_HEADER]: err.leaderHttpAddress }),
+  };
 }

@@ -12,7 +12,8 @@ import { MalformedMessage } from '../../shared/malformed.js';
 import { toGrpcStatus } from '../../shared/grpc-status.js';
 import { asTaskId, memberIdFromWire, type MemberId } from '../../shared/ids.js';
 import type { StartOrder, StopOrder } from '../../scheduler/scheduler.js';
-import type { Coordinator, WorkChannel } from '../coordinator.js';
+import type { LeaderApi } from '../leader-api.js';
+import type { WorkChannel } from '../views.js';
 import { finishedFromWire, heartbeatFromWire } from './member-wire.js';
 
 type HeartbeatCall = ServerDuplexStream<HeartbeatRequest, HeartbeatResponse>;
@@ -25,7 +26,7 @@ type HeartbeatCall = ServerDuplexStream<HeartbeatRequest, HeartbeatResponse>;
  */
 export function handleHeartbeatStream(
   call: HeartbeatCall,
-  coordinator: Coordinator,
+  coordinator: LeaderApi,
   logger: Logger,
 ): void {
   const session = new HeartbeatSession(call, coordinator, logger);
@@ -48,7 +49,7 @@ class HeartbeatSession {
 
   constructor(
     private readonly call: HeartbeatCall,
-    private readonly coordinator: Coordinator,
+    private readonly coordinator: LeaderApi,
     private readonly logger: Logger,
   ) {
     this.channel = new StreamChannel(call, () => this.ended);

@@ -13,7 +13,7 @@ import { unary } from '../../shared/grpc-handler.js';
 import { memberIdFromWire } from '../../shared/ids.js';
 import { checkText, echo } from '../../shared/text.js';
 import { DEFAULT_KIND, isValidKind } from '../../scheduler/task.js';
-import type { Coordinator } from '../coordinator.js';
+import type { LeaderApi } from '../leader-api.js';
 import { handleHeartbeatStream } from './heartbeat-stream.js';
 import { memberToWire } from './member-wire.js';
 
@@ -72,7 +72,7 @@ function removedMember(id: string): Member {
 }
 
 /** cluster.v1.LeaderService over grpc-js: decode, call the coordinator, encode. */
-export function leaderService(coordinator: Coordinator, logger: Logger): LeaderServiceServer {
+export function leaderService(coordinator: LeaderApi, logger: Logger): LeaderServiceServer {
   return {
     join: unary(logger, (request) => joinMember(coordinator, request)),
     leave: unary(logger, (request) => {
@@ -90,7 +90,7 @@ export function leaderService(coordinator: Coordinator, logger: Logger): LeaderS
 }
 
 /** Join: checks the claim, then admits the member with the defaults go-work's Join leaves out. */
-function joinMember(coordinator: Coordinator, request: JoinRequest): JoinResponse {
+function joinMember(coordinator: LeaderApi, request: JoinRequest): JoinResponse {
   checkJoin(request);
   const timing = coordinator.join({
     id: memberIdFromWire(request.id),
@@ -109,7 +109,7 @@ function joinMember(coordinator: Coordinator, request: JoinRequest): JoinRespons
 }
 
 /** WatchMembers' events: the coordinator's member watch in wire form. */
-function memberWatchSource(coordinator: Coordinator): WatchSource<WatchMembersResponse> {
+function memberWatchSource(coordinator: LeaderApi): WatchSource<WatchMembersResponse> {
   return {
     start: (send) => {
       const { snapshot, unsubscribe } = coordinator.watchMembers((event) =>

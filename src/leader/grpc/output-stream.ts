@@ -4,7 +4,7 @@ import type {
   GetTaskOutputRequest,
   GetTaskOutputResponse,
 } from '../../gen/scheduler/v1/scheduler.js';
-import type { Coordinator } from '../coordinator.js';
+import type { LeaderApi } from '../leader-api.js';
 import { serveWatch } from '../../shared/grpc-watch.js';
 import { sliceFrom, type OutputChunk } from '../../scheduler/task-output.js';
 import { taskIdFromWire } from './task-wire.js';
@@ -26,7 +26,7 @@ export function outputChunkToWire(chunk: OutputChunk): GetTaskOutputResponse {
  */
 export function serveTaskOutput(
   call: ServerWritableStream<GetTaskOutputRequest, GetTaskOutputResponse>,
-  coordinator: Coordinator,
+  coordinator: LeaderApi,
   logger: Logger,
 ): void {
   const { id, follow } = call.request;

@@ -10,7 +10,7 @@ import {
   type WatchTasksResponse,
 } from '../../gen/scheduler/v1/scheduler.js';
 import { toGrpcStatus } from '../../shared/grpc-status.js';
-import type { Coordinator } from '../coordinator.js';
+import type { LeaderApi } from '../leader-api.js';
 import { unary } from '../../shared/grpc-handler.js';
 import { assertWellFormed, MalformedMessage } from '../../shared/malformed.js';
 import { refuseMalformed, serveWatch, type WatchSource } from '../../shared/grpc-watch.js';
@@ -28,7 +28,7 @@ import {
 
 /** A task watch as the generic watch server takes it: wire messages, filtered. */
 function taskWatchSource(
-  coordinator: Coordinator,
+  coordinator: LeaderApi,
   request: WatchTasksRequest,
 ): WatchSource<WatchTasksResponse> {
   return {
@@ -68,7 +68,7 @@ function taskWatchSource(
 export const MAX_BATCH_TASKS = 10_000;
 
 /** scheduler.v1.SchedulerService over grpc-js: decode, call the coordinator, encode. */
-export function schedulerService(coordinator: Coordinator, logger: Logger): SchedulerServiceServer {
+export function schedulerService(coordinator: LeaderApi, logger: Logger): SchedulerServiceServer {
   return {
     scheduleTask: unary(logger, async (request) => {
       const task = await coordinator.scheduleTask(newTaskFromWire(request.task));
@@ -127,7 +127,7 @@ export function schedulerService(coordinator: Coordinator, logger: Logger): Sche
  * has ended its side and every request has been answered.
  */
 function scheduleOverStream(
-  coordinator: Coordinator,
+  coordinator: LeaderApi,
   logger: Logger,
   call: ServerDuplexStream<ScheduleTaskStreamRequest, ScheduleTaskStreamResponse>,
 ): void {

@@ -5,7 +5,7 @@ import { LeaderServiceService } from '../../gen/cluster/v1/leader.js';
 import { SchedulerServiceService } from '../../gen/scheduler/v1/scheduler.js';
 import { schedulerService } from './scheduler-service.js';
 import { tolerant } from '../../shared/malformed.js';
-import type { Coordinator } from '../coordinator.js';
+import type { LeaderApi } from '../leader-api.js';
 import { leaderService } from './leader-service.js';
 import { addReflection } from './reflection.js';
 
@@ -38,7 +38,7 @@ export interface LeaderServer {
  * reflection (v1 and v1alpha) over the descriptors `buf build` made from proto/.
  */
 export function buildLeaderServer(
-  coordinator: Coordinator,
+  coordinator: LeaderApi,
   logger: Logger,
   options: ServerOptions,
 ): LeaderServer {

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { Coordinator } from '../coordinator.js';
+import type { LeaderApi } from '../leader-api.js';
 
 const STATUS = {
   type: 'object',
@@ -11,7 +11,7 @@ const STATUS = {
  * process serves HTTP at all; /readyz only while the leader takes work (its task list is
  * loaded and it is not shutting down).
  */
-export function registerHealthRoutes(app: FastifyInstance, coordinator: Coordinator): void {
+export function registerHealthRoutes(app: FastifyInstance, coordinator: LeaderApi): void {
   app.get('/healthz', { schema: { summary: 'Liveness', response: { 200: STATUS } } }, () => ({
     status: 'ok',
   }));

@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import { memberIdFromWire } from '../../shared/ids.js';
-import type { Coordinator } from '../coordinator.js';
+import type { LeaderApi } from '../leader-api.js';
 import { ERROR_SCHEMA, ID_PARAMS, MEMBER_SCHEMA, memberJson } from './schemas.js';
 
 /** /v1/members: the Members listing, and Drain. */
-export function registerMemberRoutes(app: FastifyInstance, coordinator: Coordinator): void {
+export function registerMemberRoutes(app: FastifyInstance, coordinator: LeaderApi): void {
   app.get(
     '/v1/members',
     {

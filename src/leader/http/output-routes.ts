@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TaskId } from '../../shared/ids.js';
 import { sliceFrom, type OutputChunk } from '../../scheduler/task-output.js';
 import { taskIdFromWire } from '../grpc/task-wire.js';
-import type { Coordinator } from '../coordinator.js';
+import type { LeaderApi } from '../leader-api.js';
 import { WATCH_PUMP_LIMITS, type WatchPumpLimits } from '../../shared/watch-pump.js';
 import { ERROR_SCHEMA, ID_PARAMS } from './schemas.js';
 import { streamReply } from './streamed-reply.js';
@@ -28,7 +28,7 @@ const OUTPUT_SCHEMA = {
 };
 
 /** GET /v1/tasks/{id}/output: a task's output as plain text, optionally followed live. */
-export function registerOutputRoutes(app: FastifyInstance, coordinator: Coordinator): void {
+export function registerOutputRoutes(app: FastifyInstance, coordinator: LeaderApi): void {
   app.get(
     '/v1/tasks/:id/output',
     // A HEAD would open the stream and never end; only GET may watch.
@@ -53,7 +53,7 @@ export function registerOutputRoutes(app: FastifyInstance, coordinator: Coordina
 function followOutput(
   request: FastifyRequest,
   reply: FastifyReply,
-  coordinator: Coordinator,
+  coordinator: LeaderApi,
   id: TaskId,
   offset: number,
 ): void {

@@ -3,7 +3,7 @@ import { NotFoundError } from '../../shared/errors.js';
 import { memberIdFromWire } from '../../shared/ids.js';
 import { newTaskFromWire, taskIdFromWire } from '../grpc/task-wire.js';
 import type { TaskRecord } from '../../scheduler/task.js';
-import type { Coordinator } from '../coordinator.js';
+import type { LeaderApi } from '../leader-api.js';
 import { jsonBodyParser } from './json-body.js';
 import { ERROR_SCHEMA, ID_PARAMS, taskFromBody, TASK_INPUT_SCHEMA } from './schemas.js';
 
@@ -33,7 +33,7 @@ const START_JOB_SCHEMA = { ...TASK_INPUT_SCHEMA, required: [] } as const;
  * type (curl -d says application/x-www-form-urlencoded, and both seeds read the body as
  * JSON whatever the header) or none. The /v1 API keeps its strict JSON-only rule.
  */
-export function registerSeedRoutes(app: FastifyInstance, coordinator: Coordinator): void {
+export function registerSeedRoutes(app: FastifyInstance, coordinator: LeaderApi): void {
   void app.register((scope, _options, done) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser(
@@ -46,7 +46,7 @@ export function registerSeedRoutes(app: FastifyInstance, coordinator: Coordinato
   });
 }
 
-function registerRoutes(app: FastifyInstance, coordinator: Coordinator): void {
+function registerRoutes(app: FastifyInstance, coordinator: LeaderApi): void {
   registerStart(app, coordinator);
   registerStop(app, coordinator);
   registerQuery(app, coordinator);
@@ -55,7 +55,7 @@ function registerRoutes(app: FastifyInstance, coordinator: Coordinator): void {
 }
 
 /** The job, which must be one that was pinned to (and so runs on) this worker. */
-function jobOn(coordinator: Coordinator, workerId: string, jobId: string): TaskRecord {
+function jobOn(coordinator: LeaderApi, workerId: string, jobId: string): TaskRecord {
   const task = coordinator.getTask(taskIdFromWire(jobId));
   if (task.targetMemberId !== workerId) {
     throw new NotFoundError(`job ${jobId} was not started on worker ${workerId}`);
@@ -63,7 +63,7 @@ function jobOn(coordinator: Coordinator, workerId: string, jobId: string): TaskR
   return task;
 }
 
-function registerStart(app: FastifyInstance, coordinator: Coordinator): void {
+function registerStart(app: FastifyInstance, coordinator: LeaderApi): void {
   app.post(
     '/start',
     {
@@ -117,7 +117,7 @@ function registerStart(app: FastifyInstance, coordinator: Coordinator): void {
   );
 }
 
-function registerStop(app: FastifyInstance, coordinator: Coordinator): void {
+function registerStop(app: FastifyInstance, coordinator: LeaderApi): void {
   app.post(
     '/stop',
     {
@@ -147,7 +147,7 @@ function registerStop(app: FastifyInstance, coordinator: Coordinator): void {
   );
 }
 
-function registerQuery(app: FastifyInstance, coordinator: Coordinator): void {
+function registerQuery(app: FastifyInstance, coordinator: LeaderApi): void {
   app.post(
     '/query',
     {
@@ -189,7 +189,7 @@ function registerQuery(app: FastifyInstance, coordinator: Coordinator): void {
   );
 }
 
-function registerStartJob(app: FastifyInstance, coordinator: Coordinator): void {
+function registerStartJob(app: FastifyInstance, coordinator: LeaderApi): void {
   // Any method, as the 2017 dispatcher's http.HandleFunc takes it; with no body, a demo job.
   // Fastify reads no body on GET, so GET has no body schema; HEAD and OPTIONS create
   // nothing (link checkers and CORS preflights must not queue work).
@@ -227,7 +227,7 @@ function registerStartJob(app: FastifyInstance, coordinator: Coordinator): void 
   });
 }
 
-function registerStatus(app: FastifyInstance, coordinator: Coordinator): void {
+function registerStatus(app: FastifyInstance, coordinator: LeaderApi): void {
   app.get(
     '/status/:id',
     {

@@ -12,7 +12,7 @@ import { boundedMessage } from '../../shared/errors.js';
 import { toHttpError } from '../../shared/http-status.js';
 import { jsonBodyParser } from './json-body.js';
 import { parseQueryStrictly, refuseBadQueries } from './query-string.js';
-import type { Coordinator } from '../coordinator.js';
+import type { LeaderApi } from '../leader-api.js';
 import { registerHealthRoutes } from './health-routes.js';
 import { registerMemberRoutes } from './member-routes.js';
 import { registerOutputRoutes } from './output-routes.js';
@@ -41,7 +41,7 @@ export interface HttpServerOptions {
  * status `shared/http-status.ts` picks.
  */
 export async function buildHttpServer(
-  coordinator: Coordinator,
+  coordinator: LeaderApi,
   logger: Logger,
   options: HttpServerOptions,
 ): Promise<FastifyInstance> {
@@ -68,8 +68,8 @@ export async function buildHttpServer(
       // Fastify's own refusals: bad JSON, wrong content type, a body over the limit.
       return reply.code(err.statusCode).send({ error: fastifyMessage(err) });
     }
-    const { statusCode, body } = toHttpError(err, log);
-    return reply.code(statusCode).send(body);
+    const { statusCode, headers, body } = toHttpError(err, log);
+    return reply.code(statusCode).headers(headers).send(body);
   });
   refuseBadQueries(app);
   answerUnroutedPaths(app);

@@ -6,7 +6,7 @@ import {
   taskIdFromWire,
   taskQueryFromWire,
 } from '../grpc/task-wire.js';
-import type { Coordinator } from '../coordinator.js';
+import type { LeaderApi } from '../leader-api.js';
 import {
   ERROR_SCHEMA,
   ID_PARAMS,
@@ -32,13 +32,13 @@ const LIST_QUERY = {
 } as const;
 
 /** /v1/tasks: schedule, list, get, cancel and delete, over the coordinator. */
-export function registerTaskRoutes(app: FastifyInstance, coordinator: Coordinator): void {
+export function registerTaskRoutes(app: FastifyInstance, coordinator: LeaderApi): void {
   registerScheduleTask(app, coordinator);
   registerListTasks(app, coordinator);
   registerTaskById(app, coordinator);
 }
 
-function registerScheduleTask(app: FastifyInstance, coordinator: Coordinator): void {
+function registerScheduleTask(app: FastifyInstance, coordinator: LeaderApi): void {
   app.post(
     '/v1/tasks',
     {
@@ -65,7 +65,7 @@ function registerScheduleTask(app: FastifyInstance, coordinator: Coordinator): v
   );
 }
 
-function registerListTasks(app: FastifyInstance, coordinator: Coordinator): void {
+function registerListTasks(app: FastifyInstance, coordinator: LeaderApi): void {
   app.get(
     '/v1/tasks',
     {
@@ -100,7 +100,7 @@ function registerListTasks(app: FastifyInstance, coordinator: Coordinator): void
 }
 
 /** One task by id: get it, cancel it, delete it. */
-function registerTaskById(app: FastifyInstance, coordinator: Coordinator): void {
+function registerTaskById(app: FastifyInstance, coordinator: LeaderApi): void {
   app.get(
     '/v1/tasks/:id',
     {

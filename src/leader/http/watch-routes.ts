@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { WatchTasksRequest } from '../../gen/scheduler/v1/scheduler.js';
 import type { TaskWatchFilter } from '../../scheduler/task-watch-filter.js';
 import { watchFilterFromWire } from '../grpc/task-wire.js';
-import type { Coordinator } from '../coordinator.js';
+import type { LeaderApi } from '../leader-api.js';
 import { memberJson, statusQueryParam, taskJson } from './schemas.js';
 import { serveSse, type SseSource } from './sse.js';
 
@@ -11,12 +11,12 @@ const SSE_DESCRIPTION =
   'as they happen; `closed` when the leader shuts down. Data is JSON.';
 
 /** Live watches over HTTP, as Server-Sent Events: the same watches as WatchTasks/WatchMembers. */
-export function registerWatchRoutes(app: FastifyInstance, coordinator: Coordinator): void {
+export function registerWatchRoutes(app: FastifyInstance, coordinator: LeaderApi): void {
   registerTaskWatch(app, coordinator);
   registerMemberWatch(app, coordinator);
 }
 
-function registerTaskWatch(app: FastifyInstance, coordinator: Coordinator): void {
+function registerTaskWatch(app: FastifyInstance, coordinator: LeaderApi): void {
   app.get(
     '/v1/tasks::watch',
     {
@@ -46,7 +46,7 @@ function registerTaskWatch(app: FastifyInstance, coordinator: Coordinator): void
 }
 
 /** The task watch as SSE events, only the tasks `filter` admits. */
-function taskEvents(coordinator: Coordinator, filter: TaskWatchFilter): SseSource {
+function taskEvents(coordinator: LeaderApi, filter: TaskWatchFilter): SseSource {
   return {
     start: (send) => {
       const { snapshot, unsubscribe } = coordinator.watchTasks((event) => {
@@ -70,7 +70,7 @@ function taskEvents(coordinator: Coordinator, filter: TaskWatchFilter): SseSourc
   };
 }
 
-function registerMemberWatch(app: FastifyInstance, coordinator: Coordinator): void {
+function registerMemberWatch(app: FastifyInstance, coordinator: LeaderApi): void {
   app.get(
     '/v1/members::watch',
     {
@@ -88,7 +88,7 @@ function registerMemberWatch(app: FastifyInstance, coordinator: Coordinator): vo
 }
 
 /** The member watch as SSE events. */
-function memberEvents(coordinator: Coordinator): SseSource {
+function memberEvents(coordinator: LeaderApi): SseSource {
   return {
     start: (send) => {
       const { snapshot, unsubscribe } = coordinator.watchMembers((event) =>

@@ -44,6 +44,30 @@ export const PG_MIGRATIONS: readonly { readonly name: string; readonly sql: stri
         PRIMARY KEY (task_seq, "offset")
       );`,
   },
+  {
+    // Issue #16: leaders on one database elect one active leader through this one row. The
+    // term only grows; every write of the active leader checks it (fencing), and expiry is
+    // PostgreSQL's clock, the one clock all leaders share.
+    name: 'leader lease and leader list',
+    sql: `
+      CREATE TABLE leader_lease (
+        id           smallint PRIMARY KEY DEFAULT 1 CHECK (id = 1),
+        term         bigint NOT NULL,
+        holder       text NOT NULL,
+        address      text NOT NULL,
+        http_address text,
+        acquired_at  timestamptz NOT NULL,
+        renewed_at   timestamptz NOT NULL,
+        expires_at   timestamptz NOT NULL
+      );
+      CREATE TABLE leaders (
+        id           text PRIMARY KEY,
+        address      text NOT NULL,
+        http_address text,
+        started_at   timestamptz NOT NULL,
+        seen_at      timestamptz NOT NULL
+      );`,
+  },
 ];
 
 /** The schema version this drover writes: the number of migrations. */

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import type { TaskRecord } from '../task.js';
 import { PG_MIGRATIONS, PG_SCHEMA_VERSION } from './postgres-schema.js';
-import { StoreOpenError, type StoredOutput, type TaskStore } from './store.js';
+import { FencedError, StoreOpenError, type StoredOutput, type TaskStore } from './store.js';
 import { fromRow, type TaskRow } from './task-row.js';
 import { WriteGroup, type WriteBatch } from './write-group.js';
 
@@ -11,6 +11,12 @@ export interface PostgresStoreOptions {
   readonly url: string;
   /** The schema drover's tables live in, created if missing. */
   readonly schema?: string;
+  /**
+   * The term this store writes for (issue #16): every write transaction first checks that
+   * the lease still holds this term and holder, and writes nothing if not (FencedError).
+   * Without it (a solo leader) writes are not fenced.
+   */
+  readonly fence?: { readonly term: number; readonly holder: string };
 }
 
 /** The schema drover uses unless told otherwise. */
@@ -39,6 +45,7 @@ export class PostgresTaskStore implements TaskStore {
   private constructor(
     private readonly client: pg.Client,
     private readonly schema: string,
+    private readonly fence: PostgresStoreOptions['fence'],
   ) {
     this.group = new WriteGroup((batch) => this.write(batch));
   }
@@ -67,7 +74,7 @@ export class PostgresTaskStore implements TaskStore {
     // listener the 'error' event would crash the process first.
     client.on('error', () => {});
     try {
-      await migrate(client, schema);
+      await migratePostgres(client, schema);
     } catch (err) {
       await client.end().catch(() => {});
       if (err instanceof StoreOpenError) throw err;
@@ -75,7 +82,7 @@ export class PostgresTaskStore implements TaskStore {
         cause: err,
       });
     }
-    return new PostgresTaskStore(client, schema);
+    return new PostgresTaskStore(client, schema, options.fence);
   }
 
   async loadAll(): Promise<TaskRecord[]> {
@@ -141,6 +148,7 @@ export class PostgresTaskStore implements TaskStore {
     const { client } = this;
     await client.query('BEGIN');
     try {
+      await this.checkFence();
       for (let i = 0; i < batch.rows.length; i += ROWS_PER_STATEMENT) {
         await this.upsertTasks(batch.rows.slice(i, i + ROWS_PER_STATEMENT));
       }
@@ -162,6 +170,26 @@ export class PostgresTaskStore implements TaskStore {
       await client.query('ROLLBACK').catch(() => {});
       throw err;
     }
+  }
+
+  /**
+   * Fencing: the lease row must still name this leader's term. FOR SHARE holds the row until
+   * commit, so a takeover (an UPDATE of the row) waits for this write to finish, and a write
+   * that starts after a takeover committed sees the new term and writes nothing.
+   */
+  private async checkFence(): Promise<void> {
+    if (!this.fence) return;
+    const { term, holder } = this.fence;
+    const { rows } = await this.client.query<{ term: number; holder: string }>(
+      `SELECT term, holder FROM ${this.table('leader_lease')} WHERE id = 1 FOR SHARE`,
+    );
+    const lease = rows[0];
+    if (lease?.term === term && lease.holder === holder) return;
+    throw new FencedError(
+      lease
+        ? `this leader's term ${term} is over: leader ${lease.holder} holds term ${lease.term}; nothing was written`
+        : `this leader's term ${term} is over: the lease is gone; nothing was written`,
+    );
   }
 
   /** Inserts new tasks and updates known ones in one statement, column arrays unnested. */
@@ -244,7 +272,7 @@ type PgTaskRow = Omit<TaskRow, 'payload' | 'result' | 'error' | 'attempt_ended'>
  * Creates the schema and applies the missing migrations in one transaction, holding a
  * transaction-scoped advisory lock keyed by the schema so concurrent leaders take turns.
  */
-async function migrate(client: pg.Client, schema: string): Promise<void> {
+export async function migratePostgres(client: pg.Client, schema: string): Promise<void> {
   const s = pg.escapeIdentifier(schema);
   await client.query('BEGIN');
   try {

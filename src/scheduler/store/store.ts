@@ -42,3 +42,14 @@ export class StoreOpenError extends Error {
     this.name = 'StoreOpenError';
   }
 }
+
+/**
+ * A write refused because this leader's term is over: a newer leader holds the lease. The
+ * write changed nothing; this leader must stop acting as the leader.
+ */
+export class FencedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'FencedError';
+  }
+}

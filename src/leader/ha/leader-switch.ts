@@ -1,0 +1,162 @@
+import { NotLeaderError } from '../../shared/errors.js';
+import type { MemberId, TaskId } from '../../shared/ids.js';
+import type { CompletionReport, TaskQuery } from '../../scheduler/scheduler.js';
+import type { Coordinator } from '../coordinator.js';
+import type { LeaderApi } from '../leader-api.js';
+import type { HeartbeatInput, NewTaskInput, WorkChannel } from '../views.js';
+
+/** The active leader of a group, as this leader last read it from the lease. */
+export interface ActiveLeader {
+  readonly id: string;
+  readonly term: number;
+  /** Its gRPC address, host:port, as it advertises it. */
+  readonly address: string;
+  /** Its HTTP API address, if it serves one. */
+  readonly httpAddress: string | undefined;
+}
+
+/**
+ * What the adapters serve in a highly available group: this leader's Coordinator while it
+ * holds the lease, and a refusal naming the active leader while it does not. Switching is
+ * one assignment: a call is either served whole by the coordinator of the current term or
+ * refused, never split between two.
+ */
+export class LeaderSwitch implements LeaderApi {
+  private coordinator: Coordinator | undefined;
+  private known: ActiveLeader | undefined;
+
+  constructor(private readonly selfId: string) {}
+
+  /** Serves `coordinator` from now on (this leader took over). */
+  activate(coordinator: Coordinator): void {
+    this.coordinator = coordinator;
+  }
+
+  /** Stops serving; returns the coordinator that was active, for the caller to shut down. */
+  deactivate(): Coordinator | undefined {
+    const was = this.coordinator;
+    this.coordinator = undefined;
+    return was;
+  }
+
+  /** Notes who holds the lease now (undefined: nobody, or unknown). */
+  setActiveLeader(leader: ActiveLeader | undefined): void {
+    this.known = leader;
+  }
+
+  /** The leader this one would send a caller to, if any (never itself). */
+  get activeLeader(): ActiveLeader | undefined {
+    return this.known?.id === this.selfId ? undefined : this.known;
+  }
+
+  /** True while this leader is active and its coordinator takes requests. */
+  get ready(): boolean {
+    return this.coordinator?.ready ?? false;
+  }
+
+  get events(): Coordinator['events'] {
+    return this.active().events;
+  }
+
+  get watchers(): Coordinator['watchers'] {
+    return this.active().watchers;
+  }
+
+  join(spec: Parameters<Coordinator['join']>[0]): ReturnType<Coordinator['join']> {
+    return this.active().join(spec);
+  }
+
+  leave(id: MemberId): void {
+    this.active().leave(id);
+  }
+
+  members(): ReturnType<Coordinator['members']> {
+    return this.active().members();
+  }
+
+  drain(id: MemberId): ReturnType<Coordinator['drain']> {
+    return this.active().drain(id);
+  }
+
+  openStream(id: MemberId, session: string, channel: WorkChannel): number {
+    return this.active().openStream(id, session, channel);
+  }
+
+  heartbeat(id: MemberId, streamId: number, input: HeartbeatInput, first: boolean): void {
+    this.active().heartbeat(id, streamId, input, first);
+  }
+
+  closeStream(id: MemberId, streamId: number, reason: string): void {
+    // A stream of a coordinator that stepped down was closed by its shutdown already.
+    this.coordinator?.closeStream(id, streamId, reason);
+  }
+
+  scheduleTask(spec: NewTaskInput): ReturnType<Coordinator['scheduleTask']> {
+    return this.active().scheduleTask(spec);
+  }
+
+  scheduleTasks(specs: readonly NewTaskInput[]): ReturnType<Coordinator['scheduleTasks']> {
+    return this.active().scheduleTasks(specs);
+  }
+
+  cancelTask(id: TaskId): ReturnType<Coordinator['cancelTask']> {
+    return this.active().cancelTask(id);
+  }
+
+  completeTask(report: CompletionReport): ReturnType<Coordinator['completeTask']> {
+    return this.active().completeTask(report);
+  }
+
+  startCommand(
+    ...args: Parameters<Coordinator['startCommand']>
+  ): ReturnType<Coordinator['startCommand']> {
+    return this.active().startCommand(...args);
+  }
+
+  deleteTask(id: TaskId): ReturnType<Coordinator['deleteTask']> {
+    return this.active().deleteTask(id);
+  }
+
+  getTask(id: TaskId): ReturnType<Coordinator['getTask']> {
+    return this.active().getTask(id);
+  }
+
+  listTasks(query: TaskQuery): ReturnType<Coordinator['listTasks']> {
+    return this.active().listTasks(query);
+  }
+
+  watchTasks(
+    listener: Parameters<Coordinator['watchTasks']>[0],
+  ): ReturnType<Coordinator['watchTasks']> {
+    return this.active().watchTasks(listener);
+  }
+
+  watchMembers(
+    listener: Parameters<Coordinator['watchMembers']>[0],
+  ): ReturnType<Coordinator['watchMembers']> {
+    return this.active().watchMembers(listener);
+  }
+
+  appendOutput(...args: Parameters<Coordinator['appendOutput']>): void {
+    this.active().appendOutput(...args);
+  }
+
+  readOutput(
+    ...args: Parameters<Coordinator['readOutput']>
+  ): ReturnType<Coordinator['readOutput']> {
+    return this.active().readOutput(...args);
+  }
+
+  /** The coordinator, or a refusal that names the active leader when this one knows it. */
+  private active(): Coordinator {
+    if (this.coordinator) return this.coordinator;
+    const leader = this.activeLeader;
+    throw new NotLeaderError(
+      leader
+        ? `this leader is a standby; the active leader is ${leader.address} (term ${leader.term})`
+        : 'this leader is a standby and no leader is active right now; retry shortly',
+      leader?.address,
+      leader?.httpAddress,
+    );
+  }
+}
