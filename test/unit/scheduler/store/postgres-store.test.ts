@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { PG_SCHEMA_VERSION } from '../../../../src/scheduler/store/postgres-schema.js';
 import { PostgresTaskStore, redactUrl } from '../../../../src/scheduler/store/postgres-store.js';
-import { StoreOpenError } from '../../../../src/scheduler/store/store.js';
+import { FencedError, StoreOpenError } from '../../../../src/scheduler/store/store.js';
 import {
   dropTestSchemas,
   queryTestDatabase,
@@ -10,6 +10,7 @@ import {
   testSchema,
 } from '../../../helpers/pg-schema.js';
 import { taskRecord } from '../../../helpers/task-record.js';
+import { waitFor } from '../../../helpers/wait-for.js';
 
 const stores: PostgresTaskStore[] = [];
 afterEach(async () => {
@@ -117,5 +118,82 @@ describe('PostgresTaskStore', () => {
     await expect(store.save([taskRecord({ seq: 2 })])).rejects.toThrow();
     const rows = await queryTestDatabase(`SELECT seq FROM ${pg.escapeIdentifier(schema)}.tasks`);
     expect(rows).toEqual([{ seq: '1' }]);
+  });
+
+  it('fences writes by term: once a newer leader holds the lease, a deposed one writes nothing', async () => {
+    const schema = testSchema();
+    await (await open(schema)).close(); // migrated
+    const lease = `${pg.escapeIdentifier(schema)}.leader_lease`;
+    await queryTestDatabase(
+      `INSERT INTO ${lease} (term, holder, address, acquired_at, renewed_at, expires_at)
+       VALUES (1, 'a', 'a:1', now(), now(), now() + interval '1 minute')`,
+    );
+    const old = await PostgresTaskStore.open({
+      url: TEST_DATABASE_URL,
+      schema,
+      fence: { term: 1, holder: 'a' },
+    });
+    stores.push(old);
+    await old.save([taskRecord({ seq: 1 })]); // its term: written
+    await queryTestDatabase(`UPDATE ${lease} SET term = 2, holder = 'b'`); // b took over
+    const refused = await old.save([taskRecord({ seq: 2 })]).catch((err: unknown) => err);
+    expect(refused).toBeInstanceOf(FencedError);
+    expect(String(refused)).toMatch(/term 1 is over: leader b holds term 2; nothing was written/);
+    const newer = await PostgresTaskStore.open({
+      url: TEST_DATABASE_URL,
+      schema,
+      fence: { term: 2, holder: 'b' },
+    });
+    stores.push(newer);
+    expect((await newer.loadAll()).map((t) => t.id)).toEqual(['t1']);
+    await newer.save([taskRecord({ seq: 3 })]);
+    expect((await newer.loadAll()).map((t) => t.id)).toEqual(['t1', 't3']);
+  });
+
+  it('makes a take-over wait for a write of the old term in flight (it lands first, whole)', async () => {
+    const schema = testSchema();
+    await (await open(schema)).close();
+    const lease = `${pg.escapeIdentifier(schema)}.leader_lease`;
+    await queryTestDatabase(
+      `INSERT INTO ${lease} (term, holder, address, acquired_at, renewed_at, expires_at)
+       VALUES (1, 'a', 'a:1', now(), now(), now() + interval '1 minute')`,
+    );
+    const store = await PostgresTaskStore.open({
+      url: TEST_DATABASE_URL,
+      schema,
+      fence: { term: 1, holder: 'a' },
+    });
+    stores.push(store);
+    // A transaction that holds the lease row as a write of term 1 does, until told to end.
+    const writer = new pg.Client({ connectionString: TEST_DATABASE_URL });
+    await writer.connect();
+    try {
+      await writer.query('BEGIN');
+      await writer.query(`SELECT term FROM ${lease} WHERE id = 1 FOR SHARE`);
+      const takeover = queryTestDatabase(
+        `UPDATE ${lease} SET term = 2, holder = 'b' RETURNING term`,
+      );
+      const order: string[] = [];
+      void takeover.then(() => order.push('takeover'));
+      // The take-over is seen waiting on the lock the write holds; only then does it commit.
+      await waitFor(
+        async () =>
+          (
+            await queryTestDatabase(
+              `SELECT pid FROM pg_stat_activity
+               WHERE wait_event_type = 'Lock' AND query LIKE 'UPDATE ' || $1 || '%'`,
+              [lease],
+            )
+          ).length === 1 || undefined,
+        { timeoutMs: 5_000, what: 'the take-over waiting on the lease row' },
+      );
+      expect(order).toEqual([]);
+      order.push('write committed');
+      await writer.query('COMMIT');
+      expect(await takeover).toEqual([{ term: '2' }]);
+      expect(order).toEqual(['write committed', 'takeover']);
+    } finally {
+      await writer.end();
+    }
   });
 });

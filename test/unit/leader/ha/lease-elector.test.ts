@@ -1,0 +1,133 @@
+import { randomBytes } from 'node:crypto';
+import pino from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { LeaseElector, type ElectorEvents } from '../../../../src/leader/ha/lease-elector.js';
+import type { ActiveLeader } from '../../../../src/leader/ha/leader-switch.js';
+import {
+  dropTestSchemas,
+  queryTestDatabase,
+  TEST_DATABASE_URL,
+  testSchema,
+} from '../../../helpers/pg-schema.js';
+import { waitFor } from '../../../helpers/wait-for.js';
+
+// The election against the real PostgreSQL, with short leases (renew 50 ms, lease 400 ms):
+// the time rules themselves are unit-tested with a fake clock in lease-term.test.ts.
+const TIMING = { renewMs: 50, leaseMs: 400 };
+
+interface Seen {
+  events: string[];
+  elected: number[];
+  leader: ActiveLeader | undefined;
+}
+
+const running: { stop: AbortController; done: Promise<void> }[] = [];
+const roles: string[] = [];
+afterEach(async () => {
+  for (const r of running.splice(0)) {
+    r.stop.abort();
+    await r.done;
+  }
+  await dropTestSchemas();
+  for (const role of roles.splice(0)) {
+    await queryTestDatabase(
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1`,
+      [role],
+    );
+    await queryTestDatabase(`DROP OWNED BY ${role}`);
+    await queryTestDatabase(`DROP ROLE IF EXISTS ${role}`);
+  }
+});
+
+function start(id: string, schema: string, url = TEST_DATABASE_URL) {
+  const seen: Seen = { events: [], elected: [], leader: undefined };
+  const events: ElectorEvents = {
+    elected: (term) => {
+      seen.elected.push(term);
+      seen.events.push(`elected ${term}`);
+    },
+    deposed: (term, reason) => seen.events.push(`deposed ${term}: ${reason}`),
+    leaderSeen: (leader) => {
+      seen.leader = leader;
+    },
+  };
+  const elector = new LeaseElector(
+    {
+      url,
+      schema,
+      self: { id, address: `${id}:50051`, httpAddress: undefined },
+      timing: TIMING,
+      logger: pino({ level: 'silent' }),
+    },
+    events,
+  );
+  const stop = new AbortController();
+  const done = elector.run(stop.signal);
+  running.push({ stop, done });
+  return { elector, seen, stop: () => (stop.abort(), done) };
+}
+
+const until = <T>(check: () => T | undefined | false, what: string) =>
+  waitFor(check, { timeoutMs: 10_000, what });
+
+describe('LeaseElector on PostgreSQL', () => {
+  it('elects one leader; the other stands by and sees it', async () => {
+    const schema = testSchema();
+    const a = start('a', schema);
+    await until(() => a.seen.elected.length === 1, 'a elected');
+    const b = start('b', schema);
+    await until(() => b.seen.leader?.id === 'a', 'b sees a');
+    expect(b.seen.leader).toMatchObject({ id: 'a', term: 1, address: 'a:50051' });
+    expect(b.seen.elected).toEqual([]);
+    const leaders = await b.elector.leaders();
+    expect(leaders.map((l) => [l.id, l.role, l.term])).toEqual([
+      ['a', 'active', 1],
+      ['b', 'standby', undefined],
+    ]);
+  });
+
+  it('hands over at once on a clean stop: the standby takes the next term', async () => {
+    const schema = testSchema();
+    const a = start('a', schema);
+    await until(() => a.seen.elected.length === 1, 'a elected');
+    const b = start('b', schema);
+    await until(() => b.seen.leader?.id === 'a', 'b sees a');
+    await a.stop();
+    await until(() => b.seen.elected.length === 1, 'b elected');
+    expect(b.seen.elected).toEqual([2]);
+  });
+
+  it('a leader cut off from the database steps down by its own deadline, before the standby takes over', async () => {
+    const schema = testSchema();
+    // Leader a logs in as a role of its own, so the test can cut it off alone.
+    const role = `drover_test_${randomBytes(4).toString('hex')}`;
+    roles.push(role);
+    await queryTestDatabase(`CREATE ROLE ${role} LOGIN SUPERUSER`);
+    const url = new URL(TEST_DATABASE_URL);
+    url.username = role;
+    const a = start('a', schema, url.toString());
+    await until(() => a.seen.elected.length === 1, 'a elected');
+    const b = start('b', schema);
+    await until(() => b.seen.leader?.id === 'a', 'b sees a');
+
+    const order: string[] = [];
+    const cutAt = performance.now();
+    await queryTestDatabase(`ALTER ROLE ${role} NOLOGIN`);
+    await queryTestDatabase(
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1`,
+      [role],
+    );
+    await until(() => a.seen.events.some((e) => e.startsWith('deposed')), 'a deposed');
+    order.push('a deposed');
+    const deposedAfterMs = performance.now() - cutAt;
+    await until(() => b.seen.elected.length === 1, 'b elected');
+    order.push('b elected');
+    expect(order).toEqual(['a deposed', 'b elected']);
+    expect(a.seen.events.at(-1)).toMatch(
+      /^deposed 1: the lease was not renewed before its deadline/,
+    );
+    expect(b.seen.elected).toEqual([2]);
+    // Within one lease of the cut (plus scheduling slack), never before it could have lapsed.
+    expect(deposedAfterMs).toBeLessThan(TIMING.leaseMs + 1_000);
+  });
+});
