@@ -8,6 +8,7 @@ import { registerDev } from './commands/dev.js';
 import { registerDrain } from './commands/drain.js';
 import { registerLeader } from './commands/leader.js';
 import { registerLogs } from './commands/logs.js';
+import { registerLeaders } from './commands/leaders.js';
 import { registerMembers } from './commands/members.js';
 import { registerSchedule } from './commands/schedule.js';
 import { registerTask } from './commands/task.js';
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerWorker(program);
   registerDev(program);
   registerMembers(program);
+  registerLeaders(program);
   registerTasks(program);
   registerTask(program);
   registerSchedule(program);

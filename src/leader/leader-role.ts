@@ -7,12 +7,17 @@ export interface Advertised {
   readonly httpAddress: string | undefined;
 }
 
+/** Who leads: every leader process of the group, for `drover leaders`. */
+export interface LeaderDirectory {
+  leaders(): Promise<LeaderRow[]>;
+}
+
 /**
  * How this leader process holds its task list: alone (SQLite or memory; always active) or
  * in a group on PostgreSQL (active only while it holds the lease). main.ts serves `api`
  * and drives the role through its life: serving → beginShutdown → close.
  */
-export interface LeaderRole {
+export interface LeaderRole extends LeaderDirectory {
   /** What the gRPC and HTTP adapters call. */
   readonly api: LeaderApi;
   /** Aborted when the leader must stop (a solo leader's store failed). */
@@ -23,6 +28,4 @@ export interface LeaderRole {
   beginShutdown(reason: string): void;
   /** Release the store (and the lease) once the servers are closed. */
   close(): Promise<void>;
-  /** Every leader of the group, with its role and term (a solo leader lists itself). */
-  leaders(): Promise<LeaderRow[]>;
 }

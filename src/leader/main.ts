@@ -16,7 +16,6 @@ import type { TaskStore } from '../scheduler/store/store.js';
 import type { LeaderConfig, LeaderServerConfig } from './config.js';
 import { Coordinator } from './coordinator.js';
 import { ElectedLeader } from './ha/elected-leader.js';
-import type { LeaderApi } from './leader-api.js';
 import type { LeaderRole } from './leader-role.js';
 import { SoloLeader } from './solo-leader.js';
 import { buildHttpServer } from './http/server.js';
@@ -54,7 +53,7 @@ export async function runLeader(
 ): Promise<void> {
   const logger = leaderLogger(config.log);
   const role = await openRole(config, logger);
-  const built = buildLeaderServer(role.api, logger, grpcServerOptions(config));
+  const built = buildLeaderServer(role.api, role, logger, grpcServerOptions(config));
   const { addresses, http } = await listen(config, role, built, logger);
   for (const name of ['', ...SERVICE_NAMES]) built.health.setStatus(name, 'SERVING');
   const tls = config.server.tls !== undefined;
@@ -150,7 +149,7 @@ function coordinatorOptions(config: LeaderConfig): ConstructorParameters<typeof 
   };
 }
 
-function grpcServerOptions(config: LeaderConfig): Parameters<typeof buildLeaderServer>[2] {
+function grpcServerOptions(config: LeaderConfig): Parameters<typeof buildLeaderServer>[3] {
   return {
     maxReceiveMessageBytes: Math.max(
       config.tasks.maxPayloadBytes + MESSAGE_OVERHEAD_BYTES,
@@ -183,7 +182,7 @@ async function listen(
     }
     if (httpListen !== undefined) {
       http = await bindOrExplain('HTTP', httpListen, () =>
-        startHttp(config, httpListen, role.api, logger),
+        startHttp(config, httpListen, role, logger),
       );
     }
   } catch (err) {
@@ -200,12 +199,12 @@ async function listen(
 async function startHttp(
   config: LeaderConfig,
   address: string,
-  api: LeaderApi,
+  role: LeaderRole,
   logger: Logger,
 ): Promise<FastifyInstance> {
   const { host, port } = parseHostPort(address);
   const { tls } = config.server;
-  const app = await buildHttpServer(api, logger, {
+  const app = await buildHttpServer(role.api, role, logger, {
     // The payload limit is on the payload; JSON may spell each of its bytes in up to six
     // (`\u0001`), and a client that escapes everything must not meet a smaller limit.
     bodyLimitBytes: JSON_ESCAPE_FACTOR * config.tasks.maxPayloadBytes + MESSAGE_OVERHEAD_BYTES,

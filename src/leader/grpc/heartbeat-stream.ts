@@ -77,6 +77,10 @@ class HeartbeatSession {
       // Reports next: an attempt that just ended is then no longer in `running`.
       for (const finished of request.finished) this.report(finished, memberId);
       this.coordinator.heartbeat(memberId, this.streamId!, heartbeatFromWire(request), first);
+      // Every heartbeat is answered (merged with any work sent in the same turn), so a worker
+      // knows within its heartbeat timeout when its leader went silent (frozen, partitioned,
+      // stepped down without a word) and moves on, instead of waiting for TCP keepalive.
+      this.channel.answer();
     } catch (err) {
       const grpcStatus = toGrpcStatus(err, this.logger);
       this.end(`heartbeat refused: ${grpcStatus.details}`);
@@ -157,6 +161,11 @@ class StreamChannel implements WorkChannel {
 
   stop(order: StopOrder): void {
     this.batch().stop.push({ id: order.taskId, attempt: order.attempt, reason: order.reason });
+  }
+
+  /** Makes sure a response goes out this turn, empty if there is no work to carry. */
+  answer(): void {
+    this.batch();
   }
 
   /** Answers a FinishedTask report. */

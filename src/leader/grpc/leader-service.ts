@@ -14,8 +14,9 @@ import { memberIdFromWire } from '../../shared/ids.js';
 import { checkText, echo } from '../../shared/text.js';
 import { DEFAULT_KIND, isValidKind } from '../../scheduler/task.js';
 import type { LeaderApi } from '../leader-api.js';
+import type { LeaderDirectory } from '../leader-role.js';
 import { handleHeartbeatStream } from './heartbeat-stream.js';
-import { memberToWire } from './member-wire.js';
+import { leaderToWire, memberToWire } from './member-wire.js';
 
 const MAX_SLOTS = 10_000;
 /** Bounds on what a Join may claim: every member's listing carries them. */
@@ -72,8 +73,15 @@ function removedMember(id: string): Member {
 }
 
 /** cluster.v1.LeaderService over grpc-js: decode, call the coordinator, encode. */
-export function leaderService(coordinator: LeaderApi, logger: Logger): LeaderServiceServer {
+export function leaderService(
+  coordinator: LeaderApi,
+  directory: LeaderDirectory,
+  logger: Logger,
+): LeaderServiceServer {
   return {
+    leaders: unary(logger, async () => ({
+      leaders: (await directory.leaders()).map(leaderToWire),
+    })),
     join: unary(logger, (request) => joinMember(coordinator, request)),
     leave: unary(logger, (request) => {
       coordinator.leave(memberIdFromWire(request.id));

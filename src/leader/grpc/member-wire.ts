@@ -1,7 +1,9 @@
+import type { LeaderRow } from '../ha/lease-sql.js';
 import {
   HeartbeatStatus,
   type FinishedTask,
   type HeartbeatRequest,
+  type Leader,
   type Member as WireMember,
 } from '../../gen/cluster/v1/leader.js';
 import { asTaskId, type MemberId } from '../../shared/ids.js';
@@ -63,5 +65,18 @@ export function finishedFromWire(finished: FinishedTask, memberId: MemberId): Co
     result: finished.result,
     error: finished.error,
     permanent: finished.permanent,
+  };
+}
+
+/** A leader of the group on the wire. */
+export function leaderToWire(row: LeaderRow): Leader {
+  return {
+    id: row.id,
+    address: row.address,
+    httpAddress: row.httpAddress ?? '',
+    role: row.role,
+    term: row.term ?? 0,
+    leaseAgeMs: row.leaseAgeMs,
+    seenAgoMs: row.seenAgoMs,
   };
 }

@@ -6,6 +6,7 @@ import { SchedulerServiceService } from '../../gen/scheduler/v1/scheduler.js';
 import { schedulerService } from './scheduler-service.js';
 import { tolerant } from '../../shared/malformed.js';
 import type { LeaderApi } from '../leader-api.js';
+import type { LeaderDirectory } from '../leader-role.js';
 import { leaderService } from './leader-service.js';
 import { addReflection } from './reflection.js';
 
@@ -39,6 +40,7 @@ export interface LeaderServer {
  */
 export function buildLeaderServer(
   coordinator: LeaderApi,
+  directory: LeaderDirectory,
   logger: Logger,
   options: ServerOptions,
 ): LeaderServer {
@@ -55,7 +57,7 @@ export function buildLeaderServer(
   const log = logger.child({ component: 'grpc' });
   // tolerant(): a request that does not decode is refused with INVALID_ARGUMENT by the
   // handlers, not with grpc-js's INTERNAL (see shared/malformed.ts).
-  server.addService(tolerant(LeaderServiceService), leaderService(coordinator, log));
+  server.addService(tolerant(LeaderServiceService), leaderService(coordinator, directory, log));
   server.addService(tolerant(SchedulerServiceService), schedulerService(coordinator, log));
 
   const health = new HealthImplementation(

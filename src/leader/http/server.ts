@@ -13,8 +13,9 @@ import { toHttpError } from '../../shared/http-status.js';
 import { jsonBodyParser } from './json-body.js';
 import { parseQueryStrictly, refuseBadQueries } from './query-string.js';
 import type { LeaderApi } from '../leader-api.js';
+import type { LeaderDirectory } from '../leader-role.js';
 import { registerHealthRoutes } from './health-routes.js';
-import { registerMemberRoutes } from './member-routes.js';
+import { registerLeaderRoutes, registerMemberRoutes } from './member-routes.js';
 import { registerOutputRoutes } from './output-routes.js';
 import { registerSeedRoutes } from './seed-routes.js';
 import { registerTaskRoutes } from './task-routes.js';
@@ -42,6 +43,7 @@ export interface HttpServerOptions {
  */
 export async function buildHttpServer(
   coordinator: LeaderApi,
+  directory: LeaderDirectory,
   logger: Logger,
   options: HttpServerOptions,
 ): Promise<FastifyInstance> {
@@ -77,6 +79,7 @@ export async function buildHttpServer(
   registerHealthRoutes(app, coordinator);
   registerTaskRoutes(app, coordinator);
   registerMemberRoutes(app, coordinator);
+  registerLeaderRoutes(app, directory);
   registerWatchRoutes(app, coordinator);
   registerOutputRoutes(app, coordinator);
   registerSeedRoutes(app, coordinator);

@@ -230,6 +230,31 @@ export interface MembersResponse {
   members: Member[];
 }
 
+/** LeadersRequest is empty. */
+export interface LeadersRequest {}
+
+/** Leader is one leader process: of a group on one PostgreSQL database, or the only one. */
+export interface Leader {
+  id: string;
+  /** address is where it serves gRPC, host:port, as it advertises it. */
+  address: string;
+  /** http_address is its HTTP API, host:port; empty when it serves none. */
+  httpAddress: string;
+  /** role is "active" (it holds the lease and serves) or "standby". */
+  role: string;
+  /** term is the lease's term while active; 0 for a standby or a leader alone. */
+  term: number;
+  /** lease_age_ms is the time since the active leader last renewed its lease. */
+  leaseAgeMs?: number | undefined;
+  /** seen_ago_ms is the time since this leader last checked in. */
+  seenAgoMs: number;
+}
+
+/** LeadersResponse lists the leaders, oldest first. */
+export interface LeadersResponse {
+  leaders: Leader[];
+}
+
 /** RunningTask names one attempt a worker is running. */
 export interface RunningTask {
   id: string;
@@ -1452,6 +1477,314 @@ export const MembersResponse: MessageFns<MembersResponse> = {
   },
 };
 
+function createBaseLeadersRequest(): LeadersRequest {
+  return {};
+}
+
+export const LeadersRequest: MessageFns<LeadersRequest> = {
+  encode(_: LeadersRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LeadersRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLeadersRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): LeadersRequest {
+    return {};
+  },
+
+  toJSON(_: LeadersRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<LeadersRequest>, I>>(base?: I): LeadersRequest {
+    return LeadersRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LeadersRequest>, I>>(_: I): LeadersRequest {
+    const message = createBaseLeadersRequest();
+    return message;
+  },
+};
+
+function createBaseLeader(): Leader {
+  return {
+    id: '',
+    address: '',
+    httpAddress: '',
+    role: '',
+    term: 0,
+    leaseAgeMs: undefined,
+    seenAgoMs: 0,
+  };
+}
+
+export const Leader: MessageFns<Leader> = {
+  encode(message: Leader, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== '') {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.address !== '') {
+      writer.uint32(18).string(message.address);
+    }
+    if (message.httpAddress !== '') {
+      writer.uint32(26).string(message.httpAddress);
+    }
+    if (message.role !== '') {
+      writer.uint32(34).string(message.role);
+    }
+    if (message.term !== 0) {
+      writer.uint32(40).int64(message.term);
+    }
+    if (message.leaseAgeMs !== undefined) {
+      writer.uint32(48).int64(message.leaseAgeMs);
+    }
+    if (message.seenAgoMs !== 0) {
+      writer.uint32(56).int64(message.seenAgoMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Leader {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLeader();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.address = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.httpAddress = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.role = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.term = longToNumber(reader.int64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.leaseAgeMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.seenAgoMs = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Leader {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : '',
+      address: isSet(object.address) ? globalThis.String(object.address) : '',
+      httpAddress: isSet(object.httpAddress)
+        ? globalThis.String(object.httpAddress)
+        : isSet(object.http_address)
+          ? globalThis.String(object.http_address)
+          : '',
+      role: isSet(object.role) ? globalThis.String(object.role) : '',
+      term: isSet(object.term) ? globalThis.Number(object.term) : 0,
+      leaseAgeMs: isSet(object.leaseAgeMs)
+        ? globalThis.Number(object.leaseAgeMs)
+        : isSet(object.lease_age_ms)
+          ? globalThis.Number(object.lease_age_ms)
+          : undefined,
+      seenAgoMs: isSet(object.seenAgoMs)
+        ? globalThis.Number(object.seenAgoMs)
+        : isSet(object.seen_ago_ms)
+          ? globalThis.Number(object.seen_ago_ms)
+          : 0,
+    };
+  },
+
+  toJSON(message: Leader): unknown {
+    const obj: any = {};
+    if (message.id !== '') {
+      obj.id = message.id;
+    }
+    if (message.address !== '') {
+      obj.address = message.address;
+    }
+    if (message.httpAddress !== '') {
+      obj.httpAddress = message.httpAddress;
+    }
+    if (message.role !== '') {
+      obj.role = message.role;
+    }
+    if (message.term !== 0) {
+      obj.term = Math.round(message.term);
+    }
+    if (message.leaseAgeMs !== undefined) {
+      obj.leaseAgeMs = Math.round(message.leaseAgeMs);
+    }
+    if (message.seenAgoMs !== 0) {
+      obj.seenAgoMs = Math.round(message.seenAgoMs);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Leader>, I>>(base?: I): Leader {
+    return Leader.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Leader>, I>>(object: I): Leader {
+    const message = createBaseLeader();
+    message.id = object.id ?? '';
+    message.address = object.address ?? '';
+    message.httpAddress = object.httpAddress ?? '';
+    message.role = object.role ?? '';
+    message.term = object.term ?? 0;
+    message.leaseAgeMs = object.leaseAgeMs ?? undefined;
+    message.seenAgoMs = object.seenAgoMs ?? 0;
+    return message;
+  },
+};
+
+function createBaseLeadersResponse(): LeadersResponse {
+  return { leaders: [] };
+}
+
+export const LeadersResponse: MessageFns<LeadersResponse> = {
+  encode(message: LeadersResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.leaders) {
+      Leader.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LeadersResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLeadersResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.leaders.push(Leader.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LeadersResponse {
+    return {
+      leaders: globalThis.Array.isArray(object?.leaders)
+        ? object.leaders.map((e: any) => Leader.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: LeadersResponse): unknown {
+    const obj: any = {};
+    if (message.leaders?.length) {
+      obj.leaders = message.leaders.map((e) => Leader.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<LeadersResponse>, I>>(base?: I): LeadersResponse {
+    return LeadersResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LeadersResponse>, I>>(object: I): LeadersResponse {
+    const message = createBaseLeadersResponse();
+    message.leaders = object.leaders?.map((e) => Leader.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 function createBaseRunningTask(): RunningTask {
   return { id: '', attempt: 0 };
 }
@@ -2330,6 +2663,21 @@ export const LeaderServiceService = {
       Buffer.from(HeartbeatResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): HeartbeatResponse => HeartbeatResponse.decode(value),
   },
+  /**
+   * Leaders lists the leader processes and which one is active. Every leader answers,
+   * standbys included.
+   */
+  leaders: {
+    path: '/cluster.v1.LeaderService/Leaders' as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: LeadersRequest): Buffer =>
+      Buffer.from(LeadersRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): LeadersRequest => LeadersRequest.decode(value),
+    responseSerialize: (value: LeadersResponse): Buffer =>
+      Buffer.from(LeadersResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): LeadersResponse => LeadersResponse.decode(value),
+  },
 } as const;
 
 export interface LeaderServiceServer extends UntypedServiceImplementation {
@@ -2351,6 +2699,11 @@ export interface LeaderServiceServer extends UntypedServiceImplementation {
    * alive while it sends; a closed or silent stream makes it dead.
    */
   heartbeat: handleBidiStreamingCall<HeartbeatRequest, HeartbeatResponse>;
+  /**
+   * Leaders lists the leader processes and which one is active. Every leader answers,
+   * standbys included.
+   */
+  leaders: handleUnaryCall<LeadersRequest, LeadersResponse>;
 }
 
 export interface LeaderServiceClient extends Client {
@@ -2441,6 +2794,25 @@ export interface LeaderServiceClient extends Client {
     metadata: Metadata,
     options?: Partial<CallOptions>,
   ): ClientDuplexStream<HeartbeatRequest, HeartbeatResponse>;
+  /**
+   * Leaders lists the leader processes and which one is active. Every leader answers,
+   * standbys included.
+   */
+  leaders(
+    request: LeadersRequest,
+    callback: (error: ServiceError | null, response: LeadersResponse) => void,
+  ): ClientUnaryCall;
+  leaders(
+    request: LeadersRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: LeadersResponse) => void,
+  ): ClientUnaryCall;
+  leaders(
+    request: LeadersRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: LeadersResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const LeaderServiceClient = makeGenericClientConstructor(
