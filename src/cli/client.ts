@@ -1,12 +1,21 @@
-import { Metadata, status, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
+import {
+  InterceptingCall,
+  Metadata,
+  status,
+  type ChannelCredentials,
+  type Interceptor,
+  type ServiceError,
+} from '@grpc/grpc-js';
 import { Option, type Command } from 'commander';
 import { LeaderServiceClient } from '../gen/cluster/v1/leader.js';
 import { SchedulerServiceClient } from '../gen/scheduler/v1/scheduler.js';
 import { deadlineAfter } from '../shared/clock.js';
 import { errorMessage, InvalidArgumentError } from '../shared/errors.js';
+import { leaderHint } from '../shared/leader-hint.js';
 import { formatHostPort, parseHostPort } from '../shared/net.js';
 import { channelCredentials } from '../shared/tls.js';
 import { boundedIntOption, MAX_TIMER_MS } from './int-option.js';
+import { LeaderTries } from './leader-tries.js';
 
 /** Options every client command takes. */
 export interface ClientOptions {
@@ -25,6 +34,11 @@ export interface LeaderClients {
   readonly leader: LeaderServiceClient;
   readonly scheduler: SchedulerServiceClient;
   readonly timeoutMs: number;
+  /**
+   * Whether any call on these clients got a message back: a command that failed after
+   * that is not run again on another leader (it may have printed, or changed something).
+   */
+  readonly answered: boolean;
   close(): void;
 }
 
@@ -32,7 +46,7 @@ export interface LeaderClients {
 export function addClientOptions(command: Command): Command {
   return command
     .addOption(
-      new Option('--leader <host:port>', 'leader address')
+      new Option('--leader <host:port>', 'leader address (a comma list: tried in turn)')
         .env('DROVER_LEADER')
         .default('127.0.0.1:50051'),
     )
@@ -62,18 +76,34 @@ export function addClientOptions(command: Command): Command {
     .addOption(new Option('--tls-key <file>', 'PEM key of --tls-cert').env('DROVER_TLS_KEY'));
 }
 
-/** Connects to the leader named by the options. */
+/** Connects to the first leader the options name (`drover dev`'s own leader). */
 export function connect(options: ClientOptions): LeaderClients {
-  // A DROVER_LEADER list (as workers take) uses its first address here.
-  const address = formatHostPort(parseHostPort(options.leader.split(',')[0]!));
+  const [first] = leaderAddresses(options.leader);
+  return connectTo(first!, clientCredentials(options), options.timeoutMs);
+}
+
+/**
+ * The leader addresses of `--leader` (a comma list), as host:port; a malformed one is a
+ * usage error before any call. Empty entries (a trailing comma) are skipped.
+ */
+export function leaderAddresses(leader: string): string[] {
+  const entries = leader.split(',');
+  const given = entries.filter((entry) => entry.trim() !== '');
+  // All empty: parse the first anyway, so it fails with the message it always gave.
+  return (given.length > 0 ? given : entries.slice(0, 1)).map((entry) =>
+    formatHostPort(parseHostPort(entry)),
+  );
+}
+
+/** The channel credentials the TLS options ask for; a bad combination is a usage error. */
+function clientCredentials(options: ClientOptions): ChannelCredentials {
   const tlsOn =
     options.tls === true || options.tlsCa !== undefined || options.tlsCert !== undefined;
   if ((options.tlsCert === undefined) !== (options.tlsKey === undefined)) {
     throw new InvalidArgumentError('--tls-cert and --tls-key go together');
   }
-  let creds: ChannelCredentials;
   try {
-    creds = channelCredentials(
+    return channelCredentials(
       tlsOn
         ? { caFile: options.tlsCa, certFile: options.tlsCert, keyFile: options.tlsKey }
         : undefined,
@@ -82,17 +112,42 @@ export function connect(options: ClientOptions): LeaderClients {
     // A missing or unreadable PEM file is a setting to fix (exit 2), not a crash to trace.
     throw new InvalidArgumentError(`cannot use the TLS files: ${errorMessage(err)}`);
   }
-  const leader = new LeaderServiceClient(address, creds);
+}
+
+/** Clients for both services of the leader at `address`, on one channel. */
+function connectTo(address: string, creds: ChannelCredentials, timeoutMs: number): LeaderClients {
+  let answered = false;
+  const interceptors = [onAnswer(() => (answered = true))];
+  const leader = new LeaderServiceClient(address, creds, { interceptors });
   const scheduler = new SchedulerServiceClient(address, creds, {
     channelOverride: leader.getChannel(),
+    interceptors,
   });
   return {
     address,
     leader,
     scheduler,
-    timeoutMs: options.timeoutMs,
+    timeoutMs,
+    get answered() {
+      return answered;
+    },
     close: () => leader.close(),
   };
+}
+
+/** An interceptor that calls `noted` whenever a call (unary or stream) gets a message. */
+function onAnswer(noted: () => void): Interceptor {
+  return (options, nextCall) =>
+    new InterceptingCall(nextCall(options), {
+      start: (metadata, _listener, next) =>
+        next(metadata, {
+          onReceiveMessage: (message: unknown, nextMessage: (message: unknown) => void) => {
+            // grpc-js passes null on a unary call that ended without a response message.
+            if (message !== null) noted();
+            nextMessage(message);
+          },
+        }),
+    });
 }
 
 type UnaryMethod<Req, Res> = (
@@ -140,22 +195,74 @@ export function describeCallError(
   return { message: `${e.details ?? e.message} (${name})`, exitCode: EXIT.refused };
 }
 
+/** Why a command failed: the error, and the leader (or leaders tried) to name with it. */
+export interface CommandFailure {
+  readonly err: unknown;
+  readonly address: string;
+}
+
 /**
- * Runs a client command: connects, runs `body`, and turns any failure into a message on
+ * Runs `body` against the leaders `addresses`, in the order {@link LeaderTries} gives: a
+ * body that fails with UNAVAILABLE (a standby's refusal, a leader that cannot be reached)
+ * before any answer runs again on the leader the refusal named, else on the next one.
+ * Streams are thus moved only before their first message. Resolves with the failure to
+ * report, or undefined when `body` succeeded.
+ */
+export async function runOnLeaders(
+  addresses: readonly string[],
+  creds: ChannelCredentials,
+  timeoutMs: number,
+  body: (clients: LeaderClients) => Promise<void>,
+): Promise<CommandFailure | undefined> {
+  const tries = new LeaderTries(addresses);
+  // Bounded: LeaderTries hands out each listed leader once, plus at most MAX_HINT_HOPS.
+  for (let address = tries.first(); ;) {
+    const failure = await runOnce(address, creds, timeoutMs, body);
+    if (failure === undefined) return undefined;
+    const next = failure.movable ? tries.after(address, leaderHint(failure.err)) : undefined;
+    if (next === undefined) return { err: failure.err, address: tries.describe(address) };
+    address = next;
+  }
+}
+
+/**
+ * Runs `body` once on the leader at `address`. A failure is `movable` when another leader
+ * may do it: UNAVAILABLE before any answer (nothing was printed, and a leader that
+ * refused or could not be reached changed nothing).
+ */
+async function runOnce(
+  address: string,
+  creds: ChannelCredentials,
+  timeoutMs: number,
+  body: (clients: LeaderClients) => Promise<void>,
+): Promise<{ err: unknown; movable: boolean } | undefined> {
+  const clients = connectTo(address, creds, timeoutMs);
+  try {
+    await body(clients);
+    return undefined;
+  } catch (err) {
+    const unavailable = (err as Partial<ServiceError> | null)?.code === status.UNAVAILABLE;
+    return { err, movable: unavailable && !clients.answered };
+  } finally {
+    clients.close();
+  }
+}
+
+/**
+ * Runs a client command: connects, runs `body` (on the next leader of a `--leader` list
+ * while they refuse, see {@link runOnLeaders}), and turns any failure into a message on
  * stderr and a non-zero exit code.
  */
 export async function withClients(
   options: ClientOptions,
   body: (clients: LeaderClients) => Promise<void>,
 ): Promise<void> {
-  const clients = connect(options);
-  try {
-    await body(clients);
-  } catch (err) {
-    const { message, exitCode } = describeCallError(err, clients.address);
-    process.stderr.write(`drover: ${message}\n`);
-    process.exitCode = exitCode;
-  } finally {
-    clients.close();
-  }
+  // Bad addresses or TLS files throw here: usage errors (exit 2), before any call.
+  const addresses = leaderAddresses(options.leader);
+  const creds = clientCredentials(options);
+  const failure = await runOnLeaders(addresses, creds, options.timeoutMs, body);
+  if (!failure) return;
+  const { message, exitCode } = describeCallError(failure.err, failure.address);
+  process.stderr.write(`drover: ${message}\n`);
+  process.exitCode = exitCode;
 }

@@ -11,12 +11,20 @@ import {
   type ScheduleTaskStreamResponse,
   type Task,
 } from '../gen/scheduler/v1/scheduler.js';
+import { leaderHint } from '../shared/leader-hint.js';
+import { LeaderRotation, leaderList } from './leader-rotation.js';
 import { taskDraft } from './task-draft.js';
 
 /** Options of {@link createProducer}. */
 export interface ProducerOptions {
-  /** Leader address, host:port. */
-  readonly leader: string;
+  /**
+   * Leader address, host:port; or several leaders (an array, or a comma list as
+   * DROVER_LEADER takes) for a highly available cluster. The producer uses one at a time;
+   * when its stream fails with UNAVAILABLE (a standby's refusal, a leader that cannot be
+   * reached) it moves, for the next schedule, to the leader the refusal named, else to the
+   * next one in the list.
+   */
+  readonly leader: string | readonly string[];
   /** Channel credentials; default plaintext (loopback only, see the README on TLS). */
   readonly credentials?: ChannelCredentials;
 }
@@ -44,7 +52,7 @@ export interface Producer {
    * {@link ScheduleError}: the leader's refusal (INVALID_ARGUMENT, ALREADY_EXISTS, ...), or
    * UNAVAILABLE if the link broke before the answer came, in which case the task may or may
    * not have been scheduled: give tasks your own ids to retry safely (ALREADY_EXISTS then
-   * means it was).
+   * means it was). A retry goes to the active leader when a standby's refusal named it.
    */
   schedule(task: TaskToSchedule): Promise<string>;
   /** Waits for answers in flight, then closes the connection. */
@@ -61,26 +69,39 @@ type Stream = ClientDuplexStream<ScheduleTaskStreamRequest, ScheduleTaskStreamRe
 /**
  * A producer over one ScheduleTaskStream: no gRPC call per task (profiled: a unary call
  * costs the producer ~180 µs of CPU and the leader ~80 µs more than a stream message).
- * The stream opens on first use and again after it breaks.
+ * The stream opens on first use and again after it breaks, on the leader a refusal named
+ * or the next listed one if it broke with UNAVAILABLE. It never retries by itself: a
+ * schedule that may have been saved is the caller's to retry, with the same id.
  */
 export function createProducer(options: ProducerOptions): Producer {
-  const client = new SchedulerServiceClient(
-    options.leader,
-    options.credentials ?? grpcCredentials.createInsecure(),
-  );
+  const creds = options.credentials ?? grpcCredentials.createInsecure();
+  const leaders = new LeaderRotation(leaderList(options.leader));
+  let address = leaders.take();
+  let client = new SchedulerServiceClient(address, creds);
   const pending = new Map<number, Pending>();
   let stream: Stream | undefined;
   let nextRequestId = 1;
   let closed = false;
 
+  /** The stream broke with UNAVAILABLE: later schedules go to another leader. */
+  const move = (hint: string | undefined): void => {
+    leaders.follow(address, hint);
+    const next = leaders.take();
+    if (next === address) return; // one leader: stay on its client, as before
+    client.close();
+    address = next;
+    client = new SchedulerServiceClient(address, creds);
+  };
+
   const open = (): Stream => {
     const opened = client.scheduleTaskStream(new Metadata());
-    routeAnswers(opened, pending, (code, message) => {
+    routeAnswers(opened, pending, (code, message, hint) => {
       if (stream !== opened) return;
       stream = undefined;
       // Every answer this stream still owed is lost with it.
       for (const [, waiter] of pending) waiter.reject(new ScheduleError(code, message));
       pending.clear();
+      if (code === status.UNAVAILABLE && !closed) move(hint);
     });
     return opened;
   };
@@ -117,12 +138,12 @@ export function createProducer(options: ProducerOptions): Producer {
 
 /**
  * Settles each waiter in `pending` with its answer from `stream`, and calls `fail` when the
- * stream breaks or ends.
+ * stream breaks (with the active leader its refusal named, if any) or ends.
  */
 function routeAnswers(
   stream: Stream,
   pending: Map<number, Pending>,
-  fail: (code: status, message: string) => void,
+  fail: (code: status, message: string, hint?: string) => void,
 ): void {
   stream.on('data', (response: ScheduleTaskStreamResponse) => {
     const waiter = pending.get(response.requestId);
@@ -135,6 +156,7 @@ function routeAnswers(
     fail(
       err.code ?? status.UNAVAILABLE,
       `the schedule stream broke before the leader answered: ${err.details ?? err.message}`,
+      leaderHint(err),
     ),
   );
   stream.on('end', () =>

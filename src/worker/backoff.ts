@@ -47,6 +47,8 @@ export type ReconnectStep =
 export class ReconnectSchedule {
   private failuresInARow = 0;
   private lastContactMs: number;
+  /** Whether the last step was a hop to a hinted leader taken without waiting. */
+  private hoppedAtOnce = false;
 
   /** `startedAtMs` counts as contact: the give-up deadline runs from the start. */
   constructor(
@@ -84,10 +86,16 @@ export class ReconnectSchedule {
   /**
    * The step after a round ending at `nowMs`: give up once no leader answered for more
    * than `giveUpAfterMs`, else wait the backoff delay (draws jitter only when it backs off).
+   * A round that ended naming the active leader (`hinted`: a standby's refusal, a stream
+   * ended by one stepping down) goes there at once, unless that round was itself such a
+   * hop: leaders naming each other (stale views during a takeover) then cost one backoff
+   * wait per two rounds instead of a loop without pause.
    */
-  next(nowMs: number): ReconnectStep {
+  next(nowMs: number, hinted = false): ReconnectStep {
     const silentMs = nowMs - this.lastContactMs;
     if (silentMs > this.policy.giveUpAfterMs) return { giveUp: true, silentMs };
+    this.hoppedAtOnce = hinted && !this.hoppedAtOnce;
+    if (this.hoppedAtOnce) return { giveUp: false, delayMs: 0 };
     return {
       giveUp: false,
       delayMs: reconnectDelayMs(this.failuresInARow, this.policy, this.random),

@@ -10,7 +10,9 @@ import type {
   HeartbeatResponse,
   JoinResponse,
 } from '../gen/cluster/v1/leader.js';
+import { LeaderRotation } from '../client/leader-rotation.js';
 import { errorMessage } from '../shared/errors.js';
+import { leaderHint } from '../shared/leader-hint.js';
 import { ReconnectSchedule, type ReconnectPolicy } from './backoff.js';
 import { buildHeartbeat } from './heartbeat.js';
 import {
@@ -31,7 +33,10 @@ export type LinkRunner = Pick<TaskRunner, 'running' | 'freeSlots' | 'start' | 's
 
 /** Settings of a {@link LeaderLink}. */
 export interface LeaderLinkOptions {
-  /** Leader addresses, tried in turn. */
+  /**
+   * Leader addresses, tried in turn; a refusal naming the active leader (drover-leader
+   * trailer) sends the next Join there, listed or not.
+   */
   readonly addresses: readonly string[];
   readonly credentials: ChannelCredentials;
   readonly identity: WorkerIdentity;
@@ -48,13 +53,16 @@ interface StreamEnd {
   readonly code: number | undefined;
   readonly details: string;
   readonly lastedMs: number;
+  /** The active leader the stream's end named (a leader stepping down), if any. */
+  readonly hint: string | undefined;
 }
 
 /**
  * The worker's connection to the leader: Join, then one Heartbeat stream that carries
- * heartbeats up and work down. When the stream breaks it joins again (trying each leader
- * address in turn, as its ReconnectSchedule says) and its first heartbeat lists what it
- * still runs, so the leader re-attaches that work instead of re-running it.
+ * heartbeats up and work down. When the stream breaks it joins again (the leader a refusal
+ * named, else each leader address in turn, as its ReconnectSchedule says) and its first
+ * heartbeat lists what it still runs, so the leader re-attaches that work instead of
+ * re-running it: moving to another leader stops no task.
  */
 export class LeaderLink {
   private connection: LeaderConnection | undefined;
@@ -98,37 +106,58 @@ export class LeaderLink {
   }
 
   private async joinUntilStopped(signal: AbortSignal): Promise<void> {
-    const { addresses, policy, identity } = this.options;
+    const { addresses, policy } = this.options;
     const schedule = new ReconnectSchedule(policy, this.deps.monotonicMs(), this.deps.random);
+    const leaders = new LeaderRotation(addresses);
     // Bounded by the give-up deadline (every round either reaches a leader or fails).
-    for (let round = 0; !signal.aborted && !this.left; round++) {
-      const address = addresses[round % addresses.length]!;
-      try {
-        await this.holdSession(address, schedule, signal);
-      } catch (err) {
-        if (signal.aborted) break;
-        const refusal = joinRefusal(err, identity.id);
-        if (refusal) throw refusal;
-        schedule.failed();
-        this.log.warn({ address, err: errorMessage(err) }, 'leader unreachable');
-      }
+    while (!signal.aborted && !this.left) {
+      const address = leaders.take();
+      const hint = await this.round(address, schedule, signal);
       if (signal.aborted || this.left) break;
-      const step = schedule.next(this.deps.monotonicMs());
+      const to = leaders.follow(address, hint);
+      const step = schedule.next(this.deps.monotonicMs(), to !== undefined);
       if (step.giveUp) {
         throw new LeaderUnreachableError(
           `no leader answered for ${Math.round(step.silentMs)} ms (tried ${addresses.join(', ')})`,
         );
       }
-      await this.deps.sleep(step.delayMs, signal);
+      if (to !== undefined) {
+        this.log.info({ from: address, to, delayMs: step.delayMs }, 'following the active leader');
+      }
+      if (step.delayMs > 0) await this.deps.sleep(step.delayMs, signal);
     }
   }
 
-  /** One round that reaches a leader: Join, then heartbeat until the stream ends. */
+  /**
+   * One round at `address`; resolves with the active leader its refusal or its stream's
+   * end named, if any. Rejects only with a refusal no other round can fix.
+   */
+  private async round(
+    address: string,
+    schedule: ReconnectSchedule,
+    signal: AbortSignal,
+  ): Promise<string | undefined> {
+    try {
+      return await this.holdSession(address, schedule, signal);
+    } catch (err) {
+      if (signal.aborted) return undefined;
+      const refusal = joinRefusal(err, this.options.identity.id);
+      if (refusal) throw refusal;
+      schedule.failed();
+      this.log.warn({ address, err: errorMessage(err) }, 'leader unreachable');
+      return leaderHint(err);
+    }
+  }
+
+  /**
+   * One round that reaches a leader: Join, then heartbeat until the stream ends; resolves
+   * with the active leader the end named, if any.
+   */
   private async holdSession(
     address: string,
     schedule: ReconnectSchedule,
     signal: AbortSignal,
-  ): Promise<void> {
+  ): Promise<string | undefined> {
     const join = await this.connect(address, signal);
     schedule.joined(this.deps.monotonicMs());
     this.connected?.();
@@ -138,6 +167,7 @@ export class LeaderLink {
     if (end.code === status.RESOURCE_EXHAUSTED) {
       this.outbox.refusedAsTooLarge(end.serial, end.details);
     }
+    return end.hint;
   }
 
   /**
@@ -214,19 +244,22 @@ export class LeaderLink {
       const openedAtMs = this.deps.monotonicMs();
       const timer = setInterval(() => this.sendHeartbeat(), join.heartbeatIntervalMs);
       let finished = false;
-      const finish = (code: number | undefined, details: string): void => {
+      const finish = (code: number | undefined, details: string, hint?: string): void => {
         if (finished) return;
         finished = true;
         clearInterval(timer);
         signal.removeEventListener('abort', onAbort);
         if (this.stream === stream) this.stream = undefined;
         this.log.info({ reason: details, code }, 'heartbeat stream closed');
-        resolve({ serial, code, details, lastedMs: this.deps.monotonicMs() - openedAtMs });
+        const lastedMs = this.deps.monotonicMs() - openedAtMs;
+        resolve({ serial, code, details, lastedMs, hint });
       };
       const onAbort = (): void => stream.cancel();
       signal.addEventListener('abort', onAbort, { once: true });
       stream.on('data', (message: HeartbeatResponse) => this.onMessage(message));
-      stream.on('error', (err: ServiceError) => finish(err.code, err.details || err.message));
+      stream.on('error', (err: ServiceError) =>
+        finish(err.code, err.details || err.message, leaderHint(err)),
+      );
       stream.on('end', () => finish(undefined, 'leader ended the stream'));
       // The first heartbeat names the member and lists what it runs (re-attach).
       this.sendHeartbeat();

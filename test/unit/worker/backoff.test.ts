@@ -75,6 +75,34 @@ describe('ReconnectSchedule', () => {
     expect(schedule.next(100_001 + policy.giveUpAfterMs).giveUp).toBe(true);
   });
 
+  it('follows a hint at once, but never two hops in a row without a backoff wait', () => {
+    let draws = 0;
+    const schedule = new ReconnectSchedule(policy, 0, () => {
+      draws++;
+      return 0.5;
+    });
+    schedule.failed();
+    expect(schedule.next(10, true)).toEqual({ giveUp: false, delayMs: 0 });
+    expect(draws).toBe(0);
+    schedule.failed(); // the hinted leader refused too, naming another
+    expect(schedule.next(20, true)).toEqual({ giveUp: false, delayMs: 200 });
+    schedule.failed();
+    expect(schedule.next(30, true)).toEqual({ giveUp: false, delayMs: 0 }); // after a wait
+    schedule.failed();
+    expect(schedule.next(40, false)).toEqual({ giveUp: false, delayMs: 800 });
+    schedule.failed();
+    expect(schedule.next(50, true)).toEqual({ giveUp: false, delayMs: 0 });
+  });
+
+  it('gives up on time even when a hint would hop', () => {
+    const schedule = new ReconnectSchedule(policy, 0, halfway);
+    schedule.failed();
+    expect(schedule.next(policy.giveUpAfterMs + 1, true)).toEqual({
+      giveUp: true,
+      silentMs: policy.giveUpAfterMs + 1,
+    });
+  });
+
   it('draws jitter from the injected source, and only when it backs off', () => {
     let draws = 0;
     const random = seededRandom(7);

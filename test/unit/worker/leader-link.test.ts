@@ -1,10 +1,11 @@
 import { credentials } from '@grpc/grpc-js';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { LeaderLink, type LinkRunner } from '../../../src/worker/leader-link.js';
 import { LeaderUnreachableError } from '../../../src/worker/link-errors.js';
-import { captureLogger } from './capture-logger.js';
+import { FakeLeader } from '../client/fake-leaders.js';
+import { captureLogger, type LogLine } from './capture-logger.js';
 
 const runner: LinkRunner = { running: [], freeSlots: 1, start: () => {}, stop: () => {} };
 
@@ -65,5 +66,78 @@ describe('LeaderLink', () => {
     await report;
     expect(waits).toEqual([100]);
     expect(lines.map((l) => l.msg)).toEqual(['leader unreachable', 'report dropped: no leader']);
+  });
+});
+
+describe('LeaderLink following the active leader', () => {
+  const started: FakeLeader[] = [];
+  const start = async (role: 'standby' | 'active', hint?: string): Promise<FakeLeader> => {
+    const leader = await FakeLeader.start(role, hint);
+    started.push(leader);
+    return leader;
+  };
+  afterEach(() => {
+    for (const leader of started.splice(0)) leader.stop();
+  });
+  const follows = (lines: LogLine[]) =>
+    lines
+      .filter((l) => l.msg === 'following the active leader')
+      .map((l) => ({ from: l['from'], to: l['to'], delayMs: l['delayMs'] }));
+
+  /** Runs the link until `reached` resolves, then stops it. */
+  async function runUntil(link: LeaderLink, reached: Promise<unknown>): Promise<void> {
+    const stop = new AbortController();
+    const run = link.run(stop.signal);
+    await Promise.race([reached, run]);
+    stop.abort();
+    await run;
+  }
+
+  it('joins the leader a refusal names at once, even one not in its list', async () => {
+    const active = await start('active');
+    const standby = await start('standby', active.address);
+    const { link, waits, lines } = linkWithFakeTime([standby.address, nowhere('d')]);
+    await runUntil(link, active.joined);
+    expect(waits).toEqual([]); // no backoff for the hop, and the listed `nowhere` skipped
+    expect(standby.calls).toEqual(['join']);
+    expect(active.count('join')).toBe(1);
+    expect(follows(lines)).toEqual([{ from: standby.address, to: active.address, delayMs: 0 }]);
+  });
+
+  it('moves at once when a stream ends naming the new active leader', async () => {
+    const next = await start('active');
+    const old = await start('active');
+    old.stepDownTo = next.address;
+    const { link, waits, lines } = linkWithFakeTime([old.address, nowhere('e')]);
+    await runUntil(link, next.joined);
+    // The stream lasted 0 ms (fake time): without the hint it would back off 100 ms.
+    expect(waits).toEqual([]);
+    expect(old.calls).toEqual(['join', 'heartbeat']);
+    expect(follows(lines)).toEqual([{ from: old.address, to: next.address, delayMs: 0 }]);
+  });
+
+  it('tries the next listed leader, after backoff, when a refusal names none', async () => {
+    const active = await start('active');
+    const standby = await start('standby');
+    const { link, waits, lines } = linkWithFakeTime([standby.address, active.address]);
+    await runUntil(link, active.joined);
+    expect(waits).toEqual([100]);
+    expect(standby.calls).toEqual(['join']);
+    expect(follows(lines)).toEqual([]);
+  });
+
+  it('bounds leaders naming each other: one hop at once, then a backoff wait, until it gives up', async () => {
+    const a = await start('standby');
+    const b = await start('standby', a.address);
+    a.hint = b.address;
+    const { link, waits, lines } = linkWithFakeTime([a.address]);
+    await expect(link.run(new AbortController().signal)).rejects.toThrow(
+      new LeaderUnreachableError(`no leader answered for 5200 ms (tried ${a.address})`),
+    );
+    // Every hop a -> b is at once; b's hint back to a waits (half of a cap doubling to 1 s).
+    expect(waits).toEqual([200, 500, 500, 500, 500, 500, 500, 500, 500, 500, 500]);
+    expect([a.count('join'), b.count('join')]).toEqual([12, 11]);
+    const delays = follows(lines).map((f) => f.delayMs);
+    expect(delays.slice(0, 4)).toEqual([0, 200, 0, 500]);
   });
 });

@@ -1,0 +1,121 @@
+import { credentials, status, type ClientReadableStream } from '@grpc/grpc-js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { call, runOnLeaders, withClients, type LeaderClients } from '../../../src/cli/client.js';
+import { FakeLeader } from '../client/fake-leaders.js';
+
+const insecure = credentials.createInsecure();
+
+describe('CLI commands given several leaders', () => {
+  const started: FakeLeader[] = [];
+  const start = async (role: 'standby' | 'active', hint?: string): Promise<FakeLeader> => {
+    const leader = await FakeLeader.start(role, hint);
+    started.push(leader);
+    return leader;
+  };
+  afterEach(() => {
+    for (const leader of started.splice(0)) leader.stop();
+  });
+
+  /** A `drover members` body that notes each leader it ran on. */
+  function members(visited: string[]) {
+    return async (clients: LeaderClients): Promise<void> => {
+      visited.push(clients.address);
+      await call(clients, clients.leader.members.bind(clients.leader), {});
+    };
+  }
+
+  it('goes to the leader a refusal names at once, before the rest of the list', async () => {
+    const active = await start('active');
+    const standby = await start('standby', active.address);
+    const other = await start('standby');
+    const visited: string[] = [];
+    const addresses = [standby.address, other.address];
+    const failure = await runOnLeaders(addresses, insecure, 5_000, members(visited));
+    expect(failure).toBeUndefined();
+    expect(visited).toEqual([standby.address, active.address]);
+    expect(other.calls).toEqual([]);
+  });
+
+  it('tries the next listed leader when a refusal names none', async () => {
+    const standby = await start('standby');
+    const active = await start('active');
+    const visited: string[] = [];
+    const addresses = [standby.address, active.address];
+    expect(await runOnLeaders(addresses, insecure, 5_000, members(visited))).toBeUndefined();
+    expect(visited).toEqual(addresses);
+  });
+
+  it('ends a loop of leaders naming each other after two hops, naming what it tried', async () => {
+    const a = await start('standby');
+    const b = await start('standby', a.address);
+    a.hint = b.address;
+    const visited: string[] = [];
+    const failure = await runOnLeaders([a.address], insecure, 5_000, members(visited));
+    expect(visited).toEqual([a.address, b.address, a.address]);
+    expect(failure?.address).toBe(`${a.address} (tried ${visited.join(', ')})`);
+    expect((failure?.err as { code?: number }).code).toBe(status.UNAVAILABLE);
+  });
+
+  it('moves a stream refused before its first message', async () => {
+    const active = await start('active'); // answers no GetTaskOutput: UNIMPLEMENTED
+    const standby = await start('standby', active.address);
+    const visited: string[] = [];
+    const failure = await runOnLeaders([standby.address], insecure, 5_000, async (clients) => {
+      visited.push(clients.address);
+      await ended(clients.scheduler.getTaskOutput({ id: 't', offset: 0, follow: true }));
+    });
+    expect(visited).toEqual([standby.address, active.address]);
+    expect((failure?.err as { code?: number }).code).toBe(status.UNIMPLEMENTED);
+  });
+
+  it('does not run a command again elsewhere once a leader has answered it', async () => {
+    const active = await start('active');
+    const other = await start('active');
+    const visited: string[] = [];
+    const brokeAfterAnswer = Object.assign(new Error('link broke'), { code: status.UNAVAILABLE });
+    const failure = await runOnLeaders(
+      [active.address, other.address],
+      insecure,
+      5_000,
+      async (clients) => {
+        await members(visited)(clients);
+        throw brokeAfterAnswer;
+      },
+    );
+    expect(visited).toEqual([active.address]);
+    expect(failure).toEqual({ err: brokeAfterAnswer, address: active.address });
+  });
+
+  it('keeps the single --leader message and exit code byte for byte', async () => {
+    const standby = await start('standby');
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    const exitCodeBefore = process.exitCode;
+    try {
+      const visited: string[] = [];
+      await withClients(
+        { leader: standby.address, timeoutMs: 5_000, json: false },
+        members(visited),
+      );
+      expect(visited).toEqual([standby.address]);
+      expect(stderr.mock.calls).toEqual([
+        [
+          `drover: cannot reach the leader at ${standby.address}: this leader is a standby; ` +
+            'the active leader is unknown (term 3) (is it running? see --leader)\n',
+        ],
+      ]);
+      expect(process.exitCode).toBe(3);
+    } finally {
+      stderr.mockRestore();
+      process.exitCode = exitCodeBefore;
+    }
+  });
+});
+
+/** Resolves when the leader ends `stream`, rejects with its error. */
+function ended(stream: ClientReadableStream<unknown>): Promise<void> {
+  return new Promise((resolve, reject) => {
+    stream.on('data', () => {});
+    stream.on('end', () => resolve());
+    stream.on('error', reject);
+  });
+}
