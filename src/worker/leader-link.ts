@@ -242,7 +242,19 @@ export class LeaderLink {
       this.session = join.session;
       const serial = ++this.streamSerial;
       const openedAtMs = this.deps.monotonicMs();
-      const timer = setInterval(() => this.sendHeartbeat(), join.heartbeatIntervalMs);
+      let lastHeardMs = openedAtMs;
+      const timer = setInterval(() => {
+        // A leader that answers every heartbeat and has said nothing for the heartbeat
+        // timeout is frozen, partitioned or gone: end the stream and move on, rather than
+        // wait for TCP keepalive (15 s) while a standby takes over.
+        const silentMs = this.deps.monotonicMs() - lastHeardMs;
+        if (join.answersHeartbeats && silentMs > join.heartbeatTimeoutMs) {
+          stream.cancel();
+          finish(undefined, `the leader has not answered for ${Math.round(silentMs)} ms`);
+          return;
+        }
+        this.sendHeartbeat();
+      }, join.heartbeatIntervalMs);
       let finished = false;
       const finish = (code: number | undefined, details: string, hint?: string): void => {
         if (finished) return;
@@ -256,7 +268,10 @@ export class LeaderLink {
       };
       const onAbort = (): void => stream.cancel();
       signal.addEventListener('abort', onAbort, { once: true });
-      stream.on('data', (message: HeartbeatResponse) => this.onMessage(message));
+      stream.on('data', (message: HeartbeatResponse) => {
+        lastHeardMs = this.deps.monotonicMs();
+        this.onMessage(message);
+      });
       stream.on('error', (err: ServiceError) =>
         finish(err.code, err.details || err.message, leaderHint(err)),
       );

@@ -26,8 +26,9 @@ describe('leader failover on PostgreSQL', () => {
       '200',
       '--lease-ms',
       '1000',
+      // The worker must re-attach its running task within this (it follows in ~1 s).
       '--reattach-grace-ms',
-      '8000',
+      '4000',
     ];
     const first = await cluster().startLeader(group, 'leader-1');
     await first.process.waitForLine((l) => l.msg === 'leader active: took over');

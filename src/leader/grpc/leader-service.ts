@@ -113,6 +113,8 @@ function joinMember(coordinator: LeaderApi, request: JoinRequest): JoinResponse 
     heartbeatIntervalMs: timing.heartbeatIntervalMs,
     heartbeatTimeoutMs: timing.heartbeatTimeoutMs,
     session: timing.session,
+    // The heartbeat stream adapter answers every heartbeat (see heartbeat-stream.ts).
+    answersHeartbeats: true,
   };
 }
 

@@ -42,6 +42,8 @@ export class FakeLeader {
   hint: string | undefined;
   /** Active only: ends heartbeat and schedule streams as a leader stepping down does. */
   stepDownTo: string | undefined;
+  /** Active only: overrides fields of its Join answer (timings, answersHeartbeats). */
+  joinAnswer: Partial<JoinResponse> = {};
   private readonly firstJoin = defer<JoinRequest>();
   private server: Server | undefined;
   private port = 0;
@@ -130,7 +132,14 @@ export class FakeLeader {
       ) => {
         this.calls.push('join');
         this.firstJoin.resolve(call.request);
-        done(null, { heartbeatIntervalMs: 60_000, heartbeatTimeoutMs: 180_000, session: 's' });
+        done(null, {
+          heartbeatIntervalMs: 60_000,
+          heartbeatTimeoutMs: 180_000,
+          session: 's',
+          // A fake that never answers heartbeats says so: the worker must not time it out.
+          answersHeartbeats: false,
+          ...this.joinAnswer,
+        });
       },
       heartbeat: (call: ServerDuplexStream<HeartbeatRequest, HeartbeatResponse>) => {
         this.calls.push('heartbeat');

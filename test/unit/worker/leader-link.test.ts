@@ -6,6 +6,7 @@ import { LeaderLink, type LinkRunner } from '../../../src/worker/leader-link.js'
 import { LeaderUnreachableError } from '../../../src/worker/link-errors.js';
 import { FakeLeader } from '../client/fake-leaders.js';
 import { captureLogger, type LogLine } from './capture-logger.js';
+import { waitFor } from '../../helpers/wait-for.js';
 
 const runner: LinkRunner = { running: [], freeSlots: 1, start: () => {}, stop: () => {} };
 
@@ -39,7 +40,11 @@ function linkWithFakeTime(addresses: string[], onWait: () => void = () => {}) {
       },
     },
   });
-  return { link, waits, lines };
+  /** Moves the link's clock without waiting (for silence checks on its own timer). */
+  const advance = (ms: number): void => {
+    nowMs += ms;
+  };
+  return { link, waits, lines, advance };
 }
 
 describe('LeaderLink', () => {
@@ -114,6 +119,26 @@ describe('LeaderLink following the active leader', () => {
     expect(waits).toEqual([]);
     expect(old.calls).toEqual(['join', 'heartbeat']);
     expect(follows(lines)).toEqual([{ from: old.address, to: next.address, delayMs: 0 }]);
+  });
+
+  it('leaves a leader that answers heartbeats but has gone silent, for the next one', async () => {
+    const silent = await start('active');
+    silent.joinAnswer = { heartbeatIntervalMs: 5, heartbeatTimeoutMs: 50, answersHeartbeats: true };
+    const next = await start('active');
+    const { link, lines, advance } = linkWithFakeTime([silent.address, next.address]);
+    const stop = new AbortController();
+    const run = link.run(stop.signal);
+    await silent.joined;
+    await waitFor(() => silent.calls.includes('heartbeat') || undefined, {
+      timeoutMs: 5_000,
+      what: 'the stream open on the silent leader',
+    });
+    advance(51); // past the heartbeat timeout with no answer: the next tick ends the stream
+    await next.joined;
+    stop.abort();
+    await run;
+    const closed = lines.find((l) => l.msg === 'heartbeat stream closed');
+    expect(closed?.['reason']).toBe('the leader has not answered for 51 ms');
   });
 
   it('tries the next listed leader, after backoff, when a refusal names none', async () => {

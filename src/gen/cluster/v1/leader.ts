@@ -161,6 +161,12 @@ export interface JoinResponse {
    * one process, a new one when another process joins under the id).
    */
   session: string;
+  /**
+   * True when the leader answers every heartbeat (an empty HeartbeatResponse if it has
+   * nothing else to send): the worker may then take a stream that stays silent for
+   * heartbeat_timeout_ms as a lost leader and move on (issue #16).
+   */
+  answersHeartbeats: boolean;
 }
 
 /** LeaveRequest removes a member; its unfinished tasks go back to the queue. */
@@ -493,7 +499,7 @@ export const JoinRequest: MessageFns<JoinRequest> = {
 };
 
 function createBaseJoinResponse(): JoinResponse {
-  return { heartbeatIntervalMs: 0, heartbeatTimeoutMs: 0, session: '' };
+  return { heartbeatIntervalMs: 0, heartbeatTimeoutMs: 0, session: '', answersHeartbeats: false };
 }
 
 export const JoinResponse: MessageFns<JoinResponse> = {
@@ -506,6 +512,9 @@ export const JoinResponse: MessageFns<JoinResponse> = {
     }
     if (message.session !== '') {
       writer.uint32(26).string(message.session);
+    }
+    if (message.answersHeartbeats !== false) {
+      writer.uint32(32).bool(message.answersHeartbeats);
     }
     return writer;
   },
@@ -547,6 +556,14 @@ export const JoinResponse: MessageFns<JoinResponse> = {
             message.session = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.answersHeartbeats = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -572,6 +589,11 @@ export const JoinResponse: MessageFns<JoinResponse> = {
           ? globalThis.Number(object.heartbeat_timeout_ms)
           : 0,
       session: isSet(object.session) ? globalThis.String(object.session) : '',
+      answersHeartbeats: isSet(object.answersHeartbeats)
+        ? globalThis.Boolean(object.answersHeartbeats)
+        : isSet(object.answers_heartbeats)
+          ? globalThis.Boolean(object.answers_heartbeats)
+          : false,
     };
   },
 
@@ -586,6 +608,9 @@ export const JoinResponse: MessageFns<JoinResponse> = {
     if (message.session !== '') {
       obj.session = message.session;
     }
+    if (message.answersHeartbeats !== false) {
+      obj.answersHeartbeats = message.answersHeartbeats;
+    }
     return obj;
   },
 
@@ -597,6 +622,7 @@ export const JoinResponse: MessageFns<JoinResponse> = {
     message.heartbeatIntervalMs = object.heartbeatIntervalMs ?? 0;
     message.heartbeatTimeoutMs = object.heartbeatTimeoutMs ?? 0;
     message.session = object.session ?? '';
+    message.answersHeartbeats = object.answersHeartbeats ?? false;
     return message;
   },
 };
