@@ -3,7 +3,7 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 import { errorMessage } from '../../shared/errors.js';
 import { migratePostgres, redactUrl } from '../../scheduler/store/postgres-store.js';
-import { LeaseSql, type LeaderIdentity, type LeaderRow } from './lease-sql.js';
+import { electorSessionName, LeaseSql, type LeaderIdentity, type LeaderRow } from './lease-sql.js';
 import { LeaseTerm } from './lease-term.js';
 import type { ActiveLeader } from './leader-switch.js';
 
@@ -175,9 +175,11 @@ export class LeaseElector {
     const { url, schema, self, timing } = this.options;
     const client = new pg.Client({
       connectionString: url,
-      application_name: 'drover-elector',
-      // A statement that hangs (a partition) must fail well inside the lease.
-      query_timeout: timing.renewMs,
+      // Standbys look for this session to tell a dead leader from a slow one.
+      application_name: electorSessionName(self.id),
+      // A statement that hangs (a partition) fails within one lease; the watchdog acts
+      // sooner anyway. Not shorter: a dropped session reads to standbys as a dead leader.
+      query_timeout: timing.leaseMs,
       connectionTimeoutMillis: timing.renewMs,
       types: { getTypeParser: int8AsNumber },
     });

@@ -46,8 +46,12 @@ export class LeaseSql {
   }
 
   /**
-   * Takes the lease if it is free (expired, or still this leader's from an earlier term),
-   * with the next term. Returns the new term, or undefined if another leader holds it.
+   * Takes the lease if it is free, with the next term: expired, still this leader's from an
+   * earlier term, or held by a leader whose elector session is gone from the database (its
+   * process died: PostgreSQL ends a dead client's session at once, so a SIGKILLed leader is
+   * replaced within one round instead of one lease). A leader frozen or cut off keeps its
+   * session open and is replaced only when its lease expires; either way fencing keeps a
+   * replaced leader from writing. Returns the new term, or undefined if another holds it.
    */
   async acquire(): Promise<number | undefined> {
     const { rows } = await this.client.query<{ term: number }>(
@@ -58,6 +62,8 @@ export class LeaseSql {
          address = EXCLUDED.address, http_address = EXCLUDED.http_address, acquired_at = now(),
          renewed_at = now(), expires_at = EXCLUDED.expires_at
        WHERE l.expires_at <= now() OR l.holder = EXCLUDED.holder
+          OR NOT EXISTS (SELECT 1 FROM pg_stat_activity a
+                         WHERE a.application_name = left('drover-elector:' || l.holder, 63))
        RETURNING term`,
       [this.self.id, this.self.address, this.self.httpAddress ?? null, this.leaseMs],
     );
@@ -145,4 +151,12 @@ export class LeaseSql {
       };
     });
   }
+}
+
+/**
+ * The application_name of a leader's elector session, by which standbys see it is alive
+ * (PostgreSQL keeps 63 characters of it; the statements compare the same prefix).
+ */
+export function electorSessionName(leaderId: string): string {
+  return `drover-elector:${leaderId}`.slice(0, 63);
 }
