@@ -1,7 +1,7 @@
 import { status, type ServiceError, Metadata } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { boundedMessage, DroverError, NotLeaderError, type ErrorKind } from './errors.js';
-import { LEADER_METADATA_KEY } from './leader-hint.js';
+import { LEADER_METADATA_KEY, LEADER_ROLE_KEY } from './leader-hint.js';
 
 const STATUS_BY_KIND: Readonly<Record<ErrorKind, status>> = {
   invalid: status.INVALID_ARGUMENT,
@@ -42,8 +42,9 @@ export function toGrpcStatus(err: unknown, logger: Logger): StatusError {
 /** Trailers of a refusal: a leader that is not active names the one that is. */
 function errorMetadata(err: DroverError): Metadata {
   const metadata = new Metadata();
-  if (err instanceof NotLeaderError && err.leaderAddress !== undefined) {
-    metadata.set(LEADER_METADATA_KEY, err.leaderAddress);
+  if (err instanceof NotLeaderError) {
+    metadata.set(LEADER_ROLE_KEY, 'standby');
+    if (err.leaderAddress !== undefined) metadata.set(LEADER_METADATA_KEY, err.leaderAddress);
   }
   return metadata;
 }

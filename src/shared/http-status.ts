@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { boundedMessage, DroverError, NotLeaderError, type ErrorKind } from './errors.js';
-import { LEADER_HTTP_HEADER, LEADER_METADATA_KEY } from './leader-hint.js';
+import { LEADER_HTTP_HEADER, LEADER_METADATA_KEY, LEADER_ROLE_KEY } from './leader-hint.js';
 
 const HTTP_STATUS_BY_KIND: Readonly<Record<ErrorKind, number>> = {
   invalid: 400,
@@ -44,6 +44,7 @@ export function toHttpError(err: unknown, logger: Logger): HttpError {
 function errorHeaders(err: DroverError): Record<string, string> {
   if (!(err instanceof NotLeaderError)) return {};
   return {
+    [LEADER_ROLE_KEY]: 'standby',
     ...(err.leaderAddress === undefined ? {} : { [LEADER_METADATA_KEY]: err.leaderAddress }),
     ...(err.leaderHttpAddress === undefined ? {} : { [LEADER_HTTP_HEADER]: err.leaderHttpAddress }),
   };

@@ -34,6 +34,9 @@ export function streamWasStable(streamMs: number): boolean {
   return streamMs >= STABLE_STREAM_MS;
 }
 
+/** The longest wait after a standby's refusal (full jitter below it). */
+export const STANDBY_RETRY_MAX_MS = 500;
+
 /** What the link does after a round: wait and join again, or give up on the leader. */
 export type ReconnectStep =
   | { readonly giveUp: false; readonly delayMs: number }
@@ -49,6 +52,8 @@ export class ReconnectSchedule {
   private lastContactMs: number;
   /** Whether the last step was a hop to a hinted leader taken without waiting. */
   private hoppedAtOnce = false;
+  /** Whether the last failed round was a live standby's refusal. */
+  private lastRefusedByStandby = false;
 
   /** `startedAtMs` counts as contact: the give-up deadline runs from the start. */
   constructor(
@@ -78,9 +83,16 @@ export class ReconnectSchedule {
     this.failuresInARow = streamWasStable(lastedMs) ? 0 : this.failuresInARow + 1;
   }
 
-  /** No leader was reached this round. */
-  failed(): void {
+  /**
+   * No leader accepted the Join this round. `byStandby`: a live standby refused it, so a
+   * take-over is under way (a lease runs out within seconds): retry soon, not after the
+   * long backoff an unreachable leader earns.
+   */
+  failed(byStandby = false): void {
     this.failuresInARow++;
+    // A hop a standby's hint sent us on belongs to that standby's answer: a dead hinted
+    // leader (its lease not yet taken over) must not earn the long backoff.
+    this.lastRefusedByStandby = byStandby || (this.hoppedAtOnce && this.lastRefusedByStandby);
   }
 
   /**
@@ -96,9 +108,12 @@ export class ReconnectSchedule {
     if (silentMs > this.policy.giveUpAfterMs) return { giveUp: true, silentMs };
     this.hoppedAtOnce = hinted && !this.hoppedAtOnce;
     if (this.hoppedAtOnce) return { giveUp: false, delayMs: 0 };
+    const policy = this.lastRefusedByStandby
+      ? { ...this.policy, maxDelayMs: Math.min(this.policy.maxDelayMs, STANDBY_RETRY_MAX_MS) }
+      : this.policy;
     return {
       giveUp: false,
-      delayMs: reconnectDelayMs(this.failuresInARow, this.policy, this.random),
+      delayMs: reconnectDelayMs(this.failuresInARow, policy, this.random),
     };
   }
 }

@@ -3,8 +3,12 @@ import type { Logger } from 'pino';
 import { LeaderServiceClient, type JoinResponse } from '../gen/cluster/v1/leader.js';
 import { deadlineAfter } from '../shared/clock.js';
 
-/** Deadline of a Join or Leave call. */
-const CALL_DEADLINE_MS = 5_000;
+/**
+ * Deadline of a Join or Leave call. Join does no I/O on a live leader (well under 100 ms
+ * even when many workers join at once); a frozen one must not hold the worker for long
+ * while a standby takes over (issue #16).
+ */
+const CALL_DEADLINE_MS = 2_000;
 
 /** Who this worker is, as it tells the leader on Join. */
 export interface WorkerIdentity {

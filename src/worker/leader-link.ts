@@ -12,7 +12,7 @@ import type {
 } from '../gen/cluster/v1/leader.js';
 import { LeaderRotation } from '../client/leader-rotation.js';
 import { errorMessage } from '../shared/errors.js';
-import { leaderHint } from '../shared/leader-hint.js';
+import { leaderHint, refusedByStandby } from '../shared/leader-hint.js';
 import { ReconnectSchedule, type ReconnectPolicy } from './backoff.js';
 import { buildHeartbeat } from './heartbeat.js';
 import {
@@ -143,8 +143,10 @@ export class LeaderLink {
       if (signal.aborted) return undefined;
       const refusal = joinRefusal(err, this.options.identity.id);
       if (refusal) throw refusal;
-      schedule.failed();
-      this.log.warn({ address, err: errorMessage(err) }, 'leader unreachable');
+      const byStandby = refusedByStandby(err);
+      schedule.failed(byStandby);
+      if (byStandby) this.log.info({ address, err: errorMessage(err) }, 'refused by a standby');
+      else this.log.warn({ address, err: errorMessage(err) }, 'leader unreachable');
       return leaderHint(err);
     }
   }

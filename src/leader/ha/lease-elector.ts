@@ -94,7 +94,8 @@ export class LeaseElector {
     else await this.tryAcquire();
     await this.withSql(async (sql) => {
       await sql.checkIn();
-      this.events.leaderSeen(await sql.holder());
+      // Two and a half renewals: a live leader has renewed twice in that time.
+      this.events.leaderSeen(await sql.holder(2.5 * this.options.timing.renewMs));
     }, 'check in');
   }
 

@@ -89,8 +89,12 @@ export class LeaseSql {
     );
   }
 
-  /** The leader holding an unexpired lease, if any. */
-  async holder(): Promise<ActiveLeader | undefined> {
+  /**
+   * The leader holding an unexpired lease, if any, and if it renewed within `freshMs` and its
+   * elector session is there: a holder that stopped renewing (frozen, cut off) or died is
+   * not named, so callers try the other leaders instead of waiting on it.
+   */
+  async holder(freshMs: number): Promise<ActiveLeader | undefined> {
     const { rows } = await this.client.query<{
       term: number;
       holder: string;
@@ -98,7 +102,11 @@ export class LeaseSql {
       http_address: string | null;
     }>(
       `SELECT term, holder, address, http_address FROM ${this.lease}
-       WHERE id = 1 AND expires_at > now()`,
+       WHERE id = 1 AND expires_at > now()
+         AND renewed_at > now() - make_interval(secs => $1::float8 / 1000)
+         AND EXISTS (SELECT 1 FROM pg_stat_activity a
+                     WHERE a.application_name = left('drover-elector:' || holder, 63))`,
+      [freshMs],
     );
     const row = rows[0];
     if (!row) return undefined;
