@@ -34,8 +34,14 @@ export function streamWasStable(streamMs: number): boolean {
   return streamMs >= STABLE_STREAM_MS;
 }
 
-/** The longest wait after a standby's refusal (full jitter below it). */
+/** The longest wait between rounds while standbys answer (full jitter below it). */
 export const STANDBY_RETRY_MAX_MS = 500;
+
+/**
+ * How long after a standby's refusal rounds stay short: two default leases, time enough
+ * for a standby to take over from a frozen leader.
+ */
+export const STANDBY_WINDOW_MS = 10_000;
 
 /** What the link does after a round: wait and join again, or give up on the leader. */
 export type ReconnectStep =
@@ -52,8 +58,10 @@ export class ReconnectSchedule {
   private lastContactMs: number;
   /** Whether the last step was a hop to a hinted leader taken without waiting. */
   private hoppedAtOnce = false;
-  /** Whether the last failed round was a live standby's refusal. */
-  private lastRefusedByStandby = false;
+  /** Whether a live standby refused since the last step. */
+  private refusedByStandby = false;
+  /** When a standby last refused (monotonic ms), if ever. */
+  private standbySeenAtMs: number | undefined;
 
   /** `startedAtMs` counts as contact: the give-up deadline runs from the start. */
   constructor(
@@ -90,9 +98,7 @@ export class ReconnectSchedule {
    */
   failed(byStandby = false): void {
     this.failuresInARow++;
-    // A hop a standby's hint sent us on belongs to that standby's answer: a dead hinted
-    // leader (its lease not yet taken over) must not earn the long backoff.
-    this.lastRefusedByStandby = byStandby || (this.hoppedAtOnce && this.lastRefusedByStandby);
+    this.refusedByStandby ||= byStandby;
   }
 
   /**
@@ -107,8 +113,14 @@ export class ReconnectSchedule {
     const silentMs = nowMs - this.lastContactMs;
     if (silentMs > this.policy.giveUpAfterMs) return { giveUp: true, silentMs };
     this.hoppedAtOnce = hinted && !this.hoppedAtOnce;
+    if (this.refusedByStandby) this.standbySeenAtMs = nowMs;
+    this.refusedByStandby = false;
     if (this.hoppedAtOnce) return { giveUp: false, delayMs: 0 };
-    const policy = this.lastRefusedByStandby
+    // While standbys answer, a take-over is under way: every address of the list (a dead
+    // old leader included) is retried soon, not after the backoff an outage earns.
+    const takingOver =
+      this.standbySeenAtMs !== undefined && nowMs - this.standbySeenAtMs <= STANDBY_WINDOW_MS;
+    const policy = takingOver
       ? { ...this.policy, maxDelayMs: Math.min(this.policy.maxDelayMs, STANDBY_RETRY_MAX_MS) }
       : this.policy;
     return {

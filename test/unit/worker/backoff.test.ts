@@ -4,6 +4,7 @@ import {
   reconnectDelayMs,
   STABLE_STREAM_MS,
   STANDBY_RETRY_MAX_MS,
+  STANDBY_WINDOW_MS,
   streamWasStable,
 } from '../../../src/worker/backoff.js';
 import { seededRandom } from '../../helpers/seeded-random.js';
@@ -128,14 +129,17 @@ describe('ReconnectSchedule', () => {
 });
 
 describe('ReconnectSchedule after a standby refused', () => {
-  it('retries within STANDBY_RETRY_MAX_MS while standbys answer, and backs off fully when none does', () => {
+  it('retries within STANDBY_RETRY_MAX_MS while standbys answer, and backs off fully once none has for a while', () => {
     const top = () => 0.999_999;
     const schedule = new ReconnectSchedule(policy, 0, top);
     for (let i = 0; i < 6; i++) schedule.failed(true);
     const soon = schedule.next(1_000);
     expect(soon).toEqual({ giveUp: false, delayMs: expect.closeTo(STANDBY_RETRY_MAX_MS, 0) });
-    schedule.failed(false); // the next round found nobody: the full backoff again
-    expect(schedule.next(2_000)).toEqual({ giveUp: false, delayMs: expect.closeTo(5_000, 0) });
+    schedule.failed(false); // nobody answers for longer than the window: full backoff again
+    expect(schedule.next(1_001 + STANDBY_WINDOW_MS)).toEqual({
+      giveUp: false,
+      delayMs: expect.closeTo(5_000, 0),
+    });
   });
 
   it('still gives up on time when only standbys answer (no leader accepted)', () => {
@@ -144,16 +148,22 @@ describe('ReconnectSchedule after a standby refused', () => {
     expect(schedule.next(60_001)).toEqual({ giveUp: true, silentMs: 60_001 });
   });
 
-  it('keeps the short wait through the hop a standby sent it on, even if that leader is dead', () => {
+  it('keeps rounds short through every address while standbys answer, for a while', () => {
     const top = () => 0.999_999;
     const schedule = new ReconnectSchedule(policy, 0, top);
     for (let i = 0; i < 5; i++) schedule.failed(false); // a long outage: full backoff earned
     schedule.failed(true); // a standby answers, naming the old leader
     expect(schedule.next(1_000, true)).toEqual({ giveUp: false, delayMs: 0 }); // hop at once
     schedule.failed(false); // the named leader is dead
-    expect(schedule.next(1_001)).toEqual({
+    const short = { giveUp: false, delayMs: expect.closeTo(STANDBY_RETRY_MAX_MS, 0) };
+    expect(schedule.next(1_001)).toEqual(short);
+    schedule.failed(false); // the next address of the list: unreachable too
+    expect(schedule.next(1_000 + STANDBY_WINDOW_MS)).toEqual(short);
+    schedule.failed(false);
+    // No standby for longer than the window: an outage again, full backoff.
+    expect(schedule.next(1_001 + STANDBY_WINDOW_MS)).toEqual({
       giveUp: false,
-      delayMs: expect.closeTo(STANDBY_RETRY_MAX_MS, 0),
+      delayMs: expect.closeTo(5_000, 0),
     });
   });
 });
