@@ -19,16 +19,23 @@ const faults = (process.env['FAILOVER_FAULTS'] ?? 'SIGKILL,SIGSTOP').split(',') 
 const out = 'bench/results';
 
 const results: FailoverTrial[] = [];
+const failures: { fault: LeaderFault; trial: number; error: string }[] = [];
 const schemas: string[] = [];
 for (const fault of faults) {
   for (let i = 1; i <= trials; i++) {
     const schema = `drover_failover_${randomBytes(5).toString('hex')}`;
     schemas.push(schema);
-    const trial = await runTrial(fault, { databaseUrl, schema });
-    results.push(trial);
-    process.stderr.write(
-      `${fault} ${i}/${trials}: takeover ${trial.takeoverMs} ms, first start ${trial.firstStartMs} ms\n`,
-    );
+    try {
+      const trial = await runTrial(fault, { databaseUrl, schema });
+      results.push(trial);
+      process.stderr.write(
+        `${fault} ${i}/${trials}: takeover ${trial.takeoverMs} ms, first start ${trial.firstStartMs} ms\n`,
+      );
+    } catch (err) {
+      // A failover that did not happen is the finding: recorded, counted, and the run exits 1.
+      failures.push({ fault, trial: i, error: String(err) });
+      process.stderr.write(`${fault} ${i}/${trials}: FAILED ${String(err)}\n`);
+    }
   }
 }
 await dropSchemas(schemas);
@@ -38,6 +45,7 @@ const summary = faults.map((fault) => {
   return {
     fault,
     trials: of.length,
+    failed: failures.filter((f) => f.fault === fault).length,
     takeoverMs: percentiles(of.map((r) => r.takeoverMs)),
     firstStartMs: percentiles(of.map((r) => r.firstStartMs)),
   };
@@ -49,13 +57,14 @@ const report = {
   settings: { trials, faults, leaseRenewMs: 1000, leaseMs: 5000 },
   summary,
   trials: results,
+  failures,
 };
 const markdown = [
-  '| fault | trials | takeover p50 | p99 | max | first task started p50 | p99 | max |',
-  '|---|---|---|---|---|---|---|---|',
+  '| fault | trials | failed | takeover p50 | p99 | max | first task started p50 | p99 | max |',
+  '|---|---|---|---|---|---|---|---|---|',
   ...summary.map(
     (s) =>
-      `| ${s.fault} | ${s.trials} | ${s.takeoverMs.p50} ms | ${s.takeoverMs.p99} ms | ${s.takeoverMs.max} ms | ${s.firstStartMs.p50} ms | ${s.firstStartMs.p99} ms | ${s.firstStartMs.max} ms |`,
+      `| ${s.fault} | ${s.trials} | ${s.failed} | ${s.takeoverMs.p50} ms | ${s.takeoverMs.p99} ms | ${s.takeoverMs.max} ms | ${s.firstStartMs.p50} ms | ${s.firstStartMs.p99} ms | ${s.firstStartMs.max} ms |`,
   ),
   '',
 ].join('\n');
@@ -66,6 +75,7 @@ for (const name of [`failover-${stamp}`, 'failover-latest']) {
   writeFileSync(`${out}/${name}.md`, markdown);
 }
 process.stdout.write(markdown);
+if (failures.length > 0) process.exitCode = 1;
 
 /** p50, p99 and max of a sample (nearest rank). */
 function percentiles(values: number[]): { p50: number; p99: number; max: number } {

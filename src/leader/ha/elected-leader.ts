@@ -45,7 +45,12 @@ export class ElectedLeader implements LeaderRole {
 
   constructor(private readonly options: ElectedLeaderOptions) {
     this.switch = new LeaderSwitch(options.id);
-    this.log = options.logger.child({ component: 'elected-leader', leaderId: options.id });
+    // Role changes are logged whatever the level, as the listening line is: operators and
+    // tools (the benchmarks, at warn) must see when a leader takes over or steps down.
+    this.log = options.logger.child(
+      { component: 'elected-leader', leaderId: options.id },
+      { level: 'info' },
+    );
   }
 
   get api(): LeaderSwitch {
@@ -103,7 +108,13 @@ export class ElectedLeader implements LeaderRole {
     let coordinator: Coordinator | undefined;
     try {
       const { url, schema, id } = this.options;
-      store = await PostgresTaskStore.open({ url, schema, fence: { term, holder: id } });
+      store = await PostgresTaskStore.open({
+        url,
+        schema,
+        fence: { term, holder: id },
+        // Half a lease: a write is never idle that long unless this process is frozen.
+        idleInTransactionTimeoutMs: Math.ceil(this.options.timing.leaseMs / 2),
+      });
       coordinator = new Coordinator(
         {
           ...this.options.deps,

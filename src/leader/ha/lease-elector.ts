@@ -163,6 +163,9 @@ export class LeaseElector {
       return await work(await this.connected());
     } catch (err) {
       this.log.warn({ err: errorMessage(err), what }, 'lease statement failed');
+      // Keep a session that still works: standbys read a holder's missing session as its
+      // death, so the active leader must not drop its own over one failed statement.
+      if (!connectionLost(err)) return undefined;
       const client = this.client;
       this.client = undefined;
       this.sql = undefined;
@@ -204,4 +207,13 @@ export class LeaseElector {
 function int8AsNumber(oid: number, format?: string): (value: string) => unknown {
   if (oid === 20) return (value: string) => Number(value);
   return pg.types.getTypeParser(oid, format as 'text');
+}
+
+/**
+ * True when the session itself is gone or unusable: no SQLSTATE (a client-side timeout, a
+ * closed socket), class 08 (connection exception) or 57P (the server shut it).
+ */
+function connectionLost(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code !== 'string' || code.startsWith('08') || code.startsWith('57P');
 }

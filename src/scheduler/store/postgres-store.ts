@@ -17,6 +17,12 @@ export interface PostgresStoreOptions {
    * Without it (a solo leader) writes are not fenced.
    */
   readonly fence?: { readonly term: number; readonly holder: string };
+  /**
+   * PostgreSQL ends this store's session when a write transaction sits idle this long (a
+   * leader frozen mid-write). Fenced writes hold the lease row: without this, a leader
+   * frozen inside a transaction would keep every standby from taking over.
+   */
+  readonly idleInTransactionTimeoutMs?: number;
 }
 
 /** The schema drover uses unless told otherwise. */
@@ -62,6 +68,9 @@ export class PostgresTaskStore implements TaskStore {
       connectionString: options.url,
       application_name: 'drover-leader',
       types: { getTypeParser: typeParser },
+      ...(options.idleInTransactionTimeoutMs === undefined
+        ? {}
+        : { idle_in_transaction_session_timeout: options.idleInTransactionTimeoutMs }),
     });
     try {
       await client.connect();

@@ -196,4 +196,18 @@ describe('PostgresTaskStore', () => {
       await writer.end();
     }
   });
+
+  it('has PostgreSQL end its session when a write sits idle in its transaction (a frozen leader)', async () => {
+    const store = await PostgresTaskStore.open({
+      url: TEST_DATABASE_URL,
+      schema: testSchema(),
+      idleInTransactionTimeoutMs: 300,
+    });
+    stores.push(store);
+    const { client } = store as unknown as { client: pg.Client };
+    const { rows } = await client.query<{ idle_in_transaction_session_timeout: string }>(
+      'SHOW idle_in_transaction_session_timeout',
+    );
+    expect(rows[0]!.idle_in_transaction_session_timeout).toBe('300ms');
+  });
 });
