@@ -77,9 +77,9 @@ class HeartbeatSession {
       // Reports next: an attempt that just ended is then no longer in `running`.
       for (const finished of request.finished) this.report(finished, memberId);
       this.coordinator.heartbeat(memberId, this.streamId!, heartbeatFromWire(request), first);
-      // Every heartbeat is answered (merged with any work sent in the same turn), so a worker
-      // knows within its heartbeat timeout when its leader went silent (frozen, partitioned,
-      // stepped down without a word) and moves on, instead of waiting for TCP keepalive.
+      // Heartbeats are answered, so a worker knows within its heartbeat timeout when its
+      // leader went silent (frozen, partitioned) and moves on, instead of waiting for TCP
+      // keepalive; see StreamChannel.answer for how often.
       this.channel.answer();
     } catch (err) {
       const grpcStatus = toGrpcStatus(err, this.logger);
@@ -141,9 +141,17 @@ class HeartbeatSession {
   }
 }
 
+/**
+ * The longest a worker's stream goes without a response while heartbeats arrive: well
+ * under any heartbeat timeout (the smallest dead-after is a few hundred ms).
+ */
+const ANSWER_EVERY_MS = 100;
+
 /** The leader's side of a heartbeat stream, as the coordinator sees it. */
 class StreamChannel implements WorkChannel {
   private pending: HeartbeatResponse | undefined;
+  /** When the last response was written (performance.now ms). */
+  private lastWriteAtMs = -Infinity;
 
   constructor(
     private readonly call: HeartbeatCall,
@@ -163,9 +171,14 @@ class StreamChannel implements WorkChannel {
     this.batch().stop.push({ id: order.taskId, attempt: order.attempt, reason: order.reason });
   }
 
-  /** Makes sure a response goes out this turn, empty if there is no work to carry. */
+  /**
+   * Makes sure the worker hears from its leader: a response goes out this turn (empty if
+   * there is no work to carry) unless one went out in the last ANSWER_EVERY_MS. Workers
+   * also send a heartbeat per batch of reports, thousands a second under load; answering
+   * each with its own message cost them ~5 µs a task (measured).
+   */
   answer(): void {
-    this.batch();
+    if (performance.now() - this.lastWriteAtMs >= ANSWER_EVERY_MS) this.batch();
   }
 
   /** Answers a FinishedTask report. */
@@ -191,6 +204,7 @@ class StreamChannel implements WorkChannel {
     const message = this.pending;
     this.pending = undefined;
     if (message === undefined || this.isEnded()) return;
+    this.lastWriteAtMs = performance.now();
     this.call.write(message);
   }
 }
