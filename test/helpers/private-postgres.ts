@@ -1,0 +1,107 @@
+import { execFile } from 'node:child_process';
+import { chownSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+/** Debian's PostgreSQL server binaries (the postgresql package every machine here has). */
+const BIN = process.env['DROVER_TEST_PG_BIN'] ?? '/usr/lib/postgresql/15/bin';
+
+/**
+ * A PostgreSQL server of the test's own, in a temporary directory on a free loopback port,
+ * so a test may stop and restart it without touching the shared one on 5432. The server
+ * runs as the `postgres` OS user (it refuses root); the directory is removed on destroy.
+ */
+export class PrivatePostgres {
+  private constructor(
+    readonly dir: string,
+    readonly port: number,
+  ) {}
+
+  /** Connection URL of its `postgres` database (trust auth). */
+  get url(): string {
+    return `postgres://postgres@127.0.0.1:${this.port}/postgres`;
+  }
+
+  /** initdb in a fresh directory, then start; resolves once it accepts connections. */
+  static async create(): Promise<PrivatePostgres> {
+    const dir = mkdtempSync(join(tmpdir(), 'drover-pg-'));
+    if (userInfo().uid === 0) {
+      const { stdout } = await run('id', ['-u', 'postgres']);
+      const { stdout: gid } = await run('id', ['-g', 'postgres']);
+      chownSync(dir, Number(stdout.trim()), Number(gid.trim()));
+    }
+    const server = new PrivatePostgres(dir, await freePort());
+    await server.asPostgres(`${BIN}/initdb`, [
+      '-D',
+      join(dir, 'data'),
+      '-A',
+      'trust',
+      '-U',
+      'postgres',
+      '--no-sync',
+    ]);
+    await server.start();
+    return server;
+  }
+
+  /** Starts the server and waits until it accepts connections. */
+  async start(): Promise<void> {
+    await this.asPostgres(`${BIN}/pg_ctl`, [
+      '-D',
+      join(this.dir, 'data'),
+      '-l',
+      join(this.dir, 'server.log'),
+      '-o',
+      `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1 -c fsync=off`,
+      '-w',
+      '-t',
+      '30',
+      'start',
+    ]);
+  }
+
+  /** Stops it (fast: open sessions are cut, as in a crash or failover of the database). */
+  async stop(): Promise<void> {
+    await this.asPostgres(`${BIN}/pg_ctl`, [
+      '-D',
+      join(this.dir, 'data'),
+      '-m',
+      'fast',
+      '-w',
+      'stop',
+    ]);
+  }
+
+  /** Stops the server if running and removes its directory. */
+  async destroy(): Promise<void> {
+    await this.stop().catch(() => {});
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  private async asPostgres(command: string, args: string[]): Promise<void> {
+    const asRoot = userInfo().uid === 0;
+    await run(
+      asRoot ? 'runuser' : command,
+      asRoot ? ['-u', 'postgres', '--', command, ...args] : args,
+      {
+        timeout: 60_000,
+      },
+    );
+  }
+}
+
+/** A loopback TCP port nothing listens on right now. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
