@@ -5,7 +5,7 @@
  *
  * Settings (environment): BENCH_TASKS (100000), BENCH_RUNS (3), BENCH_WORKERS ("1,4,16"),
  * BENCH_SLOTS (8), BENCH_LATENCY_TASKS (500), BENCH_LATENCY_RATE (100/s),
- * BENCH_GRAPHILE_TASKS (BENCH_TASKS), BENCH_STORES (drover's stores: "memory,sqlite"), BENCH_DETECTION_TRIALS (20), BENCH_PEERS ("bullmq,graphile"; "" for none),
+ * BENCH_GRAPHILE_TASKS (BENCH_TASKS), BENCH_STORES (drover's stores: "memory,sqlite,postgres"), BENCH_DETECTION_TRIALS (20), BENCH_PEERS ("bullmq,graphile"; "" for none),
  * BENCH_SCALE_MEMBERS ("1000,5000,10000"), BENCH_SCALE_WINDOW_MS (10000),
  * BENCH_QUEUE_DEPTHS ("0,250000,500000,1000000"), BENCH_QUEUE_SAMPLES (200),
  * BENCH_PROFILE_DIR (leader and worker CPU profiles), BENCH_ONLY (sections to run, default all: "throughput,latency,detection,members,queue").
@@ -54,7 +54,7 @@ export const settings = {
   latencyRatePerSec: Number(env('BENCH_LATENCY_RATE', '100', '100')),
   latencyWorkers: 4,
   detectionTrials: Number(env('BENCH_DETECTION_TRIALS', '20', '2')),
-  stores: env('BENCH_STORES', 'memory,sqlite', 'memory,sqlite')
+  stores: env('BENCH_STORES', 'memory,sqlite,postgres', 'memory,sqlite')
     .split(',')
     .filter(Boolean) as BenchStore[],
   peers: env('BENCH_PEERS', 'bullmq,graphile', 'bullmq,graphile').split(',').filter(Boolean),
@@ -73,7 +73,7 @@ export const settings = {
   smoke,
 };
 
-/** drover's name in results: "drover" with the memory store, "drover-sqlite" durable. */
+/** drover's name in results: "drover" with the memory store, "drover-sqlite" / "drover-postgres". */
 function droverSystem(store: BenchStore): string {
   return store === 'memory' ? 'drover' : `drover-${store}`;
 }

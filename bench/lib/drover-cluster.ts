@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,12 +11,17 @@ import { TestClients } from '../../test/helpers/grpc-clients.js';
 const BENCH_WORKER = fileURLToPath(new URL('../worker.mjs', import.meta.url));
 
 /** Where the leader keeps its task list in a benchmark: the store is a harness parameter. */
-export type BenchStore = 'memory' | 'sqlite';
+export type BenchStore = 'memory' | 'sqlite' | 'postgres';
+
+/** The database the PostgreSQL store is measured on (each run in a schema of its own). */
+export const BENCH_DATABASE_URL =
+  process.env['DROVER_BENCH_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 /** A leader and benchmark workers as real processes on loopback, torn down together. */
 export class BenchCluster {
   private readonly processes: DroverProcess[] = [];
   private dataDir: string | undefined;
+  private schema: string | undefined;
   leader!: DroverProcess;
   address = '';
   clients!: TestClients;
@@ -28,6 +35,10 @@ export class BenchCluster {
     if (store === 'sqlite') {
       this.dataDir = mkdtempSync(join(tmpdir(), 'drover-bench-data-'));
       storeArgs.push('--data-dir', this.dataDir);
+    }
+    if (store === 'postgres') {
+      this.schema = `drover_bench_${randomBytes(5).toString('hex')}`;
+      storeArgs.push('--database-url', BENCH_DATABASE_URL, '--database-schema', this.schema);
     }
     this.leader = this.track(
       'leader',
@@ -54,6 +65,10 @@ export class BenchCluster {
     const line = await this.leader.waitForLine((l) => l.msg === 'leader listening', 15_000);
     this.address = (line['addresses'] as string[])[0]!;
     this.clients = new TestClients(this.address);
+    // On PostgreSQL the leader serves once it holds the lease (at once, alone in its schema).
+    if (store === 'postgres') {
+      await this.leader.waitForLine((l) => l.msg === 'leader active: took over', 15_000);
+    }
   }
 
   /** Starts a benchmark worker (empty handler) and waits until it joined. */
@@ -87,6 +102,7 @@ export class BenchCluster {
     await Promise.all(this.processes.map((p) => p.exited));
     clearTimeout(timer);
     if (this.dataDir) rmSync(this.dataDir, { recursive: true, force: true });
+    if (this.schema) await dropSchema(this.schema);
   }
 
   private track(name: string, child: ReturnType<typeof spawn>): DroverProcess {
@@ -100,4 +116,14 @@ export class BenchCluster {
 function profileFlags(): string[] {
   const dir = process.env['BENCH_PROFILE_DIR'];
   return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
+}
+
+async function dropSchema(schema: string): Promise<void> {
+  const client = new pg.Client({ connectionString: BENCH_DATABASE_URL });
+  await client.connect();
+  try {
+    await client.query(`DROP SCHEMA IF EXISTS ${pg.escapeIdentifier(schema)} CASCADE`);
+  } finally {
+    await client.end();
+  }
 }

@@ -28,9 +28,8 @@ export interface PostgresStoreOptions {
 /** The schema drover uses unless told otherwise. */
 export const DEFAULT_PG_SCHEMA = 'drover';
 
-/** Most rows one statement carries: PostgreSQL caps parameters, not arrays, but huge
- * arrays make one slow statement hold the write connection; chunks keep it moving. */
-const ROWS_PER_STATEMENT = 5_000;
+/** The SQLSTATE write_batch raises when this leader's term is over. */
+const FENCED_SQLSTATE = 'DRF01';
 
 /** bigint (int8) values are epoch ms, seqs and offsets: all well inside 2^53. */
 const INT8_OID = 20;
@@ -152,116 +151,32 @@ export class PostgresTaskStore implements TaskStore {
     await this.client.end();
   }
 
-  /** One group commit: upserts, output, then deletes, in one transaction. */
+  /**
+   * One group commit in one round trip: write_batch (migration 3) fences, upserts, appends
+   * output and deletes inside the statement's own transaction. Fencing there reads the
+   * lease row FOR SHARE, which holds it until the commit: a take-over (an UPDATE of the row)
+   * waits for this write to finish, and a write that starts after a take-over committed
+   * sees the new term and writes nothing (SQLSTATE DRF01).
+   */
   private async write(batch: WriteBatch): Promise<void> {
-    const { client } = this;
-    await client.query('BEGIN');
+    const fence = this.fence;
     try {
-      await this.checkFence();
-      for (let i = 0; i < batch.rows.length; i += ROWS_PER_STATEMENT) {
-        await this.upsertTasks(batch.rows.slice(i, i + ROWS_PER_STATEMENT));
-      }
-      for (let i = 0; i < batch.output.length; i += ROWS_PER_STATEMENT) {
-        await this.insertOutput(batch.output.slice(i, i + ROWS_PER_STATEMENT));
-      }
-      // After the output inserts: a task pruned in the same turn loses all of it.
-      if (batch.deletes.length > 0) {
-        await client.query(`DELETE FROM ${this.table('tasks')} WHERE seq = ANY($1::bigint[])`, [
+      await this.client.query(
+        `SELECT ${pg.escapeIdentifier(this.schema)}.write_batch($1, $2, $3, $4, $5)`,
+        [
+          fence?.term ?? null,
+          fence?.holder ?? null,
+          JSON.stringify(batch.rows.map(rowJson)),
+          JSON.stringify(batch.output.map(outputJson)),
           batch.deletes,
-        ]);
-        await client.query(
-          `DELETE FROM ${this.table('task_output')} WHERE task_seq = ANY($1::bigint[])`,
-          [batch.deletes],
-        );
-      }
-      await client.query('COMMIT');
+        ],
+      );
     } catch (err) {
-      await client.query('ROLLBACK').catch(() => {});
+      if ((err as { code?: unknown }).code === FENCED_SQLSTATE) {
+        throw new FencedError((err as Error).message);
+      }
       throw err;
     }
-  }
-
-  /**
-   * Fencing: the lease row must still name this leader's term. FOR SHARE holds the row until
-   * commit, so a takeover (an UPDATE of the row) waits for this write to finish, and a write
-   * that starts after a takeover committed sees the new term and writes nothing.
-   */
-  private async checkFence(): Promise<void> {
-    if (!this.fence) return;
-    const { term, holder } = this.fence;
-    const { rows } = await this.client.query<{ term: number; holder: string }>(
-      `SELECT term, holder FROM ${this.table('leader_lease')} WHERE id = 1 FOR SHARE`,
-    );
-    const lease = rows[0];
-    if (lease?.term === term && lease.holder === holder) return;
-    throw new FencedError(
-      lease
-        ? `this leader's term ${term} is over: leader ${lease.holder} holds term ${lease.term}; nothing was written`
-        : `this leader's term ${term} is over: the lease is gone; nothing was written`,
-    );
-  }
-
-  /** Inserts new tasks and updates known ones in one statement, column arrays unnested. */
-  private async upsertTasks(rows: readonly TaskRow[]): Promise<void> {
-    const col = <K extends keyof TaskRow>(key: K) => rows.map((row) => row[key]);
-    const bytes = (key: 'payload' | 'result' | 'error') =>
-      rows.map((row) => (row[key] === null ? null : Buffer.from(row[key], 'utf8')));
-    await this.client.query(
-      `INSERT INTO ${this.table('tasks')} (seq, id, queue_seq, kind, payload, priority,
-         target_member_id, status, attempt, member_id, result, error, created_at_ms,
-         started_at_ms, finished_at_ms, max_attempts, retry_backoff_ms, timeout_ms,
-         attempt_ended, retry_at_ms)
-       SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::bytea[],
-         $6::text[], $7::text[], $8::text[], $9::integer[], $10::text[], $11::bytea[],
-         $12::bytea[], $13::bigint[], $14::bigint[], $15::bigint[], $16::integer[],
-         $17::bigint[], $18::bigint[], $19::boolean[], $20::bigint[])
-       ON CONFLICT (seq) DO UPDATE SET queue_seq = EXCLUDED.queue_seq,
-         status = EXCLUDED.status, attempt = EXCLUDED.attempt, member_id = EXCLUDED.member_id,
-         result = EXCLUDED.result, error = EXCLUDED.error,
-         started_at_ms = EXCLUDED.started_at_ms, finished_at_ms = EXCLUDED.finished_at_ms,
-         attempt_ended = EXCLUDED.attempt_ended, retry_at_ms = EXCLUDED.retry_at_ms`,
-      [
-        col('seq'),
-        col('id'),
-        col('queue_seq'),
-        col('kind'),
-        bytes('payload'),
-        col('priority'),
-        col('target_member_id'),
-        col('status'),
-        col('attempt'),
-        col('member_id'),
-        bytes('result'),
-        bytes('error'),
-        col('created_at_ms'),
-        col('started_at_ms'),
-        col('finished_at_ms'),
-        col('max_attempts'),
-        col('retry_backoff_ms'),
-        col('timeout_ms'),
-        rows.map((row) => row.attempt_ended === 1),
-        col('retry_at_ms'),
-      ],
-    );
-  }
-
-  private async insertOutput(chunks: readonly StoredOutput[]): Promise<void> {
-    await this.client.query(
-      `INSERT INTO ${this.table('task_output')} (task_seq, "offset", attempt, stream, data,
-         truncated)
-       SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::integer[], $4::text[],
-         $5::bytea[], $6::boolean[])
-       ON CONFLICT (task_seq, "offset") DO UPDATE SET attempt = EXCLUDED.attempt,
-         stream = EXCLUDED.stream, data = EXCLUDED.data, truncated = EXCLUDED.truncated`,
-      [
-        chunks.map((c) => c.taskSeq),
-        chunks.map((c) => c.chunk.offset),
-        chunks.map((c) => c.chunk.attempt),
-        chunks.map((c) => c.chunk.stream),
-        chunks.map((c) => Buffer.from(c.chunk.data, 'utf8')),
-        chunks.map((c) => c.chunk.truncated),
-      ],
-    );
   }
 
   private table(name: string): string {
@@ -338,4 +253,30 @@ function messageOf(err: unknown): string {
   return typeof e?.code === 'string' && !message.includes(e.code)
     ? `${message} (${e.code})`
     : message;
+}
+
+/** A row for write_batch: the columns by name, text that may hold U+0000 as base64. */
+function rowJson(row: TaskRow): Record<string, unknown> {
+  return {
+    ...row,
+    payload: base64(row.payload),
+    result: row.result === null ? null : base64(row.result),
+    error: row.error === null ? null : base64(row.error),
+    attempt_ended: row.attempt_ended === 1,
+  };
+}
+
+function outputJson({ taskSeq, chunk }: StoredOutput): Record<string, unknown> {
+  return {
+    task_seq: taskSeq,
+    offset: chunk.offset,
+    attempt: chunk.attempt,
+    stream: chunk.stream,
+    data: base64(chunk.data),
+    truncated: chunk.truncated,
+  };
+}
+
+function base64(text: string): string {
+  return Buffer.from(text, 'utf8').toString('base64');
 }
