@@ -1,63 +1,36 @@
 import { StaleError } from '../shared/errors.js';
 import type { MemberId, TaskId } from '../shared/ids.js';
+import { completeAttempt, expireAttempts, type AttemptContext } from './attempt-outcomes.js';
 import { checkNewTasks, newTaskRecord, type NewTask, type SchedulerLimits } from './new-task.js';
 import { TaskQueue } from './queue.js';
-import { DEFAULT_TASK_POLICY, retryDelayMs, type TaskPolicyDefaults } from './retry-policy.js';
-import { isFinal, type TaskRecord, type TaskStatus } from './task.js';
+import { QueueSeqs } from './queue-seqs.js';
+import { DEFAULT_TASK_POLICY } from './retry-policy.js';
+import type {
+  AttemptFailure,
+  Changes,
+  CompletionReport,
+  RunningAttempt,
+  StartOrder,
+  StopOrder,
+} from './scheduler-types.js';
+import { isFinal, type TaskRecord } from './task.js';
 import { TaskIndex, type TaskPage, type TaskQuery } from './task-index.js';
+import { finishTask, requeueAtHead, unqueueTask } from './task-moves.js';
+import { reconcile, removeWorker, requeueUnclaimed } from './worker-loss.js';
 import { WorkerSlots } from './worker-slots.js';
 
 // The facade's public types that now live with the unit they belong to, re-exported so
 // callers keep importing them from here.
 export type { NewTask, SchedulerLimits } from './new-task.js';
+export type {
+  AttemptFailure,
+  Changes,
+  CompletionReport,
+  RunningAttempt,
+  StartOrder,
+  StopOrder,
+} from './scheduler-types.js';
 export { MAX_LIST_SCAN, type TaskPage, type TaskQuery } from './task-index.js';
-
-/** Tells the adapter to start an attempt on a member (sent down its heartbeat stream). */
-export interface StartOrder {
-  readonly memberId: MemberId;
-  readonly taskId: TaskId;
-  readonly attempt: number;
-  readonly kind: string;
-  readonly payload: string;
-}
-
-/** Tells the adapter to stop an attempt on a member. */
-export interface StopOrder {
-  readonly memberId: MemberId;
-  readonly taskId: TaskId;
-  readonly attempt: number;
-  readonly reason: string;
-}
-
-/** A worker's (or an operator's) report that an attempt ended. */
-export interface CompletionReport {
-  readonly taskId: TaskId;
-  /** 0 means "the current attempt", for a manual completion. */
-  readonly attempt: number;
-  /** Undefined for a manual completion. */
-  readonly memberId?: MemberId | undefined;
-  readonly result?: string | undefined;
-  readonly error?: string | undefined;
-  /** With `error`: no retry, the task fails now. */
-  readonly permanent?: boolean | undefined;
-}
-
-/** One attempt a worker says it runs. */
-export interface RunningAttempt {
-  readonly taskId: TaskId;
-  readonly attempt: number;
-}
-
-/** Tasks whose records changed and must be persisted before anything is acted on. */
-export interface Changes {
-  readonly changed: TaskRecord[];
-}
-
-/** Attempts that ended on the leader's side (failed over, timed out) for one member. */
-export interface AttemptFailure {
-  readonly memberId: MemberId;
-  readonly task: TaskRecord;
-}
 
 /**
  * The task list and who runs what. Pure: it does no I/O and reads no clock; each call
@@ -65,18 +38,23 @@ export interface AttemptFailure {
  * orders for the adapters to carry out, in that order. A facade: the records and their
  * indexes are a {@link TaskIndex} (every status change goes through its table-checked
  * `setStatus`), the workers' slots a {@link WorkerSlots}, the checks on new tasks are in
- * `new-task.ts`; the pending queue and the rules that tie them together are here.
+ * `new-task.ts`, how attempts end (reports, operator completions, timeouts, retries) in
+ * `attempt-outcomes.ts`, losing workers and re-attaching what they run in
+ * `worker-loss.ts`, and the queue moves these share in `task-moves.ts`, each over a
+ * narrow context; the pending queue and the rules that tie them together are here.
  */
 export class Scheduler {
   private readonly index = new TaskIndex();
   private readonly queue = new TaskQueue();
   private readonly slots = new WorkerSlots();
-  private readonly policy: TaskPolicyDefaults;
-  private lastTailQueueSeq = 0;
-  private lastHeadQueueSeq = 0;
+  private readonly seqs = new QueueSeqs();
+  /** All the units' contexts in one: each function takes the part it declares. */
+  private readonly ctx: AttemptContext;
 
   constructor(private readonly limits: SchedulerLimits) {
-    this.policy = limits.policy ?? DEFAULT_TASK_POLICY;
+    const policy = limits.policy ?? DEFAULT_TASK_POLICY;
+    const { index, queue, slots, seqs } = this;
+    this.ctx = { index, queue, slots, seqs, policy };
   }
 
   /** Number of tasks waiting for a slot (not counting those waiting out a retry backoff). */
@@ -107,8 +85,7 @@ export class Scheduler {
     for (const task of kept) {
       // Those waiting out a retry backoff are queued when promoteDue says.
       if (task.status === 'pending' && task.retryAtMs === undefined) pending.push(task);
-      this.lastTailQueueSeq = Math.max(this.lastTailQueueSeq, task.queueSeq);
-      this.lastHeadQueueSeq = Math.min(this.lastHeadQueueSeq, task.queueSeq);
+      this.seqs.observe(task.queueSeq);
     }
     // In queue order, so every push lands at a tail (O(1)).
     pending.sort((a, b) => a.queueSeq - b.queueSeq);
@@ -159,10 +136,7 @@ export class Scheduler {
    * attempt, and a late report of the old one is refused). One on its last attempt fails.
    */
   requeueUnclaimed(): Changes {
-    const unclaimed = this.index
-      .running()
-      .filter((task) => !this.slots.holds(task.memberId!, task.id));
-    return { changed: this.requeueLost(unclaimed, 'did not come back after a restart') };
+    return requeueUnclaimed(this.ctx);
   }
 
   /** Adds a task to the tail of its priority. */
@@ -179,7 +153,7 @@ export class Scheduler {
     const checked = checkNewTasks(specs, this.limits, (id) => this.index.has(id));
     // Seqs are taken only once the whole batch is known good: a refused one burns none.
     const tasks = checked.map((spec) => {
-      const task = newTaskRecord(spec, this.index.nextSeq(), ++this.lastTailQueueSeq, nowMs);
+      const task = newTaskRecord(spec, this.index.nextSeq(), this.seqs.nextTail(), nowMs);
       this.index.add(task);
       this.queue.push(task);
       return task;
@@ -197,12 +171,12 @@ export class Scheduler {
       case 'error':
         throw new StaleError(`task ${id} has already finished (${task.status}); nothing to cancel`);
       case 'pending':
-        this.unqueue(task);
-        this.finish(task, nowMs, 'cancelled');
+        unqueueTask(this.ctx, task);
+        finishTask(this.index, task, nowMs, 'cancelled');
         return { task, changed: [task] };
       case 'running': {
         // The slot stays taken until the worker reports the attempt stopped.
-        this.finish(task, nowMs, 'cancelled');
+        finishTask(this.index, task, nowMs, 'cancelled');
         const stop: StopOrder = {
           memberId: task.memberId!,
           taskId: id,
@@ -223,100 +197,7 @@ export class Scheduler {
     nowMs: number,
     report: CompletionReport,
   ): Changes & { task: TaskRecord; stop?: StopOrder } {
-    const task = this.reportedTask(report);
-    switch (task.status) {
-      case 'completed':
-      case 'error':
-        // A duplicate, or the worker's own report after a manual completion: the
-        // recorded result stands, and the worker's slot is free again.
-        if (report.memberId !== undefined) this.slots.release(task.memberId, task.id);
-        return { task, changed: [] };
-      case 'cancelled':
-        // The worker confirms the stop: its slot is free again; the task stays cancelled.
-        this.slots.release(task.memberId, task.id);
-        return { task, changed: [] };
-      case 'pending':
-        // Requeued because its member was lost, then reported done by that same member
-        // before anyone else took it: keep the result rather than run it twice.
-        if (report.memberId === undefined) {
-          throw new StaleError(`task ${task.id} is pending; only a running task can be completed`);
-        }
-        if (task.attemptEnded) {
-          // A repeat of the report that already failed this attempt; a retry is scheduled.
-          throw new StaleError(
-            `attempt ${task.attempt} of task ${task.id} has already ended (${task.error ?? 'failed'}); a retry is scheduled`,
-          );
-        }
-        this.unqueue(task);
-        break;
-      case 'running':
-        if (report.memberId === undefined) return this.completeByHand(nowMs, task, report);
-        this.slots.release(task.memberId, task.id);
-        break;
-    }
-    task.result = report.result;
-    if (report.error !== undefined) {
-      this.failAttempt(nowMs, task, report.error, report.permanent === true);
-      return { task, changed: [task] };
-    }
-    task.error = undefined;
-    this.finish(task, nowMs, 'completed');
-    return { task, changed: [task] };
-  }
-
-  /**
-   * The task a report is about, once the report is known to be of its current attempt and
-   * from the member that holds it; otherwise throws {@link StaleError}, having changed
-   * nothing but (for a timed-out attempt) the slot the report frees.
-   */
-  private reportedTask(report: CompletionReport): TaskRecord {
-    if (
-      report.memberId !== undefined &&
-      this.slots.releaseStopping(report.memberId, report.taskId, report.attempt)
-    ) {
-      // The leader gave up on this attempt (it timed out) and told the worker to stop it:
-      // the report frees the slot, but the outcome was decided already. Checked before
-      // the task is looked up: it may have been pruned since.
-      throw new StaleError(
-        `attempt ${report.attempt} of task ${report.taskId} timed out and was stopped; its report is not recorded`,
-      );
-    }
-    const task = this.index.require(report.taskId);
-    const attempt = report.attempt === 0 ? task.attempt : report.attempt;
-    if (attempt !== task.attempt || attempt === 0) {
-      throw new StaleError(
-        task.attempt === 0
-          ? `task ${task.id} has not started; there is no attempt to complete`
-          : `attempt ${attempt} of task ${task.id} is no longer current (current attempt: ${task.attempt})`,
-      );
-    }
-    if (report.memberId !== undefined && report.memberId !== task.memberId) {
-      throw new StaleError(
-        `attempt ${attempt} of task ${task.id} belongs to member ${task.memberId ?? '(none)'}, not ${report.memberId}`,
-      );
-    }
-    return task;
-  }
-
-  /**
-   * Completed by hand while its worker still runs it: like a cancel, the worker is told to
-   * stop and its slot stays taken until it reports.
-   */
-  private completeByHand(
-    nowMs: number,
-    task: TaskRecord,
-    report: CompletionReport,
-  ): Changes & { task: TaskRecord; stop: StopOrder } {
-    task.result = report.result;
-    task.error = report.error;
-    this.finish(task, nowMs, report.error === undefined ? 'completed' : 'error');
-    const stop: StopOrder = {
-      memberId: task.memberId!,
-      taskId: task.id,
-      attempt: task.attempt,
-      reason: 'completed by an operator',
-    };
-    return { task, changed: [task], stop };
+    return completeAttempt(this.ctx, nowMs, report);
   }
 
   /**
@@ -325,59 +206,12 @@ export class Scheduler {
    * task's policy. Returns who ran them, so repeated failures can be held against a member.
    */
   expire(nowMs: number): Changes & { stops: StopOrder[]; failures: AttemptFailure[] } {
-    const changed: TaskRecord[] = [];
-    const stops: StopOrder[] = [];
-    const failures: AttemptFailure[] = [];
-    for (const task of this.index.pastDeadline(nowMs)) {
-      const memberId = task.memberId!;
-      const reason = `attempt ${task.attempt} timed out after ${task.timeoutMs} ms`;
-      this.slots.markStopping(memberId, task.id, task.attempt);
-      stops.push({ memberId, taskId: task.id, attempt: task.attempt, reason });
-      failures.push({ memberId, task });
-      this.failAttempt(nowMs, task, reason);
-      changed.push(task);
-    }
-    return { changed, stops, failures };
+    return expireAttempts(this.ctx, nowMs);
   }
 
   /** Puts tasks whose retry backoff is over back at the head of their priority. */
   promoteDue(nowMs: number): Changes {
-    return { changed: this.requeueAtHead(this.index.takeDue(nowMs)) };
-  }
-
-  /**
-   * An attempt failed (the handler's error, or a timeout): the task is retried after its
-   * backoff while it has attempts left, and otherwise ends in error with this error kept.
-   */
-  private failAttempt(nowMs: number, task: TaskRecord, error: string, permanent = false): void {
-    task.error = error;
-    if (permanent || task.attempt >= task.maxAttempts) {
-      this.finish(task, nowMs, 'error');
-      return;
-    }
-    this.index.setStatus(task, 'pending');
-    task.attemptEnded = true;
-    const delayMs = retryDelayMs(task.retryBackoffMs, task.attempt, this.policy.retryBackoffMaxMs);
-    if (delayMs === 0) {
-      this.requeueAtHead([task]);
-      return;
-    }
-    this.index.delay(task, nowMs + delayMs);
-  }
-
-  /**
-   * Running tasks whose worker was lost: back to the head of the queue with their attempt
-   * kept, so the worker may still re-attach or report them until someone else takes them.
-   * The attempt budget is checked when one would be started (see {@link assign}): a task on
-   * its last attempt fails only if the worker does not come back first, so a brief
-   * disconnect never fails work that is still running. No backoff: losing a worker says
-   * nothing about the task.
-   */
-  private requeueLost(lost: TaskRecord[], why: string): TaskRecord[] {
-    for (const task of lost) {
-      task.error = `member ${task.memberId ?? '(none)'} ${why} during attempt ${task.attempt}`;
-    }
-    return this.requeueAtHead(lost);
+    return { changed: requeueAtHead(this.ctx, this.index.takeDue(nowMs)) };
   }
 
   /**
@@ -404,7 +238,7 @@ export class Scheduler {
         // Requeued after its worker was lost on its last attempt, and nobody re-attached
         // it: another start would exceed its budget, so it fails here instead.
         task.error = `${task.error ?? 'its member was lost'}; no attempts left (max ${task.maxAttempts})`;
-        this.finish(task, nowMs, 'error');
+        finishTask(this.index, task, nowMs, 'error');
         changed.push(task);
         this.slots.putBack(worker.id);
         continue;
@@ -450,27 +284,7 @@ export class Scheduler {
    * its last attempt ends in error. `why` says what happened to the member, for the error.
    */
   removeWorker(id: MemberId, why: string): Changes {
-    const held = this.slots.remove(id);
-    if (held === undefined) return { changed: [] };
-    const lost = held
-      .map((taskId) => this.index.get(taskId)!)
-      .filter((task) => task.status === 'running' && task.memberId === id);
-    return { changed: this.requeueLost(lost, why) };
-  }
-
-  /**
-   * Puts running tasks back at the head of their priority, in their original order, with
-   * their attempt numbers kept. Returns them, sorted as requeued.
-   */
-  private requeueAtHead(tasks: TaskRecord[]): TaskRecord[] {
-    // Requeue last-first: each goes in front of the one before, so the first ends first.
-    tasks.sort((a, b) => b.queueSeq - a.queueSeq);
-    for (const task of tasks) {
-      this.index.setStatus(task, 'pending');
-      task.queueSeq = --this.lastHeadQueueSeq;
-      this.queue.push(task);
-    }
-    return tasks;
+    return removeWorker(this.ctx, id, why);
   }
 
   /**
@@ -485,37 +299,7 @@ export class Scheduler {
     running: readonly RunningAttempt[],
     resendStops: boolean,
   ): Changes & { stops: StopOrder[] } {
-    const known = this.slots.has(memberId);
-    const changed: TaskRecord[] = [];
-    const stops: StopOrder[] = [];
-    for (const { taskId, attempt } of running) {
-      const task = this.index.get(taskId);
-      const stop = (reason: string): void => {
-        stops.push({ memberId, taskId, attempt, reason });
-      };
-      if (!known || !task || task.attempt !== attempt || task.memberId !== memberId) {
-        stop(`attempt ${attempt} of task ${taskId} is not assigned to ${memberId}`);
-        continue;
-      }
-      if (task.status === 'running') {
-        // After a leader restart the worker is new to this scheduler: adopt what it runs.
-        if (!this.slots.holds(memberId, task.id)) this.slots.occupy(memberId, task.id);
-        continue;
-      }
-      if (task.status === 'cancelled') {
-        if (resendStops) stop('cancelled');
-        continue;
-      }
-      if (task.status === 'pending' && !task.attemptEnded && this.slots.hasFreeSlot(memberId)) {
-        this.unqueue(task);
-        this.index.setStatus(task, 'running');
-        this.slots.occupy(memberId, task.id);
-        changed.push(task);
-        continue;
-      }
-      stop(`task ${taskId} is ${task.status} and no longer runs on ${memberId}`);
-    }
-    return { changed, stops };
+    return reconcile(this.ctx, memberId, running, resendStops);
   }
 
   /** A task by id. */
@@ -543,16 +327,5 @@ export class Scheduler {
    */
   list(query: TaskQuery): TaskPage {
     return this.index.list(query);
-  }
-
-  /** Ends a task in a final status, as of `nowMs`. */
-  private finish(task: TaskRecord, nowMs: number, status: TaskStatus): void {
-    this.index.setStatus(task, status);
-    task.finishedAtMs = nowMs;
-  }
-
-  /** Takes a pending task out of the queue, or out of the retry wait. */
-  private unqueue(task: TaskRecord): void {
-    if (!this.index.undelay(task)) this.queue.remove(task.id);
   }
 }

@@ -1,0 +1,164 @@
+import { StaleError } from '../shared/errors.js';
+import { retryDelayMs, type TaskPolicyDefaults } from './retry-policy.js';
+import type { AttemptFailure, Changes, CompletionReport, StopOrder } from './scheduler-types.js';
+import type { TaskRecord } from './task.js';
+import { finishTask, requeueAtHead, unqueueTask, type QueueContext } from './task-moves.js';
+import type { WorkerSlots } from './worker-slots.js';
+
+/**
+ * What deciding how an attempt ended needs: the queue moves, the workers' slots (a report
+ * or a timeout frees or marks one), and the policy that caps retry backoffs.
+ */
+export interface AttemptContext extends QueueContext {
+  readonly slots: WorkerSlots;
+  readonly policy: TaskPolicyDefaults;
+}
+
+/** Records the end of an attempt; the rules are {@link Scheduler.complete}'s. */
+export function completeAttempt(
+  ctx: AttemptContext,
+  nowMs: number,
+  report: CompletionReport,
+): Changes & { task: TaskRecord; stop?: StopOrder } {
+  const task = reportedTask(ctx, report);
+  switch (task.status) {
+    case 'completed':
+    case 'error':
+      // A duplicate, or the worker's own report after a manual completion: the
+      // recorded result stands, and the worker's slot is free again.
+      if (report.memberId !== undefined) ctx.slots.release(task.memberId, task.id);
+      return { task, changed: [] };
+    case 'cancelled':
+      // The worker confirms the stop: its slot is free again; the task stays cancelled.
+      ctx.slots.release(task.memberId, task.id);
+      return { task, changed: [] };
+    case 'pending':
+      // Requeued because its member was lost, then reported done by that same member
+      // before anyone else took it: keep the result rather than run it twice.
+      if (report.memberId === undefined) {
+        throw new StaleError(`task ${task.id} is pending; only a running task can be completed`);
+      }
+      if (task.attemptEnded) {
+        // A repeat of the report that already failed this attempt; a retry is scheduled.
+        throw new StaleError(
+          `attempt ${task.attempt} of task ${task.id} has already ended (${task.error ?? 'failed'}); a retry is scheduled`,
+        );
+      }
+      unqueueTask(ctx, task);
+      break;
+    case 'running':
+      if (report.memberId === undefined) return completeByHand(ctx, nowMs, task, report);
+      ctx.slots.release(task.memberId, task.id);
+      break;
+  }
+  task.result = report.result;
+  if (report.error !== undefined) {
+    failAttempt(ctx, nowMs, task, report.error, report.permanent === true);
+    return { task, changed: [task] };
+  }
+  task.error = undefined;
+  finishTask(ctx.index, task, nowMs, 'completed');
+  return { task, changed: [task] };
+}
+
+/**
+ * The task a report is about, once the report is known to be of its current attempt and
+ * from the member that holds it; otherwise throws {@link StaleError}, having changed
+ * nothing but (for a timed-out attempt) the slot the report frees.
+ */
+function reportedTask(ctx: AttemptContext, report: CompletionReport): TaskRecord {
+  if (
+    report.memberId !== undefined &&
+    ctx.slots.releaseStopping(report.memberId, report.taskId, report.attempt)
+  ) {
+    // The leader gave up on this attempt (it timed out) and told the worker to stop it:
+    // the report frees the slot, but the outcome was decided already. Checked before
+    // the task is looked up: it may have been pruned since.
+    throw new StaleError(
+      `attempt ${report.attempt} of task ${report.taskId} timed out and was stopped; its report is not recorded`,
+    );
+  }
+  const task = ctx.index.require(report.taskId);
+  const attempt = report.attempt === 0 ? task.attempt : report.attempt;
+  if (attempt !== task.attempt || attempt === 0) {
+    throw new StaleError(
+      task.attempt === 0
+        ? `task ${task.id} has not started; there is no attempt to complete`
+        : `attempt ${attempt} of task ${task.id} is no longer current (current attempt: ${task.attempt})`,
+    );
+  }
+  if (report.memberId !== undefined && report.memberId !== task.memberId) {
+    throw new StaleError(
+      `attempt ${attempt} of task ${task.id} belongs to member ${task.memberId ?? '(none)'}, not ${report.memberId}`,
+    );
+  }
+  return task;
+}
+
+/**
+ * Completed by hand while its worker still runs it: like a cancel, the worker is told to
+ * stop and its slot stays taken until it reports.
+ */
+function completeByHand(
+  ctx: AttemptContext,
+  nowMs: number,
+  task: TaskRecord,
+  report: CompletionReport,
+): Changes & { task: TaskRecord; stop: StopOrder } {
+  task.result = report.result;
+  task.error = report.error;
+  finishTask(ctx.index, task, nowMs, report.error === undefined ? 'completed' : 'error');
+  const stop: StopOrder = {
+    memberId: task.memberId!,
+    taskId: task.id,
+    attempt: task.attempt,
+    reason: 'completed by an operator',
+  };
+  return { task, changed: [task], stop };
+}
+
+/** Stops and fails running attempts past their timeout; see {@link Scheduler.expire}. */
+export function expireAttempts(
+  ctx: AttemptContext,
+  nowMs: number,
+): Changes & { stops: StopOrder[]; failures: AttemptFailure[] } {
+  const changed: TaskRecord[] = [];
+  const stops: StopOrder[] = [];
+  const failures: AttemptFailure[] = [];
+  for (const task of ctx.index.pastDeadline(nowMs)) {
+    const memberId = task.memberId!;
+    const reason = `attempt ${task.attempt} timed out after ${task.timeoutMs} ms`;
+    ctx.slots.markStopping(memberId, task.id, task.attempt);
+    stops.push({ memberId, taskId: task.id, attempt: task.attempt, reason });
+    failures.push({ memberId, task });
+    failAttempt(ctx, nowMs, task, reason);
+    changed.push(task);
+  }
+  return { changed, stops, failures };
+}
+
+/**
+ * An attempt failed (the handler's error, or a timeout): the task is retried after its
+ * backoff while it has attempts left, and otherwise ends in error with this error kept.
+ */
+function failAttempt(
+  ctx: AttemptContext,
+  nowMs: number,
+  task: TaskRecord,
+  error: string,
+  permanent = false,
+): void {
+  task.error = error;
+  if (permanent || task.attempt >= task.maxAttempts) {
+    finishTask(ctx.index, task, nowMs, 'error');
+    return;
+  }
+  ctx.index.setStatus(task, 'pending');
+  task.attemptEnded = true;
+  const delayMs = retryDelayMs(task.retryBackoffMs, task.attempt, ctx.policy.retryBackoffMaxMs);
+  if (delayMs === 0) {
+    requeueAtHead(ctx, [task]);
+    return;
+  }
+  ctx.index.delay(task, nowMs + delayMs);
+}

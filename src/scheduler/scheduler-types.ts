@@ -1,0 +1,49 @@
+import type { MemberId, TaskId } from '../shared/ids.js';
+import type { TaskRecord } from './task.js';
+
+/** Tells the adapter to start an attempt on a member (sent down its heartbeat stream). */
+export interface StartOrder {
+  readonly memberId: MemberId;
+  readonly taskId: TaskId;
+  readonly attempt: number;
+  readonly kind: string;
+  readonly payload: string;
+}
+
+/** Tells the adapter to stop an attempt on a member. */
+export interface StopOrder {
+  readonly memberId: MemberId;
+  readonly taskId: TaskId;
+  readonly attempt: number;
+  readonly reason: string;
+}
+
+/** A worker's (or an operator's) report that an attempt ended. */
+export interface CompletionReport {
+  readonly taskId: TaskId;
+  /** 0 means "the current attempt", for a manual completion. */
+  readonly attempt: number;
+  /** Undefined for a manual completion. */
+  readonly memberId?: MemberId | undefined;
+  readonly result?: string | undefined;
+  readonly error?: string | undefined;
+  /** With `error`: no retry, the task fails now. */
+  readonly permanent?: boolean | undefined;
+}
+
+/** One attempt a worker says it runs. */
+export interface RunningAttempt {
+  readonly taskId: TaskId;
+  readonly attempt: number;
+}
+
+/** Tasks whose records changed and must be persisted before anything is acted on. */
+export interface Changes {
+  readonly changed: TaskRecord[];
+}
+
+/** Attempts that ended on the leader's side (failed over, timed out) for one member. */
+export interface AttemptFailure {
+  readonly memberId: MemberId;
+  readonly task: TaskRecord;
+}

@@ -1,0 +1,87 @@
+import type { MemberId } from '../shared/ids.js';
+import type { Changes, RunningAttempt, StopOrder } from './scheduler-types.js';
+import type { TaskRecord } from './task.js';
+import { requeueAtHead, unqueueTask, type QueueContext } from './task-moves.js';
+import type { WorkerSlots } from './worker-slots.js';
+
+/**
+ * What losing a worker, and taking back what it runs, needs: the queue moves and the
+ * workers' slots. No policy: losing a worker changes no backoff.
+ */
+export interface WorkerLossContext extends QueueContext {
+  readonly slots: WorkerSlots;
+}
+
+/** Forgets a worker and requeues its running tasks; see {@link Scheduler.removeWorker}. */
+export function removeWorker(ctx: WorkerLossContext, id: MemberId, why: string): Changes {
+  const held = ctx.slots.remove(id);
+  if (held === undefined) return { changed: [] };
+  const lost = held
+    .map((taskId) => ctx.index.get(taskId)!)
+    .filter((task) => task.status === 'running' && task.memberId === id);
+  return { changed: requeueLost(ctx, lost, why) };
+}
+
+/** Requeues running tasks no member re-attached; see {@link Scheduler.requeueUnclaimed}. */
+export function requeueUnclaimed(ctx: WorkerLossContext): Changes {
+  const unclaimed = ctx.index.running().filter((task) => !ctx.slots.holds(task.memberId!, task.id));
+  return { changed: requeueLost(ctx, unclaimed, 'did not come back after a restart') };
+}
+
+/**
+ * Running tasks whose worker was lost: back to the head of the queue with their attempt
+ * kept, so the worker may still re-attach or report them until someone else takes them.
+ * The attempt budget is checked when one would be started (see {@link Scheduler.assign}):
+ * a task on its last attempt fails only if the worker does not come back first, so a brief
+ * disconnect never fails work that is still running. No backoff: losing a worker says
+ * nothing about the task.
+ */
+function requeueLost(ctx: WorkerLossContext, lost: TaskRecord[], why: string): TaskRecord[] {
+  for (const task of lost) {
+    task.error = `member ${task.memberId ?? '(none)'} ${why} during attempt ${task.attempt}`;
+  }
+  return requeueAtHead(ctx, lost);
+}
+
+/**
+ * Checks what a worker says it runs against the task list, re-attaching or stopping each
+ * attempt; see {@link Scheduler.reconcile}.
+ */
+export function reconcile(
+  ctx: WorkerLossContext,
+  memberId: MemberId,
+  running: readonly RunningAttempt[],
+  resendStops: boolean,
+): Changes & { stops: StopOrder[] } {
+  const known = ctx.slots.has(memberId);
+  const changed: TaskRecord[] = [];
+  const stops: StopOrder[] = [];
+  for (const { taskId, attempt } of running) {
+    const task = ctx.index.get(taskId);
+    const stop = (reason: string): void => {
+      stops.push({ memberId, taskId, attempt, reason });
+    };
+    if (!known || !task || task.attempt !== attempt || task.memberId !== memberId) {
+      stop(`attempt ${attempt} of task ${taskId} is not assigned to ${memberId}`);
+      continue;
+    }
+    if (task.status === 'running') {
+      // After a leader restart the worker is new to this scheduler: adopt what it runs.
+      if (!ctx.slots.holds(memberId, task.id)) ctx.slots.occupy(memberId, task.id);
+      continue;
+    }
+    if (task.status === 'cancelled') {
+      if (resendStops) stop('cancelled');
+      continue;
+    }
+    if (task.status === 'pending' && !task.attemptEnded && ctx.slots.hasFreeSlot(memberId)) {
+      unqueueTask(ctx, task);
+      ctx.index.setStatus(task, 'running');
+      ctx.slots.occupy(memberId, task.id);
+      changed.push(task);
+      continue;
+    }
+    stop(`task ${taskId} is ${task.status} and no longer runs on ${memberId}`);
+  }
+  return { changed, stops };
+}
