@@ -33,12 +33,20 @@ afterAll(dropTestSchemas);
 
 describe.each(STORES)('durable task list (%s store)', (_name, freshStore) => {
   const { cluster, clients } = useCluster();
+  /** A leader on the store; on PostgreSQL, once it holds the lease and serves. */
+  const startLeader = async (args: string[], name?: string) => {
+    const leader = await cluster().startLeader(args, name);
+    if (args.includes('postgres')) {
+      await leader.process.waitForLine((l) => l.msg === 'leader active: took over');
+    }
+    return leader;
+  };
 
   it(`keeps every acknowledged task through ${CRASH_POINTS} SIGKILLs of the leader, each finished once`, async () => {
     const store = freshStore(cluster());
     const random = seededRandom(20261124);
     const start = async (n: number, port = '0') => {
-      const leader = await cluster().startLeader(
+      const leader = await startLeader(
         [...store, '--listen', `127.0.0.1:${port}`, '--reattach-grace-ms', '500'],
         `leader-${n}`,
       );
@@ -112,7 +120,7 @@ describe.each(STORES)('durable task list (%s store)', (_name, freshStore) => {
 
   it('re-attaches a task still running on a live worker after a restart: no second run', async () => {
     const store = freshStore(cluster());
-    const first = await cluster().startLeader(store);
+    const first = await startLeader(store);
     const port = first.address.split(':').at(-1)!;
     const worker = await cluster().startWorker(first.address, 'w1', ['--slots', '1']);
     const api = clients(first.address);
@@ -121,10 +129,7 @@ describe.each(STORES)('durable task list (%s store)', (_name, freshStore) => {
     first.process.kill('SIGKILL');
     await first.process.exited;
 
-    const second = await cluster().startLeader(
-      [...store, '--listen', `127.0.0.1:${port}`],
-      'leader-2',
-    );
+    const second = await startLeader([...store, '--listen', `127.0.0.1:${port}`], 'leader-2');
     const api2 = clients(second.address);
     const restored = await api2.task('long');
     expect(restored).toMatchObject({ status: TaskStatus.TASK_STATUS_RUNNING, attempt: 1 });
@@ -141,7 +146,7 @@ describe.each(STORES)('durable task list (%s store)', (_name, freshStore) => {
 
   it('requeues a running task whose worker never comes back, as a new attempt', async () => {
     const store = freshStore(cluster());
-    const first = await cluster().startLeader(store);
+    const first = await startLeader(store);
     const worker = await cluster().startWorker(first.address, 'gone', ['--slots', '1']);
     await clients(first.address).schedule({ id: 'orphan', payload: '60000' });
     await worker.waitForLine((l) => l.msg === 'task started' && l['taskId'] === 'orphan');
@@ -149,7 +154,7 @@ describe.each(STORES)('durable task list (%s store)', (_name, freshStore) => {
     first.process.kill('SIGKILL');
     await Promise.all([worker.exited, first.process.exited]);
 
-    const second = await cluster().startLeader([...store, '--reattach-grace-ms', '300']);
+    const second = await startLeader([...store, '--reattach-grace-ms', '300']);
     await cluster().startWorker(second.address, 'other', ['--slots', '1']);
     const api = clients(second.address);
     const moved = await waitFor(
@@ -164,7 +169,7 @@ describe.each(STORES)('durable task list (%s store)', (_name, freshStore) => {
 
   it('prunes finished tasks beyond the retention, and they stay pruned after a restart', async () => {
     const args = [...freshStore(cluster()), '--retain-finished', '2'];
-    const first = await cluster().startLeader(args);
+    const first = await startLeader(args);
     const port = first.address.split(':').at(-1)!;
     await cluster().startWorker(first.address, 'w1', ['--slots', '1']);
     const api = clients(first.address);
@@ -180,10 +185,7 @@ describe.each(STORES)('durable task list (%s store)', (_name, freshStore) => {
     expect(kept).toEqual(['r4', 'r5', 'open']);
     first.process.kill('SIGKILL');
     await first.process.exited;
-    const second = await cluster().startLeader(
-      [...args, '--listen', `127.0.0.1:${port}`],
-      'leader-2',
-    );
+    const second = await startLeader([...args, '--listen', `127.0.0.1:${port}`], 'leader-2');
     expect((await clients(second.address).tasks()).map((t) => t.id)).toEqual(['r4', 'r5', 'open']);
   }, 30_000);
 });

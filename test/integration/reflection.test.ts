@@ -92,7 +92,15 @@ function pythonClient(version: 'v1' | 'v1alpha'): StrictClient {
   };
 }
 
-const LEADER_METHODS = ['Drain', 'Heartbeat', 'Join', 'Leave', 'Members', 'WatchMembers'];
+const LEADER_METHODS = [
+  'Drain',
+  'Heartbeat',
+  'Join',
+  'Leaders',
+  'Leave',
+  'Members',
+  'WatchMembers',
+];
 const SCHEDULER_METHODS = [
   'CancelTask',
   'DeleteTask',
