@@ -1,5 +1,6 @@
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { taskDraft } from '../../src/client/task-draft.js';
+import { waitFor } from './wait-for.js';
 import { LeaderServiceClient, type Member } from '../../src/gen/cluster/v1/leader.js';
 import {
   SchedulerServiceClient,
@@ -97,6 +98,22 @@ export class TestClients {
 
   async member(id: string): Promise<Member | undefined> {
     return (await this.members()).find((m) => m.id === id);
+  }
+
+  /** Every task, once none is pending or running; polls until then (throws after timeoutMs). */
+  whenAllFinished(what: string, timeoutMs = 30_000): Promise<Task[]> {
+    return waitFor(
+      async () => {
+        const tasks = await this.tasks();
+        const open = tasks.filter(
+          (t) =>
+            t.status === TaskStatus.TASK_STATUS_PENDING ||
+            t.status === TaskStatus.TASK_STATUS_RUNNING,
+        );
+        return open.length === 0 && tasks;
+      },
+      { timeoutMs, what },
+    );
   }
 
   close(): void {

@@ -93,18 +93,7 @@ describe.each(STORES)('durable task list (%s store)', (_name, freshStore) => {
     await producer;
 
     const api = leader.api;
-    const all = await waitFor(
-      async () => {
-        const tasks = await api.tasks();
-        const open = tasks.filter(
-          (t) =>
-            t.status === TaskStatus.TASK_STATUS_PENDING ||
-            t.status === TaskStatus.TASK_STATUS_RUNNING,
-        );
-        return open.length === 0 && tasks;
-      },
-      { timeoutMs: 30_000, what: 'every task finished after the last restart' },
-    );
+    const all = await api.whenAllFinished('every task finished after the last restart', 30_000);
     const byId = new Map(all.map((t) => [t.id, t]));
     // Every acknowledged task is there, once, completed; nothing else appeared.
     expect(byId.size).toBe(all.length);

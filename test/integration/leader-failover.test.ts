@@ -152,18 +152,7 @@ describe('leader failover on PostgreSQL', () => {
     await producer;
 
     const api = clients(second.address);
-    const all = await waitFor(
-      async () => {
-        const tasks = await api.tasks();
-        const open = tasks.filter(
-          (t) =>
-            t.status === TaskStatus.TASK_STATUS_PENDING ||
-            t.status === TaskStatus.TASK_STATUS_RUNNING,
-        );
-        return open.length === 0 && tasks;
-      },
-      { timeoutMs: 30_000, what: 'every task finished on the new leader' },
-    );
+    const all = await api.whenAllFinished('every task finished on the new leader', 30_000);
     // Taken over well inside the lease: the killed leader's session vanished at once.
     expect(failoverMs).toBeLessThan(5_000);
     const byId = new Map(all.map((t) => [t.id, t]));

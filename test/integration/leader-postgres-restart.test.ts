@@ -1,7 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { TaskStatus } from '../helpers/grpc-clients.js';
 import { PrivatePostgres } from '../helpers/private-postgres.js';
-import { waitFor } from '../helpers/processes.js';
 import { useCluster } from '../helpers/use-cluster.js';
 
 // PostgreSQL restarted under a running leader, on a server of the test's own: the leader
@@ -61,18 +60,7 @@ describe('PostgreSQL restarted under a running leader', () => {
       acknowledged.push(`after-${i}`);
     }
 
-    const all = await waitFor(
-      async () => {
-        const tasks = await api.tasks();
-        const open = tasks.filter(
-          (t) =>
-            t.status === TaskStatus.TASK_STATUS_PENDING ||
-            t.status === TaskStatus.TASK_STATUS_RUNNING,
-        );
-        return open.length === 0 && tasks;
-      },
-      { timeoutMs: 30_000, what: 'every task finished after the restart' },
-    );
+    const all = await api.whenAllFinished('every task finished after the restart', 30_000);
     const byId = new Map(all.map((t) => [t.id, t]));
     for (const id of acknowledged) {
       expect(byId.get(id)?.status, id).toBe(TaskStatus.TASK_STATUS_COMPLETED);
