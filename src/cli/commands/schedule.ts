@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { status } from '@grpc/grpc-js';
 import { Option, type Command } from 'commander';
 import { TaskPriority } from '../../gen/scheduler/v1/scheduler.js';
 import { taskDraft } from '../../client/task-draft.js';
@@ -38,7 +40,7 @@ function addScheduleOptions(command: Command): Command {
   return (
     command
       .option('--payload-file <file>', 'read the payload from this file (-: stdin), as UTF-8 text')
-      .option('--id <id>', 'task id (default: the leader makes one)')
+      .option('--id <id>', 'task id (default: a random UUID)')
       .addOption(
         new Option('--priority <priority>', 'queue priority')
           .choices(['low', 'medium', 'high'])
@@ -76,10 +78,14 @@ async function runSchedule(
 ): Promise<void> {
   // Read (and checked) before connecting: a bad source is a usage error, exit 2.
   const payload = await resolvePayload(payloadArgument, options.payloadFile);
+  // The id is made here, not by the leader, so a call the CLI repeats on another leader
+  // (several --leader addresses, an answer lost with the connection) cannot schedule the
+  // task twice: a repeat that finds the id already taken means the first call landed.
+  const id = options.id ?? randomUUID();
   await withClients(options, async (clients) => {
-    const response = await call(clients, clients.scheduler.scheduleTask.bind(clients.scheduler), {
+    const schedule = call(clients, clients.scheduler.scheduleTask.bind(clients.scheduler), {
       task: taskDraft({
-        id: options.id ?? '',
+        id,
         payload,
         priority:
           TaskPriority[
@@ -91,6 +97,12 @@ async function runSchedule(
         retryBackoffMs: options.retryBackoffMs,
         timeoutMs: options.attemptTimeoutMs,
       }),
+    });
+    const response = await schedule.catch((err: unknown) => {
+      if (options.id === undefined && (err as { code?: unknown }).code === status.ALREADY_EXISTS) {
+        return { id };
+      }
+      throw err;
     });
     if (options.json) printJson({ id: response.id });
     else print(response.id);
