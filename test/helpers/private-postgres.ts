@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { chownSync, mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, chownSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -19,22 +19,28 @@ export class PrivatePostgres {
   private constructor(
     readonly dir: string,
     readonly port: number,
+    private readonly listen: string,
   ) {}
 
-  /** Connection URL of its `postgres` database (trust auth). */
-  get url(): string {
-    return `postgres://postgres@127.0.0.1:${this.port}/postgres`;
+  /** Connection URL of its `postgres` database (trust auth), on `host`. */
+  url(host = '127.0.0.1'): string {
+    return `postgres://postgres@${host}:${this.port}/postgres`;
   }
 
-  /** initdb in a fresh directory, then start; resolves once it accepts connections. */
-  static async create(): Promise<PrivatePostgres> {
+  /**
+   * initdb in a fresh directory, then start; resolves once it accepts connections. It
+   * listens on loopback and on `network.listen` too, trusting clients from `network.trust`
+   * (a CIDR), for tests that reach it from a network namespace.
+   */
+  static async create(network?: { listen: string; trust: string }): Promise<PrivatePostgres> {
     const dir = mkdtempSync(join(tmpdir(), 'drover-pg-'));
     if (userInfo().uid === 0) {
       const { stdout } = await run('id', ['-u', 'postgres']);
       const { stdout: gid } = await run('id', ['-g', 'postgres']);
       chownSync(dir, Number(stdout.trim()), Number(gid.trim()));
     }
-    const server = new PrivatePostgres(dir, await freePort());
+    const listen = ['127.0.0.1', ...(network ? [network.listen] : [])].join(',');
+    const server = new PrivatePostgres(dir, await freePort(), listen);
     await server.asPostgres(`${BIN}/initdb`, [
       '-D',
       join(dir, 'data'),
@@ -44,6 +50,9 @@ export class PrivatePostgres {
       'postgres',
       '--no-sync',
     ]);
+    if (network) {
+      appendFileSync(join(dir, 'data', 'pg_hba.conf'), `host all all ${network.trust} trust\n`);
+    }
     await server.start();
     return server;
   }
@@ -56,7 +65,7 @@ export class PrivatePostgres {
       '-l',
       join(this.dir, 'server.log'),
       '-o',
-      `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1 -c fsync=off`,
+      `-p ${this.port} -k ${this.dir} -c listen_addresses=${this.listen} -c fsync=off`,
       '-w',
       '-t',
       '30',

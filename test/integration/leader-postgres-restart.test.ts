@@ -23,7 +23,7 @@ describe('PostgreSQL restarted under a running leader', () => {
         '--store',
         'postgres',
         '--database-url',
-        server.url,
+        server.url(),
         '--lease-renew-ms',
         '200',
         '--lease-ms',
