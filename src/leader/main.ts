@@ -15,7 +15,6 @@ import { SqliteTaskStore } from '../scheduler/store/sqlite-store.js';
 import type { TaskStore } from '../scheduler/store/store.js';
 import type { LeaderConfig, LeaderServerConfig } from './config.js';
 import { Coordinator } from './coordinator.js';
-import { ElectedLeader } from './ha/elected-leader.js';
 import type { LeaderRole } from './leader-role.js';
 import { SoloLeader } from './solo-leader.js';
 import { buildHttpServer } from './http/server.js';
@@ -86,6 +85,8 @@ async function openRole(config: LeaderConfig, logger: Logger): Promise<LeaderRol
   const deps = { clock: systemClock, ids: randomIds };
   if (config.store.kind === 'postgres') {
     const { ha, store } = config;
+    // Loaded only for a group: a leader on SQLite never loads the PostgreSQL client.
+    const { ElectedLeader } = await import('./ha/elected-leader.js');
     return new ElectedLeader({
       id,
       url: store.databaseUrl!,
