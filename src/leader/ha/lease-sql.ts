@@ -14,7 +14,8 @@ export interface LeaderRow {
   readonly id: string;
   readonly address: string;
   readonly httpAddress: string | undefined;
-  readonly role: 'active' | 'standby';
+  /** `gone`: not checked in for longer than a lease (stopped, killed or cut off). */
+  readonly role: 'active' | 'standby' | 'gone';
   /** The lease's term while active; undefined for a standby. */
   readonly term: number | undefined;
   /** Since the active leader last renewed its lease (ms); undefined for a standby. */
@@ -152,7 +153,7 @@ export class LeaseSql {
         id: row.id,
         address: row.address,
         httpAddress: row.http_address ?? undefined,
-        role: active ? 'active' : 'standby',
+        role: active ? 'active' : row.seen_ago_ms > this.leaseMs ? 'gone' : 'standby',
         term: active ? (row.term ?? undefined) : undefined,
         leaseAgeMs: active ? Math.round(row.lease_age_ms ?? 0) : undefined,
         seenAgoMs: Math.round(row.seen_ago_ms),

@@ -11,7 +11,7 @@ const LEADER_SCHEMA = {
     id: { type: 'string' },
     address: { type: 'string' },
     httpAddress: { type: 'string' },
-    role: { type: 'string', enum: ['active', 'standby'] },
+    role: { type: 'string', enum: ['active', 'standby', 'gone'] },
     term: { type: 'integer' },
     leaseAgeMs: { type: 'integer' },
     seenAgoMs: { type: 'integer' },

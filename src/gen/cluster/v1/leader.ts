@@ -246,7 +246,10 @@ export interface Leader {
   address: string;
   /** http_address is its HTTP API, host:port; empty when it serves none. */
   httpAddress: string;
-  /** role is "active" (it holds the lease and serves) or "standby". */
+  /**
+   * role is "active" (it holds the lease and serves), "standby", or "gone" (it has not
+   * checked in for longer than a lease: stopped, killed or cut off).
+   */
   role: string;
   /** term is the lease's term while active; 0 for a standby or a leader alone. */
   term: number;

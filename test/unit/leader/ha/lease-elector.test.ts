@@ -98,6 +98,19 @@ describe('LeaseElector on PostgreSQL', () => {
     await a.stop();
     await until(() => b.seen.elected.length === 1, 'b elected');
     expect(b.seen.elected).toEqual([2]);
+    // a no longer checks in: after a lease it is listed as gone, not as a standby.
+    const roles = async () => (await b.elector.leaders()).map((l) => [l.id, l.role]);
+    const gone = await waitFor(
+      async () => {
+        const now = await roles();
+        return now[0]?.[1] === 'gone' && now;
+      },
+      { timeoutMs: 5_000, intervalMs: 50, what: 'a listed as gone' },
+    );
+    expect(gone).toEqual([
+      ['a', 'gone'],
+      ['b', 'active'],
+    ]);
   });
 
   it('a leader cut off from the database is replaced at once (its session is gone) and steps down by its own deadline', async () => {
