@@ -124,66 +124,6 @@ export const PG_MIGRATIONS: readonly { readonly name: string; readonly sql: stri
       END
       $fn$;`,
   },
-  {
-    // New rows and changed rows apart: a task is written about three times (scheduled,
-    // started, finished) and only the first needs the whole row. Changed rows carry only the
-    // columns that change and update by seq, with no speculative insert (ON CONFLICT) and
-    // no payload sent again. Measured: see README, "The PostgreSQL store, measured".
-    name: 'write_batch: new and changed rows apart',
-    sql: `
-      DROP FUNCTION write_batch(bigint, text, json, json, bigint[]);
-      CREATE FUNCTION write_batch(p_term bigint, p_holder text, p_new json, p_changed json,
-                                  p_output json, p_deletes bigint[])
-      RETURNS void LANGUAGE plpgsql SET search_path FROM CURRENT AS $fn$
-      DECLARE
-        lease_term bigint;
-        lease_holder text;
-      BEGIN
-        IF p_term IS NOT NULL THEN
-          SELECT term, holder INTO lease_term, lease_holder
-            FROM leader_lease WHERE id = 1 FOR SHARE;
-          IF lease_term IS DISTINCT FROM p_term OR lease_holder IS DISTINCT FROM p_holder THEN
-            RAISE EXCEPTION USING ERRCODE = 'DRF01',
-              MESSAGE = format('this leader''s term %s is over: %s; nothing was written', p_term,
-                CASE WHEN lease_term IS NULL THEN 'the lease is gone'
-                     ELSE format('leader %s holds term %s', lease_holder, lease_term) END);
-          END IF;
-        END IF;
-        INSERT INTO tasks (seq, id, queue_seq, kind, payload, priority, target_member_id,
-          status, attempt, member_id, result, error, created_at_ms, started_at_ms,
-          finished_at_ms, max_attempts, retry_backoff_ms, timeout_ms, attempt_ended, retry_at_ms)
-        SELECT r.seq, r.id, r.queue_seq, r.kind, decode(r.payload, 'base64'), r.priority,
-          r.target_member_id, r.status, r.attempt, r.member_id, decode(r.result, 'base64'),
-          decode(r.error, 'base64'), r.created_at_ms, r.started_at_ms, r.finished_at_ms,
-          r.max_attempts, r.retry_backoff_ms, r.timeout_ms, r.attempt_ended, r.retry_at_ms
-        FROM json_to_recordset(p_new) AS r(seq bigint, id text, queue_seq bigint, kind text,
-          payload text, priority text, target_member_id text, status text, attempt integer,
-          member_id text, result text, error text, created_at_ms bigint, started_at_ms bigint,
-          finished_at_ms bigint, max_attempts integer, retry_backoff_ms bigint,
-          timeout_ms bigint, attempt_ended boolean, retry_at_ms bigint);
-        UPDATE tasks t SET queue_seq = c.queue_seq, status = c.status, attempt = c.attempt,
-          member_id = c.member_id, result = decode(c.result, 'base64'),
-          error = decode(c.error, 'base64'), started_at_ms = c.started_at_ms,
-          finished_at_ms = c.finished_at_ms, attempt_ended = c.attempt_ended,
-          retry_at_ms = c.retry_at_ms
-        FROM json_to_recordset(p_changed) AS c(seq bigint, queue_seq bigint, status text,
-          attempt integer, member_id text, result text, error text, started_at_ms bigint,
-          finished_at_ms bigint, attempt_ended boolean, retry_at_ms bigint)
-        WHERE t.seq = c.seq;
-        INSERT INTO task_output (task_seq, "offset", attempt, stream, data, truncated)
-        SELECT o.task_seq, o."offset", o.attempt, o.stream, decode(o.data, 'base64'), o.truncated
-        FROM json_to_recordset(p_output) AS o(task_seq bigint, "offset" bigint,
-          attempt integer, stream text, data text, truncated boolean)
-        ON CONFLICT (task_seq, "offset") DO UPDATE SET attempt = EXCLUDED.attempt,
-          stream = EXCLUDED.stream, data = EXCLUDED.data, truncated = EXCLUDED.truncated;
-        -- After the output inserts: a task pruned in the same turn loses all of it.
-        IF cardinality(p_deletes) > 0 THEN
-          DELETE FROM tasks WHERE seq = ANY (p_deletes);
-          DELETE FROM task_output WHERE task_seq = ANY (p_deletes);
-        END IF;
-      END
-      $fn$;`,
-  },
 ];
 
 /** The schema version this drover writes: the number of migrations. */

@@ -45,16 +45,12 @@ const INT8_OID = 20;
  */
 export class PostgresTaskStore implements TaskStore {
   private readonly group: WriteGroup;
-  /** Seqs of the rows this store inserted (new tasks), until they are deleted. */
-  private readonly writtenSinceOpen = new Set<number>();
   private closed = false;
 
   private constructor(
     private readonly client: pg.Client,
     private readonly schema: string,
     private readonly fence: PostgresStoreOptions['fence'],
-    /** The highest task seq in the table when the store opened. */
-    private readonly seqAtOpen: number,
   ) {
     this.group = new WriteGroup((batch) => this.write(batch));
   }
@@ -94,10 +90,7 @@ export class PostgresTaskStore implements TaskStore {
         cause: err,
       });
     }
-    const { rows } = await client.query<{ seq: number | null }>(
-      `SELECT max(seq) AS seq FROM ${pg.escapeIdentifier(schema)}.tasks`,
-    );
-    return new PostgresTaskStore(client, schema, options.fence, rows[0]?.seq ?? 0);
+    return new PostgresTaskStore(client, schema, options.fence);
   }
 
   async loadAll(): Promise<TaskRecord[]> {
@@ -167,37 +160,23 @@ export class PostgresTaskStore implements TaskStore {
    */
   private async write(batch: WriteBatch): Promise<void> {
     const fence = this.fence;
-    const fresh = batch.rows.filter((row) => !this.exists(row.seq));
-    const changed = batch.rows.filter((row) => this.exists(row.seq));
     try {
       await this.client.query(
-        `SELECT ${pg.escapeIdentifier(this.schema)}.write_batch($1, $2, $3, $4, $5, $6)`,
+        `SELECT ${pg.escapeIdentifier(this.schema)}.write_batch($1, $2, $3, $4, $5)`,
         [
           fence?.term ?? null,
           fence?.holder ?? null,
-          JSON.stringify(fresh.map(rowJson)),
-          JSON.stringify(changed.map(changeJson)),
+          JSON.stringify(batch.rows.map(rowJson)),
           JSON.stringify(batch.output.map(outputJson)),
           batch.deletes,
         ],
       );
-      for (const row of fresh) this.writtenSinceOpen.add(row.seq);
-      for (const seq of batch.deletes) this.writtenSinceOpen.delete(seq);
     } catch (err) {
       if ((err as { code?: unknown }).code === FENCED_SQLSTATE) {
         throw new FencedError((err as Error).message);
       }
       throw err;
     }
-  }
-
-  /**
-   * Whether the task's row exists: every seq up to the highest at open did (a deleted task is
-   * never saved again), and this store remembers the rows it inserted since (pruning forgets
-   * them). A row that exists is updated by seq with only the columns that change.
-   */
-  private exists(seq: number): boolean {
-    return seq <= this.seqAtOpen || this.writtenSinceOpen.has(seq);
   }
 
   private table(name: string): string {
@@ -284,23 +263,6 @@ function rowJson(row: TaskRow): Record<string, unknown> {
     result: row.result === null ? null : base64(row.result),
     error: row.error === null ? null : base64(row.error),
     attempt_ended: row.attempt_ended === 1,
-  };
-}
-
-/** A changed row for write_batch: only the columns a task's later changes touch. */
-function changeJson(row: TaskRow): Record<string, unknown> {
-  return {
-    seq: row.seq,
-    queue_seq: row.queue_seq,
-    status: row.status,
-    attempt: row.attempt,
-    member_id: row.member_id,
-    result: row.result === null ? null : base64(row.result),
-    error: row.error === null ? null : base64(row.error),
-    started_at_ms: row.started_at_ms,
-    finished_at_ms: row.finished_at_ms,
-    attempt_ended: row.attempt_ended === 1,
-    retry_at_ms: row.retry_at_ms,
   };
 }
 
