@@ -45,6 +45,17 @@ describe('PostgresTaskStore', () => {
       ['t2', 'running'],
     ]);
     expect((await second.loadOutput()).map((o) => o.chunk.data)).toEqual(['x']);
+    // Rows from before the reopen change in place (updated by seq); new ones are inserted,
+    // also when a lower seq comes after a higher one.
+    await second.save([taskRecord({ seq: 2, status: 'completed', attempt: 1, result: 'ok' })]);
+    await second.save([taskRecord({ seq: 5 })]);
+    await second.save([taskRecord({ seq: 4 })]);
+    expect((await second.loadAll()).map((t) => [t.id, t.status, t.result])).toEqual([
+      ['t1', 'pending', undefined],
+      ['t2', 'completed', 'ok'],
+      ['t4', 'pending', undefined],
+      ['t5', 'pending', undefined],
+    ]);
   });
 
   it('keeps text PostgreSQL text columns refuse: U+0000 in payloads, results, errors, output', async () => {
