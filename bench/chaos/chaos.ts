@@ -6,6 +6,7 @@ import { seededRandom } from '../../test/helpers/seeded-random.js';
 import { waitFor } from '../../test/helpers/wait-for.js';
 import { distribution, type Distribution } from '../lib/stats.js';
 import { progress } from '../lib/progress.js';
+import { atSteadyRate } from '../lib/steady-rate.js';
 
 /** A fault the run injects into a worker. */
 export type FaultKind = 'kill' | 'freeze' | 'cut';
@@ -246,29 +247,17 @@ async function produce(
   acked: string[],
   onRefused: () => void,
 ): Promise<void> {
-  const gapMs = 1000 / settings.ratePerSec;
-  const startMs = Date.now();
-  const inFlight = new Set<Promise<void>>();
-  // Bounded by the clock and by the count the rate allows.
-  const most = Math.ceil((settings.durationMs / 1000) * settings.ratePerSec);
-  for (let n = 0; n < most && Date.now() < endAtMs; n++) {
-    const dueMs = startMs + n * gapMs;
-    if (dueMs > Date.now()) await sleep(dueMs - Date.now());
+  await atSteadyRate(settings.ratePerSec, settings.durationMs, endAtMs, (n) => {
     const id = `c${n}`;
     const work = Math.round(
       settings.taskMs[0] + random() * (settings.taskMs[1] - settings.taskMs[0]),
     );
     // A generous attempt budget: faults may cost a task several attempts, none may lose it.
-    const call = api
-      .schedule({ id, payload: String(work), maxAttempts: 100 })
-      .then(
-        () => void acked.push(id),
-        () => onRefused(),
-      )
-      .finally(() => inFlight.delete(call));
-    inFlight.add(call);
-  }
-  await Promise.all(inFlight);
+    return api.schedule({ id, payload: String(work), maxAttempts: 100 }).then(
+      () => void acked.push(id),
+      () => onRefused(),
+    );
+  });
 }
 
 /** Carries out one fault and undoes it after `heldMs` (a killed worker is restarted). */

@@ -10,6 +10,7 @@ import { seededRandom } from '../../test/helpers/seeded-random.js';
 import { waitFor } from '../../test/helpers/wait-for.js';
 import { distribution, type Distribution } from '../lib/stats.js';
 import { progress } from '../lib/progress.js';
+import { atSteadyRate } from '../lib/steady-rate.js';
 
 /** A fault the run does to the active leader. */
 export type LeaderFaultKind = 'kill' | 'freeze' | 'cut';
@@ -297,19 +298,12 @@ async function produce(
     addresses.map((a) => [a, new SchedulerServiceClient(a, credentials.createInsecure())]),
   );
   let target = addresses[0]!;
-  const gapMs = 1000 / settings.ratePerSec;
-  const startMs = Date.now();
-  const inFlight = new Set<Promise<void>>();
-  const most = Math.ceil((settings.durationMs / 1000) * settings.ratePerSec);
-  // Bounded by the clock and by the count the rate allows.
-  for (let n = 0; n < most && Date.now() < endAtMs; n++) {
-    const dueMs = startMs + n * gapMs;
-    if (dueMs > Date.now()) await sleep(dueMs - Date.now());
+  await atSteadyRate(settings.ratePerSec, settings.durationMs, endAtMs, (n) => {
     const id = `c${n}`;
     const work = Math.round(
       settings.taskMs[0] + random() * (settings.taskMs[1] - settings.taskMs[0]),
     );
-    const call = new Promise<void>((resolve) => {
+    return new Promise<void>((resolve) => {
       clients
         .get(target)!
         .scheduleTask(
@@ -329,10 +323,8 @@ async function produce(
             resolve();
           },
         );
-    }).finally(() => inFlight.delete(call));
-    inFlight.add(call);
-  }
-  await Promise.all(inFlight);
+    });
+  });
   for (const c of clients.values()) c.close();
 }
 
