@@ -98,9 +98,21 @@ const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
 /** The PostgreSQL store needs somewhere to connect; its schema must be a plain name. */
 function checkStore(store: LeaderConfig['store']): void {
-  if (store.kind === 'postgres' && (store.databaseUrl ?? '') === '') {
+  const url = store.databaseUrl ?? '';
+  if (store.kind === 'postgres' && url === '') {
     throw new InvalidArgumentError(
       '--store postgres needs --database-url (or DROVER_DATABASE_URL), e.g. postgres://postgres@127.0.0.1:5432/drover',
+    );
+  }
+  if (store.kind !== 'postgres' && url !== '') {
+    // A leader given a database but left on SQLite would quietly run alone, outside the group.
+    throw new InvalidArgumentError(
+      `--database-url (or DROVER_DATABASE_URL) is set but --store is ${store.kind}: add --store postgres (or DROVER_STORE=postgres), or unset the URL`,
+    );
+  }
+  if (url !== '' && !isPostgresUrl(url)) {
+    throw new InvalidArgumentError(
+      '--database-url must be a postgres:// (or postgresql://) URL, e.g. postgres://user:password@db.example:5432/drover',
     );
   }
   if (!SCHEMA_NAME.test(store.databaseSchema)) {
@@ -119,5 +131,14 @@ function checkLease(ha: LeaderConfig['ha']): void {
   }
   for (const value of [ha.advertise, ha.advertiseHttp]) {
     if (value !== undefined) parseHostPort(value);
+  }
+}
+
+function isPostgresUrl(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return (url.protocol === 'postgres:' || url.protocol === 'postgresql:') && url.hostname !== '';
+  } catch {
+    return false;
   }
 }

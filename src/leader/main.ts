@@ -87,6 +87,13 @@ async function openRole(config: LeaderConfig, logger: Logger): Promise<LeaderRol
     const { ha, store } = config;
     // Loaded only for a group: a leader on SQLite never loads the PostgreSQL client.
     const { ElectedLeader } = await import('./ha/elected-leader.js');
+    const { PostgresTaskStore } = await import('../scheduler/store/postgres-store.js');
+    // The database must answer at start (and the schema be usable), as an SQLite file must
+    // open: a wrong URL, database or password stops the leader with exit 1 and the reason,
+    // instead of a standby retrying forever. Outages later are ridden out.
+    await (
+      await PostgresTaskStore.open({ url: store.databaseUrl!, schema: store.databaseSchema })
+    ).close();
     return new ElectedLeader({
       id,
       url: store.databaseUrl!,

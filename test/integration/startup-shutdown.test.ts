@@ -85,4 +85,38 @@ describe('leader start-up and shut-down', () => {
     await within(closed, 1_000, 'stalled connection closed');
     await cluster().startLeader(['--data-dir', dataDir], 'leader-2');
   });
+
+  it.each([
+    [
+      'a database URL without --store postgres',
+      ['--database-url', 'postgres://postgres@127.0.0.1:5432/test'],
+      2,
+      'drover: --database-url (or DROVER_DATABASE_URL) is set but --store is sqlite: add --store postgres (or DROVER_STORE=postgres), or unset the URL',
+    ],
+    [
+      'a database URL that is not a postgres:// URL',
+      ['--store', 'postgres', '--database-url', 'test'],
+      2,
+      'drover: --database-url must be a postgres:// (or postgresql://) URL, e.g. postgres://user:password@db.example:5432/drover',
+    ],
+    [
+      'a database that does not exist',
+      [
+        '--store',
+        'postgres',
+        '--database-url',
+        'postgres://postgres@127.0.0.1:5432/drover_no_such_db',
+      ],
+      1,
+      'drover: PostgreSQL at postgres://postgres@127.0.0.1:5432/drover_no_such_db refused the connection: database "drover_no_such_db" does not exist (3D000)',
+    ],
+  ])('refuses %s at start with one clear line', async (_what, args, exitCode, message) => {
+    const leader = cluster().spawn('leader', ['leader', '--listen', '127.0.0.1:0', ...args]);
+    const { code } = await within(leader.exited, 10_000, 'leader exit');
+    expect(code).toBe(exitCode);
+    expect(leader.raw.filter((line) => line.startsWith('[stderr]'))).toEqual([
+      `[stderr] ${message}`,
+    ]);
+    expect(leader.linesWith('leader listening')).toEqual([]);
+  });
 });

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { errorMessage } from '../../shared/errors.js';
+import { errorMessage, UnavailableError } from '../../shared/errors.js';
 import { PostgresTaskStore } from '../../scheduler/store/postgres-store.js';
 import { Coordinator, type CoordinatorOptions, type LeaderDeps } from '../coordinator.js';
 import type { Advertised, LeaderRole } from '../leader-role.js';
@@ -96,9 +96,15 @@ export class ElectedLeader implements LeaderRole {
     await this.election;
   }
 
-  leaders(): Promise<LeaderRow[]> {
-    if (!this.elector) return Promise.resolve([]);
-    return this.elector.leaders();
+  async leaders(): Promise<LeaderRow[]> {
+    if (!this.elector) return [];
+    try {
+      return await this.elector.leaders();
+    } catch (err) {
+      throw new UnavailableError(
+        `cannot read the leader list from PostgreSQL: ${errorMessage(err)}`,
+      );
+    }
   }
 
   /** Won the lease with `term`: load and serve, unless the term ends meanwhile. */

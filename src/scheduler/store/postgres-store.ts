@@ -74,9 +74,14 @@ export class PostgresTaskStore implements TaskStore {
     try {
       await client.connect();
     } catch (err) {
-      throw new StoreOpenError(`cannot connect to PostgreSQL at ${where}: ${messageOf(err)}`, {
-        cause: err,
-      });
+      // A SQLSTATE means the server answered and refused (no such database, bad password).
+      const refused = /^[0-9A-Z]{5}$/.test(String((err as { code?: unknown }).code));
+      throw new StoreOpenError(
+        refused
+          ? `PostgreSQL at ${where} refused the connection: ${messageOf(err)}`
+          : `cannot connect to PostgreSQL at ${where}: ${messageOf(err)}`,
+        { cause: err },
+      );
     }
     // A lost connection surfaces as a failed write (which stops the leader); without a
     // listener the 'error' event would crash the process first.
