@@ -70,6 +70,7 @@ export class ElectedLeader implements LeaderRole {
         elected: (term) => void this.takeOver(term),
         deposed: (term, reason) => void this.stepDown(term, reason),
         leaderSeen: (leader) => this.switch.setActiveLeader(leader),
+        databaseTrouble: (reason) => this.switch.setDatabaseTrouble(reason),
       },
     );
     this.elector = elector;

@@ -24,6 +24,7 @@ export interface ActiveLeader {
 export class LeaderSwitch implements LeaderApi {
   private coordinator: Coordinator | undefined;
   private known: ActiveLeader | undefined;
+  private databaseTrouble: string | undefined;
 
   constructor(private readonly selfId: string) {}
 
@@ -42,6 +43,11 @@ export class LeaderSwitch implements LeaderApi {
   /** Notes who holds the lease now (undefined: nobody, or unknown). */
   setActiveLeader(leader: ActiveLeader | undefined): void {
     this.known = leader;
+  }
+
+  /** Notes why this leader cannot use its database now (undefined: it can). */
+  setDatabaseTrouble(reason: string | undefined): void {
+    this.databaseTrouble = reason;
   }
 
   /** The leader this one would send a caller to, if any (never itself). */
@@ -154,7 +160,9 @@ export class LeaderSwitch implements LeaderApi {
     throw new NotLeaderError(
       leader
         ? `this leader is a standby; the active leader is ${leader.address} (term ${leader.term})`
-        : 'this leader is a standby and no leader is active right now; retry shortly',
+        : this.databaseTrouble !== undefined
+          ? `this leader is a standby and cannot reach its database (${this.databaseTrouble}); retry shortly`
+          : 'this leader is a standby and no leader is active right now; retry shortly',
       leader?.address,
       leader?.httpAddress,
     );

@@ -23,6 +23,8 @@ export interface ElectorEvents {
   deposed(term: number, reason: string): void;
   /** Who holds the lease now, as last read (undefined: nobody). */
   leaderSeen(leader: ActiveLeader | undefined): void;
+  /** The database failed a statement (the reason), or answers again (undefined). */
+  databaseTrouble(reason: string | undefined): void;
 }
 
 /** Where and as whom the elector runs. */
@@ -96,6 +98,7 @@ export class LeaseElector {
       await sql.checkIn();
       // Two and a half renewals: a live leader has renewed twice in that time.
       this.events.leaderSeen(await sql.holder(2.5 * this.options.timing.renewMs));
+      this.events.databaseTrouble(undefined);
     }, 'check in');
   }
 
@@ -163,6 +166,7 @@ export class LeaseElector {
       return await work(await this.connected());
     } catch (err) {
       this.log.warn({ err: errorMessage(err), what }, 'lease statement failed');
+      this.events.databaseTrouble(errorMessage(err));
       // Keep a session that still works: standbys read a holder's missing session as its
       // death, so the active leader must not drop its own over one failed statement.
       if (!connectionLost(err)) return undefined;

@@ -59,6 +59,16 @@ describe('LeaderSwitch', () => {
     expect(sw.ready).toBe(false);
   });
 
+  it('says so when it cannot reach its database, and stops saying it once it can', () => {
+    const sw = new LeaderSwitch('a');
+    sw.setDatabaseTrouble('connect ECONNREFUSED 10.0.0.9:5432');
+    expect(() => sw.members()).toThrow(
+      'this leader is a standby and cannot reach its database (connect ECONNREFUSED 10.0.0.9:5432); retry shortly',
+    );
+    sw.setDatabaseTrouble(undefined);
+    expect(() => sw.members()).toThrow(/no leader is active right now/);
+  });
+
   it('names no leader when none is active, or when the lease names itself', () => {
     const sw = new LeaderSwitch('a');
     expect(() => sw.members()).toThrow(/no leader is active right now/);

@@ -22,6 +22,7 @@ interface Seen {
   events: string[];
   elected: number[];
   leader: ActiveLeader | undefined;
+  trouble: string | undefined;
 }
 
 const running: { stop: AbortController; done: Promise<void> }[] = [];
@@ -43,7 +44,7 @@ afterEach(async () => {
 });
 
 function start(id: string, schema: string, url = TEST_DATABASE_URL) {
-  const seen: Seen = { events: [], elected: [], leader: undefined };
+  const seen: Seen = { events: [], elected: [], leader: undefined, trouble: undefined };
   const events: ElectorEvents = {
     elected: (term) => {
       seen.elected.push(term);
@@ -52,6 +53,9 @@ function start(id: string, schema: string, url = TEST_DATABASE_URL) {
     deposed: (term, reason) => seen.events.push(`deposed ${term}: ${reason}`),
     leaderSeen: (leader) => {
       seen.leader = leader;
+    },
+    databaseTrouble: (reason) => {
+      seen.trouble = reason;
     },
   };
   const elector = new LeaseElector(
@@ -143,6 +147,10 @@ describe('LeaseElector on PostgreSQL', () => {
       /^deposed 1: the lease was not renewed before its deadline/,
     );
     expect(performance.now() - cutAt).toBeLessThan(TIMING.leaseMs + 1_000);
+    // What a refusal will say: it cannot reach its database, and why.
+    await until(() => a.seen.trouble !== undefined, 'a reporting database trouble');
+    expect(a.seen.trouble).toMatch(/not permitted to log in|terminat|connection/i);
+    expect(b.seen.trouble).toBeUndefined();
   });
 
   it('waits out the lease of a leader whose session is alive but which stopped renewing', async () => {
