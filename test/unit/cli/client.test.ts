@@ -1,20 +1,12 @@
 import { credentials, status, type ClientReadableStream } from '@grpc/grpc-js';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { call, runOnLeaders, withClients, type LeaderClients } from '../../../src/cli/client.js';
-import { FakeLeader } from '../client/fake-leaders.js';
+import { useFakeLeaders } from '../client/fake-leaders.js';
 
 const insecure = credentials.createInsecure();
 
 describe('CLI commands given several leaders', () => {
-  const started: FakeLeader[] = [];
-  const start = async (role: 'standby' | 'active', hint?: string): Promise<FakeLeader> => {
-    const leader = await FakeLeader.start(role, hint);
-    started.push(leader);
-    return leader;
-  };
-  afterEach(() => {
-    for (const leader of started.splice(0)) leader.stop();
-  });
+  const start = useFakeLeaders();
 
   /** A `drover members` body that notes each leader it ran on. */
   function members(visited: string[]) {

@@ -25,6 +25,7 @@ import {
   type ScheduleTaskStreamResponse,
 } from '../../../src/gen/scheduler/v1/scheduler.js';
 import { LEADER_METADATA_KEY } from '../../../src/shared/leader-hint.js';
+import { afterEach } from 'vitest';
 import { defer } from '../../helpers/wait-for.js';
 
 /** The task id that makes a fake active leader step down mid-stream (see `stepDownTo`). */
@@ -180,4 +181,23 @@ export class FakeLeader {
     });
     call.on('end', () => call.end());
   }
+}
+
+/**
+ * For a describe block: a function that starts fake leaders, each stopped after the test
+ * that started it (registered first, so a block's own afterEach runs before the stop).
+ */
+export function useFakeLeaders(): (
+  role: 'standby' | 'active',
+  hint?: string,
+) => Promise<FakeLeader> {
+  const started: FakeLeader[] = [];
+  afterEach(() => {
+    for (const leader of started.splice(0)) leader.stop();
+  });
+  return async (role, hint) => {
+    const leader = await FakeLeader.start(role, hint);
+    started.push(leader);
+    return leader;
+  };
 }

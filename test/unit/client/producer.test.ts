@@ -1,7 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createProducer, ScheduleError, type Producer } from '../../../src/client/producer.js';
-import { FakeLeader, STEP_DOWN_ID } from './fake-leaders.js';
+import { STEP_DOWN_ID, useFakeLeaders } from './fake-leaders.js';
 
 const unavailable = expect.objectContaining({
   name: 'ScheduleError',
@@ -9,13 +9,8 @@ const unavailable = expect.objectContaining({
 }) as unknown;
 
 describe('producer given several leaders', () => {
-  const started: FakeLeader[] = [];
+  const start = useFakeLeaders();
   const producers: Producer[] = [];
-  const start = async (role: 'standby' | 'active', hint?: string): Promise<FakeLeader> => {
-    const leader = await FakeLeader.start(role, hint);
-    started.push(leader);
-    return leader;
-  };
   const produce = (leader: string | readonly string[]): Producer => {
     const producer = createProducer({ leader });
     producers.push(producer);
@@ -23,7 +18,6 @@ describe('producer given several leaders', () => {
   };
   afterEach(async () => {
     await Promise.all(producers.splice(0).map((p) => p.close()));
-    for (const leader of started.splice(0)) leader.stop();
   });
 
   it('fails a schedule a standby refused, and sends the retry to the leader it named', async () => {

@@ -1,10 +1,10 @@
 import { credentials } from '@grpc/grpc-js';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { LeaderLink, type LinkRunner } from '../../../src/worker/leader-link.js';
 import { LeaderUnreachableError } from '../../../src/worker/link-errors.js';
-import { FakeLeader } from '../client/fake-leaders.js';
+import { useFakeLeaders } from '../client/fake-leaders.js';
 import { captureLogger, type LogLine } from './capture-logger.js';
 import { waitFor } from '../../helpers/wait-for.js';
 
@@ -75,15 +75,7 @@ describe('LeaderLink', () => {
 });
 
 describe('LeaderLink following the active leader', () => {
-  const started: FakeLeader[] = [];
-  const start = async (role: 'standby' | 'active', hint?: string): Promise<FakeLeader> => {
-    const leader = await FakeLeader.start(role, hint);
-    started.push(leader);
-    return leader;
-  };
-  afterEach(() => {
-    for (const leader of started.splice(0)) leader.stop();
-  });
+  const start = useFakeLeaders();
   const follows = (lines: LogLine[]) =>
     lines
       .filter((l) => l.msg === 'following the active leader')
