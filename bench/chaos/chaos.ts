@@ -7,9 +7,10 @@ import { waitFor } from '../../test/helpers/wait-for.js';
 import { distribution, type Distribution } from '../lib/stats.js';
 import { progress } from '../lib/progress.js';
 import { atSteadyRate } from '../lib/steady-rate.js';
+import { extras, injectProcessFault, type ProcessFaultKind } from '../lib/process-fault.js';
 
 /** A fault the run injects into a worker. */
-export type FaultKind = 'kill' | 'freeze' | 'cut';
+export type FaultKind = ProcessFaultKind;
 
 /** What a chaos run does; every loop in it is bounded by these. */
 export interface ChaosSettings {
@@ -261,7 +262,7 @@ async function produce(
 }
 
 /** Carries out one fault and undoes it after `heldMs` (a killed worker is restarted). */
-async function inject(
+function inject(
   kind: FaultKind,
   worker: WorkerSlot,
   heldMs: number,
@@ -269,26 +270,10 @@ async function inject(
   lab: NetworkLab | undefined,
   startWorker: (id: string, index: number) => Promise<DroverProcess>,
 ): Promise<void> {
-  switch (kind) {
-    case 'kill': {
-      worker.process.kill('SIGKILL');
-      await worker.process.exited;
-      await sleep(restartAfterMs);
-      worker.process = await startWorker(worker.id, worker.index);
-      worker.incarnations.push(worker.process);
-      return;
-    }
-    case 'freeze':
-      worker.process.kill('SIGSTOP');
-      await sleep(heldMs);
-      worker.process.kill('SIGCONT');
-      return;
-    case 'cut':
-      lab!.cut(worker.index);
-      await sleep(heldMs);
-      lab!.heal(worker.index);
-      return;
-  }
+  return injectProcessFault(kind, worker, heldMs, restartAfterMs, lab, async () => {
+    worker.process = await startWorker(worker.id, worker.index);
+    worker.incarnations.push(worker.process);
+  });
 }
 
 /** Reads from the leader's log when it declared the member dead and re-ran its tasks. */
@@ -332,11 +317,6 @@ function analyseFault(
     detectedAfterMs: dead ? at(dead) - fault.atMs : undefined,
     restartAfterMs,
   };
-}
-
-/** How many items repeat an earlier one. */
-function extras(keys: readonly unknown[]): number {
-  return keys.length - new Set(keys).size;
 }
 
 function repeatedKeys(keys: readonly unknown[]): unknown[] {

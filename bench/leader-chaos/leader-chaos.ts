@@ -11,9 +11,10 @@ import { waitFor } from '../../test/helpers/wait-for.js';
 import { distribution, type Distribution } from '../lib/stats.js';
 import { progress } from '../lib/progress.js';
 import { atSteadyRate } from '../lib/steady-rate.js';
+import { extras, injectProcessFault, type ProcessFaultKind } from '../lib/process-fault.js';
 
 /** A fault the run does to the active leader. */
-export type LeaderFaultKind = 'kill' | 'freeze' | 'cut';
+export type LeaderFaultKind = ProcessFaultKind;
 
 /** What a leader chaos run does; every loop in it is bounded by these. */
 export interface LeaderChaosSettings {
@@ -241,24 +242,9 @@ async function faultAndRecover(
   spawnLeader: (slot: LeaderSlot) => Promise<void>,
 ): Promise<LeaderFaultRecord> {
   const atMs = Date.now();
-  switch (kind) {
-    case 'kill':
-      victim.process.kill('SIGKILL');
-      await victim.process.exited;
-      await sleep(settings.faultHoldMs[0]);
-      await spawnLeader(victim);
-      break;
-    case 'freeze':
-      victim.process.kill('SIGSTOP');
-      await sleep(heldMs);
-      victim.process.kill('SIGCONT');
-      break;
-    case 'cut':
-      lab!.cut(victim.index);
-      await sleep(heldMs);
-      lab!.heal(victim.index);
-      break;
-  }
+  await injectProcessFault(kind, victim, heldMs, settings.faultHoldMs[0], lab, () =>
+    spawnLeader(victim),
+  );
   // Recovered once a worker starts a task again (a start sent before the fault may land
   // in its first moments: those are not counted).
   const startedAfter = (): number | undefined =>
@@ -366,10 +352,6 @@ async function settle(
   } finally {
     api.close();
   }
-}
-
-function extras(keys: readonly unknown[]): number {
-  return keys.length - new Set(keys).size;
 }
 
 /** The earliest `time` of the lines that match, if any. */
