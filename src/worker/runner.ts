@@ -11,7 +11,8 @@ import {
   type AttemptOutcome,
   type OutcomeContext,
 } from './outcome.js';
-import { settleWithinGrace } from './stop-grace.js';
+import { RunningAttempt } from './running-attempt.js';
+import { settleWithinGrace, type Settled } from './stop-grace.js';
 import { TaskStoppedError } from './task-error.js';
 import { describeThrown } from './thrown-value.js';
 import { systemTimers, type Timers } from './timers.js';
@@ -55,18 +56,6 @@ export interface StartWork {
   readonly payload: string;
 }
 
-interface Attempt {
-  readonly id: string;
-  readonly attempt: number;
-  readonly controller: AbortController;
-  /** Set when the worker gives the attempt back to the leader instead of reporting it. */
-  abandoned: boolean;
-  /** Set when the handler has ended; the attempt stays known until its report is settled. */
-  ended: boolean;
-  /** Output characters sent so far; past the limit, output is dropped after a marker. */
-  outputChars: number;
-}
-
 /** The runner's way to hand a finished attempt to whoever reports it. */
 export type ReportOutcome = (outcome: AttemptOutcome) => Promise<void>;
 
@@ -87,13 +76,13 @@ export interface TaskRunnerOptions {
 }
 
 /**
- * Runs up to `slots` attempts at once on a p-queue. Each attempt owns an AbortController;
- * stopping it aborts the handler's signal. An attempt stays listed (and so re-attachable
+ * Runs up to `slots` attempts at once on a p-queue. Stopping an attempt aborts its
+ * handler's signal. An attempt stays listed (and so re-attachable
  * after a reconnect) until its outcome has been reported or refused.
  */
 export class TaskRunner {
   private readonly queue: PQueue;
-  private readonly attempts = new Map<string, Attempt>();
+  private readonly attempts = new Map<string, RunningAttempt>();
   private readonly log: Logger;
   /** Emits 'settled' each time an attempt has been reported and forgotten. */
   private readonly events = new EventEmitter();
@@ -142,14 +131,7 @@ export class TaskRunner {
   start(work: StartWork): void {
     const key = attemptKey(work.id, work.attempt);
     if (this.attempts.has(key)) return;
-    const attempt: Attempt = {
-      id: work.id,
-      attempt: work.attempt,
-      controller: new AbortController(),
-      abandoned: false,
-      ended: false,
-      outputChars: 0,
-    };
+    const attempt = new RunningAttempt(work.id, work.attempt, key);
     this.attempts.set(key, attempt);
     // run() handles everything a handler can do; this only guards against a bug in it, which
     // would otherwise be an unhandled rejection that kills the worker with all its tasks.
@@ -164,7 +146,7 @@ export class TaskRunner {
   stop(id: string, attempt: number, reason: string): void {
     for (const running of this.attempts.values()) {
       if (running.id === id && (attempt === 0 || running.attempt === attempt)) {
-        running.controller.abort(new TaskStoppedError(reason));
+        running.stop(new TaskStoppedError(reason));
       }
     }
   }
@@ -176,7 +158,7 @@ export class TaskRunner {
   abandonAll(reason: string): void {
     for (const running of this.attempts.values()) {
       running.abandoned = true;
-      running.controller.abort(new TaskStoppedError(reason));
+      running.stop(new TaskStoppedError(reason));
     }
   }
 
@@ -188,7 +170,7 @@ export class TaskRunner {
   }
 
   /** Sends output of a running attempt, up to the per-attempt limit, then one marker. */
-  private writeOutput(attempt: Attempt, stream: string, text: string): void {
+  private writeOutput(attempt: RunningAttempt, stream: string, text: string): void {
     if (attempt.ended || text.length === 0 || attempt.outputChars > this.outputLimitChars) return;
     const room = this.outputLimitChars - attempt.outputChars;
     if (text.length <= room) {
@@ -206,7 +188,7 @@ export class TaskRunner {
     );
   }
 
-  private async run(work: StartWork, attempt: Attempt): Promise<void> {
+  private async run(work: StartWork, attempt: RunningAttempt): Promise<void> {
     // The task's child logger is made only if something logs through it: building one
     // serialises its bindings, which profiling showed as a real per-task cost under load.
     let taskLog: Logger | undefined;
@@ -221,24 +203,23 @@ export class TaskRunner {
         outcome.error === undefined ? 'task finished' : 'task failed',
       );
     }
-    const key = attemptKey(work.id, work.attempt);
     attempt.ended = true;
-    if (attempt.abandoned) {
-      this.attempts.delete(key);
+    const settle = (): void => {
+      this.attempts.delete(attempt.key);
       this.events.emit('settled');
+    };
+    if (attempt.abandoned) {
+      settle();
       return;
     }
     // Reporting happens outside the slot: the next task may start while this one reports.
-    void this.report(outcome).finally(() => {
-      this.attempts.delete(key);
-      this.events.emit('settled');
-    });
+    void this.report(outcome).then(settle, settle);
   }
 
   /** Runs the handler (if any) and turns however it ended into a bounded outcome. */
   private async outcomeOf(
     work: StartWork,
-    attempt: Attempt,
+    attempt: RunningAttempt,
     log: () => Logger,
     logsInfo: boolean,
   ): Promise<AttemptOutcome> {
@@ -247,8 +228,7 @@ export class TaskRunner {
       attempt: work.attempt,
       resultLimitBytes: this.resultLimitBytes,
     };
-    const signal = attempt.controller.signal;
-    if (signal.aborted) return stoppedOutcome(ctx, signal.reason);
+    if (attempt.stopped) return stoppedOutcome(ctx, attempt.reason);
     const handler = this.handlers.get(work.kind);
     if (!handler) {
       return {
@@ -266,31 +246,59 @@ export class TaskRunner {
       attempt: work.attempt,
       kind: work.kind,
       payload: work.payload,
-      signal,
+      get signal() {
+        return attempt.signal;
+      },
       get logger() {
         return (handlerLog ??= mirrorToOutput(log(), (line) => write(line, 'log')));
       },
       write: (text, stream = 'stdout') => write(text, stream),
     };
-    // Through a promise, so a handler that throws synchronously is caught the same way.
-    const handled = Promise.resolve().then(() => handler(context));
-    const settled = await settleWithinGrace(handled, signal, this.stopGraceMs, this.timers);
+    const settled = await this.settle(handler, context, attempt);
+    const stopReason: unknown = attempt.stopped ? attempt.reason : undefined;
     switch (settled.kind) {
       case 'returned':
         // Returned after a stop: the stop wins (the leader has moved on from this attempt).
-        return signal.aborted
-          ? stoppedOutcome(ctx, signal.reason)
+        return attempt.stopped
+          ? stoppedOutcome(ctx, stopReason)
           : returnedOutcome(ctx, settled.value);
       case 'threw':
-        return thrownOutcome(ctx, settled.error, signal.aborted ? signal.reason : undefined);
+        return thrownOutcome(ctx, settled.error, stopReason);
       case 'unresponsive':
         log().error(
           { stopGraceMs: this.stopGraceMs },
           'handler did not stop in time; slot freed, its code may still run',
         );
-        return unresponsiveOutcome(ctx, signal.reason, this.stopGraceMs);
+        return unresponsiveOutcome(ctx, stopReason, this.stopGraceMs);
     }
   }
+
+  /**
+   * Calls the handler and waits for how it ended: at once for one that returned or threw
+   * synchronously, else within the stop grace once a stop came.
+   */
+  private settle(
+    handler: TaskHandler,
+    context: TaskContext,
+    attempt: RunningAttempt,
+  ): Settled<string | void> | Promise<Settled<string | void>> {
+    let returned: ReturnType<TaskHandler>;
+    try {
+      returned = handler(context);
+    } catch (error) {
+      return { kind: 'threw', error };
+    }
+    if (!isThenable(returned)) return { kind: 'returned', value: returned };
+    return settleWithinGrace(returned, attempt, this.stopGraceMs, this.timers);
+  }
+}
+
+function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return (
+    (typeof value === 'object' || typeof value === 'function') &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
 }
 
 /** Levels whose calls a task's logger mirrors into its output. */

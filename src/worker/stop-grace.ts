@@ -1,5 +1,28 @@
 import type { TimerHandle, Timers } from './timers.js';
 
+/**
+ * Whether an attempt was told to stop, and a way to hear when it is: a running attempt
+ * (RunningAttempt), or any AbortSignal through {@link watchSignal}.
+ */
+export interface StopWatch {
+  readonly stopped: boolean;
+  /** Calls `listener` once when stopped; returns what forgets it. */
+  whenStopped(listener: () => void): () => void;
+}
+
+/** An AbortSignal as a StopWatch. */
+export function watchSignal(signal: AbortSignal): StopWatch {
+  return {
+    get stopped() {
+      return signal.aborted;
+    },
+    whenStopped(listener) {
+      signal.addEventListener('abort', listener, { once: true });
+      return () => signal.removeEventListener('abort', listener);
+    },
+  };
+}
+
 /** How a handler's promise ended, or that it did not end in time after a stop. */
 export type Settled<T> =
   | { readonly kind: 'returned'; readonly value: T }
@@ -7,25 +30,26 @@ export type Settled<T> =
   | { readonly kind: 'unresponsive' };
 
 /**
- * Waits for `work` to settle, however long it runs, until `signal` aborts; from then on it
+ * Waits for `work` to settle, however long it runs, until `stop` says it stopped; from then on it
  * waits at most `graceMs` more and answers `unresponsive`. A handler that ignores its
  * signal and never settles would otherwise hold its slot forever after a cancel or a
  * timeout (issue #14). `work` is never abandoned unobserved: its late settlement is
  * swallowed here, not left as an unhandled rejection.
  */
 export function settleWithinGrace<T>(
-  work: Promise<T>,
-  signal: AbortSignal,
+  work: PromiseLike<T>,
+  stop: StopWatch,
   graceMs: number,
   timers: Timers,
 ): Promise<Settled<T>> {
   return new Promise((resolve) => {
     let timer: TimerHandle | undefined;
     let done = false;
+    let unwatch: (() => void) | undefined;
     const finish = (settled: Settled<T>): void => {
       if (done) return;
       done = true;
-      signal.removeEventListener('abort', onAbort);
+      unwatch?.();
       if (timer !== undefined) timers.clearTimeout(timer);
       resolve(settled);
     };
@@ -37,7 +61,7 @@ export function settleWithinGrace<T>(
       (value) => finish({ kind: 'returned', value }),
       (error: unknown) => finish({ kind: 'threw', error }),
     );
-    if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
+    if (stop.stopped) onAbort();
+    else unwatch = stop.whenStopped(onAbort);
   });
 }

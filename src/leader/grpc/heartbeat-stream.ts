@@ -1,7 +1,6 @@
-import { status, type ServerDuplexStream } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
+import type { ServerDuplexStream } from '@grpc/grpc-js';
 import type {
-  FinishedAck,
   FinishedTask,
   HeartbeatRequest,
   HeartbeatResponse,
@@ -11,10 +10,9 @@ import { echo } from '../../shared/text.js';
 import { MalformedMessage } from '../../shared/malformed.js';
 import { toGrpcStatus } from '../../shared/grpc-status.js';
 import { asTaskId, memberIdFromWire, type MemberId } from '../../shared/ids.js';
-import type { StartOrder, StopOrder } from '../../scheduler/scheduler.js';
 import type { LeaderApi } from '../leader-api.js';
-import type { WorkChannel } from '../views.js';
 import { finishedFromWire, heartbeatFromWire } from './member-wire.js';
+import { StreamChannel } from './stream-channel.js';
 
 type HeartbeatCall = ServerDuplexStream<HeartbeatRequest, HeartbeatResponse>;
 
@@ -138,73 +136,5 @@ class HeartbeatSession {
         });
       },
     );
-  }
-}
-
-/**
- * The longest a worker's stream goes without a response while heartbeats arrive: well
- * under any heartbeat timeout (the smallest dead-after is a few hundred ms).
- */
-const ANSWER_EVERY_MS = 100;
-
-/** The leader's side of a heartbeat stream, as the coordinator sees it. */
-class StreamChannel implements WorkChannel {
-  private pending: HeartbeatResponse | undefined;
-  /** When the last response was written (performance.now ms). */
-  private lastWriteAtMs = -Infinity;
-
-  constructor(
-    private readonly call: HeartbeatCall,
-    private readonly isEnded: () => boolean,
-  ) {}
-
-  start(order: StartOrder): void {
-    this.batch().start.push({
-      id: order.taskId,
-      payload: order.payload,
-      attempt: order.attempt,
-      kind: order.kind,
-    });
-  }
-
-  stop(order: StopOrder): void {
-    this.batch().stop.push({ id: order.taskId, attempt: order.attempt, reason: order.reason });
-  }
-
-  /**
-   * Makes sure the worker hears from its leader: a response goes out this turn (empty if
-   * there is no work to carry) unless one went out in the last ANSWER_EVERY_MS. Workers
-   * also send a heartbeat per batch of reports, thousands a second under load; answering
-   * each with its own message cost them ~5 µs a task (measured).
-   */
-  answer(): void {
-    if (performance.now() - this.lastWriteAtMs >= ANSWER_EVERY_MS) this.batch();
-  }
-
-  /** Answers a FinishedTask report. */
-  ack(ack: FinishedAck): void {
-    this.batch().acks.push(ack);
-  }
-
-  close(reason: string): void {
-    if (this.isEnded()) return;
-    this.flush();
-    this.call.emit('error', { code: status.UNAVAILABLE, details: reason });
-  }
-
-  private batch(): HeartbeatResponse {
-    if (this.pending === undefined) {
-      this.pending = { start: [], stop: [], acks: [] };
-      queueMicrotask(() => this.flush());
-    }
-    return this.pending;
-  }
-
-  private flush(): void {
-    const message = this.pending;
-    this.pending = undefined;
-    if (message === undefined || this.isEnded()) return;
-    this.lastWriteAtMs = performance.now();
-    this.call.write(message);
   }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { settleWithinGrace, type Settled } from '../../../src/worker/stop-grace.js';
+import { settleWithinGrace, watchSignal, type Settled } from '../../../src/worker/stop-grace.js';
 import { defer } from '../../helpers/wait-for.js';
 import { FakeTimers } from './fake-timers.js';
 
@@ -16,7 +16,9 @@ describe('settleWithinGrace', () => {
   it('waits as long as it takes while no stop came, with no timer', async () => {
     const timers = new FakeTimers();
     const work = defer<string>();
-    const seen = track(settleWithinGrace(work.promise, new AbortController().signal, 100, timers));
+    const seen = track(
+      settleWithinGrace(work.promise, watchSignal(new AbortController().signal), 100, timers),
+    );
     timers.advance(1_000_000);
     await flush();
     expect(seen.value).toBeUndefined();
@@ -29,7 +31,9 @@ describe('settleWithinGrace', () => {
   it('passes on a rejection', async () => {
     const timers = new FakeTimers();
     const work = defer<string>();
-    const seen = track(settleWithinGrace(work.promise, new AbortController().signal, 100, timers));
+    const seen = track(
+      settleWithinGrace(work.promise, watchSignal(new AbortController().signal), 100, timers),
+    );
     work.reject(null);
     await flush();
     expect(seen.value).toEqual({ kind: 'threw', error: null });
@@ -39,7 +43,7 @@ describe('settleWithinGrace', () => {
     const timers = new FakeTimers();
     const stop = new AbortController();
     const work = defer<string>();
-    const seen = track(settleWithinGrace(work.promise, stop.signal, 100, timers));
+    const seen = track(settleWithinGrace(work.promise, watchSignal(stop.signal), 100, timers));
     stop.abort();
     expect(timers.pending).toEqual([{ inMs: 100, weak: true }]);
     timers.advance(99);
@@ -58,7 +62,7 @@ describe('settleWithinGrace', () => {
     const timers = new FakeTimers();
     const stop = new AbortController();
     const work = defer<string>();
-    const seen = track(settleWithinGrace(work.promise, stop.signal, 100, timers));
+    const seen = track(settleWithinGrace(work.promise, watchSignal(stop.signal), 100, timers));
     stop.abort();
     timers.advance(50);
     work.reject(new Error('aborted'));
@@ -70,7 +74,7 @@ describe('settleWithinGrace', () => {
   it('starts the grace at once for a signal that was already aborted', async () => {
     const timers = new FakeTimers();
     const seen = track(
-      settleWithinGrace(new Promise<never>(() => {}), AbortSignal.abort(), 10, timers),
+      settleWithinGrace(new Promise<never>(() => {}), watchSignal(AbortSignal.abort()), 10, timers),
     );
     timers.advance(10);
     await flush();

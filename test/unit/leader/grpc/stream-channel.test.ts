@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import type { HeartbeatResponse } from '../../../../src/gen/cluster/v1/leader.js';
+import { StreamChannel } from '../../../../src/leader/grpc/stream-channel.js';
+import type { StartOrder } from '../../../../src/scheduler/scheduler.js';
+
+/** A heartbeat call that records what the channel writes. */
+function recordingCall(): {
+  written: HeartbeatResponse[];
+  call: ConstructorParameters<typeof StreamChannel>[0];
+} {
+  const written: HeartbeatResponse[] = [];
+  const call = {
+    write: (message: HeartbeatResponse) => (written.push(message), true),
+    emit: () => true,
+  } as unknown as ConstructorParameters<typeof StreamChannel>[0];
+  return { written, call };
+}
+
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+const ack = (id: string) => ({ id, attempt: 1, accepted: true, code: 0, reason: '' });
+const start = (taskId: string) =>
+  ({ taskId, attempt: 1, kind: 'default', payload: 'p' }) as unknown as StartOrder;
+
+describe('StreamChannel', () => {
+  it('sends acks with the start orders of the same turn, in one message', async () => {
+    const { written, call } = recordingCall();
+    const channel = new StreamChannel(call, () => false);
+    channel.ack(ack('a'));
+    channel.ack(ack('b'));
+    channel.start(start('c'));
+    await nextTurn();
+    expect(written).toHaveLength(1);
+    expect(written[0]!.acks.map((a) => a.id)).toEqual(['a', 'b']);
+    expect(written[0]!.start.map((s) => s.id)).toEqual(['c']);
+  });
+
+  it('lets an ack join a message already being built', async () => {
+    const { written, call } = recordingCall();
+    const channel = new StreamChannel(call, () => false);
+    channel.start(start('c'));
+    channel.ack(ack('a'));
+    await nextTurn();
+    expect(written).toHaveLength(1);
+    expect(written[0]!.acks.map((a) => a.id)).toEqual(['a']);
+  });
+
+  it('sends acks alone on the next turn when no other message goes', async () => {
+    const { written, call } = recordingCall();
+    const channel = new StreamChannel(call, () => false);
+    channel.ack(ack('a'));
+    await Promise.resolve();
+    expect(written).toHaveLength(0);
+    await nextTurn();
+    expect(written).toEqual([{ start: [], stop: [], acks: [ack('a')] }]);
+    // Nothing is sent twice.
+    await nextTurn();
+    expect(written).toHaveLength(1);
+  });
+
+  it('writes nothing once the stream ended', async () => {
+    const { written, call } = recordingCall();
+    const channel = new StreamChannel(call, () => true);
+    channel.ack(ack('a'));
+    channel.start(start('c'));
+    await nextTurn();
+    expect(written).toEqual([]);
+  });
+});
