@@ -2,6 +2,7 @@ import pg from 'pg';
 import type { TaskRecord } from '../task.js';
 import { PG_MIGRATIONS, PG_SCHEMA_VERSION } from './postgres-schema.js';
 import { FencedError, StoreOpenError, type StoredOutput, type TaskStore } from './store.js';
+import { booleanArray, numberArray, textArray } from './pg-arrays.js';
 import { fromRow, type TaskRow } from './task-row.js';
 import { WriteGroup, type WriteBatch } from './write-group.js';
 
@@ -46,6 +47,7 @@ const INT8_OID = 20;
 export class PostgresTaskStore implements TaskStore {
   private readonly group: WriteGroup;
   private closed = false;
+  private readonly writeRowsSql: string;
 
   private constructor(
     private readonly client: pg.Client,
@@ -53,6 +55,8 @@ export class PostgresTaskStore implements TaskStore {
     private readonly fence: PostgresStoreOptions['fence'],
   ) {
     this.group = new WriteGroup((batch) => this.write(batch));
+    const params = Array.from({ length: WRITE_ROWS_PARAMS }, (_, i) => `$${i + 1}`).join(', ');
+    this.writeRowsSql = `SELECT ${pg.escapeIdentifier(schema)}.write_rows(${params})`;
   }
 
   /**
@@ -157,7 +161,7 @@ export class PostgresTaskStore implements TaskStore {
   }
 
   /**
-   * One group commit in one round trip: write_batch (migration 3) fences, upserts, appends
+   * One group commit in one round trip: write_rows (migration 4) fences, upserts, appends
    * output and deletes inside the statement's own transaction. Fencing there reads the
    * lease row FOR SHARE, which holds it until the commit: a take-over (an UPDATE of the row)
    * waits for this write to finish, and a write that starts after a take-over committed
@@ -166,16 +170,18 @@ export class PostgresTaskStore implements TaskStore {
   private async write(batch: WriteBatch): Promise<void> {
     const fence = this.fence;
     try {
-      await this.client.query(
-        `SELECT ${pg.escapeIdentifier(this.schema)}.write_batch($1, $2, $3, $4, $5)`,
-        [
+      // Named: PostgreSQL parses and plans it once per session, not once per group commit.
+      await this.client.query({
+        name: 'drover.write_rows',
+        text: this.writeRowsSql,
+        values: [
           fence?.term ?? null,
           fence?.holder ?? null,
-          JSON.stringify(batch.rows.map(rowJson)),
-          JSON.stringify(batch.output.map(outputJson)),
+          ...rowColumns(batch.rows),
+          batch.output.length === 0 ? null : JSON.stringify(batch.output.map(outputJson)),
           batch.deletes,
         ],
-      );
+      });
     } catch (err) {
       if ((err as { code?: unknown }).code === FENCED_SQLSTATE) {
         throw new FencedError((err as Error).message);
@@ -260,15 +266,45 @@ function messageOf(err: unknown): string {
     : message;
 }
 
-/** A row for write_batch: the columns by name, text that may hold U+0000 as base64. */
-function rowJson(row: TaskRow): Record<string, unknown> {
-  return {
-    ...row,
-    payload: base64(row.payload),
-    result: row.result === null ? null : base64(row.result),
-    error: row.error === null ? null : base64(row.error),
-    attempt_ended: row.attempt_ended === 1,
-  };
+/** write_rows's parameters: term, holder, 21 row columns, output, deletes. */
+const WRITE_ROWS_PARAMS = 25;
+
+/**
+ * The rows as write_rows takes them: one array literal per column, in its parameter order.
+ * A row whose payload, result or error holds U+0000 (which PostgreSQL text refuses) sends
+ * those three as base64 and says so in the last array.
+ */
+function rowColumns(rows: readonly TaskRow[]): string[] {
+  const base64Rows = rows.map((row) => holdsNul(row.payload, row.result, row.error));
+  const text = (value: string | null, i: number): string | null =>
+    value !== null && base64Rows[i] ? base64(value) : value;
+  return [
+    numberArray(rows.map((r) => r.seq)),
+    textArray(rows.map((r) => r.id)),
+    numberArray(rows.map((r) => r.queue_seq)),
+    textArray(rows.map((r) => r.kind)),
+    textArray(rows.map((r, i) => text(r.payload, i))),
+    textArray(rows.map((r) => r.priority)),
+    textArray(rows.map((r) => r.target_member_id)),
+    textArray(rows.map((r) => r.status)),
+    numberArray(rows.map((r) => r.attempt)),
+    textArray(rows.map((r) => r.member_id)),
+    textArray(rows.map((r, i) => text(r.result, i))),
+    textArray(rows.map((r, i) => text(r.error, i))),
+    numberArray(rows.map((r) => r.created_at_ms)),
+    numberArray(rows.map((r) => r.started_at_ms)),
+    numberArray(rows.map((r) => r.finished_at_ms)),
+    numberArray(rows.map((r) => r.max_attempts)),
+    numberArray(rows.map((r) => r.retry_backoff_ms)),
+    numberArray(rows.map((r) => r.timeout_ms)),
+    booleanArray(rows.map((r) => r.attempt_ended === 1)),
+    numberArray(rows.map((r) => r.retry_at_ms)),
+    booleanArray(base64Rows),
+  ];
+}
+
+function holdsNul(...texts: (string | null)[]): boolean {
+  return texts.some((text) => text !== null && text.includes('\u0000'));
 }
 
 function outputJson({ taskSeq, chunk }: StoredOutput): Record<string, unknown> {

@@ -73,6 +73,50 @@ describe('PostgresTaskStore', () => {
     expect((await store.loadOutput())[0]!.chunk.data).toBe(nul);
   });
 
+  it('keeps text that array literals quote: quotes, backslashes, braces, commas, NULL, empty', async () => {
+    const store = await open(testSchema());
+    const awkward = [
+      'NULL',
+      '',
+      '{"a": [1, 2]}',
+      'back\\slash "quoted", \\"',
+      ' lead and trail ',
+      'é 😀',
+    ];
+    await store.save(
+      awkward.map((text, i) =>
+        taskRecord({
+          seq: i + 1,
+          id: `t"${i}\\{,}` as never,
+          payload: text,
+          result: text,
+          error: i % 2 === 0 ? undefined : text,
+          memberId: `w"{${i}}` as never,
+          kind: 'a:b.c-d_e',
+        }),
+      ),
+    );
+    const loaded = await store.loadAll();
+    expect(loaded.map((t) => [t.id, t.payload, t.result, t.error, t.memberId])).toEqual(
+      awkward.map((text, i) => [
+        `t"${i}\\{,}`,
+        text,
+        text,
+        i % 2 === 0 ? undefined : text,
+        `w"{${i}}`,
+      ]),
+    );
+    // A row with U+0000 goes as base64 beside rows of its group that do not (payloads never
+    // change after the first write; results do).
+    await store.save([
+      taskRecord({ seq: 7, payload: 'x\u0000y', result: 'NULL' }),
+      taskRecord({ seq: 2, result: '"\\' }),
+    ]);
+    const again = await store.loadAll();
+    expect(again.map((t) => [t.seq, t.payload, t.result]).slice(1, 2)).toEqual([[2, '', '"\\']]);
+    expect(again.at(-1)).toMatchObject({ seq: 7, payload: 'x\u0000y', result: 'NULL' });
+  });
+
   it('writes a large group in one transaction across several statements', async () => {
     const store = await open(testSchema());
     const tasks = Array.from({ length: 12_000 }, (_, i) => taskRecord({ seq: i + 1 }));
