@@ -11,6 +11,7 @@ import {
   type AttemptOutcome,
   type OutcomeContext,
 } from './outcome.js';
+import { AttemptContext, type AttemptOutput } from './attempt-context.js';
 import { RunningAttempt } from './running-attempt.js';
 import { settleWithinGrace, type Settled } from './stop-grace.js';
 import { TaskStoppedError } from './task-error.js';
@@ -133,13 +134,8 @@ export class TaskRunner {
     if (this.attempts.has(key)) return;
     const attempt = new RunningAttempt(work.id, work.attempt, key);
     this.attempts.set(key, attempt);
-    // run() handles everything a handler can do; this only guards against a bug in it, which
-    // would otherwise be an unhandled rejection that kills the worker with all its tasks.
-    this.queue
-      .add(() => this.run(work, attempt))
-      .catch((err: unknown) => {
-        this.log.error({ taskId: work.id, err: describeThrown(err) }, 'runner failed');
-      });
+    // run() never rejects (it logs its own faults), so add()'s promise needs no handler.
+    void this.queue.add(() => this.run(work, attempt));
   }
 
   /** Aborts an attempt (attempt 0: every attempt of the task). */
@@ -170,7 +166,7 @@ export class TaskRunner {
   }
 
   /** Sends output of a running attempt, up to the per-attempt limit, then one marker. */
-  private writeOutput(attempt: RunningAttempt, stream: string, text: string): void {
+  private readonly output: AttemptOutput = (attempt, stream, text) => {
     if (attempt.ended || text.length === 0 || attempt.outputChars > this.outputLimitChars) return;
     const room = this.outputLimitChars - attempt.outputChars;
     if (text.length <= room) {
@@ -186,75 +182,96 @@ export class TaskRunner {
       'log',
       `\n[output truncated on the worker at ${this.outputLimitChars} characters]\n`,
     );
+  };
+
+  /**
+   * Runs one attempt in its slot: at once to the end for a handler that returns (or
+   * throws) synchronously, else once its promise settles. Never rejects: a fault in here
+   * is logged, not left to kill the worker with all its tasks.
+   */
+  private run(work: StartWork, attempt: RunningAttempt): Promise<void> {
+    const context = new AttemptContext(work, attempt, this.log, this.output);
+    const logsInfo = this.log.isLevelEnabled('info');
+    const startedAt = logsInfo ? performance.now() : 0;
+    try {
+      const early = this.refusal(work, attempt);
+      if (early) {
+        this.finish(context, attempt, early, startedAt, logsInfo);
+        return DONE;
+      }
+      if (logsInfo) context.log().info('task started');
+      const settled = this.settle(this.handlers.get(work.kind)!, context, attempt);
+      if (!(settled instanceof Promise)) {
+        this.finish(context, attempt, this.outcome(context, attempt, settled), startedAt, logsInfo);
+        return DONE;
+      }
+      return settled
+        .then((late) =>
+          this.finish(context, attempt, this.outcome(context, attempt, late), startedAt, logsInfo),
+        )
+        .catch((err: unknown) => this.runnerFailed(work, err));
+    } catch (err) {
+      this.runnerFailed(work, err);
+      return DONE;
+    }
   }
 
-  private async run(work: StartWork, attempt: RunningAttempt): Promise<void> {
-    // The task's child logger is made only if something logs through it: building one
-    // serialises its bindings, which profiling showed as a real per-task cost under load.
-    let taskLog: Logger | undefined;
-    const log = (): Logger =>
-      (taskLog ??= this.log.child({ taskId: work.id, attempt: work.attempt, kind: work.kind }));
-    const logsInfo = this.log.isLevelEnabled('info');
-    const startedAt = performance.now();
-    const outcome = await this.outcomeOf(work, attempt, log, logsInfo);
+  private runnerFailed(work: StartWork, err: unknown): void {
+    this.log.error({ taskId: work.id, err: describeThrown(err) }, 'runner failed');
+  }
+
+  /** The outcome of an attempt that must not run: stopped before it started, or no handler. */
+  private refusal(work: StartWork, attempt: RunningAttempt): AttemptOutcome | undefined {
+    if (attempt.stopped) return stoppedOutcome(this.outcomeContext(work), attempt.reason);
+    if (this.handlers.has(work.kind)) return undefined;
+    return {
+      id: work.id,
+      attempt: work.attempt,
+      error: `no handler for task kind "${work.kind}" on this worker`,
+      permanent: true,
+    };
+  }
+
+  /** Logs the end, then reports the outcome (unless the attempt was given back). */
+  private finish(
+    context: AttemptContext,
+    attempt: RunningAttempt,
+    outcome: AttemptOutcome,
+    startedAt: number,
+    logsInfo: boolean,
+  ): void {
     if (logsInfo) {
-      log().info(
-        { durationMs: Math.round(performance.now() - startedAt), error: outcome.error },
-        outcome.error === undefined ? 'task finished' : 'task failed',
-      );
+      context
+        .log()
+        .info(
+          { durationMs: Math.round(performance.now() - startedAt), error: outcome.error },
+          outcome.error === undefined ? 'task finished' : 'task failed',
+        );
     }
     attempt.ended = true;
-    const settle = (): void => {
-      this.attempts.delete(attempt.key);
-      this.events.emit('settled');
-    };
     if (attempt.abandoned) {
-      settle();
+      this.forget(attempt);
       return;
     }
     // Reporting happens outside the slot: the next task may start while this one reports.
-    void this.report(outcome).then(settle, settle);
+    void this.report(outcome).then(
+      () => this.forget(attempt),
+      () => this.forget(attempt),
+    );
   }
 
-  /** Runs the handler (if any) and turns however it ended into a bounded outcome. */
-  private async outcomeOf(
-    work: StartWork,
+  private forget(attempt: RunningAttempt): void {
+    this.attempts.delete(attempt.key);
+    this.events.emit('settled');
+  }
+
+  /** However the handler ended, as a bounded outcome. */
+  private outcome(
+    context: AttemptContext,
     attempt: RunningAttempt,
-    log: () => Logger,
-    logsInfo: boolean,
-  ): Promise<AttemptOutcome> {
-    const ctx: OutcomeContext = {
-      id: work.id,
-      attempt: work.attempt,
-      resultLimitBytes: this.resultLimitBytes,
-    };
-    if (attempt.stopped) return stoppedOutcome(ctx, attempt.reason);
-    const handler = this.handlers.get(work.kind);
-    if (!handler) {
-      return {
-        id: work.id,
-        attempt: work.attempt,
-        error: `no handler for task kind "${work.kind}" on this worker`,
-        permanent: true,
-      };
-    }
-    if (logsInfo) log().info('task started');
-    let handlerLog: Logger | undefined;
-    const write = (text: string, stream: string): void => this.writeOutput(attempt, stream, text);
-    const context: TaskContext = {
-      id: work.id,
-      attempt: work.attempt,
-      kind: work.kind,
-      payload: work.payload,
-      get signal() {
-        return attempt.signal;
-      },
-      get logger() {
-        return (handlerLog ??= mirrorToOutput(log(), (line) => write(line, 'log')));
-      },
-      write: (text, stream = 'stdout') => write(text, stream),
-    };
-    const settled = await this.settle(handler, context, attempt);
+    settled: Settled<string | void>,
+  ): AttemptOutcome {
+    const ctx = this.outcomeContext(context);
     const stopReason: unknown = attempt.stopped ? attempt.reason : undefined;
     switch (settled.kind) {
       case 'returned':
@@ -265,12 +282,18 @@ export class TaskRunner {
       case 'threw':
         return thrownOutcome(ctx, settled.error, stopReason);
       case 'unresponsive':
-        log().error(
-          { stopGraceMs: this.stopGraceMs },
-          'handler did not stop in time; slot freed, its code may still run',
-        );
+        context
+          .log()
+          .error(
+            { stopGraceMs: this.stopGraceMs },
+            'handler did not stop in time; slot freed, its code may still run',
+          );
         return unresponsiveOutcome(ctx, stopReason, this.stopGraceMs);
     }
+  }
+
+  private outcomeContext(work: { id: string; attempt: number }): OutcomeContext {
+    return { id: work.id, attempt: work.attempt, resultLimitBytes: this.resultLimitBytes };
   }
 
   /**
@@ -293,64 +316,13 @@ export class TaskRunner {
   }
 }
 
+/** What run() returns for an attempt that ended synchronously: one promise, shared. */
+const DONE: Promise<void> = Promise.resolve();
+
 function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
   return (
     (typeof value === 'object' || typeof value === 'function') &&
     value !== null &&
     typeof (value as { then?: unknown }).then === 'function'
   );
-}
-
-/** Levels whose calls a task's logger mirrors into its output. */
-const LOG_LEVELS = new Set(['trace', 'debug', 'info', 'warn', 'error', 'fatal']);
-
-/**
- * Wraps a logger so each line it actually logs (at an enabled level) is also written as a
- * plain line: `INFO message {"field":1}`. A Proxy keeps the whole pino API (child,
- * isLevelEnabled, ...) unchanged for the handler.
- */
-function mirrorToOutput(logger: Logger, writeLine: (line: string) => void): Logger {
-  return new Proxy(logger, {
-    get(target, property, receiver) {
-      const value: unknown = Reflect.get(target, property, receiver);
-      if (
-        typeof property !== 'string' ||
-        !LOG_LEVELS.has(property) ||
-        typeof value !== 'function'
-      ) {
-        return value;
-      }
-      return (...args: unknown[]) => {
-        (value as (...a: unknown[]) => void).apply(target, args);
-        if (target.isLevelEnabled(property)) writeLine(formatLogLine(property, args));
-      };
-    },
-  });
-}
-
-function formatLogLine(level: string, args: readonly unknown[]): string {
-  const [first, ...rest] = args;
-  const fields = typeof first === 'object' && first !== null ? first : undefined;
-  const message = (fields ? rest : args)
-    .map((a) => (typeof a === 'string' ? a : describeValue(a)))
-    .join(' ');
-  let extra = '';
-  if (fields) {
-    try {
-      extra = ` ${JSON.stringify(fields instanceof Error ? { err: fields.message } : fields)}`;
-    } catch {
-      // BigInt or a cycle: pino copes, and so must the mirror (a log call never fails a task).
-      extra = ' [fields not serialisable]';
-    }
-  }
-  return `${level.toUpperCase()} ${message}${extra}\n`;
-}
-
-/** A log argument as text; a log call never fails a task, even for Object.create(null). */
-function describeValue(value: unknown): string {
-  try {
-    return String(value);
-  } catch {
-    return '[unprintable value]';
-  }
 }

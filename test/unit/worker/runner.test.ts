@@ -30,6 +30,57 @@ const start = (tasks: TaskRunner, id: string, kind: string): void =>
   tasks.start({ id, attempt: 1, kind, payload: '' });
 
 describe('TaskRunner', () => {
+  it('gives handlers a context they may destructure: write, logger and signal work unbound', async () => {
+    const output: string[] = [];
+    const tasks = new TaskRunner({
+      slots: 2,
+      handlers: new Map<string, TaskHandler>([
+        [
+          'parts',
+          ({ id, attempt, kind, payload, write, logger, signal }) => {
+            write('out ');
+            write('err', 'stderr');
+            logger.info({ n: 1 }, 'hello');
+            return [id, attempt, kind, payload, signal.aborted].join('/');
+          },
+        ],
+        ['async', async ({ signal }) => `aborted=${signal.aborted}`],
+      ]),
+      report: (outcome) => {
+        output.push(`report ${outcome.id} ${outcome.result ?? outcome.error}`);
+        return Promise.resolve();
+      },
+      sink: (id, _attempt, stream, data) => output.push(`${id} ${stream} ${data.trim()}`),
+      logger: pino({ level: 'info' }, { write: () => {} }),
+    });
+    tasks.start({ id: 't1', attempt: 3, kind: 'parts', payload: 'p' });
+    tasks.start({ id: 't2', attempt: 1, kind: 'async', payload: '' });
+    await flush();
+    expect(output).toEqual([
+      't1 stdout out',
+      't1 stderr err',
+      't1 log INFO hello {"n":1}',
+      'report t1 t1/3/parts/p/false',
+      'report t2 aborted=false',
+    ]);
+  });
+
+  it('a handler that throws synchronously fails its attempt like one that rejects', async () => {
+    const { tasks, reports } = runner({
+      sync: () => {
+        throw new Error('sync boom');
+      },
+      async: () => Promise.reject(new Error('async boom')),
+    });
+    start(tasks, 'a', 'sync');
+    start(tasks, 'b', 'async');
+    await flush();
+    expect(reports.map((r) => [r.id, r.error])).toEqual([
+      ['a', 'sync boom'],
+      ['b', 'async boom'],
+    ]);
+  });
+
   it('frees the slot of a handler that ignores its stop once the grace is over', async () => {
     let ran = 0;
     const { tasks, reports, timers } = runner({
