@@ -32,9 +32,24 @@ export function numberArray(values: readonly (number | null)[]): string {
   for (let i = 0; i < values.length; i++) {
     if (i > 0) out += ',';
     const value = values[i]!;
-    out += value === null ? 'NULL' : String(value);
+    out += value === null ? 'NULL' : integerText(value);
   }
   return `${out}}`;
+}
+
+const ZEROS = ['', '0', '00', '000', '0000', '00000', '000000', '0000000', '00000000'];
+
+/**
+ * A safe integer in decimal, as String() writes it. Epoch milliseconds are past 2^31, where
+ * V8 formats a number through its double-to-string path (~170 ns); split into parts below
+ * 10^9, each formats as a small integer (~55 ns for the whole). A task row has several.
+ */
+export function integerText(value: number): string {
+  if (value < 1e9 && value > -1e9) return `${value | 0}`;
+  if (value < 0) return `-${integerText(-value)}`;
+  const high = Math.floor(value / 1e9);
+  const low = `${(value - high * 1e9) | 0}`;
+  return `${integerText(high)}${ZEROS[9 - low.length]!}${low}`;
 }
 
 /** A boolean[] literal. */

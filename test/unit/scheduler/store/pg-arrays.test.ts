@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import pg from 'pg';
-import { booleanArray, numberArray, textArray } from '../../../../src/scheduler/store/pg-arrays.js';
+import {
+  booleanArray,
+  integerText,
+  numberArray,
+  textArray,
+} from '../../../../src/scheduler/store/pg-arrays.js';
 import { TEST_DATABASE_URL } from '../../../helpers/pg-schema.js';
 
 describe('PostgreSQL array literals', () => {
@@ -10,6 +15,30 @@ describe('PostgreSQL array literals', () => {
     expect(booleanArray([true, false])).toBe('{t,f}');
     expect(textArray(['a', null, 'NULL', ''])).toBe('{"a",NULL,"NULL",""}');
     expect(textArray(['say "hi"', 'c:\\dir'])).toBe('{"say \\"hi\\"","c:\\\\dir"}');
+  });
+
+  it('writes every safe integer as String() does', () => {
+    const samples = [
+      0,
+      1,
+      -1,
+      7,
+      999_999_999,
+      1e9,
+      1e9 + 1,
+      -1e9,
+      1_796_059_387_088,
+      2 ** 31,
+      -(2 ** 31) - 1,
+    ];
+    samples.push(Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER, 1e15 + 7, 10 ** 12 * 3 + 5);
+    // Bounded and seeded: the same 10,000 values each run.
+    let x = 12345;
+    for (let i = 0; i < 10_000; i++) {
+      x = (x * 1103515245 + 12345) % 2 ** 31;
+      samples.push(Math.floor((x / 2 ** 31) * Number.MAX_SAFE_INTEGER) * (i % 2 ? 1 : -1));
+    }
+    for (const value of samples) expect(integerText(value)).toBe(String(value));
   });
 
   it('round-trips awkward text through PostgreSQL itself', async () => {
