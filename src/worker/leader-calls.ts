@@ -38,6 +38,9 @@ export function openLeaderConnection(
     'grpc.keepalive_time_ms': 10_000,
     'grpc.keepalive_timeout_ms': 5_000,
     'grpc.keepalive_permit_without_calls': 1,
+    // grpc-js's built-in retries buffer every message of a call until it commits; drover
+    // retries by itself (a new stream, reports re-sent), so that layer is only cost.
+    'grpc.enable_retries': 0,
   });
   const client = new LeaderServiceClient(address, credentials, { channelOverride: channel });
   return { channel, client };
