@@ -7,6 +7,7 @@ import {
 import { FencedError, type StoredOutput, type TaskStore } from '../scheduler/store/store.js';
 import type { TaskOutputLog } from '../scheduler/task-output.js';
 import { isFinal, type TaskRecord } from '../scheduler/task.js';
+import type { TaskId } from '../shared/ids.js';
 import type { ClusterEvents } from './cluster-events.js';
 
 /** What the pipeline writes to and tells. */
@@ -42,11 +43,13 @@ export class CommitPipeline {
       : undefined;
     // Finished as saved, not as they may be once the write lands: a task cancelled while an
     // earlier write of it is in flight must not end its followers before the cancel is saved.
-    const finished = changed.filter((task) => isFinal(task.status)).map((task) => task.id);
+    const finished = finishedIds(changed);
     await this.stored(this.deps.store.save(changed));
-    for (const id of finished) {
-      output.markFinished(id);
-      events.emitOutput(id, { kind: 'end' });
+    if (finished !== undefined) {
+      for (const id of finished) {
+        output.markFinished(id);
+        events.emitOutput(id, { kind: 'end' });
+      }
     }
     if (!saved) return;
     for (const task of saved.values()) events.emitTask({ kind: 'changed', task });
@@ -104,6 +107,13 @@ export class CommitPipeline {
           );
     }
   }
+}
+
+/** Ids of the finished tasks among `changed`; undefined (no array made) when none is. */
+function finishedIds(changed: readonly TaskRecord[]): TaskId[] | undefined {
+  let ids: TaskId[] | undefined;
+  for (const task of changed) if (isFinal(task.status)) (ids ??= []).push(task.id);
+  return ids;
 }
 
 /** True for a write refused for want of space (SQLite's SQLITE_FULL, or ENOSPC from the OS). */

@@ -49,11 +49,19 @@ export class TaskCommands {
     // commit: one write and one fsync on the way from schedule to start, not two.
     const assigned = assignment.takeNow(nowMs);
     await this.deps.commits.save([...changed, ...assigned.changed]);
-    for (const task of tasks) {
-      this.deps.log.info(
-        { taskId: task.id, kind: task.kind, priority: task.priority, target: task.targetMemberId },
-        'task scheduled',
-      );
+    // Guarded: the fields object would be built per task even when info is off.
+    if (this.deps.log.isLevelEnabled('info')) {
+      for (const task of tasks) {
+        this.deps.log.info(
+          {
+            taskId: task.id,
+            kind: task.kind,
+            priority: task.priority,
+            target: task.targetMemberId,
+          },
+          'task scheduled',
+        );
+      }
     }
     assignment.dispatch(assigned.starts);
     return tasks;
@@ -141,6 +149,7 @@ export class TaskCommands {
   }
 
   private logOutcome(task: TaskRecord, nowMs: number): void {
+    if (!this.deps.log.isLevelEnabled('info')) return;
     this.deps.log.info(
       {
         taskId: task.id,

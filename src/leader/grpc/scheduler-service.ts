@@ -146,20 +146,21 @@ function scheduleOverStream(
     inFlight++;
     // A request that did not decode is refused in-band like any other; it has no id.
     const requestId = request instanceof MalformedMessage ? 0 : request.requestId;
-    Promise.resolve()
-      .then(() => {
-        assertWellFormed(request);
-        return coordinator.scheduleTask(
-          newTaskFromWire((request as ScheduleTaskStreamRequest).task),
-        );
-      })
-      .then(
-        (task) => answer({ requestId, id: task.id, code: 0, message: '' }),
-        (err: unknown) => {
-          const { code, details } = toGrpcStatus(err, logger);
-          answer({ requestId, id: '', code, message: details ?? '' });
-        },
+    const refuse = (err: unknown): void => {
+      const { code, details } = toGrpcStatus(err, logger);
+      answer({ requestId, id: '', code, message: details ?? '' });
+    };
+    let scheduled: Promise<{ id: string }>;
+    try {
+      assertWellFormed(request);
+      scheduled = coordinator.scheduleTask(
+        newTaskFromWire((request as ScheduleTaskStreamRequest).task),
       );
+    } catch (err) {
+      refuse(err);
+      return;
+    }
+    scheduled.then((task) => answer({ requestId, id: task.id, code: 0, message: '' }), refuse);
   });
   call.on('end', () => {
     clientDone = true;
