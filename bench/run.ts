@@ -5,7 +5,7 @@
  *
  * Settings (environment): BENCH_TASKS (100000), BENCH_RUNS (3), BENCH_WORKERS ("1,4,16"),
  * BENCH_SLOTS (8), BENCH_LATENCY_TASKS (500), BENCH_LATENCY_RATE (100/s),
- * BENCH_GRAPHILE_TASKS (BENCH_TASKS), BENCH_STORES (drover's stores: "memory,sqlite,postgres"), BENCH_DETECTION_TRIALS (20), BENCH_PEERS ("bullmq,graphile"; "" for none),
+ * BENCH_GRAPHILE_TASKS (BENCH_TASKS), BENCH_STORES (drover's stores: "memory,sqlite,postgres"), BENCH_DETECTION_TRIALS (20), BENCH_PEERS ("bullmq,graphile,grpc-floor"; "" for none; grpc-floor: a bare grpc-js server of the same service, the floor for single mode),
  * BENCH_SCALE_MEMBERS ("1000,5000,10000"), BENCH_SCALE_WINDOW_MS (10000),
  * BENCH_QUEUE_DEPTHS ("0,250000,500000,1000000"), BENCH_QUEUE_SAMPLES (200),
  * BENCH_PROFILE_DIR (leader and worker CPU profiles), BENCH_ONLY (sections to run, default all: "throughput,latency,detection,members,queue").
@@ -29,6 +29,7 @@ import { progress } from './lib/progress.js';
 import { distribution, repeated, type Distribution, type Repeated } from './lib/stats.js';
 import { bullmqLatency, bullmqThroughput, bullmqUnavailable } from './peers/bullmq.js';
 import { graphileLatency, graphileThroughput, graphileUnavailable } from './peers/graphile.js';
+import { grpcFloorThroughput } from './peers/grpc-floor.js';
 import { renderMarkdown } from './report.js';
 
 const { values: flags } = parseArgs({
@@ -57,7 +58,9 @@ export const settings = {
   stores: env('BENCH_STORES', 'memory,sqlite,postgres', 'memory,sqlite')
     .split(',')
     .filter(Boolean) as BenchStore[],
-  peers: env('BENCH_PEERS', 'bullmq,graphile', 'bullmq,graphile').split(',').filter(Boolean),
+  peers: env('BENCH_PEERS', 'bullmq,graphile,grpc-floor', 'bullmq,graphile,grpc-floor')
+    .split(',')
+    .filter(Boolean),
   graphileTasks: Number(process.env['BENCH_GRAPHILE_TASKS'] ?? env('BENCH_TASKS', '100000', '300')),
   scaleMembers: env('BENCH_SCALE_MEMBERS', '1000,5000,10000', '50').split(',').map(Number),
   scaleWindowMs: Number(env('BENCH_SCALE_WINDOW_MS', '10000', '1000')),
@@ -175,6 +178,9 @@ if (settings.peers.includes('graphile')) {
       (s) => graphileThroughput({ ...s, tasks: settings.graphileTasks }),
     ]);
 }
+// The floor under one-call-per-task scheduling: bare grpc-js, same service and codecs.
+const GRPC_FLOOR = 'grpc-js floor';
+if (settings.peers.includes('grpc-floor')) systems.push([GRPC_FLOOR, grpcFloorThroughput]);
 for (const [system, why] of Object.entries(results.skipped)) progress(`skipping ${system}: ${why}`);
 
 if (wants('throughput')) {
@@ -191,6 +197,7 @@ if (wants('throughput')) {
       for (const [system, measure] of systems) {
         // A stream of one-task requests is drover's own protocol; peers have no such mode.
         if (mode === 'stream' && !system.startsWith('drover')) continue;
+        if (system === GRPC_FLOOR && mode !== 'single') continue;
         const perRun: ThroughputRun[] = [];
         for (let i = 1; i <= settings.runs; i++) {
           const tasks = system === 'graphile-worker' ? settings.graphileTasks : settings.tasks;

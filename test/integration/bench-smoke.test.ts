@@ -20,7 +20,12 @@ describe('benchmark harness (smoke: tiny counts)', () => {
       });
       const results = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8')) as {
         machine: { cores: number; node: string };
-        throughput: { system: string; mode: string; tasksPerSec: { median: number } }[];
+        throughput: {
+          system: string;
+          mode: string;
+          tasksPerSec: { median: number };
+          cpuUsPerTask?: { leader: number };
+        }[];
         latency: { system: string; toStartMs: { n: number } }[];
         detection: { signal: string; trials: { n: number } }[];
         skipped: Record<string, string>;
@@ -57,6 +62,10 @@ describe('benchmark harness (smoke: tiny counts)', () => {
         const measured = results.throughput.some((r) => r.system === peer);
         expect(measured || peer in results.skipped).toBe(true);
       }
+      // The grpc-js floor: single mode only, with the server's and the client's CPU per call.
+      const floor = results.throughput.filter((r) => r.system === 'grpc-js floor');
+      expect(floor.map((r) => r.mode)).toEqual(['single', 'single']);
+      expect(floor.every((r) => r.cpuUsPerTask && r.cpuUsPerTask.leader > 0)).toBe(true);
       expect(results.latency.find((r) => r.system === 'drover')?.toStartMs.n).toBe(20);
       expect(results.detection.map((d) => [d.signal, d.trials.n])).toEqual([
         ['SIGKILL', 2],
