@@ -15,7 +15,10 @@ export interface WorkerState {
   /** Set while the worker reports FAILED, with why. */
   readonly failedReason: string | undefined;
   readonly draining: boolean;
+  /** What runs, to send; empty on a heartbeat that only carries reports or output. */
   readonly running: RunningTask[];
+  /** How many attempts run (the status says BUSY or IDLE by it, listed or not). */
+  readonly runningCount: number;
   readonly freeSlots: number;
 }
 
@@ -41,7 +44,7 @@ export function buildHeartbeat(state: WorkerState, load: OutboxLoad): HeartbeatR
   return {
     id: state.id,
     session: state.session,
-    status: heartbeatStatus(state.failedReason, state.running.length),
+    status: heartbeatStatus(state.failedReason, state.runningCount),
     statusReason: state.failedReason ?? '',
     freeSlots: state.freeSlots,
     running: state.running,

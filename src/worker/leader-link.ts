@@ -29,7 +29,10 @@ import { Outbox } from './outbox.js';
 import type { TaskRunner } from './runner.js';
 
 /** What the link needs of the runner: what runs, free slots, and starting and stopping. */
-export type LinkRunner = Pick<TaskRunner, 'running' | 'freeSlots' | 'start' | 'stop'>;
+export type LinkRunner = Pick<
+  TaskRunner,
+  'running' | 'runningCount' | 'freeSlots' | 'start' | 'stop'
+>;
 
 /** Settings of a {@link LeaderLink}. */
 export interface LeaderLinkOptions {
@@ -224,7 +227,8 @@ export class LeaderLink {
     this.flushScheduled = true;
     setImmediate(() => {
       this.flushScheduled = false;
-      this.sendHeartbeat();
+      // Reports and output only: the running list goes with the interval heartbeats.
+      this.sendHeartbeat(false);
     });
   }
 
@@ -297,8 +301,12 @@ export class LeaderLink {
     }
   }
 
-  /** One heartbeat: liveness, what runs, and every report not yet sent on this stream. */
-  private sendHeartbeat(): void {
+  /**
+   * One heartbeat: liveness, what runs (unless `listRunning` is false: a flush of reports
+   * under load would re-send the whole list each time), and every report not yet sent on
+   * this stream.
+   */
+  private sendHeartbeat(listRunning = true): void {
     if (!this.stream) {
       this.outbox.dropOutput();
       return;
@@ -311,7 +319,8 @@ export class LeaderLink {
       session: this.session,
       failedReason: this.failedReason,
       draining: this.draining,
-      running: runner.running,
+      running: listRunning ? runner.running : [],
+      runningCount: runner.runningCount,
       freeSlots: runner.freeSlots,
     };
     this.stream.write(buildHeartbeat(state, load));

@@ -118,6 +118,13 @@ export class TaskRunner {
     return running;
   }
 
+  /** How many attempts have a handler running (without building the list). */
+  get runningCount(): number {
+    let count = 0;
+    for (const attempt of this.attempts.values()) if (!attempt.ended) count++;
+    return count;
+  }
+
   /** Slots with no handler running. */
   get freeSlots(): number {
     return Math.max(0, this.slots - this.queue.pending - this.queue.size);

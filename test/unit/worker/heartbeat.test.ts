@@ -13,6 +13,7 @@ const state: WorkerState = {
   failedReason: undefined,
   draining: false,
   running: [],
+  runningCount: 0,
   freeSlots: 2,
 };
 
@@ -25,6 +26,18 @@ describe('heartbeatStatus', () => {
     ['', 0, HeartbeatStatus.HEARTBEAT_STATUS_FAILED], // any reason, even empty, is FAILED
   ])('failed %j with %i running is %i', (reason, running, expected) => {
     expect(heartbeatStatus(reason, running)).toBe(expected);
+  });
+});
+
+describe('buildHeartbeat', () => {
+  it('says BUSY by the running count when the list is left out (a heartbeat of reports only)', () => {
+    const message = buildHeartbeat(
+      { ...state, running: [], runningCount: 3 },
+      { output: [], reports: [{ id: 't', attempt: 1, result: 'ok' }], more: false },
+    );
+    expect(message.status).toBe(HeartbeatStatus.HEARTBEAT_STATUS_BUSY);
+    expect(message.running).toEqual([]);
+    expect(message.finished.map((f) => f.id)).toEqual(['t']);
   });
 });
 
@@ -47,7 +60,13 @@ describe('buildHeartbeat', () => {
   it('tells liveness, what runs and the load, with no reason while healthy', () => {
     const output = [{ id: 't', attempt: 1, stream: 'stdout', data: 'hi' }];
     const message = buildHeartbeat(
-      { ...state, running: [{ id: 't', attempt: 1 }], freeSlots: 1, draining: true },
+      {
+        ...state,
+        running: [{ id: 't', attempt: 1 }],
+        runningCount: 1,
+        freeSlots: 1,
+        draining: true,
+      },
       { output, reports: [{ id: 'u', attempt: 3, result: 'r' }], more: false },
     );
     expect(message).toEqual({

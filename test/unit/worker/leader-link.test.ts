@@ -8,7 +8,13 @@ import { useFakeLeaders } from '../client/fake-leaders.js';
 import { captureLogger, type LogLine } from './capture-logger.js';
 import { waitFor } from '../../helpers/wait-for.js';
 
-const runner: LinkRunner = { running: [], freeSlots: 1, start: () => {}, stop: () => {} };
+const runner: LinkRunner = {
+  running: [],
+  runningCount: 0,
+  freeSlots: 1,
+  start: () => {},
+  stop: () => {},
+};
 
 /**
  * Leader addresses where nothing listens: Unix sockets that do not exist, so every Join

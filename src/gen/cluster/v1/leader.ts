@@ -310,6 +310,9 @@ export interface HeartbeatRequest {
   /**
    * What it runs now. On a new stream this re-attaches work it kept running
    * while the leader was away; anything the leader does not recognise is stopped.
+   * Sent on a stream's first message, every interval and on a change of state; a
+   * message sent only to carry reports or output may leave it empty, and the leader
+   * checks it only when it is not (or on a stream's first message).
    */
   running: RunningTask[];
   /** The worker is shutting down: send it no new work. */
