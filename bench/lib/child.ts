@@ -1,17 +1,18 @@
 import { spawn } from 'node:child_process';
 import { DroverProcess } from '../../test/helpers/processes.js';
 
-/** Starts `node <script> ...args` and waits for its "worker joined" line. */
+/** Starts `node <script> ...args` and waits for its ready line ("worker joined"). */
 export async function startNodeWorker(
   name: string,
   script: string,
   args: string[],
+  readyMsg = 'worker joined',
 ): Promise<DroverProcess> {
   const proc = new DroverProcess(
     name,
     spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }),
   );
-  await proc.waitForLine((l) => l.msg === 'worker joined', 30_000);
+  await proc.waitForLine((l) => l.msg === readyMsg, 30_000);
   return proc;
 }
 

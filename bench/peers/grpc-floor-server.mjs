@@ -18,7 +18,7 @@ server.addService(SchedulerServiceService, handlers);
 server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, port) => {
   if (err) throw err;
   process.stdout.write(
-    `${JSON.stringify({ msg: 'worker joined', address: `127.0.0.1:${port}` })}\n`,
+    `${JSON.stringify({ msg: 'floor listening', address: `127.0.0.1:${port}` })}\n`,
   );
 });
 process.on('SIGTERM', () => server.tryShutdown(() => process.exit(0)));

@@ -16,8 +16,8 @@ const SERVER = fileURLToPath(new URL('./grpc-floor-server.mjs', import.meta.url)
  * `leader` the server's, to read beside drover's single-mode row (issue #17).
  */
 export async function grpcFloorThroughput(settings: ThroughputSettings): Promise<ThroughputRun> {
-  const server = await startNodeWorker('grpc-floor', SERVER, []);
-  const address = server.lines.find((l) => l.msg === 'worker joined')!['address'] as string;
+  const server = await startNodeWorker('grpc-floor', SERVER, [], 'floor listening');
+  const address = server.lines.find((l) => l.msg === 'floor listening')!['address'] as string;
   const client = new SchedulerServiceClient(address, credentials.createInsecure());
   const call = (tasks: number): Promise<void> =>
     new Promise((resolve, reject) => {

@@ -73,17 +73,11 @@ type Stream = ClientDuplexStream<ScheduleTaskStreamRequest, ScheduleTaskStreamRe
  * or the next listed one if it broke with UNAVAILABLE. It never retries by itself: a
  * schedule that may have been saved is the caller's to retry, with the same id.
  */
-/**
- * grpc-js's built-in retries buffer every message of a call until it commits; the producer
- * never retries by itself (see above), so that layer is only cost on its stream.
- */
-const CHANNEL_OPTIONS = { 'grpc.enable_retries': 0 };
-
 export function createProducer(options: ProducerOptions): Producer {
   const creds = options.credentials ?? grpcCredentials.createInsecure();
   const leaders = new LeaderRotation(leaderList(options.leader));
   let address = leaders.take();
-  let client = new SchedulerServiceClient(address, creds, CHANNEL_OPTIONS);
+  let client = new SchedulerServiceClient(address, creds);
   const pending = new Map<number, Pending>();
   let stream: Stream | undefined;
   let nextRequestId = 1;
@@ -96,7 +90,7 @@ export function createProducer(options: ProducerOptions): Producer {
     if (next === address) return; // one leader: stay on its client, as before
     client.close();
     address = next;
-    client = new SchedulerServiceClient(address, creds, CHANNEL_OPTIONS);
+    client = new SchedulerServiceClient(address, creds);
   };
 
   const open = (): Stream => {

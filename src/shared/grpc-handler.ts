@@ -47,6 +47,7 @@ export function unary<Req, Res>(
 class CallCancel implements UnaryContext {
   private controller: AbortController | undefined;
   private onCancelled: (() => void) | undefined;
+  private answered = false;
 
   constructor(private readonly call: ServerUnaryCall<unknown, unknown>) {}
 
@@ -58,7 +59,7 @@ class CallCancel implements UnaryContext {
         controller.abort(new DOMException('client cancelled', 'AbortError'));
       if (this.call.cancelled) {
         abort();
-      } else {
+      } else if (!this.answered) {
         // grpc-js emits 'cancelled' when a call's stream closes, also after a normal
         // answer: listen only while the handler runs (done() removes it), so a finished
         // call does not build an abort reason for nobody.
@@ -69,7 +70,9 @@ class CallCancel implements UnaryContext {
     return this.controller.signal;
   }
 
+  /** The call is answered: stop listening (a signal asked for later never fires). */
   done(): void {
+    this.answered = true;
     if (this.onCancelled) this.call.removeListener('cancelled', this.onCancelled);
     this.onCancelled = undefined;
   }

@@ -5,56 +5,79 @@ import type { StartWork, TaskContext } from './runner.js';
 /** Where a running attempt's output goes through its runner (bounded there). */
 export type AttemptOutput = (attempt: RunningAttempt, stream: string, text: string) => void;
 
+/** The accessors every AttemptContext gets as its own (one set of getters for all). */
+let OWN_ACCESSORS: PropertyDescriptorMap;
+
 /**
  * The TaskContext a handler gets. A class, not an object literal with getters and
  * closures: profiling a worker under load showed the literal at ~2 KB of allocation per
  * task, most of the worker's garbage. Its logger (a child of the runner's, with the task's
  * id) is made only when something logs through it; `write` is bound on first read, so a
  * handler may still destructure it (`({ write }) => write('x')`).
+ *
+ * It looks like the literal it replaced: `signal`, `logger` and `write` are own,
+ * enumerable accessors (shared getters, defined per instance), so `{ ...ctx, payload }` or
+ * `Object.keys(ctx)` see the same seven fields as before, and the internals are `#private`.
  */
 export class AttemptContext implements TaskContext {
   readonly id: string;
   readonly attempt: number;
   readonly kind: string;
   readonly payload: string;
-  private taskLog: Logger | undefined;
-  private handlerLog: Logger | undefined;
-  private boundWrite: TaskContext['write'] | undefined;
+  declare readonly signal: AbortSignal;
+  declare readonly logger: Logger;
+  declare readonly write: TaskContext['write'];
+  readonly #running: RunningAttempt;
+  readonly #runnerLog: Logger;
+  readonly #output: AttemptOutput;
+  #taskLog: Logger | undefined;
+  #handlerLog: Logger | undefined;
+  #boundWrite: TaskContext['write'] | undefined;
 
-  constructor(
-    work: StartWork,
-    private readonly running: RunningAttempt,
-    private readonly runnerLog: Logger,
-    private readonly output: AttemptOutput,
-  ) {
+  constructor(work: StartWork, running: RunningAttempt, runnerLog: Logger, output: AttemptOutput) {
     this.id = work.id;
     this.attempt = work.attempt;
     this.kind = work.kind;
     this.payload = work.payload;
-  }
-
-  get signal(): AbortSignal {
-    return this.running.signal;
-  }
-
-  get logger(): Logger {
-    return (this.handlerLog ??= mirrorToOutput(this.log(), (line) =>
-      this.output(this.running, 'log', line),
-    ));
-  }
-
-  get write(): TaskContext['write'] {
-    return (this.boundWrite ??= (text, stream = 'stdout') =>
-      this.output(this.running, stream, text));
+    this.#running = running;
+    this.#runnerLog = runnerLog;
+    this.#output = output;
+    Object.defineProperties(this, OWN_ACCESSORS);
   }
 
   /** The runner's log for this attempt (not mirrored into its output). */
   log(): Logger {
-    return (this.taskLog ??= this.runnerLog.child({
+    return (this.#taskLog ??= this.#runnerLog.child({
       taskId: this.id,
       attempt: this.attempt,
       kind: this.kind,
     }));
+  }
+
+  static {
+    OWN_ACCESSORS = {
+      signal: {
+        enumerable: true,
+        get(this: AttemptContext): AbortSignal {
+          return this.#running.signal;
+        },
+      },
+      logger: {
+        enumerable: true,
+        get(this: AttemptContext): Logger {
+          return (this.#handlerLog ??= mirrorToOutput(this.log(), (line) =>
+            this.#output(this.#running, 'log', line),
+          ));
+        },
+      },
+      write: {
+        enumerable: true,
+        get(this: AttemptContext): TaskContext['write'] {
+          return (this.#boundWrite ??= (text, stream = 'stdout') =>
+            this.#output(this.#running, stream, text));
+        },
+      },
+    };
   }
 }
 

@@ -38,8 +38,13 @@ export function openLeaderConnection(
     'grpc.keepalive_time_ms': 10_000,
     'grpc.keepalive_timeout_ms': 5_000,
     'grpc.keepalive_permit_without_calls': 1,
-    // grpc-js's built-in retries buffer every message of a call until it commits; drover
-    // retries by itself (a new stream, reports re-sent), so that layer is only cost.
+    // grpc-js's retry layer copies every message of a call into a buffer until the call
+    // commits, for the whole life of the heartbeat stream (profiled as a share of a busy
+    // worker's CPU and garbage). Turning it off also ends transparent retries (of a call
+    // the leader refused before reading it, as when it closes a connection): the worker
+    // does without, since a failed Join or stream is retried by the link itself (a new
+    // Join on its backoff, reports re-sent on the new stream), and a failed Leave only
+    // means the leader learns of the exit from the stream's end instead.
     'grpc.enable_retries': 0,
   });
   const client = new LeaderServiceClient(address, credentials, { channelOverride: channel });

@@ -10,6 +10,7 @@ import type {
   HeartbeatResponse,
   JoinResponse,
 } from '../gen/cluster/v1/leader.js';
+import type { StartWorkRequest, StopWorkRequest } from '../gen/worker/v1/worker.js';
 import { LeaderRotation } from '../client/leader-rotation.js';
 import { errorMessage } from '../shared/errors.js';
 import { leaderHint, refusedByStandby } from '../shared/leader-hint.js';
@@ -291,7 +292,9 @@ export class LeaderLink {
   private onMessage(message: HeartbeatResponse): void {
     const { runner } = this.options;
     this.outbox.acknowledged(message.acks);
-    for (const start of message.start) runner.start(start);
+    // A handler that returns at once runs inside start(): a stop for it in this same
+    // message must be known before, or it would report a result instead of the stop.
+    for (const start of message.start) runner.start(start, stopIn(message, start)?.reason);
     for (const stop of message.stop) {
       this.log.info(
         { taskId: stop.id, attempt: stop.attempt, reason: stop.reason },
@@ -333,4 +336,12 @@ export class LeaderLink {
     this.connection?.channel.close();
     this.connection = undefined;
   }
+}
+
+/** The stop in `message` for the attempt `start` begins, if the leader sent both at once. */
+function stopIn(message: HeartbeatResponse, start: StartWorkRequest): StopWorkRequest | undefined {
+  if (message.stop.length === 0) return undefined;
+  return message.stop.find(
+    (stop) => stop.id === start.id && (stop.attempt === 0 || stop.attempt === start.attempt),
+  );
 }

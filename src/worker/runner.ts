@@ -135,11 +135,16 @@ export class TaskRunner {
     return [...this.handlers.keys()];
   }
 
-  /** Starts an attempt; a repeated start of the same attempt is ignored. */
-  start(work: StartWork): void {
+  /**
+   * Starts an attempt; a repeated start of the same attempt is ignored. With `stoppedFor`
+   * (the leader's stop came in the same message) it starts already stopped: a handler that
+   * would return at once is not run, and the attempt reports the stop.
+   */
+  start(work: StartWork, stoppedFor?: string): void {
     const key = attemptKey(work.id, work.attempt);
     if (this.attempts.has(key)) return;
     const attempt = new RunningAttempt(work.id, work.attempt, key);
+    if (stoppedFor !== undefined) attempt.stop(new TaskStoppedError(stoppedFor));
     this.attempts.set(key, attempt);
     // run() never rejects (it logs its own faults), so add()'s promise needs no handler.
     void this.queue.add(() => this.run(work, attempt));
@@ -199,22 +204,34 @@ export class TaskRunner {
   private run(work: StartWork, attempt: RunningAttempt): Promise<void> {
     const context = new AttemptContext(work, attempt, this.log, this.output);
     const logsInfo = this.log.isLevelEnabled('info');
-    const startedAt = logsInfo ? performance.now() : 0;
+    const startedAtMs = logsInfo ? performance.now() : 0;
     try {
       const early = this.refusal(work, attempt);
       if (early) {
-        this.finish(context, attempt, early, startedAt, logsInfo);
+        this.finish(context, attempt, early, startedAtMs, logsInfo);
         return DONE;
       }
       if (logsInfo) context.log().info('task started');
       const settled = this.settle(this.handlers.get(work.kind)!, context, attempt);
       if (!(settled instanceof Promise)) {
-        this.finish(context, attempt, this.outcome(context, attempt, settled), startedAt, logsInfo);
+        this.finish(
+          context,
+          attempt,
+          this.outcome(context, attempt, settled),
+          startedAtMs,
+          logsInfo,
+        );
         return DONE;
       }
       return settled
         .then((late) =>
-          this.finish(context, attempt, this.outcome(context, attempt, late), startedAt, logsInfo),
+          this.finish(
+            context,
+            attempt,
+            this.outcome(context, attempt, late),
+            startedAtMs,
+            logsInfo,
+          ),
         )
         .catch((err: unknown) => this.runnerFailed(work, err));
     } catch (err) {
@@ -244,14 +261,14 @@ export class TaskRunner {
     context: AttemptContext,
     attempt: RunningAttempt,
     outcome: AttemptOutcome,
-    startedAt: number,
+    startedAtMs: number,
     logsInfo: boolean,
   ): void {
     if (logsInfo) {
       context
         .log()
         .info(
-          { durationMs: Math.round(performance.now() - startedAt), error: outcome.error },
+          { durationMs: Math.round(performance.now() - startedAtMs), error: outcome.error },
           outcome.error === undefined ? 'task finished' : 'task failed',
         );
     }
@@ -319,7 +336,10 @@ export class TaskRunner {
       return { kind: 'threw', error };
     }
     if (!isThenable(returned)) return { kind: 'returned', value: returned };
-    return settleWithinGrace(returned, attempt, this.stopGraceMs, this.timers);
+    // A thenable that is not a native promise may throw from its own then(): adopted by
+    // Promise.resolve, that becomes a rejection (a failed attempt), not a runner fault.
+    const work = returned instanceof Promise ? returned : Promise.resolve(returned);
+    return settleWithinGrace(work, attempt, this.stopGraceMs, this.timers);
   }
 }
 

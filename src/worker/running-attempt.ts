@@ -60,6 +60,7 @@ export class RunningAttempt implements StopWatch {
     listener?.();
   }
 
+  /** One listener at a time (the grace period's); a second call replaces the first. */
   whenStopped(listener: () => void): () => void {
     this.stopListener = listener;
     return () => {

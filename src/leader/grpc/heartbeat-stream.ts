@@ -20,7 +20,7 @@ type HeartbeatCall = ServerDuplexStream<HeartbeatRequest, HeartbeatResponse>;
  * Handles one worker's Heartbeat stream: heartbeats come up, work goes down. The first
  * message names the member (which must have joined); from then on every message is a
  * heartbeat for it. Work is batched: all starts and stops for the member in one event-loop
- * turn go out as one HeartbeatResponse.
+ * turn go out as one HeartbeatResponse, with the acks that waited for it (StreamChannel).
  */
 export function handleHeartbeatStream(
   call: HeartbeatCall,

@@ -9,7 +9,11 @@
 const QUOTE_OR_BACKSLASH = /["\\]/;
 const QUOTES_AND_BACKSLASHES = /["\\]/g;
 
-/** A text[] literal; null is SQL NULL. Every element is quoted, so any text is safe. */
+/**
+ * A text[] literal; null is SQL NULL. Every element is quoted and its quotes and
+ * backslashes escaped, so no text can end its element early; text holding U+0000 cannot
+ * go at all (PostgreSQL text refuses it), which callers send as base64 instead.
+ */
 export function textArray(values: readonly (string | null)[]): string {
   let out = '{';
   for (let i = 0; i < values.length; i++) {
@@ -45,11 +49,18 @@ const ZEROS = ['', '0', '00', '000', '0000', '00000', '000000', '0000000', '0000
  * 10^9, each formats as a small integer (~55 ns for the whole). A task row has several.
  */
 export function integerText(value: number): string {
+  if (!Number.isSafeInteger(value)) {
+    throw new TypeError(`not a safe integer for a bigint column: ${value}`);
+  }
+  return integerDigits(value);
+}
+
+function integerDigits(value: number): string {
   if (value < 1e9 && value > -1e9) return `${value | 0}`;
-  if (value < 0) return `-${integerText(-value)}`;
+  if (value < 0) return `-${integerDigits(-value)}`;
   const high = Math.floor(value / 1e9);
   const low = `${(value - high * 1e9) | 0}`;
-  return `${integerText(high)}${ZEROS[9 - low.length]!}${low}`;
+  return `${integerDigits(high)}${ZEROS[9 - low.length]!}${low}`;
 }
 
 /** A boolean[] literal. */

@@ -91,6 +91,7 @@ export class PostgresTaskStore implements TaskStore {
     // listener the 'error' event would crash the process first.
     client.on('error', () => {});
     try {
+      await requireUtf8(client, where);
       await migratePostgres(client, schema);
     } catch (err) {
       await client.end().catch(() => {});
@@ -239,6 +240,22 @@ export async function migratePostgres(client: pg.Client, schema: string): Promis
   } catch (err) {
     await client.query('ROLLBACK').catch(() => {});
     throw err;
+  }
+}
+
+/**
+ * Refuses a database whose encoding is not UTF8: task ids, kinds and (as text, see
+ * write_rows) payloads, results and errors are any Unicode text, and a character the
+ * database's encoding lacks would fail a group commit, which stops the leader. Refused at
+ * start, with how to fix it, instead.
+ */
+async function requireUtf8(client: pg.Client, where: string): Promise<void> {
+  const { rows } = await client.query<{ server_encoding: string }>('SHOW server_encoding');
+  const encoding = rows[0]?.server_encoding ?? 'unknown';
+  if (encoding !== 'UTF8') {
+    throw new StoreOpenError(
+      `the PostgreSQL database at ${where} is encoded ${encoding}; drover needs UTF8 (create one with CREATE DATABASE ... ENCODING 'UTF8' TEMPLATE template0)`,
+    );
   }
 }
 

@@ -39,6 +39,8 @@ export const STEP_DOWN_ID = 'step-down';
 export class FakeLeader {
   /** Methods called, in order (`join`, `heartbeat`, `members`, ...). */
   readonly calls: string[] = [];
+  /** Every heartbeat received, in order. */
+  readonly heartbeats: HeartbeatRequest[] = [];
   /** The active leader a refusal or a step-down names; settable, to build loops. */
   hint: string | undefined;
   /** Active only: ends heartbeat and schedule streams as a leader stepping down does. */
@@ -145,7 +147,8 @@ export class FakeLeader {
       heartbeat: (call: ServerDuplexStream<HeartbeatRequest, HeartbeatResponse>) => {
         this.calls.push('heartbeat');
         let steppedDown = false;
-        call.on('data', () => {
+        call.on('data', (request: HeartbeatRequest) => {
+          this.heartbeats.push(request);
           if (this.stepDownTo === undefined || steppedDown) return;
           steppedDown = true;
           call.emit('error', this.refusal(this.stepDownTo));

@@ -98,6 +98,20 @@ describe('unary', () => {
     expect(response).toBe(true);
   });
 
+  it('leaves no listener behind for a signal first read after the answer', async () => {
+    const call = fakeCall(1);
+    let context: UnaryContext | undefined;
+    await answer(
+      unary(logger, (_r: unknown, ctx: UnaryContext) => {
+        context = ctx;
+        return 'x';
+      }),
+      call,
+    );
+    expect(context!.signal.aborted).toBe(false);
+    expect(call.listenerCount('cancelled')).toBe(0);
+  });
+
   it('adds no listener for a handler that never reads its signal', async () => {
     const call = fakeCall(1);
     await answer(

@@ -2,6 +2,7 @@ import { credentials } from '@grpc/grpc-js';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { describe, expect, it } from 'vitest';
+import { HeartbeatStatus } from '../../../src/gen/cluster/v1/leader.js';
 import { LeaderLink, type LinkRunner } from '../../../src/worker/leader-link.js';
 import { LeaderUnreachableError } from '../../../src/worker/link-errors.js';
 import { useFakeLeaders } from '../client/fake-leaders.js';
@@ -24,7 +25,11 @@ const nowhere = (name: string): string =>
   `unix:${join(tmpdir(), `drover-no-leader-${process.pid}-${name}.sock`)}`;
 
 /** A link whose time only moves by the waits it asks for, and which never waits for real. */
-function linkWithFakeTime(addresses: string[], onWait: () => void = () => {}) {
+function linkWithFakeTime(
+  addresses: string[],
+  onWait: () => void = () => {},
+  linkRunner: LinkRunner = runner,
+) {
   let nowMs = 0;
   const waits: number[] = [];
   const { logger, lines } = captureLogger();
@@ -32,7 +37,7 @@ function linkWithFakeTime(addresses: string[], onWait: () => void = () => {}) {
     addresses,
     credentials: credentials.createInsecure(),
     identity: { id: 'w1', address: '', instance: 'i', slots: 1, kinds: ['demo'] },
-    runner,
+    runner: linkRunner,
     policy: { initialDelayMs: 100, maxDelayMs: 1_000, giveUpAfterMs: 5_000 },
     logger,
     deps: {
@@ -95,6 +100,29 @@ describe('LeaderLink following the active leader', () => {
     stop.abort();
     await run;
   }
+
+  it("lists what runs on a stream's first heartbeat, and leaves it out of a flush of reports", async () => {
+    const active = await start('active');
+    const busy: LinkRunner = { ...runner, running: [{ id: 't1', attempt: 1 }], runningCount: 1 };
+    const { link } = linkWithFakeTime([active.address], () => {}, busy);
+    const stop = new AbortController();
+    const run = link.run(stop.signal);
+    await waitFor(() => active.heartbeats.length >= 1, {
+      timeoutMs: 5_000,
+      what: 'the first heartbeat',
+    });
+    expect(active.heartbeats[0]!.running).toEqual([{ id: 't1', attempt: 1 }]);
+    void link.report({ id: 't0', attempt: 1, result: 'ok' });
+    const flush = await waitFor(() => active.heartbeats.find((h) => h.finished.length > 0), {
+      timeoutMs: 5_000,
+      what: 'the heartbeat carrying the report',
+    });
+    expect(flush.running).toEqual([]);
+    expect(flush.status).toBe(HeartbeatStatus.HEARTBEAT_STATUS_BUSY);
+    expect(flush.finished.map((f) => f.id)).toEqual(['t0']);
+    stop.abort();
+    await run;
+  });
 
   it('joins the leader a refusal names at once, even one not in its list', async () => {
     const active = await start('active');

@@ -65,6 +65,56 @@ describe('TaskRunner', () => {
     ]);
   });
 
+  it('starts an attempt the same message stops already stopped: the handler does not run', async () => {
+    let ran = false;
+    const { tasks, reports } = runner({ quick: () => ((ran = true), 'done') });
+    tasks.start({ id: 't', attempt: 1, kind: 'quick', payload: '' }, 'cancelled');
+    tasks.stop('t', 1, 'cancelled');
+    await flush();
+    expect(ran).toBe(false);
+    expect(reports).toEqual([{ id: 't', attempt: 1, error: 'stopped: cancelled' }]);
+  });
+
+  it('gives a context that spreads like a plain object, with no internals', async () => {
+    let copy: Record<string, unknown> = {};
+    const { tasks } = runner({
+      spread: (ctx) => {
+        copy = { ...ctx, payload: 'changed' };
+      },
+    });
+    start(tasks, 's', 'spread');
+    await flush();
+    expect(Object.keys(copy).sort()).toEqual([
+      'attempt',
+      'id',
+      'kind',
+      'logger',
+      'payload',
+      'signal',
+      'write',
+    ]);
+    expect(typeof copy['write']).toBe('function');
+    expect(copy['signal']).toBeInstanceOf(AbortSignal);
+    expect(copy['payload']).toBe('changed');
+  });
+
+  it('fails an attempt whose handler returns a thenable that throws', async () => {
+    const { tasks, reports } = runner({
+      odd: () =>
+        ({
+          then() {
+            throw new Error('bad thenable');
+          },
+        }) as unknown as Promise<string>,
+    });
+    start(tasks, 'o', 'odd');
+    await flush();
+    expect(reports).toEqual([
+      { id: 'o', attempt: 1, error: 'bad thenable', result: undefined, permanent: false },
+    ]);
+    expect(tasks.running).toEqual([]);
+  });
+
   it('a handler that throws synchronously fails its attempt like one that rejects', async () => {
     const { tasks, reports } = runner({
       sync: () => {

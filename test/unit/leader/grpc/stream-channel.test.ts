@@ -57,6 +57,20 @@ describe('StreamChannel', () => {
     expect(written).toHaveLength(1);
   });
 
+  it('sends acks still waiting with its last message when it closes the stream', () => {
+    const { written, call } = recordingCall();
+    const emitted: unknown[] = [];
+    (call as unknown as { emit: (e: string, v: unknown) => boolean }).emit = (_e, v) => (
+      emitted.push(v),
+      true
+    );
+    const channel = new StreamChannel(call, () => false);
+    channel.ack(ack('a'));
+    channel.close('leader stepping down');
+    expect(written).toEqual([{ start: [], stop: [], acks: [ack('a')] }]);
+    expect(emitted).toEqual([{ code: 14, details: 'leader stepping down' }]);
+  });
+
   it('writes nothing once the stream ended', async () => {
     const { written, call } = recordingCall();
     const channel = new StreamChannel(call, () => true);

@@ -41,6 +41,13 @@ describe('PostgreSQL array literals', () => {
     for (const value of samples) expect(integerText(value)).toBe(String(value));
   });
 
+  it('refuses what a bigint column cannot hold exactly, rather than writing something else', () => {
+    for (const value of [NaN, Infinity, -Infinity, 1.5, 2 ** 53, -(2 ** 53)]) {
+      expect(() => integerText(value)).toThrow(TypeError);
+    }
+    expect(() => numberArray([1, 0.5])).toThrow(/not a safe integer/);
+  });
+
   it('round-trips awkward text through PostgreSQL itself', async () => {
     const values = ['NULL', '', '{,}', '"', '\\', 'a "b" \\c\\', ' x ', 'é 😀', null];
     const client = new pg.Client({ connectionString: TEST_DATABASE_URL });

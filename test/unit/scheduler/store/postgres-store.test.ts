@@ -117,7 +117,7 @@ describe('PostgresTaskStore', () => {
     expect(again.at(-1)).toMatchObject({ seq: 7, payload: 'x\u0000y', result: 'NULL' });
   });
 
-  it('writes a large group in one transaction across several statements', async () => {
+  it('writes a large group in one transaction', async () => {
     const store = await open(testSchema());
     const tasks = Array.from({ length: 12_000 }, (_, i) => taskRecord({ seq: i + 1 }));
     await store.save(tasks);
@@ -149,6 +149,32 @@ describe('PostgresTaskStore', () => {
     expect(String(error)).toMatch(/version 99, written by a newer drover/);
     const rows = await queryTestDatabase(`SELECT version FROM ${s}.migrations`);
     expect(rows).toHaveLength(PG_SCHEMA_VERSION + 1);
+  });
+
+  it('refuses a database not encoded UTF8, saying how to fix it, and creates nothing there', async () => {
+    const name = `drover_latin1_${process.pid}`;
+    await queryTestDatabase(`DROP DATABASE IF EXISTS ${name}`);
+    await queryTestDatabase(
+      `CREATE DATABASE ${name} ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0`,
+    );
+    try {
+      const url = TEST_DATABASE_URL.replace(/\/[^/]*$/, `/${name}`);
+      const opened = PostgresTaskStore.open({ url, schema: 'drover' });
+      await expect(opened).rejects.toThrow(StoreOpenError);
+      await expect(opened).rejects.toThrow(/encoded LATIN1; drover needs UTF8/);
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      try {
+        const { rows } = await client.query(
+          "SELECT 1 FROM information_schema.schemata WHERE schema_name = 'drover'",
+        );
+        expect(rows).toEqual([]);
+      } finally {
+        await client.end();
+      }
+    } finally {
+      await queryTestDatabase(`DROP DATABASE IF EXISTS ${name}`);
+    }
   });
 
   it('says where it could not connect, without the password', async () => {
