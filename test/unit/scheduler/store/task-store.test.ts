@@ -73,6 +73,18 @@ describe.each(kinds)('TaskStore contract: %s', (_name, make) => {
     expect(await store.loadAll()).toEqual([record(1), finished, retrying]);
   });
 
+  it('writes new rows out of seq order and changes them after, across a reopen too', async () => {
+    const store = await make();
+    stores.push(store);
+    await store.save([record(5)]);
+    await store.save([record(4)]);
+    await store.save([record(4, { status: 'running', attempt: 1 })]);
+    expect((await store.loadAll()).map((t) => [t.seq, t.status])).toEqual([
+      [4, 'running'],
+      [5, 'pending'],
+    ]);
+  });
+
   it('keeps what was saved, not later changes to the same objects', async () => {
     const store = await make();
     stores.push(store);
