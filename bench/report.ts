@@ -114,7 +114,7 @@ function throughput(results: Results): string[] {
 function latency({ latency: rows, settings: s }: Results): string[] {
   if (rows.length === 0) return [];
   return [
-    `**Latency** with idle workers (${s.latencyWorkers} workers x ${s.slots} slots), ${s.latencyTasks} tasks one at a time at ${s.latencyRatePerSec}/s after 20 warm-up tasks, ms: p50 / p99 / max. *drover* schedules with ScheduleTask calls, *(stream)* with the SDK producer (ScheduleTaskStream); *-sqlite*: the durable store.`,
+    `**Latency** with idle workers (${s.latencyWorkers} workers x ${s.slots} slots), ${s.latencyTasks} tasks one at a time at ${s.latencyRatePerSec}/s after 20 warm-up tasks, ms: p50 / p99 / max. *drover* schedules with ScheduleTask calls, *(stream)* with the SDK producer (ScheduleTaskStream), *(python client)* with ScheduleTask calls from a Python grpcio client that shares no code with drover (timed from before its call to the handler's start, on the machine's wall clock); *-sqlite*: the durable store.`,
     '',
     '| system | schedule → start | schedule → complete |',
     '| --- | --- | --- |',

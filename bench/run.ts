@@ -30,6 +30,7 @@ import { distribution, repeated, type Distribution, type Repeated } from './lib/
 import { bullmqLatency, bullmqThroughput, bullmqUnavailable } from './peers/bullmq.js';
 import { graphileLatency, graphileThroughput, graphileUnavailable } from './peers/graphile.js';
 import { grpcFloorThroughput } from './peers/grpc-floor.js';
+import { outsideClientUnavailable, outsideLatency } from './drover/outside-latency.js';
 import { renderMarkdown } from './report.js';
 
 const { values: flags } = parseArgs({
@@ -245,6 +246,17 @@ if (wants('latency')) {
       [`${droverSystem(store)} (stream)`, (...args) => droverLatency(...args, 'stream', store)],
     ],
   );
+  // Timed from outside drover: a Python grpcio client, one ScheduleTask call per task.
+  const noOutsideClient = outsideClientUnavailable();
+  if (noOutsideClient) results.skipped['drover (python client)'] = noOutsideClient;
+  else {
+    for (const store of settings.stores) {
+      runners.push([
+        `${droverSystem(store)} (python client)`,
+        (...args) => outsideLatency(...args, store),
+      ]);
+    }
+  }
   if (systems.some(([x]) => x === 'bullmq')) runners.push(['bullmq', bullmqLatency]);
   if (systems.some(([x]) => x === 'graphile-worker')) {
     runners.push(['graphile-worker', graphileLatency]);

@@ -62,6 +62,9 @@ describe('benchmark harness (smoke: tiny counts)', () => {
         const measured = results.throughput.some((r) => r.system === peer);
         expect(measured || peer in results.skipped).toBe(true);
       }
+      // Timed from outside drover (a Python grpcio client): measured, or skipped with why.
+      const outside = results.latency.some((r) => r.system === 'drover (python client)');
+      expect(outside || 'drover (python client)' in results.skipped).toBe(true);
       // The grpc-js floor: single mode only, with the server's and the client's CPU per call.
       const floor = results.throughput.filter((r) => r.system === 'grpc-js floor');
       expect(floor.map((r) => r.mode)).toEqual(['single', 'single']);
