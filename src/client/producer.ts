@@ -29,10 +29,22 @@ export interface ProducerOptions {
   readonly credentials?: ChannelCredentials;
 }
 
-/** A task to schedule: a payload, and optionally the fields ScheduleTask takes. */
-export type TaskToSchedule = Partial<Pick<Task, 'id' | 'kind' | 'priority' | 'targetMemberId'>> & {
+/**
+ * A task to schedule: a payload, and optionally the fields ScheduleTask takes (the same
+ * as the CLI's and the HTTP API's: id, kind, priority, target member, attempts, retry
+ * backoff and timeout; unset ones take the leader's defaults).
+ */
+export type TaskToSchedule = Partial<
+  Pick<
+    Task,
+    'id' | 'kind' | 'priority' | 'targetMemberId' | 'maxAttempts' | 'retryBackoffMs' | 'timeoutMs'
+  >
+> & {
   readonly payload: string;
 };
+
+/** Priorities for {@link TaskToSchedule.priority} (HIGH, MEDIUM, LOW). */
+export { TaskPriority } from '../gen/scheduler/v1/scheduler.js';
 
 /** A refusal or a failure, with the gRPC status code the leader (or the link) gave. */
 export class ScheduleError extends Error {

@@ -1,7 +1,6 @@
 import { status } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
-import { createProducer, ScheduleError } from '../../src/client/producer.js';
-import { TaskPriority } from '../../src/gen/scheduler/v1/scheduler.js';
+import { createProducer, ScheduleError, TaskPriority } from '../../src/client/producer.js';
 import { TaskStatus } from '../helpers/grpc-clients.js';
 import { waitFor } from '../helpers/processes.js';
 import { useCluster } from '../helpers/use-cluster.js';
@@ -24,9 +23,17 @@ describe('SDK producer over ScheduleTaskStream', () => {
         payload: '1',
         kind: 'default',
         priority: TaskPriority.TASK_PRIORITY_HIGH,
+        maxAttempts: 5,
+        retryBackoffMs: 0,
+        timeoutMs: 60_000,
       });
       expect(made).toMatch(/^[0-9a-f-]{36}$/);
-      expect((await api.task(made)).priority).toBe(TaskPriority.TASK_PRIORITY_HIGH);
+      expect(await api.task(made)).toMatchObject({
+        priority: TaskPriority.TASK_PRIORITY_HIGH,
+        maxAttempts: 5,
+        retryBackoffMs: 0,
+        timeoutMs: 60_000,
+      });
       await waitFor(
         async () => (await api.tasks(TaskStatus.TASK_STATUS_COMPLETED)).length === 301 || undefined,
         { timeoutMs: 20_000, what: '301 tasks completed' },
