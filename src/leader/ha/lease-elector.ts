@@ -153,6 +153,9 @@ export class LeaseElector {
     const term = this.term;
     this.term = undefined;
     if (term) await this.withSql((sql) => sql.release(term.term), 'release');
+    // Off the leader list at once: `drover leaders` would show it as a standby for up to
+    // a lease otherwise, though it no longer answers.
+    await this.withSql((sql) => sql.leave(), 'leave');
     await this.client?.end().catch(() => {});
     this.client = undefined;
   }

@@ -115,6 +115,11 @@ export class LeaseSql {
     return { id, term, address, httpAddress: http_address ?? undefined };
   }
 
+  /** Takes this leader off the list: it is stopping cleanly (a killed one shows as gone). */
+  async leave(): Promise<void> {
+    await this.client.query(`DELETE FROM ${this.leaders} WHERE id = $1`, [this.self.id]);
+  }
+
   /** Records that this leader is alive (for the list), and forgets long-gone ones. */
   async checkIn(): Promise<void> {
     await this.client.query(
