@@ -1,8 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { TaskStatus } from '../../test/helpers/grpc-clients.js';
 import { createProducer, type Producer } from '../../src/client/producer.js';
 import { BenchCluster, type BenchStore } from '../lib/drover-cluster.js';
-import { waitFor } from '../../test/helpers/wait-for.js';
+import { latencySample } from '../lib/latency-sample.js';
 
 /**
  * Schedule-to-start and schedule-to-complete at a light steady rate with idle workers.
@@ -37,19 +36,7 @@ export async function droverLatency(
       await schedule(id);
       await sleep(1000 / ratePerSec);
     }
-    const done = await waitFor(
-      async () => {
-        const tasks = (await api.tasks(TaskStatus.TASK_STATUS_COMPLETED)).filter((t) =>
-          sentAt.has(t.id),
-        );
-        return tasks.length === count && tasks;
-      },
-      { timeoutMs: 60_000, intervalMs: 50, what: 'latency tasks completed' },
-    );
-    return {
-      toStartMs: done.map((t) => Number(t.result) - sentAt.get(t.id)!),
-      toCompleteMs: done.map((t) => t.finishedAt!.getTime() - sentAt.get(t.id)!),
-    };
+    return await latencySample(api, sentAt);
   } finally {
     await producer?.close();
     await cluster.stop();

@@ -1,9 +1,8 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { TaskStatus } from '../../test/helpers/grpc-clients.js';
-import { waitFor } from '../../test/helpers/wait-for.js';
 import { BenchCluster, type BenchStore } from '../lib/drover-cluster.js';
+import { latencySample } from '../lib/latency-sample.js';
 
 const PYTHON = '/usr/bin/python3';
 const CLIENT = fileURLToPath(new URL('../outside/schedule_at_rate.py', import.meta.url));
@@ -38,19 +37,7 @@ export async function outsideLatency(
     );
     const sentAt = await runClient(cluster.address, count, ratePerSec);
     const api = cluster.clients;
-    const done = await waitFor(
-      async () => {
-        const tasks = (await api.tasks(TaskStatus.TASK_STATUS_COMPLETED)).filter((t) =>
-          sentAt.has(t.id),
-        );
-        return tasks.length === count && tasks;
-      },
-      { timeoutMs: 60_000, intervalMs: 50, what: 'outside latency tasks completed' },
-    );
-    return {
-      toStartMs: done.map((t) => Number(t.result) - sentAt.get(t.id)!),
-      toCompleteMs: done.map((t) => t.finishedAt!.getTime() - sentAt.get(t.id)!),
-    };
+    return await latencySample(api, sentAt);
   } finally {
     await cluster.stop();
   }
