@@ -27,7 +27,7 @@ import { WorkChannels } from './work-channels.js';
 import { MemberFeed } from './member-feed.js';
 import { Assignment } from './assignment.js';
 import { MemberLifecycle, type JoinAnswer } from './member-lifecycle.js';
-import { TaskCommands } from './task-commands.js';
+import { TaskCommands, type CancelOutcome } from './task-commands.js';
 import { OutputFeed, type OutputInput } from './output-feed.js';
 import { startMaintenance } from './maintenance/maintenance.js';
 import { LivenessSweep } from './maintenance/liveness-sweep.js';
@@ -260,7 +260,7 @@ export class Coordinator {
   }
 
   /** CancelTask: a pending task is cancelled at once, a running one stopped on its worker. */
-  cancelTask(id: TaskId): Promise<TaskRecord> {
+  cancelTask(id: TaskId): Promise<CancelOutcome> {
     return this.commands.cancel(id);
   }
 

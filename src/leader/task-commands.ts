@@ -28,6 +28,12 @@ export interface TaskCommandsDeps {
   readonly assertRunning: () => void;
 }
 
+/** What a cancel did: the task as it is now, and whether a stop went to its worker. */
+export interface CancelOutcome {
+  readonly task: TaskRecord;
+  readonly stopSent: boolean;
+}
+
 /**
  * The task operations callers ask for: schedule, cancel, complete, delete. Each changes the
  * pure scheduler, saves through the commit pipeline, and only then answers or tells a worker.
@@ -67,18 +73,21 @@ export class TaskCommands {
     return tasks;
   }
 
-  /** A pending task is cancelled at once, a running one stopped on its worker. */
-  async cancel(id: TaskId): Promise<TaskRecord> {
+  /**
+   * A pending task is cancelled at once, a running one stopped on its worker; says whether
+   * this call sent that stop (a second cancel of a task changes and sends nothing).
+   */
+  async cancel(id: TaskId): Promise<CancelOutcome> {
     this.deps.assertRunning();
     const { task, changed, stop } = this.deps.scheduler.cancel(this.deps.clock.nowMs(), id);
-    if (changed.length === 0) return task;
+    if (changed.length === 0) return { task, stopSent: false };
     await this.deps.commits.save(changed);
     this.deps.log.info(
       { taskId: id, attempt: task.attempt, memberId: task.memberId },
       'task cancelled',
     );
     if (stop) this.deps.channels.sendStop(stop);
-    return task;
+    return { task, stopSent: stop !== undefined };
   }
 
   /** Records the end of an attempt; stale attempts are refused. */

@@ -81,6 +81,11 @@ describe('drover CLI', () => {
       code: 0,
       stdout: 'cancelled long (stop sent to w1)\n',
     });
+    // Again: already cancelled, so no stop goes out and none is claimed.
+    expect(await drover('cancel', ...L, 'long')).toMatchObject({
+      code: 0,
+      stdout: 'cancelled long\n',
+    });
     const shown = await drover('task', ...L, 'long');
     expect(shown.stdout).toMatch(/^status\s+cancelled$/m);
   });

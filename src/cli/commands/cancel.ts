@@ -12,11 +12,13 @@ export function registerCancel(program: Command): void {
       .argument('<id>', 'task id'),
   ).action((id: string, options: ClientOptions) =>
     withClients(options, async (clients) => {
-      const { task } = await call(clients, clients.scheduler.cancelTask.bind(clients.scheduler), {
-        id,
-      });
+      const { task, stopSent } = await call(
+        clients,
+        clients.scheduler.cancelTask.bind(clients.scheduler),
+        { id },
+      );
       if (options.json) return printJson(task ? Task.toJSON(task) : {});
-      print(task?.memberId ? `cancelled ${id} (stop sent to ${task.memberId})` : `cancelled ${id}`);
+      print(stopSent ? `cancelled ${id} (stop sent to ${task?.memberId})` : `cancelled ${id}`);
     }),
   );
 }

@@ -87,8 +87,8 @@ export function schedulerService(coordinator: LeaderApi, logger: Logger): Schedu
       return { ids: tasks.map((task) => task.id) };
     }),
     cancelTask: unary(logger, async (request) => {
-      const task = await coordinator.cancelTask(taskIdFromWire(request.id));
-      return { task: taskToWire(task) };
+      const { task, stopSent } = await coordinator.cancelTask(taskIdFromWire(request.id));
+      return { task: taskToWire(task), stopSent };
     }),
     getTasks: unary(logger, (request) => {
       const query = taskQueryFromWire(request);

@@ -141,7 +141,7 @@ function registerStop(app: FastifyInstance, coordinator: LeaderApi): void {
     async (request) => {
       const body = request.body as { worker_id: string; job_id: string };
       const task = jobOn(coordinator, body.worker_id, body.job_id);
-      const cancelled = await coordinator.cancelTask(task.id);
+      const { task: cancelled } = await coordinator.cancelTask(task.id);
       return { success: true, job_id: cancelled.id, status: cancelled.status };
     },
   );

@@ -125,7 +125,9 @@ function registerTaskById(app: FastifyInstance, coordinator: LeaderApi): void {
       },
     },
     async (request) =>
-      taskJson(await coordinator.cancelTask(taskIdFromWire((request.params as { id: string }).id))),
+      taskJson(
+        (await coordinator.cancelTask(taskIdFromWire((request.params as { id: string }).id))).task,
+      ),
   );
 
   app.delete(

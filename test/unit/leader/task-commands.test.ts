@@ -112,10 +112,16 @@ describe('TaskCommands.cancel, complete and delete', () => {
     await nextTurn();
     expect(w.channel.stops).toEqual([]);
     store.release();
-    expect(await cancelling).toMatchObject({ status: 'cancelled' });
+    expect(await cancelling).toMatchObject({ task: { status: 'cancelled' }, stopSent: true });
     expect(w.channel.stops).toEqual([
       expect.objectContaining({ taskId: task!.id, reason: 'cancelled' }),
     ]);
+    // Cancelled again: nothing changes, no second stop, and the answer says so.
+    expect(await commands.cancel(task!.id)).toMatchObject({
+      task: { status: 'cancelled' },
+      stopSent: false,
+    });
+    expect(w.channel.stops).toHaveLength(1);
   });
 
   it('refuses a stale attempt or another member, saving nothing', async () => {

@@ -264,6 +264,11 @@ export interface CancelTaskRequest {
 /** CancelTaskResponse returns the task as it is after the cancel. */
 export interface CancelTaskResponse {
   task: Task | undefined;
+  /**
+   * True when this call told the task's worker to stop it (it was running); false when it
+   * was pending (cancelled at once) or already cancelled (nothing sent again).
+   */
+  stopSent: boolean;
 }
 
 /** GetTasksRequest lists tasks in the order they were scheduled. */
@@ -1117,13 +1122,16 @@ export const CancelTaskRequest: MessageFns<CancelTaskRequest> = {
 };
 
 function createBaseCancelTaskResponse(): CancelTaskResponse {
-  return { task: undefined };
+  return { task: undefined, stopSent: false };
 }
 
 export const CancelTaskResponse: MessageFns<CancelTaskResponse> = {
   encode(message: CancelTaskResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.task !== undefined) {
       Task.encode(message.task, writer.uint32(10).fork()).join();
+    }
+    if (message.stopSent !== false) {
+      writer.uint32(16).bool(message.stopSent);
     }
     return writer;
   },
@@ -1149,6 +1157,14 @@ export const CancelTaskResponse: MessageFns<CancelTaskResponse> = {
             message.task = Task.decode(reader, reader.uint32());
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.stopSent = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1162,13 +1178,23 @@ export const CancelTaskResponse: MessageFns<CancelTaskResponse> = {
   },
 
   fromJSON(object: any): CancelTaskResponse {
-    return { task: isSet(object.task) ? Task.fromJSON(object.task) : undefined };
+    return {
+      task: isSet(object.task) ? Task.fromJSON(object.task) : undefined,
+      stopSent: isSet(object.stopSent)
+        ? globalThis.Boolean(object.stopSent)
+        : isSet(object.stop_sent)
+          ? globalThis.Boolean(object.stop_sent)
+          : false,
+    };
   },
 
   toJSON(message: CancelTaskResponse): unknown {
     const obj: any = {};
     if (message.task !== undefined) {
       obj.task = Task.toJSON(message.task);
+    }
+    if (message.stopSent !== false) {
+      obj.stopSent = message.stopSent;
     }
     return obj;
   },
@@ -1180,6 +1206,7 @@ export const CancelTaskResponse: MessageFns<CancelTaskResponse> = {
     const message = createBaseCancelTaskResponse();
     message.task =
       object.task !== undefined && object.task !== null ? Task.fromPartial(object.task) : undefined;
+    message.stopSent = object.stopSent ?? false;
     return message;
   },
 };
