@@ -77,6 +77,10 @@ describe('watchers that never read', () => {
       const sockets = await Promise.all(
         Array.from({ length: EACH }, () => deafSse(hostname, Number(port), '/v1/tasks:watch')),
       );
+      // Counted so a watcher that went away shows in a failure, not as a bare timeout.
+      let sseClosed = 0;
+      let grpcFailed = 0;
+      for (const socket of sockets) socket.once('close', () => sseClosed++);
       mark('SSE watchers connected');
       // Their own connection: on a shared one, HTTP/2 flow control would stall this test's
       // other calls behind the streams it never reads (a client-side effect).
@@ -85,11 +89,13 @@ describe('watchers that never read', () => {
       });
       const calls: ClientReadableStream<WatchTasksResponse>[] = [];
       for (let i = 0; i < EACH; i++) {
+        // Wait for ready: a connection that is slow to come up on a loaded machine must not
+        // fail the watch before it reaches the leader (it would never be counted).
         const call = deaf.watchTasks(
           { status: TaskStatus.TASK_STATUS_UNSPECIFIED, memberId: '' },
-          new Metadata(),
+          new Metadata({ waitForReady: true }),
         );
-        call.on('error', () => undefined);
+        call.on('error', () => grpcFailed++);
         call.pause(); // never read
         calls.push(call);
       }
@@ -106,11 +112,17 @@ describe('watchers that never read', () => {
           return (await over.json()) as { error: string };
         },
         { timeoutMs: 20_000, what: 'the 301st watch refused' },
-      ).then((refusal) =>
-        expect(refusal.error).toBe(
-          `too many watches open on the leader (the most is ${2 * EACH}); close one and watch again`,
-        ),
-      );
+      )
+        .catch((err: unknown) => {
+          throw new Error(
+            `${(err as Error).message} (gRPC watches failed: ${grpcFailed}, SSE sockets closed: ${sseClosed})`,
+          );
+        })
+        .then((refusal) =>
+          expect(refusal.error).toBe(
+            `too many watches open on the leader (the most is ${2 * EACH}); close one and watch again`,
+          ),
+        );
       mark('all admitted');
       const grpcOver = await new Promise<{ code: number; details: string }>((resolve) => {
         const call = api.scheduler.watchTasks(
