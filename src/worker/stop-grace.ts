@@ -2,25 +2,12 @@ import type { TimerHandle, Timers } from './timers.js';
 
 /**
  * Whether an attempt was told to stop, and a way to hear when it is: a running attempt
- * (RunningAttempt), or any AbortSignal through {@link watchSignal}.
+ * (RunningAttempt; the tests adapt an AbortSignal).
  */
 export interface StopWatch {
   readonly stopped: boolean;
   /** Calls `listener` once when stopped; returns what forgets it. */
   whenStopped(listener: () => void): () => void;
-}
-
-/** An AbortSignal as a StopWatch. */
-export function watchSignal(signal: AbortSignal): StopWatch {
-  return {
-    get stopped() {
-      return signal.aborted;
-    },
-    whenStopped(listener) {
-      signal.addEventListener('abort', listener, { once: true });
-      return () => signal.removeEventListener('abort', listener);
-    },
-  };
 }
 
 /** How a handler's promise ended, or that it did not end in time after a stop. */

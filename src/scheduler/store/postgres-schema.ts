@@ -129,7 +129,10 @@ export const PG_MIGRATIONS: readonly { readonly name: string; readonly sql: stri
     // µs of CPU per row building JSON (every key repeated per row, base64 for every text),
     // and PostgreSQL parses arrays faster than json_to_recordset. Payloads, results and
     // errors go as text unless one of them holds U+0000 (text refuses it): then that row's
-    // three go as base64 and p_base64 says so. write_batch stays for older leaders.
+    // three go as base64 and p_base64 says so. write_batch (migration 3) is no longer called
+    // (a leader refuses a schema newer than it knows, so no older one writes here); it
+    // stays, and its fence and output SQL are written out again below, because a released
+    // migration is never edited.
     name: 'write_rows: task rows as column arrays',
     sql: `
       CREATE FUNCTION write_rows(p_term bigint, p_holder text,

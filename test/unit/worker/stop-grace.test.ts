@@ -1,7 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import { settleWithinGrace, watchSignal, type Settled } from '../../../src/worker/stop-grace.js';
+import { settleWithinGrace, type Settled, type StopWatch } from '../../../src/worker/stop-grace.js';
 import { defer } from '../../helpers/wait-for.js';
 import { FakeTimers } from './fake-timers.js';
+
+/** An AbortSignal as a StopWatch. */
+function watchSignal(signal: AbortSignal): StopWatch {
+  return {
+    get stopped() {
+      return signal.aborted;
+    },
+    whenStopped(listener) {
+      signal.addEventListener('abort', listener, { once: true });
+      return () => signal.removeEventListener('abort', listener);
+    },
+  };
+}
 
 /** Lets promise callbacks run (no time passes: the fake timers do not move). */
 const flush = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
