@@ -32,12 +32,21 @@ export interface ProducerOptions {
 /**
  * A task to schedule: a payload, and optionally the fields ScheduleTask takes (the same
  * as the CLI's and the HTTP API's: id, kind, priority, target member, attempts, retry
- * backoff and timeout; unset ones take the leader's defaults).
+ * backoff, timeout, and a run time for a delayed task, `runAt` or `delayMs`; unset ones
+ * take the leader's defaults).
  */
 export type TaskToSchedule = Partial<
   Pick<
     Task,
-    'id' | 'kind' | 'priority' | 'targetMemberId' | 'maxAttempts' | 'retryBackoffMs' | 'timeoutMs'
+    | 'id'
+    | 'kind'
+    | 'priority'
+    | 'targetMemberId'
+    | 'maxAttempts'
+    | 'retryBackoffMs'
+    | 'timeoutMs'
+    | 'runAt'
+    | 'delayMs'
   >
 > & {
   readonly payload: string;

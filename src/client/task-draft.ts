@@ -13,6 +13,7 @@ export function taskDraft(fields: Partial<Task> & { payload: string }): Task {
     finishedAt: undefined,
     maxAttempts: 0,
     retryAt: undefined,
+    runAt: undefined,
     ...fields,
   };
 }

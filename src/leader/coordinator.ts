@@ -32,7 +32,7 @@ import { OutputFeed, type OutputInput } from './output-feed.js';
 import { startMaintenance } from './maintenance/maintenance.js';
 import { LivenessSweep } from './maintenance/liveness-sweep.js';
 import { AttemptExpiry } from './maintenance/attempt-expiry.js';
-import { RetriesDue } from './maintenance/retries-due.js';
+import { DuePromotion } from './maintenance/due-promotion.js';
 import { RetentionPrune, type Retention } from './maintenance/retention-prune.js';
 import { ReattachGrace } from './maintenance/reattach-grace.js';
 import type { HeartbeatInput, MemberView, NewTaskInput, WorkChannel } from './views.js';
@@ -98,6 +98,7 @@ export class Coordinator {
   private readonly commands: TaskCommands;
   private readonly outputFeed: OutputFeed;
   private readonly reattach: ReattachGrace;
+  private readonly due: DuePromotion;
   private readonly jobs: ReturnType<Coordinator['maintenanceJobs']>;
   private readonly timers: LeaderTimers;
   private readonly log: Logger;
@@ -143,8 +144,9 @@ export class Coordinator {
       heartbeatIntervalMs: options.heartbeatIntervalMs,
       timing: options.timing,
     }));
+    const due = (this.due = new DuePromotion({ scheduler, commits, assignment, timers, clock }));
     this.commands = new TaskCommands({
-      ...{ scheduler, members, commits, assignment, channels, feed, clock, ids, log },
+      ...{ scheduler, members, commits, assignment, channels, feed, clock, ids, log, due },
       assertRunning: () => this.assertRunning(),
     });
     this.outputFeed = new OutputFeed({
@@ -183,6 +185,8 @@ export class Coordinator {
       );
     }
     if (running > 0) this.reattach.arm(this.deps.clock.nowMs() + this.options.reattachGraceMs);
+    // What fell due while no leader ran is queued now, the rest on time.
+    this.due.run(this.deps.clock.nowMs());
     this.stopMaintenance = startMaintenance(
       this.timers,
       this.deps.clock,
@@ -196,6 +200,7 @@ export class Coordinator {
   shutdown(reason: string): void {
     this.stopping = true;
     this.stopMaintenance();
+    this.due.stop();
     this.assignment.stop();
     this.channels.closeAll(reason);
     this.events.close(reason);
@@ -360,7 +365,7 @@ export class Coordinator {
     return [
       new LivenessSweep({ membership, members, feed }),
       new AttemptExpiry({ scheduler, members, commits, channels, assignment, feed, log }),
-      new RetriesDue({ scheduler, commits, assignment }),
+      this.due,
       new RetentionPrune({ scheduler, commits, retention: this.options.retention, log }),
       this.reattach,
     ] as const;

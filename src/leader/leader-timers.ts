@@ -7,7 +7,15 @@ export interface LeaderTimers {
   every(ms: number, fn: () => void): () => void;
   /** Calls `fn` on a later event-loop turn (after I/O: heartbeats are not held back). */
   defer(fn: () => void): void;
+  /**
+   * Calls `fn` once, `ms` from now (or a little earlier for waits past Node's timer
+   * limit: the caller checks the time when it fires); returns the cancel.
+   */
+  after(ms: number, fn: () => void): () => void;
 }
+
+/** Node's setTimeout takes at most 2^31-1 ms (~24.8 days); longer waits fire then. */
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 
 /** Node's timers. */
 export const systemLeaderTimers: LeaderTimers = {
@@ -17,5 +25,9 @@ export const systemLeaderTimers: LeaderTimers = {
   },
   defer(fn) {
     setImmediate(fn);
+  },
+  after(ms, fn) {
+    const timer = setTimeout(fn, Math.min(ms, MAX_TIMEOUT_MS));
+    return () => clearTimeout(timer);
   },
 };

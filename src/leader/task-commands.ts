@@ -9,6 +9,7 @@ import type { Assignment } from './assignment.js';
 import type { CommitPipeline } from './commit-pipeline.js';
 import type { MemberFeed } from './member-feed.js';
 import type { MemberLifecycle } from './member-lifecycle.js';
+import type { DuePromotion } from './maintenance/due-promotion.js';
 import { isLive } from './membership/state.js';
 import type { NewTaskInput } from './views.js';
 import type { WorkChannels } from './work-channels.js';
@@ -24,6 +25,8 @@ export interface TaskCommandsDeps {
   readonly clock: Clock;
   readonly ids: Pick<IdSource, 'taskId'>;
   readonly log: Logger;
+  /** Told when a task may now fall due earlier than before (a delayed task, a retry). */
+  readonly due: Pick<DuePromotion, 'refresh'>;
   /** Throws UNAVAILABLE once the leader is shutting down. */
   readonly assertRunning: () => void;
 }
@@ -51,6 +54,7 @@ export class TaskCommands {
     }));
     const nowMs = this.deps.clock.nowMs();
     const { tasks, changed } = scheduler.scheduleMany(nowMs, withIds);
+    if (tasks.some((task) => task.status === 'scheduled')) this.deps.due.refresh();
     // Free slots take new tasks at once, so a task and its assignment are saved in one
     // commit: one write and one fsync on the way from schedule to start, not two.
     const assigned = assignment.takeNow(nowMs);
@@ -103,6 +107,7 @@ export class TaskCommands {
       this.deps.feed.changed(report.memberId);
     }
     const { task, changed, stop } = outcome;
+    if (task.retryAtMs !== undefined) this.deps.due.refresh();
     if (report.memberId === undefined) this.deps.feed.changed(task.memberId);
     if (changed.length === 0) return task;
     if (report.memberId !== undefined) {

@@ -22,6 +22,9 @@ export function completeAttempt(
 ): Changes & { task: TaskRecord; stop?: StopOrder } {
   const task = reportedTask(ctx, report);
   switch (task.status) {
+    case 'scheduled':
+      // Unreachable (reportedTask refuses a task with no attempt), but never completed.
+      throw new StaleError(`task ${task.id} is scheduled; it has not started`);
     case 'completed':
     case 'error':
       // A duplicate, or the worker's own report after a manual completion: the

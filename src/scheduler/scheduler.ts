@@ -67,6 +67,19 @@ export class Scheduler {
     return this.index.delayedCount;
   }
 
+  /** Number of tasks waiting for their run time (status scheduled). */
+  get scheduledCount(): number {
+    return this.index.scheduledCount;
+  }
+
+  /**
+   * When {@link promoteDue} next has something to do (a retry wait or a scheduled task
+   * falls due), or undefined if nothing waits: the leader sets its one due timer for it.
+   */
+  nextDueAtMs(): number | undefined {
+    return this.index.nextDueAtMs();
+  }
+
   /** Number of finished tasks held (completed, error, cancelled). */
   get finishedCount(): number {
     return this.index.finishedCount;
@@ -150,12 +163,15 @@ export class Scheduler {
    * any one is invalid or a duplicate) none. Errors name the offending index.
    */
   scheduleMany(nowMs: number, specs: readonly NewTask[]): Changes & { tasks: TaskRecord[] } {
-    const checked = checkNewTasks(specs, this.limits, (id) => this.index.has(id));
+    const checked = checkNewTasks(specs, this.limits, (id) => this.index.has(id), nowMs);
     // Seqs are taken only once the whole batch is known good: a refused one burns none.
+    // A task whose run time is ahead waits as scheduled; it takes its queue place when due.
     const tasks = checked.map((spec) => {
-      const task = newTaskRecord(spec, this.index.nextSeq(), this.seqs.nextTail(), nowMs);
+      const waits = spec.runAtMs !== undefined && spec.runAtMs > nowMs;
+      const queueSeq = waits ? 0 : this.seqs.nextTail();
+      const task = newTaskRecord(spec, this.index.nextSeq(), queueSeq, nowMs);
       this.index.add(task);
-      this.queue.push(task);
+      if (!waits) this.queue.push(task);
       return task;
     });
     return { tasks, changed: tasks };
@@ -167,6 +183,9 @@ export class Scheduler {
     switch (task.status) {
       case 'cancelled':
         return { task, changed: [] };
+      case 'scheduled':
+        finishTask(this.index, task, nowMs, 'cancelled');
+        return { task, changed: [task] };
       case 'completed':
       case 'error':
         throw new StaleError(`task ${id} has already finished (${task.status}); nothing to cancel`);
@@ -209,9 +228,20 @@ export class Scheduler {
     return expireAttempts(this.ctx, nowMs);
   }
 
-  /** Puts tasks whose retry backoff is over back at the head of their priority. */
+  /**
+   * Moves what is due into the queue: tasks whose retry backoff is over go back to the
+   * head of their priority, scheduled tasks whose run time has come join the tail, in the
+   * order they fell due (FIFO by due time, ties in creation order).
+   */
   promoteDue(nowMs: number): Changes {
-    return { changed: requeueAtHead(this.ctx, this.index.takeDue(nowMs)) };
+    const changed = requeueAtHead(this.ctx, this.index.takeDue(nowMs));
+    for (const task of this.index.scheduledDue(nowMs)) {
+      this.index.setStatus(task, 'pending');
+      task.queueSeq = this.seqs.nextTail();
+      this.queue.push(task);
+      changed.push(task);
+    }
+    return { changed };
   }
 
   /**

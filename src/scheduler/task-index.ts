@@ -38,6 +38,7 @@ export class TaskIndex {
   /** Every task by creation order, and per status, so a page starts where it should. */
   private readonly bySeq = new BTree<number, TaskRecord>();
   private readonly byStatus: Record<TaskStatus, BTree<number, TaskRecord>> = {
+    scheduled: new BTree(),
     pending: new BTree(),
     running: new BTree(),
     completed: new BTree(),
@@ -48,6 +49,8 @@ export class TaskIndex {
   private readonly finished = new Map<TaskId, TaskRecord>();
   /** Pending tasks waiting out a retry backoff, by (retryAtMs, seq). */
   private readonly delayed = new BTree<TimeKey, TaskRecord>(undefined, compareTimeKeys);
+  /** Scheduled (delayed) tasks by (runAtMs, seq): the order they join the queue in. */
+  private readonly scheduled = new BTree<TimeKey, TaskRecord>(undefined, compareTimeKeys);
   /** Running tasks that have a timeout, by (deadline, seq). */
   private readonly deadlines = new BTree<TimeKey, TaskRecord>(undefined, compareTimeKeys);
   private lastSeq = 0;
@@ -65,6 +68,22 @@ export class TaskIndex {
   /** Number of pending tasks waiting out a retry backoff. */
   get delayedCount(): number {
     return this.delayed.size;
+  }
+
+  /** Number of tasks waiting for their run time. */
+  get scheduledCount(): number {
+    return this.scheduled.size;
+  }
+
+  /**
+   * The earliest time a retry wait or a scheduled task falls due, or undefined if none
+   * waits: the leader's one due timer is set for it.
+   */
+  nextDueAtMs(): number | undefined {
+    const retry = this.delayed.minKey()?.[0];
+    const run = this.scheduled.minKey()?.[0];
+    if (retry === undefined) return run;
+    return run === undefined ? retry : Math.min(retry, run);
   }
 
   /** A task by id, if held. */
@@ -89,13 +108,19 @@ export class TaskIndex {
     return ++this.lastSeq;
   }
 
-  /** Files a task just created (pending, never started) under its id, seq and status. */
+  /**
+   * Files a task just created (pending, or scheduled for its run time; never started)
+   * under its id, seq and status.
+   */
   add(task: TaskRecord): void {
-    if (task.status !== 'pending') throw new Error(`a new task is pending, not ${task.status}`);
+    if (task.status !== 'pending' && task.status !== 'scheduled') {
+      throw new Error(`a new task is pending or scheduled, not ${task.status}`);
+    }
     if (this.tasks.has(task.id)) throw new Error(`task ${task.id} is already indexed`);
     this.tasks.set(task.id, task);
     this.bySeq.set(task.seq, task);
-    this.byStatus.pending.set(task.seq, task);
+    this.byStatus[task.status].set(task.seq, task);
+    if (task.status === 'scheduled') this.trackRunAt(task);
     this.lastSeq = Math.max(this.lastSeq, task.seq);
   }
 
@@ -123,6 +148,7 @@ export class TaskIndex {
         this.delay(task, task.retryAtMs);
       }
       if (task.status === 'running') this.trackDeadline(task);
+      if (task.status === 'scheduled') this.trackRunAt(task);
     }
     const finished = kept.filter((task) => isFinal(task.status));
     finished.sort((a, b) => (a.finishedAtMs ?? 0) - (b.finishedAtMs ?? 0) || a.seq - b.seq);
@@ -141,6 +167,7 @@ export class TaskIndex {
     checkTaskTransition(task.status, status);
     if (task.status === status) return;
     if (task.status === 'running') this.untrackDeadline(task);
+    if (task.status === 'scheduled') this.scheduled.delete(runAtKey(task));
     this.byStatus[task.status].delete(task.seq);
     this.byStatus[status].set(task.seq, task);
     task.status = status;
@@ -180,6 +207,19 @@ export class TaskIndex {
       due.push(task);
     }
     for (const task of due) this.undelay(task);
+    return due;
+  }
+
+  /**
+   * Scheduled tasks whose run time is at or before `nowMs`, first due first (ties in
+   * creation order); they stay scheduled until the caller moves them on.
+   */
+  scheduledDue(nowMs: number): TaskRecord[] {
+    const due: TaskRecord[] = [];
+    for (const [[runAtMs], task] of this.scheduled.entries()) {
+      if (runAtMs > nowMs) break;
+      due.push(task);
+    }
     return due;
   }
 
@@ -229,6 +269,11 @@ export class TaskIndex {
     return { tasks, nextAfterSeq: undefined };
   }
 
+  private trackRunAt(task: TaskRecord): void {
+    if (task.runAtMs === undefined) throw new Error(`scheduled task ${task.id} has no run time`);
+    this.scheduled.set(runAtKey(task), task);
+  }
+
   private trackDeadline(task: TaskRecord): void {
     if (task.timeoutMs > 0) this.deadlines.set(deadlineKey(task), task);
   }
@@ -243,6 +288,10 @@ type TimeKey = readonly [timeMs: number, seq: number];
 
 function compareTimeKeys(a: TimeKey, b: TimeKey): number {
   return a[0] - b[0] || a[1] - b[1];
+}
+
+function runAtKey(task: TaskRecord): TimeKey {
+  return [task.runAtMs!, task.seq];
 }
 
 function deadlineKey(task: TaskRecord): TimeKey {

@@ -1,13 +1,18 @@
 import type { MemberId, TaskId } from '../shared/ids.js';
 
-/** Where a task is in its life. `completed`, `cancelled` and `error` are final. */
-export type TaskStatus = 'pending' | 'running' | 'completed' | 'cancelled' | 'error';
+/**
+ * Where a task is in its life. `scheduled` waits for its run time (a delayed task),
+ * `pending` for a slot; `completed`, `cancelled` and `error` are final.
+ */
+export type TaskStatus = 'scheduled' | 'pending' | 'running' | 'completed' | 'cancelled' | 'error';
 
 /**
  * The only task status changes there are; every change goes through
  * {@link checkTaskTransition}, and anything else is a bug and throws.
  */
 export const TASK_TRANSITIONS: Readonly<Record<TaskStatus, readonly TaskStatus[]>> = {
+  // Due (it joins the queue); cancelled.
+  scheduled: ['pending', 'cancelled'],
   // Assigned; cancelled; a late report of an attempt that was requeued (its member was
   // lost) completes or fails it; a requeued task on its last attempt fails when another
   // start is due.
@@ -101,6 +106,11 @@ export interface TaskRecord {
   attemptEnded: boolean;
   /** A pending task waiting out its retry backoff is not offered before this time. */
   retryAtMs: number | undefined;
+  /**
+   * A delayed task's run time: `scheduled` until then, and kept afterwards to say when it
+   * was due. Undefined for a task queued at once.
+   */
+  readonly runAtMs: number | undefined;
   readonly createdAtMs: number;
   startedAtMs: number | undefined;
   finishedAtMs: number | undefined;

@@ -1,12 +1,14 @@
 import type { LeaderTimers } from '../../src/leader/leader-timers.js';
 
 /**
- * Leader timers the test fires by hand: the periodic job on tick(), deferred work (one
- * event-loop turn of it) on runTurn(), or everything until quiet on settle().
+ * Leader timers the test fires by hand: the periodic job on tick(), one-shot timers on
+ * fireTimers(), deferred work (one event-loop turn of it) on runTurn(), or everything
+ * until quiet on settle().
  */
 export class ManualTimers implements LeaderTimers {
   private periodic: (() => void) | undefined;
   private readonly deferred: (() => void)[] = [];
+  private readonly oneShots = new Set<{ readonly ms: number; readonly fn: () => void }>();
   /** The interval the periodic job was started with, if one runs. */
   intervalMs: number | undefined;
 
@@ -22,6 +24,25 @@ export class ManualTimers implements LeaderTimers {
 
   defer(fn: () => void): void {
     this.deferred.push(fn);
+  }
+
+  after(ms: number, fn: () => void): () => void {
+    const shot = { ms, fn };
+    this.oneShots.add(shot);
+    return () => this.oneShots.delete(shot);
+  }
+
+  /** The delays of the one-shot timers set and not yet fired or cancelled, in order set. */
+  get timerDelays(): number[] {
+    return [...this.oneShots].map((shot) => shot.ms);
+  }
+
+  /** Fires every one-shot timer set so far (the test has moved the clock as it likes). */
+  fireTimers(): number {
+    const shots = [...this.oneShots];
+    this.oneShots.clear();
+    for (const shot of shots) shot.fn();
+    return shots.length;
   }
 
   /** Number of functions waiting for the next turn. */

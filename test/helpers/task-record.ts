@@ -28,6 +28,7 @@ export function taskRecord(overrides: Partial<TaskRecord> = {}): TaskRecord {
     error: undefined,
     attemptEnded: false,
     retryAtMs: undefined,
+    runAtMs: undefined,
     createdAtMs: 0,
     startedAtMs: undefined,
     finishedAtMs: undefined,

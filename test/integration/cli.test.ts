@@ -1,26 +1,9 @@
-import { execFile, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { drover } from '../helpers/cli-run.js';
 import { DROVER_BIN, waitFor } from '../helpers/processes.js';
 import { useCluster } from '../helpers/use-cluster.js';
-
-const run = promisify(execFile);
-
-/** Runs the real `drover` CLI; resolves with its output and exit code. */
-async function drover(
-  ...args: string[]
-): Promise<{ stdout: string; stderr: string; code: number }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [DROVER_BIN, ...args], {
-      timeout: 15_000,
-    });
-    return { stdout, stderr, code: 0 };
-  } catch (err) {
-    const e = err as { stdout: string; stderr: string; code: number };
-    return { stdout: e.stdout, stderr: e.stderr, code: e.code };
-  }
-}
 
 describe('drover CLI', () => {
   const { cluster } = useCluster();

@@ -1,48 +1,12 @@
-import { execFile, spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { BufReflectionClient } from '../strict-clients/buf-reflection-client.js';
 import { useCluster } from '../helpers/use-cluster.js';
+import { py, pyJson, pythonClientMissing, skipPython } from '../helpers/strict-python.js';
 
 // Strict clients only: each links the served descriptors exactly as grpcurl does (an import
 // that was not sent, or a reference that does not resolve, is an error), and each shares no
 // code with drover. grpc_reflect.py runs on Debian's python3-grpcio + python3-protobuf (a
 // C++ descriptor pool); BufReflectionClient links with @bufbuild/protobuf.
-
-const PYTHON = '/usr/bin/python3';
-const PY_CLIENT = fileURLToPath(new URL('../strict-clients/grpc_reflect.py', import.meta.url));
-
-/** Why the Python client cannot run here, or undefined when it can. CI installs it. */
-function pythonMissing(): string | undefined {
-  const probe = spawnSync(PYTHON, ['-c', 'import grpc, google.protobuf'], { encoding: 'utf8' });
-  if (probe.status === 0) return undefined;
-  return `${PYTHON} lacks grpcio/protobuf (apt-get install python3-grpcio python3-protobuf)`;
-}
-const missing = pythonMissing();
-// CI must run every client; elsewhere a missing Debian package skips with the reason.
-const skipPython = missing !== undefined && process.env['CI'] === undefined;
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs grpc_reflect.py like grpcurl: [-d JSON] ADDRESS VERB [SYMBOL]. */
-function py(args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(PYTHON, [PY_CLIENT, ...args], { timeout: 20_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-async function pyJson(args: string[]): Promise<unknown> {
-  const run = await py(args);
-  if (run.code !== 0) throw new Error(`grpc_reflect.py ${args.join(' ')}: ${run.stderr}`);
-  return JSON.parse(run.stdout) as unknown;
-}
 
 /** One strict client, driven with go-work's README commands. */
 interface StrictClient {
@@ -147,7 +111,7 @@ describe('strict reflection clients', () => {
   it.for(CLIENTS)(
     "$name client, reflection $version: go-work's six README commands",
     async ({ make, version, skip }, ctx) => {
-      if (skip) ctx.skip(missing);
+      if (skip) ctx.skip(pythonClientMissing);
       const client = make(version);
       const { leaderPort, schedulerPort } = await twoPortLeader();
 
@@ -227,7 +191,7 @@ describe('strict reflection clients', () => {
   it.for(CLIENTS)(
     '$name client, reflection $version: health on every port, clear errors',
     async ({ make, version, skip }, ctx) => {
-      if (skip) ctx.skip(missing);
+      if (skip) ctx.skip(pythonClientMissing);
       const client = make(version);
       const { leaderPort, schedulerPort } = await twoPortLeader();
       for (const address of [leaderPort, schedulerPort]) {
@@ -248,7 +212,7 @@ describe('strict reflection clients', () => {
   );
 
   it('both clients link the same files and describe every message alike', async (ctx) => {
-    if (skipPython) ctx.skip(missing);
+    if (skipPython) ctx.skip(pythonClientMissing);
     const { leaderPort } = await twoPortLeader();
 
     const buf = new BufReflectionClient(leaderPort, 'v1');

@@ -8,6 +8,7 @@ import { addClientOptions, call, withClients, type ClientOptions } from '../clie
 import { boundedIntOption } from '../int-option.js';
 import { print, printJson } from '../output.js';
 import { resolvePayload } from '../payload-source.js';
+import { delayOptions } from '../time-options.js';
 
 /** `drover schedule`'s options, as commander parses them. */
 type ScheduleOptions = ClientOptions & {
@@ -19,6 +20,9 @@ type ScheduleOptions = ClientOptions & {
   maxAttempts?: number;
   retryBackoffMs?: number;
   attemptTimeoutMs?: number;
+  /** --in, in ms. */
+  in?: number;
+  at?: Date;
 };
 
 /** `drover schedule PAYLOAD | - | --payload-file FILE`: enqueue a task and print its id. */
@@ -37,6 +41,7 @@ export function registerSchedule(program: Command): void {
 }
 
 function addScheduleOptions(command: Command): Command {
+  for (const option of delayOptions()) command.addOption(option);
   return (
     command
       .option('--payload-file <file>', 'read the payload from this file (-: stdin), as UTF-8 text')
@@ -96,6 +101,8 @@ async function runSchedule(
         maxAttempts: options.maxAttempts ?? 0,
         retryBackoffMs: options.retryBackoffMs,
         timeoutMs: options.attemptTimeoutMs,
+        delayMs: options.in,
+        runAt: options.at,
       }),
     });
     const response = await schedule.catch((err: unknown) => {

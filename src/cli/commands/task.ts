@@ -29,6 +29,7 @@ export function registerTask(program: Command): void {
         ['member', task.memberId || '-'],
         ['target', task.targetMemberId || '-'],
         ['created', task.createdAt?.toISOString() ?? '-'],
+        ['run at', task.runAt?.toISOString() ?? '-'],
         ['started', task.startedAt?.toISOString() ?? '-'],
         ['finished', task.finishedAt?.toISOString() ?? '-'],
         ['payload', task.payload],

@@ -16,7 +16,7 @@ import {
 import { boundedIntOption, UINT32_MAX } from '../int-option.js';
 import { formatAge, print, printJson, printTable, truncate } from '../output.js';
 
-const STATUSES = ['pending', 'running', 'completed', 'cancelled', 'error'] as const;
+const STATUSES = ['scheduled', 'pending', 'running', 'completed', 'cancelled', 'error'] as const;
 
 /** `drover tasks`' options, as commander parses them. */
 type TasksOptions = ClientOptions & {
@@ -83,7 +83,7 @@ function printTasks(tasks: readonly Task[]): void {
     ['ID', 'STATUS', 'PRIORITY', 'KIND', 'ATTEMPT', 'MEMBER', 'AGE', 'PAYLOAD', 'RESULT / ERROR'],
     tasks.map((t) => [
       t.id,
-      shortStatus(t.status),
+      shortStatus(t.status, t.runAt),
       t.priority === undefined
         ? '-'
         : taskPriorityToJSON(t.priority).replace('TASK_PRIORITY_', '').toLowerCase(),
@@ -97,10 +97,13 @@ function printTasks(tasks: readonly Task[]): void {
   );
 }
 
-/** "running" from TASK_STATUS_RUNNING. */
-export function shortStatus(status: TaskStatus | undefined): string {
+/** "running" from TASK_STATUS_RUNNING; a scheduled task also says when it is due. */
+export function shortStatus(status: TaskStatus | undefined, runAt?: Date): string {
   if (status === undefined) return '-';
-  return taskStatusToJSON(status).replace('TASK_STATUS_', '').toLowerCase();
+  const name = taskStatusToJSON(status).replace('TASK_STATUS_', '').toLowerCase();
+  return status === TaskStatus.TASK_STATUS_SCHEDULED && runAt !== undefined
+    ? `${name} ${runAt.toISOString()}`
+    : name;
 }
 
 function statusFromFlag(flag: string | undefined): TaskStatus {

@@ -22,6 +22,7 @@ const PRIORITY_TO_WIRE: Readonly<Record<Priority, TaskPriority>> = {
 };
 
 const STATUS_TO_WIRE: Readonly<Record<TaskStatus, WireStatus>> = {
+  scheduled: WireStatus.TASK_STATUS_SCHEDULED,
   pending: WireStatus.TASK_STATUS_PENDING,
   running: WireStatus.TASK_STATUS_RUNNING,
   completed: WireStatus.TASK_STATUS_COMPLETED,
@@ -78,6 +79,7 @@ export function taskToWire(task: TaskRecord): WireTask {
     retryBackoffMs: task.retryBackoffMs,
     timeoutMs: task.timeoutMs,
     retryAt: task.retryAtMs === undefined ? undefined : new Date(task.retryAtMs),
+    runAt: task.runAtMs === undefined ? undefined : new Date(task.runAtMs),
   };
 }
 
@@ -93,6 +95,8 @@ export function newTaskFromWire(task: WireTask | undefined): Omit<NewTask, 'id'>
     maxAttempts: task.maxAttempts,
     retryBackoffMs: task.retryBackoffMs,
     timeoutMs: task.timeoutMs,
+    runAtMs: task.runAt?.getTime(),
+    delayMs: task.delayMs,
   };
 }
 

@@ -56,6 +56,10 @@ export const TASK_INPUT_SCHEMA = {
     retry_backoff_ms: uint,
     timeoutMs: uint,
     timeout_ms: uint,
+    runAt: { type: 'string', description: 'RFC 3339 time: not started before it' },
+    run_at: { type: 'string' },
+    delayMs: { type: 'integer', minimum: 0, description: 'not started before this many ms' },
+    delay_ms: { type: 'integer', minimum: 0 },
   },
 } as const;
 
@@ -82,6 +86,7 @@ export const TASK_SCHEMA = {
     retryBackoffMs: { type: 'integer' },
     timeoutMs: { type: 'integer' },
     retryAt: timestamp,
+    runAt: timestamp,
   },
 } as const;
 
@@ -114,7 +119,7 @@ export const ID_PARAMS = {
   required: ['id'],
 } as const;
 
-const STATUS_NAMES = ['pending', 'running', 'completed', 'cancelled', 'error'];
+const STATUS_NAMES = ['scheduled', 'pending', 'running', 'completed', 'cancelled', 'error'];
 
 /**
  * A status as a query parameter: `pending` or the enum name `TASK_STATUS_PENDING`, both
@@ -137,6 +142,8 @@ const SPELLINGS: readonly (readonly [string, string])[] = [
   ['maxAttempts', 'max_attempts'],
   ['retryBackoffMs', 'retry_backoff_ms'],
   ['timeoutMs', 'timeout_ms'],
+  ['runAt', 'run_at'],
+  ['delayMs', 'delay_ms'],
 ];
 
 /**

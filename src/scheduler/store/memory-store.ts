@@ -64,6 +64,7 @@ function copyRecord(r: TaskRecord): TaskRecord {
     error: r.error,
     attemptEnded: r.attemptEnded,
     retryAtMs: r.retryAtMs,
+    runAtMs: r.runAtMs,
     createdAtMs: r.createdAtMs,
     startedAtMs: r.startedAtMs,
     finishedAtMs: r.finishedAtMs,

@@ -56,7 +56,7 @@ export class PostgresTaskStore implements TaskStore {
   ) {
     this.group = new WriteGroup((batch) => this.write(batch));
     const params = Array.from({ length: WRITE_ROWS_PARAMS }, (_, i) => `$${i + 1}`).join(', ');
-    this.writeRowsSql = `SELECT ${pg.escapeIdentifier(schema)}.write_rows(${params})`;
+    this.writeRowsSql = `SELECT ${pg.escapeIdentifier(schema)}.write_task_rows(${params})`;
   }
 
   /**
@@ -107,7 +107,7 @@ export class PostgresTaskStore implements TaskStore {
     const { rows } = await this.client.query<PgTaskRow>(
       `SELECT seq, id, queue_seq, kind, payload, priority, target_member_id, status, attempt,
          member_id, result, error, created_at_ms, started_at_ms, finished_at_ms, max_attempts,
-         retry_backoff_ms, timeout_ms, attempt_ended, retry_at_ms
+         retry_backoff_ms, timeout_ms, attempt_ended, retry_at_ms, run_at_ms
        FROM ${this.table('tasks')} ORDER BY seq`,
     );
     return rows.map((row) =>
@@ -162,7 +162,7 @@ export class PostgresTaskStore implements TaskStore {
   }
 
   /**
-   * One group commit in one round trip: write_rows (migration 4) fences, upserts, appends
+   * One group commit in one round trip: write_task_rows (migration 5) fences, upserts, appends
    * output and deletes inside the statement's own transaction. Fencing there reads the
    * lease row FOR SHARE, which holds it until the commit: a take-over (an UPDATE of the row)
    * waits for this write to finish, and a write that starts after a take-over committed
@@ -173,7 +173,7 @@ export class PostgresTaskStore implements TaskStore {
     try {
       // Named: PostgreSQL parses and plans it once per session, not once per group commit.
       await this.client.query({
-        name: 'drover.write_rows',
+        name: 'drover.write_task_rows',
         text: this.writeRowsSql,
         values: [
           fence?.term ?? null,
@@ -245,7 +245,7 @@ export async function migratePostgres(client: pg.Client, schema: string): Promis
 
 /**
  * Refuses a database whose encoding is not UTF8: task ids, kinds and (as text, see
- * write_rows) payloads, results and errors are any Unicode text, and a character the
+ * write_task_rows) payloads, results and errors are any Unicode text, and a character the
  * database's encoding lacks would fail a group commit, which stops the leader. Refused at
  * start, with how to fix it, instead.
  */
@@ -283,11 +283,11 @@ function messageOf(err: unknown): string {
     : message;
 }
 
-/** write_rows's parameters: term, holder, 21 row columns, output, deletes. */
-const WRITE_ROWS_PARAMS = 25;
+/** write_task_rows's parameters: term, holder, 22 row columns, output, deletes. */
+const WRITE_ROWS_PARAMS = 26;
 
 /**
- * The rows as write_rows takes them: one array literal per column, in its parameter order.
+ * The rows as write_task_rows takes them: one array literal per column, in its parameter order.
  * A row whose payload, result or error holds U+0000 (which PostgreSQL text refuses) sends
  * those three as base64 and says so in the last array.
  */
@@ -316,6 +316,7 @@ function rowColumns(rows: readonly TaskRow[]): string[] {
     numberArray(rows.map((r) => r.timeout_ms)),
     booleanArray(rows.map((r) => r.attempt_ended === 1)),
     numberArray(rows.map((r) => r.retry_at_ms)),
+    numberArray(rows.map((r) => r.run_at_ms)),
     booleanArray(base64Rows),
   ];
 }

@@ -71,6 +71,8 @@ export const MIGRATIONS: readonly string[] = [
      truncated INTEGER NOT NULL,
      PRIMARY KEY (task_seq, offset)
    ) STRICT, WITHOUT ROWID`,
+  // 6: delayed tasks (issue #18): the run time a scheduled task waits for, kept after.
+  `ALTER TABLE tasks ADD COLUMN run_at_ms INTEGER`,
 ];
 
 /** The schema version this code writes. */

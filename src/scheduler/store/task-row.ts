@@ -26,6 +26,7 @@ export interface TaskRow {
   timeout_ms: number;
   attempt_ended: number;
   retry_at_ms: number | null;
+  run_at_ms: number | null;
 }
 
 /** The record as a row. */
@@ -51,6 +52,7 @@ export function toRow(r: TaskRecord): TaskRow {
     timeout_ms: r.timeoutMs,
     attempt_ended: r.attemptEnded ? 1 : 0,
     retry_at_ms: r.retryAtMs ?? null,
+    run_at_ms: r.runAtMs ?? null,
   };
 }
 
@@ -74,6 +76,7 @@ export function fromRow(row: TaskRow): TaskRecord {
     error: row.error ?? undefined,
     attemptEnded: row.attempt_ended === 1,
     retryAtMs: row.retry_at_ms ?? undefined,
+    runAtMs: row.run_at_ms ?? undefined,
     createdAtMs: row.created_at_ms,
     startedAtMs: row.started_at_ms ?? undefined,
     finishedAtMs: row.finished_at_ms ?? undefined,

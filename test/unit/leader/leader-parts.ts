@@ -9,6 +9,7 @@ import {
   type MembershipTiming,
 } from '../../../src/leader/membership/registry.js';
 import { TaskCommands } from '../../../src/leader/task-commands.js';
+import { DuePromotion } from '../../../src/leader/maintenance/due-promotion.js';
 import type { HeartbeatInput, MemberView } from '../../../src/leader/views.js';
 import { WorkChannels } from '../../../src/leader/work-channels.js';
 import {
@@ -76,9 +77,10 @@ export function leaderParts(options: PartsOptions = {}) {
     ...{ membership, scheduler, channels, commits, assignment, feed, clock, ids, log, timing },
     heartbeatIntervalMs: 1_000,
   });
+  const due = new DuePromotion({ scheduler, commits, assignment, timers, clock });
   let stopping = false;
   const commands = new TaskCommands({
-    ...{ scheduler, members, commits, assignment, channels, feed, clock, ids, log },
+    ...{ scheduler, members, commits, assignment, channels, feed, clock, ids, log, due },
     assertRunning: () => {
       if (stopping) throw new UnavailableError('the leader is shutting down');
     },
@@ -123,7 +125,7 @@ export function leaderParts(options: PartsOptions = {}) {
 
   return {
     ...{ clock, timers, log, store, events, output, commits, storeFailures, scheduler },
-    ...{ membership, channels, feed, assignment, members, commands, ids, timing },
+    ...{ membership, channels, feed, assignment, members, commands, ids, timing, due },
     ...{ worker, enqueue, stored },
     /** assertRunning throws from now on, as in a leader shutting down. */
     shutDown: () => {

@@ -14,7 +14,7 @@ import { taskRecord } from '../../helpers/task-record.js';
 
 const limits: SchedulerLimits = { maxPayloadBytes: 16 };
 const check = (spec: Partial<NewTask>, given: SchedulerLimits = limits) =>
-  checkNewTask({ id: 'a', payload: 'p', ...spec }, given);
+  checkNewTask({ id: 'a', payload: 'p', ...spec }, given, 0);
 
 describe('checkNewTask: defaults', () => {
   it('fills in kind "default", priority medium, no target and the default policy', () => {
@@ -108,11 +108,11 @@ describe('checkNewTask: refusals', () => {
   });
 
   it('prefixes messages with where the task is', () => {
-    expect(() => checkNewTask({ id: 'a', payload: '' }, limits, 'tasks[3]: ')).toThrow(
+    expect(() => checkNewTask({ id: 'a', payload: '' }, limits, 0, 'tasks[3]: ')).toThrow(
       new InvalidArgumentError('tasks[3]: task payload must not be empty'),
     );
     expect(() =>
-      checkNewTask({ id: 'a', payload: 'p', timeoutMs: -1 }, limits, 'tasks[0]: '),
+      checkNewTask({ id: 'a', payload: 'p', timeoutMs: -1 }, limits, 0, 'tasks[0]: '),
     ).toThrow(/^tasks\[0\]: timeout_ms must be/);
   });
 });
@@ -128,12 +128,13 @@ describe('checkNewTasks', () => {
       ],
       limits,
       none,
+      0,
     );
     expect(checked.map((task) => [task.id, task.priority])).toEqual([
       ['a', 'medium'],
       ['b', 'low'],
     ]);
-    expect(checkNewTasks([], limits, none)).toEqual([]);
+    expect(checkNewTasks([], limits, none, 0)).toEqual([]);
   });
 
   it('names the offending index in a batch of more than one, and none for one task', () => {
@@ -145,9 +146,10 @@ describe('checkNewTasks', () => {
         ],
         limits,
         none,
+        0,
       ),
     ).toThrow(new InvalidArgumentError('tasks[1]: task payload must not be empty'));
-    expect(() => checkNewTasks([{ id: 'bad', payload: '' }], limits, none)).toThrow(
+    expect(() => checkNewTasks([{ id: 'bad', payload: '' }], limits, none, 0)).toThrow(
       new InvalidArgumentError('task payload must not be empty'),
     );
   });
@@ -163,9 +165,10 @@ describe('checkNewTasks', () => {
         ],
         limits,
         exists,
+        0,
       ),
     ).toThrow(new ConflictError('tasks[1]: task a already exists'));
-    expect(() => checkNewTasks([{ id: 'old', payload: 'x' }], limits, exists)).toThrow(
+    expect(() => checkNewTasks([{ id: 'old', payload: 'x' }], limits, exists, 0)).toThrow(
       new ConflictError('task old already exists'),
     );
   });
@@ -180,6 +183,7 @@ describe('checkNewTasks', () => {
         ],
         limits,
         exists,
+        0,
       ),
     ).toThrow(InvalidArgumentError);
   });

@@ -6,11 +6,13 @@ import {
   type TaskStatus,
 } from '../../../src/scheduler/task.js';
 
-const ALL: TaskStatus[] = ['pending', 'running', 'completed', 'cancelled', 'error'];
+const ALL: TaskStatus[] = ['scheduled', 'pending', 'running', 'completed', 'cancelled', 'error'];
 
 describe('task status transitions', () => {
   // Every pair, against the table written out again here: a change to either is a decision.
   const allowed = new Set([
+    'scheduled>pending',
+    'scheduled>cancelled',
     'pending>running',
     'pending>cancelled',
     'pending>completed',

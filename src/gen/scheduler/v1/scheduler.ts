@@ -85,6 +85,8 @@ export enum TaskStatus {
   TASK_STATUS_COMPLETED = 3,
   TASK_STATUS_CANCELLED = 4,
   TASK_STATUS_ERROR = 5,
+  /** TASK_STATUS_SCHEDULED - Waiting for its run_at: it joins its priority's queue (FIFO by due time) when due. */
+  TASK_STATUS_SCHEDULED = 6,
   UNRECOGNIZED = -1,
 }
 
@@ -108,6 +110,9 @@ export function taskStatusFromJSON(object: any): TaskStatus {
     case 5:
     case 'TASK_STATUS_ERROR':
       return TaskStatus.TASK_STATUS_ERROR;
+    case 6:
+    case 'TASK_STATUS_SCHEDULED':
+      return TaskStatus.TASK_STATUS_SCHEDULED;
     case -1:
     case 'UNRECOGNIZED':
     default:
@@ -129,6 +134,8 @@ export function taskStatusToJSON(object: TaskStatus): string {
       return 'TASK_STATUS_CANCELLED';
     case TaskStatus.TASK_STATUS_ERROR:
       return 'TASK_STATUS_ERROR';
+    case TaskStatus.TASK_STATUS_SCHEDULED:
+      return 'TASK_STATUS_SCHEDULED';
     case TaskStatus.UNRECOGNIZED:
     default:
       return 'UNRECOGNIZED';
@@ -193,8 +200,8 @@ export function taskEventKindToJSON(object: TaskEventKind): string {
 
 /**
  * Task is one unit of work. On ScheduleTask only id (optional), payload, priority, kind,
- * target_member_id, max_attempts, retry_backoff_ms and timeout_ms are read; the rest is
- * the leader's.
+ * target_member_id, max_attempts, retry_backoff_ms, timeout_ms, run_at and delay_ms are
+ * read; the rest is the leader's.
  */
 export interface Task {
   id: string;
@@ -231,6 +238,17 @@ export interface Task {
   timeoutMs?: number | undefined;
   /** Set while the task waits out its retry backoff: it is not offered before this time. */
   retryAt: Date | undefined;
+  /**
+   * A delayed task: not started before this time. On ScheduleTask, a time in the future
+   * makes the task SCHEDULED until then; a time now or past queues it at once. The leader
+   * keeps the time it applied (also for delay_ms).
+   */
+  runAt: Date | undefined;
+  /**
+   * On ScheduleTask only: start no earlier than this many ms from now (the leader's clock).
+   * Set run_at or delay_ms, not both. The most either may lie ahead is 366 days.
+   */
+  delayMs?: number | undefined;
 }
 
 /** ScheduleTaskRequest enqueues one task. */
@@ -409,6 +427,8 @@ function createBaseTask(): Task {
     retryBackoffMs: undefined,
     timeoutMs: undefined,
     retryAt: undefined,
+    runAt: undefined,
+    delayMs: undefined,
   };
 }
 
@@ -464,6 +484,12 @@ export const Task: MessageFns<Task> = {
     }
     if (message.retryAt !== undefined) {
       Timestamp.encode(toTimestamp(message.retryAt), writer.uint32(138).fork()).join();
+    }
+    if (message.runAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.runAt), writer.uint32(146).fork()).join();
+    }
+    if (message.delayMs !== undefined) {
+      writer.uint32(152).uint64(message.delayMs);
     }
     return writer;
   },
@@ -617,6 +643,22 @@ export const Task: MessageFns<Task> = {
             message.retryAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 18: {
+            if (tag !== 146) {
+              break;
+            }
+
+            message.runAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 19: {
+            if (tag !== 152) {
+              break;
+            }
+
+            message.delayMs = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -684,6 +726,16 @@ export const Task: MessageFns<Task> = {
         : isSet(object.retry_at)
           ? fromJsonTimestamp(object.retry_at)
           : undefined,
+      runAt: isSet(object.runAt)
+        ? fromJsonTimestamp(object.runAt)
+        : isSet(object.run_at)
+          ? fromJsonTimestamp(object.run_at)
+          : undefined,
+      delayMs: isSet(object.delayMs)
+        ? globalThis.Number(object.delayMs)
+        : isSet(object.delay_ms)
+          ? globalThis.Number(object.delay_ms)
+          : undefined,
     };
   },
 
@@ -740,6 +792,12 @@ export const Task: MessageFns<Task> = {
     if (message.retryAt !== undefined) {
       obj.retryAt = message.retryAt.toISOString();
     }
+    if (message.runAt !== undefined) {
+      obj.runAt = message.runAt.toISOString();
+    }
+    if (message.delayMs !== undefined) {
+      obj.delayMs = Math.round(message.delayMs);
+    }
     return obj;
   },
 
@@ -765,6 +823,8 @@ export const Task: MessageFns<Task> = {
     message.retryBackoffMs = object.retryBackoffMs ?? undefined;
     message.timeoutMs = object.timeoutMs ?? undefined;
     message.retryAt = object.retryAt ?? undefined;
+    message.runAt = object.runAt ?? undefined;
+    message.delayMs = object.delayMs ?? undefined;
     return message;
   },
 };

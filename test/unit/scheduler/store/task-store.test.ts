@@ -73,6 +73,17 @@ describe.each(kinds)('TaskStore contract: %s', (_name, make) => {
     expect(await store.loadAll()).toEqual([record(1), finished, retrying]);
   });
 
+  it('keeps a delayed task: scheduled with its run time, which stays once it is queued', async () => {
+    const store = await make();
+    stores.push(store);
+    const scheduled = record(1, { status: 'scheduled', queueSeq: 0, runAtMs: 86_400_000 });
+    await store.save([scheduled]);
+    expect(await store.loadAll()).toEqual([scheduled]);
+    const due = record(1, { status: 'pending', queueSeq: 7, runAtMs: 86_400_000 });
+    await store.save([due]);
+    expect(await store.loadAll()).toEqual([due]);
+  });
+
   it('writes new rows out of seq order and changes them after, across a reopen too', async () => {
     const store = await make();
     stores.push(store);
