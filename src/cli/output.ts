@@ -5,6 +5,11 @@ export function print(text: string): void {
   process.stdout.write(`${text}\n`);
 }
 
+/** Writes a notice for the person at the terminal to stderr, leaving stdout to scripts. */
+export function printNotice(text: string): void {
+  process.stderr.write(`drover: ${text}\n`);
+}
+
 /** Writes JSON, pretty-printed, for scripts. */
 export function printJson(value: unknown): void {
   print(JSON.stringify(value, null, 2));

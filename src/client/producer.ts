@@ -47,6 +47,8 @@ export type TaskToSchedule = Partial<
     | 'timeoutMs'
     | 'runAt'
     | 'delayMs'
+    | 'idempotencyKey'
+    | 'idempotencyTtlMs'
   >
 > & {
   readonly payload: string;
@@ -76,12 +78,18 @@ export interface Producer {
    * means it was). A retry goes to the active leader when a standby's refusal named it.
    */
   schedule(task: TaskToSchedule): Promise<string>;
+  /**
+   * Schedules one task as {@link schedule} does, and also says whether its idempotency key
+   * was held (`existing`: the id is the task holding it, and nothing was scheduled).
+   */
+  submit(task: TaskToSchedule): Promise<{ id: string; existing: boolean }>;
   /** Waits for answers in flight, then closes the connection. */
   close(): Promise<void>;
 }
 
 interface Pending {
-  resolve(id: string): void;
+  /** Takes the leader's answer (code OK). */
+  resolve(answer: ScheduleTaskStreamResponse): void;
   reject(err: ScheduleError): void;
 }
 
@@ -127,35 +135,53 @@ export function createProducer(options: ProducerOptions): Producer {
     return opened;
   };
 
+  /** Sends one task; `settle` turns the answer into what the caller's promise resolves to. */
+  const send = <T>(
+    task: TaskToSchedule,
+    settle: (answer: ScheduleTaskStreamResponse) => T,
+  ): Promise<T> => {
+    if (closed) {
+      return Promise.reject(
+        new ScheduleError(status.FAILED_PRECONDITION, 'the producer is closed'),
+      );
+    }
+    stream ??= open();
+    const requestId = nextRequestId++;
+    return new Promise<T>((resolve, reject) => {
+      pending.set(requestId, { resolve: (answer) => resolve(settle(answer)), reject });
+      stream!.write({ requestId, task: taskDraft(task) });
+    });
+  };
+
   return {
-    schedule(task) {
-      if (closed) {
-        return Promise.reject(
-          new ScheduleError(status.FAILED_PRECONDITION, 'the producer is closed'),
-        );
-      }
-      stream ??= open();
-      const requestId = nextRequestId++;
-      return new Promise<string>((resolve, reject) => {
-        pending.set(requestId, { resolve, reject });
-        stream!.write({ requestId, task: taskDraft(task) });
-      });
-    },
+    schedule: (task) => send(task, idOf),
+    submit: (task) => send(task, outcomeOf),
     async close() {
       closed = true;
-      const current = stream;
-      if (current && pending.size > 0) {
-        await new Promise<void>((resolve) => {
-          current.once('end', resolve).once('error', () => resolve());
-          current.end();
-        });
-      } else {
-        current?.end();
-      }
+      await endAfterAnswers(stream, pending.size > 0);
       client.close();
     },
   };
 }
+
+/** Ends the stream; with answers still owed, waits until the leader has sent them. */
+async function endAfterAnswers(stream: Stream | undefined, owed: boolean): Promise<void> {
+  if (stream === undefined) return;
+  if (!owed) {
+    stream.end();
+    return;
+  }
+  await new Promise<void>((resolve) => {
+    stream.once('end', resolve).once('error', () => resolve());
+    stream.end();
+  });
+}
+
+const idOf = (answer: ScheduleTaskStreamResponse): string => answer.id;
+const outcomeOf = (answer: ScheduleTaskStreamResponse) => ({
+  id: answer.id,
+  existing: answer.existing,
+});
 
 /**
  * Settles each waiter in `pending` with its answer from `stream`, and calls `fail` when the
@@ -170,7 +196,7 @@ function routeAnswers(
     const waiter = pending.get(response.requestId);
     if (!waiter) return;
     pending.delete(response.requestId);
-    if (response.code === status.OK) waiter.resolve(response.id);
+    if (response.code === status.OK) waiter.resolve(response);
     else waiter.reject(new ScheduleError(response.code, response.message));
   });
   stream.on('error', (err: Error & { code?: status; details?: string }) =>

@@ -14,6 +14,7 @@ export function taskDraft(fields: Partial<Task> & { payload: string }): Task {
     maxAttempts: 0,
     retryAt: undefined,
     runAt: undefined,
+    idempotencyKey: '',
     ...fields,
   };
 }

@@ -27,7 +27,7 @@ import { WorkChannels } from './work-channels.js';
 import { MemberFeed } from './member-feed.js';
 import { Assignment } from './assignment.js';
 import { MemberLifecycle, type JoinAnswer } from './member-lifecycle.js';
-import { TaskCommands, type CancelOutcome } from './task-commands.js';
+import { TaskCommands, type CancelOutcome, type ScheduleOutcome } from './task-commands.js';
 import { OutputFeed, type OutputInput } from './output-feed.js';
 import { startMaintenance } from './maintenance/maintenance.js';
 import { LivenessSweep } from './maintenance/liveness-sweep.js';
@@ -253,14 +253,17 @@ export class Coordinator {
 
   // ---- tasks ------------------------------------------------------------------------
 
-  /** ScheduleTask: enqueues; resolves once the task is saved. */
-  async scheduleTask(spec: NewTaskInput): Promise<TaskRecord> {
-    const [task] = await this.commands.schedule([spec]);
-    return task!;
+  /**
+   * ScheduleTask: enqueues; resolves once the task is saved, with `existing` when its
+   * idempotency key was held by a task already there (then that task, unchanged).
+   */
+  async scheduleTask(spec: NewTaskInput): Promise<{ task: TaskRecord; existing: boolean }> {
+    const { tasks, existing } = await this.commands.schedule([spec]);
+    return { task: tasks[0]!, existing: existing[0]! };
   }
 
   /** ScheduleTasks: enqueues all or none, in order; resolves once all are saved. */
-  scheduleTasks(specs: readonly NewTaskInput[]): Promise<TaskRecord[]> {
+  scheduleTasks(specs: readonly NewTaskInput[]): Promise<ScheduleOutcome> {
     return this.commands.schedule(specs);
   }
 

@@ -31,6 +31,15 @@ export interface TaskCommandsDeps {
   readonly assertRunning: () => void;
 }
 
+/**
+ * What a schedule did: the tasks, in the order asked for, and which of them were already
+ * there (their idempotency key was held, so nothing was created for them).
+ */
+export interface ScheduleOutcome {
+  readonly tasks: TaskRecord[];
+  readonly existing: boolean[];
+}
+
 /** What a cancel did: the task as it is now, and whether a stop went to its worker. */
 export interface CancelOutcome {
   readonly task: TaskRecord;
@@ -44,8 +53,11 @@ export interface CancelOutcome {
 export class TaskCommands {
   constructor(private readonly deps: TaskCommandsDeps) {}
 
-  /** Enqueues all or none, in order; resolves once all are saved. */
-  async schedule(specs: readonly NewTaskInput[]): Promise<TaskRecord[]> {
+  /**
+   * Enqueues all or none, in order; resolves once all are saved. A task whose idempotency
+   * key is held is answered by the task holding it, once that one is saved too.
+   */
+  async schedule(specs: readonly NewTaskInput[]): Promise<ScheduleOutcome> {
     this.deps.assertRunning();
     const { scheduler, assignment, ids } = this.deps;
     const withIds = specs.map((spec) => ({
@@ -53,15 +65,19 @@ export class TaskCommands {
       id: spec.id === undefined || spec.id === '' ? ids.taskId() : spec.id,
     }));
     const nowMs = this.deps.clock.nowMs();
-    const { tasks, changed } = scheduler.scheduleMany(nowMs, withIds);
-    if (tasks.some((task) => task.status === 'scheduled')) this.deps.due.refresh();
+    const { tasks, changed, existing } = scheduler.scheduleMany(nowMs, withIds);
+    if (changed.some((task) => task.status === 'scheduled')) this.deps.due.refresh();
     // Free slots take new tasks at once, so a task and its assignment are saved in one
     // commit: one write and one fsync on the way from schedule to start, not two.
     const assigned = assignment.takeNow(nowMs);
-    await this.deps.commits.save([...changed, ...assigned.changed]);
+    // A task answered by its idempotency key is saved again (the same row): its first
+    // save may still be in flight, and groups land in order, so this answer waits for it
+    // and never promises a task a crash could still lose.
+    const answered = changed.length === tasks.length ? [] : tasks.filter((_, i) => existing[i]);
+    await this.deps.commits.save([...changed, ...assigned.changed, ...answered]);
     // Guarded: the fields object would be built per task even when info is off.
     if (this.deps.log.isLevelEnabled('info')) {
-      for (const task of tasks) {
+      for (const task of changed) {
         this.deps.log.info(
           {
             taskId: task.id,
@@ -74,7 +90,7 @@ export class TaskCommands {
       }
     }
     assignment.dispatch(assigned.starts);
-    return tasks;
+    return { tasks, existing };
   }
 
   /**
@@ -149,8 +165,8 @@ export class TaskCommands {
       );
     }
     const payload = JSON.stringify({ command, args, ...(cwd === undefined ? {} : { cwd }) });
-    const [task] = await this.schedule([{ payload, kind: 'command', targetMemberId: memberId }]);
-    return task!;
+    const { tasks } = await this.schedule([{ payload, kind: 'command', targetMemberId: memberId }]);
+    return tasks[0]!;
   }
 
   /** Forgets a finished task now; an open one must be cancelled first. */

@@ -29,10 +29,17 @@ export interface NewTask {
   readonly runAtMs?: number | undefined;
   /** A delayed task: start no earlier than this many ms from now. Not with `runAtMs`. */
   readonly delayMs?: number | undefined;
+  /** A second schedule with this key, while it holds, returns this task; '' means none. */
+  readonly idempotencyKey?: string | undefined;
+  /** How long the key holds from now; undefined or 0: until the task finishes. */
+  readonly idempotencyTtlMs?: number | undefined;
 }
 
 /** The furthest ahead a task may be delayed: a year and a day (longer waits are cron's). */
 export const MAX_DELAY_MS = 366 * 24 * 3600 * 1000;
+
+/** The longest an idempotency key may hold by its TTL: as long as a delay may be. */
+export const MAX_IDEMPOTENCY_TTL_MS = MAX_DELAY_MS;
 
 /** A new task once checked, with every default filled in: the fields the caller chose. */
 export type CheckedTask = Pick<
@@ -46,31 +53,50 @@ export type CheckedTask = Pick<
   | 'retryBackoffMs'
   | 'timeoutMs'
   | 'runAtMs'
+  | 'idempotencyKey'
+  | 'idempotencyExpiresAtMs'
 >;
 
 /**
+ * A checked batch entry: a new task to create, or (its idempotency key holds) the task
+ * that already answers for it, by id.
+ */
+export type CheckedEntry =
+  | { readonly kind: 'new'; readonly task: CheckedTask }
+  | { readonly kind: 'existing'; readonly id: TaskId };
+
+/**
  * Checks a batch of new tasks: every one valid, and none a duplicate of a task `exists`
- * knows or of another in the batch. Throws on the first problem, so a batch is taken whole
- * or not at all; in a batch of more than one, messages name the offending index.
+ * knows or of another in the batch. A task whose idempotency key is held (`heldBy` names
+ * the task that holds it, or an earlier one in the batch does) is not a duplicate: it is
+ * answered by that task. Throws on the first problem, so a batch is taken whole or not at
+ * all; in a batch of more than one, messages name the offending index.
  */
 export function checkNewTasks(
   specs: readonly NewTask[],
   limits: SchedulerLimits,
-  exists: (id: TaskId) => boolean,
+  known: { exists(id: TaskId): boolean; heldBy(key: string): TaskId | undefined },
   nowMs: number,
-): CheckedTask[] {
+): CheckedEntry[] {
   const batch = specs.length > 1;
   const checked = specs.map((spec, i) =>
     checkNewTask(spec, limits, nowMs, batch ? `tasks[${i}]: ` : ''),
   );
   const seen = new Set<TaskId>();
-  checked.forEach(({ id }, i) => {
-    if (exists(id) || seen.has(id)) {
-      throw new ConflictError(`${batch ? `tasks[${i}]: ` : ''}task ${id} already exists`);
+  const keysInBatch = new Map<string, TaskId>();
+  return checked.map((task, i): CheckedEntry => {
+    const key = task.idempotencyKey;
+    if (key !== undefined) {
+      const holder = known.heldBy(key) ?? keysInBatch.get(key);
+      if (holder !== undefined) return { kind: 'existing', id: holder };
+      keysInBatch.set(key, task.id);
     }
-    seen.add(id);
+    if (known.exists(task.id) || seen.has(task.id)) {
+      throw new ConflictError(`${batch ? `tasks[${i}]: ` : ''}task ${task.id} already exists`);
+    }
+    seen.add(task.id);
+    return { kind: 'new', task };
   });
-  return checked;
 }
 
 /**
@@ -106,6 +132,7 @@ export function checkNewTask(
   checkPolicyValue(spec.retryBackoffMs, POLICY_LIMITS.retryBackoffMs, `${where}retry_backoff_ms`);
   checkPolicyValue(spec.timeoutMs, POLICY_LIMITS.timeoutMs, `${where}timeout_ms`);
   const runAtMs = checkRunAt(spec, nowMs, where);
+  const idempotency = checkIdempotency(spec, nowMs, where);
   const policy = limits.policy ?? DEFAULT_TASK_POLICY;
   return {
     id,
@@ -120,7 +147,33 @@ export function checkNewTask(
     retryBackoffMs: spec.retryBackoffMs ?? policy.retryBackoffMs,
     timeoutMs: spec.timeoutMs ?? policy.timeoutMs,
     runAtMs,
+    idempotencyKey: idempotency.key,
+    idempotencyExpiresAtMs: idempotency.expiresAtMs,
   };
+}
+
+/** The idempotency key and (with a TTL) when it stops holding. */
+function checkIdempotency(
+  spec: NewTask,
+  nowMs: number,
+  where: string,
+): { key: string | undefined; expiresAtMs: number | undefined } {
+  const key = spec.idempotencyKey === '' ? undefined : spec.idempotencyKey;
+  const ttlMs = spec.idempotencyTtlMs === 0 ? undefined : spec.idempotencyTtlMs;
+  if (key === undefined) {
+    if (ttlMs !== undefined) {
+      throw new InvalidArgumentError(`${where}idempotency_ttl_ms needs an idempotency_key`);
+    }
+    return { key: undefined, expiresAtMs: undefined };
+  }
+  checkId(key, `${where}idempotency key`);
+  if (ttlMs === undefined) return { key, expiresAtMs: undefined };
+  if (!Number.isSafeInteger(ttlMs) || ttlMs < 0 || ttlMs > MAX_IDEMPOTENCY_TTL_MS) {
+    throw new InvalidArgumentError(
+      `${where}idempotency_ttl_ms must be a whole number from 0 to ${MAX_IDEMPOTENCY_TTL_MS} (366 days)`,
+    );
+  }
+  return { key, expiresAtMs: nowMs + ttlMs };
 }
 
 /** The run time a delayed task asks for (from `runAtMs` or `delayMs`), or undefined. */
@@ -190,6 +243,8 @@ export function newTaskRecord(
     attemptEnded: false,
     retryAtMs: undefined,
     runAtMs: task.runAtMs,
+    idempotencyKey: task.idempotencyKey,
+    idempotencyExpiresAtMs: task.idempotencyExpiresAtMs,
     createdAtMs,
     startedAtMs: undefined,
     finishedAtMs: undefined,

@@ -160,21 +160,37 @@ export class Scheduler {
 
   /**
    * Adds tasks to the tails of their priorities, in the order given: all of them, or (if
-   * any one is invalid or a duplicate) none. Errors name the offending index.
+   * any one is invalid or a duplicate) none. Errors name the offending index. A task whose
+   * idempotency key is held is answered by the task holding it, marked in `existing`
+   * (the same positions as `tasks`), and changes nothing.
    */
-  scheduleMany(nowMs: number, specs: readonly NewTask[]): Changes & { tasks: TaskRecord[] } {
-    const checked = checkNewTasks(specs, this.limits, (id) => this.index.has(id), nowMs);
+  scheduleMany(
+    nowMs: number,
+    specs: readonly NewTask[],
+  ): Changes & { tasks: TaskRecord[]; existing: boolean[] } {
+    const { index } = this;
+    const checked = checkNewTasks(
+      specs,
+      this.limits,
+      { exists: (id) => index.has(id), heldBy: (key) => index.heldBy(key, nowMs)?.id },
+      nowMs,
+    );
     // Seqs are taken only once the whole batch is known good: a refused one burns none.
     // A task whose run time is ahead waits as scheduled; it takes its queue place when due.
-    const tasks = checked.map((spec) => {
+    const changed: TaskRecord[] = [];
+    const tasks = checked.map((entry) => {
+      if (entry.kind === 'existing') return index.get(entry.id)!;
+      const spec = entry.task;
       const waits = spec.runAtMs !== undefined && spec.runAtMs > nowMs;
       const queueSeq = waits ? 0 : this.seqs.nextTail();
-      const task = newTaskRecord(spec, this.index.nextSeq(), queueSeq, nowMs);
-      this.index.add(task);
+      const task = newTaskRecord(spec, index.nextSeq(), queueSeq, nowMs);
+      index.add(task);
       if (!waits) this.queue.push(task);
+      changed.push(task);
       return task;
     });
-    return { tasks, changed: tasks };
+    const existing = checked.map((entry) => entry.kind === 'existing');
+    return { tasks, changed, existing };
   }
 
   /** Cancels a pending task at once; a running one is marked and its worker told to stop. */

@@ -49,6 +49,11 @@ export class TaskIndex {
   private readonly finished = new Map<TaskId, TaskRecord>();
   /** Pending tasks waiting out a retry backoff, by (retryAtMs, seq). */
   private readonly delayed = new BTree<TimeKey, TaskRecord>(undefined, compareTimeKeys);
+  /**
+   * Tasks by idempotency key: the newest task with each key. Whether its key still holds
+   * is checked when asked (see heldBy); a finished or dropped task lets go of it here.
+   */
+  private readonly byIdempotencyKey = new Map<string, TaskRecord>();
   /** Scheduled (delayed) tasks by (runAtMs, seq): the order they join the queue in. */
   private readonly scheduled = new BTree<TimeKey, TaskRecord>(undefined, compareTimeKeys);
   /** Running tasks that have a timeout, by (deadline, seq). */
@@ -121,7 +126,22 @@ export class TaskIndex {
     this.bySeq.set(task.seq, task);
     this.byStatus[task.status].set(task.seq, task);
     if (task.status === 'scheduled') this.trackRunAt(task);
+    if (task.idempotencyKey !== undefined) this.byIdempotencyKey.set(task.idempotencyKey, task);
     this.lastSeq = Math.max(this.lastSeq, task.seq);
+  }
+
+  /**
+   * The task an idempotency key is held by at `nowMs`, if any: the key holds until its
+   * task's `idempotencyExpiresAtMs` when that is set, else until the task finishes.
+   */
+  heldBy(key: string, nowMs: number): TaskRecord | undefined {
+    const task = this.byIdempotencyKey.get(key);
+    if (task === undefined) return undefined;
+    const expiresAtMs = task.idempotencyExpiresAtMs;
+    const holds = expiresAtMs === undefined ? !isFinal(task.status) : nowMs < expiresAtMs;
+    if (holds) return task;
+    this.byIdempotencyKey.delete(key);
+    return undefined;
   }
 
   /**
@@ -149,6 +169,8 @@ export class TaskIndex {
       }
       if (task.status === 'running') this.trackDeadline(task);
       if (task.status === 'scheduled') this.trackRunAt(task);
+      // Records come in creation order, so the newest task with a key ends up holding it.
+      if (task.idempotencyKey !== undefined) this.byIdempotencyKey.set(task.idempotencyKey, task);
     }
     const finished = kept.filter((task) => isFinal(task.status));
     finished.sort((a, b) => (a.finishedAtMs ?? 0) - (b.finishedAtMs ?? 0) || a.seq - b.seq);
@@ -172,13 +194,17 @@ export class TaskIndex {
     this.byStatus[status].set(task.seq, task);
     task.status = status;
     if (status === 'running') this.trackDeadline(task);
-    if (isFinal(status)) this.finished.set(task.id, task);
+    if (isFinal(status)) {
+      this.finished.set(task.id, task);
+      if (task.idempotencyExpiresAtMs === undefined) this.releaseKey(task);
+    }
   }
 
   /** Removes a finished task from every index. */
   drop(task: TaskRecord): void {
     if (!isFinal(task.status)) throw new Error(`task ${task.id} is ${task.status}, not finished`);
     this.finished.delete(task.id);
+    this.releaseKey(task);
     this.tasks.delete(task.id);
     this.bySeq.delete(task.seq);
     this.byStatus[task.status].delete(task.seq);
@@ -267,6 +293,14 @@ export class TaskIndex {
       if (query.memberId === undefined || task.memberId === query.memberId) tasks.push(task);
     }
     return { tasks, nextAfterSeq: undefined };
+  }
+
+  /** Lets go of the task's idempotency key, if this task is the one holding it. */
+  private releaseKey(task: TaskRecord): void {
+    const key = task.idempotencyKey;
+    if (key !== undefined && this.byIdempotencyKey.get(key) === task) {
+      this.byIdempotencyKey.delete(key);
+    }
   }
 
   private trackRunAt(task: TaskRecord): void {

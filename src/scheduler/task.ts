@@ -111,6 +111,13 @@ export interface TaskRecord {
    * was due. Undefined for a task queued at once.
    */
   readonly runAtMs: number | undefined;
+  /**
+   * Another schedule with this key, while the key holds, gets this task back instead of a
+   * new one. It holds until `idempotencyExpiresAtMs` if that is set, else until the task
+   * finishes; and never longer than the task is kept.
+   */
+  readonly idempotencyKey: string | undefined;
+  readonly idempotencyExpiresAtMs: number | undefined;
   readonly createdAtMs: number;
   startedAtMs: number | undefined;
   finishedAtMs: number | undefined;

@@ -29,6 +29,8 @@ export function taskRecord(overrides: Partial<TaskRecord> = {}): TaskRecord {
     attemptEnded: false,
     retryAtMs: undefined,
     runAtMs: undefined,
+    idempotencyKey: undefined,
+    idempotencyExpiresAtMs: undefined,
     createdAtMs: 0,
     startedAtMs: undefined,
     finishedAtMs: undefined,

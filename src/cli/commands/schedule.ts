@@ -6,9 +6,9 @@ import { taskDraft } from '../../client/task-draft.js';
 import { POLICY_LIMITS } from '../../scheduler/retry-policy.js';
 import { addClientOptions, call, withClients, type ClientOptions } from '../client.js';
 import { boundedIntOption } from '../int-option.js';
-import { print, printJson } from '../output.js';
+import { print, printJson, printNotice } from '../output.js';
 import { resolvePayload } from '../payload-source.js';
-import { delayOptions } from '../time-options.js';
+import { delayOptions, parseDelayMs } from '../time-options.js';
 
 /** `drover schedule`'s options, as commander parses them. */
 type ScheduleOptions = ClientOptions & {
@@ -23,6 +23,9 @@ type ScheduleOptions = ClientOptions & {
   /** --in, in ms. */
   in?: number;
   at?: Date;
+  idempotencyKey?: string;
+  /** --idempotency-ttl, in ms. */
+  idempotencyTtl?: number;
 };
 
 /** `drover schedule PAYLOAD | - | --payload-file FILE`: enqueue a task and print its id. */
@@ -52,6 +55,16 @@ function addScheduleOptions(command: Command): Command {
           .default('medium'),
       )
       .option('--kind <kind>', 'handler to run (default: "default")')
+      .option(
+        '--idempotency-key <key>',
+        'while this key holds, scheduling it again returns the first task (nothing new)',
+      )
+      .addOption(
+        new Option(
+          '--idempotency-ttl <duration>',
+          'how long the key holds: 30s, 10m, 24h (default: until the task finishes)',
+        ).argParser(parseDelayMs),
+      )
       .option('--target <member>', 'run only on this member')
       // The leader's own limits, checked here too so a bad value fails before any call.
       .addOption(
@@ -103,15 +116,23 @@ async function runSchedule(
         timeoutMs: options.attemptTimeoutMs,
         delayMs: options.in,
         runAt: options.at,
+        idempotencyKey: options.idempotencyKey ?? '',
+        idempotencyTtlMs: options.idempotencyTtl,
       }),
     });
     const response = await schedule.catch((err: unknown) => {
       if (options.id === undefined && (err as { code?: unknown }).code === status.ALREADY_EXISTS) {
-        return { id };
+        return { id, existing: false };
       }
       throw err;
     });
-    if (options.json) printJson({ id: response.id });
+    if (options.json) printJson({ id: response.id, existing: response.existing });
     else print(response.id);
+    // Said on stderr, so a script reading the id from stdout is not disturbed.
+    if (response.existing && !options.json) {
+      printNotice(
+        `task ${response.id} already holds idempotency key "${options.idempotencyKey}": nothing new was scheduled`,
+      );
+    }
   });
 }

@@ -71,8 +71,8 @@ export const MAX_BATCH_TASKS = 10_000;
 export function schedulerService(coordinator: LeaderApi, logger: Logger): SchedulerServiceServer {
   return {
     scheduleTask: unary(logger, async (request) => {
-      const task = await coordinator.scheduleTask(newTaskFromWire(request.task));
-      return { id: task.id };
+      const { task, existing } = await coordinator.scheduleTask(newTaskFromWire(request.task));
+      return { id: task.id, existing };
     }),
     scheduleTasks: unary(logger, async (request) => {
       if (request.tasks.length === 0) {
@@ -83,8 +83,10 @@ export function schedulerService(coordinator: LeaderApi, logger: Logger): Schedu
           `ScheduleTasks takes at most ${MAX_BATCH_TASKS} tasks per call, got ${request.tasks.length}`,
         );
       }
-      const tasks = await coordinator.scheduleTasks(request.tasks.map(newTaskFromWire));
-      return { ids: tasks.map((task) => task.id) };
+      const { tasks, existing } = await coordinator.scheduleTasks(
+        request.tasks.map(newTaskFromWire),
+      );
+      return { ids: tasks.map((task) => task.id), existing };
     }),
     cancelTask: unary(logger, async (request) => {
       const { task, stopSent } = await coordinator.cancelTask(taskIdFromWire(request.id));
@@ -148,9 +150,9 @@ function scheduleOverStream(
     const requestId = request instanceof MalformedMessage ? 0 : request.requestId;
     const refuse = (err: unknown): void => {
       const { code, details } = toGrpcStatus(err, logger);
-      answer({ requestId, id: '', code, message: details ?? '' });
+      answer({ requestId, id: '', code, message: details ?? '', existing: false });
     };
-    let scheduled: Promise<{ id: string }>;
+    let scheduled: Promise<{ task: { id: string }; existing: boolean }>;
     try {
       assertWellFormed(request);
       scheduled = coordinator.scheduleTask(
@@ -160,7 +162,10 @@ function scheduleOverStream(
       refuse(err);
       return;
     }
-    scheduled.then((task) => answer({ requestId, id: task.id, code: 0, message: '' }), refuse);
+    scheduled.then(
+      ({ task, existing }) => answer({ requestId, id: task.id, code: 0, message: '', existing }),
+      refuse,
+    );
   });
   call.on('end', () => {
     clientDone = true;

@@ -80,6 +80,11 @@ export function taskToWire(task: TaskRecord): WireTask {
     timeoutMs: task.timeoutMs,
     retryAt: task.retryAtMs === undefined ? undefined : new Date(task.retryAtMs),
     runAt: task.runAtMs === undefined ? undefined : new Date(task.runAtMs),
+    idempotencyKey: task.idempotencyKey ?? '',
+    idempotencyTtlMs:
+      task.idempotencyExpiresAtMs === undefined
+        ? undefined
+        : task.idempotencyExpiresAtMs - task.createdAtMs,
   };
 }
 
@@ -97,6 +102,8 @@ export function newTaskFromWire(task: WireTask | undefined): Omit<NewTask, 'id'>
     timeoutMs: task.timeoutMs,
     runAtMs: task.runAt?.getTime(),
     delayMs: task.delayMs,
+    idempotencyKey: task.idempotencyKey,
+    idempotencyTtlMs: task.idempotencyTtlMs,
   };
 }
 

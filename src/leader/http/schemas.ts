@@ -60,6 +60,17 @@ export const TASK_INPUT_SCHEMA = {
     run_at: { type: 'string' },
     delayMs: { type: 'integer', minimum: 0, description: 'not started before this many ms' },
     delay_ms: { type: 'integer', minimum: 0 },
+    idempotencyKey: {
+      type: 'string',
+      description: 'a second schedule with this key, while it holds, returns this task',
+    },
+    idempotency_key: { type: 'string' },
+    idempotencyTtlMs: {
+      type: 'integer',
+      minimum: 0,
+      description: 'how long the key holds; 0 or absent: until the task finishes',
+    },
+    idempotency_ttl_ms: { type: 'integer', minimum: 0 },
   },
 } as const;
 
@@ -87,6 +98,8 @@ export const TASK_SCHEMA = {
     timeoutMs: { type: 'integer' },
     retryAt: timestamp,
     runAt: timestamp,
+    idempotencyKey: { type: 'string' },
+    idempotencyTtlMs: { type: 'integer' },
   },
 } as const;
 
@@ -144,6 +157,8 @@ const SPELLINGS: readonly (readonly [string, string])[] = [
   ['timeoutMs', 'timeout_ms'],
   ['runAt', 'run_at'],
   ['delayMs', 'delay_ms'],
+  ['idempotencyKey', 'idempotency_key'],
+  ['idempotencyTtlMs', 'idempotency_ttl_ms'],
 ];
 
 /**

@@ -195,7 +195,7 @@ function registerStartJob(app: FastifyInstance, coordinator: LeaderApi): void {
   // nothing (link checkers and CORS preflights must not queue work).
   const startJob = async (body: unknown): Promise<{ id: string }> => {
     const input = { payload: DEFAULT_JOB_PAYLOAD, ...(body ?? {}) };
-    const task = await coordinator.scheduleTask(newTaskFromWire(taskFromBody(input)));
+    const { task } = await coordinator.scheduleTask(newTaskFromWire(taskFromBody(input)));
     return { id: task.id };
   };
   const startJobSchema = {

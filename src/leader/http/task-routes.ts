@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { InvalidArgumentError } from '../../shared/errors.js';
 import { GetTasksRequest } from '../../gen/scheduler/v1/scheduler.js';
 import {
   newTaskFromWire,
@@ -45,10 +46,25 @@ function registerScheduleTask(app: FastifyInstance, coordinator: LeaderApi): voi
       schema: {
         summary: 'Schedule a task (ScheduleTask)',
         body: TASK_INPUT_SCHEMA,
+        headers: {
+          type: 'object',
+          properties: {
+            'idempotency-key': {
+              type: 'string',
+              description: 'the idempotency key, when the body names none',
+            },
+          },
+        },
         response: {
           201: {
+            description: 'scheduled',
             type: 'object',
             properties: { id: { type: 'string' } },
+          },
+          200: {
+            description: 'the idempotency key was held: that task, nothing scheduled',
+            type: 'object',
+            properties: { id: { type: 'string' }, existing: { type: 'boolean' } },
           },
           '4xx': ERROR_SCHEMA,
           '5xx': ERROR_SCHEMA,
@@ -56,11 +72,23 @@ function registerScheduleTask(app: FastifyInstance, coordinator: LeaderApi): voi
       },
     },
     async (request, reply) => {
-      const task = await coordinator.scheduleTask(newTaskFromWire(taskFromBody(request.body)));
-      return reply
-        .code(201)
-        .header('location', `/v1/tasks/${encodeURIComponent(task.id)}`)
-        .send({ id: task.id });
+      const input = taskFromBody(request.body);
+      // The Idempotency-Key header (as Stripe and the IETF draft name it) stands in for a
+      // body without one; both at once must agree.
+      const header = request.headers['idempotency-key'];
+      if (typeof header === 'string') {
+        if (input.idempotencyKey !== '' && input.idempotencyKey !== header) {
+          throw new InvalidArgumentError(
+            "the Idempotency-Key header and the body's idempotency key differ; send one",
+          );
+        }
+        input.idempotencyKey = header;
+      }
+      const { task, existing } = await coordinator.scheduleTask(newTaskFromWire(input));
+      const location = `/v1/tasks/${encodeURIComponent(task.id)}`;
+      if (existing)
+        return reply.code(200).header('location', location).send({ id: task.id, existing });
+      return reply.code(201).header('location', location).send({ id: task.id });
     },
   );
 }

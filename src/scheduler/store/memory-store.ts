@@ -65,6 +65,8 @@ function copyRecord(r: TaskRecord): TaskRecord {
     attemptEnded: r.attemptEnded,
     retryAtMs: r.retryAtMs,
     runAtMs: r.runAtMs,
+    idempotencyKey: r.idempotencyKey,
+    idempotencyExpiresAtMs: r.idempotencyExpiresAtMs,
     createdAtMs: r.createdAtMs,
     startedAtMs: r.startedAtMs,
     finishedAtMs: r.finishedAtMs,

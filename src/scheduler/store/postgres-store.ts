@@ -107,7 +107,8 @@ export class PostgresTaskStore implements TaskStore {
     const { rows } = await this.client.query<PgTaskRow>(
       `SELECT seq, id, queue_seq, kind, payload, priority, target_member_id, status, attempt,
          member_id, result, error, created_at_ms, started_at_ms, finished_at_ms, max_attempts,
-         retry_backoff_ms, timeout_ms, attempt_ended, retry_at_ms, run_at_ms
+         retry_backoff_ms, timeout_ms, attempt_ended, retry_at_ms, run_at_ms, idempotency_key,
+         idempotency_expires_at_ms
        FROM ${this.table('tasks')} ORDER BY seq`,
     );
     return rows.map((row) =>
@@ -283,8 +284,8 @@ function messageOf(err: unknown): string {
     : message;
 }
 
-/** write_task_rows's parameters: term, holder, 22 row columns, output, deletes. */
-const WRITE_ROWS_PARAMS = 26;
+/** write_task_rows's parameters: term, holder, 24 row columns, output, deletes. */
+const WRITE_ROWS_PARAMS = 28;
 
 /**
  * The rows as write_task_rows takes them: one array literal per column, in its parameter order.
@@ -317,6 +318,8 @@ function rowColumns(rows: readonly TaskRow[]): string[] {
     booleanArray(rows.map((r) => r.attempt_ended === 1)),
     numberArray(rows.map((r) => r.retry_at_ms)),
     numberArray(rows.map((r) => r.run_at_ms)),
+    textArray(rows.map((r) => r.idempotency_key)),
+    numberArray(rows.map((r) => r.idempotency_expires_at_ms)),
     booleanArray(base64Rows),
   ];
 }

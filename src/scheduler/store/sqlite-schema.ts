@@ -71,8 +71,11 @@ export const MIGRATIONS: readonly string[] = [
      truncated INTEGER NOT NULL,
      PRIMARY KEY (task_seq, offset)
    ) STRICT, WITHOUT ROWID`,
-  // 6: delayed tasks (issue #18): the run time a scheduled task waits for, kept after.
-  `ALTER TABLE tasks ADD COLUMN run_at_ms INTEGER`,
+  // 6: issue #18: the run time a delayed task waits for (kept after), and the idempotency
+  // key a task answers for, with when it stops holding (NULL: until the task finishes).
+  `ALTER TABLE tasks ADD COLUMN run_at_ms INTEGER;
+   ALTER TABLE tasks ADD COLUMN idempotency_key TEXT;
+   ALTER TABLE tasks ADD COLUMN idempotency_expires_at_ms INTEGER;`,
 ];
 
 /** The schema version this code writes. */

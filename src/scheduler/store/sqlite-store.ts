@@ -55,8 +55,9 @@ export class SqliteTaskStore implements TaskStore {
     this.insert = this.db.prepare<unknown[]>(
       `INSERT INTO tasks (seq, id, queue_seq, kind, payload, priority, target_member_id, status,
          attempt, member_id, result, error, created_at_ms, started_at_ms, finished_at_ms,
-         max_attempts, retry_backoff_ms, timeout_ms, attempt_ended, retry_at_ms, run_at_ms)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         max_attempts, retry_backoff_ms, timeout_ms, attempt_ended, retry_at_ms, run_at_ms,
+         idempotency_key, idempotency_expires_at_ms)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.update = this.db.prepare<unknown[]>(
       `UPDATE tasks SET queue_seq = ?, status = ?, attempt = ?, member_id = ?, result = ?,
@@ -163,6 +164,8 @@ export class SqliteTaskStore implements TaskStore {
         r.attempt_ended,
         r.retry_at_ms,
         r.run_at_ms,
+        r.idempotency_key,
+        r.idempotency_expires_at_ms,
       );
     }
   }

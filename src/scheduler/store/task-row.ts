@@ -27,6 +27,8 @@ export interface TaskRow {
   attempt_ended: number;
   retry_at_ms: number | null;
   run_at_ms: number | null;
+  idempotency_key: string | null;
+  idempotency_expires_at_ms: number | null;
 }
 
 /** The record as a row. */
@@ -53,6 +55,8 @@ export function toRow(r: TaskRecord): TaskRow {
     attempt_ended: r.attemptEnded ? 1 : 0,
     retry_at_ms: r.retryAtMs ?? null,
     run_at_ms: r.runAtMs ?? null,
+    idempotency_key: r.idempotencyKey ?? null,
+    idempotency_expires_at_ms: r.idempotencyExpiresAtMs ?? null,
   };
 }
 
@@ -77,6 +81,8 @@ export function fromRow(row: TaskRow): TaskRecord {
     attemptEnded: row.attempt_ended === 1,
     retryAtMs: row.retry_at_ms ?? undefined,
     runAtMs: row.run_at_ms ?? undefined,
+    idempotencyKey: row.idempotency_key ?? undefined,
+    idempotencyExpiresAtMs: row.idempotency_expires_at_ms ?? undefined,
     createdAtMs: row.created_at_ms,
     startedAtMs: row.started_at_ms ?? undefined,
     finishedAtMs: row.finished_at_ms ?? undefined,

@@ -180,7 +180,13 @@ export class FakeLeader {
         call.emit('error', this.refusal(this.stepDownTo));
         return;
       }
-      call.write({ requestId: request.requestId, id, code: status.OK, message: '' });
+      call.write({
+        requestId: request.requestId,
+        id,
+        code: status.OK,
+        message: '',
+        existing: false,
+      });
     });
     call.on('end', () => call.end());
   }

@@ -66,7 +66,7 @@ describe('Coordinator maintenance, by hand', () => {
     await timers.settle();
     expect(state('a')).toBe('alive');
 
-    const task = await coordinator.scheduleTask({ payload: 'p' });
+    const { task } = await coordinator.scheduleTask({ payload: 'p' });
     await timers.settle();
     expect(a.channel.starts.map((s) => s.taskId)).toEqual([task.id]);
 

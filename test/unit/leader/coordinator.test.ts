@@ -48,7 +48,7 @@ describe('Coordinator with a store that fails', () => {
     const store = new FailingStore();
     const failures: unknown[] = [];
     const coordinator = await startCoordinator(store, failures);
-    const first = await coordinator.scheduleTask({ payload: 'kept' });
+    const { task: first } = await coordinator.scheduleTask({ payload: 'kept' });
     expect(first.id).toBe('t1');
 
     store.failing = sqliteFull();

@@ -21,12 +21,39 @@ async function setup(slots = 1) {
 }
 
 describe('TaskCommands.schedule', () => {
+  it('answers a held idempotency key with the first task, only once that task is saved', async () => {
+    const { store, commands, events } = await setup(0);
+    store.hold();
+    let firstAnswered = false;
+    let secondAnswered = false;
+    const first = commands.schedule([{ id: 'one', payload: 'p', idempotencyKey: 'k' }]);
+    void first.then(() => (firstAnswered = true));
+    await nextTurn();
+    const changes: string[] = [];
+    events.onTask((event) => changes.push(event.kind));
+    const second = commands.schedule([{ id: 'two', payload: 'q', idempotencyKey: 'k' }]);
+    void second.then(() => (secondAnswered = true));
+    await nextTurn();
+    await nextTurn();
+    // The first save is still held: a crash now would lose 'one', so 'two' must not be
+    // told it exists.
+    expect([firstAnswered, secondAnswered]).toEqual([false, false]);
+    store.release();
+    expect(await second).toEqual({
+      tasks: [expect.objectContaining({ id: 'one', payload: 'p' })],
+      existing: [true],
+    });
+    expect(firstAnswered).toBe(true);
+    expect((await store.saved()).map((task) => task.id)).toEqual(['one']);
+    expect(changes.every((kind) => kind === 'changed')).toBe(true);
+  });
+
   it('saves the task and its assignment in one write, answers after it, then starts it', async () => {
     const { store, commands, w, stored, writes } = await setup();
     const before = writes();
     store.hold();
     let answered = false;
-    const scheduling = commands.schedule([{ payload: 'p' }]).then((tasks) => {
+    const scheduling = commands.schedule([{ payload: 'p' }]).then(({ tasks }) => {
       answered = true;
       return tasks;
     });
@@ -106,7 +133,9 @@ describe('TaskCommands.startCommand', () => {
 describe('TaskCommands.cancel, complete and delete', () => {
   it('cancels a running task: saved, then the worker told to stop', async () => {
     const { store, commands, w } = await setup();
-    const [task] = await commands.schedule([{ payload: 'p' }]);
+    const {
+      tasks: [task],
+    } = await commands.schedule([{ payload: 'p' }]);
     store.hold();
     const cancelling = commands.cancel(task!.id);
     await nextTurn();
@@ -126,7 +155,9 @@ describe('TaskCommands.cancel, complete and delete', () => {
 
   it('refuses a stale attempt or another member, saving nothing', async () => {
     const { commands, scheduler, writes } = await setup();
-    const [task] = await commands.schedule([{ payload: 'p' }]);
+    const {
+      tasks: [task],
+    } = await commands.schedule([{ payload: 'p' }]);
     const before = writes();
     await expect(commands.complete({ taskId: task!.id, attempt: 2, memberId: a })).rejects.toThrow(
       StaleError,
@@ -140,7 +171,9 @@ describe('TaskCommands.cancel, complete and delete', () => {
 
   it('completes the current attempt, saves it and frees the slot for the next task', async () => {
     const { commands, w, stored, timers } = await setup();
-    const [first, second] = await commands.schedule([{ payload: 'p' }, { payload: 'q' }]);
+    const {
+      tasks: [first, second],
+    } = await commands.schedule([{ payload: 'p' }, { payload: 'q' }]);
     const done = await commands.complete({
       taskId: first!.id,
       attempt: 1,
@@ -156,7 +189,9 @@ describe('TaskCommands.cancel, complete and delete', () => {
   it('counts failed attempts toward quarantine, but not permanent errors', async () => {
     const { commands, membership, timing } = await setup();
     for (let i = 0; i < timing.quarantineAfterFailures; i++) {
-      const [task] = await commands.schedule([{ payload: 'p', maxAttempts: 1 }]);
+      const {
+        tasks: [task],
+      } = await commands.schedule([{ payload: 'p', maxAttempts: 1 }]);
       await commands.complete({
         taskId: task!.id,
         attempt: 1,
@@ -166,14 +201,18 @@ describe('TaskCommands.cancel, complete and delete', () => {
       });
     }
     expect(membership.get(a)!.consecutiveFailures).toBe(0);
-    const [task] = await commands.schedule([{ payload: 'p', maxAttempts: 1 }]);
+    const {
+      tasks: [task],
+    } = await commands.schedule([{ payload: 'p', maxAttempts: 1 }]);
     await commands.complete({ taskId: task!.id, attempt: 1, memberId: a, error: 'crashed' });
     expect(membership.get(a)!.consecutiveFailures).toBe(1);
   });
 
   it('refuses to delete an open task, and deletes a finished one from the store', async () => {
     const { commands, store, scheduler, stored, writes } = await setup(0);
-    const [task] = await commands.schedule([{ payload: 'p' }]);
+    const {
+      tasks: [task],
+    } = await commands.schedule([{ payload: 'p' }]);
     const before = writes();
     await expect(commands.delete(task!.id)).rejects.toThrow(StaleError);
     expect(writes()).toBe(before);

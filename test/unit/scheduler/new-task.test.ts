@@ -118,7 +118,11 @@ describe('checkNewTask: refusals', () => {
 });
 
 describe('checkNewTasks', () => {
-  const none = () => false;
+  const known = (exists: (id: TaskId) => boolean, held: Record<string, string> = {}) => ({
+    exists,
+    heldBy: (key: string) => held[key] as TaskId | undefined,
+  });
+  const none = known(() => false);
 
   it('checks every task in order, and an empty batch is empty', () => {
     const checked = checkNewTasks(
@@ -130,7 +134,7 @@ describe('checkNewTasks', () => {
       none,
       0,
     );
-    expect(checked.map((task) => [task.id, task.priority])).toEqual([
+    expect(checked.map((e) => e.kind === 'new' && [e.task.id, e.task.priority])).toEqual([
       ['a', 'medium'],
       ['b', 'low'],
     ]);
@@ -155,8 +159,7 @@ describe('checkNewTasks', () => {
   });
 
   it('refuses a duplicate within the batch or of a known task', () => {
-    const known = new Set(['old']);
-    const exists = (id: TaskId) => known.has(id);
+    const exists = known((id) => id === 'old');
     expect(() =>
       checkNewTasks(
         [
@@ -174,7 +177,7 @@ describe('checkNewTasks', () => {
   });
 
   it('reports an invalid task before a duplicate, wherever each is', () => {
-    const exists = (id: TaskId) => id === 'a';
+    const exists = known((id) => id === 'a');
     expect(() =>
       checkNewTasks(
         [
@@ -186,6 +189,46 @@ describe('checkNewTasks', () => {
         0,
       ),
     ).toThrow(InvalidArgumentError);
+  });
+
+  it('answers a held idempotency key with its task, also one held earlier in the batch', () => {
+    const checked = checkNewTasks(
+      [
+        { id: 'n1', payload: 'x', idempotencyKey: 'k-old' },
+        { id: 'n2', payload: 'x', idempotencyKey: 'k-new' },
+        { id: 'n3', payload: 'x', idempotencyKey: 'k-new' },
+        // A held key answers even for an id that exists: nothing is created either way.
+        { id: 'old', payload: 'x', idempotencyKey: 'k-old' },
+      ],
+      limits,
+      known((id) => id === 'old', { 'k-old': 'old' }),
+      0,
+    );
+    expect(checked.map((e) => (e.kind === 'new' ? `new ${e.task.id}` : `is ${e.id}`))).toEqual([
+      'is old',
+      'new n2',
+      'is n2',
+      'is old',
+    ]);
+  });
+
+  it('checks the key and its TTL: a TTL needs a key, and both have bounds', () => {
+    expect(check({ idempotencyKey: 'k', idempotencyTtlMs: 500 })).toMatchObject({
+      idempotencyKey: 'k',
+      idempotencyExpiresAtMs: 500,
+    });
+    expect(check({ idempotencyKey: 'k' })).toMatchObject({ idempotencyExpiresAtMs: undefined });
+    expect(check({ idempotencyKey: '', idempotencyTtlMs: 0 })).toMatchObject({
+      idempotencyKey: undefined,
+    });
+    expect(() => check({ idempotencyTtlMs: 5 })).toThrow(
+      /idempotency_ttl_ms needs an idempotency_key/,
+    );
+    expect(() => check({ idempotencyKey: 'a b' })).toThrow(/whitespace/);
+    expect(() => check({ idempotencyKey: 'x'.repeat(1000) })).toThrow(/characters; the most/);
+    expect(() => check({ idempotencyKey: 'k', idempotencyTtlMs: 2 ** 60 })).toThrow(
+      /idempotency_ttl_ms must be/,
+    );
   });
 });
 

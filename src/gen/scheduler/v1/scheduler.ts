@@ -249,6 +249,18 @@ export interface Task {
    * Set run_at or delay_ms, not both. The most either may lie ahead is 366 days.
    */
   delayMs?: number | undefined;
+  /**
+   * A second ScheduleTask with this key, while the key holds, schedules nothing and
+   * answers with this task's id (existing: true). The key holds for idempotency_ttl_ms from
+   * scheduling if that is set, else until the task finishes; never longer than the task is
+   * kept. 1-255 characters, no whitespace or control characters.
+   */
+  idempotencyKey: string;
+  /**
+   * How long the idempotency key holds, in ms from scheduling (at most 366 days); unset or
+   * 0: until the task finishes. The leader reports the value it applied.
+   */
+  idempotencyTtlMs?: number | undefined;
 }
 
 /** ScheduleTaskRequest enqueues one task. */
@@ -259,6 +271,11 @@ export interface ScheduleTaskRequest {
 /** ScheduleTaskResponse returns the id, made by the leader when none was given. */
 export interface ScheduleTaskResponse {
   id: string;
+  /**
+   * True when the idempotency key was held: id is the task that holds it, and nothing
+   * was scheduled.
+   */
+  existing: boolean;
 }
 
 /**
@@ -272,6 +289,11 @@ export interface ScheduleTasksRequest {
 /** ScheduleTasksResponse returns the ids, in the order of the request. */
 export interface ScheduleTasksResponse {
   ids: string[];
+  /**
+   * Per task, in the same order: true when its idempotency key was held (see
+   * ScheduleTaskResponse.existing).
+   */
+  existing: boolean[];
 }
 
 /** CancelTaskRequest cancels a pending task, or stops a running one. */
@@ -406,6 +428,8 @@ export interface ScheduleTaskStreamResponse {
   code: number;
   /** Why the task was refused, for a person. */
   message: string;
+  /** True when the idempotency key was held (see ScheduleTaskResponse.existing). */
+  existing: boolean;
 }
 
 function createBaseTask(): Task {
@@ -429,6 +453,8 @@ function createBaseTask(): Task {
     retryAt: undefined,
     runAt: undefined,
     delayMs: undefined,
+    idempotencyKey: '',
+    idempotencyTtlMs: undefined,
   };
 }
 
@@ -490,6 +516,12 @@ export const Task: MessageFns<Task> = {
     }
     if (message.delayMs !== undefined) {
       writer.uint32(152).uint64(message.delayMs);
+    }
+    if (message.idempotencyKey !== '') {
+      writer.uint32(162).string(message.idempotencyKey);
+    }
+    if (message.idempotencyTtlMs !== undefined) {
+      writer.uint32(168).uint64(message.idempotencyTtlMs);
     }
     return writer;
   },
@@ -659,6 +691,22 @@ export const Task: MessageFns<Task> = {
             message.delayMs = longToNumber(reader.uint64());
             continue;
           }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            message.idempotencyKey = reader.string();
+            continue;
+          }
+          case 21: {
+            if (tag !== 168) {
+              break;
+            }
+
+            message.idempotencyTtlMs = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -736,6 +784,16 @@ export const Task: MessageFns<Task> = {
         : isSet(object.delay_ms)
           ? globalThis.Number(object.delay_ms)
           : undefined,
+      idempotencyKey: isSet(object.idempotencyKey)
+        ? globalThis.String(object.idempotencyKey)
+        : isSet(object.idempotency_key)
+          ? globalThis.String(object.idempotency_key)
+          : '',
+      idempotencyTtlMs: isSet(object.idempotencyTtlMs)
+        ? globalThis.Number(object.idempotencyTtlMs)
+        : isSet(object.idempotency_ttl_ms)
+          ? globalThis.Number(object.idempotency_ttl_ms)
+          : undefined,
     };
   },
 
@@ -798,6 +856,12 @@ export const Task: MessageFns<Task> = {
     if (message.delayMs !== undefined) {
       obj.delayMs = Math.round(message.delayMs);
     }
+    if (message.idempotencyKey !== '') {
+      obj.idempotencyKey = message.idempotencyKey;
+    }
+    if (message.idempotencyTtlMs !== undefined) {
+      obj.idempotencyTtlMs = Math.round(message.idempotencyTtlMs);
+    }
     return obj;
   },
 
@@ -825,6 +889,8 @@ export const Task: MessageFns<Task> = {
     message.retryAt = object.retryAt ?? undefined;
     message.runAt = object.runAt ?? undefined;
     message.delayMs = object.delayMs ?? undefined;
+    message.idempotencyKey = object.idempotencyKey ?? '';
+    message.idempotencyTtlMs = object.idempotencyTtlMs ?? undefined;
     return message;
   },
 };
@@ -900,13 +966,16 @@ export const ScheduleTaskRequest: MessageFns<ScheduleTaskRequest> = {
 };
 
 function createBaseScheduleTaskResponse(): ScheduleTaskResponse {
-  return { id: '' };
+  return { id: '', existing: false };
 }
 
 export const ScheduleTaskResponse: MessageFns<ScheduleTaskResponse> = {
   encode(message: ScheduleTaskResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.id !== '') {
       writer.uint32(10).string(message.id);
+    }
+    if (message.existing !== false) {
+      writer.uint32(16).bool(message.existing);
     }
     return writer;
   },
@@ -932,6 +1001,14 @@ export const ScheduleTaskResponse: MessageFns<ScheduleTaskResponse> = {
             message.id = reader.string();
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.existing = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -945,13 +1022,19 @@ export const ScheduleTaskResponse: MessageFns<ScheduleTaskResponse> = {
   },
 
   fromJSON(object: any): ScheduleTaskResponse {
-    return { id: isSet(object.id) ? globalThis.String(object.id) : '' };
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : '',
+      existing: isSet(object.existing) ? globalThis.Boolean(object.existing) : false,
+    };
   },
 
   toJSON(message: ScheduleTaskResponse): unknown {
     const obj: any = {};
     if (message.id !== '') {
       obj.id = message.id;
+    }
+    if (message.existing !== false) {
+      obj.existing = message.existing;
     }
     return obj;
   },
@@ -964,6 +1047,7 @@ export const ScheduleTaskResponse: MessageFns<ScheduleTaskResponse> = {
   ): ScheduleTaskResponse {
     const message = createBaseScheduleTaskResponse();
     message.id = object.id ?? '';
+    message.existing = object.existing ?? false;
     return message;
   },
 };
@@ -1042,13 +1126,20 @@ export const ScheduleTasksRequest: MessageFns<ScheduleTasksRequest> = {
 };
 
 function createBaseScheduleTasksResponse(): ScheduleTasksResponse {
-  return { ids: [] };
+  return { ids: [], existing: [] };
 }
 
 export const ScheduleTasksResponse: MessageFns<ScheduleTasksResponse> = {
   encode(message: ScheduleTasksResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.ids) {
       writer.uint32(10).string(v!);
+    }
+    if (message.existing.length !== 0) {
+      writer.uint32(18).fork();
+      for (const v of message.existing) {
+        writer.bool(v);
+      }
+      writer.join();
     }
     return writer;
   },
@@ -1074,6 +1165,24 @@ export const ScheduleTasksResponse: MessageFns<ScheduleTasksResponse> = {
             message.ids.push(reader.string());
             continue;
           }
+          case 2: {
+            if (tag === 16) {
+              message.existing.push(reader.bool());
+
+              continue;
+            }
+
+            if (tag === 18) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.existing.push(reader.bool());
+              }
+
+              continue;
+            }
+
+            break;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1091,6 +1200,9 @@ export const ScheduleTasksResponse: MessageFns<ScheduleTasksResponse> = {
       ids: globalThis.Array.isArray(object?.ids)
         ? object.ids.map((e: any) => globalThis.String(e))
         : [],
+      existing: globalThis.Array.isArray(object?.existing)
+        ? object.existing.map((e: any) => globalThis.Boolean(e))
+        : [],
     };
   },
 
@@ -1098,6 +1210,9 @@ export const ScheduleTasksResponse: MessageFns<ScheduleTasksResponse> = {
     const obj: any = {};
     if (message.ids?.length) {
       obj.ids = message.ids;
+    }
+    if (message.existing?.length) {
+      obj.existing = message.existing;
     }
     return obj;
   },
@@ -1110,6 +1225,7 @@ export const ScheduleTasksResponse: MessageFns<ScheduleTasksResponse> = {
   ): ScheduleTasksResponse {
     const message = createBaseScheduleTasksResponse();
     message.ids = object.ids?.map((e) => e) || [];
+    message.existing = object.existing?.map((e) => e) || [];
     return message;
   },
 };
@@ -2504,7 +2620,7 @@ export const ScheduleTaskStreamRequest: MessageFns<ScheduleTaskStreamRequest> = 
 };
 
 function createBaseScheduleTaskStreamResponse(): ScheduleTaskStreamResponse {
-  return { requestId: 0, id: '', code: 0, message: '' };
+  return { requestId: 0, id: '', code: 0, message: '', existing: false };
 }
 
 export const ScheduleTaskStreamResponse: MessageFns<ScheduleTaskStreamResponse> = {
@@ -2523,6 +2639,9 @@ export const ScheduleTaskStreamResponse: MessageFns<ScheduleTaskStreamResponse> 
     }
     if (message.message !== '') {
       writer.uint32(34).string(message.message);
+    }
+    if (message.existing !== false) {
+      writer.uint32(40).bool(message.existing);
     }
     return writer;
   },
@@ -2572,6 +2691,14 @@ export const ScheduleTaskStreamResponse: MessageFns<ScheduleTaskStreamResponse> 
             message.message = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.existing = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2594,6 +2721,7 @@ export const ScheduleTaskStreamResponse: MessageFns<ScheduleTaskStreamResponse> 
       id: isSet(object.id) ? globalThis.String(object.id) : '',
       code: isSet(object.code) ? globalThis.Number(object.code) : 0,
       message: isSet(object.message) ? globalThis.String(object.message) : '',
+      existing: isSet(object.existing) ? globalThis.Boolean(object.existing) : false,
     };
   },
 
@@ -2611,6 +2739,9 @@ export const ScheduleTaskStreamResponse: MessageFns<ScheduleTaskStreamResponse> 
     if (message.message !== '') {
       obj.message = message.message;
     }
+    if (message.existing !== false) {
+      obj.existing = message.existing;
+    }
     return obj;
   },
 
@@ -2627,6 +2758,7 @@ export const ScheduleTaskStreamResponse: MessageFns<ScheduleTaskStreamResponse> 
     message.id = object.id ?? '';
     message.code = object.code ?? 0;
     message.message = object.message ?? '';
+    message.existing = object.existing ?? false;
     return message;
   },
 };

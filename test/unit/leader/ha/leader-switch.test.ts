@@ -84,7 +84,7 @@ describe('LeaderSwitch', () => {
     const c = await coordinator();
     sw.activate(c);
     expect(sw.ready).toBe(true);
-    const task = await sw.scheduleTask({ payload: 'p' });
+    const { task } = await sw.scheduleTask({ payload: 'p' });
     expect(sw.getTask(task.id)).toMatchObject({ id: 't1', status: 'pending' });
     expect(sw.deactivate()).toBe(c);
     expect(() => sw.getTask(task.id)).toThrow(NotLeaderError);

@@ -77,7 +77,9 @@ describe('DuePromotion: delayed tasks', () => {
     const { commands, timers, clock, store, stored, worker } = leaderParts();
     const w = worker('a', { slots: 1 });
     await timers.settle();
-    const [task] = await commands.schedule([{ payload: 'p', delayMs: 5_000 }]);
+    const {
+      tasks: [task],
+    } = await commands.schedule([{ payload: 'p', delayMs: 5_000 }]);
     expect(task).toMatchObject({ status: 'scheduled', runAtMs: clock.nowMs() + 5_000 });
     expect(await stored(task!.id)).toMatchObject({ status: 'scheduled' });
     expect(timers.timerDelays).toEqual([5_000]);

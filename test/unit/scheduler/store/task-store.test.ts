@@ -73,13 +73,19 @@ describe.each(kinds)('TaskStore contract: %s', (_name, make) => {
     expect(await store.loadAll()).toEqual([record(1), finished, retrying]);
   });
 
-  it('keeps a delayed task: scheduled with its run time, which stays once it is queued', async () => {
+  it('keeps a delayed task with its run time and idempotency key, which stay once it is queued', async () => {
     const store = await make();
     stores.push(store);
-    const scheduled = record(1, { status: 'scheduled', queueSeq: 0, runAtMs: 86_400_000 });
+    const scheduled = record(1, {
+      status: 'scheduled',
+      queueSeq: 0,
+      runAtMs: 86_400_000,
+      idempotencyKey: 'order:42/é',
+      idempotencyExpiresAtMs: 90_000_000,
+    });
     await store.save([scheduled]);
     expect(await store.loadAll()).toEqual([scheduled]);
-    const due = record(1, { status: 'pending', queueSeq: 7, runAtMs: 86_400_000 });
+    const due = { ...scheduled, status: 'pending' as const, queueSeq: 7 };
     await store.save([due]);
     expect(await store.loadAll()).toEqual([due]);
   });

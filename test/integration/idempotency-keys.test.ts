@@ -1,0 +1,111 @@
+import { describe, expect, it } from 'vitest';
+import { drover } from '../helpers/cli-run.js';
+import { pyJson, pythonClientMissing, skipPython } from '../helpers/strict-python.js';
+import { useCluster } from '../helpers/use-cluster.js';
+
+// Idempotency keys (issue #18) on a real leader, through clients that share no code with
+// drover: the strict Python gRPC client, fetch with its default headers, and the CLI.
+
+describe('idempotency keys', () => {
+  const { cluster } = useCluster();
+
+  it('ScheduleTask and ScheduleTasks over a strict gRPC client: existing: true, nothing new', async (ctx) => {
+    if (skipPython) ctx.skip(pythonClientMissing);
+    const { address } = await cluster().startLeader();
+    const schedule = (task: object) =>
+      pyJson([
+        '-d',
+        JSON.stringify({ task }),
+        address,
+        'scheduler.v1.SchedulerService/ScheduleTask',
+      ]) as Promise<{ id: string; existing?: boolean }>;
+    expect(await schedule({ id: 'a', payload: '1', idempotencyKey: 'order-7' })).toEqual({
+      id: 'a',
+    });
+    // Proto JSON leaves out false: the first answer has no `existing`.
+    expect(await schedule({ id: 'b', payload: '2', idempotencyKey: 'order-7' })).toEqual({
+      id: 'a',
+      existing: true,
+    });
+    const batch = (await pyJson([
+      '-d',
+      JSON.stringify({
+        tasks: [
+          { id: 'c', payload: '3', idempotencyKey: 'order-7' },
+          { id: 'd', payload: '4', idempotencyKey: 'order-8', idempotencyTtlMs: '60000' },
+        ],
+      }),
+      address,
+      'scheduler.v1.SchedulerService/ScheduleTasks',
+    ])) as { ids: string[]; existing: boolean[] };
+    expect(batch).toEqual({ ids: ['a', 'd'], existing: [true, false] });
+    const listed = (await pyJson([
+      '-d',
+      '{}',
+      address,
+      'scheduler.v1.SchedulerService/GetTasks',
+    ])) as {
+      tasks: { id: string; idempotencyKey?: string; idempotencyTtlMs?: string }[];
+    };
+    expect(listed.tasks.map((t) => [t.id, t.idempotencyKey, t.idempotencyTtlMs])).toEqual([
+      ['a', 'order-7', undefined],
+      ['d', 'order-8', '60000'],
+    ]);
+    await expect(schedule({ id: 'e', payload: '1', idempotencyKey: 'has space' })).rejects.toThrow(
+      /INVALID_ARGUMENT[\s\S]*whitespace|InvalidArgument/,
+    );
+  });
+
+  it('HTTP: the body field or the Idempotency-Key header; a repeat is 200 with existing: true', async () => {
+    const { http } = await cluster().startLeader();
+    const post = (body: unknown, headers: Record<string, string> = {}) =>
+      fetch(`${http}/v1/tasks`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify(body),
+      });
+    const first = await post({ id: 'h1', payload: '1' }, { 'Idempotency-Key': 'pay-1' });
+    expect(first.status).toBe(201);
+    expect(await first.json()).toEqual({ id: 'h1' });
+    const repeat = await post({ payload: '1', idempotency_key: 'pay-1' });
+    expect(repeat.status).toBe(200);
+    expect(repeat.headers.get('location')).toBe('/v1/tasks/h1');
+    expect(await repeat.json()).toEqual({ id: 'h1', existing: true });
+    const clash = await post(
+      { payload: '1', idempotencyKey: 'pay-2' },
+      { 'Idempotency-Key': 'pay-3' },
+    );
+    expect(clash.status).toBe(400);
+    expect(((await clash.json()) as { error: string }).error).toMatch(/differ/);
+    const noKey = await post({ payload: '1', idempotency_ttl_ms: 1000 });
+    expect(noKey.status).toBe(400);
+    expect(((await noKey.json()) as { error: string }).error).toMatch(/needs an idempotency_key/);
+    const all = (await (await fetch(`${http}/v1/tasks`)).json()) as { tasks: { id: string }[] };
+    expect(all.tasks.map((t) => t.id)).toEqual(['h1']);
+  });
+
+  it('CLI: --idempotency-key prints the first id again, and says so on stderr', async () => {
+    const { address } = await cluster().startLeader();
+    const leader = ['--leader', address];
+    const first = await drover('schedule', ...leader, '--idempotency-key', 'nightly-1', '1');
+    expect(first.code).toBe(0);
+    const id = first.stdout.trim();
+    const again = await drover('schedule', ...leader, '--idempotency-key', 'nightly-1', '2');
+    expect(again).toMatchObject({ code: 0, stdout: `${id}\n` });
+    expect(again.stderr).toMatch(/already holds idempotency key "nightly-1"/);
+    const json = await drover(
+      'schedule',
+      ...leader,
+      '--json',
+      '--idempotency-key',
+      'nightly-1',
+      '--idempotency-ttl',
+      '1h',
+      '3',
+    );
+    expect(JSON.parse(json.stdout)).toEqual({ id, existing: true });
+    const bad = await drover('schedule', ...leader, '--idempotency-ttl', 'soon', '1');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/expected a duration/);
+  });
+});
