@@ -200,8 +200,8 @@ export function taskEventKindToJSON(object: TaskEventKind): string {
 
 /**
  * Task is one unit of work. On ScheduleTask only id (optional), payload, priority, kind,
- * target_member_id, max_attempts, retry_backoff_ms, timeout_ms, run_at and delay_ms are
- * read; the rest is the leader's.
+ * target_member_id, max_attempts, retry_backoff_ms, timeout_ms, run_at, delay_ms,
+ * idempotency_key and idempotency_ttl_ms are read; the rest is the leader's.
  */
 export interface Task {
   id: string;
@@ -253,7 +253,7 @@ export interface Task {
    * A second ScheduleTask with this key, while the key holds, schedules nothing and
    * answers with this task's id (existing: true). The key holds for idempotency_ttl_ms from
    * scheduling if that is set, else until the task finishes; never longer than the task is
-   * kept. 1-255 characters, no whitespace or control characters.
+   * kept. 1-256 characters, no whitespace or control characters.
    */
   idempotencyKey: string;
   /**
