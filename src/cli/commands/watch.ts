@@ -140,7 +140,9 @@ function render(members: Map<string, Member>, tasks: Map<string, Task>): string 
     ]);
   const open = [...tasks.values()].filter(
     (t) =>
-      t.status === TaskStatus.TASK_STATUS_PENDING || t.status === TaskStatus.TASK_STATUS_RUNNING,
+      t.status === TaskStatus.TASK_STATUS_SCHEDULED ||
+      t.status === TaskStatus.TASK_STATUS_PENDING ||
+      t.status === TaskStatus.TASK_STATUS_RUNNING,
   );
   const finished = [...tasks.values()]
     .filter((t) => t.finishedAt !== undefined)
@@ -148,7 +150,7 @@ function render(members: Map<string, Member>, tasks: Map<string, Task>): string 
     .slice(0, RECENT_FINISHED);
   const taskRows = [...open, ...finished].map((t) => [
     t.id,
-    shortStatus(t.status),
+    shortStatus(t.status, t.runAt),
     String(t.attempt),
     t.memberId || '-',
     t.createdAt ? formatAge(now - t.createdAt.getTime()) : '-',
