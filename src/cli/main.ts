@@ -10,6 +10,7 @@ import { registerLeader } from './commands/leader.js';
 import { registerLogs } from './commands/logs.js';
 import { registerLeaders } from './commands/leaders.js';
 import { registerMembers } from './commands/members.js';
+import { registerPause } from './commands/pause.js';
 import { registerSchedule } from './commands/schedule.js';
 import { registerTask } from './commands/task.js';
 import { registerTasks } from './commands/tasks.js';
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   registerTasks(program);
   registerTask(program);
   registerSchedule(program);
+  registerPause(program);
   registerCancel(program);
   registerDrain(program);
   registerWatch(program);

@@ -15,6 +15,7 @@ export function taskDraft(fields: Partial<Task> & { payload: string }): Task {
     retryAt: undefined,
     runAt: undefined,
     idempotencyKey: '',
+    waiting: '',
     ...fields,
   };
 }

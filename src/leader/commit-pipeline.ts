@@ -4,7 +4,12 @@ import {
   StorageFullError,
   UnavailableError,
 } from '../shared/errors.js';
-import { FencedError, type StoredOutput, type TaskStore } from '../scheduler/store/store.js';
+import {
+  FencedError,
+  type StoredControl,
+  type StoredOutput,
+  type TaskStore,
+} from '../scheduler/store/store.js';
 import type { TaskOutputLog } from '../scheduler/task-output.js';
 import { isFinal, type TaskRecord } from '../scheduler/task.js';
 import type { TaskId } from '../shared/ids.js';
@@ -83,6 +88,11 @@ export class CommitPipeline {
    */
   saveOutput(chunks: readonly StoredOutput[]): void {
     if (chunks.length > 0) this.stored(this.deps.store.saveOutput(chunks)).catch(() => {});
+  }
+
+  /** Saves controls (pauses), in order with the task changes around them. */
+  async saveControls(controls: readonly StoredControl[]): Promise<void> {
+    await this.stored(this.deps.store.saveControls(controls));
   }
 
   /**

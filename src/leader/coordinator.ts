@@ -28,6 +28,7 @@ import { MemberFeed } from './member-feed.js';
 import { Assignment } from './assignment.js';
 import { MemberLifecycle, type JoinAnswer } from './member-lifecycle.js';
 import { TaskCommands, type CancelOutcome, type ScheduleOutcome } from './task-commands.js';
+import { KindPauses, type KindPause } from './kind-pauses.js';
 import { OutputFeed, type OutputInput } from './output-feed.js';
 import { startMaintenance } from './maintenance/maintenance.js';
 import { LivenessSweep } from './maintenance/liveness-sweep.js';
@@ -99,6 +100,7 @@ export class Coordinator {
   private readonly outputFeed: OutputFeed;
   private readonly reattach: ReattachGrace;
   private readonly due: DuePromotion;
+  private readonly pauses: KindPauses;
   private readonly jobs: ReturnType<Coordinator['maintenanceJobs']>;
   private readonly timers: LeaderTimers;
   private readonly log: Logger;
@@ -145,6 +147,7 @@ export class Coordinator {
       timing: options.timing,
     }));
     const due = (this.due = new DuePromotion({ scheduler, commits, assignment, timers, clock }));
+    this.pauses = new KindPauses({ scheduler, commits, assignment, clock, log });
     this.commands = new TaskCommands({
       ...{ scheduler, members, commits, assignment, channels, feed, clock, ids, log, due },
       assertRunning: () => this.assertRunning(),
@@ -165,6 +168,13 @@ export class Coordinator {
       this.log.error(
         { ignored: ignored.length, seqs: ignored.slice(0, 20).map((task) => task.seq) },
         'task rows that repeat the id of a newer row were ignored (written before ids were checked)',
+      );
+    }
+    const unknown = this.pauses.restore(await this.deps.store.loadControls());
+    if (unknown.length > 0) {
+      this.log.warn(
+        { keys: unknown.map((c) => c.key) },
+        'stored controls this leader does not know',
       );
     }
     const bySeq = new Map(records.map((task) => [task.seq, task]));
@@ -300,6 +310,30 @@ export class Coordinator {
   /** GetTasks: one page in creation order. */
   listTasks(query: TaskQuery): TaskPage {
     return this.scheduler.list(query);
+  }
+
+  /** Why a task that could start does not (a paused kind), if the leader holds it back. */
+  waitingReason(task: TaskRecord): string | undefined {
+    return this.scheduler.waitingReason(task);
+  }
+
+  // ---- flow control -----------------------------------------------------------------
+
+  /** Pause: no task of `kind` starts until it is resumed; running ones finish. */
+  pauseKind(kind: string): Promise<{ pause: KindPause; changed: boolean }> {
+    this.assertRunning();
+    return this.pauses.pause(kind);
+  }
+
+  /** Resume: a paused kind's queued tasks are offered again, in their order. */
+  resumeKind(kind: string): Promise<{ changed: boolean }> {
+    this.assertRunning();
+    return this.pauses.resume(kind);
+  }
+
+  /** Every paused kind. */
+  listPauses(): KindPause[] {
+    return this.pauses.list();
   }
 
   // ---- watches and output -----------------------------------------------------------

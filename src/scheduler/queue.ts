@@ -76,6 +76,25 @@ const ANY_MEMBER = '';
 export class TaskQueue {
   private readonly lanes = new Map<string, Lane>();
   private readonly nodes = new Map<TaskId, QueueNode>();
+  /** Kinds whose tasks are not offered to anyone (paused); they keep their places. */
+  private readonly paused = new Set<string>();
+
+  /** Stops offering tasks of `kind`; false if it was paused already. */
+  pauseKind(kind: string): boolean {
+    if (this.paused.has(kind)) return false;
+    this.paused.add(kind);
+    return true;
+  }
+
+  /** Offers tasks of `kind` again; false if it was not paused. */
+  resumeKind(kind: string): boolean {
+    return this.paused.delete(kind);
+  }
+
+  /** True while tasks of `kind` are not offered. */
+  isPaused(kind: string): boolean {
+    return this.paused.has(kind);
+  }
 
   /** Number of pending tasks. */
   get size(): number {
@@ -119,6 +138,7 @@ export class TaskQueue {
   peekFor(taker: Taker): QueueEntry | undefined {
     let best: QueueEntry | undefined;
     for (const kind of taker.kinds) {
+      if (this.paused.size > 0 && this.paused.has(kind)) continue;
       for (const target of [ANY_MEMBER, taker.id]) {
         const lane = this.lanes.get(laneKey(kind, target));
         if (!lane) continue;

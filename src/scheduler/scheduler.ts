@@ -261,6 +261,30 @@ export class Scheduler {
   }
 
   /**
+   * Pauses a kind: its pending tasks keep their places but none is started (running ones
+   * go on). Returns false if it was paused already.
+   */
+  pauseKind(kind: string): boolean {
+    return this.queue.pauseKind(kind);
+  }
+
+  /** Resumes a kind; returns false if it was not paused. Ask for an assignment round after. */
+  resumeKind(kind: string): boolean {
+    return this.queue.resumeKind(kind);
+  }
+
+  /**
+   * Why a task that could start does not, for people reading the task list: a pending
+   * task of a paused kind says so. Undefined when nothing of the leader's own holds it.
+   */
+  waitingReason(task: TaskRecord): string | undefined {
+    if (task.status === 'pending' && this.queue.isPaused(task.kind)) {
+      return `paused: kind ${task.kind}`;
+    }
+    return undefined;
+  }
+
+  /**
    * Fills every free slot of every eligible worker, round-robin so work spreads. Cost is
    * O(assignments + eligible workers that find nothing to take), never a scan of tasks.
    */

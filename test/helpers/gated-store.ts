@@ -1,10 +1,10 @@
 import { MemoryTaskStore } from '../../src/scheduler/store/memory-store.js';
-import type { StoredOutput, TaskStore } from '../../src/scheduler/store/store.js';
+import type { StoredControl, StoredOutput, TaskStore } from '../../src/scheduler/store/store.js';
 import type { TaskRecord } from '../../src/scheduler/task.js';
 
 /** One write asked of the store. */
 export interface StoreWrite {
-  readonly op: 'save' | 'remove' | 'saveOutput';
+  readonly op: 'save' | 'remove' | 'saveOutput' | 'saveControls';
   /** Task ids written (task seqs as strings for output). */
   readonly ids: readonly string[];
   /** The records as they were when the write was asked for (saves only). */
@@ -64,6 +64,21 @@ export class GatedStore implements TaskStore {
 
   loadOutput(): Promise<StoredOutput[]> {
     return this.inner.loadOutput();
+  }
+
+  loadControls(): Promise<{ key: string; value: string }[]> {
+    return this.inner.loadControls();
+  }
+
+  saveControls(controls: readonly StoredControl[]): Promise<void> {
+    if (controls.length === 0) return Promise.resolve();
+    const copies = controls.map((c) => ({ ...c }));
+    return this.write(
+      'saveControls',
+      copies.map((c) => c.key),
+      [],
+      () => this.inner.saveControls(copies),
+    );
   }
 
   save(records: readonly TaskRecord[]): Promise<void> {

@@ -238,6 +238,7 @@ describe('HTTP API', () => {
       '/query',
       '/start-job',
       '/status/{id}',
+      '/v1/pauses',
     ]) {
       expect(paths).toContain(path);
     }

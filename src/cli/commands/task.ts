@@ -18,6 +18,7 @@ export function registerTask(program: Command): void {
       const rows: [string, string][] = [
         ['id', task.id],
         ['status', shortStatus(task.status)],
+        ['waiting', task.waiting || '-'],
         [
           'priority',
           task.priority === undefined

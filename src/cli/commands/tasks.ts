@@ -83,7 +83,7 @@ function printTasks(tasks: readonly Task[]): void {
     ['ID', 'STATUS', 'PRIORITY', 'KIND', 'ATTEMPT', 'MEMBER', 'AGE', 'PAYLOAD', 'RESULT / ERROR'],
     tasks.map((t) => [
       t.id,
-      shortStatus(t.status, t.runAt),
+      t.waiting ? `${shortStatus(t.status)} (${t.waiting})` : shortStatus(t.status, t.runAt),
       t.priority === undefined
         ? '-'
         : taskPriorityToJSON(t.priority).replace('TASK_PRIORITY_', '').toLowerCase(),

@@ -22,6 +22,7 @@ import {
   nextPageToken,
   taskIdFromWire,
   taskQueryFromWire,
+  pauseToWire,
   taskToWire,
   watchFilterFromWire,
 } from './task-wire.js';
@@ -95,7 +96,8 @@ export function schedulerService(coordinator: LeaderApi, logger: Logger): Schedu
     getTasks: unary(logger, (request) => {
       const query = taskQueryFromWire(request);
       const page = coordinator.listTasks(query);
-      return { tasks: page.tasks.map(taskToWire), nextPageToken: nextPageToken(page) };
+      const tasks = page.tasks.map((task) => taskToWire(task, coordinator.waitingReason(task)));
+      return { tasks, nextPageToken: nextPageToken(page) };
     }),
     getTaskOutput: (call) =>
       refuseMalformed(call, logger) || serveTaskOutput(call, coordinator, logger),
@@ -106,8 +108,10 @@ export function schedulerService(coordinator: LeaderApi, logger: Logger): Schedu
       return { task: taskToWire(await coordinator.deleteTask(taskIdFromWire(request.id))) };
     }),
     getTask: unary(logger, (request) => {
-      return { task: taskToWire(coordinator.getTask(taskIdFromWire(request.id))) };
+      const task = coordinator.getTask(taskIdFromWire(request.id));
+      return { task: taskToWire(task, coordinator.waitingReason(task)) };
     }),
+    ...pauseHandlers(coordinator, logger),
     scheduleTaskStream: (call) => scheduleOverStream(coordinator, logger, call),
     taskComplete: unary(logger, async (request) => {
       const task = await coordinator.completeTask({
@@ -120,6 +124,21 @@ export function schedulerService(coordinator: LeaderApi, logger: Logger): Schedu
       });
       return { task: taskToWire(task) };
     }),
+  };
+}
+
+/** Pause, Resume and ListPauses. */
+function pauseHandlers(
+  coordinator: LeaderApi,
+  logger: Logger,
+): Pick<SchedulerServiceServer, 'pause' | 'resume' | 'listPauses'> {
+  return {
+    pause: unary(logger, async (request) => {
+      const { pause, changed } = await coordinator.pauseKind(request.kind);
+      return { pause: pauseToWire(pause), changed };
+    }),
+    resume: unary(logger, (request) => coordinator.resumeKind(request.kind)),
+    listPauses: unary(logger, () => ({ pauses: coordinator.listPauses().map(pauseToWire) })),
   };
 }
 

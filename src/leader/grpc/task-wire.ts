@@ -7,7 +7,9 @@ import {
   TaskStatus as WireStatus,
   type GetTasksRequest,
   type WatchTasksRequest,
+  type Pause as WirePause,
 } from '../../gen/scheduler/v1/scheduler.js';
+import type { KindPause } from '../kind-pauses.js';
 import { TaskWatchFilter } from '../../scheduler/task-watch-filter.js';
 import type { NewTask, TaskPage, TaskQuery } from '../../scheduler/scheduler.js';
 import type { Priority, TaskRecord, TaskStatus } from '../../scheduler/task.js';
@@ -59,8 +61,8 @@ export function statusFromWire(status: WireStatus): TaskStatus | undefined {
   throw new InvalidArgumentError(`unknown task status ${String(status)}`);
 }
 
-/** The wire form of a task record. */
-export function taskToWire(task: TaskRecord): WireTask {
+/** The wire form of a task record; `waiting` says why it is held back, if it is. */
+export function taskToWire(task: TaskRecord, waiting = ''): WireTask {
   return {
     id: task.id,
     payload: task.payload,
@@ -85,7 +87,13 @@ export function taskToWire(task: TaskRecord): WireTask {
       task.idempotencyExpiresAtMs === undefined
         ? undefined
         : task.idempotencyExpiresAtMs - task.createdAtMs,
+    waiting,
   };
+}
+
+/** The wire form of a paused kind. */
+export function pauseToWire(pause: KindPause): WirePause {
+  return { kind: pause.kind, since: new Date(pause.sinceMs) };
 }
 
 /** A ScheduleTask request's task as the scheduler takes it. */

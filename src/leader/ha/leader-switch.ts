@@ -131,6 +131,22 @@ export class LeaderSwitch implements LeaderApi {
     return this.active().listTasks(query);
   }
 
+  waitingReason(task: Parameters<Coordinator['waitingReason']>[0]): string | undefined {
+    return this.active().waitingReason(task);
+  }
+
+  pauseKind(kind: string): ReturnType<Coordinator['pauseKind']> {
+    return this.active().pauseKind(kind);
+  }
+
+  resumeKind(kind: string): ReturnType<Coordinator['resumeKind']> {
+    return this.active().resumeKind(kind);
+  }
+
+  listPauses(): ReturnType<Coordinator['listPauses']> {
+    return this.active().listPauses();
+  }
+
   watchTasks(
     listener: Parameters<Coordinator['watchTasks']>[0],
   ): ReturnType<Coordinator['watchTasks']> {

@@ -11,9 +11,9 @@ import type { MemberView } from '../views.js';
 // requests may also use the proto's snake_case names), and values are made by the
 // generated toJSON, so HTTP and gRPC clients see the same task.
 
-/** A task as JSON: the proto JSON mapping of scheduler.v1.Task. */
-export function taskJson(task: TaskRecord): unknown {
-  return Task.toJSON(taskToWire(task));
+/** A task as JSON: the proto JSON mapping of scheduler.v1.Task (`waiting`: see Task). */
+export function taskJson(task: TaskRecord, waiting = ''): unknown {
+  return Task.toJSON(taskToWire(task, waiting));
 }
 
 /** A member as JSON: the proto JSON mapping of cluster.v1.Member. */
@@ -100,6 +100,7 @@ export const TASK_SCHEMA = {
     runAt: timestamp,
     idempotencyKey: { type: 'string' },
     idempotencyTtlMs: { type: 'integer' },
+    waiting: { type: 'string' },
   },
 } as const;
 

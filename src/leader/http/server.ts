@@ -19,6 +19,7 @@ import { registerLeaderRoutes, registerMemberRoutes } from './member-routes.js';
 import { registerOutputRoutes } from './output-routes.js';
 import { registerSeedRoutes } from './seed-routes.js';
 import { registerTaskRoutes } from './task-routes.js';
+import { registerPauseRoutes } from './pause-routes.js';
 import { registerWatchRoutes } from './watch-routes.js';
 
 /** Settings of the HTTP API. */
@@ -79,6 +80,7 @@ export async function buildHttpServer(
   registerHealthRoutes(app, coordinator);
   registerTaskRoutes(app, coordinator);
   registerMemberRoutes(app, coordinator);
+  registerPauseRoutes(app, coordinator);
   registerLeaderRoutes(app, directory);
   registerWatchRoutes(app, coordinator);
   registerOutputRoutes(app, coordinator);

@@ -122,7 +122,8 @@ function registerListTasks(app: FastifyInstance, coordinator: LeaderApi): void {
           }),
         ),
       );
-      return { tasks: page.tasks.map(taskJson), nextPageToken: nextPageToken(page) };
+      const tasks = page.tasks.map((task) => taskJson(task, coordinator.waitingReason(task)));
+      return { tasks, nextPageToken: nextPageToken(page) };
     },
   );
 }
@@ -138,8 +139,10 @@ function registerTaskById(app: FastifyInstance, coordinator: LeaderApi): void {
         response: { 200: TASK_SCHEMA, '4xx': ERROR_SCHEMA },
       },
     },
-    (request) =>
-      taskJson(coordinator.getTask(taskIdFromWire((request.params as { id: string }).id))),
+    (request) => {
+      const task = coordinator.getTask(taskIdFromWire((request.params as { id: string }).id));
+      return taskJson(task, coordinator.waitingReason(task));
+    },
   );
 
   app.post(

@@ -1,5 +1,5 @@
 import type { TaskRecord } from '../task.js';
-import type { StoredOutput, TaskStore } from './store.js';
+import type { StoredControl, StoredOutput, TaskStore } from './store.js';
 
 /**
  * Keeps copies of task records in memory: nothing survives the process. For tests and
@@ -9,6 +9,20 @@ import type { StoredOutput, TaskStore } from './store.js';
 export class MemoryTaskStore implements TaskStore {
   private readonly records = new Map<string, TaskRecord>();
   private readonly output = new Map<number, StoredOutput[]>();
+  private readonly controls = new Map<string, string>();
+
+  async saveControls(controls: readonly StoredControl[]): Promise<void> {
+    for (const { key, value } of controls) {
+      if (value === undefined) this.controls.delete(key);
+      else this.controls.set(key, value);
+    }
+  }
+
+  async loadControls(): Promise<{ key: string; value: string }[]> {
+    return [...this.controls.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([key, value]) => ({ key, value }));
+  }
 
   async loadAll(): Promise<TaskRecord[]> {
     return [...this.records.values()].sort((a, b) => a.seq - b.seq).map(copyRecord);

@@ -204,13 +204,16 @@ export const PG_MIGRATIONS: readonly { readonly name: string; readonly sql: stri
     // Issue #18: the run time a delayed task waits for (kept after it ran), and the
     // idempotency key a task answers for, with when it stops holding (NULL: until the task
     // finishes). write_task_rows is write_rows (migration 4) with these three columns more,
-    // set on insert only (they never change). write_rows stays, unused, as a released
-    // migration is never edited (a leader refuses a newer schema than it knows).
-    name: 'delayed tasks and idempotency keys; write_task_rows',
+    // set on insert only (they never change), and the controls (leader settings kept with
+    // the task list, such as pauses: JSON values by key), written in the same transaction.
+    // write_rows stays, unused, as a released migration is never edited (a leader refuses
+    // a newer schema than it knows).
+    name: 'delayed tasks, idempotency keys, controls; write_task_rows',
     sql: `
       ALTER TABLE tasks ADD COLUMN run_at_ms bigint;
       ALTER TABLE tasks ADD COLUMN idempotency_key text;
       ALTER TABLE tasks ADD COLUMN idempotency_expires_at_ms bigint;
+      CREATE TABLE controls (key text PRIMARY KEY, value text NOT NULL);
       CREATE FUNCTION write_task_rows(p_term bigint, p_holder text,
         p_seq bigint[], p_id text[], p_queue_seq bigint[], p_kind text[], p_payload text[],
         p_priority text[], p_target_member_id text[], p_status text[], p_attempt integer[],
@@ -219,7 +222,7 @@ export const PG_MIGRATIONS: readonly { readonly name: string; readonly sql: stri
         p_retry_backoff_ms bigint[], p_timeout_ms bigint[], p_attempt_ended boolean[],
         p_retry_at_ms bigint[], p_run_at_ms bigint[], p_idempotency_key text[],
         p_idempotency_expires_at_ms bigint[], p_base64 boolean[], p_output json,
-        p_deletes bigint[])
+        p_controls json, p_deletes bigint[])
       RETURNS void LANGUAGE plpgsql SET search_path FROM CURRENT AS $fn$
       DECLARE
         lease_term bigint;
@@ -271,6 +274,15 @@ export const PG_MIGRATIONS: readonly { readonly name: string; readonly sql: stri
             attempt integer, stream text, data text, truncated boolean)
           ON CONFLICT (task_seq, "offset") DO UPDATE SET attempt = EXCLUDED.attempt,
             stream = EXCLUDED.stream, data = EXCLUDED.data, truncated = EXCLUDED.truncated;
+        END IF;
+        IF p_controls IS NOT NULL THEN
+          DELETE FROM controls WHERE key IN (SELECT c.key
+            FROM json_to_recordset(p_controls) AS c(key text, value text) WHERE c.value IS NULL);
+          INSERT INTO controls (key, value)
+          SELECT c.key, c.value
+          FROM json_to_recordset(p_controls) AS c(key text, value text)
+          WHERE c.value IS NOT NULL
+          ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value;
         END IF;
         -- After the output inserts: a task pruned in the same turn loses all of it.
         IF cardinality(p_deletes) > 0 THEN

@@ -1,7 +1,13 @@
 import pg from 'pg';
 import type { TaskRecord } from '../task.js';
 import { PG_MIGRATIONS, PG_SCHEMA_VERSION } from './postgres-schema.js';
-import { FencedError, StoreOpenError, type StoredOutput, type TaskStore } from './store.js';
+import {
+  FencedError,
+  StoreOpenError,
+  type StoredControl,
+  type StoredOutput,
+  type TaskStore,
+} from './store.js';
 import { booleanArray, numberArray, textArray } from './pg-arrays.js';
 import { fromRow, type TaskRow } from './task-row.js';
 import { WriteGroup, type WriteBatch } from './write-group.js';
@@ -134,6 +140,17 @@ export class PostgresTaskStore implements TaskStore {
     return this.group.saveOutput(chunks);
   }
 
+  saveControls(controls: readonly StoredControl[]): Promise<void> {
+    return this.group.saveControls(controls);
+  }
+
+  async loadControls(): Promise<{ key: string; value: string }[]> {
+    const { rows } = await this.client.query<{ key: string; value: string }>(
+      `SELECT key, value FROM ${this.table('controls')} ORDER BY key COLLATE "C"`,
+    );
+    return rows;
+  }
+
   async loadOutput(): Promise<StoredOutput[]> {
     const { rows } = await this.client.query<{
       task_seq: number;
@@ -181,6 +198,11 @@ export class PostgresTaskStore implements TaskStore {
           fence?.holder ?? null,
           ...rowColumns(batch.rows),
           batch.output.length === 0 ? null : JSON.stringify(batch.output.map(outputJson)),
+          batch.controls.length === 0
+            ? null
+            : JSON.stringify(
+                batch.controls.map(({ key, value }) => ({ key, value: value ?? null })),
+              ),
           batch.deletes,
         ],
       });
@@ -284,8 +306,8 @@ function messageOf(err: unknown): string {
     : message;
 }
 
-/** write_task_rows's parameters: term, holder, 24 row columns, output, deletes. */
-const WRITE_ROWS_PARAMS = 28;
+/** write_task_rows's parameters: term, holder, 24 row columns, output, controls, deletes. */
+const WRITE_ROWS_PARAMS = 29;
 
 /**
  * The rows as write_task_rows takes them: one array literal per column, in its parameter order.

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { TaskRecord } from '../task.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './sqlite-schema.js';
-import { StoreOpenError, type StoredOutput, type TaskStore } from './store.js';
+import { StoreOpenError, type StoredControl, type StoredOutput, type TaskStore } from './store.js';
 import { fromRow, type OutputRow, type TaskRow } from './task-row.js';
 import { WriteGroup, type WriteBatch } from './write-group.js';
 
@@ -43,6 +43,8 @@ export class SqliteTaskStore implements TaskStore {
   private readonly deleteOne: Database.Statement<[number]>;
   private readonly insertOutput: Database.Statement<unknown[]>;
   private readonly deleteOutput: Database.Statement<[number]>;
+  private readonly setControl: Database.Statement<[string, string]>;
+  private readonly deleteControl: Database.Statement<[string]>;
   private readonly group: WriteGroup;
 
   constructor(options: SqliteStoreOptions) {
@@ -70,6 +72,10 @@ export class SqliteTaskStore implements TaskStore {
        VALUES (?, ?, ?, ?, ?, ?)`,
     );
     this.deleteOutput = this.db.prepare<[number]>('DELETE FROM task_output WHERE task_seq = ?');
+    this.setControl = this.db.prepare<[string, string]>(
+      'INSERT OR REPLACE INTO controls (key, value) VALUES (?, ?)',
+    );
+    this.deleteControl = this.db.prepare<[string]>('DELETE FROM controls WHERE key = ?');
     const writeBatch = this.db.transaction((batch: WriteBatch) => this.writeGroup(batch));
     this.group = new WriteGroup((batch) => writeBatch(batch));
   }
@@ -90,6 +96,16 @@ export class SqliteTaskStore implements TaskStore {
     return this.group.saveOutput(chunks);
   }
 
+  saveControls(controls: readonly StoredControl[]): Promise<void> {
+    return this.group.saveControls(controls);
+  }
+
+  async loadControls(): Promise<{ key: string; value: string }[]> {
+    return this.db
+      .prepare<[], { key: string; value: string }>('SELECT key, value FROM controls ORDER BY key')
+      .all();
+  }
+
   async loadOutput(): Promise<StoredOutput[]> {
     return this.db
       .prepare<[], OutputRow>('SELECT * FROM task_output ORDER BY task_seq, offset')
@@ -107,7 +123,11 @@ export class SqliteTaskStore implements TaskStore {
   }
 
   /** One group commit's writes; runs inside the writeBatch transaction. */
-  private writeGroup({ rows, deletes, output }: WriteBatch): void {
+  private writeGroup({ rows, deletes, output, controls }: WriteBatch): void {
+    for (const { key, value } of controls) {
+      if (value === undefined) this.deleteControl.run(key);
+      else this.setControl.run(key, value);
+    }
     for (const r of rows) this.writeRow(r);
     for (const { taskSeq, chunk } of output) {
       this.insertOutput.run(

@@ -8,6 +8,15 @@ export interface StoredOutput {
 }
 
 /**
+ * A leader setting kept with the task list (a pause of a kind; the issue #18 limits and
+ * schedules to come): a key and its JSON value. Saving one with `value` undefined deletes it.
+ */
+export interface StoredControl {
+  readonly key: string;
+  readonly value: string | undefined;
+}
+
+/**
  * Where task records live beyond the leader's memory. Every task state change is written
  * here before the leader acts on it or answers; heartbeats never are.
  *
@@ -31,6 +40,13 @@ export interface TaskStore {
   saveOutput(chunks: readonly StoredOutput[]): Promise<void>;
   /** Every stored output chunk, by task `seq` then offset. */
   loadOutput(): Promise<StoredOutput[]>;
+  /**
+   * Sets or deletes controls, atomically and in order with the other writes of the turn
+   * (a pause saved after a task change lands after it).
+   */
+  saveControls(controls: readonly StoredControl[]): Promise<void>;
+  /** Every stored control, by key. */
+  loadControls(): Promise<{ key: string; value: string }[]>;
   /** Releases the store (closes files). */
   close(): Promise<void>;
 }

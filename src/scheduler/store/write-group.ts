@@ -1,5 +1,5 @@
 import type { TaskRecord } from '../task.js';
-import type { StoredOutput } from './store.js';
+import type { StoredControl, StoredOutput } from './store.js';
 import { toRow, type TaskRow } from './task-row.js';
 
 /** One group commit's worth of changes. */
@@ -9,6 +9,8 @@ export interface WriteBatch {
   /** Seqs of tasks removed (pruned or deleted); applied after the output inserts. */
   readonly deletes: readonly number[];
   readonly output: readonly StoredOutput[];
+  /** Controls set (value) or deleted (undefined), the last of each key in the turn. */
+  readonly controls: readonly StoredControl[];
 }
 
 interface Waiter {
@@ -27,6 +29,7 @@ export class WriteGroup {
   private rows = new Map<string, TaskRow>();
   private deletes: number[] = [];
   private output: StoredOutput[] = [];
+  private controls = new Map<string, string | undefined>();
   private waiters: Waiter[] = [];
   private scheduled = false;
   private inFlight: Promise<void> | undefined;
@@ -55,6 +58,13 @@ export class WriteGroup {
   saveOutput(chunks: readonly StoredOutput[]): Promise<void> {
     if (chunks.length === 0) return Promise.resolve();
     for (const { taskSeq, chunk } of chunks) this.output.push({ taskSeq, chunk: { ...chunk } });
+    return this.enqueued();
+  }
+
+  /** Sets or deletes controls (a later one of a key replaces an earlier). */
+  saveControls(controls: readonly StoredControl[]): Promise<void> {
+    if (controls.length === 0) return Promise.resolve();
+    for (const { key, value } of controls) this.controls.set(key, value);
     return this.enqueued();
   }
 
@@ -91,11 +101,13 @@ export class WriteGroup {
       rows: [...this.rows.values()],
       deletes: this.deletes,
       output: this.output,
+      controls: [...this.controls].map(([key, value]) => ({ key, value })),
     };
     const waiters = this.waiters;
     this.rows = new Map();
     this.deletes = [];
     this.output = [];
+    this.controls = new Map();
     this.waiters = [];
     const written = (async () => this.write(batch))();
     this.inFlight = written.then(

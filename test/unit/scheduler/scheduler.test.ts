@@ -512,7 +512,11 @@ describe('Scheduler.schedule validation, in detail', () => {
       new InvalidArgumentError('task payload must not be empty'),
     );
     expect(scheduler.pendingCount).toBe(0);
-    expect(scheduler.scheduleMany(clock.nowMs(), [])).toEqual({ tasks: [], changed: [] });
+    expect(scheduler.scheduleMany(clock.nowMs(), [])).toEqual({
+      tasks: [],
+      changed: [],
+      existing: [],
+    });
   });
 
   it('does not burn sequence numbers on a refused batch', () => {

@@ -261,6 +261,11 @@ export interface Task {
    * 0: until the task finishes. The leader reports the value it applied.
    */
   idempotencyTtlMs?: number | undefined;
+  /**
+   * Set by the leader on GetTask and GetTasks: why a task that could start does not
+   * ("paused: kind resize"); empty when nothing of the leader's holds it back.
+   */
+  waiting: string;
 }
 
 /** ScheduleTaskRequest enqueues one task. */
@@ -432,6 +437,44 @@ export interface ScheduleTaskStreamResponse {
   existing: boolean;
 }
 
+/**
+ * Pause is a kind whose tasks are not started while it holds: queued ones keep their
+ * places, running ones finish.
+ */
+export interface Pause {
+  kind: string;
+  since: Date | undefined;
+}
+
+/** PauseRequest pauses a kind. */
+export interface PauseRequest {
+  kind: string;
+}
+
+/** PauseResponse is the pause as it holds; changed is false when the kind was paused already. */
+export interface PauseResponse {
+  pause: Pause | undefined;
+  changed: boolean;
+}
+
+/** ResumeRequest resumes a paused kind. */
+export interface ResumeRequest {
+  kind: string;
+}
+
+/** ResumeResponse says whether the kind was paused. */
+export interface ResumeResponse {
+  changed: boolean;
+}
+
+/** ListPausesRequest asks for every pause. */
+export interface ListPausesRequest {}
+
+/** ListPausesResponse lists the pauses by kind. */
+export interface ListPausesResponse {
+  pauses: Pause[];
+}
+
 function createBaseTask(): Task {
   return {
     id: '',
@@ -455,6 +498,7 @@ function createBaseTask(): Task {
     delayMs: undefined,
     idempotencyKey: '',
     idempotencyTtlMs: undefined,
+    waiting: '',
   };
 }
 
@@ -522,6 +566,9 @@ export const Task: MessageFns<Task> = {
     }
     if (message.idempotencyTtlMs !== undefined) {
       writer.uint32(168).uint64(message.idempotencyTtlMs);
+    }
+    if (message.waiting !== '') {
+      writer.uint32(178).string(message.waiting);
     }
     return writer;
   },
@@ -707,6 +754,14 @@ export const Task: MessageFns<Task> = {
             message.idempotencyTtlMs = longToNumber(reader.uint64());
             continue;
           }
+          case 22: {
+            if (tag !== 178) {
+              break;
+            }
+
+            message.waiting = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -794,6 +849,7 @@ export const Task: MessageFns<Task> = {
         : isSet(object.idempotency_ttl_ms)
           ? globalThis.Number(object.idempotency_ttl_ms)
           : undefined,
+      waiting: isSet(object.waiting) ? globalThis.String(object.waiting) : '',
     };
   },
 
@@ -862,6 +918,9 @@ export const Task: MessageFns<Task> = {
     if (message.idempotencyTtlMs !== undefined) {
       obj.idempotencyTtlMs = Math.round(message.idempotencyTtlMs);
     }
+    if (message.waiting !== '') {
+      obj.waiting = message.waiting;
+    }
     return obj;
   },
 
@@ -891,6 +950,7 @@ export const Task: MessageFns<Task> = {
     message.delayMs = object.delayMs ?? undefined;
     message.idempotencyKey = object.idempotencyKey ?? '';
     message.idempotencyTtlMs = object.idempotencyTtlMs ?? undefined;
+    message.waiting = object.waiting ?? '';
     return message;
   },
 };
@@ -2763,6 +2823,503 @@ export const ScheduleTaskStreamResponse: MessageFns<ScheduleTaskStreamResponse> 
   },
 };
 
+function createBasePause(): Pause {
+  return { kind: '', since: undefined };
+}
+
+export const Pause: MessageFns<Pause> = {
+  encode(message: Pause, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.kind !== '') {
+      writer.uint32(10).string(message.kind);
+    }
+    if (message.since !== undefined) {
+      Timestamp.encode(toTimestamp(message.since), writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Pause {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePause();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.kind = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.since = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Pause {
+    return {
+      kind: isSet(object.kind) ? globalThis.String(object.kind) : '',
+      since: isSet(object.since) ? fromJsonTimestamp(object.since) : undefined,
+    };
+  },
+
+  toJSON(message: Pause): unknown {
+    const obj: any = {};
+    if (message.kind !== '') {
+      obj.kind = message.kind;
+    }
+    if (message.since !== undefined) {
+      obj.since = message.since.toISOString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Pause>, I>>(base?: I): Pause {
+    return Pause.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Pause>, I>>(object: I): Pause {
+    const message = createBasePause();
+    message.kind = object.kind ?? '';
+    message.since = object.since ?? undefined;
+    return message;
+  },
+};
+
+function createBasePauseRequest(): PauseRequest {
+  return { kind: '' };
+}
+
+export const PauseRequest: MessageFns<PauseRequest> = {
+  encode(message: PauseRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.kind !== '') {
+      writer.uint32(10).string(message.kind);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PauseRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePauseRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.kind = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PauseRequest {
+    return { kind: isSet(object.kind) ? globalThis.String(object.kind) : '' };
+  },
+
+  toJSON(message: PauseRequest): unknown {
+    const obj: any = {};
+    if (message.kind !== '') {
+      obj.kind = message.kind;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PauseRequest>, I>>(base?: I): PauseRequest {
+    return PauseRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PauseRequest>, I>>(object: I): PauseRequest {
+    const message = createBasePauseRequest();
+    message.kind = object.kind ?? '';
+    return message;
+  },
+};
+
+function createBasePauseResponse(): PauseResponse {
+  return { pause: undefined, changed: false };
+}
+
+export const PauseResponse: MessageFns<PauseResponse> = {
+  encode(message: PauseResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pause !== undefined) {
+      Pause.encode(message.pause, writer.uint32(10).fork()).join();
+    }
+    if (message.changed !== false) {
+      writer.uint32(16).bool(message.changed);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PauseResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePauseResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.pause = Pause.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.changed = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PauseResponse {
+    return {
+      pause: isSet(object.pause) ? Pause.fromJSON(object.pause) : undefined,
+      changed: isSet(object.changed) ? globalThis.Boolean(object.changed) : false,
+    };
+  },
+
+  toJSON(message: PauseResponse): unknown {
+    const obj: any = {};
+    if (message.pause !== undefined) {
+      obj.pause = Pause.toJSON(message.pause);
+    }
+    if (message.changed !== false) {
+      obj.changed = message.changed;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PauseResponse>, I>>(base?: I): PauseResponse {
+    return PauseResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PauseResponse>, I>>(object: I): PauseResponse {
+    const message = createBasePauseResponse();
+    message.pause =
+      object.pause !== undefined && object.pause !== null
+        ? Pause.fromPartial(object.pause)
+        : undefined;
+    message.changed = object.changed ?? false;
+    return message;
+  },
+};
+
+function createBaseResumeRequest(): ResumeRequest {
+  return { kind: '' };
+}
+
+export const ResumeRequest: MessageFns<ResumeRequest> = {
+  encode(message: ResumeRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.kind !== '') {
+      writer.uint32(10).string(message.kind);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ResumeRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseResumeRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.kind = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ResumeRequest {
+    return { kind: isSet(object.kind) ? globalThis.String(object.kind) : '' };
+  },
+
+  toJSON(message: ResumeRequest): unknown {
+    const obj: any = {};
+    if (message.kind !== '') {
+      obj.kind = message.kind;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ResumeRequest>, I>>(base?: I): ResumeRequest {
+    return ResumeRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ResumeRequest>, I>>(object: I): ResumeRequest {
+    const message = createBaseResumeRequest();
+    message.kind = object.kind ?? '';
+    return message;
+  },
+};
+
+function createBaseResumeResponse(): ResumeResponse {
+  return { changed: false };
+}
+
+export const ResumeResponse: MessageFns<ResumeResponse> = {
+  encode(message: ResumeResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.changed !== false) {
+      writer.uint32(8).bool(message.changed);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ResumeResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseResumeResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.changed = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ResumeResponse {
+    return { changed: isSet(object.changed) ? globalThis.Boolean(object.changed) : false };
+  },
+
+  toJSON(message: ResumeResponse): unknown {
+    const obj: any = {};
+    if (message.changed !== false) {
+      obj.changed = message.changed;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ResumeResponse>, I>>(base?: I): ResumeResponse {
+    return ResumeResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ResumeResponse>, I>>(object: I): ResumeResponse {
+    const message = createBaseResumeResponse();
+    message.changed = object.changed ?? false;
+    return message;
+  },
+};
+
+function createBaseListPausesRequest(): ListPausesRequest {
+  return {};
+}
+
+export const ListPausesRequest: MessageFns<ListPausesRequest> = {
+  encode(_: ListPausesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListPausesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListPausesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ListPausesRequest {
+    return {};
+  },
+
+  toJSON(_: ListPausesRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListPausesRequest>, I>>(base?: I): ListPausesRequest {
+    return ListPausesRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListPausesRequest>, I>>(_: I): ListPausesRequest {
+    const message = createBaseListPausesRequest();
+    return message;
+  },
+};
+
+function createBaseListPausesResponse(): ListPausesResponse {
+  return { pauses: [] };
+}
+
+export const ListPausesResponse: MessageFns<ListPausesResponse> = {
+  encode(message: ListPausesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.pauses) {
+      Pause.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListPausesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListPausesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.pauses.push(Pause.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListPausesResponse {
+    return {
+      pauses: globalThis.Array.isArray(object?.pauses)
+        ? object.pauses.map((e: any) => Pause.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ListPausesResponse): unknown {
+    const obj: any = {};
+    if (message.pauses?.length) {
+      obj.pauses = message.pauses.map((e) => Pause.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListPausesResponse>, I>>(base?: I): ListPausesResponse {
+    return ListPausesResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListPausesResponse>, I>>(object: I): ListPausesResponse {
+    const message = createBaseListPausesResponse();
+    message.pauses = object.pauses?.map((e) => Pause.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 /** SchedulerService keeps the task list and hands work to members. */
 export type SchedulerServiceService = typeof SchedulerServiceService;
 export const SchedulerServiceService = {
@@ -2901,6 +3458,43 @@ export const SchedulerServiceService = {
     responseDeserialize: (value: Buffer): GetTaskOutputResponse =>
       GetTaskOutputResponse.decode(value),
   },
+  /**
+   * Pause stops new starts of a kind (durable; running tasks finish); Resume lifts it;
+   * ListPauses lists them. A task held back says so in Task.waiting.
+   */
+  pause: {
+    path: '/scheduler.v1.SchedulerService/Pause' as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: PauseRequest): Buffer =>
+      Buffer.from(PauseRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): PauseRequest => PauseRequest.decode(value),
+    responseSerialize: (value: PauseResponse): Buffer =>
+      Buffer.from(PauseResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): PauseResponse => PauseResponse.decode(value),
+  },
+  resume: {
+    path: '/scheduler.v1.SchedulerService/Resume' as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ResumeRequest): Buffer =>
+      Buffer.from(ResumeRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ResumeRequest => ResumeRequest.decode(value),
+    responseSerialize: (value: ResumeResponse): Buffer =>
+      Buffer.from(ResumeResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ResumeResponse => ResumeResponse.decode(value),
+  },
+  listPauses: {
+    path: '/scheduler.v1.SchedulerService/ListPauses' as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListPausesRequest): Buffer =>
+      Buffer.from(ListPausesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListPausesRequest => ListPausesRequest.decode(value),
+    responseSerialize: (value: ListPausesResponse): Buffer =>
+      Buffer.from(ListPausesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListPausesResponse => ListPausesResponse.decode(value),
+  },
 } as const;
 
 export interface SchedulerServiceServer extends UntypedServiceImplementation {
@@ -2936,6 +3530,13 @@ export interface SchedulerServiceServer extends UntypedServiceImplementation {
    * kept in the leader's memory, bounded per task and in total (see the README).
    */
   getTaskOutput: handleServerStreamingCall<GetTaskOutputRequest, GetTaskOutputResponse>;
+  /**
+   * Pause stops new starts of a kind (durable; running tasks finish); Resume lifts it;
+   * ListPauses lists them. A task held back says so in Task.waiting.
+   */
+  pause: handleUnaryCall<PauseRequest, PauseResponse>;
+  resume: handleUnaryCall<ResumeRequest, ResumeResponse>;
+  listPauses: handleUnaryCall<ListPausesRequest, ListPausesResponse>;
 }
 
 export interface SchedulerServiceClient extends Client {
@@ -3089,6 +3690,55 @@ export interface SchedulerServiceClient extends Client {
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<GetTaskOutputResponse>;
+  /**
+   * Pause stops new starts of a kind (durable; running tasks finish); Resume lifts it;
+   * ListPauses lists them. A task held back says so in Task.waiting.
+   */
+  pause(
+    request: PauseRequest,
+    callback: (error: ServiceError | null, response: PauseResponse) => void,
+  ): ClientUnaryCall;
+  pause(
+    request: PauseRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: PauseResponse) => void,
+  ): ClientUnaryCall;
+  pause(
+    request: PauseRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: PauseResponse) => void,
+  ): ClientUnaryCall;
+  resume(
+    request: ResumeRequest,
+    callback: (error: ServiceError | null, response: ResumeResponse) => void,
+  ): ClientUnaryCall;
+  resume(
+    request: ResumeRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ResumeResponse) => void,
+  ): ClientUnaryCall;
+  resume(
+    request: ResumeRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ResumeResponse) => void,
+  ): ClientUnaryCall;
+  listPauses(
+    request: ListPausesRequest,
+    callback: (error: ServiceError | null, response: ListPausesResponse) => void,
+  ): ClientUnaryCall;
+  listPauses(
+    request: ListPausesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListPausesResponse) => void,
+  ): ClientUnaryCall;
+  listPauses(
+    request: ListPausesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListPausesResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const SchedulerServiceClient = makeGenericClientConstructor(

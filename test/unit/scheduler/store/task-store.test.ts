@@ -129,6 +129,31 @@ describe.each(kinds)('TaskStore contract: %s', (_name, make) => {
   });
 });
 
+describe.each(kinds)('TaskStore controls: %s', (_name, make) => {
+  it('sets, replaces and deletes controls, the last change of a key in a turn winning', async () => {
+    const store = await make();
+    stores.push(store);
+    await store.saveControls([
+      { key: 'pause/kind/b', value: '{"sinceMs":1}' },
+      { key: 'pause/kind/a', value: '{"sinceMs":2}' },
+    ]);
+    await Promise.all([
+      store.saveControls([{ key: 'pause/kind/b', value: undefined }]),
+      store.saveControls([{ key: 'pause/kind/c', value: '{"é":"\\u0000"}' }]),
+      store.saveControls([{ key: 'pause/kind/a', value: '{"sinceMs":3}' }]),
+    ]);
+    expect(await store.loadControls()).toEqual([
+      { key: 'pause/kind/a', value: '{"sinceMs":3}' },
+      { key: 'pause/kind/c', value: '{"é":"\\u0000"}' },
+    ]);
+    await store.saveControls([{ key: 'pause/kind/none', value: undefined }]);
+    expect((await store.loadControls()).map((c) => c.key)).toEqual([
+      'pause/kind/a',
+      'pause/kind/c',
+    ]);
+  });
+});
+
 describe.each(kinds)('TaskStore output: %s', (_name, make) => {
   const chunk = (offset: number, data: string, truncated = false) => ({
     offset,

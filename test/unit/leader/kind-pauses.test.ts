@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+import { KindPauses } from '../../../src/leader/kind-pauses.js';
+import { InvalidArgumentError } from '../../../src/shared/errors.js';
+import { leaderParts } from './leader-parts.js';
+
+function setup() {
+  const parts = leaderParts();
+  const { scheduler, commits, assignment, clock, log } = parts;
+  const pauses = new KindPauses({ scheduler, commits, assignment, clock, log });
+  return { ...parts, pauses };
+}
+
+describe('KindPauses', () => {
+  it('pauses at once, answers once the control is saved, and a second pause changes nothing', async () => {
+    const { pauses, store, clock, commands, worker, timers } = setup();
+    const w = worker('a', { slots: 1 });
+    store.hold();
+    const pausing = pauses.pause('default');
+    // In effect before the save lands: a task scheduled now does not start.
+    const scheduling = commands.schedule([{ id: 'held', payload: 'p' }]);
+    store.release();
+    expect(await pausing).toEqual({
+      pause: { kind: 'default', sinceMs: clock.nowMs() },
+      changed: true,
+    });
+    await scheduling;
+    await timers.settle();
+    expect(w.channel.starts).toEqual([]);
+    expect(await store.inner.loadControls()).toEqual([
+      { key: 'pause/kind/default', value: JSON.stringify({ sinceMs: clock.nowMs() }) },
+    ]);
+    const writes = store.count();
+    clock.advance(5);
+    expect((await pauses.pause('default')).changed).toBe(false);
+    expect(store.count()).toBe(writes);
+    expect(pauses.list()).toEqual([{ kind: 'default', sinceMs: clock.nowMs() - 5 }]);
+  });
+
+  it('resumed, deletes the control and starts what waited, in order', async () => {
+    const { pauses, store, commands, worker, timers } = setup();
+    const w = worker('a', { slots: 2 });
+    await pauses.pause('default');
+    await commands.schedule([
+      { id: 'one', payload: 'p' },
+      { id: 'two', payload: 'p' },
+    ]);
+    await timers.settle();
+    expect(w.channel.starts).toEqual([]);
+    expect(await pauses.resume('default')).toEqual({ changed: true });
+    expect(await store.inner.loadControls()).toEqual([]);
+    await timers.settle();
+    expect(w.channel.starts.map((s) => s.taskId)).toEqual(['one', 'two']);
+    expect(await pauses.resume('default')).toEqual({ changed: false });
+  });
+
+  it('restores stored pauses into the scheduler and hands back controls that are not its own', () => {
+    const { pauses, scheduler } = setup();
+    const others = pauses.restore([
+      { key: 'limit/key/x', value: '{}' },
+      { key: 'pause/kind/resize', value: '{"sinceMs":42}' },
+    ]);
+    expect(others).toEqual([{ key: 'limit/key/x', value: '{}' }]);
+    expect(pauses.list()).toEqual([{ kind: 'resize', sinceMs: 42 }]);
+    expect(scheduler.pauseKind('resize')).toBe(false); // already paused
+  });
+
+  it('refuses a kind that is not one', async () => {
+    const { pauses, store } = setup();
+    await expect(pauses.pause('no spaces')).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(pauses.resume('')).rejects.toBeInstanceOf(InvalidArgumentError);
+    expect(store.count()).toBe(0);
+  });
+});
