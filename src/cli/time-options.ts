@@ -1,15 +1,13 @@
 import { InvalidArgumentError as CommanderArgumentError, Option } from 'commander';
 import parseDuration from 'parse-duration';
 import { MAX_DELAY_MS } from '../scheduler/new-task.js';
+import { parseRfc3339, RFC3339_HINT } from '../shared/rfc3339.js';
 
 /**
  * `--in` and `--at` for delayed tasks, checked while commander parses (exit 2 and a message
  * naming the flag before any call). `--in` travels as delay_ms, so the wait is measured on
  * the leader's clock, not this machine's; `--at` is an absolute time and travels as run_at.
  */
-
-/** An RFC 3339 / ISO 8601 time with a date, a time and a zone (Z or ±hh:mm). */
-const TIME_WITH_ZONE = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/i;
 
 /** A duration with units: 10m, 1h30m, 90s, 2d, 500ms (parse-duration's units). */
 export function parseDelayMs(value: string): number {
@@ -27,16 +25,13 @@ export function parseDelayMs(value: string): number {
   return Math.round(ms);
 }
 
-/** A time with its zone, as a Date. */
+/** An RFC 3339 time with its zone, as a Date (strictly: see parseRfc3339). */
 export function parseRunAt(value: string): Date {
-  const text = value.trim();
-  const at = new Date(text);
-  if (!TIME_WITH_ZONE.test(text) || Number.isNaN(at.getTime())) {
-    throw new CommanderArgumentError(
-      `expected a time with its zone such as 2026-12-01T03:00:00Z or 2026-12-01T04:00+01:00, got "${value}"`,
-    );
+  const atMs = parseRfc3339(value.trim());
+  if (atMs === undefined) {
+    throw new CommanderArgumentError(`expected a time: ${RFC3339_HINT}; got "${value}"`);
   }
-  return at;
+  return new Date(atMs);
 }
 
 /** The two options, on any command that schedules. */

@@ -188,7 +188,9 @@ export class Coordinator {
         {
           tasks: records.length,
           pending: this.scheduler.pendingCount,
+          scheduled: this.scheduler.scheduledCount,
           running,
+          pausedKinds: this.pauses.list().map((p) => p.kind),
           reattachGraceMs: this.options.reattachGraceMs,
         },
         'task list restored',

@@ -84,6 +84,8 @@ export class TaskCommands {
             kind: task.kind,
             priority: task.priority,
             target: task.targetMemberId,
+            runAtMs: task.runAtMs,
+            idempotencyKey: task.idempotencyKey,
           },
           'task scheduled',
         );

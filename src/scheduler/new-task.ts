@@ -191,7 +191,8 @@ function checkRunAt(spec: NewTask, nowMs: number, where: string): number | undef
     return nowMs + delayMs;
   }
   if (runAtMs === undefined) return undefined;
-  if (!Number.isSafeInteger(runAtMs) || runAtMs < 0) {
+  // Any real time will do: one already past (even before 1970) queues the task at once.
+  if (!Number.isSafeInteger(runAtMs)) {
     throw new InvalidArgumentError(
       `${where}run_at is not a valid time: give an RFC 3339 time such as 2026-12-01T03:00:00Z`,
     );

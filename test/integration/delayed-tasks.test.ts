@@ -109,7 +109,9 @@ describe('delayed tasks', () => {
 
     for (const [body, message] of [
       [{ payload: '1', delay_ms: 5, runAt }, /set run_at or delay_ms, not both/],
-      [{ payload: '1', run_at: 'tomorrow' }, /run_at is not a valid time/],
+      [{ payload: '1', run_at: 'tomorrow' }, /run_at "tomorrow" is not a time: give an RFC 3339/],
+      [{ payload: '1', run_at: '2026-02-30T03:00:00Z' }, /is not a time/],
+      [{ payload: '1', runAt: '2026-12-01T03:00:00' }, /is not a time/],
       [{ payload: '1', delay_ms: -1 }, /delay_ms/],
       [{ payload: '1', runAt, run_at: runAt }, /same field/],
     ] as const) {
@@ -155,7 +157,8 @@ describe('delayed tasks', () => {
 
     for (const [flags, message] of [
       [['--in', '10'], /expected a duration with units/],
-      [['--at', '2030-01-01T03:00'], /expected a time with its zone/],
+      [['--at', '2030-01-01T03:00:00'], /RFC 3339 time with its zone/],
+      [['--at', '2026-02-30T03:00:00Z'], /RFC 3339 time with its zone/],
       [['--in', '400d'], /more than 366 days/],
       [['--in', '1m', '--at', '2030-01-01T03:00:00Z'], /cannot be used with/],
     ] as const) {

@@ -1,7 +1,35 @@
+import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { drover } from '../helpers/cli-run.js';
 import { pyJson, pythonClientMissing, skipPython } from '../helpers/strict-python.js';
 import { useCluster } from '../helpers/use-cluster.js';
+
+/** A POST written out by hand, so headers go on the wire exactly as given. */
+function rawPost(base: string, path: string, headers: string[], body: string): Promise<string> {
+  const { hostname, port } = new URL(base);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname, () => {
+      socket.write(
+        [
+          `POST ${path} HTTP/1.1`,
+          `Host: ${hostname}:${port}`,
+          'Content-Type: application/json',
+          `Content-Length: ${Buffer.byteLength(body)}`,
+          'Connection: close',
+          ...headers,
+          '',
+          body,
+        ].join('\r\n'),
+      );
+    });
+    let answer = '';
+    socket.setEncoding('utf8');
+    socket.setTimeout(5_000, () => socket.destroy(new Error('no answer within 5 s')));
+    socket.on('data', (chunk: string) => (answer += chunk));
+    socket.on('end', () => resolve(answer));
+    socket.on('error', reject);
+  });
+}
 
 // Idempotency keys (issue #18) on a real leader, through clients that share no code with
 // drover: the strict Python gRPC client, fetch with its default headers, and the CLI.
@@ -80,6 +108,20 @@ describe('idempotency keys', () => {
     const noKey = await post({ payload: '1', idempotency_ttl_ms: 1000 });
     expect(noKey.status).toBe(400);
     expect(((await noKey.json()) as { error: string }).error).toMatch(/needs an idempotency_key/);
+    // The IETF draft's form is a quoted string: the same key as the bare one.
+    const quoted = await post({ payload: '1' }, { 'Idempotency-Key': '"pay-1"' });
+    expect(await quoted.json()).toEqual({ id: 'h1', existing: true });
+    const empty = await post({ payload: '1' }, { 'Idempotency-Key': '' });
+    expect(empty.status).toBe(400);
+    expect(((await empty.json()) as { error: string }).error).toMatch(/header is empty/);
+    // Sent twice on the wire (fetch would join them): refused, not joined into one key.
+    const twice = await rawPost(
+      http,
+      '/v1/tasks',
+      ['Idempotency-Key: a', 'Idempotency-Key: b'],
+      '{"payload":"1"}',
+    );
+    expect(twice).toMatch(/^HTTP\/1\.1 400[\s\S]*sent 2 times/);
     const all = (await (await fetch(`${http}/v1/tasks`)).json()) as { tasks: { id: string }[] };
     expect(all.tasks.map((t) => t.id)).toEqual(['h1']);
   });
@@ -107,5 +149,8 @@ describe('idempotency keys', () => {
     const bad = await drover('schedule', ...leader, '--idempotency-ttl', 'soon', '1');
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/expected a duration/);
+    const noKey = await drover('schedule', ...leader, '--idempotency-ttl', '1h', '1');
+    expect(noKey.code).toBe(2);
+    expect(noKey.stderr).toMatch(/--idempotency-ttl needs --idempotency-key/);
   });
 });

@@ -8,6 +8,7 @@ import { addClientOptions, call, withClients, type ClientOptions } from '../clie
 import { boundedIntOption } from '../int-option.js';
 import { print, printJson, printNotice } from '../output.js';
 import { resolvePayload } from '../payload-source.js';
+import { InvalidArgumentError } from '../../shared/errors.js';
 import { delayOptions, parseDelayMs } from '../time-options.js';
 
 /** `drover schedule`'s options, as commander parses them. */
@@ -96,6 +97,9 @@ async function runSchedule(
 ): Promise<void> {
   // Read (and checked) before connecting: a bad source is a usage error, exit 2.
   const payload = await resolvePayload(payloadArgument, options.payloadFile);
+  if (options.idempotencyTtl !== undefined && options.idempotencyKey === undefined) {
+    throw new InvalidArgumentError('--idempotency-ttl needs --idempotency-key');
+  }
   // The id is made here, not by the leader, so a call the CLI repeats on another leader
   // (several --leader addresses, an answer lost with the connection) cannot schedule the
   // task twice: a repeat that finds the id already taken means the first call landed.

@@ -31,6 +31,12 @@ export function registerTask(program: Command): void {
         ['target', task.targetMemberId || '-'],
         ['created', task.createdAt?.toISOString() ?? '-'],
         ['run at', task.runAt?.toISOString() ?? '-'],
+        [
+          'idempotency key',
+          task.idempotencyKey === ''
+            ? '-'
+            : `${task.idempotencyKey} (holds ${task.idempotencyTtlMs === undefined ? 'until the task finishes' : `${task.idempotencyTtlMs} ms from creation`})`,
+        ],
         ['started', task.startedAt?.toISOString() ?? '-'],
         ['finished', task.finishedAt?.toISOString() ?? '-'],
         ['payload', task.payload],

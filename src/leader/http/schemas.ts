@@ -4,6 +4,7 @@ import { taskToWire } from '../grpc/task-wire.js';
 import type { TaskRecord } from '../../scheduler/task.js';
 import { InvalidArgumentError } from '../../shared/errors.js';
 import { echo } from '../../shared/text.js';
+import { parseRfc3339, RFC3339_HINT } from '../../shared/rfc3339.js';
 import { memberToWire } from '../grpc/member-wire.js';
 import type { MemberView } from '../views.js';
 
@@ -174,6 +175,16 @@ export function taskFromBody(body: unknown): Task {
         `body: "${camel}" and "${snake}" are the same field; send one of them`,
       );
     }
+  }
+  for (const name of ['runAt', 'run_at']) {
+    const value = fields[name];
+    if (typeof value !== 'string') continue;
+    // Strictly RFC 3339: the generated fromJSON would hand it to Date's loose parser.
+    const atMs = parseRfc3339(value);
+    if (atMs === undefined) {
+      throw new InvalidArgumentError(`body: ${name} ${echo(value)} is not a time: ${RFC3339_HINT}`);
+    }
+    fields[name] = new Date(atMs).toISOString();
   }
   return Task.fromJSON(fields);
 }

@@ -24,7 +24,8 @@ const LIST_QUERY = {
   properties: {
     status: {
       type: 'string',
-      description: 'TASK_STATUS_PENDING, ..._RUNNING, ..._COMPLETED, ..._CANCELLED or ..._ERROR',
+      description:
+        'TASK_STATUS_SCHEDULED, ..._PENDING, ..._RUNNING, ..._COMPLETED, ..._CANCELLED or ..._ERROR (or scheduled, pending, ...)',
     },
     memberId: { type: 'string' },
     pageSize: { type: 'string', pattern: '^[0-9]{1,9}$', description: 'at most 1000; 0 means 100' },
@@ -75,8 +76,8 @@ function registerScheduleTask(app: FastifyInstance, coordinator: LeaderApi): voi
       const input = taskFromBody(request.body);
       // The Idempotency-Key header (as Stripe and the IETF draft name it) stands in for a
       // body without one; both at once must agree.
-      const header = request.headers['idempotency-key'];
-      if (typeof header === 'string') {
+      const header = idempotencyKeyHeader(request.raw.rawHeaders);
+      if (header !== undefined) {
         if (input.idempotencyKey !== '' && input.idempotencyKey !== header) {
           throw new InvalidArgumentError(
             "the Idempotency-Key header and the body's idempotency key differ; send one",
@@ -173,4 +174,26 @@ function registerTaskById(app: FastifyInstance, coordinator: LeaderApi): void {
     async (request) =>
       taskJson(await coordinator.deleteTask(taskIdFromWire((request.params as { id: string }).id))),
   );
+}
+
+/**
+ * The Idempotency-Key header's key, if one was sent. The IETF draft makes the value a
+ * structured-field string (`"key"`); plain `key`, as Stripe takes it, is read too. Sent
+ * empty or more than once, it is refused rather than ignored or joined.
+ */
+function idempotencyKeyHeader(rawHeaders: readonly string[]): string | undefined {
+  const values: string[] = [];
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    if (rawHeaders[i]!.toLowerCase() === 'idempotency-key') values.push(rawHeaders[i + 1]!);
+  }
+  if (values.length === 0) return undefined;
+  if (values.length > 1) {
+    throw new InvalidArgumentError(
+      `the Idempotency-Key header was sent ${values.length} times; send it once`,
+    );
+  }
+  const value = values[0]!.trim();
+  const key = /^"(.*)"$/.exec(value)?.[1] ?? value;
+  if (key === '') throw new InvalidArgumentError('the Idempotency-Key header is empty');
+  return key;
 }

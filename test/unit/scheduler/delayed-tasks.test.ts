@@ -60,8 +60,10 @@ describe('delayed tasks: scheduled until due', () => {
     expect(schedule('now', { runAtMs: now })).toMatchObject({ status: 'pending', runAtMs: now });
     expect(schedule('past', { runAtMs: now - 60_000 })).toMatchObject({ status: 'pending' });
     expect(schedule('zero', { delayMs: 0 })).toMatchObject({ status: 'pending' });
+    // Before 1970 is a time too (a negative epoch): past, so queued at once.
+    expect(schedule('old', { runAtMs: -62135596800000 })).toMatchObject({ status: 'pending' });
     expect(scheduler.scheduledCount).toBe(0);
-    expect(started()).toEqual(['now', 'past', 'zero']);
+    expect(started()).toEqual(['now', 'past', 'zero', 'old']);
   });
 
   it('joins its priority FIFO by due time (ties in creation order), behind what was queued before', () => {
