@@ -11,6 +11,7 @@ import { registerLogs } from './commands/logs.js';
 import { registerLeaders } from './commands/leaders.js';
 import { registerMembers } from './commands/members.js';
 import { registerPause } from './commands/pause.js';
+import { registerRetry } from './commands/retry.js';
 import { registerSchedule } from './commands/schedule.js';
 import { registerTask } from './commands/task.js';
 import { registerTasks } from './commands/tasks.js';
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
   registerTask(program);
   registerSchedule(program);
   registerPause(program);
+  registerRetry(program);
   registerCancel(program);
   registerDrain(program);
   registerWatch(program);

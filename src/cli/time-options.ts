@@ -20,7 +20,7 @@ export function parseDelayMs(value: string): number {
     );
   }
   if (ms > MAX_DELAY_MS) {
-    throw new CommanderArgumentError(`"${value}" is more than 366 days; the most a task may wait`);
+    throw new CommanderArgumentError(`"${value}" is more than 366 days, the most allowed`);
   }
   return Math.round(ms);
 }

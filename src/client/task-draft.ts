@@ -16,6 +16,7 @@ export function taskDraft(fields: Partial<Task> & { payload: string }): Task {
     runAt: undefined,
     idempotencyKey: '',
     waiting: '',
+    attemptBase: 0,
     ...fields,
   };
 }

@@ -319,6 +319,14 @@ export class Coordinator {
     return this.scheduler.waitingReason(task);
   }
 
+  /**
+   * Re-runs a failed task (the one named) or the failed tasks of a kind, each as a new
+   * series of attempts; resolves with the tasks re-run once saved.
+   */
+  rerunTasks(target: { id: TaskId } | { kind: string }): Promise<TaskRecord[]> {
+    return this.commands.rerun(target);
+  }
+
   // ---- flow control -----------------------------------------------------------------
 
   /** Pause: no task of `kind` starts until it is resumed; running ones finish. */

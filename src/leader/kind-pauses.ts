@@ -46,8 +46,13 @@ export class KindPauses {
         continue;
       }
       const kind = control.key.slice(KEY_PREFIX.length);
-      const sinceMs = Number((JSON.parse(control.value) as { sinceMs?: unknown }).sinceMs);
-      this.pauses.set(kind, { kind, sinceMs: Number.isFinite(sinceMs) ? sinceMs : 0 });
+      // A value this leader cannot read still means paused (the safe side): a leader that
+      // refused to start over it would stop the whole group.
+      const sinceMs = readSinceMs(control.value);
+      if (sinceMs === undefined) {
+        this.deps.log.warn({ key: control.key }, 'stored pause unreadable; the kind stays paused');
+      }
+      this.pauses.set(kind, { kind, sinceMs: sinceMs ?? 0 });
       this.deps.scheduler.pauseKind(kind);
     }
     return others;
@@ -57,7 +62,12 @@ export class KindPauses {
   async pause(kind: string): Promise<{ pause: KindPause; changed: boolean }> {
     checkKind(kind);
     const held = this.pauses.get(kind);
-    if (held !== undefined) return { pause: held, changed: false };
+    if (held !== undefined) {
+      // Saved again so the answer waits for the first pause's write (groups land in
+      // order): "already paused" must not be said of a pause a crash could still lose.
+      await this.deps.commits.saveControls([control(kind, held)]);
+      return { pause: held, changed: false };
+    }
     const pause = { kind, sinceMs: this.deps.clock.nowMs() };
     this.pauses.set(kind, pause);
     this.deps.scheduler.pauseKind(kind);
@@ -69,7 +79,11 @@ export class KindPauses {
   /** Resumes `kind`; says whether it was paused. Its queued tasks are offered at once. */
   async resume(kind: string): Promise<{ changed: boolean }> {
     checkKind(kind);
-    if (!this.pauses.delete(kind)) return { changed: false };
+    if (!this.pauses.delete(kind)) {
+      // As for pause: "not paused" waits for an earlier resume's write.
+      await this.deps.commits.saveControls([control(kind, undefined)]);
+      return { changed: false };
+    }
     this.deps.scheduler.resumeKind(kind);
     await this.deps.commits.saveControls([control(kind, undefined)]);
     this.deps.log.info({ kind }, 'kind resumed');
@@ -88,6 +102,15 @@ function control(kind: string, pause: KindPause | undefined): StoredControl {
     key: `${KEY_PREFIX}${kind}`,
     value: pause === undefined ? undefined : JSON.stringify({ sinceMs: pause.sinceMs }),
   };
+}
+
+function readSinceMs(value: string): number | undefined {
+  try {
+    const sinceMs = (JSON.parse(value) as { sinceMs?: unknown } | null)?.sinceMs;
+    return typeof sinceMs === 'number' && Number.isFinite(sinceMs) ? sinceMs : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function checkKind(kind: string): void {

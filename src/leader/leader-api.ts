@@ -27,6 +27,7 @@ export type LeaderApi = Pick<
   | 'getTask'
   | 'listTasks'
   | 'waitingReason'
+  | 'rerunTasks'
   | 'pauseKind'
   | 'resumeKind'
   | 'listPauses'

@@ -1,10 +1,10 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../shared/clock.js';
-import { NotFoundError, StaleError } from '../shared/errors.js';
+import { InvalidArgumentError, NotFoundError, StaleError } from '../shared/errors.js';
 import type { IdSource, MemberId, TaskId } from '../shared/ids.js';
-import { checkText } from '../shared/text.js';
+import { checkText, echo } from '../shared/text.js';
 import type { CompletionReport, Scheduler } from '../scheduler/scheduler.js';
-import type { TaskRecord } from '../scheduler/task.js';
+import { isValidKind, type TaskRecord } from '../scheduler/task.js';
 import type { Assignment } from './assignment.js';
 import type { CommitPipeline } from './commit-pipeline.js';
 import type { MemberFeed } from './member-feed.js';
@@ -39,6 +39,9 @@ export interface ScheduleOutcome {
   readonly tasks: TaskRecord[];
   readonly existing: boolean[];
 }
+
+/** The most failed tasks one re-run of a kind takes (call again for more). */
+export const MAX_RERUN = 10_000;
 
 /** What a cancel did: the task as it is now, and whether a stop went to its worker. */
 export interface CancelOutcome {
@@ -169,6 +172,33 @@ export class TaskCommands {
     const payload = JSON.stringify({ command, args, ...(cwd === undefined ? {} : { cwd }) });
     const { tasks } = await this.schedule([{ payload, kind: 'command', targetMemberId: memberId }]);
     return tasks[0]!;
+  }
+
+  /**
+   * Re-runs failed tasks (dead letters) as new series of attempts: the one named, or every
+   * failed task of `kind` (at most {@link MAX_RERUN} per call, oldest first). Saved with the
+   * assignments they get at once, then started; resolves with the tasks re-run.
+   */
+  async rerun(target: { id: TaskId } | { kind: string }): Promise<TaskRecord[]> {
+    this.deps.assertRunning();
+    const { scheduler, assignment, log } = this.deps;
+    const nowMs = this.deps.clock.nowMs();
+    if ('kind' in target && !isValidKind(target.kind)) {
+      throw new InvalidArgumentError(`kind ${echo(target.kind)} is not a valid kind`);
+    }
+    const ids =
+      'id' in target
+        ? [target.id]
+        : scheduler.failedTasks(target.kind, MAX_RERUN).map((task) => task.id);
+    const tasks = ids.map((id) => scheduler.rerun(nowMs, id).task);
+    if (tasks.length === 0) return tasks;
+    const assigned = assignment.takeNow(nowMs);
+    await this.deps.commits.save([...new Set([...tasks, ...assigned.changed])]);
+    for (const task of tasks) {
+      log.info({ taskId: task.id, fromAttempt: task.attemptBase }, 'failed task re-run');
+    }
+    assignment.dispatch(assigned.starts);
+    return tasks;
   }
 
   /** Forgets a finished task now; an open one must be cancelled first. */

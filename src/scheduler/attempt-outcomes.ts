@@ -1,7 +1,7 @@
 import { StaleError } from '../shared/errors.js';
 import { retryDelayMs, type TaskPolicyDefaults } from './retry-policy.js';
 import type { AttemptFailure, Changes, CompletionReport, StopOrder } from './scheduler-types.js';
-import type { TaskRecord } from './task.js';
+import { attemptsInSeries, type TaskRecord } from './task.js';
 import { finishTask, requeueAtHead, unqueueTask, type QueueContext } from './task-moves.js';
 import type { WorkerSlots } from './worker-slots.js';
 
@@ -152,13 +152,17 @@ function failAttempt(
   permanent = false,
 ): void {
   task.error = error;
-  if (permanent || task.attempt >= task.maxAttempts) {
+  if (permanent || attemptsInSeries(task) >= task.maxAttempts) {
     finishTask(ctx.index, task, nowMs, 'error');
     return;
   }
   ctx.index.setStatus(task, 'pending');
   task.attemptEnded = true;
-  const delayMs = retryDelayMs(task.retryBackoffMs, task.attempt, ctx.policy.retryBackoffMaxMs);
+  const delayMs = retryDelayMs(
+    task.retryBackoffMs,
+    attemptsInSeries(task),
+    ctx.policy.retryBackoffMaxMs,
+  );
   if (delayMs === 0) {
     requeueAtHead(ctx, [task]);
     return;

@@ -238,6 +238,7 @@ export function newTaskRecord(
     queueSeq,
     status: waits ? 'scheduled' : 'pending',
     attempt: 0,
+    attemptBase: 0,
     memberId: undefined,
     result: undefined,
     error: undefined,

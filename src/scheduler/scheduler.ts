@@ -13,7 +13,7 @@ import type {
   StartOrder,
   StopOrder,
 } from './scheduler-types.js';
-import { isFinal, type TaskRecord } from './task.js';
+import { attemptsInSeries, isFinal, type TaskRecord } from './task.js';
 import { TaskIndex, type TaskPage, type TaskQuery } from './task-index.js';
 import { finishTask, requeueAtHead, unqueueTask } from './task-moves.js';
 import { reconcile, removeWorker, requeueUnclaimed } from './worker-loss.js';
@@ -261,6 +261,41 @@ export class Scheduler {
   }
 
   /**
+   * Re-runs a failed task (a dead letter) as a new series of attempts: it goes to the tail
+   * of its priority with `maxAttempts` attempts again, numbered on from the last one (so a
+   * late report of an old attempt is still refused), its last error kept until the next
+   * attempt ends. Only a task in error can be re-run, and not while its last attempt is
+   * still stopping on its worker.
+   */
+  rerun(nowMs: number, id: TaskId): Changes & { task: TaskRecord } {
+    const task = this.index.require(id);
+    if (task.status !== 'error') {
+      throw new StaleError(
+        `task ${id} is ${task.status}; only a failed task (error) can be re-run`,
+      );
+    }
+    if (this.slots.holdsSlot(task.memberId, task.id)) {
+      throw new StaleError(`task ${id} is still stopping on member ${task.memberId}; try again`);
+    }
+    task.attemptBase = task.attempt;
+    task.attemptEnded = false;
+    task.result = undefined;
+    task.finishedAtMs = undefined;
+    task.retryAtMs = undefined;
+    this.index.setStatus(task, 'pending');
+    task.queueSeq = this.seqs.nextTail();
+    this.queue.push(task);
+    return { task, changed: [task] };
+  }
+
+  /** The failed tasks (of `kind`, if given), oldest first, at most `limit`. */
+  failedTasks(kind: string | undefined, limit: number): TaskRecord[] {
+    // Bounded scan: failed tasks are pruned with the other finished ones.
+    const failed = this.index.failed(kind === undefined ? limit : Number.MAX_SAFE_INTEGER);
+    return (kind === undefined ? failed : failed.filter((t) => t.kind === kind)).slice(0, limit);
+  }
+
+  /**
    * Pauses a kind: its pending tasks keep their places but none is started (running ones
    * go on). Returns false if it was paused already.
    */
@@ -304,7 +339,7 @@ export class Scheduler {
       }
       misses = 0;
       const task = this.index.get(entry.id)!;
-      if (task.attempt >= task.maxAttempts) {
+      if (attemptsInSeries(task) >= task.maxAttempts) {
         // Requeued after its worker was lost on its last attempt, and nobody re-attached
         // it: another start would exceed its budget, so it fails here instead.
         task.error = `${task.error ?? 'its member was lost'}; no attempts left (max ${task.maxAttempts})`;

@@ -131,14 +131,15 @@ export class TaskIndex {
   }
 
   /**
-   * The task an idempotency key is held by at `nowMs`, if any: the key holds until its
-   * task's `idempotencyExpiresAtMs` when that is set, else until the task finishes.
+   * The task an idempotency key is held by at `nowMs`, if any: the key holds while its task
+   * is open, and after it finished until `idempotencyExpiresAtMs` if that is set. (A TTL
+   * that ended while the task still waited would let a retry schedule it twice.)
    */
   heldBy(key: string, nowMs: number): TaskRecord | undefined {
     const task = this.byIdempotencyKey.get(key);
     if (task === undefined) return undefined;
     const expiresAtMs = task.idempotencyExpiresAtMs;
-    const holds = expiresAtMs === undefined ? !isFinal(task.status) : nowMs < expiresAtMs;
+    const holds = !isFinal(task.status) || (expiresAtMs !== undefined && nowMs < expiresAtMs);
     if (holds) return task;
     this.byIdempotencyKey.delete(key);
     return undefined;
@@ -190,6 +191,7 @@ export class TaskIndex {
     if (task.status === status) return;
     if (task.status === 'running') this.untrackDeadline(task);
     if (task.status === 'scheduled') this.scheduled.delete(runAtKey(task));
+    if (isFinal(task.status)) this.reopen(task);
     this.byStatus[task.status].delete(task.seq);
     this.byStatus[status].set(task.seq, task);
     task.status = status;
@@ -262,6 +264,16 @@ export class TaskIndex {
     return due;
   }
 
+  /** Failed tasks (status error) in creation order, at most `limit` (dead letters). */
+  failed(limit: number): TaskRecord[] {
+    const tasks: TaskRecord[] = [];
+    for (const task of this.byStatus.error.values()) {
+      if (tasks.length >= limit) break;
+      tasks.push(task);
+    }
+    return tasks;
+  }
+
   /** Every running task, in creation order. */
   running(): TaskRecord[] {
     return [...this.byStatus.running.values()];
@@ -293,6 +305,16 @@ export class TaskIndex {
       if (query.memberId === undefined || task.memberId === query.memberId) tasks.push(task);
     }
     return { tasks, nextAfterSeq: undefined };
+  }
+
+  /**
+   * A finished task open again (an operator re-ran a failed one): out of the finish order,
+   * and holding its idempotency key again unless another task took it meanwhile.
+   */
+  private reopen(task: TaskRecord): void {
+    this.finished.delete(task.id);
+    const key = task.idempotencyKey;
+    if (key !== undefined && !this.byIdempotencyKey.has(key)) this.byIdempotencyKey.set(key, task);
   }
 
   /** Lets go of the task's idempotency key, if this task is the one holding it. */

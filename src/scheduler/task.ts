@@ -21,7 +21,8 @@ export const TASK_TRANSITIONS: Readonly<Record<TaskStatus, readonly TaskStatus[]
   // member was lost).
   running: ['completed', 'error', 'cancelled', 'pending'],
   completed: [],
-  error: [],
+  // Re-run by an operator (a dead letter): a new series of attempts.
+  error: ['pending'],
   cancelled: [],
 };
 
@@ -93,6 +94,11 @@ export interface TaskRecord {
   status: TaskStatus;
   /** Current or last attempt, from 1; 0 until first assigned. */
   attempt: number;
+  /**
+   * Attempts made before the current series: 0 until an operator re-runs the failed task,
+   * then the attempt it had reached. `maxAttempts` counts attempts after it.
+   */
+  attemptBase: number;
   /** Member that runs or last ran it. */
   memberId: MemberId | undefined;
   result: string | undefined;
@@ -113,8 +119,8 @@ export interface TaskRecord {
   readonly runAtMs: number | undefined;
   /**
    * Another schedule with this key, while the key holds, gets this task back instead of a
-   * new one. It holds until `idempotencyExpiresAtMs` if that is set, else until the task
-   * finishes; and never longer than the task is kept.
+   * new one. It holds while the task is open and, if `idempotencyExpiresAtMs` is set, after
+   * it finished until then; never longer than the task is kept.
    */
   readonly idempotencyKey: string | undefined;
   readonly idempotencyExpiresAtMs: number | undefined;
@@ -123,7 +129,12 @@ export interface TaskRecord {
   finishedAtMs: number | undefined;
 }
 
-/** True once a task can no longer change. */
+/** Attempts made in the current series (what `maxAttempts` limits). */
+export function attemptsInSeries(task: TaskRecord): number {
+  return task.attempt - task.attemptBase;
+}
+
+/** True once a task has ended (an operator may still re-run a failed one). */
 export function isFinal(status: TaskStatus): boolean {
   return status === 'completed' || status === 'cancelled' || status === 'error';
 }

@@ -23,6 +23,7 @@ export function taskRecord(overrides: Partial<TaskRecord> = {}): TaskRecord {
     timeoutMs: DEFAULT_TASK_POLICY.timeoutMs,
     status: 'pending',
     attempt: 0,
+    attemptBase: 0,
     memberId: undefined,
     result: undefined,
     error: undefined,

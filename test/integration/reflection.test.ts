@@ -74,6 +74,8 @@ const SCHEDULER_METHODS = [
   'ListPauses',
   'Pause',
   'Resume',
+  'RetryFailedTasks',
+  'RetryTask',
   'ScheduleTask',
   'ScheduleTaskStream',
   'ScheduleTasks',

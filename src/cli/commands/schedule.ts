@@ -133,7 +133,8 @@ async function runSchedule(
     if (options.json) printJson({ id: response.id, existing: response.existing });
     else print(response.id);
     // Said on stderr, so a script reading the id from stdout is not disturbed.
-    if (response.existing && !options.json) {
+    // Not when the task is the one this command made (its own repeat after a lost answer).
+    if (response.existing && !options.json && response.id !== id) {
       printNotice(
         `task ${response.id} already holds idempotency key "${options.idempotencyKey}": nothing new was scheduled`,
       );

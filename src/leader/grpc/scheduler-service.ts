@@ -127,11 +127,14 @@ export function schedulerService(coordinator: LeaderApi, logger: Logger): Schedu
   };
 }
 
-/** Pause, Resume and ListPauses. */
+/** Pause, Resume, ListPauses, RetryTask and RetryFailedTasks: operators' controls. */
 function pauseHandlers(
   coordinator: LeaderApi,
   logger: Logger,
-): Pick<SchedulerServiceServer, 'pause' | 'resume' | 'listPauses'> {
+): Pick<
+  SchedulerServiceServer,
+  'pause' | 'resume' | 'listPauses' | 'retryTask' | 'retryFailedTasks'
+> {
   return {
     pause: unary(logger, async (request) => {
       const { pause, changed } = await coordinator.pauseKind(request.kind);
@@ -139,6 +142,14 @@ function pauseHandlers(
     }),
     resume: unary(logger, (request) => coordinator.resumeKind(request.kind)),
     listPauses: unary(logger, () => ({ pauses: coordinator.listPauses().map(pauseToWire) })),
+    retryTask: unary(logger, async (request) => {
+      const [task] = await coordinator.rerunTasks({ id: taskIdFromWire(request.id) });
+      return { task: taskToWire(task!) };
+    }),
+    retryFailedTasks: unary(logger, async (request) => {
+      const tasks = await coordinator.rerunTasks({ kind: request.kind });
+      return { ids: tasks.map((task) => task.id) };
+    }),
   };
 }
 

@@ -88,6 +88,7 @@ export function taskToWire(task: TaskRecord, waiting = ''): WireTask {
         ? undefined
         : task.idempotencyExpiresAtMs - task.createdAtMs,
     waiting,
+    attemptBase: task.attemptBase,
   };
 }
 

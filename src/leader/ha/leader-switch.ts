@@ -135,6 +135,12 @@ export class LeaderSwitch implements LeaderApi {
     return this.active().waitingReason(task);
   }
 
+  rerunTasks(
+    target: Parameters<Coordinator['rerunTasks']>[0],
+  ): ReturnType<Coordinator['rerunTasks']> {
+    return this.active().rerunTasks(target);
+  }
+
   pauseKind(kind: string): ReturnType<Coordinator['pauseKind']> {
     return this.active().pauseKind(kind);
   }

@@ -102,6 +102,7 @@ export const TASK_SCHEMA = {
     idempotencyKey: { type: 'string' },
     idempotencyTtlMs: { type: 'integer' },
     waiting: { type: 'string' },
+    attemptBase: { type: 'integer' },
   },
 } as const;
 

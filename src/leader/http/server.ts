@@ -20,6 +20,7 @@ import { registerOutputRoutes } from './output-routes.js';
 import { registerSeedRoutes } from './seed-routes.js';
 import { registerTaskRoutes } from './task-routes.js';
 import { registerPauseRoutes } from './pause-routes.js';
+import { registerRetryRoutes } from './retry-routes.js';
 import { registerWatchRoutes } from './watch-routes.js';
 
 /** Settings of the HTTP API. */
@@ -81,6 +82,7 @@ export async function buildHttpServer(
   registerTaskRoutes(app, coordinator);
   registerMemberRoutes(app, coordinator);
   registerPauseRoutes(app, coordinator);
+  registerRetryRoutes(app, coordinator);
   registerLeaderRoutes(app, directory);
   registerWatchRoutes(app, coordinator);
   registerOutputRoutes(app, coordinator);

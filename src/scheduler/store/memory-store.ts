@@ -73,6 +73,7 @@ function copyRecord(r: TaskRecord): TaskRecord {
     queueSeq: r.queueSeq,
     status: r.status,
     attempt: r.attempt,
+    attemptBase: r.attemptBase,
     memberId: r.memberId,
     result: r.result,
     error: r.error,

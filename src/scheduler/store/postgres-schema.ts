@@ -203,8 +203,9 @@ export const PG_MIGRATIONS: readonly { readonly name: string; readonly sql: stri
   {
     // Issue #18: the run time a delayed task waits for (kept after it ran), and the
     // idempotency key a task answers for, with when it stops holding (NULL: until the task
-    // finishes). write_task_rows is write_rows (migration 4) with these three columns more,
-    // set on insert only (they never change), and the controls (leader settings kept with
+    // finishes), and attempt_base (attempts before an operator's re-run of a failed task).
+    // write_task_rows is write_rows (migration 4) with these four columns more (the first
+    // three set on insert only: they never change), and the controls (leader settings kept with
     // the task list, such as pauses: JSON values by key), written in the same transaction.
     // write_rows stays, unused, as a released migration is never edited (a leader refuses
     // a newer schema than it knows).
@@ -213,6 +214,7 @@ export const PG_MIGRATIONS: readonly { readonly name: string; readonly sql: stri
       ALTER TABLE tasks ADD COLUMN run_at_ms bigint;
       ALTER TABLE tasks ADD COLUMN idempotency_key text;
       ALTER TABLE tasks ADD COLUMN idempotency_expires_at_ms bigint;
+      ALTER TABLE tasks ADD COLUMN attempt_base integer NOT NULL DEFAULT 0;
       CREATE TABLE controls (key text PRIMARY KEY, value text NOT NULL);
       CREATE FUNCTION write_task_rows(p_term bigint, p_holder text,
         p_seq bigint[], p_id text[], p_queue_seq bigint[], p_kind text[], p_payload text[],
@@ -221,7 +223,8 @@ export const PG_MIGRATIONS: readonly { readonly name: string; readonly sql: stri
         p_started_at_ms bigint[], p_finished_at_ms bigint[], p_max_attempts integer[],
         p_retry_backoff_ms bigint[], p_timeout_ms bigint[], p_attempt_ended boolean[],
         p_retry_at_ms bigint[], p_run_at_ms bigint[], p_idempotency_key text[],
-        p_idempotency_expires_at_ms bigint[], p_base64 boolean[], p_output json,
+        p_idempotency_expires_at_ms bigint[], p_attempt_base integer[], p_base64 boolean[],
+        p_output json,
         p_controls json, p_deletes bigint[])
       RETURNS void LANGUAGE plpgsql SET search_path FROM CURRENT AS $fn$
       DECLARE
@@ -242,7 +245,7 @@ export const PG_MIGRATIONS: readonly { readonly name: string; readonly sql: stri
           INSERT INTO tasks (seq, id, queue_seq, kind, payload, priority, target_member_id,
             status, attempt, member_id, result, error, created_at_ms, started_at_ms,
             finished_at_ms, max_attempts, retry_backoff_ms, timeout_ms, attempt_ended,
-            retry_at_ms, run_at_ms, idempotency_key, idempotency_expires_at_ms)
+            retry_at_ms, run_at_ms, idempotency_key, idempotency_expires_at_ms, attempt_base)
           SELECT r.seq, r.id, r.queue_seq, r.kind,
             CASE WHEN r.b64 THEN decode(r.payload, 'base64') ELSE convert_to(r.payload, 'UTF8') END,
             r.priority, r.target_member_id, r.status, r.attempt, r.member_id,
@@ -250,21 +253,23 @@ export const PG_MIGRATIONS: readonly { readonly name: string; readonly sql: stri
             CASE WHEN r.b64 THEN decode(r.error, 'base64') ELSE convert_to(r.error, 'UTF8') END,
             r.created_at_ms, r.started_at_ms, r.finished_at_ms, r.max_attempts,
             r.retry_backoff_ms, r.timeout_ms, r.attempt_ended, r.retry_at_ms, r.run_at_ms,
-            r.idempotency_key, r.idempotency_expires_at_ms
+            r.idempotency_key, r.idempotency_expires_at_ms, r.attempt_base
           FROM unnest(p_seq, p_id, p_queue_seq, p_kind, p_payload, p_priority,
             p_target_member_id, p_status, p_attempt, p_member_id, p_result, p_error,
             p_created_at_ms, p_started_at_ms, p_finished_at_ms, p_max_attempts,
             p_retry_backoff_ms, p_timeout_ms, p_attempt_ended, p_retry_at_ms, p_run_at_ms,
-            p_idempotency_key, p_idempotency_expires_at_ms, p_base64)
+            p_idempotency_key, p_idempotency_expires_at_ms, p_attempt_base, p_base64)
             AS r(seq, id, queue_seq, kind, payload, priority, target_member_id, status,
               attempt, member_id, result, error, created_at_ms, started_at_ms,
               finished_at_ms, max_attempts, retry_backoff_ms, timeout_ms, attempt_ended,
-              retry_at_ms, run_at_ms, idempotency_key, idempotency_expires_at_ms, b64)
+              retry_at_ms, run_at_ms, idempotency_key, idempotency_expires_at_ms,
+              attempt_base, b64)
           ON CONFLICT (seq) DO UPDATE SET queue_seq = EXCLUDED.queue_seq,
             status = EXCLUDED.status, attempt = EXCLUDED.attempt,
             member_id = EXCLUDED.member_id, result = EXCLUDED.result, error = EXCLUDED.error,
             started_at_ms = EXCLUDED.started_at_ms, finished_at_ms = EXCLUDED.finished_at_ms,
-            attempt_ended = EXCLUDED.attempt_ended, retry_at_ms = EXCLUDED.retry_at_ms;
+            attempt_ended = EXCLUDED.attempt_ended, retry_at_ms = EXCLUDED.retry_at_ms,
+            attempt_base = EXCLUDED.attempt_base;
         END IF;
         IF p_output IS NOT NULL THEN
           INSERT INTO task_output (task_seq, "offset", attempt, stream, data, truncated)

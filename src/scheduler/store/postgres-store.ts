@@ -114,7 +114,7 @@ export class PostgresTaskStore implements TaskStore {
       `SELECT seq, id, queue_seq, kind, payload, priority, target_member_id, status, attempt,
          member_id, result, error, created_at_ms, started_at_ms, finished_at_ms, max_attempts,
          retry_backoff_ms, timeout_ms, attempt_ended, retry_at_ms, run_at_ms, idempotency_key,
-         idempotency_expires_at_ms
+         idempotency_expires_at_ms, attempt_base
        FROM ${this.table('tasks')} ORDER BY seq`,
     );
     return rows.map((row) =>
@@ -306,8 +306,8 @@ function messageOf(err: unknown): string {
     : message;
 }
 
-/** write_task_rows's parameters: term, holder, 24 row columns, output, controls, deletes. */
-const WRITE_ROWS_PARAMS = 29;
+/** write_task_rows's parameters: term, holder, 25 row columns, output, controls, deletes. */
+const WRITE_ROWS_PARAMS = 30;
 
 /**
  * The rows as write_task_rows takes them: one array literal per column, in its parameter order.
@@ -342,6 +342,7 @@ function rowColumns(rows: readonly TaskRow[]): string[] {
     numberArray(rows.map((r) => r.run_at_ms)),
     textArray(rows.map((r) => r.idempotency_key)),
     numberArray(rows.map((r) => r.idempotency_expires_at_ms)),
+    numberArray(rows.map((r) => r.attempt_base)),
     booleanArray(base64Rows),
   ];
 }

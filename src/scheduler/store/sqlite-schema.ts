@@ -73,10 +73,12 @@ export const MIGRATIONS: readonly string[] = [
    ) STRICT, WITHOUT ROWID`,
   // 6: issue #18: the run time a delayed task waits for (kept after), and the idempotency
   // key a task answers for, with when it stops holding (NULL: until the task finishes).
-  // Controls: leader settings kept with the task list (pauses), JSON values by key.
+  // attempt_base: attempts before an operator's re-run of a failed task. Controls: leader
+  // settings kept with the task list (pauses), JSON values by key.
   `ALTER TABLE tasks ADD COLUMN run_at_ms INTEGER;
    ALTER TABLE tasks ADD COLUMN idempotency_key TEXT;
    ALTER TABLE tasks ADD COLUMN idempotency_expires_at_ms INTEGER;
+   ALTER TABLE tasks ADD COLUMN attempt_base INTEGER NOT NULL DEFAULT 0;
    CREATE TABLE controls (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT, WITHOUT ROWID;`,
 ];
 

@@ -58,12 +58,13 @@ export class SqliteTaskStore implements TaskStore {
       `INSERT INTO tasks (seq, id, queue_seq, kind, payload, priority, target_member_id, status,
          attempt, member_id, result, error, created_at_ms, started_at_ms, finished_at_ms,
          max_attempts, retry_backoff_ms, timeout_ms, attempt_ended, retry_at_ms, run_at_ms,
-         idempotency_key, idempotency_expires_at_ms)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         idempotency_key, idempotency_expires_at_ms, attempt_base)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.update = this.db.prepare<unknown[]>(
       `UPDATE tasks SET queue_seq = ?, status = ?, attempt = ?, member_id = ?, result = ?,
-         error = ?, started_at_ms = ?, finished_at_ms = ?, attempt_ended = ?, retry_at_ms = ?
+         error = ?, started_at_ms = ?, finished_at_ms = ?, attempt_ended = ?, retry_at_ms = ?,
+         attempt_base = ?
        WHERE seq = ?`,
     );
     this.deleteOne = this.db.prepare<[number]>('DELETE FROM tasks WHERE seq = ?');
@@ -159,6 +160,7 @@ export class SqliteTaskStore implements TaskStore {
       r.finished_at_ms,
       r.attempt_ended,
       r.retry_at_ms,
+      r.attempt_base,
       r.seq,
     ).changes;
     if (changed === 0) {
@@ -186,6 +188,7 @@ export class SqliteTaskStore implements TaskStore {
         r.run_at_ms,
         r.idempotency_key,
         r.idempotency_expires_at_ms,
+        r.attempt_base,
       );
     }
   }

@@ -15,6 +15,7 @@ export interface TaskRow {
   target_member_id: string | null;
   status: string;
   attempt: number;
+  attempt_base: number;
   member_id: string | null;
   result: string | null;
   error: string | null;
@@ -43,6 +44,7 @@ export function toRow(r: TaskRecord): TaskRow {
     target_member_id: r.targetMemberId ?? null,
     status: r.status,
     attempt: r.attempt,
+    attempt_base: r.attemptBase,
     member_id: r.memberId ?? null,
     result: r.result ?? null,
     error: r.error ?? null,
@@ -75,6 +77,7 @@ export function fromRow(row: TaskRow): TaskRecord {
     queueSeq: row.queue_seq,
     status: row.status as TaskStatus,
     attempt: row.attempt,
+    attemptBase: row.attempt_base,
     memberId: (row.member_id ?? undefined) as MemberId | undefined,
     result: row.result ?? undefined,
     error: row.error ?? undefined,

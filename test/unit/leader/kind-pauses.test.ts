@@ -15,9 +15,12 @@ describe('KindPauses', () => {
     const { pauses, store, clock, commands, worker, timers } = setup();
     const w = worker('a', { slots: 1 });
     store.hold();
-    const pausing = pauses.pause('default');
+    let answered = false;
+    const pausing = pauses.pause('default').finally(() => (answered = true));
     // In effect before the save lands: a task scheduled now does not start.
     const scheduling = commands.schedule([{ id: 'held', payload: 'p' }]);
+    await timers.settle();
+    expect(answered).toBe(false);
     store.release();
     expect(await pausing).toEqual({
       pause: { kind: 'default', sinceMs: clock.nowMs() },
@@ -29,10 +32,15 @@ describe('KindPauses', () => {
     expect(await store.inner.loadControls()).toEqual([
       { key: 'pause/kind/default', value: JSON.stringify({ sinceMs: clock.nowMs() }) },
     ]);
-    const writes = store.count();
     clock.advance(5);
-    expect((await pauses.pause('default')).changed).toBe(false);
-    expect(store.count()).toBe(writes);
+    // A second pause changes nothing, but its answer waits for the store like the first.
+    store.hold();
+    let again = false;
+    const second = pauses.pause('default').finally(() => (again = true));
+    await timers.settle();
+    expect(again).toBe(false);
+    store.release();
+    expect((await second).changed).toBe(false);
     expect(pauses.list()).toEqual([{ kind: 'default', sinceMs: clock.nowMs() - 5 }]);
   });
 

@@ -52,6 +52,13 @@ describe('idempotency keys', () => {
     expect(schedule('b', { idempotencyKey: 'k' })).toMatchObject({ existing: [false] });
   });
 
+  it('a TTL never ends the hold while the task is still open (a delayed task, say)', () => {
+    const { clock, schedule } = setup();
+    schedule('later', { idempotencyKey: 'k', idempotencyTtlMs: 1_000, delayMs: 60_000 });
+    clock.advance(5_000);
+    expect(schedule('dup', { idempotencyKey: 'k' }).tasks[0]!.id).toBe('later');
+  });
+
   it('a failed or cancelled task without TTL lets go of its key', () => {
     const { clock, schedule, scheduler } = setup();
     schedule('a', { idempotencyKey: 'k', maxAttempts: 1 });
@@ -102,6 +109,7 @@ describe('idempotency keys', () => {
     scheduler.cancel(clock.nowMs(), t('old'));
     schedule('new', { idempotencyKey: 'k' });
     schedule('ttl', { idempotencyKey: 'kt', idempotencyTtlMs: 500 });
+    scheduler.cancel(clock.nowMs(), t('ttl'));
     const records = scheduler.list({ pageSize: 10 }).tasks.map((task) => ({ ...task }));
     const restored = new Scheduler({ maxPayloadBytes: 64 });
     restored.restore(records);

@@ -21,6 +21,7 @@ describe('task status transitions', () => {
     'running>error',
     'running>cancelled',
     'running>pending',
+    'error>pending',
   ]);
   for (const from of ALL) {
     for (const to of ALL) {
@@ -32,9 +33,10 @@ describe('task status transitions', () => {
     }
   }
 
-  it('lets nothing leave a final status', () => {
-    for (const status of ['completed', 'cancelled', 'error'] as const) {
+  it("lets nothing leave a final status but an operator's re-run of a failed task", () => {
+    for (const status of ['completed', 'cancelled'] as const) {
       expect(TASK_TRANSITIONS[status]).toEqual([]);
     }
+    expect(TASK_TRANSITIONS.error).toEqual(['pending']);
   });
 });

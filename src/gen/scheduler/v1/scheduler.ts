@@ -251,14 +251,14 @@ export interface Task {
   delayMs?: number | undefined;
   /**
    * A second ScheduleTask with this key, while the key holds, schedules nothing and
-   * answers with this task's id (existing: true). The key holds for idempotency_ttl_ms from
-   * scheduling if that is set, else until the task finishes; never longer than the task is
-   * kept. 1-256 characters, no whitespace or control characters.
+   * answers with this task's id (existing: true). The key holds while the task is open and,
+   * with idempotency_ttl_ms, until that long after scheduling even once it finished; never
+   * longer than the task is kept. 1-256 characters, no whitespace or control characters.
    */
   idempotencyKey: string;
   /**
-   * How long the idempotency key holds, in ms from scheduling (at most 366 days); unset or
-   * 0: until the task finishes. The leader reports the value it applied.
+   * How long the idempotency key holds, in ms from scheduling, also after the task finished
+   * (at most 366 days); unset or 0: until the task finishes. The leader reports it.
    */
   idempotencyTtlMs?: number | undefined;
   /**
@@ -266,6 +266,11 @@ export interface Task {
    * ("paused: kind resize"); empty when nothing of the leader's holds it back.
    */
   waiting: string;
+  /**
+   * Attempts made before the current series: 0 until an operator re-runs the failed task
+   * (RetryTask), then the attempt it had reached; max_attempts counts attempts after it.
+   */
+  attemptBase: number;
 }
 
 /** ScheduleTaskRequest enqueues one task. */
@@ -475,6 +480,29 @@ export interface ListPausesResponse {
   pauses: Pause[];
 }
 
+/** RetryTaskRequest re-runs one failed task (status ERROR). */
+export interface RetryTaskRequest {
+  id: string;
+}
+
+/** RetryTaskResponse is the task, pending again with a new series of attempts. */
+export interface RetryTaskResponse {
+  task: Task | undefined;
+}
+
+/** RetryFailedTasksRequest re-runs the failed tasks of a kind, oldest first. */
+export interface RetryFailedTasksRequest {
+  kind: string;
+}
+
+/**
+ * RetryFailedTasksResponse lists the tasks re-run: at most 10,000 per call (call again for
+ * more); none when the kind has no failed task.
+ */
+export interface RetryFailedTasksResponse {
+  ids: string[];
+}
+
 function createBaseTask(): Task {
   return {
     id: '',
@@ -499,6 +527,7 @@ function createBaseTask(): Task {
     idempotencyKey: '',
     idempotencyTtlMs: undefined,
     waiting: '',
+    attemptBase: 0,
   };
 }
 
@@ -569,6 +598,9 @@ export const Task: MessageFns<Task> = {
     }
     if (message.waiting !== '') {
       writer.uint32(178).string(message.waiting);
+    }
+    if (message.attemptBase !== 0) {
+      writer.uint32(184).uint32(message.attemptBase);
     }
     return writer;
   },
@@ -762,6 +794,14 @@ export const Task: MessageFns<Task> = {
             message.waiting = reader.string();
             continue;
           }
+          case 23: {
+            if (tag !== 184) {
+              break;
+            }
+
+            message.attemptBase = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -850,6 +890,11 @@ export const Task: MessageFns<Task> = {
           ? globalThis.Number(object.idempotency_ttl_ms)
           : undefined,
       waiting: isSet(object.waiting) ? globalThis.String(object.waiting) : '',
+      attemptBase: isSet(object.attemptBase)
+        ? globalThis.Number(object.attemptBase)
+        : isSet(object.attempt_base)
+          ? globalThis.Number(object.attempt_base)
+          : 0,
     };
   },
 
@@ -921,6 +966,9 @@ export const Task: MessageFns<Task> = {
     if (message.waiting !== '') {
       obj.waiting = message.waiting;
     }
+    if (message.attemptBase !== 0) {
+      obj.attemptBase = Math.round(message.attemptBase);
+    }
     return obj;
   },
 
@@ -951,6 +999,7 @@ export const Task: MessageFns<Task> = {
     message.idempotencyKey = object.idempotencyKey ?? '';
     message.idempotencyTtlMs = object.idempotencyTtlMs ?? undefined;
     message.waiting = object.waiting ?? '';
+    message.attemptBase = object.attemptBase ?? 0;
     return message;
   },
 };
@@ -3320,6 +3369,293 @@ export const ListPausesResponse: MessageFns<ListPausesResponse> = {
   },
 };
 
+function createBaseRetryTaskRequest(): RetryTaskRequest {
+  return { id: '' };
+}
+
+export const RetryTaskRequest: MessageFns<RetryTaskRequest> = {
+  encode(message: RetryTaskRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== '') {
+      writer.uint32(10).string(message.id);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RetryTaskRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRetryTaskRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RetryTaskRequest {
+    return { id: isSet(object.id) ? globalThis.String(object.id) : '' };
+  },
+
+  toJSON(message: RetryTaskRequest): unknown {
+    const obj: any = {};
+    if (message.id !== '') {
+      obj.id = message.id;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RetryTaskRequest>, I>>(base?: I): RetryTaskRequest {
+    return RetryTaskRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RetryTaskRequest>, I>>(object: I): RetryTaskRequest {
+    const message = createBaseRetryTaskRequest();
+    message.id = object.id ?? '';
+    return message;
+  },
+};
+
+function createBaseRetryTaskResponse(): RetryTaskResponse {
+  return { task: undefined };
+}
+
+export const RetryTaskResponse: MessageFns<RetryTaskResponse> = {
+  encode(message: RetryTaskResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.task !== undefined) {
+      Task.encode(message.task, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RetryTaskResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRetryTaskResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.task = Task.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RetryTaskResponse {
+    return { task: isSet(object.task) ? Task.fromJSON(object.task) : undefined };
+  },
+
+  toJSON(message: RetryTaskResponse): unknown {
+    const obj: any = {};
+    if (message.task !== undefined) {
+      obj.task = Task.toJSON(message.task);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RetryTaskResponse>, I>>(base?: I): RetryTaskResponse {
+    return RetryTaskResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RetryTaskResponse>, I>>(object: I): RetryTaskResponse {
+    const message = createBaseRetryTaskResponse();
+    message.task =
+      object.task !== undefined && object.task !== null ? Task.fromPartial(object.task) : undefined;
+    return message;
+  },
+};
+
+function createBaseRetryFailedTasksRequest(): RetryFailedTasksRequest {
+  return { kind: '' };
+}
+
+export const RetryFailedTasksRequest: MessageFns<RetryFailedTasksRequest> = {
+  encode(
+    message: RetryFailedTasksRequest,
+    writer: BinaryWriter = new BinaryWriter(),
+  ): BinaryWriter {
+    if (message.kind !== '') {
+      writer.uint32(10).string(message.kind);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RetryFailedTasksRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRetryFailedTasksRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.kind = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RetryFailedTasksRequest {
+    return { kind: isSet(object.kind) ? globalThis.String(object.kind) : '' };
+  },
+
+  toJSON(message: RetryFailedTasksRequest): unknown {
+    const obj: any = {};
+    if (message.kind !== '') {
+      obj.kind = message.kind;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RetryFailedTasksRequest>, I>>(
+    base?: I,
+  ): RetryFailedTasksRequest {
+    return RetryFailedTasksRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RetryFailedTasksRequest>, I>>(
+    object: I,
+  ): RetryFailedTasksRequest {
+    const message = createBaseRetryFailedTasksRequest();
+    message.kind = object.kind ?? '';
+    return message;
+  },
+};
+
+function createBaseRetryFailedTasksResponse(): RetryFailedTasksResponse {
+  return { ids: [] };
+}
+
+export const RetryFailedTasksResponse: MessageFns<RetryFailedTasksResponse> = {
+  encode(
+    message: RetryFailedTasksResponse,
+    writer: BinaryWriter = new BinaryWriter(),
+  ): BinaryWriter {
+    for (const v of message.ids) {
+      writer.uint32(10).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RetryFailedTasksResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRetryFailedTasksResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.ids.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RetryFailedTasksResponse {
+    return {
+      ids: globalThis.Array.isArray(object?.ids)
+        ? object.ids.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: RetryFailedTasksResponse): unknown {
+    const obj: any = {};
+    if (message.ids?.length) {
+      obj.ids = message.ids;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RetryFailedTasksResponse>, I>>(
+    base?: I,
+  ): RetryFailedTasksResponse {
+    return RetryFailedTasksResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RetryFailedTasksResponse>, I>>(
+    object: I,
+  ): RetryFailedTasksResponse {
+    const message = createBaseRetryFailedTasksResponse();
+    message.ids = object.ids?.map((e) => e) || [];
+    return message;
+  },
+};
+
 /** SchedulerService keeps the task list and hands work to members. */
 export type SchedulerServiceService = typeof SchedulerServiceService;
 export const SchedulerServiceService = {
@@ -3495,6 +3831,36 @@ export const SchedulerServiceService = {
       Buffer.from(ListPausesResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListPausesResponse => ListPausesResponse.decode(value),
   },
+  /**
+   * RetryTask re-runs a failed task (a dead letter) as a new series of attempts, at the
+   * tail of its priority, its last error kept until the next attempt ends; RetryFailedTasks
+   * does it for the failed tasks of a kind. A task that is not in ERROR is
+   * FAILED_PRECONDITION.
+   */
+  retryTask: {
+    path: '/scheduler.v1.SchedulerService/RetryTask' as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RetryTaskRequest): Buffer =>
+      Buffer.from(RetryTaskRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RetryTaskRequest => RetryTaskRequest.decode(value),
+    responseSerialize: (value: RetryTaskResponse): Buffer =>
+      Buffer.from(RetryTaskResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RetryTaskResponse => RetryTaskResponse.decode(value),
+  },
+  retryFailedTasks: {
+    path: '/scheduler.v1.SchedulerService/RetryFailedTasks' as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RetryFailedTasksRequest): Buffer =>
+      Buffer.from(RetryFailedTasksRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RetryFailedTasksRequest =>
+      RetryFailedTasksRequest.decode(value),
+    responseSerialize: (value: RetryFailedTasksResponse): Buffer =>
+      Buffer.from(RetryFailedTasksResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RetryFailedTasksResponse =>
+      RetryFailedTasksResponse.decode(value),
+  },
 } as const;
 
 export interface SchedulerServiceServer extends UntypedServiceImplementation {
@@ -3537,6 +3903,14 @@ export interface SchedulerServiceServer extends UntypedServiceImplementation {
   pause: handleUnaryCall<PauseRequest, PauseResponse>;
   resume: handleUnaryCall<ResumeRequest, ResumeResponse>;
   listPauses: handleUnaryCall<ListPausesRequest, ListPausesResponse>;
+  /**
+   * RetryTask re-runs a failed task (a dead letter) as a new series of attempts, at the
+   * tail of its priority, its last error kept until the next attempt ends; RetryFailedTasks
+   * does it for the failed tasks of a kind. A task that is not in ERROR is
+   * FAILED_PRECONDITION.
+   */
+  retryTask: handleUnaryCall<RetryTaskRequest, RetryTaskResponse>;
+  retryFailedTasks: handleUnaryCall<RetryFailedTasksRequest, RetryFailedTasksResponse>;
 }
 
 export interface SchedulerServiceClient extends Client {
@@ -3738,6 +4112,42 @@ export interface SchedulerServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListPausesResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * RetryTask re-runs a failed task (a dead letter) as a new series of attempts, at the
+   * tail of its priority, its last error kept until the next attempt ends; RetryFailedTasks
+   * does it for the failed tasks of a kind. A task that is not in ERROR is
+   * FAILED_PRECONDITION.
+   */
+  retryTask(
+    request: RetryTaskRequest,
+    callback: (error: ServiceError | null, response: RetryTaskResponse) => void,
+  ): ClientUnaryCall;
+  retryTask(
+    request: RetryTaskRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RetryTaskResponse) => void,
+  ): ClientUnaryCall;
+  retryTask(
+    request: RetryTaskRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RetryTaskResponse) => void,
+  ): ClientUnaryCall;
+  retryFailedTasks(
+    request: RetryFailedTasksRequest,
+    callback: (error: ServiceError | null, response: RetryFailedTasksResponse) => void,
+  ): ClientUnaryCall;
+  retryFailedTasks(
+    request: RetryFailedTasksRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RetryFailedTasksResponse) => void,
+  ): ClientUnaryCall;
+  retryFailedTasks(
+    request: RetryFailedTasksRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RetryFailedTasksResponse) => void,
   ): ClientUnaryCall;
 }
 
