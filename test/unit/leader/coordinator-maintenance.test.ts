@@ -3,7 +3,8 @@ import { testCoordinatorOptions } from '../../helpers/coordinator-options.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Coordinator } from '../../../src/leader/coordinator.js';
 import { MemoryTaskStore } from '../../../src/scheduler/store/memory-store.js';
-import type { MemberId } from '../../../src/shared/ids.js';
+import type { MemberId, TaskId } from '../../../src/shared/ids.js';
+import { taskRecord } from '../../helpers/task-record.js';
 import { FakeClock } from '../../helpers/fake-clock.js';
 import { ManualTimers } from '../../helpers/manual-timers.js';
 import { RecordingChannel } from '../../helpers/recording-channel.js';
@@ -96,5 +97,37 @@ describe('Coordinator maintenance, by hand', () => {
     clock.advance(10_000);
     timers.tick(); // the sweep was stopped: nothing to run
     expect(state('a')).toBe('alive');
+  });
+});
+
+describe('Coordinator start with delayed tasks and pauses stored', () => {
+  it('queues at once what fell due while no leader ran, sets the timer for the rest, and restores pauses', async () => {
+    const clock = new FakeClock();
+    const timers = new ManualTimers();
+    const store = new MemoryTaskStore();
+    const now = clock.nowMs();
+    await store.save([
+      taskRecord({ seq: 1, status: 'scheduled', queueSeq: 0, runAtMs: now - 5_000 }),
+      taskRecord({ seq: 2, status: 'scheduled', queueSeq: 0, runAtMs: now + 7_000 }),
+    ]);
+    await store.saveControls([{ key: 'pause/kind/resize', value: '{"sinceMs":1}' }]);
+    const coordinator = new Coordinator(
+      {
+        clock,
+        ids: { taskId: () => 'x', token: () => 't', secret: () => 's' },
+        logger: pino({ level: 'silent' }),
+        store,
+        fail: () => undefined,
+        timers,
+      },
+      testCoordinatorOptions({ sweepIntervalMs: 60_000 }),
+    );
+    coordinators.push(coordinator);
+    await coordinator.start();
+    // No sweep has run (it is a minute away): start() itself promoted the overdue one.
+    expect(coordinator.getTask('t1' as TaskId).status).toBe('pending');
+    expect(coordinator.getTask('t2' as TaskId).status).toBe('scheduled');
+    expect(timers.timerDelays).toEqual([7_000]);
+    expect(coordinator.listPauses()).toEqual([{ kind: 'resize', sinceMs: 1 }]);
   });
 });
