@@ -19,6 +19,7 @@ export function renderMarkdown(results: Results): string {
     ],
     throughput(results),
     latency(results),
+    timers(results),
     detection(results),
     members(results),
     queue(results),
@@ -146,6 +147,17 @@ function members({ members: rows, settings: s }: Results): string[] {
       (row) =>
         `| ${fmt(row.members)} | ${fmt(row.aliveAtEnd)} | ${fmt(row.heartbeatsPerSec)} | ${row.leaderCpuCores.toFixed(2)} | ${row.leaderRssMiB} MiB | ${fmt(row.bytesPerMember)} | ${d3(row.membersRpcMs)} |`,
     ),
+  ];
+}
+
+function timers({ timers: rows, settings: s }: Results): string[] {
+  if (rows.length === 0) return [];
+  return [
+    `**Timer precision** of delayed tasks: ${s.timerTasks.toLocaleString('en-US')} tasks due within the same second (run times spread evenly over it), scheduled ahead in batches of 1,000 (drover: \`run_at\`; BullMQ: delayed jobs with \`delay\`), run by empty handlers on ${s.latencyWorkers}x${s.slots} slots; how late each handler started after its run time, ms: p50 / p99 / max. With more tasks due than slots can start in that second, the figure includes the wait for a slot.`,
+    '',
+    tableRow(['system', 'start minus run time']),
+    tableRow(['---', '---']),
+    ...rows.map((r) => tableRow([r.system, d3(r.latenessMs)])),
   ];
 }
 

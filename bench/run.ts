@@ -8,7 +8,7 @@
  * BENCH_GRAPHILE_TASKS (BENCH_TASKS), BENCH_STORES (drover's stores: "memory,sqlite,postgres"), BENCH_DETECTION_TRIALS (20), BENCH_PEERS ("bullmq,graphile,grpc-floor"; "" for none; grpc-floor: a bare grpc-js server of the same service, the floor for single mode),
  * BENCH_SCALE_MEMBERS ("1000,5000,10000"), BENCH_SCALE_WINDOW_MS (10000),
  * BENCH_QUEUE_DEPTHS ("0,250000,500000,1000000"), BENCH_QUEUE_SAMPLES (200),
- * BENCH_PROFILE_DIR (leader and worker CPU profiles), BENCH_ONLY (sections to run, default all: "throughput,latency,detection,members,queue").
+ * BENCH_PROFILE_DIR (leader and worker CPU profiles), BENCH_TIMER_TASKS (10000: delayed tasks due in the same second, for timer precision), BENCH_ONLY (sections to run, default all: "throughput,latency,timers,detection,members,queue").
  * Results are rewritten after every section, so an interrupted run keeps what it measured.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -27,10 +27,16 @@ import type { BenchStore } from './lib/drover-cluster.js';
 import { machine } from './lib/machine.js';
 import { progress } from './lib/progress.js';
 import { distribution, repeated, type Distribution, type Repeated } from './lib/stats.js';
-import { bullmqLatency, bullmqThroughput, bullmqUnavailable } from './peers/bullmq.js';
+import {
+  bullmqLatency,
+  bullmqThroughput,
+  bullmqTimerPrecision,
+  bullmqUnavailable,
+} from './peers/bullmq.js';
 import { graphileLatency, graphileThroughput, graphileUnavailable } from './peers/graphile.js';
 import { grpcFloorThroughput } from './peers/grpc-floor.js';
 import { outsideClientUnavailable, outsideLatency } from './drover/outside-latency.js';
+import { droverTimerPrecision } from './drover/timer-precision.js';
 import { renderMarkdown } from './report.js';
 
 const { values: flags } = parseArgs({
@@ -40,7 +46,7 @@ const { values: flags } = parseArgs({
   },
 });
 const smoke = flags.smoke;
-const ALL_SECTIONS = ['throughput', 'latency', 'detection', 'members', 'queue'];
+const ALL_SECTIONS = ['throughput', 'latency', 'timers', 'detection', 'members', 'queue'];
 const env = (name: string, full: string, small: string): string =>
   process.env[name] ?? (smoke ? small : full);
 
@@ -55,6 +61,7 @@ export const settings = {
   latencyTasks: Number(env('BENCH_LATENCY_TASKS', '500', '20')),
   latencyRatePerSec: Number(env('BENCH_LATENCY_RATE', '100', '100')),
   latencyWorkers: 4,
+  timerTasks: Number(env('BENCH_TIMER_TASKS', '10000', '50')),
   detectionTrials: Number(env('BENCH_DETECTION_TRIALS', '20', '2')),
   stores: env('BENCH_STORES', 'memory,sqlite,postgres', 'memory,sqlite')
     .split(',')
@@ -99,6 +106,14 @@ export interface LatencyRow {
   readonly toCompleteMs: Distribution | undefined;
 }
 
+/** One system's timer precision: how late delayed tasks started after their run time. */
+export interface TimerRow {
+  readonly system: string;
+  readonly latenessMs: Distribution;
+  /** The earliest start relative to its run time: below 0 would be a task started early. */
+  readonly earliestMs: number;
+}
+
 /** Everything one run of the suite produced. */
 export interface Results {
   readonly startedAt: string;
@@ -110,6 +125,7 @@ export interface Results {
   readonly failed: string[];
   readonly throughput: ThroughputRow[];
   readonly latency: LatencyRow[];
+  readonly timers: TimerRow[];
   readonly detection: { signal: string; trials: Distribution; settings: string }[];
   readonly members: MemberScale[];
   queue: { rows: QueueDepthRow[]; bytesPerTask: number } | undefined;
@@ -124,6 +140,7 @@ const results: Results = {
   failed: [],
   throughput: [],
   latency: [],
+  timers: [],
   detection: [],
   members: [],
   queue: undefined,
@@ -272,6 +289,27 @@ if (wants('latency')) {
         // graphile-worker keeps no completion time for a job (it deletes it).
         toCompleteMs: sample.toCompleteMs ? distribution(sample.toCompleteMs) : undefined,
       });
+    }
+    save();
+  }
+}
+
+if (wants('timers')) {
+  const { timerTasks: n, latencyWorkers: tw, slots } = settings;
+  const runners: [string, () => Promise<number[]>][] = settings.stores.map((store) => [
+    droverSystem(store),
+    () => droverTimerPrecision(n, tw, slots, store),
+  ]);
+  if (systems.some(([x]) => x === 'bullmq')) {
+    runners.push(['bullmq', () => bullmqTimerPrecision(n, tw, slots)]);
+  }
+  for (const [system, measure] of runners) {
+    const what = `timers ${system}: ${n} delayed tasks due in the same second, ${tw}x${slots} slots`;
+    progress(what);
+    const lateness = await attempt(what, measure);
+    if (lateness) {
+      const earliestMs = Math.round(Math.min(...lateness) * 100) / 100;
+      results.timers.push({ system, latenessMs: distribution(lateness), earliestMs });
     }
     save();
   }

@@ -5,6 +5,7 @@ import { Redis as IORedis } from 'ioredis';
 import { produce } from '../lib/produce.js';
 import { startNodeWorker, stopAll } from '../lib/child.js';
 import type { ThroughputRun, ThroughputSettings } from '../drover/throughput.js';
+import { dueAtMs, TIMER_LEAD_MS } from '../drover/timer-precision.js';
 
 const WORKER = fileURLToPath(new URL('./bullmq-worker.mjs', import.meta.url));
 const REDIS = { host: '127.0.0.1', port: 6379 };
@@ -138,6 +139,61 @@ export async function bullmqLatency(
     await stopAll(procs);
     await events.close();
     eventsConnection.disconnect();
+    await queue.obliterate({ force: true });
+    await queue.close();
+    connection.disconnect();
+  }
+}
+
+/**
+ * Timer precision of BullMQ's delayed jobs, as droverTimerPrecision measures drover's: the
+ * same number of jobs due within the same second (`delay` from now, added ahead in bulks
+ * of 1,000), the same workers and concurrency; per job, how late its processor started
+ * after BullMQ's own due time (timestamp + delay), in ms.
+ */
+export async function bullmqTimerPrecision(
+  count: number,
+  workers: number,
+  slots: number,
+): Promise<number[]> {
+  const name = `drover-bench-timers-${process.pid}`;
+  const connection = new IORedis({ ...REDIS, maxRetriesPerRequest: null });
+  const queue = new Queue(name, { connection });
+  const procs = await Promise.all(
+    Array.from({ length: workers }, (_, i) =>
+      startNodeWorker(`bullmq-${i}`, WORKER, [name, String(slots)]),
+    ),
+  );
+  try {
+    const firstDueMs = Date.now() + TIMER_LEAD_MS;
+    for (let start = 0; start < count; start += 1000) {
+      const ids = Array.from({ length: Math.min(1000, count - start) }, (_, j) => start + j);
+      await queue.addBulk(
+        ids.map((i) => ({
+          name: 'noop',
+          data: 'x',
+          opts: {
+            jobId: `due-${i}`,
+            delay: Math.max(0, dueAtMs(firstDueMs, i, count) - Date.now()),
+          },
+        })),
+      );
+    }
+    if (Date.now() >= firstDueMs) throw new Error('adding took longer than the lead time');
+    await sleep(firstDueMs + 1000 - Date.now());
+    const deadline = performance.now() + 60_000;
+    for (;;) {
+      const counts = await queue.getJobCounts('completed', 'failed');
+      if (counts['failed']! > 0) throw new Error(`BullMQ failed ${counts['failed']} jobs`);
+      if (counts['completed'] === count) break;
+      if (performance.now() > deadline) throw new Error('delayed jobs did not all run in 60 s');
+      await sleep(20);
+    }
+    const jobs = await queue.getJobs(['completed'], 0, count - 1);
+    // opts.delay: the job's own delay field is 0 once BullMQ has promoted it.
+    return jobs.map((job) => Number(job.returnvalue) - (job.timestamp + (job.opts.delay ?? 0)));
+  } finally {
+    await stopAll(procs);
     await queue.obliterate({ force: true });
     await queue.close();
     connection.disconnect();

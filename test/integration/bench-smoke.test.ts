@@ -27,6 +27,7 @@ describe('benchmark harness (smoke: tiny counts)', () => {
           cpuUsPerTask?: { leader: number };
         }[];
         latency: { system: string; toStartMs: { n: number } }[];
+        timers: { system: string; latenessMs: { n: number }; earliestMs: number }[];
         detection: { signal: string; trials: { n: number } }[];
         skipped: Record<string, string>;
         failed: string[];
@@ -70,6 +71,15 @@ describe('benchmark harness (smoke: tiny counts)', () => {
       expect(floor.map((r) => r.mode)).toEqual(['single', 'single']);
       expect(floor.every((r) => r.cpuUsPerTask && r.cpuUsPerTask.leader > 0)).toBe(true);
       expect(results.latency.find((r) => r.system === 'drover')?.toStartMs.n).toBe(20);
+      // Timer precision of delayed tasks: every task measured, for each store (and BullMQ
+      // when it runs); none started before its run time (the handler's clock is
+      // performance.timeOrigin + now(), the leader's Date.now(): allow 1 ms between them).
+      const timers = results.timers.filter((r) => r.system.startsWith('drover'));
+      expect(timers.map((r) => [r.system, r.latenessMs.n])).toEqual([
+        ['drover', 50],
+        ['drover-sqlite', 50],
+      ]);
+      expect(timers.every((r) => r.earliestMs >= -1)).toBe(true);
       expect(results.detection.map((d) => [d.signal, d.trials.n])).toEqual([
         ['SIGKILL', 2],
         ['SIGSTOP', 2],

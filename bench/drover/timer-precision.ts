@@ -1,0 +1,77 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { taskDraft } from '../../src/client/task-draft.js';
+import { TaskStatus } from '../../test/helpers/grpc-clients.js';
+import { BenchCluster, type BenchStore } from '../lib/drover-cluster.js';
+
+/** How far ahead the first task is due: time to schedule them all before any falls due. */
+export const TIMER_LEAD_MS = 3_000;
+
+/** When task `i` of `count` is due: spread evenly over one second from `firstDueMs`. */
+export function dueAtMs(firstDueMs: number, i: number, count: number): number {
+  return firstDueMs + Math.floor((i * 1000) / count);
+}
+
+/**
+ * Timer precision of delayed tasks (issue #18): `count` tasks due within the same second,
+ * all scheduled ahead with run_at (ScheduleTasks batches of 1,000), run by empty handlers
+ * on `workers` x `slots`. Returns, per task, how late its handler started after its run
+ * time, in ms (the handler returns its own start time; same machine clock).
+ */
+export async function droverTimerPrecision(
+  count: number,
+  workers: number,
+  slots: number,
+  store: BenchStore = 'memory',
+): Promise<number[]> {
+  const cluster = new BenchCluster();
+  try {
+    await cluster.startLeader([], store);
+    await Promise.all(
+      Array.from({ length: workers }, (_, i) => cluster.startWorker(`w${i + 1}`, slots)),
+    );
+    const api = cluster.clients;
+    const firstDueMs = Date.now() + TIMER_LEAD_MS;
+    for (let start = 0; start < count; start += 1000) {
+      const ids = Array.from({ length: Math.min(1000, count - start) }, (_, j) => start + j);
+      await api.call(api.scheduler, api.scheduler.scheduleTasks, {
+        tasks: ids.map((i) =>
+          taskDraft({
+            id: `due-${i}`,
+            payload: 'x',
+            runAt: new Date(dueAtMs(firstDueMs, i, count)),
+          }),
+        ),
+      });
+    }
+    if (Date.now() >= firstDueMs) throw new Error('scheduling took longer than the lead time');
+    await sleep(firstDueMs + 1000 - Date.now());
+    // Bounded: everything due has started within a minute, or the run is reported failed.
+    const deadline = performance.now() + 60_000;
+    while (!(await nothingOpen(api))) {
+      if (performance.now() > deadline) throw new Error('delayed tasks did not all run in 60 s');
+      await sleep(20);
+    }
+    const tasks = await api.tasks(TaskStatus.TASK_STATUS_COMPLETED);
+    if (tasks.length !== count) throw new Error(`${tasks.length} of ${count} tasks completed`);
+    return tasks.map((task) => Number(task.result) - task.runAt!.getTime());
+  } finally {
+    await cluster.stop();
+  }
+}
+
+async function nothingOpen(api: BenchCluster['clients']): Promise<boolean> {
+  for (const status of [
+    TaskStatus.TASK_STATUS_SCHEDULED,
+    TaskStatus.TASK_STATUS_PENDING,
+    TaskStatus.TASK_STATUS_RUNNING,
+  ]) {
+    const page = await api.call(api.scheduler, api.scheduler.getTasks, {
+      status,
+      memberId: '',
+      pageSize: 1,
+      pageToken: '',
+    });
+    if (page.tasks.length > 0) return false;
+  }
+  return true;
+}
