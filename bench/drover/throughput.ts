@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { taskDraft } from '../../src/client/task-draft.js';
-import { TaskStatus } from '../../test/helpers/grpc-clients.js';
 import { produce } from '../lib/produce.js';
 import { createProducer } from '../../src/client/producer.js';
+import { nothingOpen } from '../lib/open-tasks.js';
 import { BenchCluster, type BenchStore } from '../lib/drover-cluster.js';
 import { cpuTimeMs } from '../lib/proc.js';
 
@@ -100,17 +100,4 @@ export async function droverThroughput(settings: ThroughputSettings): Promise<Th
   } finally {
     await cluster.stop();
   }
-}
-
-async function nothingOpen(api: BenchCluster['clients']): Promise<boolean> {
-  for (const status of [TaskStatus.TASK_STATUS_PENDING, TaskStatus.TASK_STATUS_RUNNING]) {
-    const page = await api.call(api.scheduler, api.scheduler.getTasks, {
-      status,
-      memberId: '',
-      pageSize: 1,
-      pageToken: '',
-    });
-    if (page.tasks.length > 0) return false;
-  }
-  return true;
 }

@@ -1,7 +1,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { taskDraft } from '../../src/client/task-draft.js';
 import { TaskStatus } from '../../test/helpers/grpc-clients.js';
+import { nothingOpen } from '../lib/open-tasks.js';
 import { BenchCluster, type BenchStore } from '../lib/drover-cluster.js';
+
+/** Every status of a task that has yet to finish. */
+const OPEN = [
+  TaskStatus.TASK_STATUS_SCHEDULED,
+  TaskStatus.TASK_STATUS_PENDING,
+  TaskStatus.TASK_STATUS_RUNNING,
+];
 
 /** How far ahead the first task is due: time to schedule them all before any falls due. */
 export const TIMER_LEAD_MS = 3_000;
@@ -47,7 +55,7 @@ export async function droverTimerPrecision(
     await sleep(firstDueMs + 1000 - Date.now());
     // Bounded: everything due has started within a minute, or the run is reported failed.
     const deadline = performance.now() + 60_000;
-    while (!(await nothingOpen(api))) {
+    while (!(await nothingOpen(api, OPEN))) {
       if (performance.now() > deadline) throw new Error('delayed tasks did not all run in 60 s');
       await sleep(20);
     }
@@ -57,21 +65,4 @@ export async function droverTimerPrecision(
   } finally {
     await cluster.stop();
   }
-}
-
-async function nothingOpen(api: BenchCluster['clients']): Promise<boolean> {
-  for (const status of [
-    TaskStatus.TASK_STATUS_SCHEDULED,
-    TaskStatus.TASK_STATUS_PENDING,
-    TaskStatus.TASK_STATUS_RUNNING,
-  ]) {
-    const page = await api.call(api.scheduler, api.scheduler.getTasks, {
-      status,
-      memberId: '',
-      pageSize: 1,
-      pageToken: '',
-    });
-    if (page.tasks.length > 0) return false;
-  }
-  return true;
 }

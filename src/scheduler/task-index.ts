@@ -229,11 +229,7 @@ export class TaskIndex {
 
   /** Takes every task whose retry time is at or before `nowMs` out of its wait, first due first. */
   takeDue(nowMs: number): TaskRecord[] {
-    const due: TaskRecord[] = [];
-    for (const [[retryAtMs], task] of this.delayed.entries()) {
-      if (retryAtMs > nowMs) break;
-      due.push(task);
-    }
+    const due = dueBy(this.delayed, nowMs);
     for (const task of due) this.undelay(task);
     return due;
   }
@@ -243,12 +239,7 @@ export class TaskIndex {
    * creation order); they stay scheduled until the caller moves them on.
    */
   scheduledDue(nowMs: number): TaskRecord[] {
-    const due: TaskRecord[] = [];
-    for (const [[runAtMs], task] of this.scheduled.entries()) {
-      if (runAtMs > nowMs) break;
-      due.push(task);
-    }
-    return due;
+    return dueBy(this.scheduled, nowMs);
   }
 
   /**
@@ -256,12 +247,7 @@ export class TaskIndex {
    * until they leave `running`.
    */
   pastDeadline(nowMs: number): TaskRecord[] {
-    const due: TaskRecord[] = [];
-    for (const [[deadlineMs], task] of this.deadlines.entries()) {
-      if (deadlineMs > nowMs) break;
-      due.push(task);
-    }
-    return due;
+    return dueBy(this.deadlines, nowMs);
   }
 
   /** Failed tasks (status error) in creation order, at most `limit` (dead letters). */
@@ -344,6 +330,16 @@ type TimeKey = readonly [timeMs: number, seq: number];
 
 function compareTimeKeys(a: TimeKey, b: TimeKey): number {
   return a[0] - b[0] || a[1] - b[1];
+}
+
+/** The tasks of a time-keyed tree whose time is at or before `nowMs`, earliest first. */
+function dueBy(tree: BTree<TimeKey, TaskRecord>, nowMs: number): TaskRecord[] {
+  const due: TaskRecord[] = [];
+  for (const [[timeMs], task] of tree.entries()) {
+    if (timeMs > nowMs) break;
+    due.push(task);
+  }
+  return due;
 }
 
 function runAtKey(task: TaskRecord): TimeKey {
