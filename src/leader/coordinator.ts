@@ -10,7 +10,7 @@ import {
 } from '../scheduler/scheduler.js';
 import type { TaskPolicyDefaults } from '../scheduler/retry-policy.js';
 import { TaskOutputLog, type OutputChunk, type OutputLimits } from '../scheduler/task-output.js';
-import { isFinal, type TaskRecord } from '../scheduler/task.js';
+import type { TaskRecord } from '../scheduler/task.js';
 import type { TaskStore } from '../scheduler/store/store.js';
 import { MembershipRegistry, type JoinSpec, type MembershipTiming } from './membership/registry.js';
 import { WatchLimiter, type WatchLimits } from './watch-limiter.js';
@@ -29,6 +29,7 @@ import { Assignment } from './assignment.js';
 import { MemberLifecycle, type JoinAnswer } from './member-lifecycle.js';
 import { TaskCommands, type CancelOutcome, type ScheduleOutcome } from './task-commands.js';
 import { KindPauses, type KindPause } from './kind-pauses.js';
+import { restoreState } from './restore-state.js';
 import { OutputFeed, type OutputInput } from './output-feed.js';
 import { startMaintenance } from './maintenance/maintenance.js';
 import { LivenessSweep } from './maintenance/liveness-sweep.js';
@@ -162,40 +163,11 @@ export class Coordinator {
 
   /** Loads the task list from the store and starts the maintenance jobs. */
   async start(): Promise<void> {
-    const records = await this.deps.store.loadAll();
-    const { ignored } = this.scheduler.restore(records);
-    if (ignored.length > 0) {
-      this.log.error(
-        { ignored: ignored.length, seqs: ignored.slice(0, 20).map((task) => task.seq) },
-        'task rows that repeat the id of a newer row were ignored (written before ids were checked)',
-      );
-    }
-    const unknown = this.pauses.restore(await this.deps.store.loadControls());
-    if (unknown.length > 0) {
-      this.log.warn(
-        { keys: unknown.map((c) => c.key) },
-        'stored controls this leader does not know',
-      );
-    }
-    const bySeq = new Map(records.map((task) => [task.seq, task]));
-    for (const { taskSeq, chunk } of await this.deps.store.loadOutput()) {
-      const task = bySeq.get(taskSeq);
-      if (task) this.output.restore(task.id, chunk, isFinal(task.status));
-    }
-    const running = records.filter((task) => task.status === 'running').length;
-    if (records.length > 0) {
-      this.log.info(
-        {
-          tasks: records.length,
-          pending: this.scheduler.pendingCount,
-          scheduled: this.scheduler.scheduledCount,
-          running,
-          pausedKinds: this.pauses.list().map((p) => p.kind),
-          reattachGraceMs: this.options.reattachGraceMs,
-        },
-        'task list restored',
-      );
-    }
+    const { scheduler, pauses, output, log } = this;
+    const { running } = await restoreState(
+      { store: this.deps.store, scheduler, pauses, output, log },
+      this.options.reattachGraceMs,
+    );
     if (running > 0) this.reattach.arm(this.deps.clock.nowMs() + this.options.reattachGraceMs);
     // What fell due while no leader ran is queued now, the rest on time.
     this.due.run(this.deps.clock.nowMs());

@@ -190,7 +190,7 @@ export class TaskCommands {
       'id' in target
         ? [target.id]
         : scheduler.failedTasks(target.kind, MAX_RERUN).map((task) => task.id);
-    const tasks = ids.map((id) => scheduler.rerun(nowMs, id).task);
+    const tasks = ids.map((id) => scheduler.rerun(id).task);
     if (tasks.length === 0) return tasks;
     const assigned = assignment.takeNow(nowMs);
     await this.deps.commits.save([...new Set([...tasks, ...assigned.changed])]);

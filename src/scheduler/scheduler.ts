@@ -1,6 +1,7 @@
 import { StaleError } from '../shared/errors.js';
 import type { MemberId, TaskId } from '../shared/ids.js';
 import { completeAttempt, expireAttempts, type AttemptContext } from './attempt-outcomes.js';
+import { failedTasks, pruneFinished, rerunTask } from './finished-tasks.js';
 import { checkNewTasks, newTaskRecord, type NewTask, type SchedulerLimits } from './new-task.js';
 import { TaskQueue } from './queue.js';
 import { QueueSeqs } from './queue-seqs.js';
@@ -15,7 +16,7 @@ import type {
 } from './scheduler-types.js';
 import { attemptsInSeries, isFinal, type TaskRecord } from './task.js';
 import { TaskIndex, type TaskPage, type TaskQuery } from './task-index.js';
-import { finishTask, requeueAtHead, unqueueTask } from './task-moves.js';
+import { finishTask, queueAtTail, requeueAtHead, unqueueTask } from './task-moves.js';
 import { reconcile, removeWorker, requeueUnclaimed } from './worker-loss.js';
 import { WorkerSlots } from './worker-slots.js';
 
@@ -113,18 +114,7 @@ export class Scheduler {
    * Removes at most `limit` per call so one call stays short; returns the tasks removed.
    */
   prune(options: { keep: number; finishedBeforeMs: number; limit: number }): TaskRecord[] {
-    const removed: TaskRecord[] = [];
-    let excess = this.index.finishedCount - options.keep;
-    for (const task of this.index.finishedOldestFirst()) {
-      if (removed.length >= options.limit) break;
-      const tooOld = (task.finishedAtMs ?? 0) < options.finishedBeforeMs;
-      if (excess <= 0 && !tooOld) break; // finish order: everything after is newer
-      if (this.slots.holdsSlot(task.memberId, task.id)) continue;
-      this.index.drop(task);
-      removed.push(task);
-      excess--;
-    }
-    return removed;
+    return pruneFinished(this.ctx, options);
   }
 
   /**
@@ -251,48 +241,21 @@ export class Scheduler {
    */
   promoteDue(nowMs: number): Changes {
     const changed = requeueAtHead(this.ctx, this.index.takeDue(nowMs));
-    for (const task of this.index.scheduledDue(nowMs)) {
-      this.index.setStatus(task, 'pending');
-      task.queueSeq = this.seqs.nextTail();
-      this.queue.push(task);
-      changed.push(task);
-    }
+    changed.push(...queueAtTail(this.ctx, this.index.scheduledDue(nowMs)));
     return { changed };
   }
 
   /**
-   * Re-runs a failed task (a dead letter) as a new series of attempts: it goes to the tail
-   * of its priority with `maxAttempts` attempts again, numbered on from the last one (so a
-   * late report of an old attempt is still refused), its last error kept until the next
-   * attempt ends. Only a task in error can be re-run, and not while its last attempt is
-   * still stopping on its worker.
+   * Re-runs a failed task as a new series of attempts at the tail of its priority (see
+   * finished-tasks.ts); a task not in error, or still stopping, is refused.
    */
-  rerun(nowMs: number, id: TaskId): Changes & { task: TaskRecord } {
-    const task = this.index.require(id);
-    if (task.status !== 'error') {
-      throw new StaleError(
-        `task ${id} is ${task.status}; only a failed task (error) can be re-run`,
-      );
-    }
-    if (this.slots.holdsSlot(task.memberId, task.id)) {
-      throw new StaleError(`task ${id} is still stopping on member ${task.memberId}; try again`);
-    }
-    task.attemptBase = task.attempt;
-    task.attemptEnded = false;
-    task.result = undefined;
-    task.finishedAtMs = undefined;
-    task.retryAtMs = undefined;
-    this.index.setStatus(task, 'pending');
-    task.queueSeq = this.seqs.nextTail();
-    this.queue.push(task);
-    return { task, changed: [task] };
+  rerun(id: TaskId): Changes & { task: TaskRecord } {
+    return rerunTask(this.ctx, id);
   }
 
   /** The failed tasks (of `kind`, if given), oldest first, at most `limit`. */
   failedTasks(kind: string | undefined, limit: number): TaskRecord[] {
-    // Bounded scan: failed tasks are pruned with the other finished ones.
-    const failed = this.index.failed(kind === undefined ? limit : Number.MAX_SAFE_INTEGER);
-    return (kind === undefined ? failed : failed.filter((t) => t.kind === kind)).slice(0, limit);
+    return failedTasks(this.ctx, kind, limit);
   }
 
   /**

@@ -45,3 +45,16 @@ export function requeueAtHead(ctx: QueueContext, tasks: TaskRecord[]): TaskRecor
   }
   return tasks;
 }
+
+/**
+ * Queues waiting tasks (scheduled ones whose run time came, or a re-run) at the tail of
+ * their priority, in the order given. Returns them.
+ */
+export function queueAtTail(ctx: QueueContext, tasks: TaskRecord[]): TaskRecord[] {
+  for (const task of tasks) {
+    ctx.index.setStatus(task, 'pending');
+    task.queueSeq = ctx.seqs.nextTail();
+    ctx.queue.push(task);
+  }
+  return tasks;
+}

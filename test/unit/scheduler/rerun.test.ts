@@ -41,7 +41,7 @@ describe('re-running a failed task', () => {
       error: 'boom 2',
     });
     scheduler.schedule(now(), { id: 'before', payload: 'p' });
-    const { task, changed } = scheduler.rerun(now(), t('dead'));
+    const { task, changed } = scheduler.rerun(t('dead'));
     expect(changed).toEqual([task]);
     expect(task).toMatchObject({
       status: 'pending',
@@ -59,7 +59,7 @@ describe('re-running a failed task', () => {
 
   it('gets max_attempts attempts again, then fails again; a report of an old attempt is refused', () => {
     const { scheduler, now, fail } = setup();
-    scheduler.rerun(now(), t('dead'));
+    scheduler.rerun(t('dead'));
     scheduler.assign(now());
     expect(() => fail('dead', 2)).toThrow(StaleError);
     fail('dead', 3);
@@ -78,7 +78,7 @@ describe('re-running a failed task', () => {
     expect(
       scheduler.scheduleMany(now(), [{ id: 'x', payload: 'p', idempotencyKey: 'other' }]).existing,
     ).toEqual([false]);
-    scheduler.rerun(now(), t('dead'));
+    scheduler.rerun(t('dead'));
     expect(
       scheduler.scheduleMany(now(), [{ id: 'y', payload: 'p', idempotencyKey: 'k' }]).tasks[0]!.id,
     ).toBe('dead');
@@ -89,18 +89,18 @@ describe('re-running a failed task', () => {
   it('refuses a task that did not fail, and changes nothing', () => {
     const { scheduler, now } = setup();
     scheduler.schedule(now(), { id: 'open', payload: 'p' });
-    expect(() => scheduler.rerun(now(), t('open'))).toThrow(/is pending; only a failed task/);
+    expect(() => scheduler.rerun(t('open'))).toThrow(/is pending; only a failed task/);
     scheduler.cancel(now(), t('open'));
-    expect(() => scheduler.rerun(now(), t('open'))).toThrow(/is cancelled/);
-    expect(() => scheduler.rerun(now(), t('nope'))).toThrow(/not found/);
+    expect(() => scheduler.rerun(t('open'))).toThrow(/is cancelled/);
+    expect(() => scheduler.rerun(t('nope'))).toThrow(/not found/);
   });
 
   it('lists failed tasks, of a kind, oldest first', () => {
-    const { scheduler, now } = setup();
+    const { scheduler } = setup();
     expect(scheduler.failedTasks(undefined, 10).map((task) => task.id)).toEqual(['dead']);
     expect(scheduler.failedTasks('other', 10)).toEqual([]);
     expect(scheduler.failedTasks('default', 0)).toEqual([]);
-    scheduler.rerun(now(), t('dead'));
+    scheduler.rerun(t('dead'));
     expect(scheduler.failedTasks(undefined, 10)).toEqual([]);
   });
 });

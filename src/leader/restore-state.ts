@@ -1,0 +1,59 @@
+import type { Logger } from 'pino';
+import type { Scheduler } from '../scheduler/scheduler.js';
+import type { TaskStore } from '../scheduler/store/store.js';
+import type { TaskOutputLog } from '../scheduler/task-output.js';
+import { isFinal } from '../scheduler/task.js';
+import type { KindPauses } from './kind-pauses.js';
+
+/** What a starting leader rebuilds its state from, and into. */
+export interface RestoreStateDeps {
+  readonly store: Pick<TaskStore, 'loadAll' | 'loadControls' | 'loadOutput'>;
+  readonly scheduler: Pick<Scheduler, 'restore' | 'pendingCount' | 'scheduledCount'>;
+  readonly pauses: Pick<KindPauses, 'restore' | 'list'>;
+  readonly output: Pick<TaskOutputLog, 'restore'>;
+  readonly log: Logger;
+}
+
+/**
+ * Rebuilds a starting leader from its store: the task list, the controls (pauses) and the
+ * kept output, logging what it found and what it could not use. Returns how many tasks
+ * were running (their workers get a grace to re-attach them).
+ */
+export async function restoreState(
+  deps: RestoreStateDeps,
+  reattachGraceMs: number,
+): Promise<{ running: number }> {
+  const { store, scheduler, pauses, output, log } = deps;
+  const records = await store.loadAll();
+  const { ignored } = scheduler.restore(records);
+  if (ignored.length > 0) {
+    log.error(
+      { ignored: ignored.length, seqs: ignored.slice(0, 20).map((task) => task.seq) },
+      'task rows that repeat the id of a newer row were ignored (written before ids were checked)',
+    );
+  }
+  const unknown = pauses.restore(await store.loadControls());
+  if (unknown.length > 0) {
+    log.warn({ keys: unknown.map((c) => c.key) }, 'stored controls this leader does not know');
+  }
+  const bySeq = new Map(records.map((task) => [task.seq, task]));
+  for (const { taskSeq, chunk } of await store.loadOutput()) {
+    const task = bySeq.get(taskSeq);
+    if (task) output.restore(task.id, chunk, isFinal(task.status));
+  }
+  const running = records.filter((task) => task.status === 'running').length;
+  if (records.length > 0) {
+    log.info(
+      {
+        tasks: records.length,
+        pending: scheduler.pendingCount,
+        scheduled: scheduler.scheduledCount,
+        running,
+        pausedKinds: pauses.list().map((p) => p.kind),
+        reattachGraceMs,
+      },
+      'task list restored',
+    );
+  }
+  return { running };
+}
