@@ -90,6 +90,11 @@ export class CommitPipeline {
     if (chunks.length > 0) this.stored(this.deps.store.saveOutput(chunks)).catch(() => {});
   }
 
+  /** Resolves once every change saved before it has landed (see TaskStore.flushed). */
+  async flushed(): Promise<void> {
+    await this.stored(this.deps.store.flushed());
+  }
+
   /** Saves controls (pauses), in order with the task changes around them. */
   async saveControls(controls: readonly StoredControl[]): Promise<void> {
     await this.stored(this.deps.store.saveControls(controls));

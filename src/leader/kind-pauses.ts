@@ -17,7 +17,7 @@ export interface KindPause {
 /** What pausing reads and drives. */
 export interface KindPausesDeps {
   readonly scheduler: Pick<Scheduler, 'pauseKind' | 'resumeKind'>;
-  readonly commits: Pick<CommitPipeline, 'saveControls'>;
+  readonly commits: Pick<CommitPipeline, 'saveControls' | 'flushed'>;
   readonly assignment: Pick<Assignment, 'request'>;
   readonly clock: Clock;
   readonly log: Logger;
@@ -63,9 +63,9 @@ export class KindPauses {
     checkKind(kind);
     const held = this.pauses.get(kind);
     if (held !== undefined) {
-      // Saved again so the answer waits for the first pause's write (groups land in
-      // order): "already paused" must not be said of a pause a crash could still lose.
-      await this.deps.commits.saveControls([control(kind, held)]);
+      // "Already paused" must not be said of a pause a crash could still lose: the answer
+      // waits for the first pause's write.
+      await this.deps.commits.flushed();
       return { pause: held, changed: false };
     }
     const pause = { kind, sinceMs: this.deps.clock.nowMs() };
@@ -81,7 +81,7 @@ export class KindPauses {
     checkKind(kind);
     if (!this.pauses.delete(kind)) {
       // As for pause: "not paused" waits for an earlier resume's write.
-      await this.deps.commits.saveControls([control(kind, undefined)]);
+      await this.deps.commits.flushed();
       return { changed: false };
     }
     this.deps.scheduler.resumeKind(kind);

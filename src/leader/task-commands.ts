@@ -18,7 +18,7 @@ import type { WorkChannels } from './work-channels.js';
 export interface TaskCommandsDeps {
   readonly scheduler: Scheduler;
   readonly members: Pick<MemberLifecycle, 'get' | 'recordOutcome'>;
-  readonly commits: Pick<CommitPipeline, 'save' | 'remove'>;
+  readonly commits: Pick<CommitPipeline, 'save' | 'remove' | 'flushed'>;
   readonly assignment: Pick<Assignment, 'takeNow' | 'dispatch' | 'request'>;
   readonly channels: Pick<WorkChannels, 'sendStop'>;
   readonly feed: Pick<MemberFeed, 'changed'>;
@@ -73,11 +73,13 @@ export class TaskCommands {
     // Free slots take new tasks at once, so a task and its assignment are saved in one
     // commit: one write and one fsync on the way from schedule to start, not two.
     const assigned = assignment.takeNow(nowMs);
-    // A task answered by its idempotency key is saved again (the same row): its first
-    // save may still be in flight, and groups land in order, so this answer waits for it
-    // and never promises a task a crash could still lose.
-    const answered = changed.length === tasks.length ? [] : tasks.filter((_, i) => existing[i]);
-    await this.deps.commits.save([...changed, ...assigned.changed, ...answered]);
+    // A task answered by its idempotency key may still be on its way to the store: the
+    // answer waits until everything saved before it has landed, and so never promises a
+    // task a crash could still lose.
+    const saving = this.deps.commits.save([...changed, ...assigned.changed]);
+    await (changed.length === tasks.length
+      ? saving
+      : Promise.all([saving, this.deps.commits.flushed()]));
     // Guarded: the fields object would be built per task even when info is off.
     if (this.deps.log.isLevelEnabled('info')) {
       for (const task of changed) {

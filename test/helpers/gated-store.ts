@@ -25,6 +25,8 @@ export class GatedStore implements TaskStore {
   readonly writes: StoreWrite[] = [];
   private gate: (() => void)[] | undefined;
   private failure: { error: unknown } | undefined;
+  /** Writes asked for and not yet landed or failed. */
+  private readonly landings = new Set<Promise<void>>();
 
   /** Later writes wait until released. */
   hold(): void {
@@ -109,11 +111,32 @@ export class GatedStore implements TaskStore {
     return this.write('saveOutput', ids, [], () => this.inner.saveOutput(copies));
   }
 
+  /**
+   * Resolves once every write asked for so far has landed (held ones once released);
+   * rejects if one of them fails, as the SQL stores' does.
+   */
+  async flushed(): Promise<void> {
+    await Promise.all([...this.landings]);
+  }
+
   close(): Promise<void> {
     return this.inner.close();
   }
 
-  private async write(
+  private write(
+    op: StoreWrite['op'],
+    ids: string[],
+    records: TaskRecord[],
+    apply: () => Promise<void>,
+  ): Promise<void> {
+    const landing = this.land(op, ids, records, apply);
+    this.landings.add(landing);
+    const forget = () => this.landings.delete(landing);
+    landing.then(forget, forget);
+    return landing;
+  }
+
+  private async land(
     op: StoreWrite['op'],
     ids: string[],
     records: TaskRecord[],

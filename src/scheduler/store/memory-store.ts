@@ -18,6 +18,8 @@ export class MemoryTaskStore implements TaskStore {
     }
   }
 
+  async flushed(): Promise<void> {}
+
   async loadControls(): Promise<{ key: string; value: string }[]> {
     return [...this.controls.entries()]
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))

@@ -144,6 +144,10 @@ export class PostgresTaskStore implements TaskStore {
     return this.group.saveControls(controls);
   }
 
+  flushed(): Promise<void> {
+    return this.group.flushed();
+  }
+
   async loadControls(): Promise<{ key: string; value: string }[]> {
     const { rows } = await this.client.query<{ key: string; value: string }>(
       `SELECT key, value FROM ${this.table('controls')} ORDER BY key COLLATE "C"`,

@@ -101,6 +101,10 @@ export class SqliteTaskStore implements TaskStore {
     return this.group.saveControls(controls);
   }
 
+  flushed(): Promise<void> {
+    return this.group.flushed();
+  }
+
   async loadControls(): Promise<{ key: string; value: string }[]> {
     return this.db
       .prepare<[], { key: string; value: string }>('SELECT key, value FROM controls ORDER BY key')

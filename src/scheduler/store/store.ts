@@ -47,6 +47,11 @@ export interface TaskStore {
   saveControls(controls: readonly StoredControl[]): Promise<void>;
   /** Every stored control, by key. */
   loadControls(): Promise<{ key: string; value: string }[]>;
+  /**
+   * Resolves once every write asked for before it has landed, writing nothing itself: an
+   * answer that promises an earlier change ("that task exists") waits on it.
+   */
+  flushed(): Promise<void>;
   /** Releases the store (closes files). */
   close(): Promise<void>;
 }

@@ -33,6 +33,8 @@ export class WriteGroup {
   private waiters: Waiter[] = [];
   private scheduled = false;
   private inFlight: Promise<void> | undefined;
+  /** The write in flight as it ends: rejects if it failed (for flushed()). */
+  private inFlightOutcome: Promise<void> | undefined;
 
   /** `write` applies one batch atomically, or throws and applies none of it. */
   constructor(private readonly write: (batch: WriteBatch) => void | Promise<void>) {}
@@ -66,6 +68,16 @@ export class WriteGroup {
     if (controls.length === 0) return Promise.resolve();
     for (const { key, value } of controls) this.controls.set(key, value);
     return this.enqueued();
+  }
+
+  /**
+   * Resolves once every write asked for so far has landed: with the group being gathered
+   * (it is asked for already, and lands after any in flight), or with the one in flight.
+   * Nothing is written for it.
+   */
+  flushed(): Promise<void> {
+    if (this.waiters.length > 0) return this.enqueued();
+    return this.inFlightOutcome ?? Promise.resolve();
   }
 
   /** Writes what is pending now and waits for every write to land (for close). */
@@ -114,6 +126,11 @@ export class WriteGroup {
       () => {},
       () => {},
     );
+    const outcome = written.then(() => {});
+    // Handled here so a failure nobody waits on is no unhandled rejection; a flushed()
+    // caller awaiting `outcome` still sees it.
+    outcome.catch(() => {});
+    this.inFlightOutcome = outcome;
     try {
       await written;
       for (const waiter of waiters) waiter.resolve();
@@ -121,6 +138,7 @@ export class WriteGroup {
       for (const waiter of waiters) waiter.reject(err);
     } finally {
       this.inFlight = undefined;
+      this.inFlightOutcome = undefined;
       if (this.waiters.length > 0) this.schedule();
     }
   }

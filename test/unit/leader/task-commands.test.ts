@@ -22,7 +22,10 @@ async function setup(slots = 1) {
 
 describe('TaskCommands.schedule', () => {
   it('answers a held idempotency key with the first task, only once that task is saved', async () => {
-    const { store, commands } = await setup(0);
+    const parts = await setup(0);
+    const { store, commands } = parts;
+    const events: string[] = [];
+    parts.events.onTask((event) => events.push(event.kind));
     store.hold();
     let firstAnswered = false;
     let secondAnswered = false;
@@ -43,6 +46,8 @@ describe('TaskCommands.schedule', () => {
     });
     expect(firstAnswered).toBe(true);
     expect((await store.saved()).map((task) => task.id)).toEqual(['one']);
+    // Only the first task's own save told watchers anything: the answer wrote nothing.
+    expect(events).toEqual(['changed']);
   });
 
   it('saves the task and its assignment in one write, answers after it, then starts it', async () => {

@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { WriteGroup, type WriteBatch } from '../../../../src/scheduler/store/write-group.js';
+import { taskRecord } from '../../../helpers/task-record.js';
+import { nextTurn } from '../../../helpers/manual-timers.js';
+
+/** A WriteGroup over a write the test lands or fails by hand. */
+function setup() {
+  const writes: { batch: WriteBatch; land: () => void; fail: (err: Error) => void }[] = [];
+  const group = new WriteGroup(
+    (batch) =>
+      new Promise<void>((resolve, reject) => writes.push({ batch, land: resolve, fail: reject })),
+  );
+  return { group, writes };
+}
+
+/** Whether `promise` has settled after a turn, and how. */
+async function state(promise: Promise<unknown>): Promise<'pending' | 'resolved' | 'rejected'> {
+  let seen: 'pending' | 'resolved' | 'rejected' = 'pending';
+  promise.then(
+    () => (seen = 'resolved'),
+    () => (seen = 'rejected'),
+  );
+  await nextTurn();
+  return seen;
+}
+
+describe('WriteGroup.flushed', () => {
+  it('resolves at once with nothing asked for, and writes nothing', async () => {
+    const { group, writes } = setup();
+    expect(await state(group.flushed())).toBe('resolved');
+    expect(writes).toEqual([]);
+  });
+
+  it('waits for the write in flight, and writes nothing of its own', async () => {
+    const { group, writes } = setup();
+    const saved = group.save([taskRecord({ seq: 1 })]);
+    await nextTurn(); // the group is written: in flight
+    const flushed = group.flushed();
+    expect(await state(flushed)).toBe('pending');
+    writes[0]!.land();
+    expect(await state(flushed)).toBe('resolved');
+    await saved;
+    expect(writes).toHaveLength(1);
+  });
+
+  it('waits for the group being gathered, which lands after the one in flight', async () => {
+    const { group, writes } = setup();
+    void group.save([taskRecord({ seq: 1 })]);
+    await nextTurn();
+    void group.save([taskRecord({ seq: 2 })]); // gathered while seq 1 is in flight
+    const flushed = group.flushed();
+    writes[0]!.land();
+    expect(await state(flushed)).toBe('pending');
+    await nextTurn(); // the gathered group goes out once the first has landed
+    expect(writes[1]!.batch.rows.map((r) => r.seq)).toEqual([2]);
+    expect(await state(flushed)).toBe('pending');
+    writes[1]!.land();
+    expect(await state(flushed)).toBe('resolved');
+  });
+
+  it('rejects when the write it waits for fails (no answer promises what was lost)', async () => {
+    const { group, writes } = setup();
+    const saved = group.save([taskRecord({ seq: 1 })]);
+    saved.catch(() => {});
+    await nextTurn();
+    const flushed = group.flushed();
+    writes[0]!.fail(new Error('disk gone'));
+    expect(await state(flushed)).toBe('rejected');
+  });
+});
