@@ -1,10 +1,8 @@
 import type { Logger } from 'pino';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import type { StoredControl } from '../scheduler/store/store.js';
-import { isValidKind } from '../scheduler/task.js';
+import { checkKind } from '../scheduler/task.js';
 import type { Clock } from '../shared/clock.js';
-import { InvalidArgumentError } from '../shared/errors.js';
-import { echo } from '../shared/text.js';
 import type { Assignment } from './assignment.js';
 import type { CommitPipeline } from './commit-pipeline.js';
 
@@ -110,13 +108,5 @@ function readSinceMs(value: string): number | undefined {
     return typeof sinceMs === 'number' && Number.isFinite(sinceMs) ? sinceMs : undefined;
   } catch {
     return undefined;
-  }
-}
-
-function checkKind(kind: string): void {
-  if (!isValidKind(kind)) {
-    throw new InvalidArgumentError(
-      `kind ${echo(kind)} is not valid: use 1-64 letters, digits, '.', '_', ':' or '-'`,
-    );
   }
 }

@@ -1,10 +1,10 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../shared/clock.js';
-import { InvalidArgumentError, NotFoundError, StaleError } from '../shared/errors.js';
+import { NotFoundError, StaleError } from '../shared/errors.js';
 import type { IdSource, MemberId, TaskId } from '../shared/ids.js';
-import { checkText, echo } from '../shared/text.js';
+import { checkText } from '../shared/text.js';
 import type { CompletionReport, Scheduler } from '../scheduler/scheduler.js';
-import { isValidKind, type TaskRecord } from '../scheduler/task.js';
+import { checkKind, type TaskRecord } from '../scheduler/task.js';
 import type { Assignment } from './assignment.js';
 import type { CommitPipeline } from './commit-pipeline.js';
 import type { MemberFeed } from './member-feed.js';
@@ -185,9 +185,7 @@ export class TaskCommands {
     this.deps.assertRunning();
     const { scheduler, assignment, log } = this.deps;
     const nowMs = this.deps.clock.nowMs();
-    if ('kind' in target && !isValidKind(target.kind)) {
-      throw new InvalidArgumentError(`kind ${echo(target.kind)} is not a valid kind`);
-    }
+    if ('kind' in target) checkKind(target.kind);
     const ids =
       'id' in target
         ? [target.id]

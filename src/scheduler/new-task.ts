@@ -1,8 +1,8 @@
 import { ConflictError, InvalidArgumentError, TooLargeError } from '../shared/errors.js';
 import type { MemberId, TaskId } from '../shared/ids.js';
-import { checkId, checkText, echo } from '../shared/text.js';
+import { checkId, checkText } from '../shared/text.js';
 import { DEFAULT_TASK_POLICY, POLICY_LIMITS, type TaskPolicyDefaults } from './retry-policy.js';
-import { DEFAULT_KIND, isValidKind, type Priority, type TaskRecord } from './task.js';
+import { checkKind, DEFAULT_KIND, type Priority, type TaskRecord } from './task.js';
 import { utf8ByteLength } from './utf8.js';
 
 /** Limits the scheduler enforces on new tasks. */
@@ -121,11 +121,7 @@ export function checkNewTask(
   }
   checkText(spec.payload, `${where}task payload`);
   const kind = spec.kind === undefined || spec.kind === '' ? DEFAULT_KIND : spec.kind;
-  if (!isValidKind(kind)) {
-    throw new InvalidArgumentError(
-      `${where}task kind ${echo(kind)} is not valid: use 1-64 letters, digits, '.', '_', ':' or '-'`,
-    );
-  }
+  checkKind(kind, `${where}task kind`);
   const target = spec.targetMemberId === '' ? undefined : spec.targetMemberId;
   if (target !== undefined) checkId(target, `${where}target member id`);
   checkPolicyValue(spec.maxAttempts, POLICY_LIMITS.maxAttempts, `${where}max_attempts`);

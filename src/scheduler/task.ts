@@ -1,4 +1,6 @@
+import { InvalidArgumentError } from '../shared/errors.js';
 import type { MemberId, TaskId } from '../shared/ids.js';
+import { echo } from '../shared/text.js';
 
 /**
  * Where a task is in its life. `scheduled` waits for its run time (a delayed task),
@@ -66,6 +68,15 @@ const KIND_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
 /** A task kind (and a worker's handler name): 1-64 letters, digits, '.', '_', ':' or '-'. */
 export function isValidKind(kind: string): boolean {
   return KIND_PATTERN.test(kind);
+}
+
+/** Throws INVALID_ARGUMENT, saying what a kind may be, unless `kind` is one; `what` names it. */
+export function checkKind(kind: string, what = 'kind'): void {
+  if (!isValidKind(kind)) {
+    throw new InvalidArgumentError(
+      `${what} ${echo(kind)} is not valid: use 1-64 letters, digits, '.', '_', ':' or '-'`,
+    );
+  }
 }
 
 /**

@@ -96,7 +96,9 @@ describe('re-running failed tasks', () => {
     expect(task).toMatchObject({ id: 'f1', attemptBase: 1 });
     expect(['TASK_STATUS_PENDING', 'TASK_STATUS_RUNNING']).toContain(task.status);
     await expect(rpc('RetryTask', { id: 'nope' })).rejects.toThrow(/not found/);
-    await expect(rpc('RetryFailedTasks', { kind: 'bad kind' })).rejects.toThrow(/not a valid kind/);
+    await expect(rpc('RetryFailedTasks', { kind: 'bad kind' })).rejects.toThrow(
+      /kind "bad kind" is not valid: use 1-64 letters/,
+    );
     await failedAt('f1', 2);
     const { ids } = (await rpc('RetryFailedTasks', { kind: 'command' })) as { ids: string[] };
     expect(ids).toEqual(['f1', 'f2']);

@@ -12,7 +12,7 @@ import { InvalidArgumentError } from '../../shared/errors.js';
 import { unary } from '../../shared/grpc-handler.js';
 import { memberIdFromWire } from '../../shared/ids.js';
 import { checkText, echo } from '../../shared/text.js';
-import { DEFAULT_KIND, isValidKind } from '../../scheduler/task.js';
+import { checkKind, DEFAULT_KIND } from '../../scheduler/task.js';
 import type { LeaderApi } from '../leader-api.js';
 import type { LeaderDirectory } from '../leader-role.js';
 import { handleHeartbeatStream } from './heartbeat-stream.js';
@@ -45,13 +45,7 @@ function checkJoin(request: JoinRequest): void {
   if (request.kinds.length > MAX_KINDS) {
     throw new InvalidArgumentError(`${request.kinds.length} kinds; the most is ${MAX_KINDS}`);
   }
-  for (const kind of request.kinds) {
-    if (!isValidKind(kind)) {
-      throw new InvalidArgumentError(
-        `kind ${echo(kind)} is not valid: use 1-64 letters, digits, '.', '_', ':' or '-'`,
-      );
-    }
-  }
+  for (const kind of request.kinds) checkKind(kind);
   if (request.allowedCommands.length > MAX_ALLOWED_COMMANDS) {
     throw new InvalidArgumentError(
       `${request.allowedCommands.length} allowed commands; the most is ${MAX_ALLOWED_COMMANDS}`,
