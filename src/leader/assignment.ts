@@ -41,13 +41,26 @@ export class Assignment {
   }
 
   /**
-   * Assigns now, for a caller that saves the result with its own changes (one commit from
-   * schedule to start). The caller must save `changed` before it calls {@link dispatch}.
+   * Assigns now; the caller must save `changed` before it calls {@link dispatch}. A caller
+   * with changes of its own to save in the same commit uses {@link takeNowWith}.
    */
   takeNow(nowMs: number): Changes & { starts: StartOrder[] } {
     const assigned = this.deps.scheduler.assign(nowMs);
     this.logOutOfAttempts(assigned.changed);
     return assigned;
+  }
+
+  /**
+   * Assigns now on top of the caller's own changes (new, due or re-run tasks): what to save
+   * in one commit (each record once, though a task just queued and started is in both
+   * lists) and the starts to {@link dispatch} once it is saved.
+   */
+  takeNowWith(
+    nowMs: number,
+    changed: readonly TaskRecord[],
+  ): { saved: TaskRecord[]; starts: StartOrder[] } {
+    const assigned = this.takeNow(nowMs);
+    return { saved: [...new Set([...changed, ...assigned.changed])], starts: assigned.starts };
   }
 
   /** Tells workers to start what was assigned to them (once it is saved). */

@@ -19,7 +19,7 @@ export interface TaskCommandsDeps {
   readonly scheduler: Scheduler;
   readonly members: Pick<MemberLifecycle, 'get' | 'recordOutcome'>;
   readonly commits: Pick<CommitPipeline, 'save' | 'remove' | 'flushed'>;
-  readonly assignment: Pick<Assignment, 'takeNow' | 'dispatch' | 'request'>;
+  readonly assignment: Pick<Assignment, 'takeNowWith' | 'dispatch' | 'request'>;
   readonly channels: Pick<WorkChannels, 'sendStop'>;
   readonly feed: Pick<MemberFeed, 'changed'>;
   readonly clock: Clock;
@@ -72,11 +72,11 @@ export class TaskCommands {
     if (changed.some((task) => task.status === 'scheduled')) this.deps.due.refresh();
     // Free slots take new tasks at once, so a task and its assignment are saved in one
     // commit: one write and one fsync on the way from schedule to start, not two.
-    const assigned = assignment.takeNow(nowMs);
+    const round = assignment.takeNowWith(nowMs, changed);
     // A task answered by its idempotency key may still be on its way to the store: the
     // answer waits until everything saved before it has landed, and so never promises a
     // task a crash could still lose.
-    const saving = this.deps.commits.save([...changed, ...assigned.changed]);
+    const saving = this.deps.commits.save(round.saved);
     await (changed.length === tasks.length
       ? saving
       : Promise.all([saving, this.deps.commits.flushed()]));
@@ -96,7 +96,7 @@ export class TaskCommands {
         );
       }
     }
-    assignment.dispatch(assigned.starts);
+    assignment.dispatch(round.starts);
     return { tasks, existing };
   }
 
@@ -192,12 +192,12 @@ export class TaskCommands {
         : scheduler.failedTasks(target.kind, MAX_RERUN).map((task) => task.id);
     const tasks = ids.map((id) => scheduler.rerun(id).task);
     if (tasks.length === 0) return tasks;
-    const assigned = assignment.takeNow(nowMs);
-    await this.deps.commits.save([...new Set([...tasks, ...assigned.changed])]);
+    const round = assignment.takeNowWith(nowMs, tasks);
+    await this.deps.commits.save(round.saved);
     for (const task of tasks) {
       log.info({ taskId: task.id, fromAttempt: task.attemptBase }, 'failed task re-run');
     }
-    assignment.dispatch(assigned.starts);
+    assignment.dispatch(round.starts);
     return tasks;
   }
 

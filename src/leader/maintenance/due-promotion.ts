@@ -9,7 +9,7 @@ import type { MaintenanceJob } from './maintenance.js';
 export interface DuePromotionDeps {
   readonly scheduler: Pick<Scheduler, 'promoteDue' | 'nextDueAtMs'>;
   readonly commits: Pick<CommitPipeline, 'then'>;
-  readonly assignment: Pick<Assignment, 'takeNow' | 'dispatch'>;
+  readonly assignment: Pick<Assignment, 'takeNowWith' | 'dispatch'>;
   readonly timers: Pick<LeaderTimers, 'after'>;
   readonly clock: Clock;
 }
@@ -69,10 +69,8 @@ export class DuePromotion implements MaintenanceJob {
     const { changed } = this.deps.scheduler.promoteDue(nowMs);
     // Nothing due, nothing to assign: assignment runs on events, never on this tick.
     if (changed.length === 0) return;
-    const assigned = this.deps.assignment.takeNow(nowMs);
-    // A task promoted and started is one record in both lists: saved once.
-    const saved = [...new Set([...changed, ...assigned.changed])];
-    this.deps.commits.then(saved, () => this.deps.assignment.dispatch(assigned.starts));
+    const { saved, starts } = this.deps.assignment.takeNowWith(nowMs, changed);
+    this.deps.commits.then(saved, () => this.deps.assignment.dispatch(starts));
   }
 
   private disarm(): void {
