@@ -83,13 +83,14 @@ export function checkNewTasks(
     checkNewTask(spec, limits, nowMs, batch ? `tasks[${i}]: ` : ''),
   );
   const seen = new Set<TaskId>();
-  const keysInBatch = new Map<string, TaskId>();
+  // Made for the first key only: most schedules carry none, and this is the hot path.
+  let keysInBatch: Map<string, TaskId> | undefined;
   return checked.map((task, i): CheckedEntry => {
     const key = task.idempotencyKey;
     if (key !== undefined) {
-      const holder = known.heldBy(key) ?? keysInBatch.get(key);
+      const holder = known.heldBy(key) ?? keysInBatch?.get(key);
       if (holder !== undefined) return { kind: 'existing', id: holder };
-      keysInBatch.set(key, task.id);
+      (keysInBatch ??= new Map()).set(key, task.id);
     }
     if (known.exists(task.id) || seen.has(task.id)) {
       throw new ConflictError(`${batch ? `tasks[${i}]: ` : ''}task ${task.id} already exists`);
