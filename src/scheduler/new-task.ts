@@ -2,7 +2,13 @@ import { ConflictError, InvalidArgumentError, TooLargeError } from '../shared/er
 import type { MemberId, TaskId } from '../shared/ids.js';
 import { checkId, checkText } from '../shared/text.js';
 import { DEFAULT_TASK_POLICY, POLICY_LIMITS, type TaskPolicyDefaults } from './retry-policy.js';
-import { checkKind, DEFAULT_KIND, type Priority, type TaskRecord } from './task.js';
+import {
+  checkConcurrencyKey,
+  checkKind,
+  DEFAULT_KIND,
+  type Priority,
+  type TaskRecord,
+} from './task.js';
 import { utf8ByteLength } from './utf8.js';
 
 /** Limits the scheduler enforces on new tasks. */
@@ -33,6 +39,8 @@ export interface NewTask {
   readonly idempotencyKey?: string | undefined;
   /** How long the key holds from now; undefined or 0: until the task finishes. */
   readonly idempotencyTtlMs?: number | undefined;
+  /** Tasks sharing it share its limits and take turns with other keys; '' means none. */
+  readonly concurrencyKey?: string | undefined;
 }
 
 /** The furthest ahead a task may be delayed: a year and a day (longer waits are cron's). */
@@ -55,6 +63,7 @@ export type CheckedTask = Pick<
   | 'runAtMs'
   | 'idempotencyKey'
   | 'idempotencyExpiresAtMs'
+  | 'concurrencyKey'
 >;
 
 /**
@@ -130,6 +139,8 @@ export function checkNewTask(
   checkPolicyValue(spec.timeoutMs, POLICY_LIMITS.timeoutMs, `${where}timeout_ms`);
   const runAtMs = checkRunAt(spec, nowMs, where);
   const idempotency = checkIdempotency(spec, nowMs, where);
+  const concurrencyKey = spec.concurrencyKey === '' ? undefined : spec.concurrencyKey;
+  if (concurrencyKey !== undefined) checkConcurrencyKey(concurrencyKey, `${where}concurrency key`);
   const policy = limits.policy ?? DEFAULT_TASK_POLICY;
   return {
     id,
@@ -146,6 +157,7 @@ export function checkNewTask(
     runAtMs,
     idempotencyKey: idempotency.key,
     idempotencyExpiresAtMs: idempotency.expiresAtMs,
+    concurrencyKey,
   };
 }
 
@@ -244,6 +256,7 @@ export function newTaskRecord(
     runAtMs: task.runAtMs,
     idempotencyKey: task.idempotencyKey,
     idempotencyExpiresAtMs: task.idempotencyExpiresAtMs,
+    concurrencyKey: task.concurrencyKey,
     createdAtMs,
     startedAtMs: undefined,
     finishedAtMs: undefined,

@@ -3,6 +3,7 @@ import type { MemberId, TaskId } from '../shared/ids.js';
 import { completeAttempt, expireAttempts, type AttemptContext } from './attempt-outcomes.js';
 import { failedTasks, pruneFinished, rerunTask } from './finished-tasks.js';
 import { checkNewTasks, newTaskRecord, type NewTask, type SchedulerLimits } from './new-task.js';
+import { describeHold, KeyLimits } from './key-limits.js';
 import { TaskQueue } from './queue.js';
 import { QueueSeqs } from './queue-seqs.js';
 import { DEFAULT_TASK_POLICY } from './retry-policy.js';
@@ -46,14 +47,28 @@ export { MAX_LIST_SCAN, type TaskPage, type TaskQuery } from './task-index.js';
  */
 export class Scheduler {
   private readonly index = new TaskIndex();
-  private readonly queue = new TaskQueue();
-  private readonly slots = new WorkerSlots();
+  private readonly queue: TaskQueue;
+  private readonly slots: WorkerSlots;
   private readonly seqs = new QueueSeqs();
+  /** Limits, rate buckets and pauses per concurrency key: the queue's gate. */
+  readonly keyLimits: KeyLimits;
   /** All the units' contexts in one: each function takes the part it declares. */
   private readonly ctx: AttemptContext;
 
   constructor(private readonly limits: SchedulerLimits) {
     const policy = limits.policy ?? DEFAULT_TASK_POLICY;
+    // The three refer to each other: the queue asks the limits, the limits count the
+    // slots, and a slot taken or freed asks the queue again about its key.
+    const keyLimits = (this.keyLimits = new KeyLimits({
+      heldByKey: (key) => this.slots.heldByKey(key),
+      refreshKey: (key) => this.queue.refreshKey(key),
+      refreshAllKeys: () => this.queue.refreshAllKeys(),
+    }));
+    this.queue = new TaskQueue(keyLimits.isOpen);
+    this.slots = new WorkerSlots((key, taskId, delta) => {
+      if (delta > 0) keyLimits.claimed(taskId);
+      this.queue.refreshKey(key);
+    });
     const { index, queue, slots, seqs } = this;
     this.ctx = { index, queue, slots, seqs, policy };
   }
@@ -78,7 +93,10 @@ export class Scheduler {
    * falls due), or undefined if nothing waits: the leader sets its one due timer for it.
    */
   nextDueAtMs(): number | undefined {
-    return this.index.nextDueAtMs();
+    const task = this.index.nextDueAtMs();
+    const reopen = this.keyLimits.nextReopenAtMs();
+    if (task === undefined) return reopen;
+    return reopen === undefined ? task : Math.min(task, reopen);
   }
 
   /** Number of finished tasks held (completed, error, cancelled). */
@@ -99,6 +117,11 @@ export class Scheduler {
     for (const task of kept) {
       // Those waiting out a retry backoff are queued when promoteDue says.
       if (task.status === 'pending' && task.retryAtMs === undefined) pending.push(task);
+      // A running task may still run on a worker that has not re-attached it yet: it
+      // counts against its key until then (or until the re-attach grace ends).
+      if (task.status === 'running' && task.concurrencyKey !== undefined) {
+        this.keyLimits.addUnclaimed(task.id, task.concurrencyKey);
+      }
       this.seqs.observe(task.queueSeq);
     }
     // In queue order, so every push lands at a tail (O(1)).
@@ -139,7 +162,9 @@ export class Scheduler {
    * attempt, and a late report of the old one is refused). One on its last attempt fails.
    */
   requeueUnclaimed(): Changes {
-    return requeueUnclaimed(this.ctx);
+    const changes = requeueUnclaimed(this.ctx);
+    this.keyLimits.forgetUnclaimed();
+    return changes;
   }
 
   /** Adds a task to the tail of its priority. */
@@ -239,10 +264,12 @@ export class Scheduler {
    * head of their priority, scheduled tasks whose run time has come join the tail, in the
    * order they fell due (FIFO by due time, ties in creation order).
    */
-  promoteDue(nowMs: number): Changes {
+  promoteDue(nowMs: number): Changes & { reopenedKeys: number } {
     const changed = requeueAtHead(this.ctx, this.index.takeDue(nowMs));
     changed.push(...queueAtTail(this.ctx, this.index.scheduledDue(nowMs)));
-    return { changed };
+    // Keys whose rate bucket has a token again: their tasks may start (ask for a round).
+    const reopenedKeys = this.keyLimits.reopenDue(nowMs);
+    return { changed, reopenedKeys };
   }
 
   /**
@@ -276,10 +303,11 @@ export class Scheduler {
    * task of a paused kind says so. Undefined when nothing of the leader's own holds it.
    */
   waitingReason(task: TaskRecord): string | undefined {
-    if (task.status === 'pending' && this.queue.isPaused(task.kind)) {
-      return `paused: kind ${task.kind}`;
-    }
-    return undefined;
+    if (task.status !== 'pending') return undefined;
+    if (this.queue.isPaused(task.kind)) return `paused: kind ${task.kind}`;
+    if (task.concurrencyKey === undefined) return undefined;
+    const hold = this.keyLimits.holdOf(task.kind, task.concurrencyKey);
+    return hold === undefined ? undefined : describeHold(hold);
   }
 
   /**
@@ -325,7 +353,9 @@ export class Scheduler {
     task.attemptEnded = false;
     task.memberId = memberId;
     this.index.setStatus(task, 'running');
-    this.slots.occupy(memberId, task.id);
+    const key = task.concurrencyKey;
+    this.slots.occupy(memberId, task.id, key);
+    if (key !== undefined) this.keyLimits.started(task.kind, key, nowMs);
     return {
       memberId,
       taskId: task.id,

@@ -79,6 +79,20 @@ export function checkKind(kind: string, what = 'kind'): void {
   }
 }
 
+const CONCURRENCY_KEY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:@=+-]{0,127}$/;
+
+/**
+ * Throws INVALID_ARGUMENT unless `key` is a concurrency key: 1-128 letters, digits and
+ * '.', '_', ':', '@', '=', '+' or '-' (no '/', so a key is one segment of an HTTP path).
+ */
+export function checkConcurrencyKey(key: string, what = 'concurrency key'): void {
+  if (!CONCURRENCY_KEY_PATTERN.test(key)) {
+    throw new InvalidArgumentError(
+      `${what} ${echo(key)} is not valid: use 1-128 letters, digits, '.', '_', ':', '@', '=', '+' or '-', starting with a letter or digit`,
+    );
+  }
+}
+
 /**
  * Everything the leader knows about a task, and exactly what a durable store must keep:
  * a leader rebuilt from these records alone has the same queue order, attempts and results.
@@ -135,6 +149,11 @@ export interface TaskRecord {
    */
   readonly idempotencyKey: string | undefined;
   readonly idempotencyExpiresAtMs: number | undefined;
+  /**
+   * Tasks with the same key share the key's limits (running at once, starts per interval,
+   * a pause) and take turns with other keys within a priority. Undefined: no key.
+   */
+  readonly concurrencyKey: string | undefined;
   readonly createdAtMs: number;
   startedAtMs: number | undefined;
   finishedAtMs: number | undefined;

@@ -67,7 +67,9 @@ export function reconcile(
     }
     if (task.status === 'running') {
       // After a leader restart the worker is new to this scheduler: adopt what it runs.
-      if (!ctx.slots.holds(memberId, task.id)) ctx.slots.occupy(memberId, task.id);
+      if (!ctx.slots.holds(memberId, task.id)) {
+        ctx.slots.occupy(memberId, task.id, task.concurrencyKey);
+      }
       continue;
     }
     if (task.status === 'cancelled') {
@@ -77,7 +79,7 @@ export function reconcile(
     if (task.status === 'pending' && !task.attemptEnded && ctx.slots.hasFreeSlot(memberId)) {
       unqueueTask(ctx, task);
       ctx.index.setStatus(task, 'running');
-      ctx.slots.occupy(memberId, task.id);
+      ctx.slots.occupy(memberId, task.id, task.concurrencyKey);
       changed.push(task);
       continue;
     }

@@ -7,16 +7,22 @@ interface Worker {
   readonly id: MemberId;
   slots: number;
   kinds: ReadonlySet<string>;
-  /** Tasks holding a slot: running, or cancelled and not yet reported stopped. */
-  readonly running: Set<TaskId>;
+  /**
+   * Tasks holding a slot (running, or cancelled and not yet reported stopped), with their
+   * concurrency keys.
+   */
+  readonly running: Map<TaskId, string | undefined>;
   /**
    * Attempts (`id#attempt`) the leader has given up on (timed out) but the worker was
    * told to stop and has not yet reported: they still hold a slot, since the worker may
    * still be running them, until the worker reports them or is lost.
    */
-  readonly stopping: Map<string, TaskId>;
+  readonly stopping: Map<string, { readonly taskId: TaskId; readonly key: string | undefined }>;
   eligible: boolean;
 }
+
+/** Told when a task of a concurrency key takes (+1) or frees (-1) a slot. */
+export type KeyHoldsListener = (key: string, taskId: TaskId, delta: 1 | -1) => void;
 
 /**
  * Who can run work and which slots are taken: each worker's slot count and kinds, the
@@ -36,6 +42,20 @@ export class WorkerSlots {
    * attempt would then be taken for the new task's.
    */
   private readonly stoppingTasks = new Map<TaskId, number>();
+  /**
+   * Slots held per concurrency key, across every worker: what a key's limit of running
+   * tasks is checked against. A slot counts until it is free, so an attempt told to stop
+   * (timed out, cancelled) counts until its worker says it stopped, and one on a lost
+   * worker until the worker is forgotten: the limit holds for what may really run.
+   */
+  private readonly keyHolds = new Map<string, number>();
+
+  constructor(private readonly onKeyHolds: KeyHoldsListener = () => {}) {}
+
+  /** Slots held by tasks with this concurrency key. */
+  heldByKey(key: string): number {
+    return this.keyHolds.get(key) ?? 0;
+  }
 
   /** Number of workers in the line for work (eligible, with a free slot). */
   get readyCount(): number {
@@ -60,7 +80,7 @@ export class WorkerSlots {
       id,
       slots,
       kinds,
-      running: new Set(),
+      running: new Map(),
       stopping: new Map(),
       eligible: false,
     });
@@ -83,8 +103,12 @@ export class WorkerSlots {
     if (!worker) return undefined;
     this.workers.delete(id);
     this.ready.delete(id);
-    for (const taskId of worker.stopping.values()) this.unmarkStopping(taskId);
-    return [...worker.running];
+    for (const { taskId, key } of worker.stopping.values()) {
+      this.unmarkStopping(taskId);
+      this.countKey(key, taskId, -1);
+    }
+    for (const [taskId, key] of worker.running) this.countKey(key, taskId, -1);
+    return [...worker.running.keys()];
   }
 
   /**
@@ -104,11 +128,16 @@ export class WorkerSlots {
     this.ready.add(id);
   }
 
-  /** A task now holds one of the worker's slots (it was started, or re-attached). */
-  occupy(id: MemberId, taskId: TaskId): void {
+  /**
+   * A task now holds one of the worker's slots (it was started, or re-attached), counted
+   * against its concurrency key if it has one.
+   */
+  occupy(id: MemberId, taskId: TaskId, key?: string): void {
     const worker = this.workers.get(id);
     if (!worker) throw new Error(`member ${id} is not a known worker`);
-    worker.running.add(taskId);
+    if (worker.running.has(taskId)) return;
+    worker.running.set(taskId, key);
+    this.countKey(key, taskId, 1);
     this.refreshReady(worker);
   }
 
@@ -116,7 +145,11 @@ export class WorkerSlots {
   release(id: MemberId | undefined, taskId: TaskId): void {
     if (id === undefined) return;
     const worker = this.workers.get(id);
-    if (worker && worker.running.delete(taskId)) this.refreshReady(worker);
+    if (!worker?.running.has(taskId)) return;
+    const key = worker.running.get(taskId);
+    worker.running.delete(taskId);
+    this.countKey(key, taskId, -1);
+    this.refreshReady(worker);
   }
 
   /** True if the task holds one of this worker's slots as running. */
@@ -146,23 +179,28 @@ export class WorkerSlots {
    */
   markStopping(id: MemberId, taskId: TaskId, attempt: number): void {
     const worker = this.workers.get(id);
-    if (!worker?.running.delete(taskId)) return;
-    worker.stopping.set(attemptKey(taskId, attempt), taskId);
+    if (!worker?.running.has(taskId)) return;
+    const key = worker.running.get(taskId);
+    worker.running.delete(taskId);
+    worker.stopping.set(attemptKey(taskId, attempt), { taskId, key });
     this.stoppingTasks.set(taskId, (this.stoppingTasks.get(taskId) ?? 0) + 1);
   }
 
   /** Frees the slot a stopped (timed-out) attempt held; false if it held none. */
   releaseStopping(id: MemberId, taskId: TaskId, attempt: number): boolean {
     const worker = this.workers.get(id);
-    if (!worker?.stopping.delete(attemptKey(taskId, attempt))) return false;
+    const held = worker?.stopping.get(attemptKey(taskId, attempt));
+    if (worker === undefined || held === undefined) return false;
+    worker.stopping.delete(attemptKey(taskId, attempt));
     this.unmarkStopping(taskId);
+    this.countKey(held.key, taskId, -1);
     this.refreshReady(worker);
     return true;
   }
 
   /** Ids of the tasks holding a worker's slots. */
   runningOn(id: MemberId): TaskId[] {
-    return [...(this.workers.get(id)?.running ?? [])];
+    return [...(this.workers.get(id)?.running.keys() ?? [])];
   }
 
   /** Slots of a worker held by attempts it was told to stop and has not reported yet. */
@@ -174,6 +212,14 @@ export class WorkerSlots {
     const count = (this.stoppingTasks.get(taskId) ?? 0) - 1;
     if (count > 0) this.stoppingTasks.set(taskId, count);
     else this.stoppingTasks.delete(taskId);
+  }
+
+  private countKey(key: string | undefined, taskId: TaskId, delta: 1 | -1): void {
+    if (key === undefined) return;
+    const count = (this.keyHolds.get(key) ?? 0) + delta;
+    if (count > 0) this.keyHolds.set(key, count);
+    else this.keyHolds.delete(key);
+    this.onKeyHolds(key, taskId, delta);
   }
 
   private refreshReady(worker: Worker): void {

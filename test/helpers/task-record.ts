@@ -32,6 +32,7 @@ export function taskRecord(overrides: Partial<TaskRecord> = {}): TaskRecord {
     runAtMs: undefined,
     idempotencyKey: undefined,
     idempotencyExpiresAtMs: undefined,
+    concurrencyKey: undefined,
     createdAtMs: 0,
     startedAtMs: undefined,
     finishedAtMs: undefined,

@@ -84,6 +84,7 @@ function copyRecord(r: TaskRecord): TaskRecord {
     runAtMs: r.runAtMs,
     idempotencyKey: r.idempotencyKey,
     idempotencyExpiresAtMs: r.idempotencyExpiresAtMs,
+    concurrencyKey: r.concurrencyKey,
     createdAtMs: r.createdAtMs,
     startedAtMs: r.startedAtMs,
     finishedAtMs: r.finishedAtMs,

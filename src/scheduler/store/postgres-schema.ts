@@ -297,6 +297,97 @@ export const PG_MIGRATIONS: readonly { readonly name: string; readonly sql: stri
       END
       $fn$;`,
   },
+  {
+    // Issue #18: the concurrency key a task shares limits and turns with (set on insert
+    // only: it never changes). write_tasks is write_task_rows (migration 5) with that
+    // column more; write_task_rows stays, unused (a released migration is never edited).
+    name: 'concurrency keys; write_tasks',
+    sql: `
+      ALTER TABLE tasks ADD COLUMN concurrency_key text;
+      CREATE FUNCTION write_tasks(p_term bigint, p_holder text,
+        p_seq bigint[], p_id text[], p_queue_seq bigint[], p_kind text[], p_payload text[],
+        p_priority text[], p_target_member_id text[], p_status text[], p_attempt integer[],
+        p_member_id text[], p_result text[], p_error text[], p_created_at_ms bigint[],
+        p_started_at_ms bigint[], p_finished_at_ms bigint[], p_max_attempts integer[],
+        p_retry_backoff_ms bigint[], p_timeout_ms bigint[], p_attempt_ended boolean[],
+        p_retry_at_ms bigint[], p_run_at_ms bigint[], p_idempotency_key text[],
+        p_idempotency_expires_at_ms bigint[], p_attempt_base integer[], p_concurrency_key text[],
+        p_base64 boolean[],
+        p_output json,
+        p_controls json, p_deletes bigint[])
+      RETURNS void LANGUAGE plpgsql SET search_path FROM CURRENT AS $fn$
+      DECLARE
+        lease_term bigint;
+        lease_holder text;
+      BEGIN
+        IF p_term IS NOT NULL THEN
+          SELECT term, holder INTO lease_term, lease_holder
+            FROM leader_lease WHERE id = 1 FOR SHARE;
+          IF lease_term IS DISTINCT FROM p_term OR lease_holder IS DISTINCT FROM p_holder THEN
+            RAISE EXCEPTION USING ERRCODE = 'DRF01',
+              MESSAGE = format('this leader''s term %s is over: %s; nothing was written', p_term,
+                CASE WHEN lease_term IS NULL THEN 'the lease is gone'
+                     ELSE format('leader %s holds term %s', lease_holder, lease_term) END);
+          END IF;
+        END IF;
+        IF cardinality(p_seq) > 0 THEN
+          INSERT INTO tasks (seq, id, queue_seq, kind, payload, priority, target_member_id,
+            status, attempt, member_id, result, error, created_at_ms, started_at_ms,
+            finished_at_ms, max_attempts, retry_backoff_ms, timeout_ms, attempt_ended,
+            retry_at_ms, run_at_ms, idempotency_key, idempotency_expires_at_ms, attempt_base,
+            concurrency_key)
+          SELECT r.seq, r.id, r.queue_seq, r.kind,
+            CASE WHEN r.b64 THEN decode(r.payload, 'base64') ELSE convert_to(r.payload, 'UTF8') END,
+            r.priority, r.target_member_id, r.status, r.attempt, r.member_id,
+            CASE WHEN r.b64 THEN decode(r.result, 'base64') ELSE convert_to(r.result, 'UTF8') END,
+            CASE WHEN r.b64 THEN decode(r.error, 'base64') ELSE convert_to(r.error, 'UTF8') END,
+            r.created_at_ms, r.started_at_ms, r.finished_at_ms, r.max_attempts,
+            r.retry_backoff_ms, r.timeout_ms, r.attempt_ended, r.retry_at_ms, r.run_at_ms,
+            r.idempotency_key, r.idempotency_expires_at_ms, r.attempt_base, r.concurrency_key
+          FROM unnest(p_seq, p_id, p_queue_seq, p_kind, p_payload, p_priority,
+            p_target_member_id, p_status, p_attempt, p_member_id, p_result, p_error,
+            p_created_at_ms, p_started_at_ms, p_finished_at_ms, p_max_attempts,
+            p_retry_backoff_ms, p_timeout_ms, p_attempt_ended, p_retry_at_ms, p_run_at_ms,
+            p_idempotency_key, p_idempotency_expires_at_ms, p_attempt_base, p_concurrency_key,
+            p_base64)
+            AS r(seq, id, queue_seq, kind, payload, priority, target_member_id, status,
+              attempt, member_id, result, error, created_at_ms, started_at_ms,
+              finished_at_ms, max_attempts, retry_backoff_ms, timeout_ms, attempt_ended,
+              retry_at_ms, run_at_ms, idempotency_key, idempotency_expires_at_ms,
+              attempt_base, concurrency_key, b64)
+          ON CONFLICT (seq) DO UPDATE SET queue_seq = EXCLUDED.queue_seq,
+            status = EXCLUDED.status, attempt = EXCLUDED.attempt,
+            member_id = EXCLUDED.member_id, result = EXCLUDED.result, error = EXCLUDED.error,
+            started_at_ms = EXCLUDED.started_at_ms, finished_at_ms = EXCLUDED.finished_at_ms,
+            attempt_ended = EXCLUDED.attempt_ended, retry_at_ms = EXCLUDED.retry_at_ms,
+            attempt_base = EXCLUDED.attempt_base;
+        END IF;
+        IF p_output IS NOT NULL THEN
+          INSERT INTO task_output (task_seq, "offset", attempt, stream, data, truncated)
+          SELECT o.task_seq, o."offset", o.attempt, o.stream, decode(o.data, 'base64'),
+            o.truncated
+          FROM json_to_recordset(p_output) AS o(task_seq bigint, "offset" bigint,
+            attempt integer, stream text, data text, truncated boolean)
+          ON CONFLICT (task_seq, "offset") DO UPDATE SET attempt = EXCLUDED.attempt,
+            stream = EXCLUDED.stream, data = EXCLUDED.data, truncated = EXCLUDED.truncated;
+        END IF;
+        IF p_controls IS NOT NULL THEN
+          DELETE FROM controls WHERE key IN (SELECT c.key
+            FROM json_to_recordset(p_controls) AS c(key text, value text) WHERE c.value IS NULL);
+          INSERT INTO controls (key, value)
+          SELECT c.key, c.value
+          FROM json_to_recordset(p_controls) AS c(key text, value text)
+          WHERE c.value IS NOT NULL
+          ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value;
+        END IF;
+        -- After the output inserts: a task pruned in the same turn loses all of it.
+        IF cardinality(p_deletes) > 0 THEN
+          DELETE FROM tasks WHERE seq = ANY (p_deletes);
+          DELETE FROM task_output WHERE task_seq = ANY (p_deletes);
+        END IF;
+      END
+      $fn$;`,
+  },
 ];
 
 /** The schema version this drover writes: the number of migrations. */

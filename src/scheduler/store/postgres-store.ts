@@ -62,7 +62,7 @@ export class PostgresTaskStore implements TaskStore {
   ) {
     this.group = new WriteGroup((batch) => this.write(batch));
     const params = Array.from({ length: WRITE_ROWS_PARAMS }, (_, i) => `$${i + 1}`).join(', ');
-    this.writeRowsSql = `SELECT ${pg.escapeIdentifier(schema)}.write_task_rows(${params})`;
+    this.writeRowsSql = `SELECT ${pg.escapeIdentifier(schema)}.write_tasks(${params})`;
   }
 
   /**
@@ -114,7 +114,7 @@ export class PostgresTaskStore implements TaskStore {
       `SELECT seq, id, queue_seq, kind, payload, priority, target_member_id, status, attempt,
          member_id, result, error, created_at_ms, started_at_ms, finished_at_ms, max_attempts,
          retry_backoff_ms, timeout_ms, attempt_ended, retry_at_ms, run_at_ms, idempotency_key,
-         idempotency_expires_at_ms, attempt_base
+         idempotency_expires_at_ms, attempt_base, concurrency_key
        FROM ${this.table('tasks')} ORDER BY seq`,
     );
     return rows.map((row) =>
@@ -184,7 +184,7 @@ export class PostgresTaskStore implements TaskStore {
   }
 
   /**
-   * One group commit in one round trip: write_task_rows (migration 5) fences, upserts, appends
+   * One group commit in one round trip: write_tasks (migration 6) fences, upserts, appends
    * output and deletes inside the statement's own transaction. Fencing there reads the
    * lease row FOR SHARE, which holds it until the commit: a take-over (an UPDATE of the row)
    * waits for this write to finish, and a write that starts after a take-over committed
@@ -195,7 +195,7 @@ export class PostgresTaskStore implements TaskStore {
     try {
       // Named: PostgreSQL parses and plans it once per session, not once per group commit.
       await this.client.query({
-        name: 'drover.write_task_rows',
+        name: 'drover.write_tasks',
         text: this.writeRowsSql,
         values: [
           fence?.term ?? null,
@@ -272,7 +272,7 @@ export async function migratePostgres(client: pg.Client, schema: string): Promis
 
 /**
  * Refuses a database whose encoding is not UTF8: task ids, kinds and (as text, see
- * write_task_rows) payloads, results and errors are any Unicode text, and a character the
+ * write_tasks) payloads, results and errors are any Unicode text, and a character the
  * database's encoding lacks would fail a group commit, which stops the leader. Refused at
  * start, with how to fix it, instead.
  */
@@ -310,11 +310,11 @@ function messageOf(err: unknown): string {
     : message;
 }
 
-/** write_task_rows's parameters: term, holder, 25 row columns, output, controls, deletes. */
-const WRITE_ROWS_PARAMS = 30;
+/** write_tasks's parameters: term, holder, 26 row columns, output, controls, deletes. */
+const WRITE_ROWS_PARAMS = 31;
 
 /**
- * The rows as write_task_rows takes them: one array literal per column, in its parameter order.
+ * The rows as write_tasks takes them: one array literal per column, in its parameter order.
  * A row whose payload, result or error holds U+0000 (which PostgreSQL text refuses) sends
  * those three as base64 and says so in the last array.
  */
@@ -347,6 +347,7 @@ function rowColumns(rows: readonly TaskRow[]): string[] {
     textArray(rows.map((r) => r.idempotency_key)),
     numberArray(rows.map((r) => r.idempotency_expires_at_ms)),
     numberArray(rows.map((r) => r.attempt_base)),
+    textArray(rows.map((r) => r.concurrency_key)),
     booleanArray(base64Rows),
   ];
 }

@@ -80,6 +80,8 @@ export const MIGRATIONS: readonly string[] = [
    ALTER TABLE tasks ADD COLUMN idempotency_expires_at_ms INTEGER;
    ALTER TABLE tasks ADD COLUMN attempt_base INTEGER NOT NULL DEFAULT 0;
    CREATE TABLE controls (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT, WITHOUT ROWID;`,
+  // 7: issue #18: the concurrency key a task shares limits and turns with.
+  `ALTER TABLE tasks ADD COLUMN concurrency_key TEXT;`,
 ];
 
 /** The schema version this code writes. */

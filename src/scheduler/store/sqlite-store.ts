@@ -58,8 +58,8 @@ export class SqliteTaskStore implements TaskStore {
       `INSERT INTO tasks (seq, id, queue_seq, kind, payload, priority, target_member_id, status,
          attempt, member_id, result, error, created_at_ms, started_at_ms, finished_at_ms,
          max_attempts, retry_backoff_ms, timeout_ms, attempt_ended, retry_at_ms, run_at_ms,
-         idempotency_key, idempotency_expires_at_ms, attempt_base)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         idempotency_key, idempotency_expires_at_ms, attempt_base, concurrency_key)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.update = this.db.prepare<unknown[]>(
       `UPDATE tasks SET queue_seq = ?, status = ?, attempt = ?, member_id = ?, result = ?,
@@ -193,6 +193,7 @@ export class SqliteTaskStore implements TaskStore {
         r.idempotency_key,
         r.idempotency_expires_at_ms,
         r.attempt_base,
+        r.concurrency_key,
       );
     }
   }

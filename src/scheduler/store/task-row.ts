@@ -30,6 +30,7 @@ export interface TaskRow {
   run_at_ms: number | null;
   idempotency_key: string | null;
   idempotency_expires_at_ms: number | null;
+  concurrency_key: string | null;
 }
 
 /** The record as a row. */
@@ -59,6 +60,7 @@ export function toRow(r: TaskRecord): TaskRow {
     run_at_ms: r.runAtMs ?? null,
     idempotency_key: r.idempotencyKey ?? null,
     idempotency_expires_at_ms: r.idempotencyExpiresAtMs ?? null,
+    concurrency_key: r.concurrencyKey ?? null,
   };
 }
 
@@ -86,6 +88,7 @@ export function fromRow(row: TaskRow): TaskRecord {
     runAtMs: row.run_at_ms ?? undefined,
     idempotencyKey: row.idempotency_key ?? undefined,
     idempotencyExpiresAtMs: row.idempotency_expires_at_ms ?? undefined,
+    concurrencyKey: row.concurrency_key ?? undefined,
     createdAtMs: row.created_at_ms,
     startedAtMs: row.started_at_ms ?? undefined,
     finishedAtMs: row.finished_at_ms ?? undefined,

@@ -19,6 +19,7 @@ const entry = (
   kind: 'default',
   targetMemberId: undefined,
   queueSeq: ++seq,
+  concurrencyKey: undefined,
   ...extra,
 });
 
@@ -274,6 +275,7 @@ describe('TaskQueue lanes', () => {
           kind: pick(kinds),
           targetMemberId: random() < 0.2 ? (pick(members) as MemberId) : undefined,
           queueSeq,
+          concurrencyKey: undefined,
         };
         queue.push(e);
         model.set(e.id, e);

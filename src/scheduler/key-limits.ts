@@ -1,0 +1,246 @@
+import type { TaskId } from '../shared/ids.js';
+import { BTree } from './sorted-btree.js';
+import { TokenBucket, type RateLimit } from './token-bucket.js';
+
+/**
+ * What a limit holds a concurrency key to: at most `maxRunning` of its tasks at once across
+ * the cluster, and at most a rate of starts. Either may be unset (no such limit).
+ */
+export interface KeyLimit {
+  readonly maxRunning: number | undefined;
+  readonly rate: RateLimit | undefined;
+}
+
+/**
+ * Whom a limit is set on: one concurrency key, or every key of a kind's tasks (the
+ * default for keys that have no limit of their own, each key counted on its own).
+ */
+export type LimitTarget = { readonly key: string } | { readonly kind: string };
+
+/** Why a key's tasks may not start now, for people (`concurrency customer:42 5/5`). */
+export type KeyHold =
+  | { readonly why: 'paused'; readonly key: string }
+  | { readonly why: 'concurrency'; readonly key: string; running: number; max: number }
+  | { readonly why: 'rate'; readonly key: string; readonly rate: RateLimit; nextAtMs: number };
+
+/** What the limits read of the rest of the scheduler, and drive. */
+export interface KeyLimitsDeps {
+  /** Slots held by tasks of a key across the cluster. */
+  readonly heldByKey: (key: string) => number;
+  /** Asks the queue's gate again about a key, or about every key. */
+  readonly refreshKey: (key: string) => void;
+  readonly refreshAllKeys: () => void;
+}
+
+interface Bucket {
+  readonly key: string;
+  readonly id: string;
+  readonly bucket: TokenBucket;
+  /** Set while the bucket is empty: when its key may start again. */
+  reopenAtMs: number | undefined;
+}
+
+/**
+ * The concurrency and rate limits per key, the default limits per kind and the paused
+ * keys (issue #18), as one gate for the queue: a key's tasks are offered only while it is
+ * not paused, holds fewer slots than its limit, and has a rate token. Pure: time comes in
+ * with each call; an emptied rate bucket is reopened by {@link reopenDue}, which the
+ * leader's one due timer drives through `Scheduler.promoteDue`.
+ */
+export class KeyLimits {
+  private readonly byKey = new Map<string, KeyLimit>();
+  private readonly byKind = new Map<string, KeyLimit>();
+  private readonly pausedKeys = new Set<string>();
+  private readonly buckets = new Map<string, Bucket>();
+  /** Empty buckets by (reopenAtMs, bucket id): the earliest is the next due time. */
+  private readonly reopens = new BTree<[number, string], Bucket>(undefined, compareReopens);
+  /**
+   * Running tasks restored from the store whose worker has not re-attached them yet: they
+   * may still be running, so they count against their key until re-attached (then their
+   * slot counts) or until the re-attach grace ends.
+   */
+  private readonly unclaimed = new Map<TaskId, string>();
+  private readonly unclaimedByKey = new Map<string, number>();
+
+  constructor(private readonly deps: KeyLimitsDeps) {}
+
+  /** The gate: true if tasks of `kind` with `key` may start now. */
+  readonly isOpen = (kind: string, key: string): boolean => this.holdOf(kind, key) === undefined;
+
+  /** Why tasks of `kind` with `key` may not start now; undefined if they may. */
+  holdOf(kind: string, key: string): KeyHold | undefined {
+    if (this.pausedKeys.size > 0 && this.pausedKeys.has(key)) return { why: 'paused', key };
+    const own = this.byKey.get(key);
+    const ofKind = this.byKind.get(kind);
+    if (own === undefined && ofKind === undefined) return undefined;
+    const max = own?.maxRunning ?? ofKind?.maxRunning;
+    if (max !== undefined) {
+      const running = this.running(key);
+      if (running >= max) return { why: 'concurrency', key, running, max };
+    }
+    const bucket = this.buckets.get(bucketId(kind, key, own));
+    if (bucket?.reopenAtMs !== undefined) {
+      return { why: 'rate', key, rate: bucket.bucket.rate, nextAtMs: bucket.reopenAtMs };
+    }
+    return undefined;
+  }
+
+  /** Tasks of the key that may be running: slots held, plus restored ones not re-attached. */
+  running(key: string): number {
+    return this.deps.heldByKey(key) + (this.unclaimedByKey.get(key) ?? 0);
+  }
+
+  /** A task of `kind` with `key` starts at `nowMs`: it takes a rate token, if limited. */
+  started(kind: string, key: string, nowMs: number): void {
+    const own = this.byKey.get(key);
+    const limit = own?.rate !== undefined ? own : this.byKind.get(kind);
+    if (limit?.rate === undefined) return;
+    const id = bucketId(kind, key, own);
+    let entry = this.buckets.get(id);
+    if (entry === undefined) {
+      entry = { key, id, bucket: new TokenBucket(limit.rate, nowMs), reopenAtMs: undefined };
+      this.buckets.set(id, entry);
+    }
+    entry.bucket.take(nowMs);
+    if (entry.bucket.hasTokenAt(nowMs)) return;
+    entry.reopenAtMs = entry.bucket.nextTokenAtMs();
+    this.reopens.set([entry.reopenAtMs, id], entry);
+    this.deps.refreshKey(key);
+  }
+
+  /** When the earliest empty bucket gets a token again, if any is empty. */
+  nextReopenAtMs(): number | undefined {
+    return this.reopens.minKey()?.[0];
+  }
+
+  /** Reopens the buckets whose next token has come; returns how many keys reopened. */
+  reopenDue(nowMs: number): number {
+    let reopened = 0;
+    for (;;) {
+      const first = this.reopens.minKey();
+      if (first === undefined || first[0] > nowMs) return reopened;
+      const entry = this.reopens.get(first)!;
+      this.reopens.delete(first);
+      entry.reopenAtMs = undefined;
+      this.deps.refreshKey(entry.key);
+      reopened++;
+    }
+  }
+
+  /** Sets (replaces) the limit of a key or a kind; its buckets start full again. */
+  set(target: LimitTarget, limit: KeyLimit): void {
+    if ('key' in target) this.byKey.set(target.key, limit);
+    else this.byKind.set(target.kind, limit);
+    this.limitChanged(target);
+  }
+
+  /** Removes the limit of a key or a kind; false if it had none. */
+  remove(target: LimitTarget): boolean {
+    const removed =
+      'key' in target ? this.byKey.delete(target.key) : this.byKind.delete(target.kind);
+    if (removed) this.limitChanged(target);
+    return removed;
+  }
+
+  /** The limit set on a key or a kind, if any. */
+  get(target: LimitTarget): KeyLimit | undefined {
+    return 'key' in target ? this.byKey.get(target.key) : this.byKind.get(target.kind);
+  }
+
+  /** Stops starts of a key's tasks; false if it was paused already. */
+  pauseKey(key: string): boolean {
+    if (this.pausedKeys.has(key)) return false;
+    this.pausedKeys.add(key);
+    this.deps.refreshKey(key);
+    return true;
+  }
+
+  /** Lets a paused key's tasks start again; false if it was not paused. */
+  resumeKey(key: string): boolean {
+    if (!this.pausedKeys.delete(key)) return false;
+    this.deps.refreshKey(key);
+    return true;
+  }
+
+  /** Counts a restored running task against its key until it is re-attached. */
+  addUnclaimed(taskId: TaskId, key: string): void {
+    if (this.unclaimed.has(taskId)) return;
+    this.unclaimed.set(taskId, key);
+    this.unclaimedByKey.set(key, (this.unclaimedByKey.get(key) ?? 0) + 1);
+  }
+
+  /** A restored running task was re-attached: its slot counts from now on. */
+  claimed(taskId: TaskId): void {
+    const key = this.unclaimed.get(taskId);
+    if (key === undefined) return;
+    this.unclaimed.delete(taskId);
+    const count = (this.unclaimedByKey.get(key) ?? 0) - 1;
+    if (count > 0) this.unclaimedByKey.set(key, count);
+    else this.unclaimedByKey.delete(key);
+    this.deps.refreshKey(key);
+  }
+
+  /** The re-attach grace is over: restored tasks not re-attached count no more. */
+  forgetUnclaimed(): void {
+    const keys = [...this.unclaimedByKey.keys()];
+    this.unclaimed.clear();
+    this.unclaimedByKey.clear();
+    for (const key of keys) this.deps.refreshKey(key);
+  }
+
+  /** A limit changed: its rate buckets start over and the keys it covers are asked again. */
+  private limitChanged(target: LimitTarget): void {
+    for (const [id, entry] of this.buckets) {
+      const covered =
+        'key' in target ? entry.key === target.key : id.startsWith(kindBucketPrefix(target.kind));
+      if (!covered) continue;
+      if (entry.reopenAtMs !== undefined) this.reopens.delete([entry.reopenAtMs, id]);
+      this.buckets.delete(id);
+    }
+    if ('key' in target) this.deps.refreshKey(target.key);
+    else this.deps.refreshAllKeys();
+  }
+}
+
+/**
+ * A key with a rate of its own has one bucket for all its tasks; a key limited only by its
+ * kind's default has one per kind (the default applies to each key of that kind's tasks).
+ */
+function bucketId(kind: string, key: string, own: KeyLimit | undefined): string {
+  return own?.rate !== undefined ? `key\u0000${key}` : `${kindBucketPrefix(kind)}${key}`;
+}
+
+function kindBucketPrefix(kind: string): string {
+  return `kind\u0000${kind}\u0000`;
+}
+
+function compareReopens(a: [number, string], b: [number, string]): number {
+  return a[0] - b[0] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0);
+}
+
+/** A hold as people read it in a task's `waiting`: `concurrency customer:42 5/5`. */
+export function describeHold(hold: KeyHold): string {
+  switch (hold.why) {
+    case 'paused':
+      return `paused: key ${hold.key}`;
+    case 'concurrency':
+      return `concurrency ${hold.key} ${hold.running}/${hold.max}`;
+    case 'rate':
+      return `rate ${hold.key} ${describeRate(hold.rate)}`;
+  }
+}
+
+/** A rate as `100/1m`, `5/1s` or `3/250ms` (the form the CLI takes). */
+export function describeRate(rate: RateLimit): string {
+  const units: [number, string][] = [
+    [86_400_000, 'd'],
+    [3_600_000, 'h'],
+    [60_000, 'm'],
+    [1000, 's'],
+  ];
+  const unit = units.find(([ms]) => rate.intervalMs % ms === 0);
+  const per =
+    unit === undefined ? `${rate.intervalMs}ms` : `${rate.intervalMs / unit[0]}${unit[1]}`;
+  const burst = rate.burst > 1 ? ` burst ${rate.burst}` : '';
+  return `${rate.count}/${per}${burst}`;
+}
