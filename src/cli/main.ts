@@ -7,6 +7,7 @@ import { registerCancel } from './commands/cancel.js';
 import { registerDev } from './commands/dev.js';
 import { registerDrain } from './commands/drain.js';
 import { registerLeader } from './commands/leader.js';
+import { registerLimits } from './commands/limits.js';
 import { registerLogs } from './commands/logs.js';
 import { registerLeaders } from './commands/leaders.js';
 import { registerMembers } from './commands/members.js';
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
   registerTask(program);
   registerSchedule(program);
   registerPause(program);
+  registerLimits(program);
   registerRetry(program);
   registerCancel(program);
   registerDrain(program);

@@ -17,6 +17,7 @@ export function taskDraft(fields: Partial<Task> & { payload: string }): Task {
     idempotencyKey: '',
     waiting: '',
     attemptBase: 0,
+    concurrencyKey: '',
     ...fields,
   };
 }

@@ -16,6 +16,8 @@ export interface AssignmentDeps {
   readonly clock: Clock;
   readonly log: Logger;
   readonly defer: (fn: () => void) => void;
+  /** Called after every round (a round may have emptied a rate bucket). */
+  readonly afterRound?: () => void;
 }
 
 /**
@@ -46,6 +48,7 @@ export class Assignment {
    */
   takeNow(nowMs: number): Changes & { starts: StartOrder[] } {
     const assigned = this.deps.scheduler.assign(nowMs);
+    this.deps.afterRound?.();
     this.logOutOfAttempts(assigned.changed);
     return assigned;
   }

@@ -1,6 +1,9 @@
 import type { MemberId, TaskId } from '../shared/ids.js';
 import type { OutputChunk } from '../scheduler/task-output.js';
 import type { TaskRecord } from '../scheduler/task.js';
+import type { CronView } from './cron/cron-schedules.js';
+import type { LimitView } from './limit-controls.js';
+import type { Pause } from './pauses.js';
 import type { MemberView } from './views.js';
 
 /** A saved change to the task list. The record is live: read it before returning. */
@@ -18,6 +21,15 @@ export type OutputEvent =
   { readonly kind: 'chunk'; readonly chunk: OutputChunk } | { readonly kind: 'end' };
 
 /**
+ * A saved change of an operator's control: a pause, limit or cron schedule as it is now,
+ * or as it was before it was removed.
+ */
+export type ControlChange =
+  | { readonly type: 'pause'; readonly pause: Pause; readonly removed: boolean }
+  | { readonly type: 'limit'; readonly limit: LimitView; readonly removed: boolean }
+  | { readonly type: 'cron'; readonly schedule: CronView; readonly removed: boolean };
+
+/**
  * Fans task and member changes out to watchers (gRPC streams, SSE). Listeners are called
  * synchronously and must copy what they need; with no listener, emitting costs a check,
  * so the hot path pays nothing when nobody watches.
@@ -25,6 +37,7 @@ export type OutputEvent =
 export class ClusterEvents {
   private readonly taskListeners = new Set<(event: TaskEvent) => void>();
   private readonly memberListeners = new Set<(event: MemberEvent) => void>();
+  private readonly controlListeners = new Set<(change: ControlChange) => void>();
   private readonly closeListeners = new Set<(reason: string) => void>();
   private readonly outputListeners = new Map<TaskId, Set<(event: OutputEvent) => void>>();
 
@@ -48,6 +61,16 @@ export class ClusterEvents {
   onMember(listener: (event: MemberEvent) => void): () => void {
     this.memberListeners.add(listener);
     return () => this.memberListeners.delete(listener);
+  }
+
+  /** Adds a listener for control changes (pauses, limits, cron); returns its removal. */
+  onControl(listener: (change: ControlChange) => void): () => void {
+    this.controlListeners.add(listener);
+    return () => this.controlListeners.delete(listener);
+  }
+
+  emitControl(change: ControlChange): void {
+    for (const listener of this.controlListeners) listener(change);
   }
 
   /** Called once when the leader shuts down, so open watches can end; returns its removal. */

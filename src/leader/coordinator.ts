@@ -28,7 +28,9 @@ import { MemberFeed } from './member-feed.js';
 import { Assignment } from './assignment.js';
 import { MemberLifecycle, type JoinAnswer } from './member-lifecycle.js';
 import { TaskCommands, type CancelOutcome, type ScheduleOutcome } from './task-commands.js';
-import { KindPauses, type KindPause } from './kind-pauses.js';
+import { CronSchedules } from './cron/cron-schedules.js';
+import { LimitControls } from './limit-controls.js';
+import { Pauses } from './pauses.js';
 import { restoreState } from './restore-state.js';
 import { OutputFeed, type OutputInput } from './output-feed.js';
 import { startMaintenance } from './maintenance/maintenance.js';
@@ -101,7 +103,12 @@ export class Coordinator {
   private readonly outputFeed: OutputFeed;
   private readonly reattach: ReattachGrace;
   private readonly due: DuePromotion;
-  private readonly pauses: KindPauses;
+  /** Pause and resume per kind and per concurrency key (durable). */
+  readonly pauses: Pauses;
+  /** Concurrency and rate limits per key, defaults per kind (durable). */
+  readonly limits: LimitControls;
+  /** Named cron schedules (durable). */
+  readonly crons: CronSchedules;
   private readonly jobs: ReturnType<Coordinator['maintenanceJobs']>;
   private readonly timers: LeaderTimers;
   private readonly log: Logger;
@@ -141,6 +148,8 @@ export class Coordinator {
     const feed = new MemberFeed(events, defer, () => this.lifecycle.views());
     const assignment = (this.assignment = new Assignment({
       ...{ scheduler, commits, channels, feed, clock, log, defer },
+      // A round may empty a rate bucket: the due timer then has an earlier time to keep.
+      afterRound: () => this.due.refresh(),
     }));
     const members = (this.lifecycle = new MemberLifecycle({
       ...{ membership, scheduler, channels, commits, assignment, feed, clock, ids, log },
@@ -148,10 +157,16 @@ export class Coordinator {
       timing: options.timing,
     }));
     const due = (this.due = new DuePromotion({ scheduler, commits, assignment, timers, clock }));
-    this.pauses = new KindPauses({ scheduler, commits, assignment, clock, log });
+    const assertRunning = () => this.assertRunning();
+    this.pauses = new Pauses({ scheduler, commits, assignment, events, clock, log, assertRunning });
+    this.limits = new LimitControls({ scheduler, commits, assignment, events, log, assertRunning });
     this.commands = new TaskCommands({
       ...{ scheduler, members, commits, assignment, channels, feed, clock, ids, log, due },
       assertRunning: () => this.assertRunning(),
+    });
+    this.crons = new CronSchedules({
+      ...{ scheduler, commits, events, timers, clock, log, assertRunning },
+      commands: this.commands,
     });
     this.outputFeed = new OutputFeed({
       getTask: (id) => scheduler.get(id),
@@ -163,14 +178,15 @@ export class Coordinator {
 
   /** Loads the task list from the store and starts the maintenance jobs. */
   async start(): Promise<void> {
-    const { scheduler, pauses, output, log } = this;
+    const { scheduler, pauses, limits, crons, output, log } = this;
     const { running } = await restoreState(
-      { store: this.deps.store, scheduler, pauses, output, log },
+      { store: this.deps.store, scheduler, controls: [pauses, limits, crons], output, log },
       this.options.reattachGraceMs,
     );
     if (running > 0) this.reattach.arm(this.deps.clock.nowMs() + this.options.reattachGraceMs);
     // What fell due while no leader ran is queued now, the rest on time.
     this.due.run(this.deps.clock.nowMs());
+    this.crons.run(this.deps.clock.nowMs());
     this.stopMaintenance = startMaintenance(
       this.timers,
       this.deps.clock,
@@ -185,6 +201,7 @@ export class Coordinator {
     this.stopping = true;
     this.stopMaintenance();
     this.due.stop();
+    this.crons.stop();
     this.assignment.stop();
     this.channels.closeAll(reason);
     this.events.close(reason);
@@ -297,25 +314,6 @@ export class Coordinator {
    */
   rerunTasks(target: { id: TaskId } | { kind: string }): Promise<TaskRecord[]> {
     return this.commands.rerun(target);
-  }
-
-  // ---- flow control -----------------------------------------------------------------
-
-  /** Pause: no task of `kind` starts until it is resumed; running ones finish. */
-  pauseKind(kind: string): Promise<{ pause: KindPause; changed: boolean }> {
-    this.assertRunning();
-    return this.pauses.pause(kind);
-  }
-
-  /** Resume: a paused kind's queued tasks are offered again, in their order. */
-  resumeKind(kind: string): Promise<{ changed: boolean }> {
-    this.assertRunning();
-    return this.pauses.resume(kind);
-  }
-
-  /** Every paused kind. */
-  listPauses(): KindPause[] {
-    return this.pauses.list();
   }
 
   // ---- watches and output -----------------------------------------------------------

@@ -3,13 +3,21 @@ import type { Scheduler } from '../scheduler/scheduler.js';
 import type { TaskStore } from '../scheduler/store/store.js';
 import type { TaskOutputLog } from '../scheduler/task-output.js';
 import { isFinal } from '../scheduler/task.js';
-import type { KindPauses } from './kind-pauses.js';
+
+/** A unit that keeps stored controls under its own prefixes. */
+export interface ControlKeeper {
+  restore(controls: readonly { key: string; value: string }[]): { key: string; value: string }[];
+}
 
 /** What a starting leader rebuilds its state from, and into. */
 export interface RestoreStateDeps {
   readonly store: Pick<TaskStore, 'loadAll' | 'loadControls' | 'loadOutput'>;
   readonly scheduler: Pick<Scheduler, 'restore' | 'pendingCount' | 'scheduledCount'>;
-  readonly pauses: Pick<KindPauses, 'restore' | 'list'>;
+  /**
+   * The units that keep controls (pauses, limits, cron schedules): each takes its own from
+   * the stored controls and hands back the rest.
+   */
+  readonly controls: readonly ControlKeeper[];
   readonly output: Pick<TaskOutputLog, 'restore'>;
   readonly log: Logger;
 }
@@ -23,7 +31,7 @@ export async function restoreState(
   deps: RestoreStateDeps,
   reattachGraceMs: number,
 ): Promise<{ running: number }> {
-  const { store, scheduler, pauses, output, log } = deps;
+  const { store, scheduler, controls, output, log } = deps;
   const records = await store.loadAll();
   const { ignored } = scheduler.restore(records);
   if (ignored.length > 0) {
@@ -32,7 +40,9 @@ export async function restoreState(
       'task rows that repeat the id of a newer row were ignored (written before ids were checked)',
     );
   }
-  const unknown = pauses.restore(await store.loadControls());
+  let unknown = await store.loadControls();
+  const controlCount = unknown.length;
+  for (const keeper of controls) unknown = keeper.restore(unknown);
   if (unknown.length > 0) {
     log.warn({ keys: unknown.map((c) => c.key) }, 'stored controls this leader does not know');
   }
@@ -49,7 +59,7 @@ export async function restoreState(
         pending: scheduler.pendingCount,
         scheduled: scheduler.scheduledCount,
         running,
-        pausedKinds: pauses.list().map((p) => p.kind),
+        controls: controlCount,
         reattachGraceMs,
       },
       'task list restored',

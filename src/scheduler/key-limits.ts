@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from '../shared/errors.js';
 import type { TaskId } from '../shared/ids.js';
 import { BTree } from './sorted-btree.js';
 import { TokenBucket, type RateLimit } from './token-bucket.js';
@@ -147,6 +148,11 @@ export class KeyLimits {
     return 'key' in target ? this.byKey.get(target.key) : this.byKind.get(target.kind);
   }
 
+  /** The keys and kinds that have a limit set. */
+  targets(): { kinds: string[]; keys: string[] } {
+    return { kinds: [...this.byKind.keys()], keys: [...this.byKey.keys()] };
+  }
+
   /** Stops starts of a key's tasks; false if it was paused already. */
   pauseKey(key: string): boolean {
     if (this.pausedKeys.has(key)) return false;
@@ -243,4 +249,35 @@ export function describeRate(rate: RateLimit): string {
     unit === undefined ? `${rate.intervalMs}ms` : `${rate.intervalMs / unit[0]}${unit[1]}`;
   const burst = rate.burst > 1 ? ` burst ${rate.burst}` : '';
   return `${rate.count}/${per}${burst}`;
+}
+
+/** The most a limit may say: beyond these a limit is a typo, not a setting. */
+export const KEY_LIMIT_BOUNDS = {
+  maxRunning: 1_000_000,
+  rateCount: 1_000_000,
+  rateIntervalMs: 86_400_000,
+} as const;
+
+/**
+ * Throws INVALID_ARGUMENT unless `limit` is one a person meant: at least one of its parts
+ * set, each a whole number in its bounds, a burst no larger than the count.
+ */
+export function checkKeyLimit(limit: KeyLimit): void {
+  const { maxRunning, rate } = limit;
+  if (maxRunning === undefined && rate === undefined) {
+    throw new InvalidArgumentError(
+      'a limit needs max_running or a rate (rate_count per rate_interval_ms); to lift a limit, remove it',
+    );
+  }
+  const whole = (value: number, least: number, most: number, what: string) => {
+    if (!Number.isSafeInteger(value) || value < least || value > most) {
+      throw new InvalidArgumentError(`${what} must be a whole number from ${least} to ${most}`);
+    }
+  };
+  if (maxRunning !== undefined) whole(maxRunning, 1, KEY_LIMIT_BOUNDS.maxRunning, 'max_running');
+  if (rate !== undefined) {
+    whole(rate.count, 1, KEY_LIMIT_BOUNDS.rateCount, 'rate_count');
+    whole(rate.intervalMs, 1, KEY_LIMIT_BOUNDS.rateIntervalMs, 'rate_interval_ms (at most a day)');
+    whole(rate.burst, 1, rate.count, 'rate_burst (at most rate_count)');
+  }
 }

@@ -2,7 +2,13 @@ import { StaleError } from '../shared/errors.js';
 import type { MemberId, TaskId } from '../shared/ids.js';
 import { completeAttempt, expireAttempts, type AttemptContext } from './attempt-outcomes.js';
 import { failedTasks, pruneFinished, rerunTask } from './finished-tasks.js';
-import { checkNewTasks, newTaskRecord, type NewTask, type SchedulerLimits } from './new-task.js';
+import {
+  checkNewTask,
+  checkNewTasks,
+  newTaskRecord,
+  type NewTask,
+  type SchedulerLimits,
+} from './new-task.js';
 import { describeHold, KeyLimits } from './key-limits.js';
 import { TaskQueue } from './queue.js';
 import { QueueSeqs } from './queue-seqs.js';
@@ -167,6 +173,11 @@ export class Scheduler {
     return changes;
   }
 
+  /** Checks a task as {@link schedule} would, changing nothing; throws what it would. */
+  check(nowMs: number, spec: NewTask): void {
+    checkNewTask(spec, this.limits, nowMs);
+  }
+
   /** Adds a task to the tail of its priority. */
   schedule(nowMs: number, spec: NewTask): Changes & { task: TaskRecord } {
     const { tasks, changed } = this.scheduleMany(nowMs, [spec]);
@@ -296,6 +307,11 @@ export class Scheduler {
   /** Resumes a kind; returns false if it was not paused. Ask for an assignment round after. */
   resumeKind(kind: string): boolean {
     return this.queue.resumeKind(kind);
+  }
+
+  /** Tasks of a concurrency key running now (or maybe running) and queued. */
+  keyUsage(key: string): { running: number; queued: number } {
+    return { running: this.keyLimits.running(key), queued: this.queue.queuedWithKey(key) };
   }
 
   /**

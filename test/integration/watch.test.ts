@@ -59,10 +59,11 @@ describe('watch streams', () => {
 
     const all: WatchTasksResponse[] = [];
     const running: WatchTasksResponse[] = [];
-    const watchAll = api.scheduler.watchTasks({ status: 0, memberId: '' });
+    const watchAll = api.scheduler.watchTasks({ status: 0, memberId: '', includeControls: false });
     const watchRunning = api.scheduler.watchTasks({
       status: TaskStatus.TASK_STATUS_RUNNING,
       memberId: '',
+      includeControls: false,
     });
     watchAll.on('data', (e: WatchTasksResponse) => all.push(e));
     watchRunning.on('data', (e: WatchTasksResponse) => running.push(e));

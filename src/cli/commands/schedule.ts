@@ -27,6 +27,7 @@ type ScheduleOptions = ClientOptions & {
   idempotencyKey?: string;
   /** --idempotency-ttl, in ms. */
   idempotencyTtl?: number;
+  concurrencyKey?: string;
 };
 
 /** `drover schedule PAYLOAD | - | --payload-file FILE`: enqueue a task and print its id. */
@@ -65,6 +66,10 @@ function addScheduleOptions(command: Command): Command {
           '--idempotency-ttl <duration>',
           'how long the key holds: 30s, 10m, 24h (default: until the task finishes)',
         ).argParser(parseDelayMs),
+      )
+      .option(
+        '--concurrency-key <key>',
+        "share this key's limits (drover limits) and pause with its other tasks",
       )
       .option('--target <member>', 'run only on this member')
       // The leader's own limits, checked here too so a bad value fails before any call.
@@ -122,6 +127,7 @@ async function runSchedule(
         runAt: options.at,
         idempotencyKey: options.idempotencyKey ?? '',
         idempotencyTtlMs: options.idempotencyTtl,
+        concurrencyKey: options.concurrencyKey ?? '',
       }),
     });
     const response = await schedule.catch((err: unknown) => {

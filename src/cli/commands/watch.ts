@@ -40,7 +40,11 @@ async function watch(clients: LeaderClients, options: ClientOptions): Promise<vo
   const stop = stopSignal();
   const view = new LiveView(options.json || !process.stdout.isTTY);
   const memberStream = clients.leader.watchMembers({});
-  const taskStream = clients.scheduler.watchTasks({ status: 0, memberId: '' });
+  const taskStream = clients.scheduler.watchTasks({
+    status: 0,
+    memberId: '',
+    includeControls: false,
+  });
   memberStream.on('data', (event: WatchMembersResponse) => view.onMemberEvent(event));
   taskStream.on('data', (event: WatchTasksResponse) => view.onTaskEvent(event));
   try {

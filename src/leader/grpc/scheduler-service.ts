@@ -15,6 +15,8 @@ import { unary } from '../../shared/grpc-handler.js';
 import { assertWellFormed, MalformedMessage } from '../../shared/malformed.js';
 import { refuseMalformed, serveWatch, type WatchSource } from '../../shared/grpc-watch.js';
 import { serveTaskOutput } from './output-stream.js';
+import { controlHandlers } from './control-service.js';
+import { controlChangeToWire } from './control-wire.js';
 import { InvalidArgumentError } from '../../shared/errors.js';
 import { memberIdFromWire } from '../../shared/ids.js';
 import {
@@ -22,7 +24,6 @@ import {
   nextPageToken,
   taskIdFromWire,
   taskQueryFromWire,
-  pauseToWire,
   taskToWire,
   watchFilterFromWire,
 } from './task-wire.js';
@@ -36,28 +37,50 @@ function taskWatchSource(
     start: (send) => {
       // Inside start: a bad filter is refused as INVALID_ARGUMENT by serveWatch.
       const filter = watchFilterFromWire(request);
-      const { snapshot, unsubscribe } = coordinator.watchTasks((event) => {
+      const { snapshot, unsubscribe: stopTasks } = coordinator.watchTasks((event) => {
         if (event.kind === 'deleted') {
           if (filter.admitDeleted(event.id)) {
             send({
               kind: TaskEventKind.TASK_EVENT_KIND_DELETED,
               task: Task.fromPartial({ id: event.id }),
+              control: undefined,
             });
           }
         } else if (filter.admit(event.task)) {
-          send({ kind: TaskEventKind.TASK_EVENT_KIND_CHANGED, task: taskToWire(event.task) });
+          send({
+            kind: TaskEventKind.TASK_EVENT_KIND_CHANGED,
+            task: taskToWire(event.task),
+            control: undefined,
+          });
         }
       });
+      const stopControls = request.includeControls
+        ? coordinator.events.onControl((change) =>
+            send({
+              kind: TaskEventKind.TASK_EVENT_KIND_CONTROL,
+              task: undefined,
+              control: controlChangeToWire(change),
+            }),
+          )
+        : () => {};
+      const unsubscribe = () => {
+        stopTasks();
+        stopControls();
+      };
       return {
         // Rendered as it is written (WatchPump), never all at once.
         snapshot: (function* () {
           for (const task of snapshot) {
             if (filter.admit(task)) {
-              yield { kind: TaskEventKind.TASK_EVENT_KIND_SNAPSHOT, task: taskToWire(task) };
+              yield {
+                kind: TaskEventKind.TASK_EVENT_KIND_SNAPSHOT,
+                task: taskToWire(task),
+                control: undefined,
+              };
             }
           }
         })(),
-        synced: { kind: TaskEventKind.TASK_EVENT_KIND_SYNCED, task: undefined },
+        synced: { kind: TaskEventKind.TASK_EVENT_KIND_SYNCED, task: undefined, control: undefined },
         unsubscribe,
       };
     },
@@ -111,7 +134,7 @@ export function schedulerService(coordinator: LeaderApi, logger: Logger): Schedu
       const task = coordinator.getTask(taskIdFromWire(request.id));
       return { task: taskToWire(task, coordinator.waitingReason(task)) };
     }),
-    ...pauseHandlers(coordinator, logger),
+    ...controlHandlers(coordinator, logger),
     scheduleTaskStream: (call) => scheduleOverStream(coordinator, logger, call),
     taskComplete: unary(logger, async (request) => {
       const task = await coordinator.completeTask({
@@ -123,32 +146,6 @@ export function schedulerService(coordinator: LeaderApi, logger: Logger): Schedu
         permanent: request.permanent,
       });
       return { task: taskToWire(task) };
-    }),
-  };
-}
-
-/** Pause, Resume, ListPauses, RetryTask and RetryFailedTasks: operators' controls. */
-function pauseHandlers(
-  coordinator: LeaderApi,
-  logger: Logger,
-): Pick<
-  SchedulerServiceServer,
-  'pause' | 'resume' | 'listPauses' | 'retryTask' | 'retryFailedTasks'
-> {
-  return {
-    pause: unary(logger, async (request) => {
-      const { pause, changed } = await coordinator.pauseKind(request.kind);
-      return { pause: pauseToWire(pause), changed };
-    }),
-    resume: unary(logger, (request) => coordinator.resumeKind(request.kind)),
-    listPauses: unary(logger, () => ({ pauses: coordinator.listPauses().map(pauseToWire) })),
-    retryTask: unary(logger, async (request) => {
-      const [task] = await coordinator.rerunTasks({ id: taskIdFromWire(request.id) });
-      return { task: taskToWire(task!) };
-    }),
-    retryFailedTasks: unary(logger, async (request) => {
-      const tasks = await coordinator.rerunTasks({ kind: request.kind });
-      return { ids: tasks.map((task) => task.id) };
     }),
   };
 }

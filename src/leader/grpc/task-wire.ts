@@ -7,9 +7,7 @@ import {
   TaskStatus as WireStatus,
   type GetTasksRequest,
   type WatchTasksRequest,
-  type Pause as WirePause,
 } from '../../gen/scheduler/v1/scheduler.js';
-import type { KindPause } from '../kind-pauses.js';
 import { TaskWatchFilter } from '../../scheduler/task-watch-filter.js';
 import type { NewTask, TaskPage, TaskQuery } from '../../scheduler/scheduler.js';
 import type { Priority, TaskRecord, TaskStatus } from '../../scheduler/task.js';
@@ -17,7 +15,8 @@ import type { Priority, TaskRecord, TaskStatus } from '../../scheduler/task.js';
 // Conversions between the wire (src/gen) and the domain, so nothing past the adapters
 // sees generated types.
 
-const PRIORITY_TO_WIRE: Readonly<Record<Priority, TaskPriority>> = {
+/** Domain priority to the wire. */
+export const PRIORITY_TO_WIRE: Readonly<Record<Priority, TaskPriority>> = {
   low: TaskPriority.TASK_PRIORITY_LOW,
   medium: TaskPriority.TASK_PRIORITY_MEDIUM,
   high: TaskPriority.TASK_PRIORITY_HIGH,
@@ -89,12 +88,8 @@ export function taskToWire(task: TaskRecord, waiting = ''): WireTask {
         : task.idempotencyExpiresAtMs - task.createdAtMs,
     waiting,
     attemptBase: task.attemptBase,
+    concurrencyKey: task.concurrencyKey ?? '',
   };
-}
-
-/** The wire form of a paused kind. */
-export function pauseToWire(pause: KindPause): WirePause {
-  return { kind: pause.kind, since: new Date(pause.sinceMs) };
 }
 
 /** A ScheduleTask request's task as the scheduler takes it. */
@@ -113,6 +108,7 @@ export function newTaskFromWire(task: WireTask | undefined): Omit<NewTask, 'id'>
     delayMs: task.delayMs,
     idempotencyKey: task.idempotencyKey,
     idempotencyTtlMs: task.idempotencyTtlMs,
+    concurrencyKey: task.concurrencyKey,
   };
 }
 

@@ -141,16 +141,19 @@ export class LeaderSwitch implements LeaderApi {
     return this.active().rerunTasks(target);
   }
 
-  pauseKind(kind: string): ReturnType<Coordinator['pauseKind']> {
-    return this.active().pauseKind(kind);
+  /** The active leader's pauses (a standby refuses, naming the active leader). */
+  get pauses(): Coordinator['pauses'] {
+    return this.active().pauses;
   }
 
-  resumeKind(kind: string): ReturnType<Coordinator['resumeKind']> {
-    return this.active().resumeKind(kind);
+  /** The active leader's limits. */
+  get limits(): Coordinator['limits'] {
+    return this.active().limits;
   }
 
-  listPauses(): ReturnType<Coordinator['listPauses']> {
-    return this.active().listPauses();
+  /** The active leader's cron schedules. */
+  get crons(): Coordinator['crons'] {
+    return this.active().crons;
   }
 
   watchTasks(

@@ -72,6 +72,11 @@ export const TASK_INPUT_SCHEMA = {
       description: 'how long the key holds; 0 or absent: until the task finishes',
     },
     idempotency_ttl_ms: { type: 'integer', minimum: 0 },
+    concurrencyKey: {
+      type: 'string',
+      description: "tasks with one key share the key's limits and pause, and take turns",
+    },
+    concurrency_key: { type: 'string' },
   },
 } as const;
 
@@ -103,6 +108,7 @@ export const TASK_SCHEMA = {
     idempotencyTtlMs: { type: 'integer' },
     waiting: { type: 'string' },
     attemptBase: { type: 'integer' },
+    concurrencyKey: { type: 'string' },
   },
 } as const;
 
@@ -162,6 +168,7 @@ const SPELLINGS: readonly (readonly [string, string])[] = [
   ['delayMs', 'delay_ms'],
   ['idempotencyKey', 'idempotency_key'],
   ['idempotencyTtlMs', 'idempotency_ttl_ms'],
+  ['concurrencyKey', 'concurrency_key'],
 ];
 
 /**

@@ -19,6 +19,7 @@ import { registerLeaderRoutes, registerMemberRoutes } from './member-routes.js';
 import { registerOutputRoutes } from './output-routes.js';
 import { registerSeedRoutes } from './seed-routes.js';
 import { registerTaskRoutes } from './task-routes.js';
+import { registerLimitRoutes } from './limit-routes.js';
 import { registerPauseRoutes } from './pause-routes.js';
 import { registerRetryRoutes } from './retry-routes.js';
 import { registerWatchRoutes } from './watch-routes.js';
@@ -82,6 +83,7 @@ export async function buildHttpServer(
   registerTaskRoutes(app, coordinator);
   registerMemberRoutes(app, coordinator);
   registerPauseRoutes(app, coordinator);
+  registerLimitRoutes(app, coordinator);
   registerRetryRoutes(app, coordinator);
   registerLeaderRoutes(app, directory);
   registerWatchRoutes(app, coordinator);

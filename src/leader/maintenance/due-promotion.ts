@@ -9,14 +9,14 @@ import type { MaintenanceJob } from './maintenance.js';
 export interface DuePromotionDeps {
   readonly scheduler: Pick<Scheduler, 'promoteDue' | 'nextDueAtMs'>;
   readonly commits: Pick<CommitPipeline, 'then'>;
-  readonly assignment: Pick<Assignment, 'takeNowWith' | 'dispatch'>;
+  readonly assignment: Pick<Assignment, 'takeNowWith' | 'dispatch' | 'request'>;
   readonly timers: Pick<LeaderTimers, 'after'>;
   readonly clock: Clock;
 }
 
 /**
  * Queues what falls due (retries whose backoff is over, delayed tasks whose run time has
- * come) on time, with one timer for all of them: it is set for the earliest due time the
+ * come, keys whose rate bucket has a token again) on time, with one timer for all of them: it is set for the earliest due time the
  * scheduler holds (a B-tree minimum, O(log n)) and set again after each firing, so a
  * delayed task starts when due, not on the next sweep, and 10,000 waiting tasks cost one
  * timer. The sweep also runs it (a safety net for anything filed without a refresh, and
@@ -66,9 +66,13 @@ export class DuePromotion implements MaintenanceJob {
    * one write from due to start, as for a task scheduled with no delay.
    */
   private promote(nowMs: number): void {
-    const { changed } = this.deps.scheduler.promoteDue(nowMs);
-    // Nothing due, nothing to assign: assignment runs on events, never on this tick.
-    if (changed.length === 0) return;
+    const { changed, reopenedKeys } = this.deps.scheduler.promoteDue(nowMs);
+    // Nothing due, nothing to assign: assignment runs on events, never on this tick. A key
+    // whose rate bucket has a token again has nothing to save: a round on the next turn.
+    if (changed.length === 0) {
+      if (reopenedKeys > 0) this.deps.assignment.request();
+      return;
+    }
     const { saved, starts } = this.deps.assignment.takeNowWith(nowMs, changed);
     this.deps.commits.then(saved, () => this.deps.assignment.dispatch(starts));
   }

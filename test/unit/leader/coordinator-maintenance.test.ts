@@ -128,6 +128,6 @@ describe('Coordinator start with delayed tasks and pauses stored', () => {
     expect(coordinator.getTask('t1' as TaskId).status).toBe('pending');
     expect(coordinator.getTask('t2' as TaskId).status).toBe('scheduled');
     expect(timers.timerDelays).toEqual([7_000]);
-    expect(coordinator.listPauses()).toEqual([{ kind: 'resize', sinceMs: 1 }]);
+    expect(coordinator.pauses.list()).toEqual([{ kind: 'resize', sinceMs: 1 }]);
   });
 });

@@ -70,14 +70,17 @@ export function leaderParts(options: PartsOptions = {}) {
   const membership = new MembershipRegistry(timing);
   const channels = new WorkChannels(log);
   const feed: MemberFeed = new MemberFeed(events, defer, (): MemberView[] => members.views());
-  const assignment = new Assignment({ scheduler, commits, channels, feed, clock, log, defer });
+  const assignment = new Assignment({
+    ...{ scheduler, commits, channels, feed, clock, log, defer },
+    afterRound: () => due.refresh(),
+  });
   let next = 0;
   const ids = { taskId: () => `t${++next}`, token: () => 'token', secret: () => `s${++next}` };
   const members: MemberLifecycle = new MemberLifecycle({
     ...{ membership, scheduler, channels, commits, assignment, feed, clock, ids, log, timing },
     heartbeatIntervalMs: 1_000,
   });
-  const due = new DuePromotion({ scheduler, commits, assignment, timers, clock });
+  const due: DuePromotion = new DuePromotion({ scheduler, commits, assignment, timers, clock });
   let stopping = false;
   const commands = new TaskCommands({
     ...{ scheduler, members, commits, assignment, channels, feed, clock, ids, log, due },

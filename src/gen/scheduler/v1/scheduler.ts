@@ -153,6 +153,11 @@ export enum TaskEventKind {
   TASK_EVENT_KIND_CHANGED = 3,
   /** TASK_EVENT_KIND_DELETED - A task was deleted or pruned; only its id is set. */
   TASK_EVENT_KIND_DELETED = 4,
+  /**
+   * TASK_EVENT_KIND_CONTROL - A pause, limit or cron schedule changed (only with include_controls); control is set,
+   * task is not.
+   */
+  TASK_EVENT_KIND_CONTROL = 5,
   UNRECOGNIZED = -1,
 }
 
@@ -173,6 +178,9 @@ export function taskEventKindFromJSON(object: any): TaskEventKind {
     case 4:
     case 'TASK_EVENT_KIND_DELETED':
       return TaskEventKind.TASK_EVENT_KIND_DELETED;
+    case 5:
+    case 'TASK_EVENT_KIND_CONTROL':
+      return TaskEventKind.TASK_EVENT_KIND_CONTROL;
     case -1:
     case 'UNRECOGNIZED':
     default:
@@ -192,6 +200,8 @@ export function taskEventKindToJSON(object: TaskEventKind): string {
       return 'TASK_EVENT_KIND_CHANGED';
     case TaskEventKind.TASK_EVENT_KIND_DELETED:
       return 'TASK_EVENT_KIND_DELETED';
+    case TaskEventKind.TASK_EVENT_KIND_CONTROL:
+      return 'TASK_EVENT_KIND_CONTROL';
     case TaskEventKind.UNRECOGNIZED:
     default:
       return 'UNRECOGNIZED';
@@ -201,7 +211,7 @@ export function taskEventKindToJSON(object: TaskEventKind): string {
 /**
  * Task is one unit of work. On ScheduleTask only id (optional), payload, priority, kind,
  * target_member_id, max_attempts, retry_backoff_ms, timeout_ms, run_at, delay_ms,
- * idempotency_key and idempotency_ttl_ms are read; the rest is the leader's.
+ * idempotency_key, idempotency_ttl_ms and concurrency_key are read; the rest is the leader's.
  */
 export interface Task {
   id: string;
@@ -271,6 +281,12 @@ export interface Task {
    * (RetryTask), then the attempt it had reached; max_attempts counts attempts after it.
    */
   attemptBase: number;
+  /**
+   * Tasks with the same key share its limits (SetLimit: running at once, starts per
+   * interval), its pause, and take turns with other keys within a priority. 1-128 letters,
+   * digits, '.', '_', ':', '@', '=', '+' or '-'. Empty: no key.
+   */
+  concurrencyKey: string;
 }
 
 /** ScheduleTaskRequest enqueues one task. */
@@ -411,12 +427,32 @@ export interface WatchTasksRequest {
   status: TaskStatus;
   /** Only tasks that run or last ran on this member. */
   memberId: string;
+  /**
+   * Also send every change of a pause, limit or cron schedule (TASK_EVENT_KIND_CONTROL),
+   * once saved. The snapshot holds tasks only (ListPauses, ListLimits and
+   * ListCronSchedules give the current ones).
+   */
+  includeControls: boolean;
 }
 
 /** WatchTasksResponse is one event of a task watch. */
 export interface WatchTasksResponse {
   kind: TaskEventKind;
   task: Task | undefined;
+  control: ControlChange | undefined;
+}
+
+/**
+ * ControlChange is a pause, limit or cron schedule as it is after a change, or as it was
+ * before its removal (removed: true).
+ */
+export interface ControlChange {
+  control:
+    | { $case: 'pause'; value: Pause }
+    | { $case: 'limit'; value: Limit }
+    | { $case: 'cron'; value: CronSchedule }
+    | undefined;
+  removed: boolean;
 }
 
 /** ScheduleTaskStreamRequest is one task to schedule on a ScheduleTaskStream. */
@@ -443,17 +479,19 @@ export interface ScheduleTaskStreamResponse {
 }
 
 /**
- * Pause is a kind whose tasks are not started while it holds: queued ones keep their
- * places, running ones finish.
+ * Pause is a kind or a concurrency key whose tasks are not started while it holds: queued
+ * ones keep their places, running ones finish. One of kind and key is set.
  */
 export interface Pause {
   kind: string;
   since: Date | undefined;
+  key: string;
 }
 
-/** PauseRequest pauses a kind. */
+/** PauseRequest pauses a kind or a concurrency key (set one of them). */
 export interface PauseRequest {
   kind: string;
+  key: string;
 }
 
 /** PauseResponse is the pause as it holds; changed is false when the kind was paused already. */
@@ -462,9 +500,10 @@ export interface PauseResponse {
   changed: boolean;
 }
 
-/** ResumeRequest resumes a paused kind. */
+/** ResumeRequest resumes a paused kind or concurrency key (set one of them). */
 export interface ResumeRequest {
   kind: string;
+  key: string;
 }
 
 /** ResumeResponse says whether the kind was paused. */
@@ -475,7 +514,7 @@ export interface ResumeResponse {
 /** ListPausesRequest asks for every pause. */
 export interface ListPausesRequest {}
 
-/** ListPausesResponse lists the pauses by kind. */
+/** ListPausesResponse lists the pauses: kinds by name, then keys by name. */
 export interface ListPausesResponse {
   pauses: Pause[];
 }
@@ -503,6 +542,157 @@ export interface RetryFailedTasksResponse {
   ids: string[];
 }
 
+/**
+ * Limit holds a concurrency key's tasks (or, set on a kind, each key of that kind's tasks
+ * that has no limit of its own) to at most max_running at once across the cluster and at
+ * most rate_count starts per rate_interval_ms. Tasks over a limit wait; they are not failed.
+ */
+export interface Limit {
+  /** One of key and kind is set. */
+  key: string;
+  kind: string;
+  /** Unset: no limit on tasks running at once. At least 1. */
+  maxRunning?: number | undefined;
+  /**
+   * Starts per interval: set both or neither. rate_count 1-1,000,000; rate_interval_ms
+   * 1 ms to 1 day.
+   */
+  rateCount?: number | undefined;
+  rateIntervalMs?: number | undefined;
+  /**
+   * Starts allowed at once after a quiet spell; unset or 1: starts are spaced evenly
+   * (rate_interval_ms / rate_count apart), so no window of rate_interval_ms holds more
+   * than rate_count. At most rate_count.
+   */
+  rateBurst?: number | undefined;
+  /** Set by the leader on a key's limit: tasks of the key running now, and queued. */
+  running: number;
+  queued: number;
+}
+
+/** SetLimitRequest sets (replaces) the limit of a key or a kind. */
+export interface SetLimitRequest {
+  limit: Limit | undefined;
+}
+
+/** SetLimitResponse is the limit as it holds now. */
+export interface SetLimitResponse {
+  limit: Limit | undefined;
+}
+
+/** RemoveLimitRequest removes the limit of a key or a kind (set one of them). */
+export interface RemoveLimitRequest {
+  key: string;
+  kind: string;
+}
+
+/** RemoveLimitResponse says whether there was a limit to remove. */
+export interface RemoveLimitResponse {
+  changed: boolean;
+}
+
+/** ListLimitsRequest asks for every limit. */
+export interface ListLimitsRequest {}
+
+/** ListLimitsResponse lists the limits: kinds by name, then keys by name. */
+export interface ListLimitsResponse {
+  limits: Limit[];
+}
+
+/**
+ * CronSchedule schedules a task at each firing of a cron expression. The task's id is the
+ * schedule's name and the firing time ("nightly@2026-12-01T02:00:00.000Z"), so a firing is
+ * scheduled once however many leaders restart or fail over around it.
+ */
+export interface CronSchedule {
+  /** 1-64 letters, digits, '.', '_', ':' or '-'. */
+  name: string;
+  /**
+   * Five fields (minute hour day-of-month month day-of-week) or six (seconds first), as
+   * cron-parser reads them: "0 3 * * *", "* /15 * * * *", "0 0 9 * * MON-FRI".
+   */
+  expression: string;
+  /** IANA time zone the expression is read in ("Europe/Berlin"); empty: UTC. */
+  timeZone: string;
+  /**
+   * What each firing schedules: payload, kind, priority, target_member_id, max_attempts,
+   * retry_backoff_ms, timeout_ms and concurrency_key are read; id and times are the leader's.
+   */
+  task: Task | undefined;
+  paused: boolean;
+  /**
+   * Set by the leader: the next firing (none while paused), the last one that scheduled a
+   * task and that task's id, and when the schedule was added.
+   */
+  nextRun: Date | undefined;
+  lastRun: Date | undefined;
+  lastTaskId: string;
+  createdAt: Date | undefined;
+}
+
+/**
+ * AddCronScheduleRequest adds a schedule; one with the same name is refused
+ * (ALREADY_EXISTS) unless replace is set.
+ */
+export interface AddCronScheduleRequest {
+  schedule: CronSchedule | undefined;
+  replace: boolean;
+}
+
+/** AddCronScheduleResponse is the schedule as kept, with its next firing. */
+export interface AddCronScheduleResponse {
+  schedule: CronSchedule | undefined;
+}
+
+/** RemoveCronScheduleRequest removes a schedule by name; tasks it scheduled stay. */
+export interface RemoveCronScheduleRequest {
+  name: string;
+}
+
+/** RemoveCronScheduleResponse says whether there was such a schedule. */
+export interface RemoveCronScheduleResponse {
+  changed: boolean;
+}
+
+/** ListCronSchedulesRequest asks for every schedule. */
+export interface ListCronSchedulesRequest {}
+
+/** ListCronSchedulesResponse lists the schedules by name. */
+export interface ListCronSchedulesResponse {
+  schedules: CronSchedule[];
+}
+
+/** PauseCronScheduleRequest pauses (or ResumeCronSchedule resumes) a schedule by name. */
+export interface PauseCronScheduleRequest {
+  name: string;
+}
+
+/**
+ * ResumeCronScheduleRequest resumes a paused schedule: it fires next at its next time
+ * from now (firings while paused are skipped).
+ */
+export interface ResumeCronScheduleRequest {
+  name: string;
+}
+
+/**
+ * PauseCronScheduleResponse is the schedule after the pause; changed is false when it was
+ * paused already.
+ */
+export interface PauseCronScheduleResponse {
+  schedule: CronSchedule | undefined;
+  changed: boolean;
+}
+
+/**
+ * ResumeCronScheduleResponse is the schedule after the resume; changed is false when it was
+ * not paused.
+ */
+export interface ResumeCronScheduleResponse {
+  schedule: CronSchedule | undefined;
+  changed: boolean;
+}
+
 function createBaseTask(): Task {
   return {
     id: '',
@@ -528,6 +718,7 @@ function createBaseTask(): Task {
     idempotencyTtlMs: undefined,
     waiting: '',
     attemptBase: 0,
+    concurrencyKey: '',
   };
 }
 
@@ -601,6 +792,9 @@ export const Task: MessageFns<Task> = {
     }
     if (message.attemptBase !== 0) {
       writer.uint32(184).uint32(message.attemptBase);
+    }
+    if (message.concurrencyKey !== '') {
+      writer.uint32(194).string(message.concurrencyKey);
     }
     return writer;
   },
@@ -802,6 +996,14 @@ export const Task: MessageFns<Task> = {
             message.attemptBase = reader.uint32();
             continue;
           }
+          case 24: {
+            if (tag !== 194) {
+              break;
+            }
+
+            message.concurrencyKey = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -895,6 +1097,11 @@ export const Task: MessageFns<Task> = {
         : isSet(object.attempt_base)
           ? globalThis.Number(object.attempt_base)
           : 0,
+      concurrencyKey: isSet(object.concurrencyKey)
+        ? globalThis.String(object.concurrencyKey)
+        : isSet(object.concurrency_key)
+          ? globalThis.String(object.concurrency_key)
+          : '',
     };
   },
 
@@ -969,6 +1176,9 @@ export const Task: MessageFns<Task> = {
     if (message.attemptBase !== 0) {
       obj.attemptBase = Math.round(message.attemptBase);
     }
+    if (message.concurrencyKey !== '') {
+      obj.concurrencyKey = message.concurrencyKey;
+    }
     return obj;
   },
 
@@ -1000,6 +1210,7 @@ export const Task: MessageFns<Task> = {
     message.idempotencyTtlMs = object.idempotencyTtlMs ?? undefined;
     message.waiting = object.waiting ?? '';
     message.attemptBase = object.attemptBase ?? 0;
+    message.concurrencyKey = object.concurrencyKey ?? '';
     return message;
   },
 };
@@ -2457,7 +2668,7 @@ export const GetTaskOutputResponse: MessageFns<GetTaskOutputResponse> = {
 };
 
 function createBaseWatchTasksRequest(): WatchTasksRequest {
-  return { status: 0, memberId: '' };
+  return { status: 0, memberId: '', includeControls: false };
 }
 
 export const WatchTasksRequest: MessageFns<WatchTasksRequest> = {
@@ -2467,6 +2678,9 @@ export const WatchTasksRequest: MessageFns<WatchTasksRequest> = {
     }
     if (message.memberId !== '') {
       writer.uint32(18).string(message.memberId);
+    }
+    if (message.includeControls !== false) {
+      writer.uint32(24).bool(message.includeControls);
     }
     return writer;
   },
@@ -2500,6 +2714,14 @@ export const WatchTasksRequest: MessageFns<WatchTasksRequest> = {
             message.memberId = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.includeControls = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2520,6 +2742,11 @@ export const WatchTasksRequest: MessageFns<WatchTasksRequest> = {
         : isSet(object.member_id)
           ? globalThis.String(object.member_id)
           : '',
+      includeControls: isSet(object.includeControls)
+        ? globalThis.Boolean(object.includeControls)
+        : isSet(object.include_controls)
+          ? globalThis.Boolean(object.include_controls)
+          : false,
     };
   },
 
@@ -2531,6 +2758,9 @@ export const WatchTasksRequest: MessageFns<WatchTasksRequest> = {
     if (message.memberId !== '') {
       obj.memberId = message.memberId;
     }
+    if (message.includeControls !== false) {
+      obj.includeControls = message.includeControls;
+    }
     return obj;
   },
 
@@ -2541,12 +2771,13 @@ export const WatchTasksRequest: MessageFns<WatchTasksRequest> = {
     const message = createBaseWatchTasksRequest();
     message.status = object.status ?? 0;
     message.memberId = object.memberId ?? '';
+    message.includeControls = object.includeControls ?? false;
     return message;
   },
 };
 
 function createBaseWatchTasksResponse(): WatchTasksResponse {
-  return { kind: 0, task: undefined };
+  return { kind: 0, task: undefined, control: undefined };
 }
 
 export const WatchTasksResponse: MessageFns<WatchTasksResponse> = {
@@ -2556,6 +2787,9 @@ export const WatchTasksResponse: MessageFns<WatchTasksResponse> = {
     }
     if (message.task !== undefined) {
       Task.encode(message.task, writer.uint32(18).fork()).join();
+    }
+    if (message.control !== undefined) {
+      ControlChange.encode(message.control, writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -2589,6 +2823,14 @@ export const WatchTasksResponse: MessageFns<WatchTasksResponse> = {
             message.task = Task.decode(reader, reader.uint32());
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.control = ControlChange.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2605,6 +2847,7 @@ export const WatchTasksResponse: MessageFns<WatchTasksResponse> = {
     return {
       kind: isSet(object.kind) ? taskEventKindFromJSON(object.kind) : 0,
       task: isSet(object.task) ? Task.fromJSON(object.task) : undefined,
+      control: isSet(object.control) ? ControlChange.fromJSON(object.control) : undefined,
     };
   },
 
@@ -2615,6 +2858,9 @@ export const WatchTasksResponse: MessageFns<WatchTasksResponse> = {
     }
     if (message.task !== undefined) {
       obj.task = Task.toJSON(message.task);
+    }
+    if (message.control !== undefined) {
+      obj.control = ControlChange.toJSON(message.control);
     }
     return obj;
   },
@@ -2627,6 +2873,154 @@ export const WatchTasksResponse: MessageFns<WatchTasksResponse> = {
     message.kind = object.kind ?? 0;
     message.task =
       object.task !== undefined && object.task !== null ? Task.fromPartial(object.task) : undefined;
+    message.control =
+      object.control !== undefined && object.control !== null
+        ? ControlChange.fromPartial(object.control)
+        : undefined;
+    return message;
+  },
+};
+
+function createBaseControlChange(): ControlChange {
+  return { control: undefined, removed: false };
+}
+
+export const ControlChange: MessageFns<ControlChange> = {
+  encode(message: ControlChange, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.control?.$case) {
+      case 'pause':
+        Pause.encode(message.control.value, writer.uint32(10).fork()).join();
+        break;
+      case 'limit':
+        Limit.encode(message.control.value, writer.uint32(18).fork()).join();
+        break;
+      case 'cron':
+        CronSchedule.encode(message.control.value, writer.uint32(26).fork()).join();
+        break;
+    }
+    if (message.removed !== false) {
+      writer.uint32(32).bool(message.removed);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ControlChange {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseControlChange();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.control = { $case: 'pause', value: Pause.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.control = { $case: 'limit', value: Limit.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.control = {
+              $case: 'cron',
+              value: CronSchedule.decode(reader, reader.uint32()),
+            };
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.removed = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ControlChange {
+    return {
+      control: isSet(object.pause)
+        ? { $case: 'pause', value: Pause.fromJSON(object.pause) }
+        : isSet(object.limit)
+          ? { $case: 'limit', value: Limit.fromJSON(object.limit) }
+          : isSet(object.cron)
+            ? { $case: 'cron', value: CronSchedule.fromJSON(object.cron) }
+            : undefined,
+      removed: isSet(object.removed) ? globalThis.Boolean(object.removed) : false,
+    };
+  },
+
+  toJSON(message: ControlChange): unknown {
+    const obj: any = {};
+    if (message.control?.$case === 'pause') {
+      obj.pause = Pause.toJSON(message.control.value);
+    } else if (message.control?.$case === 'limit') {
+      obj.limit = Limit.toJSON(message.control.value);
+    } else if (message.control?.$case === 'cron') {
+      obj.cron = CronSchedule.toJSON(message.control.value);
+    }
+    if (message.removed !== false) {
+      obj.removed = message.removed;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ControlChange>, I>>(base?: I): ControlChange {
+    return ControlChange.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ControlChange>, I>>(object: I): ControlChange {
+    const message = createBaseControlChange();
+    switch (object.control?.$case) {
+      case 'pause': {
+        if (object.control?.value !== undefined && object.control?.value !== null) {
+          message.control = { $case: 'pause', value: Pause.fromPartial(object.control.value) };
+        }
+        break;
+      }
+      case 'limit': {
+        if (object.control?.value !== undefined && object.control?.value !== null) {
+          message.control = { $case: 'limit', value: Limit.fromPartial(object.control.value) };
+        }
+        break;
+      }
+      case 'cron': {
+        if (object.control?.value !== undefined && object.control?.value !== null) {
+          message.control = {
+            $case: 'cron',
+            value: CronSchedule.fromPartial(object.control.value),
+          };
+        }
+        break;
+      }
+    }
+    message.removed = object.removed ?? false;
     return message;
   },
 };
@@ -2873,7 +3267,7 @@ export const ScheduleTaskStreamResponse: MessageFns<ScheduleTaskStreamResponse> 
 };
 
 function createBasePause(): Pause {
-  return { kind: '', since: undefined };
+  return { kind: '', since: undefined, key: '' };
 }
 
 export const Pause: MessageFns<Pause> = {
@@ -2883,6 +3277,9 @@ export const Pause: MessageFns<Pause> = {
     }
     if (message.since !== undefined) {
       Timestamp.encode(toTimestamp(message.since), writer.uint32(18).fork()).join();
+    }
+    if (message.key !== '') {
+      writer.uint32(26).string(message.key);
     }
     return writer;
   },
@@ -2916,6 +3313,14 @@ export const Pause: MessageFns<Pause> = {
             message.since = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2932,6 +3337,7 @@ export const Pause: MessageFns<Pause> = {
     return {
       kind: isSet(object.kind) ? globalThis.String(object.kind) : '',
       since: isSet(object.since) ? fromJsonTimestamp(object.since) : undefined,
+      key: isSet(object.key) ? globalThis.String(object.key) : '',
     };
   },
 
@@ -2943,6 +3349,9 @@ export const Pause: MessageFns<Pause> = {
     if (message.since !== undefined) {
       obj.since = message.since.toISOString();
     }
+    if (message.key !== '') {
+      obj.key = message.key;
+    }
     return obj;
   },
 
@@ -2953,18 +3362,22 @@ export const Pause: MessageFns<Pause> = {
     const message = createBasePause();
     message.kind = object.kind ?? '';
     message.since = object.since ?? undefined;
+    message.key = object.key ?? '';
     return message;
   },
 };
 
 function createBasePauseRequest(): PauseRequest {
-  return { kind: '' };
+  return { kind: '', key: '' };
 }
 
 export const PauseRequest: MessageFns<PauseRequest> = {
   encode(message: PauseRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.kind !== '') {
       writer.uint32(10).string(message.kind);
+    }
+    if (message.key !== '') {
+      writer.uint32(18).string(message.key);
     }
     return writer;
   },
@@ -2990,6 +3403,14 @@ export const PauseRequest: MessageFns<PauseRequest> = {
             message.kind = reader.string();
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3003,13 +3424,19 @@ export const PauseRequest: MessageFns<PauseRequest> = {
   },
 
   fromJSON(object: any): PauseRequest {
-    return { kind: isSet(object.kind) ? globalThis.String(object.kind) : '' };
+    return {
+      kind: isSet(object.kind) ? globalThis.String(object.kind) : '',
+      key: isSet(object.key) ? globalThis.String(object.key) : '',
+    };
   },
 
   toJSON(message: PauseRequest): unknown {
     const obj: any = {};
     if (message.kind !== '') {
       obj.kind = message.kind;
+    }
+    if (message.key !== '') {
+      obj.key = message.key;
     }
     return obj;
   },
@@ -3020,6 +3447,7 @@ export const PauseRequest: MessageFns<PauseRequest> = {
   fromPartial<I extends Exact<DeepPartial<PauseRequest>, I>>(object: I): PauseRequest {
     const message = createBasePauseRequest();
     message.kind = object.kind ?? '';
+    message.key = object.key ?? '';
     return message;
   },
 };
@@ -3113,13 +3541,16 @@ export const PauseResponse: MessageFns<PauseResponse> = {
 };
 
 function createBaseResumeRequest(): ResumeRequest {
-  return { kind: '' };
+  return { kind: '', key: '' };
 }
 
 export const ResumeRequest: MessageFns<ResumeRequest> = {
   encode(message: ResumeRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.kind !== '') {
       writer.uint32(10).string(message.kind);
+    }
+    if (message.key !== '') {
+      writer.uint32(18).string(message.key);
     }
     return writer;
   },
@@ -3145,6 +3576,14 @@ export const ResumeRequest: MessageFns<ResumeRequest> = {
             message.kind = reader.string();
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3158,13 +3597,19 @@ export const ResumeRequest: MessageFns<ResumeRequest> = {
   },
 
   fromJSON(object: any): ResumeRequest {
-    return { kind: isSet(object.kind) ? globalThis.String(object.kind) : '' };
+    return {
+      kind: isSet(object.kind) ? globalThis.String(object.kind) : '',
+      key: isSet(object.key) ? globalThis.String(object.key) : '',
+    };
   },
 
   toJSON(message: ResumeRequest): unknown {
     const obj: any = {};
     if (message.kind !== '') {
       obj.kind = message.kind;
+    }
+    if (message.key !== '') {
+      obj.key = message.key;
     }
     return obj;
   },
@@ -3175,6 +3620,7 @@ export const ResumeRequest: MessageFns<ResumeRequest> = {
   fromPartial<I extends Exact<DeepPartial<ResumeRequest>, I>>(object: I): ResumeRequest {
     const message = createBaseResumeRequest();
     message.kind = object.kind ?? '';
+    message.key = object.key ?? '';
     return message;
   },
 };
@@ -3656,6 +4102,1648 @@ export const RetryFailedTasksResponse: MessageFns<RetryFailedTasksResponse> = {
   },
 };
 
+function createBaseLimit(): Limit {
+  return {
+    key: '',
+    kind: '',
+    maxRunning: undefined,
+    rateCount: undefined,
+    rateIntervalMs: undefined,
+    rateBurst: undefined,
+    running: 0,
+    queued: 0,
+  };
+}
+
+export const Limit: MessageFns<Limit> = {
+  encode(message: Limit, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== '') {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.kind !== '') {
+      writer.uint32(18).string(message.kind);
+    }
+    if (message.maxRunning !== undefined) {
+      writer.uint32(24).uint32(message.maxRunning);
+    }
+    if (message.rateCount !== undefined) {
+      writer.uint32(32).uint32(message.rateCount);
+    }
+    if (message.rateIntervalMs !== undefined) {
+      writer.uint32(40).uint64(message.rateIntervalMs);
+    }
+    if (message.rateBurst !== undefined) {
+      writer.uint32(48).uint32(message.rateBurst);
+    }
+    if (message.running !== 0) {
+      writer.uint32(56).uint32(message.running);
+    }
+    if (message.queued !== 0) {
+      writer.uint32(64).uint32(message.queued);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Limit {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLimit();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.kind = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.maxRunning = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.rateCount = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.rateIntervalMs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.rateBurst = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.running = reader.uint32();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.queued = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Limit {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : '',
+      kind: isSet(object.kind) ? globalThis.String(object.kind) : '',
+      maxRunning: isSet(object.maxRunning)
+        ? globalThis.Number(object.maxRunning)
+        : isSet(object.max_running)
+          ? globalThis.Number(object.max_running)
+          : undefined,
+      rateCount: isSet(object.rateCount)
+        ? globalThis.Number(object.rateCount)
+        : isSet(object.rate_count)
+          ? globalThis.Number(object.rate_count)
+          : undefined,
+      rateIntervalMs: isSet(object.rateIntervalMs)
+        ? globalThis.Number(object.rateIntervalMs)
+        : isSet(object.rate_interval_ms)
+          ? globalThis.Number(object.rate_interval_ms)
+          : undefined,
+      rateBurst: isSet(object.rateBurst)
+        ? globalThis.Number(object.rateBurst)
+        : isSet(object.rate_burst)
+          ? globalThis.Number(object.rate_burst)
+          : undefined,
+      running: isSet(object.running) ? globalThis.Number(object.running) : 0,
+      queued: isSet(object.queued) ? globalThis.Number(object.queued) : 0,
+    };
+  },
+
+  toJSON(message: Limit): unknown {
+    const obj: any = {};
+    if (message.key !== '') {
+      obj.key = message.key;
+    }
+    if (message.kind !== '') {
+      obj.kind = message.kind;
+    }
+    if (message.maxRunning !== undefined) {
+      obj.maxRunning = Math.round(message.maxRunning);
+    }
+    if (message.rateCount !== undefined) {
+      obj.rateCount = Math.round(message.rateCount);
+    }
+    if (message.rateIntervalMs !== undefined) {
+      obj.rateIntervalMs = Math.round(message.rateIntervalMs);
+    }
+    if (message.rateBurst !== undefined) {
+      obj.rateBurst = Math.round(message.rateBurst);
+    }
+    if (message.running !== 0) {
+      obj.running = Math.round(message.running);
+    }
+    if (message.queued !== 0) {
+      obj.queued = Math.round(message.queued);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Limit>, I>>(base?: I): Limit {
+    return Limit.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Limit>, I>>(object: I): Limit {
+    const message = createBaseLimit();
+    message.key = object.key ?? '';
+    message.kind = object.kind ?? '';
+    message.maxRunning = object.maxRunning ?? undefined;
+    message.rateCount = object.rateCount ?? undefined;
+    message.rateIntervalMs = object.rateIntervalMs ?? undefined;
+    message.rateBurst = object.rateBurst ?? undefined;
+    message.running = object.running ?? 0;
+    message.queued = object.queued ?? 0;
+    return message;
+  },
+};
+
+function createBaseSetLimitRequest(): SetLimitRequest {
+  return { limit: undefined };
+}
+
+export const SetLimitRequest: MessageFns<SetLimitRequest> = {
+  encode(message: SetLimitRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.limit !== undefined) {
+      Limit.encode(message.limit, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SetLimitRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSetLimitRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.limit = Limit.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SetLimitRequest {
+    return { limit: isSet(object.limit) ? Limit.fromJSON(object.limit) : undefined };
+  },
+
+  toJSON(message: SetLimitRequest): unknown {
+    const obj: any = {};
+    if (message.limit !== undefined) {
+      obj.limit = Limit.toJSON(message.limit);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SetLimitRequest>, I>>(base?: I): SetLimitRequest {
+    return SetLimitRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SetLimitRequest>, I>>(object: I): SetLimitRequest {
+    const message = createBaseSetLimitRequest();
+    message.limit =
+      object.limit !== undefined && object.limit !== null
+        ? Limit.fromPartial(object.limit)
+        : undefined;
+    return message;
+  },
+};
+
+function createBaseSetLimitResponse(): SetLimitResponse {
+  return { limit: undefined };
+}
+
+export const SetLimitResponse: MessageFns<SetLimitResponse> = {
+  encode(message: SetLimitResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.limit !== undefined) {
+      Limit.encode(message.limit, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SetLimitResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSetLimitResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.limit = Limit.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SetLimitResponse {
+    return { limit: isSet(object.limit) ? Limit.fromJSON(object.limit) : undefined };
+  },
+
+  toJSON(message: SetLimitResponse): unknown {
+    const obj: any = {};
+    if (message.limit !== undefined) {
+      obj.limit = Limit.toJSON(message.limit);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SetLimitResponse>, I>>(base?: I): SetLimitResponse {
+    return SetLimitResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SetLimitResponse>, I>>(object: I): SetLimitResponse {
+    const message = createBaseSetLimitResponse();
+    message.limit =
+      object.limit !== undefined && object.limit !== null
+        ? Limit.fromPartial(object.limit)
+        : undefined;
+    return message;
+  },
+};
+
+function createBaseRemoveLimitRequest(): RemoveLimitRequest {
+  return { key: '', kind: '' };
+}
+
+export const RemoveLimitRequest: MessageFns<RemoveLimitRequest> = {
+  encode(message: RemoveLimitRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== '') {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.kind !== '') {
+      writer.uint32(18).string(message.kind);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RemoveLimitRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRemoveLimitRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.kind = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RemoveLimitRequest {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : '',
+      kind: isSet(object.kind) ? globalThis.String(object.kind) : '',
+    };
+  },
+
+  toJSON(message: RemoveLimitRequest): unknown {
+    const obj: any = {};
+    if (message.key !== '') {
+      obj.key = message.key;
+    }
+    if (message.kind !== '') {
+      obj.kind = message.kind;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RemoveLimitRequest>, I>>(base?: I): RemoveLimitRequest {
+    return RemoveLimitRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RemoveLimitRequest>, I>>(object: I): RemoveLimitRequest {
+    const message = createBaseRemoveLimitRequest();
+    message.key = object.key ?? '';
+    message.kind = object.kind ?? '';
+    return message;
+  },
+};
+
+function createBaseRemoveLimitResponse(): RemoveLimitResponse {
+  return { changed: false };
+}
+
+export const RemoveLimitResponse: MessageFns<RemoveLimitResponse> = {
+  encode(message: RemoveLimitResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.changed !== false) {
+      writer.uint32(8).bool(message.changed);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RemoveLimitResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRemoveLimitResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.changed = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RemoveLimitResponse {
+    return { changed: isSet(object.changed) ? globalThis.Boolean(object.changed) : false };
+  },
+
+  toJSON(message: RemoveLimitResponse): unknown {
+    const obj: any = {};
+    if (message.changed !== false) {
+      obj.changed = message.changed;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RemoveLimitResponse>, I>>(base?: I): RemoveLimitResponse {
+    return RemoveLimitResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RemoveLimitResponse>, I>>(
+    object: I,
+  ): RemoveLimitResponse {
+    const message = createBaseRemoveLimitResponse();
+    message.changed = object.changed ?? false;
+    return message;
+  },
+};
+
+function createBaseListLimitsRequest(): ListLimitsRequest {
+  return {};
+}
+
+export const ListLimitsRequest: MessageFns<ListLimitsRequest> = {
+  encode(_: ListLimitsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListLimitsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListLimitsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ListLimitsRequest {
+    return {};
+  },
+
+  toJSON(_: ListLimitsRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListLimitsRequest>, I>>(base?: I): ListLimitsRequest {
+    return ListLimitsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListLimitsRequest>, I>>(_: I): ListLimitsRequest {
+    const message = createBaseListLimitsRequest();
+    return message;
+  },
+};
+
+function createBaseListLimitsResponse(): ListLimitsResponse {
+  return { limits: [] };
+}
+
+export const ListLimitsResponse: MessageFns<ListLimitsResponse> = {
+  encode(message: ListLimitsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.limits) {
+      Limit.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListLimitsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListLimitsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.limits.push(Limit.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListLimitsResponse {
+    return {
+      limits: globalThis.Array.isArray(object?.limits)
+        ? object.limits.map((e: any) => Limit.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ListLimitsResponse): unknown {
+    const obj: any = {};
+    if (message.limits?.length) {
+      obj.limits = message.limits.map((e) => Limit.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListLimitsResponse>, I>>(base?: I): ListLimitsResponse {
+    return ListLimitsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListLimitsResponse>, I>>(object: I): ListLimitsResponse {
+    const message = createBaseListLimitsResponse();
+    message.limits = object.limits?.map((e) => Limit.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseCronSchedule(): CronSchedule {
+  return {
+    name: '',
+    expression: '',
+    timeZone: '',
+    task: undefined,
+    paused: false,
+    nextRun: undefined,
+    lastRun: undefined,
+    lastTaskId: '',
+    createdAt: undefined,
+  };
+}
+
+export const CronSchedule: MessageFns<CronSchedule> = {
+  encode(message: CronSchedule, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== '') {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.expression !== '') {
+      writer.uint32(18).string(message.expression);
+    }
+    if (message.timeZone !== '') {
+      writer.uint32(26).string(message.timeZone);
+    }
+    if (message.task !== undefined) {
+      Task.encode(message.task, writer.uint32(34).fork()).join();
+    }
+    if (message.paused !== false) {
+      writer.uint32(40).bool(message.paused);
+    }
+    if (message.nextRun !== undefined) {
+      Timestamp.encode(toTimestamp(message.nextRun), writer.uint32(50).fork()).join();
+    }
+    if (message.lastRun !== undefined) {
+      Timestamp.encode(toTimestamp(message.lastRun), writer.uint32(58).fork()).join();
+    }
+    if (message.lastTaskId !== '') {
+      writer.uint32(66).string(message.lastTaskId);
+    }
+    if (message.createdAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.createdAt), writer.uint32(74).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CronSchedule {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCronSchedule();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.expression = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.timeZone = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.task = Task.decode(reader, reader.uint32());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.paused = reader.bool();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.nextRun = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.lastRun = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.lastTaskId = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.createdAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CronSchedule {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : '',
+      expression: isSet(object.expression) ? globalThis.String(object.expression) : '',
+      timeZone: isSet(object.timeZone)
+        ? globalThis.String(object.timeZone)
+        : isSet(object.time_zone)
+          ? globalThis.String(object.time_zone)
+          : '',
+      task: isSet(object.task) ? Task.fromJSON(object.task) : undefined,
+      paused: isSet(object.paused) ? globalThis.Boolean(object.paused) : false,
+      nextRun: isSet(object.nextRun)
+        ? fromJsonTimestamp(object.nextRun)
+        : isSet(object.next_run)
+          ? fromJsonTimestamp(object.next_run)
+          : undefined,
+      lastRun: isSet(object.lastRun)
+        ? fromJsonTimestamp(object.lastRun)
+        : isSet(object.last_run)
+          ? fromJsonTimestamp(object.last_run)
+          : undefined,
+      lastTaskId: isSet(object.lastTaskId)
+        ? globalThis.String(object.lastTaskId)
+        : isSet(object.last_task_id)
+          ? globalThis.String(object.last_task_id)
+          : '',
+      createdAt: isSet(object.createdAt)
+        ? fromJsonTimestamp(object.createdAt)
+        : isSet(object.created_at)
+          ? fromJsonTimestamp(object.created_at)
+          : undefined,
+    };
+  },
+
+  toJSON(message: CronSchedule): unknown {
+    const obj: any = {};
+    if (message.name !== '') {
+      obj.name = message.name;
+    }
+    if (message.expression !== '') {
+      obj.expression = message.expression;
+    }
+    if (message.timeZone !== '') {
+      obj.timeZone = message.timeZone;
+    }
+    if (message.task !== undefined) {
+      obj.task = Task.toJSON(message.task);
+    }
+    if (message.paused !== false) {
+      obj.paused = message.paused;
+    }
+    if (message.nextRun !== undefined) {
+      obj.nextRun = message.nextRun.toISOString();
+    }
+    if (message.lastRun !== undefined) {
+      obj.lastRun = message.lastRun.toISOString();
+    }
+    if (message.lastTaskId !== '') {
+      obj.lastTaskId = message.lastTaskId;
+    }
+    if (message.createdAt !== undefined) {
+      obj.createdAt = message.createdAt.toISOString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CronSchedule>, I>>(base?: I): CronSchedule {
+    return CronSchedule.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CronSchedule>, I>>(object: I): CronSchedule {
+    const message = createBaseCronSchedule();
+    message.name = object.name ?? '';
+    message.expression = object.expression ?? '';
+    message.timeZone = object.timeZone ?? '';
+    message.task =
+      object.task !== undefined && object.task !== null ? Task.fromPartial(object.task) : undefined;
+    message.paused = object.paused ?? false;
+    message.nextRun = object.nextRun ?? undefined;
+    message.lastRun = object.lastRun ?? undefined;
+    message.lastTaskId = object.lastTaskId ?? '';
+    message.createdAt = object.createdAt ?? undefined;
+    return message;
+  },
+};
+
+function createBaseAddCronScheduleRequest(): AddCronScheduleRequest {
+  return { schedule: undefined, replace: false };
+}
+
+export const AddCronScheduleRequest: MessageFns<AddCronScheduleRequest> = {
+  encode(message: AddCronScheduleRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.schedule !== undefined) {
+      CronSchedule.encode(message.schedule, writer.uint32(10).fork()).join();
+    }
+    if (message.replace !== false) {
+      writer.uint32(16).bool(message.replace);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AddCronScheduleRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAddCronScheduleRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.schedule = CronSchedule.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.replace = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AddCronScheduleRequest {
+    return {
+      schedule: isSet(object.schedule) ? CronSchedule.fromJSON(object.schedule) : undefined,
+      replace: isSet(object.replace) ? globalThis.Boolean(object.replace) : false,
+    };
+  },
+
+  toJSON(message: AddCronScheduleRequest): unknown {
+    const obj: any = {};
+    if (message.schedule !== undefined) {
+      obj.schedule = CronSchedule.toJSON(message.schedule);
+    }
+    if (message.replace !== false) {
+      obj.replace = message.replace;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AddCronScheduleRequest>, I>>(
+    base?: I,
+  ): AddCronScheduleRequest {
+    return AddCronScheduleRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AddCronScheduleRequest>, I>>(
+    object: I,
+  ): AddCronScheduleRequest {
+    const message = createBaseAddCronScheduleRequest();
+    message.schedule =
+      object.schedule !== undefined && object.schedule !== null
+        ? CronSchedule.fromPartial(object.schedule)
+        : undefined;
+    message.replace = object.replace ?? false;
+    return message;
+  },
+};
+
+function createBaseAddCronScheduleResponse(): AddCronScheduleResponse {
+  return { schedule: undefined };
+}
+
+export const AddCronScheduleResponse: MessageFns<AddCronScheduleResponse> = {
+  encode(
+    message: AddCronScheduleResponse,
+    writer: BinaryWriter = new BinaryWriter(),
+  ): BinaryWriter {
+    if (message.schedule !== undefined) {
+      CronSchedule.encode(message.schedule, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AddCronScheduleResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAddCronScheduleResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.schedule = CronSchedule.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AddCronScheduleResponse {
+    return {
+      schedule: isSet(object.schedule) ? CronSchedule.fromJSON(object.schedule) : undefined,
+    };
+  },
+
+  toJSON(message: AddCronScheduleResponse): unknown {
+    const obj: any = {};
+    if (message.schedule !== undefined) {
+      obj.schedule = CronSchedule.toJSON(message.schedule);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AddCronScheduleResponse>, I>>(
+    base?: I,
+  ): AddCronScheduleResponse {
+    return AddCronScheduleResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AddCronScheduleResponse>, I>>(
+    object: I,
+  ): AddCronScheduleResponse {
+    const message = createBaseAddCronScheduleResponse();
+    message.schedule =
+      object.schedule !== undefined && object.schedule !== null
+        ? CronSchedule.fromPartial(object.schedule)
+        : undefined;
+    return message;
+  },
+};
+
+function createBaseRemoveCronScheduleRequest(): RemoveCronScheduleRequest {
+  return { name: '' };
+}
+
+export const RemoveCronScheduleRequest: MessageFns<RemoveCronScheduleRequest> = {
+  encode(
+    message: RemoveCronScheduleRequest,
+    writer: BinaryWriter = new BinaryWriter(),
+  ): BinaryWriter {
+    if (message.name !== '') {
+      writer.uint32(10).string(message.name);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RemoveCronScheduleRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRemoveCronScheduleRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RemoveCronScheduleRequest {
+    return { name: isSet(object.name) ? globalThis.String(object.name) : '' };
+  },
+
+  toJSON(message: RemoveCronScheduleRequest): unknown {
+    const obj: any = {};
+    if (message.name !== '') {
+      obj.name = message.name;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RemoveCronScheduleRequest>, I>>(
+    base?: I,
+  ): RemoveCronScheduleRequest {
+    return RemoveCronScheduleRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RemoveCronScheduleRequest>, I>>(
+    object: I,
+  ): RemoveCronScheduleRequest {
+    const message = createBaseRemoveCronScheduleRequest();
+    message.name = object.name ?? '';
+    return message;
+  },
+};
+
+function createBaseRemoveCronScheduleResponse(): RemoveCronScheduleResponse {
+  return { changed: false };
+}
+
+export const RemoveCronScheduleResponse: MessageFns<RemoveCronScheduleResponse> = {
+  encode(
+    message: RemoveCronScheduleResponse,
+    writer: BinaryWriter = new BinaryWriter(),
+  ): BinaryWriter {
+    if (message.changed !== false) {
+      writer.uint32(8).bool(message.changed);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RemoveCronScheduleResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRemoveCronScheduleResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.changed = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RemoveCronScheduleResponse {
+    return { changed: isSet(object.changed) ? globalThis.Boolean(object.changed) : false };
+  },
+
+  toJSON(message: RemoveCronScheduleResponse): unknown {
+    const obj: any = {};
+    if (message.changed !== false) {
+      obj.changed = message.changed;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RemoveCronScheduleResponse>, I>>(
+    base?: I,
+  ): RemoveCronScheduleResponse {
+    return RemoveCronScheduleResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RemoveCronScheduleResponse>, I>>(
+    object: I,
+  ): RemoveCronScheduleResponse {
+    const message = createBaseRemoveCronScheduleResponse();
+    message.changed = object.changed ?? false;
+    return message;
+  },
+};
+
+function createBaseListCronSchedulesRequest(): ListCronSchedulesRequest {
+  return {};
+}
+
+export const ListCronSchedulesRequest: MessageFns<ListCronSchedulesRequest> = {
+  encode(_: ListCronSchedulesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListCronSchedulesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListCronSchedulesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ListCronSchedulesRequest {
+    return {};
+  },
+
+  toJSON(_: ListCronSchedulesRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListCronSchedulesRequest>, I>>(
+    base?: I,
+  ): ListCronSchedulesRequest {
+    return ListCronSchedulesRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListCronSchedulesRequest>, I>>(
+    _: I,
+  ): ListCronSchedulesRequest {
+    const message = createBaseListCronSchedulesRequest();
+    return message;
+  },
+};
+
+function createBaseListCronSchedulesResponse(): ListCronSchedulesResponse {
+  return { schedules: [] };
+}
+
+export const ListCronSchedulesResponse: MessageFns<ListCronSchedulesResponse> = {
+  encode(
+    message: ListCronSchedulesResponse,
+    writer: BinaryWriter = new BinaryWriter(),
+  ): BinaryWriter {
+    for (const v of message.schedules) {
+      CronSchedule.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListCronSchedulesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListCronSchedulesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.schedules.push(CronSchedule.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListCronSchedulesResponse {
+    return {
+      schedules: globalThis.Array.isArray(object?.schedules)
+        ? object.schedules.map((e: any) => CronSchedule.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ListCronSchedulesResponse): unknown {
+    const obj: any = {};
+    if (message.schedules?.length) {
+      obj.schedules = message.schedules.map((e) => CronSchedule.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListCronSchedulesResponse>, I>>(
+    base?: I,
+  ): ListCronSchedulesResponse {
+    return ListCronSchedulesResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListCronSchedulesResponse>, I>>(
+    object: I,
+  ): ListCronSchedulesResponse {
+    const message = createBaseListCronSchedulesResponse();
+    message.schedules = object.schedules?.map((e) => CronSchedule.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBasePauseCronScheduleRequest(): PauseCronScheduleRequest {
+  return { name: '' };
+}
+
+export const PauseCronScheduleRequest: MessageFns<PauseCronScheduleRequest> = {
+  encode(
+    message: PauseCronScheduleRequest,
+    writer: BinaryWriter = new BinaryWriter(),
+  ): BinaryWriter {
+    if (message.name !== '') {
+      writer.uint32(10).string(message.name);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PauseCronScheduleRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePauseCronScheduleRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PauseCronScheduleRequest {
+    return { name: isSet(object.name) ? globalThis.String(object.name) : '' };
+  },
+
+  toJSON(message: PauseCronScheduleRequest): unknown {
+    const obj: any = {};
+    if (message.name !== '') {
+      obj.name = message.name;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PauseCronScheduleRequest>, I>>(
+    base?: I,
+  ): PauseCronScheduleRequest {
+    return PauseCronScheduleRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PauseCronScheduleRequest>, I>>(
+    object: I,
+  ): PauseCronScheduleRequest {
+    const message = createBasePauseCronScheduleRequest();
+    message.name = object.name ?? '';
+    return message;
+  },
+};
+
+function createBaseResumeCronScheduleRequest(): ResumeCronScheduleRequest {
+  return { name: '' };
+}
+
+export const ResumeCronScheduleRequest: MessageFns<ResumeCronScheduleRequest> = {
+  encode(
+    message: ResumeCronScheduleRequest,
+    writer: BinaryWriter = new BinaryWriter(),
+  ): BinaryWriter {
+    if (message.name !== '') {
+      writer.uint32(10).string(message.name);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ResumeCronScheduleRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseResumeCronScheduleRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ResumeCronScheduleRequest {
+    return { name: isSet(object.name) ? globalThis.String(object.name) : '' };
+  },
+
+  toJSON(message: ResumeCronScheduleRequest): unknown {
+    const obj: any = {};
+    if (message.name !== '') {
+      obj.name = message.name;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ResumeCronScheduleRequest>, I>>(
+    base?: I,
+  ): ResumeCronScheduleRequest {
+    return ResumeCronScheduleRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ResumeCronScheduleRequest>, I>>(
+    object: I,
+  ): ResumeCronScheduleRequest {
+    const message = createBaseResumeCronScheduleRequest();
+    message.name = object.name ?? '';
+    return message;
+  },
+};
+
+function createBasePauseCronScheduleResponse(): PauseCronScheduleResponse {
+  return { schedule: undefined, changed: false };
+}
+
+export const PauseCronScheduleResponse: MessageFns<PauseCronScheduleResponse> = {
+  encode(
+    message: PauseCronScheduleResponse,
+    writer: BinaryWriter = new BinaryWriter(),
+  ): BinaryWriter {
+    if (message.schedule !== undefined) {
+      CronSchedule.encode(message.schedule, writer.uint32(10).fork()).join();
+    }
+    if (message.changed !== false) {
+      writer.uint32(16).bool(message.changed);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PauseCronScheduleResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePauseCronScheduleResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.schedule = CronSchedule.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.changed = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PauseCronScheduleResponse {
+    return {
+      schedule: isSet(object.schedule) ? CronSchedule.fromJSON(object.schedule) : undefined,
+      changed: isSet(object.changed) ? globalThis.Boolean(object.changed) : false,
+    };
+  },
+
+  toJSON(message: PauseCronScheduleResponse): unknown {
+    const obj: any = {};
+    if (message.schedule !== undefined) {
+      obj.schedule = CronSchedule.toJSON(message.schedule);
+    }
+    if (message.changed !== false) {
+      obj.changed = message.changed;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PauseCronScheduleResponse>, I>>(
+    base?: I,
+  ): PauseCronScheduleResponse {
+    return PauseCronScheduleResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PauseCronScheduleResponse>, I>>(
+    object: I,
+  ): PauseCronScheduleResponse {
+    const message = createBasePauseCronScheduleResponse();
+    message.schedule =
+      object.schedule !== undefined && object.schedule !== null
+        ? CronSchedule.fromPartial(object.schedule)
+        : undefined;
+    message.changed = object.changed ?? false;
+    return message;
+  },
+};
+
+function createBaseResumeCronScheduleResponse(): ResumeCronScheduleResponse {
+  return { schedule: undefined, changed: false };
+}
+
+export const ResumeCronScheduleResponse: MessageFns<ResumeCronScheduleResponse> = {
+  encode(
+    message: ResumeCronScheduleResponse,
+    writer: BinaryWriter = new BinaryWriter(),
+  ): BinaryWriter {
+    if (message.schedule !== undefined) {
+      CronSchedule.encode(message.schedule, writer.uint32(10).fork()).join();
+    }
+    if (message.changed !== false) {
+      writer.uint32(16).bool(message.changed);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ResumeCronScheduleResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseResumeCronScheduleResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.schedule = CronSchedule.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.changed = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ResumeCronScheduleResponse {
+    return {
+      schedule: isSet(object.schedule) ? CronSchedule.fromJSON(object.schedule) : undefined,
+      changed: isSet(object.changed) ? globalThis.Boolean(object.changed) : false,
+    };
+  },
+
+  toJSON(message: ResumeCronScheduleResponse): unknown {
+    const obj: any = {};
+    if (message.schedule !== undefined) {
+      obj.schedule = CronSchedule.toJSON(message.schedule);
+    }
+    if (message.changed !== false) {
+      obj.changed = message.changed;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ResumeCronScheduleResponse>, I>>(
+    base?: I,
+  ): ResumeCronScheduleResponse {
+    return ResumeCronScheduleResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ResumeCronScheduleResponse>, I>>(
+    object: I,
+  ): ResumeCronScheduleResponse {
+    const message = createBaseResumeCronScheduleResponse();
+    message.schedule =
+      object.schedule !== undefined && object.schedule !== null
+        ? CronSchedule.fromPartial(object.schedule)
+        : undefined;
+    message.changed = object.changed ?? false;
+    return message;
+  },
+};
+
 /** SchedulerService keeps the task list and hands work to members. */
 export type SchedulerServiceService = typeof SchedulerServiceService;
 export const SchedulerServiceService = {
@@ -3861,6 +5949,113 @@ export const SchedulerServiceService = {
     responseDeserialize: (value: Buffer): RetryFailedTasksResponse =>
       RetryFailedTasksResponse.decode(value),
   },
+  /**
+   * SetLimit sets how many tasks of a concurrency key (or of each key of a kind) run at
+   * once and how fast they start (durable); RemoveLimit lifts it; ListLimits lists them.
+   * A task held back says so in Task.waiting ("concurrency customer:42 5/5").
+   */
+  setLimit: {
+    path: '/scheduler.v1.SchedulerService/SetLimit' as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SetLimitRequest): Buffer =>
+      Buffer.from(SetLimitRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SetLimitRequest => SetLimitRequest.decode(value),
+    responseSerialize: (value: SetLimitResponse): Buffer =>
+      Buffer.from(SetLimitResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SetLimitResponse => SetLimitResponse.decode(value),
+  },
+  removeLimit: {
+    path: '/scheduler.v1.SchedulerService/RemoveLimit' as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RemoveLimitRequest): Buffer =>
+      Buffer.from(RemoveLimitRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RemoveLimitRequest => RemoveLimitRequest.decode(value),
+    responseSerialize: (value: RemoveLimitResponse): Buffer =>
+      Buffer.from(RemoveLimitResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RemoveLimitResponse => RemoveLimitResponse.decode(value),
+  },
+  listLimits: {
+    path: '/scheduler.v1.SchedulerService/ListLimits' as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListLimitsRequest): Buffer =>
+      Buffer.from(ListLimitsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListLimitsRequest => ListLimitsRequest.decode(value),
+    responseSerialize: (value: ListLimitsResponse): Buffer =>
+      Buffer.from(ListLimitsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListLimitsResponse => ListLimitsResponse.decode(value),
+  },
+  /**
+   * Named cron schedules (durable): each firing schedules one task with an id derived from
+   * the name and the firing time. See CronSchedule.
+   */
+  addCronSchedule: {
+    path: '/scheduler.v1.SchedulerService/AddCronSchedule' as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: AddCronScheduleRequest): Buffer =>
+      Buffer.from(AddCronScheduleRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): AddCronScheduleRequest =>
+      AddCronScheduleRequest.decode(value),
+    responseSerialize: (value: AddCronScheduleResponse): Buffer =>
+      Buffer.from(AddCronScheduleResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): AddCronScheduleResponse =>
+      AddCronScheduleResponse.decode(value),
+  },
+  removeCronSchedule: {
+    path: '/scheduler.v1.SchedulerService/RemoveCronSchedule' as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RemoveCronScheduleRequest): Buffer =>
+      Buffer.from(RemoveCronScheduleRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RemoveCronScheduleRequest =>
+      RemoveCronScheduleRequest.decode(value),
+    responseSerialize: (value: RemoveCronScheduleResponse): Buffer =>
+      Buffer.from(RemoveCronScheduleResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RemoveCronScheduleResponse =>
+      RemoveCronScheduleResponse.decode(value),
+  },
+  listCronSchedules: {
+    path: '/scheduler.v1.SchedulerService/ListCronSchedules' as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListCronSchedulesRequest): Buffer =>
+      Buffer.from(ListCronSchedulesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListCronSchedulesRequest =>
+      ListCronSchedulesRequest.decode(value),
+    responseSerialize: (value: ListCronSchedulesResponse): Buffer =>
+      Buffer.from(ListCronSchedulesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListCronSchedulesResponse =>
+      ListCronSchedulesResponse.decode(value),
+  },
+  pauseCronSchedule: {
+    path: '/scheduler.v1.SchedulerService/PauseCronSchedule' as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: PauseCronScheduleRequest): Buffer =>
+      Buffer.from(PauseCronScheduleRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): PauseCronScheduleRequest =>
+      PauseCronScheduleRequest.decode(value),
+    responseSerialize: (value: PauseCronScheduleResponse): Buffer =>
+      Buffer.from(PauseCronScheduleResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): PauseCronScheduleResponse =>
+      PauseCronScheduleResponse.decode(value),
+  },
+  resumeCronSchedule: {
+    path: '/scheduler.v1.SchedulerService/ResumeCronSchedule' as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ResumeCronScheduleRequest): Buffer =>
+      Buffer.from(ResumeCronScheduleRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ResumeCronScheduleRequest =>
+      ResumeCronScheduleRequest.decode(value),
+    responseSerialize: (value: ResumeCronScheduleResponse): Buffer =>
+      Buffer.from(ResumeCronScheduleResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ResumeCronScheduleResponse =>
+      ResumeCronScheduleResponse.decode(value),
+  },
 } as const;
 
 export interface SchedulerServiceServer extends UntypedServiceImplementation {
@@ -3911,6 +6106,23 @@ export interface SchedulerServiceServer extends UntypedServiceImplementation {
    */
   retryTask: handleUnaryCall<RetryTaskRequest, RetryTaskResponse>;
   retryFailedTasks: handleUnaryCall<RetryFailedTasksRequest, RetryFailedTasksResponse>;
+  /**
+   * SetLimit sets how many tasks of a concurrency key (or of each key of a kind) run at
+   * once and how fast they start (durable); RemoveLimit lifts it; ListLimits lists them.
+   * A task held back says so in Task.waiting ("concurrency customer:42 5/5").
+   */
+  setLimit: handleUnaryCall<SetLimitRequest, SetLimitResponse>;
+  removeLimit: handleUnaryCall<RemoveLimitRequest, RemoveLimitResponse>;
+  listLimits: handleUnaryCall<ListLimitsRequest, ListLimitsResponse>;
+  /**
+   * Named cron schedules (durable): each firing schedules one task with an id derived from
+   * the name and the firing time. See CronSchedule.
+   */
+  addCronSchedule: handleUnaryCall<AddCronScheduleRequest, AddCronScheduleResponse>;
+  removeCronSchedule: handleUnaryCall<RemoveCronScheduleRequest, RemoveCronScheduleResponse>;
+  listCronSchedules: handleUnaryCall<ListCronSchedulesRequest, ListCronSchedulesResponse>;
+  pauseCronSchedule: handleUnaryCall<PauseCronScheduleRequest, PauseCronScheduleResponse>;
+  resumeCronSchedule: handleUnaryCall<ResumeCronScheduleRequest, ResumeCronScheduleResponse>;
 }
 
 export interface SchedulerServiceClient extends Client {
@@ -4148,6 +6360,135 @@ export interface SchedulerServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: RetryFailedTasksResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * SetLimit sets how many tasks of a concurrency key (or of each key of a kind) run at
+   * once and how fast they start (durable); RemoveLimit lifts it; ListLimits lists them.
+   * A task held back says so in Task.waiting ("concurrency customer:42 5/5").
+   */
+  setLimit(
+    request: SetLimitRequest,
+    callback: (error: ServiceError | null, response: SetLimitResponse) => void,
+  ): ClientUnaryCall;
+  setLimit(
+    request: SetLimitRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: SetLimitResponse) => void,
+  ): ClientUnaryCall;
+  setLimit(
+    request: SetLimitRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SetLimitResponse) => void,
+  ): ClientUnaryCall;
+  removeLimit(
+    request: RemoveLimitRequest,
+    callback: (error: ServiceError | null, response: RemoveLimitResponse) => void,
+  ): ClientUnaryCall;
+  removeLimit(
+    request: RemoveLimitRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RemoveLimitResponse) => void,
+  ): ClientUnaryCall;
+  removeLimit(
+    request: RemoveLimitRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RemoveLimitResponse) => void,
+  ): ClientUnaryCall;
+  listLimits(
+    request: ListLimitsRequest,
+    callback: (error: ServiceError | null, response: ListLimitsResponse) => void,
+  ): ClientUnaryCall;
+  listLimits(
+    request: ListLimitsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListLimitsResponse) => void,
+  ): ClientUnaryCall;
+  listLimits(
+    request: ListLimitsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListLimitsResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Named cron schedules (durable): each firing schedules one task with an id derived from
+   * the name and the firing time. See CronSchedule.
+   */
+  addCronSchedule(
+    request: AddCronScheduleRequest,
+    callback: (error: ServiceError | null, response: AddCronScheduleResponse) => void,
+  ): ClientUnaryCall;
+  addCronSchedule(
+    request: AddCronScheduleRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: AddCronScheduleResponse) => void,
+  ): ClientUnaryCall;
+  addCronSchedule(
+    request: AddCronScheduleRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: AddCronScheduleResponse) => void,
+  ): ClientUnaryCall;
+  removeCronSchedule(
+    request: RemoveCronScheduleRequest,
+    callback: (error: ServiceError | null, response: RemoveCronScheduleResponse) => void,
+  ): ClientUnaryCall;
+  removeCronSchedule(
+    request: RemoveCronScheduleRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RemoveCronScheduleResponse) => void,
+  ): ClientUnaryCall;
+  removeCronSchedule(
+    request: RemoveCronScheduleRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RemoveCronScheduleResponse) => void,
+  ): ClientUnaryCall;
+  listCronSchedules(
+    request: ListCronSchedulesRequest,
+    callback: (error: ServiceError | null, response: ListCronSchedulesResponse) => void,
+  ): ClientUnaryCall;
+  listCronSchedules(
+    request: ListCronSchedulesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListCronSchedulesResponse) => void,
+  ): ClientUnaryCall;
+  listCronSchedules(
+    request: ListCronSchedulesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListCronSchedulesResponse) => void,
+  ): ClientUnaryCall;
+  pauseCronSchedule(
+    request: PauseCronScheduleRequest,
+    callback: (error: ServiceError | null, response: PauseCronScheduleResponse) => void,
+  ): ClientUnaryCall;
+  pauseCronSchedule(
+    request: PauseCronScheduleRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: PauseCronScheduleResponse) => void,
+  ): ClientUnaryCall;
+  pauseCronSchedule(
+    request: PauseCronScheduleRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: PauseCronScheduleResponse) => void,
+  ): ClientUnaryCall;
+  resumeCronSchedule(
+    request: ResumeCronScheduleRequest,
+    callback: (error: ServiceError | null, response: ResumeCronScheduleResponse) => void,
+  ): ClientUnaryCall;
+  resumeCronSchedule(
+    request: ResumeCronScheduleRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ResumeCronScheduleResponse) => void,
+  ): ClientUnaryCall;
+  resumeCronSchedule(
+    request: ResumeCronScheduleRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ResumeCronScheduleResponse) => void,
   ): ClientUnaryCall;
 }
 
