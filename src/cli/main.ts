@@ -4,6 +4,7 @@ import { StoreOpenError } from '../scheduler/store/store.js';
 import { DroverError, StartupError } from '../shared/errors.js';
 import { EXIT } from './client.js';
 import { registerCancel } from './commands/cancel.js';
+import { registerCron } from './commands/cron.js';
 import { registerDev } from './commands/dev.js';
 import { registerDrain } from './commands/drain.js';
 import { registerLeader } from './commands/leader.js';
@@ -38,6 +39,7 @@ export function buildProgram(): Command {
   registerSchedule(program);
   registerPause(program);
   registerLimits(program);
+  registerCron(program);
   registerRetry(program);
   registerCancel(program);
   registerDrain(program);

@@ -1,34 +1,25 @@
 import { randomUUID } from 'node:crypto';
 import { status } from '@grpc/grpc-js';
 import { Option, type Command } from 'commander';
-import { TaskPriority } from '../../gen/scheduler/v1/scheduler.js';
 import { taskDraft } from '../../client/task-draft.js';
-import { POLICY_LIMITS } from '../../scheduler/retry-policy.js';
 import { addClientOptions, call, withClients, type ClientOptions } from '../client.js';
-import { boundedIntOption } from '../int-option.js';
+import { addTaskShapeOptions, taskShapeFields, type TaskShapeOptions } from '../task-options.js';
 import { print, printJson, printNotice } from '../output.js';
 import { resolvePayload } from '../payload-source.js';
 import { InvalidArgumentError } from '../../shared/errors.js';
 import { delayOptions, parseDelayMs } from '../time-options.js';
 
 /** `drover schedule`'s options, as commander parses them. */
-type ScheduleOptions = ClientOptions & {
-  payloadFile?: string;
-  id?: string;
-  priority: string;
-  kind?: string;
-  target?: string;
-  maxAttempts?: number;
-  retryBackoffMs?: number;
-  attemptTimeoutMs?: number;
-  /** --in, in ms. */
-  in?: number;
-  at?: Date;
-  idempotencyKey?: string;
-  /** --idempotency-ttl, in ms. */
-  idempotencyTtl?: number;
-  concurrencyKey?: string;
-};
+type ScheduleOptions = ClientOptions &
+  TaskShapeOptions & {
+    id?: string;
+    /** --in, in ms. */
+    in?: number;
+    at?: Date;
+    idempotencyKey?: string;
+    /** --idempotency-ttl, in ms. */
+    idempotencyTtl?: number;
+  };
 
 /** `drover schedule PAYLOAD | - | --payload-file FILE`: enqueue a task and print its id. */
 export function registerSchedule(program: Command): void {
@@ -47,53 +38,18 @@ export function registerSchedule(program: Command): void {
 
 function addScheduleOptions(command: Command): Command {
   for (const option of delayOptions()) command.addOption(option);
-  return (
-    command
-      .option('--payload-file <file>', 'read the payload from this file (-: stdin), as UTF-8 text')
-      .option('--id <id>', 'task id (default: a random UUID)')
-      .addOption(
-        new Option('--priority <priority>', 'queue priority')
-          .choices(['low', 'medium', 'high'])
-          .default('medium'),
-      )
-      .option('--kind <kind>', 'handler to run (default: "default")')
-      .option(
-        '--idempotency-key <key>',
-        'while this key holds, scheduling it again returns the first task (nothing new)',
-      )
-      .addOption(
-        new Option(
-          '--idempotency-ttl <duration>',
-          'how long the key holds: 30s, 10m, 24h (default: until the task finishes)',
-        ).argParser(parseDelayMs),
-      )
-      .option(
-        '--concurrency-key <key>',
-        "share this key's limits (drover limits) and pause with its other tasks",
-      )
-      .option('--target <member>', 'run only on this member')
-      // The leader's own limits, checked here too so a bad value fails before any call.
-      .addOption(
-        boundedIntOption('--max-attempts <n>', "attempts before it fails (default: the leader's)", {
-          min: 1,
-          max: POLICY_LIMITS.maxAttempts,
-        }),
-      )
-      .addOption(
-        boundedIntOption(
-          '--retry-backoff-ms <ms>',
-          "delay before the first retry, doubling per attempt (default: the leader's)",
-          { min: 0, max: POLICY_LIMITS.retryBackoffMs },
-        ),
-      )
-      .addOption(
-        boundedIntOption(
-          '--attempt-timeout-ms <ms>',
-          "stop and retry an attempt running longer; 0: no limit (default: the leader's)",
-          { min: 0, max: POLICY_LIMITS.timeoutMs },
-        ),
-      )
-  );
+  return addTaskShapeOptions(command)
+    .option('--id <id>', 'task id (default: a random UUID)')
+    .option(
+      '--idempotency-key <key>',
+      'while this key holds, scheduling it again returns the first task (nothing new)',
+    )
+    .addOption(
+      new Option(
+        '--idempotency-ttl <duration>',
+        'how long the key holds: 30s, 10m, 24h (default: until the task finishes)',
+      ).argParser(parseDelayMs),
+    );
 }
 
 async function runSchedule(
@@ -112,22 +68,13 @@ async function runSchedule(
   await withClients(options, async (clients) => {
     const schedule = call(clients, clients.scheduler.scheduleTask.bind(clients.scheduler), {
       task: taskDraft({
+        ...taskShapeFields(options),
         id,
         payload,
-        priority:
-          TaskPriority[
-            `TASK_PRIORITY_${options.priority.toUpperCase()}` as keyof typeof TaskPriority
-          ],
-        kind: options.kind ?? '',
-        targetMemberId: options.target ?? '',
-        maxAttempts: options.maxAttempts ?? 0,
-        retryBackoffMs: options.retryBackoffMs,
-        timeoutMs: options.attemptTimeoutMs,
         delayMs: options.in,
         runAt: options.at,
         idempotencyKey: options.idempotencyKey ?? '',
         idempotencyTtlMs: options.idempotencyTtl,
-        concurrencyKey: options.concurrencyKey ?? '',
       }),
     });
     const response = await schedule.catch((err: unknown) => {

@@ -19,6 +19,7 @@ import { registerLeaderRoutes, registerMemberRoutes } from './member-routes.js';
 import { registerOutputRoutes } from './output-routes.js';
 import { registerSeedRoutes } from './seed-routes.js';
 import { registerTaskRoutes } from './task-routes.js';
+import { registerCronRoutes } from './cron-routes.js';
 import { registerLimitRoutes } from './limit-routes.js';
 import { registerPauseRoutes } from './pause-routes.js';
 import { registerRetryRoutes } from './retry-routes.js';
@@ -84,6 +85,7 @@ export async function buildHttpServer(
   registerMemberRoutes(app, coordinator);
   registerPauseRoutes(app, coordinator);
   registerLimitRoutes(app, coordinator);
+  registerCronRoutes(app, coordinator);
   registerRetryRoutes(app, coordinator);
   registerLeaderRoutes(app, directory);
   registerWatchRoutes(app, coordinator);
