@@ -17,10 +17,10 @@ export function registerCron(program: Command): void {
   const cron = program
     .command('cron')
     .description('named cron schedules: each firing schedules one task');
-  addClientOptions(cron).action((options: ClientOptions) => list(options));
-  addClientOptions(cron.command('list').description('list the schedules')).action(
-    (options: ClientOptions) => list(options),
-  );
+  // The default subcommand, so `drover cron --leader X` lists (see `limits`).
+  addClientOptions(
+    cron.command('list', { isDefault: true }).description('list the schedules (the default)'),
+  ).action((options: ClientOptions) => list(options));
   registerAdd(cron);
   for (const [verb, description] of [
     ['remove', 'remove a schedule (the tasks it made stay)'],

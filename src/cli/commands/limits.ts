@@ -45,10 +45,11 @@ export function registerLimits(program: Command): void {
   const limits = program
     .command('limits')
     .description('concurrency and rate limits per concurrency key (and defaults per kind)');
-  addClientOptions(limits).action((options: ClientOptions) => list(options));
-  addClientOptions(limits.command('list').description('list the limits')).action(
-    (options: ClientOptions) => list(options),
-  );
+  // The default subcommand, so `drover limits --leader X` lists: options given to the
+  // parent itself would swallow a subcommand's --leader.
+  addClientOptions(
+    limits.command('list', { isDefault: true }).description('list the limits (the default)'),
+  ).action((options: ClientOptions) => list(options));
   registerSet(limits);
   registerRemove(limits);
 }
