@@ -37,6 +37,19 @@ export interface JoinAnswer {
   readonly heartbeatIntervalMs: number;
   readonly heartbeatTimeoutMs: number;
   readonly session: string;
+  /** When a worker stops its keyed attempts after losing the leader (see fenceAfterMs). */
+  readonly fenceAfterMs: number;
+}
+
+/**
+ * How long after its last heard heartbeat a worker keeps running attempts with a
+ * concurrency key: the dead timeout, less a margin for timer lag and the stop itself
+ * (a quarter of it, 50 ms to 1 s). The leader holds their places under their keys'
+ * limits for the whole dead timeout after it last heard the worker, so a worker cut off
+ * (or a leader that lost it) never lets a key run more than its limit.
+ */
+export function fenceAfterMs(deadAfterMs: number): number {
+  return deadAfterMs - Math.min(1000, Math.max(50, Math.round(deadAfterMs / 4)));
 }
 
 /**
@@ -62,6 +75,7 @@ export class MemberLifecycle {
       heartbeatIntervalMs: this.deps.heartbeatIntervalMs,
       heartbeatTimeoutMs: timing.deadAfterMs,
       session: member.session,
+      fenceAfterMs: fenceAfterMs(timing.deadAfterMs),
     };
   }
 
@@ -176,13 +190,24 @@ export class MemberLifecycle {
   /** A member gone for good: its stream closes and what it ran goes back to the queue. */
   private remove(memberId: MemberId, to: 'dead' | 'left', reason: string): void {
     this.deps.channels.close(memberId, `member ${memberId} is ${to}: ${reason}`);
+    // A lost worker may still run its keyed attempts until its fence stops them: their
+    // places under the keys' limits are held until the dead timeout after it was last
+    // heard (a closed stream makes a member dead before that).
+    const member = this.deps.membership.get(memberId);
+    const lastHeardMs = member?.lastHeartbeatAtMs ?? member?.joinedAtMs;
+    const holdUntilMs =
+      to === 'dead' && lastHeardMs !== undefined
+        ? lastHeardMs + this.deps.timing.deadAfterMs
+        : undefined;
     const { changed } = this.deps.scheduler.removeWorker(
       memberId,
       `was ${to === 'dead' ? 'lost' : 'gone'} (${reason})`,
+      holdUntilMs,
     );
     for (const task of changed) {
       this.deps.log.warn({ memberId, taskId: task.id, attempt: task.attempt }, 'task requeued');
     }
+    // Always a round: it also sets the due timer for the end of any held places.
     this.deps.commits.then(changed, () => this.deps.assignment.request());
   }
 

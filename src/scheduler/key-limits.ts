@@ -56,12 +56,15 @@ export class KeyLimits {
   /** Empty buckets by (reopenAtMs, bucket id): the earliest is the next due time. */
   private readonly reopens = new BTree<[number, string], Bucket>(undefined, compareReopens);
   /**
-   * Running tasks restored from the store whose worker has not re-attached them yet: they
-   * may still be running, so they count against their key until re-attached (then their
-   * slot counts) or until the re-attach grace ends.
+   * Tasks that may still run on a worker the leader lost, by task: restored running tasks
+   * whose worker has not re-attached them (until it does, or the re-attach grace ends),
+   * and the keyed tasks of a worker declared dead (until the time its own fence has
+   * stopped them, see JoinResponse.fence_after_ms). They count against their key.
    */
-  private readonly unclaimed = new Map<TaskId, string>();
-  private readonly unclaimedByKey = new Map<string, number>();
+  private readonly lost = new Map<TaskId, { readonly key: string; readonly untilMs: number }>();
+  private readonly lostByKey = new Map<string, number>();
+  /** Lost holds with an end, by (untilMs, task id). */
+  private readonly lostEnds = new BTree<[number, string], TaskId>(undefined, compareReopens);
 
   constructor(private readonly deps: KeyLimitsDeps) {}
 
@@ -88,7 +91,7 @@ export class KeyLimits {
 
   /** Tasks of the key that may be running: slots held, plus restored ones not re-attached. */
   running(key: string): number {
-    return this.deps.heldByKey(key) + (this.unclaimedByKey.get(key) ?? 0);
+    return this.deps.heldByKey(key) + (this.lostByKey.get(key) ?? 0);
   }
 
   /** A task of `kind` with `key` starts at `nowMs`: it takes a rate token, if limited. */
@@ -109,14 +112,26 @@ export class KeyLimits {
     this.deps.refreshKey(key);
   }
 
-  /** When the earliest empty bucket gets a token again, if any is empty. */
+  /** When the earliest empty bucket gets a token again or a lost hold ends, if any. */
   nextReopenAtMs(): number | undefined {
-    return this.reopens.minKey()?.[0];
+    const bucket = this.reopens.minKey()?.[0];
+    const lost = this.lostEnds.minKey()?.[0];
+    if (bucket === undefined) return lost;
+    return lost === undefined ? bucket : Math.min(bucket, lost);
   }
 
-  /** Reopens the buckets whose next token has come; returns how many keys reopened. */
+  /**
+   * Reopens the buckets whose next token has come and ends the lost holds whose time is
+   * up; returns how many keys may have reopened.
+   */
   reopenDue(nowMs: number): number {
     let reopened = 0;
+    for (;;) {
+      const first = this.lostEnds.minKey();
+      if (first === undefined || first[0] > nowMs) break;
+      this.releaseLost(this.lostEnds.get(first)!);
+      reopened++;
+    }
     for (;;) {
       const first = this.reopens.minKey();
       if (first === undefined || first[0] > nowMs) return reopened;
@@ -168,30 +183,40 @@ export class KeyLimits {
     return true;
   }
 
-  /** Counts a restored running task against its key until it is re-attached. */
-  addUnclaimed(taskId: TaskId, key: string): void {
-    if (this.unclaimed.has(taskId)) return;
-    this.unclaimed.set(taskId, key);
-    this.unclaimedByKey.set(key, (this.unclaimedByKey.get(key) ?? 0) + 1);
+  /**
+   * Counts a task that may still run on a lost worker against its key: until `untilMs`,
+   * or (undefined) until {@link forgetUnclaimed}, unless it is re-attached first.
+   */
+  holdLost(taskId: TaskId, key: string, untilMs?: number): void {
+    if (this.lost.has(taskId)) this.releaseLost(taskId);
+    const end = untilMs ?? Number.POSITIVE_INFINITY;
+    this.lost.set(taskId, { key, untilMs: end });
+    this.lostByKey.set(key, (this.lostByKey.get(key) ?? 0) + 1);
+    if (untilMs !== undefined) this.lostEnds.set([untilMs, taskId], taskId);
+    this.deps.refreshKey(key);
   }
 
-  /** A restored running task was re-attached: its slot counts from now on. */
+  /** A task held as lost was re-attached: its slot counts from now on. */
   claimed(taskId: TaskId): void {
-    const key = this.unclaimed.get(taskId);
-    if (key === undefined) return;
-    this.unclaimed.delete(taskId);
-    const count = (this.unclaimedByKey.get(key) ?? 0) - 1;
-    if (count > 0) this.unclaimedByKey.set(key, count);
-    else this.unclaimedByKey.delete(key);
-    this.deps.refreshKey(key);
+    if (this.lost.has(taskId)) this.releaseLost(taskId);
   }
 
   /** The re-attach grace is over: restored tasks not re-attached count no more. */
   forgetUnclaimed(): void {
-    const keys = [...this.unclaimedByKey.keys()];
-    this.unclaimed.clear();
-    this.unclaimedByKey.clear();
-    for (const key of keys) this.deps.refreshKey(key);
+    for (const [taskId, hold] of [...this.lost]) {
+      if (hold.untilMs === Number.POSITIVE_INFINITY) this.releaseLost(taskId);
+    }
+  }
+
+  private releaseLost(taskId: TaskId): void {
+    const hold = this.lost.get(taskId);
+    if (hold === undefined) return;
+    this.lost.delete(taskId);
+    if (hold.untilMs !== Number.POSITIVE_INFINITY) this.lostEnds.delete([hold.untilMs, taskId]);
+    const count = (this.lostByKey.get(hold.key) ?? 0) - 1;
+    if (count > 0) this.lostByKey.set(hold.key, count);
+    else this.lostByKey.delete(hold.key);
+    this.deps.refreshKey(hold.key);
   }
 
   /** A limit changed: its rate buckets start over and the keys it covers are asked again. */

@@ -8,6 +8,8 @@ export interface StartOrder {
   readonly attempt: number;
   readonly kind: string;
   readonly payload: string;
+  /** The task's concurrency key: the worker fences such an attempt (see key-fence.ts). */
+  readonly concurrencyKey: string | undefined;
 }
 
 /** Tells the adapter to stop an attempt on a member. */

@@ -24,7 +24,12 @@ import type {
 import { attemptsInSeries, isFinal, type TaskRecord } from './task.js';
 import { TaskIndex, type TaskPage, type TaskQuery } from './task-index.js';
 import { finishTask, queueAtTail, requeueAtHead, unqueueTask } from './task-moves.js';
-import { reconcile, removeWorker, requeueUnclaimed } from './worker-loss.js';
+import {
+  reconcile,
+  removeWorker,
+  requeueUnclaimed,
+  type WorkerLossContext,
+} from './worker-loss.js';
 import { WorkerSlots } from './worker-slots.js';
 
 // The facade's public types that now live with the unit they belong to, re-exported so
@@ -59,7 +64,7 @@ export class Scheduler {
   /** Limits, rate buckets and pauses per concurrency key: the queue's gate. */
   readonly keyLimits: KeyLimits;
   /** All the units' contexts in one: each function takes the part it declares. */
-  private readonly ctx: AttemptContext;
+  private readonly ctx: AttemptContext & WorkerLossContext;
 
   constructor(private readonly limits: SchedulerLimits) {
     const policy = limits.policy ?? DEFAULT_TASK_POLICY;
@@ -71,12 +76,9 @@ export class Scheduler {
       refreshAllKeys: () => this.queue.refreshAllKeys(),
     }));
     this.queue = new TaskQueue(keyLimits.isOpen);
-    this.slots = new WorkerSlots((key, taskId, delta) => {
-      if (delta > 0) keyLimits.claimed(taskId);
-      this.queue.refreshKey(key);
-    });
+    this.slots = new WorkerSlots((key) => this.queue.refreshKey(key));
     const { index, queue, slots, seqs } = this;
-    this.ctx = { index, queue, slots, seqs, policy };
+    this.ctx = { index, queue, slots, seqs, policy, keyLimits };
   }
 
   /** Number of tasks waiting for a slot (not counting those waiting out a retry backoff). */
@@ -126,7 +128,7 @@ export class Scheduler {
       // A running task may still run on a worker that has not re-attached it yet: it
       // counts against its key until then (or until the re-attach grace ends).
       if (task.status === 'running' && task.concurrencyKey !== undefined) {
-        this.keyLimits.addUnclaimed(task.id, task.concurrencyKey);
+        this.keyLimits.holdLost(task.id, task.concurrencyKey);
       }
       this.seqs.observe(task.queueSeq);
     }
@@ -378,6 +380,7 @@ export class Scheduler {
       attempt: task.attempt,
       kind: task.kind,
       payload: task.payload,
+      concurrencyKey: key,
     };
   }
 
@@ -396,8 +399,17 @@ export class Scheduler {
    * priority, in their original order, keeping their attempt number so the same member
    * can still re-attach or report them until someone else takes them; a task that was on
    * its last attempt ends in error. `why` says what happened to the member, for the error.
+   * With `keyHoldUntilMs` (a member lost, not one that left), its tasks with a concurrency
+   * key keep counting against their keys until then.
    */
-  removeWorker(id: MemberId, why: string): Changes {
+  removeWorker(id: MemberId, why: string, keyHoldUntilMs?: number): Changes {
+    // The worker may still be running its keyed attempts (cut off, not dead) until its
+    // fence stops them: they go on counting against their keys until `keyHoldUntilMs`.
+    if (keyHoldUntilMs !== undefined) {
+      for (const { taskId, key } of this.slots.keyedHolds(id)) {
+        this.keyLimits.holdLost(taskId, key, keyHoldUntilMs);
+      }
+    }
     return removeWorker(this.ctx, id, why);
   }
 

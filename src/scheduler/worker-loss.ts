@@ -2,6 +2,7 @@ import type { MemberId } from '../shared/ids.js';
 import type { Changes, RunningAttempt, StopOrder } from './scheduler-types.js';
 import type { TaskRecord } from './task.js';
 import { requeueAtHead, unqueueTask, type QueueContext } from './task-moves.js';
+import type { KeyLimits } from './key-limits.js';
 import type { WorkerSlots } from './worker-slots.js';
 
 /**
@@ -10,6 +11,8 @@ import type { WorkerSlots } from './worker-slots.js';
  */
 export interface WorkerLossContext extends QueueContext {
   readonly slots: WorkerSlots;
+  /** Told when a task counted as lost against its key is re-attached by its worker. */
+  readonly keyLimits: Pick<KeyLimits, 'claimed'>;
 }
 
 /** Forgets a worker and requeues its running tasks; see {@link Scheduler.removeWorker}. */
@@ -69,6 +72,7 @@ export function reconcile(
       // After a leader restart the worker is new to this scheduler: adopt what it runs.
       if (!ctx.slots.holds(memberId, task.id)) {
         ctx.slots.occupy(memberId, task.id, task.concurrencyKey);
+        ctx.keyLimits.claimed(task.id);
       }
       continue;
     }
@@ -80,6 +84,7 @@ export function reconcile(
       unqueueTask(ctx, task);
       ctx.index.setStatus(task, 'running');
       ctx.slots.occupy(memberId, task.id, task.concurrencyKey);
+      ctx.keyLimits.claimed(task.id);
       changed.push(task);
       continue;
     }

@@ -198,6 +198,18 @@ export class WorkerSlots {
     return true;
   }
 
+  /** The slots of a worker held by tasks with a concurrency key (running or stopping). */
+  keyedHolds(id: MemberId): { taskId: TaskId; key: string }[] {
+    const worker = this.workers.get(id);
+    if (worker === undefined) return [];
+    const holds: { taskId: TaskId; key: string }[] = [];
+    for (const [taskId, key] of worker.running) if (key !== undefined) holds.push({ taskId, key });
+    for (const { taskId, key } of worker.stopping.values()) {
+      if (key !== undefined) holds.push({ taskId, key });
+    }
+    return holds;
+  }
+
   /** Ids of the tasks holding a worker's slots. */
   runningOn(id: MemberId): TaskId[] {
     return [...(this.workers.get(id)?.running.keys() ?? [])];

@@ -39,8 +39,15 @@ export function finishedTask(outcome: AttemptOutcome): FinishedTask {
   return { id, attempt, result, error, permanent: permanent === true };
 }
 
-/** One heartbeat: liveness, what runs, and the outbox's output and reports. */
-export function buildHeartbeat(state: WorkerState, load: OutboxLoad): HeartbeatRequest {
+/**
+ * One heartbeat: liveness, what runs, the outbox's output and reports, and its serial (the
+ * leader echoes it; see key-fence.ts).
+ */
+export function buildHeartbeat(
+  state: WorkerState,
+  load: OutboxLoad,
+  serial: number,
+): HeartbeatRequest {
   return {
     id: state.id,
     session: state.session,
@@ -51,5 +58,6 @@ export function buildHeartbeat(state: WorkerState, load: OutboxLoad): HeartbeatR
     draining: state.draining,
     finished: load.reports.map(finishedTask),
     output: load.output,
+    serial,
   };
 }

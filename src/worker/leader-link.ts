@@ -16,6 +16,7 @@ import { errorMessage } from '../shared/errors.js';
 import { leaderHint, refusedByStandby } from '../shared/leader-hint.js';
 import { ReconnectSchedule, type ReconnectPolicy } from './backoff.js';
 import { buildHeartbeat } from './heartbeat.js';
+import { KeyFence } from './key-fence.js';
 import {
   callJoin,
   callLeave,
@@ -32,7 +33,7 @@ import type { TaskRunner } from './runner.js';
 /** What the link needs of the runner: what runs, free slots, and starting and stopping. */
 export type LinkRunner = Pick<
   TaskRunner,
-  'running' | 'runningCount' | 'freeSlots' | 'start' | 'stop'
+  'running' | 'runningCount' | 'freeSlots' | 'start' | 'stop' | 'fence'
 >;
 
 /** Settings of a {@link LeaderLink}. */
@@ -87,11 +88,20 @@ export class LeaderLink {
   readonly joined: Promise<void>;
   private readonly log: Logger;
   private readonly deps: LinkDeps;
+  /** Stops keyed attempts when the leader cannot be shown to hear this worker. */
+  private readonly fence: KeyFence;
 
   constructor(private readonly options: LeaderLinkOptions) {
     this.log = options.logger.child({ component: 'leader-link' });
     this.outbox = new Outbox(this.log);
     this.deps = { ...systemLinkDeps, ...options.deps };
+    this.fence = new KeyFence({
+      monotonicMs: this.deps.monotonicMs,
+      fence: (reason) => {
+        const stopped = options.runner.fence(reason);
+        if (stopped > 0) this.log.warn({ stopped, reason }, 'keyed attempts fenced');
+      },
+    });
     this.joined = new Promise((resolve) => (this.connected = resolve));
   }
 
@@ -104,6 +114,7 @@ export class LeaderLink {
       await this.joinUntilStopped(signal);
     } finally {
       // Also when giving up: no channel, timer or report may outlive the link.
+      this.fence.stop();
       this.closeChannel();
       this.outbox.abandon();
     }
@@ -248,6 +259,7 @@ export class LeaderLink {
       this.stream = stream;
       this.session = join.session;
       const serial = ++this.streamSerial;
+      this.fence.streamOpened(join.fenceAfterMs);
       const openedAtMs = this.deps.monotonicMs();
       let lastHeardMs = openedAtMs;
       const timer = setInterval(() => {
@@ -291,6 +303,8 @@ export class LeaderLink {
   /** Work and answers from the leader. */
   private onMessage(message: HeartbeatResponse): void {
     const { runner } = this.options;
+    // First: a start in this message is covered by the proof that comes with it.
+    this.fence.heard(message.heardSerial);
     this.outbox.acknowledged(message.acks);
     // A handler that returns at once runs inside start(): a stop for it in this same
     // message must be known before, or it would report a result instead of the stop.
@@ -326,7 +340,7 @@ export class LeaderLink {
       runningCount: runner.runningCount,
       freeSlots: runner.freeSlots,
     };
-    this.stream.write(buildHeartbeat(state, load));
+    this.stream.write(buildHeartbeat(state, load, this.fence.nextSend()));
   }
 
   private closeChannel(): void {

@@ -55,6 +55,8 @@ export interface StartWork {
   readonly attempt: number;
   readonly kind: string;
   readonly payload: string;
+  /** The task's concurrency key ('' or absent: none); keyed attempts are fenced. */
+  readonly concurrencyKey?: string;
 }
 
 /** The runner's way to hand a finished attempt to whoever reports it. */
@@ -144,6 +146,7 @@ export class TaskRunner {
     const key = attemptKey(work.id, work.attempt);
     if (this.attempts.has(key)) return;
     const attempt = new RunningAttempt(work.id, work.attempt, key);
+    attempt.keyed = work.concurrencyKey !== undefined && work.concurrencyKey !== '';
     if (stoppedFor !== undefined) attempt.stop(new TaskStoppedError(stoppedFor));
     this.attempts.set(key, attempt);
     // run() never rejects (it logs its own faults), so add()'s promise needs no handler.
@@ -157,6 +160,21 @@ export class TaskRunner {
         running.stop(new TaskStoppedError(reason));
       }
     }
+  }
+
+  /**
+   * Stops every attempt with a concurrency key (the leader may have given their places
+   * away: see key-fence.ts); returns how many were running. Reported as stopped, as for a
+   * stop from the leader: a leader that still holds one refuses nothing and retries it.
+   */
+  fence(reason: string): number {
+    let stopped = 0;
+    for (const running of this.attempts.values()) {
+      if (!running.keyed || running.ended || running.stopped) continue;
+      running.stop(new TaskStoppedError(reason));
+      stopped++;
+    }
+    return stopped;
   }
 
   /**

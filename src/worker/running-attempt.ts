@@ -14,6 +14,8 @@ export class RunningAttempt implements StopWatch {
   readonly key: string;
   /** Set when the worker gives the attempt back to the leader instead of reporting it. */
   abandoned = false;
+  /** Set when its task has a concurrency key: the fence stops it (see key-fence.ts). */
+  keyed = false;
   /** Set when the handler has ended; the attempt stays known until its report is settled. */
   ended = false;
   /** Output characters sent so far; past the limit, output is dropped after a marker. */

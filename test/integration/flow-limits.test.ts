@@ -39,13 +39,14 @@ describe('concurrency limits per key', () => {
     });
     const api = clients(address);
     for (let i = 0; i < 8; i++) {
-      await api.schedule({ id: `big${i}`, payload: '150', concurrencyKey: 'customer:42' });
+      await api.schedule({ id: `big${i}`, payload: '600', concurrencyKey: 'customer:42' });
     }
     // Scheduled after all of customer:42's: they must not wait behind it.
     for (let i = 0; i < 3; i++) {
       await api.schedule({ id: `small${i}`, payload: '150', concurrencyKey: 'customer:7' });
     }
-    const held = await drover('task', '--leader', address, 'big4');
+    // The last of the key's eight: it waits at least three rounds of 600 ms.
+    const held = await drover('task', '--leader', address, 'big7');
     expect(held.stdout).toMatch(/waiting\s+concurrency customer:42 2\/2/);
     const limits = (await (await fetch(`${http}/v1/limits`)).json()) as {
       limits: { key: string; running: number; queued: number }[];

@@ -268,6 +268,7 @@ describe('hostile input to the leader', () => {
         status: HeartbeatStatus.HEARTBEAT_STATUS_IDLE,
         freeSlots: 4,
         running: [],
+        serial: 0,
         draining: false,
         finished: [{ id, attempt: 1, result: 'forged', error: '', permanent: false }],
         statusReason: '',

@@ -60,6 +60,7 @@ class HeartbeatSession {
       if (request instanceof MalformedMessage) throw request.toError();
       const first = this.identify(request);
       const memberId = this.memberId!;
+      this.channel.heard(request.serial);
       // Output first: an attempt's last output arrives before (or with) its report.
       if (request.output.length > 0) {
         this.coordinator.appendOutput(

@@ -109,6 +109,7 @@ function joinMember(coordinator: LeaderApi, request: JoinRequest): JoinResponse 
     session: timing.session,
     // The heartbeat stream adapter answers every heartbeat (see heartbeat-stream.ts).
     answersHeartbeats: true,
+    fenceAfterMs: timing.fenceAfterMs,
   };
 }
 

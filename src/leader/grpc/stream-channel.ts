@@ -26,6 +26,8 @@ export class StreamChannel implements WorkChannel {
   private waitingAcks: FinishedAck[] = [];
   /** When the last response was written (performance.now ms). */
   private lastWriteAtMs = -Infinity;
+  /** The highest HeartbeatRequest.serial received, echoed in every response. */
+  private heardSerial = 0;
 
   constructor(
     private readonly call: ResponseCall,
@@ -38,6 +40,7 @@ export class StreamChannel implements WorkChannel {
       payload: order.payload,
       attempt: order.attempt,
       kind: order.kind,
+      concurrencyKey: order.concurrencyKey ?? '',
     });
   }
 
@@ -51,6 +54,11 @@ export class StreamChannel implements WorkChannel {
    * also send a heartbeat per batch of reports, thousands a second under load; answering
    * each with its own message cost them ~5 µs a task (measured).
    */
+  /** A heartbeat with this serial arrived: later responses prove it was heard. */
+  heard(serial: number): void {
+    if (serial > this.heardSerial) this.heardSerial = serial;
+  }
+
   answer(): void {
     if (performance.now() - this.lastWriteAtMs >= ANSWER_EVERY_MS) this.batch();
   }
@@ -85,7 +93,7 @@ export class StreamChannel implements WorkChannel {
 
   private batch(): HeartbeatResponse {
     if (this.pending === undefined) {
-      this.pending = { start: [], stop: [], acks: this.waitingAcks };
+      this.pending = { start: [], stop: [], acks: this.waitingAcks, heardSerial: 0 };
       this.waitingAcks = [];
       queueMicrotask(() => this.flush());
     }
@@ -96,6 +104,8 @@ export class StreamChannel implements WorkChannel {
     const message = this.pending;
     this.pending = undefined;
     if (message === undefined || this.isEnded()) return;
+    // Stamped at the write, not when the batch began: the latest proof there is.
+    message.heardSerial = this.heardSerial;
     this.lastWriteAtMs = performance.now();
     this.call.write(message);
   }

@@ -138,6 +138,7 @@ export class FakeLeader {
         done(null, {
           heartbeatIntervalMs: 60_000,
           heartbeatTimeoutMs: 180_000,
+          fenceAfterMs: 0,
           session: 's',
           // A fake that never answers heartbeats says so: the worker must not time it out.
           answersHeartbeats: false,

@@ -28,6 +28,8 @@ describe('MemberLifecycle: join, streams, heartbeats', () => {
     expect(answer).toEqual({
       heartbeatIntervalMs: 1_000,
       heartbeatTimeoutMs: TIMING.deadAfterMs,
+      // The dead timeout less a quarter (50 ms to 1 s): the worker's fence comes first.
+      fenceAfterMs: 2_250,
       session: 's1',
     });
     const channel = new RecordingChannel();

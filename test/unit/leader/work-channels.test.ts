@@ -9,7 +9,14 @@ const a = asMemberId('a');
 const b = asMemberId('b');
 
 function start(memberId = a, task = 't1'): StartOrder {
-  return { memberId, taskId: asTaskId(task), attempt: 1, kind: 'default', payload: 'p' };
+  return {
+    memberId,
+    taskId: asTaskId(task),
+    attempt: 1,
+    kind: 'default',
+    payload: 'p',
+    concurrencyKey: undefined,
+  };
 }
 
 function stop(memberId = a): StopOrder {

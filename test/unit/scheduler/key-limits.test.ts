@@ -254,3 +254,48 @@ describe('concurrency keys on new tasks', () => {
     expect(() => scheduler.get(t('x'))).toThrow(/not found/);
   });
 });
+
+describe('a lost worker and its keyed tasks', () => {
+  it("holds a dead worker's keyed places until its fence time, unless it re-attaches first", () => {
+    const { scheduler, schedule, started, clock } = setup(4);
+    scheduler.upsertWorker(m('v'), 4, new Set(['default']));
+    scheduler.keyLimits.set({ key: 'k' }, { ...none, maxRunning: 1 });
+    schedule('k1', 'k');
+    schedule('k2', 'k');
+    expect(started()).toEqual(['k1']);
+    const holdUntilMs = clock.nowMs() + 3_000;
+    scheduler.removeWorker(m('w'), 'lost', holdUntilMs);
+    scheduler.setEligible(m('v'), true);
+    // k1 is back in the queue, but w may still run it until its fence: nothing of k starts.
+    expect(scheduler.keyLimits.running('k')).toBe(1);
+    expect(started()).toEqual([]);
+    expect(scheduler.waitingReason(scheduler.get(t('k1')))).toBe('concurrency k 1/1');
+    expect(scheduler.nextDueAtMs()).toBe(holdUntilMs);
+    clock.advance(3_000);
+    expect(scheduler.promoteDue(clock.nowMs()).reopenedKeys).toBe(1);
+    expect(started()).toEqual(['k1']);
+  });
+
+  it('a re-attach by the same worker ends the hold: its slot counts instead', () => {
+    const { scheduler, schedule, started, clock } = setup(4);
+    scheduler.keyLimits.set({ key: 'k' }, { ...none, maxRunning: 1 });
+    schedule('k1', 'k');
+    expect(started()).toEqual(['k1']);
+    scheduler.removeWorker(m('w'), 'lost', clock.nowMs() + 3_000);
+    scheduler.upsertWorker(m('w'), 4, new Set(['default']));
+    scheduler.setEligible(m('w'), true);
+    scheduler.reconcile(m('w'), [{ taskId: t('k1'), attempt: 1 }], false);
+    expect(scheduler.keyLimits.running('k')).toBe(1);
+    expect(scheduler.get(t('k1')).status).toBe('running');
+    expect(scheduler.nextDueAtMs()).toBeUndefined();
+  });
+
+  it('a worker that left holds nothing', () => {
+    const { scheduler, schedule, started } = setup(4);
+    scheduler.keyLimits.set({ key: 'k' }, { ...none, maxRunning: 1 });
+    schedule('k1', 'k');
+    expect(started()).toEqual(['k1']);
+    scheduler.removeWorker(m('w'), 'left');
+    expect(scheduler.keyLimits.running('k')).toBe(0);
+  });
+});

@@ -23,6 +23,7 @@ function setup(count: number) {
     queue: new TaskQueue(),
     seqs: new QueueSeqs(),
     slots: new WorkerSlots(),
+    keyLimits: { claimed: () => {} },
   };
   for (const id of ['a', 'b']) ctx.slots.upsert(m(id), 2, new Set(['default']));
   const tasks = Array.from({ length: count }, () => {

@@ -16,6 +16,11 @@ export class FakeTimers implements Timers {
     this.due.delete(handle as number);
   }
 
+  /** The fake's own time, for code that reads a monotonic clock beside these timers. */
+  get now(): number {
+    return this.nowMs;
+  }
+
   /** Timers not yet fired or cleared. */
   get pending(): { inMs: number; weak: boolean }[] {
     return [...this.due.values()].map((t) => ({ inMs: t.atMs - this.nowMs, weak: t.weak }));

@@ -34,6 +34,7 @@ describe('buildHeartbeat', () => {
     const message = buildHeartbeat(
       { ...state, running: [], runningCount: 3 },
       { output: [], reports: [{ id: 't', attempt: 1, result: 'ok' }], more: false },
+      7,
     );
     expect(message.status).toBe(HeartbeatStatus.HEARTBEAT_STATUS_BUSY);
     expect(message.running).toEqual([]);
@@ -68,10 +69,12 @@ describe('buildHeartbeat', () => {
         draining: true,
       },
       { output, reports: [{ id: 'u', attempt: 3, result: 'r' }], more: false },
+      7,
     );
     expect(message).toEqual({
       id: 'w1',
       session: 'secret',
+      serial: 7,
       status: HeartbeatStatus.HEARTBEAT_STATUS_BUSY,
       statusReason: '',
       freeSlots: 1,
@@ -86,6 +89,7 @@ describe('buildHeartbeat', () => {
     const message = buildHeartbeat(
       { ...state, failedReason: 'disk full' },
       { output: [], reports: [], more: false },
+      7,
     );
     expect(message.status).toBe(HeartbeatStatus.HEARTBEAT_STATUS_FAILED);
     expect(message.statusReason).toBe('disk full');

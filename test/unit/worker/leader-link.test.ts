@@ -14,6 +14,7 @@ const runner: LinkRunner = {
   runningCount: 0,
   freeSlots: 1,
   start: () => {},
+  fence: () => 0,
   stop: () => {},
 };
 

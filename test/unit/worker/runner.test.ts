@@ -178,6 +178,30 @@ describe('TaskRunner', () => {
     expect(timers.pending).toEqual([]);
   });
 
+  it('fence stops only the attempts with a concurrency key', async () => {
+    const timers = new FakeTimers();
+    const reports: AttemptOutcome[] = [];
+    const polite: TaskHandler = ({ signal }) =>
+      new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason)));
+    const tasks = new TaskRunner({
+      slots: 2,
+      handlers: new Map([['polite', polite]]),
+      report: (outcome) => (reports.push(outcome), Promise.resolve()),
+      logger: pino({ level: 'silent' }),
+      timers,
+    });
+    tasks.start({ id: 'keyed', attempt: 1, kind: 'polite', payload: '', concurrencyKey: 'k' });
+    tasks.start({ id: 'plain', attempt: 1, kind: 'polite', payload: '', concurrencyKey: '' });
+    await flush();
+    expect(tasks.fence('lost the leader')).toBe(1);
+    expect(tasks.fence('lost the leader')).toBe(0);
+    await flush();
+    expect(reports).toEqual([
+      { id: 'keyed', attempt: 1, error: 'stopped: lost the leader', permanent: false },
+    ]);
+    expect(tasks.running).toEqual([{ id: 'plain', attempt: 1 }]);
+  });
+
   it('fails only the task for a thrown value that breaks String()', async () => {
     const { tasks, reports } = runner({
       sync: () => {

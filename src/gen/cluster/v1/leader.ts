@@ -167,6 +167,14 @@ export interface JoinResponse {
    * heartbeat_timeout_ms as a lost leader and move on (issue #16).
    */
   answersHeartbeats: boolean;
+  /**
+   * Attempts with a concurrency key are fenced: a worker stops them once fence_after_ms
+   * have passed since it sent the last heartbeat the leader is known to have heard
+   * (HeartbeatResponse.heard_serial), because the leader holds their places under the
+   * key's limit only until heartbeat_timeout_ms after it last heard the worker. 0: no
+   * fencing (a leader that does not echo serials).
+   */
+  fenceAfterMs: number;
 }
 
 /** LeaveRequest removes a member; its unfinished tasks go back to the queue. */
@@ -331,6 +339,11 @@ export interface HeartbeatRequest {
   output: OutputChunk[];
   /** The session its Join returned; required on the first message of a stream. */
   session: string;
+  /**
+   * Increases with every message on a stream (from 1); the leader echoes the highest it
+   * has received in HeartbeatResponse.heard_serial. 0: not counted.
+   */
+  serial: number;
 }
 
 /** OutputChunk is a piece of one attempt's output, as the worker sends it. */
@@ -347,6 +360,11 @@ export interface HeartbeatResponse {
   start: StartWorkRequest[];
   stop: StopWorkRequest[];
   acks: FinishedAck[];
+  /**
+   * The highest HeartbeatRequest.serial received on this stream before this message:
+   * proof for the worker of when the leader last heard it (see fence_after_ms).
+   */
+  heardSerial: number;
 }
 
 function createBaseJoinRequest(): JoinRequest {
@@ -505,7 +523,13 @@ export const JoinRequest: MessageFns<JoinRequest> = {
 };
 
 function createBaseJoinResponse(): JoinResponse {
-  return { heartbeatIntervalMs: 0, heartbeatTimeoutMs: 0, session: '', answersHeartbeats: false };
+  return {
+    heartbeatIntervalMs: 0,
+    heartbeatTimeoutMs: 0,
+    session: '',
+    answersHeartbeats: false,
+    fenceAfterMs: 0,
+  };
 }
 
 export const JoinResponse: MessageFns<JoinResponse> = {
@@ -521,6 +545,9 @@ export const JoinResponse: MessageFns<JoinResponse> = {
     }
     if (message.answersHeartbeats !== false) {
       writer.uint32(32).bool(message.answersHeartbeats);
+    }
+    if (message.fenceAfterMs !== 0) {
+      writer.uint32(40).uint32(message.fenceAfterMs);
     }
     return writer;
   },
@@ -570,6 +597,14 @@ export const JoinResponse: MessageFns<JoinResponse> = {
             message.answersHeartbeats = reader.bool();
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.fenceAfterMs = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -600,6 +635,11 @@ export const JoinResponse: MessageFns<JoinResponse> = {
         : isSet(object.answers_heartbeats)
           ? globalThis.Boolean(object.answers_heartbeats)
           : false,
+      fenceAfterMs: isSet(object.fenceAfterMs)
+        ? globalThis.Number(object.fenceAfterMs)
+        : isSet(object.fence_after_ms)
+          ? globalThis.Number(object.fence_after_ms)
+          : 0,
     };
   },
 
@@ -617,6 +657,9 @@ export const JoinResponse: MessageFns<JoinResponse> = {
     if (message.answersHeartbeats !== false) {
       obj.answersHeartbeats = message.answersHeartbeats;
     }
+    if (message.fenceAfterMs !== 0) {
+      obj.fenceAfterMs = Math.round(message.fenceAfterMs);
+    }
     return obj;
   },
 
@@ -629,6 +672,7 @@ export const JoinResponse: MessageFns<JoinResponse> = {
     message.heartbeatTimeoutMs = object.heartbeatTimeoutMs ?? 0;
     message.session = object.session ?? '';
     message.answersHeartbeats = object.answersHeartbeats ?? false;
+    message.fenceAfterMs = object.fenceAfterMs ?? 0;
     return message;
   },
 };
@@ -2179,6 +2223,7 @@ function createBaseHeartbeatRequest(): HeartbeatRequest {
     statusReason: '',
     output: [],
     session: '',
+    serial: 0,
   };
 }
 
@@ -2210,6 +2255,9 @@ export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
     }
     if (message.session !== '') {
       writer.uint32(74).string(message.session);
+    }
+    if (message.serial !== 0) {
+      writer.uint32(80).uint64(message.serial);
     }
     return writer;
   },
@@ -2299,6 +2347,14 @@ export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
             message.session = reader.string();
             continue;
           }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.serial = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2336,6 +2392,7 @@ export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
         ? object.output.map((e: any) => OutputChunk.fromJSON(e))
         : [],
       session: isSet(object.session) ? globalThis.String(object.session) : '',
+      serial: isSet(object.serial) ? globalThis.Number(object.serial) : 0,
     };
   },
 
@@ -2368,6 +2425,9 @@ export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
     if (message.session !== '') {
       obj.session = message.session;
     }
+    if (message.serial !== 0) {
+      obj.serial = Math.round(message.serial);
+    }
     return obj;
   },
 
@@ -2385,6 +2445,7 @@ export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
     message.statusReason = object.statusReason ?? '';
     message.output = object.output?.map((e) => OutputChunk.fromPartial(e)) || [];
     message.session = object.session ?? '';
+    message.serial = object.serial ?? 0;
     return message;
   },
 };
@@ -2507,7 +2568,7 @@ export const OutputChunk: MessageFns<OutputChunk> = {
 };
 
 function createBaseHeartbeatResponse(): HeartbeatResponse {
-  return { start: [], stop: [], acks: [] };
+  return { start: [], stop: [], acks: [], heardSerial: 0 };
 }
 
 export const HeartbeatResponse: MessageFns<HeartbeatResponse> = {
@@ -2520,6 +2581,9 @@ export const HeartbeatResponse: MessageFns<HeartbeatResponse> = {
     }
     for (const v of message.acks) {
       FinishedAck.encode(v!, writer.uint32(26).fork()).join();
+    }
+    if (message.heardSerial !== 0) {
+      writer.uint32(32).uint64(message.heardSerial);
     }
     return writer;
   },
@@ -2561,6 +2625,14 @@ export const HeartbeatResponse: MessageFns<HeartbeatResponse> = {
             message.acks.push(FinishedAck.decode(reader, reader.uint32()));
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.heardSerial = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2584,6 +2656,11 @@ export const HeartbeatResponse: MessageFns<HeartbeatResponse> = {
       acks: globalThis.Array.isArray(object?.acks)
         ? object.acks.map((e: any) => FinishedAck.fromJSON(e))
         : [],
+      heardSerial: isSet(object.heardSerial)
+        ? globalThis.Number(object.heardSerial)
+        : isSet(object.heard_serial)
+          ? globalThis.Number(object.heard_serial)
+          : 0,
     };
   },
 
@@ -2598,6 +2675,9 @@ export const HeartbeatResponse: MessageFns<HeartbeatResponse> = {
     if (message.acks?.length) {
       obj.acks = message.acks.map((e) => FinishedAck.toJSON(e));
     }
+    if (message.heardSerial !== 0) {
+      obj.heardSerial = Math.round(message.heardSerial);
+    }
     return obj;
   },
 
@@ -2609,6 +2689,7 @@ export const HeartbeatResponse: MessageFns<HeartbeatResponse> = {
     message.start = object.start?.map((e) => StartWorkRequest.fromPartial(e)) || [];
     message.stop = object.stop?.map((e) => StopWorkRequest.fromPartial(e)) || [];
     message.acks = object.acks?.map((e) => FinishedAck.fromPartial(e)) || [];
+    message.heardSerial = object.heardSerial ?? 0;
     return message;
   },
 };

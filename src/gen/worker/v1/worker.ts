@@ -22,6 +22,12 @@ export interface StartWorkRequest {
   attempt: number;
   /** Handler the worker runs, "default" when the task named none. */
   kind: string;
+  /**
+   * The task's concurrency key, if it has one. A worker stops such an attempt by itself
+   * once it cannot show the leader still hears it (JoinResponse.fence_after_ms): by then
+   * the leader may give the attempt's place under the key's limit to another.
+   */
+  concurrencyKey: string;
 }
 
 /**
@@ -36,7 +42,7 @@ export interface StopWorkRequest {
 }
 
 function createBaseStartWorkRequest(): StartWorkRequest {
-  return { id: '', payload: '', attempt: 0, kind: '' };
+  return { id: '', payload: '', attempt: 0, kind: '', concurrencyKey: '' };
 }
 
 export const StartWorkRequest: MessageFns<StartWorkRequest> = {
@@ -52,6 +58,9 @@ export const StartWorkRequest: MessageFns<StartWorkRequest> = {
     }
     if (message.kind !== '') {
       writer.uint32(34).string(message.kind);
+    }
+    if (message.concurrencyKey !== '') {
+      writer.uint32(42).string(message.concurrencyKey);
     }
     return writer;
   },
@@ -101,6 +110,14 @@ export const StartWorkRequest: MessageFns<StartWorkRequest> = {
             message.kind = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.concurrencyKey = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -119,6 +136,11 @@ export const StartWorkRequest: MessageFns<StartWorkRequest> = {
       payload: isSet(object.payload) ? globalThis.String(object.payload) : '',
       attempt: isSet(object.attempt) ? globalThis.Number(object.attempt) : 0,
       kind: isSet(object.kind) ? globalThis.String(object.kind) : '',
+      concurrencyKey: isSet(object.concurrencyKey)
+        ? globalThis.String(object.concurrencyKey)
+        : isSet(object.concurrency_key)
+          ? globalThis.String(object.concurrency_key)
+          : '',
     };
   },
 
@@ -136,6 +158,9 @@ export const StartWorkRequest: MessageFns<StartWorkRequest> = {
     if (message.kind !== '') {
       obj.kind = message.kind;
     }
+    if (message.concurrencyKey !== '') {
+      obj.concurrencyKey = message.concurrencyKey;
+    }
     return obj;
   },
 
@@ -148,6 +173,7 @@ export const StartWorkRequest: MessageFns<StartWorkRequest> = {
     message.payload = object.payload ?? '';
     message.attempt = object.attempt ?? 0;
     message.kind = object.kind ?? '';
+    message.concurrencyKey = object.concurrencyKey ?? '';
     return message;
   },
 };

@@ -51,7 +51,7 @@ describe('StreamChannel', () => {
     await Promise.resolve();
     expect(written).toHaveLength(0);
     await nextTurn();
-    expect(written).toEqual([{ start: [], stop: [], acks: [ack('a')] }]);
+    expect(written).toEqual([{ start: [], stop: [], acks: [ack('a')], heardSerial: 0 }]);
     // Nothing is sent twice.
     await nextTurn();
     expect(written).toHaveLength(1);
@@ -67,7 +67,7 @@ describe('StreamChannel', () => {
     const channel = new StreamChannel(call, () => false);
     channel.ack(ack('a'));
     channel.close('leader stepping down');
-    expect(written).toEqual([{ start: [], stop: [], acks: [ack('a')] }]);
+    expect(written).toEqual([{ start: [], stop: [], acks: [ack('a')], heardSerial: 0 }]);
     expect(emitted).toEqual([{ code: 14, details: 'leader stepping down' }]);
   });
 
@@ -78,5 +78,21 @@ describe('StreamChannel', () => {
     channel.start(start('c'));
     await nextTurn();
     expect(written).toEqual([]);
+  });
+});
+
+describe('StreamChannel heard serials', () => {
+  it('stamps every response with the highest serial heard before it was written', async () => {
+    const written: HeartbeatResponse[] = [];
+    const channel = new StreamChannel(
+      { write: (m: HeartbeatResponse) => (written.push(m), true), emit: () => true } as never,
+      () => false,
+    );
+    channel.heard(3);
+    channel.answer();
+    channel.heard(2); // an older serial never lowers the proof
+    channel.heard(5);
+    await Promise.resolve();
+    expect(written.map((m) => m.heardSerial)).toEqual([5]);
   });
 });
