@@ -8,6 +8,8 @@ import { distribution, type Distribution } from '../lib/stats.js';
 import { progress } from '../lib/progress.js';
 import { atSteadyRate } from '../lib/steady-rate.js';
 import { extras, injectProcessFault, type ProcessFaultKind } from '../lib/process-fault.js';
+import { mostAtOnceByKey } from './key-overlap.js';
+import { fenceAfterMs } from '../../src/leader/member-lifecycle.js';
 
 /** A fault the run injects into a worker. */
 export type FaultKind = ProcessFaultKind;
@@ -30,6 +32,12 @@ export interface ChaosSettings {
   readonly leaderTimings: readonly string[];
   /** Longest wait, after the run, for every scheduled task to finish. */
   readonly settleTimeoutMs: number;
+  /**
+   * Concurrency keys the tasks take in turn (0: none), each limited to `keyLimit` running
+   * at once (issue #18): the run reports the most of one key that ever ran at once.
+   */
+  readonly keys: number;
+  readonly keyLimit: number;
 }
 
 /** One injected fault and what the leader did about it. */
@@ -66,6 +74,19 @@ export interface ChaosReport {
   readonly detectionMs: Record<FaultKind, Distribution>;
   readonly restartMs: Record<FaultKind, Distribution>;
   readonly faultLog: readonly FaultRecord[];
+  /**
+   * The most tasks of one concurrency key that ever ran at the same instant on the
+   * workers (their own logs; see key-overlap.ts): must not exceed `settings.keyLimit`.
+   */
+  readonly mostOfOneKeyAtOnce: number;
+  readonly mostAtOnceByKey: Record<string, number>;
+  /** The attempts running at the busiest instant of the busiest key. */
+  readonly busiestKeyInstant: readonly string[];
+  /**
+   * Keyed attempts whose worker was frozen past their fence time: how long each went on
+   * after SIGCONT before it ended (its fence, or its handler returning).
+   */
+  readonly wokePastFence: Distribution;
 }
 
 interface WorkerSlot {
@@ -74,6 +95,9 @@ interface WorkerSlot {
   process: DroverProcess;
   /** Every process this member has had (kills restart it), for the run counts. */
   readonly incarnations: DroverProcess[];
+  /** When each killed incarnation died, and when each was frozen. */
+  readonly killedAtMs: Map<DroverProcess, number>;
+  readonly frozen: Map<DroverProcess, [number, number][]>;
   busy: boolean;
 }
 
@@ -127,13 +151,31 @@ export async function runChaos(settings: ChaosSettings): Promise<ChaosReport> {
     for (let index = 0; index < settings.workers; index++) {
       const id = `w${index + 1}`;
       const process = await startWorker(id, index);
-      workers.push({ id, index, process, incarnations: [process], busy: false });
+      workers.push({
+        id,
+        index,
+        process,
+        incarnations: [process],
+        killedAtMs: new Map(),
+        frozen: new Map(),
+        busy: false,
+      });
     }
     progress(
       `chaos: ${settings.workers} workers${lab ? ' in network namespaces' : ' on loopback'}, ` +
         `${settings.ratePerSec} tasks/s for ${settings.durationMs / 1000} s`,
     );
 
+    for (let k = 0; k < settings.keys; k++) {
+      await new Promise<void>((resolve, reject) =>
+        api!.scheduler.setLimit(
+          {
+            limit: { key: `k${k}`, kind: '', maxRunning: settings.keyLimit, running: 0, queued: 0 },
+          },
+          (err) => (err ? reject(err) : resolve()),
+        ),
+      );
+    }
     const endAtMs = Date.now() + settings.durationMs;
     const acked: string[] = [];
     let refused = 0;
@@ -195,6 +237,18 @@ export async function runChaos(settings: ChaosSettings): Promise<ChaosReport> {
       else if (status === TaskStatus.TASK_STATUS_ERROR) failed++;
     }
     const workerLines = workers.flatMap((w) => w.incarnations.flatMap((p) => p.lines));
+    const byKey = mostAtOnceByKey(
+      workers.flatMap((w) =>
+        w.incarnations.map((p) => ({
+          name: `${w.id} pid ${p.pid}`,
+          lines: p.lines,
+          killedAtMs: w.killedAtMs.get(p),
+          frozen: w.frozen.get(p) ?? [],
+        })),
+      ),
+      (taskId) => keyOfTask(taskId, settings.keys),
+      fenceAfterMs(flagValue(settings.leaderTimings, '--dead-after-ms')),
+    );
     const faultLog = injected.map((fault) => {
       // A death belongs to this fault only if it comes before the member's next fault.
       const next = injected.find((f) => f.memberId === fault.memberId && f.atMs > fault.atMs);
@@ -231,10 +285,15 @@ export async function runChaos(settings: ChaosSettings): Promise<ChaosReport> {
       detectionMs: byKind((f) => (f.detectedAfterMs === undefined ? [] : [f.detectedAfterMs])),
       restartMs: byKind((f) => [...f.restartAfterMs]),
       faultLog,
+      mostOfOneKeyAtOnce: Math.max(0, ...Object.values(byKey.most)),
+      mostAtOnceByKey: byKey.most,
+      busiestKeyInstant: byKey.witness,
+      wokePastFence: distribution(byKey.wokePastFenceMs),
     };
   } finally {
     api?.close();
-    await cluster.stop();
+    // CHAOS_KEEP_LOGS=name keeps every process's log in test-logs/name/ (for a person).
+    await cluster.stop(process.env['CHAOS_KEEP_LOGS']);
     lab?.destroy();
   }
 }
@@ -254,11 +313,24 @@ async function produce(
       settings.taskMs[0] + random() * (settings.taskMs[1] - settings.taskMs[0]),
     );
     // A generous attempt budget: faults may cost a task several attempts, none may lose it.
-    return api.schedule({ id, payload: String(work), maxAttempts: 100 }).then(
+    const concurrencyKey = keyOfTask(id, settings.keys) ?? '';
+    return api.schedule({ id, payload: String(work), maxAttempts: 100, concurrencyKey }).then(
       () => void acked.push(id),
       () => onRefused(),
     );
   });
+}
+
+/** A flag's value in a list of leader flags. */
+function flagValue(flags: readonly string[], name: string): number {
+  const at = flags.indexOf(name);
+  if (at < 0) throw new Error(`chaos: the leader timings name no ${name}`);
+  return Number(flags[at + 1]);
+}
+
+/** The concurrency key of chaos task `c<n>`: `k<n mod keys>`, none when keys is 0. */
+function keyOfTask(taskId: string, keys: number): string | undefined {
+  return keys === 0 ? undefined : `k${Number(taskId.slice(1)) % keys}`;
 }
 
 /** Carries out one fault and undoes it after `heldMs` (a killed worker is restarted). */
@@ -270,6 +342,19 @@ function inject(
   lab: NetworkLab | undefined,
   startWorker: (id: string, index: number) => Promise<DroverProcess>,
 ): Promise<void> {
+  const victim = worker.process;
+  const atMs = Date.now();
+  if (kind === 'kill') worker.killedAtMs.set(victim, atMs);
+  if (kind === 'freeze') {
+    const windows = worker.frozen.get(victim) ?? [];
+    // Until SIGCONT: the window is closed with the real time once the hold is over.
+    const window: [number, number] = [atMs, Number.POSITIVE_INFINITY];
+    windows.push(window);
+    worker.frozen.set(victim, windows);
+    return injectProcessFault(kind, worker, heldMs, restartAfterMs, lab, async () => {}).then(
+      () => void (window[1] = Date.now()),
+    );
+  }
   return injectProcessFault(kind, worker, heldMs, restartAfterMs, lab, async () => {
     worker.process = await startWorker(worker.id, worker.index);
     worker.incarnations.push(worker.process);

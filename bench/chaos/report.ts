@@ -29,6 +29,19 @@ export function renderChaosMarkdown(
     `| ${result.scheduled} | ${result.completed} | ${result.lost} | ${result.failed} | ` +
       `${result.duplicateCompletions} | ${result.sameAttemptRunTwice} | ${result.tasksRunMoreThanOnce} |`,
     '',
+    ...(s.keys > 0
+      ? [
+          `Concurrency keys: ${s.keys}, each limited to ${s.keyLimit} running at once; the most ` +
+            `tasks of one key that ever ran at the same instant on the workers (their own logs, ` +
+            `frozen time excluded, a killed worker's tasks running until the kill): ` +
+            `**${result.mostOfOneKeyAtOnce}**. ` +
+            `Keyed attempts on a worker frozen past their fence time: ${result.wokePastFence.n}; ` +
+            `after SIGCONT they went on for ${ms(result.wokePastFence)} ms (p50 / p99) before ` +
+            `they ended: a paused process cannot stop itself, so their reports are refused by ` +
+            `the attempt number instead (the fencing token).`,
+          '',
+        ]
+      : []),
     '| fault | count | declared dead | time to detect p50 / p99 (ms) | time to restart its tasks p50 / p99 (ms) |',
     '| --- | ---: | ---: | ---: | ---: |',
     ...KINDS.filter((kind) => result.faults[kind] > 0).map((kind) => {

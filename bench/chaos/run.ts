@@ -5,9 +5,11 @@
  *
  * Settings (environment): CHAOS_DURATION_S (120; smoke 12), CHAOS_WORKERS (4; smoke 3),
  * CHAOS_SLOTS (4), CHAOS_RATE (50 tasks/s; smoke 40), CHAOS_FAULT_EVERY_MS (2000; smoke
- * 800), CHAOS_SEED (1). The full run uses the leader's default membership timings; smoke
+ * 800), CHAOS_SEED (1), CHAOS_KEYS (8; smoke 4: concurrency keys the tasks take in turn)
+ * and CHAOS_KEY_LIMIT (2: each key's limit of running tasks). The full run uses the leader's default membership timings; smoke
  * uses the tests' fast ones. Results: bench/results/chaos-<time>.json and .md, and
- * chaos-latest.*. Exits 1 if a task was lost, completed twice, or an attempt ran twice.
+ * chaos-latest.*. Exits 1 if a task was lost, completed twice, an attempt ran twice, or a
+ * key ran more tasks at once than its limit.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -50,6 +52,8 @@ const settings: ChaosSettings = {
   seed: env('CHAOS_SEED', '1', '1'),
   leaderTimings: smoke ? FAST_TIMINGS : DEFAULT_TIMINGS,
   settleTimeoutMs: 120_000,
+  keys: env('CHAOS_KEYS', '8', '4'),
+  keyLimit: env('CHAOS_KEY_LIMIT', '2', '2'),
 };
 
 const report = await runChaos(settings);
@@ -70,5 +74,6 @@ for (const name of [`chaos-${stamp}`, 'chaos-latest']) {
 }
 progress(`chaos: results in ${flags.out}/chaos-${stamp}.json`);
 process.stdout.write(markdown);
-const broken = report.lost + report.duplicateCompletions + report.sameAttemptRunTwice;
+const overLimit = settings.keys > 0 && report.mostOfOneKeyAtOnce > settings.keyLimit ? 1 : 0;
+const broken = report.lost + report.duplicateCompletions + report.sameAttemptRunTwice + overLimit;
 process.exitCode = broken === 0 ? 0 : 1;

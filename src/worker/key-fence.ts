@@ -55,6 +55,7 @@ export class KeyFence {
   /** The leader echoed `serial`: it heard this worker no earlier than that send. */
   heard(serial: number): void {
     if (serial === 0) return;
+    const before = this.deadlineMs;
     let provenAtMs: number | undefined;
     let drop = 0;
     while (drop < this.sends.length && this.sends[drop]!.serial <= serial) {
@@ -65,7 +66,13 @@ export class KeyFence {
     // A send too old to be remembered proves nothing: the fence may only come earlier.
     if (provenAtMs === undefined) return;
     if (this.provenAtMs === undefined || provenAtMs > this.provenAtMs) this.provenAtMs = provenAtMs;
-    this.arm();
+    if (this.deadlineMs !== before) this.arm();
+  }
+
+  /** Why keyed attempts stop (or are refused) now. */
+  reason(): string {
+    const silentMs = this.provenAtMs === undefined ? 0 : this.deps.monotonicMs() - this.provenAtMs;
+    return `fenced: the leader has not been shown to hear this worker for ${Math.round(silentMs)} ms, and may give the places of attempts with a concurrency key away`;
   }
 
   /** No more fencing (the worker stops). */
@@ -79,6 +86,17 @@ export class KeyFence {
   get deadlineMs(): number | undefined {
     if (this.fenceAfterMs === 0 || this.provenAtMs === undefined) return undefined;
     return this.provenAtMs + this.fenceAfterMs;
+  }
+
+  /**
+   * Whether an attempt with a concurrency key may start now: only before the deadline (a
+   * start order read after it, from a message that waited in a socket while this process
+   * was frozen, say, is refused). Always, with no fencing (an older leader).
+   */
+  allowsKeyed(): boolean {
+    if (this.fenceAfterMs === 0) return true;
+    const deadline = this.deadlineMs;
+    return deadline !== undefined && this.deps.monotonicMs() < deadline;
   }
 
   /**
@@ -97,11 +115,9 @@ export class KeyFence {
         const at = this.deadlineMs;
         if (at === undefined) return;
         if (now < at) return this.arm();
-        this.deps.fence(
-          `the leader has not been heard to hear this worker for ${Math.round(now - this.provenAtMs!)} ms: attempts with a concurrency key stop, as the leader may give their places away`,
-        );
-        // Fenced until a new proof comes: the next answer arms the timer again.
-        this.provenAtMs = undefined;
+        this.deps.fence(this.reason());
+        // Fenced until a newer proof moves the deadline on (heard() arms the timer again);
+        // meanwhile allowsKeyed() refuses keyed starts.
       },
       Math.max(0, deadline - this.deps.monotonicMs()),
       { weak: true },

@@ -308,7 +308,13 @@ export class LeaderLink {
     this.outbox.acknowledged(message.acks);
     // A handler that returns at once runs inside start(): a stop for it in this same
     // message must be known before, or it would report a result instead of the stop.
-    for (const start of message.start) runner.start(start, stopIn(message, start)?.reason);
+    for (const start of message.start) {
+      // A keyed start read past the fence deadline (it waited while this process was
+      // frozen) starts stopped: the leader may have given its place away already.
+      const fenced =
+        start.concurrencyKey !== '' && !this.fence.allowsKeyed() ? this.fence.reason() : undefined;
+      runner.start(start, stopIn(message, start)?.reason ?? fenced);
+    }
     for (const stop of message.stop) {
       this.log.info(
         { taskId: stop.id, attempt: stop.attempt, reason: stop.reason },

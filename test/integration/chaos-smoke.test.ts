@@ -11,7 +11,7 @@ const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 describe('chaos run (smoke: 12 s, fast timings)', () => {
-  it('loses no task, completes none twice and runs no attempt twice while workers fail', async () => {
+  it('loses no task, completes none twice, runs no attempt twice and no key past its limit while workers fail', async () => {
     const out = mkdtempSync(join(tmpdir(), 'drover-chaos-'));
     try {
       // The real chaos run, as `npm run chaos -- --smoke` runs it (dist/ is built by npm test).
@@ -35,6 +35,11 @@ describe('chaos run (smoke: 12 s, fast timings)', () => {
         sameAttemptRunTwice: report.sameAttemptRunTwice,
       }).toEqual({ lost: 0, failed: 0, duplicateCompletions: 0, sameAttemptRunTwice: 0 });
       expect(report.completed).toBe(report.scheduled);
+      // Issue #18: no concurrency key ever ran more tasks at once than its limit, on the
+      // workers' own clocks, through kills, freezes and cuts (keyed fencing).
+      expect(report.settings.keys).toBeGreaterThan(0);
+      expect(report.mostOfOneKeyAtOnce).toBeLessThanOrEqual(report.settings.keyLimit);
+      expect(report.mostOfOneKeyAtOnce).toBe(report.settings.keyLimit);
       // Faults really happened, and every kill was noticed.
       expect(report.faults.kill + report.faults.freeze + report.faults.cut).toBeGreaterThan(3);
       expect(report.detectionMs.kill.n).toBe(report.faults.kill);

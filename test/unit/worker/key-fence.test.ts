@@ -25,7 +25,22 @@ describe('KeyFence', () => {
     expect(fenced).toEqual([]);
     timers.advance(1);
     expect(fenced).toHaveLength(1);
-    expect(fenced[0]).toMatch(/attempts with a concurrency key stop/);
+    expect(fenced[0]).toMatch(/^fenced: the leader has not been shown to hear this worker/);
+    expect(fence.allowsKeyed()).toBe(false);
+  });
+
+  it('refuses keyed starts past the deadline, even when an answer proves nothing newer', () => {
+    const { timers, fence } = setup();
+    fence.streamOpened(1_000);
+    const first = fence.nextSend();
+    const second = fence.nextSend();
+    fence.heard(second);
+    expect(fence.allowsKeyed()).toBe(true);
+    timers.advance(1_200); // frozen past the deadline; then a message that waited arrives
+    fence.heard(first); // an older serial: no newer proof
+    expect(fence.allowsKeyed()).toBe(false);
+    fence.heard(fence.nextSend()); // a fresh echo: allowed again
+    expect(fence.allowsKeyed()).toBe(true);
   });
 
   it('moves the deadline on with every newer echo, with one timer, and never back', () => {
@@ -63,5 +78,6 @@ describe('KeyFence', () => {
     timers.advance(1_000_000);
     expect(fenced).toEqual([]);
     expect(fence.deadlineMs).toBeUndefined();
+    expect(fence.allowsKeyed()).toBe(true);
   });
 });
