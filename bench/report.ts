@@ -1,3 +1,4 @@
+import type { KeyThroughputRow } from './flow-section.js';
 import type { Results } from './run.js';
 import type { Distribution, Repeated } from './lib/stats.js';
 
@@ -20,6 +21,7 @@ export function renderMarkdown(results: Results): string {
     throughput(results),
     latency(results),
     timers(results),
+    flowControl(results),
     detection(results),
     members(results),
     queue(results),
@@ -159,6 +161,43 @@ function timers({ timers: rows, settings: s }: Results): string[] {
     tableRow(['---', '---']),
     ...rows.map((r) => tableRow([r.system, d3(r.latenessMs)])),
   ];
+}
+
+function flowControl({ keys, rates, settings: s }: Results): string[] {
+  if (keys.length === 0 && rates.length === 0) return [];
+  const lines: string[] = [];
+  if (keys.length > 0) {
+    lines.push(
+      `**Concurrency keys**: the same batch run (${s.keyTasks.toLocaleString('en-US')} tasks, ScheduleTasks of ${s.batchSize}, empty handlers on ${s.latencyWorkers}x${s.slots} slots) with tasks carrying no key, and spread over ${s.keyCount.toLocaleString('en-US')} keys each limited to ${s.keyMaxRunning} running (SetLimit per key): what the bookkeeping costs. Tasks/s, median of ${s.runs} (min-max).`,
+      '',
+      tableRow(['system', 'no keys', `${s.keyCount} keys of ${s.keyMaxRunning}`, 'ratio']),
+      tableRow(['---', '---', '---', '---']),
+    );
+    for (const system of [...new Set(keys.map((k) => k.system))]) {
+      const none = keys.find((k) => k.system === system && k.keys === 0);
+      const keyed = keys.find((k) => k.system === system && k.keys > 0);
+      const show = (r: KeyThroughputRow | undefined) =>
+        r === undefined
+          ? '-'
+          : `${fmt(r.tasksPerSec.median)} (${fmt(r.tasksPerSec.min)}-${fmt(r.tasksPerSec.max)})`;
+      const ratio =
+        none && keyed ? `${(keyed.tasksPerSec.median / none.tasksPerSec.median).toFixed(2)}x` : '-';
+      lines.push(tableRow([system, show(none), show(keyed), ratio]));
+    }
+    lines.push('');
+  }
+  if (rates.length > 0) {
+    lines.push(
+      `**Rate limits**: ${s.rateTasks.toLocaleString('en-US')} tasks queued at once, held to ${s.ratePerSec}/s (drover: one key with \`--rate ${s.ratePerSec}/1s\`, burst 1; BullMQ: the worker option \`limiter: { max: ${s.ratePerSec}, duration: 1000 }\`, global across its workers), empty handlers on ${s.latencyWorkers}x${s.slots} slots: the rate achieved from the first start to the last, and the most starts in any 1 s window (at most ${s.ratePerSec} if the limit held).`,
+      '',
+      tableRow(['system', 'achieved/s', 'most in any 1 s']),
+      tableRow(['---', '---', '---']),
+      ...rates.map((r) =>
+        tableRow([r.system, fmt(Math.round(r.achievedPerSec)), fmt(r.mostInAnyWindow)]),
+      ),
+    );
+  }
+  return lines;
 }
 
 function queue({ queue: q, settings: s }: Results): string[] {

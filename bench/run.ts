@@ -38,6 +38,7 @@ import { grpcFloorThroughput } from './peers/grpc-floor.js';
 import { outsideClientUnavailable, outsideLatency } from './drover/outside-latency.js';
 import { droverTimerPrecision } from './drover/timer-precision.js';
 import { renderMarkdown } from './report.js';
+import { runFlowSection, type KeyThroughputRow, type RateRow } from './flow-section.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -46,7 +47,7 @@ const { values: flags } = parseArgs({
   },
 });
 const smoke = flags.smoke;
-const ALL_SECTIONS = ['throughput', 'latency', 'timers', 'detection', 'members', 'queue'];
+const ALL_SECTIONS = ['throughput', 'latency', 'timers', 'keys', 'detection', 'members', 'queue'];
 const env = (name: string, full: string, small: string): string =>
   process.env[name] ?? (smoke ? small : full);
 
@@ -62,6 +63,11 @@ export const settings = {
   latencyRatePerSec: Number(env('BENCH_LATENCY_RATE', '100', '100')),
   latencyWorkers: 4,
   timerTasks: Number(env('BENCH_TIMER_TASKS', '10000', '50')),
+  keyTasks: Number(env('BENCH_KEY_TASKS', '40000', '300')),
+  keyCount: Number(env('BENCH_KEYS', '1000', '10')),
+  keyMaxRunning: 2,
+  rateTasks: Number(env('BENCH_RATE_TASKS', '5000', '40')),
+  ratePerSec: Number(env('BENCH_RATE', '1000', '100')),
   detectionTrials: Number(env('BENCH_DETECTION_TRIALS', '20', '2')),
   stores: env('BENCH_STORES', 'memory,sqlite,postgres', 'memory,sqlite')
     .split(',')
@@ -126,6 +132,8 @@ export interface Results {
   readonly throughput: ThroughputRow[];
   readonly latency: LatencyRow[];
   readonly timers: TimerRow[];
+  readonly keys: KeyThroughputRow[];
+  readonly rates: RateRow[];
   readonly detection: { signal: string; trials: Distribution; settings: string }[];
   readonly members: MemberScale[];
   queue: { rows: QueueDepthRow[]; bytesPerTask: number } | undefined;
@@ -141,6 +149,8 @@ const results: Results = {
   throughput: [],
   latency: [],
   timers: [],
+  keys: [],
+  rates: [],
   detection: [],
   members: [],
   queue: undefined,
@@ -313,6 +323,23 @@ if (wants('timers')) {
     }
     save();
   }
+}
+
+if (wants('keys')) {
+  await runFlowSection({
+    ...{ tasks: settings.keyTasks, runs: settings.runs, slots: settings.slots },
+    workers: settings.latencyWorkers,
+    batchSize: settings.batchSize,
+    ...{ keyCount: settings.keyCount, keyMaxRunning: settings.keyMaxRunning },
+    ...{ rateTasks: settings.rateTasks, ratePerSec: settings.ratePerSec },
+    stores: settings.stores,
+    withBullmq: systems.some(([x]) => x === 'bullmq'),
+    systemName: droverSystem,
+    attempt,
+    keyRows: results.keys,
+    rateRows: results.rates,
+    save,
+  });
 }
 
 if (wants('detection')) {

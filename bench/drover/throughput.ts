@@ -22,6 +22,11 @@ export interface ThroughputSettings {
   readonly leaderArgs?: readonly string[];
   /** drover's task store (default memory). */
   readonly store?: BenchStore;
+  /**
+   * Concurrency keys (issue #18): task i takes key `key-<i mod count>`, each key limited to
+   * `maxRunning` by its own SetLimit before the run. Absent: tasks carry no key.
+   */
+  readonly keys?: { readonly count: number; readonly maxRunning: number };
 }
 
 /** CPU time each party spent per task during a run, in microseconds. */
@@ -61,16 +66,25 @@ export async function droverThroughput(settings: ThroughputSettings): Promise<Th
     ];
     const [leaderBefore, workersBefore] = cpuOfOthers();
     const producerBefore = process.cpuUsage();
+    const keys = settings.keys;
+    for (let k = 0; k < (keys?.count ?? 0); k++) {
+      await api.call(api.scheduler, api.scheduler.setLimit, {
+        limit: { key: `key-${k}`, kind: '', maxRunning: keys!.maxRunning, running: 0, queued: 0 },
+      });
+    }
+    let n = 0;
+    const task = () =>
+      keys === undefined
+        ? { payload: 'x' }
+        : { payload: 'x', concurrencyKey: `key-${n++ % keys.count}` };
     const producer = createProducer({ leader: cluster.address });
     const startedMs = performance.now();
     await produce(
       settings,
-      settings.mode === 'stream'
-        ? () => producer.schedule({ payload: 'x' })
-        : () => api.schedule({ payload: 'x' }),
+      settings.mode === 'stream' ? () => producer.schedule(task()) : () => api.schedule(task()),
       (size) =>
         api.call(api.scheduler, api.scheduler.scheduleTasks, {
-          tasks: Array.from({ length: size }, () => taskDraft({ payload: 'x' })),
+          tasks: Array.from({ length: size }, () => taskDraft(task())),
         }),
     );
     // Everything is scheduled; wait (bounded) until nothing is pending or running. Members

@@ -199,3 +199,45 @@ export async function bullmqTimerPrecision(
     connection.disconnect();
   }
 }
+
+/**
+ * BullMQ's global rate limiter, as droverRateLimit measures drover's: `count` jobs added at
+ * once (bulks of 1,000) to a queue whose workers share `limiter: { max: ratePerSec,
+ * duration: 1000 }`, the same workers and concurrency; each processor's start time.
+ */
+export async function bullmqRateLimit(
+  count: number,
+  ratePerSec: number,
+  workers: number,
+  slots: number,
+): Promise<number[]> {
+  const name = `drover-bench-rate-${process.pid}`;
+  const connection = new IORedis({ ...REDIS, maxRetriesPerRequest: null });
+  const queue = new Queue(name, { connection });
+  const procs = await Promise.all(
+    Array.from({ length: workers }, (_, i) =>
+      startNodeWorker(`bullmq-${i}`, WORKER, [name, String(slots), String(ratePerSec), '1000']),
+    ),
+  );
+  try {
+    for (let start = 0; start < count; start += 1000) {
+      const size = Math.min(1000, count - start);
+      await queue.addBulk(Array.from({ length: size }, () => ({ name: 'noop', data: 'x' })));
+    }
+    const deadline = performance.now() + (count / ratePerSec) * 2000 + 30_000;
+    for (;;) {
+      const counts = await queue.getJobCounts('completed', 'failed');
+      if (counts['failed']! > 0) throw new Error(`BullMQ failed ${counts['failed']} jobs`);
+      if (counts['completed'] === count) break;
+      if (performance.now() > deadline) throw new Error('rate-limited jobs did not all run');
+      await sleep(50);
+    }
+    const jobs = await queue.getJobs(['completed'], 0, count - 1);
+    return jobs.map((job) => Number(job.returnvalue));
+  } finally {
+    await stopAll(procs);
+    await queue.obliterate({ force: true });
+    await queue.close();
+    connection.disconnect();
+  }
+}

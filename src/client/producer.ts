@@ -32,8 +32,8 @@ export interface ProducerOptions {
 /**
  * A task to schedule: a payload, and optionally the fields ScheduleTask takes (the same
  * as the CLI's and the HTTP API's: id, kind, priority, target member, attempts, retry
- * backoff, timeout, and a run time for a delayed task, `runAt` or `delayMs`; unset ones
- * take the leader's defaults).
+ * backoff, timeout, a run time for a delayed task, `runAt` or `delayMs`, an idempotency
+ * key and a concurrency key; unset ones take the leader's defaults).
  */
 export type TaskToSchedule = Partial<
   Pick<
@@ -49,6 +49,7 @@ export type TaskToSchedule = Partial<
     | 'delayMs'
     | 'idempotencyKey'
     | 'idempotencyTtlMs'
+    | 'concurrencyKey'
   >
 > & {
   readonly payload: string;
