@@ -50,7 +50,8 @@ export interface FlowSectionContext {
  * BullMQ's global limiter in the same run.
  */
 export async function runFlowSection(ctx: FlowSectionContext): Promise<void> {
-  for (const store of ctx.stores) {
+  // BENCH_KEY_TASKS=0 measures the rate limiters alone.
+  for (const store of ctx.tasks > 0 ? ctx.stores : []) {
     for (const keys of [0, ctx.keyCount]) {
       const run: ThroughputSettings = {
         tasks: ctx.tasks,

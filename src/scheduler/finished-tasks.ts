@@ -5,7 +5,7 @@
 import { StaleError } from '../shared/errors.js';
 import type { TaskId } from '../shared/ids.js';
 import type { Changes } from './scheduler-types.js';
-import type { TaskRecord } from './task.js';
+import { isFinal, type TaskRecord } from './task.js';
 import { queueAtTail, type QueueContext } from './task-moves.js';
 import type { WorkerSlots } from './worker-slots.js';
 
@@ -69,4 +69,17 @@ export function pruneFinished(
     excess--;
   }
   return removed;
+}
+
+/** Forgets one finished task now (an operator's delete); see Scheduler.forget. */
+export function forgetFinished(ctx: FinishedTaskContext, id: TaskId): TaskRecord {
+  const task = ctx.index.require(id);
+  if (!isFinal(task.status)) {
+    throw new StaleError(`task ${id} is ${task.status}; cancel it before deleting it`);
+  }
+  if (ctx.slots.holdsSlot(task.memberId, task.id)) {
+    throw new StaleError(`task ${id} is still stopping on member ${task.memberId}; try again`);
+  }
+  ctx.index.drop(task);
+  return task;
 }

@@ -1,7 +1,8 @@
 import { StaleError } from '../shared/errors.js';
 import type { MemberId, TaskId } from '../shared/ids.js';
 import { completeAttempt, expireAttempts, type AttemptContext } from './attempt-outcomes.js';
-import { failedTasks, pruneFinished, rerunTask } from './finished-tasks.js';
+import { assignRound, type AssignContext } from './assign-round.js';
+import { failedTasks, forgetFinished, pruneFinished, rerunTask } from './finished-tasks.js';
 import {
   checkNewTask,
   checkNewTasks,
@@ -21,7 +22,7 @@ import type {
   StartOrder,
   StopOrder,
 } from './scheduler-types.js';
-import { attemptsInSeries, isFinal, type TaskRecord } from './task.js';
+import type { TaskRecord } from './task.js';
 import { TaskIndex, type TaskPage, type TaskQuery } from './task-index.js';
 import { finishTask, queueAtTail, requeueAtHead, unqueueTask } from './task-moves.js';
 import {
@@ -46,15 +47,13 @@ export type {
 export { MAX_LIST_SCAN, type TaskPage, type TaskQuery } from './task-index.js';
 
 /**
- * The task list and who runs what. Pure: it does no I/O and reads no clock; each call
- * gets the time, changes state, and returns the records to persist and the start/stop
- * orders for the adapters to carry out, in that order. A facade: the records and their
- * indexes are a {@link TaskIndex} (every status change goes through its table-checked
- * `setStatus`), the workers' slots a {@link WorkerSlots}, the checks on new tasks are in
- * `new-task.ts`, how attempts end (reports, operator completions, timeouts, retries) in
- * `attempt-outcomes.ts`, losing workers and re-attaching what they run in
- * `worker-loss.ts`, and the queue moves these share in `task-moves.ts`, each over a
- * narrow context; the pending queue and the rules that tie them together are here.
+ * The task list and who runs what. Pure: no I/O, no clock; each call gets the time,
+ * changes state, and returns the records to persist and the start/stop orders for the
+ * adapters, in that order. A facade over units with narrow contexts: records in a
+ * {@link TaskIndex} (table-checked `setStatus`), slots in {@link WorkerSlots}, per-key
+ * limits in {@link KeyLimits}, new tasks in `new-task.ts`, rounds in `assign-round.ts`,
+ * attempt ends in `attempt-outcomes.ts`, lost workers in `worker-loss.ts`, finished tasks
+ * in `finished-tasks.ts`, shared queue moves in `task-moves.ts`.
  */
 export class Scheduler {
   private readonly index = new TaskIndex();
@@ -64,7 +63,7 @@ export class Scheduler {
   /** Limits, rate buckets and pauses per concurrency key: the queue's gate. */
   readonly keyLimits: KeyLimits;
   /** All the units' contexts in one: each function takes the part it declares. */
-  private readonly ctx: AttemptContext & WorkerLossContext;
+  private readonly ctx: AttemptContext & WorkerLossContext & AssignContext;
 
   constructor(private readonly limits: SchedulerLimits) {
     const policy = limits.policy ?? DEFAULT_TASK_POLICY;
@@ -153,15 +152,7 @@ export class Scheduler {
    * still open, or cancelled but not yet confirmed stopped by its worker, is refused.
    */
   forget(id: TaskId): TaskRecord {
-    const task = this.index.require(id);
-    if (!isFinal(task.status)) {
-      throw new StaleError(`task ${id} is ${task.status}; cancel it before deleting it`);
-    }
-    if (this.slots.holdsSlot(task.memberId, task.id)) {
-      throw new StaleError(`task ${id} is still stopping on member ${task.memberId}; try again`);
-    }
-    this.index.drop(task);
-    return task;
+    return forgetFinished(this.ctx, id);
   }
 
   /**
@@ -329,59 +320,11 @@ export class Scheduler {
   }
 
   /**
-   * Fills every free slot of every eligible worker, round-robin so work spreads. Cost is
-   * O(assignments + eligible workers that find nothing to take), never a scan of tasks.
+   * Fills every free slot of every eligible worker, round-robin so work spreads (see
+   * assign-round.ts). Cost is O(assignments + eligible workers that find nothing to take).
    */
   assign(nowMs: number): Changes & { starts: StartOrder[] } {
-    const starts: StartOrder[] = [];
-    const changed: TaskRecord[] = [];
-    // A worker that finds nothing goes to the back; once every ready worker in a row has
-    // found nothing, nothing more can be assigned now.
-    let misses = 0;
-    while (this.queue.size > 0 && this.slots.readyCount > 0 && misses < this.slots.readyCount) {
-      const worker = this.slots.nextReady()!;
-      const entry = this.queue.takeFor(worker);
-      if (entry === undefined) {
-        this.slots.putBack(worker.id);
-        misses++;
-        continue;
-      }
-      misses = 0;
-      const task = this.index.get(entry.id)!;
-      if (attemptsInSeries(task) >= task.maxAttempts) {
-        // Requeued after its worker was lost on its last attempt, and nobody re-attached
-        // it: another start would exceed its budget, so it fails here instead.
-        task.error = `${task.error ?? 'its member was lost'}; no attempts left (max ${task.maxAttempts})`;
-        finishTask(this.index, task, nowMs, 'error');
-        changed.push(task);
-        this.slots.putBack(worker.id);
-        continue;
-      }
-      starts.push(this.start(nowMs, task, worker.id));
-      changed.push(task);
-    }
-    return { changed, starts };
-  }
-
-  /** Starts a task's next attempt on a worker just taken from the line, which has a free slot. */
-  private start(nowMs: number, task: TaskRecord, memberId: MemberId): StartOrder {
-    // Start time first: entering `running` files the task under its deadline.
-    task.startedAtMs = nowMs;
-    task.attempt++;
-    task.attemptEnded = false;
-    task.memberId = memberId;
-    this.index.setStatus(task, 'running');
-    const key = task.concurrencyKey;
-    this.slots.occupy(memberId, task.id, key);
-    if (key !== undefined) this.keyLimits.started(task.kind, key, nowMs);
-    return {
-      memberId,
-      taskId: task.id,
-      attempt: task.attempt,
-      kind: task.kind,
-      payload: task.payload,
-      concurrencyKey: key,
-    };
+    return assignRound(this.ctx, nowMs);
   }
 
   /** Adds a worker, or updates its slots and kinds on a rejoin; it starts ineligible. */

@@ -52,10 +52,13 @@ export class TokenBucket {
   /** Takes a token at `nowMs`; the caller checked {@link hasTokenAt}. */
   take(nowMs: number): void {
     const now = this.scaled(nowMs);
-    // A start within a millisecond of its due time counts as on time: the clock is in whole
-    // ms but due times are not (3/s falls due at 333.3 ms), and charging the rounding to
-    // the next start would slow the rate a little at every step.
-    if (now >= this.tat && now - this.tat < this.rate.count) {
+    // A start up to a clock tick (1 ms) after its due time counts as on time: the clock is
+    // in whole ms but due times are not (3/s falls due at 333.3 ms), and a timer set for a
+    // due time fires in the next tick. Charging that to the next start would slow the rate
+    // at every step (measured: 1,000/s with burst 1 gave 660/s, now 956/s). A start is
+    // never early, so a window of the interval holds at most one start more than `count`,
+    // and only at rates where the tick is a large part of the spacing (above ~500/s).
+    if (now >= this.tat && now - this.tat <= this.rate.count) {
       this.tat += this.rate.intervalMs;
       return;
     }

@@ -33,6 +33,8 @@ describe('benchmark harness (smoke: tiny counts)', () => {
         failed: string[];
         members: { members: number; aliveAtEnd: number }[];
         queue: { rows: { pending: number; scheduleTaskMs: { n: number } }[] };
+        keys: { system: string; keys: number; tasksPerSec: { median: number } }[];
+        rates: { system: string; limitPerSec: number; mostInAnyWindow: number; tasks: number }[];
       };
       expect(results.failed).toEqual([]);
       expect(results.machine.cores).toBeGreaterThan(0);
@@ -80,6 +82,17 @@ describe('benchmark harness (smoke: tiny counts)', () => {
         ['drover-sqlite', 50],
       ]);
       expect(timers.every((r) => r.earliestMs >= -1)).toBe(true);
+      // Issue #18: throughput with and without concurrency keys, per store; rate limiters.
+      expect(results.keys.map((r) => [r.system, r.keys])).toEqual([
+        ['drover', 0],
+        ['drover', 10],
+        ['drover-sqlite', 0],
+        ['drover-sqlite', 10],
+      ]);
+      expect(results.keys.every((r) => r.tasksPerSec.median > 0)).toBe(true);
+      const rates = results.rates.filter((r) => r.system.startsWith('drover'));
+      expect(rates.map((r) => r.system)).toEqual(['drover', 'drover-sqlite']);
+      for (const r of results.rates) expect(r.mostInAnyWindow).toBeLessThanOrEqual(r.limitPerSec);
       expect(results.detection.map((d) => [d.signal, d.trials.n])).toEqual([
         ['SIGKILL', 2],
         ['SIGSTOP', 2],

@@ -170,9 +170,25 @@ describe('watch streams', () => {
         what: 'deleted event',
       },
     );
+    // Issue #18: with controls=true, a pause, limit or cron change is a `control` event.
+    const controls = new SseReader(`${http}/v1/tasks:watch?controls=true`);
+    await waitFor(() => controls.events.some((e) => e.event === 'synced'), {
+      timeoutMs: 5000,
+      what: 'controls watch synced',
+    });
+    await fetch(`${http}/v1/keys/tenant-a:pause`, { method: 'POST' });
+    await waitFor(() => controls.events.some((e) => e.event === 'control'), {
+      timeoutMs: 5000,
+      what: 'control event',
+    });
+    expect(controls.events.find((e) => e.event === 'control')?.data).toMatchObject({
+      pause: { key: 'tenant-a' },
+    });
+    expect(tasks.events.some((e) => e.event === 'control')).toBe(false);
+    controls.close();
     tasks.close();
     members.close();
-    await Promise.all([tasks.done, members.done]);
+    await Promise.all([tasks.done, members.done, controls.done]);
   });
 
   it('drover watch --json prints each event as a JSON line', async () => {

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { WatchTasksRequest } from '../../gen/scheduler/v1/scheduler.js';
+import { ControlChange, WatchTasksRequest } from '../../gen/scheduler/v1/scheduler.js';
+import { controlChangeToWire } from '../grpc/control-wire.js';
 import type { TaskWatchFilter } from '../../scheduler/task-watch-filter.js';
 import { watchFilterFromWire } from '../grpc/task-wire.js';
 import type { LeaderApi } from '../leader-api.js';
@@ -8,7 +9,8 @@ import { serveSse, type SseSource } from './sse.js';
 
 const SSE_DESCRIPTION =
   'Server-Sent Events: `snapshot` (one per item), `synced`, then `changed` and `deleted`/`removed` ' +
-  'as they happen; `closed` when the leader shuts down. Data is JSON.';
+  'as they happen (tasks with `controls=true`: also `control`, a pause, limit or cron schedule ' +
+  'changed); `closed` when the leader shuts down. Data is JSON.';
 
 /** Live watches over HTTP, as Server-Sent Events: the same watches as WatchTasks/WatchMembers. */
 export function registerWatchRoutes(app: FastifyInstance, coordinator: LeaderApi): void {
@@ -28,34 +30,49 @@ function registerTaskWatch(app: FastifyInstance, coordinator: LeaderApi): void {
         querystring: {
           type: 'object',
           additionalProperties: false,
-          properties: { status: { type: 'string' }, memberId: { type: 'string' } },
+          properties: {
+            status: { type: 'string' },
+            memberId: { type: 'string' },
+            controls: { type: 'string', enum: ['true', 'false'] },
+          },
         },
       },
     },
     (request, reply) => {
-      const query = request.query as { status?: string; memberId?: string };
+      const query = request.query as { status?: string; memberId?: string; controls?: string };
       const filter = watchFilterFromWire(
         WatchTasksRequest.fromJSON({
           memberId: query.memberId,
           status: statusQueryParam(query.status),
         }),
       );
-      serveSse(request, reply, taskEvents(coordinator, filter), coordinator.watchers);
+      const source = taskEvents(coordinator, filter, query.controls === 'true');
+      serveSse(request, reply, source, coordinator.watchers);
     },
   );
 }
 
 /** The task watch as SSE events, only the tasks `filter` admits. */
-function taskEvents(coordinator: LeaderApi, filter: TaskWatchFilter): SseSource {
+function taskEvents(coordinator: LeaderApi, filter: TaskWatchFilter, controls: boolean): SseSource {
   return {
     start: (send) => {
-      const { snapshot, unsubscribe } = coordinator.watchTasks((event) => {
+      const { snapshot, unsubscribe: stopTasks } = coordinator.watchTasks((event) => {
         if (event.kind === 'deleted') {
           if (filter.admitDeleted(event.id)) send({ event: 'deleted', data: { id: event.id } });
         } else if (filter.admit(event.task)) {
           send({ event: 'changed', data: taskJson(event.task) });
         }
       });
+      // The same ControlChange as WatchTasks' include_controls, in its JSON mapping.
+      const stopControls = controls
+        ? coordinator.events.onControl((change) =>
+            send({ event: 'control', data: ControlChange.toJSON(controlChangeToWire(change)) }),
+          )
+        : () => {};
+      const unsubscribe = () => {
+        stopTasks();
+        stopControls();
+      };
       return {
         snapshot: (function* () {
           for (const task of snapshot) {

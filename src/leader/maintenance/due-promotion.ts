@@ -9,7 +9,7 @@ import type { MaintenanceJob } from './maintenance.js';
 export interface DuePromotionDeps {
   readonly scheduler: Pick<Scheduler, 'promoteDue' | 'nextDueAtMs'>;
   readonly commits: Pick<CommitPipeline, 'then'>;
-  readonly assignment: Pick<Assignment, 'takeNowWith' | 'dispatch' | 'request'>;
+  readonly assignment: Pick<Assignment, 'takeNow' | 'takeNowWith' | 'dispatch'>;
   readonly timers: Pick<LeaderTimers, 'after'>;
   readonly clock: Clock;
 }
@@ -68,9 +68,12 @@ export class DuePromotion implements MaintenanceJob {
   private promote(nowMs: number): void {
     const { changed, reopenedKeys } = this.deps.scheduler.promoteDue(nowMs);
     // Nothing due, nothing to assign: assignment runs on events, never on this tick. A key
-    // whose rate bucket has a token again has nothing to save: a round on the next turn.
+    // whose rate bucket has a token again gets its round now, not a turn later: at high
+    // rates a start per firing is the limit, and every turn of delay is lost rate.
     if (changed.length === 0) {
-      if (reopenedKeys > 0) this.deps.assignment.request();
+      if (reopenedKeys === 0) return;
+      const { changed: assigned, starts } = this.deps.assignment.takeNow(nowMs);
+      this.deps.commits.then(assigned, () => this.deps.assignment.dispatch(starts));
       return;
     }
     const { saved, starts } = this.deps.assignment.takeNowWith(nowMs, changed);
