@@ -68,6 +68,8 @@ async function startMember(index) {
       finished: [],
       statusReason: '',
       output: [],
+      // Not counted (0): a simulated member runs nothing, so it has nothing to fence.
+      serial: 0,
     });
   };
   beat();

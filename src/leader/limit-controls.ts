@@ -2,12 +2,11 @@ import type { Logger } from 'pino';
 import { checkKeyLimit, type KeyLimit, type LimitTarget } from '../scheduler/key-limits.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import type { StoredControl } from '../scheduler/store/store.js';
-import { checkConcurrencyKey, checkKind } from '../scheduler/task.js';
 import type { RateLimit } from '../scheduler/token-bucket.js';
 import type { Assignment } from './assignment.js';
 import type { ClusterEvents } from './cluster-events.js';
 import type { CommitPipeline } from './commit-pipeline.js';
-import { readJsonControl } from './stored-controls.js';
+import { checkKindOrKey, KindOrKeyControls, readJsonControl } from './stored-controls.js';
 
 /** A limit as shown: whom it holds, what it says and, for a key, how the key stands now. */
 export interface LimitView {
@@ -28,8 +27,7 @@ export interface LimitControlsDeps {
   readonly assertRunning: () => void;
 }
 
-const KEY_PREFIX = 'limit/key/';
-const KIND_PREFIX = 'limit/kind/';
+const CONTROLS = new KindOrKeyControls('limit');
 
 /**
  * Concurrency and rate limits per concurrency key, and the defaults per kind (issue #18),
@@ -44,7 +42,7 @@ export class LimitControls {
   restore(controls: readonly { key: string; value: string }[]): { key: string; value: string }[] {
     const others: { key: string; value: string }[] = [];
     for (const control of controls) {
-      const target = targetOf(control.key);
+      const target = CONTROLS.targetOf(control.key);
       if (target === undefined) {
         others.push(control);
         continue;
@@ -63,7 +61,7 @@ export class LimitControls {
   /** Sets (replaces) the limit of a key or a kind. */
   async set(target: LimitTarget, limit: KeyLimit): Promise<LimitView> {
     this.deps.assertRunning();
-    checkTarget(target);
+    checkKindOrKey(target);
     checkKeyLimit(limit);
     this.deps.scheduler.keyLimits.set(target, limit);
     await this.deps.commits.saveControls([storedControl(target, limit)]);
@@ -77,7 +75,7 @@ export class LimitControls {
   /** Lifts the limit of a key or a kind; says whether there was one. */
   async remove(target: LimitTarget): Promise<{ changed: boolean }> {
     this.deps.assertRunning();
-    checkTarget(target);
+    checkKindOrKey(target);
     const limit = this.deps.scheduler.keyLimits.get(target);
     if (limit === undefined) return { changed: false };
     this.deps.scheduler.keyLimits.remove(target);
@@ -102,19 +100,8 @@ export class LimitControls {
   }
 }
 
-function checkTarget(target: LimitTarget): void {
-  if ('kind' in target) checkKind(target.kind);
-  else checkConcurrencyKey(target.key);
-}
-
-function targetOf(storedKey: string): LimitTarget | undefined {
-  if (storedKey.startsWith(KIND_PREFIX)) return { kind: storedKey.slice(KIND_PREFIX.length) };
-  if (storedKey.startsWith(KEY_PREFIX)) return { key: storedKey.slice(KEY_PREFIX.length) };
-  return undefined;
-}
-
 function storedControl(target: LimitTarget, limit: KeyLimit | undefined): StoredControl {
-  const key = 'kind' in target ? `${KIND_PREFIX}${target.kind}` : `${KEY_PREFIX}${target.key}`;
+  const key = CONTROLS.keyOf(target);
   if (limit === undefined) return { key, value: undefined };
   return { key, value: JSON.stringify({ maxRunning: limit.maxRunning, rate: limit.rate }) };
 }

@@ -1,15 +1,19 @@
 import type { Logger } from 'pino';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import type { StoredControl } from '../scheduler/store/store.js';
-import { checkConcurrencyKey, checkKind } from '../scheduler/task.js';
 import type { Clock } from '../shared/clock.js';
 import type { Assignment } from './assignment.js';
 import type { ClusterEvents } from './cluster-events.js';
 import type { CommitPipeline } from './commit-pipeline.js';
-import { readJsonControl } from './stored-controls.js';
+import {
+  checkKindOrKey,
+  KindOrKeyControls,
+  readJsonControl,
+  type KindOrKey,
+} from './stored-controls.js';
 
 /** What a pause holds: every task of a kind, or every task with a concurrency key. */
-export type PauseTarget = { readonly kind: string } | { readonly key: string };
+export type PauseTarget = KindOrKey;
 
 /** A pause, and since when. */
 export type Pause = PauseTarget & { readonly sinceMs: number };
@@ -26,9 +30,8 @@ export interface PausesDeps {
   readonly assertRunning: () => void;
 }
 
-/** Controls of this unit are stored under these prefixes, the name after them. */
-const KIND_PREFIX = 'pause/kind/';
-const KEY_PREFIX = 'pause/key/';
+/** Controls of this unit: `pause/kind/<kind>` and `pause/key/<key>`. */
+const CONTROLS = new KindOrKeyControls('pause');
 
 /**
  * Pause and resume per kind and per concurrency key (issue #18): pending tasks keep their
@@ -46,7 +49,7 @@ export class Pauses {
   restore(controls: readonly { key: string; value: string }[]): { key: string; value: string }[] {
     const others: { key: string; value: string }[] = [];
     for (const control of controls) {
-      const target = targetOf(control.key);
+      const target = CONTROLS.targetOf(control.key);
       if (target === undefined) {
         others.push(control);
         continue;
@@ -67,7 +70,7 @@ export class Pauses {
   /** Pauses a kind or key; says whether it changed anything (it may have been paused). */
   async pause(target: PauseTarget): Promise<{ pause: Pause; changed: boolean }> {
     this.deps.assertRunning();
-    checkTarget(target);
+    checkKindOrKey(target);
     const held = this.mapOf(target).get(nameOf(target));
     if (held !== undefined) {
       // "Already paused" must not be said of a pause a crash could still lose: the answer
@@ -86,7 +89,7 @@ export class Pauses {
   /** Resumes a kind or key; says whether it was paused. Its queued tasks are offered at once. */
   async resume(target: PauseTarget): Promise<{ changed: boolean }> {
     this.deps.assertRunning();
-    checkTarget(target);
+    checkKindOrKey(target);
     const map = this.mapOf(target);
     const held = map.get(nameOf(target));
     if (held === undefined) {
@@ -128,21 +131,9 @@ function nameOf(target: PauseTarget): string {
   return 'kind' in target ? target.kind : target.key;
 }
 
-function checkTarget(target: PauseTarget): void {
-  if ('kind' in target) checkKind(target.kind);
-  else checkConcurrencyKey(target.key);
-}
-
-function targetOf(storedKey: string): PauseTarget | undefined {
-  if (storedKey.startsWith(KIND_PREFIX)) return { kind: storedKey.slice(KIND_PREFIX.length) };
-  if (storedKey.startsWith(KEY_PREFIX)) return { key: storedKey.slice(KEY_PREFIX.length) };
-  return undefined;
-}
-
 function storedControl(target: PauseTarget, pause: Pause | undefined): StoredControl {
-  const key = 'kind' in target ? `${KIND_PREFIX}${target.kind}` : `${KEY_PREFIX}${target.key}`;
   return {
-    key,
+    key: CONTROLS.keyOf(target),
     value: pause === undefined ? undefined : JSON.stringify({ sinceMs: pause.sinceMs }),
   };
 }

@@ -11,7 +11,7 @@ import type { CronView } from '../cron/cron-schedules.js';
 import type { LimitView } from '../limit-controls.js';
 import type { TaskTemplate } from '../cron/cron-schedule.js';
 import { taskDraft } from '../../client/task-draft.js';
-import { priorityFromWire, PRIORITY_TO_WIRE } from './task-wire.js';
+import { newTaskFromWire, PRIORITY_TO_WIRE } from './task-wire.js';
 import type { Pause, PauseTarget } from '../pauses.js';
 
 // Conversions of operators' controls (pauses, limits) between the wire and the domain.
@@ -101,20 +101,24 @@ export function cronFromWire(schedule: WireCronSchedule | undefined): {
   task: TaskTemplate;
 } {
   if (schedule === undefined) throw new InvalidArgumentError('request has no schedule');
-  const task = schedule.task ?? taskDraft({ payload: '' });
+  // Read as any new task is; what the leader sets at each firing (id, run time,
+  // idempotency) is left out of the template.
+  const task = newTaskFromWire(schedule.task ?? taskDraft({ payload: '' }));
+  const { payload, priority, kind, targetMemberId, maxAttempts, retryBackoffMs } = task;
+  const { timeoutMs, concurrencyKey } = task;
   return {
     name: schedule.name,
     expression: schedule.expression,
     timeZone: schedule.timeZone,
     task: {
-      payload: task.payload,
-      priority: priorityFromWire(task.priority),
-      kind: task.kind,
-      targetMemberId: task.targetMemberId,
-      maxAttempts: task.maxAttempts,
-      retryBackoffMs: task.retryBackoffMs,
-      timeoutMs: task.timeoutMs,
-      concurrencyKey: task.concurrencyKey,
+      payload,
+      priority,
+      kind,
+      targetMemberId,
+      maxAttempts,
+      retryBackoffMs,
+      timeoutMs,
+      concurrencyKey,
     },
   };
 }

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { CronSchedule } from '../../gen/scheduler/v1/scheduler.js';
 import { cronFromWire, cronToWire } from '../grpc/control-wire.js';
 import type { LeaderApi } from '../leader-api.js';
-import { ERROR_SCHEMA, TASK_INPUT_SCHEMA, taskFromBody } from './schemas.js';
+import { ERROR_SCHEMA, nameParams, TASK_INPUT_SCHEMA, taskFromBody } from './schemas.js';
 
 /** What each firing schedules: a task body without id, times or idempotency. */
 const TEMPLATE_FIELDS = [
@@ -51,11 +51,7 @@ const CRON_SCHEMA = {
   },
 } as const;
 
-const NAME_PARAMS = {
-  type: 'object',
-  properties: { name: { type: 'string', minLength: 1 } },
-  required: ['name'],
-} as const;
+const NAME_PARAMS = nameParams('name');
 
 const RESPONSES = { '4xx': ERROR_SCHEMA, '5xx': ERROR_SCHEMA } as const;
 

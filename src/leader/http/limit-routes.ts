@@ -3,7 +3,7 @@ import { Limit } from '../../gen/scheduler/v1/scheduler.js';
 import type { LimitTarget } from '../../scheduler/key-limits.js';
 import { limitFromWire, limitToWire } from '../grpc/control-wire.js';
 import type { LeaderApi } from '../leader-api.js';
-import { ERROR_SCHEMA } from './schemas.js';
+import { ERROR_SCHEMA, nameParams } from './schemas.js';
 
 const count = { type: 'integer', minimum: 1, maximum: 1_000_000 } as const;
 
@@ -32,13 +32,6 @@ const LIMIT_SCHEMA = {
     queued: { type: 'integer' },
   },
 } as const;
-
-const paramsOf = (name: 'kind' | 'key') =>
-  ({
-    type: 'object',
-    properties: { [name]: { type: 'string', minLength: 1 } },
-    required: [name],
-  }) as const;
 
 /**
  * /v1/limits (ListLimits), and PUT/DELETE /v1/limits/keys/{key} and
@@ -84,7 +77,7 @@ function registerLimitRoute(
     {
       schema: {
         summary: `Set the limit of ${what} (SetLimit)`,
-        params: paramsOf(name),
+        params: nameParams(name),
         body: LIMIT_INPUT_SCHEMA,
         response: {
           200: { type: 'object', properties: { limit: LIMIT_SCHEMA } },
@@ -114,7 +107,7 @@ function registerLimitRoute(
     {
       schema: {
         summary: `Lift the limit of ${what} (RemoveLimit)`,
-        params: paramsOf(name),
+        params: nameParams(name),
         response: {
           200: { type: 'object', properties: { changed: { type: 'boolean' } } },
           '4xx': ERROR_SCHEMA,

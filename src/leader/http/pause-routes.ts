@@ -3,7 +3,7 @@ import { Pause } from '../../gen/scheduler/v1/scheduler.js';
 import { pauseToWire } from '../grpc/control-wire.js';
 import type { LeaderApi } from '../leader-api.js';
 import type { PauseTarget } from '../pauses.js';
-import { ERROR_SCHEMA } from './schemas.js';
+import { ERROR_SCHEMA, nameParams } from './schemas.js';
 
 const PAUSE_SCHEMA = {
   type: 'object',
@@ -13,13 +13,6 @@ const PAUSE_SCHEMA = {
     since: { type: 'string', format: 'date-time' },
   },
 } as const;
-
-const paramsOf = (name: 'kind' | 'key') =>
-  ({
-    type: 'object',
-    properties: { [name]: { type: 'string', minLength: 1 } },
-    required: [name],
-  }) as const;
 
 /**
  * /v1/pauses, /v1/kinds/{kind}:pause|:resume and /v1/keys/{key}:pause|:resume (Pause,
@@ -51,7 +44,7 @@ export function registerPauseRoutes(app: FastifyInstance, coordinator: LeaderApi
       {
         schema: {
           summary: `Start no more tasks of ${what} until it is resumed; running ones finish (Pause)`,
-          params: paramsOf(name),
+          params: nameParams(name),
           response: {
             200: {
               type: 'object',
@@ -72,7 +65,7 @@ export function registerPauseRoutes(app: FastifyInstance, coordinator: LeaderApi
       {
         schema: {
           summary: `Start the tasks of ${what} again, in their order (Resume)`,
-          params: paramsOf(name),
+          params: nameParams(name),
           response: {
             200: { type: 'object', properties: { changed: { type: 'boolean' } } },
             '4xx': ERROR_SCHEMA,

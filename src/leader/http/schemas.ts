@@ -134,6 +134,15 @@ export const MEMBER_SCHEMA = {
   },
 } as const;
 
+/** Path parameters of a route on one named thing: `{name}` non-empty. */
+export function nameParams(name: string) {
+  return {
+    type: 'object',
+    properties: { [name]: { type: 'string', minLength: 1 } },
+    required: [name],
+  } as const;
+}
+
 /** Path parameters of a route on one task or member: its id. */
 export const ID_PARAMS = {
   type: 'object',
