@@ -74,10 +74,11 @@ export class KeyLimits {
   /** Why tasks of `kind` with `key` may not start now; undefined if they may. */
   holdOf(kind: string, key: string): KeyHold | undefined {
     if (this.pausedKeys.size > 0 && this.pausedKeys.has(key)) return { why: 'paused', key };
+    // A key's own limit replaces its kind's default as a whole (not field by field).
     const own = this.byKey.get(key);
-    const ofKind = this.byKind.get(kind);
-    if (own === undefined && ofKind === undefined) return undefined;
-    const max = own?.maxRunning ?? ofKind?.maxRunning;
+    const limit = own ?? this.byKind.get(kind);
+    if (limit === undefined) return undefined;
+    const max = limit.maxRunning;
     if (max !== undefined) {
       const running = this.running(key);
       if (running >= max) return { why: 'concurrency', key, running, max };
@@ -97,7 +98,7 @@ export class KeyLimits {
   /** A task of `kind` with `key` starts at `nowMs`: it takes a rate token, if limited. */
   started(kind: string, key: string, nowMs: number): void {
     const own = this.byKey.get(key);
-    const limit = own?.rate !== undefined ? own : this.byKind.get(kind);
+    const limit = own ?? this.byKind.get(kind);
     if (limit?.rate === undefined) return;
     const id = bucketId(kind, key, own);
     let entry = this.buckets.get(id);
@@ -234,11 +235,11 @@ export class KeyLimits {
 }
 
 /**
- * A key with a rate of its own has one bucket for all its tasks; a key limited only by its
+ * A key with a limit of its own has one bucket for all its tasks; a key limited by its
  * kind's default has one per kind (the default applies to each key of that kind's tasks).
  */
 function bucketId(kind: string, key: string, own: KeyLimit | undefined): string {
-  return own?.rate !== undefined ? `key\u0000${key}` : `${kindBucketPrefix(kind)}${key}`;
+  return own !== undefined ? `key\u0000${key}` : `${kindBucketPrefix(kind)}${key}`;
 }
 
 function kindBucketPrefix(kind: string): string {

@@ -299,3 +299,17 @@ describe('a lost worker and its keyed tasks', () => {
     expect(scheduler.keyLimits.running('k')).toBe(0);
   });
 });
+
+describe("a key's own limit and its kind's default", () => {
+  it("replaces the kind's default as a whole: a key with only a rate is not held to the kind's max", () => {
+    const { scheduler, schedule, started } = setup(10, ['mail']);
+    scheduler.keyLimits.set({ kind: 'mail' }, { maxRunning: 1, rate: undefined });
+    scheduler.keyLimits.set(
+      { key: 'vip' },
+      { maxRunning: undefined, rate: { count: 100, intervalMs: 1000, burst: 3 } },
+    );
+    for (let i = 1; i <= 3; i++) schedule(`v${i}`, 'vip', 'mail');
+    for (let i = 1; i <= 2; i++) schedule(`o${i}`, 'other', 'mail');
+    expect(started().sort()).toEqual(['o1', 'v1', 'v2', 'v3']);
+  });
+});
