@@ -37,6 +37,7 @@ export function registerTask(program: Command): void {
             ? '-'
             : `${task.idempotencyKey} (holds ${task.idempotencyTtlMs === undefined ? 'until the task finishes' : `${task.idempotencyTtlMs} ms from creation`})`,
         ],
+        ['concurrency key', task.concurrencyKey || '-'],
         ['started', task.startedAt?.toISOString() ?? '-'],
         ['finished', task.finishedAt?.toISOString() ?? '-'],
         ['payload', task.payload],
