@@ -3,6 +3,7 @@ import { retryDelayMs, type TaskPolicyDefaults } from './retry-policy.js';
 import type { AttemptFailure, Changes, CompletionReport, StopOrder } from './scheduler-types.js';
 import { attemptsInSeries, type TaskRecord } from './task.js';
 import { finishTask, requeueAtHead, unqueueTask, type QueueContext } from './task-moves.js';
+import type { KeyLimits } from './key-limits.js';
 import type { WorkerSlots } from './worker-slots.js';
 
 /**
@@ -12,6 +13,8 @@ import type { WorkerSlots } from './worker-slots.js';
 export interface AttemptContext extends QueueContext {
   readonly slots: WorkerSlots;
   readonly policy: TaskPolicyDefaults;
+  /** Told that a member reported an attempt's end: it runs there no more. */
+  readonly keyLimits: Pick<KeyLimits, 'claimed'>;
 }
 
 /** Records the end of an attempt; the rules are {@link Scheduler.complete}'s. */
@@ -20,6 +23,11 @@ export function completeAttempt(
   nowMs: number,
   report: CompletionReport,
 ): Changes & { task: TaskRecord; stop?: StopOrder } {
+  // A member's report says the attempt runs there no more, even a report refused as stale
+  // (the task moved on): a place it held under its key as a lost worker is free again.
+  if (report.memberId !== undefined) {
+    ctx.keyLimits.claimed(report.taskId, report.attempt, report.memberId);
+  }
   const task = reportedTask(ctx, report);
   switch (task.status) {
     case 'scheduled':

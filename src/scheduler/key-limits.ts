@@ -1,6 +1,7 @@
 import { InvalidArgumentError } from '../shared/errors.js';
-import type { TaskId } from '../shared/ids.js';
+import type { MemberId, TaskId } from '../shared/ids.js';
 import { BTree } from './sorted-btree.js';
+import { attemptKey } from './task.js';
 import { TokenBucket, type RateLimit } from './token-bucket.js';
 
 /**
@@ -23,6 +24,15 @@ export type KeyHold =
   | { readonly why: 'paused'; readonly key: string }
   | { readonly why: 'concurrency'; readonly key: string; running: number; max: number }
   | { readonly why: 'rate'; readonly key: string; readonly rate: RateLimit; nextAtMs: number };
+
+/** An attempt that may still run on a member the leader lost (see KeyLimits.lost). */
+interface LostHold {
+  readonly taskId: TaskId;
+  readonly attempt: number;
+  readonly memberId: MemberId;
+  readonly key: string;
+  readonly untilMs: number;
+}
 
 /** What the limits read of the rest of the scheduler, and drive. */
 export interface KeyLimitsDeps {
@@ -56,15 +66,16 @@ export class KeyLimits {
   /** Empty buckets by (reopenAtMs, bucket id): the earliest is the next due time. */
   private readonly reopens = new BTree<[number, string], Bucket>(undefined, compareReopens);
   /**
-   * Tasks that may still run on a worker the leader lost, by task: restored running tasks
-   * whose worker has not re-attached them (until it does, or the re-attach grace ends),
-   * and the keyed tasks of a worker declared dead (until the time its own fence has
-   * stopped them, see JoinResponse.fence_after_ms). They count against their key.
+   * Attempts that may still run on a worker the leader lost, by `task#attempt`: restored
+   * running tasks whose worker has not re-attached them (until it does, or reports the
+   * attempt, or the re-attach grace ends), and the keyed attempts of a worker declared dead
+   * (until the time its own fence has stopped them, see JoinResponse.fence_after_ms, or it
+   * reports them). They count against their key.
    */
-  private readonly lost = new Map<TaskId, { readonly key: string; readonly untilMs: number }>();
+  private readonly lost = new Map<string, LostHold>();
   private readonly lostByKey = new Map<string, number>();
-  /** Lost holds with an end, by (untilMs, task id). */
-  private readonly lostEnds = new BTree<[number, string], TaskId>(undefined, compareReopens);
+  /** Lost holds with an end, by (untilMs, `task#attempt`). */
+  private readonly lostEnds = new BTree<[number, string], string>(undefined, compareReopens);
 
   constructor(private readonly deps: KeyLimitsDeps) {}
 
@@ -185,35 +196,42 @@ export class KeyLimits {
   }
 
   /**
-   * Counts a task that may still run on a lost worker against its key: until `untilMs`,
-   * or (undefined) until {@link forgetUnclaimed}, unless it is re-attached first.
+   * Counts an attempt that may still run on a lost member against its key: until
+   * `untilMs`, or (undefined) until {@link forgetUnclaimed}, unless that member re-attaches
+   * or reports it first ({@link claimed}).
    */
-  holdLost(taskId: TaskId, key: string, untilMs?: number): void {
-    if (this.lost.has(taskId)) this.releaseLost(taskId);
+  holdLost(hold: Omit<LostHold, 'untilMs'>, untilMs?: number): void {
+    const id = attemptKey(hold.taskId, hold.attempt);
+    this.releaseLost(id);
     const end = untilMs ?? Number.POSITIVE_INFINITY;
-    this.lost.set(taskId, { key, untilMs: end });
-    this.lostByKey.set(key, (this.lostByKey.get(key) ?? 0) + 1);
-    if (untilMs !== undefined) this.lostEnds.set([untilMs, taskId], taskId);
-    this.deps.refreshKey(key);
+    this.lost.set(id, { ...hold, untilMs: end });
+    this.lostByKey.set(hold.key, (this.lostByKey.get(hold.key) ?? 0) + 1);
+    if (untilMs !== undefined) this.lostEnds.set([untilMs, id], id);
+    this.deps.refreshKey(hold.key);
   }
 
-  /** A task held as lost was re-attached: its slot counts from now on. */
-  claimed(taskId: TaskId): void {
-    if (this.lost.has(taskId)) this.releaseLost(taskId);
+  /**
+   * The member that may still have been running this attempt re-attached it (its slot
+   * counts from now on) or reported its end (it runs no more): the lost hold ends. A word
+   * from another member changes nothing.
+   */
+  claimed(taskId: TaskId, attempt: number, memberId: MemberId): void {
+    const id = attemptKey(taskId, attempt);
+    if (this.lost.get(id)?.memberId === memberId) this.releaseLost(id);
   }
 
   /** The re-attach grace is over: restored tasks not re-attached count no more. */
   forgetUnclaimed(): void {
-    for (const [taskId, hold] of [...this.lost]) {
-      if (hold.untilMs === Number.POSITIVE_INFINITY) this.releaseLost(taskId);
+    for (const [id, hold] of [...this.lost]) {
+      if (hold.untilMs === Number.POSITIVE_INFINITY) this.releaseLost(id);
     }
   }
 
-  private releaseLost(taskId: TaskId): void {
-    const hold = this.lost.get(taskId);
+  private releaseLost(id: string): void {
+    const hold = this.lost.get(id);
     if (hold === undefined) return;
-    this.lost.delete(taskId);
-    if (hold.untilMs !== Number.POSITIVE_INFINITY) this.lostEnds.delete([hold.untilMs, taskId]);
+    this.lost.delete(id);
+    if (hold.untilMs !== Number.POSITIVE_INFINITY) this.lostEnds.delete([hold.untilMs, id]);
     const count = (this.lostByKey.get(hold.key) ?? 0) - 1;
     if (count > 0) this.lostByKey.set(hold.key, count);
     else this.lostByKey.delete(hold.key);

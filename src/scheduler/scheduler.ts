@@ -127,7 +127,8 @@ export class Scheduler {
       // A running task may still run on a worker that has not re-attached it yet: it
       // counts against its key until then (or until the re-attach grace ends).
       if (task.status === 'running' && task.concurrencyKey !== undefined) {
-        this.keyLimits.holdLost(task.id, task.concurrencyKey);
+        const { id: taskId, attempt, memberId, concurrencyKey: key } = task;
+        this.keyLimits.holdLost({ taskId, attempt, memberId: memberId!, key });
       }
       this.seqs.observe(task.queueSeq);
     }
@@ -349,8 +350,9 @@ export class Scheduler {
     // The worker may still be running its keyed attempts (cut off, not dead) until its
     // fence stops them: they go on counting against their keys until `keyHoldUntilMs`.
     if (keyHoldUntilMs !== undefined) {
-      for (const { taskId, key } of this.slots.keyedHolds(id)) {
-        this.keyLimits.holdLost(taskId, key, keyHoldUntilMs);
+      for (const { taskId, key, attempt } of this.slots.keyedHolds(id)) {
+        const hold = { taskId, attempt: attempt ?? this.index.require(taskId).attempt };
+        this.keyLimits.holdLost({ ...hold, memberId: id, key }, keyHoldUntilMs);
       }
     }
     return removeWorker(this.ctx, id, why);

@@ -72,7 +72,7 @@ export function reconcile(
       // After a leader restart the worker is new to this scheduler: adopt what it runs.
       if (!ctx.slots.holds(memberId, task.id)) {
         ctx.slots.occupy(memberId, task.id, task.concurrencyKey);
-        ctx.keyLimits.claimed(task.id);
+        ctx.keyLimits.claimed(task.id, attempt, memberId);
       }
       continue;
     }
@@ -84,7 +84,7 @@ export function reconcile(
       unqueueTask(ctx, task);
       ctx.index.setStatus(task, 'running');
       ctx.slots.occupy(memberId, task.id, task.concurrencyKey);
-      ctx.keyLimits.claimed(task.id);
+      ctx.keyLimits.claimed(task.id, attempt, memberId);
       changed.push(task);
       continue;
     }

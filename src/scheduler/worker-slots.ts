@@ -17,7 +17,10 @@ interface Worker {
    * told to stop and has not yet reported: they still hold a slot, since the worker may
    * still be running them, until the worker reports them or is lost.
    */
-  readonly stopping: Map<string, { readonly taskId: TaskId; readonly key: string | undefined }>;
+  readonly stopping: Map<
+    string,
+    { readonly taskId: TaskId; readonly key: string | undefined; readonly attempt: number }
+  >;
   eligible: boolean;
 }
 
@@ -182,7 +185,7 @@ export class WorkerSlots {
     if (!worker?.running.has(taskId)) return;
     const key = worker.running.get(taskId);
     worker.running.delete(taskId);
-    worker.stopping.set(attemptKey(taskId, attempt), { taskId, key });
+    worker.stopping.set(attemptKey(taskId, attempt), { taskId, key, attempt });
     this.stoppingTasks.set(taskId, (this.stoppingTasks.get(taskId) ?? 0) + 1);
   }
 
@@ -198,14 +201,19 @@ export class WorkerSlots {
     return true;
   }
 
-  /** The slots of a worker held by tasks with a concurrency key (running or stopping). */
-  keyedHolds(id: MemberId): { taskId: TaskId; key: string }[] {
+  /**
+   * The slots of a worker held by tasks with a concurrency key: running ones (their
+   * attempt is the task's current one, which the scheduler knows) and stopping ones.
+   */
+  keyedHolds(id: MemberId): { taskId: TaskId; key: string; attempt: number | undefined }[] {
     const worker = this.workers.get(id);
     if (worker === undefined) return [];
-    const holds: { taskId: TaskId; key: string }[] = [];
-    for (const [taskId, key] of worker.running) if (key !== undefined) holds.push({ taskId, key });
-    for (const { taskId, key } of worker.stopping.values()) {
-      if (key !== undefined) holds.push({ taskId, key });
+    const holds: { taskId: TaskId; key: string; attempt: number | undefined }[] = [];
+    for (const [taskId, key] of worker.running) {
+      if (key !== undefined) holds.push({ taskId, key, attempt: undefined });
+    }
+    for (const { taskId, key, attempt } of worker.stopping.values()) {
+      if (key !== undefined) holds.push({ taskId, key, attempt });
     }
     return holds;
   }

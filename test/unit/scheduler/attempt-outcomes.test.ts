@@ -29,6 +29,7 @@ function setup(overrides: Partial<TaskRecord> = {}) {
     seqs: new QueueSeqs(),
     slots: new WorkerSlots(),
     policy: { ...DEFAULT_TASK_POLICY, retryBackoffMaxMs: 5_000 },
+    keyLimits: { claimed: () => {} },
   };
   ctx.slots.upsert(m('a'), 2, new Set(['default']));
   const [task, waiting] = [1, 2].map((seq) => {

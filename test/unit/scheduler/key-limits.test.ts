@@ -313,3 +313,47 @@ describe("a key's own limit and its kind's default", () => {
     expect(started().sort()).toEqual(['o1', 'v1', 'v2', 'v3']);
   });
 });
+
+describe('lost holds end when their worker reports', () => {
+  it("after a restart, a fenced worker's report frees the key at once, not at the grace end", () => {
+    const scheduler = new Scheduler({ maxPayloadBytes: 64 });
+    const running = (seq: number): TaskRecord =>
+      taskRecord({ seq, status: 'running', attempt: 1, memberId: m('w'), concurrencyKey: 'k' });
+    scheduler.restore([running(1), running(2), taskRecord({ seq: 3, concurrencyKey: 'k' })]);
+    scheduler.keyLimits.set({ key: 'k' }, { ...none, maxRunning: 2 });
+    scheduler.upsertWorker(m('w'), 4, new Set(['default']));
+    scheduler.setEligible(m('w'), true);
+    // The worker comes back having stopped both (its fence) and reports them, running none.
+    scheduler.reconcile(m('w'), [], false);
+    expect(scheduler.keyLimits.running('k')).toBe(2);
+    for (const id of ['t1', 't2']) {
+      scheduler.complete(0, {
+        taskId: t(id),
+        attempt: 1,
+        memberId: m('w'),
+        error: 'stopped: fenced',
+      });
+    }
+    expect(scheduler.keyLimits.running('k')).toBe(0);
+    // t1 and t2 wait out their retry backoff; t3 starts at once.
+    expect(scheduler.assign(0).starts.map((s) => s.taskId)).toEqual(['t3']);
+  });
+
+  it("counts two lost attempts of one task (two lost workers) until each ends, and ignores others' word", () => {
+    const { scheduler, schedule, started, clock } = setup(4);
+    scheduler.upsertWorker(m('v'), 4, new Set(['default']));
+    scheduler.keyLimits.set({ key: 'k' }, { ...none, maxRunning: 3 });
+    schedule('k1', 'k');
+    expect(started()).toEqual(['k1']); // attempt 1 on w
+    scheduler.removeWorker(m('w'), 'lost', clock.nowMs() + 5_000);
+    scheduler.setEligible(m('v'), true);
+    expect(started()).toEqual(['k1']); // attempt 2 on v
+    scheduler.removeWorker(m('v'), 'lost', clock.nowMs() + 5_000);
+    expect(scheduler.keyLimits.running('k')).toBe(2);
+    // A report of attempt 1 from a member that did not run it frees nothing.
+    scheduler.keyLimits.claimed(t('k1'), 1, m('v'));
+    expect(scheduler.keyLimits.running('k')).toBe(2);
+    scheduler.keyLimits.claimed(t('k1'), 1, m('w'));
+    expect(scheduler.keyLimits.running('k')).toBe(1);
+  });
+});
