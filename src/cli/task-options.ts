@@ -1,4 +1,4 @@
-import { Option, type Command } from 'commander';
+import { InvalidArgumentError as CommanderArgumentError, Option, type Command } from 'commander';
 import { TaskPriority, type Task } from '../gen/scheduler/v1/scheduler.js';
 import { POLICY_LIMITS } from '../scheduler/retry-policy.js';
 import { boundedIntOption } from './int-option.js';
@@ -29,9 +29,11 @@ export function addTaskShapeOptions(command: Command): Command {
         .default('medium'),
     )
     .option('--kind <kind>', 'handler to run (default: "default")')
-    .option(
-      '--concurrency-key <key>',
-      "share this key's limits (drover limits) and pause with its other tasks",
+    .addOption(
+      new Option(
+        '--concurrency-key <key>',
+        "share this key's limits (drover limits) and pause with its other tasks",
+      ).argParser(nonEmpty),
     )
     .option('--target <member>', 'run only on this member')
     .addOption(
@@ -54,6 +56,12 @@ export function addTaskShapeOptions(command: Command): Command {
         { min: 0, max: POLICY_LIMITS.timeoutMs },
       ),
     );
+}
+
+/** An option value that must not be empty (an unset shell variable must not mean "none"). */
+function nonEmpty(value: string): string {
+  if (value === '') throw new CommanderArgumentError('must not be empty');
+  return value;
 }
 
 /** The Task fields those options set. */

@@ -100,6 +100,11 @@ describe('cron schedules', () => {
         schedule: { name: 'x', expression: '0 25 * * *', task: { payload: 'p' } },
       }),
     ).rejects.toThrow(/INVALID_ARGUMENT[\s\S]*not valid/);
+    await expect(
+      rpc('AddCronSchedule', {
+        schedule: { name: 'x', expression: '0 3 * * *', task: { payload: 'p', id: 'fixed' } },
+      }),
+    ).rejects.toThrow(/INVALID_ARGUMENT[\s\S]*takes no id, run_at, delay_ms or idempotency key/);
     const listed = (await rpc('ListCronSchedules', {})) as { schedules: { name: string }[] };
     expect(listed.schedules.map((s) => s.name)).toEqual(['nightly']);
     expect(await rpc('PauseCronSchedule', { name: 'nightly' })).toMatchObject({ changed: true });

@@ -75,9 +75,19 @@ describe('concurrency limits per key', () => {
     const set = await fetch(`${first.http}/v1/limits/keys/api`, {
       method: 'PUT',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ rateCount: 5, rateIntervalMs: 1000 }),
+      // The proto's snake_case names, as task bodies take them.
+      body: JSON.stringify({ rate_count: 5, rate_interval_ms: 1000 }),
     });
     expect(set.status).toBe(200);
+    const twice = await fetch(`${first.http}/v1/limits/keys/api`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ rateCount: 5, rate_count: 6, rateIntervalMs: 1000 }),
+    });
+    expect(twice.status).toBe(400);
+    expect(await twice.json()).toEqual({
+      error: 'body: "rateCount" and "rate_count" are the same field; send one of them',
+    });
     const bad = await fetch(`${first.http}/v1/limits/keys/api`, {
       method: 'PUT',
       headers: { 'content-type': 'application/json' },

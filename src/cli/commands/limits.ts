@@ -16,9 +16,12 @@ type LimitOptions = ClientOptions & {
 
 /** `100/1m`, `5/s`, `10/500ms`: starts per interval (parse-duration's units; a bare unit is 1). */
 export function parseRate(value: string): { count: number; intervalMs: number } {
-  const match = /^\s*(\d+)\s*\/\s*(\d*)\s*([a-z]+)\s*$/i.exec(value);
+  const match = /^\s*(\d+)\s*\/\s*([0-9a-z.]+)\s*$/i.exec(value);
   const count = match ? Number(match[1]) : NaN;
-  const intervalMs = match ? parseDuration(`${match[2] || '1'}${match[3]}`) : null;
+  // A bare unit is one of it (5/s); a bare number has no unit and is refused.
+  const per = match?.[2] ?? '';
+  const interval = /^[a-z]+$/i.test(per) ? `1${per}` : per;
+  const intervalMs = /[a-z]/i.test(interval) ? parseDuration(interval) : null;
   if (
     !Number.isSafeInteger(count) ||
     count < 1 ||
@@ -85,6 +88,11 @@ function registerSet(limits: Command): void {
     }
     if (options.burst !== undefined && options.rate === undefined) {
       throw new InvalidArgumentError('--burst needs --rate');
+    }
+    if (options.burst !== undefined && options.burst > options.rate!.count) {
+      throw new InvalidArgumentError(
+        `--burst ${options.burst} is more than the rate's ${options.rate!.count} starts per interval`,
+      );
     }
     return withClients(options, async (clients) => {
       const { limit } = await call(clients, clients.scheduler.setLimit.bind(clients.scheduler), {

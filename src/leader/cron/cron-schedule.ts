@@ -70,10 +70,11 @@ export function checkTimeZone(timeZone: string): string {
  * five fields (minute first) or six (seconds first), as cron-parser reads them.
  */
 export function checkCronExpression(expression: string, timeZone: string): void {
-  const fields = expression.trim().split(/\s+/).length;
+  const trimmed = expression.trim();
+  const fields = trimmed === '' ? 0 : trimmed.split(/\s+/).length;
   if (fields !== 5 && fields !== 6) {
     throw new InvalidArgumentError(
-      `cron expression ${echo(expression)} has ${fields} fields: give 5 (minute hour day-of-month month day-of-week) or 6 (seconds first)`,
+      `cron expression ${echo(expression)} has ${fields} field${fields === 1 ? '' : 's'}: give 5 (minute hour day-of-month month day-of-week) or 6 (seconds first)`,
     );
   }
   try {

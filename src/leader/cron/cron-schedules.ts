@@ -66,7 +66,10 @@ export class CronSchedules {
       const name = control.key.slice(PREFIX.length);
       const schedule = readJsonControl(control.value, (v) => readSchedule(name, v));
       if (schedule === undefined) {
-        this.deps.log.error({ name }, 'stored cron schedule unreadable; it does not fire');
+        this.deps.log.error(
+          { schedule: name },
+          'stored cron schedule unreadable; it does not fire',
+        );
         continue;
       }
       this.schedules.set(name, schedule);
@@ -133,7 +136,7 @@ export class CronSchedules {
     this.schedules.delete(name);
     await this.deps.commits.saveControls([{ key: `${PREFIX}${name}`, value: undefined }]);
     this.deps.events.emitControl({ type: 'cron', schedule: this.view(schedule), removed: true });
-    this.deps.log.info({ name }, 'cron schedule removed');
+    this.deps.log.info({ schedule: name }, 'cron schedule removed');
     this.arm(this.deps.clock.nowMs());
     return { changed: true };
   }
@@ -170,7 +173,7 @@ export class CronSchedules {
     await this.deps.commits.saveControls([storedControl(schedule)]);
     const view = this.view(schedule);
     this.deps.events.emitControl({ type: 'cron', schedule: view, removed: false });
-    this.deps.log.info({ name: schedule.name, expression: schedule.expression }, message);
+    this.deps.log.info({ schedule: schedule.name, expression: schedule.expression }, message);
     return view;
   }
 
@@ -189,16 +192,16 @@ export class CronSchedules {
     Promise.all([scheduling, recording]).then(
       () => {
         this.deps.events.emitControl({ type: 'cron', schedule: this.view(fired), removed: false });
-        this.deps.log.info({ name: schedule.name, taskId: id }, 'cron schedule fired');
+        this.deps.log.info({ schedule: schedule.name, taskId: id }, 'cron schedule fired');
       },
       (err: unknown) => {
         if (err instanceof ConflictError) {
-          this.deps.log.info({ name: schedule.name, taskId: id }, 'cron firing made already');
+          this.deps.log.info({ schedule: schedule.name, taskId: id }, 'cron firing made already');
           return;
         }
         // The template was checked when added, but limits may have changed since (a
         // smaller payload limit after a restart): say so; the next firing tries again.
-        this.deps.log.error({ name: schedule.name, taskId: id, err }, 'cron firing failed');
+        this.deps.log.error({ schedule: schedule.name, taskId: id, err }, 'cron firing failed');
       },
     );
   }

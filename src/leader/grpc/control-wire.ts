@@ -101,6 +101,19 @@ export function cronFromWire(schedule: WireCronSchedule | undefined): {
   task: TaskTemplate;
 } {
   if (schedule === undefined) throw new InvalidArgumentError('request has no schedule');
+  const given = schedule.task;
+  if (
+    given !== undefined &&
+    (given.id !== '' ||
+      given.runAt !== undefined ||
+      given.delayMs !== undefined ||
+      given.idempotencyKey !== '' ||
+      given.idempotencyTtlMs !== undefined)
+  ) {
+    throw new InvalidArgumentError(
+      "a cron schedule's task takes no id, run_at, delay_ms or idempotency key: each firing's id and time are the leader's",
+    );
+  }
   // Read as any new task is; what the leader sets at each firing (id, run time,
   // idempotency) is left out of the template.
   const task = newTaskFromWire(schedule.task ?? taskDraft({ payload: '' }));

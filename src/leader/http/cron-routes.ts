@@ -2,7 +2,13 @@ import type { FastifyInstance } from 'fastify';
 import { CronSchedule } from '../../gen/scheduler/v1/scheduler.js';
 import { cronFromWire, cronToWire } from '../grpc/control-wire.js';
 import type { LeaderApi } from '../leader-api.js';
-import { ERROR_SCHEMA, nameParams, TASK_INPUT_SCHEMA, taskFromBody } from './schemas.js';
+import {
+  ERROR_SCHEMA,
+  nameParams,
+  oneSpelling,
+  TASK_INPUT_SCHEMA,
+  taskFromBody,
+} from './schemas.js';
 
 /** What each firing schedules: a task body without id, times or idempotency. */
 const TEMPLATE_FIELDS = [
@@ -33,6 +39,7 @@ const TEMPLATE_SCHEMA = {
 const CRON_INPUT_PROPERTIES = {
   expression: { type: 'string', description: 'cron expression: 5 fields, or 6 (seconds first)' },
   timeZone: { type: 'string', description: 'IANA time zone; default UTC' },
+  time_zone: { type: 'string' },
   task: TEMPLATE_SCHEMA,
 } as const;
 
@@ -58,13 +65,14 @@ const RESPONSES = { '4xx': ERROR_SCHEMA, '5xx': ERROR_SCHEMA } as const;
 type CronBody = { name?: string; expression: string; timeZone?: string; task: unknown };
 
 /** The schedule a body asks for, as AddCronSchedule takes it. */
-function cronFromBody(name: string, body: CronBody) {
+function cronFromBody(name: string, raw: unknown) {
+  const body = oneSpelling(raw, [['timeZone', 'time_zone']]) as CronBody;
   return cronFromWire(
     CronSchedule.fromPartial({
       name,
       expression: body.expression,
       timeZone: body.timeZone ?? '',
-      task: taskFromBody(body.task),
+      task: taskFromBody(body.task, 'body.task'),
     }),
   );
 }
@@ -129,7 +137,7 @@ export function registerCronRoutes(app: FastifyInstance, coordinator: LeaderApi)
     },
     async (request) => {
       const { name } = request.params as { name: string };
-      const view = await coordinator.crons.add(cronFromBody(name, request.body as CronBody), true);
+      const view = await coordinator.crons.add(cronFromBody(name, request.body), true);
       return { schedule: cronJson(view) };
     },
   );

@@ -3,20 +3,31 @@ import { Limit } from '../../gen/scheduler/v1/scheduler.js';
 import type { LimitTarget } from '../../scheduler/key-limits.js';
 import { limitFromWire, limitToWire } from '../grpc/control-wire.js';
 import type { LeaderApi } from '../leader-api.js';
-import { ERROR_SCHEMA, nameParams } from './schemas.js';
+import { ERROR_SCHEMA, nameParams, oneSpelling, withSnakeCase } from './schemas.js';
 
 const count = { type: 'integer', minimum: 1, maximum: 1_000_000 } as const;
+
+/** The fields a limit body may spell in camelCase or in the proto's snake_case. */
+const LIMIT_SPELLINGS = [
+  ['maxRunning', 'max_running'],
+  ['rateCount', 'rate_count'],
+  ['rateIntervalMs', 'rate_interval_ms'],
+  ['rateBurst', 'rate_burst'],
+] as const;
 
 /** What a PUT takes: the proto JSON mapping of Limit, without its target and usage. */
 const LIMIT_INPUT_SCHEMA = {
   type: 'object',
   additionalProperties: false,
-  properties: {
-    maxRunning: { ...count, description: 'tasks of the key running at once, across the cluster' },
-    rateCount: { ...count, description: 'starts per rateIntervalMs' },
-    rateIntervalMs: { type: 'integer', minimum: 1, maximum: 86_400_000 },
-    rateBurst: { ...count, description: 'starts at once after a quiet spell; default 1' },
-  },
+  properties: withSnakeCase(
+    {
+      maxRunning: { ...count, description: 'tasks of the key running at once, across the cluster' },
+      rateCount: { ...count, description: 'starts per rateIntervalMs' },
+      rateIntervalMs: { type: 'integer', minimum: 1, maximum: 86_400_000 },
+      rateBurst: { ...count, description: 'starts at once after a quiet spell; default 1' },
+    },
+    LIMIT_SPELLINGS,
+  ),
 } as const;
 
 const LIMIT_SCHEMA = {
@@ -88,7 +99,7 @@ function registerLimitRoute(
     },
     async (request) => {
       const target = targetOf(request.params);
-      const body = (request.body ?? {}) as Record<string, number | undefined>;
+      const body = oneSpelling(request.body, LIMIT_SPELLINGS) as Record<string, number>;
       const { limit } = limitFromWire({
         key: 'key' in target ? target.key : '',
         kind: 'kind' in target ? target.kind : '',

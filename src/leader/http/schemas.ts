@@ -181,29 +181,58 @@ const SPELLINGS: readonly (readonly [string, string])[] = [
 ];
 
 /**
+ * A body's fields with each proto snake_case name read as its camelCase one; a field given
+ * in both spellings is refused rather than one of them silently winning. `where` names the
+ * object in messages ("body", "body.task").
+ */
+export function oneSpelling(
+  body: unknown,
+  pairs: readonly (readonly [string, string])[],
+  where = 'body',
+): Record<string, unknown> {
+  const fields = { ...((body ?? {}) as Record<string, unknown>) };
+  for (const [camel, snake] of pairs) {
+    if (!(snake in fields)) continue;
+    if (camel in fields) {
+      throw new InvalidArgumentError(
+        `${where}: "${camel}" and "${snake}" are the same field; send one of them`,
+      );
+    }
+    fields[camel] = fields[snake];
+    delete fields[snake];
+  }
+  return fields;
+}
+
+/** Adds each field's proto snake_case spelling to a JSON schema's properties. */
+export function withSnakeCase<P extends Record<string, object>>(
+  properties: P,
+  pairs: readonly (readonly [string, string])[],
+): Record<string, object> {
+  const all: Record<string, object> = { ...properties };
+  for (const [camel, snake] of pairs) if (camel in properties) all[snake] = properties[camel]!;
+  return all;
+}
+
+/**
  * A task from a JSON body (already checked against TASK_INPUT_SCHEMA). A field given in
  * both spellings is refused rather than one of them silently winning.
  */
-export function taskFromBody(body: unknown): Task {
-  const fields = (body ?? {}) as Record<string, unknown>;
-  for (const [camel, snake] of SPELLINGS) {
-    if (camel in fields && snake in fields) {
-      throw new InvalidArgumentError(
-        `body: "${camel}" and "${snake}" are the same field; send one of them`,
-      );
-    }
-  }
+export function taskFromBody(body: unknown, where = 'body'): Task {
+  const fields = { ...((body ?? {}) as Record<string, unknown>) };
   for (const name of ['runAt', 'run_at']) {
     const value = fields[name];
     if (typeof value !== 'string') continue;
     // Strictly RFC 3339: the generated fromJSON would hand it to Date's loose parser.
     const atMs = parseRfc3339(value);
     if (atMs === undefined) {
-      throw new InvalidArgumentError(`body: ${name} ${echo(value)} is not a time: ${RFC3339_HINT}`);
+      throw new InvalidArgumentError(
+        `${where}: ${name} ${echo(value)} is not a time: ${RFC3339_HINT}`,
+      );
     }
     fields[name] = new Date(atMs).toISOString();
   }
-  return Task.fromJSON(fields);
+  return Task.fromJSON(oneSpelling(fields, SPELLINGS, where));
 }
 
 /** Every error: a message for a person. */
