@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { CronSchedule, ListCronSchedulesResponse } from '../../gen/scheduler/v1/scheduler.js';
 import { taskDraft } from '../../client/task-draft.js';
+import { InvalidArgumentError } from '../../shared/errors.js';
 import { addClientOptions, call, withClients, type ClientOptions } from '../client.js';
 import { print, printJson, printTable } from '../output.js';
 import { resolvePayload } from '../payload-source.js';
@@ -20,7 +21,19 @@ export function registerCron(program: Command): void {
   // The default subcommand, so `drover cron --leader X` lists (see `limits`).
   addClientOptions(
     cron.command('list', { isDefault: true }).description('list the schedules (the default)'),
-  ).action((options: ClientOptions) => list(options));
+  )
+    // A word that is not a subcommand lands here (the default): say so, not "too many
+    // arguments for 'list'".
+    .allowExcessArguments(true)
+    .action((options: ClientOptions, command: Command) => {
+      const [word] = command.args;
+      if (word !== undefined) {
+        throw new InvalidArgumentError(
+          `unknown command "cron ${word}": use list, add, remove, pause or resume`,
+        );
+      }
+      return list(options);
+    });
   registerAdd(cron);
   for (const [verb, description] of [
     ['remove', 'remove a schedule (the tasks it made stay)'],

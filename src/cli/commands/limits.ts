@@ -52,7 +52,17 @@ export function registerLimits(program: Command): void {
   // parent itself would swallow a subcommand's --leader.
   addClientOptions(
     limits.command('list', { isDefault: true }).description('list the limits (the default)'),
-  ).action((options: ClientOptions) => list(options));
+  )
+    // A word that is not a subcommand lands here (the default): say so, not "too many
+    // arguments for 'list'".
+    .allowExcessArguments(true)
+    .action((options: ClientOptions, command: Command) => {
+      const [word] = command.args;
+      if (word !== undefined) {
+        throw new InvalidArgumentError(`unknown command "limits ${word}": use list, set or remove`);
+      }
+      return list(options);
+    });
   registerSet(limits);
   registerRemove(limits);
 }
