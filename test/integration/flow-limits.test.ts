@@ -128,12 +128,16 @@ describe('concurrency limits per key', () => {
     expect(
       (await drover('limits', 'set', '--leader', second.address, 'api', '--max-running', '1')).code,
     ).toBe(0);
-    await waitFor(() => events.some((e) => e.kind === TaskEventKind.TASK_EVENT_KIND_CONTROL), {
-      timeoutMs: 5_000,
-      what: 'a control event',
+    const controls = () => events.filter((e) => e.kind === TaskEventKind.TASK_EVENT_KIND_CONTROL);
+    await waitFor(() => controls().length === 2, { timeoutMs: 5_000, what: 'a control event' });
+    // The snapshot held the stored limit (before SYNCED); the change came after it.
+    const synced = events.findIndex((e) => e.kind === TaskEventKind.TASK_EVENT_KIND_SYNCED);
+    expect(events.indexOf(controls()[0]!)).toBeLessThan(synced);
+    expect(controls()[0]!.control?.control).toEqual({
+      $case: 'limit',
+      value: expect.objectContaining({ key: 'api', rateCount: 5, rateIntervalMs: 1000 }),
     });
-    const control = events.find((e) => e.kind === TaskEventKind.TASK_EVENT_KIND_CONTROL)!;
-    expect(control.control?.control).toEqual({
+    expect(controls()[1]!.control?.control).toEqual({
       $case: 'limit',
       value: expect.objectContaining({ key: 'api', maxRunning: 1 }),
     });

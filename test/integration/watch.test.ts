@@ -185,6 +185,18 @@ describe('watch streams', () => {
       pause: { key: 'tenant-a' },
     });
     expect(tasks.events.some((e) => e.event === 'control')).toBe(false);
+    // A watch that starts later gets the pause in its snapshot, before `synced`.
+    const later = new SseReader(`${http}/v1/tasks:watch?controls=true`);
+    await waitFor(() => later.events.some((e) => e.event === 'synced'), {
+      timeoutMs: 5000,
+      what: 'second controls watch synced',
+    });
+    expect(later.events[0]).toMatchObject({
+      event: 'control',
+      data: { pause: { key: 'tenant-a' } },
+    });
+    later.close();
+    await later.done;
     controls.close();
     tasks.close();
     members.close();

@@ -17,6 +17,8 @@ import { refuseMalformed, serveWatch, type WatchSource } from '../../shared/grpc
 import { serveTaskOutput } from './output-stream.js';
 import { controlHandlers } from './control-service.js';
 import { controlChangeToWire } from './control-wire.js';
+import { controlSnapshot } from '../control-snapshot.js';
+import type { ControlChange } from '../cluster-events.js';
 import { InvalidArgumentError } from '../../shared/errors.js';
 import { memberIdFromWire } from '../../shared/ids.js';
 import {
@@ -27,6 +29,15 @@ import {
   taskToWire,
   watchFilterFromWire,
 } from './task-wire.js';
+
+/** A control change as a task watch event. */
+function controlEvent(change: ControlChange): WatchTasksResponse {
+  return {
+    kind: TaskEventKind.TASK_EVENT_KIND_CONTROL,
+    task: undefined,
+    control: controlChangeToWire(change),
+  };
+}
 
 /** A task watch as the generic watch server takes it: wire messages, filtered. */
 function taskWatchSource(
@@ -54,14 +65,9 @@ function taskWatchSource(
           });
         }
       });
+      const controls = request.includeControls ? controlSnapshot(coordinator) : [];
       const stopControls = request.includeControls
-        ? coordinator.events.onControl((change) =>
-            send({
-              kind: TaskEventKind.TASK_EVENT_KIND_CONTROL,
-              task: undefined,
-              control: controlChangeToWire(change),
-            }),
-          )
+        ? coordinator.events.onControl((change) => send(controlEvent(change)))
         : () => {};
       const unsubscribe = () => {
         stopTasks();
@@ -70,6 +76,8 @@ function taskWatchSource(
       return {
         // Rendered as it is written (WatchPump), never all at once.
         snapshot: (function* () {
+          // The controls as they are, then the tasks: both before SYNCED.
+          for (const change of controls) yield controlEvent(change);
           for (const task of snapshot) {
             if (filter.admit(task)) {
               yield {

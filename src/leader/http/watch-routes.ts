@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { ControlChange, WatchTasksRequest } from '../../gen/scheduler/v1/scheduler.js';
 import { controlChangeToWire } from '../grpc/control-wire.js';
+import { controlSnapshot } from '../control-snapshot.js';
 import type { TaskWatchFilter } from '../../scheduler/task-watch-filter.js';
 import { watchFilterFromWire } from '../grpc/task-wire.js';
 import type { LeaderApi } from '../leader-api.js';
@@ -64,6 +65,7 @@ function taskEvents(coordinator: LeaderApi, filter: TaskWatchFilter, controls: b
         }
       });
       // The same ControlChange as WatchTasks' include_controls, in its JSON mapping.
+      const current = controls ? controlSnapshot(coordinator) : [];
       const stopControls = controls
         ? coordinator.events.onControl((change) =>
             send({ event: 'control', data: ControlChange.toJSON(controlChangeToWire(change)) }),
@@ -75,6 +77,10 @@ function taskEvents(coordinator: LeaderApi, filter: TaskWatchFilter, controls: b
       };
       return {
         snapshot: (function* () {
+          // The controls as they are, then the tasks: both before `synced`.
+          for (const change of current) {
+            yield { event: 'control', data: ControlChange.toJSON(controlChangeToWire(change)) };
+          }
           for (const task of snapshot) {
             if (filter.admit(task)) yield { event: 'snapshot', data: taskJson(task) };
           }

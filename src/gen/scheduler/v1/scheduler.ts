@@ -154,8 +154,8 @@ export enum TaskEventKind {
   /** TASK_EVENT_KIND_DELETED - A task was deleted or pruned; only its id is set. */
   TASK_EVENT_KIND_DELETED = 4,
   /**
-   * TASK_EVENT_KIND_CONTROL - A pause, limit or cron schedule changed (only with include_controls); control is set,
-   * task is not.
+   * TASK_EVENT_KIND_CONTROL - A pause, limit or cron schedule, as it is in the snapshot or after a change (only with
+   * include_controls); control is set, task is not.
    */
   TASK_EVENT_KIND_CONTROL = 5,
   UNRECOGNIZED = -1,
@@ -428,9 +428,8 @@ export interface WatchTasksRequest {
   /** Only tasks that run or last ran on this member. */
   memberId: string;
   /**
-   * Also send every change of a pause, limit or cron schedule (TASK_EVENT_KIND_CONTROL),
-   * once saved. The snapshot holds tasks only (ListPauses, ListLimits and
-   * ListCronSchedules give the current ones).
+   * Also send every pause, limit and cron schedule as TASK_EVENT_KIND_CONTROL: the current
+   * ones in the snapshot (before the tasks), then every change once saved.
    */
   includeControls: boolean;
 }
