@@ -90,6 +90,16 @@ describe.each(kinds)('TaskStore contract: %s', (_name, make) => {
     expect(await store.loadAll()).toEqual([due]);
   });
 
+  it("keeps a task's concurrency key, which stays through its changes (issue #18)", async () => {
+    const store = await make();
+    stores.push(store);
+    const keyed = record(1, { concurrencyKey: 'customer:42' });
+    await store.save([keyed]);
+    const running = { ...keyed, status: 'running' as const, attempt: 1 };
+    await store.save([running, record(2)]);
+    expect(await store.loadAll()).toEqual([running, record(2)]);
+  });
+
   it('writes new rows out of seq order and changes them after, across a reopen too', async () => {
     const store = await make();
     stores.push(store);
