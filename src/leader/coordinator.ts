@@ -8,12 +8,11 @@ import {
   type TaskPage,
   type TaskQuery,
 } from '../scheduler/scheduler.js';
-import type { TaskPolicyDefaults } from '../scheduler/retry-policy.js';
-import { TaskOutputLog, type OutputChunk, type OutputLimits } from '../scheduler/task-output.js';
+import { TaskOutputLog, type OutputChunk } from '../scheduler/task-output.js';
 import type { TaskRecord } from '../scheduler/task.js';
 import type { TaskStore } from '../scheduler/store/store.js';
-import { MembershipRegistry, type JoinSpec, type MembershipTiming } from './membership/registry.js';
-import { WatchLimiter, type WatchLimits } from './watch-limiter.js';
+import { MembershipRegistry, type JoinSpec } from './membership/registry.js';
+import { WatchLimiter } from './watch-limiter.js';
 import { WatchTurns } from '../shared/watch-pump.js';
 import { systemLeaderTimers, type LeaderTimers } from './leader-timers.js';
 import {
@@ -29,15 +28,16 @@ import { Assignment } from './assignment.js';
 import { MemberLifecycle, type JoinAnswer } from './member-lifecycle.js';
 import { TaskCommands, type CancelOutcome, type ScheduleOutcome } from './task-commands.js';
 import { CronSchedules } from './cron/cron-schedules.js';
+import type { LeaderMetrics } from './metrics/leader-metrics.js';
 import { LimitControls } from './limit-controls.js';
 import { Pauses } from './pauses.js';
 import { restoreState } from './restore-state.js';
 import { OutputFeed, type OutputInput } from './output-feed.js';
-import { startMaintenance } from './maintenance/maintenance.js';
+import { startMaintenance, type MaintenanceJob } from './maintenance/maintenance.js';
 import { LivenessSweep } from './maintenance/liveness-sweep.js';
 import { AttemptExpiry } from './maintenance/attempt-expiry.js';
 import { DuePromotion } from './maintenance/due-promotion.js';
-import { RetentionPrune, type Retention } from './maintenance/retention-prune.js';
+import { RetentionPrune } from './maintenance/retention-prune.js';
 import { ReattachGrace } from './maintenance/reattach-grace.js';
 import type { HeartbeatInput, MemberView, NewTaskInput, WorkChannel } from './views.js';
 
@@ -53,34 +53,17 @@ export interface LeaderDeps {
   readonly fail: (err: unknown) => void;
   /** The maintenance ticker and per-turn deferral; Node's unless a test injects them. */
   readonly timers?: LeaderTimers;
+  /** Told of every commit of task changes (the leader's metrics). */
+  readonly metrics?: Pick<LeaderMetrics, 'observeSaved' | 'observeRestored'>;
 }
 
-/** Tunables of the coordinator, from the leader's config. */
-export interface CoordinatorOptions {
-  readonly heartbeatIntervalMs: number;
-  readonly timing: MembershipTiming;
-  readonly sweepIntervalMs: number;
-  readonly maxPayloadBytes: number;
-  /** Retry and timeout policy of tasks that name none. */
-  readonly taskPolicy: TaskPolicyDefaults;
-  /**
-   * After a restart, how long tasks that were running wait for their workers to reconnect
-   * and re-attach them before they go back to the queue as new attempts.
-   */
-  readonly reattachGraceMs: number;
-  /** Finished tasks kept: at most this many, and none finished longer ago than the age. */
-  readonly retention: Retention;
-  /** Task output kept in memory: per task and in total, in characters. */
-  readonly output: OutputLimits;
-  /** Open watches allowed, in all and per client. */
-  readonly watchers?: WatchLimits;
-}
+import {
+  DEFAULT_WATCH_LIMITS,
+  WATCH_TURN_BUDGET_MS,
+  type CoordinatorOptions,
+} from './coordinator-options.js';
 
-/** The most time one event-loop turn spends writing watches, in ms (see WatchTurns). */
-const WATCH_TURN_BUDGET_MS = 4;
-
-/** Watches allowed when the options name none. */
-const DEFAULT_WATCH_LIMITS: WatchLimits = { total: 256, perClient: 64 };
+export type { CoordinatorOptions } from './coordinator-options.js';
 
 /**
  * The leader's one entry point for every cluster and scheduler operation, which the gRPC
@@ -109,7 +92,7 @@ export class Coordinator {
   readonly limits: LimitControls;
   /** Named cron schedules (durable). */
   readonly crons: CronSchedules;
-  private readonly jobs: ReturnType<Coordinator['maintenanceJobs']>;
+  private readonly jobs: readonly MaintenanceJob[];
   private readonly timers: LeaderTimers;
   private readonly log: Logger;
   private stopMaintenance: () => void = () => {};
@@ -143,6 +126,7 @@ export class Coordinator {
         this.shutdown('leader stopped after a store failure');
         deps.fail(err);
       },
+      onSaved: deps.metrics && ((changed, ms) => deps.metrics!.observeSaved(changed, ms)),
     });
     const channels = (this.channels = new WorkChannels(log));
     const feed = new MemberFeed(events, defer, () => this.lifecycle.views());
@@ -158,22 +142,21 @@ export class Coordinator {
     }));
     const due = (this.due = new DuePromotion({ scheduler, commits, assignment, timers, clock }));
     const assertRunning = () => this.assertRunning();
-    this.pauses = new Pauses({ scheduler, commits, assignment, events, clock, log, assertRunning });
-    this.limits = new LimitControls({ scheduler, commits, assignment, events, log, assertRunning });
-    this.commands = new TaskCommands({
+    const commands = (this.commands = new TaskCommands({
       ...{ scheduler, members, commits, assignment, channels, feed, clock, ids, log, due },
-      assertRunning: () => this.assertRunning(),
-    });
-    this.crons = new CronSchedules({
-      ...{ scheduler, commits, events, timers, clock, log, assertRunning },
-      commands: this.commands,
-    });
+      assertRunning,
+    }));
+    // The operators' controls: each a stored control, in force at once, watched.
+    const controls = { scheduler, commits, assignment, events, clock, log, assertRunning };
+    this.pauses = new Pauses(controls);
+    this.limits = new LimitControls(controls);
+    this.crons = new CronSchedules({ ...controls, timers, commands });
     this.outputFeed = new OutputFeed({
       getTask: (id) => scheduler.get(id),
       ...{ output, events, commits },
     });
     this.reattach = new ReattachGrace({ scheduler, commits, assignment, log });
-    this.jobs = this.maintenanceJobs({ membership, members, feed, commits, channels, log });
+    this.jobs = this.periodicJobs({ membership, members, feed, commits, channels, log });
   }
 
   /** Loads the task list from the store and starts the maintenance jobs. */
@@ -184,6 +167,7 @@ export class Coordinator {
       this.options.reattachGraceMs,
     );
     if (running > 0) this.reattach.arm(this.deps.clock.nowMs() + this.options.reattachGraceMs);
+    this.deps.metrics?.observeRestored(this.allTasks());
     // What fell due while no leader ran is queued now, the rest on time.
     this.due.run(this.deps.clock.nowMs());
     this.crons.run(this.deps.clock.nowMs());
@@ -298,6 +282,11 @@ export class Coordinator {
     return this.scheduler.get(id);
   }
 
+  /** Tasks by status and queued ones by priority (metrics). */
+  taskCounts(): ReturnType<Scheduler['counts']> {
+    return this.scheduler.counts();
+  }
+
   /** GetTasks: one page in creation order. */
   listTasks(query: TaskQuery): TaskPage {
     return this.scheduler.list(query);
@@ -328,16 +317,20 @@ export class Coordinator {
   } {
     this.assertRunning();
     const unsubscribe = this.events.onTask(listener);
-    const snapshot: TaskRecord[] = [];
+    return { snapshot: this.allTasks(), unsubscribe };
+  }
+
+  /** Every task, in creation order. */
+  private allTasks(): TaskRecord[] {
+    const tasks: TaskRecord[] = [];
     let afterSeq: number | undefined;
     // Bounded: each page moves past the tasks it examined, and the list is finite.
     for (;;) {
       const page = this.scheduler.list({ pageSize: 10_000, afterSeq });
-      snapshot.push(...page.tasks);
-      if (page.nextAfterSeq === undefined) break;
+      tasks.push(...page.tasks);
+      if (page.nextAfterSeq === undefined) return tasks;
       afterSeq = page.nextAfterSeq;
     }
-    return { snapshot, unsubscribe };
   }
 
   /** Watches members: registered before the snapshot, as for tasks. */
@@ -369,23 +362,23 @@ export class Coordinator {
   // ---- internals --------------------------------------------------------------------
 
   /** The periodic jobs, in the order each tick runs them. */
-  private maintenanceJobs(parts: {
+  private periodicJobs(p: {
     membership: MembershipRegistry;
     members: MemberLifecycle;
     feed: MemberFeed;
     commits: CommitPipeline;
     channels: WorkChannels;
     log: Logger;
-  }) {
-    const { membership, members, feed, commits, channels, log } = parts;
+  }): MaintenanceJob[] {
     const { scheduler, assignment } = this;
+    const { membership, members, feed, commits, channels, log } = p;
     return [
       new LivenessSweep({ membership, members, feed }),
       new AttemptExpiry({ scheduler, members, commits, channels, assignment, feed, log }),
       this.due,
       new RetentionPrune({ scheduler, commits, retention: this.options.retention, log }),
       this.reattach,
-    ] as const;
+    ];
   }
 
   private assertRunning(): void {

@@ -26,6 +26,7 @@ export type LeaderApi = Pick<
   | 'deleteTask'
   | 'getTask'
   | 'listTasks'
+  | 'taskCounts'
   | 'waitingReason'
   | 'rerunTasks'
   | 'pauses'

@@ -15,6 +15,8 @@ import { SqliteTaskStore } from '../scheduler/store/sqlite-store.js';
 import type { TaskStore } from '../scheduler/store/store.js';
 import type { LeaderConfig, LeaderServerConfig } from './config.js';
 import { Coordinator } from './coordinator.js';
+import type { LeaderApi } from './leader-api.js';
+import { LeaderMetrics } from './metrics/leader-metrics.js';
 import type { LeaderRole } from './leader-role.js';
 import { SoloLeader } from './solo-leader.js';
 import { buildHttpServer } from './http/server.js';
@@ -51,9 +53,21 @@ export async function runLeader(
   onListening: (where: LeaderListening) => void = () => {},
 ): Promise<void> {
   const logger = leaderLogger(config.log);
-  const role = await openRole(config, logger);
+  // One registry for the process; its gauges read whichever leader role is serving.
+  const current: { api?: LeaderApi } = {};
+  const serving = (): LeaderApi => {
+    if (current.api === undefined) throw new Error('not serving yet');
+    return current.api;
+  };
+  const metrics = new LeaderMetrics({
+    counts: () => serving().taskCounts(),
+    members: () => serving().members(),
+    watchers: () => serving().watchers.size,
+  });
+  const role = await openRole(config, logger, metrics);
+  current.api = role.api;
   const built = buildLeaderServer(role.api, role, logger, grpcServerOptions(config));
-  const { addresses, http } = await listen(config, role, built, logger);
+  const { addresses, http } = await listen(config, role, built, logger, metrics);
   for (const name of ['', ...SERVICE_NAMES]) built.health.setStatus(name, 'SERVING');
   const tls = config.server.tls !== undefined;
   // Tests and tools read the bound ports from this line, so it is written whatever the
@@ -80,9 +94,13 @@ export async function runLeader(
  * A leader on PostgreSQL joins the group on that database and serves only while it holds
  * the lease; on SQLite or memory it is alone, its store opened and loaded before it binds.
  */
-async function openRole(config: LeaderConfig, logger: Logger): Promise<LeaderRole> {
+async function openRole(
+  config: LeaderConfig,
+  logger: Logger,
+  metrics: LeaderMetrics,
+): Promise<LeaderRole> {
   const id = `${hostname()}-${process.pid}-${randomIds.token().slice(0, 6)}`;
-  const deps = { clock: systemClock, ids: randomIds };
+  const deps = { clock: systemClock, ids: randomIds, metrics };
   if (config.store.kind === 'postgres') {
     const { ha, store } = config;
     // Loaded only for a group: a leader on SQLite never loads the PostgreSQL client.
@@ -178,6 +196,7 @@ async function listen(
   role: LeaderRole,
   built: LeaderServer,
   logger: Logger,
+  metrics: LeaderMetrics,
 ): Promise<{ addresses: string[]; http: FastifyInstance | undefined }> {
   const { listen: grpcAddresses, httpListen } = config.server;
   let http: FastifyInstance | undefined;
@@ -190,7 +209,7 @@ async function listen(
     }
     if (httpListen !== undefined) {
       http = await bindOrExplain('HTTP', httpListen, () =>
-        startHttp(config, httpListen, role, logger),
+        startHttp(config, httpListen, role, logger, metrics),
       );
     }
   } catch (err) {
@@ -209,6 +228,7 @@ async function startHttp(
   address: string,
   role: LeaderRole,
   logger: Logger,
+  metrics: LeaderMetrics,
 ): Promise<FastifyInstance> {
   const { host, port } = parseHostPort(address);
   const { tls } = config.server;
@@ -216,6 +236,7 @@ async function startHttp(
     // The payload limit is on the payload; JSON may spell each of its bytes in up to six
     // (`\u0001`), and a client that escapes everything must not meet a smaller limit.
     bodyLimitBytes: JSON_ESCAPE_FACTOR * config.tasks.maxPayloadBytes + MESSAGE_OVERHEAD_BYTES,
+    metrics: metrics.registry,
     https: tls
       ? {
           key: readFileSync(tls.keyFile),

@@ -124,6 +124,8 @@ export class TaskQueue {
   private readonly nodes = new Map<TaskId, QueueNode>();
   /** Kinds whose tasks are not offered to anyone (paused); they keep their places. */
   private readonly paused = new Set<string>();
+  /** Queued tasks per priority (for metrics: kept as they change, read for free). */
+  private readonly perPriority: Record<Priority, number> = { high: 0, medium: 0, low: 0 };
   /** Every list of each concurrency key (not of NO_KEY), for {@link refreshKey}. */
   private readonly keyLists = new Map<string, Set<KeyList>>();
 
@@ -154,6 +156,11 @@ export class TaskQueue {
   /** True if the task is queued. */
   has(id: TaskId): boolean {
     return this.nodes.has(id);
+  }
+
+  /** Number of queued tasks of each priority. */
+  sizeByPriority(): Record<Priority, number> {
+    return { ...this.perPriority };
   }
 
   /** Number of tasks queued with this concurrency key (O(lists of the key)). */
@@ -192,6 +199,7 @@ export class TaskQueue {
     const node = list.insert(entry, list);
     if (list.size === 1 && this.isOpen(list)) owner.ready.add(list);
     lane.size++;
+    this.perPriority[entry.priority]++;
     this.nodes.set(entry.id, node);
   }
 
@@ -202,6 +210,7 @@ export class TaskQueue {
     const list = node.list;
     list.remove(node);
     this.nodes.delete(id);
+    this.perPriority[node.entry.priority]--;
     if (list.size === 0) this.dropList(list);
     const laneKey = laneKeyOf(node.entry.kind, node.entry.targetMemberId ?? ANY_MEMBER);
     const lane = this.lanes.get(laneKey)!;

@@ -22,7 +22,7 @@ import type {
   StartOrder,
   StopOrder,
 } from './scheduler-types.js';
-import type { TaskRecord } from './task.js';
+import type { Priority, TaskRecord, TaskStatus } from './task.js';
 import { TaskIndex, type TaskPage, type TaskQuery } from './task-index.js';
 import { finishTask, queueAtTail, requeueAtHead, unqueueTask } from './task-moves.js';
 import {
@@ -33,8 +33,7 @@ import {
 } from './worker-loss.js';
 import { WorkerSlots } from './worker-slots.js';
 
-// The facade's public types that now live with the unit they belong to, re-exported so
-// callers keep importing them from here.
+// The units' public types, re-exported so callers import them from the facade.
 export type { NewTask, SchedulerLimits } from './new-task.js';
 export type {
   AttemptFailure,
@@ -90,15 +89,17 @@ export class Scheduler {
     return this.index.delayedCount;
   }
 
+  /** Number of tasks in each status, and of queued ones per priority (for metrics). */
+  counts(): { byStatus: Record<TaskStatus, number>; queuedByPriority: Record<Priority, number> } {
+    return { byStatus: this.index.statusCounts(), queuedByPriority: this.queue.sizeByPriority() };
+  }
+
   /** Number of tasks waiting for their run time (status scheduled). */
   get scheduledCount(): number {
     return this.index.scheduledCount;
   }
 
-  /**
-   * When {@link promoteDue} next has something to do (a retry wait or a scheduled task
-   * falls due), or undefined if nothing waits: the leader sets its one due timer for it.
-   */
+  /** When {@link promoteDue} next has work (the leader's one due timer), if ever. */
   nextDueAtMs(): number | undefined {
     const task = this.index.nextDueAtMs();
     const reopen = this.keyLimits.nextReopenAtMs();
@@ -290,10 +291,7 @@ export class Scheduler {
     return failedTasks(this.ctx, kind, limit);
   }
 
-  /**
-   * Pauses a kind: its pending tasks keep their places but none is started (running ones
-   * go on). Returns false if it was paused already.
-   */
+  /** Pauses a kind: queued tasks keep their places, none starts; false if paused already. */
   pauseKind(kind: string): boolean {
     return this.queue.pauseKind(kind);
   }

@@ -65,6 +65,15 @@ export class TaskIndex {
     return this.tasks.size;
   }
 
+  /** Number of tasks held in each status. */
+  statusCounts(): Record<TaskStatus, number> {
+    const counts = {} as Record<TaskStatus, number>;
+    for (const status of Object.keys(this.byStatus) as TaskStatus[]) {
+      counts[status] = this.byStatus[status].size;
+    }
+    return counts;
+  }
+
   /** Number of finished tasks held (completed, error, cancelled). */
   get finishedCount(): number {
     return this.finished.size;

@@ -141,6 +141,10 @@ export class LeaderSwitch implements LeaderApi {
     return this.active().rerunTasks(target);
   }
 
+  taskCounts(): ReturnType<Coordinator['taskCounts']> {
+    return this.active().taskCounts();
+  }
+
   /** The active leader's pauses (a standby refuses, naming the active leader). */
   get pauses(): Coordinator['pauses'] {
     return this.active().pauses;

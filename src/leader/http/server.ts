@@ -24,6 +24,8 @@ import { registerLimitRoutes } from './limit-routes.js';
 import { registerPauseRoutes } from './pause-routes.js';
 import { registerRetryRoutes } from './retry-routes.js';
 import { registerWatchRoutes } from './watch-routes.js';
+import { registerMetricsRoute } from './metrics-route.js';
+import type { Registry } from 'prom-client';
 
 /** Settings of the HTTP API. */
 export interface HttpServerOptions {
@@ -36,6 +38,8 @@ export interface HttpServerOptions {
   readonly https?:
     | { readonly key: Buffer; readonly cert: Buffer; readonly clientCa?: Buffer | undefined }
     | undefined;
+  /** The registry `GET /metrics` renders (Prometheus text format); no route without one. */
+  readonly metrics?: Registry | undefined;
 }
 
 /**
@@ -91,6 +95,7 @@ export async function buildHttpServer(
   registerWatchRoutes(app, coordinator);
   registerOutputRoutes(app, coordinator);
   registerSeedRoutes(app, coordinator);
+  if (options.metrics) registerMetricsRoute(app, options.metrics);
   app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
   await app.ready();
   return app;

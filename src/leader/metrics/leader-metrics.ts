@@ -1,0 +1,232 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Scheduler } from '../../scheduler/scheduler.js';
+import type { TaskRecord } from '../../scheduler/task.js';
+import { isLive as isLiveState } from '../membership/state.js';
+import type { MemberView } from '../views.js';
+import { TaskTransitions, type TaskTransition } from './task-transitions.js';
+
+/**
+ * What the leader's metrics read when scraped (gauges cost nothing until then). Each may
+ * throw (a standby has no task list): the gauge is then left empty for that scrape.
+ */
+export interface MetricsSources {
+  readonly counts: () => ReturnType<Scheduler['counts']>;
+  readonly members: () => readonly MemberView[];
+  readonly watchers: () => number;
+}
+
+/** Runs a gauge's collect; a source that cannot answer (a standby) leaves it empty. */
+function tryCollect(gauge: Gauge<string>, collect: () => void): void {
+  gauge.reset();
+  try {
+    collect();
+  } catch {
+    // Not the active leader: nothing to report.
+  }
+}
+
+/** Seconds buckets from 1 ms to ~100 s: start delays and run times alike. */
+const SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 100];
+
+/**
+ * The leader's Prometheus metrics (issue #19), in its own registry: task counters and
+ * histograms by kind (fed by every saved change, see {@link observeSaved}), store commits,
+ * and gauges read at scrape time (tasks by status, queue depth by priority, members by
+ * state, slots, heartbeat age, watch subscribers), plus Node's process metrics. Labels
+ * are kinds, statuses, priorities and member ids: never task ids.
+ */
+export class LeaderMetrics {
+  readonly registry = new Registry();
+  private readonly transitions = new TaskTransitions();
+  private readonly scheduled: Counter<'kind'>;
+  private readonly started: Counter<'kind'>;
+  private readonly finished: Counter<'kind' | 'status'>;
+  private readonly retries: Counter<'kind'>;
+  private readonly toStart: Histogram<'kind'>;
+  private readonly runTime: Histogram<'kind' | 'status'>;
+  private readonly commitSeconds: Histogram;
+  private readonly commitTasks: Histogram;
+
+  constructor(sources: MetricsSources) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry });
+    this.scheduled = new Counter({
+      name: 'drover_tasks_scheduled_total',
+      help: 'Tasks scheduled, by kind.',
+      labelNames: ['kind'],
+      registers,
+    });
+    this.started = new Counter({
+      name: 'drover_task_attempts_started_total',
+      help: 'Attempts started on workers, by kind.',
+      labelNames: ['kind'],
+      registers,
+    });
+    this.finished = new Counter({
+      name: 'drover_tasks_finished_total',
+      help: 'Tasks that ended, by kind and status (completed, error, cancelled).',
+      labelNames: ['kind', 'status'],
+      registers,
+    });
+    this.retries = new Counter({
+      name: 'drover_task_retries_total',
+      help: 'Attempts that failed or timed out and will be retried, by kind.',
+      labelNames: ['kind'],
+      registers,
+    });
+    this.toStart = new Histogram({
+      name: 'drover_task_schedule_to_start_seconds',
+      help: "From a task's creation (or run time, if delayed) to its first attempt's start.",
+      labelNames: ['kind'],
+      buckets: SECONDS,
+      registers,
+    });
+    this.runTime = new Histogram({
+      name: 'drover_task_run_seconds',
+      help: "From a task's last attempt start to its end, by kind and status.",
+      labelNames: ['kind', 'status'],
+      buckets: SECONDS,
+      registers,
+    });
+    this.commitSeconds = new Histogram({
+      name: 'drover_store_commit_seconds',
+      help: 'Time for one group commit of task changes to the store.',
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1],
+      registers,
+    });
+    this.commitTasks = new Histogram({
+      name: 'drover_store_commit_tasks',
+      help: 'Task records written by one group commit.',
+      buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 5000],
+      registers,
+    });
+    this.gauges(sources, registers);
+  }
+
+  /** Makes restored records known, so their next save is not counted as a new task. */
+  observeRestored(tasks: Iterable<TaskRecord>): void {
+    for (const task of tasks) this.transitions.know(task);
+  }
+
+  /** Records one commit of `changed` (after it landed), and the transitions it made. */
+  observeSaved(changed: readonly TaskRecord[], commitMs: number): void {
+    this.commitSeconds.observe(commitMs / 1000);
+    this.commitTasks.observe(changed.length);
+    for (const task of changed) this.transitions.observe(task, this.count);
+  }
+
+  private readonly count = (t: TaskTransition): void => {
+    const { kind } = t.task;
+    switch (t.what) {
+      case 'scheduled':
+        this.scheduled.inc({ kind });
+        return;
+      case 'started': {
+        this.started.inc({ kind });
+        const { startedAtMs, runAtMs, createdAtMs, attempt, attemptBase } = t.task;
+        if (attempt - attemptBase === 1 && startedAtMs !== undefined) {
+          const fromMs = Math.max(createdAtMs, runAtMs ?? createdAtMs);
+          this.toStart.observe({ kind }, Math.max(0, startedAtMs - fromMs) / 1000);
+        }
+        return;
+      }
+      case 'retrying':
+        this.retries.inc({ kind });
+        return;
+      case 'finished': {
+        this.finished.inc({ kind, status: t.status });
+        const { startedAtMs, finishedAtMs } = t.task;
+        if (startedAtMs !== undefined && finishedAtMs !== undefined && t.status !== 'cancelled') {
+          this.runTime.observe({ kind, status: t.status }, (finishedAtMs - startedAtMs) / 1000);
+        }
+        return;
+      }
+    }
+  };
+
+  /** Gauges computed when scraped, from the leader's own state. */
+  // eslint-disable-next-line max-lines-per-function -- one declaration per gauge, no logic
+  private gauges(sources: MetricsSources, registers: Registry[]): void {
+    new Gauge({
+      name: 'drover_tasks',
+      help: 'Tasks held, by status.',
+      labelNames: ['status'],
+      registers,
+      collect() {
+        tryCollect(this, () => {
+          const { byStatus } = sources.counts();
+          for (const [status, n] of Object.entries(byStatus)) this.set({ status }, n);
+        });
+      },
+    });
+    new Gauge({
+      name: 'drover_queue_depth',
+      help: 'Tasks queued for a slot (pending, not waiting out a backoff), by priority.',
+      labelNames: ['priority'],
+      registers,
+      collect() {
+        tryCollect(this, () => {
+          const { queuedByPriority } = sources.counts();
+          for (const [priority, n] of Object.entries(queuedByPriority)) this.set({ priority }, n);
+        });
+      },
+    });
+    new Gauge({
+      name: 'drover_members',
+      help: 'Members, by state.',
+      labelNames: ['state'],
+      registers,
+      collect() {
+        tryCollect(this, () => {
+          const byState = new Map<string, number>();
+          for (const view of sources.members()) {
+            byState.set(view.member.state, (byState.get(view.member.state) ?? 0) + 1);
+          }
+          for (const [state, n] of byState) this.set({ state }, n);
+        });
+      },
+    });
+    const slots = (name: string, help: string, pick: (v: MemberView) => number) =>
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          tryCollect(this, () => {
+            let total = 0;
+            for (const view of sources.members()) total += pick(view);
+            this.set(total);
+          });
+        },
+      });
+    slots('drover_slots_total', 'Slots of live members.', (v) => (isLive(v) ? v.member.slots : 0));
+    slots('drover_slots_free', 'Free slots of live members.', (v) => (isLive(v) ? v.slotsFree : 0));
+    new Gauge({
+      name: 'drover_member_heartbeat_age_seconds',
+      help: "Time since each live member's last heartbeat.",
+      labelNames: ['member'],
+      registers,
+      collect() {
+        tryCollect(this, () => {
+          for (const view of sources.members()) {
+            if (isLive(view) && view.heartbeatAgeMs !== undefined) {
+              this.set({ member: view.member.id }, view.heartbeatAgeMs / 1000);
+            }
+          }
+        });
+      },
+    });
+    new Gauge({
+      name: 'drover_watch_subscribers',
+      help: 'Open task, member and output watches (gRPC and SSE).',
+      registers,
+      collect() {
+        tryCollect(this, () => this.set(sources.watchers()));
+      },
+    });
+  }
+}
+
+function isLive(view: MemberView): boolean {
+  return isLiveState(view.member.state);
+}

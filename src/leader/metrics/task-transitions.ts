@@ -1,0 +1,52 @@
+import type { TaskRecord, TaskStatus } from '../../scheduler/task.js';
+
+/** A change of a task's state that metrics count. */
+export type TaskTransition =
+  | { readonly what: 'scheduled'; readonly task: TaskRecord }
+  | { readonly what: 'started'; readonly task: TaskRecord }
+  | { readonly what: 'retrying'; readonly task: TaskRecord }
+  | { readonly what: 'finished'; readonly task: TaskRecord; readonly status: TaskStatus };
+
+/**
+ * Turns saved task records into transitions, each counted once: what a record looked like
+ * when last seen is kept beside the live record itself (a WeakMap, so a pruned task takes
+ * its entry with it), and a save that did not change status or attempt counts nothing (a
+ * re-attach, a second save in a group). Restored records are made known first, so only
+ * records never seen are new tasks. Cheap enough for every saved record.
+ */
+export class TaskTransitions {
+  private readonly seen = new WeakMap<TaskRecord, string>();
+
+  /** A record restored from the store: known already, so its next save is no new task. */
+  know(task: TaskRecord): void {
+    this.seen.set(task, `${task.status}#${task.attempt}`);
+  }
+
+  /** The transitions a saved record makes since it was last seen. */
+  observe(task: TaskRecord, emit: (transition: TaskTransition) => void): void {
+    const state = `${task.status}#${task.attempt}`;
+    const before = this.seen.get(task);
+    if (before === state) return;
+    this.seen.set(task, state);
+    // Never seen (nor restored): a new task, perhaps started in the same commit.
+    if (before === undefined) emit({ what: 'scheduled', task });
+    switch (task.status) {
+      case 'running':
+        // A new attempt (not a re-attach of the same one).
+        if (before === undefined || !before.endsWith(`#${task.attempt}`)) {
+          emit({ what: 'started', task });
+        }
+        return;
+      case 'pending':
+        if (task.attemptEnded) emit({ what: 'retrying', task });
+        return;
+      case 'completed':
+      case 'error':
+      case 'cancelled':
+        emit({ what: 'finished', task, status: task.status });
+        return;
+      case 'scheduled':
+        return;
+    }
+  }
+}

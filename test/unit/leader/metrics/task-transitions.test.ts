@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import {
+  TaskTransitions,
+  type TaskTransition,
+} from '../../../../src/leader/metrics/task-transitions.js';
+import { taskRecord } from '../../../helpers/task-record.js';
+
+function setup() {
+  const transitions = new TaskTransitions();
+  const seen: string[] = [];
+  const emit = (t: TaskTransition) =>
+    seen.push(t.what === 'finished' ? `finished:${t.status}` : t.what);
+  return { transitions, seen, emit };
+}
+
+describe('TaskTransitions', () => {
+  it('counts each step of a task once, however often it is saved', () => {
+    const { transitions, seen, emit } = setup();
+    const task = taskRecord();
+    transitions.observe(task, emit);
+    transitions.observe(task, emit); // saved again unchanged
+    task.status = 'running';
+    task.attempt = 1;
+    transitions.observe(task, emit);
+    transitions.observe(task, emit); // a re-attach saves it running again
+    task.status = 'pending';
+    task.attemptEnded = true;
+    transitions.observe(task, emit);
+    task.status = 'running';
+    task.attempt = 2;
+    transitions.observe(task, emit);
+    task.status = 'completed';
+    transitions.observe(task, emit);
+    expect(seen).toEqual(['scheduled', 'started', 'retrying', 'started', 'finished:completed']);
+  });
+
+  it('a task scheduled and started in one commit is both; a restored one is neither', () => {
+    const { transitions, seen, emit } = setup();
+    const fresh = taskRecord({ seq: 1, status: 'running', attempt: 1 });
+    transitions.observe(fresh, emit);
+    const restored = taskRecord({ seq: 2, status: 'running', attempt: 1 });
+    transitions.know(restored);
+    restored.status = 'completed';
+    transitions.observe(restored, emit);
+    expect(seen).toEqual(['scheduled', 'started', 'finished:completed']);
+  });
+});
