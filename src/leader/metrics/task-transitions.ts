@@ -15,16 +15,17 @@ export type TaskTransition =
  * records never seen are new tasks. Cheap enough for every saved record.
  */
 export class TaskTransitions {
-  private readonly seen = new WeakMap<TaskRecord, string>();
+  /** Status and attempt as one number (attempt * 8 + status): no string per save. */
+  private readonly seen = new WeakMap<TaskRecord, number>();
 
   /** A record restored from the store: known already, so its next save is no new task. */
   know(task: TaskRecord): void {
-    this.seen.set(task, `${task.status}#${task.attempt}`);
+    this.seen.set(task, stateOf(task));
   }
 
   /** The transitions a saved record makes since it was last seen. */
   observe(task: TaskRecord, emit: (transition: TaskTransition) => void): void {
-    const state = `${task.status}#${task.attempt}`;
+    const state = stateOf(task);
     const before = this.seen.get(task);
     if (before === state) return;
     this.seen.set(task, state);
@@ -33,7 +34,7 @@ export class TaskTransitions {
     switch (task.status) {
       case 'running':
         // A new attempt (not a re-attach of the same one).
-        if (before === undefined || !before.endsWith(`#${task.attempt}`)) {
+        if (before === undefined || before >> 3 !== task.attempt) {
           emit({ what: 'started', task });
         }
         return;
@@ -49,4 +50,17 @@ export class TaskTransitions {
         return;
     }
   }
+}
+
+const STATUS_CODES: Readonly<Record<TaskStatus, number>> = {
+  scheduled: 0,
+  pending: 1,
+  running: 2,
+  completed: 3,
+  error: 4,
+  cancelled: 5,
+};
+
+function stateOf(task: TaskRecord): number {
+  return task.attempt * 8 + STATUS_CODES[task.status];
 }
