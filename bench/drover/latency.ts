@@ -20,9 +20,7 @@ export async function droverLatency(
   let producer: Producer | undefined;
   try {
     await cluster.startLeader([], store);
-    await Promise.all(
-      Array.from({ length: workers }, (_, i) => cluster.startWorker(`w${i + 1}`, slots)),
-    );
+    await cluster.startWorkers(workers, slots);
     const api = cluster.clients;
     const stream = (producer = createProducer({ leader: cluster.address }));
     const schedule = (id: string): Promise<unknown> =>

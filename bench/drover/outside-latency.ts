@@ -32,9 +32,7 @@ export async function outsideLatency(
   const cluster = new BenchCluster();
   try {
     await cluster.startLeader([], store);
-    await Promise.all(
-      Array.from({ length: workers }, (_, i) => cluster.startWorker(`w${i + 1}`, slots)),
-    );
+    await cluster.startWorkers(workers, slots);
     const sentAt = await runClient(cluster.address, count, ratePerSec);
     const api = cluster.clients;
     return await latencySample(api, sentAt);

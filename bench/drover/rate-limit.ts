@@ -20,9 +20,7 @@ export async function droverRateLimit(
   const cluster = new BenchCluster();
   try {
     await cluster.startLeader([], store);
-    await Promise.all(
-      Array.from({ length: workers }, (_, i) => cluster.startWorker(`w${i + 1}`, slots)),
-    );
+    await cluster.startWorkers(workers, slots);
     const api = cluster.clients;
     await api.call(api.scheduler, api.scheduler.setLimit, {
       limit: {

@@ -54,11 +54,7 @@ export async function droverThroughput(settings: ThroughputSettings): Promise<Th
   const cluster = new BenchCluster();
   try {
     await cluster.startLeader([...(settings.leaderArgs ?? [])], settings.store);
-    const workers = await Promise.all(
-      Array.from({ length: settings.workers }, (_, i) =>
-        cluster.startWorker(`w${i + 1}`, settings.slots),
-      ),
-    );
+    const workers = await cluster.startWorkers(settings.workers, settings.slots);
     const api = cluster.clients;
     const cpuOfOthers = (): [number, number] => [
       cpuTimeMs(cluster.leader.pid),

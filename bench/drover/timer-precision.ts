@@ -34,9 +34,7 @@ export async function droverTimerPrecision(
   const cluster = new BenchCluster();
   try {
     await cluster.startLeader([], store);
-    await Promise.all(
-      Array.from({ length: workers }, (_, i) => cluster.startWorker(`w${i + 1}`, slots)),
-    );
+    await cluster.startWorkers(workers, slots);
     const api = cluster.clients;
     const firstDueMs = Date.now() + TIMER_LEAD_MS;
     for (let start = 0; start < count; start += 1000) {

@@ -72,6 +72,13 @@ export class BenchCluster {
   }
 
   /** Starts a benchmark worker (empty handler) and waits until it joined. */
+  /** Starts `count` workers, w1..wN, of `slots` slots each, all at once. */
+  startWorkers(count: number, slots: number): Promise<DroverProcess[]> {
+    return Promise.all(
+      Array.from({ length: count }, (_, i) => this.startWorker(`w${i + 1}`, slots)),
+    );
+  }
+
   async startWorker(id: string, slots: number): Promise<DroverProcess> {
     const proc = this.track(
       id,
