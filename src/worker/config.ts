@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from '../shared/errors.js';
 import { defaultMemberId } from '../shared/ids.js';
-import { formatHostPort, parseHostPort } from '../shared/net.js';
+import { formatHostPort, isLoopback, parseHostPort } from '../shared/net.js';
 import { addOptions, deepFreeze, readSections } from '../shared/options/table.js';
 import type { ClientTlsFiles } from '../shared/tls.js';
 import { WORKER_OPTIONS, type WorkerSections } from './options.js';
@@ -55,6 +55,15 @@ export function workerConfigFrom(opts: Record<string, unknown>): WorkerConfig {
     // Else a command that ignores SIGTERM outlives the stop grace, and its task is reported
     // as a handler that did not stop instead of as stopped.
     throw new InvalidArgumentError('--command-kill-grace-ms must be less than --stop-grace-ms');
+  }
+  const { metrics } = sections;
+  if (metrics.listen !== undefined) {
+    const { host } = parseHostPort(metrics.listen);
+    if (!isLoopback(host) && !metrics.allowRemote) {
+      throw new InvalidArgumentError(
+        `--metrics-listen ${metrics.listen} is not a loopback address: metrics are plain HTTP; add --metrics-allow-remote to serve them there`,
+      );
+    }
   }
   const tlsOn = tls.enabled || caFile !== undefined || certFile !== undefined;
   return deepFreeze({

@@ -1,11 +1,16 @@
 import { once } from 'node:events';
+import type { Server } from 'node:http';
+import type { Logger } from 'pino';
+import { errorMessage } from '../shared/errors.js';
+import { formatHostPort, parseHostPort } from '../shared/net.js';
+import { serveMetrics, WorkerMetrics } from './metrics.js';
 import { createLogger } from '../shared/logger.js';
 import { channelCredentials } from '../shared/tls.js';
 import type { WorkerConfig } from './config.js';
 import { commandHandler } from './handlers/command.js';
 import { demoHandler } from './handlers/demo.js';
 import type { TaskHandler } from './runner.js';
-import { createWorker, DEFAULT_KIND } from './sdk.js';
+import { createWorker, DEFAULT_KIND, type DroverWorker } from './sdk.js';
 
 /**
  * Runs the `drover worker` process until `signal` aborts, then drains and leaves. Kinds:
@@ -19,7 +24,18 @@ export async function runWorker(config: WorkerConfig, signal: AbortSignal): Prom
     format: config.log.format,
     name: 'worker',
   });
-  const worker = createWorker({
+  // Scraped before the worker exists (it binds first), it reports nothing running.
+  const made: { worker?: DroverWorker } = {};
+  const metrics = new WorkerMetrics({
+    running: () => made.worker?.runningCount() ?? 0,
+    slots: member.slots,
+  });
+  // Bound before joining: a port that is taken stops the worker at once, with why.
+  const served =
+    config.metrics.listen === undefined
+      ? undefined
+      : await startMetrics(metrics, config.metrics.listen, logger);
+  const worker = (made.worker = createWorker({
     handlers: builtInHandlers(config),
     leaders: leader.addresses,
     id: member.id,
@@ -32,12 +48,30 @@ export async function runWorker(config: WorkerConfig, signal: AbortSignal): Prom
     stopGraceMs: tasks.stopGraceMs,
     allowedCommands: commands.allow,
     logger,
-  });
+    observer: served === undefined ? undefined : metrics,
+  }));
   const stopRequested = signal.aborted ? Promise.resolve() : once(signal, 'abort');
   // Either the leader was unreachable for too long (done rejects) or we were asked to stop.
   await Promise.race([worker.done, stopRequested]);
   await worker.stop();
   await worker.done;
+  served?.close();
+}
+
+/** Serves the worker's metrics; logs where (tests read the port from that line). */
+async function startMetrics(
+  metrics: WorkerMetrics,
+  listen: string,
+  logger: Logger,
+): Promise<Server> {
+  const { host, port } = parseHostPort(listen);
+  try {
+    const { server, address } = await serveMetrics(metrics.registry, host, port);
+    logger.info({ address: formatHostPort({ host, port: address.port }) }, 'metrics listening');
+    return server;
+  } catch (err) {
+    throw new Error(`cannot serve metrics on ${listen}: ${errorMessage(err)}`, { cause: err });
+  }
 }
 
 /** The demo handler under two kinds, and the command handler when commands are allowed. */

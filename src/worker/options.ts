@@ -160,6 +160,22 @@ export const WORKER_OPTIONS = optionTable([
     env: 'DROVER_TLS',
     default: false,
   }),
+  textOption({
+    section: 'metrics',
+    key: 'listen',
+    flags: '--metrics-listen <host:port>',
+    help: 'serve Prometheus metrics at http://host:port/metrics (loopback only, unless --metrics-allow-remote)',
+    env: 'DROVER_METRICS_LISTEN',
+    docs: { meaning: "serve the worker's Prometheus metrics here", default: 'off' },
+  }),
+  switchOption({
+    section: 'metrics',
+    key: 'allowRemote',
+    flags: '--metrics-allow-remote',
+    help: 'let --metrics-listen take a non-loopback address (plain HTTP, read-only)',
+    env: 'DROVER_METRICS_ALLOW_REMOTE',
+    default: false,
+  }),
   ...LOG_OPTIONS,
 ]);
 

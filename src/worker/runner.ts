@@ -76,6 +76,15 @@ export interface TaskRunnerOptions {
   /** After a stop, how long a handler may take to end (default {@link DEFAULT_STOP_GRACE_MS}). */
   readonly stopGraceMs?: number;
   readonly timers?: Timers;
+  /** Told when an attempt's handler starts and ends (the worker's metrics). */
+  readonly observer?: AttemptObserver | undefined;
+}
+
+/** What a runner tells about each attempt it runs (see WorkerMetrics). */
+export interface AttemptObserver {
+  started(kind: string): void;
+  /** `outcome`: completed (it returned), failed (it threw, or was refused) or stopped. */
+  ended(kind: string, outcome: 'completed' | 'failed' | 'stopped', ms: number): void;
 }
 
 /**
@@ -97,6 +106,7 @@ export class TaskRunner {
   private readonly resultLimitBytes: number;
   private readonly stopGraceMs: number;
   private readonly timers: Timers;
+  private readonly observer: AttemptObserver | undefined;
 
   constructor(options: TaskRunnerOptions) {
     this.slots = options.slots;
@@ -107,6 +117,7 @@ export class TaskRunner {
     this.resultLimitBytes = options.resultLimitBytes ?? DEFAULT_RESULT_LIMIT_BYTES;
     this.stopGraceMs = options.stopGraceMs ?? DEFAULT_STOP_GRACE_MS;
     this.timers = options.timers ?? systemTimers;
+    this.observer = options.observer;
     this.queue = new PQueue({ concurrency: this.slots });
     this.log = options.logger.child({ component: 'runner' });
   }
@@ -222,7 +233,7 @@ export class TaskRunner {
   private run(work: StartWork, attempt: RunningAttempt): Promise<void> {
     const context = new AttemptContext(work, attempt, this.log, this.output);
     const logsInfo = this.log.isLevelEnabled('info');
-    const startedAtMs = logsInfo ? performance.now() : 0;
+    const startedAtMs = logsInfo || this.observer ? performance.now() : 0;
     try {
       const early = this.refusal(work, attempt);
       if (early) {
@@ -230,6 +241,7 @@ export class TaskRunner {
         return DONE;
       }
       if (logsInfo) context.log().info('task started');
+      this.observer?.started(work.kind);
       const settled = this.settle(this.handlers.get(work.kind)!, context, attempt);
       if (!(settled instanceof Promise)) {
         this.finish(
@@ -289,6 +301,11 @@ export class TaskRunner {
           { durationMs: Math.round(performance.now() - startedAtMs), error: outcome.error },
           outcome.error === undefined ? 'task finished' : 'task failed',
         );
+    }
+    if (this.observer) {
+      const how =
+        outcome.error === undefined ? 'completed' : attempt.stopped ? 'stopped' : 'failed';
+      this.observer.ended(context.kind, how, performance.now() - startedAtMs);
     }
     attempt.ended = true;
     if (attempt.abandoned) {

@@ -6,9 +6,10 @@ import { channelCredentials } from '../shared/tls.js';
 import type { ReconnectPolicy } from './backoff.js';
 import { drainAndLeave } from './drain-and-leave.js';
 import { LeaderLink } from './leader-link.js';
-import { TaskRunner, type TaskHandler } from './runner.js';
+import { TaskRunner, type AttemptObserver, type TaskHandler } from './runner.js';
 
-export type { TaskContext, TaskHandler } from './runner.js';
+export type { AttemptObserver, TaskContext, TaskHandler } from './runner.js';
+export { serveMetrics, WorkerMetrics } from './metrics.js';
 export { PermanentTaskError, TaskError } from './task-error.js';
 export { LeaderUnreachableError, WorkerIdInUseError, WorkerRefusedError } from './link-errors.js';
 
@@ -49,6 +50,8 @@ export interface WorkerOptions {
   readonly stopGraceMs?: number;
   /** Commands a `command` handler of this worker may run, shown to the leader. */
   readonly allowedCommands?: readonly string[];
+  /** Told when each attempt's handler starts and ends (a WorkerMetrics, say). */
+  readonly observer?: AttemptObserver;
 }
 
 /** A running worker. */
@@ -69,6 +72,8 @@ export interface DroverWorker {
    * new work (the leader lists it as quarantined); running tasks go on.
    */
   setHealth(healthy: boolean, reason?: string): void;
+  /** Attempts whose handler is running now. */
+  runningCount(): number;
 }
 
 const DEFAULT_RECONNECT: ReconnectPolicy = {
@@ -104,6 +109,7 @@ export function createWorker(options: WorkerOptions): DroverWorker {
     outputLimitChars: options.outputLimitChars,
     resultLimitBytes: options.resultLimitBytes,
     stopGraceMs: options.stopGraceMs,
+    observer: options.observer,
   });
   const link: LeaderLink = new LeaderLink({
     addresses: options.leaders ?? ['127.0.0.1:50051'],
@@ -137,7 +143,7 @@ export function createWorker(options: WorkerOptions): DroverWorker {
     link.setFailed(healthy ? undefined : (reason ?? 'unhealthy'));
   };
 
-  return { id, joined, done, stop, setHealth };
+  return { id, joined, done, stop, setHealth, runningCount: () => runner.runningCount };
 }
 
 /** The handlers and slot count of valid options; throws on invalid ones. */

@@ -87,4 +87,41 @@ describe('Prometheus metrics', () => {
         expect(label).not.toMatch(/^ok\d|later|gone/);
     }
   });
+
+  it("serves a worker's own metrics on --metrics-listen, refuses a remote address without the flag", async () => {
+    const { address } = await cluster().startLeader();
+    const worker = await cluster().startWorker(address, 'w1', [
+      '--slots',
+      '3',
+      '--metrics-listen',
+      '127.0.0.1:0',
+    ]);
+    const line = await worker.waitForLine((l) => l.msg === 'metrics listening');
+    const api = clients(address);
+    await api.schedule({ id: 'w-ok', payload: '1' });
+    await waitFor(
+      async () => (await api.task('w-ok')).status === TaskStatus.TASK_STATUS_COMPLETED,
+      {
+        timeoutMs: 5_000,
+        what: 'w-ok completed',
+      },
+    );
+    const samples = await parse(
+      await (await fetch(`http://${String(line['address'])}/metrics`)).text(),
+    );
+    expect(value(samples, 'drover_worker_attempts_started_total', { kind: 'default' })).toBe(1);
+    expect(
+      value(samples, 'drover_worker_attempts_ended_total', {
+        kind: 'default',
+        outcome: 'completed',
+      }),
+    ).toBe(1);
+    expect(value(samples, 'drover_worker_slots')).toBe(3);
+    expect(value(samples, 'drover_worker_running')).toBe(0);
+    const notFound = await fetch(`http://${String(line['address'])}/other`);
+    expect(notFound.status).toBe(404);
+    const refused = await drover('worker', '--leader', address, '--metrics-listen', '0.0.0.0:0');
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/--metrics-listen 0\.0\.0\.0:0 is not a loopback address/);
+  });
 });
