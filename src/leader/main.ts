@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { systemClock } from '../shared/clock.js';
 import { randomIds } from '../shared/ids.js';
 import { createLogger } from '../shared/logger.js';
-import { errorMessage, StartupError } from '../shared/errors.js';
+import { bindOrExplain } from '../shared/bind.js';
 import { formatHostPort, parseHostPort } from '../shared/net.js';
 import { serverCredentials } from '../shared/tls.js';
 import { MemoryTaskStore } from '../scheduler/store/memory-store.js';
@@ -265,24 +265,6 @@ function logHttpAddress(config: LeaderConfig, app: FastifyInstance, logger: Logg
     .child({}, { level: 'info' })
     .info({ address, tls: config.server.tls !== undefined }, 'http listening');
   return address;
-}
-
-/** Runs a bind; a refusal becomes a StartupError that names the listener and the cause. */
-async function bindOrExplain<T>(what: string, address: string, bind: () => Promise<T>): Promise<T> {
-  try {
-    return await bind();
-  } catch (err) {
-    const code = (err as { code?: unknown }).code;
-    const why =
-      code === 'EADDRINUSE' || /EADDRINUSE|address already in use/i.test(errorMessage(err))
-        ? 'the address is already in use'
-        : code === 'EACCES'
-          ? 'permission denied'
-          : code === 'EADDRNOTAVAIL'
-            ? 'no such local address'
-            : errorMessage(err);
-    throw new StartupError(`cannot listen for ${what} on ${address}: ${why}`);
-  }
 }
 
 async function shutdown(

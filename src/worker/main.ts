@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
-import { errorMessage } from '../shared/errors.js';
+import { bindOrExplain } from '../shared/bind.js';
 import { formatHostPort, parseHostPort } from '../shared/net.js';
 import { serveMetrics, WorkerMetrics } from './metrics.js';
 import { createLogger } from '../shared/logger.js';
@@ -65,13 +65,11 @@ async function startMetrics(
   logger: Logger,
 ): Promise<Server> {
   const { host, port } = parseHostPort(listen);
-  try {
-    const { server, address } = await serveMetrics(metrics.registry, host, port);
-    logger.info({ address: formatHostPort({ host, port: address.port }) }, 'metrics listening');
-    return server;
-  } catch (err) {
-    throw new Error(`cannot serve metrics on ${listen}: ${errorMessage(err)}`, { cause: err });
-  }
+  const { server, address } = await bindOrExplain('metrics', listen, () =>
+    serveMetrics(metrics.registry, host, port),
+  );
+  logger.info({ address: formatHostPort({ host, port: address.port }) }, 'metrics listening');
+  return server;
 }
 
 /** The demo handler under two kinds, and the command handler when commands are allowed. */

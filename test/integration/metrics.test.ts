@@ -123,5 +123,12 @@ describe('Prometheus metrics', () => {
     const refused = await drover('worker', '--leader', address, '--metrics-listen', '0.0.0.0:0');
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/--metrics-listen 0\.0\.0\.0:0 is not a loopback address/);
+    // A port already taken stops the worker at once with one line saying so.
+    const taken = String(line['address']);
+    const busy = await drover('worker', '--leader', address, '--metrics-listen', taken);
+    expect(busy.code).toBe(1);
+    expect(busy.stderr).toBe(
+      `drover: cannot listen for metrics on ${taken}: the address is already in use\n`,
+    );
   });
 });
