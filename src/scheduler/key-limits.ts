@@ -25,6 +25,9 @@ export type KeyHold =
   | { readonly why: 'concurrency'; readonly key: string; running: number; max: number }
   | { readonly why: 'rate'; readonly key: string; readonly rate: RateLimit; nextAtMs: number };
 
+/** How many rate buckets are kept before full ones are swept (and how often, in new ones). */
+const SWEEP_BUCKETS_AT = 10_000;
+
 /** An attempt that may still run on a member the leader lost (see KeyLimits.lost). */
 interface LostHold {
   readonly taskId: TaskId;
@@ -63,6 +66,8 @@ export class KeyLimits {
   private readonly byKind = new Map<string, KeyLimit>();
   private readonly pausedKeys = new Set<string>();
   private readonly buckets = new Map<string, Bucket>();
+  /** Buckets made since the last sweep of full ones (see sweepFullBuckets). */
+  private newBucketsSinceSweep = 0;
   /** Empty buckets by (reopenAtMs, bucket id): the earliest is the next due time. */
   private readonly reopens = new BTree<[number, string], Bucket>(undefined, compareReopens);
   /**
@@ -114,6 +119,7 @@ export class KeyLimits {
     const id = bucketId(kind, key, own);
     let entry = this.buckets.get(id);
     if (entry === undefined) {
+      this.sweepFullBuckets(nowMs);
       entry = { key, id, bucket: new TokenBucket(limit.rate, nowMs), reopenAtMs: undefined };
       this.buckets.set(id, entry);
     }
@@ -122,6 +128,26 @@ export class KeyLimits {
     entry.reopenAtMs = entry.bucket.nextTokenAtMs();
     this.reopens.set([entry.reopenAtMs, id], entry);
     this.deps.refreshKey(key);
+  }
+
+  /**
+   * Forgets buckets that are full again (a full bucket is the same as none), once there are
+   * many and only every so many new buckets: with a kind's default rate and a key per
+   * tenant, buckets would otherwise pile up one per key ever seen. Amortized O(1).
+   */
+  private sweepFullBuckets(nowMs: number): void {
+    if (this.buckets.size < SWEEP_BUCKETS_AT || ++this.newBucketsSinceSweep < SWEEP_BUCKETS_AT) {
+      return;
+    }
+    this.newBucketsSinceSweep = 0;
+    for (const [id, entry] of this.buckets) {
+      if (entry.reopenAtMs === undefined && entry.bucket.fullAt(nowMs)) this.buckets.delete(id);
+    }
+  }
+
+  /** Rate buckets kept (one per key, or per key and kind, that started a task lately). */
+  get rateBucketCount(): number {
+    return this.buckets.size;
   }
 
   /** When the earliest empty bucket gets a token again or a lost hold ends, if any. */

@@ -357,3 +357,26 @@ describe('lost holds end when their worker reports', () => {
     expect(scheduler.keyLimits.running('k')).toBe(1);
   });
 });
+
+describe('rate buckets of many keys', () => {
+  it('forgets buckets that are full again once there are many (a key per tenant)', async () => {
+    const { KeyLimits } = await import('../../../src/scheduler/key-limits.js');
+    const limits = new KeyLimits({
+      heldByKey: () => 0,
+      refreshKey: () => {},
+      refreshAllKeys: () => {},
+    });
+    limits.set(
+      { kind: 'mail' },
+      { maxRunning: undefined, rate: { count: 10, intervalMs: 1000, burst: 10 } },
+    );
+    for (let i = 0; i < 25_000; i++) limits.started('mail', `tenant-${i}`, 0);
+    expect(limits.rateBucketCount).toBe(25_000);
+    // A second later every one of those is full again; new tenants' buckets sweep them.
+    for (let i = 0; i < 10_000; i++) limits.started('mail', `late-${i}`, 1_000);
+    expect(limits.rateBucketCount).toBeLessThan(25_000);
+    // A bucket swept and made again starts full: the rate still holds for its key.
+    limits.started('mail', 'tenant-1', 1_000);
+    expect(limits.holdOf('mail', 'tenant-1')).toBeUndefined();
+  });
+});
