@@ -1,7 +1,5 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { taskDraft } from '../../src/client/task-draft.js';
-import { TaskStatus } from '../../test/helpers/grpc-clients.js';
-import { nothingOpen } from '../lib/open-tasks.js';
+import { completedWhenSettled, scheduleInBatches } from '../lib/open-tasks.js';
 import { BenchCluster, type BenchStore } from '../lib/drover-cluster.js';
 
 /**
@@ -32,22 +30,13 @@ export async function droverRateLimit(
         queued: 0,
       },
     });
-    for (let start = 0; start < count; start += 1000) {
-      const size = Math.min(1000, count - start);
-      await api.call(api.scheduler, api.scheduler.scheduleTasks, {
-        tasks: Array.from({ length: size }, () =>
-          taskDraft({ payload: 'x', concurrencyKey: 'api' }),
-        ),
-      });
-    }
+    await scheduleInBatches(api, count, () => taskDraft({ payload: 'x', concurrencyKey: 'api' }));
     // Bounded: the limit lets them all through in count / rate seconds, plus a margin.
-    const deadline = performance.now() + (count / ratePerSec) * 1000 * 2 + 30_000;
-    while (!(await nothingOpen(api))) {
-      if (performance.now() > deadline) throw new Error('rate-limited tasks did not all run');
-      await sleep(50);
-    }
-    const tasks = await api.tasks(TaskStatus.TASK_STATUS_COMPLETED);
-    if (tasks.length !== count) throw new Error(`${tasks.length} of ${count} tasks completed`);
+    const tasks = await completedWhenSettled(api, count, {
+      timeoutMs: (count / ratePerSec) * 1000 * 2 + 30_000,
+      intervalMs: 50,
+      stuck: 'rate-limited tasks did not all run',
+    });
     return tasks.map((task) => Number(task.result));
   } finally {
     await cluster.stop();

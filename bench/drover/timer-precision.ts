@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { taskDraft } from '../../src/client/task-draft.js';
 import { TaskStatus } from '../../test/helpers/grpc-clients.js';
-import { nothingOpen } from '../lib/open-tasks.js';
+import { completedWhenSettled, scheduleInBatches } from '../lib/open-tasks.js';
 import { BenchCluster, type BenchStore } from '../lib/drover-cluster.js';
 
 /** Every status of a task that has yet to finish. */
@@ -37,28 +37,18 @@ export async function droverTimerPrecision(
     await cluster.startWorkers(workers, slots);
     const api = cluster.clients;
     const firstDueMs = Date.now() + TIMER_LEAD_MS;
-    for (let start = 0; start < count; start += 1000) {
-      const ids = Array.from({ length: Math.min(1000, count - start) }, (_, j) => start + j);
-      await api.call(api.scheduler, api.scheduler.scheduleTasks, {
-        tasks: ids.map((i) =>
-          taskDraft({
-            id: `due-${i}`,
-            payload: 'x',
-            runAt: new Date(dueAtMs(firstDueMs, i, count)),
-          }),
-        ),
-      });
-    }
+    await scheduleInBatches(api, count, (i) =>
+      taskDraft({ id: `due-${i}`, payload: 'x', runAt: new Date(dueAtMs(firstDueMs, i, count)) }),
+    );
     if (Date.now() >= firstDueMs) throw new Error('scheduling took longer than the lead time');
     await sleep(firstDueMs + 1000 - Date.now());
     // Bounded: everything due has started within a minute, or the run is reported failed.
-    const deadline = performance.now() + 60_000;
-    while (!(await nothingOpen(api, OPEN))) {
-      if (performance.now() > deadline) throw new Error('delayed tasks did not all run in 60 s');
-      await sleep(20);
-    }
-    const tasks = await api.tasks(TaskStatus.TASK_STATUS_COMPLETED);
-    if (tasks.length !== count) throw new Error(`${tasks.length} of ${count} tasks completed`);
+    const tasks = await completedWhenSettled(api, count, {
+      timeoutMs: 60_000,
+      intervalMs: 20,
+      stuck: 'delayed tasks did not all run in 60 s',
+      statuses: OPEN,
+    });
     return tasks.map((task) => Number(task.result) - task.runAt!.getTime());
   } finally {
     await cluster.stop();
