@@ -162,12 +162,13 @@ export class Coordinator {
   /** Loads the task list from the store and starts the maintenance jobs. */
   async start(): Promise<void> {
     const { scheduler, pauses, limits, crons, output, log } = this;
-    const { running } = await restoreState(
+    const { running, records } = await restoreState(
       { store: this.deps.store, scheduler, controls: [pauses, limits, crons], output, log },
       this.options.reattachGraceMs,
     );
     if (running > 0) this.reattach.arm(this.deps.clock.nowMs() + this.options.reattachGraceMs);
-    this.deps.metrics?.observeRestored(this.allTasks());
+    // The records just loaded: no second walk of the task list at start.
+    this.deps.metrics?.observeRestored(records);
     // What fell due while no leader ran is queued now, the rest on time.
     this.due.run(this.deps.clock.nowMs());
     this.crons.run(this.deps.clock.nowMs());

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import type { TaskStore } from '../scheduler/store/store.js';
 import type { TaskOutputLog } from '../scheduler/task-output.js';
-import { isFinal } from '../scheduler/task.js';
+import { isFinal, type TaskRecord } from '../scheduler/task.js';
 
 /** A unit that keeps stored controls under its own prefixes. */
 export interface ControlKeeper {
@@ -25,12 +25,12 @@ export interface RestoreStateDeps {
 /**
  * Rebuilds a starting leader from its store: the task list, the controls (pauses) and the
  * kept output, logging what it found and what it could not use. Returns how many tasks
- * were running (their workers get a grace to re-attach them).
+ * were running (their workers get a grace to re-attach them) and the records loaded.
  */
 export async function restoreState(
   deps: RestoreStateDeps,
   reattachGraceMs: number,
-): Promise<{ running: number }> {
+): Promise<{ running: number; records: readonly TaskRecord[] }> {
   const { store, scheduler, controls, output, log } = deps;
   const records = await store.loadAll();
   const { ignored } = scheduler.restore(records);
@@ -65,5 +65,5 @@ export async function restoreState(
       'task list restored',
     );
   }
-  return { running };
+  return { running, records };
 }
