@@ -14,6 +14,9 @@ import {
 import { leaderHint } from '../shared/leader-hint.js';
 import { LeaderRotation, leaderList } from './leader-rotation.js';
 import { taskDraft } from './task-draft.js';
+import { ScheduleTracer, type ScheduleSpan } from './schedule-tracer.js';
+import type { Tracer } from '@opentelemetry/api';
+import { chosenTracer } from '../shared/tracing/chosen-tracer.js';
 
 /** Options of {@link createProducer}. */
 export interface ProducerOptions {
@@ -27,6 +30,13 @@ export interface ProducerOptions {
   readonly leader: string | readonly string[];
   /** Channel credentials; default plaintext (loopback only, see the README on TLS). */
   readonly credentials?: ChannelCredentials;
+  /**
+   * OpenTelemetry: a `drover.schedule` span per task, a child of the span active at the
+   * call, whose context the task carries to the leader and its worker. Default: on when
+   * this process registered a tracer provider before creating the producer; a Tracer uses
+   * that one.
+   */
+  readonly tracing?: boolean | Tracer;
 }
 
 /**
@@ -57,6 +67,7 @@ export type TaskToSchedule = Partial<
 
 /** Priorities for {@link TaskToSchedule.priority} (HIGH, MEDIUM, LOW). */
 export { TaskPriority } from '../gen/scheduler/v1/scheduler.js';
+export { startTracing, type Tracing } from '../shared/tracing/start-tracing.js';
 
 /** A refusal or a failure, with the gRPC status code the leader (or the link) gave. */
 export class ScheduleError extends Error {
@@ -112,6 +123,8 @@ export function createProducer(options: ProducerOptions): Producer {
   let stream: Stream | undefined;
   let nextRequestId = 1;
   let closed = false;
+  const chosen = chosenTracer(options.tracing);
+  const tracer = chosen && new ScheduleTracer(chosen);
 
   /** The stream broke with UNAVAILABLE: later schedules go to another leader. */
   const move = (hint: string | undefined): void => {
@@ -148,9 +161,12 @@ export function createProducer(options: ProducerOptions): Producer {
     }
     stream ??= open();
     const requestId = nextRequestId++;
+    const span = tracer?.begin(task.kind);
+    const draft = taskDraft(span ? { ...task, traceContext: span.traceContext } : task);
     return new Promise<T>((resolve, reject) => {
-      pending.set(requestId, { resolve: (answer) => resolve(settle(answer)), reject });
-      stream!.write({ requestId, task: taskDraft(task) });
+      const waiter: Pending = { resolve: (answer) => resolve(settle(answer)), reject };
+      pending.set(requestId, span ? endingSpan(waiter, span) : waiter);
+      stream!.write({ requestId, task: draft });
     });
   };
 
@@ -161,6 +177,20 @@ export function createProducer(options: ProducerOptions): Producer {
       closed = true;
       await endAfterAnswers(stream, pending.size > 0);
       client.close();
+    },
+  };
+}
+
+/** A waiter that ends the schedule's span as it settles. */
+function endingSpan(waiter: Pending, span: ScheduleSpan): Pending {
+  return {
+    resolve: (answer) => {
+      span.end();
+      waiter.resolve(answer);
+    },
+    reject: (err) => {
+      span.end(err);
+      waiter.reject(err);
     },
   };
 }

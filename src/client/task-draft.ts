@@ -18,6 +18,7 @@ export function taskDraft(fields: Partial<Task> & { payload: string }): Task {
     waiting: '',
     attemptBase: 0,
     concurrencyKey: '',
+    traceContext: {},
     ...fields,
   };
 }

@@ -5,6 +5,7 @@ import type { IdSource, MemberId, TaskId } from '../shared/ids.js';
 import {
   Scheduler,
   type CompletionReport,
+  type StartOrder,
   type TaskPage,
   type TaskQuery,
 } from '../scheduler/scheduler.js';
@@ -39,6 +40,7 @@ import { AttemptExpiry } from './maintenance/attempt-expiry.js';
 import { DuePromotion } from './maintenance/due-promotion.js';
 import { RetentionPrune } from './maintenance/retention-prune.js';
 import { ReattachGrace } from './maintenance/reattach-grace.js';
+import type { TaskTracer } from './tracing/task-tracer.js';
 import type { HeartbeatInput, MemberView, NewTaskInput, WorkChannel } from './views.js';
 
 export type { HeartbeatInput, MemberView, NewTaskInput, WorkChannel } from './views.js';
@@ -55,6 +57,8 @@ export interface LeaderDeps {
   readonly timers?: LeaderTimers;
   /** Told of every commit of task changes (the leader's metrics). */
   readonly metrics?: Pick<LeaderMetrics, 'observeSaved' | 'observeRestored'>;
+  /** Spans of each task's schedule, queue wait, assignment and completion; none if unset. */
+  readonly tracer?: TaskTracer;
 }
 
 import {
@@ -128,7 +132,7 @@ export class Coordinator {
       },
       onSaved: deps.metrics && ((changed, ms) => deps.metrics!.observeSaved(changed, ms)),
     });
-    const channels = (this.channels = new WorkChannels(log));
+    const channels = (this.channels = new WorkChannels(log, this.startTracing(deps.tracer)));
     const feed = new MemberFeed(events, defer, () => this.lifecycle.views());
     const assignment = (this.assignment = new Assignment({
       ...{ scheduler, commits, channels, feed, clock, log, defer },
@@ -144,7 +148,7 @@ export class Coordinator {
     const assertRunning = () => this.assertRunning();
     const commands = (this.commands = new TaskCommands({
       ...{ scheduler, members, commits, assignment, channels, feed, clock, ids, log, due },
-      assertRunning,
+      ...{ assertRunning, tracer: deps.tracer },
     }));
     // The operators' controls: each a stored control, in force at once, watched.
     const controls = { scheduler, commits, assignment, events, clock, log, assertRunning };
@@ -157,6 +161,13 @@ export class Coordinator {
     });
     this.reattach = new ReattachGrace({ scheduler, commits, assignment, log });
     this.jobs = this.periodicJobs({ membership, members, feed, commits, channels, log });
+  }
+
+  /** The trace context each start carries to its worker, when the leader traces. */
+  private startTracing(tracer: TaskTracer | undefined) {
+    if (tracer === undefined) return undefined;
+    return (start: StartOrder) =>
+      tracer.assigned(this.scheduler.get(start.taskId), start, this.deps.clock.nowMs());
   }
 
   /** Loads the task list from the store and starts the maintenance jobs. */

@@ -19,6 +19,8 @@ import type { LeaderApi } from './leader-api.js';
 import { LeaderMetrics } from './metrics/leader-metrics.js';
 import type { LeaderRole } from './leader-role.js';
 import { SoloLeader } from './solo-leader.js';
+import { TaskTracer } from './tracing/task-tracer.js';
+import { startTracing } from '../shared/tracing/start-tracing.js';
 import { buildHttpServer } from './http/server.js';
 import { buildLeaderServer, SERVICE_NAMES, type LeaderServer } from './grpc/server.js';
 
@@ -64,7 +66,12 @@ export async function runLeader(
     members: () => serving().members(),
     watchers: () => serving().watchers.size,
   });
-  const role = await openRole(config, logger, metrics);
+  // Off unless the OTEL_* variables ask for it; a value it cannot use stops the start.
+  const tracing = startTracing('drover-leader');
+  if (tracing)
+    logger.info({ exporter: process.env['OTEL_TRACES_EXPORTER'] ?? 'otlp' }, 'tracing on');
+  const tracer = tracing && new TaskTracer(tracing.tracer);
+  const role = await openRole(config, logger, { metrics, tracer });
   current.api = role.api;
   const built = buildLeaderServer(role.api, role, logger, grpcServerOptions(config));
   const { addresses, http } = await listen(config, role, built, logger, metrics);
@@ -83,6 +90,7 @@ export async function runLeader(
   await shutdown(logger, config.server, role, built.server, http, failed);
   for (const name of ['', ...SERVICE_NAMES]) built.health.setStatus(name, 'NOT_SERVING');
   await role.close();
+  await tracing?.shutdown();
   if (failed) {
     logger.fatal({ err: role.failure.reason }, 'leader stopped after a store failure');
     throw role.failure.reason;
@@ -97,10 +105,10 @@ export async function runLeader(
 async function openRole(
   config: LeaderConfig,
   logger: Logger,
-  metrics: LeaderMetrics,
+  observers: { metrics: LeaderMetrics; tracer: TaskTracer | undefined },
 ): Promise<LeaderRole> {
   const id = `${hostname()}-${process.pid}-${randomIds.token().slice(0, 6)}`;
-  const deps = { clock: systemClock, ids: randomIds, metrics };
+  const deps = { clock: systemClock, ids: randomIds, ...observers };
   if (config.store.kind === 'postgres') {
     const { ha, store } = config;
     // Loaded only for a group: a leader on SQLite never loads the PostgreSQL client.

@@ -13,6 +13,7 @@ import type { DuePromotion } from './maintenance/due-promotion.js';
 import { isLive } from './membership/state.js';
 import type { NewTaskInput } from './views.js';
 import type { WorkChannels } from './work-channels.js';
+import type { ScheduleSpans, TaskTracer } from './tracing/task-tracer.js';
 
 /** What the task commands read and drive. */
 export interface TaskCommandsDeps {
@@ -29,6 +30,8 @@ export interface TaskCommandsDeps {
   readonly due: Pick<DuePromotion, 'refresh'>;
   /** Throws UNAVAILABLE once the leader is shutting down. */
   readonly assertRunning: () => void;
+  /** The tasks' spans, when the leader traces. */
+  readonly tracer?: Pick<TaskTracer, 'startSchedule' | 'completed'> | undefined;
 }
 
 /**
@@ -62,6 +65,21 @@ export class TaskCommands {
    */
   async schedule(specs: readonly NewTaskInput[]): Promise<ScheduleOutcome> {
     this.deps.assertRunning();
+    const spans = this.deps.tracer?.startSchedule(specs);
+    if (spans === undefined) return this.scheduleTraced(specs);
+    try {
+      // The spans close before the starts go out, so the assignment finds the task's trace.
+      return await this.scheduleTraced(specs, spans);
+    } catch (err) {
+      spans.failed(err);
+      throw err;
+    }
+  }
+
+  private async scheduleTraced(
+    specs: readonly NewTaskInput[],
+    spans?: ScheduleSpans,
+  ): Promise<ScheduleOutcome> {
     const { scheduler, assignment, ids } = this.deps;
     const withIds = specs.map((spec) => ({
       ...spec,
@@ -96,6 +114,7 @@ export class TaskCommands {
         );
       }
     }
+    spans?.saved(tasks, existing);
     assignment.dispatch(round.starts);
     return { tasks, existing };
   }
@@ -139,6 +158,7 @@ export class TaskCommands {
       this.deps.members.recordOutcome(this.deps.clock.nowMs(), report.memberId, failed);
     }
     await this.deps.commits.save(changed);
+    this.deps.tracer?.completed(task, report, nowMs);
     if (stop) this.deps.channels.sendStop(stop);
     this.logOutcome(task, nowMs);
     return task;

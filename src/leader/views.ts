@@ -4,7 +4,8 @@ import type { HeartbeatReport, Member } from './membership/registry.js';
 
 /** How the leader reaches a worker: its heartbeat stream, seen from the leader. */
 export interface WorkChannel {
-  start(order: StartOrder): void;
+  /** `trace`: the W3C trace context the worker's run span joins, when the leader traces. */
+  start(order: StartOrder, trace?: Readonly<Record<string, string>>): void;
   stop(order: StopOrder): void;
   /** Ends the stream with UNAVAILABLE and this message. */
   close(reason: string): void;

@@ -10,7 +10,16 @@ import type { WorkChannel } from './views.js';
 export class WorkChannels {
   private readonly channels = new Map<MemberId, { streamId: number; channel: WorkChannel }>();
 
-  constructor(private readonly log: Logger) {}
+  /**
+   * `traceStart`, when the leader traces: the trace context an attempt's worker joins (see
+   * TaskTracer.assigned), asked for as the start goes out.
+   */
+  constructor(
+    private readonly log: Logger,
+    private readonly traceStart?: (
+      start: StartOrder,
+    ) => Readonly<Record<string, string>> | undefined,
+  ) {}
 
   /** Makes `channel` the member's; an older stream is closed. */
   open(id: MemberId, streamId: number, channel: WorkChannel): void {
@@ -49,7 +58,7 @@ export class WorkChannels {
         { taskId: start.taskId, attempt: start.attempt, memberId: start.memberId },
         'task assigned',
       );
-      target.channel.start(start);
+      target.channel.start(start, this.traceStart?.(start));
       told.push(start.memberId);
     }
     return told;

@@ -41,6 +41,8 @@ export interface NewTask {
   readonly idempotencyTtlMs?: number | undefined;
   /** Tasks sharing it share its limits and take turns with other keys; '' means none. */
   readonly concurrencyKey?: string | undefined;
+  /** The caller's W3C trace context, for the leader's tracing only (the scheduler ignores it). */
+  readonly traceContext?: Readonly<Record<string, string>> | undefined;
 }
 
 /** The furthest ahead a task may be delayed: a year and a day (longer waits are cron's). */

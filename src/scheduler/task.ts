@@ -154,6 +154,11 @@ export interface TaskRecord {
    * a pause) and take turns with other keys within a priority. Undefined: no key.
    */
   readonly concurrencyKey: string | undefined;
+  /**
+   * W3C trace context of the leader's schedule span, when the leader traces: kept in
+   * memory only (not stored), so tasks loaded at start carry none and are not traced.
+   */
+  traceContext?: Readonly<Record<string, string>> | undefined;
   readonly createdAtMs: number;
   startedAtMs: number | undefined;
   finishedAtMs: number | undefined;

@@ -1,4 +1,4 @@
-import type { handleUnaryCall, ServerUnaryCall } from '@grpc/grpc-js';
+import type { handleUnaryCall, Metadata, ServerUnaryCall } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { toGrpcStatus } from './grpc-status.js';
 import { assertWellFormed } from './malformed.js';
@@ -7,6 +7,8 @@ import { assertWellFormed } from './malformed.js';
 export interface UnaryContext {
   /** Fires if the client cancels the call (made when first read). */
   readonly signal: AbortSignal;
+  /** The call's metadata (headers), as the client sent it. */
+  readonly metadata: Metadata;
 }
 
 /**
@@ -50,6 +52,10 @@ class CallCancel implements UnaryContext {
   private answered = false;
 
   constructor(private readonly call: ServerUnaryCall<unknown, unknown>) {}
+
+  get metadata(): Metadata {
+    return this.call.metadata;
+  }
 
   get signal(): AbortSignal {
     if (this.controller === undefined) {

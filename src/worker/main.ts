@@ -10,6 +10,7 @@ import type { WorkerConfig } from './config.js';
 import { commandHandler } from './handlers/command.js';
 import { demoHandler } from './handlers/demo.js';
 import type { TaskHandler } from './runner.js';
+import { startTracing } from '../shared/tracing/start-tracing.js';
 import { createWorker, DEFAULT_KIND, type DroverWorker } from './sdk.js';
 
 /**
@@ -35,6 +36,10 @@ export async function runWorker(config: WorkerConfig, signal: AbortSignal): Prom
     config.metrics.listen === undefined
       ? undefined
       : await startMetrics(metrics, config.metrics.listen, logger);
+  // Off unless the OTEL_* variables ask for it; the run spans then use this provider.
+  const tracing = startTracing('drover-worker');
+  if (tracing)
+    logger.info({ exporter: process.env['OTEL_TRACES_EXPORTER'] ?? 'otlp' }, 'tracing on');
   const worker = (made.worker = createWorker({
     handlers: builtInHandlers(config),
     leaders: leader.addresses,
@@ -49,6 +54,7 @@ export async function runWorker(config: WorkerConfig, signal: AbortSignal): Prom
     allowedCommands: commands.allow,
     logger,
     observer: served === undefined ? undefined : metrics,
+    tracing: tracing?.tracer ?? false,
   }));
   const stopRequested = signal.aborted ? Promise.resolve() : once(signal, 'abort');
   // Either the leader was unreachable for too long (done rejects) or we were asked to stop.
@@ -56,6 +62,7 @@ export async function runWorker(config: WorkerConfig, signal: AbortSignal): Prom
   await worker.stop();
   await worker.done;
   served?.close();
+  await tracing?.shutdown();
 }
 
 /** Serves the worker's metrics; logs where (tests read the port from that line). */

@@ -16,6 +16,8 @@ import { RunningAttempt } from './running-attempt.js';
 import { settleWithinGrace, type Settled } from './stop-grace.js';
 import { TaskStoppedError } from './task-error.js';
 import { describeThrown } from './thrown-value.js';
+import type { AttemptTracer } from './attempt-tracer.js';
+import { isThenable } from './thenable.js';
 import { systemTimers, type Timers } from './timers.js';
 
 export type { AttemptOutcome } from './outcome.js';
@@ -57,6 +59,8 @@ export interface StartWork {
   readonly payload: string;
   /** The task's concurrency key ('' or absent: none); keyed attempts are fenced. */
   readonly concurrencyKey?: string;
+  /** The leader's assignment span (W3C trace context); the run span joins it. */
+  readonly traceContext?: Readonly<Record<string, string>>;
 }
 
 /** The runner's way to hand a finished attempt to whoever reports it. */
@@ -78,6 +82,8 @@ export interface TaskRunnerOptions {
   readonly timers?: Timers;
   /** Told when an attempt's handler starts and ends (the worker's metrics). */
   readonly observer?: AttemptObserver | undefined;
+  /** Opens a span per attempt the handler runs in (OpenTelemetry); none if unset. */
+  readonly tracer?: AttemptTracer | undefined;
 }
 
 /** What a runner tells about each attempt it runs (see WorkerMetrics). */
@@ -107,6 +113,7 @@ export class TaskRunner {
   private readonly stopGraceMs: number;
   private readonly timers: Timers;
   private readonly observer: AttemptObserver | undefined;
+  private readonly tracer: AttemptTracer | undefined;
 
   constructor(options: TaskRunnerOptions) {
     this.slots = options.slots;
@@ -118,6 +125,7 @@ export class TaskRunner {
     this.stopGraceMs = options.stopGraceMs ?? DEFAULT_STOP_GRACE_MS;
     this.timers = options.timers ?? systemTimers;
     this.observer = options.observer;
+    this.tracer = options.tracer;
     this.queue = new PQueue({ concurrency: this.slots });
     this.log = options.logger.child({ component: 'runner' });
   }
@@ -242,7 +250,11 @@ export class TaskRunner {
       }
       if (logsInfo) context.log().info('task started');
       this.observer?.started(work.kind);
-      const settled = this.settle(this.handlers.get(work.kind)!, context, attempt);
+      const handler = this.handlers.get(work.kind)!;
+      const span = (attempt.span = this.tracer?.begin(work));
+      const settled = span
+        ? span.run(() => this.settle(handler, context, attempt))
+        : this.settle(handler, context, attempt);
       if (!(settled instanceof Promise)) {
         this.finish(
           context,
@@ -307,6 +319,7 @@ export class TaskRunner {
         outcome.error === undefined ? 'completed' : attempt.stopped ? 'stopped' : 'failed';
       this.observer.ended(context.kind, how, performance.now() - startedAtMs);
     }
+    attempt.span?.end(outcome.error);
     attempt.ended = true;
     if (attempt.abandoned) {
       this.forget(attempt);
@@ -380,11 +393,3 @@ export class TaskRunner {
 
 /** What run() returns for an attempt that ended synchronously: one promise, shared. */
 const DONE: Promise<void> = Promise.resolve();
-
-function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
-  return (
-    (typeof value === 'object' || typeof value === 'function') &&
-    value !== null &&
-    typeof (value as { then?: unknown }).then === 'function'
-  );
-}

@@ -1,4 +1,5 @@
 import { attemptKey } from '../scheduler/task.js';
+import type { AttemptSpan } from './attempt-tracer.js';
 import type { StopWatch } from './stop-grace.js';
 
 /**
@@ -20,6 +21,8 @@ export class RunningAttempt implements StopWatch {
   ended = false;
   /** Output characters sent so far; past the limit, output is dropped after a marker. */
   outputChars = 0;
+  /** The attempt's run span, when the worker traces. */
+  span: AttemptSpan | undefined;
   private controller: AbortController | undefined;
   private stopReason: unknown;
   private stopListener: (() => void) | undefined;

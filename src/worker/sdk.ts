@@ -7,9 +7,13 @@ import type { ReconnectPolicy } from './backoff.js';
 import { drainAndLeave } from './drain-and-leave.js';
 import { LeaderLink } from './leader-link.js';
 import { TaskRunner, type AttemptObserver, type TaskHandler } from './runner.js';
+import { AttemptTracer } from './attempt-tracer.js';
+import type { Tracer } from '@opentelemetry/api';
+import { chosenTracer } from '../shared/tracing/chosen-tracer.js';
 
 export type { AttemptObserver, TaskContext, TaskHandler } from './runner.js';
 export { serveMetrics, WorkerMetrics } from './metrics.js';
+export { startTracing, type Tracing } from '../shared/tracing/start-tracing.js';
 export { PermanentTaskError, TaskError } from './task-error.js';
 export { LeaderUnreachableError, WorkerIdInUseError, WorkerRefusedError } from './link-errors.js';
 
@@ -52,6 +56,13 @@ export interface WorkerOptions {
   readonly allowedCommands?: readonly string[];
   /** Told when each attempt's handler starts and ends (a WorkerMetrics, say). */
   readonly observer?: AttemptObserver;
+  /**
+   * OpenTelemetry: a `drover.run` span per attempt, a child of the leader's assignment span,
+   * with the handler running inside it (its own spans join the task's trace). Default: on
+   * when this process registered a tracer provider before creating the worker (the Node
+   * SDK started, or startTracing); a Tracer uses that one.
+   */
+  readonly tracing?: boolean | Tracer;
 }
 
 /** A running worker. */
@@ -110,6 +121,7 @@ export function createWorker(options: WorkerOptions): DroverWorker {
     resultLimitBytes: options.resultLimitBytes,
     stopGraceMs: options.stopGraceMs,
     observer: options.observer,
+    tracer: tracerFor(options.tracing),
   });
   const link: LeaderLink = new LeaderLink({
     addresses: options.leaders ?? ['127.0.0.1:50051'],
@@ -177,4 +189,9 @@ function joinedOrStopped(joined: Promise<void>, done: Promise<void>): Promise<vo
   ]);
   first.catch(() => {});
   return first;
+}
+
+function tracerFor(option: boolean | Tracer | undefined): AttemptTracer | undefined {
+  const tracer = chosenTracer(option);
+  return tracer && new AttemptTracer(tracer);
 }

@@ -252,6 +252,7 @@ def main(argv):
     p.add_argument("-plaintext", action="store_true", help="accepted for grpcurl's sake")
     p.add_argument("--reflection", choices=["v1", "v1alpha"], default="v1")
     p.add_argument("-d", dest="data", default=None, help="request as proto JSON")
+    p.add_argument("-H", dest="headers", action="append", default=[], help="'name: value' metadata")
     p.add_argument("address")
     p.add_argument("verb")
     p.add_argument("symbol", nargs="?")
@@ -284,7 +285,8 @@ def main(argv):
                     request_serializer=lambda m: m.SerializeToString(),
                     response_deserializer=message_class(method.output_type).FromString,
                 )
-                response = call(request, timeout=10)
+                metadata = [tuple(part.strip() for part in h.split(":", 1)) for h in a.headers]
+                response = call(request, timeout=10, metadata=[(k.lower(), v) for k, v in metadata])
                 print(json_format.MessageToJson(response, indent=2))
         except grpc.RpcError as e:
             print(f"ERROR:\n  Code: {e.code().name}\n  Message: {e.details()}", file=sys.stderr)

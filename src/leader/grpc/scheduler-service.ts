@@ -15,6 +15,7 @@ import { unary } from '../../shared/grpc-handler.js';
 import { assertWellFormed, MalformedMessage } from '../../shared/malformed.js';
 import { refuseMalformed, serveWatch, type WatchSource } from '../../shared/grpc-watch.js';
 import { serveTaskOutput } from './output-stream.js';
+import { withCallTrace } from '../tracing/trace-carrier.js';
 import { controlHandlers } from './control-service.js';
 import { controlChangeToWire } from './control-wire.js';
 import { controlSnapshot } from '../control-snapshot.js';
@@ -102,11 +103,13 @@ export const MAX_BATCH_TASKS = 10_000;
 /** scheduler.v1.SchedulerService over grpc-js: decode, call the coordinator, encode. */
 export function schedulerService(coordinator: LeaderApi, logger: Logger): SchedulerServiceServer {
   return {
-    scheduleTask: unary(logger, async (request) => {
-      const { task, existing } = await coordinator.scheduleTask(newTaskFromWire(request.task));
+    scheduleTask: unary(logger, async (request, { metadata }) => {
+      const { task, existing } = await coordinator.scheduleTask(
+        withCallTrace(newTaskFromWire(request.task), metadata),
+      );
       return { id: task.id, existing };
     }),
-    scheduleTasks: unary(logger, async (request) => {
+    scheduleTasks: unary(logger, async (request, { metadata }) => {
       if (request.tasks.length === 0) {
         throw new InvalidArgumentError('ScheduleTasks needs at least one task');
       }
@@ -116,7 +119,7 @@ export function schedulerService(coordinator: LeaderApi, logger: Logger): Schedu
         );
       }
       const { tasks, existing } = await coordinator.scheduleTasks(
-        request.tasks.map(newTaskFromWire),
+        request.tasks.map((task) => withCallTrace(newTaskFromWire(task), metadata)),
       );
       return { ids: tasks.map((task) => task.id), existing };
     }),
@@ -191,7 +194,7 @@ function scheduleOverStream(
     try {
       assertWellFormed(request);
       scheduled = coordinator.scheduleTask(
-        newTaskFromWire((request as ScheduleTaskStreamRequest).task),
+        withCallTrace(newTaskFromWire((request as ScheduleTaskStreamRequest).task), call.metadata),
       );
     } catch (err) {
       refuse(err);

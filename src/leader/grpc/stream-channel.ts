@@ -19,6 +19,9 @@ export type ResponseCall = Pick<
  */
 const ANSWER_EVERY_MS = 100;
 
+/** An untraced start's trace context: one shared empty map (encoding only reads it). */
+const NO_TRACE: { [key: string]: string } = Object.freeze({}) as { [key: string]: string };
+
 /** The leader's side of a heartbeat stream, as the coordinator sees it. */
 export class StreamChannel implements WorkChannel {
   private pending: HeartbeatResponse | undefined;
@@ -34,13 +37,14 @@ export class StreamChannel implements WorkChannel {
     private readonly isEnded: () => boolean,
   ) {}
 
-  start(order: StartOrder): void {
+  start(order: StartOrder, trace?: Readonly<Record<string, string>>): void {
     this.batch().start.push({
       id: order.taskId,
       payload: order.payload,
       attempt: order.attempt,
       kind: order.kind,
       concurrencyKey: order.concurrencyKey ?? '',
+      traceContext: trace ?? NO_TRACE,
     });
   }
 

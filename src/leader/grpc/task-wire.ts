@@ -10,6 +10,7 @@ import {
 } from '../../gen/scheduler/v1/scheduler.js';
 import { TaskWatchFilter } from '../../scheduler/task-watch-filter.js';
 import type { NewTask, TaskPage, TaskQuery } from '../../scheduler/scheduler.js';
+import { traceCarrierFrom } from '../tracing/trace-carrier.js';
 import type { Priority, TaskRecord, TaskStatus } from '../../scheduler/task.js';
 
 // Conversions between the wire (src/gen) and the domain, so nothing past the adapters
@@ -89,6 +90,7 @@ export function taskToWire(task: TaskRecord, waiting = ''): WireTask {
     waiting,
     attemptBase: task.attemptBase,
     concurrencyKey: task.concurrencyKey ?? '',
+    traceContext: { ...task.traceContext },
   };
 }
 
@@ -109,7 +111,16 @@ export function newTaskFromWire(task: WireTask | undefined): Omit<NewTask, 'id'>
     idempotencyKey: task.idempotencyKey,
     idempotencyTtlMs: task.idempotencyTtlMs,
     concurrencyKey: task.concurrencyKey,
+    traceContext: hasKeys(task.traceContext)
+      ? traceCarrierFrom((key) => task.traceContext[key])
+      : undefined,
   };
+}
+
+/** Whether a decoded map field has any entry (without building a key list). */
+function hasKeys(map: { readonly [key: string]: string }): boolean {
+  for (const _ in map) return true;
+  return false;
 }
 
 /** A GetTasks request as a scheduler query. */

@@ -8,6 +8,7 @@ import {
   taskQueryFromWire,
 } from '../grpc/task-wire.js';
 import type { LeaderApi } from '../leader-api.js';
+import { headerMetadata, withCallTrace } from '../tracing/trace-carrier.js';
 import {
   ERROR_SCHEMA,
   ID_PARAMS,
@@ -85,7 +86,10 @@ function registerScheduleTask(app: FastifyInstance, coordinator: LeaderApi): voi
         }
         input.idempotencyKey = header;
       }
-      const { task, existing } = await coordinator.scheduleTask(newTaskFromWire(input));
+      // A W3C traceparent header makes the task's spans part of the caller's trace.
+      const { task, existing } = await coordinator.scheduleTask(
+        withCallTrace(newTaskFromWire(input), headerMetadata(request.headers)),
+      );
       const location = `/v1/tasks/${encodeURIComponent(task.id)}`;
       if (existing)
         return reply.code(200).header('location', location).send({ id: task.id, existing });

@@ -287,6 +287,18 @@ export interface Task {
    * digits, '.', '_', ':', '@', '=', '+' or '-'. Empty: no key.
    */
   concurrencyKey: string;
+  /**
+   * W3C trace context (keys "traceparent" and "tracestate") the task's spans join when the
+   * leader traces (OpenTelemetry, off by default). On ScheduleTask it names the caller's
+   * span (else the call's own `traceparent` metadata does); on a task read back, the
+   * leader's schedule span, so a watcher can link to the task's trace. Empty: not traced.
+   */
+  traceContext: { [key: string]: string };
+}
+
+export interface Task_TraceContextEntry {
+  key: string;
+  value: string;
 }
 
 /** ScheduleTaskRequest enqueues one task. */
@@ -718,6 +730,7 @@ function createBaseTask(): Task {
     waiting: '',
     attemptBase: 0,
     concurrencyKey: '',
+    traceContext: {},
   };
 }
 
@@ -795,6 +808,9 @@ export const Task: MessageFns<Task> = {
     if (message.concurrencyKey !== '') {
       writer.uint32(194).string(message.concurrencyKey);
     }
+    globalThis.Object.entries(message.traceContext).forEach(([key, value]: [string, string]) => {
+      Task_TraceContextEntry.encode({ key: key as any, value }, writer.uint32(202).fork()).join();
+    });
     return writer;
   },
 
@@ -1003,6 +1019,17 @@ export const Task: MessageFns<Task> = {
             message.concurrencyKey = reader.string();
             continue;
           }
+          case 25: {
+            if (tag !== 202) {
+              break;
+            }
+
+            const entry25 = Task_TraceContextEntry.decode(reader, reader.uint32());
+            if (entry25.value !== undefined) {
+              message.traceContext[entry25.key] = entry25.value;
+            }
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1101,6 +1128,33 @@ export const Task: MessageFns<Task> = {
         : isSet(object.concurrency_key)
           ? globalThis.String(object.concurrency_key)
           : '',
+      traceContext: isObject(object.traceContext)
+        ? (globalThis.Object.entries(object.traceContext) as [string, any][]).reduce(
+            (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+              globalThis.Object.defineProperty(acc, key, {
+                value: globalThis.String(value),
+                enumerable: true,
+                configurable: true,
+                writable: true,
+              });
+              return acc;
+            },
+            {},
+          )
+        : isObject(object.trace_context)
+          ? (globalThis.Object.entries(object.trace_context) as [string, any][]).reduce(
+              (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+                globalThis.Object.defineProperty(acc, key, {
+                  value: globalThis.String(value),
+                  enumerable: true,
+                  configurable: true,
+                  writable: true,
+                });
+                return acc;
+              },
+              {},
+            )
+          : {},
     };
   },
 
@@ -1178,6 +1232,15 @@ export const Task: MessageFns<Task> = {
     if (message.concurrencyKey !== '') {
       obj.concurrencyKey = message.concurrencyKey;
     }
+    if (message.traceContext) {
+      const entries = globalThis.Object.entries(message.traceContext) as [string, string][];
+      if (entries.length > 0) {
+        obj.traceContext = {};
+        entries.forEach(([k, v]) => {
+          obj.traceContext[k] = v;
+        });
+      }
+    }
     return obj;
   },
 
@@ -1210,6 +1273,103 @@ export const Task: MessageFns<Task> = {
     message.waiting = object.waiting ?? '';
     message.attemptBase = object.attemptBase ?? 0;
     message.concurrencyKey = object.concurrencyKey ?? '';
+    message.traceContext = (
+      globalThis.Object.entries(object.traceContext ?? {}) as [string, string][]
+    ).reduce((acc: { [key: string]: string }, [key, value]: [string, string]) => {
+      if (value !== undefined) {
+        acc[key] = globalThis.String(value);
+      }
+      return acc;
+    }, {});
+    return message;
+  },
+};
+
+function createBaseTask_TraceContextEntry(): Task_TraceContextEntry {
+  return { key: '', value: '' };
+}
+
+export const Task_TraceContextEntry: MessageFns<Task_TraceContextEntry> = {
+  encode(message: Task_TraceContextEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== '') {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== '') {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Task_TraceContextEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTask_TraceContextEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Task_TraceContextEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : '',
+      value: isSet(object.value) ? globalThis.String(object.value) : '',
+    };
+  },
+
+  toJSON(message: Task_TraceContextEntry): unknown {
+    const obj: any = {};
+    if (message.key !== '') {
+      obj.key = message.key;
+    }
+    if (message.value !== '') {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Task_TraceContextEntry>, I>>(
+    base?: I,
+  ): Task_TraceContextEntry {
+    return Task_TraceContextEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Task_TraceContextEntry>, I>>(
+    object: I,
+  ): Task_TraceContextEntry {
+    const message = createBaseTask_TraceContextEntry();
+    message.key = object.key ?? '';
+    message.value = object.value ?? '';
     return message;
   },
 };
@@ -6554,6 +6714,10 @@ function longToNumber(int64: { toString(): string }): number {
     throw new globalThis.Error('Value is smaller than Number.MIN_SAFE_INTEGER');
   }
   return num;
+}
+
+function isObject(value: any): boolean {
+  return typeof value === 'object' && value !== null;
 }
 
 function isSet(value: any): boolean {

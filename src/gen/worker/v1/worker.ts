@@ -28,6 +28,17 @@ export interface StartWorkRequest {
    * the leader may give the attempt's place under the key's limit to another.
    */
   concurrencyKey: string;
+  /**
+   * W3C trace context of the leader's assignment span (keys "traceparent", "tracestate"):
+   * the worker's run span, and the handler's own spans, join the task's trace. Empty when
+   * the leader does not trace.
+   */
+  traceContext: { [key: string]: string };
+}
+
+export interface StartWorkRequest_TraceContextEntry {
+  key: string;
+  value: string;
 }
 
 /**
@@ -42,7 +53,7 @@ export interface StopWorkRequest {
 }
 
 function createBaseStartWorkRequest(): StartWorkRequest {
-  return { id: '', payload: '', attempt: 0, kind: '', concurrencyKey: '' };
+  return { id: '', payload: '', attempt: 0, kind: '', concurrencyKey: '', traceContext: {} };
 }
 
 export const StartWorkRequest: MessageFns<StartWorkRequest> = {
@@ -62,6 +73,12 @@ export const StartWorkRequest: MessageFns<StartWorkRequest> = {
     if (message.concurrencyKey !== '') {
       writer.uint32(42).string(message.concurrencyKey);
     }
+    globalThis.Object.entries(message.traceContext).forEach(([key, value]: [string, string]) => {
+      StartWorkRequest_TraceContextEntry.encode(
+        { key: key as any, value },
+        writer.uint32(50).fork(),
+      ).join();
+    });
     return writer;
   },
 
@@ -118,6 +135,17 @@ export const StartWorkRequest: MessageFns<StartWorkRequest> = {
             message.concurrencyKey = reader.string();
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            const entry6 = StartWorkRequest_TraceContextEntry.decode(reader, reader.uint32());
+            if (entry6.value !== undefined) {
+              message.traceContext[entry6.key] = entry6.value;
+            }
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -141,6 +169,33 @@ export const StartWorkRequest: MessageFns<StartWorkRequest> = {
         : isSet(object.concurrency_key)
           ? globalThis.String(object.concurrency_key)
           : '',
+      traceContext: isObject(object.traceContext)
+        ? (globalThis.Object.entries(object.traceContext) as [string, any][]).reduce(
+            (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+              globalThis.Object.defineProperty(acc, key, {
+                value: globalThis.String(value),
+                enumerable: true,
+                configurable: true,
+                writable: true,
+              });
+              return acc;
+            },
+            {},
+          )
+        : isObject(object.trace_context)
+          ? (globalThis.Object.entries(object.trace_context) as [string, any][]).reduce(
+              (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+                globalThis.Object.defineProperty(acc, key, {
+                  value: globalThis.String(value),
+                  enumerable: true,
+                  configurable: true,
+                  writable: true,
+                });
+                return acc;
+              },
+              {},
+            )
+          : {},
     };
   },
 
@@ -161,6 +216,15 @@ export const StartWorkRequest: MessageFns<StartWorkRequest> = {
     if (message.concurrencyKey !== '') {
       obj.concurrencyKey = message.concurrencyKey;
     }
+    if (message.traceContext) {
+      const entries = globalThis.Object.entries(message.traceContext) as [string, string][];
+      if (entries.length > 0) {
+        obj.traceContext = {};
+        entries.forEach(([k, v]) => {
+          obj.traceContext[k] = v;
+        });
+      }
+    }
     return obj;
   },
 
@@ -174,6 +238,106 @@ export const StartWorkRequest: MessageFns<StartWorkRequest> = {
     message.attempt = object.attempt ?? 0;
     message.kind = object.kind ?? '';
     message.concurrencyKey = object.concurrencyKey ?? '';
+    message.traceContext = (
+      globalThis.Object.entries(object.traceContext ?? {}) as [string, string][]
+    ).reduce((acc: { [key: string]: string }, [key, value]: [string, string]) => {
+      if (value !== undefined) {
+        acc[key] = globalThis.String(value);
+      }
+      return acc;
+    }, {});
+    return message;
+  },
+};
+
+function createBaseStartWorkRequest_TraceContextEntry(): StartWorkRequest_TraceContextEntry {
+  return { key: '', value: '' };
+}
+
+export const StartWorkRequest_TraceContextEntry: MessageFns<StartWorkRequest_TraceContextEntry> = {
+  encode(
+    message: StartWorkRequest_TraceContextEntry,
+    writer: BinaryWriter = new BinaryWriter(),
+  ): BinaryWriter {
+    if (message.key !== '') {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== '') {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StartWorkRequest_TraceContextEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStartWorkRequest_TraceContextEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StartWorkRequest_TraceContextEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : '',
+      value: isSet(object.value) ? globalThis.String(object.value) : '',
+    };
+  },
+
+  toJSON(message: StartWorkRequest_TraceContextEntry): unknown {
+    const obj: any = {};
+    if (message.key !== '') {
+      obj.key = message.key;
+    }
+    if (message.value !== '') {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StartWorkRequest_TraceContextEntry>, I>>(
+    base?: I,
+  ): StartWorkRequest_TraceContextEntry {
+    return StartWorkRequest_TraceContextEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StartWorkRequest_TraceContextEntry>, I>>(
+    object: I,
+  ): StartWorkRequest_TraceContextEntry {
+    const message = createBaseStartWorkRequest_TraceContextEntry();
+    message.key = object.key ?? '';
+    message.value = object.value ?? '';
     return message;
   },
 };
@@ -297,6 +461,10 @@ type KeysOfUnion<T> = T extends T ? keyof T : never;
 export type Exact<P, I extends P> = P extends Builtin
   ? P
   : P & { [K in keyof P]: Exact<P[K], I[K]> } & { [K in Exclude<keyof I, KeysOfUnion<P>>]: never };
+
+function isObject(value: any): boolean {
+  return typeof value === 'object' && value !== null;
+}
 
 function isSet(value: any): boolean {
   return value !== null && value !== undefined;
