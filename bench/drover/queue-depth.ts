@@ -53,6 +53,8 @@ export async function droverQueueDepth(
         api.call(api.scheduler, api.scheduler.getTasks, {
           status,
           memberId: '',
+          kind: '',
+          newestFirst: false,
           pageSize: 100,
           pageToken: '',
         });

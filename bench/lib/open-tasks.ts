@@ -18,6 +18,8 @@ export async function nothingOpen(
     const page = await api.call(api.scheduler, api.scheduler.getTasks, {
       status,
       memberId: '',
+      kind: '',
+      newestFirst: false,
       pageSize: 1,
       pageToken: '',
     });

@@ -12,6 +12,8 @@ export interface LeaderServerConfig {
   readonly listen: readonly string[];
   /** Where the HTTP JSON API listens; undefined when it is off. */
   readonly httpListen: string | undefined;
+  /** Whether the HTTP listener also serves the web dashboard at `/`. */
+  readonly dashboard: boolean;
   readonly tls: ServerTlsFiles | undefined;
   readonly shutdownGraceMs: number;
   readonly keepaliveTimeMs: number;
@@ -67,7 +69,11 @@ function compileServer(
     );
   }
   const { shutdownGraceMs, keepaliveTimeMs, keepaliveTimeoutMs } = server;
-  return { listen, httpListen, tls, shutdownGraceMs, keepaliveTimeMs, keepaliveTimeoutMs };
+  const { dashboard } = server;
+  return {
+    ...{ listen, httpListen, dashboard, tls },
+    ...{ shutdownGraceMs, keepaliveTimeMs, keepaliveTimeoutMs },
+  };
 }
 
 /** The checks across options, in the order they always ran (the first failing one is told). */

@@ -323,26 +323,16 @@ export class Coordinator {
    * Watches tasks: the listener is registered before the snapshot is taken, in the same
    * turn, so no change falls between them. The snapshot is every task in creation order.
    */
-  watchTasks(listener: (event: TaskEvent) => void): {
+  watchTasks(
+    listener: (event: TaskEvent) => void,
+    withSnapshot = true,
+  ): {
     snapshot: TaskRecord[];
     unsubscribe: () => void;
   } {
     this.assertRunning();
     const unsubscribe = this.events.onTask(listener);
-    return { snapshot: this.allTasks(), unsubscribe };
-  }
-
-  /** Every task, in creation order. */
-  private allTasks(): TaskRecord[] {
-    const tasks: TaskRecord[] = [];
-    let afterSeq: number | undefined;
-    // Bounded: each page moves past the tasks it examined, and the list is finite.
-    for (;;) {
-      const page = this.scheduler.list({ pageSize: 10_000, afterSeq });
-      tasks.push(...page.tasks);
-      if (page.nextAfterSeq === undefined) return tasks;
-      afterSeq = page.nextAfterSeq;
-    }
+    return { snapshot: withSnapshot ? this.scheduler.all() : [], unsubscribe };
   }
 
   /** Watches members: registered before the snapshot, as for tasks. */

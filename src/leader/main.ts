@@ -1,5 +1,6 @@
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { hostname } from 'node:os';
 import { setLogger, type Server } from '@grpc/grpc-js';
 import type { FastifyInstance } from 'fastify';
@@ -245,6 +246,7 @@ async function startHttp(
     // (`\u0001`), and a client that escapes everything must not meet a smaller limit.
     bodyLimitBytes: JSON_ESCAPE_FACTOR * config.tasks.maxPayloadBytes + MESSAGE_OVERHEAD_BYTES,
     metrics: metrics.registry,
+    dashboardDir: config.server.dashboard ? builtDashboard(logger) : undefined,
     https: tls
       ? {
           key: readFileSync(tls.keyFile),
@@ -308,4 +310,16 @@ async function shutdown(
     });
   });
   await Promise.all([closeHttp(), closeGrpc]);
+}
+
+/**
+ * The dashboard's built files (dist/dashboard, made by `npm run build`), or undefined with a
+ * warning when they are missing (a leader run from source before any build): the API
+ * works without them.
+ */
+function builtDashboard(logger: Logger): string | undefined {
+  const dir = fileURLToPath(new URL('../dashboard/', import.meta.url));
+  if (existsSync(`${dir}index.html`) && existsSync(`${dir}app.js`)) return dir;
+  logger.warn({ dir }, 'web dashboard not built (npm run build); serving the API without it');
+  return undefined;
 }

@@ -43,6 +43,12 @@ export const LEADER_OPTIONS = optionTable([
     flags: '--no-http',
     help: 'serve no HTTP API (gRPC only)',
   }),
+  switchOption({
+    section: 'server',
+    key: 'dashboard',
+    flags: '--no-dashboard',
+    help: 'serve no web dashboard at / on the HTTP listener',
+  }),
   intOption({
     section: 'membership',
     key: 'heartbeatIntervalMs',

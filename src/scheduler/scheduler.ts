@@ -35,14 +35,7 @@ import { WorkerSlots } from './worker-slots.js';
 
 // The units' public types, re-exported so callers import them from the facade.
 export type { NewTask, SchedulerLimits } from './new-task.js';
-export type {
-  AttemptFailure,
-  Changes,
-  CompletionReport,
-  RunningAttempt,
-  StartOrder,
-  StopOrder,
-} from './scheduler-types.js';
+export type * from './scheduler-types.js';
 export { MAX_LIST_SCAN, type TaskPage, type TaskQuery } from './task-index.js';
 
 /**
@@ -396,5 +389,10 @@ export class Scheduler {
    */
   list(query: TaskQuery): TaskPage {
     return this.index.list(query);
+  }
+
+  /** Every task, in creation order (a watch's snapshot). */
+  all(): TaskRecord[] {
+    return this.index.all();
   }
 }

@@ -7,9 +7,15 @@ import { checkTaskTransition, isFinal, type TaskRecord, type TaskStatus } from '
 export interface TaskQuery {
   readonly status?: TaskStatus | undefined;
   readonly memberId?: MemberId | undefined;
+  readonly kind?: string | undefined;
   readonly pageSize: number;
-  /** Return only tasks created after this one (the previous page's last seq). */
+  /**
+   * Where the page starts: only tasks created after this one (oldest first), or before it
+   * (newest first): the previous page's `nextAfterSeq`.
+   */
   readonly afterSeq?: number | undefined;
+  /** The most recently created task first. */
+  readonly newestFirst?: boolean | undefined;
 }
 
 /** A page of {@link TaskIndex.list}. */
@@ -283,21 +289,31 @@ export class TaskIndex {
   }
 
   /**
-   * One page of tasks in creation order. A status filter walks that status's index from
-   * the page start (O(log n + page)); a member filter is applied while walking, within
+   * One page of tasks in creation order, or newest first. A status filter walks that
+   * status's index from the page start (O(log n + page)); member and kind filters are
+   * applied while walking, within
    * {@link MAX_LIST_SCAN} records per call.
    */
+  all(): TaskRecord[] {
+    return [...this.bySeq.values()];
+  }
+
   list(query: TaskQuery): TaskPage {
     const index = query.status === undefined ? this.bySeq : this.byStatus[query.status];
+    const { memberId, kind, newestFirst } = query;
+    const entries = newestFirst
+      ? index.entriesReversed(query.afterSeq === undefined ? undefined : query.afterSeq - 1)
+      : index.entries((query.afterSeq ?? 0) + 1);
     const tasks: TaskRecord[] = [];
     let scanned = 0;
-    for (const [seq, task] of index.entries((query.afterSeq ?? 0) + 1)) {
+    for (const [seq, task] of entries) {
       if (tasks.length >= query.pageSize || scanned >= MAX_LIST_SCAN) {
-        // More records follow: the next page starts after the last one examined.
-        return { tasks, nextAfterSeq: seq - 1 };
+        // More records follow: the next page starts at the first one not examined.
+        return { tasks, nextAfterSeq: newestFirst ? seq + 1 : seq - 1 };
       }
       scanned++;
-      if (query.memberId === undefined || task.memberId === query.memberId) tasks.push(task);
+      if (memberId !== undefined && task.memberId !== memberId) continue;
+      if (kind === undefined || task.kind === kind) tasks.push(task);
     }
     return { tasks, nextAfterSeq: undefined };
   }

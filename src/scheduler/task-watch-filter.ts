@@ -13,11 +13,18 @@ export class TaskWatchFilter {
   constructor(
     private readonly status: TaskStatus | undefined,
     private readonly memberId: MemberId | undefined,
+    private readonly kind: string | undefined = undefined,
+    private readonly id: TaskId | undefined = undefined,
   ) {}
 
   /** True when the watch has no filter: every task is shown, nothing is remembered. */
   get open(): boolean {
-    return this.status === undefined && this.memberId === undefined;
+    return (
+      this.status === undefined &&
+      this.memberId === undefined &&
+      this.kind === undefined &&
+      this.id === undefined
+    );
   }
 
   /** Whether to send this task (as it is now) to the watcher. */
@@ -25,7 +32,9 @@ export class TaskWatchFilter {
     if (this.open) return true;
     const matches =
       (this.status === undefined || task.status === this.status) &&
-      (this.memberId === undefined || task.memberId === this.memberId);
+      (this.memberId === undefined || task.memberId === this.memberId) &&
+      (this.kind === undefined || task.kind === this.kind) &&
+      (this.id === undefined || task.id === this.id);
     if (matches) {
       this.shown.add(task.id);
       return true;

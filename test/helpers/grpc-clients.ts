@@ -62,6 +62,8 @@ export class TestClients {
       const response = await this.call(this.scheduler, this.scheduler.getTasks, {
         status,
         memberId: '',
+        kind: '',
+        newestFirst: false,
         pageSize: 1000,
         pageToken,
       });

@@ -106,6 +106,7 @@ describe('concurrency limits per key', () => {
       status: TaskStatus.TASK_STATUS_UNSPECIFIED,
       memberId: '',
       includeControls: true,
+      kind: '',
     });
     watch.on('data', (e: WatchTasksResponse) => events.push(e));
     watch.on('error', () => {});

@@ -92,7 +92,12 @@ describe('watchers that never read', () => {
         // Wait for ready: a connection that is slow to come up on a loaded machine must not
         // fail the watch before it reaches the leader (it would never be counted).
         const call = deaf.watchTasks(
-          { status: TaskStatus.TASK_STATUS_UNSPECIFIED, memberId: '', includeControls: false },
+          {
+            status: TaskStatus.TASK_STATUS_UNSPECIFIED,
+            memberId: '',
+            includeControls: false,
+            kind: '',
+          },
           new Metadata({ waitForReady: true }),
         );
         call.on('error', () => grpcFailed++);
@@ -126,7 +131,12 @@ describe('watchers that never read', () => {
       mark('all admitted');
       const grpcOver = await new Promise<{ code: number; details: string }>((resolve) => {
         const call = api.scheduler.watchTasks(
-          { status: TaskStatus.TASK_STATUS_UNSPECIFIED, memberId: '', includeControls: false },
+          {
+            status: TaskStatus.TASK_STATUS_UNSPECIFIED,
+            memberId: '',
+            includeControls: false,
+            kind: '',
+          },
           new Metadata(),
         );
         call.on('data', () => undefined);
@@ -138,6 +148,8 @@ describe('watchers that never read', () => {
       const page = await api.call(api.scheduler, api.scheduler.getTasks, {
         status: TaskStatus.TASK_STATUS_UNSPECIFIED,
         memberId: '',
+        kind: '',
+        newestFirst: false,
         pageSize: 1000,
         pageToken: '',
       });

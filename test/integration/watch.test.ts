@@ -59,11 +59,17 @@ describe('watch streams', () => {
 
     const all: WatchTasksResponse[] = [];
     const running: WatchTasksResponse[] = [];
-    const watchAll = api.scheduler.watchTasks({ status: 0, memberId: '', includeControls: false });
+    const watchAll = api.scheduler.watchTasks({
+      status: 0,
+      memberId: '',
+      includeControls: false,
+      kind: '',
+    });
     const watchRunning = api.scheduler.watchTasks({
       status: TaskStatus.TASK_STATUS_RUNNING,
       memberId: '',
       includeControls: false,
+      kind: '',
     });
     watchAll.on('data', (e: WatchTasksResponse) => all.push(e));
     watchRunning.on('data', (e: WatchTasksResponse) => running.push(e));

@@ -22,6 +22,8 @@ const STATUSES = ['scheduled', 'pending', 'running', 'completed', 'cancelled', '
 type TasksOptions = ClientOptions & {
   status?: string;
   member?: string;
+  kind?: string;
+  newestFirst?: boolean;
   limit: number;
   pageToken?: string;
 };
@@ -31,9 +33,11 @@ export function registerTasks(program: Command): void {
   addClientOptions(
     program
       .command('tasks')
-      .description('list tasks in the order they were scheduled')
+      .description('list tasks in the order they were scheduled (or newest first)')
       .addOption(new Option('--status <status>', 'only tasks in this status').choices(STATUSES))
       .option('--member <id>', 'only tasks that run or ran on this member')
+      .option('--kind <kind>', 'only tasks of this kind')
+      .option('--newest-first', 'the most recently scheduled task first')
       .addOption(
         boundedIntOption(
           '--limit <n>',
@@ -68,6 +72,8 @@ async function listTasks(
     const response = await call(clients, clients.scheduler.getTasks.bind(clients.scheduler), {
       status: statusFromFlag(options.status),
       memberId: options.member ?? '',
+      kind: options.kind ?? '',
+      newestFirst: options.newestFirst === true,
       pageSize: Math.min(1000, options.limit - tasks.length),
       pageToken,
     });

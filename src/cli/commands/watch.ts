@@ -44,6 +44,7 @@ async function watch(clients: LeaderClients, options: ClientOptions): Promise<vo
     status: 0,
     memberId: '',
     includeControls: false,
+    kind: '',
   });
   memberStream.on('data', (event: WatchMembersResponse) => view.onMemberEvent(event));
   taskStream.on('data', (event: WatchTasksResponse) => view.onTaskEvent(event));

@@ -11,7 +11,12 @@ import {
 import { TaskWatchFilter } from '../../scheduler/task-watch-filter.js';
 import type { NewTask, TaskPage, TaskQuery } from '../../scheduler/scheduler.js';
 import { traceCarrierFrom } from '../tracing/trace-carrier.js';
-import type { Priority, TaskRecord, TaskStatus } from '../../scheduler/task.js';
+import {
+  checkKind,
+  type Priority,
+  type TaskRecord,
+  type TaskStatus,
+} from '../../scheduler/task.js';
 
 // Conversions between the wire (src/gen) and the domain, so nothing past the adapters
 // sees generated types.
@@ -140,16 +145,27 @@ export function taskQueryFromWire(request: GetTasksRequest): TaskQuery {
   return {
     status: statusFromWire(request.status),
     memberId: request.memberId === '' ? undefined : memberIdFromWire(request.memberId),
+    kind: kindFilterFromWire(request.kind),
     pageSize: request.pageSize === 0 ? DEFAULT_PAGE_SIZE : request.pageSize,
     afterSeq,
+    newestFirst: request.newestFirst,
   };
 }
 
+/** A kind to filter by ('' means any); a name no task could have is refused. */
+function kindFilterFromWire(kind: string): string | undefined {
+  if (kind === '') return undefined;
+  checkKind(kind, 'kind filter');
+  return kind;
+}
+
 /** A WatchTasks request (or the HTTP watch's query) as a filter. */
-export function watchFilterFromWire(request: WatchTasksRequest): TaskWatchFilter {
+export function watchFilterFromWire(request: WatchTasksRequest, id?: TaskId): TaskWatchFilter {
   return new TaskWatchFilter(
     statusFromWire(request.status),
     request.memberId === '' ? undefined : memberIdFromWire(request.memberId),
+    kindFilterFromWire(request.kind),
+    id,
   );
 }
 

@@ -162,8 +162,9 @@ export class LeaderSwitch implements LeaderApi {
 
   watchTasks(
     listener: Parameters<Coordinator['watchTasks']>[0],
+    withSnapshot?: boolean,
   ): ReturnType<Coordinator['watchTasks']> {
-    return this.active().watchTasks(listener);
+    return this.active().watchTasks(listener, withSnapshot);
   }
 
   watchMembers(

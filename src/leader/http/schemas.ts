@@ -109,6 +109,11 @@ export const TASK_SCHEMA = {
     waiting: { type: 'string' },
     attemptBase: { type: 'integer' },
     concurrencyKey: { type: 'string' },
+    traceContext: {
+      type: 'object',
+      description: "W3C trace context of the leader's schedule span, when the leader traces",
+      additionalProperties: { type: 'string' },
+    },
   },
 } as const;
 

@@ -25,6 +25,8 @@ import { registerPauseRoutes } from './pause-routes.js';
 import { registerRetryRoutes } from './retry-routes.js';
 import { registerWatchRoutes } from './watch-routes.js';
 import { registerMetricsRoute } from './metrics-route.js';
+import { registerStatsRoutes } from './stats-routes.js';
+import { registerDashboard } from './dashboard-route.js';
 import type { Registry } from 'prom-client';
 
 /** Settings of the HTTP API. */
@@ -40,6 +42,8 @@ export interface HttpServerOptions {
     | undefined;
   /** The registry `GET /metrics` renders (Prometheus text format); no route without one. */
   readonly metrics?: Registry | undefined;
+  /** The built web dashboard to serve at `/` (dist/dashboard); none when undefined. */
+  readonly dashboardDir?: string | undefined;
 }
 
 /**
@@ -95,7 +99,9 @@ export async function buildHttpServer(
   registerWatchRoutes(app, coordinator);
   registerOutputRoutes(app, coordinator);
   registerSeedRoutes(app, coordinator);
+  registerStatsRoutes(app, coordinator);
   if (options.metrics) registerMetricsRoute(app, options.metrics);
+  if (options.dashboardDir !== undefined) await registerDashboard(app, options.dashboardDir);
   app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
   await app.ready();
   return app;

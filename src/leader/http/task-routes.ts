@@ -29,6 +29,12 @@ const LIST_QUERY = {
         'TASK_STATUS_SCHEDULED, ..._PENDING, ..._RUNNING, ..._COMPLETED, ..._CANCELLED or ..._ERROR (or scheduled, pending, ...)',
     },
     memberId: { type: 'string' },
+    kind: { type: 'string' },
+    newestFirst: {
+      type: 'string',
+      enum: ['true', 'false'],
+      description: 'true: the most recently scheduled task first',
+    },
     pageSize: { type: 'string', pattern: '^[0-9]{1,9}$', description: 'at most 1000; 0 means 100' },
     pageToken: { type: 'string' },
   },
@@ -124,6 +130,7 @@ function registerListTasks(app: FastifyInstance, coordinator: LeaderApi): void {
           GetTasksRequest.fromJSON({
             ...query,
             status: statusQueryParam(query['status']),
+            newestFirst: query['newestFirst'] === 'true',
           }),
         ),
       );

@@ -3,7 +3,7 @@ import { ControlChange, WatchTasksRequest } from '../../gen/scheduler/v1/schedul
 import { controlChangeToWire } from '../grpc/control-wire.js';
 import { controlSnapshot } from '../control-snapshot.js';
 import type { TaskWatchFilter } from '../../scheduler/task-watch-filter.js';
-import { watchFilterFromWire } from '../grpc/task-wire.js';
+import { taskIdFromWire, watchFilterFromWire } from '../grpc/task-wire.js';
 import type { LeaderApi } from '../leader-api.js';
 import { memberJson, statusQueryParam, taskJson } from './schemas.js';
 import { serveSse, type SseSource } from './sse.js';
@@ -34,27 +34,43 @@ function registerTaskWatch(app: FastifyInstance, coordinator: LeaderApi): void {
           properties: {
             status: { type: 'string' },
             memberId: { type: 'string' },
+            kind: { type: 'string' },
+            id: { type: 'string', description: 'only this task' },
             controls: { type: 'string', enum: ['true', 'false'] },
+            snapshot: {
+              type: 'string',
+              enum: ['true', 'false'],
+              description: 'false: no snapshot, `synced` at once, then changes only',
+            },
           },
         },
       },
     },
     (request, reply) => {
-      const query = request.query as { status?: string; memberId?: string; controls?: string };
+      const query = request.query as Record<string, string | undefined>;
       const filter = watchFilterFromWire(
         WatchTasksRequest.fromJSON({
-          memberId: query.memberId,
-          status: statusQueryParam(query.status),
+          memberId: query['memberId'],
+          kind: query['kind'],
+          status: statusQueryParam(query['status']),
         }),
+        query['id'] === undefined ? undefined : taskIdFromWire(query['id']),
       );
-      const source = taskEvents(coordinator, filter, query.controls === 'true');
+      const source = taskEvents(coordinator, filter, {
+        controls: query['controls'] === 'true',
+        snapshot: query['snapshot'] !== 'false',
+      });
       serveSse(request, reply, source, coordinator.watchers);
     },
   );
 }
 
 /** The task watch as SSE events, only the tasks `filter` admits. */
-function taskEvents(coordinator: LeaderApi, filter: TaskWatchFilter, controls: boolean): SseSource {
+function taskEvents(
+  coordinator: LeaderApi,
+  filter: TaskWatchFilter,
+  { controls, snapshot: withSnapshot }: { controls: boolean; snapshot: boolean },
+): SseSource {
   return {
     start: (send) => {
       const { snapshot, unsubscribe: stopTasks } = coordinator.watchTasks((event) => {
@@ -63,7 +79,7 @@ function taskEvents(coordinator: LeaderApi, filter: TaskWatchFilter, controls: b
         } else if (filter.admit(event.task)) {
           send({ event: 'changed', data: taskJson(event.task) });
         }
-      });
+      }, withSnapshot);
       // The same ControlChange as WatchTasks' include_controls, in its JSON mapping.
       const current = controls ? controlSnapshot(coordinator) : [];
       const stopControls = controls

@@ -359,6 +359,13 @@ export interface GetTasksRequest {
   pageSize: number;
   /** next_page_token from the previous page. */
   pageToken: string;
+  /** Only tasks of this kind; empty means any. */
+  kind: string;
+  /**
+   * Newest first (the most recently scheduled task first) instead of oldest first; a page
+   * token continues in the order of the call that gave it.
+   */
+  newestFirst: boolean;
 }
 
 /** GetTasksResponse is one page of tasks. */
@@ -444,6 +451,8 @@ export interface WatchTasksRequest {
    * ones in the snapshot (before the tasks), then every change once saved.
    */
   includeControls: boolean;
+  /** Only tasks of this kind; empty means any. */
+  kind: string;
 }
 
 /** WatchTasksResponse is one event of a task watch. */
@@ -1867,7 +1876,7 @@ export const CancelTaskResponse: MessageFns<CancelTaskResponse> = {
 };
 
 function createBaseGetTasksRequest(): GetTasksRequest {
-  return { status: 0, memberId: '', pageSize: 0, pageToken: '' };
+  return { status: 0, memberId: '', pageSize: 0, pageToken: '', kind: '', newestFirst: false };
 }
 
 export const GetTasksRequest: MessageFns<GetTasksRequest> = {
@@ -1883,6 +1892,12 @@ export const GetTasksRequest: MessageFns<GetTasksRequest> = {
     }
     if (message.pageToken !== '') {
       writer.uint32(34).string(message.pageToken);
+    }
+    if (message.kind !== '') {
+      writer.uint32(42).string(message.kind);
+    }
+    if (message.newestFirst !== false) {
+      writer.uint32(48).bool(message.newestFirst);
     }
     return writer;
   },
@@ -1932,6 +1947,22 @@ export const GetTasksRequest: MessageFns<GetTasksRequest> = {
             message.pageToken = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.kind = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.newestFirst = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1962,6 +1993,12 @@ export const GetTasksRequest: MessageFns<GetTasksRequest> = {
         : isSet(object.page_token)
           ? globalThis.String(object.page_token)
           : '',
+      kind: isSet(object.kind) ? globalThis.String(object.kind) : '',
+      newestFirst: isSet(object.newestFirst)
+        ? globalThis.Boolean(object.newestFirst)
+        : isSet(object.newest_first)
+          ? globalThis.Boolean(object.newest_first)
+          : false,
     };
   },
 
@@ -1979,6 +2016,12 @@ export const GetTasksRequest: MessageFns<GetTasksRequest> = {
     if (message.pageToken !== '') {
       obj.pageToken = message.pageToken;
     }
+    if (message.kind !== '') {
+      obj.kind = message.kind;
+    }
+    if (message.newestFirst !== false) {
+      obj.newestFirst = message.newestFirst;
+    }
     return obj;
   },
 
@@ -1991,6 +2034,8 @@ export const GetTasksRequest: MessageFns<GetTasksRequest> = {
     message.memberId = object.memberId ?? '';
     message.pageSize = object.pageSize ?? 0;
     message.pageToken = object.pageToken ?? '';
+    message.kind = object.kind ?? '';
+    message.newestFirst = object.newestFirst ?? false;
     return message;
   },
 };
@@ -2827,7 +2872,7 @@ export const GetTaskOutputResponse: MessageFns<GetTaskOutputResponse> = {
 };
 
 function createBaseWatchTasksRequest(): WatchTasksRequest {
-  return { status: 0, memberId: '', includeControls: false };
+  return { status: 0, memberId: '', includeControls: false, kind: '' };
 }
 
 export const WatchTasksRequest: MessageFns<WatchTasksRequest> = {
@@ -2840,6 +2885,9 @@ export const WatchTasksRequest: MessageFns<WatchTasksRequest> = {
     }
     if (message.includeControls !== false) {
       writer.uint32(24).bool(message.includeControls);
+    }
+    if (message.kind !== '') {
+      writer.uint32(34).string(message.kind);
     }
     return writer;
   },
@@ -2881,6 +2929,14 @@ export const WatchTasksRequest: MessageFns<WatchTasksRequest> = {
             message.includeControls = reader.bool();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.kind = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2906,6 +2962,7 @@ export const WatchTasksRequest: MessageFns<WatchTasksRequest> = {
         : isSet(object.include_controls)
           ? globalThis.Boolean(object.include_controls)
           : false,
+      kind: isSet(object.kind) ? globalThis.String(object.kind) : '',
     };
   },
 
@@ -2920,6 +2977,9 @@ export const WatchTasksRequest: MessageFns<WatchTasksRequest> = {
     if (message.includeControls !== false) {
       obj.includeControls = message.includeControls;
     }
+    if (message.kind !== '') {
+      obj.kind = message.kind;
+    }
     return obj;
   },
 
@@ -2931,6 +2991,7 @@ export const WatchTasksRequest: MessageFns<WatchTasksRequest> = {
     message.status = object.status ?? 0;
     message.memberId = object.memberId ?? '';
     message.includeControls = object.includeControls ?? false;
+    message.kind = object.kind ?? '';
     return message;
   },
 };

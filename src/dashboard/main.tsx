@@ -1,0 +1,77 @@
+import { render } from 'preact';
+import { useState } from 'preact/hooks';
+import { useRoute, useWatch } from './hooks.js';
+import { NoticeProvider } from './notices.js';
+import type { Stats } from './types.js';
+import { MembersView } from './views/members-view.js';
+import { ScheduleForm } from './views/schedule-form.js';
+import { TaskDetail } from './views/task-detail.js';
+import { TasksView } from './views/tasks-view.js';
+
+/** The dashboard: a header with live counts, then the view the location hash names. */
+function App() {
+  const [view, id] = useRoute();
+  const current = view ?? 'tasks';
+  return (
+    <NoticeProvider>
+      <header class="top">
+        <a class="brand" href="#/tasks">
+          drover
+        </a>
+        <nav>
+          <a href="#/tasks" class={current === 'tasks' ? 'active' : ''}>
+            Tasks
+          </a>
+          <a href="#/members" class={current === 'members' ? 'active' : ''}>
+            Members
+          </a>
+          <a href="#/schedule" class={current === 'schedule' ? 'active' : ''}>
+            Schedule
+          </a>
+        </nav>
+        <StatsBar />
+      </header>
+      <main>
+        {current === 'members' ? (
+          <MembersView />
+        ) : current === 'schedule' ? (
+          <ScheduleForm />
+        ) : id !== undefined ? (
+          <TaskDetail id={id} key={id} />
+        ) : (
+          <TasksView />
+        )}
+      </main>
+    </NoticeProvider>
+  );
+}
+
+/** Counts from the leader's stats watch: pushed after changes, at most twice a second. */
+function StatsBar() {
+  const [stats, setStats] = useState<Stats | undefined>(undefined);
+  const live = useWatch('/v1/stats:watch', ['stats'], (batch) => {
+    const last = batch[batch.length - 1];
+    if (last) setStats(last[1] as Stats);
+  });
+  if (stats === undefined)
+    return <div class="stats">{live === 'retrying' ? 'leader unreachable' : '…'}</div>;
+  const t = stats.tasks;
+  return (
+    <div class="stats" data-live={live}>
+      <span title="pending">{count(t['pending'] ?? 0)} queued</span>
+      <span title="running">{count(t['running'] ?? 0)} running</span>
+      <span title="scheduled for later">{count(t['scheduled'] ?? 0)} later</span>
+      <span title="failed">{count(t['error'] ?? 0)} failed</span>
+      <span title="alive members">{count(stats.members['alive'] ?? 0)} members</span>
+      <span title="free / total slots">
+        {stats.slots.free}/{stats.slots.total} slots free
+      </span>
+      {live === 'retrying' ? <span class="offline">reconnecting…</span> : null}
+    </div>
+  );
+}
+
+/** A count as the reader's locale writes it (100,000). */
+const count = (n: number): string => n.toLocaleString();
+
+render(<App />, document.getElementById('app')!);

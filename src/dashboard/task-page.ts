@@ -1,0 +1,46 @@
+import { shortStatus, type Task } from './types.js';
+
+/** Rows a page shows: one screen, whatever the size of the task list. */
+export const PAGE_SIZE = 50;
+
+/** One page of the task list as shown, and the token of the next (older) page. */
+export interface Page {
+  readonly tasks: Task[];
+  readonly next: string;
+}
+
+/**
+ * A page after watch events: rows follow their tasks, a task that left the status filter
+ * leaves, a deleted one goes, and the first page takes a task it does not show yet at its
+ * place in creation order (newest first) when it belongs on it (a new task, or an older one
+ * that now matches the filter).
+ */
+export function applyChanges(
+  page: Page,
+  batch: readonly [string, unknown][],
+  firstPage: boolean,
+  status: string,
+): Page {
+  let tasks = page.tasks;
+  for (const [event, data] of batch) {
+    const task = data as Task;
+    const at = tasks.findIndex((row) => row.id === task.id);
+    if (event === 'deleted' || (status !== '' && shortStatus(task.status) !== status)) {
+      if (at >= 0) tasks = tasks.filter((_, i) => i !== at);
+    } else if (at >= 0) {
+      tasks = tasks.map((row, i) => (i === at ? task : row));
+    } else if (firstPage) {
+      tasks = insertNewestFirst(tasks, task);
+    }
+  }
+  return tasks === page.tasks ? page : { ...page, tasks };
+}
+
+/** `task` in its place among rows sorted newest first, if it falls within one page. */
+function insertNewestFirst(rows: Task[], task: Task): Task[] {
+  const created = task.createdAt ?? '';
+  // ISO times of one clock sort as text; a tie goes above (it was saved later).
+  const at = rows.findIndex((row) => (row.createdAt ?? '') <= created);
+  if (at < 0) return rows.length < PAGE_SIZE ? [...rows, task] : rows;
+  return [...rows.slice(0, at), task, ...rows.slice(at)].slice(0, PAGE_SIZE);
+}

@@ -1,0 +1,207 @@
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { api, seg } from '../api.js';
+import { duration, when } from '../format.js';
+import { go, useWatch } from '../hooks.js';
+import { followText } from '../live.js';
+import { messageOf, useNotice } from '../notices.js';
+import { isFinished, shortPriority, shortStatus, type Task } from '../types.js';
+import { StatusBadge } from './status-badge.js';
+
+/** Runs an action; says in a notice how it went, and resolves whether it worked. */
+type Act = (what: string, call: () => Promise<unknown>) => Promise<boolean>;
+
+/** The most output characters kept on the page; older text scrolls out. */
+const MAX_OUTPUT_CHARS = 1_000_000;
+
+/**
+ * One task: its fields, attempts, result or error, its output as it is written (the
+ * leader's followed output stream), and the actions that fit its status.
+ */
+export function TaskDetail({ id }: { id: string }) {
+  const notice = useNotice();
+  const [task, setTask] = useState<Task | undefined>(undefined);
+  const [missing, setMissing] = useState<string | undefined>(undefined);
+  useEffect(() => {
+    api<Task>('GET', `/v1/tasks/${seg(id)}`).then(setTask, (err: unknown) =>
+      setMissing(messageOf(err)),
+    );
+  }, [id]);
+  useWatch(`/v1/tasks:watch?snapshot=false&id=${seg(id)}`, ['changed', 'deleted'], (batch) => {
+    for (const [event, data] of batch) {
+      if (event === 'deleted') setMissing(`task ${id} was deleted`);
+      else setTask(data as Task);
+    }
+  });
+  if (missing !== undefined) {
+    return (
+      <section>
+        <p class="notice notice-error" role="alert">
+          {missing}
+        </p>
+        <a href="#/tasks">back to tasks</a>
+      </section>
+    );
+  }
+  if (task === undefined) return <p class="muted">loading…</p>;
+  const act: Act = (what, call) =>
+    call().then(
+      () => {
+        notice('info', `${what}: ${id}`);
+        return true;
+      },
+      (err: unknown) => {
+        notice('error', `${what} failed: ${messageOf(err)}`);
+        return false;
+      },
+    );
+  return (
+    <section class="detail">
+      <div class="detail-head">
+        <h1>{task.id}</h1>
+        <StatusBadge task={task} />
+      </div>
+      <Actions task={task} act={act} />
+      <TaskFields task={task} />
+      {task.error ? <Block title="Error" text={task.error} cls="error-text" /> : null}
+      {task.result ? <Block title="Result" text={task.result} /> : null}
+      <Block title="Payload" text={task.payload ?? ''} />
+      <LiveOutput id={id} attempt={task.attempt ?? 0} open={!isFinished(task)} />
+    </section>
+  );
+}
+
+function Actions({ task, act }: { task: Task; act: Act }) {
+  const [confirming, setConfirming] = useState(false);
+  const status = shortStatus(task.status);
+  const path = `/v1/tasks/${seg(task.id)}`;
+  return (
+    <div class="actions">
+      {isFinished(task) ? null : (
+        <button type="button" onClick={() => act('cancelled', () => api('POST', `${path}:cancel`))}>
+          Cancel
+        </button>
+      )}
+      {status === 'error' ? (
+        <button type="button" onClick={() => act('re-run', () => api('POST', `${path}:retry`))}>
+          Retry
+        </button>
+      ) : null}
+      {isFinished(task) ? (
+        confirming ? (
+          <button
+            type="button"
+            class="danger"
+            onClick={() =>
+              act('deleted', () => api('DELETE', path)).then((ok) => ok && go('tasks'))
+            }
+          >
+            Confirm delete
+          </button>
+        ) : (
+          <button type="button" onClick={() => setConfirming(true)}>
+            Delete
+          </button>
+        )
+      ) : null}
+    </div>
+  );
+}
+
+/** Fields shown even when empty: a person looks for them first. */
+const ALWAYS_SHOWN = new Set(['Member', 'Started', 'Finished']);
+
+function TaskFields({ task }: { task: Task }) {
+  const base = task.attemptBase ?? 0;
+  const rows: [string, string][] = [
+    ['Kind', task.kind ?? 'default'],
+    ['Priority', shortPriority(task.priority)],
+    [
+      'Attempt',
+      `${task.attempt ?? 0} of ${base + (task.maxAttempts ?? 0)}${base ? ` (re-run after ${base})` : ''}`,
+    ],
+    ['Member', task.memberId || '-'],
+    ['Target member', task.targetMemberId || '-'],
+    ['Created', when(task.createdAt)],
+    ['Run at', when(task.runAt)],
+    ['Started', when(task.startedAt)],
+    ['Finished', when(task.finishedAt)],
+    ['Ran for', runTime(task)],
+    ['Retry at', when(task.retryAt)],
+    ['Timeout', task.timeoutMs ? duration(task.timeoutMs) : 'none'],
+    ['Concurrency key', task.concurrencyKey || '-'],
+    ['Idempotency key', task.idempotencyKey || '-'],
+    ['Waiting', task.waiting || '-'],
+    ['Trace', task.traceContext?.['traceparent'] ?? '-'],
+  ];
+  return (
+    <dl class="fields">
+      {rows
+        .filter(([name, value]) => value !== '-' || ALWAYS_SHOWN.has(name))
+        .map(([name, value]) => (
+          <div key={name} data-field={name}>
+            <dt>{name}</dt>
+            <dd>{value}</dd>
+          </div>
+        ))}
+    </dl>
+  );
+}
+
+function runTime(task: Task): string {
+  if (task.startedAt === undefined) return '-';
+  const end = task.finishedAt === undefined ? Date.now() : Date.parse(task.finishedAt);
+  return duration(end - Date.parse(task.startedAt));
+}
+
+function Block({ title, text, cls = '' }: { title: string; text: string; cls?: string }) {
+  return (
+    <div class="block">
+      <h2>{title}</h2>
+      <pre class={cls}>{text}</pre>
+    </div>
+  );
+}
+
+/**
+ * The task's output, streamed while it is written: followed from the leader until the task
+ * finishes, and followed again from where it stopped when a new attempt starts (a re-run).
+ */
+function LiveOutput({ id, attempt, open }: { id: string; attempt: number; open: boolean }) {
+  const [text, setText] = useState('');
+  const [state, setState] = useState<'following' | 'ended' | 'failed'>('following');
+  const length = useRef(0);
+  useEffect(() => {
+    const abort = new AbortController();
+    setState('following');
+    followText(
+      `/v1/tasks/${seg(id)}/output?follow=true&offset=${length.current}`,
+      abort.signal,
+      (piece) => {
+        length.current += piece.length;
+        setText((old) => (old + piece).slice(-MAX_OUTPUT_CHARS));
+      },
+    ).then(
+      () => setState('ended'),
+      () => abort.signal.aborted || setState('failed'),
+    );
+    return () => abort.abort();
+    // A new attempt (a re-run) writes more output: follow again from where we are.
+  }, [id, attempt]);
+  return (
+    <div class="block">
+      <h2>
+        Output{' '}
+        <span class="muted">
+          {state === 'following' && open
+            ? '(live)'
+            : state === 'failed'
+              ? '(could not follow)'
+              : ''}
+        </span>
+      </h2>
+      <pre class="output" data-output>
+        {text || (open ? 'no output yet' : 'no output')}
+      </pre>
+    </div>
+  );
+}

@@ -1,0 +1,196 @@
+import { useEffect, useState } from 'preact/hooks';
+import { api } from '../api.js';
+import { ago, cut } from '../format.js';
+import { go, useNow, useWatch } from '../hooks.js';
+import { messageOf, useNotice } from '../notices.js';
+import { shortPriority, STATUSES, type Task } from '../types.js';
+import { StatusBadge } from './status-badge.js';
+import { applyChanges, PAGE_SIZE, type Page } from '../task-page.js';
+
+interface Filters {
+  readonly status: string;
+  readonly kind: string;
+  readonly member: string;
+}
+
+/**
+ * The task list, newest first, one page at a time (the leader pages in O(log n), so a
+ * list of 100,000 costs what a list of 100 does). Live: the first page takes new tasks
+ * that match the filters as they are saved, and every row on screen follows its task.
+ */
+export function TasksView() {
+  const notice = useNotice();
+  const now = useNow();
+  const [filters, setFilters] = useState<Filters>({ status: '', kind: '', member: '' });
+  // Tokens of the pages before this one: '' is the first page.
+  const [tokens, setTokens] = useState<string[]>(['']);
+  const [page, setPage] = useState<Page | undefined>(undefined);
+  const token = tokens[tokens.length - 1]!;
+  const query = filterQuery(filters);
+
+  useEffect(() => {
+    const abort = new AbortController();
+    api<{ tasks?: Task[]; nextPageToken?: string }>(
+      'GET',
+      `/v1/tasks?newestFirst=true&pageSize=${PAGE_SIZE}${query}${token ? `&pageToken=${token}` : ''}`,
+      undefined,
+      abort.signal,
+    ).then(
+      (body) => setPage({ tasks: body.tasks ?? [], next: body.nextPageToken ?? '' }),
+      (err: unknown) => abort.signal.aborted || notice('error', messageOf(err)),
+    );
+    return () => abort.abort();
+  }, [query, token]);
+
+  const live = useWatch(`/v1/tasks:watch?snapshot=false${query}`, ['changed', 'deleted'], (batch) =>
+    setPage((current) => current && applyChanges(current, batch, token === '', filters.status)),
+  );
+
+  const setFilter = (name: keyof Filters, value: string) => {
+    setFilters({ ...filters, [name]: value });
+    setTokens(['']);
+  };
+  return (
+    <section>
+      <TaskFilters filters={filters} onChange={setFilter} />
+      <div class="table-head">
+        <span class="muted">
+          {live === 'live'
+            ? 'live'
+            : live === 'retrying'
+              ? 'live updates lost, reconnecting…'
+              : 'connecting…'}
+        </span>
+        <div class="pager">
+          <button
+            type="button"
+            disabled={tokens.length === 1}
+            onClick={() => setTokens(tokens.slice(0, -1))}
+          >
+            ‹ Newer
+          </button>
+          <button
+            type="button"
+            disabled={!page?.next}
+            onClick={() => page && setTokens([...tokens, page.next])}
+          >
+            Older ›
+          </button>
+        </div>
+      </div>
+      {page === undefined ? (
+        <p class="muted">loading…</p>
+      ) : (
+        <TaskTable tasks={page.tasks} now={now} />
+      )}
+    </section>
+  );
+}
+
+/** `&status=..&kind=..&memberId=..` for the filters that are set. */
+function filterQuery(filters: Filters): string {
+  const params = new URLSearchParams();
+  if (filters.status) params.set('status', filters.status);
+  if (filters.kind) params.set('kind', filters.kind);
+  if (filters.member) params.set('memberId', filters.member);
+  const text = params.toString();
+  return text ? `&${text}` : '';
+}
+
+function TaskFilters(props: {
+  filters: Filters;
+  onChange: (name: keyof Filters, value: string) => void;
+}) {
+  const [id, setId] = useState('');
+  const { filters, onChange } = props;
+  return (
+    <div class="filters">
+      <form
+        class="search"
+        onSubmit={(e) => {
+          e.preventDefault();
+          if (id.trim()) go('tasks', id.trim());
+        }}
+      >
+        <input
+          name="id"
+          placeholder="task id"
+          value={id}
+          onInput={(e) => setId(e.currentTarget.value)}
+        />
+        <button type="submit">Open</button>
+      </form>
+      <label>
+        Status
+        <select
+          name="status"
+          value={filters.status}
+          onChange={(e) => onChange('status', e.currentTarget.value)}
+        >
+          <option value="">any</option>
+          {STATUSES.map((s) => (
+            <option value={s} key={s}>
+              {s}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        Kind
+        <input
+          name="kind"
+          value={filters.kind}
+          onChange={(e) => onChange('kind', e.currentTarget.value.trim())}
+        />
+      </label>
+      <label>
+        Member
+        <input
+          name="member"
+          value={filters.member}
+          onChange={(e) => onChange('member', e.currentTarget.value.trim())}
+        />
+      </label>
+    </div>
+  );
+}
+
+function TaskTable({ tasks, now }: { tasks: readonly Task[]; now: number }) {
+  if (tasks.length === 0) return <p class="muted empty">no tasks</p>;
+  return (
+    <table class="tasks">
+      <thead>
+        <tr>
+          <th>ID</th>
+          <th>Status</th>
+          <th>Kind</th>
+          <th>Priority</th>
+          <th>Attempt</th>
+          <th>Member</th>
+          <th>Created</th>
+          <th>Result / error</th>
+        </tr>
+      </thead>
+      <tbody>
+        {tasks.map((task) => (
+          <tr key={task.id} data-task={task.id} onClick={() => go('tasks', task.id)}>
+            <td data-label="ID">
+              <a href={`#/tasks/${encodeURIComponent(task.id)}`}>{cut(task.id, 40)}</a>
+            </td>
+            <td data-label="Status">
+              <StatusBadge task={task} />
+            </td>
+            <td data-label="Kind">{task.kind}</td>
+            <td data-label="Priority">{shortPriority(task.priority)}</td>
+            <td data-label="Attempt">{task.attempt ?? 0}</td>
+            <td data-label="Member">{task.memberId}</td>
+            <td data-label="Created">{ago(task.createdAt, now)}</td>
+            <td data-label="Result" class={task.error ? 'error-text' : ''}>
+              {cut(task.error ?? task.result, 80)}
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}

@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import { parseDelay } from '../../../src/dashboard/delay.js';
+import { noWorkReason } from '../../../src/dashboard/no-work-reason.js';
+import { applyChanges, PAGE_SIZE, type Page } from '../../../src/dashboard/task-page.js';
+import type { Task } from '../../../src/dashboard/types.js';
+
+// The dashboard's pure parts (the browser test drives the rest in Chromium).
+
+const at = (s: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, s)).toISOString();
+const task = (id: string, s: number, status = 'TASK_STATUS_PENDING'): Task => ({
+  id,
+  createdAt: at(s),
+  status,
+});
+const page = (...tasks: Task[]): Page => ({ tasks, next: '' });
+
+describe('a task page under watch events', () => {
+  it('puts a new task on top of the first page, and never on a later one', () => {
+    const first = applyChanges(
+      page(task('b', 2), task('a', 1)),
+      [['changed', task('c', 3)]],
+      true,
+      '',
+    );
+    expect(first.tasks.map((t) => t.id)).toEqual(['c', 'b', 'a']);
+    const later = applyChanges(page(task('b', 2)), [['changed', task('c', 3)]], false, '');
+    expect(later.tasks.map((t) => t.id)).toEqual(['b']);
+  });
+
+  it('puts an older task that now matches in its place, not on top; one past the page stays off', () => {
+    const rows = page(task('c', 3), task('a', 1));
+    expect(
+      applyChanges(rows, [['changed', task('b', 2)]], true, '').tasks.map((t) => t.id),
+    ).toEqual(['c', 'b', 'a']);
+    const full = page(...Array.from({ length: PAGE_SIZE }, (_, i) => task(`t${i}`, 1000 - i)));
+    expect(applyChanges(full, [['changed', task('old', 1)]], true, '')).toBe(full);
+  });
+
+  it('updates rows in place, drops deleted ones and ones that left the status filter', () => {
+    const rows = page(task('b', 2), task('a', 1));
+    const next = applyChanges(
+      rows,
+      [
+        ['changed', task('a', 1, 'TASK_STATUS_RUNNING')],
+        ['deleted', { id: 'b' }],
+      ],
+      true,
+      '',
+    );
+    expect(next.tasks).toEqual([task('a', 1, 'TASK_STATUS_RUNNING')]);
+    const filtered = applyChanges(
+      rows,
+      [['changed', task('a', 1, 'TASK_STATUS_COMPLETED')]],
+      true,
+      'pending',
+    );
+    expect(filtered.tasks.map((t) => t.id)).toEqual(['b']);
+  });
+});
+
+describe('why a member gets no work', () => {
+  const now = Date.UTC(2026, 0, 1);
+  it('names the first reason an operator would look for', () => {
+    const alive = { id: 'w', status: 'alive', slotsTotal: 2, slotsFree: 1, kinds: ['demo'] };
+    expect(noWorkReason(alive, now)).toBe('');
+    expect(
+      noWorkReason({ ...alive, status: 'draining', statusReason: 'drained by an operator' }, now),
+    ).toBe('draining: drained by an operator');
+    expect(
+      noWorkReason(
+        {
+          ...alive,
+          quarantinedUntil: new Date(now + 5000).toISOString(),
+          quarantineReason: '5 failures',
+        },
+        now,
+      ),
+    ).toBe('quarantined: 5 failures');
+    expect(noWorkReason({ ...alive, quarantinedUntil: new Date(now - 1).toISOString() }, now)).toBe(
+      '',
+    );
+    expect(noWorkReason({ ...alive, reportedStatus: 'HEARTBEAT_STATUS_FAILED' }, now)).toMatch(
+      /^unhealthy/,
+    );
+    expect(noWorkReason({ ...alive, slotsFree: 0 }, now)).toBe('all slots busy');
+    expect(noWorkReason({ ...alive, kinds: [] }, now)).toBe('no task kinds');
+  });
+});
+
+describe('the schedule form delay', () => {
+  it('takes ms, s, m and h, and refuses anything else with how to write it', () => {
+    expect(parseDelay('')).toBeUndefined();
+    expect(parseDelay('250')).toBe(250);
+    expect(parseDelay('30s')).toBe(30_000);
+    expect(parseDelay('10m')).toBe(600_000);
+    expect(parseDelay('2h')).toBe(7_200_000);
+    expect(() => parseDelay('soon')).toThrow(/ms, s, m or h/);
+  });
+});
