@@ -235,4 +235,91 @@ describe('watch streams', () => {
     watch.kill('SIGINT');
     expect((await watch.exited).code).toBe(0);
   });
+
+  it("serves the dashboard's API: watches without a snapshot, by kind or one id, stats live, newest-first lists", async () => {
+    const { address, http } = await cluster().startLeader(['--store', 'memory']);
+    const api = clients(address);
+    for (const [id, kind] of [
+      ['old-a', 'a'],
+      ['old-b', 'b'],
+    ]) {
+      await api.schedule({ id, payload: '1', kind });
+    }
+    const changesOfA = new SseReader(`${http}/v1/tasks:watch?snapshot=false&kind=a`);
+    const oneTask = new SseReader(`${http}/v1/tasks:watch?snapshot=false&id=new-b`);
+    const stats = new SseReader(`${http}/v1/stats:watch`);
+    await waitFor(
+      () => [changesOfA, oneTask, stats].every((r) => r.events.some((e) => e.event === 'synced')),
+      { timeoutMs: 5000, what: 'three watches synced' },
+    );
+    // No snapshot: `synced` comes first, whatever is there.
+    expect(changesOfA.events.map((e) => e.event)).toEqual(['synced']);
+    expect(stats.events[0]).toMatchObject({ event: 'stats', data: { tasks: { pending: 2 } } });
+    await api.schedule({ id: 'new-b', payload: '1', kind: 'b' });
+    await api.schedule({ id: 'new-a', payload: '1', kind: 'a' });
+    await waitFor(
+      () =>
+        changesOfA.events.some((e) => e.data['id'] === 'new-a') &&
+        oneTask.events.some((e) => e.data['id'] === 'new-b') &&
+        stats.events.some(
+          (e) =>
+            e.event === 'stats' &&
+            e.data['tasks'] !== undefined &&
+            (e.data['tasks'] as Record<string, number>)['pending'] === 4,
+        ),
+      { timeoutMs: 5000, what: 'the changes of kind a, of task new-b, and the stats after them' },
+    );
+    expect(changesOfA.events.filter((e) => e.event === 'changed').map((e) => e.data['id'])).toEqual(
+      ['new-a'],
+    );
+    expect(oneTask.events.filter((e) => e.event === 'changed').map((e) => e.data['id'])).toEqual([
+      'new-b',
+    ]);
+
+    const list = async (query: string) => {
+      const response = await fetch(`${http}/v1/tasks?${query}`);
+      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+    };
+    const newest = await list('newestFirst=true&pageSize=3');
+    expect((newest.body['tasks'] as { id: string }[]).map((t) => t.id)).toEqual([
+      'new-a',
+      'new-b',
+      'old-b',
+    ]);
+    const older = await list(
+      `newestFirst=true&pageSize=3&pageToken=${String(newest.body['nextPageToken'])}`,
+    );
+    expect((older.body['tasks'] as { id: string }[]).map((t) => t.id)).toEqual(['old-a']);
+    const ofA = await list('kind=a');
+    expect((ofA.body['tasks'] as { id: string }[]).map((t) => t.id)).toEqual(['old-a', 'new-a']);
+    const bad = await list('kind=not%20a%20kind');
+    expect(bad.status).toBe(400);
+    expect(String(bad.body['error'])).toMatch(/kind filter/);
+    const stat = await (await fetch(`${http}/v1/stats`)).json();
+    expect(stat).toMatchObject({
+      tasks: { pending: 4 },
+      queued: { medium: 4 },
+      slots: { total: 0, free: 0 },
+    });
+    for (const reader of [changesOfA, oneTask, stats]) reader.close();
+  });
+
+  it('serves the dashboard at / with a strict CSP, and nothing there with --no-dashboard', async () => {
+    const { http } = await cluster().startLeader(['--store', 'memory']);
+    const page = await fetch(`${http}/`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect(await page.text()).toContain('<script type="module" src="app.js">');
+    expect((await fetch(`${http}/app.js`)).headers.get('content-type')).toMatch(/javascript/);
+    // Other paths keep the API's JSON answers.
+    const missing = await fetch(`${http}/nope`);
+    expect(missing.status).toBe(404);
+    expect(await missing.json()).toEqual({ error: 'no route GET /nope' });
+    const { http: bare } = await cluster().startLeader(
+      ['--store', 'memory', '--no-dashboard'],
+      'bare',
+    );
+    expect((await fetch(`${bare}/`)).status).toBe(404);
+  });
 });

@@ -292,4 +292,41 @@ describe('TaskIndex.list', () => {
     const next = index.list({ pageSize: 10, memberId: m('nobody'), afterSeq: page.nextAfterSeq });
     expect(next).toEqual({ tasks: [], nextAfterSeq: undefined });
   });
+  it('pages newest first, every task exactly once, with the kind and status filters', () => {
+    const { clock, index, tasks } = setup(7);
+    start(index, tasks[5]!, clock.nowMs());
+    const seen: string[] = [];
+    let afterSeq: number | undefined;
+    // Bounded: seven tasks in pages of three.
+    for (let call = 0; call < 5; call++) {
+      const page = index.list({ pageSize: 3, newestFirst: true, afterSeq });
+      seen.push(...ids(page.tasks));
+      afterSeq = page.nextAfterSeq;
+      if (afterSeq === undefined) break;
+    }
+    expect(seen).toEqual(['t7', 't6', 't5', 't4', 't3', 't2', 't1']);
+    const running = index.list({ pageSize: 10, newestFirst: true, status: 'running' });
+    expect(ids(running.tasks)).toEqual(['t6']);
+  });
+
+  it('filters by kind while walking, in both orders', () => {
+    const { index } = setup(0);
+    for (const kind of ['a', 'b', 'a']) index.add(taskRecord({ seq: index.nextSeq(), kind }));
+    expect(ids(index.list({ pageSize: 10, kind: 'a' }).tasks)).toEqual(['t1', 't3']);
+    expect(ids(index.list({ pageSize: 10, kind: 'a', newestFirst: true }).tasks)).toEqual([
+      't3',
+      't1',
+    ]);
+    expect(index.list({ pageSize: 10, kind: 'c' }).tasks).toEqual([]);
+  });
+
+  it('examines at most MAX_LIST_SCAN records newest first too, and goes on from there', () => {
+    const { index } = setup(MAX_LIST_SCAN + 2);
+    const page = index.list({ pageSize: 10, memberId: m('nobody'), newestFirst: true });
+    expect(page.tasks).toEqual([]);
+    expect(page.nextAfterSeq).toBe(3);
+    const next = index.list({ pageSize: 10, newestFirst: true, afterSeq: page.nextAfterSeq });
+    expect(ids(next.tasks)).toEqual(['t2', 't1']);
+    expect(next.nextAfterSeq).toBeUndefined();
+  });
 });

@@ -29,4 +29,16 @@ describe('TaskWatchFilter', () => {
     expect(filter.admitDeleted('b' as TaskId)).toBe(true);
     expect(filter.admitDeleted('a' as TaskId)).toBe(false);
   });
+
+  it('filters by kind and by one task id (the dashboard follows one task)', () => {
+    const kinded = (id: string, kind: string) => ({ ...task(id, 'pending'), kind }) as TaskRecord;
+    const byKind = new TaskWatchFilter(undefined, undefined, 'resize');
+    expect(byKind.open).toBe(false);
+    expect(byKind.admit(kinded('a', 'resize'))).toBe(true);
+    expect(byKind.admit(kinded('b', 'email'))).toBe(false);
+    const one = new TaskWatchFilter(undefined, undefined, undefined, 'a' as TaskId);
+    expect(one.admit(kinded('a', 'x'))).toBe(true);
+    expect(one.admit(kinded('b', 'x'))).toBe(false);
+    expect(one.admitDeleted('a' as TaskId)).toBe(true);
+  });
 });
