@@ -159,6 +159,13 @@ export interface TaskRecord {
    * memory only (not stored), so tasks loaded at start carry none and are not traced.
    */
   traceContext?: Readonly<Record<string, string>> | undefined;
+  /**
+   * The leader's metrics' bookkeeping: the record's status and attempt when they last
+   * counted it (see TaskTransitions). Not stored. A field rather than a WeakMap beside the
+   * records: a WeakMap holding every live record cost the garbage collector more per task
+   * than the counting itself (issue #19's benchmark).
+   */
+  observedState?: number | undefined;
   readonly createdAtMs: number;
   startedAtMs: number | undefined;
   finishedAtMs: number | undefined;

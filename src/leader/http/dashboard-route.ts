@@ -33,9 +33,9 @@ export async function registerDashboard(app: FastifyInstance, dir: string): Prom
     cacheControl: true,
     maxAge: 0,
     setHeaders: (response) => {
-      response.header('content-security-policy', CONTENT_SECURITY_POLICY);
-      response.header('x-content-type-options', 'nosniff');
-      response.header('referrer-policy', 'no-referrer');
+      response.setHeader('content-security-policy', CONTENT_SECURITY_POLICY);
+      response.setHeader('x-content-type-options', 'nosniff');
+      response.setHeader('referrer-policy', 'no-referrer');
     },
   });
 }

@@ -9,26 +9,24 @@ export type TaskTransition =
 
 /**
  * Turns saved task records into transitions, each counted once: what a record looked like
- * when last seen is kept beside the live record itself (a WeakMap, so a pruned task takes
- * its entry with it), and a save that did not change status or attempt counts nothing (a
- * re-attach, a second save in a group). Restored records are made known first, so only
- * records never seen are new tasks. Cheap enough for every saved record.
+ * when last seen is kept on the live record itself (`observedState`, status and attempt as
+ * one number, attempt * 8 + status: no string per save), and a save that did not change
+ * status or attempt counts nothing (a re-attach, a second save in a group). Restored
+ * records are made known first, so only records never seen are new tasks. Cheap enough for
+ * every saved record. One TaskTransitions per process: the field is its own.
  */
 export class TaskTransitions {
-  /** Status and attempt as one number (attempt * 8 + status): no string per save. */
-  private readonly seen = new WeakMap<TaskRecord, number>();
-
   /** A record restored from the store: known already, so its next save is no new task. */
   know(task: TaskRecord): void {
-    this.seen.set(task, stateOf(task));
+    task.observedState = stateOf(task);
   }
 
   /** The transitions a saved record makes since it was last seen. */
   observe(task: TaskRecord, emit: (transition: TaskTransition) => void): void {
     const state = stateOf(task);
-    const before = this.seen.get(task);
+    const before = task.observedState;
     if (before === state) return;
-    this.seen.set(task, state);
+    task.observedState = state;
     // Never seen (nor restored): a new task, perhaps started in the same commit.
     if (before === undefined) emit({ what: 'scheduled', task });
     switch (task.status) {

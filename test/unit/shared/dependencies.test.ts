@@ -11,9 +11,16 @@ const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
   dependencies: Record<string, string>;
 };
 
+/**
+ * The web dashboard (src/dashboard) is browser code that esbuild bundles at build time into
+ * dist/dashboard, packages included: preact is a build-time devDependency, like esbuild.
+ */
+const BUNDLED = join(root, 'src', 'dashboard');
+
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
     const path = join(dir, name);
+    if (path === BUNDLED) return [];
     if (statSync(path).isDirectory()) return sourceFiles(path);
     return path.endsWith('.ts') ? [path] : [];
   });
