@@ -68,7 +68,7 @@ export async function runLeader(
     watchers: () => serving().watchers.size,
   });
   // Off unless the OTEL_* variables ask for it; a value it cannot use stops the start.
-  const tracing = startTracing('drover-leader');
+  const tracing = await startTracing('drover-leader');
   if (tracing)
     logger.info({ exporter: process.env['OTEL_TRACES_EXPORTER'] ?? 'otlp' }, 'tracing on');
   const tracer = tracing && new TaskTracer(tracing.tracer);

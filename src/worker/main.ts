@@ -37,7 +37,7 @@ export async function runWorker(config: WorkerConfig, signal: AbortSignal): Prom
       ? undefined
       : await startMetrics(metrics, config.metrics.listen, logger);
   // Off unless the OTEL_* variables ask for it; the run spans then use this provider.
-  const tracing = startTracing('drover-worker');
+  const tracing = await startTracing('drover-worker');
   if (tracing)
     logger.info({ exporter: process.env['OTEL_TRACES_EXPORTER'] ?? 'otlp' }, 'tracing on');
   const worker = (made.worker = createWorker({

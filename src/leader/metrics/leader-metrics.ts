@@ -1,4 +1,5 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { LeanHistogram, type LeanSeries } from './lean-histogram.js';
 import type { Scheduler } from '../../scheduler/scheduler.js';
 import type { TaskRecord } from '../../scheduler/task.js';
 import { isLive as isLiveState } from '../membership/state.js';
@@ -42,10 +43,10 @@ export class LeaderMetrics {
   private readonly started: Counter<'kind'>;
   private readonly finished: Counter<'kind' | 'status'>;
   private readonly retries: Counter<'kind'>;
-  private readonly toStart: Histogram<'kind'>;
-  private readonly runTime: Histogram<'kind' | 'status'>;
-  private readonly commitSeconds: Histogram;
-  private readonly commitTasks: Histogram;
+  private readonly toStart: LeanHistogram;
+  private readonly runTime: LeanHistogram;
+  private readonly commitSeconds: LeanSeries;
+  private readonly commitTasks: LeanSeries;
 
   constructor(sources: MetricsSources) {
     const registers = [this.registry];
@@ -74,32 +75,30 @@ export class LeaderMetrics {
       labelNames: ['kind'],
       registers,
     });
-    this.toStart = new Histogram({
-      name: 'drover_task_schedule_to_start_seconds',
-      help: "From a task's creation (or run time, if delayed) to its first attempt's start.",
-      labelNames: ['kind'],
-      buckets: SECONDS,
-      registers,
-    });
-    this.runTime = new Histogram({
-      name: 'drover_task_run_seconds',
-      help: "From a task's last attempt start to its end, by kind and status.",
-      labelNames: ['kind', 'status'],
-      buckets: SECONDS,
-      registers,
-    });
-    this.commitSeconds = new Histogram({
-      name: 'drover_store_commit_seconds',
-      help: 'Time for one group commit of task changes to the store.',
-      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1],
-      registers,
-    });
-    this.commitTasks = new Histogram({
-      name: 'drover_store_commit_tasks',
-      help: 'Task records written by one group commit.',
-      buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 5000],
-      registers,
-    });
+    this.toStart = new LeanHistogram(
+      'drover_task_schedule_to_start_seconds',
+      "From a task's creation (or run time, if delayed) to its first attempt's start.",
+      SECONDS,
+      this.registry,
+    );
+    this.runTime = new LeanHistogram(
+      'drover_task_run_seconds',
+      "From a task's last attempt start to its end, by kind and status.",
+      SECONDS,
+      this.registry,
+    );
+    this.commitSeconds = new LeanHistogram(
+      'drover_store_commit_seconds',
+      'Time for one group commit of task changes to the store.',
+      [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1],
+      this.registry,
+    ).labels();
+    this.commitTasks = new LeanHistogram(
+      'drover_store_commit_tasks',
+      'Task records written by one group commit.',
+      [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 5000],
+      this.registry,
+    ).labels();
     this.gauges(sources, registers);
   }
 
@@ -125,8 +124,8 @@ export class LeaderMetrics {
       scheduled: Counter.Internal;
       started: Counter.Internal;
       retries: Counter.Internal;
-      toStart: Histogram.Internal<'kind'>;
-      finished: Map<string, { count: Counter.Internal; runTime: Histogram.Internal<string> }>;
+      toStart: LeanSeries;
+      finished: Map<string, { count: Counter.Internal; runTime: LeanSeries }>;
     }
   >();
 
@@ -137,7 +136,7 @@ export class LeaderMetrics {
         scheduled: this.scheduled.labels(kind),
         started: this.started.labels(kind),
         retries: this.retries.labels(kind),
-        toStart: this.toStart.labels(kind),
+        toStart: this.toStart.labels({ kind }),
         finished: new Map(),
       };
       this.byKind.set(kind, children);

@@ -1,20 +1,5 @@
 import { trace, type Tracer } from '@opentelemetry/api';
-import { OTLPTraceExporter as OtlpJsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { OTLPTraceExporter as OtlpProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto';
-import {
-  detectResources,
-  envDetector,
-  hostDetector,
-  processDetector,
-  resourceFromAttributes,
-} from '@opentelemetry/resources';
-import {
-  BatchSpanProcessor,
-  ConsoleSpanExporter,
-  type SpanExporter,
-} from '@opentelemetry/sdk-trace-base';
-import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
-import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
+import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { StartupError } from '../errors.js';
 
 /** A process's tracing once started: its tracer, and a flush-and-stop for shutdown. */
@@ -26,6 +11,8 @@ export interface Tracing {
 
 /** The environment variables tracing reads: the OpenTelemetry SDK's own names. */
 export type TracingEnv = Readonly<Record<string, string | undefined>>;
+
+type OtlpProtocol = 'http/protobuf' | 'http/json';
 
 /**
  * Whether the environment asks for traces. drover traces only when told to (the issue
@@ -42,25 +29,35 @@ export function tracingWanted(env: TracingEnv): boolean {
 }
 
 /**
- * Starts OpenTelemetry tracing as the standard OTEL_* variables say, or returns undefined
+ * Starts OpenTelemetry tracing as the standard OTEL_* variables say, or resolves undefined
  * when they do not ask for it. Registers the provider globally (W3C trace context
  * propagation, AsyncLocalStorage context), so spans a task handler opens with the
- * @opentelemetry/api join the attempt's trace. Throws StartupError on a value it cannot use.
+ * @opentelemetry/api join the attempt's trace. Rejects with StartupError on a value it
+ * cannot use, before anything is registered. The SDK and its exporters are loaded here
+ * only: a process that does not trace never loads them.
  */
-export function startTracing(
+export async function startTracing(
   serviceName: string,
   env: TracingEnv = process.env,
-): Tracing | undefined {
+): Promise<Tracing | undefined> {
   if (!tracingWanted(env)) return undefined;
-  const exporters = exporterNames(env);
-  const spanProcessors = (exporters.length === 0 ? ['otlp'] : exporters).map(
-    (name) => new BatchSpanProcessor(exporterFor(name, env)),
-  );
+  const named = exporterNames(env);
+  const names = checkExporters(named.length === 0 ? ['otlp'] : named);
+  const protocol = otlpProtocol(env);
+  const [base, node, resources, semconv] = await Promise.all([
+    import('@opentelemetry/sdk-trace-base'),
+    import('@opentelemetry/sdk-trace-node'),
+    import('@opentelemetry/resources'),
+    import('@opentelemetry/semantic-conventions'),
+  ]);
+  const exporters = await Promise.all(names.map((name) => makeExporter(name, protocol)));
+  const spanProcessors = exporters.map((exporter) => new base.BatchSpanProcessor(exporter));
   // OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES (the env detector) win over our name.
-  const resource = resourceFromAttributes({ [ATTR_SERVICE_NAME]: serviceName }).merge(
-    detectResources({ detectors: [hostDetector, processDetector, envDetector] }),
-  );
-  const provider = new NodeTracerProvider({ resource, spanProcessors });
+  const { detectResources, envDetector, hostDetector, processDetector } = resources;
+  const resource = resources
+    .resourceFromAttributes({ [semconv.ATTR_SERVICE_NAME]: serviceName })
+    .merge(detectResources({ detectors: [hostDetector, processDetector, envDetector] }));
+  const provider = new node.NodeTracerProvider({ resource, spanProcessors });
   provider.register();
   return {
     tracer: trace.getTracer('drover'),
@@ -84,23 +81,39 @@ function exporterNames(env: TracingEnv): string[] {
     .filter((name) => name !== '');
 }
 
-function exporterFor(name: string, env: TracingEnv): SpanExporter {
-  if (name === 'console') return new ConsoleSpanExporter();
-  if (name !== 'otlp') {
+/** The exporters asked for, each one drover ships; refuses any other by name. */
+function checkExporters(names: readonly string[]): ('otlp' | 'console')[] {
+  return names.map((name) => {
+    if (name === 'otlp' || name === 'console') return name;
     throw new StartupError(
       `OTEL_TRACES_EXPORTER=${name}: drover exports traces by otlp or console`,
     );
-  }
+  });
+}
+
+/** The OTLP protocol asked for; the collector's OTLP/HTTP port takes both encodings. */
+function otlpProtocol(env: TracingEnv): OtlpProtocol {
   const protocol = (
     env['OTEL_EXPORTER_OTLP_TRACES_PROTOCOL'] ??
     env['OTEL_EXPORTER_OTLP_PROTOCOL'] ??
     'http/protobuf'
   ).trim();
-  // The exporters read their endpoint, headers, timeout and compression from OTEL_* too.
-  if (protocol === 'http/protobuf') return new OtlpProtoExporter();
-  if (protocol === 'http/json') return new OtlpJsonExporter();
+  if (protocol === 'http/protobuf' || protocol === 'http/json') return protocol;
   throw new StartupError(
     `OTEL_EXPORTER_OTLP_PROTOCOL=${protocol}: drover sends OTLP over http/protobuf or http/json ` +
       '(a collector takes both on port 4318)',
   );
+}
+
+async function makeExporter(
+  name: 'otlp' | 'console',
+  protocol: OtlpProtocol,
+): Promise<SpanExporter> {
+  if (name === 'console') {
+    return new (await import('@opentelemetry/sdk-trace-base')).ConsoleSpanExporter();
+  }
+  // The exporters read their endpoint, headers, timeout and compression from OTEL_* too.
+  return protocol === 'http/json'
+    ? new (await import('@opentelemetry/exporter-trace-otlp-http')).OTLPTraceExporter()
+    : new (await import('@opentelemetry/exporter-trace-otlp-proto')).OTLPTraceExporter();
 }
