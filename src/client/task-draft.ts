@@ -19,6 +19,7 @@ export function taskDraft(fields: Partial<Task> & { payload: string }): Task {
     attemptBase: 0,
     concurrencyKey: '',
     traceContext: {},
+    attempts: [],
     ...fields,
   };
 }

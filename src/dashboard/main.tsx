@@ -62,7 +62,7 @@ function StatsBar() {
       <span title="running">{count(t['running'] ?? 0)} running</span>
       <span title="scheduled for later">{count(t['scheduled'] ?? 0)} later</span>
       <span title="failed">{count(t['error'] ?? 0)} failed</span>
-      <span title="alive members">{count(stats.members['alive'] ?? 0)} members</span>
+      <span title="alive members">{plural(stats.members['alive'] ?? 0, 'member')}</span>
       <span title="free / total slots">
         {stats.slots.free}/{stats.slots.total} slots free
       </span>
@@ -73,5 +73,8 @@ function StatsBar() {
 
 /** A count as the reader's locale writes it (100,000). */
 const count = (n: number): string => n.toLocaleString();
+
+/** "1 member", "3 members". */
+const plural = (n: number, noun: string): string => `${count(n)} ${noun}${n === 1 ? '' : 's'}`;
 
 render(<App />, document.getElementById('app')!);

@@ -22,6 +22,17 @@ export interface Task {
   readonly concurrencyKey?: string;
   readonly waiting?: string;
   readonly traceContext?: Readonly<Record<string, string>>;
+  readonly attempts?: readonly Attempt[];
+}
+
+/** One attempt of a task (scheduler.v1.TaskAttempt). */
+export interface Attempt {
+  readonly attempt: number;
+  readonly memberId?: string;
+  readonly startedAt?: string;
+  readonly endedAt?: string;
+  readonly outcome?: string;
+  readonly error?: string;
 }
 
 /** A member as the HTTP API returns it (cluster.v1.Member). */

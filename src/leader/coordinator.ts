@@ -41,6 +41,7 @@ import { DuePromotion } from './maintenance/due-promotion.js';
 import { RetentionPrune } from './maintenance/retention-prune.js';
 import { ReattachGrace } from './maintenance/reattach-grace.js';
 import type { TaskTracer } from './tracing/task-tracer.js';
+import { SavedTasks } from './saved-tasks.js';
 import type { HeartbeatInput, MemberView, NewTaskInput, WorkChannel } from './views.js';
 
 export type { HeartbeatInput, MemberView, NewTaskInput, WorkChannel } from './views.js';
@@ -56,7 +57,7 @@ export interface LeaderDeps {
   /** The maintenance ticker and per-turn deferral; Node's unless a test injects them. */
   readonly timers?: LeaderTimers;
   /** Told of every commit of task changes (the leader's metrics). */
-  readonly metrics?: Pick<LeaderMetrics, 'observeSaved' | 'observeRestored'>;
+  readonly metrics?: Pick<LeaderMetrics, 'observeCommit' | 'count'>;
   /** Spans of each task's schedule, queue wait, assignment and completion; none if unset. */
   readonly tracer?: TaskTracer;
 }
@@ -90,6 +91,7 @@ export class Coordinator {
   private readonly outputFeed: OutputFeed;
   private readonly reattach: ReattachGrace;
   private readonly due: DuePromotion;
+  private readonly savedTasks: SavedTasks;
   /** Pause and resume per kind and per concurrency key (durable). */
   readonly pauses: Pauses;
   /** Concurrency and rate limits per key, defaults per kind (durable). */
@@ -122,6 +124,7 @@ export class Coordinator {
       options.watchers ?? DEFAULT_WATCH_LIMITS,
       new WatchTurns({ defer, nowMs: () => clock.nowMs(), budgetMs: WATCH_TURN_BUDGET_MS }),
     );
+    this.savedTasks = new SavedTasks({ clock, metrics: deps.metrics });
     const commits = new CommitPipeline({
       store: deps.store,
       events,
@@ -130,7 +133,7 @@ export class Coordinator {
         this.shutdown('leader stopped after a store failure');
         deps.fail(err);
       },
-      onSaved: deps.metrics && ((changed, ms) => deps.metrics!.observeSaved(changed, ms)),
+      onSaved: (changed, ms) => this.savedTasks.saved(changed, ms),
     });
     const channels = (this.channels = new WorkChannels(log, this.startTracing(deps.tracer)));
     const feed = new MemberFeed(events, defer, () => this.lifecycle.views());
@@ -179,7 +182,7 @@ export class Coordinator {
     );
     if (running > 0) this.reattach.arm(this.deps.clock.nowMs() + this.options.reattachGraceMs);
     // The records just loaded: no second walk of the task list at start.
-    this.deps.metrics?.observeRestored(records);
+    this.savedTasks.restored(records);
     // What fell due while no leader ran is queued now, the rest on time.
     this.due.run(this.deps.clock.nowMs());
     this.crons.run(this.deps.clock.nowMs());

@@ -94,6 +94,19 @@ export function checkConcurrencyKey(key: string, what = 'concurrency key'): void
 }
 
 /**
+ * One attempt as the leader's attempt log keeps it (src/leader/attempt-log.ts fills it in;
+ * the scheduler never reads it).
+ */
+export interface AttemptLogEntry {
+  readonly attempt: number;
+  readonly memberId: string | undefined;
+  readonly startedAtMs: number | undefined;
+  endedAtMs?: number | undefined;
+  outcome?: string | undefined;
+  error?: string | undefined;
+}
+
+/**
  * Everything the leader knows about a task, and exactly what a durable store must keep:
  * a leader rebuilt from these records alone has the same queue order, attempts and results.
  */
@@ -166,6 +179,8 @@ export interface TaskRecord {
    * than the counting itself (issue #19's benchmark).
    */
   observedState?: number | undefined;
+  /** The attempts this leader saw (the leader's attempt log; not stored). */
+  attemptLog?: AttemptLogEntry[] | undefined;
   readonly createdAtMs: number;
   startedAtMs: number | undefined;
   finishedAtMs: number | undefined;

@@ -136,6 +136,10 @@ describe.skipIf(skip)('web dashboard in Chromium', () => {
     await page.locator('.detail-head .badge', { hasText: 'error' }).waitFor({ timeout: UI_MS });
     expect(await page.locator('pre.error-text').textContent()).toMatch(/exit|3/);
     await expect.poll(() => page.locator('[data-output]').textContent()).toContain('half way');
+    // Its attempts: where it ran, how it ended, why.
+    await expect
+      .poll(() => page.locator('tr[data-attempt="1"]').textContent(), { timeout: UI_MS })
+      .toMatch(/^1w1.*error.*exit/);
     await shot(page, 'task-error');
 
     // Re-run: a new attempt series; its output is followed again.
@@ -144,6 +148,10 @@ describe.skipIf(skip)('web dashboard in Chromium', () => {
       .poll(() => page.locator('[data-field="Attempt"] dd').textContent(), { timeout: UI_MS })
       .toMatch(/^2 of 2/);
     await page.locator('.detail-head .badge', { hasText: 'error' }).waitFor({ timeout: UI_MS });
+    await expect
+      .poll(() => page.locator('tr[data-attempt="2"] .badge').textContent(), { timeout: UI_MS })
+      .toBe('error');
+    expect(await page.locator('tr[data-attempt]').count()).toBe(2);
 
     await page.getByRole('button', { name: 'Delete' }).click();
     await page.getByRole('button', { name: 'Confirm delete' }).click();

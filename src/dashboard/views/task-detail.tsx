@@ -62,6 +62,7 @@ export function TaskDetail({ id }: { id: string }) {
       </div>
       <Actions task={task} act={act} />
       <TaskFields task={task} />
+      <Attempts task={task} />
       {task.error ? <Block title="Error" text={task.error} cls="error-text" /> : null}
       {task.result ? <Block title="Result" text={task.result} /> : null}
       <Block title="Payload" text={task.payload ?? ''} />
@@ -144,6 +145,53 @@ function TaskFields({ task }: { task: Task }) {
           </div>
         ))}
     </dl>
+  );
+}
+
+/** The attempts the leader saw: member, times, how each ended and why it failed. */
+function Attempts({ task }: { task: Task }) {
+  const attempts = task.attempts ?? [];
+  if (attempts.length === 0) return null;
+  return (
+    <div class="block">
+      <h2>Attempts</h2>
+      <table class="attempts">
+        <thead>
+          <tr>
+            <th>#</th>
+            <th>Member</th>
+            <th>Started</th>
+            <th>Took</th>
+            <th>Outcome</th>
+            <th>Error</th>
+          </tr>
+        </thead>
+        <tbody>
+          {attempts.map((a) => (
+            <tr key={a.attempt} data-attempt={a.attempt}>
+              <td data-label="#">{a.attempt}</td>
+              <td data-label="Member">{a.memberId}</td>
+              <td data-label="Started">{when(a.startedAt)}</td>
+              <td data-label="Took">
+                {a.startedAt && a.endedAt
+                  ? duration(Date.parse(a.endedAt) - Date.parse(a.startedAt))
+                  : ''}
+              </td>
+              <td data-label="Outcome">
+                <span
+                  class={`badge badge-${a.outcome === 'retried' ? 'error' : (a.outcome ?? 'running') || 'running'}`}
+                >
+                  {a.outcome || 'running'}
+                </span>
+              </td>
+              <td data-label="Error" class="error-text">
+                {a.error}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
   );
 }
 

@@ -96,6 +96,14 @@ export function taskToWire(task: TaskRecord, waiting = ''): WireTask {
     attemptBase: task.attemptBase,
     concurrencyKey: task.concurrencyKey ?? '',
     traceContext: { ...task.traceContext },
+    attempts: (task.attemptLog ?? []).map((entry) => ({
+      attempt: entry.attempt,
+      memberId: entry.memberId ?? '',
+      startedAt: entry.startedAtMs === undefined ? undefined : new Date(entry.startedAtMs),
+      endedAt: entry.endedAtMs === undefined ? undefined : new Date(entry.endedAtMs),
+      outcome: entry.outcome ?? '',
+      error: entry.error ?? '',
+    })),
   };
 }
 

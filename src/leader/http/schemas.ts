@@ -114,6 +114,21 @@ export const TASK_SCHEMA = {
       description: "W3C trace context of the leader's schedule span, when the leader traces",
       additionalProperties: { type: 'string' },
     },
+    attempts: {
+      type: 'array',
+      description: 'the attempts this leader saw, oldest first (in memory: since it started)',
+      items: {
+        type: 'object',
+        properties: {
+          attempt: { type: 'integer' },
+          memberId: { type: 'string' },
+          startedAt: timestamp,
+          endedAt: timestamp,
+          outcome: { type: 'string' },
+          error: { type: 'string' },
+        },
+      },
+    },
   },
 } as const;
 

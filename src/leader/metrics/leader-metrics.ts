@@ -1,10 +1,9 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { LeanHistogram, type LeanSeries } from './lean-histogram.js';
 import type { Scheduler } from '../../scheduler/scheduler.js';
-import type { TaskRecord } from '../../scheduler/task.js';
 import { isLive as isLiveState } from '../membership/state.js';
 import type { MemberView } from '../views.js';
-import { TaskTransitions, type TaskTransition } from './task-transitions.js';
+import type { TaskTransition } from './task-transitions.js';
 
 /**
  * What the leader's metrics read when scraped (gauges cost nothing until then). Each may
@@ -38,7 +37,6 @@ const SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5
  */
 export class LeaderMetrics {
   readonly registry = new Registry();
-  private readonly transitions = new TaskTransitions();
   private readonly scheduled: Counter<'kind'>;
   private readonly started: Counter<'kind'>;
   private readonly finished: Counter<'kind' | 'status'>;
@@ -102,16 +100,10 @@ export class LeaderMetrics {
     this.gauges(sources, registers);
   }
 
-  /** Makes restored records known, so their next save is not counted as a new task. */
-  observeRestored(tasks: Iterable<TaskRecord>): void {
-    for (const task of tasks) this.transitions.know(task);
-  }
-
-  /** Records one commit of `changed` (after it landed), and the transitions it made. */
-  observeSaved(changed: readonly TaskRecord[], commitMs: number): void {
+  /** Records one commit of task changes (after it landed): how long, how many. */
+  observeCommit(tasks: number, commitMs: number): void {
     this.commitSeconds.observe(commitMs / 1000);
-    this.commitTasks.observe(changed.length);
-    for (const task of changed) this.transitions.observe(task, this.count);
+    this.commitTasks.observe(tasks);
   }
 
   /**
@@ -144,7 +136,8 @@ export class LeaderMetrics {
     return children;
   }
 
-  private readonly count = (t: TaskTransition): void => {
+  /** Counts one step of a task (each counted once: see TaskTransitions). */
+  readonly count = (t: TaskTransition): void => {
     const { kind } = t.task;
     switch (t.what) {
       case 'scheduled':

@@ -294,11 +294,35 @@ export interface Task {
    * leader's schedule span, so a watcher can link to the task's trace. Empty: not traced.
    */
   traceContext: { [key: string]: string };
+  /**
+   * The attempts this leader has seen the task make, oldest first (the latest 50): where
+   * each ran, when, and how it ended. Kept in the leader's memory, not stored: after a
+   * restart or failover it lists the attempts made since (attempt and error above are
+   * stored). Read-only: ignored on ScheduleTask.
+   */
+  attempts: TaskAttempt[];
 }
 
 export interface Task_TraceContextEntry {
   key: string;
   value: string;
+}
+
+/** TaskAttempt is one attempt of a task, as the leader saw it. */
+export interface TaskAttempt {
+  attempt: number;
+  memberId: string;
+  startedAt: Date | undefined;
+  /** Unset while it runs. */
+  endedAt: Date | undefined;
+  /**
+   * "completed", "error", "cancelled"; "retried": it failed and another attempt follows;
+   * "ended": it ended without its own report (the next attempt started in the same write).
+   * Empty while it runs.
+   */
+  outcome: string;
+  /** Why it failed, when it did. */
+  error: string;
 }
 
 /** ScheduleTaskRequest enqueues one task. */
@@ -740,6 +764,7 @@ function createBaseTask(): Task {
     attemptBase: 0,
     concurrencyKey: '',
     traceContext: {},
+    attempts: [],
   };
 }
 
@@ -820,6 +845,9 @@ export const Task: MessageFns<Task> = {
     globalThis.Object.entries(message.traceContext).forEach(([key, value]: [string, string]) => {
       Task_TraceContextEntry.encode({ key: key as any, value }, writer.uint32(202).fork()).join();
     });
+    for (const v of message.attempts) {
+      TaskAttempt.encode(v!, writer.uint32(210).fork()).join();
+    }
     return writer;
   },
 
@@ -1039,6 +1067,14 @@ export const Task: MessageFns<Task> = {
             }
             continue;
           }
+          case 26: {
+            if (tag !== 210) {
+              break;
+            }
+
+            message.attempts.push(TaskAttempt.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1164,6 +1200,9 @@ export const Task: MessageFns<Task> = {
               {},
             )
           : {},
+      attempts: globalThis.Array.isArray(object?.attempts)
+        ? object.attempts.map((e: any) => TaskAttempt.fromJSON(e))
+        : [],
     };
   },
 
@@ -1250,6 +1289,9 @@ export const Task: MessageFns<Task> = {
         });
       }
     }
+    if (message.attempts?.length) {
+      obj.attempts = message.attempts.map((e) => TaskAttempt.toJSON(e));
+    }
     return obj;
   },
 
@@ -1290,6 +1332,7 @@ export const Task: MessageFns<Task> = {
       }
       return acc;
     }, {});
+    message.attempts = object.attempts?.map((e) => TaskAttempt.fromPartial(e)) || [];
     return message;
   },
 };
@@ -1379,6 +1422,174 @@ export const Task_TraceContextEntry: MessageFns<Task_TraceContextEntry> = {
     const message = createBaseTask_TraceContextEntry();
     message.key = object.key ?? '';
     message.value = object.value ?? '';
+    return message;
+  },
+};
+
+function createBaseTaskAttempt(): TaskAttempt {
+  return {
+    attempt: 0,
+    memberId: '',
+    startedAt: undefined,
+    endedAt: undefined,
+    outcome: '',
+    error: '',
+  };
+}
+
+export const TaskAttempt: MessageFns<TaskAttempt> = {
+  encode(message: TaskAttempt, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.attempt !== 0) {
+      writer.uint32(8).uint32(message.attempt);
+    }
+    if (message.memberId !== '') {
+      writer.uint32(18).string(message.memberId);
+    }
+    if (message.startedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.startedAt), writer.uint32(26).fork()).join();
+    }
+    if (message.endedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.endedAt), writer.uint32(34).fork()).join();
+    }
+    if (message.outcome !== '') {
+      writer.uint32(42).string(message.outcome);
+    }
+    if (message.error !== '') {
+      writer.uint32(50).string(message.error);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TaskAttempt {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTaskAttempt();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.attempt = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.memberId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.startedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.endedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.outcome = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.error = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TaskAttempt {
+    return {
+      attempt: isSet(object.attempt) ? globalThis.Number(object.attempt) : 0,
+      memberId: isSet(object.memberId)
+        ? globalThis.String(object.memberId)
+        : isSet(object.member_id)
+          ? globalThis.String(object.member_id)
+          : '',
+      startedAt: isSet(object.startedAt)
+        ? fromJsonTimestamp(object.startedAt)
+        : isSet(object.started_at)
+          ? fromJsonTimestamp(object.started_at)
+          : undefined,
+      endedAt: isSet(object.endedAt)
+        ? fromJsonTimestamp(object.endedAt)
+        : isSet(object.ended_at)
+          ? fromJsonTimestamp(object.ended_at)
+          : undefined,
+      outcome: isSet(object.outcome) ? globalThis.String(object.outcome) : '',
+      error: isSet(object.error) ? globalThis.String(object.error) : '',
+    };
+  },
+
+  toJSON(message: TaskAttempt): unknown {
+    const obj: any = {};
+    if (message.attempt !== 0) {
+      obj.attempt = Math.round(message.attempt);
+    }
+    if (message.memberId !== '') {
+      obj.memberId = message.memberId;
+    }
+    if (message.startedAt !== undefined) {
+      obj.startedAt = message.startedAt.toISOString();
+    }
+    if (message.endedAt !== undefined) {
+      obj.endedAt = message.endedAt.toISOString();
+    }
+    if (message.outcome !== '') {
+      obj.outcome = message.outcome;
+    }
+    if (message.error !== '') {
+      obj.error = message.error;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<TaskAttempt>, I>>(base?: I): TaskAttempt {
+    return TaskAttempt.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TaskAttempt>, I>>(object: I): TaskAttempt {
+    const message = createBaseTaskAttempt();
+    message.attempt = object.attempt ?? 0;
+    message.memberId = object.memberId ?? '';
+    message.startedAt = object.startedAt ?? undefined;
+    message.endedAt = object.endedAt ?? undefined;
+    message.outcome = object.outcome ?? '';
+    message.error = object.error ?? '';
     return message;
   },
 };
