@@ -46,6 +46,10 @@ describe('TLS', () => {
       status: 200,
       body: '{"status":"ok"}',
     });
+    // The dashboard is served on the same listener, so over the same TLS.
+    const page = await httpsGet(`${https}/`, readFileSync(CA));
+    expect(page.status).toBe(200);
+    expect(page.body).toContain('<script type="module" src="app.js">');
     await cluster().startWorker(address, 'secure', ['--tls-ca', CA]);
     const members = cluster().spawn('cli', ['members', '--leader', address, '--tls-ca', CA]);
     expect((await members.exited).code).toBe(0);
