@@ -135,23 +135,29 @@ function TaskFilters(props: {
           ))}
         </select>
       </label>
-      <label>
-        Kind
-        <input
-          name="kind"
-          value={filters.kind}
-          onChange={(e) => onChange('kind', e.currentTarget.value.trim())}
-        />
-      </label>
-      <label>
-        Member
-        <input
-          name="member"
-          value={filters.member}
-          onChange={(e) => onChange('member', e.currentTarget.value.trim())}
-        />
-      </label>
+      <TextFilter label="Kind" name="kind" filters={filters} onChange={onChange} />
+      <TextFilter label="Member" name="member" filters={filters} onChange={onChange} />
     </div>
+  );
+}
+
+/** A filter typed in full: applied on Enter or when the field is left, not per key. */
+function TextFilter(props: {
+  label: string;
+  name: 'kind' | 'member';
+  filters: Filters;
+  onChange: (name: keyof Filters, value: string) => void;
+}) {
+  const { label, name, filters, onChange } = props;
+  return (
+    <label>
+      {label}
+      <input
+        name={name}
+        value={filters[name]}
+        onChange={(e) => onChange(name, e.currentTarget.value.trim())}
+      />
+    </label>
   );
 }
 
