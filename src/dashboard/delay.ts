@@ -6,5 +6,7 @@ export function parseDelay(text: string): number | undefined {
   if (text.trim() === '') return undefined;
   const match = /^(\d+)\s*(ms|s|m|h)?$/.exec(text.trim());
   if (!match) throw new Error(`delay "${text}": write a number with ms, s, m or h (10m)`);
-  return Number(match[1]) * UNITS[match[2] ?? '']!;
+  const ms = Number(match[1]) * UNITS[match[2] ?? '']!;
+  if (!Number.isSafeInteger(ms)) throw new Error(`delay "${text}" is too long`);
+  return ms;
 }

@@ -18,11 +18,18 @@ export function duration(ms: number): string {
   return `${Math.floor(ms / 86_400_000)} d`;
 }
 
-/** A time as the browser's locale writes it, with milliseconds. */
+/** A time as the browser's locale writes it, with milliseconds where the locale puts them. */
 export function when(iso: string | undefined): string {
   if (iso === undefined) return '-';
-  const date = new Date(iso);
-  return `${date.toLocaleString()}.${String(date.getMilliseconds()).padStart(3, '0')}`;
+  return new Date(iso).toLocaleString(undefined, {
+    year: 'numeric',
+    month: 'short',
+    day: 'numeric',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+    fractionalSecondDigits: 3,
+  });
 }
 
 /** Text cut to `chars` characters with an ellipsis. */

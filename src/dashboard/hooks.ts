@@ -1,14 +1,34 @@
 import { useEffect, useState } from 'preact/hooks';
-import { followWatch, type LiveState } from './live.js';
+import { followWatch, OPENED, type LiveState } from './live.js';
 
-/** The location hash as path parts: `#/tasks/a%2Fb` → ['tasks', 'a/b']. */
-export function useRoute(): string[] {
-  const read = () =>
-    window.location.hash
-      .replace(/^#\/?/, '')
-      .split('/')
-      .filter((part) => part !== '')
-      .map((part) => decodeURIComponent(part));
+/** The location hash as path parts and query: `#/tasks/a%2Fb?x=1` → ['tasks', 'a/b']. */
+export interface Route {
+  readonly parts: string[];
+  readonly query: URLSearchParams;
+}
+
+/** A path part as typed; a malformed escape (`%E0%A4%A`) is kept as it is, not thrown. */
+function decodePart(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
+}
+
+/** The route the location hash names now. */
+export function readRoute(): Route {
+  const [path = '', query = ''] = window.location.hash.replace(/^#\/?/, '').split('?', 2);
+  const parts = path
+    .split('/')
+    .filter((part) => part !== '')
+    .map(decodePart);
+  return { parts, query: new URLSearchParams(query) };
+}
+
+/** The current route, following hash changes. */
+export function useRoute(): Route {
+  const read = readRoute;
   const [route, setRoute] = useState(read);
   useEffect(() => {
     const changed = () => setRoute(read());
@@ -23,6 +43,15 @@ export function go(...parts: string[]): void {
   window.location.hash = `#/${parts.map(encodeURIComponent).join('/')}`;
 }
 
+/**
+ * Writes a view's query (its filters) into the address without a new history entry, so
+ * Back from a task returns to the list as it was filtered.
+ */
+export function keepQuery(view: string, query: URLSearchParams): void {
+  const text = query.toString();
+  history.replaceState(null, '', `#/${view}${text ? `?${text}` : ''}`);
+}
+
 /** The time now, moving on every `everyMs` (for "3 s ago" columns; no server calls). */
 export function useNow(everyMs = 1000): number {
   const [now, setNow] = useState(() => Date.now());
@@ -33,17 +62,31 @@ export function useNow(everyMs = 1000): number {
   return now;
 }
 
-/** Follows a watch while the component is shown (again whenever `url` changes). */
+/**
+ * Follows a watch while the component is shown (again whenever `url` changes). `reopened`
+ * counts the times the stream came back after it was lost: a view that reads the rest
+ * itself (a page of tasks, one task) reloads when it moves, to pick up what it missed.
+ */
 export function useWatch(
   url: string | undefined,
   events: readonly string[],
   onBatch: (batch: readonly [string, unknown][]) => void,
-): LiveState {
+): { state: LiveState; reopened: number } {
   const [state, setState] = useState<LiveState>('connecting');
+  const [reopened, setReopened] = useState(0);
   useEffect(() => {
     if (url === undefined) return undefined;
-    return followWatch(url, events, onBatch, setState);
+    let opens = 0;
+    return followWatch(
+      url,
+      events,
+      (batch) => {
+        if (batch.some(([event]) => event === OPENED) && opens++ > 0) setReopened((n) => n + 1);
+        onBatch(batch);
+      },
+      setState,
+    );
     // onBatch is a state updater built for this url; events never change.
   }, [url]);
-  return state;
+  return { state, reopened };
 }

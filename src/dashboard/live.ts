@@ -1,8 +1,18 @@
 /** What a watch's listener gets: the SSE event's name and its parsed JSON data. */
 export type LiveHandler = (event: string, data: unknown) => void;
 
-/** The watch's connection, for a banner: live, or lost and retrying. */
-export type LiveState = 'connecting' | 'live' | 'retrying';
+/**
+ * The watch's connection, for a banner: live, lost and retrying (the browser reconnects by
+ * itself), or closed (the leader refused it, e.g. a bad filter: no retry).
+ */
+export type LiveState = 'connecting' | 'live' | 'retrying' | 'closed';
+
+/**
+ * The event a batch starts with each time the stream (re)opens: what was shown may have
+ * missed changes while it was down, so views reload (a watch without a snapshot) or start
+ * over (a watch whose snapshot follows).
+ */
+export const OPENED = 'opened';
 
 /**
  * Follows one of the leader's SSE watches (`/v1/...:watch`) with the browser's EventSource,
@@ -30,8 +40,14 @@ export function followWatch(
       frame ??= requestAnimationFrame(flush);
     });
   }
-  source.addEventListener('open', () => onState('live'));
-  source.addEventListener('error', () => onState('retrying'));
+  source.addEventListener('open', () => {
+    batch.push([OPENED, null]);
+    frame ??= requestAnimationFrame(flush);
+    onState('live');
+  });
+  source.addEventListener('error', () =>
+    onState(source.readyState === EventSource.CLOSED ? 'closed' : 'retrying'),
+  );
   onState('connecting');
   return () => {
     source.close();
@@ -58,5 +74,19 @@ export async function followText(
     const { value, done } = await reader.read();
     if (done) return;
     onText(value);
+  }
+}
+
+/** The watch's state in words, for the line above a list. */
+export function liveText(state: LiveState): string {
+  switch (state) {
+    case 'live':
+      return 'live';
+    case 'connecting':
+      return 'connecting…';
+    case 'retrying':
+      return 'live updates lost, reconnecting…';
+    case 'closed':
+      return 'live updates stopped: the leader refused this watch';
   }
 }

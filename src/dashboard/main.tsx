@@ -10,7 +10,7 @@ import { TasksView } from './views/tasks-view.js';
 
 /** The dashboard: a header with live counts, then the view the location hash names. */
 function App() {
-  const [view, id] = useRoute();
+  const [view, id] = useRoute().parts;
   const current = view ?? 'tasks';
   return (
     <NoticeProvider>
@@ -50,9 +50,9 @@ function App() {
 function StatsBar() {
   const [stats, setStats] = useState<Stats | undefined>(undefined);
   const live = useWatch('/v1/stats:watch', ['stats'], (batch) => {
-    const last = batch[batch.length - 1];
+    const last = batch.findLast(([event]) => event === 'stats');
     if (last) setStats(last[1] as Stats);
-  });
+  }).state;
   if (stats === undefined)
     return <div class="stats">{live === 'retrying' ? 'leader unreachable' : '…'}</div>;
   const t = stats.tasks;
@@ -62,11 +62,13 @@ function StatsBar() {
       <span title="running">{count(t['running'] ?? 0)} running</span>
       <span title="scheduled for later">{count(t['scheduled'] ?? 0)} later</span>
       <span title="failed">{count(t['error'] ?? 0)} failed</span>
-      <span title="alive members">{plural(stats.members['alive'] ?? 0, 'member')}</span>
+      <span title="members alive (of all listed)">
+        {plural(stats.members['alive'] ?? 0, 'member')} alive
+      </span>
       <span title="free / total slots">
         {stats.slots.free}/{stats.slots.total} slots free
       </span>
-      {live === 'retrying' ? <span class="offline">reconnecting…</span> : null}
+      {live === 'retrying' || live === 'closed' ? <span class="offline">reconnecting…</span> : null}
     </div>
   );
 }

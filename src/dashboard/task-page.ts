@@ -23,6 +23,8 @@ export function applyChanges(
 ): Page {
   let tasks = page.tasks;
   for (const [event, data] of batch) {
+    // Only task events: the stream's own (it opened) carry no task.
+    if (event !== 'changed' && event !== 'deleted') continue;
     const task = data as Task;
     const at = tasks.findIndex((row) => row.id === task.id);
     if (event === 'deleted' || (status !== '' && shortStatus(task.status) !== status)) {

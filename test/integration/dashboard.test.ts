@@ -201,6 +201,13 @@ describe.skipIf(skip)('web dashboard in Chromium', () => {
     await page.locator('input[name="kind"]').blur();
     await page.locator('tr[data-task="bulk-99990"]').waitFor({ timeout: UI_MS });
     expect(await page.locator('tbody tr').count()).toBe(50);
+    // The filter is in the address: Back from a task returns to the filtered list.
+    expect(page.url()).toMatch(/#\/tasks\?kind=rare$/);
+    await page.locator('tr[data-task="bulk-99990"] a').click();
+    await page.locator('h1', { hasText: 'bulk-99990' }).waitFor({ timeout: UI_MS });
+    await page.goBack();
+    await page.locator('tr[data-task="bulk-99990"]').waitFor({ timeout: UI_MS });
+    expect(await page.locator('input[name="kind"]').inputValue()).toBe('rare');
 
     // A new task while the page is open reaches it at the top, without a snapshot of the rest.
     await api.schedule({ id: 'rare-new', payload: 'x', kind: 'rare' });
@@ -213,4 +220,48 @@ describe.skipIf(skip)('web dashboard in Chromium', () => {
     expect(bytes).toBeLessThan(1_000_000);
     expect(errors).toEqual([]);
   }, 60_000);
+
+  it('reads the page and the open task again when the leader comes back, so nothing missed stays on screen', async () => {
+    const dataDir = cluster().dataDir();
+    const first = await cluster().startLeader(['--data-dir', dataDir]);
+    const port = new URL(first.http).port;
+    const post = (path: string, body?: unknown) =>
+      fetch(`${first.http}${path}`, {
+        method: 'POST',
+        ...(body === undefined
+          ? {}
+          : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+      });
+    // Kind "nobody": no worker runs them, so they stay as the test leaves them.
+    expect((await post('/v1/tasks', { id: 'before', payload: 'x', kind: 'nobody' })).status).toBe(
+      201,
+    );
+    const list = await open(first.http, '#/tasks');
+    await list.page.locator('tr[data-task="before"]').waitFor({ timeout: UI_MS });
+    const detail = await open(first.http, '#/tasks/before');
+    await detail.page
+      .locator('.detail-head .badge', { hasText: 'pending' })
+      .waitFor({ timeout: UI_MS });
+
+    first.process.kill('SIGKILL');
+    await first.process.exited;
+    await cluster().startLeader(
+      ['--data-dir', dataDir, '--http-listen', `127.0.0.1:${port}`],
+      'leader-again',
+    );
+    // Changes while the pages' streams are still down (the browser retries after ~3 s).
+    expect((await post('/v1/tasks', { id: 'during', payload: 'x', kind: 'nobody' })).status).toBe(
+      201,
+    );
+    expect((await post('/v1/tasks/before:cancel')).status).toBe(200);
+
+    await list.page.locator('tr[data-task="during"]').waitFor({ timeout: UI_MS });
+    await list.page
+      .locator('tr[data-task="before"] .badge', { hasText: 'cancelled' })
+      .waitFor({ timeout: UI_MS });
+    await detail.page
+      .locator('.detail-head .badge', { hasText: 'cancelled' })
+      .waitFor({ timeout: UI_MS });
+    expect(await list.page.locator('.table-head .muted').textContent()).toBe('live');
+  });
 });

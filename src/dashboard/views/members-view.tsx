@@ -2,6 +2,7 @@ import { useState } from 'preact/hooks';
 import { api, seg } from '../api.js';
 import { duration } from '../format.js';
 import { useNow, useWatch } from '../hooks.js';
+import { liveText, OPENED } from '../live.js';
 import { messageOf, useNotice } from '../notices.js';
 import { noWorkReason } from '../no-work-reason.js';
 import type { Member } from '../types.js';
@@ -10,32 +11,33 @@ import type { Member } from '../types.js';
 export function MembersView() {
   const notice = useNotice();
   const now = useNow();
-  const [members, setMembers] = useState<ReadonlyMap<string, Member>>(new Map());
+  const [members, setMembers] = useState<ReadonlyMap<string, Seen>>(new Map());
   const live = useWatch('/v1/members:watch', ['snapshot', 'changed', 'removed'], (batch) =>
     setMembers((current) => {
-      const next = new Map(current);
+      const receivedMs = Date.now();
+      let next = new Map(current);
       for (const [event, data] of batch) {
-        const member = data as Member;
-        if (event === 'removed') next.delete(member.id);
-        else next.set(member.id, member);
+        // Each (re)opened stream starts with a snapshot of every member: start over, so a
+        // member removed while the stream was down does not linger.
+        if (event === OPENED) next = new Map();
+        else if (event === 'removed') next.delete((data as Member).id);
+        else next.set((data as Member).id, { member: data as Member, receivedMs });
       }
       return next;
     }),
-  );
+  ).state;
   const drain = (id: string) =>
     api('POST', `/v1/members/${seg(id)}:drain`).then(
       () => notice('info', `draining ${id}: it takes no new work, what it runs finishes`),
       (err: unknown) => notice('error', `drain failed: ${messageOf(err)}`),
     );
-  const list = [...members.values()].sort((a, b) => a.id.localeCompare(b.id));
+  const list = [...members.values()].sort((a, b) => a.member.id.localeCompare(b.member.id));
   return (
     <section>
       <p class="muted">
         {live === 'live'
-          ? `${list.length} members, live`
-          : live === 'retrying'
-            ? 'live updates lost, reconnecting…'
-            : 'connecting…'}
+          ? `${list.length} member${list.length === 1 ? '' : 's'}, live`
+          : liveText(live)}
       </p>
       {list.length === 0 ? (
         <p class="muted empty">no members: start a worker (drover worker --leader ...)</p>
@@ -53,8 +55,8 @@ export function MembersView() {
             </tr>
           </thead>
           <tbody>
-            {list.map((member) => (
-              <MemberRow member={member} now={now} onDrain={drain} key={member.id} />
+            {list.map((seen) => (
+              <MemberRow seen={seen} now={now} onDrain={drain} key={seen.member.id} />
             ))}
           </tbody>
         </table>
@@ -63,22 +65,35 @@ export function MembersView() {
   );
 }
 
+/** A member as the watch last sent it, and when that was (its heartbeat age moves on). */
+interface Seen {
+  readonly member: Member;
+  readonly receivedMs: number;
+}
+
 function MemberRow({
-  member,
+  seen,
   now,
   onDrain,
 }: {
-  member: Member;
+  seen: Seen;
   now: number;
   onDrain: (id: string) => unknown;
 }) {
+  const { member, receivedMs } = seen;
   const total = member.slotsTotal ?? 0;
   const used = total - (member.slotsFree ?? 0);
   const reason = noWorkReason(member, now);
+  // The watch sends a member when it changes, not per heartbeat: an alive member's
+  // heartbeats are on time by definition (the leader makes a late one suspect, and that
+  // change comes at once); a suspect's silence grows from the age it was sent with.
+  const silentMs = Number(member.lastHeartbeatAgeMs ?? 0) + Math.max(0, now - receivedMs);
   const age =
-    member.lastHeartbeatAgeMs === undefined
-      ? ''
-      : `${duration(Number(member.lastHeartbeatAgeMs))} ago`;
+    member.status === 'alive'
+      ? 'on time'
+      : member.status === 'suspect'
+        ? `late: ${duration(silentMs)} ago`
+        : '';
   return (
     <tr data-member={member.id}>
       <td data-label="ID">

@@ -25,6 +25,15 @@ const EMPTY: Draft = {
   maxAttempts: '',
 };
 
+/** Max attempts as typed: a whole number, or a message saying what is expected. */
+function parseAttempts(text: string): number {
+  const n = Number(text.trim());
+  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(n)) {
+    throw new Error(`max attempts "${text}": write a whole number (0: the cluster default)`);
+  }
+  return n;
+}
+
 /** Schedules one task through POST /v1/tasks; the leader checks every field. */
 export function ScheduleForm() {
   const notice = useNotice();
@@ -44,7 +53,7 @@ export function ScheduleForm() {
       if (draft.kind.trim()) body['kind'] = draft.kind.trim();
       if (draft.id.trim()) body['id'] = draft.id.trim();
       if (draft.concurrencyKey.trim()) body['concurrencyKey'] = draft.concurrencyKey.trim();
-      if (draft.maxAttempts.trim()) body['maxAttempts'] = Number(draft.maxAttempts);
+      if (draft.maxAttempts.trim()) body['maxAttempts'] = parseAttempts(draft.maxAttempts);
       const delayMs = parseDelay(draft.delay);
       if (delayMs !== undefined) body['delayMs'] = delayMs;
       const { id } = await api<{ id: string; existing?: boolean }>('POST', '/v1/tasks', body);

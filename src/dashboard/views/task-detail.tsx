@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, seg } from '../api.js';
 import { duration, when } from '../format.js';
-import { go, useWatch } from '../hooks.js';
+import { go, useNow, useWatch } from '../hooks.js';
 import { followText } from '../live.js';
 import { messageOf, useNotice } from '../notices.js';
 import { isFinished, shortPriority, shortStatus, type Task } from '../types.js';
@@ -21,17 +21,24 @@ export function TaskDetail({ id }: { id: string }) {
   const notice = useNotice();
   const [task, setTask] = useState<Task | undefined>(undefined);
   const [missing, setMissing] = useState<string | undefined>(undefined);
+  // Changes come by the watch; after the watch was lost (a leader restart), read it again.
+  const { reopened } = useWatch(
+    `/v1/tasks:watch?snapshot=false&id=${seg(id)}`,
+    ['changed', 'deleted'],
+    (batch) => {
+      for (const [event, data] of batch) {
+        if (event === 'deleted') setMissing(`task ${id} was deleted`);
+        else if (event === 'changed') setTask(data as Task);
+      }
+    },
+  );
   useEffect(() => {
     api<Task>('GET', `/v1/tasks/${seg(id)}`).then(setTask, (err: unknown) =>
       setMissing(messageOf(err)),
     );
-  }, [id]);
-  useWatch(`/v1/tasks:watch?snapshot=false&id=${seg(id)}`, ['changed', 'deleted'], (batch) => {
-    for (const [event, data] of batch) {
-      if (event === 'deleted') setMissing(`task ${id} was deleted`);
-      else setTask(data as Task);
-    }
-  });
+  }, [id, reopened]);
+  // "Ran for" moves while the task runs.
+  useNow(1000);
   if (missing !== undefined) {
     return (
       <section>
@@ -63,8 +70,16 @@ export function TaskDetail({ id }: { id: string }) {
       <Actions task={task} act={act} />
       <TaskFields task={task} />
       <Attempts task={task} />
-      {task.error ? <Block title="Error" text={task.error} cls="error-text" /> : null}
-      {task.result ? <Block title="Result" text={task.result} /> : null}
+      {task.error ? (
+        <Block
+          title={isFinished(task) ? 'Error' : "Last attempt's error"}
+          text={task.error}
+          cls="error-text"
+        />
+      ) : null}
+      {task.result ? (
+        <Block title={isFinished(task) ? 'Result' : "Last attempt's result"} text={task.result} />
+      ) : null}
       <Block title="Payload" text={task.payload ?? ''} />
       <LiveOutput id={id} attempt={task.attempt ?? 0} open={!isFinished(task)} />
     </section>
@@ -89,15 +104,20 @@ function Actions({ task, act }: { task: Task; act: Act }) {
       ) : null}
       {isFinished(task) ? (
         confirming ? (
-          <button
-            type="button"
-            class="danger"
-            onClick={() =>
-              act('deleted', () => api('DELETE', path)).then((ok) => ok && go('tasks'))
-            }
-          >
-            Confirm delete
-          </button>
+          <>
+            <button type="button" onClick={() => setConfirming(false)}>
+              Keep
+            </button>
+            <button
+              type="button"
+              class="danger"
+              onClick={() =>
+                act('deleted', () => api('DELETE', path)).then((ok) => ok && go('tasks'))
+              }
+            >
+              Confirm delete
+            </button>
+          </>
         ) : (
           <button type="button" onClick={() => setConfirming(true)}>
             Delete
@@ -109,10 +129,17 @@ function Actions({ task, act }: { task: Task; act: Act }) {
 }
 
 /** Fields shown even when empty: a person looks for them first. */
-const ALWAYS_SHOWN = new Set(['Member', 'Started', 'Finished']);
+const ALWAYS_SHOWN = new Set(['Member', 'Started', 'Finished', 'Last Member', 'Last Started']);
+
+/** Waiting to run: queued, delayed, or waiting out a retry backoff. */
+function isWaiting(task: Task): boolean {
+  return ['pending', 'scheduled'].includes(shortStatus(task.status));
+}
 
 function TaskFields({ task }: { task: Task }) {
   const base = task.attemptBase ?? 0;
+  // Waiting for another attempt: member and times are the last attempt's.
+  const last = isWaiting(task) && (task.attempt ?? 0) > 0 ? 'Last ' : '';
   const rows: [string, string][] = [
     ['Kind', task.kind ?? 'default'],
     ['Priority', shortPriority(task.priority)],
@@ -120,11 +147,11 @@ function TaskFields({ task }: { task: Task }) {
       'Attempt',
       `${task.attempt ?? 0} of ${base + (task.maxAttempts ?? 0)}${base ? ` (re-run after ${base})` : ''}`,
     ],
-    ['Member', task.memberId || '-'],
+    [`${last}Member`, task.memberId || '-'],
     ['Target member', task.targetMemberId || '-'],
     ['Created', when(task.createdAt)],
     ['Run at', when(task.runAt)],
-    ['Started', when(task.startedAt)],
+    [`${last}Started`, when(task.startedAt)],
     ['Finished', when(task.finishedAt)],
     ['Ran for', runTime(task)],
     ['Retry at', when(task.retryAt)],
@@ -196,7 +223,7 @@ function Attempts({ task }: { task: Task }) {
 }
 
 function runTime(task: Task): string {
-  if (task.startedAt === undefined) return '-';
+  if (task.startedAt === undefined || isWaiting(task)) return '-';
   const end = task.finishedAt === undefined ? Date.now() : Date.parse(task.finishedAt);
   return duration(end - Date.parse(task.startedAt));
 }

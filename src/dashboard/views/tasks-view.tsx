@@ -1,7 +1,8 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api.js';
 import { ago, cut } from '../format.js';
-import { go, useNow, useWatch } from '../hooks.js';
+import { go, keepQuery, readRoute, useNow, useWatch } from '../hooks.js';
+import { liveText } from '../live.js';
 import { messageOf, useNotice } from '../notices.js';
 import { shortPriority, STATUSES, type Task } from '../types.js';
 import { StatusBadge } from './status-badge.js';
@@ -21,13 +22,20 @@ interface Filters {
 export function TasksView() {
   const notice = useNotice();
   const now = useNow();
-  const [filters, setFilters] = useState<Filters>({ status: '', kind: '', member: '' });
+  // Filters live in the address (#/tasks?kind=...): Back from a task returns to them.
+  const [filters, setFilters] = useState<Filters>(() => filtersFrom(readRoute().query));
   // Tokens of the pages before this one: '' is the first page.
   const [tokens, setTokens] = useState<string[]>(['']);
   const [page, setPage] = useState<Page | undefined>(undefined);
   const token = tokens[tokens.length - 1]!;
   const query = filterQuery(filters);
 
+  const live = useWatch(`/v1/tasks:watch?snapshot=false${query}`, ['changed', 'deleted'], (batch) =>
+    setPage((current) => current && applyChanges(current, batch, token === '', filters.status)),
+  );
+
+  // The page is read here, changes come by the watch; after the watch was lost (a leader
+  // restart) the page is read again, since it may have missed changes.
   useEffect(() => {
     const abort = new AbortController();
     api<{ tasks?: Task[]; nextPageToken?: string }>(
@@ -37,30 +45,27 @@ export function TasksView() {
       abort.signal,
     ).then(
       (body) => setPage({ tasks: body.tasks ?? [], next: body.nextPageToken ?? '' }),
-      (err: unknown) => abort.signal.aborted || notice('error', messageOf(err)),
+      (err: unknown) => {
+        if (abort.signal.aborted) return;
+        // Never the rows of another filter under this one's name.
+        setPage({ tasks: [], next: '' });
+        notice('error', messageOf(err));
+      },
     );
     return () => abort.abort();
-  }, [query, token]);
-
-  const live = useWatch(`/v1/tasks:watch?snapshot=false${query}`, ['changed', 'deleted'], (batch) =>
-    setPage((current) => current && applyChanges(current, batch, token === '', filters.status)),
-  );
+  }, [query, token, live.reopened]);
 
   const setFilter = (name: keyof Filters, value: string) => {
-    setFilters({ ...filters, [name]: value });
+    const next = { ...filters, [name]: value };
+    setFilters(next);
     setTokens(['']);
+    keepQuery('tasks', new URLSearchParams(filterQuery(next).slice(1)));
   };
   return (
     <section>
       <TaskFilters filters={filters} onChange={setFilter} />
       <div class="table-head">
-        <span class="muted">
-          {live === 'live'
-            ? 'live'
-            : live === 'retrying'
-              ? 'live updates lost, reconnecting…'
-              : 'connecting…'}
-        </span>
+        <span class="muted">{liveText(live.state)}</span>
         <div class="pager">
           <button
             type="button"
@@ -85,6 +90,15 @@ export function TasksView() {
       )}
     </section>
   );
+}
+
+/** The filters an address names (`?status=running&kind=resize&memberId=w1`). */
+function filtersFrom(query: URLSearchParams): Filters {
+  return {
+    status: query.get('status') ?? '',
+    kind: query.get('kind') ?? '',
+    member: query.get('memberId') ?? '',
+  };
 }
 
 /** `&status=..&kind=..&memberId=..` for the filters that are set. */
@@ -154,6 +168,7 @@ function TextFilter(props: {
       {label}
       <input
         name={name}
+        placeholder="Enter to apply"
         value={filters[name]}
         onChange={(e) => onChange(name, e.currentTarget.value.trim())}
       />

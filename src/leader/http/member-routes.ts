@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { memberIdFromWire } from '../../shared/ids.js';
 import type { LeaderApi } from '../leader-api.js';
 import type { LeaderDirectory } from '../leader-role.js';
-import { ERROR_SCHEMA, ID_PARAMS, MEMBER_SCHEMA, memberJson } from './schemas.js';
+import { ERROR_SCHEMA, ID_PARAMS, MEMBER_SCHEMA, memberJson, NO_QUERY } from './schemas.js';
 
 /** A leader of the group as JSON (the Leaders RPC's fields). */
 const LEADER_SCHEMA = {
@@ -25,6 +25,7 @@ export function registerLeaderRoutes(app: FastifyInstance, directory: LeaderDire
     {
       schema: {
         summary: 'The leaders of the group, their roles, terms and lease ages (Leaders)',
+        querystring: NO_QUERY,
         response: {
           200: { type: 'object', properties: { leaders: { type: 'array', items: LEADER_SCHEMA } } },
           '5xx': ERROR_SCHEMA,
@@ -42,6 +43,7 @@ export function registerMemberRoutes(app: FastifyInstance, coordinator: LeaderAp
     {
       schema: {
         summary: 'Every known member with its state and load (Members)',
+        querystring: NO_QUERY,
         response: {
           200: { type: 'object', properties: { members: { type: 'array', items: MEMBER_SCHEMA } } },
         },

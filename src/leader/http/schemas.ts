@@ -82,6 +82,9 @@ export const TASK_INPUT_SCHEMA = {
 
 const timestamp = { type: 'string', format: 'date-time' } as const;
 
+/** The query of a route that takes none: any parameter is refused by name (400). */
+export const NO_QUERY = { type: 'object', additionalProperties: false, properties: {} } as const;
+
 /** A task as the API returns it. */
 export const TASK_SCHEMA = {
   type: 'object',

@@ -80,7 +80,9 @@ export async function buildHttpServer(
     }
     if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
       // Fastify's own refusals: bad JSON, wrong content type, a body over the limit.
-      return reply.code(err.statusCode).send({ error: fastifyMessage(err) });
+      return reply
+        .code(err.statusCode)
+        .send({ error: fastifyMessage(err, options.bodyLimitBytes) });
     }
     const { statusCode, headers, body } = toHttpError(err, log);
     return reply.code(statusCode).headers(headers).send(body);
@@ -257,13 +259,17 @@ function describeValidation(err: FastifyError): string {
     const missing = (first.params as { missingProperty?: string }).missingProperty;
     return `missing field "${field ? `${field}.` : ''}${missing}"`;
   }
+  if (first.keyword === 'enum') {
+    const allowed = (first.params as { allowedValues?: unknown[] }).allowedValues ?? [];
+    return `${field ? `field "${field}" ` : ''}must be one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}`;
+  }
   return `${field ? `field "${field}" ` : ''}${first.message ?? 'is not valid'}`;
 }
 
-function fastifyMessage(err: FastifyError): string {
+function fastifyMessage(err: FastifyError, bodyLimitBytes: number): string {
   switch (err.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return `request body is larger than the limit`;
+      return `request body is larger than the limit of ${bodyLimitBytes} bytes`;
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return 'send JSON with content-type: application/json';
     case 'FST_ERR_CTP_INVALID_JSON_BODY':

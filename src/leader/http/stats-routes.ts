@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { LeaderApi } from '../leader-api.js';
 import { serveSse, type SseSource } from './sse.js';
+import { NO_QUERY } from './schemas.js';
 
 /**
  * The fewest milliseconds between two `stats` events of a watch: counts change with every
@@ -36,6 +37,7 @@ export function registerStatsRoutes(app: FastifyInstance, coordinator: LeaderApi
     {
       schema: {
         summary: 'Counts: tasks by status, queued tasks by priority, members by state, slots',
+        querystring: NO_QUERY,
         response: { 200: STATS_SCHEMA },
       },
     },
@@ -48,6 +50,7 @@ export function registerStatsRoutes(app: FastifyInstance, coordinator: LeaderApi
       exposeHeadRoute: false,
       schema: {
         summary: 'Watch the counts of /v1/stats as Server-Sent Events',
+        querystring: NO_QUERY,
         description: `A \`stats\` event at once, then one after changes, at most every ${STATS_EVERY_MS} ms.`,
       },
     },

@@ -5,7 +5,7 @@ import { controlSnapshot } from '../control-snapshot.js';
 import type { TaskWatchFilter } from '../../scheduler/task-watch-filter.js';
 import { taskIdFromWire, watchFilterFromWire } from '../grpc/task-wire.js';
 import type { LeaderApi } from '../leader-api.js';
-import { memberJson, statusQueryParam, taskJson } from './schemas.js';
+import { memberJson, NO_QUERY, statusQueryParam, taskJson } from './schemas.js';
 import { serveSse, type SseSource } from './sse.js';
 
 const SSE_DESCRIPTION =
@@ -117,6 +117,7 @@ function registerMemberWatch(app: FastifyInstance, coordinator: LeaderApi): void
       exposeHeadRoute: false,
       schema: {
         summary: 'Watch members (WatchMembers) as Server-Sent Events',
+        querystring: NO_QUERY,
         description: SSE_DESCRIPTION,
       },
     },

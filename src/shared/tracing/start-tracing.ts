@@ -53,10 +53,12 @@ export async function startTracing(
   const exporters = await Promise.all(names.map((name) => makeExporter(name, protocol)));
   const spanProcessors = exporters.map((exporter) => new base.BatchSpanProcessor(exporter));
   // OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES (the env detector) win over our name.
-  const { detectResources, envDetector, hostDetector, processDetector } = resources;
+  // No process detector: it exports the command line, and a --database-url there may
+  // carry a password.
+  const { detectResources, envDetector, hostDetector } = resources;
   const resource = resources
     .resourceFromAttributes({ [semconv.ATTR_SERVICE_NAME]: serviceName })
-    .merge(detectResources({ detectors: [hostDetector, processDetector, envDetector] }));
+    .merge(detectResources({ detectors: [hostDetector, envDetector] }));
   const provider = new node.NodeTracerProvider({ resource, spanProcessors });
   provider.register();
   return {
@@ -93,14 +95,14 @@ function checkExporters(names: readonly string[]): ('otlp' | 'console')[] {
 
 /** The OTLP protocol asked for; the collector's OTLP/HTTP port takes both encodings. */
 function otlpProtocol(env: TracingEnv): OtlpProtocol {
-  const protocol = (
-    env['OTEL_EXPORTER_OTLP_TRACES_PROTOCOL'] ??
-    env['OTEL_EXPORTER_OTLP_PROTOCOL'] ??
-    'http/protobuf'
-  ).trim();
+  const variable =
+    env['OTEL_EXPORTER_OTLP_TRACES_PROTOCOL'] !== undefined
+      ? 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL'
+      : 'OTEL_EXPORTER_OTLP_PROTOCOL';
+  const protocol = (env[variable] ?? 'http/protobuf').trim();
   if (protocol === 'http/protobuf' || protocol === 'http/json') return protocol;
   throw new StartupError(
-    `OTEL_EXPORTER_OTLP_PROTOCOL=${protocol}: drover sends OTLP over http/protobuf or http/json ` +
+    `${variable}=${protocol}: drover sends OTLP over http/protobuf or http/json ` +
       '(a collector takes both on port 4318)',
   );
 }

@@ -23,6 +23,8 @@ describe('a task page under watch events', () => {
       '',
     );
     expect(first.tasks.map((t) => t.id)).toEqual(['c', 'b', 'a']);
+    const opened = applyChanges(page(task('b', 2)), [['opened', null]], true, '');
+    expect(opened.tasks.map((t) => t.id)).toEqual(['b']);
     const later = applyChanges(page(task('b', 2)), [['changed', task('c', 3)]], false, '');
     expect(later.tasks.map((t) => t.id)).toEqual(['b']);
   });
