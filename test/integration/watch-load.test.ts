@@ -88,7 +88,11 @@ describe('watchers that never read', () => {
         'grpc.use_local_subchannel_pool': 1,
       });
       const calls: ClientReadableStream<WatchTasksResponse>[] = [];
-      for (let i = 0; i < EACH; i++) {
+      const failures: string[] = [];
+      // A watch the transport failed before the leader saw it (UNAVAILABLE on a loaded
+      // machine) is opened again, a bounded number of times; any other failure counts.
+      let reopens = 0;
+      const openWatch = (): void => {
         // Wait for ready: a connection that is slow to come up on a loaded machine must not
         // fail the watch before it reaches the leader (it would never be counted).
         const call = deaf.watchTasks(
@@ -100,10 +104,15 @@ describe('watchers that never read', () => {
           },
           new Metadata({ waitForReady: true }),
         );
-        call.on('error', () => grpcFailed++);
+        call.on('error', (err: Error & { code?: number }) => {
+          failures.push(`${err.code}: ${err.message}`);
+          if (err.code === status.UNAVAILABLE && reopens++ < 5) openWatch();
+          else grpcFailed++;
+        });
         call.pause(); // never read
         calls.push(call);
-      }
+      };
+      for (let i = 0; i < EACH; i++) openWatch();
 
       mark('gRPC watchers started');
       // Every watch is open (admitted) before anything is measured.
@@ -120,7 +129,7 @@ describe('watchers that never read', () => {
       )
         .catch((err: unknown) => {
           throw new Error(
-            `${(err as Error).message} (gRPC watches failed: ${grpcFailed}, SSE sockets closed: ${sseClosed})`,
+            `${(err as Error).message} (gRPC watches failed: ${grpcFailed}, SSE sockets closed: ${sseClosed}; gRPC errors: ${failures.join('; ')})`,
           );
         })
         .then((refusal) =>
