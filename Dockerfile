@@ -1,6 +1,6 @@
 # drover: one image for both roles.
 #   docker build -t drover .
-#   docker run --rm -v drover-data:/data drover leader --listen 0.0.0.0:50051 --allow-insecure
+#   docker run --rm -v drover-data:/data drover leader --listen 0.0.0.0:50051 --allow-insecure --no-auth
 #   docker run --rm drover worker --leader <leader-host>:50051
 # See docker-compose.yml for a leader plus scalable workers. With no image registry in reach,
 # scripts/make-node-base-image.sh builds the base image (node:20-bookworm-slim) locally.

@@ -130,7 +130,7 @@ export async function runChaos(settings: ChaosSettings): Promise<ChaosReport> {
       'leader',
       '--listen',
       `${host}:0`,
-      ...(lab ? ['--allow-insecure'] : []),
+      ...(lab ? ['--allow-insecure', '--no-auth'] : []),
       '--data-dir',
       cluster.dataDir(),
       '--log-level',

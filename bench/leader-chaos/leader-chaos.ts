@@ -107,7 +107,7 @@ export async function runLeaderChaos(settings: LeaderChaosSettings): Promise<Lea
           '--no-http',
           '--log-level',
           'info',
-          ...(lab ? ['--allow-insecure'] : []),
+          ...(lab ? ['--allow-insecure', '--no-auth'] : []),
           ...settings.leaderFlags,
         ],
         slot.prefix,

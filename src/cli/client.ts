@@ -15,6 +15,7 @@ import { leaderHint } from '../shared/leader-hint.js';
 import { formatHostPort, parseHostPort } from '../shared/net.js';
 import { channelCredentials } from '../shared/tls.js';
 import { boundedIntOption, MAX_TIMER_MS } from './int-option.js';
+import { bearerInterceptor } from '../shared/bearer-token.js';
 import { LeaderTries } from './leader-tries.js';
 
 /** Options every client command takes. */
@@ -26,6 +27,14 @@ export interface ClientOptions {
   readonly tls?: boolean;
   readonly tlsCert?: string;
   readonly tlsKey?: string;
+  /** An API token, sent as `authorization: Bearer` on every call (issue #20). */
+  readonly token?: string;
+}
+
+/** How to reach a leader: the channel's credentials and the token calls carry, if any. */
+export interface Access {
+  readonly creds: ChannelCredentials;
+  readonly token: string | undefined;
 }
 
 /** Clients for both services on one connection, with the call deadline to use. */
@@ -73,13 +82,19 @@ export function addClientOptions(command: Command): Command {
         'PEM client certificate, for a leader that requires mTLS',
       ).env('DROVER_TLS_CERT'),
     )
-    .addOption(new Option('--tls-key <file>', 'PEM key of --tls-cert').env('DROVER_TLS_KEY'));
+    .addOption(new Option('--tls-key <file>', 'PEM key of --tls-cert').env('DROVER_TLS_KEY'))
+    .addOption(
+      new Option(
+        '--token <token>',
+        'API token, for a leader with tokens (drover token create)',
+      ).env('DROVER_TOKEN'),
+    );
 }
 
 /** Connects to the first leader the options name (`drover dev`'s own leader). */
 export function connect(options: ClientOptions): LeaderClients {
   const [first] = leaderAddresses(options.leader);
-  return connectTo(first!, clientCredentials(options), options.timeoutMs);
+  return connectTo(first!, access(options), options.timeoutMs);
 }
 
 /**
@@ -93,6 +108,12 @@ export function leaderAddresses(leader: string): string[] {
   return (given.length > 0 ? given : entries.slice(0, 1)).map((entry) =>
     formatHostPort(parseHostPort(entry)),
   );
+}
+
+/** The credentials and token the options ask for. */
+function access(options: ClientOptions): Access {
+  const token = options.token?.trim();
+  return { creds: clientCredentials(options), token: token === '' ? undefined : token };
 }
 
 /** The channel credentials the TLS options ask for; a bad combination is a usage error. */
@@ -115,9 +136,12 @@ function clientCredentials(options: ClientOptions): ChannelCredentials {
 }
 
 /** Clients for both services of the leader at `address`, on one channel. */
-function connectTo(address: string, creds: ChannelCredentials, timeoutMs: number): LeaderClients {
+function connectTo(address: string, { creds, token }: Access, timeoutMs: number): LeaderClients {
   let answered = false;
-  const interceptors = [onAnswer(() => (answered = true))];
+  const interceptors = [
+    onAnswer(() => (answered = true)),
+    ...(token === undefined ? [] : [bearerInterceptor(token)]),
+  ];
   const leader = new LeaderServiceClient(address, creds, { interceptors });
   const scheduler = new SchedulerServiceClient(address, creds, {
     channelOverride: leader.getChannel(),
@@ -210,14 +234,14 @@ export interface CommandFailure {
  */
 export async function runOnLeaders(
   addresses: readonly string[],
-  creds: ChannelCredentials,
+  link: Access,
   timeoutMs: number,
   body: (clients: LeaderClients) => Promise<void>,
 ): Promise<CommandFailure | undefined> {
   const tries = new LeaderTries(addresses);
   // Bounded: LeaderTries hands out each listed leader once, plus at most MAX_HINT_HOPS.
   for (let address = tries.first(); ;) {
-    const failure = await runOnce(address, creds, timeoutMs, body);
+    const failure = await runOnce(address, link, timeoutMs, body);
     if (failure === undefined) return undefined;
     const next = failure.movable ? tries.after(address, leaderHint(failure.err)) : undefined;
     if (next === undefined) return { err: failure.err, address: tries.describe(address) };
@@ -232,11 +256,11 @@ export async function runOnLeaders(
  */
 async function runOnce(
   address: string,
-  creds: ChannelCredentials,
+  link: Access,
   timeoutMs: number,
   body: (clients: LeaderClients) => Promise<void>,
 ): Promise<{ err: unknown; movable: boolean } | undefined> {
-  const clients = connectTo(address, creds, timeoutMs);
+  const clients = connectTo(address, link, timeoutMs);
   try {
     await body(clients);
     return undefined;
@@ -259,8 +283,7 @@ export async function withClients(
 ): Promise<void> {
   // Bad addresses or TLS files throw here: usage errors (exit 2), before any call.
   const addresses = leaderAddresses(options.leader);
-  const creds = clientCredentials(options);
-  const failure = await runOnLeaders(addresses, creds, options.timeoutMs, body);
+  const failure = await runOnLeaders(addresses, access(options), options.timeoutMs, body);
   if (!failure) return;
   const { message, exitCode } = describeCallError(failure.err, failure.address);
   process.stderr.write(`drover: ${message}\n`);

@@ -18,6 +18,7 @@ import { registerSchedule } from './commands/schedule.js';
 import { registerTask } from './commands/task.js';
 import { registerTasks } from './commands/tasks.js';
 import { registerWatch } from './commands/watch.js';
+import { registerToken } from './commands/token.js';
 import { registerWorker } from './commands/worker.js';
 import { exitQuietlyWhenOutputCloses } from './output.js';
 import { refuseMalformedInput } from './utf8-text.js';
@@ -45,6 +46,7 @@ export function buildProgram(): Command {
   registerDrain(program);
   registerWatch(program);
   registerLogs(program);
+  registerToken(program);
   return program;
 }
 

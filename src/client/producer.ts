@@ -4,6 +4,7 @@ import {
   status,
   type ChannelCredentials,
   type ClientDuplexStream,
+  type Interceptor,
 } from '@grpc/grpc-js';
 import {
   SchedulerServiceClient,
@@ -16,6 +17,7 @@ import { LeaderRotation, leaderList } from './leader-rotation.js';
 import { taskDraft } from './task-draft.js';
 import { ScheduleTracer, type ScheduleSpan } from './schedule-tracer.js';
 import type { Tracer } from '@opentelemetry/api';
+import { bearerInterceptor } from '../shared/bearer-token.js';
 import { chosenTracer } from '../shared/tracing/chosen-tracer.js';
 
 /** Options of {@link createProducer}. */
@@ -30,6 +32,8 @@ export interface ProducerOptions {
   readonly leader: string | readonly string[];
   /** Channel credentials; default plaintext (loopback only, see the README on TLS). */
   readonly credentials?: ChannelCredentials;
+  /** An API token (role write or admin) for a leader with tokens (issue #20). */
+  readonly token?: string;
   /**
    * OpenTelemetry: a `drover.schedule` span per task, a child of the span active at the
    * call, whose context the task carries to the leader and its worker. Default: on when
@@ -118,7 +122,8 @@ export function createProducer(options: ProducerOptions): Producer {
   const creds = options.credentials ?? grpcCredentials.createInsecure();
   const leaders = new LeaderRotation(leaderList(options.leader));
   let address = leaders.take();
-  let client = new SchedulerServiceClient(address, creds);
+  const clientOptions = tokenOptions(options.token);
+  let client = new SchedulerServiceClient(address, creds, clientOptions);
   const pending = new Map<number, Pending>();
   let stream: Stream | undefined;
   let nextRequestId = 1;
@@ -133,7 +138,7 @@ export function createProducer(options: ProducerOptions): Producer {
     if (next === address) return; // one leader: stay on its client, as before
     client.close();
     address = next;
-    client = new SchedulerServiceClient(address, creds);
+    client = new SchedulerServiceClient(address, creds, clientOptions);
   };
 
   const open = (): Stream => {
@@ -240,4 +245,9 @@ function routeAnswers(
   stream.on('end', () =>
     fail(status.UNAVAILABLE, 'the leader ended the schedule stream before answering'),
   );
+}
+
+/** Client options that send the token on every call, if there is one. */
+function tokenOptions(token: string | undefined): { interceptors?: Interceptor[] } {
+  return token === undefined ? {} : { interceptors: [bearerInterceptor(token)] };
 }

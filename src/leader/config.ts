@@ -14,6 +14,8 @@ export interface LeaderServerConfig {
   readonly httpListen: string | undefined;
   /** Whether the HTTP listener also serves the web dashboard at `/`. */
   readonly dashboard: boolean;
+  /** The tokens file every call is checked against (issue #20); undefined: open. */
+  readonly tokensFile: string | undefined;
   readonly tls: ServerTlsFiles | undefined;
   readonly shutdownGraceMs: number;
   readonly keepaliveTimeMs: number;
@@ -51,7 +53,7 @@ function compileServer(
 ): LeaderServerConfig {
   const listen = server.listen.map((a) => formatHostPort(parseHostPort(a)));
   if (listen.length === 0) throw new InvalidArgumentError('--listen needs at least one address');
-  const { certFile, keyFile, clientCaFile, allowInsecure } = tlsOptions;
+  const { certFile, keyFile, clientCaFile, allowInsecure, tokensFile, auth } = tlsOptions;
   if ((certFile === undefined) !== (keyFile === undefined)) {
     throw new InvalidArgumentError('--tls-cert and --tls-key go together');
   }
@@ -68,10 +70,21 @@ function compileServer(
         'or --allow-insecure inside a private network',
     );
   }
+  if (tokensFile !== undefined && !auth) {
+    throw new InvalidArgumentError('--tokens-file and --no-auth contradict each other; give one');
+  }
+  // Issue #20: beyond loopback, anyone who reaches the port could schedule, cancel and
+  // join; tokens are needed there unless the operator says otherwise.
+  if (tokensFile === undefined && auth && exposed.length > 0) {
+    throw new InvalidArgumentError(
+      `refusing to serve ${exposed.join(', ')} without tokens: give --tokens-file ` +
+        '(drover token create), or --no-auth inside a private network',
+    );
+  }
   const { shutdownGraceMs, keepaliveTimeMs, keepaliveTimeoutMs } = server;
   const { dashboard } = server;
   return {
-    ...{ listen, httpListen, dashboard, tls },
+    ...{ listen, httpListen, dashboard, tls, tokensFile },
     ...{ shutdownGraceMs, keepaliveTimeMs, keepaliveTimeoutMs },
   };
 }

@@ -21,6 +21,7 @@ import { LeaderMetrics } from './metrics/leader-metrics.js';
 import type { LeaderRole } from './leader-role.js';
 import { SoloLeader } from './solo-leader.js';
 import { TaskTracer } from './tracing/task-tracer.js';
+import { readTokenFile, Tokens } from './auth/token-file.js';
 import { startTracing } from '../shared/tracing/start-tracing.js';
 import { buildHttpServer } from './http/server.js';
 import { buildLeaderServer, SERVICE_NAMES, type LeaderServer } from './grpc/server.js';
@@ -67,6 +68,11 @@ export async function runLeader(
     members: () => serving().members(),
     watchers: () => serving().watchers.size,
   });
+  // A tokens file that cannot be used stops the start before the store is opened.
+  const tokens =
+    config.server.tokensFile === undefined
+      ? undefined
+      : new Tokens(readTokenFile(config.server.tokensFile));
   // Off unless the OTEL_* variables ask for it; a value it cannot use stops the start.
   const tracing = await startTracing('drover-leader');
   if (tracing)
@@ -74,13 +80,15 @@ export async function runLeader(
   const tracer = tracing && new TaskTracer(tracing.tracer);
   const role = await openRole(config, logger, { metrics, tracer });
   current.api = role.api;
-  const built = buildLeaderServer(role.api, role, logger, grpcServerOptions(config));
-  const { addresses, http } = await listen(config, role, built, logger, metrics);
+  const built = buildLeaderServer(role.api, role, logger, { ...grpcServerOptions(config), tokens });
+  const { addresses, http } = await listen(config, role, built, logger, { metrics, tokens });
   for (const name of ['', ...SERVICE_NAMES]) built.health.setStatus(name, 'SERVING');
   const tls = config.server.tls !== undefined;
   // Tests and tools read the bound ports from this line, so it is written whatever the
   // configured level (a child logger may have its own level).
-  logger.child({}, { level: 'info' }).info({ addresses, tls }, 'leader listening');
+  logger
+    .child({}, { level: 'info' })
+    .info({ addresses, tls, tokens: tokens?.size ?? 0 }, 'leader listening');
   const httpAddress = http === undefined ? undefined : logHttpAddress(config, http, logger);
   role.serving({ address: addresses[0]!, httpAddress });
   onListening({ addresses, http: httpAddress });
@@ -205,7 +213,7 @@ async function listen(
   role: LeaderRole,
   built: LeaderServer,
   logger: Logger,
-  metrics: LeaderMetrics,
+  extras: HttpExtras,
 ): Promise<{ addresses: string[]; http: FastifyInstance | undefined }> {
   const { listen: grpcAddresses, httpListen } = config.server;
   let http: FastifyInstance | undefined;
@@ -218,7 +226,7 @@ async function listen(
     }
     if (httpListen !== undefined) {
       http = await bindOrExplain('HTTP', httpListen, () =>
-        startHttp(config, httpListen, role, logger, metrics),
+        startHttp(config, httpListen, role, logger, extras),
       );
     }
   } catch (err) {
@@ -232,12 +240,18 @@ async function listen(
 }
 
 /** Serves the HTTP JSON API; logs where (tests read the port from that line). */
+/** What the HTTP API gets besides the config: the metrics registry and the tokens. */
+interface HttpExtras {
+  readonly metrics: LeaderMetrics;
+  readonly tokens: Tokens | undefined;
+}
+
 async function startHttp(
   config: LeaderConfig,
   address: string,
   role: LeaderRole,
   logger: Logger,
-  metrics: LeaderMetrics,
+  { metrics, tokens }: HttpExtras,
 ): Promise<FastifyInstance> {
   const { host, port } = parseHostPort(address);
   const { tls } = config.server;
@@ -246,6 +260,7 @@ async function startHttp(
     // (`\u0001`), and a client that escapes everything must not meet a smaller limit.
     bodyLimitBytes: JSON_ESCAPE_FACTOR * config.tasks.maxPayloadBytes + MESSAGE_OVERHEAD_BYTES,
     metrics: metrics.registry,
+    tokens,
     dashboardDir: config.server.dashboard ? builtDashboard(logger) : undefined,
     https: tls
       ? {

@@ -366,6 +366,22 @@ export const LEADER_OPTIONS = optionTable([
     default: false,
     docs: { meaning: 'allow plaintext on non-loopback addresses' },
   }),
+  textOption({
+    section: 'tls',
+    key: 'tokensFile',
+    flags: '--tokens-file <file>',
+    help: 'API and join tokens (hashed; drover token create): every call must carry one',
+    env: 'DROVER_TOKENS_FILE',
+    docs: { meaning: 'require a bearer token with the right role on every call', default: 'none' },
+  }),
+  switchOption({
+    section: 'tls',
+    key: 'auth',
+    flags: '--no-auth',
+    help: 'serve non-loopback addresses without tokens (only inside a private network)',
+    env: 'DROVER_NO_AUTH',
+    docs: { meaning: 'allow non-loopback addresses without --tokens-file' },
+  }),
   ...LOG_OPTIONS,
 ]);
 

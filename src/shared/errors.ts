@@ -12,7 +12,8 @@ export type ErrorKind =
   | 'not_leader'
   | 'unavailable'
   | 'storage_full'
-  | 'denied';
+  | 'denied'
+  | 'unauthenticated';
 
 /** Base of every error the domain throws on purpose; its message is shown to the caller. */
 export class DroverError extends Error {
@@ -95,6 +96,14 @@ export class DeniedError extends DroverError {
   constructor(message: string) {
     super('denied', message);
     this.name = 'DeniedError';
+  }
+}
+
+/** No credentials, or ones the leader does not know (issue #20): UNAUTHENTICATED, 401. */
+export class UnauthenticatedError extends DroverError {
+  constructor(message: string) {
+    super('unauthenticated', message);
+    this.name = 'UnauthenticatedError';
   }
 }
 

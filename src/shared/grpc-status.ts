@@ -14,6 +14,7 @@ const STATUS_BY_KIND: Readonly<Record<ErrorKind, status>> = {
   unavailable: status.UNAVAILABLE,
   storage_full: status.RESOURCE_EXHAUSTED,
   denied: status.PERMISSION_DENIED,
+  unauthenticated: status.UNAUTHENTICATED,
 };
 
 /** A status object grpc-js accepts as the error of a call. */

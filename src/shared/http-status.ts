@@ -14,6 +14,7 @@ const HTTP_STATUS_BY_KIND: Readonly<Record<ErrorKind, number>> = {
   // 507 Insufficient Storage (RFC 4918): the server cannot store what the request needs.
   storage_full: 507,
   denied: 403,
+  unauthenticated: 401,
 };
 
 /** An HTTP error answer: the status, any headers, and the `{"error": ...}` body. */
@@ -42,6 +43,8 @@ export function toHttpError(err: unknown, logger: Logger): HttpError {
 
 /** Headers of a refusal: a leader that is not active names the one that is. */
 function errorHeaders(err: DroverError): Record<string, string> {
+  // RFC 6750: a 401 names the scheme the client should use.
+  if (err.kind === 'unauthenticated') return { 'www-authenticate': 'Bearer realm="drover"' };
   if (!(err instanceof NotLeaderError)) return {};
   return {
     [LEADER_ROLE_KEY]: 'standby',

@@ -19,6 +19,11 @@ export const randomIds: IdSource = {
   secret: () => randomBytes(16).toString('hex'),
 };
 
+/** A new API or join token (issue #20): 256 random bits, base64url, with a `drv_` prefix. */
+export function newApiToken(): string {
+  return `drv_${randomBytes(32).toString('base64url')}`;
+}
+
 /** A member id for a worker that was not given one: host name plus a random suffix. */
 export function defaultMemberId(): string {
   return `${hostname()}-${randomBytes(3).toString('hex')}`;

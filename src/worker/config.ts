@@ -13,6 +13,8 @@ export interface WorkerLeaderConfig {
   /** Exit non-zero after this long without a leader. */
   readonly giveUpAfterMs: number;
   readonly tls: ClientTlsFiles | undefined;
+  /** The join token calls carry (issue #20); none for a leader without tokens. */
+  readonly token: string | undefined;
 }
 
 /** Who the worker is to the leader; the id is generated when none is given. */
@@ -72,6 +74,7 @@ export function workerConfigFrom(opts: Record<string, unknown>): WorkerConfig {
       addresses,
       giveUpAfterMs: leader.giveUpAfterMs,
       tls: tlsOn ? { caFile, certFile, keyFile } : undefined,
+      token: leader.token?.trim() || undefined,
     },
     member: { ...member, id: member.id ?? defaultMemberId() },
   });

@@ -1,6 +1,7 @@
 import { Channel, Metadata, type ChannelCredentials } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { LeaderServiceClient, type JoinResponse } from '../gen/cluster/v1/leader.js';
+import { bearerInterceptor } from '../shared/bearer-token.js';
 import { deadlineAfter } from '../shared/clock.js';
 
 /**
@@ -31,6 +32,7 @@ export interface LeaderConnection {
 export function openLeaderConnection(
   address: string,
   credentials: ChannelCredentials,
+  token?: string,
 ): LeaderConnection {
   // One channel (one HTTP/2 connection) for both services: the heartbeat stream and
   // completion reports share fate.
@@ -47,7 +49,10 @@ export function openLeaderConnection(
     // means the leader learns of the exit from the stream's end instead.
     'grpc.enable_retries': 0,
   });
-  const client = new LeaderServiceClient(address, credentials, { channelOverride: channel });
+  const client = new LeaderServiceClient(address, credentials, {
+    channelOverride: channel,
+    ...(token === undefined ? {} : { interceptors: [bearerInterceptor(token)] }),
+  });
   return { channel, client };
 }
 

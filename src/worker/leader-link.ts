@@ -44,6 +44,8 @@ export interface LeaderLinkOptions {
    */
   readonly addresses: readonly string[];
   readonly credentials: ChannelCredentials;
+  /** The join token every call carries, when the leader needs one. */
+  readonly token?: string | undefined;
   readonly identity: WorkerIdentity;
   readonly runner: LinkRunner;
   readonly policy: ReconnectPolicy;
@@ -246,8 +248,8 @@ export class LeaderLink {
 
   private async connect(address: string, signal: AbortSignal): Promise<JoinResponse> {
     this.closeChannel();
-    const { credentials, identity } = this.options;
-    this.connection = openLeaderConnection(address, credentials);
+    const { credentials, identity, token } = this.options;
+    this.connection = openLeaderConnection(address, credentials, token);
     const join = await callJoin(this.connection.client, identity, signal);
     this.log.info({ address, slots: identity.slots, kinds: identity.kinds }, 'worker joined');
     return join;

@@ -43,5 +43,11 @@ export function joinRefusal(err: unknown, workerId: string): Error | undefined {
   // The leader answered and refused what this worker claims (its id, slots, kinds): a
   // configuration error that no retry can fix.
   if (code === status.INVALID_ARGUMENT) return new WorkerRefusedError(details ?? '');
+  // A leader with tokens (issue #20) that does not take this worker's: no retry gives it one.
+  if (code === status.UNAUTHENTICATED || code === status.PERMISSION_DENIED) {
+    return new WorkerRefusedError(
+      `${details ?? ''}; give the worker a join token (--token, DROVER_TOKEN; drover token create --role worker)`,
+    );
+  }
   return undefined;
 }

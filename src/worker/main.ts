@@ -47,6 +47,7 @@ export async function runWorker(config: WorkerConfig, signal: AbortSignal): Prom
     address: member.address,
     slots: member.slots,
     credentials: channelCredentials(leader.tls),
+    token: leader.token,
     reconnect: { giveUpAfterMs: leader.giveUpAfterMs },
     drainTimeoutMs: tasks.drainTimeoutMs,
     resultLimitBytes: tasks.resultLimitBytes,

@@ -152,6 +152,17 @@ export const WORKER_OPTIONS = optionTable([
     help: 'client key for mTLS',
     env: 'DROVER_TLS_KEY',
   }),
+  textOption({
+    section: 'leader',
+    key: 'token',
+    flags: '--token <token>',
+    help: 'join token (role worker), for a leader with tokens (drover token create --role worker)',
+    env: 'DROVER_TOKEN',
+    docs: {
+      meaning: "the worker's join token, sent on Join, Heartbeat and Leave",
+      default: 'none',
+    },
+  }),
   switchOption({
     section: 'tls',
     key: 'enabled',

@@ -34,6 +34,8 @@ export interface WorkerOptions {
   readonly slots?: number;
   /** Channel credentials; default plaintext (loopback only, see the README on TLS). */
   readonly credentials?: ChannelCredentials;
+  /** Join token (role worker) for a leader with tokens (issue #20), sent on every call. */
+  readonly token?: string;
   readonly reconnect?: Partial<ReconnectPolicy>;
   /** On stop, how long running tasks get to finish before they are aborted. Default 30 s. */
   readonly drainTimeoutMs?: number;
@@ -126,6 +128,7 @@ export function createWorker(options: WorkerOptions): DroverWorker {
   const link: LeaderLink = new LeaderLink({
     addresses: options.leaders ?? ['127.0.0.1:50051'],
     credentials: options.credentials ?? channelCredentials(undefined),
+    token: options.token,
     identity: {
       id,
       address: options.address ?? '',

@@ -41,6 +41,7 @@ describe.skipIf(!lab.ok)(title, () => {
       listen,
       '--no-http',
       '--allow-insecure',
+      '--no-auth',
       '--lease-renew-ms',
       '200',
       '--lease-ms',

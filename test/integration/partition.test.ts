@@ -29,6 +29,7 @@ describe.skipIf(!lab.ok)(title, () => {
       '--listen',
       `${network.hostIp}:0`,
       '--allow-insecure',
+      '--no-auth',
       '--store',
       'memory',
       ...FAST_TIMINGS,

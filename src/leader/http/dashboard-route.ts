@@ -1,4 +1,5 @@
-import fastifyStatic from '@fastify/static';
+import fastifyStatic, { type FastifyStaticOptions } from '@fastify/static';
+import { markRoutesPublic } from './auth-hook.js';
 import type { FastifyInstance } from 'fastify';
 
 /**
@@ -23,7 +24,15 @@ const CONTENT_SECURITY_POLICY = [
  * JSON 404 and 405 answers.
  */
 export async function registerDashboard(app: FastifyInstance, dir: string): Promise<void> {
-  await app.register(fastifyStatic, {
+  await app.register(async (scope) => {
+    // The files hold no data: public even when the API needs tokens (its calls carry one).
+    markRoutesPublic(scope);
+    await scope.register(fastifyStatic, staticOptions(dir));
+  });
+}
+
+function staticOptions(dir: string): FastifyStaticOptions {
+  return {
     root: dir,
     prefix: '/',
     wildcard: false,
@@ -37,5 +46,5 @@ export async function registerDashboard(app: FastifyInstance, dir: string): Prom
       response.setHeader('x-content-type-options', 'nosniff');
       response.setHeader('referrer-policy', 'no-referrer');
     },
-  });
+  };
 }

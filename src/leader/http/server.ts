@@ -27,6 +27,8 @@ import { registerWatchRoutes } from './watch-routes.js';
 import { registerMetricsRoute } from './metrics-route.js';
 import { registerStatsRoutes } from './stats-routes.js';
 import { registerDashboard } from './dashboard-route.js';
+import { guardRoutes } from './auth-hook.js';
+import type { Tokens } from '../auth/token-file.js';
 import type { Registry } from 'prom-client';
 
 /** Settings of the HTTP API. */
@@ -44,6 +46,8 @@ export interface HttpServerOptions {
   readonly metrics?: Registry | undefined;
   /** The built web dashboard to serve at `/` (dist/dashboard); none when undefined. */
   readonly dashboardDir?: string | undefined;
+  /** The API tokens every request must carry (issue #20); none: the API is open. */
+  readonly tokens?: Tokens | undefined;
 }
 
 /**
@@ -89,6 +93,7 @@ export async function buildHttpServer(
   });
   refuseBadQueries(app);
   answerUnroutedPaths(app);
+  const checkRoles = guardRoutes(app, options.tokens);
 
   registerHealthRoutes(app, coordinator);
   registerTaskRoutes(app, coordinator);
@@ -105,6 +110,7 @@ export async function buildHttpServer(
   if (options.metrics) registerMetricsRoute(app, options.metrics);
   if (options.dashboardDir !== undefined) await registerDashboard(app, options.dashboardDir);
   app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
+  checkRoles();
   await app.ready();
   return app;
 }

@@ -3,7 +3,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { call, runOnLeaders, withClients, type LeaderClients } from '../../../src/cli/client.js';
 import { useFakeLeaders } from '../client/fake-leaders.js';
 
-const insecure = credentials.createInsecure();
+const insecure = { creds: credentials.createInsecure(), token: undefined };
 
 describe('CLI commands given several leaders', () => {
   const start = useFakeLeaders();

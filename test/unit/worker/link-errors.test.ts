@@ -29,6 +29,20 @@ describe('joinRefusal', () => {
     expect((refusal as WorkerRefusedError).kind).toBe('invalid');
   });
 
+  it.each([status.UNAUTHENTICATED, status.PERMISSION_DENIED])(
+    'stops on a Join whose token the leader does not take (code %s), saying how to give one',
+    (code) => {
+      const refusal = joinRefusal(
+        serviceError(code, 'the token is not one this leader knows'),
+        'w1',
+      );
+      expect(refusal).toBeInstanceOf(WorkerRefusedError);
+      expect(refusal?.message).toMatch(
+        /the token is not one this leader knows; give the worker a join token \(--token/,
+      );
+    },
+  );
+
   it.each([
     ['unavailable', serviceError(status.UNAVAILABLE, 'connection refused')],
     ['deadline exceeded', serviceError(status.DEADLINE_EXCEEDED, 'deadline')],

@@ -1,0 +1,86 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { StartupError } from '../../shared/errors.js';
+import { isRole, type Role } from './roles.js';
+
+/** One token as the file keeps it: its name, role and SHA-256, never the token itself. */
+export interface TokenEntry {
+  readonly name: string;
+  readonly role: Role;
+  /** SHA-256 of the token, hex. */
+  readonly sha256: string;
+}
+
+/** The token file's shape: `{"tokens": [{"name", "role", "sha256"}]}`. */
+export interface TokenFile {
+  readonly tokens: readonly TokenEntry[];
+}
+
+/** SHA-256 of a token, hex: tokens are 256 random bits, so a fast hash is enough. */
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('hex');
+}
+
+/** A token file's entries, checked; a file drover cannot use stops the start with why. */
+export function readTokenFile(path: string): TokenEntry[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new StartupError(`cannot read the tokens file ${path}: ${(err as Error).message}`);
+  }
+  const tokens = (parsed as { tokens?: unknown } | null)?.tokens;
+  if (!Array.isArray(tokens)) {
+    throw new StartupError(`tokens file ${path}: expected {"tokens": [...]}`);
+  }
+  return tokens.map((entry: unknown, i) => checkEntry(entry, `${path}: token ${i + 1}`));
+}
+
+function checkEntry(entry: unknown, where: string): TokenEntry {
+  const { name, role, sha256 } = (entry ?? {}) as Record<string, unknown>;
+  if (typeof name !== 'string' || name === '') throw new StartupError(`${where}: no name`);
+  if (typeof role !== 'string' || !isRole(role)) {
+    throw new StartupError(`${where} (${name}): role must be read, write, admin or worker`);
+  }
+  if (typeof sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(sha256)) {
+    throw new StartupError(`${where} (${name}): sha256 must be 64 hex digits`);
+  }
+  return { name, role, sha256 };
+}
+
+/**
+ * The tokens the leader accepts. A presented token is hashed and compared with every
+ * entry in constant time (timingSafeEqual, and no early exit), so neither a match nor its
+ * position shows in the time taken.
+ */
+export class Tokens {
+  private readonly hashes: { entry: TokenEntry; digest: Buffer }[];
+
+  constructor(entries: readonly TokenEntry[]) {
+    this.hashes = entries.map((entry) => ({ entry, digest: Buffer.from(entry.sha256, 'hex') }));
+  }
+
+  /** The entry a presented token belongs to, if any. */
+  find(token: string): TokenEntry | undefined {
+    const digest = createHash('sha256').update(token, 'utf8').digest();
+    let found: TokenEntry | undefined;
+    for (const { entry, digest: known } of this.hashes) {
+      if (timingSafeEqual(digest, known) && found === undefined) found = entry;
+    }
+    return found;
+  }
+
+  get size(): number {
+    return this.hashes.length;
+  }
+}
+
+/**
+ * The token in an `authorization` value (`Bearer <token>`), or undefined when there is none
+ * or it is not a bearer token.
+ */
+export function bearerToken(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(value);
+  return match?.[1];
+}

@@ -1,0 +1,48 @@
+import {
+  ServerInterceptingCall,
+  type ServerInterceptor,
+  type ServiceDefinition,
+} from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import { toGrpcStatus } from '../../shared/grpc-status.js';
+import { authorize } from '../auth/authorize.js';
+import { RPC_NEEDS } from '../auth/permissions.js';
+import type { Tokens } from '../auth/token-file.js';
+
+/**
+ * Checks every call's bearer token against what its method needs (auth/permissions.ts)
+ * before a handler sees it: refused with UNAUTHENTICATED or PERMISSION_DENIED, nothing
+ * runs. A method with no entry is refused as well (the server checks the table at start,
+ * see checkRpcNeeds, so that cannot happen in a build that started).
+ */
+export function authInterceptor(tokens: Tokens, logger: Logger): ServerInterceptor {
+  return (method, call) =>
+    new ServerInterceptingCall(call, {
+      start: (next) => {
+        next({
+          onReceiveMetadata: (metadata, pass) => {
+            const need = RPC_NEEDS[method.path];
+            const header = metadata.get('authorization')[0];
+            try {
+              if (need === undefined) throw new Error(`no role for ${method.path}`);
+              authorize(tokens, need, typeof header === 'string' ? header : undefined);
+            } catch (err) {
+              const { code, details } = toGrpcStatus(err, logger);
+              call.sendStatus({ code, details: details ?? '' });
+              return;
+            }
+            pass(metadata);
+          },
+        });
+      },
+    });
+}
+
+/** Every method of `services` has a role in RPC_NEEDS; throws naming those that do not. */
+export function checkRpcNeeds(services: readonly ServiceDefinition[]): void {
+  const missing = services
+    .flatMap((service) => Object.values(service).map((method) => method.path))
+    .filter((path) => RPC_NEEDS[path] === undefined);
+  if (missing.length > 0)
+    throw new Error(`methods with no role in RPC_NEEDS: ${missing.join(', ')}`);
+}

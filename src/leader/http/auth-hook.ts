@@ -1,0 +1,55 @@
+import type { FastifyInstance, RouteOptions } from 'fastify';
+import { authorize } from '../auth/authorize.js';
+import { ROUTE_NEEDS } from '../auth/permissions.js';
+import type { Tokens } from '../auth/token-file.js';
+
+/** A route's key in ROUTE_NEEDS: its method (HEAD as its GET) and its pattern. */
+function routeKey(method: string, url: string): string {
+  return `${method === 'HEAD' ? 'GET' : method} ${url}`;
+}
+
+/**
+ * Guards the HTTP API (issue #20): with tokens, each request's bearer token is checked
+ * against its route's role before anything else runs (401 or 403 in the API's one error
+ * shape, nothing changed). Whatever the tokens, every route must have a role: call the
+ * returned check once all are registered, and the server does not start with one missing.
+ * Call before registering routes, so the hook sees each of them.
+ */
+export function guardRoutes(app: FastifyInstance, tokens: Tokens | undefined): () => void {
+  // Checked once all are registered: a scope may still mark its routes public (onRoute).
+  const routes: RouteOptions[] = [];
+  app.addHook('onRoute', (route) => {
+    routes.push(route);
+  });
+  if (tokens !== undefined) {
+    app.addHook('onRequest', async (request) => {
+      const url = request.routeOptions.url;
+      // No route: the answer is a 404 or 405 that shows nothing.
+      if (url === undefined) return;
+      const need = isPublic(request.routeOptions.config)
+        ? 'public'
+        : (ROUTE_NEEDS[routeKey(request.method, url)] ?? 'admin');
+      authorize(tokens, need, request.headers.authorization);
+    });
+  }
+  return () => {
+    const missing = routes
+      .filter((route) => !isPublic(route.config))
+      .flatMap((route) => [route.method].flat().map((method) => routeKey(method, route.url)))
+      .filter((key) => !key.startsWith('OPTIONS ') && ROUTE_NEEDS[key] === undefined);
+    if (missing.length > 0) {
+      throw new Error(`HTTP routes with no role in ROUTE_NEEDS: ${missing.join(', ')}`);
+    }
+  };
+}
+
+/** Marks every route a scope registers as public (the dashboard's files). */
+export function markRoutesPublic(scope: FastifyInstance): void {
+  scope.addHook('onRoute', (route) => {
+    route.config = { ...(route.config as object | undefined), public: true } as typeof route.config;
+  });
+}
+
+function isPublic(config: unknown): boolean {
+  return (config as { public?: unknown } | undefined)?.public === true;
+}
