@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
+import { createProducer } from '../../src/client/producer.js';
 import { RPC_NEEDS, ROUTE_NEEDS } from '../../src/leader/auth/permissions.js';
 import { allows, ROLES, type Need, type Role } from '../../src/leader/auth/roles.js';
 import { drover } from '../helpers/cli-run.js';
@@ -198,6 +199,17 @@ describe('tokens and roles', () => {
     // The join token may not read the task list: it only joins.
     const asWorker = await drover('tasks', '--leader', address, '--token', join_);
     expect(asWorker.stderr).toMatch(/has role worker; this needs read \(PERMISSION_DENIED\)/);
+    // The SDK producer sends its token; without one its schedule is refused.
+    const producer = createProducer({ leader: address, token: write });
+    expect(await producer.schedule({ id: 'from-sdk', payload: '1', kind: 'demo' })).toBe(
+      'from-sdk',
+    );
+    await producer.close();
+    const anonymous = createProducer({ leader: address });
+    await expect(anonymous.schedule({ payload: '1' })).rejects.toMatchObject({
+      code: status.UNAUTHENTICATED,
+    });
+    await anonymous.close();
     const revoked = await drover('token', 'revoke', 'ci', '--tokens-file', file);
     expect(revoked.code).toBe(0);
     expect((await drover('token', 'list', '--tokens-file', file)).stdout).not.toContain('ci');
