@@ -1,3 +1,5 @@
+import { authHeaders, markUnauthenticated } from './token.js';
+
 /** A refusal or failure of the leader's HTTP API, with the message it gave. */
 export class ApiError extends Error {
   constructor(
@@ -24,9 +26,11 @@ export async function api<T>(
   try {
     response = await fetch(path, {
       method,
-      ...(body === undefined
-        ? {}
-        : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+      headers: {
+        ...authHeaders(),
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       ...(signal ? { signal } : {}),
     });
   } catch (err) {
@@ -35,6 +39,7 @@ export async function api<T>(
   }
   const text = await response.text();
   const parsed = parseJson(text);
+  if (response.status === 401) markUnauthenticated();
   if (!response.ok) {
     const message =
       parsed !== null && typeof parsed === 'object' && 'error' in parsed

@@ -2,6 +2,7 @@ import { render } from 'preact';
 import { useState } from 'preact/hooks';
 import { useRoute, useWatch } from './hooks.js';
 import { NoticeProvider } from './notices.js';
+import { TokenBox } from './token-box.js';
 import type { Stats } from './types.js';
 import { MembersView } from './views/members-view.js';
 import { ScheduleForm } from './views/schedule-form.js';
@@ -30,6 +31,7 @@ function App() {
           </a>
         </nav>
         <StatsBar />
+        <TokenBox />
       </header>
       <main>
         {current === 'members' ? (

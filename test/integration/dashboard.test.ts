@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { taskDraft } from '../../src/client/task-draft.js';
+import { drover } from '../helpers/cli-run.js';
 import { useCluster } from '../helpers/use-cluster.js';
 
 // The web dashboard (issue #19) in a real browser: Debian's Chromium driven by
@@ -263,5 +264,35 @@ describe.skipIf(skip)('web dashboard in Chromium', () => {
       .locator('.detail-head .badge', { hasText: 'cancelled' })
       .waitFor({ timeout: UI_MS });
     expect(await list.page.locator('.table-head .muted').textContent()).toBe('live');
+  });
+
+  it('asks for a token when the leader has tokens, then works within that token’s role', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'drover-tokens-')), 'tokens.json');
+    const token = async (role: string) =>
+      (await drover('token', 'create', '--role', role, '--tokens-file', file)).stdout.trim();
+    const read = await token('read');
+    const write = await token('write');
+    const { http } = await cluster().startLeader(['--store', 'memory', '--tokens-file', file]);
+    const schedule = (id: string) =>
+      fetch(`${http}/v1/tasks`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${write}` },
+        body: JSON.stringify({ id, payload: 'x', kind: 'nobody' }),
+      });
+    expect((await schedule('guarded')).status).toBe(201);
+    const { page } = await open(http, '#/tasks');
+    await page.locator('input[name="token"]').fill(read);
+    await page.getByRole('button', { name: 'Use' }).click();
+    await page.locator('tr[data-task="guarded"]').waitFor({ timeout: UI_MS });
+    // The watch carries the token too: a new task arrives live.
+    expect((await schedule('guarded-2')).status).toBe(201);
+    await page.locator('tr[data-task="guarded-2"]').waitFor({ timeout: UI_MS });
+    // A read token may look, not cancel: the refusal names the role needed.
+    await page.locator('tr[data-task="guarded"] a').click();
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    await page
+      .locator('.notice-error', { hasText: 'has role read; this needs write' })
+      .waitFor({ timeout: UI_MS });
+    await shot(page, 'token-refused');
   });
 });

@@ -57,7 +57,7 @@ export function TaskDetail({ id }: { id: string }) {
         return true;
       },
       (err: unknown) => {
-        notice('error', `${what} failed: ${messageOf(err)}`);
+        notice('error', `${id} not ${what}: ${messageOf(err)}`);
         return false;
       },
     );
