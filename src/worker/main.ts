@@ -7,7 +7,7 @@ import { serveMetrics, WorkerMetrics } from './metrics.js';
 import { createLogger } from '../shared/logger.js';
 import { channelCredentials } from '../shared/tls.js';
 import type { WorkerConfig } from './config.js';
-import { commandHandler } from './handlers/command.js';
+import { commandEnv, commandHandler } from './handlers/command.js';
 import { demoHandler } from './handlers/demo.js';
 import type { TaskHandler } from './runner.js';
 import { startTracing } from '../shared/tracing/start-tracing.js';
@@ -90,6 +90,9 @@ function builtInHandlers({ demo, commands, member }: WorkerConfig): Record<strin
       outputLimitBytes: commands.outputLimitBytes,
       memberId: member.id,
       killGraceMs: commands.killGraceMs,
+      env: commandEnv(commands.env, process.env),
+      allowCwd: commands.allowCwd,
+      ...(commands.cwd === undefined ? {} : { cwd: commands.cwd }),
     });
   }
   return handlers;

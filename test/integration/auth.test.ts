@@ -7,6 +7,7 @@ import { createProducer } from '../../src/client/producer.js';
 import { RPC_NEEDS, ROUTE_NEEDS } from '../../src/leader/auth/permissions.js';
 import { allows, ROLES, type Need, type Role } from '../../src/leader/auth/roles.js';
 import { drover } from '../helpers/cli-run.js';
+import { waitFor } from '../helpers/processes.js';
 import { useCluster } from '../helpers/use-cluster.js';
 
 // Issue #20: every RPC and every HTTP route against every role, on a real leader with a
@@ -213,5 +214,47 @@ describe('tokens and roles', () => {
     const revoked = await drover('token', 'revoke', 'ci', '--tokens-file', file);
     expect(revoked.code).toBe(0);
     expect((await drover('token', 'list', '--tokens-file', file)).stdout).not.toContain('ci');
+  });
+
+  it("keeps the worker's environment, its join token included, out of the commands it runs", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'drover-tokens-')), 'tokens.json');
+    const write = (
+      await drover('token', 'create', '--role', 'write', '--tokens-file', file)
+    ).stdout.trim();
+    const joinToken = (
+      await drover('token', 'create', '--role', 'worker', '--tokens-file', file)
+    ).stdout.trim();
+    const { address, http } = await cluster().startLeader([
+      '--store',
+      'memory',
+      '--tokens-file',
+      file,
+    ]);
+    const saved = process.env['DROVER_TOKEN'];
+    process.env['DROVER_TOKEN'] = joinToken; // the worker takes it from its environment
+    try {
+      await cluster().startWorker(address, 'w1', ['--allow-command', '/usr/bin/env']);
+    } finally {
+      if (saved === undefined) delete process.env['DROVER_TOKEN'];
+      else process.env['DROVER_TOKEN'] = saved;
+    }
+    const ran = await drover(
+      ...['schedule', '--leader', address, '--token', write],
+      ...['--kind', 'command', '--id', 'env', '/usr/bin/env'],
+    );
+    expect(ran.code).toBe(0);
+    const result = await waitFor(
+      async () => {
+        const response = await fetch(`${http}/v1/tasks/env`, {
+          headers: { authorization: `Bearer ${write}` },
+        });
+        const task = (await response.json()) as { status?: string; result?: string };
+        return task.status === 'TASK_STATUS_COMPLETED' ? (task.result ?? '') : false;
+      },
+      { timeoutMs: 10_000, what: 'the env command completed' },
+    );
+    const stdout = (JSON.parse(result) as { stdout?: string }).stdout ?? '';
+    expect(stdout).toBe('PATH=/usr/local/bin:/usr/bin:/bin\n');
+    expect(stdout).not.toContain(joinToken);
   });
 });

@@ -29,6 +29,34 @@ export interface CommandHandlerOptions {
   readonly timers?: Timers;
   /** Signals a process group; `process.kill` unless a test stands in. */
   readonly kill?: SendSignal;
+  /**
+   * The environment commands get (issue #20): only these variables, never the worker's own
+   * (its join token, say). Default: PATH set to the system directories, nothing else.
+   */
+  readonly env?: Readonly<Record<string, string>>;
+  /** The working directory commands run in; a payload's `cwd` is refused unless allowed. */
+  readonly cwd?: string;
+  /** Whether a payload may name its own working directory (`cwd`). */
+  readonly allowCwd?: boolean;
+}
+
+/** The PATH commands get by default: the system's, not whatever the worker was started with. */
+export const COMMAND_PATH = '/usr/local/bin:/usr/bin:/bin';
+
+/**
+ * The environment for commands: PATH (the worker's only if named) and the variables of
+ * `names` that the worker has. Everything else of the worker's stays out.
+ */
+export function commandEnv(
+  names: readonly string[],
+  from: Readonly<Record<string, string | undefined>>,
+): Record<string, string> {
+  const env: Record<string, string> = { PATH: COMMAND_PATH };
+  for (const name of names) {
+    const value = from[name];
+    if (value !== undefined) env[name] = value;
+  }
+  return env;
 }
 
 /** The payload of a `command` task. */
@@ -82,6 +110,8 @@ export function commandHandler(options: CommandHandlerOptions): TaskHandler {
     kill: options.kill ?? ((pid, signal) => process.kill(pid, signal)),
     killGraceMs: options.killGraceMs ?? DEFAULT_KILL_GRACE_MS,
     stdioWaitMs: options.stdioWaitMs ?? DEFAULT_STDIO_WAIT_MS,
+    env: options.env ?? { PATH: COMMAND_PATH },
+    cwd: options.cwd,
   };
   return (task) => {
     const spec = parseCommandPayload(task.payload);
@@ -89,6 +119,11 @@ export function commandHandler(options: CommandHandlerOptions): TaskHandler {
       throw new PermanentTaskError(
         `command "${spec.command}" is not allow-listed on worker ${options.memberId}` +
           ` (allowed: ${[...options.allow].join(', ') || 'none'})`,
+      );
+    }
+    if (spec.cwd !== undefined && !options.allowCwd) {
+      throw new PermanentTaskError(
+        `command payload names a working directory, which worker ${options.memberId} does not allow (--command-allow-cwd)`,
       );
     }
     return runCommand(spec, task, settings);
@@ -102,6 +137,8 @@ interface CommandSettings {
   readonly kill: SendSignal;
   readonly killGraceMs: number;
   readonly stdioWaitMs: number;
+  readonly env: Readonly<Record<string, string>>;
+  readonly cwd: string | undefined;
 }
 
 /** Runs one allow-listed command to its end; resolves with its result, or rejects. */
@@ -114,7 +151,9 @@ function runCommand(
   const { kill, timers, killGraceMs } = settings;
   return new Promise<string>((resolve, reject) => {
     const child = spawn(spec.command, [...spec.args], {
-      cwd: spec.cwd,
+      cwd: spec.cwd ?? settings.cwd,
+      // A clean environment: the worker's own (its join token, its secrets) stays out.
+      env: { ...settings.env },
       shell: false,
       stdio: ['ignore', 'pipe', 'pipe'],
       // Its own session and process group, so a stop reaches everything it forks.

@@ -3,7 +3,9 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import {
   afterExit,
+  commandEnv,
   commandHandler,
+  COMMAND_PATH,
   parseCommandPayload,
   type ExitingChild,
 } from '../../../src/worker/handlers/command.js';
@@ -109,5 +111,35 @@ describe('commandHandler', () => {
     expect(() => handler(task)).toThrow(
       new PermanentTaskError('command "rm" is not allow-listed on worker w1 (allowed: ls)'),
     );
+  });
+
+  it('refuses a payload that names its own working directory unless the worker allows it', () => {
+    const handler = commandHandler({
+      allow: new Set(['ls']),
+      outputLimitBytes: 1024,
+      memberId: 'w1',
+    });
+    const task: TaskContext = {
+      id: 't',
+      attempt: 1,
+      kind: 'command',
+      payload: '{"command":"ls","cwd":"/etc"}',
+      signal: new AbortController().signal,
+      logger: pino({ level: 'silent' }),
+      write: () => {},
+    };
+    expect(() => handler(task)).toThrow(/does not allow \(--command-allow-cwd\)/);
+  });
+});
+
+describe('commandEnv', () => {
+  it("gives commands a system PATH and only the variables named, never the worker's others", () => {
+    const worker = { PATH: '/home/me/bin:/usr/bin', DROVER_TOKEN: 'drv_secret', LANG: 'C.UTF-8' };
+    expect(commandEnv([], worker)).toEqual({ PATH: COMMAND_PATH });
+    expect(commandEnv(['LANG', 'MISSING'], worker)).toEqual({
+      PATH: COMMAND_PATH,
+      LANG: 'C.UTF-8',
+    });
+    expect(commandEnv(['PATH'], worker)).toEqual({ PATH: '/home/me/bin:/usr/bin' });
   });
 });
