@@ -16,6 +16,7 @@ import { formatHostPort, parseHostPort } from '../shared/net.js';
 import { channelCredentials } from '../shared/tls.js';
 import { boundedIntOption, MAX_TIMER_MS } from './int-option.js';
 import { bearerInterceptor } from '../shared/bearer-token.js';
+import { tokenText } from '../shared/token-text.js';
 import { LeaderTries } from './leader-tries.js';
 
 /** Options every client command takes. */
@@ -112,8 +113,7 @@ export function leaderAddresses(leader: string): string[] {
 
 /** The credentials and token the options ask for. */
 function access(options: ClientOptions): Access {
-  const token = options.token?.trim();
-  return { creds: clientCredentials(options), token: token === '' ? undefined : token };
+  return { creds: clientCredentials(options), token: tokenText(options.token, '--token') };
 }
 
 /** The channel credentials the TLS options ask for; a bad combination is a usage error. */

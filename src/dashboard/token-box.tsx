@@ -9,6 +9,7 @@ import { currentToken, onUnauthenticated, setToken } from './token.js';
 export function TokenBox() {
   const [asked, setAsked] = useState(false);
   const [typed, setTyped] = useState('');
+  const [bad, setBad] = useState(false);
   useEffect(() => onUnauthenticated(setAsked), []);
   const token = currentToken();
   if (token !== undefined && !asked) {
@@ -32,7 +33,15 @@ export function TokenBox() {
       class="token-box"
       onSubmit={(e) => {
         e.preventDefault();
-        setToken(typed);
+        // A header carries printable ASCII only: refuse a pasted curly quote here, not as
+        // a network error later.
+        const token = typed.trim().replace(/^Bearer\s+/i, '');
+        if (!/^[\x21-\x7e]+$/.test(token)) {
+          setTyped('');
+          setBad(true);
+          return;
+        }
+        setToken(token);
         location.reload();
       }}
     >
@@ -40,7 +49,13 @@ export function TokenBox() {
         name="token"
         type="password"
         autocomplete="off"
-        placeholder={token === undefined ? 'this leader needs a token' : 'token refused; another?'}
+        placeholder={
+          bad
+            ? 'not a token: printable ASCII, no spaces'
+            : token === undefined
+              ? 'this leader needs a token'
+              : 'token refused; another?'
+        }
         value={typed}
         onInput={(e) => setTyped(e.currentTarget.value)}
       />

@@ -4,6 +4,8 @@ import { defaultMemberId } from '../shared/ids.js';
 import { formatHostPort, isLoopback, parseHostPort } from '../shared/net.js';
 import { addOptions, deepFreeze, readSections } from '../shared/options/table.js';
 import type { ClientTlsFiles } from '../shared/tls.js';
+import { statSync } from 'node:fs';
+import { tokenText } from '../shared/token-text.js';
 import { WORKER_OPTIONS, type WorkerSections } from './options.js';
 
 /** How the worker reaches its leaders: compiled from the `leader` and `tls` option sections. */
@@ -58,7 +60,16 @@ export function workerConfigFrom(opts: Record<string, unknown>): WorkerConfig {
     // as a handler that did not stop instead of as stopped.
     throw new InvalidArgumentError('--command-kill-grace-ms must be less than --stop-grace-ms');
   }
-  const { metrics } = sections;
+  const { metrics, commands } = sections;
+  // The join token is the worker's own credential: no command may be handed it.
+  if (commands.env.includes('DROVER_TOKEN')) {
+    throw new InvalidArgumentError(
+      '--command-env DROVER_TOKEN would hand the join token to commands',
+    );
+  }
+  if (commands.cwd !== undefined && !isDirectory(commands.cwd)) {
+    throw new InvalidArgumentError(`--command-cwd ${commands.cwd} is not a directory`);
+  }
   if (metrics.listen !== undefined) {
     const { host } = parseHostPort(metrics.listen);
     if (!isLoopback(host) && !metrics.allowRemote) {
@@ -74,8 +85,16 @@ export function workerConfigFrom(opts: Record<string, unknown>): WorkerConfig {
       addresses,
       giveUpAfterMs: leader.giveUpAfterMs,
       tls: tlsOn ? { caFile, certFile, keyFile } : undefined,
-      token: leader.token?.trim() || undefined,
+      token: tokenText(leader.token, '--token'),
     },
     member: { ...member, id: member.id ?? defaultMemberId() },
   });
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }

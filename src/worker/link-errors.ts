@@ -32,6 +32,16 @@ export class WorkerRefusedError extends InvalidArgumentError {
   }
 }
 
+/** The leader refused the worker's join token (issue #20): none, unknown, or not role worker. */
+export class WorkerTokenRefusedError extends InvalidArgumentError {
+  constructor(details: string) {
+    super(
+      `the leader refused this worker's token (${details}); give it a join token: --token or DROVER_TOKEN, from drover token create --role worker`,
+    );
+    this.name = 'WorkerTokenRefusedError';
+  }
+}
+
 /**
  * The error to stop on when a Join failed with `err`, or undefined when another round may
  * succeed (the leader was unreachable, busy, not the leader).
@@ -45,9 +55,7 @@ export function joinRefusal(err: unknown, workerId: string): Error | undefined {
   if (code === status.INVALID_ARGUMENT) return new WorkerRefusedError(details ?? '');
   // A leader with tokens (issue #20) that does not take this worker's: no retry gives it one.
   if (code === status.UNAUTHENTICATED || code === status.PERMISSION_DENIED) {
-    return new WorkerRefusedError(
-      `${details ?? ''}; give the worker a join token (--token, DROVER_TOKEN; drover token create --role worker)`,
-    );
+    return new WorkerTokenRefusedError(details ?? '');
   }
   return undefined;
 }

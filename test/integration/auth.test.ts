@@ -172,7 +172,7 @@ describe('tokens and roles', () => {
     expect(JSON.parse(listed.stdout)).toEqual({
       tokens: [
         { name: 'ci', role: 'write' },
-        { name: 'worker-2', role: 'worker' },
+        { name: 'worker-1', role: 'worker' },
       ],
     });
     const { address } = await cluster().startLeader(['--store', 'memory', '--tokens-file', file]);
@@ -180,7 +180,7 @@ describe('tokens and roles', () => {
     const refused = cluster().spawn('w2', ['worker', '--leader', address, '--id', 'w2']);
     const { code } = await refused.exited;
     expect(code).not.toBe(0);
-    expect(refused.raw.join('\n')).toMatch(/give the worker a join token/);
+    expect(refused.raw.join('\n')).toMatch(/give it a join token/);
 
     const scheduled = await drover(
       'schedule',

@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
 import { ROLES, type Role } from '../../leader/auth/roles.js';
 import { createToken, listTokens, revokeToken } from '../../leader/auth/token-store.js';
+import { hashToken } from '../../leader/auth/token-file.js';
 import { print, printJson, printTable } from '../output.js';
 
 const tokensFile = () =>
@@ -23,8 +24,12 @@ export function registerToken(program: Command): void {
     .option('--name <name>', 'what logs and refusals call it (default: the role and a number)')
     .addOption(tokensFile())
     .action((options: { role: Role; name?: string; tokensFile: string }) => {
-      const name = options.name ?? `${options.role}-${listTokens(options.tokensFile).length + 1}`;
-      const secret = createToken(options.tokensFile, name, options.role);
+      const secret = createToken(options.tokensFile, options.name, options.role);
+      const name =
+        options.name ??
+        listTokens(options.tokensFile).find(
+          (t) => t.role === options.role && t.sha256 === hashToken(secret),
+        )?.name;
       print(secret);
       process.stderr.write(
         `token "${name}" (role ${options.role}) added to ${options.tokensFile}; it is not shown again. Restart the leader to use it.\n`,

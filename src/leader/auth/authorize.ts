@@ -7,13 +7,21 @@ import { bearerToken, type Tokens } from './token-file.js';
  * (no or unknown token) or PERMISSION_DENIED (a token whose role may not), naming the
  * role needed and never the token. Returns the token's name for logs.
  */
-export function authorize(tokens: Tokens, need: Need, authorization: string | undefined): string {
+export function authorize(tokens: Tokens, need: Need, headers: readonly string[]): string {
   if (need === 'public') return '';
-  const token = bearerToken(authorization);
-  if (token === undefined) {
+  // Two headers: which one counts would be up to whichever proxy reads it. Refused.
+  if (headers.length > 1) {
+    throw new UnauthenticatedError(`send one authorization header, not ${headers.length}`);
+  }
+  const authorization = headers[0];
+  if (authorization === undefined) {
     throw new UnauthenticatedError(
       'this leader needs a token: send "authorization: Bearer <token>" (drover --token, DROVER_TOKEN)',
     );
+  }
+  const token = bearerToken(authorization);
+  if (token === undefined) {
+    throw new UnauthenticatedError('the authorization header is not "Bearer <token>"');
   }
   const entry = tokens.find(token);
   if (entry === undefined) throw new UnauthenticatedError('the token is not one this leader knows');

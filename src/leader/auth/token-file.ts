@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { StartupError } from '../../shared/errors.js';
+import { InvalidArgumentError } from '../../shared/errors.js';
 import { isRole, type Role } from './roles.js';
 
 /** One token as the file keeps it: its name, role and SHA-256, never the token itself. */
@@ -16,6 +16,9 @@ export interface TokenFile {
   readonly tokens: readonly TokenEntry[];
 }
 
+/** A token name: what refusals call it. */
+export const TOKEN_NAME = /^[A-Za-z0-9][A-Za-z0-9._@:-]{0,63}$/;
+
 /** SHA-256 of a token, hex: tokens are 256 random bits, so a fast hash is enough. */
 export function hashToken(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');
@@ -27,23 +30,45 @@ export function readTokenFile(path: string): TokenEntry[] {
   try {
     parsed = JSON.parse(readFileSync(path, 'utf8'));
   } catch (err) {
-    throw new StartupError(`cannot read the tokens file ${path}: ${(err as Error).message}`);
+    throw new InvalidArgumentError(
+      `cannot read the tokens file ${path}: ${(err as Error).message}`,
+    );
   }
   const tokens = (parsed as { tokens?: unknown } | null)?.tokens;
   if (!Array.isArray(tokens)) {
-    throw new StartupError(`tokens file ${path}: expected {"tokens": [...]}`);
+    throw new InvalidArgumentError(`tokens file ${path}: expected {"tokens": [...]}`);
   }
-  return tokens.map((entry: unknown, i) => checkEntry(entry, `${path}: token ${i + 1}`));
+  const entries = tokens.map((entry: unknown, i) => checkEntry(entry, `${path}: token ${i + 1}`));
+  if (entries.length === 0) {
+    throw new InvalidArgumentError(
+      `tokens file ${path} holds no tokens: nobody could call the leader (drover token create)`,
+    );
+  }
+  for (const [i, entry] of entries.entries()) {
+    const twin = entries.findIndex(
+      (other, j) => j < i && (other.name === entry.name || other.sha256 === entry.sha256),
+    );
+    if (twin >= 0) {
+      throw new InvalidArgumentError(
+        `tokens file ${path}: tokens ${twin + 1} and ${i + 1} share a name or a token; each must be its own`,
+      );
+    }
+  }
+  return entries;
 }
 
 function checkEntry(entry: unknown, where: string): TokenEntry {
   const { name, role, sha256 } = (entry ?? {}) as Record<string, unknown>;
-  if (typeof name !== 'string' || name === '') throw new StartupError(`${where}: no name`);
+  if (typeof name !== 'string' || !TOKEN_NAME.test(name)) {
+    throw new InvalidArgumentError(
+      `${where}: name must be 1-64 letters, digits, '.', '_', '@', ':' or '-'`,
+    );
+  }
   if (typeof role !== 'string' || !isRole(role)) {
-    throw new StartupError(`${where} (${name}): role must be read, write, admin or worker`);
+    throw new InvalidArgumentError(`${where} (${name}): role must be read, write, admin or worker`);
   }
   if (typeof sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(sha256)) {
-    throw new StartupError(`${where} (${name}): sha256 must be 64 hex digits`);
+    throw new InvalidArgumentError(`${where} (${name}): sha256 must be 64 hex digits`);
   }
   return { name, role, sha256 };
 }

@@ -22,10 +22,12 @@ export function authInterceptor(tokens: Tokens, logger: Logger): ServerIntercept
         next({
           onReceiveMetadata: (metadata, pass) => {
             const need = RPC_NEEDS[method.path];
-            const header = metadata.get('authorization')[0];
+            const headers = metadata
+              .get('authorization')
+              .map((value) => (typeof value === 'string' ? value : value.toString('latin1')));
             try {
               if (need === undefined) throw new Error(`no role for ${method.path}`);
-              authorize(tokens, need, typeof header === 'string' ? header : undefined);
+              authorize(tokens, need, headers);
             } catch (err) {
               const { code, details } = toGrpcStatus(err, logger);
               call.sendStatus({ code, details: details ?? '' });

@@ -29,7 +29,7 @@ export function guardRoutes(app: FastifyInstance, tokens: Tokens | undefined): (
       const need = isPublic(request.routeOptions.config)
         ? 'public'
         : (ROUTE_NEEDS[routeKey(request.method, url)] ?? 'admin');
-      authorize(tokens, need, request.headers.authorization);
+      authorize(tokens, need, authorizationHeaders(request.raw.rawHeaders));
     });
   }
   return () => {
@@ -52,4 +52,13 @@ export function markRoutesPublic(scope: FastifyInstance): void {
 
 function isPublic(config: unknown): boolean {
   return (config as { public?: unknown } | undefined)?.public === true;
+}
+
+/** Every `authorization` header as sent (Node keeps only the first in `headers`). */
+function authorizationHeaders(raw: readonly string[]): string[] {
+  const values: string[] = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    if (raw[i]!.toLowerCase() === 'authorization') values.push(raw[i + 1]!);
+  }
+  return values;
 }

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { basename } from 'node:path';
+import { basename, isAbsolute } from 'node:path';
 import { PermanentTaskError, TaskError } from '../task-error.js';
 import type { TaskContext, TaskHandler } from '../runner.js';
 import { systemTimers, type Timers } from '../timers.js';
@@ -120,6 +120,9 @@ export function commandHandler(options: CommandHandlerOptions): TaskHandler {
         `command "${spec.command}" is not allow-listed on worker ${options.memberId}` +
           ` (allowed: ${[...options.allow].join(', ') || 'none'})`,
       );
+    }
+    if (spec.cwd !== undefined && options.allowCwd && !isAbsolute(spec.cwd)) {
+      throw new PermanentTaskError(`command payload cwd "${spec.cwd}" must be an absolute path`);
     }
     if (spec.cwd !== undefined && !options.allowCwd) {
       throw new PermanentTaskError(

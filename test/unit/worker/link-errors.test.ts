@@ -4,6 +4,7 @@ import {
   joinRefusal,
   WorkerIdInUseError,
   WorkerRefusedError,
+  WorkerTokenRefusedError,
 } from '../../../src/worker/link-errors.js';
 
 const serviceError = (code: status, details: string) =>
@@ -36,9 +37,9 @@ describe('joinRefusal', () => {
         serviceError(code, 'the token is not one this leader knows'),
         'w1',
       );
-      expect(refusal).toBeInstanceOf(WorkerRefusedError);
-      expect(refusal?.message).toMatch(
-        /the token is not one this leader knows; give the worker a join token \(--token/,
+      expect(refusal).toBeInstanceOf(WorkerTokenRefusedError);
+      expect(refusal?.message).toBe(
+        "the leader refused this worker's token (the token is not one this leader knows); give it a join token: --token or DROVER_TOKEN, from drover token create --role worker",
       );
     },
   );

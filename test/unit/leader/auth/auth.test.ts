@@ -15,7 +15,7 @@ import {
 } from '../../../../src/leader/auth/token-file.js';
 import { createToken, listTokens, revokeToken } from '../../../../src/leader/auth/token-store.js';
 import { checkRpcNeeds } from '../../../../src/leader/grpc/auth-interceptor.js';
-import { StartupError } from '../../../../src/shared/errors.js';
+import { InvalidArgumentError } from '../../../../src/shared/errors.js';
 
 const tempFile = () => join(mkdtempSync(join(tmpdir(), 'drover-auth-')), 'tokens.json');
 
@@ -87,17 +87,23 @@ describe('tokens', () => {
     const tokens = new Tokens(readTokenFile(file));
     expect(tokens.find(reader)?.name).toBe('reader');
     expect(tokens.find(`${reader}x`)).toBeUndefined();
-    expect(authorize(tokens, 'read', `Bearer ${reader}`)).toBe('reader');
-    expect(authorize(tokens, 'public', undefined)).toBe('');
-    expect(() => authorize(tokens, 'read', undefined)).toThrow(
+    expect(authorize(tokens, 'read', [`Bearer ${reader}`])).toBe('reader');
+    expect(authorize(tokens, 'public', [])).toBe('');
+    expect(() => authorize(tokens, 'read', [])).toThrow(
       expect.objectContaining({ kind: 'unauthenticated' }),
     );
-    expect(() => authorize(tokens, 'read', 'Bearer drv_nope')).toThrow(/not one this leader knows/);
-    expect(() => authorize(tokens, 'write', `Bearer ${reader}`)).toThrow(
+    expect(() => authorize(tokens, 'read', ['Bearer drv_nope'])).toThrow(
+      /not one this leader knows/,
+    );
+    expect(() => authorize(tokens, 'write', [`Bearer ${reader}`])).toThrow(
       expect.objectContaining({
         kind: 'denied',
         message: 'token "reader" has role read; this needs write',
       }),
+    );
+    expect(() => authorize(tokens, 'read', ['Basic x'])).toThrow(/not "Bearer <token>"/);
+    expect(() => authorize(tokens, 'read', [`Bearer ${reader}`, 'Bearer x'])).toThrow(
+      /send one authorization header, not 2/,
     );
     expect(bearerToken('bearer abc')).toBe('abc');
     expect(bearerToken('Basic abc')).toBeUndefined();
@@ -106,9 +112,22 @@ describe('tokens', () => {
   it('refuse a file they cannot use, at start, with where and why', () => {
     const file = tempFile();
     writeFileSync(file, '{"tokens":[{"name":"x","role":"root","sha256":"00"}]}');
-    expect(() => readTokenFile(file)).toThrow(StartupError);
+    expect(() => readTokenFile(file)).toThrow(InvalidArgumentError);
     expect(() => readTokenFile(file)).toThrow(/token 1 \(x\): role must be/);
     writeFileSync(file, '[]');
     expect(() => readTokenFile(file)).toThrow(/expected \{"tokens"/);
+    writeFileSync(file, '{"tokens":[]}');
+    expect(() => readTokenFile(file)).toThrow(/holds no tokens/);
+    const sha256 = 'a'.repeat(64);
+    writeFileSync(
+      file,
+      JSON.stringify({
+        tokens: [
+          { name: 'r', role: 'read', sha256 },
+          { name: 'sneaky', role: 'admin', sha256 },
+        ],
+      }),
+    );
+    expect(() => readTokenFile(file)).toThrow(/tokens 1 and 2 share a name or a token/);
   });
 });
