@@ -7,6 +7,7 @@ import {
   type Tracer,
 } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { carrierSetter } from '../shared/tracing/carrier.js';
 
 /** A producer's span of one schedule, and the trace context the task carries. */
 export interface ScheduleSpan {
@@ -32,11 +33,7 @@ export class ScheduleTracer {
       parent,
     );
     const traceContext: Record<string, string> = {};
-    this.propagator.inject(trace.setSpan(parent, span), traceContext, {
-      set: (carrier, key, value) => {
-        carrier[key] = value;
-      },
-    });
+    this.propagator.inject(trace.setSpan(parent, span), traceContext, carrierSetter);
     return {
       traceContext,
       end: (error) => {

@@ -5,13 +5,10 @@ import {
   SpanStatusCode,
   trace,
   type Context,
-  type TextMapGetter,
   type Tracer,
 } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
-
-/** An attempt's trace context as the leader sent it (StartWorkRequest.trace_context). */
-type Carrier = Readonly<Record<string, string>>;
+import { carrierGetter, type Carrier } from '../shared/tracing/carrier.js';
 
 /** The run span of one attempt. */
 export interface AttemptSpan {
@@ -20,11 +17,6 @@ export interface AttemptSpan {
   /** Ends the span: `error` undefined means the handler returned. */
   end(error: string | undefined): void;
 }
-
-const getter: TextMapGetter<Carrier> = {
-  keys: (carrier) => Object.keys(carrier),
-  get: (carrier, key) => carrier[key],
-};
 
 /**
  * Opens a `drover.run` span per attempt, a child of the leader's `drover.assign` span for
@@ -48,7 +40,7 @@ export class AttemptTracer {
     const parent: Context =
       work.traceContext === undefined || work.traceContext['traceparent'] === undefined
         ? ROOT_CONTEXT
-        : this.propagator.extract(ROOT_CONTEXT, work.traceContext, getter);
+        : this.propagator.extract(ROOT_CONTEXT, work.traceContext, carrierGetter);
     const span = this.tracer.startSpan(
       'drover.run',
       {

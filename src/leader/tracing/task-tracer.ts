@@ -5,17 +5,17 @@ import {
   trace,
   type Context,
   type Span,
-  type TextMapGetter,
   type Tracer,
 } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { carrierGetter, carrierSetter, type Carrier } from '../../shared/tracing/carrier.js';
 import type { CompletionReport, StartOrder } from '../../scheduler/scheduler.js';
 import type { TaskRecord } from '../../scheduler/task.js';
 import { errorMessage } from '../../shared/errors.js';
 import type { NewTaskInput } from '../views.js';
 
 /** A W3C trace context as text: keys `traceparent` and, if any, `tracestate`. */
-export type TraceCarrier = Readonly<Record<string, string>>;
+export type TraceCarrier = Carrier;
 
 /** What the tracer keeps of a traced task while it is open. */
 interface TaskTrace {
@@ -34,11 +34,6 @@ export interface ScheduleSpans {
   /** The schedule was refused or its commit failed. */
   failed(error: unknown): void;
 }
-
-const getter: TextMapGetter<TraceCarrier> = {
-  keys: (carrier) => Object.keys(carrier),
-  get: (carrier, key) => carrier[key],
-};
 
 /**
  * The leader's spans of a task, in the OpenTelemetry names of the issue: `drover.schedule`
@@ -144,16 +139,12 @@ export class TaskTracer {
   }
 
   private extract(carrier: TraceCarrier): Context {
-    return this.propagator.extract(ROOT_CONTEXT, carrier, getter);
+    return this.propagator.extract(ROOT_CONTEXT, carrier, carrierGetter);
   }
 
   private inject(context: Context): TraceCarrier {
     const carrier: Record<string, string> = {};
-    this.propagator.inject(context, carrier, {
-      set: (target, key, value) => {
-        target[key] = value;
-      },
-    });
+    this.propagator.inject(context, carrier, carrierSetter);
     return carrier;
   }
 }

@@ -89,6 +89,19 @@ describe('parseCommandPayload', () => {
   });
 });
 
+/** A command task with `payload`, as the runner hands it to the handler. */
+function commandTask(payload: string): TaskContext {
+  return {
+    id: 't',
+    attempt: 1,
+    kind: 'command',
+    payload,
+    signal: new AbortController().signal,
+    logger: pino({ level: 'silent' }),
+    write: () => {},
+  };
+}
+
 describe('commandHandler', () => {
   it('refuses a command that is not allow-listed, before running anything', () => {
     const handler = commandHandler({
@@ -99,15 +112,7 @@ describe('commandHandler', () => {
         throw new Error('nothing may be signalled');
       },
     });
-    const task: TaskContext = {
-      id: 't',
-      attempt: 1,
-      kind: 'command',
-      payload: 'rm -rf /',
-      signal: new AbortController().signal,
-      logger: pino({ level: 'silent' }),
-      write: () => {},
-    };
+    const task = commandTask('rm -rf /');
     expect(() => handler(task)).toThrow(
       new PermanentTaskError('command "rm" is not allow-listed on worker w1 (allowed: ls)'),
     );
@@ -119,15 +124,7 @@ describe('commandHandler', () => {
       outputLimitBytes: 1024,
       memberId: 'w1',
     });
-    const task: TaskContext = {
-      id: 't',
-      attempt: 1,
-      kind: 'command',
-      payload: '{"command":"ls","cwd":"/etc"}',
-      signal: new AbortController().signal,
-      logger: pino({ level: 'silent' }),
-      write: () => {},
-    };
+    const task = commandTask('{"command":"ls","cwd":"/etc"}');
     expect(() => handler(task)).toThrow(/does not allow \(--command-allow-cwd\)/);
   });
 });
