@@ -1,8 +1,5 @@
 import { authHeaders, markUnauthenticated } from './token.js';
 
-/** What a watch's listener gets: the SSE event's name and its parsed JSON data. */
-export type LiveHandler = (event: string, data: unknown) => void;
-
 /**
  * The watch's connection, for a banner: live, lost and retrying, or closed (the leader
  * refused it: a bad filter, a missing or weak token; no retry).
