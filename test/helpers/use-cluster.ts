@@ -11,18 +11,15 @@ export function useCluster(): {
   clients: (address: string) => TestClients;
 } {
   let cluster: Cluster | undefined;
-  let failed: string | undefined;
   const opened: TestClients[] = [];
-  beforeEach((ctx) => {
+  beforeEach(() => {
     cluster = new Cluster();
-    failed = undefined;
-    ctx.onTestFailed(() => {
-      failed = ctx.task.name;
-    });
   });
-  afterEach(async () => {
+  // The test's own state, not onTestFailed: Vitest calls those after the afterEach hooks,
+  // when the logs are already gone.
+  afterEach(async (ctx) => {
     for (const c of opened.splice(0)) c.close();
-    await cluster?.stop(failed);
+    await cluster?.stop(ctx.task.result?.state === 'fail' ? ctx.task.name : undefined);
   });
   return {
     cluster: () => cluster!,
