@@ -16,6 +16,11 @@ export interface LeaderServerConfig {
   readonly dashboard: boolean;
   /** The tokens file every call is checked against (issue #20); undefined: open. */
   readonly tokensFile: string | undefined;
+  /**
+   * Client certificate names admitted as workers (issue #20); empty: workers are admitted
+   * by a join token when there are tokens, else as today.
+   */
+  readonly workerCertNames: readonly string[];
   readonly tls: ServerTlsFiles | undefined;
   readonly shutdownGraceMs: number;
   readonly keepaliveTimeMs: number;
@@ -54,6 +59,7 @@ function compileServer(
   const listen = server.listen.map((a) => formatHostPort(parseHostPort(a)));
   if (listen.length === 0) throw new InvalidArgumentError('--listen needs at least one address');
   const { certFile, keyFile, clientCaFile, allowInsecure, tokensFile, auth } = tlsOptions;
+  const { workerCertNames } = tlsOptions;
   if ((certFile === undefined) !== (keyFile === undefined)) {
     throw new InvalidArgumentError('--tls-cert and --tls-key go together');
   }
@@ -81,10 +87,15 @@ function compileServer(
         '(drover token create), or --no-auth inside a private network',
     );
   }
+  if (workerCertNames.length > 0 && clientCaFile === undefined) {
+    throw new InvalidArgumentError(
+      '--worker-cert-name needs --tls-client-ca: without it clients present no certificate to name',
+    );
+  }
   const { shutdownGraceMs, keepaliveTimeMs, keepaliveTimeoutMs } = server;
   const { dashboard } = server;
   return {
-    ...{ listen, httpListen, dashboard, tls, tokensFile },
+    ...{ listen, httpListen, dashboard, tls, tokensFile, workerCertNames },
     ...{ shutdownGraceMs, keepaliveTimeMs, keepaliveTimeoutMs },
   };
 }

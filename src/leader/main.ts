@@ -9,7 +9,7 @@ import { systemClock } from '../shared/clock.js';
 import { randomIds } from '../shared/ids.js';
 import { createLogger } from '../shared/logger.js';
 import { bindOrExplain } from '../shared/bind.js';
-import { formatHostPort, parseHostPort } from '../shared/net.js';
+import { formatHostPort, isLoopback, parseHostPort } from '../shared/net.js';
 import { serverCredentials } from '../shared/tls.js';
 import { MemoryTaskStore } from '../scheduler/store/memory-store.js';
 import { SqliteTaskStore } from '../scheduler/store/sqlite-store.js';
@@ -24,6 +24,7 @@ import { TaskTracer } from './tracing/task-tracer.js';
 import { readTokenFile, Tokens } from './auth/token-file.js';
 import { startTracing } from '../shared/tracing/start-tracing.js';
 import { buildHttpServer } from './http/server.js';
+import { Admission } from './auth/admission.js';
 import { buildLeaderServer, SERVICE_NAMES, type LeaderServer } from './grpc/server.js';
 
 /** The most bytes JSON takes to spell one byte of a string (`\u0001`). */
@@ -80,7 +81,11 @@ export async function runLeader(
   const tracer = tracing && new TaskTracer(tracing.tracer);
   const role = await openRole(config, logger, { metrics, tracer });
   current.api = role.api;
-  const built = buildLeaderServer(role.api, role, logger, { ...grpcServerOptions(config), tokens });
+  const admission = new Admission(tokens, new Set(config.server.workerCertNames));
+  const built = buildLeaderServer(role.api, role, logger, {
+    ...grpcServerOptions(config),
+    admission,
+  });
   const { addresses, http } = await listen(config, role, built, logger, { metrics, tokens });
   for (const name of ['', ...SERVICE_NAMES]) built.health.setStatus(name, 'SERVING');
   const tls = config.server.tls !== undefined;
@@ -88,7 +93,11 @@ export async function runLeader(
   // configured level (a child logger may have its own level).
   logger
     .child({}, { level: 'info' })
-    .info({ addresses, tls, tokens: tokens?.size ?? 0 }, 'leader listening');
+    .info(
+      { addresses, tls, tokens: tokens?.size ?? 0, workerCertNames: admission.workerCertNames.size },
+      'leader listening',
+    );
+  warnIfOpen(config, tokens, logger);
   const httpAddress = http === undefined ? undefined : logHttpAddress(config, http, logger);
   role.serving({ address: addresses[0]!, httpAddress });
   onListening({ addresses, http: httpAddress });
@@ -337,4 +346,21 @@ function builtDashboard(logger: Logger): string | undefined {
   if (existsSync(`${dir}index.html`) && existsSync(`${dir}app.js`)) return dir;
   logger.warn({ dir }, 'web dashboard not built (npm run build); serving the API without it');
   return undefined;
+}
+
+/**
+ * Says so when a leader serves a non-loopback address with no tokens (`--no-auth`): it
+ * is allowed inside a private network, but an operator reading the log should see it.
+ */
+function warnIfOpen(config: LeaderConfig, tokens: Tokens | undefined, logger: Logger): void {
+  if (tokens !== undefined) return;
+  const { listen, httpListen } = config.server;
+  const exposed = [...listen, ...(httpListen === undefined ? [] : [httpListen])].filter(
+    (address) => !isLoopback(parseHostPort(address).host),
+  );
+  if (exposed.length === 0) return;
+  logger.warn(
+    { exposed },
+    'serving without tokens (--no-auth): anyone who reaches these addresses may schedule, cancel, drain and join',
+  );
 }

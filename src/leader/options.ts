@@ -8,6 +8,7 @@ import {
 } from '../shared/options/kinds.js';
 import { LOG_OPTIONS } from '../shared/options/log-options.js';
 import { optionTable, type OptionSections } from '../shared/options/table.js';
+import { SECURITY_OPTIONS } from './security-options.js';
 
 /**
  * Every option of `drover leader`, in the order its help lists them; `config.ts` compiles
@@ -334,54 +335,7 @@ export const LEADER_OPTIONS = optionTable([
     env: 'DROVER_MAX_WATCHERS_PER_CLIENT',
     default: 64,
   }),
-  textOption({
-    section: 'tls',
-    key: 'certFile',
-    flags: '--tls-cert <file>',
-    help: 'PEM certificate; enables TLS',
-    env: 'DROVER_TLS_CERT',
-    docs: { meaning: 'serve TLS (with `--tls-key`)' },
-  }),
-  textOption({
-    section: 'tls',
-    key: 'keyFile',
-    flags: '--tls-key <file>',
-    help: 'PEM private key for --tls-cert',
-    env: 'DROVER_TLS_KEY',
-  }),
-  textOption({
-    section: 'tls',
-    key: 'clientCaFile',
-    flags: '--tls-client-ca <file>',
-    help: 'PEM CA; clients must present a cert it signed (mTLS)',
-    env: 'DROVER_TLS_CLIENT_CA',
-    docs: { meaning: 'require client certificates signed by this CA (mTLS)' },
-  }),
-  switchOption({
-    section: 'tls',
-    key: 'allowInsecure',
-    flags: '--allow-insecure',
-    help: 'serve plaintext on non-loopback addresses (only inside a private network)',
-    env: 'DROVER_ALLOW_INSECURE',
-    default: false,
-    docs: { meaning: 'allow plaintext on non-loopback addresses' },
-  }),
-  textOption({
-    section: 'tls',
-    key: 'tokensFile',
-    flags: '--tokens-file <file>',
-    help: 'API and join tokens (hashed; drover token create): every call must carry one',
-    env: 'DROVER_TOKENS_FILE',
-    docs: { meaning: 'require a bearer token with the right role on every call', default: 'none' },
-  }),
-  switchOption({
-    section: 'tls',
-    key: 'auth',
-    flags: '--no-auth',
-    help: 'serve non-loopback addresses without tokens (only inside a private network)',
-    env: 'DROVER_NO_AUTH',
-    docs: { meaning: 'allow non-loopback addresses without --tokens-file' },
-  }),
+  ...SECURITY_OPTIONS,
   ...LOG_OPTIONS,
 ]);
 

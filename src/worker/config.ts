@@ -6,6 +6,8 @@ import { addOptions, deepFreeze, readSections } from '../shared/options/table.js
 import type { ClientTlsFiles } from '../shared/tls.js';
 import { statSync } from 'node:fs';
 import { tokenText } from '../shared/token-text.js';
+import { CommandAllowList } from './handlers/command-allow-list.js';
+import { commandEnv } from './handlers/command.js';
 import { WORKER_OPTIONS, type WorkerSections } from './options.js';
 
 /** How the worker reaches its leaders: compiled from the `leader` and `tls` option sections. */
@@ -34,9 +36,21 @@ export interface WorkerMemberConfig {
  * `member` compiled (`tls` folds into `leader`). `commands.allow` empty turns the command
  * handler off; `tasks.stopGraceMs` is how long a handler may take to end after a stop.
  */
-export interface WorkerConfig extends Omit<WorkerSections, 'leader' | 'member' | 'tls'> {
+export interface WorkerConfig extends Omit<
+  WorkerSections,
+  'leader' | 'member' | 'tls' | 'commands'
+> {
   readonly leader: WorkerLeaderConfig;
   readonly member: WorkerMemberConfig;
+  readonly commands: WorkerCommandsConfig;
+}
+
+/** The `commands` section, with what it compiles to at start. */
+export interface WorkerCommandsConfig extends Readonly<WorkerSections['commands']> {
+  /** The allow-list resolved to absolute paths; undefined: commands are off. */
+  readonly allowList: CommandAllowList | undefined;
+  /** The whole environment commands get (PATH and the variables --command-env names). */
+  readonly environment: Readonly<Record<string, string>>;
 }
 
 /** Registers the worker's flags (each with an environment variable) on a command. */
@@ -79,8 +93,16 @@ export function workerConfigFrom(opts: Record<string, unknown>): WorkerConfig {
     }
   }
   const tlsOn = tls.enabled || caFile !== undefined || certFile !== undefined;
+  // Resolved now, with the PATH commands will get: a listed command that is not there
+  // stops the start, and none is looked up again (see command-allow-list.ts).
+  const environment = commandEnv(commands.env, process.env);
+  const allowList =
+    commands.allow.length === 0
+      ? undefined
+      : CommandAllowList.resolve(commands.allow, environment['PATH'] ?? '');
   return deepFreeze({
     ...sections,
+    commands: { ...commands, allowList, environment },
     leader: {
       addresses,
       giveUpAfterMs: leader.giveUpAfterMs,

@@ -32,11 +32,16 @@ export class WorkerRefusedError extends InvalidArgumentError {
   }
 }
 
-/** The leader refused the worker's join token (issue #20): none, unknown, or not role worker. */
+/**
+ * The leader did not admit the worker (issue #20): its join token (none, unknown, not role
+ * worker) or its client certificate's name (`--worker-cert-name` on the leader).
+ */
 export class WorkerTokenRefusedError extends InvalidArgumentError {
   constructor(details: string) {
     super(
-      `the leader refused this worker's token (${details}); give it a join token: --token or DROVER_TOKEN, from drover token create --role worker`,
+      /certificate/.test(details)
+        ? `the leader did not admit this worker (${details}); give it a client certificate (--tls-cert/--tls-key) with a name the leader's --worker-cert-name lists, or a join token`
+        : `the leader refused this worker's token (${details}); give it a join token: --token or DROVER_TOKEN, from drover token create --role worker`,
     );
     this.name = 'WorkerTokenRefusedError';
   }

@@ -7,7 +7,7 @@ import { serveMetrics, WorkerMetrics } from './metrics.js';
 import { createLogger } from '../shared/logger.js';
 import { channelCredentials } from '../shared/tls.js';
 import type { WorkerConfig } from './config.js';
-import { commandEnv, commandHandler } from './handlers/command.js';
+import { commandHandler } from './handlers/command.js';
 import { demoHandler } from './handlers/demo.js';
 import type { TaskHandler } from './runner.js';
 import { startTracing } from '../shared/tracing/start-tracing.js';
@@ -84,13 +84,13 @@ async function startMetrics(
 function builtInHandlers({ demo, commands, member }: WorkerConfig): Record<string, TaskHandler> {
   const demoRun = demoHandler({ defaultMs: demo.defaultMs, maxMs: demo.maxMs });
   const handlers: Record<string, TaskHandler> = { [DEFAULT_KIND]: demoRun, demo: demoRun };
-  if (commands.allow.length > 0) {
+  if (commands.allowList !== undefined) {
     handlers['command'] = commandHandler({
-      allow: new Set(commands.allow),
+      allow: commands.allowList,
       outputLimitBytes: commands.outputLimitBytes,
       memberId: member.id,
       killGraceMs: commands.killGraceMs,
-      env: commandEnv(commands.env, process.env),
+      env: commands.environment,
       allowCwd: commands.allowCwd,
       ...(commands.cwd === undefined ? {} : { cwd: commands.cwd }),
     });

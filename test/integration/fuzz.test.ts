@@ -1,4 +1,6 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Client, credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -12,12 +14,18 @@ import {
   hostileString,
   type Tagged,
 } from '../fuzz/hostile.js';
+import { RPC_NEEDS } from '../../src/leader/auth/permissions.js';
+import { allows, type Role } from '../../src/leader/auth/roles.js';
+import { drover } from '../helpers/cli-run.js';
 import { useCluster } from '../helpers/use-cluster.js';
 
 // The fuzzer (issue #14): generated hostile input at every HTTP route and every RPC of a
 // real leader (default store). Properties: no 5xx and no INTERNAL/UNKNOWN for bad input;
 // the leader stays up and answers; a refused call changes nothing in the task list; its
 // memory stays bounded; and after the run it restarts with every task it acknowledged.
+// It runs twice: on an open leader, and with tokens on (issue #20), each call then
+// carrying a token of any role, an unknown one or none: the same properties hold, and
+// nothing passes without a token (nor, over gRPC, without a role that allows it).
 //
 // CI runs a short seeded run. A long run by hand:
 //   FUZZ_RUNS=20000 FUZZ_SECONDS=1200 FUZZ_REPORT=bench/results/fuzz.json \
@@ -27,6 +35,30 @@ const SEED = Number(process.env['FUZZ_SEED'] ?? 20261130);
 const RUNS = Number(process.env['FUZZ_RUNS'] ?? 2500);
 const SECONDS = Number(process.env['FUZZ_SECONDS'] ?? 40);
 const REPORT = process.env['FUZZ_REPORT'];
+
+/** Who a call claims to be: a token of a role, one the leader does not know, or none. */
+type Caller = Role | 'unknown' | 'none';
+/** Mostly admin, so hostile input reaches the handlers; the rest tries the check itself. */
+const caller: fc.Arbitrary<Caller> = fc.constantFrom<Caller>(
+  ...(['admin', 'admin', 'admin', 'write', 'read', 'worker', 'unknown', 'none'] as const),
+);
+
+/** The two runs: an open leader, and one with tokens (half the budget, to keep CI short). */
+const MODES = [
+  { mode: 'open', tokens: false, runs: RUNS, seconds: SECONDS },
+  { mode: 'tokens on', tokens: true, runs: Math.ceil(RUNS / 2), seconds: Math.ceil(SECONDS / 2) },
+] as const;
+
+/** A tokens file with one token per role; returns the file and the tokens. */
+async function tokensForEveryRole(): Promise<{ file: string; tokens: Record<Role, string> }> {
+  const file = join(mkdtempSync(join(tmpdir(), 'drover-fuzz-')), 'tokens.json');
+  const tokens = {} as Record<Role, string>;
+  for (const role of ['read', 'write', 'admin', 'worker'] as const) {
+    const made = await drover('token', 'create', '--role', role, '--tokens-file', file);
+    tokens[role] = made.stdout.trim();
+  }
+  return { file, tokens };
+}
 
 type Method = (typeof LeaderServiceService)[keyof typeof LeaderServiceService] & {
   requestSerialize: (value: never) => Buffer;
@@ -151,12 +183,15 @@ const grpcCase: fc.Arbitrary<Case> = fc
   });
 
 /** Every task the leader lists, page by page (bounded). */
-async function allTasks(base: string): Promise<{ id: string; status: string }[]> {
+async function allTasks(
+  base: string,
+  headers: Record<string, string> = {},
+): Promise<{ id: string; status: string }[]> {
   const tasks: { id: string; status: string }[] = [];
   let token = '';
   for (let page = 0; page < 100; page++) {
     const query = token === '' ? '' : `&pageToken=${token}`;
-    const response = await fetch(`${base}/v1/tasks?pageSize=1000${query}`);
+    const response = await fetch(`${base}/v1/tasks?pageSize=1000${query}`, { headers });
     const body = (await response.json()) as {
       tasks: { id: string; status: string }[];
       nextPageToken: string;
@@ -186,19 +221,27 @@ interface GrpcOutcome {
   responses: unknown[];
 }
 
-describe('fuzzer: hostile input at every route and RPC', () => {
+describe.each(MODES)('fuzzer: hostile input at every route and RPC ($mode)', (fuzz) => {
   const { cluster } = useCluster();
 
   it(
     'answers every bad input with a 4xx or a client-side status, changes nothing it refused, and restarts with what it acknowledged',
-    { timeout: (SECONDS + 60) * 1000 },
+    { timeout: (fuzz.seconds + 60) * 1000 },
     async () => {
       const dataDir = cluster().dataDir();
+      const auth = fuzz.tokens ? await tokensForEveryRole() : undefined;
+      const authArgs = auth ? ['--tokens-file', auth.file] : [];
+      /** The authorization header a caller sends, if any. */
+      const header = (who: Caller): Record<string, string> => {
+        if (auth === undefined || who === 'none') return {};
+        const token = who === 'unknown' ? 'drv_not-a-token-this-leader-knows' : auth.tokens[who];
+        return { authorization: `Bearer ${token}` };
+      };
       const {
         process: leader,
         address,
         http,
-      } = await cluster().startLeader(['--data-dir', dataDir]);
+      } = await cluster().startLeader(['--data-dir', dataDir, ...authArgs]);
       const client = new Client(address, credentials.createInsecure());
       const acknowledged = new Set<string>();
       /** Where each acknowledged or deleted id came from, for the failure message. */
@@ -211,20 +254,23 @@ describe('fuzzer: hostile input at every route and RPC', () => {
       };
 
       const digest = async (): Promise<string> =>
-        (await allTasks(http)).map((t) => `${t.id}:${t.status}`).join('\n');
+        (await allTasks(http, header('admin'))).map((t) => `${t.id}:${t.status}`).join('\n');
 
       const runHttp = async (
         c: Extract<Case, { transport: 'http' }>,
+        who: Caller,
       ): Promise<{ status: number; body: string }> => {
         const controller = new AbortController();
         const timer = setTimeout(() => controller.abort(), 3_000);
         try {
           const response = await fetch(`${http}${c.path}`, {
             method: c.method,
-            headers:
-              c.contentType === undefined || c.body === undefined
+            headers: {
+              ...header(who),
+              ...(c.contentType === undefined || c.body === undefined
                 ? {}
-                : { 'content-type': c.contentType },
+                : { 'content-type': c.contentType }),
+            },
             body: c.body === undefined || c.method === 'GET' ? undefined : c.body,
             signal: controller.signal,
           });
@@ -254,9 +300,13 @@ describe('fuzzer: hostile input at every route and RPC', () => {
         }
       };
 
-      const runGrpc = (c: Extract<Case, { transport: 'grpc' }>): Promise<GrpcOutcome> =>
+      const runGrpc = (
+        c: Extract<Case, { transport: 'grpc' }>,
+        who: Caller,
+      ): Promise<GrpcOutcome> =>
         new Promise((resolve) => {
           const metadata = new Metadata();
+          for (const [key, value] of Object.entries(header(who))) metadata.set(key, value);
           if (c.bigMetadata) metadata.set('x-big', 'm'.repeat(64 * 1024));
           const deadline = Date.now() + 3_000;
           const identity = (b: Uint8Array): Buffer => Buffer.from(b);
@@ -323,12 +373,15 @@ describe('fuzzer: hostile input at every route and RPC', () => {
       /** Codes a bad request may get; INTERNAL, UNKNOWN and DATA_LOSS mean a bug. */
       const BAD_CODES = new Set([status.INTERNAL, status.UNKNOWN, status.DATA_LOSS]);
 
-      const property = fc.asyncProperty(fc.oneof(httpCase, grpcCase), async (c) => {
+      const callers = fuzz.tokens ? caller : fc.constant<Caller>('none');
+      const property = fc.asyncProperty(fc.oneof(httpCase, grpcCase), callers, async (c, who) => {
         for (const kind of c.kinds) count(tried, kind);
         const before = await digest();
         let refused: boolean;
+        // With tokens, a call with none or an unknown one gets nothing but public routes.
+        const anonymous = fuzz.tokens && (who === 'none' || who === 'unknown');
         if (c.transport === 'http') {
-          const answer = await runHttp(c);
+          const answer = await runHttp(c, who);
           count(outcomes, `http ${answer.status}`);
           expect(
             answer.status,
@@ -343,6 +396,12 @@ describe('fuzzer: hostile input at every route and RPC', () => {
             expect(Object.keys(JSON.parse(answer.body) as object)).toEqual(['error']);
           }
           refused = answer.status >= 400;
+          if (anonymous && !c.kinds[0]!.endsWith('/healthz') && !c.kinds[0]!.endsWith('{random}')) {
+            expect(
+              answer.status,
+              `${c.method} ${c.path.slice(0, 200)} as ${who}`,
+            ).toBeGreaterThanOrEqual(400);
+          }
           const created =
             (c.method === 'POST' && c.path.startsWith('/v1/tasks') && answer.status === 201) ||
             (c.path.startsWith('/start-job') && answer.status === 200);
@@ -357,8 +416,14 @@ describe('fuzzer: hostile input at every route and RPC', () => {
             );
           }
         } else {
-          const outcome = await runGrpc(c);
+          const outcome = await runGrpc(c, who);
           count(outcomes, `grpc ${status[outcome.code]}`);
+          const need = RPC_NEEDS[c.rpc.path]!;
+          if (anonymous)
+            expect(outcome.code, `${c.rpc.path} as ${who}`).toBe(status.UNAUTHENTICATED);
+          else if (fuzz.tokens && !allows(who as Role, need)) {
+            expect(outcome.code, `${c.rpc.path} as ${who}`).toBe(status.PERMISSION_DENIED);
+          }
           expect(
             BAD_CODES.has(outcome.code),
             `${c.rpc.path}: ${status[outcome.code]} ${outcome.details}`,
@@ -393,8 +458,8 @@ describe('fuzzer: hostile input at every route and RPC', () => {
       const started = Date.now();
       await fc.assert(property, {
         seed: SEED,
-        numRuns: RUNS,
-        interruptAfterTimeLimit: SECONDS * 1000,
+        numRuns: fuzz.runs,
+        interruptAfterTimeLimit: fuzz.seconds * 1000,
         markInterruptAsFailure: false,
         endOnFailure: true,
       });
@@ -412,8 +477,8 @@ describe('fuzzer: hostile input at every route and RPC', () => {
       // A restart keeps everything that was acknowledged (and not deleted since).
       leader.kill('SIGTERM');
       expect((await leader.exited).code).toBe(0);
-      const again = await cluster().startLeader(['--data-dir', dataDir], 'leader-2');
-      const after = new Set((await allTasks(again.http)).map((t) => t.id));
+      const again = await cluster().startLeader(['--data-dir', dataDir, ...authArgs], 'leader-2');
+      const after = new Set((await allTasks(again.http, header('admin'))).map((t) => t.id));
       const lost = [...acknowledged].filter((id) => !deleted.has(id) && !after.has(id));
       expect(lost.map((id) => `${JSON.stringify(id)} ${origin.get(id) ?? ''}`)).toEqual([]);
 
@@ -426,8 +491,16 @@ describe('fuzzer: hostile input at every route and RPC', () => {
         outcomes: Object.fromEntries([...outcomes].sort()),
         triedByKind: Object.fromEntries([...tried].sort((a, b) => b[1] - a[1])),
       };
-      process.stderr.write(`fuzz: ${JSON.stringify({ ...report, triedByKind: undefined })}\n`);
-      if (REPORT) writeFileSync(REPORT, `${JSON.stringify(report, null, 2)}\n`);
+      process.stderr.write(
+        `fuzz (${fuzz.mode}): ${JSON.stringify({ ...report, triedByKind: undefined })}\n`,
+      );
+      if (REPORT && !fuzz.tokens) writeFileSync(REPORT, `${JSON.stringify(report, null, 2)}\n`);
+      if (REPORT && fuzz.tokens) {
+        writeFileSync(
+          REPORT.replace(/(\.json)?$/, '-tokens.json'),
+          `${JSON.stringify(report, null, 2)}\n`,
+        );
+      }
     },
   );
 });

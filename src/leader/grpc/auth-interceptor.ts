@@ -5,17 +5,16 @@ import {
 } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { toGrpcStatus } from '../../shared/grpc-status.js';
-import { authorize } from '../auth/authorize.js';
+import type { Admission } from '../auth/admission.js';
 import { RPC_NEEDS } from '../auth/permissions.js';
-import type { Tokens } from '../auth/token-file.js';
 
 /**
- * Checks every call's bearer token against what its method needs (auth/permissions.ts)
- * before a handler sees it: refused with UNAUTHENTICATED or PERMISSION_DENIED, nothing
- * runs. A method with no entry is refused as well (the server checks the table at start,
+ * Checks every call's bearer token (or, for a worker's calls, its client certificate's
+ * name) against what its method needs (auth/permissions.ts) before a handler sees it:
+ * refused with UNAUTHENTICATED or PERMISSION_DENIED, nothing runs. A method with no entry is refused as well (the server checks the table at start,
  * see checkRpcNeeds, so that cannot happen in a build that started).
  */
-export function authInterceptor(tokens: Tokens, logger: Logger): ServerInterceptor {
+export function authInterceptor(admission: Admission, logger: Logger): ServerInterceptor {
   return (method, call) =>
     new ServerInterceptingCall(call, {
       start: (next) => {
@@ -27,7 +26,7 @@ export function authInterceptor(tokens: Tokens, logger: Logger): ServerIntercept
               .map((value) => (typeof value === 'string' ? value : value.toString('latin1')));
             try {
               if (need === undefined) throw new Error(`no role for ${method.path}`);
-              authorize(tokens, need, headers);
+              admission.check(need, headers, () => call.getAuthContext().sslPeerCertificate);
             } catch (err) {
               const { code, details } = toGrpcStatus(err, logger);
               call.sendStatus({ code, details: details ?? '' });

@@ -9,7 +9,7 @@ import type { LeaderApi } from '../leader-api.js';
 import type { LeaderDirectory } from '../leader-role.js';
 import { leaderService } from './leader-service.js';
 import { authInterceptor, checkRpcNeeds } from './auth-interceptor.js';
-import type { Tokens } from '../auth/token-file.js';
+import type { Admission } from '../auth/admission.js';
 import { addReflection } from './reflection.js';
 
 /** The fully qualified names of the services drover serves, as health and reflection see them. */
@@ -25,8 +25,8 @@ export interface ServerOptions {
   /** Ping idle connections this often so a dead TCP peer cannot hold a stream open. */
   readonly keepaliveTimeMs: number;
   readonly keepaliveTimeoutMs: number;
-  /** The API tokens every call must carry (issue #20); none: the leader is open. */
-  readonly tokens?: Tokens | undefined;
+  /** Who may call (tokens, worker certificate names; issue #20); none: the leader is open. */
+  readonly admission?: Admission | undefined;
 }
 
 /** A built server, its health service, and how to put it on the network. */
@@ -48,11 +48,12 @@ export function buildLeaderServer(
   logger: Logger,
   options: ServerOptions,
 ): LeaderServer {
-  // With tokens, every call is checked before its handler (issue #20); without, no
-  // interceptor at all: an open leader pays nothing per call.
-  if (options.tokens) checkRpcNeeds([LeaderServiceService, SchedulerServiceService]);
+  // Guarded, every call is checked before its handler (issue #20); open, no interceptor
+  // at all: an open leader pays nothing per call.
+  const guard = options.admission?.guarded === true ? options.admission : undefined;
+  if (guard) checkRpcNeeds([LeaderServiceService, SchedulerServiceService]);
   const server = new Server({
-    ...(options.tokens ? { interceptors: [authInterceptor(options.tokens, logger)] } : {}),
+    ...(guard ? { interceptors: [authInterceptor(guard, logger)] } : {}),
     'grpc.max_receive_message_length': options.maxReceiveMessageBytes,
     'grpc.keepalive_time_ms': options.keepaliveTimeMs,
     'grpc.keepalive_timeout_ms': options.keepaliveTimeoutMs,

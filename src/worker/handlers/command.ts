@@ -3,6 +3,7 @@ import { basename, isAbsolute } from 'node:path';
 import { PermanentTaskError, TaskError } from '../task-error.js';
 import type { TaskContext, TaskHandler } from '../runner.js';
 import { systemTimers, type Timers } from '../timers.js';
+import type { CommandAllowList } from './command-allow-list.js';
 import { captureOutput, commandResult } from './command-output.js';
 import { DEFAULT_KILL_GRACE_MS, ProcessGroup, type SendSignal } from './process-group.js';
 
@@ -17,8 +18,8 @@ export const DEFAULT_STDIO_WAIT_MS = 500;
 
 /** Settings of the command handler. */
 export interface CommandHandlerOptions {
-  /** Commands this worker may run, by exact name or path. Empty: the handler refuses all. */
-  readonly allow: ReadonlySet<string>;
+  /** Commands this worker may run, resolved at start (see command-allow-list.ts). */
+  readonly allow: CommandAllowList;
   /** Bytes kept of stdout and of stderr each; the rest is dropped and marked truncated. */
   readonly outputLimitBytes: number;
   readonly memberId: string;
@@ -115,10 +116,11 @@ export function commandHandler(options: CommandHandlerOptions): TaskHandler {
   };
   return (task) => {
     const spec = parseCommandPayload(task.payload);
-    if (!options.allow.has(spec.command)) {
+    const file = options.allow.pathOf(spec.command);
+    if (file === undefined) {
       throw new PermanentTaskError(
         `command "${spec.command}" is not allow-listed on worker ${options.memberId}` +
-          ` (allowed: ${[...options.allow].join(', ') || 'none'})`,
+          ` (allowed: ${options.allow.describe()})`,
       );
     }
     if (spec.cwd !== undefined && options.allowCwd && !isAbsolute(spec.cwd)) {
@@ -129,7 +131,7 @@ export function commandHandler(options: CommandHandlerOptions): TaskHandler {
         `command payload names a working directory, which worker ${options.memberId} does not allow (--command-allow-cwd)`,
       );
     }
-    return runCommand(spec, task, settings);
+    return runCommand(spec, file, task, settings);
   };
 }
 
@@ -144,16 +146,22 @@ interface CommandSettings {
   readonly cwd: string | undefined;
 }
 
-/** Runs one allow-listed command to its end; resolves with its result, or rejects. */
+/**
+ * Runs one allow-listed command, by the absolute path `file` it resolved to at start, to
+ * its end; resolves with its result, or rejects.
+ */
 function runCommand(
   spec: CommandSpec,
+  file: string,
   task: Pick<TaskContext, 'signal' | 'logger' | 'write'>,
   settings: CommandSettings,
 ): Promise<string> {
   const { signal, logger } = task;
   const { kill, timers, killGraceMs } = settings;
   return new Promise<string>((resolve, reject) => {
-    const child = spawn(spec.command, [...spec.args], {
+    const child = spawn(file, [...spec.args], {
+      // The program sees the name it was asked by (busybox-style tools read argv[0]).
+      argv0: spec.command,
       cwd: spec.cwd ?? settings.cwd,
       // A clean environment: the worker's own (its join token, its secrets) stays out.
       env: { ...settings.env },

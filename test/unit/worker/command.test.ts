@@ -9,6 +9,7 @@ import {
   parseCommandPayload,
   type ExitingChild,
 } from '../../../src/worker/handlers/command.js';
+import { CommandAllowList } from '../../../src/worker/handlers/command-allow-list.js';
 import type { TaskContext } from '../../../src/worker/runner.js';
 import { PermanentTaskError } from '../../../src/worker/task-error.js';
 import { FakeTimers } from './fake-timers.js';
@@ -102,10 +103,46 @@ function commandTask(payload: string): TaskContext {
   };
 }
 
+/** An allow-list of `ls`, found in /usr/bin by a probe that knows only that file. */
+const onlyLs = () => CommandAllowList.resolve(['ls'], '/usr/bin', (p) => p === '/usr/bin/ls');
+
+describe('CommandAllowList', () => {
+  const files = new Set(['/usr/local/bin/tool', '/usr/bin/tool', '/usr/bin/ls', '/opt/x/run']);
+  const probe = (path: string) => files.has(path);
+
+  it('resolves a bare name in PATH order, once, and runs a path as listed', () => {
+    const list = CommandAllowList.resolve(['tool', '/opt/x/run'], '/usr/local/bin:/usr/bin', probe);
+    expect(list.pathOf('tool')).toBe('/usr/local/bin/tool');
+    // The listed name's resolved path is the same command.
+    expect(list.pathOf('/usr/local/bin/tool')).toBe('/usr/local/bin/tool');
+    expect(list.pathOf('/opt/x/run')).toBe('/opt/x/run');
+    // Exact only: another file of the same name, or a listed path by its bare name, is not.
+    expect(list.pathOf('/usr/bin/tool')).toBeUndefined();
+    expect(list.pathOf('run')).toBeUndefined();
+    expect(list.pathOf('./tool')).toBeUndefined();
+    expect(list.describe()).toBe('tool (/usr/local/bin/tool), /opt/x/run');
+  });
+
+  it.each([
+    [['nope'], /not found in the PATH commands get \(\/usr\/bin:relative\)/],
+    [['bin/ls'], /not a relative one/],
+    [['/usr/bin/../bin/ls'], /give the path as it is \(\/usr\/bin\/ls\)/],
+    [['/usr/bin//ls'], /give the path as it is/],
+    [['/usr/bin/missing'], /no executable file there/],
+  ])('refuses %j at start with why', (entries, message) => {
+    expect(() => CommandAllowList.resolve(entries, '/usr/bin:relative', probe)).toThrow(message);
+  });
+
+  it('skips relative PATH entries (they would depend on the working directory)', () => {
+    const cwdFile = (p: string) => p === 'relative/ls';
+    expect(() => CommandAllowList.resolve(['ls'], 'relative', cwdFile)).toThrow(/not found/);
+  });
+});
+
 describe('commandHandler', () => {
   it('refuses a command that is not allow-listed, before running anything', () => {
     const handler = commandHandler({
-      allow: new Set(['ls']),
+      allow: onlyLs(),
       outputLimitBytes: 1024,
       memberId: 'w1',
       kill: () => {
@@ -114,13 +151,15 @@ describe('commandHandler', () => {
     });
     const task = commandTask('rm -rf /');
     expect(() => handler(task)).toThrow(
-      new PermanentTaskError('command "rm" is not allow-listed on worker w1 (allowed: ls)'),
+      new PermanentTaskError(
+        'command "rm" is not allow-listed on worker w1 (allowed: ls (/usr/bin/ls))',
+      ),
     );
   });
 
   it('refuses a payload that names its own working directory unless the worker allows it', () => {
     const handler = commandHandler({
-      allow: new Set(['ls']),
+      allow: onlyLs(),
       outputLimitBytes: 1024,
       memberId: 'w1',
     });
