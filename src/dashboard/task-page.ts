@@ -7,6 +7,8 @@ export const PAGE_SIZE = 50;
 export interface Page {
   readonly tasks: Task[];
   readonly next: string;
+  /** Why the page could not be read (a refusal, the leader gone); rows are then empty. */
+  readonly error?: string;
 }
 
 /**

@@ -9,7 +9,7 @@ import { systemClock } from '../shared/clock.js';
 import { randomIds } from '../shared/ids.js';
 import { createLogger } from '../shared/logger.js';
 import { bindOrExplain } from '../shared/bind.js';
-import { formatHostPort, isLoopback, parseHostPort } from '../shared/net.js';
+import { formatHostPort, parseHostPort } from '../shared/net.js';
 import { serverCredentials } from '../shared/tls.js';
 import { MemoryTaskStore } from '../scheduler/store/memory-store.js';
 import { SqliteTaskStore } from '../scheduler/store/sqlite-store.js';
@@ -21,10 +21,12 @@ import { LeaderMetrics } from './metrics/leader-metrics.js';
 import type { LeaderRole } from './leader-role.js';
 import { SoloLeader } from './solo-leader.js';
 import { TaskTracer } from './tracing/task-tracer.js';
-import { readTokenFile, Tokens } from './auth/token-file.js';
+import type { Tokens } from './auth/token-file.js';
 import { startTracing } from '../shared/tracing/start-tracing.js';
 import { buildHttpServer } from './http/server.js';
-import { Admission } from './auth/admission.js';
+import { accessControl, warnIfOpen } from './auth/access-control.js';
+import type { Admission } from './auth/admission.js';
+import type { AuditLog } from './auth/audit-log.js';
 import { buildLeaderServer, SERVICE_NAMES, type LeaderServer } from './grpc/server.js';
 
 /** The most bytes JSON takes to spell one byte of a string (`\u0001`). */
@@ -70,10 +72,7 @@ export async function runLeader(
     watchers: () => serving().watchers.size,
   });
   // A tokens file that cannot be used stops the start before the store is opened.
-  const tokens =
-    config.server.tokensFile === undefined
-      ? undefined
-      : new Tokens(readTokenFile(config.server.tokensFile));
+  const { tokens, admission, audit } = accessControl(config, logger);
   // Off unless the OTEL_* variables ask for it; a value it cannot use stops the start.
   const tracing = await startTracing('drover-leader');
   if (tracing)
@@ -81,23 +80,15 @@ export async function runLeader(
   const tracer = tracing && new TaskTracer(tracing.tracer);
   const role = await openRole(config, logger, { metrics, tracer });
   current.api = role.api;
-  const admission = new Admission(tokens, new Set(config.server.workerCertNames));
   const built = buildLeaderServer(role.api, role, logger, {
     ...grpcServerOptions(config),
     admission,
+    audit,
   });
-  const { addresses, http } = await listen(config, role, built, logger, { metrics, tokens });
+  const extras = { metrics, tokens, audit };
+  const { addresses, http } = await listen(config, role, built, logger, extras);
   for (const name of ['', ...SERVICE_NAMES]) built.health.setStatus(name, 'SERVING');
-  const tls = config.server.tls !== undefined;
-  // Tests and tools read the bound ports from this line, so it is written whatever the
-  // configured level (a child logger may have its own level).
-  logger
-    .child({}, { level: 'info' })
-    .info(
-      { addresses, tls, tokens: tokens?.size ?? 0, workerCertNames: admission.workerCertNames.size },
-      'leader listening',
-    );
-  warnIfOpen(config, tokens, logger);
+  logListening(config, addresses, admission, logger);
   const httpAddress = http === undefined ? undefined : logHttpAddress(config, http, logger);
   role.serving({ address: addresses[0]!, httpAddress });
   onListening({ addresses, http: httpAddress });
@@ -253,6 +244,7 @@ async function listen(
 interface HttpExtras {
   readonly metrics: LeaderMetrics;
   readonly tokens: Tokens | undefined;
+  readonly audit: AuditLog;
 }
 
 async function startHttp(
@@ -260,7 +252,7 @@ async function startHttp(
   address: string,
   role: LeaderRole,
   logger: Logger,
-  { metrics, tokens }: HttpExtras,
+  { metrics, tokens, audit }: HttpExtras,
 ): Promise<FastifyInstance> {
   const { host, port } = parseHostPort(address);
   const { tls } = config.server;
@@ -270,6 +262,7 @@ async function startHttp(
     bodyLimitBytes: JSON_ESCAPE_FACTOR * config.tasks.maxPayloadBytes + MESSAGE_OVERHEAD_BYTES,
     metrics: metrics.registry,
     tokens,
+    audit,
     dashboardDir: config.server.dashboard ? builtDashboard(logger) : undefined,
     https: tls
       ? {
@@ -348,19 +341,22 @@ function builtDashboard(logger: Logger): string | undefined {
   return undefined;
 }
 
-/**
- * Says so when a leader serves a non-loopback address with no tokens (`--no-auth`): it
- * is allowed inside a private network, but an operator reading the log should see it.
- */
-function warnIfOpen(config: LeaderConfig, tokens: Tokens | undefined, logger: Logger): void {
-  if (tokens !== undefined) return;
-  const { listen, httpListen } = config.server;
-  const exposed = [...listen, ...(httpListen === undefined ? [] : [httpListen])].filter(
-    (address) => !isLoopback(parseHostPort(address).host),
-  );
-  if (exposed.length === 0) return;
-  logger.warn(
-    { exposed },
-    'serving without tokens (--no-auth): anyone who reaches these addresses may schedule, cancel, drain and join',
-  );
+/** The line that says the leader serves, and a warning if it serves beyond loopback open. */
+function logListening(
+  config: LeaderConfig,
+  addresses: readonly string[],
+  admission: Admission,
+  logger: Logger,
+): void {
+  const tls = config.server.tls !== undefined;
+  const { tokens, workerCertNames } = admission;
+  // Tests and tools read the bound ports from this line, so it is written whatever the
+  // configured level (a child logger may have its own level).
+  logger
+    .child({}, { level: 'info' })
+    .info(
+      { addresses, tls, tokens: tokens?.size ?? 0, workerCertNames: workerCertNames.size },
+      'leader listening',
+    );
+  warnIfOpen(config, tokens, logger);
 }

@@ -156,6 +156,18 @@ describe('tokens and roles', () => {
       // The tokens never reached the log.
       const log = leader.raw.join('\n');
       for (const token of Object.values(tokens)) expect(log).not.toContain(token);
+      // Who changed what is in it, by token name; refusals too (at most 10 a second).
+      const audit = leader.linesWith('call admitted');
+      expect(audit).toContainEqual(
+        expect.objectContaining({ who: 'admin-1', action: '/cluster.v1.LeaderService/Drain' }),
+      );
+      expect(audit).toContainEqual(
+        expect.objectContaining({ who: 'write-1', action: 'DELETE /v1/tasks/:id' }),
+      );
+      expect(audit.every((l) => l['action'] !== '/scheduler.v1.SchedulerService/GetTasks')).toBe(
+        true,
+      );
+      expect(leader.linesWith('call refused').length).toBeGreaterThan(0);
     },
   );
 

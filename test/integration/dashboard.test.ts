@@ -281,6 +281,15 @@ describe.skipIf(skip)('web dashboard in Chromium', () => {
       });
     expect((await schedule('guarded')).status).toBe(201);
     const { page } = await open(http, '#/tasks');
+    // Refused, the list says so: not "no tasks".
+    await page
+      .locator('p.empty', { hasText: 'tasks cannot be shown: this leader needs a token' })
+      .waitFor({ timeout: UI_MS });
+    await page.goto(`${http}/#/members`);
+    await page
+      .locator('p.empty', { hasText: 'members cannot be shown: the leader refused' })
+      .waitFor({ timeout: UI_MS });
+    await page.goto(`${http}/#/tasks`);
     await page.locator('input[name="token"]').fill(read);
     await page.getByRole('button', { name: 'Use' }).click();
     await page.locator('tr[data-task="guarded"]').waitFor({ timeout: UI_MS });

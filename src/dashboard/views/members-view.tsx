@@ -39,7 +39,10 @@ export function MembersView() {
           ? `${list.length} member${list.length === 1 ? '' : 's'}, live`
           : liveText(live)}
       </p>
-      {list.length === 0 ? (
+      {list.length === 0 && live === 'closed' ? (
+        // Refused (a token without the read role, say): not "no members".
+        <p class="muted empty">members cannot be shown: the leader refused to list them</p>
+      ) : list.length === 0 ? (
         <p class="muted empty">no members: start a worker (drover worker --leader ...)</p>
       ) : (
         <table class="members">

@@ -47,8 +47,9 @@ export function TasksView() {
       (body) => setPage({ tasks: body.tasks ?? [], next: body.nextPageToken ?? '' }),
       (err: unknown) => {
         if (abort.signal.aborted) return;
-        // Never the rows of another filter under this one's name.
-        setPage({ tasks: [], next: '' });
+        // Never the rows of another filter under this one's name, nor "no tasks" for a
+        // list that could not be read.
+        setPage({ tasks: [], next: '', error: messageOf(err) });
         notice('error', messageOf(err));
       },
     );
@@ -85,6 +86,8 @@ export function TasksView() {
       </div>
       {page === undefined ? (
         <p class="muted">loading…</p>
+      ) : page.error !== undefined ? (
+        <p class="muted empty">tasks cannot be shown: {page.error}</p>
       ) : (
         <TaskTable tasks={page.tasks} now={now} />
       )}

@@ -6,6 +6,7 @@ import {
 import type { Logger } from 'pino';
 import { toGrpcStatus } from '../../shared/grpc-status.js';
 import type { Admission } from '../auth/admission.js';
+import type { AuditLog } from '../auth/audit-log.js';
 import { RPC_NEEDS } from '../auth/permissions.js';
 
 /**
@@ -14,7 +15,11 @@ import { RPC_NEEDS } from '../auth/permissions.js';
  * refused with UNAUTHENTICATED or PERMISSION_DENIED, nothing runs. A method with no entry is refused as well (the server checks the table at start,
  * see checkRpcNeeds, so that cannot happen in a build that started).
  */
-export function authInterceptor(admission: Admission, logger: Logger): ServerInterceptor {
+export function authInterceptor(
+  admission: Admission,
+  audit: AuditLog,
+  logger: Logger,
+): ServerInterceptor {
   return (method, call) =>
     new ServerInterceptingCall(call, {
       start: (next) => {
@@ -26,8 +31,14 @@ export function authInterceptor(admission: Admission, logger: Logger): ServerInt
               .map((value) => (typeof value === 'string' ? value : value.toString('latin1')));
             try {
               if (need === undefined) throw new Error(`no role for ${method.path}`);
-              admission.check(need, headers, () => call.getAuthContext().sslPeerCertificate);
+              const who = admission.check(
+                need,
+                headers,
+                () => call.getAuthContext().sslPeerCertificate,
+              );
+              audit.admitted(who, need, method.path, call.getPeer());
             } catch (err) {
+              audit.refused(method.path, call.getPeer(), (err as Error).message);
               const { code, details } = toGrpcStatus(err, logger);
               call.sendStatus({ code, details: details ?? '' });
               return;

@@ -10,6 +10,7 @@ import type { LeaderDirectory } from '../leader-role.js';
 import { leaderService } from './leader-service.js';
 import { authInterceptor, checkRpcNeeds } from './auth-interceptor.js';
 import type { Admission } from '../auth/admission.js';
+import { AuditLog } from '../auth/audit-log.js';
 import { addReflection } from './reflection.js';
 
 /** The fully qualified names of the services drover serves, as health and reflection see them. */
@@ -27,6 +28,8 @@ export interface ServerOptions {
   readonly keepaliveTimeoutMs: number;
   /** Who may call (tokens, worker certificate names; issue #20); none: the leader is open. */
   readonly admission?: Admission | undefined;
+  /** Where admitted changes and refusals are written (with `admission`). */
+  readonly audit?: AuditLog | undefined;
 }
 
 /** A built server, its health service, and how to put it on the network. */
@@ -52,8 +55,9 @@ export function buildLeaderServer(
   // at all: an open leader pays nothing per call.
   const guard = options.admission?.guarded === true ? options.admission : undefined;
   if (guard) checkRpcNeeds([LeaderServiceService, SchedulerServiceService]);
+  const audit = options.audit ?? new AuditLog(logger.child({ component: 'audit' }), Date.now);
   const server = new Server({
-    ...(guard ? { interceptors: [authInterceptor(guard, logger)] } : {}),
+    ...(guard ? { interceptors: [authInterceptor(guard, audit, logger)] } : {}),
     'grpc.max_receive_message_length': options.maxReceiveMessageBytes,
     'grpc.keepalive_time_ms': options.keepaliveTimeMs,
     'grpc.keepalive_timeout_ms': options.keepaliveTimeoutMs,

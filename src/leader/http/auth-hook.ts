@@ -1,4 +1,5 @@
 import type { FastifyInstance, RouteOptions } from 'fastify';
+import type { AuditLog } from '../auth/audit-log.js';
 import { authorize } from '../auth/authorize.js';
 import { ROUTE_NEEDS } from '../auth/permissions.js';
 import type { Tokens } from '../auth/token-file.js';
@@ -15,7 +16,11 @@ function routeKey(method: string, url: string): string {
  * returned check once all are registered, and the server does not start with one missing.
  * Call before registering routes, so the hook sees each of them.
  */
-export function guardRoutes(app: FastifyInstance, tokens: Tokens | undefined): () => void {
+export function guardRoutes(
+  app: FastifyInstance,
+  tokens: Tokens | undefined,
+  audit: AuditLog,
+): () => void {
   // Checked once all are registered: a scope may still mark its routes public (onRoute).
   const routes: RouteOptions[] = [];
   app.addHook('onRoute', (route) => {
@@ -26,10 +31,17 @@ export function guardRoutes(app: FastifyInstance, tokens: Tokens | undefined): (
       const url = request.routeOptions.url;
       // No route: the answer is a 404 or 405 that shows nothing.
       if (url === undefined) return;
+      const action = routeKey(request.method, url);
       const need = isPublic(request.routeOptions.config)
         ? 'public'
-        : (ROUTE_NEEDS[routeKey(request.method, url)] ?? 'admin');
-      authorize(tokens, need, authorizationHeaders(request.raw.rawHeaders));
+        : (ROUTE_NEEDS[action] ?? 'admin');
+      try {
+        const who = authorize(tokens, need, authorizationHeaders(request.raw.rawHeaders));
+        audit.admitted(who, need, action, request.ip, request.url);
+      } catch (err) {
+        audit.refused(`${request.method} ${request.url}`, request.ip, (err as Error).message);
+        throw err;
+      }
     });
   }
   return () => {

@@ -29,6 +29,7 @@ import { registerStatsRoutes } from './stats-routes.js';
 import { registerDashboard } from './dashboard-route.js';
 import { guardRoutes } from './auth-hook.js';
 import type { Tokens } from '../auth/token-file.js';
+import { AuditLog } from '../auth/audit-log.js';
 import type { Registry } from 'prom-client';
 
 /** Settings of the HTTP API. */
@@ -48,6 +49,8 @@ export interface HttpServerOptions {
   readonly dashboardDir?: string | undefined;
   /** The API tokens every request must carry (issue #20); none: the API is open. */
   readonly tokens?: Tokens | undefined;
+  /** Where admitted changes and refusals are written (with `tokens`). */
+  readonly audit?: AuditLog | undefined;
 }
 
 /**
@@ -93,7 +96,8 @@ export async function buildHttpServer(
   });
   refuseBadQueries(app);
   answerUnroutedPaths(app);
-  const checkRoles = guardRoutes(app, options.tokens);
+  const audit = options.audit ?? new AuditLog(logger.child({ component: 'audit' }), Date.now);
+  const checkRoles = guardRoutes(app, options.tokens, audit);
 
   registerHealthRoutes(app, coordinator);
   registerTaskRoutes(app, coordinator);

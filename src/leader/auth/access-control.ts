@@ -1,0 +1,37 @@
+import type { Logger } from 'pino';
+import { systemClock } from '../../shared/clock.js';
+import { isLoopback, parseHostPort } from '../../shared/net.js';
+import type { LeaderConfig } from '../config.js';
+import { Admission } from './admission.js';
+import { AuditLog } from './audit-log.js';
+import { readTokenFile, Tokens } from './token-file.js';
+
+/** Who may call: the tokens (read now: a bad file stops the start), admission, the audit log. */
+export function accessControl(
+  config: LeaderConfig,
+  logger: Logger,
+): { tokens: Tokens | undefined; admission: Admission; audit: AuditLog } {
+  const { tokensFile, workerCertNames } = config.server;
+  const tokens = tokensFile === undefined ? undefined : new Tokens(readTokenFile(tokensFile));
+  const admission = new Admission(tokens, new Set(workerCertNames));
+  // One audit log for both listeners, so its limit on refusal lines is one limit.
+  const audit = new AuditLog(logger.child({ component: 'audit' }), systemClock.nowMs);
+  return { tokens, admission, audit };
+}
+
+/**
+ * Says so when a leader serves a non-loopback address with no tokens (`--no-auth`): it
+ * is allowed inside a private network, but an operator reading the log should see it.
+ */
+export function warnIfOpen(config: LeaderConfig, tokens: Tokens | undefined, logger: Logger): void {
+  if (tokens !== undefined) return;
+  const { listen, httpListen } = config.server;
+  const exposed = [...listen, ...(httpListen === undefined ? [] : [httpListen])].filter(
+    (address) => !isLoopback(parseHostPort(address).host),
+  );
+  if (exposed.length === 0) return;
+  logger.warn(
+    { exposed },
+    'serving without tokens (--no-auth): anyone who reaches these addresses may schedule, cancel, drain and join',
+  );
+}
