@@ -220,8 +220,8 @@ export class Coordinator {
   }
 
   /** Leave: the member goes; anything it still ran goes back to the queue. */
-  leave(id: MemberId): void {
-    this.lifecycle.leave(id);
+  leave(id: MemberId, session?: string): void {
+    this.lifecycle.leave(id, session);
   }
 
   /** Every known member with its load. */

@@ -80,8 +80,8 @@ export class MemberLifecycle {
   }
 
   /** Leave: the member goes; anything it still ran goes back to the queue. */
-  leave(id: MemberId): void {
-    this.apply(this.deps.membership.leave(this.now(), id));
+  leave(id: MemberId, session?: string): void {
+    this.apply(this.deps.membership.leave(this.now(), id, session));
   }
 
   /** Every known member with its load. */

@@ -87,10 +87,18 @@ export function callJoin(
   });
 }
 
-/** Tells the leader member `id` leaves; a failure is logged, never thrown. */
-export function callLeave(client: LeaderServiceClient, id: string, log: Logger): Promise<void> {
+/**
+ * Tells the leader member `id` leaves, with the session its Join returned (a leader with
+ * tokens needs it); a failure is logged, never thrown.
+ */
+export function callLeave(
+  client: LeaderServiceClient,
+  id: string,
+  session: string,
+  log: Logger,
+): Promise<void> {
   return new Promise<void>((resolve) => {
-    client.leave({ id }, new Metadata(), { deadline: deadlineAfter(CALL_DEADLINE_MS) }, (err) => {
+    client.leave({ id, session }, new Metadata(), { deadline: deadlineAfter(CALL_DEADLINE_MS) }, (err) => {
       if (err) log.warn({ err: err.message }, 'leave failed');
       resolve();
     });

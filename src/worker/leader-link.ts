@@ -208,7 +208,7 @@ export class LeaderLink {
   async leave(): Promise<void> {
     this.left = true;
     if (!this.connection) return;
-    await callLeave(this.connection.client, this.options.identity.id, this.log);
+    await callLeave(this.connection.client, this.options.identity.id, this.session, this.log);
     this.stream?.end();
   }
 

@@ -5,6 +5,7 @@ import { Client, credentials, Metadata, status, type ServiceError } from '@grpc/
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createProducer } from '../../src/client/producer.js';
+import { LeaderServiceClient } from '../../src/gen/cluster/v1/leader.js';
 import { RPC_NEEDS, ROUTE_NEEDS } from '../../src/leader/auth/permissions.js';
 import { allows, ROLES, type Need, type Role } from '../../src/leader/auth/roles.js';
 import { drover } from '../helpers/cli-run.js';
@@ -37,8 +38,11 @@ function callRaw(client: Client, path: string, token: string | undefined): Promi
   return new Promise((resolve) => {
     const settle = (err: Partial<ServiceError> | null): void => {
       if (err?.code === status.UNAUTHENTICATED) resolve('unauthenticated');
-      else if (err?.code === status.PERMISSION_DENIED) resolve('denied');
-      else resolve('passed');
+      // The check's own refusal names the role needed; a handler's (Leave without the
+      // member's session, with tokens on) came after the check passed.
+      else if (err?.code === status.PERMISSION_DENIED && / this needs /.test(err.details ?? '')) {
+        resolve('denied');
+      } else resolve('passed');
     };
     // Every shape as a bidi stream: one empty message, then half-close. A stream that
     // stays open (a watch) passed the check once it sends anything or stays up a moment.
@@ -269,6 +273,43 @@ describe('tokens and roles', () => {
     const stdout = (JSON.parse(result) as { stdout?: string }).stdout ?? '';
     expect(stdout).toBe('PATH=/usr/local/bin:/usr/bin:/bin\n');
     expect(stdout).not.toContain(joinToken);
+  });
+
+  it('lets only the process that joined make its member leave: a join token alone is not enough', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'drover-tokens-')), 'tokens.json');
+    const joinToken = (
+      await drover('token', 'create', '--role', 'worker', '--tokens-file', file)
+    ).stdout.trim();
+    const admin = (
+      await drover('token', 'create', '--role', 'admin', '--tokens-file', file)
+    ).stdout.trim();
+    const { address } = await cluster().startLeader(['--store', 'memory', '--tokens-file', file]);
+    const worker = await cluster().startWorker(address, 'w1', ['--token', joinToken]);
+    const client = new LeaderServiceClient(address, credentials.createInsecure());
+    const leave = (session: string): Promise<ServiceError | null> =>
+      new Promise((resolve) => {
+        const metadata = new Metadata();
+        metadata.set('authorization', `Bearer ${joinToken}`);
+        client.leave({ id: 'w1', session }, metadata, (err) => resolve(err));
+      });
+    try {
+      expect(await leave('')).toMatchObject({
+        code: status.PERMISSION_DENIED,
+        details: expect.stringMatching(/a Leave must carry the session its Join returned/),
+      });
+      expect(await leave('not-the-session')).toMatchObject({
+        code: status.PERMISSION_DENIED,
+        details: expect.stringMatching(/only the process that joined may leave/),
+      });
+    } finally {
+      client.close();
+    }
+    const members = () => drover('members', '--leader', address, '--token', admin, '--json');
+    expect((await members()).stdout).toMatch(/"status": "alive"/);
+    // The worker itself leaves with its session when stopped.
+    worker.kill('SIGTERM');
+    expect((await worker.exited).code).toBe(0);
+    expect((await members()).stdout).toMatch(/"status": "left"/);
   });
 
   it(

@@ -8,7 +8,7 @@ import {
   type WatchMembersResponse,
 } from '../../gen/cluster/v1/leader.js';
 import { serveWatch, type WatchSource } from '../../shared/grpc-watch.js';
-import { InvalidArgumentError } from '../../shared/errors.js';
+import { DeniedError, InvalidArgumentError } from '../../shared/errors.js';
 import { unary } from '../../shared/grpc-handler.js';
 import { memberIdFromWire } from '../../shared/ids.js';
 import { checkText, echo } from '../../shared/text.js';
@@ -71,6 +71,7 @@ export function leaderService(
   coordinator: LeaderApi,
   directory: LeaderDirectory,
   logger: Logger,
+  { leaveNeedsSession = false }: { readonly leaveNeedsSession?: boolean } = {},
 ): LeaderServiceServer {
   return {
     leaders: unary(logger, async () => ({
@@ -78,7 +79,15 @@ export function leaderService(
     })),
     join: unary(logger, (request) => joinMember(coordinator, request)),
     leave: unary(logger, (request) => {
-      coordinator.leave(memberIdFromWire(request.id));
+      // With tokens, a join token lets a process join; only the session lets it leave, so
+      // one worker's token cannot take another member out (issue #20).
+      if (leaveNeedsSession && request.session === '') {
+        throw new DeniedError(
+          'this leader has tokens: a Leave must carry the session its Join returned (drover workers send it)',
+        );
+      }
+      const session = request.session === '' ? undefined : request.session;
+      coordinator.leave(memberIdFromWire(request.id), session);
       return {};
     }),
     members: unary(logger, () => ({ members: coordinator.members().map(memberToWire) })),

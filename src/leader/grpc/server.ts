@@ -70,7 +70,10 @@ export function buildLeaderServer(
   const log = logger.child({ component: 'grpc' });
   // tolerant(): a request that does not decode is refused with INVALID_ARGUMENT by the
   // handlers, not with grpc-js's INTERNAL (see shared/malformed.ts).
-  server.addService(tolerant(LeaderServiceService), leaderService(coordinator, directory, log));
+  server.addService(
+    tolerant(LeaderServiceService),
+    leaderService(coordinator, directory, log, { leaveNeedsSession: guard?.tokens !== undefined }),
+  );
   server.addService(tolerant(SchedulerServiceService), schedulerService(coordinator, log));
 
   const health = new HealthImplementation(

@@ -72,8 +72,8 @@ export class LeaderSwitch implements LeaderApi {
     return this.active().join(spec);
   }
 
-  leave(id: MemberId): void {
-    this.active().leave(id);
+  leave(id: MemberId, session?: string): void {
+    this.active().leave(id, session);
   }
 
   members(): ReturnType<Coordinator['members']> {

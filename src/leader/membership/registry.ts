@@ -276,10 +276,18 @@ export class MembershipRegistry {
     return { memberId: id, quarantined: true, reason };
   }
 
-  /** The member leaves the cluster on purpose. */
-  leave(nowMs: number, id: MemberId): Transition {
+  /**
+   * The member leaves the cluster on purpose. With `session`, only if it is the one the
+   * member's current Join returned: the process that joined is the one leaving.
+   */
+  leave(nowMs: number, id: MemberId, session?: string): Transition {
     const member = this.members.get(id);
     if (!member) throw new NotFoundError(`member ${id} not found`);
+    if (session !== undefined && session !== member.session) {
+      throw new DeniedError(
+        `this Leave does not carry the session member ${id}'s Join returned; only the process that joined may leave`,
+      );
+    }
     if (member.state === 'left') {
       throw new StaleError(`member ${id} has already left`);
     }

@@ -180,6 +180,13 @@ export interface JoinResponse {
 /** LeaveRequest removes a member; its unfinished tasks go back to the queue. */
 export interface LeaveRequest {
   id: string;
+  /**
+   * The session the member's Join returned (JoinResponse.session). A leader with tokens
+   * requires it, so a join token cannot make another member leave; one without tokens
+   * takes a Leave without it, as go-work's did. A session that is not the member's
+   * current one is refused with PERMISSION_DENIED either way.
+   */
+  session: string;
 }
 
 /** LeaveResponse is empty. */
@@ -678,13 +685,16 @@ export const JoinResponse: MessageFns<JoinResponse> = {
 };
 
 function createBaseLeaveRequest(): LeaveRequest {
-  return { id: '' };
+  return { id: '', session: '' };
 }
 
 export const LeaveRequest: MessageFns<LeaveRequest> = {
   encode(message: LeaveRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.id !== '') {
       writer.uint32(10).string(message.id);
+    }
+    if (message.session !== '') {
+      writer.uint32(18).string(message.session);
     }
     return writer;
   },
@@ -710,6 +720,14 @@ export const LeaveRequest: MessageFns<LeaveRequest> = {
             message.id = reader.string();
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.session = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -723,13 +741,19 @@ export const LeaveRequest: MessageFns<LeaveRequest> = {
   },
 
   fromJSON(object: any): LeaveRequest {
-    return { id: isSet(object.id) ? globalThis.String(object.id) : '' };
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : '',
+      session: isSet(object.session) ? globalThis.String(object.session) : '',
+    };
   },
 
   toJSON(message: LeaveRequest): unknown {
     const obj: any = {};
     if (message.id !== '') {
       obj.id = message.id;
+    }
+    if (message.session !== '') {
+      obj.session = message.session;
     }
     return obj;
   },
@@ -740,6 +764,7 @@ export const LeaveRequest: MessageFns<LeaveRequest> = {
   fromPartial<I extends Exact<DeepPartial<LeaveRequest>, I>>(object: I): LeaveRequest {
     const message = createBaseLeaveRequest();
     message.id = object.id ?? '';
+    message.session = object.session ?? '';
     return message;
   },
 };

@@ -171,6 +171,14 @@ describe('MembershipRegistry', () => {
     expect(() => registry.attachStream(id, registry.get(id)?.session ?? '')).toThrow(StaleError);
   });
 
+  it('lets a member leave with its session, and refuses another session, changing nothing', () => {
+    const { clock, registry, id } = alive();
+    const session = registry.get(id)!.session;
+    expect(() => registry.leave(clock.nowMs(), id, 'someone-else')).toThrow(DeniedError);
+    expect(registry.get(id)?.state).toBe('alive');
+    expect(registry.leave(clock.nowMs(), id, session)).toMatchObject({ to: 'left' });
+  });
+
   it('forgets dead and left members after the retention, never live ones', () => {
     const { clock, registry, id } = alive('gone');
     registry.join(clock.nowMs(), spec('stays'));
