@@ -101,7 +101,14 @@ export class DeniedError extends DroverError {
 
 /** No credentials, or ones the leader does not know (issue #20): UNAUTHENTICATED, 401. */
 export class UnauthenticatedError extends DroverError {
-  constructor(message: string) {
+  /**
+   * @param challenge RFC 6750's error code for the 401's WWW-Authenticate: a token that is
+   * not valid, or a request that sent its credentials wrongly; none when it sent none.
+   */
+  constructor(
+    message: string,
+    readonly challenge?: 'invalid_token' | 'invalid_request',
+  ) {
     super('unauthenticated', message);
     this.name = 'UnauthenticatedError';
   }

@@ -1,5 +1,11 @@
 import type { Logger } from 'pino';
-import { boundedMessage, DroverError, NotLeaderError, type ErrorKind } from './errors.js';
+import {
+  boundedMessage,
+  DroverError,
+  NotLeaderError,
+  UnauthenticatedError,
+  type ErrorKind,
+} from './errors.js';
 import { LEADER_HTTP_HEADER, LEADER_METADATA_KEY, LEADER_ROLE_KEY } from './leader-hint.js';
 
 const HTTP_STATUS_BY_KIND: Readonly<Record<ErrorKind, number>> = {
@@ -44,7 +50,10 @@ export function toHttpError(err: unknown, logger: Logger): HttpError {
 /** Headers of a refusal: a leader that is not active names the one that is. */
 function errorHeaders(err: DroverError): Record<string, string> {
   // RFC 6750: a 401 names the scheme the client should use.
-  if (err.kind === 'unauthenticated') return { 'www-authenticate': 'Bearer realm="drover"' };
+  if (err instanceof UnauthenticatedError) {
+    const error = err.challenge === undefined ? '' : `, error="${err.challenge}"`;
+    return { 'www-authenticate': `Bearer realm="drover"${error}` };
+  }
   if (!(err instanceof NotLeaderError)) return {};
   return {
     [LEADER_ROLE_KEY]: 'standby',

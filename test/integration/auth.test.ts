@@ -144,8 +144,14 @@ describe('tokens and roles', () => {
           const want = expected(role, need);
           if (outcome !== want)
             wrong.push(`${key} as ${role ?? token ?? 'nobody'}: ${response.status}, want ${want}`);
-          if (response.status === 401)
-            expect(response.headers.get('www-authenticate')).toBe('Bearer realm="drover"');
+          // RFC 6750: no credentials, just the scheme; a token it does not know, invalid_token.
+          if (response.status === 401) {
+            expect(response.headers.get('www-authenticate')).toBe(
+              token === undefined
+                ? 'Bearer realm="drover"'
+                : 'Bearer realm="drover", error="invalid_token"',
+            );
+          }
         }
       }
       expect(wrong).toEqual([]);

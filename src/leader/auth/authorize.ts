@@ -11,7 +11,10 @@ export function authorize(tokens: Tokens, need: Need, headers: readonly string[]
   if (need === 'public') return '';
   // Two headers: which one counts would be up to whichever proxy reads it. Refused.
   if (headers.length > 1) {
-    throw new UnauthenticatedError(`send one authorization header, not ${headers.length}`);
+    throw new UnauthenticatedError(
+      `send one authorization header, not ${headers.length}`,
+      'invalid_request',
+    );
   }
   const authorization = headers[0];
   if (authorization === undefined) {
@@ -21,10 +24,15 @@ export function authorize(tokens: Tokens, need: Need, headers: readonly string[]
   }
   const token = bearerToken(authorization);
   if (token === undefined) {
-    throw new UnauthenticatedError('the authorization header is not "Bearer <token>"');
+    throw new UnauthenticatedError(
+      'the authorization header is not "Bearer <token>"',
+      'invalid_request',
+    );
   }
   const entry = tokens.find(token);
-  if (entry === undefined) throw new UnauthenticatedError('the token is not one this leader knows');
+  if (entry === undefined) {
+    throw new UnauthenticatedError('the token is not one this leader knows', 'invalid_token');
+  }
   if (!allows(entry.role, need)) {
     throw new DeniedError(`token "${entry.name}" has role ${entry.role}; this needs ${need}`);
   }
