@@ -23,6 +23,8 @@ ENV npm_config_nodedir=/usr/local npm_config_update_notifier=false npm_config_fu
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts && npm rebuild better-sqlite3
 COPY tsconfig.json tsconfig.build.json ./
+# The web dashboard is bundled by esbuild into dist/dashboard during `npm run build`.
+COPY scripts/build-dashboard.mjs ./scripts/
 COPY src ./src
 # At run time better-sqlite3 loads only build/Release/better_sqlite3.node: its sources and
 # object files (about 25 MB) stay behind.

@@ -9,7 +9,7 @@ import { systemClock } from '../shared/clock.js';
 import { randomIds } from '../shared/ids.js';
 import { createLogger } from '../shared/logger.js';
 import { bindOrExplain } from '../shared/bind.js';
-import { formatHostPort, parseHostPort } from '../shared/net.js';
+import { formatHostPort, isLoopback, parseHostPort } from '../shared/net.js';
 import { serverCredentials } from '../shared/tls.js';
 import { MemoryTaskStore } from '../scheduler/store/memory-store.js';
 import { SqliteTaskStore } from '../scheduler/store/sqlite-store.js';
@@ -263,6 +263,7 @@ async function startHttp(
     metrics: metrics.registry,
     tokens,
     audit,
+    loopbackOnly: isLoopback(host),
     dashboardDir: config.server.dashboard ? builtDashboard(logger) : undefined,
     https: tls
       ? {

@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createProducer } from '../../src/client/producer.js';
 import { LeaderServiceClient } from '../../src/gen/cluster/v1/leader.js';
+import { SchedulerServiceClient } from '../../src/gen/scheduler/v1/scheduler.js';
 import { RPC_NEEDS, ROUTE_NEEDS } from '../../src/leader/auth/permissions.js';
 import { allows, ROLES, type Need, type Role } from '../../src/leader/auth/roles.js';
 import { drover } from '../helpers/cli-run.js';
@@ -281,7 +282,7 @@ describe('tokens and roles', () => {
     expect(stdout).not.toContain(joinToken);
   });
 
-  it('lets only the process that joined make its member leave: a join token alone is not enough', async () => {
+  it('lets only the process that joined make its member leave or report: a join or write token is not enough', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'drover-tokens-')), 'tokens.json');
     const joinToken = (
       await drover('token', 'create', '--role', 'worker', '--tokens-file', file)
@@ -289,8 +290,36 @@ describe('tokens and roles', () => {
     const admin = (
       await drover('token', 'create', '--role', 'admin', '--tokens-file', file)
     ).stdout.trim();
+    const write = (
+      await drover('token', 'create', '--role', 'write', '--tokens-file', file)
+    ).stdout.trim();
     const { address } = await cluster().startLeader(['--store', 'memory', '--tokens-file', file]);
     const worker = await cluster().startWorker(address, 'w1', ['--token', joinToken]);
+    // A write token may complete a task by hand, not report for a worker (its results, its
+    // failures and so its quarantine): workers report on their own stream.
+    const scheduler = new SchedulerServiceClient(address, credentials.createInsecure());
+    const asWriter = new Metadata();
+    asWriter.set('authorization', `Bearer ${write}`);
+    const complete = (memberId: string): Promise<ServiceError | null> =>
+      new Promise((resolve) => {
+        const report = { id: 'c1', attempt: memberId === '' ? 0 : 1, memberId };
+        scheduler.taskComplete(
+          { ...report, result: 'forged', error: '', permanent: false },
+          asWriter,
+          (err) => resolve(err),
+        );
+      });
+    const scheduled = await drover(
+      ...['schedule', '--leader', address, '--token', write, '--id', 'c1', '--kind', 'nobody', 'x'],
+    );
+    expect(scheduled.code).toBe(0);
+    expect(await complete('w1')).toMatchObject({
+      code: status.PERMISSION_DENIED,
+      details: expect.stringMatching(/workers report on their heartbeat stream/),
+    });
+    // By hand, as an operator: past the check (the pending task is then not completable).
+    expect(await complete('')).toMatchObject({ code: status.FAILED_PRECONDITION });
+    scheduler.close();
     const client = new LeaderServiceClient(address, credentials.createInsecure());
     const leave = (session: string): Promise<ServiceError | null> =>
       new Promise((resolve) => {

@@ -1,8 +1,10 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { credentials, status, type ServiceError } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
+import { LeaderServiceClient } from '../../src/gen/cluster/v1/leader.js';
 import { drover } from '../helpers/cli-run.js';
 import { useCluster } from '../helpers/use-cluster.js';
 
@@ -33,6 +35,24 @@ describe('worker admission by client certificate name', () => {
     const members = await drover('members', '--leader', admitting.address, ...CLIENT_TLS);
     expect(members.code).toBe(0);
     expect(members.stdout).toMatch(/^named\s+/m);
+    // Another process with an admitted certificate cannot make the member leave: that
+    // takes the session its own Join returned.
+    const client = new LeaderServiceClient(
+      admitting.address,
+      credentials.createSsl(
+        readFileSync(fixture('ca.pem')),
+        readFileSync(fixture('client-key.pem')),
+        readFileSync(fixture('client.pem')),
+      ),
+    );
+    const left = await new Promise<ServiceError | null>((resolve) =>
+      client.leave({ id: 'named', session: '' }, (err) => resolve(err)),
+    );
+    client.close();
+    expect(left).toMatchObject({
+      code: status.PERMISSION_DENIED,
+      details: expect.stringMatching(/a Leave must carry the session its Join returned/),
+    });
 
     const strict = await cluster().startLeader([
       ...['--store', 'memory', ...SERVER_TLS],

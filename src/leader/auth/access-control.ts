@@ -14,6 +14,12 @@ export function accessControl(
   const { tokensFile, workerCertNames } = config.server;
   const tokens = tokensFile === undefined ? undefined : new Tokens(readTokenFile(tokensFile));
   const admission = new Admission(tokens, new Set(workerCertNames));
+  if (workerCertNames.length > 0 && tokens === undefined) {
+    logger.warn(
+      { workerCertNames },
+      'worker certificates are checked for Join, Heartbeat and Leave only: without --tokens-file, any client with a certificate from --tls-client-ca may schedule, cancel and drain',
+    );
+  }
   // One audit log for both listeners, so its limit on refusal lines is one limit.
   const audit = new AuditLog(logger.child({ component: 'audit' }), systemClock.nowMs);
   return { tokens, admission, audit };

@@ -9,7 +9,9 @@ import type { Tokens } from './token-file.js';
  * the call, and, for what a worker does (join, heartbeat, leave), clients whose verified
  * certificate carries a name the operator listed (`--worker-cert-name`). mTLS alone only
  * says a certificate is the CA's; the name says it is a worker's, so an operator's
- * certificate from the same CA cannot join, and a worker's cannot schedule or drain.
+ * certificate from the same CA cannot join. With tokens, a worker's certificate gives
+ * nothing else (scheduling, draining need a token); without, every other call stays as
+ * open as mTLS makes it, and the leader warns of that when it starts.
  */
 export class Admission {
   constructor(

@@ -83,7 +83,7 @@ export function leaderService(
       // one worker's token cannot take another member out (issue #20).
       if (leaveNeedsSession && request.session === '') {
         throw new DeniedError(
-          'this leader has tokens: a Leave must carry the session its Join returned (drover workers send it)',
+          'this leader checks who calls (tokens or worker certificates): a Leave must carry the session its Join returned (drover workers send it)',
         );
       }
       const session = request.session === '' ? undefined : request.session;

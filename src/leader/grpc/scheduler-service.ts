@@ -20,7 +20,7 @@ import { controlHandlers } from './control-service.js';
 import { controlChangeToWire } from './control-wire.js';
 import { controlSnapshot } from '../control-snapshot.js';
 import type { ControlChange } from '../cluster-events.js';
-import { InvalidArgumentError } from '../../shared/errors.js';
+import { DeniedError, InvalidArgumentError } from '../../shared/errors.js';
 import { memberIdFromWire } from '../../shared/ids.js';
 import {
   newTaskFromWire,
@@ -101,7 +101,11 @@ function taskWatchSource(
 export const MAX_BATCH_TASKS = 10_000;
 
 /** scheduler.v1.SchedulerService over grpc-js: decode, call the coordinator, encode. */
-export function schedulerService(coordinator: LeaderApi, logger: Logger): SchedulerServiceServer {
+export function schedulerService(
+  coordinator: LeaderApi,
+  logger: Logger,
+  { reportsOnStreamOnly = false }: { readonly reportsOnStreamOnly?: boolean } = {},
+): SchedulerServiceServer {
   return {
     scheduleTask: unary(logger, async (request, { metadata }) => {
       const { task, existing } = await coordinator.scheduleTask(
@@ -148,6 +152,14 @@ export function schedulerService(coordinator: LeaderApi, logger: Logger): Schedu
     ...controlHandlers(coordinator, logger),
     scheduleTaskStream: (call) => scheduleOverStream(coordinator, logger, call),
     taskComplete: unary(logger, async (request) => {
+      // Guarded (issue #20), a worker's report comes on its own heartbeat stream, which
+      // only the process that joined holds. TaskComplete naming a member would let any
+      // write token report for a worker: its results, its failures (and quarantine).
+      if (reportsOnStreamOnly && request.memberId !== '') {
+        throw new DeniedError(
+          'this leader checks who calls (tokens or worker certificates): workers report on their heartbeat stream; TaskComplete takes an operator\'s completion only (no member_id)',
+        );
+      }
       const task = await coordinator.completeTask({
         taskId: taskIdFromWire(request.id),
         attempt: request.attempt,

@@ -72,9 +72,12 @@ export function buildLeaderServer(
   // handlers, not with grpc-js's INTERNAL (see shared/malformed.ts).
   server.addService(
     tolerant(LeaderServiceService),
-    leaderService(coordinator, directory, log, { leaveNeedsSession: guard?.tokens !== undefined }),
+    leaderService(coordinator, directory, log, { leaveNeedsSession: guard !== undefined }),
   );
-  server.addService(tolerant(SchedulerServiceService), schedulerService(coordinator, log));
+  server.addService(
+    tolerant(SchedulerServiceService),
+    schedulerService(coordinator, log, { reportsOnStreamOnly: guard !== undefined }),
+  );
 
   const health = new HealthImplementation(
     Object.fromEntries([

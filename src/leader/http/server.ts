@@ -28,6 +28,7 @@ import { registerMetricsRoute } from './metrics-route.js';
 import { registerStatsRoutes } from './stats-routes.js';
 import { registerDashboard } from './dashboard-route.js';
 import { guardRoutes } from './auth-hook.js';
+import { refuseCrossSite } from './cross-site-guard.js';
 import type { Tokens } from '../auth/token-file.js';
 import { AuditLog } from '../auth/audit-log.js';
 import type { Registry } from 'prom-client';
@@ -51,6 +52,11 @@ export interface HttpServerOptions {
   readonly tokens?: Tokens | undefined;
   /** Where admitted changes and refusals are written (with `tokens`). */
   readonly audit?: AuditLog | undefined;
+  /**
+   * Whether the API listens on loopback only: it then answers only to a loopback Host
+   * (see cross-site-guard.ts). Cross-site browser requests are refused either way.
+   */
+  readonly loopbackOnly?: boolean | undefined;
 }
 
 /**
@@ -96,6 +102,7 @@ export async function buildHttpServer(
   });
   refuseBadQueries(app);
   answerUnroutedPaths(app);
+  refuseCrossSite(app, options.loopbackOnly === true);
   const audit = options.audit ?? new AuditLog(logger.child({ component: 'audit' }), Date.now);
   const checkRoles = guardRoutes(app, options.tokens, audit);
 

@@ -1,0 +1,56 @@
+import type { FastifyInstance } from 'fastify';
+import { DeniedError } from '../../shared/errors.js';
+import { isLoopback } from '../../shared/net.js';
+
+/**
+ * Keeps web pages from driving the leader through a browser (issue #20). An open leader on
+ * loopback (the default) trusts whoever reaches its port, and a browser on the same
+ * machine reaches it for any page it shows: a form or `fetch` could schedule work
+ * (go-work's and the seed APIs take JSON under any content type, as curl sends it), an
+ * `<img>` could hit `GET /start-job`, and a page whose name re-resolves to 127.0.0.1 (DNS
+ * rebinding) could read the task list. Refused with 403, before anything runs:
+ * - a request the browser marks as from another site (`Sec-Fetch-Site: cross-site` or
+ *   `same-site`: another port of localhost is the same site but not this leader);
+ * - a request whose `Origin` is not this leader's own (`Origin: null` included);
+ * - when every HTTP address is loopback, a `Host` that is not a loopback name or address.
+ * curl, SDKs and other programs send none of those headers (or a loopback Host), and the
+ * dashboard is same-origin, so none of them is affected.
+ */
+export function refuseCrossSite(app: FastifyInstance, loopbackOnly: boolean): void {
+  app.addHook('onRequest', async (request) => {
+    const site = request.headers['sec-fetch-site'];
+    if (site === 'cross-site' || site === 'same-site') {
+      throw new DeniedError(
+        `a request from another site's page (Sec-Fetch-Site: ${site}) is refused: web pages cannot drive this leader`,
+      );
+    }
+    const host = request.headers.host;
+    const origin = request.headers.origin;
+    if (origin !== undefined && (host === undefined || !sameOrigin(origin, host))) {
+      throw new DeniedError(
+        `a request from the page at ${origin.slice(0, 200)} is refused: only this leader's own pages may call it`,
+      );
+    }
+    if (loopbackOnly && host !== undefined && !isLoopback(hostName(host))) {
+      throw new DeniedError(
+        `Host ${host.slice(0, 200)} is refused: this leader serves loopback only and answers to localhost, 127.0.0.1 or [::1] (a guard against DNS rebinding)`,
+      );
+    }
+  });
+}
+
+/** Whether an `Origin` value names the origin a `Host` header is for. */
+function sameOrigin(origin: string, host: string): boolean {
+  try {
+    return new URL(origin).host.toLowerCase() === host.toLowerCase();
+  } catch {
+    return false; // `null` (sandboxed frames, file: pages) or junk
+  }
+}
+
+/** The name or address of a `Host` header, without its port or IPv6 brackets. */
+export function hostName(host: string): string {
+  const bracketed = /^\[([^\]]*)\](?::\d*)?$/.exec(host);
+  if (bracketed) return bracketed[1]!.toLowerCase();
+  return host.replace(/:\d*$/, '').toLowerCase();
+}
