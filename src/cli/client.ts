@@ -16,7 +16,7 @@ import { formatHostPort, parseHostPort } from '../shared/net.js';
 import { channelCredentials } from '../shared/tls.js';
 import { boundedIntOption, MAX_TIMER_MS } from './int-option.js';
 import { bearerInterceptor } from '../shared/bearer-token.js';
-import { tokenText } from '../shared/token-text.js';
+import { tokenFrom } from '../shared/token-text.js';
 import { LeaderTries } from './leader-tries.js';
 
 /** Options every client command takes. */
@@ -30,6 +30,8 @@ export interface ClientOptions {
   readonly tlsKey?: string;
   /** An API token, sent as `authorization: Bearer` on every call (issue #20). */
   readonly token?: string;
+  /** A file whose first line is the token (instead of `token`). */
+  readonly tokenFile?: string;
 }
 
 /** How to reach a leader: the channel's credentials and the token calls carry, if any. */
@@ -89,6 +91,12 @@ export function addClientOptions(command: Command): Command {
         '--token <token>',
         'API token, for a leader with tokens (drover token create)',
       ).env('DROVER_TOKEN'),
+    )
+    .addOption(
+      new Option(
+        '--token-file <file>',
+        'read the API token from this file (kept off the command line ps shows)',
+      ).env('DROVER_TOKEN_FILE'),
     );
 }
 
@@ -113,7 +121,11 @@ export function leaderAddresses(leader: string): string[] {
 
 /** The credentials and token the options ask for. */
 function access(options: ClientOptions): Access {
-  return { creds: clientCredentials(options), token: tokenText(options.token, '--token') };
+  const flags = { token: '--token', file: '--token-file' };
+  return {
+    creds: clientCredentials(options),
+    token: tokenFrom(options.token, options.tokenFile, flags),
+  };
 }
 
 /** The channel credentials the TLS options ask for; a bad combination is a usage error. */

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { InvalidArgumentError } from './errors.js';
 
 /**
@@ -11,5 +12,30 @@ export function tokenText(value: string | undefined, flag: string): string | und
   if (!/^[\x21-\x7e]+$/.test(token)) {
     throw new InvalidArgumentError(`${flag}: a token is printable ASCII with no spaces (drv_...)`);
   }
+  return token;
+}
+
+/**
+ * The token of `--token` or of `--token-file` (its first line): a file keeps it off the
+ * command line, which every user of the machine can read (`ps`). Both given is a usage
+ * error, as is a file that cannot be read.
+ */
+export function tokenFrom(
+  value: string | undefined,
+  file: string | undefined,
+  flags: { readonly token: string; readonly file: string },
+): string | undefined {
+  if (file === undefined || file === '') return tokenText(value, flags.token);
+  if (value !== undefined && value.trim() !== '') {
+    throw new InvalidArgumentError(`give ${flags.token} or ${flags.file}, not both`);
+  }
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new InvalidArgumentError(`${flags.file} ${file}: ${(err as Error).message}`);
+  }
+  const token = tokenText(text.split('\n')[0], flags.file);
+  if (token === undefined) throw new InvalidArgumentError(`${flags.file} ${file} is empty`);
   return token;
 }

@@ -5,8 +5,9 @@ import { formatHostPort, isLoopback, parseHostPort } from '../shared/net.js';
 import { addOptions, deepFreeze, readSections } from '../shared/options/table.js';
 import type { ClientTlsFiles } from '../shared/tls.js';
 import { statSync } from 'node:fs';
-import { tokenText } from '../shared/token-text.js';
+import { tokenFrom } from '../shared/token-text.js';
 import { CommandAllowList } from './handlers/command-allow-list.js';
+import { commandUser, type CommandUser } from './handlers/command-user.js';
 import { commandEnv } from './handlers/command.js';
 import { WORKER_OPTIONS, type WorkerSections } from './options.js';
 
@@ -51,6 +52,8 @@ export interface WorkerCommandsConfig extends Readonly<WorkerSections['commands'
   readonly allowList: CommandAllowList | undefined;
   /** The whole environment commands get (PATH and the variables --command-env names). */
   readonly environment: Readonly<Record<string, string>>;
+  /** The user commands run as (`--command-user`); undefined: the worker's. */
+  readonly runAs: CommandUser | undefined;
 }
 
 /** Registers the worker's flags (each with an environment variable) on a command. */
@@ -102,12 +105,23 @@ export function workerConfigFrom(opts: Record<string, unknown>): WorkerConfig {
       : CommandAllowList.resolve(commands.allow, environment['PATH'] ?? '');
   return deepFreeze({
     ...sections,
-    commands: { ...commands, allowList, environment },
+    commands: {
+      ...commands,
+      allowList,
+      environment,
+      runAs:
+        commands.user === undefined
+          ? undefined
+          : commandUser(commands.user, process.getuid?.() ?? -1),
+    },
     leader: {
       addresses,
       giveUpAfterMs: leader.giveUpAfterMs,
       tls: tlsOn ? { caFile, certFile, keyFile } : undefined,
-      token: tokenText(leader.token, '--token'),
+      token: tokenFrom(leader.token, leader.tokenFile, {
+        token: '--token',
+        file: '--token-file',
+      }),
     },
     member: { ...member, id: member.id ?? defaultMemberId() },
   });

@@ -91,6 +91,7 @@ function builtInHandlers({ demo, commands, member }: WorkerConfig): Record<strin
       memberId: member.id,
       killGraceMs: commands.killGraceMs,
       env: commands.environment,
+      user: commands.runAs,
       allowCwd: commands.allowCwd,
       ...(commands.cwd === undefined ? {} : { cwd: commands.cwd }),
     });

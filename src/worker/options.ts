@@ -107,6 +107,17 @@ export const WORKER_OPTIONS = optionTable([
     env: 'DROVER_COMMAND_CWD',
     docs: { meaning: 'the working directory commands run in', default: "the worker's" },
   }),
+  textOption({
+    section: 'commands',
+    key: 'user',
+    flags: '--command-user <user>',
+    help: 'run commands as this user (name or uid:gid); the worker must run as root',
+    env: 'DROVER_COMMAND_USER',
+    docs: {
+      meaning: "run commands as another user, so they cannot read the worker's /proc or files",
+      default: "the worker's",
+    },
+  }),
   switchOption({
     section: 'commands',
     key: 'allowCwd',
@@ -190,6 +201,14 @@ export const WORKER_OPTIONS = optionTable([
       meaning: "the worker's join token, sent on Join, Heartbeat and Leave",
       default: 'none',
     },
+  }),
+  textOption({
+    section: 'leader',
+    key: 'tokenFile',
+    flags: '--token-file <file>',
+    help: 'read the join token from this file (kept off the command line ps shows)',
+    env: 'DROVER_TOKEN_FILE',
+    docs: { meaning: 'the join token, read from a file (first line)', default: 'none' },
   }),
   switchOption({
     section: 'tls',

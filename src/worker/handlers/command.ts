@@ -4,6 +4,7 @@ import { PermanentTaskError, TaskError } from '../task-error.js';
 import type { TaskContext, TaskHandler } from '../runner.js';
 import { systemTimers, type Timers } from '../timers.js';
 import type { CommandAllowList } from './command-allow-list.js';
+import type { CommandUser } from './command-user.js';
 import { captureOutput, commandResult } from './command-output.js';
 import { DEFAULT_KILL_GRACE_MS, ProcessGroup, type SendSignal } from './process-group.js';
 
@@ -39,6 +40,8 @@ export interface CommandHandlerOptions {
   readonly cwd?: string;
   /** Whether a payload may name its own working directory (`cwd`). */
   readonly allowCwd?: boolean;
+  /** The user commands run as (`--command-user`); the worker's own when undefined. */
+  readonly user?: CommandUser | undefined;
 }
 
 /** The PATH commands get by default: the system's, not whatever the worker was started with. */
@@ -113,6 +116,7 @@ export function commandHandler(options: CommandHandlerOptions): TaskHandler {
     stdioWaitMs: options.stdioWaitMs ?? DEFAULT_STDIO_WAIT_MS,
     env: options.env ?? { PATH: COMMAND_PATH },
     cwd: options.cwd,
+    user: options.user,
   };
   return (task) => {
     const spec = parseCommandPayload(task.payload);
@@ -144,6 +148,7 @@ interface CommandSettings {
   readonly stdioWaitMs: number;
   readonly env: Readonly<Record<string, string>>;
   readonly cwd: string | undefined;
+  readonly user: CommandUser | undefined;
 }
 
 /**
@@ -169,6 +174,7 @@ function runCommand(
       stdio: ['ignore', 'pipe', 'pipe'],
       // Its own session and process group, so a stop reaches everything it forks.
       detached: true,
+      ...(settings.user === undefined ? {} : { uid: settings.user.uid, gid: settings.user.gid }),
     });
     const group =
       child.pid === undefined

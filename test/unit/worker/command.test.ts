@@ -10,6 +10,7 @@ import {
   type ExitingChild,
 } from '../../../src/worker/handlers/command.js';
 import { CommandAllowList } from '../../../src/worker/handlers/command-allow-list.js';
+import { commandUser } from '../../../src/worker/handlers/command-user.js';
 import type { TaskContext } from '../../../src/worker/runner.js';
 import { PermanentTaskError } from '../../../src/worker/task-error.js';
 import { FakeTimers } from './fake-timers.js';
@@ -177,5 +178,18 @@ describe('commandEnv', () => {
       LANG: 'C.UTF-8',
     });
     expect(commandEnv(['PATH'], worker)).toEqual({ PATH: '/home/me/bin:/usr/bin' });
+  });
+});
+
+describe('commandUser', () => {
+  const passwd =
+    'root:x:0:0::/root:/bin/sh\nnobody:x:65534:65534::/nonexistent:/usr/sbin/nologin\n';
+  it('reads a name from /etc/passwd or takes uid:gid, as root only, never root itself', () => {
+    expect(commandUser('nobody', 0, () => passwd)).toEqual({ uid: 65534, gid: 65534 });
+    expect(commandUser('1000:100', 0, () => passwd)).toEqual({ uid: 1000, gid: 100 });
+    expect(() => commandUser('nobody', 1000, () => passwd)).toThrow(/must run as root/);
+    expect(() => commandUser('root', 0, () => passwd)).toThrow(/is root/);
+    expect(() => commandUser('0:0', 0, () => passwd)).toThrow(/is root/);
+    expect(() => commandUser('ghost', 0, () => passwd)).toThrow(/no such user/);
   });
 });
