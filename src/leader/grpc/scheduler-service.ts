@@ -8,6 +8,7 @@ import {
   type SchedulerServiceServer,
   type WatchTasksRequest,
   type WatchTasksResponse,
+  type TaskCompleteRequest,
 } from '../../gen/scheduler/v1/scheduler.js';
 import { toGrpcStatus } from '../../shared/grpc-status.js';
 import type { LeaderApi } from '../leader-api.js';
@@ -151,26 +152,35 @@ export function schedulerService(
     }),
     ...controlHandlers(coordinator, logger),
     scheduleTaskStream: (call) => scheduleOverStream(coordinator, logger, call),
-    taskComplete: unary(logger, async (request) => {
-      // Guarded (issue #20), a worker's report comes on its own heartbeat stream, which
-      // only the process that joined holds. TaskComplete naming a member would let any
-      // write token report for a worker: its results, its failures (and quarantine).
-      if (reportsOnStreamOnly && request.memberId !== '') {
-        throw new DeniedError(
-          'this leader checks who calls (tokens or worker certificates): workers report on their heartbeat stream; TaskComplete takes an operator\'s completion only (no member_id)',
-        );
-      }
-      const task = await coordinator.completeTask({
-        taskId: taskIdFromWire(request.id),
-        attempt: request.attempt,
-        memberId: request.memberId === '' ? undefined : memberIdFromWire(request.memberId),
-        result: request.result,
-        error: request.error,
-        permanent: request.permanent,
-      });
-      return { task: taskToWire(task) };
-    }),
+    taskComplete: unary(logger, (request) =>
+      completeTask(coordinator, request, reportsOnStreamOnly),
+    ),
   };
+}
+
+/** TaskComplete: an operator's completion, or (on an open leader) a worker's report. */
+async function completeTask(
+  coordinator: LeaderApi,
+  request: TaskCompleteRequest,
+  reportsOnStreamOnly: boolean,
+): Promise<{ task: Task }> {
+  // Guarded (issue #20), a worker's report comes on its own heartbeat stream, which only
+  // the process that joined holds. TaskComplete naming a member would let any write token
+  // report for a worker: its results, its failures (and so its quarantine).
+  if (reportsOnStreamOnly && request.memberId !== '') {
+    throw new DeniedError(
+      "this leader checks who calls (tokens or worker certificates): workers report on their heartbeat stream; TaskComplete takes an operator's completion only (no member_id)",
+    );
+  }
+  const task = await coordinator.completeTask({
+    taskId: taskIdFromWire(request.id),
+    attempt: request.attempt,
+    memberId: request.memberId === '' ? undefined : memberIdFromWire(request.memberId),
+    result: request.result,
+    error: request.error,
+    permanent: request.permanent,
+  });
+  return { task: taskToWire(task) };
 }
 
 /**
