@@ -11,7 +11,9 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
   fi
   pwfile=$(mktemp)
   printf '%s\n' "${POSTGRES_PASSWORD:-unused}" >"$pwfile"
-  initdb -D "$PGDATA" -U postgres --pwfile="$pwfile" -A "$method" >/dev/null
+  # UTF8, as the official image has it (drover refuses other encodings): without a locale
+  # in the environment initdb would pick SQL_ASCII.
+  initdb -D "$PGDATA" -U postgres --pwfile="$pwfile" -A "$method" --encoding=UTF8 --locale=C.UTF-8 >/dev/null
   rm -f "$pwfile"
   echo "host all all all $method" >>"$PGDATA/pg_hba.conf"
   if [ -n "${POSTGRES_DB:-}" ] && [ "$POSTGRES_DB" != postgres ]; then

@@ -58,8 +58,10 @@ function compileServer(
 ): LeaderServerConfig {
   const listen = server.listen.map((a) => formatHostPort(parseHostPort(a)));
   if (listen.length === 0) throw new InvalidArgumentError('--listen needs at least one address');
-  const { certFile, keyFile, clientCaFile, allowInsecure, tokensFile, auth } = tlsOptions;
+  const { certFile, keyFile, clientCaFile, allowInsecure, auth } = tlsOptions;
   const { workerCertNames } = tlsOptions;
+  // An empty value (DROVER_TOKENS_FILE=) is no file, as an unset one.
+  const tokensFile = tlsOptions.tokensFile === '' ? undefined : tlsOptions.tokensFile;
   if ((certFile === undefined) !== (keyFile === undefined)) {
     throw new InvalidArgumentError('--tls-cert and --tls-key go together');
   }

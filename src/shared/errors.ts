@@ -114,6 +114,17 @@ export class UnauthenticatedError extends DroverError {
   }
 }
 
+/**
+ * A token whose role may not make the call (issue #20): PERMISSION_DENIED / 403 with
+ * RFC 6750's `insufficient_scope` challenge.
+ */
+export class RoleDeniedError extends DeniedError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RoleDeniedError';
+  }
+}
+
 /** A count limit is reached (open watches); retrying once some are closed may work. */
 export class TooManyError extends DroverError {
   constructor(message: string) {

@@ -146,6 +146,11 @@ describe('tokens and roles', () => {
           if (outcome !== want)
             wrong.push(`${key} as ${role ?? token ?? 'nobody'}: ${response.status}, want ${want}`);
           // RFC 6750: no credentials, just the scheme; a token it does not know, invalid_token.
+          if (response.status === 403) {
+            expect(response.headers.get('www-authenticate')).toBe(
+              'Bearer realm="drover", error="insufficient_scope"',
+            );
+          }
           if (response.status === 401) {
             expect(response.headers.get('www-authenticate')).toBe(
               token === undefined

@@ -56,10 +56,17 @@ export function registerToken(program: Command): void {
     .addOption(tokensFile())
     .action((name: string, options: { tokensFile: string }) => {
       if (!revokeToken(options.tokensFile, name)) {
-        process.stderr.write(`drover: no token named "${name}" in ${options.tokensFile}\n`);
+        process.stderr.write(
+          `drover: no token named "${name.slice(0, 80)}" in ${options.tokensFile}\n`,
+        );
         process.exitCode = 1;
         return;
       }
       print(`revoked ${name}; restart the leader to apply`);
+      if (listTokens(options.tokensFile).length === 0) {
+        process.stderr.write(
+          `drover: ${options.tokensFile} holds no tokens now; a leader will not start with it (drover token create)\n`,
+        );
+      }
     });
 }

@@ -1,4 +1,4 @@
-import { DeniedError, UnauthenticatedError } from '../../shared/errors.js';
+import { RoleDeniedError, UnauthenticatedError } from '../../shared/errors.js';
 import { allows, type Need } from './roles.js';
 import { bearerToken, type Tokens } from './token-file.js';
 
@@ -34,7 +34,7 @@ export function authorize(tokens: Tokens, need: Need, headers: readonly string[]
     throw new UnauthenticatedError('the token is not one this leader knows', 'invalid_token');
   }
   if (!allows(entry.role, need)) {
-    throw new DeniedError(`token "${entry.name}" has role ${entry.role}; this needs ${need}`);
+    throw new RoleDeniedError(`token "${entry.name}" has role ${entry.role}; this needs ${need}`);
   }
   return entry.name;
 }

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { basename, isAbsolute } from 'node:path';
+import { existsSync } from 'node:fs';
+import { basename, isAbsolute, normalize } from 'node:path';
 import { PermanentTaskError, TaskError } from '../task-error.js';
 import type { TaskContext, TaskHandler } from '../runner.js';
 import { systemTimers, type Timers } from '../timers.js';
@@ -70,6 +71,9 @@ export interface CommandSpec {
   readonly cwd?: string | undefined;
 }
 
+/** The fields a JSON command payload may have. */
+const PAYLOAD_FIELDS = ['command', 'args', 'cwd'];
+
 /**
  * Parses a command payload: JSON `{"command": "ls", "args": ["-l"], "cwd": "/tmp"}`, or a
  * plain line split on whitespace ("ls -l"). No shell is involved either way.
@@ -84,6 +88,14 @@ export function parseCommandPayload(payload: string): CommandSpec {
       throw new PermanentTaskError('command payload is not valid JSON');
     }
     const spec = parsed as Partial<Record<keyof CommandSpec, unknown>>;
+    // Refused by name, as the HTTP API refuses unknown fields: an "env" or "shell" that is
+    // silently ignored would run something other than what its sender meant.
+    const unknown = Object.keys(spec).filter((key) => !PAYLOAD_FIELDS.includes(key));
+    if (unknown.length > 0) {
+      throw new PermanentTaskError(
+        `command payload has unknown field "${unknown[0]!.slice(0, 40)}" (fields: ${PAYLOAD_FIELDS.join(', ')})`,
+      );
+    }
     if (typeof spec.command !== 'string' || spec.command === '') {
       throw new PermanentTaskError('command payload needs a "command" string');
     }
@@ -129,6 +141,11 @@ export function commandHandler(options: CommandHandlerOptions): TaskHandler {
     }
     if (spec.cwd !== undefined && options.allowCwd && !isAbsolute(spec.cwd)) {
       throw new PermanentTaskError(`command payload cwd "${spec.cwd}" must be an absolute path`);
+    }
+    if (spec.cwd !== undefined && options.allowCwd && normalize(spec.cwd) !== spec.cwd) {
+      throw new PermanentTaskError(
+        `command payload cwd "${spec.cwd}" must be given as it is (${normalize(spec.cwd)}), without . or .. or //`,
+      );
     }
     if (spec.cwd !== undefined && !options.allowCwd) {
       throw new PermanentTaskError(
@@ -196,7 +213,7 @@ function runCommand(
         reject(
           signal.aborted
             ? signal.reason
-            : new TaskError(`command "${spec.command}" could not start: ${err.message}`),
+            : new TaskError(couldNotStart(spec, spec.cwd ?? settings.cwd, err)),
         ),
       ),
     );
@@ -213,6 +230,17 @@ function runCommand(
       }),
     );
   });
+}
+
+/**
+ * Why a command could not start. spawn says ENOENT for a missing working directory too,
+ * which would blame the command; the directory is named when it is the one missing.
+ */
+function couldNotStart(spec: CommandSpec, cwd: string | undefined, err: Error): string {
+  if (cwd !== undefined && !existsSync(cwd)) {
+    return `command "${spec.command}" could not start: its working directory ${cwd} does not exist`;
+  }
+  return `command "${spec.command}" could not start: ${err.message}`;
 }
 
 /** The parts of a spawned command that {@link afterExit} watches. */

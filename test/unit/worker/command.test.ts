@@ -86,6 +86,10 @@ describe('parseCommandPayload', () => {
     ['{"command":"ls","args":[1]}', 'command payload "args" must be an array of strings'],
     ['{"command":"ls","cwd":1}', 'command payload "cwd" must be a string'],
     ['   ', 'command payload is empty'],
+    [
+      '{"command":"ls","env":{"A":"1"}}',
+      'command payload has unknown field "env" (fields: command, args, cwd)',
+    ],
   ])('refuses %j for good', (payload, message) => {
     expect(() => parseCommandPayload(payload)).toThrow(new PermanentTaskError(message));
   });
@@ -166,6 +170,15 @@ describe('commandHandler', () => {
     });
     const task = commandTask('{"command":"ls","cwd":"/etc"}');
     expect(() => handler(task)).toThrow(/does not allow \(--command-allow-cwd\)/);
+    const allowing = commandHandler({
+      allow: onlyLs(),
+      outputLimitBytes: 1024,
+      memberId: 'w1',
+      allowCwd: true,
+    });
+    expect(() => allowing(commandTask('{"command":"ls","cwd":"/tmp/a/../../etc"}'))).toThrow(
+      /must be given as it is \(\/etc\)/,
+    );
   });
 });
 
