@@ -223,12 +223,26 @@ export function describeCallError(
   }
   if (e.code === status.UNAVAILABLE || e.code === status.DEADLINE_EXCEEDED) {
     return {
-      message: `cannot reach the leader at ${address}: ${e.details ?? e.message} (is it running? see --leader)`,
+      message: `cannot reach the leader at ${address}: ${e.details ?? e.message} (${unreachableHint(e.details ?? '')})`,
       exitCode: EXIT.unreachable,
     };
   }
   const name = status[e.code] ?? String(e.code);
   return { message: `${e.details ?? e.message} (${name})`, exitCode: EXIT.refused };
+}
+
+/** What to check when the leader cannot be reached: TLS refusals say what they miss. */
+function unreachableHint(details: string): string {
+  if (/certificate required/i.test(details)) {
+    return 'the leader requires a client certificate: give --tls-cert and --tls-key';
+  }
+  if (/self[- ]signed|unable to (get|verify)|certificate/i.test(details)) {
+    return "the leader's certificate is not trusted or not for this name: see --tls-ca";
+  }
+  if (/wrong version number|EPROTO|ECONNRESET/i.test(details)) {
+    return 'is it running, and do both sides agree on TLS (--tls, --tls-ca)? see --leader';
+  }
+  return 'is it running? see --leader';
 }
 
 /** Why a command failed: the error, and the leader (or leaders tried) to name with it. */

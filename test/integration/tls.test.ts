@@ -78,6 +78,9 @@ describe('TLS', () => {
     expect((await ok.exited).code).toBe(0);
     const noCert = cluster().spawn('cli2', ['members', '--leader', address, '--tls-ca', CA]);
     expect((await noCert.exited).code).toBe(3);
+    expect(noCert.raw.join('\n')).toMatch(
+      /the leader requires a client certificate: give --tls-cert and --tls-key/,
+    );
 
     const https = http.replace(/^http:/, 'https:');
     await expect(httpsGet(`${https}/healthz`, readFileSync(CA))).rejects.toThrow();
