@@ -98,9 +98,14 @@ export function callLeave(
   log: Logger,
 ): Promise<void> {
   return new Promise<void>((resolve) => {
-    client.leave({ id, session }, new Metadata(), { deadline: deadlineAfter(CALL_DEADLINE_MS) }, (err) => {
-      if (err) log.warn({ err: err.message }, 'leave failed');
-      resolve();
-    });
+    client.leave(
+      { id, session },
+      new Metadata(),
+      { deadline: deadlineAfter(CALL_DEADLINE_MS) },
+      (err) => {
+        if (err) log.warn({ err: err.message }, 'leave failed');
+        resolve();
+      },
+    );
   });
 }

@@ -55,7 +55,9 @@ describe('bad input gets a clear status and changes nothing', () => {
     }
     expect((await grpcError(api.task(''))).code).toBe(status.INVALID_ARGUMENT);
 
-    const leave = await grpcError(api.call(api.leader, api.leader.leave, { id: 'ghost', session: '' }));
+    const leave = await grpcError(
+      api.call(api.leader, api.leader.leave, { id: 'ghost', session: '' }),
+    );
     expect(leave.code).toBe(status.NOT_FOUND);
 
     // Nothing above changed the task list.
