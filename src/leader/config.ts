@@ -21,6 +21,8 @@ export interface LeaderServerConfig {
    * by a join token when there are tokens, else as today.
    */
   readonly workerCertNames: readonly string[];
+  /** More Host names a loopback-only HTTP API answers to (see cross-site-guard.ts). */
+  readonly httpAllowedHosts: readonly string[];
   readonly tls: ServerTlsFiles | undefined;
   readonly shutdownGraceMs: number;
   readonly keepaliveTimeMs: number;
@@ -59,7 +61,7 @@ function compileServer(
   const listen = server.listen.map((a) => formatHostPort(parseHostPort(a)));
   if (listen.length === 0) throw new InvalidArgumentError('--listen needs at least one address');
   const { certFile, keyFile, clientCaFile, allowInsecure, auth } = tlsOptions;
-  const { workerCertNames } = tlsOptions;
+  const { workerCertNames, httpAllowedHosts } = tlsOptions;
   // An empty value (DROVER_TOKENS_FILE=) is no file, as an unset one.
   const tokensFile = tlsOptions.tokensFile === '' ? undefined : tlsOptions.tokensFile;
   if ((certFile === undefined) !== (keyFile === undefined)) {
@@ -97,7 +99,7 @@ function compileServer(
   const { shutdownGraceMs, keepaliveTimeMs, keepaliveTimeoutMs } = server;
   const { dashboard } = server;
   return {
-    ...{ listen, httpListen, dashboard, tls, tokensFile, workerCertNames },
+    ...{ listen, httpListen, dashboard, tls, tokensFile, workerCertNames, httpAllowedHosts },
     ...{ shutdownGraceMs, keepaliveTimeMs, keepaliveTimeoutMs },
   };
 }

@@ -264,6 +264,7 @@ async function startHttp(
     tokens,
     audit,
     loopbackOnly: isLoopback(host),
+    allowedHosts: config.server.httpAllowedHosts,
     dashboardDir: config.server.dashboard ? builtDashboard(logger) : undefined,
     https: tls
       ? {

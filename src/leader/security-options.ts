@@ -56,6 +56,19 @@ export const SECURITY_OPTIONS = optionTable([
   }),
   listOption({
     section: 'tls',
+    key: 'httpAllowedHosts',
+    flags: '--http-allowed-host <names...>',
+    help: 'Host names a loopback-only HTTP API also answers to (a reverse proxy in front)',
+    env: 'DROVER_HTTP_ALLOWED_HOSTS',
+    default: [],
+    docs: {
+      meaning:
+        'more `Host` names a loopback-only HTTP API answers to (one in front of it); see "Web pages cannot drive a leader"',
+      default: 'none',
+    },
+  }),
+  listOption({
+    section: 'tls',
     key: 'workerCertNames',
     flags: '--worker-cert-name <names...>',
     help: 'admit workers whose client certificate (--tls-client-ca) has one of these names',

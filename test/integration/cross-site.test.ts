@@ -115,5 +115,15 @@ describe.skipIf(skip)('web pages cannot drive an open leader', () => {
     expect(own.status).toBe(201);
     const localhost = http.replace('127.0.0.1', 'localhost');
     expect((await curl(`${localhost}/healthz`)).status).toBe(200);
+
+    // A reverse proxy in front passes its own name: allowed by --http-allowed-host only.
+    const proxied = await cluster().startLeader(
+      ['--store', 'memory', '--http-allowed-host', 'drover.internal'],
+      'proxied',
+    );
+    const asProxy = (name: string) => curl('-H', `Host: ${name}`, `${proxied.http}/healthz`);
+    expect((await asProxy('drover.internal')).status).toBe(200);
+    expect((await asProxy('DROVER.internal:443')).status).toBe(200);
+    expect((await asProxy('other.internal')).status).toBe(403);
   });
 });

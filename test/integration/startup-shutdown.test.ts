@@ -71,8 +71,9 @@ describe('leader start-up and shut-down', () => {
     const socket: Socket = connect(Number(port), hostname);
     await new Promise<void>((resolve) => socket.once('connect', resolve));
     socket.write(
-      'POST /v1/tasks HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"payl',
+      `POST /v1/tasks HTTP/1.1\r\nhost: ${hostname}:${port}\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"payl`,
     );
+    socket.resume(); // read whatever comes, so the end of the connection is seen
     const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
     socket.on('error', () => undefined);
     // A request answered on another connection after the write: the server is taking

@@ -12,11 +12,17 @@ import { isLoopback } from '../../shared/net.js';
  * - a request the browser marks as from another site (`Sec-Fetch-Site: cross-site` or
  *   `same-site`: another port of localhost is the same site but not this leader);
  * - a request whose `Origin` is not this leader's own (`Origin: null` included);
- * - when every HTTP address is loopback, a `Host` that is not a loopback name or address.
+ * - when every HTTP address is loopback, a `Host` that is not a loopback name or address
+ *   (or one of `allowedHosts`: a reverse proxy in front that passes its own name on).
  * curl, SDKs and other programs send none of those headers (or a loopback Host), and the
  * dashboard is same-origin, so none of them is affected.
  */
-export function refuseCrossSite(app: FastifyInstance, loopbackOnly: boolean): void {
+export function refuseCrossSite(
+  app: FastifyInstance,
+  loopbackOnly: boolean,
+  allowedHosts: readonly string[] = [],
+): void {
+  const allowed = new Set(allowedHosts.map((name) => name.toLowerCase()));
   app.addHook('onRequest', async (request) => {
     const site = request.headers['sec-fetch-site'];
     if (site === 'cross-site' || site === 'same-site') {
@@ -31,9 +37,10 @@ export function refuseCrossSite(app: FastifyInstance, loopbackOnly: boolean): vo
         `a request from the page at ${origin.slice(0, 200)} is refused: only this leader's own pages may call it`,
       );
     }
-    if (loopbackOnly && host !== undefined && !isLoopback(hostName(host))) {
+    const name = host === undefined ? undefined : hostName(host);
+    if (loopbackOnly && name !== undefined && !isLoopback(name) && !allowed.has(name)) {
       throw new DeniedError(
-        `Host ${host.slice(0, 200)} is refused: this leader serves loopback only and answers to localhost, 127.0.0.1 or [::1] (a guard against DNS rebinding)`,
+        `Host ${host!.slice(0, 200)} is refused: this leader serves loopback only and answers to localhost, 127.0.0.1 or [::1] (a guard against DNS rebinding; a proxy's name goes in --http-allowed-host)`,
       );
     }
   });

@@ -57,6 +57,8 @@ export interface HttpServerOptions {
    * (see cross-site-guard.ts). Cross-site browser requests are refused either way.
    */
   readonly loopbackOnly?: boolean | undefined;
+  /** More Host names a loopback-only API answers to (`--http-allowed-host`). */
+  readonly allowedHosts?: readonly string[] | undefined;
 }
 
 /**
@@ -102,7 +104,7 @@ export async function buildHttpServer(
   });
   refuseBadQueries(app);
   answerUnroutedPaths(app);
-  refuseCrossSite(app, options.loopbackOnly === true);
+  refuseCrossSite(app, options.loopbackOnly === true, options.allowedHosts);
   const audit = options.audit ?? new AuditLog(logger.child({ component: 'audit' }), Date.now);
   const checkRoles = guardRoutes(app, options.tokens, audit);
 
