@@ -45,9 +45,23 @@ export async function api<T>(
       parsed !== null && typeof parsed === 'object' && 'error' in parsed
         ? String((parsed as { error: unknown }).error)
         : `${response.status} ${response.statusText}`;
-    throw new ApiError(response.status, message);
+    throw new ApiError(response.status, forThisPage(response.status, message));
   }
   return parsed as T;
+}
+
+/**
+ * A refusal in the words of this page: the leader's messages name the CLI's flags, and a
+ * person here gives a token in the box at the top instead.
+ */
+function forThisPage(status: number, message: string): string {
+  if (status === 401) {
+    return `${message.replace(/: send "authorization: Bearer <token>".*$/, '')}: enter a token at the top of the page`;
+  }
+  if (status === 403 && / this needs /.test(message)) {
+    return `${message} (to use another token, click “token ✓” to forget this one)`;
+  }
+  return message;
 }
 
 function parseJson(text: string): unknown {

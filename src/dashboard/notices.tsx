@@ -1,5 +1,5 @@
 import { createContext, type ComponentChildren } from 'preact';
-import { useCallback, useContext, useState } from 'preact/hooks';
+import { useCallback, useContext, useEffect, useState } from 'preact/hooks';
 
 /** A message at the top of the page: an error the API gave, or a confirmation. */
 interface Notice {
@@ -40,6 +40,13 @@ export function NoticeProvider({ children }: { children: ComponentChildren }) {
     }
   }, []);
   const dismiss = (id: number) => setNotices((list) => list.filter((n) => n.id !== id));
+  // An error belongs to the view it happened in: moving to another view drops it (a
+  // confirmation, such as "deleted" before going back to the list, stays its time).
+  useEffect(() => {
+    const drop = () => setNotices((list) => list.filter((n) => n.kind !== 'error'));
+    addEventListener('hashchange', drop);
+    return () => removeEventListener('hashchange', drop);
+  }, []);
   return (
     <NoticeContext.Provider value={show}>
       <div class="notices" aria-live="polite">

@@ -303,5 +303,11 @@ describe.skipIf(skip)('web dashboard in Chromium', () => {
       .locator('.notice-error', { hasText: 'has role read; this needs write' })
       .waitFor({ timeout: UI_MS });
     await shot(page, 'token-refused');
+    // The refusal says how to change the token here; it goes when the view does.
+    await page
+      .locator('.notice-error', { hasText: 'click “token ✓” to forget this one' })
+      .waitFor({ timeout: UI_MS });
+    await page.evaluate('location.hash = "#/members"');
+    await page.locator('.notice-error').waitFor({ state: 'detached', timeout: UI_MS });
   });
 });
