@@ -1,10 +1,10 @@
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium, skipBrowser } from '../helpers/chromium.js';
 import { useCluster } from '../helpers/use-cluster.js';
 
 // Issue #20: an open leader on loopback (the default) must not be driven by a web page the
@@ -13,8 +13,6 @@ import { useCluster } from '../helpers/use-cluster.js';
 // seed API's /start and to /v1/tasks, a form post. Debian's Chromium sends the requests; the
 // leader must refuse them all. curl, with its default headers, keeps working.
 
-const CHROMIUM = '/usr/bin/chromium';
-const skip = !existsSync(CHROMIUM) && process.env['CI'] === undefined;
 const run = promisify(execFile);
 
 /** curl with its default headers plus `args`; resolves with the status and body. */
@@ -44,15 +42,11 @@ Promise.allSettled([
 </script></body></html>`;
 }
 
-describe.skipIf(skip)('web pages cannot drive an open leader', () => {
+describe.skipIf(skipBrowser)('web pages cannot drive an open leader', () => {
   const { cluster } = useCluster();
   let browser: Browser;
   beforeAll(async () => {
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-background-networking'],
-    });
+    browser = await launchChromium();
   }, 60_000);
   afterAll(async () => browser?.close());
 

@@ -1,10 +1,11 @@
-import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { taskDraft } from '../../src/client/task-draft.js';
+import { launchChromium, skipBrowser } from '../helpers/chromium.js';
 import { drover } from '../helpers/cli-run.js';
 import { useCluster } from '../helpers/use-cluster.js';
 
@@ -13,10 +14,6 @@ import { useCluster } from '../helpers/use-cluster.js';
 // a change: what the tests wait for must arrive over the leader's SSE watches.
 // DROVER_SCREENSHOTS=1 writes each view to docs/dashboard/ (the README's pictures).
 
-const CHROMIUM = '/usr/bin/chromium';
-const missing = !existsSync(CHROMIUM);
-// CI installs chromium (.ci/run); elsewhere a machine without it skips with the reason.
-const skip = missing && process.env['CI'] === undefined;
 const SHOTS = process.env['DROVER_SCREENSHOTS']
   ? fileURLToPath(new URL('../../docs/dashboard/', import.meta.url))
   : mkdtempSync(join(tmpdir(), 'drover-dashboard-'));
@@ -24,17 +21,13 @@ const SHOTS = process.env['DROVER_SCREENSHOTS']
 /** Long enough for a leader, a worker and a browser on a busy 2-core machine. */
 const UI_MS = 15_000;
 
-describe.skipIf(skip)('web dashboard in Chromium', () => {
+describe.skipIf(skipBrowser)('web dashboard in Chromium', () => {
   const { cluster, clients } = useCluster();
   let browser: Browser;
 
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-background-networking'],
-    });
+    browser = await launchChromium();
   }, 60_000);
   afterAll(async () => browser?.close());
 
