@@ -53,6 +53,16 @@ export function leaderConfigFrom(opts: Record<string, unknown>): LeaderConfig {
   return deepFreeze(config);
 }
 
+/** The gRPC and HTTP addresses that are not loopback: others than this machine reach them. */
+export function exposedAddresses(
+  listen: readonly string[],
+  httpListen: string | undefined,
+): string[] {
+  return [...listen, ...(httpListen === undefined ? [] : [httpListen])].filter(
+    (address) => !isLoopback(parseHostPort(address).host),
+  );
+}
+
 /** Normalizes the addresses and TLS files, and refuses plaintext off loopback unless allowed. */
 function compileServer(
   server: LeaderSections['server'],
@@ -71,9 +81,7 @@ function compileServer(
   // An empty --http-listen turns the API off like --no-http (e.g. DROVER_HTTP_LISTEN=).
   const httpOn = server.http && server.httpListen !== '';
   const httpListen = httpOn ? formatHostPort(parseHostPort(server.httpListen)) : undefined;
-  const exposed = [...listen, ...(httpListen ? [httpListen] : [])].filter(
-    (address) => !isLoopback(parseHostPort(address).host),
-  );
+  const exposed = exposedAddresses(listen, httpListen);
   if (!tls && !allowInsecure && exposed.length > 0) {
     throw new InvalidArgumentError(
       `refusing to serve plaintext on ${exposed.join(', ')}: give --tls-cert/--tls-key, ` +

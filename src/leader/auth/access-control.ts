@@ -1,7 +1,6 @@
 import type { Logger } from 'pino';
 import { systemClock } from '../../shared/clock.js';
-import { isLoopback, parseHostPort } from '../../shared/net.js';
-import type { LeaderConfig } from '../config.js';
+import { exposedAddresses, type LeaderConfig } from '../config.js';
 import { Admission } from './admission.js';
 import { AuditLog } from './audit-log.js';
 import { readTokenFile, Tokens } from './token-file.js';
@@ -31,10 +30,7 @@ export function accessControl(
  */
 export function warnIfOpen(config: LeaderConfig, tokens: Tokens | undefined, logger: Logger): void {
   if (tokens !== undefined) return;
-  const { listen, httpListen } = config.server;
-  const exposed = [...listen, ...(httpListen === undefined ? [] : [httpListen])].filter(
-    (address) => !isLoopback(parseHostPort(address).host),
-  );
+  const exposed = exposedAddresses(config.server.listen, config.server.httpListen);
   if (exposed.length === 0) return;
   logger.warn(
     { exposed },

@@ -40,7 +40,7 @@ export class Admission {
         throw new UnauthenticatedError(
           names.length === 0
             ? 'this leader admits workers by client certificate name; this call presented no certificate'
-            : `this leader admits workers by client certificate name; "${names[0]}" is not one it admits`,
+            : `this leader admits workers by client certificate name; "${names[0]!.slice(0, 100)}" is not one it admits`,
         );
       }
     }
