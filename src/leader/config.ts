@@ -72,6 +72,14 @@ function compileServer(
   if (listen.length === 0) throw new InvalidArgumentError('--listen needs at least one address');
   const { certFile, keyFile, clientCaFile, allowInsecure, auth } = tlsOptions;
   const { workerCertNames, httpAllowedHosts } = tlsOptions;
+  for (const name of httpAllowedHosts) {
+    // Compared with the Host header's name, without its port: a scheme or port never matches.
+    if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/i.test(name)) {
+      throw new InvalidArgumentError(
+        `--http-allowed-host "${name.slice(0, 100)}": give a bare host name, without scheme or port (e.g. drover.internal)`,
+      );
+    }
+  }
   // An empty value (DROVER_TOKENS_FILE=) is no file, as an unset one.
   const tokensFile = tlsOptions.tokensFile === '' ? undefined : tlsOptions.tokensFile;
   if ((certFile === undefined) !== (keyFile === undefined)) {

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { InvalidArgumentError } from './errors.js';
 
 /**
@@ -30,10 +30,18 @@ export function tokenFrom(
     throw new InvalidArgumentError(`give ${flags.token} or ${flags.file}, not both`);
   }
   let text: string;
+  let mode: number;
   try {
     text = readFileSync(file, 'utf8');
+    mode = statSync(file).mode;
   } catch (err) {
     throw new InvalidArgumentError(`${flags.file} ${file}: ${(err as Error).message}`);
+  }
+  // As ssh does with a private key: a token others may read is no secret.
+  if ((mode & 0o077) !== 0) {
+    throw new InvalidArgumentError(
+      `${flags.file} ${file} can be read by other users (mode ${(mode & 0o777).toString(8)}): chmod 600 ${file}`,
+    );
   }
   const token = tokenText(text.split('\n')[0], flags.file);
   if (token === undefined) throw new InvalidArgumentError(`${flags.file} ${file} is empty`);

@@ -5,7 +5,7 @@ import { Client, credentials, Metadata, status, type ServiceError } from '@grpc/
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createProducer } from '../../src/client/producer.js';
-import { LeaderServiceClient } from '../../src/gen/cluster/v1/leader.js';
+import { JoinRequest, LeaderServiceClient } from '../../src/gen/cluster/v1/leader.js';
 import { SchedulerServiceClient } from '../../src/gen/scheduler/v1/scheduler.js';
 import { RPC_NEEDS, ROUTE_NEEDS } from '../../src/leader/auth/permissions.js';
 import { allows, ROLES, type Need, type Role } from '../../src/leader/auth/roles.js';
@@ -333,6 +333,19 @@ describe('tokens and roles', () => {
         client.leave({ id: 'w1', session }, metadata, (err) => resolve(err));
       });
     try {
+      // A Join with no instance would get a live member's session back (it counts as that
+      // process retrying): a guarded leader refuses it.
+      const joinWithout = await new Promise<ServiceError | null>((resolve) => {
+        const metadata = new Metadata();
+        metadata.set('authorization', `Bearer ${joinToken}`);
+        client.join(JoinRequest.fromPartial({ id: 'w1', slots: 1 }), metadata, (err) =>
+          resolve(err),
+        );
+      });
+      expect(joinWithout).toMatchObject({
+        code: status.PERMISSION_DENIED,
+        details: expect.stringMatching(/a Join must name its process \(instance\)/),
+      });
       expect(await leave('')).toMatchObject({
         code: status.PERMISSION_DENIED,
         details: expect.stringMatching(/a Leave must carry the session its Join returned/),

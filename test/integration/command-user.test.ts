@@ -12,6 +12,8 @@ import { useCluster } from '../helpers/use-cluster.js';
 // Switching users needs root, as this machine and CI run; elsewhere the test skips.
 
 const root = process.getuid?.() === 0;
+/** A token file others may read (written by the test that uses it). */
+const OPEN_FILE = join(mkdtempSync(join(tmpdir(), 'drover-open-')), 'token');
 
 describe.skipIf(!root)('commands as another user, and the join token off the command line', () => {
   const { cluster } = useCluster();
@@ -70,6 +72,7 @@ describe.skipIf(!root)('commands as another user, and the join token off the com
   });
 
   it('refuses --command-user root, an unknown user, and --token with --token-file, at start', async () => {
+    writeFileSync(OPEN_FILE, 'drv_readable-by-all\n', { mode: 0o644 });
     for (const [args, message] of [
       [['--command-user', 'root', '--allow-command', 'id'], /is root/],
       [['--command-user', 'no-such-user-here', '--allow-command', 'id'], /no such user/],
@@ -78,6 +81,8 @@ describe.skipIf(!root)('commands as another user, and the join token off the com
         /give --token or --token-file, not both/,
       ],
       [['--token-file', '/nonexistent/token'], /--token-file \/nonexistent\/token: ENOENT/],
+      [['--token-file', OPEN_FILE], /can be read by other users \(mode 644\): chmod 600/],
+      [['--command-user', '65534:0', '--allow-command', 'id'], /in root's group/],
     ] as const) {
       const worker = cluster().spawn('w', ['worker', '--leader', '127.0.0.1:1', ...args]);
       const { code } = await worker.exited;

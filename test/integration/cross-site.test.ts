@@ -83,6 +83,8 @@ describe.skipIf(skipBrowser)('web pages cannot drive an open leader', () => {
       ['Origin: http://evil.example', /only this leader's own pages may call it/],
       ['Origin: null', /only this leader's own pages may call it/],
       ['Sec-Fetch-Site: cross-site', /web pages cannot drive this leader/],
+      ['Sec-Purpose: prefetch', /a prefetch is refused/],
+      ['Referer: http://evil.example/page', /only this leader's own pages may call it/],
       ['Host: evil.example', /answers to localhost, 127.0.0.1 or \[::1\]/],
     ] as const) {
       const refused = await curl('-X', 'POST', `${http}/v1/tasks`, '-H', header, '-d', body);
@@ -109,6 +111,11 @@ describe.skipIf(skipBrowser)('web pages cannot drive an open leader', () => {
     expect(own.status).toBe(201);
     const localhost = http.replace('127.0.0.1', 'localhost');
     expect((await curl(`${localhost}/healthz`)).status).toBe(200);
+    // The dashboard itself may be opened from a link on another site (reading it changes
+    // nothing); the same link to a route that acts is refused.
+    const fromLink = ['-H', 'Sec-Fetch-Site: cross-site', '-H', 'Referer: http://wiki.example/'];
+    expect((await curl(...fromLink, `${http}/`)).status).toBe(200);
+    expect((await curl(...fromLink, `${http}/start-job`)).status).toBe(403);
 
     // A reverse proxy in front passes its own name: allowed by --http-allowed-host only.
     const proxied = await cluster().startLeader(
@@ -119,5 +126,12 @@ describe.skipIf(skipBrowser)('web pages cannot drive an open leader', () => {
     expect((await asProxy('drover.internal')).status).toBe(200);
     expect((await asProxy('DROVER.internal:443')).status).toBe(200);
     expect((await asProxy('other.internal')).status).toBe(403);
+    // A name with a scheme or port could never match a Host: refused at start.
+    const wrong = cluster().spawn('wrong', [
+      ...['leader', '--store', 'memory', '--listen', '127.0.0.1:0'],
+      ...['--http-allowed-host', 'https://drover.internal:443'],
+    ]);
+    expect((await wrong.exited).code).toBe(2);
+    expect(wrong.raw.join('\n')).toMatch(/give a bare host name, without scheme or port/);
   });
 });

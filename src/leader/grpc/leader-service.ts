@@ -71,17 +71,17 @@ export function leaderService(
   coordinator: LeaderApi,
   directory: LeaderDirectory,
   logger: Logger,
-  { leaveNeedsSession = false }: { readonly leaveNeedsSession?: boolean } = {},
+  { guarded = false }: { readonly guarded?: boolean } = {},
 ): LeaderServiceServer {
   return {
     leaders: unary(logger, async () => ({
       leaders: (await directory.leaders()).map(leaderToWire),
     })),
-    join: unary(logger, (request) => joinMember(coordinator, request)),
+    join: unary(logger, (request) => joinMember(coordinator, request, guarded)),
     leave: unary(logger, (request) => {
       // With tokens, a join token lets a process join; only the session lets it leave, so
       // one worker's token cannot take another member out (issue #20).
-      if (leaveNeedsSession && request.session === '') {
+      if (guarded && request.session === '') {
         throw new DeniedError(
           'this leader checks who calls (tokens or worker certificates): a Leave must carry the session its Join returned (drover workers send it)',
         );
@@ -101,8 +101,16 @@ export function leaderService(
 }
 
 /** Join: checks the claim, then admits the member with the defaults go-work's Join leaves out. */
-function joinMember(coordinator: LeaderApi, request: JoinRequest): JoinResponse {
+function joinMember(coordinator: LeaderApi, request: JoinRequest, guarded: boolean): JoinResponse {
   checkJoin(request);
+  // A Join with no instance counts as a retry of the process that holds the id, and gets
+  // its session back: on a guarded leader, any holder of a join token could then take a
+  // member's stream. drover workers and the SDK always send one.
+  if (guarded && request.instance === '') {
+    throw new DeniedError(
+      'this leader checks who calls (tokens or worker certificates): a Join must name its process (instance), as drover workers do',
+    );
+  }
   const timing = coordinator.join({
     id: memberIdFromWire(request.id),
     address: request.address,

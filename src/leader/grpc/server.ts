@@ -72,7 +72,7 @@ export function buildLeaderServer(
   // handlers, not with grpc-js's INTERNAL (see shared/malformed.ts).
   server.addService(
     tolerant(LeaderServiceService),
-    leaderService(coordinator, directory, log, { leaveNeedsSession: guard !== undefined }),
+    leaderService(coordinator, directory, log, { guarded: guard !== undefined }),
   );
   server.addService(
     tolerant(SchedulerServiceService),

@@ -62,7 +62,8 @@ export function markRoutesPublic(scope: FastifyInstance): void {
   });
 }
 
-function isPublic(config: unknown): boolean {
+/** Whether a route was marked public by {@link markRoutesPublic}. */
+export function isPublic(config: unknown): boolean {
   return (config as { public?: unknown } | undefined)?.public === true;
 }
 

@@ -27,9 +27,9 @@ export function commandUser(
   const user = numeric
     ? { uid: Number(numeric[1]), gid: Number(numeric[2]) }
     : lookUp(spec, passwd());
-  if (user.uid === 0) {
+  if (user.uid === 0 || user.gid === 0) {
     throw new InvalidArgumentError(
-      `--command-user ${spec} is root: commands would keep every right the flag is there to take away`,
+      `--command-user ${spec} is root or in root's group: commands would keep the rights the flag is there to take away`,
     );
   }
   return user;

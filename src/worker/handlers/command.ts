@@ -240,6 +240,9 @@ function couldNotStart(spec: CommandSpec, cwd: string | undefined, err: Error): 
   if (cwd !== undefined && !existsSync(cwd)) {
     return `command "${spec.command}" could not start: its working directory ${cwd} does not exist`;
   }
+  if (cwd !== undefined && (err as NodeJS.ErrnoException).code === 'ENOTDIR') {
+    return `command "${spec.command}" could not start: its working directory ${cwd} is not a directory`;
+  }
   return `command "${spec.command}" could not start: ${err.message}`;
 }
 

@@ -203,6 +203,7 @@ describe('commandUser', () => {
     expect(() => commandUser('nobody', 1000, () => passwd)).toThrow(/must run as root/);
     expect(() => commandUser('root', 0, () => passwd)).toThrow(/is root/);
     expect(() => commandUser('0:0', 0, () => passwd)).toThrow(/is root/);
+    expect(() => commandUser('65534:0', 0, () => passwd)).toThrow(/in root's group/);
     expect(() => commandUser('ghost', 0, () => passwd)).toThrow(/no such user/);
   });
 });
