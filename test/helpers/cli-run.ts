@@ -18,3 +18,10 @@ export async function drover(
     return { stdout: e.stdout, stderr: e.stderr, code: e.code };
   }
 }
+
+/** A new token of `role` made by the real `drover token create` into `file`; returns it. */
+export async function createToken(file: string, role: string): Promise<string> {
+  const made = await drover('token', 'create', '--role', role, '--tokens-file', file);
+  if (made.code !== 0) throw new Error(`drover token create failed: ${made.stderr}`);
+  return made.stdout.trim();
+}

@@ -9,7 +9,7 @@ import { JoinRequest, LeaderServiceClient } from '../../src/gen/cluster/v1/leade
 import { SchedulerServiceClient } from '../../src/gen/scheduler/v1/scheduler.js';
 import { RPC_NEEDS, ROUTE_NEEDS } from '../../src/leader/auth/permissions.js';
 import { allows, ROLES, type Need, type Role } from '../../src/leader/auth/roles.js';
-import { drover } from '../helpers/cli-run.js';
+import { createToken, drover } from '../helpers/cli-run.js';
 import { waitFor } from '../helpers/processes.js';
 import { useCluster } from '../helpers/use-cluster.js';
 
@@ -193,9 +193,7 @@ describe('tokens and roles', () => {
     const write = (
       await drover('token', 'create', '--role', 'write', '--name', 'ci', '--tokens-file', file)
     ).stdout.trim();
-    const join_ = (
-      await drover('token', 'create', '--role', 'worker', '--tokens-file', file)
-    ).stdout.trim();
+    const join_ = await createToken(file, 'worker');
     const listed = await drover('token', 'list', '--tokens-file', file, '--json');
     expect(JSON.parse(listed.stdout)).toEqual({
       tokens: [
@@ -247,12 +245,8 @@ describe('tokens and roles', () => {
 
   it("keeps the worker's environment, its join token included, out of the commands it runs", async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'drover-tokens-')), 'tokens.json');
-    const write = (
-      await drover('token', 'create', '--role', 'write', '--tokens-file', file)
-    ).stdout.trim();
-    const joinToken = (
-      await drover('token', 'create', '--role', 'worker', '--tokens-file', file)
-    ).stdout.trim();
+    const write = await createToken(file, 'write');
+    const joinToken = await createToken(file, 'worker');
     const { address, http } = await cluster().startLeader([
       '--store',
       'memory',
@@ -289,15 +283,9 @@ describe('tokens and roles', () => {
 
   it('lets only the process that joined make its member leave or report: a join or write token is not enough', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'drover-tokens-')), 'tokens.json');
-    const joinToken = (
-      await drover('token', 'create', '--role', 'worker', '--tokens-file', file)
-    ).stdout.trim();
-    const admin = (
-      await drover('token', 'create', '--role', 'admin', '--tokens-file', file)
-    ).stdout.trim();
-    const write = (
-      await drover('token', 'create', '--role', 'write', '--tokens-file', file)
-    ).stdout.trim();
+    const joinToken = await createToken(file, 'worker');
+    const admin = await createToken(file, 'admin');
+    const write = await createToken(file, 'write');
     const { address } = await cluster().startLeader(['--store', 'memory', '--tokens-file', file]);
     const worker = await cluster().startWorker(address, 'w1', ['--token', joinToken]);
     // A write token may complete a task by hand, not report for a worker (its results, its
@@ -372,9 +360,7 @@ describe('tokens and roles', () => {
       const file = join(mkdtempSync(join(tmpdir(), 'drover-tokens-')), 'tokens.json');
       const tokens = {} as Record<Role, string>;
       for (const role of ROLES) {
-        tokens[role] = (
-          await drover('token', 'create', '--role', role, '--tokens-file', file)
-        ).stdout.trim();
+        tokens[role] = await createToken(file, role);
       }
       const { http, process: leader } = await cluster().startLeader([
         '--store',

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { drover } from '../helpers/cli-run.js';
+import { createToken, drover } from '../helpers/cli-run.js';
 import { waitFor } from '../helpers/processes.js';
 import { useCluster } from '../helpers/use-cluster.js';
 
@@ -21,12 +21,8 @@ describe.skipIf(!root)('commands as another user, and the join token off the com
   it("runs commands as --command-user: they cannot read the worker's environment; the token file keeps the token out of ps", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'drover-user-'));
     const tokens = join(dir, 'tokens.json');
-    const joinToken = (
-      await drover('token', 'create', '--role', 'worker', '--tokens-file', tokens)
-    ).stdout.trim();
-    const write = (
-      await drover('token', 'create', '--role', 'write', '--tokens-file', tokens)
-    ).stdout.trim();
+    const joinToken = await createToken(tokens, 'worker');
+    const write = await createToken(tokens, 'write');
     const tokenFile = join(dir, 'join-token');
     writeFileSync(tokenFile, `${joinToken}\n`, { mode: 0o600 });
     const { address, http } = await cluster().startLeader([

@@ -6,7 +6,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { taskDraft } from '../../src/client/task-draft.js';
 import { launchChromium, skipBrowser } from '../helpers/chromium.js';
-import { drover } from '../helpers/cli-run.js';
+import { createToken } from '../helpers/cli-run.js';
 import { useCluster } from '../helpers/use-cluster.js';
 
 // The web dashboard (issue #19) in a real browser: Debian's Chromium driven by
@@ -261,10 +261,8 @@ describe.skipIf(skipBrowser)('web dashboard in Chromium', () => {
 
   it('asks for a token when the leader has tokens, then works within that token’s role', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'drover-tokens-')), 'tokens.json');
-    const token = async (role: string) =>
-      (await drover('token', 'create', '--role', role, '--tokens-file', file)).stdout.trim();
-    const read = await token('read');
-    const write = await token('write');
+    const read = await createToken(file, 'read');
+    const write = await createToken(file, 'write');
     const { http } = await cluster().startLeader(['--store', 'memory', '--tokens-file', file]);
     const schedule = (id: string) =>
       fetch(`${http}/v1/tasks`, {

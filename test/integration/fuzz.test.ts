@@ -16,7 +16,7 @@ import {
 } from '../fuzz/hostile.js';
 import { RPC_NEEDS } from '../../src/leader/auth/permissions.js';
 import { allows, type Role } from '../../src/leader/auth/roles.js';
-import { drover } from '../helpers/cli-run.js';
+import { createToken } from '../helpers/cli-run.js';
 import { useCluster } from '../helpers/use-cluster.js';
 
 // The fuzzer (issue #14): generated hostile input at every HTTP route and every RPC of a
@@ -54,8 +54,7 @@ async function tokensForEveryRole(): Promise<{ file: string; tokens: Record<Role
   const file = join(mkdtempSync(join(tmpdir(), 'drover-fuzz-')), 'tokens.json');
   const tokens = {} as Record<Role, string>;
   for (const role of ['read', 'write', 'admin', 'worker'] as const) {
-    const made = await drover('token', 'create', '--role', role, '--tokens-file', file);
-    tokens[role] = made.stdout.trim();
+    tokens[role] = await createToken(file, role);
   }
   return { file, tokens };
 }

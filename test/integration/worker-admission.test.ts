@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { credentials, status, type ServiceError } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import { LeaderServiceClient } from '../../src/gen/cluster/v1/leader.js';
-import { drover } from '../helpers/cli-run.js';
+import { createToken, drover } from '../helpers/cli-run.js';
 import { useCluster } from '../helpers/use-cluster.js';
 
 // Issue #20: a leader admits workers by their mTLS client certificate's name
@@ -72,9 +72,7 @@ describe('worker admission by client certificate name', () => {
 
   it('with tokens: the named certificate admits a worker and nothing else; a join token still admits', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'drover-tokens-')), 'tokens.json');
-    const joinToken = (
-      await drover('token', 'create', '--role', 'worker', '--tokens-file', file)
-    ).stdout.trim();
+    const joinToken = await createToken(file, 'worker');
     const named = await cluster().startLeader([
       ...['--store', 'memory', ...SERVER_TLS, '--tokens-file', file],
       ...['--worker-cert-name', 'drover-cli'],
