@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -21,10 +21,15 @@ describe.skipIf(!root)('commands as another user, and the join token off the com
   it("runs commands as --command-user: they cannot read the worker's environment; the token file keeps the token out of ps", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'drover-user-'));
     const tokens = join(dir, 'tokens.json');
-    const joinToken = await createToken(tokens, 'worker');
     const write = await createToken(tokens, 'write');
+    // The join token goes straight into a file only its owner reads (--out), never printed.
     const tokenFile = join(dir, 'join-token');
-    writeFileSync(tokenFile, `${joinToken}\n`, { mode: 0o600 });
+    const made = await drover(
+      ...['token', 'create', '--role', 'worker', '--tokens-file', tokens, '--out', tokenFile],
+    );
+    expect(made).toMatchObject({ code: 0, stdout: '' });
+    expect(statSync(tokenFile).mode & 0o777).toBe(0o600);
+    const joinToken = readFileSync(tokenFile, 'utf8').trim();
     const { address, http } = await cluster().startLeader([
       ...['--store', 'memory', '--tokens-file', tokens],
     ]);
