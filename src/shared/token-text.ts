@@ -6,7 +6,7 @@ import { InvalidArgumentError } from './errors.js';
  * prefix dropped, and refused (a usage error, before any call) when it holds characters a
  * header cannot carry.
  */
-export function tokenText(value: string | undefined, flag: string): string | undefined {
+function tokenText(value: string | undefined, flag: string): string | undefined {
   const token = value?.trim().replace(/^Bearer\s+/i, '');
   if (token === undefined || token === '') return undefined;
   if (!/^[\x21-\x7e]+$/.test(token)) {

@@ -82,7 +82,7 @@ function sameOrigin(origin: string, host: string): boolean {
 }
 
 /** The name or address of a `Host` header, without its port or IPv6 brackets. */
-export function hostName(host: string): string {
+function hostName(host: string): string {
   const bracketed = /^\[([^\]]*)\](?::\d*)?$/.exec(host);
   if (bracketed) return bracketed[1]!.toLowerCase();
   return host.replace(/:\d*$/, '').toLowerCase();
