@@ -9,13 +9,16 @@ protoreflect, and calls methods with proto JSON in and out.
 
     grpc_reflect.py [-plaintext] [--reflection v1|v1alpha] ADDRESS list
     grpc_reflect.py [-plaintext] [--reflection v1|v1alpha] ADDRESS describe [SYMBOL]
-    grpc_reflect.py [-plaintext] [--reflection v1|v1alpha] [-d JSON] ADDRESS SERVICE.METHOD
+    grpc_reflect.py [-plaintext] [--reflection v1|v1alpha] [-v] [-d JSON] ADDRESS SERVICE.METHOD
 
 go-work's grpcurl commands paste as they are (`-plaintext` is accepted; this client only
 speaks plaintext). ADDRESS may be ":50051" as in grpcurl. `list` prints one service a line,
 as grpcurl does; calls print proto JSON (camelCase field names, enum names, RFC 3339
 timestamps, defaults left out, as grpcurl prints it); describe prints a JSON description.
-Errors go to stderr with the gRPC status and exit 1.
+Errors go to stderr with the gRPC status and exit 1. A streaming method takes, as grpcurl
+does, any number of JSON messages one after another in -d, sends them all, then prints each
+response as it comes; -v also prints the response headers (to stderr, one "name: value" a
+line after "Response headers received:").
 
 Needs python3-grpcio and python3-protobuf (Debian), nothing else.
 """
@@ -247,12 +250,28 @@ def reachable(pool_file_names, reflection):
     return out
 
 
+def json_messages(data, descriptor):
+    """JSON messages one after another (as grpcurl's -d takes them), each parsed strictly."""
+    decoder = json.JSONDecoder()
+    messages, at = [], 0
+    while True:
+        while at < len(data) and data[at].isspace():
+            at += 1
+        if at == len(data):
+            return messages
+        value, at = decoder.raw_decode(data, at)
+        message = message_class(descriptor)()
+        json_format.ParseDict(value, message)
+        messages.append(message)
+
+
 def main(argv):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("-plaintext", action="store_true", help="accepted for grpcurl's sake")
     p.add_argument("--reflection", choices=["v1", "v1alpha"], default="v1")
     p.add_argument("-d", dest="data", default=None, help="request as proto JSON")
     p.add_argument("-H", dest="headers", action="append", default=[], help="'name: value' metadata")
+    p.add_argument("-v", dest="verbose", action="store_true", help="print response headers")
     p.add_argument("address")
     p.add_argument("verb")
     p.add_argument("symbol", nargs="?")
@@ -275,19 +294,30 @@ def main(argv):
                 service_name, _, method_name = full.rpartition(".")
                 service = r.find(service_name)
                 method = service.methods_by_name[method_name]
-                if method.client_streaming or method.server_streaming:
-                    raise SystemExit("only unary methods are supported")
-                request = message_class(method.input_type)()
-                # Strict, like grpcurl: unknown fields and wrong types are errors.
-                json_format.Parse(a.data or "{}", request)
-                call = channel.unary_unary(
-                    f"/{service.full_name}/{method.name}",
-                    request_serializer=lambda m: m.SerializeToString(),
-                    response_deserializer=message_class(method.output_type).FromString,
-                )
                 metadata = [tuple(part.strip() for part in h.split(":", 1)) for h in a.headers]
-                response = call(request, timeout=10, metadata=[(k.lower(), v) for k, v in metadata])
-                print(json_format.MessageToJson(response, indent=2))
+                metadata = [(k.lower(), v) for k, v in metadata]
+                path = f"/{service.full_name}/{method.name}"
+                serialize = lambda m: m.SerializeToString()
+                deserialize = message_class(method.output_type).FromString
+                if method.client_streaming and method.server_streaming:
+                    requests = json_messages(a.data or "", method.input_type)
+                    call = channel.stream_stream(path, serialize, deserialize)(
+                        iter(requests), timeout=10, metadata=metadata
+                    )
+                    if a.verbose:
+                        print("Response headers received:", file=sys.stderr)
+                        for key, value in call.initial_metadata():
+                            print(f"{key}: {value}", file=sys.stderr)
+                    for response in call:
+                        print(json_format.MessageToJson(response, indent=2))
+                elif method.client_streaming or method.server_streaming:
+                    raise SystemExit("only unary and bidirectional methods are supported")
+                else:
+                    request = message_class(method.input_type)()
+                    # Strict, like grpcurl: unknown fields and wrong types are errors.
+                    json_format.Parse(a.data or "{}", request)
+                    call = channel.unary_unary(path, serialize, deserialize)
+                    print(json_format.MessageToJson(call(request, timeout=10, metadata=metadata), indent=2))
         except grpc.RpcError as e:
             print(f"ERROR:\n  Code: {e.code().name}\n  Message: {e.details()}", file=sys.stderr)
             return 1

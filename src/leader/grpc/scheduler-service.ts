@@ -1,21 +1,17 @@
-import type { ServerDuplexStream } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import {
   Task,
   TaskEventKind,
-  type ScheduleTaskStreamRequest,
-  type ScheduleTaskStreamResponse,
   type SchedulerServiceServer,
   type WatchTasksRequest,
   type WatchTasksResponse,
   type TaskCompleteRequest,
 } from '../../gen/scheduler/v1/scheduler.js';
-import { toGrpcStatus } from '../../shared/grpc-status.js';
 import type { LeaderApi } from '../leader-api.js';
 import { unary } from '../../shared/grpc-handler.js';
-import { assertWellFormed, MalformedMessage } from '../../shared/malformed.js';
 import { refuseMalformed, serveWatch, type WatchSource } from '../../shared/grpc-watch.js';
 import { serveTaskOutput } from './output-stream.js';
+import { serveScheduleStream } from './schedule-stream.js';
 import { withCallTrace } from '../tracing/trace-carrier.js';
 import { controlHandlers } from './control-service.js';
 import { controlChangeToWire } from './control-wire.js';
@@ -151,7 +147,7 @@ export function schedulerService(
       return { task: taskToWire(task, coordinator.waitingReason(task)) };
     }),
     ...controlHandlers(coordinator, logger),
-    scheduleTaskStream: (call) => scheduleOverStream(coordinator, logger, call),
+    scheduleTaskStream: (call) => serveScheduleStream(coordinator, logger, call),
     taskComplete: unary(logger, (request) =>
       completeTask(coordinator, request, reportsOnStreamOnly),
     ),
@@ -181,56 +177,4 @@ async function completeTask(
     permanent: request.permanent,
   });
   return { task: taskToWire(task) };
-}
-
-/**
- * ScheduleTaskStream: every request is one ScheduleTask, answered in-band (a refusal is an
- * answer with a status code, not the end of the stream). The stream ends once the client
- * has ended its side and every request has been answered.
- */
-function scheduleOverStream(
-  coordinator: LeaderApi,
-  logger: Logger,
-  call: ServerDuplexStream<ScheduleTaskStreamRequest, ScheduleTaskStreamResponse>,
-): void {
-  let inFlight = 0;
-  let clientDone = false;
-  const answer = (response: ScheduleTaskStreamResponse): void => {
-    inFlight--;
-    // Backpressure: stop reading while the client is not reading its answers.
-    if (!call.write(response)) {
-      call.pause();
-      call.once('drain', () => call.resume());
-    }
-    if (clientDone && inFlight === 0) call.end();
-  };
-  call.on('data', (request: ScheduleTaskStreamRequest | MalformedMessage) => {
-    inFlight++;
-    // A request that did not decode is refused in-band like any other; it has no id.
-    const requestId = request instanceof MalformedMessage ? 0 : request.requestId;
-    const refuse = (err: unknown): void => {
-      const { code, details } = toGrpcStatus(err, logger);
-      answer({ requestId, id: '', code, message: details ?? '', existing: false });
-    };
-    let scheduled: Promise<{ task: { id: string }; existing: boolean }>;
-    try {
-      assertWellFormed(request);
-      scheduled = coordinator.scheduleTask(
-        withCallTrace(newTaskFromWire((request as ScheduleTaskStreamRequest).task), call.metadata),
-      );
-    } catch (err) {
-      refuse(err);
-      return;
-    }
-    scheduled.then(
-      ({ task, existing }) => answer({ requestId, id: task.id, code: 0, message: '', existing }),
-      refuse,
-    );
-  });
-  call.on('end', () => {
-    clientDone = true;
-    if (inFlight === 0) call.end();
-  });
-  // A broken stream: answers still in flight have nowhere to go; their tasks stay scheduled.
-  call.on('error', () => {});
 }

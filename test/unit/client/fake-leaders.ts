@@ -25,6 +25,7 @@ import {
   type ScheduleTaskStreamResponse,
 } from '../../../src/gen/scheduler/v1/scheduler.js';
 import { LEADER_METADATA_KEY } from '../../../src/shared/leader-hint.js';
+import { STREAM_BATCHES_HEADER } from '../../../src/shared/stream-batches.js';
 import { afterEach } from 'vitest';
 import { defer } from '../../helpers/wait-for.js';
 
@@ -45,6 +46,10 @@ export class FakeLeader {
   hint: string | undefined;
   /** Active only: ends heartbeat and schedule streams as a leader stepping down does. */
   stepDownTo: string | undefined;
+  /** Active only: says it takes several tasks per schedule stream message (`more`). */
+  announceBatches = false;
+  /** Tasks in each schedule stream message received (1 + its `more`), in order. */
+  readonly scheduleMessages: number[] = [];
   /** Active only: overrides fields of its Join answer (timings, answersHeartbeats). */
   joinAnswer: Partial<JoinResponse> = {};
   private readonly firstJoin = defer<JoinRequest>();
@@ -171,23 +176,30 @@ export class FakeLeader {
     call: ServerDuplexStream<ScheduleTaskStreamRequest, ScheduleTaskStreamResponse>,
   ): void {
     this.calls.push('scheduleTaskStream');
+    if (this.announceBatches) {
+      const headers = new Metadata();
+      headers.set(STREAM_BATCHES_HEADER, '1');
+      call.sendMetadata(headers);
+    }
     // Requests that arrive after the step-down go unanswered, as on a real leader.
     let steppedDown = false;
+    const saved = (request: ScheduleTaskStreamRequest): ScheduleTaskStreamResponse => ({
+      requestId: request.requestId,
+      id: request.task?.id ?? '',
+      code: status.OK,
+      message: '',
+      existing: false,
+      more: [],
+    });
     call.on('data', (request: ScheduleTaskStreamRequest) => {
       if (steppedDown) return;
-      const id = request.task?.id ?? '';
-      if (id === STEP_DOWN_ID) {
+      this.scheduleMessages.push(1 + request.more.length);
+      if (request.task?.id === STEP_DOWN_ID) {
         steppedDown = true;
         call.emit('error', this.refusal(this.stepDownTo));
         return;
       }
-      call.write({
-        requestId: request.requestId,
-        id,
-        code: status.OK,
-        message: '',
-        existing: false,
-      });
+      call.write({ ...saved(request), more: request.more.map(saved) });
     });
     call.on('end', () => call.end());
   }

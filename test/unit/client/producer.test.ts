@@ -71,3 +71,65 @@ describe('producer given several leaders', () => {
     expect(standby.count('scheduleTaskStream')).toBe(2);
   });
 });
+
+describe('producer batching a turn into one stream message', () => {
+  const start = useFakeLeaders();
+  const producers: Producer[] = [];
+  afterEach(async () => {
+    await Promise.all(producers.splice(0).map((p) => p.close()));
+  });
+  const burst = (producer: Producer, prefix: string, count: number): Promise<string[]> =>
+    Promise.all(
+      Array.from({ length: count }, (_, i) =>
+        producer.schedule({ id: `${prefix}${i}`, payload: 'p' }),
+      ),
+    );
+
+  it('sends one message per task until the leader says it takes batches, then one per turn', async () => {
+    const leader = await start('active');
+    leader.announceBatches = true;
+    const producer = createProducer({ leader: leader.address });
+    producers.push(producer);
+    // Asked before the stream's headers came: one message each, as to any leader.
+    expect(await burst(producer, 'a', 3)).toEqual(['a0', 'a1', 'a2']);
+    expect(leader.scheduleMessages).toEqual([1, 1, 1]);
+    // The header has come: a turn's 2,500 schedules go in 1,000-task messages, in order.
+    const ids = await burst(producer, 'b', 2_500);
+    expect(ids).toEqual(Array.from({ length: 2_500 }, (_, i) => `b${i}`));
+    expect(leader.scheduleMessages).toEqual([1, 1, 1, 1_000, 1_000, 500]);
+  });
+
+  it('sends one message per task to a leader that does not say it takes batches', async () => {
+    const leader = await start('active');
+    const producer = createProducer({ leader: leader.address });
+    producers.push(producer);
+    await burst(producer, 'a', 3);
+    await burst(producer, 'b', 20);
+    expect(leader.scheduleMessages).toEqual(Array.from({ length: 23 }, () => 1));
+  });
+
+  it('keeps a message under 1 MiB: big payloads split a turn into several messages', async () => {
+    const leader = await start('active');
+    leader.announceBatches = true;
+    const producer = createProducer({ leader: leader.address });
+    producers.push(producer);
+    await burst(producer, 'warm', 1);
+    // 100,000 characters estimate as 300,000 bytes: three fit in a message.
+    const big = 'x'.repeat(100_000);
+    await Promise.all(
+      Array.from({ length: 7 }, (_, i) => producer.schedule({ id: `big${i}`, payload: big })),
+    );
+    expect(leader.scheduleMessages).toEqual([1, 3, 3, 1]);
+  });
+
+  it('sends what a turn queued before close, and answers it', async () => {
+    const leader = await start('active');
+    leader.announceBatches = true;
+    const producer = createProducer({ leader: leader.address });
+    await burst(producer, 'warm', 1);
+    const last = burst(producer, 'c', 5);
+    await producer.close();
+    expect(await last).toEqual(['c0', 'c1', 'c2', 'c3', 'c4']);
+    expect(leader.scheduleMessages).toEqual([1, 5]);
+  });
+});

@@ -499,11 +499,21 @@ export interface ControlChange {
   removed: boolean;
 }
 
-/** ScheduleTaskStreamRequest is one task to schedule on a ScheduleTaskStream. */
+/** ScheduleTaskStreamRequest is one task to schedule on a ScheduleTaskStream, or several. */
 export interface ScheduleTaskStreamRequest {
   /** Chosen by the client, echoed in the answer; unique among requests in flight. */
   requestId: number;
   task: Task | undefined;
+  /**
+   * Further tasks in the same message, each with its own request_id (and no `more` of its
+   * own), scheduled after this one and answered exactly as if each had come in a message
+   * of its own: each saved or refused alone. Their answers come in the response's `more`.
+   * At most 10,000 per message. A producer puts in one message what it was given in one
+   * event-loop turn, saving a message each way per task. Send them only to a leader whose
+   * response headers carry `drover-stream-batches: 1`: an older leader ignores this field,
+   * so those tasks would be neither scheduled nor answered.
+   */
+  more: ScheduleTaskStreamRequest[];
 }
 
 /** ScheduleTaskStreamResponse answers one ScheduleTaskStreamRequest. */
@@ -520,6 +530,8 @@ export interface ScheduleTaskStreamResponse {
   message: string;
   /** True when the idempotency key was held (see ScheduleTaskResponse.existing). */
   existing: boolean;
+  /** Answers to the request's `more`, in its order (the fields above answer its first task). */
+  more: ScheduleTaskStreamResponse[];
 }
 
 /**
@@ -3457,7 +3469,7 @@ export const ControlChange: MessageFns<ControlChange> = {
 };
 
 function createBaseScheduleTaskStreamRequest(): ScheduleTaskStreamRequest {
-  return { requestId: 0, task: undefined };
+  return { requestId: 0, task: undefined, more: [] };
 }
 
 export const ScheduleTaskStreamRequest: MessageFns<ScheduleTaskStreamRequest> = {
@@ -3470,6 +3482,9 @@ export const ScheduleTaskStreamRequest: MessageFns<ScheduleTaskStreamRequest> = 
     }
     if (message.task !== undefined) {
       Task.encode(message.task, writer.uint32(18).fork()).join();
+    }
+    for (const v of message.more) {
+      ScheduleTaskStreamRequest.encode(v!, writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -3503,6 +3518,14 @@ export const ScheduleTaskStreamRequest: MessageFns<ScheduleTaskStreamRequest> = 
             message.task = Task.decode(reader, reader.uint32());
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.more.push(ScheduleTaskStreamRequest.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3523,6 +3546,9 @@ export const ScheduleTaskStreamRequest: MessageFns<ScheduleTaskStreamRequest> = 
           ? globalThis.Number(object.request_id)
           : 0,
       task: isSet(object.task) ? Task.fromJSON(object.task) : undefined,
+      more: globalThis.Array.isArray(object?.more)
+        ? object.more.map((e: any) => ScheduleTaskStreamRequest.fromJSON(e))
+        : [],
     };
   },
 
@@ -3533,6 +3559,9 @@ export const ScheduleTaskStreamRequest: MessageFns<ScheduleTaskStreamRequest> = 
     }
     if (message.task !== undefined) {
       obj.task = Task.toJSON(message.task);
+    }
+    if (message.more?.length) {
+      obj.more = message.more.map((e) => ScheduleTaskStreamRequest.toJSON(e));
     }
     return obj;
   },
@@ -3549,12 +3578,13 @@ export const ScheduleTaskStreamRequest: MessageFns<ScheduleTaskStreamRequest> = 
     message.requestId = object.requestId ?? 0;
     message.task =
       object.task !== undefined && object.task !== null ? Task.fromPartial(object.task) : undefined;
+    message.more = object.more?.map((e) => ScheduleTaskStreamRequest.fromPartial(e)) || [];
     return message;
   },
 };
 
 function createBaseScheduleTaskStreamResponse(): ScheduleTaskStreamResponse {
-  return { requestId: 0, id: '', code: 0, message: '', existing: false };
+  return { requestId: 0, id: '', code: 0, message: '', existing: false, more: [] };
 }
 
 export const ScheduleTaskStreamResponse: MessageFns<ScheduleTaskStreamResponse> = {
@@ -3576,6 +3606,9 @@ export const ScheduleTaskStreamResponse: MessageFns<ScheduleTaskStreamResponse> 
     }
     if (message.existing !== false) {
       writer.uint32(40).bool(message.existing);
+    }
+    for (const v of message.more) {
+      ScheduleTaskStreamResponse.encode(v!, writer.uint32(50).fork()).join();
     }
     return writer;
   },
@@ -3633,6 +3666,14 @@ export const ScheduleTaskStreamResponse: MessageFns<ScheduleTaskStreamResponse> 
             message.existing = reader.bool();
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.more.push(ScheduleTaskStreamResponse.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3656,6 +3697,9 @@ export const ScheduleTaskStreamResponse: MessageFns<ScheduleTaskStreamResponse> 
       code: isSet(object.code) ? globalThis.Number(object.code) : 0,
       message: isSet(object.message) ? globalThis.String(object.message) : '',
       existing: isSet(object.existing) ? globalThis.Boolean(object.existing) : false,
+      more: globalThis.Array.isArray(object?.more)
+        ? object.more.map((e: any) => ScheduleTaskStreamResponse.fromJSON(e))
+        : [],
     };
   },
 
@@ -3676,6 +3720,9 @@ export const ScheduleTaskStreamResponse: MessageFns<ScheduleTaskStreamResponse> 
     if (message.existing !== false) {
       obj.existing = message.existing;
     }
+    if (message.more?.length) {
+      obj.more = message.more.map((e) => ScheduleTaskStreamResponse.toJSON(e));
+    }
     return obj;
   },
 
@@ -3693,6 +3740,7 @@ export const ScheduleTaskStreamResponse: MessageFns<ScheduleTaskStreamResponse> 
     message.code = object.code ?? 0;
     message.message = object.message ?? '';
     message.existing = object.existing ?? false;
+    message.more = object.more?.map((e) => ScheduleTaskStreamResponse.fromPartial(e)) || [];
     return message;
   },
 };
@@ -6251,6 +6299,8 @@ export const SchedulerServiceService = {
    * ScheduleTaskStream schedules tasks one at a time over one long-lived stream: each
    * request is answered once its task is saved, exactly as ScheduleTask would, without
    * the cost of a gRPC call per task. Answers may come in any order; match request_id.
+   * A message may carry more tasks (ScheduleTaskStreamRequest.more) once the leader's
+   * response headers say `drover-stream-batches: 1`; each is still answered on its own.
    */
   scheduleTaskStream: {
     path: '/scheduler.v1.SchedulerService/ScheduleTaskStream' as const,
@@ -6500,6 +6550,8 @@ export interface SchedulerServiceServer extends UntypedServiceImplementation {
    * ScheduleTaskStream schedules tasks one at a time over one long-lived stream: each
    * request is answered once its task is saved, exactly as ScheduleTask would, without
    * the cost of a gRPC call per task. Answers may come in any order; match request_id.
+   * A message may carry more tasks (ScheduleTaskStreamRequest.more) once the leader's
+   * response headers say `drover-stream-batches: 1`; each is still answered on its own.
    */
   scheduleTaskStream: handleBidiStreamingCall<
     ScheduleTaskStreamRequest,
@@ -6651,6 +6703,8 @@ export interface SchedulerServiceClient extends Client {
    * ScheduleTaskStream schedules tasks one at a time over one long-lived stream: each
    * request is answered once its task is saved, exactly as ScheduleTask would, without
    * the cost of a gRPC call per task. Answers may come in any order; match request_id.
+   * A message may carry more tasks (ScheduleTaskStreamRequest.more) once the leader's
+   * response headers say `drover-stream-batches: 1`; each is still answered on its own.
    */
   scheduleTaskStream(): ClientDuplexStream<ScheduleTaskStreamRequest, ScheduleTaskStreamResponse>;
   scheduleTaskStream(
