@@ -25,8 +25,8 @@ export interface CommitPipelineDeps {
    * longer keep its promises and stops.
    */
   readonly onStoreFailure: (err: unknown) => void;
-  /** Told of every commit of task changes once it landed, with how long it took (metrics). */
-  readonly onSaved?: (changed: readonly TaskRecord[], commitMs: number) => void;
+  /** Told of every save of task changes once it landed (metrics, attempt log). */
+  readonly onSaved?: (changed: readonly TaskRecord[]) => void;
 }
 
 /**
@@ -51,9 +51,8 @@ export class CommitPipeline {
     // Finished as saved, not as they may be once the write lands: a task cancelled while an
     // earlier write of it is in flight must not end its followers before the cancel is saved.
     const finished = finishedIds(changed);
-    const startedMs = performance.now();
     await this.stored(this.deps.store.save(changed));
-    this.deps.onSaved?.(changed, performance.now() - startedMs);
+    this.deps.onSaved?.(changed);
     if (finished !== undefined) {
       for (const id of finished) {
         output.markFinished(id);

@@ -56,7 +56,10 @@ export interface LeaderDeps {
   readonly fail: (err: unknown) => void;
   /** The maintenance ticker and per-turn deferral; Node's unless a test injects them. */
   readonly timers?: LeaderTimers;
-  /** Told of every commit of task changes (the leader's metrics). */
+  /**
+   * The leader's metrics: told of every saved task step (and, by a store the HA leader opens
+   * itself, of every group commit).
+   */
   readonly metrics?: Pick<LeaderMetrics, 'observeCommit' | 'count'>;
   /** Spans of each task's schedule, queue wait, assignment and completion; none if unset. */
   readonly tracer?: TaskTracer;
@@ -133,7 +136,7 @@ export class Coordinator {
         this.shutdown('leader stopped after a store failure');
         deps.fail(err);
       },
-      onSaved: (changed, ms) => this.savedTasks.saved(changed, ms),
+      onSaved: (changed) => this.savedTasks.saved(changed),
     });
     const channels = (this.channels = new WorkChannels(log, this.startTracing(deps.tracer)));
     const feed = new MemberFeed(events, defer, () => this.lifecycle.views());

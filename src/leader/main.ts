@@ -140,7 +140,7 @@ async function openRole(
       coordinator: coordinatorOptions(config),
     });
   }
-  const store = await openStore(config.store);
+  const store = await openStore(config.store, observers.metrics);
   const failure = new AbortController();
   const coordinator = new Coordinator(
     { ...deps, logger, store, fail: (err) => failure.abort(err) },
@@ -164,10 +164,11 @@ function leaderLogger(log: LeaderConfig['log']): Logger {
   return logger;
 }
 
-async function openStore(store: LeaderConfig['store']): Promise<TaskStore> {
+async function openStore(store: LeaderConfig['store'], metrics: LeaderMetrics): Promise<TaskStore> {
+  const onCommit = (tasks: number, ms: number): void => metrics.observeCommit(tasks, ms);
   return store.kind === 'memory'
     ? new MemoryTaskStore()
-    : new SqliteTaskStore({ dataDir: store.dataDir, sync: store.sync });
+    : new SqliteTaskStore({ dataDir: store.dataDir, sync: store.sync, onCommit });
 }
 
 /** The coordinator's options, from the config's sections (the coordinator owns its shape). */

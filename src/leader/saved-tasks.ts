@@ -15,7 +15,7 @@ export class SavedTasks {
   constructor(
     private readonly deps: {
       readonly clock: Clock;
-      readonly metrics?: Pick<LeaderMetrics, 'observeCommit' | 'count'> | undefined;
+      readonly metrics?: Pick<LeaderMetrics, 'count'> | undefined;
     },
   ) {}
 
@@ -24,10 +24,9 @@ export class SavedTasks {
     for (const task of records) this.transitions.know(task);
   }
 
-  /** A commit of `changed` landed after `commitMs`. */
-  saved(changed: readonly TaskRecord[], commitMs: number): void {
+  /** A commit of `changed` landed. */
+  saved(changed: readonly TaskRecord[]): void {
     const { metrics } = this.deps;
-    metrics?.observeCommit(changed.length, commitMs);
     const nowMs = this.deps.clock.nowMs();
     const step = (transition: TaskTransition): void => {
       metrics?.count(transition);

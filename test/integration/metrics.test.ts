@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { createProducer } from '../../src/client/producer.js';
 import { drover } from '../helpers/cli-run.js';
 import { TaskStatus } from '../helpers/grpc-clients.js';
 import { waitFor } from '../helpers/processes.js';
@@ -85,6 +86,31 @@ describe('Prometheus metrics', () => {
     for (const sample of samples) {
       for (const label of Object.values(sample.labels))
         expect(label).not.toMatch(/^ok\d|later|gone/);
+    }
+  });
+
+  it('times each group commit once: a burst of schedules in one turn is one commit, not one per task', async () => {
+    const { address, http } = await cluster().startLeader();
+    const producer = createProducer({ leader: address });
+    try {
+      await producer.schedule({ id: 'first', payload: '1' });
+      const before = await parse(await (await fetch(`${http}/metrics`)).text());
+      // The producer sends these 500 in one message; the leader saves them in one turn.
+      await Promise.all(
+        Array.from({ length: 500 }, (_, i) => producer.schedule({ id: `b${i}`, payload: '1' })),
+      );
+      const after = await parse(await (await fetch(`${http}/metrics`)).text());
+      const grew = (name: string) => value(after, name)! - value(before, name)!;
+      expect(grew('drover_store_commit_tasks_sum')).toBe(500);
+      expect(grew('drover_store_commit_tasks_count')).toBeLessThanOrEqual(5);
+      expect(grew('drover_store_commit_seconds_count')).toBe(
+        grew('drover_store_commit_tasks_count'),
+      );
+      // Commit time is time spent committing: never more than the leader has been up.
+      const uptime = Date.now() / 1000 - value(after, 'process_start_time_seconds')!;
+      expect(value(after, 'drover_store_commit_seconds_sum')).toBeLessThan(uptime);
+    } finally {
+      await producer.close();
     }
   });
 

@@ -119,6 +119,8 @@ export class ElectedLeader implements LeaderRole {
         url,
         schema,
         fence: { term, holder: id },
+        onCommit: (tasks: number, ms: number) =>
+          this.options.deps.metrics?.observeCommit(tasks, ms),
         // Half a lease: a write is never idle that long unless this process is frozen.
         idleInTransactionTimeoutMs: Math.ceil(this.options.timing.leaseMs / 2),
       });

@@ -20,6 +20,9 @@ const ALLOWED: Readonly<Record<MemberState, readonly MemberState[]>> = {
   left: ['joining'],
 };
 
+/** Every state a member can be in. */
+export const MEMBER_STATES = Object.keys(ALLOWED) as readonly MemberState[];
+
 /** Raised for a state change the table does not allow. */
 export class InvalidTransitionError extends DroverError {
   constructor(

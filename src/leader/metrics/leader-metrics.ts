@@ -1,7 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { LeanHistogram, type LeanSeries } from './lean-histogram.js';
 import type { Scheduler } from '../../scheduler/scheduler.js';
-import { isLive as isLiveState } from '../membership/state.js';
+import { isLive as isLiveState, MEMBER_STATES } from '../membership/state.js';
 import type { MemberView } from '../views.js';
 import type { TaskTransition } from './task-transitions.js';
 
@@ -24,6 +24,16 @@ function tryCollect(gauge: Gauge<string>, collect: () => void): void {
     // Not the active leader: nothing to report.
   }
 }
+
+/**
+ * Most kinds the metrics keep apart; tasks of kinds seen after these are counted under
+ * {@link OTHER_KINDS}. Kinds are chosen by whoever schedules, so without a bound a caller
+ * making up kinds would grow every scrape (and Prometheus) without end.
+ */
+export const MAX_METRIC_KINDS = 100;
+
+/** The kind label of tasks past {@link MAX_METRIC_KINDS} (no task kind starts with `_`). */
+export const OTHER_KINDS = '_other';
 
 /** Seconds buckets from 1 ms to ~100 s: start delays and run times alike. */
 const SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 100];
@@ -113,6 +123,8 @@ export class LeaderMetrics {
   private readonly byKind = new Map<
     string,
     {
+      /** The kind label: the task's kind, or `_other`. */
+      kind: string;
       scheduled: Counter.Internal;
       started: Counter.Internal;
       retries: Counter.Internal;
@@ -121,19 +133,22 @@ export class LeaderMetrics {
     }
   >();
 
-  private kindChildren(kind: string) {
-    let children = this.byKind.get(kind);
-    if (children === undefined) {
-      children = {
-        scheduled: this.scheduled.labels(kind),
-        started: this.started.labels(kind),
-        retries: this.retries.labels(kind),
-        toStart: this.toStart.labels({ kind }),
-        finished: new Map(),
-      };
-      this.byKind.set(kind, children);
-    }
-    return children;
+  /** The children a task of `taskKind` counts in: its own, or `_other` past the bound. */
+  private kindChildren(taskKind: string) {
+    const children = this.byKind.get(taskKind);
+    if (children !== undefined) return children;
+    // Past the bound, kinds not seen yet share `_other` (never added to the map themselves).
+    const kind = this.byKind.size < MAX_METRIC_KINDS ? taskKind : OTHER_KINDS;
+    const made = this.byKind.get(kind) ?? {
+      kind,
+      scheduled: this.scheduled.labels(kind),
+      started: this.started.labels(kind),
+      retries: this.retries.labels(kind),
+      toStart: this.toStart.labels({ kind }),
+      finished: new Map(),
+    };
+    this.byKind.set(kind, made);
+    return made;
   }
 
   /** Counts one step of a task (each counted once: see TaskTransitions). */
@@ -157,10 +172,11 @@ export class LeaderMetrics {
         this.kindChildren(kind).retries.inc();
         return;
       case 'finished': {
-        const byStatus = this.kindChildren(kind).finished;
+        const children = this.kindChildren(kind);
+        const byStatus = children.finished;
         let child = byStatus.get(t.status);
         if (child === undefined) {
-          const labels = { kind, status: t.status };
+          const labels = { kind: children.kind, status: t.status };
           child = { count: this.finished.labels(labels), runTime: this.runTime.labels(labels) };
           byStatus.set(t.status, child);
         }
@@ -208,7 +224,8 @@ export class LeaderMetrics {
       registers,
       collect() {
         tryCollect(this, () => {
-          const byState = new Map<string, number>();
+          // Every state, none at 0 too: an alert on `{state="alive"} == 0` must have a series.
+          const byState = new Map<string, number>(MEMBER_STATES.map((state) => [state, 0]));
           for (const view of sources.members()) {
             byState.set(view.member.state, (byState.get(view.member.state) ?? 0) + 1);
           }

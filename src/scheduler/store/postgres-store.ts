@@ -4,6 +4,7 @@ import { PG_MIGRATIONS, PG_SCHEMA_VERSION } from './postgres-schema.js';
 import {
   FencedError,
   StoreOpenError,
+  type CommitObserver,
   type StoredControl,
   type StoredOutput,
   type TaskStore,
@@ -24,6 +25,8 @@ export interface PostgresStoreOptions {
    * Without it (a solo leader) writes are not fenced.
    */
   readonly fence?: { readonly term: number; readonly holder: string };
+  /** Told of each group commit (the leader's metrics). */
+  readonly onCommit?: CommitObserver;
   /**
    * PostgreSQL ends this store's session when a write transaction sits idle this long (a
    * leader frozen mid-write). Fenced writes hold the lease row: without this, a leader
@@ -59,8 +62,9 @@ export class PostgresTaskStore implements TaskStore {
     private readonly client: pg.Client,
     private readonly schema: string,
     private readonly fence: PostgresStoreOptions['fence'],
+    onCommit: CommitObserver | undefined,
   ) {
-    this.group = new WriteGroup((batch) => this.write(batch));
+    this.group = new WriteGroup((batch) => this.write(batch), onCommit);
     const params = Array.from({ length: WRITE_ROWS_PARAMS }, (_, i) => `$${i + 1}`).join(', ');
     this.writeRowsSql = `SELECT ${pg.escapeIdentifier(schema)}.write_tasks(${params})`;
   }
@@ -106,7 +110,7 @@ export class PostgresTaskStore implements TaskStore {
         cause: err,
       });
     }
-    return new PostgresTaskStore(client, schema, options.fence);
+    return new PostgresTaskStore(client, schema, options.fence, options.onCommit);
   }
 
   async loadAll(): Promise<TaskRecord[]> {

@@ -3,7 +3,13 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { TaskRecord } from '../task.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './sqlite-schema.js';
-import { StoreOpenError, type StoredControl, type StoredOutput, type TaskStore } from './store.js';
+import {
+  StoreOpenError,
+  type CommitObserver,
+  type StoredControl,
+  type StoredOutput,
+  type TaskStore,
+} from './store.js';
 import { fromRow, type OutputRow, type TaskRow } from './task-row.js';
 import { WriteGroup, type WriteBatch } from './write-group.js';
 
@@ -26,6 +32,8 @@ export interface SqliteStoreOptions {
    * crashing (SIGKILL), not the machine; faster.
    */
   readonly sync?: SyncMode;
+  /** Told of each group commit (the leader's metrics). */
+  readonly onCommit?: CommitObserver;
 }
 
 /**
@@ -78,7 +86,7 @@ export class SqliteTaskStore implements TaskStore {
     );
     this.deleteControl = this.db.prepare<[string]>('DELETE FROM controls WHERE key = ?');
     const writeBatch = this.db.transaction((batch: WriteBatch) => this.writeGroup(batch));
-    this.group = new WriteGroup((batch) => writeBatch(batch));
+    this.group = new WriteGroup((batch) => writeBatch(batch), options.onCommit);
   }
 
   async loadAll(): Promise<TaskRecord[]> {

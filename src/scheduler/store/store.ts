@@ -56,6 +56,12 @@ export interface TaskStore {
   close(): Promise<void>;
 }
 
+/**
+ * Told of each group commit once it landed: how many task records it wrote and how long
+ * the write took, from the transaction's start to the commit being durable (metrics).
+ */
+export type CommitObserver = (tasks: number, commitMs: number) => void;
+
 /** A store the leader must not use (locked, corrupt, too new); the message says why. */
 export class StoreOpenError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {

@@ -1,5 +1,5 @@
 import type { TaskRecord } from '../task.js';
-import type { StoredControl, StoredOutput } from './store.js';
+import type { CommitObserver, StoredControl, StoredOutput } from './store.js';
 import { toRow, type TaskRow } from './task-row.js';
 
 /** One group commit's worth of changes. */
@@ -36,8 +36,14 @@ export class WriteGroup {
   /** The write in flight as it ends: rejects if it failed (for flushed()). */
   private inFlightOutcome: Promise<void> | undefined;
 
-  /** `write` applies one batch atomically, or throws and applies none of it. */
-  constructor(private readonly write: (batch: WriteBatch) => void | Promise<void>) {}
+  /**
+   * `write` applies one batch atomically, or throws and applies none of it; `onCommit` is
+   * told of each batch written (task rows, and how long the write took).
+   */
+  constructor(
+    private readonly write: (batch: WriteBatch) => void | Promise<void>,
+    private readonly onCommit?: CommitObserver,
+  ) {}
 
   /** Saves the current version of each record (a later save of one replaces an earlier). */
   save(records: readonly TaskRecord[]): Promise<void> {
@@ -121,6 +127,7 @@ export class WriteGroup {
     this.output = [];
     this.controls = new Map();
     this.waiters = [];
+    const startedMs = performance.now();
     const written = (async () => this.write(batch))();
     this.inFlight = written.then(
       () => {},
@@ -133,6 +140,7 @@ export class WriteGroup {
     this.inFlightOutcome = outcome;
     try {
       await written;
+      this.onCommit?.(batch.rows.length, performance.now() - startedMs);
       for (const waiter of waiters) waiter.resolve();
     } catch (err) {
       for (const waiter of waiters) waiter.reject(err);

@@ -6,11 +6,16 @@ import { nextTurn } from '../../../helpers/manual-timers.js';
 /** A WriteGroup over a write the test lands or fails by hand. */
 function setup() {
   const writes: { batch: WriteBatch; land: () => void; fail: (err: Error) => void }[] = [];
+  const commits: number[] = [];
   const group = new WriteGroup(
     (batch) =>
       new Promise<void>((resolve, reject) => writes.push({ batch, land: resolve, fail: reject })),
+    (tasks, ms) => {
+      expect(ms).toBeGreaterThanOrEqual(0);
+      commits.push(tasks);
+    },
   );
-  return { group, writes };
+  return { group, writes, commits };
 }
 
 /** Whether `promise` has settled after a turn, and how. */
@@ -66,5 +71,32 @@ describe('WriteGroup.flushed', () => {
     const flushed = group.flushed();
     writes[0]!.fail(new Error('disk gone'));
     expect(await state(flushed)).toBe('rejected');
+  });
+});
+
+describe('WriteGroup commit observer', () => {
+  it('is told once per group written, with its task rows, not once per save', async () => {
+    const { group, writes, commits } = setup();
+    const saves = [1, 2, 3].map((seq) => group.save([taskRecord({ seq })]));
+    await nextTurn();
+    // In flight: later saves form the next group, written once this one lands.
+    const later = group.save([taskRecord({ seq: 4 }), taskRecord({ seq: 5 })]);
+    expect(commits).toEqual([]);
+    writes[0]!.land();
+    await Promise.all(saves);
+    expect(commits).toEqual([3]);
+    await nextTurn();
+    writes[1]!.land();
+    await later;
+    expect(commits).toEqual([3, 2]);
+  });
+
+  it('is not told of a write that failed', async () => {
+    const { group, writes, commits } = setup();
+    const saved = group.save([taskRecord({ seq: 1 })]);
+    await nextTurn();
+    writes[0]!.fail(new Error('disk full'));
+    await expect(saved).rejects.toThrow('disk full');
+    expect(commits).toEqual([]);
   });
 });
