@@ -43,15 +43,6 @@ export function go(...parts: string[]): void {
   window.location.hash = `#/${parts.map(encodeURIComponent).join('/')}`;
 }
 
-/**
- * Writes a view's query (its filters) into the address without a new history entry, so
- * Back from a task returns to the list as it was filtered.
- */
-export function keepQuery(view: string, query: URLSearchParams): void {
-  const text = query.toString();
-  history.replaceState(null, '', `#/${view}${text ? `?${text}` : ''}`);
-}
-
 /** The time now, moving on every `everyMs` (for "3 s ago" columns; no server calls). */
 export function useNow(everyMs = 1000): number {
   const [now, setNow] = useState(() => Date.now());

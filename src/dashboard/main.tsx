@@ -11,8 +11,10 @@ import { TasksView } from './views/tasks-view.js';
 
 /** The dashboard: a header with live counts, then the view the location hash names. */
 function App() {
-  const [view, id] = useRoute().parts;
+  const route = useRoute();
+  const [view, id] = route.parts;
   const current = view ?? 'tasks';
+  const filters = route.query.toString();
   return (
     <NoticeProvider>
       <header class="top">
@@ -41,7 +43,7 @@ function App() {
         ) : id !== undefined ? (
           <TaskDetail id={id} key={id} />
         ) : (
-          <TasksView />
+          <TasksView query={route.query} key={filters} />
         )}
       </main>
     </NoticeProvider>
@@ -67,7 +69,7 @@ function StatsBar() {
       <span title="members alive (of all listed)">
         {plural(stats.members['alive'] ?? 0, 'member')} alive
       </span>
-      <span title="free / total slots">
+      <span title="free / total slots of members taking work (alive or suspect)">
         {stats.slots.free}/{stats.slots.total} slots free
       </span>
       {live === 'retrying' || live === 'closed' ? <span class="offline">reconnecting…</span> : null}

@@ -9,6 +9,11 @@ export interface Page {
   readonly next: string;
   /** Why the page could not be read (a refusal, the leader gone); rows are then empty. */
   readonly error?: string;
+  /**
+   * The first page took new tasks live and pushed rows off its end since it was read: there
+   * are older tasks even if `next` was empty, and `next` no longer starts where it ends.
+   */
+  readonly overflowed?: boolean;
 }
 
 /**
@@ -24,6 +29,7 @@ export function applyChanges(
   status: string,
 ): Page {
   let tasks = page.tasks;
+  let overflowed = page.overflowed ?? false;
   for (const [event, data] of batch) {
     // Only task events: the stream's own (it opened) carry no task.
     if (event !== 'changed' && event !== 'deleted') continue;
@@ -34,10 +40,15 @@ export function applyChanges(
     } else if (at >= 0) {
       tasks = tasks.map((row, i) => (i === at ? task : row));
     } else if (firstPage) {
+      const full = tasks.length === PAGE_SIZE;
       tasks = insertNewestFirst(tasks, task);
+      // Inserted into a full page: its last row went (or the task itself did not fit).
+      if (full) overflowed = true;
     }
   }
-  return tasks === page.tasks ? page : { ...page, tasks };
+  return tasks === page.tasks && overflowed === (page.overflowed ?? false)
+    ? page
+    : { ...page, tasks, overflowed };
 }
 
 /** `task` in its place among rows sorted newest first, if it falls within one page. */

@@ -54,6 +54,11 @@ describe.skipIf(skipBrowser)('web dashboard in Chromium', () => {
     // A worker that joins while the page is open appears by itself.
     await cluster().startWorker(address, 'w2', ['--slots', '1']);
     await page.locator('tr[data-member="w2"]').waitFor({ timeout: UI_MS });
+    // The header's counts follow too (the stats watch sends at most twice a second).
+    await expect
+      .poll(() => page.locator('.stats').textContent(), { timeout: UI_MS })
+      .toContain('2 members alive');
+    expect(await page.locator('.stats').textContent()).toContain('3/3 slots free');
     await shot(page, 'members');
 
     await page.getByRole('link', { name: 'Schedule' }).click();
@@ -97,12 +102,19 @@ describe.skipIf(skipBrowser)('web dashboard in Chromium', () => {
 
     await page.getByRole('link', { name: 'Members' }).click();
     await page.locator('tr[data-member="w1"] button', { hasText: 'Drain' }).click();
+    // Two steps, as Delete: Keep backs out, nothing drained.
+    await page.locator('tr[data-member="w1"] button', { hasText: 'Keep' }).click();
+    await page.locator('tr[data-member="w1"] button', { hasText: 'Drain' }).click();
+    await page.locator('tr[data-member="w1"] button', { hasText: 'Confirm drain' }).click();
     await page
       .locator('tr[data-member="w1"] .badge', { hasText: 'draining' })
       .waitFor({ timeout: UI_MS });
     expect(
       await page.locator('tr[data-member="w1"] td[data-label="Why no work"]').textContent(),
     ).toMatch(/^draining/);
+    await expect
+      .poll(() => page.locator('.stats').textContent(), { timeout: UI_MS })
+      .toMatch(/0 running.*0 members alive.*0\/0 slots free/);
     await shot(page, 'members-drained');
     expect(errors).toEqual([]);
   });
@@ -212,6 +224,51 @@ describe.skipIf(skipBrowser)('web dashboard in Chromium', () => {
       .waitFor({ timeout: UI_MS });
     // Three pages and their scripts: far under what one snapshot of 100,000 tasks would be.
     expect(bytes).toBeLessThan(1_000_000);
+    expect(errors).toEqual([]);
+  }, 60_000);
+
+  it('the list follows the address (a link, Back, a typed address), and Older reaches rows live tasks pushed off', async () => {
+    const { address, http } = await cluster().startLeader(['--store', 'memory']);
+    const api = clients(address);
+    // No worker: every task stays queued. 40 of kind "a", then 5 of kind "b".
+    for (let i = 0; i < 40; i++) await api.schedule({ id: `a-${i}`, payload: 'x', kind: 'a' });
+    for (let i = 0; i < 5; i++) await api.schedule({ id: `b-${i}`, payload: 'x', kind: 'b' });
+    const { page, errors } = await open(http);
+    const rows = page.locator('tbody tr');
+    await expect.poll(() => rows.count(), { timeout: UI_MS }).toBe(45);
+    const older = page.getByRole('button', { name: 'Older ›' });
+    expect(await older.isDisabled()).toBe(true);
+
+    await page.locator('input[name="kind"]').fill('b');
+    await page.locator('input[name="kind"]').press('Enter');
+    await expect.poll(() => rows.count(), { timeout: UI_MS }).toBe(5);
+    expect(page.url()).toMatch(/#\/tasks\?kind=b$/);
+    // The header's link to all tasks clears the filter, list and field alike.
+    await page.locator('nav a', { hasText: 'Tasks' }).click();
+    await expect.poll(() => rows.count(), { timeout: UI_MS }).toBe(45);
+    expect(await page.locator('input[name="kind"]').inputValue()).toBe('');
+    // Back returns to the filter before; an address typed by hand is followed too.
+    await page.goBack();
+    await expect.poll(() => rows.count(), { timeout: UI_MS }).toBe(5);
+    expect(await page.locator('input[name="kind"]').inputValue()).toBe('b');
+    await page.evaluate('location.hash = "#/tasks?kind=a"');
+    await expect.poll(() => rows.count(), { timeout: UI_MS }).toBe(40);
+
+    // Ten new tasks while the first page is open: 50 shown, the five oldest pushed off,
+    // and Older (disabled when the page was read) reaches exactly those.
+    await page.locator('nav a', { hasText: 'Tasks' }).click();
+    await expect.poll(() => rows.count(), { timeout: UI_MS }).toBe(45);
+    for (let i = 0; i < 10; i++) await api.schedule({ id: `c-${i}`, payload: 'x', kind: 'c' });
+    await page.locator('tbody tr').first().and(page.locator('[data-task="c-9"]')).waitFor({
+      timeout: UI_MS,
+    });
+    await expect.poll(() => rows.count(), { timeout: UI_MS }).toBe(50);
+    await older.click();
+    await expect
+      .poll(async () => rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-task'))), {
+        timeout: UI_MS,
+      })
+      .toEqual(['a-4', 'a-3', 'a-2', 'a-1', 'a-0']);
     expect(errors).toEqual([]);
   }, 60_000);
 

@@ -107,7 +107,7 @@ function MemberRow({
       </td>
       <td data-label="Slots">
         <span class="slots" title={`${used} of ${total} in use`}>
-          <meter min={0} max={Math.max(total, 1)} value={used} /> {used}/{total}
+          <meter min={0} max={Math.max(total, 1)} value={used} /> {used}/{total} busy
           {member.slotsStopping ? ` (${member.slotsStopping} stopping)` : ''}
         </span>
       </td>
@@ -118,11 +118,34 @@ function MemberRow({
       </td>
       <td>
         {member.status === 'alive' || member.status === 'suspect' ? (
-          <button type="button" onClick={() => onDrain(member.id)}>
-            Drain
-          </button>
+          <DrainButton onDrain={() => onDrain(member.id)} />
         ) : null}
       </td>
     </tr>
+  );
+}
+
+/**
+ * Drain in two steps, as Delete is: a drained member gets no work until its worker process
+ * is started again, so one stray tap must not do it.
+ */
+function DrainButton({ onDrain }: { onDrain: () => unknown }) {
+  const [confirming, setConfirming] = useState(false);
+  if (!confirming) {
+    return (
+      <button type="button" onClick={() => setConfirming(true)}>
+        Drain
+      </button>
+    );
+  }
+  return (
+    <>
+      <button type="button" onClick={() => setConfirming(false)}>
+        Keep
+      </button>
+      <button type="button" class="danger" onClick={() => onDrain()}>
+        Confirm drain
+      </button>
+    </>
   );
 }

@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api.js';
 import { ago, cut } from '../format.js';
-import { go, keepQuery, readRoute, useNow, useWatch } from '../hooks.js';
+import { go, useNow, useWatch } from '../hooks.js';
 import { liveText } from '../live.js';
 import { messageOf, useNotice } from '../notices.js';
 import { shortPriority, STATUSES, type Task } from '../types.js';
@@ -18,12 +18,13 @@ interface Filters {
  * The task list, newest first, one page at a time (the leader pages in O(log n), so a
  * list of 100,000 costs what a list of 100 does). Live: the first page takes new tasks
  * that match the filters as they are saved, and every row on screen follows its task.
+ * The filters are the address's (`#/tasks?kind=...`, `query`): a filter chosen here goes
+ * into the address, and an address changed by a link, Back or by hand changes the list.
  */
-export function TasksView() {
+export function TasksView({ query: address }: { query: URLSearchParams }) {
   const notice = useNotice();
   const now = useNow();
-  // Filters live in the address (#/tasks?kind=...): Back from a task returns to them.
-  const [filters, setFilters] = useState<Filters>(() => filtersFrom(readRoute().query));
+  const filters = filtersFrom(address);
   // Tokens of the pages before this one: '' is the first page.
   const [tokens, setTokens] = useState<string[]>(['']);
   const [page, setPage] = useState<Page | undefined>(undefined);
@@ -56,11 +57,29 @@ export function TasksView() {
     return () => abort.abort();
   }, [query, token, live.reopened]);
 
+  // A new history entry: Back returns to the filters before. The view is keyed by the
+  // address's query, so the new filters start at their first page.
   const setFilter = (name: keyof Filters, value: string) => {
-    const next = { ...filters, [name]: value };
-    setFilters(next);
-    setTokens(['']);
-    keepQuery('tasks', new URLSearchParams(filterQuery(next).slice(1)));
+    const text = filterQuery({ ...filters, [name]: value }).slice(1);
+    window.location.hash = `#/tasks${text ? `?${text}` : ''}`;
+  };
+  // Past the first page as it is now: after live inserts pushed rows off it, the token it
+  // was read with starts too far back, so it is read again for a fresh one.
+  const older = async () => {
+    if (page === undefined) return;
+    if (tokens.length > 1 || !page.overflowed) {
+      if (page.next) setTokens([...tokens, page.next]);
+      return;
+    }
+    try {
+      const body = await api<{ nextPageToken?: string }>(
+        'GET',
+        `/v1/tasks?newestFirst=true&pageSize=${PAGE_SIZE}${query}`,
+      );
+      if (body.nextPageToken) setTokens(['', body.nextPageToken]);
+    } catch (err) {
+      notice('error', messageOf(err));
+    }
   };
   return (
     <section>
@@ -77,8 +96,8 @@ export function TasksView() {
           </button>
           <button
             type="button"
-            disabled={!page?.next}
-            onClick={() => page && setTokens([...tokens, page.next])}
+            disabled={!page?.next && !(tokens.length === 1 && page?.overflowed)}
+            onClick={() => void older()}
           >
             Older ›
           </button>

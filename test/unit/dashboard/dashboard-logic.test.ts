@@ -35,7 +35,23 @@ describe('a task page under watch events', () => {
       applyChanges(rows, [['changed', task('b', 2)]], true, '').tasks.map((t) => t.id),
     ).toEqual(['c', 'b', 'a']);
     const full = page(...Array.from({ length: PAGE_SIZE }, (_, i) => task(`t${i}`, 1000 - i)));
-    expect(applyChanges(full, [['changed', task('old', 1)]], true, '')).toBe(full);
+    // It belongs on a later page: the rows stay, and Older now has something to show.
+    const past = applyChanges(full, [['changed', task('old', 1)]], true, '');
+    expect(past.tasks).toBe(full.tasks);
+    expect(past.overflowed).toBe(true);
+  });
+
+  it('a new task on a full first page pushes its last row off, and says the page overflowed', () => {
+    const full = page(...Array.from({ length: PAGE_SIZE }, (_, i) => task(`t${i}`, 1000 - i)));
+    const next = applyChanges(full, [['changed', task('new', 2000)]], true, '');
+    expect(next.tasks.map((t) => t.id)).toEqual([
+      'new',
+      ...full.tasks.slice(0, PAGE_SIZE - 1).map((t) => t.id),
+    ]);
+    expect(next.overflowed).toBe(true);
+    // Not full: no overflow.
+    const small = applyChanges(page(task('a', 1)), [['changed', task('b', 2)]], true, '');
+    expect(small.overflowed).toBe(false);
   });
 
   it('updates rows in place, drops deleted ones and ones that left the status filter', () => {
