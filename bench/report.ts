@@ -41,7 +41,7 @@ function throughput(results: Results): string[] {
   const drovers = systems.filter((x) => x.startsWith('drover'));
   const peers = systems.filter((x) => !x.startsWith('drover'));
   const lines = [
-    `**Throughput**, tasks/s end to end (schedule, assign, run an empty handler, complete): ${s.tasks.toLocaleString('en-US')} tasks, workers of ${s.slots} slots (peers: the same number of worker processes with concurrency ${s.slots}); median of ${s.runs} run(s), range in brackets. *single*: one schedule call per task, ${s.singleWindow} in flight (ScheduleTask, add, addJob); *stream*: drover only, one task per request on a ScheduleTaskStream (the SDK producer), ${s.singleWindow} in flight, compared with the peers' *single* figures; *batch*: ${s.batchSize} per call (ScheduleTasks, addBulk, addJobs). *drover* keeps its task list in memory, *drover-sqlite* in its durable SQLite store (the default); *vs memory* is drover-sqlite / drover.`,
+    `**Throughput**, tasks/s end to end (schedule, assign, run an empty handler, complete): ${s.tasks.toLocaleString('en-US')} tasks, workers of ${s.slots} slots (peers: the same number of worker processes with concurrency ${s.slots}); median of ${s.runs} run(s), range in brackets. *single*: one schedule call per task, ${s.singleWindow} in flight (ScheduleTask, add, addJob); *stream*: drover only, one \`schedule()\` call per task on the SDK producer (one ScheduleTaskStream; the producer sends the schedules asked for in one event-loop turn as one message), ${s.singleWindow} in flight, compared with the peers' *single* figures (BullMQ's \`add()\`, with ioredis's defaults); *batch*: ${s.batchSize} per call (ScheduleTasks, addBulk, addJobs). *drover* keeps its task list in memory, *drover-sqlite* in its durable SQLite store (the default); *vs memory* is drover-sqlite / drover.`,
     '',
     tableRow([
       'workers',
@@ -55,7 +55,7 @@ function throughput(results: Results): string[] {
   ];
   for (const workers of s.workers) {
     for (const mode of ['batch', 'single', 'stream'] as const) {
-      // drover's stream mode is one task per request too: it is compared with the peers'
+      // drover's stream mode is one schedule() per task too: it is compared with the peers'
       // one-call-per-task figures.
       const row = (system: string) =>
         rows.find(

@@ -12,8 +12,9 @@ export interface ThroughputSettings {
   readonly workers: number;
   readonly slots: number;
   /**
-   * `single`: one ScheduleTask call per task; `stream`: one task per request on a
-   * ScheduleTaskStream (the SDK producer); `batch`: ScheduleTasks of `batchSize`.
+   * `single`: one ScheduleTask call per task; `stream`: one `schedule()` per task on the
+   * SDK producer (a ScheduleTaskStream, a turn's schedules in one message); `batch`:
+   * ScheduleTasks of `batchSize`.
    */
   readonly mode: 'single' | 'stream' | 'batch';
   readonly batchSize: number;
