@@ -1,5 +1,6 @@
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { afterAll, describe, expect, it } from 'vitest';
+import { createProducer } from '../../src/client/producer.js';
 import { TaskStatus } from '../helpers/grpc-clients.js';
 import { dropTestSchemas, TEST_DATABASE_URL, testSchema } from '../helpers/pg-schema.js';
 import { waitFor } from '../helpers/processes.js';
@@ -86,6 +87,47 @@ describe('leader failover on PostgreSQL', () => {
       { timeoutMs: 10_000, what: 'the old leader naming the new one' },
     );
     expect(sentOn).toEqual({ code: status.UNAVAILABLE, leader: second.address });
+  }, 60_000);
+
+  it('the SDK producer given a standby first is refused with UNAVAILABLE, then follows the leader it named', async () => {
+    const group = [
+      '--store',
+      'postgres',
+      '--database-url',
+      TEST_DATABASE_URL,
+      '--database-schema',
+      testSchema(),
+    ];
+    const active = await cluster().startLeader(group, 'leader-1');
+    await active.process.waitForLine((l) => l.msg === 'leader active: took over');
+    const standby = await cluster().startLeader(group, 'leader-2');
+    await standby.process.waitForLine((l) => l.msg === 'standing by for the lease');
+    // Until its first round has read the lease, a standby refuses without naming anyone.
+    await waitFor(
+      async () => {
+        const err = (await clients(standby.address)
+          .task('none')
+          .catch((e: unknown) => e)) as ServiceError;
+        return err.metadata?.get('drover-leader')[0] === active.address || undefined;
+      },
+      { timeoutMs: 5_000, what: 'the standby naming the active leader' },
+    );
+    const producer = createProducer({ leader: [standby.address] });
+    try {
+      const refused = await producer.schedule({ id: 'p1', payload: '1' }).catch((e: unknown) => e);
+      expect(refused).toMatchObject({ name: 'ScheduleError', code: status.UNAVAILABLE });
+      // The refusal named the active leader: the retry with the same id goes there.
+      expect(await producer.schedule({ id: 'p1', payload: '1' })).toBe('p1');
+      expect(
+        await Promise.all([
+          producer.schedule({ id: 'p2', payload: '1' }),
+          producer.schedule({ id: 'p3', payload: '1' }),
+        ]),
+      ).toEqual(['p2', 'p3']);
+      expect((await clients(active.address).tasks()).map((t) => t.id)).toEqual(['p1', 'p2', 'p3']);
+    } finally {
+      await producer.close();
+    }
   }, 60_000);
 
   it('SIGKILL of the active leader under load: the standby takes over at once; nothing acknowledged is lost or run twice; FIFO holds', async () => {

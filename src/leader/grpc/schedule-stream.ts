@@ -4,7 +4,7 @@ import type {
   ScheduleTaskStreamRequest,
   ScheduleTaskStreamResponse,
 } from '../../gen/scheduler/v1/scheduler.js';
-import { InvalidArgumentError } from '../../shared/errors.js';
+import { InvalidArgumentError, NotLeaderError } from '../../shared/errors.js';
 import { toGrpcStatus } from '../../shared/grpc-status.js';
 import { MalformedMessage } from '../../shared/malformed.js';
 import { MAX_STREAM_BATCH, STREAM_BATCHES_HEADER } from '../../shared/stream-batches.js';
@@ -19,7 +19,10 @@ type ScheduleStreamCall = ServerDuplexStream<ScheduleTaskStreamRequest, Schedule
  * answer with a status code, not the end of the stream). A message with `more` is several
  * tasks, each scheduled and answered as if alone, their answers sent together once all are
  * in (they share the turn's commit, so they come together anyway). The stream ends once the
- * client has ended its side and every request has been answered.
+ * client has ended its side and every request has been answered; a leader that is not (or
+ * no longer) the active one ends it at once with UNAVAILABLE naming the active leader, as
+ * any call to a standby ends, so the producer moves there instead of being refused task by
+ * task on a stream that can never schedule anything.
  */
 export function serveScheduleStream(
   coordinator: LeaderApi,
@@ -31,8 +34,10 @@ export function serveScheduleStream(
   call.sendMetadata(headers);
   let inFlight = 0;
   let clientDone = false;
+  let ended = false;
   const answer = (response: ScheduleTaskStreamResponse): void => {
     inFlight--;
+    if (ended) return;
     // Backpressure: stop reading while the client is not reading its answers.
     if (!call.write(response)) {
       call.pause();
@@ -40,7 +45,11 @@ export function serveScheduleStream(
     }
     if (clientDone && inFlight === 0) call.end();
   };
-  const scheduleOne = taskScheduler(coordinator, logger, call.metadata);
+  const scheduleOne = taskScheduler(coordinator, logger, call.metadata, (err) => {
+    if (ended) return;
+    ended = true;
+    call.emit('error', toGrpcStatus(err, logger));
+  });
   call.on('data', (request: ScheduleTaskStreamRequest | MalformedMessage) => {
     inFlight++;
     // A request that did not decode is refused in-band like any other; it has no id.
@@ -66,8 +75,20 @@ export function serveScheduleStream(
   call.on('error', () => {});
 }
 
-/** Schedules one task of the stream: its answer at once for a refusal, else once saved. */
-function taskScheduler(coordinator: LeaderApi, logger: Logger, metadata: Metadata) {
+/**
+ * Schedules one task of the stream: its answer at once for a refusal, else once saved. A
+ * refusal because this leader is not the active one goes to `notLeader` too.
+ */
+function taskScheduler(
+  coordinator: LeaderApi,
+  logger: Logger,
+  metadata: Metadata,
+  notLeader: (err: NotLeaderError) => void,
+) {
+  const refusal = (requestId: number, err: unknown): ScheduleTaskStreamResponse => {
+    if (err instanceof NotLeaderError) notLeader(err);
+    return refusalOf(requestId, err, logger);
+  };
   return (
     request: ScheduleTaskStreamRequest,
     refused?: InvalidArgumentError,
@@ -84,10 +105,10 @@ function taskScheduler(coordinator: LeaderApi, logger: Logger, metadata: Metadat
           existing,
           more: [],
         }),
-        (err: unknown) => refusalOf(requestId, err, logger),
+        (err: unknown) => refusal(requestId, err),
       );
     } catch (err) {
-      return refusalOf(requestId, err, logger);
+      return refusal(requestId, err);
     }
   };
 }
