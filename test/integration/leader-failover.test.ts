@@ -12,37 +12,53 @@ import { useCluster } from '../helpers/use-cluster.js';
 
 afterAll(dropTestSchemas);
 
+/** A leader group's flags: every leader on one PostgreSQL schema of this test's own. */
+function pgGroup(...extra: string[]): string[] {
+  return [
+    '--store',
+    'postgres',
+    '--database-url',
+    TEST_DATABASE_URL,
+    '--database-schema',
+    testSchema(),
+    ...extra,
+  ];
+}
+
 describe('leader failover on PostgreSQL', () => {
   const { cluster, clients } = useCluster();
 
-  it('a standby takes over from a frozen leader; the worker follows; nothing runs twice', async () => {
-    const group = [
-      '--store',
-      'postgres',
-      '--database-url',
-      TEST_DATABASE_URL,
-      '--database-schema',
-      testSchema(),
-      '--lease-renew-ms',
-      '200',
-      '--lease-ms',
-      '1000',
-      // The worker must re-attach its running task within this (it follows in ~1 s).
-      '--reattach-grace-ms',
-      '4000',
-    ];
+  /** Two leaders of `group`: the first active, the second standing by. */
+  async function startPair(group: string[]) {
     const first = await cluster().startLeader(group, 'leader-1');
     await first.process.waitForLine((l) => l.msg === 'leader active: took over');
     const second = await cluster().startLeader(group, 'leader-2');
     await second.process.waitForLine((l) => l.msg === 'standing by for the lease');
+    return { first, second };
+  }
+
+  /** How a leader refuses a call it cannot serve: the code, and the leader it names. */
+  async function refusal(address: string) {
+    const err = (await clients(address)
+      .task('none')
+      .catch((e: unknown) => e)) as ServiceError;
+    return { code: err.code, leader: err.metadata?.get('drover-leader')[0] };
+  }
+
+  it('a standby takes over from a frozen leader; the worker follows; nothing runs twice', async () => {
+    const { first, second } = await startPair(
+      pgGroup(
+        '--lease-renew-ms',
+        '200',
+        '--lease-ms',
+        '1000',
+        // The worker must re-attach its running task within this (it follows in ~1 s).
+        '--reattach-grace-ms',
+        '4000',
+      ),
+    );
 
     // The standby refuses, naming the active leader (once its first round has read the lease).
-    const refusal = async (address: string) => {
-      const err = (await clients(address)
-        .task('none')
-        .catch((e: unknown) => e)) as ServiceError;
-      return { code: err.code, leader: err.metadata?.get('drover-leader')[0] };
-    };
     const named = await waitFor(
       async () => {
         const seen = await refusal(second.address);
@@ -90,26 +106,10 @@ describe('leader failover on PostgreSQL', () => {
   }, 60_000);
 
   it('the SDK producer given a standby first is refused with UNAVAILABLE, then follows the leader it named', async () => {
-    const group = [
-      '--store',
-      'postgres',
-      '--database-url',
-      TEST_DATABASE_URL,
-      '--database-schema',
-      testSchema(),
-    ];
-    const active = await cluster().startLeader(group, 'leader-1');
-    await active.process.waitForLine((l) => l.msg === 'leader active: took over');
-    const standby = await cluster().startLeader(group, 'leader-2');
-    await standby.process.waitForLine((l) => l.msg === 'standing by for the lease');
+    const { first: active, second: standby } = await startPair(pgGroup());
     // Until its first round has read the lease, a standby refuses without naming anyone.
     await waitFor(
-      async () => {
-        const err = (await clients(standby.address)
-          .task('none')
-          .catch((e: unknown) => e)) as ServiceError;
-        return err.metadata?.get('drover-leader')[0] === active.address || undefined;
-      },
+      async () => (await refusal(standby.address)).leader === active.address || undefined,
       { timeoutMs: 5_000, what: 'the standby naming the active leader' },
     );
     const producer = createProducer({ leader: [standby.address] });
@@ -131,18 +131,8 @@ describe('leader failover on PostgreSQL', () => {
   }, 60_000);
 
   it('SIGKILL of the active leader under load: the standby takes over at once; nothing acknowledged is lost or run twice; FIFO holds', async () => {
-    const group = [
-      '--store',
-      'postgres',
-      '--database-url',
-      TEST_DATABASE_URL,
-      '--database-schema',
-      testSchema(),
-    ]; // default lease timing: renew 1 s, lease 5 s
-    const first = await cluster().startLeader(group, 'leader-1');
-    await first.process.waitForLine((l) => l.msg === 'leader active: took over');
-    const second = await cluster().startLeader(group, 'leader-2');
-    await second.process.waitForLine((l) => l.msg === 'standing by for the lease');
+    // Default lease timing: renew 1 s, lease 5 s.
+    const { first, second } = await startPair(pgGroup());
     const both = `${first.address},${second.address}`;
     const workers = [
       await cluster().startWorker(both, 'w1', ['--slots', '3']),
