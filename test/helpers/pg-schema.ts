@@ -20,6 +20,18 @@ export function testSchema(): string {
   return schema;
 }
 
+/** A leader's flags for the PostgreSQL store on a schema of this test's own (testSchema). */
+export function postgresStoreArgs(): string[] {
+  return [
+    '--store',
+    'postgres',
+    '--database-url',
+    TEST_DATABASE_URL,
+    '--database-schema',
+    testSchema(),
+  ];
+}
+
 /** Drops every schema {@link testSchema} made in this file so far. */
 export async function dropTestSchemas(): Promise<void> {
   const schemas = made.splice(0);

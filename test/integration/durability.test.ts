@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TaskStatus } from '../helpers/grpc-clients.js';
 import { waitFor, type Cluster, type DroverProcess } from '../helpers/processes.js';
-import { dropTestSchemas, TEST_DATABASE_URL, testSchema } from '../helpers/pg-schema.js';
+import { dropTestSchemas, postgresStoreArgs } from '../helpers/pg-schema.js';
 import { seededRandom } from '../helpers/seeded-random.js';
 import { useCluster } from '../helpers/use-cluster.js';
 
@@ -16,17 +16,7 @@ const CRASH_POINTS = Number(process.env['CRASH_POINTS'] ?? 6);
  */
 const STORES: [string, (cluster: Cluster) => string[]][] = [
   ['SQLite', (cluster) => ['--data-dir', cluster.dataDir()]],
-  [
-    'PostgreSQL',
-    () => [
-      '--store',
-      'postgres',
-      '--database-url',
-      TEST_DATABASE_URL,
-      '--database-schema',
-      testSchema(),
-    ],
-  ],
+  ['PostgreSQL', () => postgresStoreArgs()],
 ];
 
 afterAll(dropTestSchemas);

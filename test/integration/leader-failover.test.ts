@@ -2,7 +2,7 @@ import { status, type ServiceError } from '@grpc/grpc-js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createProducer } from '../../src/client/producer.js';
 import { TaskStatus } from '../helpers/grpc-clients.js';
-import { dropTestSchemas, TEST_DATABASE_URL, testSchema } from '../helpers/pg-schema.js';
+import { dropTestSchemas, postgresStoreArgs } from '../helpers/pg-schema.js';
 import { waitFor } from '../helpers/processes.js';
 import { useCluster } from '../helpers/use-cluster.js';
 
@@ -14,15 +14,7 @@ afterAll(dropTestSchemas);
 
 /** A leader group's flags: every leader on one PostgreSQL schema of this test's own. */
 function pgGroup(...extra: string[]): string[] {
-  return [
-    '--store',
-    'postgres',
-    '--database-url',
-    TEST_DATABASE_URL,
-    '--database-schema',
-    testSchema(),
-    ...extra,
-  ];
+  return [...postgresStoreArgs(), ...extra];
 }
 
 describe('leader failover on PostgreSQL', () => {
