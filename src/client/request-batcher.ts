@@ -47,9 +47,12 @@ export class RequestBatcher {
     this.batching = true;
   }
 
-  /** Sends `request` now, or with the rest of this turn's once batching is on. */
+  /**
+   * Sends `request` now, or with the rest of this turn's once batching is on. Throws once
+   * stopped: a request taken then could never be answered.
+   */
   add(request: ScheduleTaskStreamRequest): void {
-    if (this.stopped) return;
+    if (this.stopped) throw new Error('the schedule stream this batcher wrote to has ended');
     if (!this.batching) {
       this.deps.write(request);
       return;

@@ -1,4 +1,6 @@
+import { Client, credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
+import { ScheduleTaskStreamRequest } from '../../src/gen/scheduler/v1/scheduler.js';
 import { createProducer } from '../../src/client/producer.js';
 import { TaskStatus } from '../helpers/grpc-clients.js';
 import { py, pythonClientMissing, skipPython } from '../helpers/strict-python.js';
@@ -17,8 +19,53 @@ function jsonMessages(text: string): unknown[] {
 // once the leader says it takes them. Checked with the strict Python client, which shares
 // no code with drover, and with the producer against a real leader and worker.
 
+/**
+ * Sends `messages` (raw bytes) on one ScheduleTaskStream over a plain grpc-js client with no
+ * drover code in its (de)serializers, and resolves with how the stream ended.
+ */
+function rawStream(address: string, messages: Buffer[]): Promise<ServiceError> {
+  const client = new Client(address, credentials.createInsecure());
+  const call = client.makeBidiStreamRequest(
+    '/scheduler.v1.SchedulerService/ScheduleTaskStream',
+    (bytes: Buffer) => bytes,
+    (bytes: Buffer) => bytes,
+    new Metadata(),
+  );
+  return new Promise((resolve) => {
+    call.on('data', () => {});
+    call.on('error', (err: ServiceError) => {
+      client.close();
+      resolve(err);
+    });
+    for (const message of messages) call.write(message);
+  });
+}
+
 describe('ScheduleTaskStream messages with more than one task', () => {
   const { cluster, clients } = useCluster();
+
+  it('ends the stream with INVALID_ARGUMENT for a message over 10,000 in `more` or one that cannot be read, scheduling none of it', async () => {
+    const { address } = await cluster().startLeader();
+    const task = (n: number) => ({ requestId: n, task: { id: `x${n}`, payload: '1' } });
+    const oversized = ScheduleTaskStreamRequest.encode(
+      ScheduleTaskStreamRequest.fromPartial({
+        ...task(0),
+        more: Array.from({ length: 10_001 }, (_, i) => task(i + 1)),
+      }),
+    ).finish();
+    const tooMany = await rawStream(address, [Buffer.from(oversized)]);
+    expect(tooMany.code).toBe(status.INVALID_ARGUMENT);
+    expect(tooMany.details).toBe(
+      'a message carries at most 10000 tasks in `more` (this one 10001); send them in several messages',
+    );
+    // A field 2 (task) whose length runs past the message's end.
+    const garbled = await rawStream(address, [Buffer.from([0x12, 0x7f, 0x01])]);
+    expect(garbled.code).toBe(status.INVALID_ARGUMENT);
+    expect(garbled.details).toMatch(
+      /^the request to \/scheduler\.v1\.SchedulerService\/ScheduleTaskStream is not a valid protobuf message/,
+    );
+    expect(await clients(address).tasks()).toEqual([]);
+  });
 
   it('answers each task of a message as if alone, in order, over a strict client', async (ctx) => {
     if (skipPython) ctx.skip(pythonClientMissing);

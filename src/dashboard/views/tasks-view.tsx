@@ -77,6 +77,7 @@ export function TasksView({ query: address }: { query: URLSearchParams }) {
         `/v1/tasks?newestFirst=true&pageSize=${PAGE_SIZE}${query}`,
       );
       if (body.nextPageToken) setTokens(['', body.nextPageToken]);
+      else notice('info', 'no older tasks: those pushed off this page have gone since');
     } catch (err) {
       notice('error', messageOf(err));
     }

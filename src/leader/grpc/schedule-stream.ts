@@ -5,7 +5,7 @@ import type {
   ScheduleTaskStreamResponse,
 } from '../../gen/scheduler/v1/scheduler.js';
 import { InvalidArgumentError, NotLeaderError } from '../../shared/errors.js';
-import { toGrpcStatus } from '../../shared/grpc-status.js';
+import { toGrpcStatus, type StatusError } from '../../shared/grpc-status.js';
 import { MalformedMessage } from '../../shared/malformed.js';
 import { MAX_STREAM_BATCH, STREAM_BATCHES_HEADER } from '../../shared/stream-batches.js';
 import type { LeaderApi } from '../leader-api.js';
@@ -19,10 +19,14 @@ type ScheduleStreamCall = ServerDuplexStream<ScheduleTaskStreamRequest, Schedule
  * answer with a status code, not the end of the stream). A message with `more` is several
  * tasks, each scheduled and answered as if alone, their answers sent together once all are
  * in (they share the turn's commit, so they come together anyway). The stream ends once the
- * client has ended its side and every request has been answered; a leader that is not (or
- * no longer) the active one ends it at once with UNAVAILABLE naming the active leader, as
- * any call to a standby ends, so the producer moves there instead of being refused task by
- * task on a stream that can never schedule anything.
+ * client has ended its side and every request has been answered.
+ *
+ * Some refusals end the stream instead, once everything read before them is answered: this
+ * leader is not (or no longer) the active one (UNAVAILABLE naming the active leader, as any
+ * call to a standby ends, so a producer moves there rather than being refused task by task
+ * on a stream that can never schedule anything), a message that cannot be read, or one
+ * with more than MAX_STREAM_BATCH tasks in `more` (INVALID_ARGUMENT: its tasks cannot be
+ * answered one by one, and the rest of the stream may be garbled too).
  */
 export function serveScheduleStream(
   coordinator: LeaderApi,
@@ -34,50 +38,72 @@ export function serveScheduleStream(
   call.sendMetadata(headers);
   let inFlight = 0;
   let clientDone = false;
+  /** Why the stream ends once what is in flight is answered; nothing more is read. */
+  let ending: StatusError | undefined;
   let ended = false;
-  const answer = (response: ScheduleTaskStreamResponse): void => {
-    inFlight--;
-    if (ended) return;
-    // Backpressure: stop reading while the client is not reading its answers.
-    if (!call.write(response)) {
-      call.pause();
-      call.once('drain', () => call.resume());
-    }
-    if (clientDone && inFlight === 0) call.end();
-  };
-  const scheduleOne = taskScheduler(coordinator, logger, call.metadata, (err) => {
-    if (ended) return;
+  /** Ends the stream once nothing is in flight, if it is ending or the client is done. */
+  const settle = (): void => {
+    if (ended || inFlight > 0 || (ending === undefined && !clientDone)) return;
     ended = true;
-    call.emit('error', toGrpcStatus(err, logger));
-  });
-  call.on('data', (request: ScheduleTaskStreamRequest | MalformedMessage) => {
-    inFlight++;
-    // A request that did not decode is refused in-band like any other; it has no id.
-    if (request instanceof MalformedMessage) {
-      answer(refusalOf(0, request.toError(), logger));
-      return;
+    if (ending !== undefined) call.emit('error', ending);
+    else call.end();
+  };
+  const endWith = (err: unknown): void => {
+    if (ending !== undefined) return;
+    ending = toGrpcStatus(err, logger);
+    call.pause();
+  };
+  const endNow = (err: unknown): void => {
+    endWith(err);
+    settle();
+  };
+  /** One message's answers, as one response (none left: the stream's end answers them). */
+  const answer = (answers: readonly TaskAnswer[]): void => {
+    inFlight--;
+    const [head, ...more] = answers.filter((a): a is ScheduleTaskStreamResponse => !!a);
+    // Backpressure: stop reading while the client is not reading its answers.
+    if (head !== undefined && !call.write({ ...head, more })) {
+      call.pause();
+      call.once('drain', () => ending === undefined && call.resume());
     }
+    settle();
+  };
+  const scheduleOne = taskScheduler(coordinator, logger, call.metadata, endWith);
+  call.on('data', (request: ScheduleTaskStreamRequest | MalformedMessage) => {
+    if (ending !== undefined) return;
+    // Its tasks and request ids are unknown: nothing can be answered one by one.
+    if (request instanceof MalformedMessage) return endNow(request.toError());
+    const oversized = oversizedBatch(request);
+    if (oversized !== undefined) return endNow(oversized);
+    inFlight++;
     const first = scheduleOne(request);
     if (request.more.length === 0) {
-      if (first instanceof Promise) void first.then(answer);
-      else answer(first);
+      if (first instanceof Promise) void first.then((one) => answer([one]));
+      else answer([first]);
       return;
     }
     // In order: each task takes its place in the queue in its own scheduleTask call.
-    const rest = request.more.map((more, i) => scheduleOne(more, batchRefusal(more, i)));
-    void Promise.all([first, ...rest]).then(([head, ...tail]) => answer({ ...head!, more: tail }));
+    const rest = request.more.map((more) => scheduleOne(more, nestedRefusal(more)));
+    void Promise.all([first, ...rest]).then(answer);
   });
   call.on('end', () => {
     clientDone = true;
-    if (inFlight === 0) call.end();
+    settle();
   });
   // A broken stream: answers still in flight have nowhere to go; their tasks stay scheduled.
   call.on('error', () => {});
 }
 
 /**
+ * A task's answer, or none: a task refused because this leader is not the active one is
+ * answered by the stream's end (UNAVAILABLE naming the active leader), which the client
+ * sees with its hint; an in-band answer would reach it first and carry no hint.
+ */
+type TaskAnswer = ScheduleTaskStreamResponse | undefined;
+
+/**
  * Schedules one task of the stream: its answer at once for a refusal, else once saved. A
- * refusal because this leader is not the active one goes to `notLeader` too.
+ * refusal because this leader is not the active one goes to `notLeader` instead.
  */
 function taskScheduler(
   coordinator: LeaderApi,
@@ -85,14 +111,15 @@ function taskScheduler(
   metadata: Metadata,
   notLeader: (err: NotLeaderError) => void,
 ) {
-  const refusal = (requestId: number, err: unknown): ScheduleTaskStreamResponse => {
-    if (err instanceof NotLeaderError) notLeader(err);
-    return refusalOf(requestId, err, logger);
+  const refusal = (requestId: number, err: unknown): TaskAnswer => {
+    if (!(err instanceof NotLeaderError)) return refusalOf(requestId, err, logger);
+    notLeader(err);
+    return undefined;
   };
   return (
     request: ScheduleTaskStreamRequest,
     refused?: InvalidArgumentError,
-  ): ScheduleTaskStreamResponse | Promise<ScheduleTaskStreamResponse> => {
+  ): TaskAnswer | Promise<TaskAnswer> => {
     const { requestId } = request;
     try {
       if (refused) throw refused;
@@ -119,18 +146,17 @@ function refusalOf(requestId: number, err: unknown, logger: Logger): ScheduleTas
   return { requestId, id: '', code, message: details ?? '', existing: false, more: [] };
 }
 
-/** Why the `index`th task of a message's `more` is refused, if it is. */
-function batchRefusal(
-  task: ScheduleTaskStreamRequest,
-  index: number,
-): InvalidArgumentError | undefined {
-  if (index >= MAX_STREAM_BATCH) {
-    return new InvalidArgumentError(
-      `at most ${MAX_STREAM_BATCH} tasks in one message's \`more\`; send the rest in another message`,
-    );
-  }
-  if (task.more.length > 0) {
-    return new InvalidArgumentError('a task in `more` must not carry `more` of its own');
-  }
-  return undefined;
+/** A message with more than MAX_STREAM_BATCH tasks in `more`: refused whole, before any work per task. */
+function oversizedBatch(request: ScheduleTaskStreamRequest): InvalidArgumentError | undefined {
+  if (request.more.length <= MAX_STREAM_BATCH) return undefined;
+  return new InvalidArgumentError(
+    `a message carries at most ${MAX_STREAM_BATCH} tasks in \`more\` (this one ${request.more.length}); send them in several messages`,
+  );
+}
+
+/** Why a task of a message's `more` is refused, if it is: it carries `more` of its own. */
+function nestedRefusal(task: ScheduleTaskStreamRequest): InvalidArgumentError | undefined {
+  return task.more.length > 0
+    ? new InvalidArgumentError('a task in `more` must not carry `more` of its own')
+    : undefined;
 }

@@ -114,6 +114,20 @@ export class WriteGroup {
     });
   }
 
+  /**
+   * Tells the observer of a commit of task rows (one of output or controls alone is not a
+   * task commit). After the waiters: a failing observer must not make a durable write look
+   * failed, so its error is dropped.
+   */
+  private observe(tasks: number, ms: number): void {
+    if (tasks === 0 || this.onCommit === undefined) return;
+    try {
+      this.onCommit(tasks, ms);
+    } catch {
+      // Metrics only; the write itself landed.
+    }
+  }
+
   private async flush(): Promise<void> {
     const batch: WriteBatch = {
       rows: [...this.rows.values()],
@@ -140,8 +154,8 @@ export class WriteGroup {
     this.inFlightOutcome = outcome;
     try {
       await written;
-      this.onCommit?.(batch.rows.length, performance.now() - startedMs);
       for (const waiter of waiters) waiter.resolve();
+      this.observe(batch.rows.length, performance.now() - startedMs);
     } catch (err) {
       for (const waiter of waiters) waiter.reject(err);
     } finally {

@@ -508,7 +508,8 @@ export interface ScheduleTaskStreamRequest {
    * Further tasks in the same message, each with its own request_id (and no `more` of its
    * own), scheduled after this one and answered exactly as if each had come in a message
    * of its own: each saved or refused alone. Their answers come in the response's `more`.
-   * At most 10,000 per message. A producer puts in one message what it was given in one
+   * At most 10,000 in `more`: a message with more, or one that cannot be read, ends the
+   * stream with INVALID_ARGUMENT. A producer puts in one message what it was given in one
    * event-loop turn, saving a message each way per task. Send them only to a leader whose
    * response headers carry `drover-stream-batches: 1`: an older leader ignores this field,
    * so those tasks would be neither scheduled nor answered.
@@ -530,7 +531,11 @@ export interface ScheduleTaskStreamResponse {
   message: string;
   /** True when the idempotency key was held (see ScheduleTaskResponse.existing). */
   existing: boolean;
-  /** Answers to the request's `more`, in its order (the fields above answer its first task). */
+  /**
+   * More answers, to the tasks of one request's `more`: match every answer by request_id.
+   * Only tasks that are answered in-band are here: on a leader that is not (or no longer)
+   * the active one the stream ends with UNAVAILABLE instead, naming the active leader.
+   */
   more: ScheduleTaskStreamResponse[];
 }
 

@@ -91,6 +91,29 @@ describe('WriteGroup commit observer', () => {
     expect(commits).toEqual([3, 2]);
   });
 
+  it('is not told of a commit without task rows (output or controls alone)', async () => {
+    const { group, writes, commits } = setup();
+    const saved = group.saveControls([{ key: 'pause:kind:a', value: '{}' }]);
+    await nextTurn();
+    writes[0]!.land();
+    await saved;
+    expect(commits).toEqual([]);
+  });
+
+  it('a failing observer does not make a write that landed look failed', async () => {
+    const writes: (() => void)[] = [];
+    const group = new WriteGroup(
+      () => new Promise<void>((resolve) => writes.push(resolve)),
+      () => {
+        throw new Error('metrics broke');
+      },
+    );
+    const saved = group.save([taskRecord({ seq: 1 })]);
+    await nextTurn();
+    writes[0]!();
+    await expect(saved).resolves.toBeUndefined();
+  });
+
   it('is not told of a write that failed', async () => {
     const { group, writes, commits } = setup();
     const saved = group.save([taskRecord({ seq: 1 })]);
