@@ -126,6 +126,9 @@ describe('ScheduleTaskStream messages with more than one task', () => {
     const producer = createProducer({ leader: address });
     try {
       // The stream's headers come with the first answer; the bursts after it are batched.
+      // (That the producer batches once it sees the header is checked message by message in
+      // test/unit/client/producer.test.ts, on a real grpc-js server; that this leader sends
+      // the header, by the strict Python client above. Here: the result is the same.)
       await producer.schedule({ id: 'first', payload: '1' });
       const ids: string[] = [];
       for (let round = 0; round < 3; round++) {
