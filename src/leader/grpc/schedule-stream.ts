@@ -60,9 +60,9 @@ export function serveScheduleStream(
   /** One message's answers, as one response (none left: the stream's end answers them). */
   const answer = (answers: readonly TaskAnswer[]): void => {
     inFlight--;
-    const [head, ...more] = answers.filter((a): a is ScheduleTaskStreamResponse => !!a);
+    const response = responseOf(answers);
     // Backpressure: stop reading while the client is not reading its answers.
-    if (head !== undefined && !call.write({ ...head, more })) {
+    if (response !== undefined && !call.write(response)) {
       call.pause();
       call.once('drain', () => ending === undefined && call.resume());
     }
@@ -138,6 +138,13 @@ function taskScheduler(
       return refusal(requestId, err);
     }
   };
+}
+
+/** A message's answers as one response: the first, and the rest in its `more`. */
+function responseOf(answers: readonly TaskAnswer[]): ScheduleTaskStreamResponse | undefined {
+  if (answers.length === 1) return answers[0];
+  const [head, ...more] = answers.filter((a): a is ScheduleTaskStreamResponse => !!a);
+  return head && { ...head, more };
 }
 
 /** A task's refusal as an in-band answer, with the status ScheduleTask would have given. */
