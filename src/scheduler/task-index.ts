@@ -16,6 +16,12 @@ export interface TaskQuery {
   readonly afterSeq?: number | undefined;
   /** The most recently created task first. */
   readonly newestFirst?: boolean | undefined;
+  /**
+   * A bound on the page's size on the wire (payload, result and error at 3 bytes a UTF-16
+   * unit): the page ends before a task that would pass it, with at least one task, so a
+   * page of large tasks still fits a client's message limit.
+   */
+  readonly maxBytes?: number | undefined;
 }
 
 /** A page of {@link TaskIndex.list}. */
@@ -305,15 +311,20 @@ export class TaskIndex {
       ? index.entriesReversed(query.afterSeq === undefined ? undefined : query.afterSeq - 1)
       : index.entries((query.afterSeq ?? 0) + 1);
     const tasks: TaskRecord[] = [];
+    const maxBytes = query.maxBytes ?? Infinity;
     let scanned = 0;
+    let bytes = 0;
     for (const [seq, task] of entries) {
-      if (tasks.length >= query.pageSize || scanned >= MAX_LIST_SCAN) {
+      const full = tasks.length >= query.pageSize || scanned >= MAX_LIST_SCAN;
+      const size = full || maxBytes === Infinity ? 0 : taskBytes(task);
+      if (full || (tasks.length > 0 && bytes + size > maxBytes && matches(task, memberId, kind))) {
         // More records follow: the next page starts at the first one not examined.
         return { tasks, nextAfterSeq: newestFirst ? seq + 1 : seq - 1 };
       }
       scanned++;
-      if (memberId !== undefined && task.memberId !== memberId) continue;
-      if (kind === undefined || task.kind === kind) tasks.push(task);
+      if (!matches(task, memberId, kind)) continue;
+      bytes += size;
+      tasks.push(task);
     }
     return { tasks, nextAfterSeq: undefined };
   }
@@ -373,4 +384,21 @@ function runAtKey(task: TaskRecord): TimeKey {
 
 function deadlineKey(task: TaskRecord): TimeKey {
   return [task.startedAtMs! + task.timeoutMs, task.seq];
+}
+
+/** Whether a task passes a list's member and kind filters. */
+function matches(
+  task: TaskRecord,
+  memberId: MemberId | undefined,
+  kind: string | undefined,
+): boolean {
+  return (
+    (memberId === undefined || task.memberId === memberId) &&
+    (kind === undefined || task.kind === kind)
+  );
+}
+
+/** An upper bound on a task's size on the wire, from its long fields (see TaskQuery.maxBytes). */
+function taskBytes(task: TaskRecord): number {
+  return (task.payload.length + (task.result?.length ?? 0) + (task.error?.length ?? 0)) * 3 + 512;
 }

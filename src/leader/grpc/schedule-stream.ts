@@ -61,13 +61,10 @@ export function serveScheduleStream(
   const answer = (answers: readonly TaskAnswer[]): void => {
     inFlight--;
     const response = responseOf(answers);
-    // Backpressure: stop reading while the client is not reading its answers.
-    if (response !== undefined && !call.write(response)) {
-      call.pause();
-      call.once('drain', () => ending === undefined && call.resume());
-    }
+    if (response !== undefined) write(response);
     settle();
   };
+  const write = backpressured(call, () => ending === undefined);
   const scheduleOne = taskScheduler(coordinator, logger, call.metadata, endWith);
   call.on('data', (request: ScheduleTaskStreamRequest | MalformedMessage) => {
     if (ending !== undefined) return;
@@ -137,6 +134,27 @@ function taskScheduler(
     } catch (err) {
       return refusal(requestId, err);
     }
+  };
+}
+
+/**
+ * Writes answers with backpressure: while the client does not read them, its requests are
+ * not read either (one 'drain' listener at a time, however many writes found the buffer
+ * full), and reading resumes on drain unless `mayResume` says the stream is ending.
+ */
+function backpressured(
+  call: ScheduleStreamCall,
+  mayResume: () => boolean,
+): (response: ScheduleTaskStreamResponse) => void {
+  let waiting = false;
+  return (response) => {
+    if (call.write(response) || waiting) return;
+    waiting = true;
+    call.pause();
+    call.once('drain', () => {
+      waiting = false;
+      if (mayResume()) call.resume();
+    });
   };
 }
 

@@ -19,12 +19,27 @@ export type ResponseCall = Pick<
  */
 const ANSWER_EVERY_MS = 100;
 
+/**
+ * Estimated bytes of start orders per message: under the 4 MiB a worker's channel takes by
+ * default, with room for stops and acks. Starts past it go in the next message of the same
+ * turn: payloads of up to 1 MiB each, assigned together, once made one message a worker
+ * refused, dropping its stream and failing the tasks it ran.
+ */
+export const START_MESSAGE_BYTES = 3 * 1024 * 1024;
+
+/** An upper bound on a start order's encoded size: 3 UTF-8 bytes a UTF-16 unit, and ids. */
+function startBytes(order: StartOrder): number {
+  return (order.payload.length + order.taskId.length + order.kind.length) * 3 + 256;
+}
+
 /** An untraced start's trace context: one shared empty map (encoding only reads it). */
 const NO_TRACE: { [key: string]: string } = Object.freeze({}) as { [key: string]: string };
 
 /** The leader's side of a heartbeat stream, as the coordinator sees it. */
 export class StreamChannel implements WorkChannel {
   private pending: HeartbeatResponse | undefined;
+  /** Estimated bytes of the pending message's start orders. */
+  private pendingStartBytes = 0;
   /** Acks waiting for the next message (see ack). */
   private waitingAcks: FinishedAck[] = [];
   /** When the last response was written (performance.now ms). */
@@ -38,6 +53,12 @@ export class StreamChannel implements WorkChannel {
   ) {}
 
   start(order: StartOrder, trace?: Readonly<Record<string, string>>): void {
+    const bytes = startBytes(order);
+    // Full: what is pending goes now, in order, and this start opens the next message.
+    if (this.pending !== undefined && this.pending.start.length > 0) {
+      if (this.pendingStartBytes + bytes > START_MESSAGE_BYTES) this.flush();
+    }
+    this.pendingStartBytes += bytes;
     this.batch().start.push({
       id: order.taskId,
       payload: order.payload,
@@ -107,6 +128,7 @@ export class StreamChannel implements WorkChannel {
   private flush(): void {
     const message = this.pending;
     this.pending = undefined;
+    this.pendingStartBytes = 0;
     if (message === undefined || this.isEnded()) return;
     // Stamped at the write, not when the batch began: the latest proof there is.
     message.heardSerial = this.heardSerial;

@@ -157,8 +157,15 @@ export function taskQueryFromWire(request: GetTasksRequest): TaskQuery {
     pageSize: request.pageSize === 0 ? DEFAULT_PAGE_SIZE : request.pageSize,
     afterSeq,
     newestFirst: request.newestFirst,
+    maxBytes: GET_TASKS_PAGE_BYTES,
   };
 }
+
+/**
+ * Estimated bytes of one GetTasks page: under the 4 MiB a gRPC client (the CLI, grpcurl)
+ * takes by default. A page of large tasks ends early, with a page token for the rest.
+ */
+export const GET_TASKS_PAGE_BYTES = 3 * 1024 * 1024;
 
 /** A kind to filter by ('' means any); a name no task could have is refused. */
 function kindFilterFromWire(kind: string): string | undefined {

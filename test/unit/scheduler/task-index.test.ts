@@ -284,6 +284,25 @@ describe('TaskIndex.list', () => {
     expect(ids(index.list({ pageSize: 10, status: 'running', afterSeq: 2 }).tasks)).toEqual(['t4']);
   });
 
+  it('ends a page before a task that would pass maxBytes (at least one task), both ways', () => {
+    // 1,000 characters estimate as 3,000 bytes plus 512 for the rest: two fit in 8,000.
+    const { index } = setup(5, { payload: 'x'.repeat(1_000) });
+    const seen: string[][] = [];
+    for (const newestFirst of [false, true]) {
+      let afterSeq: number | undefined;
+      // Bounded: five tasks, at least one a page.
+      for (let page = 0; page < 5; page++) {
+        const got = index.list({ pageSize: 10, maxBytes: 8_000, afterSeq, newestFirst });
+        seen.push(ids(got.tasks));
+        afterSeq = got.nextAfterSeq;
+        if (afterSeq === undefined) break;
+      }
+    }
+    expect(seen).toEqual([['t1', 't2'], ['t3', 't4'], ['t5'], ['t5', 't4'], ['t3', 't2'], ['t1']]);
+    // A task bigger than the bound alone still makes a page.
+    expect(ids(index.list({ pageSize: 10, maxBytes: 100 }).tasks)).toEqual(['t1']);
+  });
+
   it('examines at most MAX_LIST_SCAN records per call, and says where to go on', () => {
     const { index } = setup(MAX_LIST_SCAN + 2);
     const page = index.list({ pageSize: 10, memberId: m('nobody') });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { HeartbeatResponse } from '../../../../src/gen/cluster/v1/leader.js';
-import { StreamChannel } from '../../../../src/leader/grpc/stream-channel.js';
+import { START_MESSAGE_BYTES, StreamChannel } from '../../../../src/leader/grpc/stream-channel.js';
 import type { StartOrder } from '../../../../src/scheduler/scheduler.js';
 
 /** A heartbeat call that records what the channel writes. */
@@ -22,6 +22,22 @@ const start = (taskId: string) =>
   ({ taskId, attempt: 1, kind: 'default', payload: 'p' }) as unknown as StartOrder;
 
 describe('StreamChannel', () => {
+  it('splits a turn of large start orders across messages, in order, each under the bound', async () => {
+    const { written, call } = recordingCall();
+    const channel = new StreamChannel(call, () => false);
+    // Payloads of 1,000,000 characters, estimated at 3 bytes each: one per message.
+    const big = (taskId: string) =>
+      ({ ...start(taskId), payload: 'x'.repeat(1_000_000) }) as unknown as StartOrder;
+    for (const id of ['a', 'b', 'c']) channel.start(big(id));
+    channel.start(start('small'));
+    await nextTurn();
+    expect(written.map((m) => m.start.map((s) => s.id))).toEqual([['a'], ['b'], ['c', 'small']]);
+    for (const message of written) {
+      const chars = message.start.reduce((sum, s) => sum + s.payload.length, 0);
+      expect(chars * 3).toBeLessThanOrEqual(START_MESSAGE_BYTES);
+    }
+  });
+
   it('sends acks with the start orders of the same turn, in one message', async () => {
     const { written, call } = recordingCall();
     const channel = new StreamChannel(call, () => false);
