@@ -1,6 +1,6 @@
 import type { MemberId } from '../shared/ids.js';
 import type { Changes, RunningAttempt, StopOrder } from './scheduler-types.js';
-import type { TaskRecord } from './task.js';
+import { attemptKey, type TaskRecord } from './task.js';
 import { requeueAtHead, unqueueTask, type QueueContext } from './task-moves.js';
 import type { KeyLimits } from './key-limits.js';
 import type { WorkerSlots } from './worker-slots.js';
@@ -90,5 +90,31 @@ export function reconcile(
     }
     stop(`task ${taskId} is ${task.status} and no longer runs on ${memberId}`);
   }
+  if (resendStops && known) changed.push(...releaseUnlisted(ctx, memberId, running));
   return { changed, stops };
+}
+
+/**
+ * Tasks restored as running on `memberId` (a leader restart or failover) that the first
+ * heartbeat of its new stream does not list: that message lists every attempt the worker
+ * runs, so it does not run these (it never got the start), and they need not wait out the
+ * re-attach grace. Back to the head of the queue with their attempt kept, as any lost
+ * worker's: a report still on its way lands. Tasks its slots hold are its own already.
+ */
+function releaseUnlisted(
+  ctx: WorkerLossContext,
+  memberId: MemberId,
+  running: readonly RunningAttempt[],
+): TaskRecord[] {
+  const listed = new Set(running.map((r) => attemptKey(r.taskId, r.attempt)));
+  const unlisted = ctx.index
+    .running()
+    .filter(
+      (task) =>
+        task.memberId === memberId &&
+        !ctx.slots.holds(memberId, task.id) &&
+        !listed.has(attemptKey(task.id, task.attempt)),
+    );
+  for (const task of unlisted) ctx.keyLimits.claimed(task.id, task.attempt, memberId);
+  return requeueLost(ctx, unlisted, 'did not list it when it came back after the restart');
 }

@@ -105,6 +105,33 @@ describe('reconcile', () => {
     expect(ctx.slots.runningOn(m('a')).sort()).toEqual(['t1', 't2']);
   });
 
+  it('on a stream’s first heartbeat, requeues what was restored as running on it and it does not list', () => {
+    const { ctx, tasks } = setup(4);
+    const [t1, t2, t3, t4] = tasks as [TaskRecord, TaskRecord, TaskRecord, TaskRecord];
+    // Restored after a restart (no slot held): t1 and t2 on a, t3 on b; t4 a's own already.
+    run(ctx, t1, 'a', false);
+    run(ctx, t2, 'a', false);
+    run(ctx, t3, 'b', false);
+    run(ctx, t4, 'a');
+    const claimed: string[] = [];
+    const listed = [{ taskId: t2.id, attempt: 1 }];
+    const withKeys = { ...ctx, keyLimits: { claimed: (id: TaskId) => void claimed.push(id) } };
+    // A later heartbeat of the stream (not its first) changes nothing of the sort.
+    expect(reconcile(withKeys, m('a'), listed, false).changed).toEqual([]);
+    expect(t1.status).toBe('running');
+    const { changed, stops } = reconcile(withKeys, m('a'), listed, true);
+    expect(changed).toEqual([t1]);
+    expect(stops).toEqual([]);
+    expect(t1).toMatchObject({ status: 'pending', attempt: 1, memberId: 'a' });
+    expect(t1.error).toBe(
+      'member a did not list it when it came back after the restart during attempt 1',
+    );
+    expect([t2.status, t3.status, t4.status]).toEqual(['running', 'running', 'running']);
+    expect(ctx.slots.runningOn(m('a')).sort()).toEqual(['t2', 't4']);
+    // Its key (if any) counts it no more; t2's was claimed when re-attached.
+    expect(claimed.sort()).toEqual(['t1', 't2']);
+  });
+
   it('stops attempts that are not the worker’s, and cancelled ones only when asked', () => {
     const { ctx, tasks } = setup(2);
     const [t1, t2] = tasks as [TaskRecord, TaskRecord];

@@ -7,10 +7,15 @@ import { leaderParts } from '../leader-parts.js';
 const a = asMemberId('a');
 const GRACE = 5_000;
 
-/** A leader restarted while worker a ran two tasks; the grace is armed unless told not to. */
+/**
+ * A leader restarted while workers a and c ran a task each; the grace is armed unless told
+ * not to. (A worker that comes back lists what it runs, so its other restored tasks go back
+ * to the queue at once: the grace is for those whose worker does not come back, here c's.)
+ */
 async function setup(arm = true) {
   const before = leaderParts();
-  before.worker('a', { slots: 2 });
+  before.worker('a', { slots: 1 });
+  before.worker('c', { slots: 1 });
   const [first, second] = await before.enqueue({}, {});
   await before.timers.settle();
   const parts = leaderParts();
