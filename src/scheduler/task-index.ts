@@ -1,42 +1,10 @@
 import { NotFoundError } from '../shared/errors.js';
-import type { MemberId, TaskId } from '../shared/ids.js';
+import type { TaskId } from '../shared/ids.js';
 import { BTree } from './sorted-btree.js';
 import { checkTaskTransition, isFinal, type TaskRecord, type TaskStatus } from './task.js';
+import { listPage, type TaskPage, type TaskQuery } from './task-list.js';
 
-/** Filter and page for {@link TaskIndex.list}. */
-export interface TaskQuery {
-  readonly status?: TaskStatus | undefined;
-  readonly memberId?: MemberId | undefined;
-  readonly kind?: string | undefined;
-  readonly pageSize: number;
-  /**
-   * Where the page starts: only tasks created after this one (oldest first), or before it
-   * (newest first): the previous page's `nextAfterSeq`.
-   */
-  readonly afterSeq?: number | undefined;
-  /** The most recently created task first. */
-  readonly newestFirst?: boolean | undefined;
-  /**
-   * A bound on the page's size on the wire (payload, result and error at 3 bytes a UTF-16
-   * unit): the page ends before a task that would pass it, with at least one task, so a
-   * page of large tasks still fits a client's message limit.
-   */
-  readonly maxBytes?: number | undefined;
-}
-
-/** A page of {@link TaskIndex.list}. */
-export interface TaskPage {
-  readonly tasks: TaskRecord[];
-  /**
-   * Where the next page starts (pass as `afterSeq`), or undefined at the end. A page may
-   * hold fewer than `pageSize` tasks and still have a next page: each call examines a
-   * bounded number of records so a sparse filter cannot make one call slow.
-   */
-  readonly nextAfterSeq: number | undefined;
-}
-
-/** Most records one list call examines, whatever the filter (keeps every call cheap). */
-export const MAX_LIST_SCAN = 10_000;
+export { MAX_LIST_SCAN, type TaskPage, type TaskQuery } from './task-list.js';
 
 /**
  * Every task the scheduler holds, by id, and the indexes over them that keep each question
@@ -294,39 +262,14 @@ export class TaskIndex {
     return this.finished.values();
   }
 
-  /**
-   * One page of tasks in creation order, or newest first. A status filter walks that
-   * status's index from the page start (O(log n + page)); member and kind filters are
-   * applied while walking, within
-   * {@link MAX_LIST_SCAN} records per call.
-   */
+  /** Every task, in creation order. */
   all(): TaskRecord[] {
     return [...this.bySeq.values()];
   }
 
+  /** One page of tasks (see {@link listPage}): a status filter walks that status's index. */
   list(query: TaskQuery): TaskPage {
-    const index = query.status === undefined ? this.bySeq : this.byStatus[query.status];
-    const { memberId, kind, newestFirst } = query;
-    const entries = newestFirst
-      ? index.entriesReversed(query.afterSeq === undefined ? undefined : query.afterSeq - 1)
-      : index.entries((query.afterSeq ?? 0) + 1);
-    const tasks: TaskRecord[] = [];
-    const maxBytes = query.maxBytes ?? Infinity;
-    let scanned = 0;
-    let bytes = 0;
-    for (const [seq, task] of entries) {
-      const full = tasks.length >= query.pageSize || scanned >= MAX_LIST_SCAN;
-      const size = full || maxBytes === Infinity ? 0 : taskBytes(task);
-      if (full || (tasks.length > 0 && bytes + size > maxBytes && matches(task, memberId, kind))) {
-        // More records follow: the next page starts at the first one not examined.
-        return { tasks, nextAfterSeq: newestFirst ? seq + 1 : seq - 1 };
-      }
-      scanned++;
-      if (!matches(task, memberId, kind)) continue;
-      bytes += size;
-      tasks.push(task);
-    }
-    return { tasks, nextAfterSeq: undefined };
+    return listPage(query.status === undefined ? this.bySeq : this.byStatus[query.status], query);
   }
 
   /**
@@ -384,21 +327,4 @@ function runAtKey(task: TaskRecord): TimeKey {
 
 function deadlineKey(task: TaskRecord): TimeKey {
   return [task.startedAtMs! + task.timeoutMs, task.seq];
-}
-
-/** Whether a task passes a list's member and kind filters. */
-function matches(
-  task: TaskRecord,
-  memberId: MemberId | undefined,
-  kind: string | undefined,
-): boolean {
-  return (
-    (memberId === undefined || task.memberId === memberId) &&
-    (kind === undefined || task.kind === kind)
-  );
-}
-
-/** An upper bound on a task's size on the wire, from its long fields (see TaskQuery.maxBytes). */
-function taskBytes(task: TaskRecord): number {
-  return (task.payload.length + (task.result?.length ?? 0) + (task.error?.length ?? 0)) * 3 + 512;
 }
