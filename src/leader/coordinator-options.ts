@@ -1,4 +1,5 @@
 import type { TaskPolicyDefaults } from '../scheduler/retry-policy.js';
+import type { PrefetchPolicy } from '../scheduler/worker-slots.js';
 import type { OutputLimits } from '../scheduler/task-output.js';
 import type { Retention } from './maintenance/retention-prune.js';
 import type { MembershipTiming } from './membership/registry.js';
@@ -17,6 +18,8 @@ export interface CoordinatorOptions {
    * and re-attach them before they go back to the queue as new attempts.
    */
   readonly reattachGraceMs: number;
+  /** How far assignment may run ahead of a worker's free slots (see PrefetchPolicy). */
+  readonly prefetch?: PrefetchPolicy;
   /** Finished tasks kept: at most this many, and none finished longer ago than the age. */
   readonly retention: Retention;
   /** Task output kept in memory: per task and in total, in characters. */

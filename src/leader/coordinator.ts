@@ -120,6 +120,7 @@ export class Coordinator {
     const scheduler = (this.scheduler = new Scheduler({
       maxPayloadBytes: options.maxPayloadBytes,
       policy: options.taskPolicy,
+      prefetch: options.prefetch,
     }));
     const events = this.events;
     const output = (this.output = new TaskOutputLog(options.output));

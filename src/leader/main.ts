@@ -187,6 +187,7 @@ function coordinatorOptions(config: LeaderConfig): ConstructorParameters<typeof 
     sweepIntervalMs: membership.sweepIntervalMs,
     maxPayloadBytes: config.tasks.maxPayloadBytes,
     reattachGraceMs: config.tasks.reattachGraceMs,
+    prefetch: { maxTasks: config.tasks.prefetch, shortAttemptMs: config.tasks.prefetchShortMs },
     retention: config.retention,
     output: config.output,
     watchers: config.watchers,

@@ -59,6 +59,7 @@ export function completeAttempt(
       break;
     case 'running':
       if (report.memberId === undefined) return completeByHand(ctx, nowMs, task, report);
+      ctx.slots.observeAttempt(task.memberId, nowMs - (task.startedAtMs ?? nowMs));
       ctx.slots.release(task.memberId, task.id);
       break;
   }

@@ -9,6 +9,7 @@ import {
   type Priority,
   type TaskRecord,
 } from './task.js';
+import type { PrefetchPolicy } from './worker-slots.js';
 import { utf8ByteLength } from './utf8.js';
 
 /** Limits the scheduler enforces on new tasks. */
@@ -16,6 +17,8 @@ export interface SchedulerLimits {
   readonly maxPayloadBytes: number;
   /** Retry and timeout policy for tasks that name none; {@link DEFAULT_TASK_POLICY} if absent. */
   readonly policy?: TaskPolicyDefaults | undefined;
+  /** How far assignment may run ahead of workers' free slots; none if absent. */
+  readonly prefetch?: PrefetchPolicy | undefined;
 }
 
 /** A task as asked for by ScheduleTask, after the adapter has decoded it. */

@@ -22,7 +22,36 @@ interface Worker {
     { readonly taskId: TaskId; readonly key: string | undefined; readonly attempt: number }
   >;
   eligible: boolean;
+  /**
+   * How long this worker's attempts have lately taken, from start order to report, in ms
+   * (a moving average); undefined until one has been reported.
+   */
+  recentAttemptMs: number | undefined;
 }
+
+/**
+ * How far the leader may run ahead of a worker's free slots. A worker that runs short tasks
+ * spends most of a slot's cycle waiting for the leader (its report, the commit of its next
+ * assignment, the start order on the way back); handing it a few tasks more than it has
+ * slots lets the next one start the moment a slot frees, and its start order travels and
+ * commits while the slot is still busy. Only short tasks: a task handed ahead waits on
+ * its worker for a slot, so behind a long one it would wait while another worker idles.
+ */
+export interface PrefetchPolicy {
+  /** Tasks a worker may hold beyond its slots (never more than its slot count); 0: none. */
+  readonly maxTasks: number;
+  /** The most a worker's recent attempts may take on average for it to get any, in ms. */
+  readonly shortAttemptMs: number;
+}
+
+/** No prefetch: a worker gets no more tasks than it has slots. */
+export const NO_PREFETCH: PrefetchPolicy = { maxTasks: 0, shortAttemptMs: 0 };
+
+/**
+ * Weight of the newest attempt in a worker's moving average of attempt times: about the
+ * last ten count, so one slow task does not stop prefetch, and a run of them does.
+ */
+const RECENT_ATTEMPT_WEIGHT = 0.2;
 
 /** Told when a task of a concurrency key takes (+1) or frees (-1) a slot. */
 export type KeyHoldsListener = (key: string, taskId: TaskId, delta: 1 | -1) => void;
@@ -40,6 +69,12 @@ export class WorkerSlots {
    */
   private readonly ready = new Set<MemberId>();
   /**
+   * Eligible workers with every slot busy and room to prefetch: they get work only when no
+   * worker in {@link ready} is left, so a task goes ahead to a busy worker only when no
+   * idle slot anywhere could start it now.
+   */
+  private readonly spare = new Set<MemberId>();
+  /**
    * Tasks with an attempt some worker was told to stop and has not reported (how many).
    * Such a task is not forgotten: its id could be reused, and the late report of the old
    * attempt would then be taken for the new task's.
@@ -53,16 +88,19 @@ export class WorkerSlots {
    */
   private readonly keyHolds = new Map<string, number>();
 
-  constructor(private readonly onKeyHolds: KeyHoldsListener = () => {}) {}
+  constructor(
+    private readonly onKeyHolds: KeyHoldsListener = () => {},
+    private readonly prefetch: PrefetchPolicy = NO_PREFETCH,
+  ) {}
 
   /** Slots held by tasks with this concurrency key. */
   heldByKey(key: string): number {
     return this.keyHolds.get(key) ?? 0;
   }
 
-  /** Number of workers in the line for work (eligible, with a free slot). */
+  /** Number of workers in the line for work (eligible, with a free slot or room to prefetch). */
   get readyCount(): number {
-    return this.ready.size;
+    return this.ready.size + this.spare.size;
   }
 
   /** True if the worker is known. */
@@ -86,6 +124,7 @@ export class WorkerSlots {
       running: new Map(),
       stopping: new Map(),
       eligible: false,
+      recentAttemptMs: undefined,
     });
   }
 
@@ -106,6 +145,7 @@ export class WorkerSlots {
     if (!worker) return undefined;
     this.workers.delete(id);
     this.ready.delete(id);
+    this.spare.delete(id);
     for (const { taskId, key } of worker.stopping.values()) {
       this.unmarkStopping(taskId);
       this.countKey(key, taskId, -1);
@@ -120,15 +160,38 @@ export class WorkerSlots {
    * puts it back at the end with {@link putBack}.
    */
   nextReady(): Taker | undefined {
-    const id = this.ready.values().next().value;
+    const line = this.ready.size > 0 ? this.ready : this.spare;
+    const id = line.values().next().value;
     if (id === undefined) return undefined;
-    this.ready.delete(id);
+    line.delete(id);
     return this.workers.get(id);
   }
 
-  /** Puts a worker taken with {@link nextReady} back at the end of the line. */
+  /** Puts a worker taken with {@link nextReady} back at the end of its line. */
   putBack(id: MemberId): void {
-    this.ready.add(id);
+    const worker = this.workers.get(id);
+    if (worker) this.refreshReady(worker);
+  }
+
+  /**
+   * A worker reported the end of an attempt that took `ms` from its start order: its
+   * moving average decides whether it may get tasks ahead of its free slots.
+   */
+  observeAttempt(id: MemberId | undefined, ms: number): void {
+    const worker = id === undefined ? undefined : this.workers.get(id);
+    if (!worker || this.prefetch.maxTasks === 0) return;
+    const recent = worker.recentAttemptMs;
+    worker.recentAttemptMs =
+      recent === undefined ? ms : recent + RECENT_ATTEMPT_WEIGHT * (ms - recent);
+    this.refreshReady(worker);
+  }
+
+  /** Tasks a worker may hold now: its slots, and room to prefetch while its tasks are short. */
+  private capacity(worker: Worker): number {
+    const { maxTasks, shortAttemptMs } = this.prefetch;
+    const recent = worker.recentAttemptMs;
+    if (maxTasks === 0 || recent === undefined || recent > shortAttemptMs) return worker.slots;
+    return worker.slots + Math.min(maxTasks, worker.slots);
   }
 
   /**
@@ -242,10 +305,21 @@ export class WorkerSlots {
     this.onKeyHolds(key, taskId, delta);
   }
 
+  /** Files the worker in the line it belongs in now: free slot, room to prefetch, or none. */
   private refreshReady(worker: Worker): void {
-    const ready = worker.eligible && slotsUsed(worker) < worker.slots;
-    if (ready && !this.ready.has(worker.id)) this.ready.add(worker.id);
-    else if (!ready) this.ready.delete(worker.id);
+    const used = slotsUsed(worker);
+    const ready = worker.eligible && used < worker.slots;
+    const spare = worker.eligible && !ready && used < this.capacity(worker);
+    if (ready) {
+      this.spare.delete(worker.id);
+      this.ready.add(worker.id);
+    } else if (spare) {
+      this.ready.delete(worker.id);
+      this.spare.add(worker.id);
+    } else {
+      this.ready.delete(worker.id);
+      this.spare.delete(worker.id);
+    }
   }
 }
 

@@ -48,6 +48,13 @@ export class TestClients {
     }).then((r) => r.id);
   }
 
+  /** Schedules several tasks in one ScheduleTasks call; resolves with their ids. */
+  scheduleMany(tasks: (Partial<Task> & { payload: string })[]): Promise<string[]> {
+    return this.call(this.scheduler, this.scheduler.scheduleTasks, {
+      tasks: tasks.map((task) => taskDraft(task)),
+    }).then((r) => r.ids);
+  }
+
   async task(id: string): Promise<Task> {
     const { task } = await this.call(this.scheduler, this.scheduler.getTask, { id });
     return task!;

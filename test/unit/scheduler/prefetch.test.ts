@@ -1,0 +1,150 @@
+import { describe, expect, it } from 'vitest';
+import { Scheduler } from '../../../src/scheduler/scheduler.js';
+import { WorkerSlots, type PrefetchPolicy } from '../../../src/scheduler/worker-slots.js';
+import type { MemberId, TaskId } from '../../../src/shared/ids.js';
+import { FakeClock } from '../../helpers/fake-clock.js';
+
+const m = (id: string) => id as MemberId;
+const t = (id: string) => id as TaskId;
+const POLICY: PrefetchPolicy = { maxTasks: 8, shortAttemptMs: 50 };
+
+/** Eligible workers with the given slot counts under a prefetch policy. */
+function slotsWith(workers: Record<string, number>, policy: PrefetchPolicy = POLICY) {
+  const slots = new WorkerSlots(() => {}, policy);
+  for (const [id, count] of Object.entries(workers)) {
+    slots.upsert(m(id), count, new Set(['default']));
+    slots.setEligible(m(id), true);
+  }
+  return slots;
+}
+
+/** Gives a worker tasks from the line until it leaves the line; returns how many it took. */
+function fill(slots: WorkerSlots, id: string, prefix: string): number {
+  let taken = 0;
+  for (let taker = slots.nextReady(); taker?.id === id; taker = slots.nextReady()) {
+    slots.occupy(m(id), t(`${prefix}${taken++}`));
+  }
+  return taken;
+}
+
+describe('WorkerSlots: prefetch', () => {
+  it('gives a worker no more than its slots until it has reported a short attempt', () => {
+    const slots = slotsWith({ a: 2 });
+    expect(fill(slots, 'a', 'x')).toBe(2);
+    slots.observeAttempt(m('a'), 3);
+    expect(slots.readyCount).toBe(1);
+    expect(fill(slots, 'a', 'y')).toBe(2); // prefetch is capped at the slot count
+    expect(slots.runningOn(m('a'))).toHaveLength(4);
+  });
+
+  it('caps what goes ahead at maxTasks', () => {
+    const slots = slotsWith({ a: 8 }, { maxTasks: 3, shortAttemptMs: 50 });
+    slots.observeAttempt(m('a'), 1);
+    expect(fill(slots, 'a', 'x')).toBe(11);
+  });
+
+  it('never hands a task ahead to a busy worker while another has a free slot', () => {
+    const slots = slotsWith({ a: 1, b: 1 });
+    slots.observeAttempt(m('a'), 1);
+    slots.observeAttempt(m('b'), 1);
+    slots.occupy(m('a'), t('x')); // a busy, with room to prefetch; b idle
+    expect(slots.nextReady()?.id).toBe('b');
+    slots.occupy(m('b'), t('y'));
+    // Every slot busy: now the prefetch room is used, a first, then b.
+    expect(slots.nextReady()?.id).toBe('a');
+    slots.occupy(m('a'), t('z'));
+    expect(slots.nextReady()?.id).toBe('b');
+  });
+
+  it('stops once a run of slow attempts lifts the average past the short limit', () => {
+    const slots = slotsWith({ a: 1 });
+    slots.observeAttempt(m('a'), 10);
+    slots.occupy(m('a'), t('x'));
+    expect(slots.readyCount).toBe(1);
+    // One slow attempt moves the average a fifth of the way: still short.
+    slots.observeAttempt(m('a'), 200);
+    expect(slots.readyCount).toBe(1);
+    for (let i = 0; i < 5; i++) slots.observeAttempt(m('a'), 200);
+    expect(slots.readyCount).toBe(0);
+    // Short again after a run of quick ones.
+    for (let i = 0; i < 20; i++) slots.observeAttempt(m('a'), 5);
+    expect(slots.readyCount).toBe(1);
+  });
+
+  it('a worker over its slots when prefetch stops gets nothing until it drains below them', () => {
+    const slots = slotsWith({ a: 2 });
+    slots.observeAttempt(m('a'), 1);
+    expect(fill(slots, 'a', 'x')).toBe(4);
+    for (let i = 0; i < 20; i++) slots.observeAttempt(m('a'), 1_000);
+    slots.release(m('a'), t('x0'));
+    slots.release(m('a'), t('x1'));
+    expect(slots.readyCount).toBe(0); // 2 held, 2 slots
+    slots.release(m('a'), t('x2'));
+    expect(line(slots)).toEqual(['a']);
+  });
+
+  it('does nothing without a policy (the default)', () => {
+    const slots = new WorkerSlots();
+    slots.upsert(m('a'), 1, new Set(['default']));
+    slots.setEligible(m('a'), true);
+    slots.observeAttempt(m('a'), 1);
+    expect(fill(slots, 'a', 'x')).toBe(1);
+  });
+});
+
+/** The line for work, front first, left as it was. */
+function line(slots: WorkerSlots): string[] {
+  const order: string[] = [];
+  for (let taker = slots.nextReady(); taker !== undefined; taker = slots.nextReady()) {
+    order.push(taker.id);
+  }
+  for (const id of order) slots.putBack(m(id));
+  return order;
+}
+
+describe('Scheduler: prefetch', () => {
+  function setup(slots: number) {
+    const clock = new FakeClock();
+    const scheduler = new Scheduler({ maxPayloadBytes: 64, prefetch: POLICY });
+    scheduler.upsertWorker(m('w'), slots, new Set(['default']));
+    scheduler.setEligible(m('w'), true);
+    const schedule = (id: string, key?: string) =>
+      scheduler.schedule(clock.nowMs(), { id, payload: 'p', concurrencyKey: key });
+    const started = () => scheduler.assign(clock.nowMs()).starts.map((s) => s.taskId as string);
+    const finish = (id: string) => {
+      const task = scheduler.get(t(id));
+      scheduler.complete(clock.nowMs(), { taskId: t(id), attempt: task.attempt, memberId: m('w') });
+    };
+    return { clock, scheduler, schedule, started, finish };
+  }
+
+  it('after a short attempt, hands a worker up to its slots again in tasks ahead, in FIFO order', () => {
+    const { clock, schedule, started, finish } = setup(2);
+    for (let i = 1; i <= 8; i++) schedule(`t${i}`);
+    expect(started()).toEqual(['t1', 't2']);
+    clock.advance(4);
+    finish('t1');
+    expect(started()).toEqual(['t3', 't4', 't5']);
+    expect(started()).toEqual([]);
+  });
+
+  it('a slow worker gets no tasks ahead', () => {
+    const { clock, schedule, started, finish } = setup(2);
+    for (let i = 1; i <= 8; i++) schedule(`t${i}`);
+    expect(started()).toEqual(['t1', 't2']);
+    clock.advance(500);
+    finish('t1');
+    expect(started()).toEqual(['t3']);
+  });
+
+  it('tasks handed ahead count against their key limit: it is never exceeded', () => {
+    const { clock, scheduler, schedule, started, finish } = setup(4);
+    scheduler.keyLimits.set({ key: 'k' }, { maxRunning: 2, rate: undefined });
+    for (let i = 1; i <= 6; i++) schedule(`k${i}`, 'k');
+    expect(started()).toEqual(['k1', 'k2']);
+    clock.advance(1);
+    finish('k1');
+    expect(started()).toEqual(['k3']);
+    expect(scheduler.keyLimits.running('k')).toBe(2);
+  });
+});
