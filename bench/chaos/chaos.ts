@@ -87,6 +87,11 @@ export interface ChaosReport {
    * after SIGCONT before it ended (its fence, or its handler returning).
    */
   readonly wokePastFence: Distribution;
+  /**
+   * Attempts the leader handed to a worker whose slots were all busy (prefetch), from its
+   * `drover_task_attempts_prefetched_total`; undefined if its metrics could not be read.
+   */
+  readonly prefetched: number | undefined;
 }
 
 interface WorkerSlot {
@@ -139,6 +144,7 @@ export async function runChaos(settings: ChaosSettings): Promise<ChaosReport> {
     ]);
     const listening = await leader.waitForLine((l) => l.msg === 'leader listening', 15_000);
     const address = (listening['addresses'] as string[])[0]!;
+    const http = await leader.waitForLine((l) => l.msg === 'http listening', 15_000);
     api = new TestClients(address);
     const prefixes = Array.from({ length: settings.workers }, (_, i) => lab?.addNamespace(i) ?? []);
     const startWorker = (id: string, index: number): Promise<DroverProcess> =>
@@ -289,6 +295,7 @@ export async function runChaos(settings: ChaosSettings): Promise<ChaosReport> {
       mostAtOnceByKey: byKey.most,
       busiestKeyInstant: byKey.witness,
       wokePastFence: distribution(byKey.wokePastFenceMs),
+      prefetched: await prefetchedAttempts(`http://${String(http['address'])}`),
     };
   } finally {
     api?.close();
@@ -407,4 +414,17 @@ function analyseFault(
 function repeatedKeys(keys: readonly unknown[]): unknown[] {
   const seen = new Set<unknown>();
   return keys.filter((key) => (seen.has(key) ? true : (seen.add(key), false)));
+}
+
+/** The leader's count of attempts handed ahead of a free slot, from its /metrics. */
+async function prefetchedAttempts(http: string): Promise<number | undefined> {
+  try {
+    const text = await (
+      await fetch(`${http}/metrics`, { signal: AbortSignal.timeout(5000) })
+    ).text();
+    const line = /^drover_task_attempts_prefetched_total (\d+)/m.exec(text);
+    return line ? Number(line[1]) : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -24,6 +24,10 @@ export function renderChaosMarkdown(
       `seed ${s.seed}, leader ${s.leaderTimings.join(' ')}.` +
       (result.cutsSkipped ? ` Cut-offs skipped: ${result.cutsSkipped}.` : ''),
     '',
+    `Tasks of ${s.taskMs[0]}-${s.taskMs[1]} ms; attempts handed to a worker whose slots were ` +
+      `all busy (prefetch, the leader's \`drover_task_attempts_prefetched_total\`): ` +
+      `${result.prefetched ?? 'not read'}.`,
+    '',
     '| tasks scheduled | completed | lost | failed | duplicated completions | same attempt run twice | tasks re-run (at-least-once) |',
     '| ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     `| ${result.scheduled} | ${result.completed} | ${result.lost} | ${result.failed} | ` +

@@ -6,7 +6,8 @@
  * Settings (environment): CHAOS_DURATION_S (120; smoke 12), CHAOS_WORKERS (4; smoke 3),
  * CHAOS_SLOTS (4), CHAOS_RATE (50 tasks/s; smoke 40), CHAOS_FAULT_EVERY_MS (2000; smoke
  * 800), CHAOS_SEED (1), CHAOS_KEYS (8; smoke 4: concurrency keys the tasks take in turn)
- * and CHAOS_KEY_LIMIT (2: each key's limit of running tasks). The full run uses the leader's default membership timings; smoke
+ * CHAOS_KEY_LIMIT (2: each key's limit of running tasks) and CHAOS_TASK_MS ("20-400": each
+ * task's work, ms; short tasks, "1-20", make the leader prefetch). The full run uses the leader's default membership timings; smoke
  * uses the tests' fast ones. Results: bench/results/chaos-<time>.json and .md, and
  * chaos-latest.*. Exits 1 if a task was lost, completed twice, an attempt ran twice, or a
  * key ran more tasks at once than its limit.
@@ -39,13 +40,22 @@ const DEFAULT_TIMINGS = [
   '3000',
 ];
 
+/** "lo-hi" in ms, as CHAOS_TASK_MS gives it. */
+function msRange(text: string): [number, number] {
+  const match = /^(\d+)-(\d+)$/.exec(text);
+  if (!match || Number(match[1]) > Number(match[2])) {
+    throw new Error(`CHAOS_TASK_MS must be "lo-hi" in ms (lo <= hi), not "${text}"`);
+  }
+  return [Number(match[1]), Number(match[2])];
+}
+
 const deadAfterMs = smoke ? 600 : 3000;
 const settings: ChaosSettings = {
   durationMs: env('CHAOS_DURATION_S', '120', '12') * 1000,
   workers: env('CHAOS_WORKERS', '4', '3'),
   slots: env('CHAOS_SLOTS', '4', '4'),
   ratePerSec: env('CHAOS_RATE', '50', '40'),
-  taskMs: [20, 400],
+  taskMs: msRange(process.env['CHAOS_TASK_MS'] ?? '20-400'),
   faultEveryMs: env('CHAOS_FAULT_EVERY_MS', '2000', '800'),
   // Half of the holds end before the dead timeout (suspect, then back), half after.
   faultHoldMs: [Math.round(deadAfterMs / 2), deadAfterMs * 2],

@@ -18,6 +18,8 @@ export interface AssignmentDeps {
   readonly defer: (fn: () => void) => void;
   /** Called after every round (a round may have emptied a rate bucket). */
   readonly afterRound?: () => void;
+  /** Told how many of the starts going out were handed ahead of a free slot (prefetch). */
+  readonly onAhead?: (count: number) => void;
 }
 
 /**
@@ -69,6 +71,11 @@ export class Assignment {
   /** Tells workers to start what was assigned to them (once it is saved). */
   dispatch(starts: readonly StartOrder[]): void {
     for (const memberId of this.deps.channels.sendStarts(starts)) this.deps.feed.changed(memberId);
+    const { onAhead } = this.deps;
+    if (onAhead === undefined) return;
+    let ahead = 0;
+    for (const start of starts) if (start.ahead) ahead++;
+    if (ahead > 0) onAhead(ahead);
   }
 
   private run(): void {

@@ -60,7 +60,7 @@ export interface LeaderDeps {
    * The leader's metrics: told of every saved task step (and, by a store the HA leader opens
    * itself, of every group commit).
    */
-  readonly metrics?: Pick<LeaderMetrics, 'observeCommit' | 'count'>;
+  readonly metrics?: Pick<LeaderMetrics, 'observeCommit' | 'count' | 'countAhead'>;
   /** Spans of each task's schedule, queue wait, assignment and completion; none if unset. */
   readonly tracer?: TaskTracer;
 }
@@ -145,6 +145,7 @@ export class Coordinator {
       ...{ scheduler, commits, channels, feed, clock, log, defer },
       // A round may empty a rate bucket: the due timer then has an earlier time to keep.
       afterRound: () => this.due.refresh(),
+      onAhead: deps.metrics && ((count) => deps.metrics?.countAhead(count)),
     }));
     const members = (this.lifecycle = new MemberLifecycle({
       ...{ membership, scheduler, channels, commits, assignment, feed, clock, ids, log },

@@ -54,6 +54,7 @@ function startAttempt(
   task: TaskRecord,
   memberId: MemberId,
 ): StartOrder {
+  const ahead = !ctx.slots.hasFreeSlot(memberId);
   // Start time first: entering `running` files the task under its deadline.
   task.startedAtMs = nowMs;
   task.attempt++;
@@ -64,7 +65,7 @@ function startAttempt(
   ctx.slots.occupy(memberId, task.id, key);
   // A start takes a rate token (which may close the key's gate until the next one).
   if (key !== undefined) ctx.keyLimits.started(task.kind, key, nowMs);
-  return {
+  const start: StartOrder = {
     memberId,
     taskId: task.id,
     attempt: task.attempt,
@@ -72,4 +73,5 @@ function startAttempt(
     payload: task.payload,
     concurrencyKey: key,
   };
+  return ahead ? { ...start, ahead } : start;
 }

@@ -10,6 +10,11 @@ export interface StartOrder {
   readonly payload: string;
   /** The task's concurrency key: the worker fences such an attempt (see key-fence.ts). */
   readonly concurrencyKey: string | undefined;
+  /**
+   * Handed to a worker whose slots were all busy (prefetch): it waits there for a slot.
+   * Absent on an ordinary start.
+   */
+  readonly ahead?: true;
 }
 
 /** Tells the adapter to stop an attempt on a member. */

@@ -10,41 +10,53 @@ import type { ChaosReport } from '../../bench/chaos/chaos.js';
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
+/** Runs `npm run chaos -- --smoke` with extra settings; resolves with its report. */
+async function smokeRun(env: Record<string, string> = {}): Promise<ChaosReport> {
+  const out = mkdtempSync(join(tmpdir(), 'drover-chaos-'));
+  try {
+    // The real chaos run, as `npm run chaos -- --smoke` runs it (dist/ is built by npm test).
+    // It exits 1 when an invariant breaks; the JSON says which.
+    await run(
+      join(ROOT, 'node_modules/.bin/tsx'),
+      ['bench/chaos/run.ts', '--smoke', '--out', out],
+      { cwd: ROOT, timeout: 170_000, env: { ...process.env, ...env } },
+    ).catch((err: unknown) => err);
+    return JSON.parse(readFileSync(join(out, 'chaos-latest.json'), 'utf8')) as ChaosReport;
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+}
+
+/** What every chaos run must hold, whatever its settings. */
+function expectInvariants(report: ChaosReport): void {
+  expect(report.scheduled).toBeGreaterThan(100);
+  expect({
+    lost: report.lost,
+    failed: report.failed,
+    duplicateCompletions: report.duplicateCompletions,
+    sameAttemptRunTwice: report.sameAttemptRunTwice,
+  }).toEqual({ lost: 0, failed: 0, duplicateCompletions: 0, sameAttemptRunTwice: 0 });
+  expect(report.completed).toBe(report.scheduled);
+  // Issue #18: no concurrency key ever ran more tasks at once than its limit, on the
+  // workers' own clocks, through kills, freezes and cuts (keyed fencing).
+  expect(report.settings.keys).toBeGreaterThan(0);
+  expect(report.mostOfOneKeyAtOnce).toBeLessThanOrEqual(report.settings.keyLimit);
+  // Faults really happened, and every kill was noticed.
+  expect(report.faults.kill + report.faults.freeze + report.faults.cut).toBeGreaterThan(3);
+  expect(report.detectionMs.kill.n).toBe(report.faults.kill);
+}
+
 describe('chaos run (smoke: 12 s, fast timings)', () => {
   it('loses no task, completes none twice, runs no attempt twice and no key past its limit while workers fail', async () => {
-    const out = mkdtempSync(join(tmpdir(), 'drover-chaos-'));
-    try {
-      // The real chaos run, as `npm run chaos -- --smoke` runs it (dist/ is built by npm test).
-      // It exits 1 when an invariant breaks; the JSON says which.
-      await run(
-        join(ROOT, 'node_modules/.bin/tsx'),
-        ['bench/chaos/run.ts', '--smoke', '--out', out],
-        {
-          cwd: ROOT,
-          timeout: 170_000,
-        },
-      ).catch((err: unknown) => err);
-      const report = JSON.parse(
-        readFileSync(join(out, 'chaos-latest.json'), 'utf8'),
-      ) as ChaosReport;
-      expect(report.scheduled).toBeGreaterThan(100);
-      expect({
-        lost: report.lost,
-        failed: report.failed,
-        duplicateCompletions: report.duplicateCompletions,
-        sameAttemptRunTwice: report.sameAttemptRunTwice,
-      }).toEqual({ lost: 0, failed: 0, duplicateCompletions: 0, sameAttemptRunTwice: 0 });
-      expect(report.completed).toBe(report.scheduled);
-      // Issue #18: no concurrency key ever ran more tasks at once than its limit, on the
-      // workers' own clocks, through kills, freezes and cuts (keyed fencing).
-      expect(report.settings.keys).toBeGreaterThan(0);
-      expect(report.mostOfOneKeyAtOnce).toBeLessThanOrEqual(report.settings.keyLimit);
-      expect(report.mostOfOneKeyAtOnce).toBe(report.settings.keyLimit);
-      // Faults really happened, and every kill was noticed.
-      expect(report.faults.kill + report.faults.freeze + report.faults.cut).toBeGreaterThan(3);
-      expect(report.detectionMs.kill.n).toBe(report.faults.kill);
-    } finally {
-      rmSync(out, { recursive: true, force: true });
-    }
+    const report = await smokeRun();
+    expectInvariants(report);
+    expect(report.mostOfOneKeyAtOnce).toBe(report.settings.keyLimit);
+  }, 180_000);
+
+  it('holds the same with short tasks at a rate that fills every slot, so the leader prefetches', async () => {
+    const report = await smokeRun({ CHAOS_TASK_MS: '1-10', CHAOS_RATE: '1500', CHAOS_KEYS: '8' });
+    expectInvariants(report);
+    // Tasks really went ahead to busy workers, through the same faults.
+    expect(report.prefetched).toBeGreaterThan(0);
   }, 180_000);
 });

@@ -51,6 +51,7 @@ export class LeaderMetrics {
   private readonly started: Counter<'kind'>;
   private readonly finished: Counter<'kind' | 'status'>;
   private readonly retries: Counter<'kind'>;
+  private readonly ahead: Counter;
   private readonly toStart: LeanHistogram;
   private readonly runTime: LeanHistogram;
   private readonly commitSeconds: LeanSeries;
@@ -75,6 +76,11 @@ export class LeaderMetrics {
       name: 'drover_tasks_finished_total',
       help: 'Tasks that ended, by kind and status (completed, error, cancelled).',
       labelNames: ['kind', 'status'],
+      registers,
+    });
+    this.ahead = new Counter({
+      name: 'drover_task_attempts_prefetched_total',
+      help: 'Attempts handed to a worker whose slots were all busy (prefetch); they waited there for a slot.',
       registers,
     });
     this.retries = new Counter({
@@ -108,6 +114,11 @@ export class LeaderMetrics {
       this.registry,
     ).labels();
     this.gauges(sources, registers);
+  }
+
+  /** Counts attempts handed to workers ahead of a free slot (prefetch). */
+  countAhead(count: number): void {
+    this.ahead.inc(count);
   }
 
   /** Records one commit of task changes (after it landed): how long, how many. */

@@ -119,12 +119,18 @@ describe('Scheduler: prefetch', () => {
   }
 
   it('after a short attempt, hands a worker up to its slots again in tasks ahead, in FIFO order', () => {
-    const { clock, schedule, started, finish } = setup(2);
+    const { clock, scheduler, schedule, started, finish } = setup(2);
     for (let i = 1; i <= 8; i++) schedule(`t${i}`);
     expect(started()).toEqual(['t1', 't2']);
     clock.advance(4);
     finish('t1');
-    expect(started()).toEqual(['t3', 't4', 't5']);
+    // t3 takes the freed slot; t4 and t5 go ahead, and their start orders say so.
+    const { starts } = scheduler.assign(clock.nowMs());
+    expect(starts.map((s) => [s.taskId, s.ahead ?? false])).toEqual([
+      ['t3', false],
+      ['t4', true],
+      ['t5', true],
+    ]);
     expect(started()).toEqual([]);
   });
 

@@ -57,4 +57,16 @@ describe('LeaderMetrics', () => {
       `drover_tasks_finished_total{kind="${OTHER_KINDS}",status="completed"} 50`,
     );
   });
+
+  it('counts attempts handed ahead of a free slot (prefetch), from 0', async () => {
+    const metrics = emptyLeaderMetrics();
+    expect(await lines(metrics, 'drover_task_attempts_prefetched_total')).toEqual([
+      'drover_task_attempts_prefetched_total 0',
+    ]);
+    metrics.countAhead(3);
+    metrics.countAhead(2);
+    expect(await lines(metrics, 'drover_task_attempts_prefetched_total')).toEqual([
+      'drover_task_attempts_prefetched_total 5',
+    ]);
+  });
 });
