@@ -155,7 +155,7 @@ function members({ members: rows, settings: s }: Results): string[] {
 function timers({ timers: rows, settings: s }: Results): string[] {
   if (rows.length === 0) return [];
   return [
-    `**Timer precision** of delayed tasks: ${s.timerTasks.toLocaleString('en-US')} tasks due within the same second (run times spread evenly over it), scheduled ahead in batches of 1,000 (drover: \`run_at\`; BullMQ: delayed jobs with \`delay\`), run by empty handlers on ${s.latencyWorkers}x${s.slots} slots; how late each handler started after its run time, ms: p50 / p99 / max. With more tasks due than slots can start in that second, the figure includes the wait for a slot.`,
+    `**Timer precision** of delayed tasks: ${s.timerTasks.toLocaleString('en-US')} tasks due within the same second (run times spread evenly over it), scheduled ahead in batches of 1,000 (drover: \`run_at\`; BullMQ: delayed jobs with \`delay\`), run by empty handlers on ${s.latencyWorkers}x${s.slots} slots, after ${s.timerWarmUp.toLocaleString('en-US')} tasks with no delay warmed the same processes; how late each handler started after its run time, ms: p50 / p99 / max over ${s.runs} run(s) on fresh processes, pooled. With more tasks due than slots can start in that second, the figure includes the wait for a slot.`,
     '',
     tableRow(['system', 'start minus run time']),
     tableRow(['---', '---']),
