@@ -3,7 +3,7 @@ import type { KeyLimits } from './key-limits.js';
 import type { Changes, StartOrder } from './scheduler-types.js';
 import { attemptsInSeries, type TaskRecord } from './task.js';
 import { finishTask, type QueueContext } from './task-moves.js';
-import type { WorkerSlots } from './worker-slots.js';
+import type { WorkerLine, WorkerSlots } from './worker-slots.js';
 
 /** What an assignment round reads and changes: the queue, the slots, the key limits. */
 export interface AssignContext extends QueueContext {
@@ -12,18 +12,31 @@ export interface AssignContext extends QueueContext {
 }
 
 /**
- * Fills every free slot of every eligible worker, round-robin so work spreads. Cost is
- * O(assignments + eligible workers that find nothing to take), never a scan of tasks.
+ * Fills every free slot of every eligible worker, round-robin so work spreads, then hands
+ * what is left to busy workers with room to prefetch: only once no free slot anywhere can
+ * take a queued task. Cost is O(assignments + eligible workers that find nothing to take),
+ * never a scan of tasks.
  */
 export function assignRound(ctx: AssignContext, nowMs: number): Changes & { starts: StartOrder[] } {
+  const round = { starts: [] as StartOrder[], changed: [] as TaskRecord[] };
+  assignFrom(ctx, nowMs, 'free', round);
+  assignFrom(ctx, nowMs, 'ahead', round);
+  return round;
+}
+
+/** Offers the queue to the workers of one line until none of them can take anything. */
+function assignFrom(
+  ctx: AssignContext,
+  nowMs: number,
+  line: WorkerLine,
+  { starts, changed }: { starts: StartOrder[]; changed: TaskRecord[] },
+): void {
   const { queue, slots, index } = ctx;
-  const starts: StartOrder[] = [];
-  const changed: TaskRecord[] = [];
-  // A worker that finds nothing goes to the back; once every ready worker in a row has
-  // found nothing, nothing more can be assigned now.
+  // A worker that finds nothing goes to the back; once every worker of the line in a row
+  // has found nothing, nothing more can be assigned from it now.
   let misses = 0;
-  while (queue.size > 0 && slots.readyCount > 0 && misses < slots.readyCount) {
-    const worker = slots.nextReady()!;
+  while (queue.size > 0 && slots.lineSize(line) > 0 && misses < slots.lineSize(line)) {
+    const worker = slots.nextIn(line)!;
     const entry = queue.takeFor(worker);
     if (entry === undefined) {
       slots.putBack(worker.id);
@@ -44,7 +57,6 @@ export function assignRound(ctx: AssignContext, nowMs: number): Changes & { star
     starts.push(startAttempt(ctx, nowMs, task, worker.id));
     changed.push(task);
   }
-  return { changed, starts };
 }
 
 /** Starts a task's next attempt on a worker just taken from the line, which has a free slot. */

@@ -44,6 +44,9 @@ export interface PrefetchPolicy {
   readonly shortAttemptMs: number;
 }
 
+/** The lines of workers waiting for work: a slot free now, or busy with room to prefetch. */
+export type WorkerLine = 'free' | 'ahead';
+
 /** No prefetch: a worker gets no more tasks than it has slots. */
 export const NO_PREFETCH: PrefetchPolicy = { maxTasks: 0, shortAttemptMs: 0 };
 
@@ -69,9 +72,10 @@ export class WorkerSlots {
    */
   private readonly ready = new Set<MemberId>();
   /**
-   * Eligible workers with every slot busy and room to prefetch: they get work only when no
-   * worker in {@link ready} is left, so a task goes ahead to a busy worker only when no
-   * idle slot anywhere could start it now.
+   * Eligible workers with every slot busy and room to prefetch: an assignment round offers
+   * them work only after every worker in {@link ready} has taken what it can, so a task
+   * goes ahead to a busy worker only when no idle slot anywhere could start it now (an
+   * idle worker of other kinds, or not the task's target, does not hold prefetch back).
    */
   private readonly spare = new Set<MemberId>();
   /**
@@ -106,6 +110,11 @@ export class WorkerSlots {
   /** True if the worker is known. */
   has(id: MemberId): boolean {
     return this.workers.has(id);
+  }
+
+  /** True if the worker is known and may get new work (alive, not draining). */
+  isEligible(id: MemberId): boolean {
+    return this.workers.get(id)?.eligible ?? false;
   }
 
   /** Adds a worker, or updates its slots and kinds on a rejoin; it starts ineligible. */
@@ -154,13 +163,26 @@ export class WorkerSlots {
     return [...worker.running.keys()];
   }
 
+  /** Workers in a line: `free` (a slot free now) or `ahead` (busy, room to prefetch). */
+  lineSize(line: WorkerLine): number {
+    return (line === 'free' ? this.ready : this.spare).size;
+  }
+
   /**
-   * Takes the worker first in line for work out of the line. The caller then either gives
-   * it a task ({@link occupy}, which puts it back at the end if it has a slot left) or
-   * puts it back at the end with {@link putBack}.
+   * Takes the worker first in line for work out of the line: the `free` line while it has
+   * workers, else the `ahead` line. See {@link nextIn}.
    */
   nextReady(): Taker | undefined {
-    const line = this.ready.size > 0 ? this.ready : this.spare;
+    return this.nextIn(this.ready.size > 0 ? 'free' : 'ahead');
+  }
+
+  /**
+   * Takes the worker first in a line out of it. The caller then either gives it a task
+   * ({@link occupy}, which puts it back at the end of the line it now belongs to, if any)
+   * or puts it back at the end with {@link putBack}.
+   */
+  nextIn(which: WorkerLine): Taker | undefined {
+    const line = which === 'free' ? this.ready : this.spare;
     const id = line.values().next().value;
     if (id === undefined) return undefined;
     line.delete(id);

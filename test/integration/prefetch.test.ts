@@ -27,17 +27,22 @@ describe('prefetch', () => {
    * A leader and one worker of 2 slots that has just run 10 short tasks; then 6 tasks of
    * 400 ms scheduled at once. Returns how many were running right after scheduling.
    */
-  async function run(leaderArgs: string[]) {
+  async function run(leaderArgs: string[], options: { idleOther?: boolean } = {}) {
     const { address } = await cluster().startLeader(leaderArgs);
     const worker = await cluster().startWorker(address, 'w', ['--slots', '2']);
+    // Every task is for w: an idle worker that cannot take them must not hold prefetch back.
+    const target = options.idleOther ? { targetMemberId: 'w' } : {};
+    if (options.idleOther) await cluster().startWorker(address, 'other', ['--slots', '1']);
     const api = clients(address);
-    for (let i = 0; i < 10; i++) await api.schedule({ id: `short${i}`, payload: '1' });
+    for (let i = 0; i < 10; i++) {
+      await api.schedule({ id: `short${i}`, payload: '1', ...target });
+    }
     const done = (n: number) => async () =>
       (await api.tasks(TaskStatus.TASK_STATUS_COMPLETED)).length === n;
     await waitFor(done(10), { timeoutMs: 10_000, what: 'the short tasks completed' });
     // One call: the tasks are saved with their assignments before it answers.
     await api.scheduleMany(
-      Array.from({ length: 6 }, (_, i) => ({ id: `long${i}`, payload: '400' })),
+      Array.from({ length: 6 }, (_, i) => ({ id: `long${i}`, payload: '400', ...target })),
     );
     const runningAtOnce = (await api.tasks(TaskStatus.TASK_STATUS_RUNNING)).length;
     await waitFor(done(16), { timeoutMs: 15_000, what: 'every task completed' });
@@ -58,6 +63,14 @@ describe('prefetch', () => {
     // Each task's handler ran once, and never more than 2 at once.
     expect(worker.linesWith('task started')).toHaveLength(16);
     expect(spans.size).toBe(16);
+    const longs = [...spans].filter(([id]) => id.startsWith('long')).map(([, span]) => span);
+    expect(mostAtOnce(longs)).toBe(2);
+  });
+
+  it('prefetches to a worker while another idles that cannot take its tasks', async () => {
+    const { runningAtOnce, worker, spans } = await run([], { idleOther: true });
+    expect(runningAtOnce).toBe(4);
+    expect(worker.linesWith('task started')).toHaveLength(16);
     const longs = [...spans].filter(([id]) => id.startsWith('long')).map(([, span]) => span);
     expect(mostAtOnce(longs)).toBe(2);
   });

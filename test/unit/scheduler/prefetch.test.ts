@@ -134,6 +134,44 @@ describe('Scheduler: prefetch', () => {
     expect(started()).toEqual([]);
   });
 
+  it('an idle worker that cannot take the queued tasks (other kinds, not their target) does not hold prefetch back', () => {
+    const { clock, scheduler, schedule, started, finish } = setup(2);
+    // `cmd` runs only commands: idle, with a free slot, and of no use to these tasks.
+    scheduler.upsertWorker(m('cmd'), 1, new Set(['command']));
+    scheduler.setEligible(m('cmd'), true);
+    for (let i = 1; i <= 4; i++) schedule(`t${i}`);
+    scheduler.schedule(clock.nowMs(), { id: 'for-w', payload: 'p', targetMemberId: 'w' });
+    expect(started()).toEqual(['t1', 't2']);
+    clock.advance(4);
+    finish('t1');
+    const { starts } = scheduler.assign(clock.nowMs());
+    expect(starts.map((s) => [s.taskId, s.memberId, s.ahead ?? false])).toEqual([
+      ['t3', 'w', false],
+      ['t4', 'w', true],
+      ['for-w', 'w', true],
+    ]);
+  });
+
+  it('a free slot still comes first: no task goes ahead while an idle worker can take it', () => {
+    const { clock, scheduler, schedule, started, finish } = setup(2);
+    for (let i = 1; i <= 3; i++) schedule(`t${i}`);
+    expect(started()).toEqual(['t1', 't2']);
+    clock.advance(4);
+    finish('t1');
+    expect(started()).toEqual(['t3']);
+    scheduler.upsertWorker(m('idle'), 1, new Set(['default']));
+    scheduler.setEligible(m('idle'), true);
+    schedule('t4');
+    schedule('t5');
+    // t4 to the idle worker's free slot; t5 ahead to w (busy, short tasks), not waiting.
+    expect(
+      scheduler.assign(clock.nowMs()).starts.map((s) => [s.taskId, s.memberId, s.ahead ?? false]),
+    ).toEqual([
+      ['t4', 'idle', false],
+      ['t5', 'w', true],
+    ]);
+  });
+
   it('a slow worker gets no tasks ahead', () => {
     const { clock, schedule, started, finish } = setup(2);
     for (let i = 1; i <= 8; i++) schedule(`t${i}`);
