@@ -213,6 +213,31 @@ describe('durable task list (SQLite store only)', () => {
     expect((await corrupt.exited).code).toBe(1);
     expect(stderrOf(corrupt)).toMatch(/is not a drover database or is corrupt/);
   }, 30_000);
+
+  it('exits at once with one clear line when the data directory cannot be made', async () => {
+    const file = join(cluster().dataDir(), 'a-file');
+    writeFileSync(file, 'not a directory');
+    // Under /proc mkdir fails with ENOENT whatever exists: Node's recursive mkdir spun there
+    // for ever, deaf to SIGTERM.
+    const cases: [string, RegExp][] = [
+      [file, /cannot use .*a-file as the data directory: .*a-file is a file, not a directory/],
+      [join(file, 'sub'), /is a file, not a directory/],
+      ['/proc/drover-nope', /cannot create the data directory \/proc\/drover-nope: ENOENT/],
+    ];
+    for (const [i, [dataDir, message]] of cases.entries()) {
+      const leader = cluster().spawn(`bad-dir-${i}`, [
+        'leader',
+        '--listen',
+        '127.0.0.1:0',
+        '--data-dir',
+        dataDir,
+      ]);
+      expect((await leader.exited).code).toBe(1);
+      const lines = leader.raw.filter((line) => line.trim() !== '');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(message);
+    }
+  }, 30_000);
 });
 
 function stderrOf(proc: DroverProcess): string {

@@ -1,5 +1,5 @@
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { TaskRecord } from '../task.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './sqlite-schema.js';
@@ -56,7 +56,7 @@ export class SqliteTaskStore implements TaskStore {
   private readonly group: WriteGroup;
 
   constructor(options: SqliteStoreOptions) {
-    mkdirSync(options.dataDir, { recursive: true });
+    makeDataDir(options.dataDir);
     const file = join(options.dataDir, DATABASE_FILE);
     this.db = openDatabase(file, options.sync ?? 'full');
     // Positional parameters, and a plain UPDATE by rowid for the common case (a task's
@@ -209,6 +209,38 @@ export class SqliteTaskStore implements TaskStore {
   async close(): Promise<void> {
     await this.group.drain();
     this.db.close();
+  }
+}
+
+/**
+ * Creates the data directory and any parents, or throws a StoreOpenError that says which
+ * part is wrong. One level at a time rather than `mkdirSync(dir, { recursive: true })`:
+ * under a directory where mkdir fails with ENOENT whatever exists (/proc), Node's
+ * recursive mkdir retries for ever, and the leader would spin without ever saying why.
+ */
+function makeDataDir(dir: string): void {
+  const path = resolve(dir);
+  const levels: string[] = [];
+  for (let level = path; ; level = dirname(level)) {
+    levels.unshift(level);
+    if (dirname(level) === level) break;
+  }
+  for (const level of levels) {
+    try {
+      mkdirSync(level);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
+        throw new StoreOpenError(
+          `cannot create the data directory ${path}: ${(err as Error).message}`,
+          { cause: err },
+        );
+      }
+      if (!statSync(level).isDirectory()) {
+        throw new StoreOpenError(
+          `cannot use ${path} as the data directory: ${level} is a file, not a directory`,
+        );
+      }
+    }
   }
 }
 
