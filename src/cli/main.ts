@@ -28,7 +28,8 @@ export function buildProgram(): Command {
   const program = new Command('drover')
     .description('drover: a leader/worker task cluster over gRPC')
     .version(packageVersion(), '-V, --version', 'print the version')
-    .showHelpAfterError()
+    // One line after an error, not the whole help: the error is what the user must see.
+    .showHelpAfterError('(add --help for usage)')
     .exitOverride();
   registerLeader(program);
   registerWorker(program);

@@ -301,11 +301,18 @@ export class Scheduler {
 
   /**
    * Why a task that could start does not, for people reading the task list: a pending
-   * task of a paused kind says so. Undefined when nothing of the leader's own holds it.
+   * task of a paused kind, for a member that is not there, or over its key's limits says
+   * so. Undefined when nothing the leader knows of holds it (it waits for a free slot).
    */
   waitingReason(task: TaskRecord): string | undefined {
     if (task.status !== 'pending') return undefined;
     if (this.queue.isPaused(task.kind)) return `paused: kind ${task.kind}`;
+    const target = task.targetMemberId;
+    if (target !== undefined && !this.slots.isEligible(target)) {
+      return this.slots.has(target)
+        ? `target: member ${target} takes no new work (draining, or not heard from)`
+        : `target: member ${target} is not connected`;
+    }
     if (task.concurrencyKey === undefined) return undefined;
     const hold = this.keyLimits.holdOf(task.kind, task.concurrencyKey);
     return hold === undefined ? undefined : describeHold(hold);

@@ -10,7 +10,7 @@ import { addTaskShapeOptions, taskShapeFields, type TaskShapeOptions } from '../
 type AddOptions = ClientOptions & TaskShapeOptions & { tz?: string; replace?: boolean };
 
 /**
- * `drover cron add NAME 'EXPR' [PAYLOAD] --tz ZONE [task options]`, `cron list` (or just
+ * `drover cron add NAME 'EXPR' PAYLOAD --tz ZONE [task options]` (or `-`/--payload-file), `cron list` (or just
  * `cron`), `cron remove NAME`, `cron pause NAME`, `cron resume NAME`: named schedules that
  * each schedule one task per firing.
  */
@@ -51,10 +51,15 @@ function registerAdd(cron: Command): void {
     addTaskShapeOptions(
       cron
         .command('add')
-        .description('add a schedule: e.g. drover cron add nightly "0 3 * * *" --tz Europe/Berlin')
+        .description(
+          `add a schedule: e.g. drover cron add nightly "0 3 * * *" --tz Europe/Berlin '{"scope":"all"}'`,
+        )
         .argument('<name>', 'the schedule name: 1-64 letters, digits, ".", "_", ":" or "-"')
         .argument('<expression>', 'cron expression: 5 fields, or 6 with seconds first')
-        .argument('[payload]', 'the payload of each task; - reads it from stdin'),
+        .argument(
+          '[payload]',
+          'the payload of each task (required: here, - to read stdin, or --payload-file FILE)',
+        ),
     )
       .option('--tz <zone>', 'IANA time zone the expression is read in (default: UTC)')
       .option('--replace', 'replace a schedule of the same name instead of refusing'),

@@ -107,6 +107,22 @@ describe('Scheduler.assign', () => {
   });
 });
 
+describe('Scheduler.waitingReason', () => {
+  it('says when a task waits for a target member that is not there or takes no work', () => {
+    const { scheduler, schedule } = setup({ busy: 0 });
+    expect(scheduler.waitingReason(schedule('a', { targetMemberId: 'gone' }))).toBe(
+      'target: member gone is not connected',
+    );
+    scheduler.setEligible(m('busy'), false);
+    expect(scheduler.waitingReason(schedule('b', { targetMemberId: 'busy' }))).toBe(
+      'target: member busy takes no new work (draining, or not heard from)',
+    );
+    // Eligible with every slot taken: it waits for a slot, which is no reason to report.
+    scheduler.setEligible(m('busy'), true);
+    expect(scheduler.waitingReason(scheduler.get(t('b')))).toBeUndefined();
+  });
+});
+
 describe('Scheduler.complete', () => {
   function running() {
     const ctx = setup({ a: 1, b: 1 });

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   LeaderMetrics,
@@ -27,6 +28,21 @@ async function lines(metrics: LeaderMetrics, name: string): Promise<string[]> {
 }
 
 describe('LeaderMetrics', () => {
+  it("lists in the README's metrics table every drover_ metric it serves, and no other", async () => {
+    const served = (await emptyLeaderMetrics().registry.getMetricsAsJSON())
+      .map((metric) => metric.name)
+      .filter((name) => name.startsWith('drover_'));
+    const readme = readFileSync(new URL('../../../../README.md', import.meta.url), 'utf8');
+    // Table rows only: `| \`drover_x\`, \`drover_y\` | type | ...`.
+    const documented = readme
+      .split('\n')
+      .filter((line) => line.startsWith('| `drover_'))
+      .flatMap((line) =>
+        [...line.split('|')[1]!.matchAll(/`(drover_[a-z_]+)`/g)].map((m) => m[1]!),
+      );
+    expect([...new Set(documented)].sort()).toEqual([...new Set(served)].sort());
+  });
+
   it('reports every member state, at 0 when none is in it', async () => {
     expect(await lines(emptyLeaderMetrics(), 'drover_members')).toEqual([
       'drover_members{state="joining"} 0',
