@@ -7,7 +7,7 @@
  * CHAOS_SLOTS (4), CHAOS_RATE (50 tasks/s; smoke 40), CHAOS_FAULT_EVERY_MS (2000; smoke
  * 800), CHAOS_SEED (1), CHAOS_KEYS (8; smoke 4: concurrency keys the tasks take in turn)
  * CHAOS_KEY_LIMIT (2: each key's limit of running tasks) and CHAOS_TASK_MS ("20-400": each
- * task's work, ms; short tasks, "1-20", make the leader prefetch). The full run uses the leader's default membership timings; smoke
+ * task's work, ms; short tasks at a rate that fills every slot, such as "20-40" at 500/s, make the leader prefetch). The full run uses the leader's default membership timings; smoke
  * uses the tests' fast ones. Results: bench/results/chaos-<time>.json and .md, and
  * chaos-latest.*. Exits 1 if a task was lost, completed twice, an attempt ran twice, or a
  * key ran more tasks at once than its limit.

@@ -164,7 +164,9 @@ describe('retries, timeouts, quarantine and drain', () => {
     const { address } = await cluster().startLeader();
     const old = await cluster().startWorker(address, 'old', ['--slots', '2']);
     const api = clients(address);
-    await api.schedule({ id: 'long', payload: '800' });
+    // Long enough to still run once the CLI, a process of its own, has started on a busy
+    // machine (800 ms was not, once).
+    await api.schedule({ id: 'long', payload: '3000' });
     await old.waitForLine((l) => l.msg === 'task started' && l['taskId'] === 'long');
 
     const drain = cluster().spawn('cli', ['drain', 'old', '--leader', address]);
