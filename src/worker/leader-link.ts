@@ -33,7 +33,7 @@ import type { TaskRunner } from './runner.js';
 /** What the link needs of the runner: what runs, free slots, and starting and stopping. */
 export type LinkRunner = Pick<
   TaskRunner,
-  'running' | 'runningCount' | 'freeSlots' | 'start' | 'stop' | 'fence'
+  'running' | 'runningCount' | 'freeSlots' | 'start' | 'stop' | 'fence' | 'gateKeyed'
 >;
 
 /** Settings of a {@link LeaderLink}. */
@@ -104,6 +104,9 @@ export class LeaderLink {
         if (stopped > 0) this.log.warn({ stopped, reason }, 'keyed attempts fenced');
       },
     });
+    // Checked again as each keyed attempt starts: one that waited for a slot may start
+    // after the deadline, before the fence's own timer has run (both due on one wake-up).
+    options.runner.gateKeyed(() => (this.fence.allowsKeyed() ? undefined : this.fence.reason()));
     this.joined = new Promise((resolve) => (this.connected = resolve));
   }
 

@@ -114,6 +114,8 @@ export class TaskRunner {
   private readonly timers: Timers;
   private readonly observer: AttemptObserver | undefined;
   private readonly tracer: AttemptTracer | undefined;
+  /** Asked as a keyed attempt's handler is about to run: why it may not, if it may not. */
+  private keyedGate: () => string | undefined = () => undefined;
 
   constructor(options: TaskRunnerOptions) {
     this.slots = options.slots;
@@ -182,6 +184,16 @@ export class TaskRunner {
   }
 
   /**
+   * Sets the check a keyed attempt passes as its handler is about to run, not only when
+   * its start order arrived: a task handed ahead (prefetch) waits here for a slot, maybe
+   * while this process is frozen past its fence deadline, and must not start after it
+   * (the leader may have given its key's place away). A refusal starts it stopped.
+   */
+  gateKeyed(gate: () => string | undefined): void {
+    this.keyedGate = gate;
+  }
+
+  /**
    * Stops every attempt with a concurrency key (the leader may have given their places
    * away: see key-fence.ts); returns how many were running. Reported as stopped, as for a
    * stop from the leader: a leader that still holds one refuses nothing and retries it.
@@ -243,6 +255,10 @@ export class TaskRunner {
     const logsInfo = this.log.isLevelEnabled('info');
     const startedAtMs = logsInfo || this.observer ? performance.now() : 0;
     try {
+      if (attempt.keyed && !attempt.stopped) {
+        const fenced = this.keyedGate();
+        if (fenced !== undefined) attempt.stop(new TaskStoppedError(fenced));
+      }
       const early = this.refusal(work, attempt);
       if (early) {
         this.finish(context, attempt, early, startedAtMs, logsInfo);

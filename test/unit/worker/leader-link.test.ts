@@ -15,6 +15,7 @@ const runner: LinkRunner = {
   freeSlots: 1,
   start: () => {},
   fence: () => 0,
+  gateKeyed: () => {},
   stop: () => {},
 };
 

@@ -202,6 +202,38 @@ describe('TaskRunner', () => {
     expect(tasks.running).toEqual([{ id: 'plain', attempt: 1 }]);
   });
 
+  it('a keyed attempt waiting for a slot is checked again as it starts: past the fence it starts stopped', async () => {
+    const reports: AttemptOutcome[] = [];
+    const ran: string[] = [];
+    let finishBusy = (): void => {};
+    const tasks = new TaskRunner({
+      slots: 1,
+      handlers: new Map<string, TaskHandler>([
+        ['busy', () => new Promise<string>((resolve) => (finishBusy = () => resolve('done')))],
+        ['work', ({ id }) => (ran.push(id), 'ok')],
+      ]),
+      report: (outcome) => (reports.push(outcome), Promise.resolve()),
+      logger: pino({ level: 'silent' }),
+    });
+    let fenced: string | undefined;
+    tasks.gateKeyed(() => fenced);
+    tasks.start({ id: 'slot', attempt: 1, kind: 'busy', payload: '' });
+    // Handed ahead: both wait for the one slot, accepted while the fence still allowed them.
+    tasks.start({ id: 'keyed', attempt: 1, kind: 'work', payload: '', concurrencyKey: 'k' });
+    tasks.start({ id: 'plain', attempt: 1, kind: 'work', payload: '', concurrencyKey: '' });
+    await flush();
+    // The deadline passes (say, while the process was frozen) before the slot frees.
+    fenced = 'fenced: not heard';
+    finishBusy();
+    await flush();
+    expect(ran).toEqual(['plain']);
+    expect(reports.map((r) => [r.id, r.error ?? r.result])).toEqual([
+      ['slot', 'done'],
+      ['keyed', 'stopped: fenced: not heard'],
+      ['plain', 'ok'],
+    ]);
+  });
+
   it('fails only the task for a thrown value that breaks String()', async () => {
     const { tasks, reports } = runner({
       sync: () => {
