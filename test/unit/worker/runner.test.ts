@@ -215,15 +215,15 @@ describe('TaskRunner', () => {
       report: (outcome) => (reports.push(outcome), Promise.resolve()),
       logger: pino({ level: 'silent' }),
     });
-    let fenced: string | undefined;
-    tasks.gateKeyed(() => fenced);
+    const fence: { reason?: string } = {};
+    tasks.gateKeyed(() => fence.reason);
     tasks.start({ id: 'slot', attempt: 1, kind: 'busy', payload: '' });
     // Handed ahead: both wait for the one slot, accepted while the fence still allowed them.
     tasks.start({ id: 'keyed', attempt: 1, kind: 'work', payload: '', concurrencyKey: 'k' });
     tasks.start({ id: 'plain', attempt: 1, kind: 'work', payload: '', concurrencyKey: '' });
     await flush();
     // The deadline passes (say, while the process was frozen) before the slot frees.
-    fenced = 'fenced: not heard';
+    fence.reason = 'fenced: not heard';
     finishBusy();
     await flush();
     expect(ran).toEqual(['plain']);
