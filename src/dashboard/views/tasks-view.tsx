@@ -178,7 +178,13 @@ function TaskFilters(props: {
   );
 }
 
-/** A filter typed in full: applied on Enter or when the field is left, not per key. */
+/**
+ * A filter typed in full: applied on Enter or when the field is left, not per key. What is
+ * typed is kept as a draft of its own: the list re-renders on every live change and every
+ * clock tick, and a field bound to the applied filter alone was reset to it mid-typing,
+ * losing the text (seen on a loaded machine, where a re-render came between the typing
+ * and the Enter). A new address (a link, Back) replaces the draft.
+ */
 function TextFilter(props: {
   label: string;
   name: 'kind' | 'member';
@@ -186,13 +192,17 @@ function TextFilter(props: {
   onChange: (name: keyof Filters, value: string) => void;
 }) {
   const { label, name, filters, onChange } = props;
+  const applied = filters[name];
+  const [draft, setDraft] = useState(applied);
+  useEffect(() => setDraft(applied), [applied]);
   return (
     <label>
       {label}
       <input
         name={name}
         placeholder="Enter to apply"
-        value={filters[name]}
+        value={draft}
+        onInput={(e) => setDraft(e.currentTarget.value)}
         onChange={(e) => onChange(name, e.currentTarget.value.trim())}
       />
     </label>
