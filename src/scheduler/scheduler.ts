@@ -10,7 +10,7 @@ import {
   type NewTask,
   type SchedulerLimits,
 } from './new-task.js';
-import { describeHold, KeyLimits } from './key-limits.js';
+import { KeyLimits } from './key-limits.js';
 import { TaskQueue } from './queue.js';
 import { QueueSeqs } from './queue-seqs.js';
 import { DEFAULT_TASK_POLICY } from './retry-policy.js';
@@ -31,6 +31,7 @@ import {
   requeueUnclaimed,
   type WorkerLossContext,
 } from './worker-loss.js';
+import { waitingReason } from './waiting-reason.js';
 import { WorkerSlots } from './worker-slots.js';
 
 // The units' public types, re-exported so callers import them from the facade.
@@ -299,23 +300,9 @@ export class Scheduler {
     return { running: this.keyLimits.running(key), queued: this.queue.queuedWithKey(key) };
   }
 
-  /**
-   * Why a task that could start does not, for people reading the task list: a pending
-   * task of a paused kind, for a member that is not there, or over its key's limits says
-   * so. Undefined when nothing the leader knows of holds it (it waits for a free slot).
-   */
+  /** Why a pending task does not start, if the leader holds it back (see waiting-reason.ts). */
   waitingReason(task: TaskRecord): string | undefined {
-    if (task.status !== 'pending') return undefined;
-    if (this.queue.isPaused(task.kind)) return `paused: kind ${task.kind}`;
-    const target = task.targetMemberId;
-    if (target !== undefined && !this.slots.isEligible(target)) {
-      return this.slots.has(target)
-        ? `target: member ${target} takes no new work (draining, or not heard from)`
-        : `target: member ${target} is not connected`;
-    }
-    if (task.concurrencyKey === undefined) return undefined;
-    const hold = this.keyLimits.holdOf(task.kind, task.concurrencyKey);
-    return hold === undefined ? undefined : describeHold(hold);
+    return waitingReason({ queue: this.queue, slots: this.slots, keyLimits: this.keyLimits }, task);
   }
 
   /**

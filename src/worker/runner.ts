@@ -19,79 +19,29 @@ import { describeThrown } from './thrown-value.js';
 import type { AttemptTracer } from './attempt-tracer.js';
 import { isThenable } from './thenable.js';
 import { systemTimers, type Timers } from './timers.js';
+import {
+  DEFAULT_OUTPUT_LIMIT_CHARS,
+  DEFAULT_STOP_GRACE_MS,
+  type TaskContext,
+  type OutputSink,
+  type TaskHandler,
+  type StartWork,
+  type ReportOutcome,
+  type TaskRunnerOptions,
+  type AttemptObserver,
+} from './runner-types.js';
 
 export type { AttemptOutcome } from './outcome.js';
-
-/** What a handler gets: the task, and a signal that fires when it must stop. */
-export interface TaskContext {
-  readonly id: string;
-  readonly attempt: number;
-  readonly kind: string;
-  readonly payload: string;
-  /** Fires on cancel, on a stop from the leader, or when the worker shuts down. */
-  readonly signal: AbortSignal;
-  /**
-   * A child logger with the task's id and attempt. What it logs also goes to the task's
-   * output (stream `log`), readable with `drover logs ID` while the task runs and after.
-   */
-  readonly logger: Logger;
-  /** Appends text to the task's output (stream `stdout` unless named). */
-  write(text: string, stream?: 'stdout' | 'stderr'): void;
-}
-
-/** Where a running attempt's output goes: the leader link, in practice. */
-export type OutputSink = (id: string, attempt: number, stream: string, data: string) => void;
-
-/** Most output characters one attempt sends to the leader; the rest is dropped. */
-export const DEFAULT_OUTPUT_LIMIT_CHARS = 1024 * 1024;
-
-/** How long a stopped handler gets to end before the worker gives up on it, by default. */
-export const DEFAULT_STOP_GRACE_MS = 10_000;
-
-/** User code for one task kind; its return value (if a string) is the task's result. */
-export type TaskHandler = (task: TaskContext) => Promise<string | void> | string | void;
-
-/** A start order as the runner takes it. */
-export interface StartWork {
-  readonly id: string;
-  readonly attempt: number;
-  readonly kind: string;
-  readonly payload: string;
-  /** The task's concurrency key ('' or absent: none); keyed attempts are fenced. */
-  readonly concurrencyKey?: string;
-  /** The leader's assignment span (W3C trace context); the run span joins it. */
-  readonly traceContext?: Readonly<Record<string, string>>;
-}
-
-/** The runner's way to hand a finished attempt to whoever reports it. */
-export type ReportOutcome = (outcome: AttemptOutcome) => Promise<void>;
-
-/** What a {@link TaskRunner} is built from; the limits have defaults. */
-export interface TaskRunnerOptions {
-  readonly slots: number;
-  readonly handlers: ReadonlyMap<string, TaskHandler>;
-  readonly report: ReportOutcome;
-  readonly logger: Logger;
-  readonly sink?: OutputSink;
-  /** Output characters one attempt sends (default {@link DEFAULT_OUTPUT_LIMIT_CHARS}). */
-  readonly outputLimitChars?: number;
-  /** UTF-8 bytes of a result (default {@link DEFAULT_RESULT_LIMIT_BYTES}). */
-  readonly resultLimitBytes?: number;
-  /** After a stop, how long a handler may take to end (default {@link DEFAULT_STOP_GRACE_MS}). */
-  readonly stopGraceMs?: number;
-  readonly timers?: Timers;
-  /** Told when an attempt's handler starts and ends (the worker's metrics). */
-  readonly observer?: AttemptObserver | undefined;
-  /** Opens a span per attempt the handler runs in (OpenTelemetry); none if unset. */
-  readonly tracer?: AttemptTracer | undefined;
-}
-
-/** What a runner tells about each attempt it runs (see WorkerMetrics). */
-export interface AttemptObserver {
-  started(kind: string): void;
-  /** `outcome`: completed (it returned), failed (it threw, or was refused) or stopped. */
-  ended(kind: string, outcome: 'completed' | 'failed' | 'stopped', ms: number): void;
-}
+export type {
+  TaskContext,
+  OutputSink,
+  TaskHandler,
+  StartWork,
+  ReportOutcome,
+  TaskRunnerOptions,
+  AttemptObserver,
+} from './runner-types.js';
+export { DEFAULT_OUTPUT_LIMIT_CHARS, DEFAULT_STOP_GRACE_MS } from './runner-types.js';
 
 /**
  * Runs up to `slots` attempts at once on a p-queue. Stopping an attempt aborts its

@@ -1,0 +1,30 @@
+import { describeHold, type KeyLimits } from './key-limits.js';
+import type { TaskQueue } from './queue.js';
+import type { TaskRecord } from './task.js';
+import type { WorkerSlots } from './worker-slots.js';
+
+/** What the reason is read from: pauses, workers, key limits. */
+export interface WaitingContext {
+  readonly queue: Pick<TaskQueue, 'isPaused'>;
+  readonly slots: Pick<WorkerSlots, 'has' | 'isEligible'>;
+  readonly keyLimits: Pick<KeyLimits, 'holdOf'>;
+}
+
+/**
+ * Why a task that could start does not, for people reading the task list: a pending task
+ * of a paused kind, for a member that is not there, or over its key's limits says so.
+ * Undefined when nothing the leader knows of holds it (it waits for a free slot).
+ */
+export function waitingReason(ctx: WaitingContext, task: TaskRecord): string | undefined {
+  if (task.status !== 'pending') return undefined;
+  if (ctx.queue.isPaused(task.kind)) return `paused: kind ${task.kind}`;
+  const target = task.targetMemberId;
+  if (target !== undefined && !ctx.slots.isEligible(target)) {
+    return ctx.slots.has(target)
+      ? `target: member ${target} takes no new work (draining, or not heard from)`
+      : `target: member ${target} is not connected`;
+  }
+  if (task.concurrencyKey === undefined) return undefined;
+  const hold = ctx.keyLimits.holdOf(task.kind, task.concurrencyKey);
+  return hold === undefined ? undefined : describeHold(hold);
+}
