@@ -18,8 +18,11 @@ export interface AssignmentDeps {
   readonly defer: (fn: () => void) => void;
   /** Called after every round (a round may have emptied a rate bucket). */
   readonly afterRound?: () => void;
-  /** Told how many of the starts going out were handed ahead of a free slot (prefetch). */
-  readonly onAhead?: (count: number) => void;
+  /**
+   * Told how many of the starts going out were handed ahead of a free slot (prefetch) and
+   * ahead of their run time (timed starts).
+   */
+  readonly onAhead?: (counts: { prefetched: number; timed: number }) => void;
 }
 
 /**
@@ -70,12 +73,17 @@ export class Assignment {
 
   /** Tells workers to start what was assigned to them (once it is saved). */
   dispatch(starts: readonly StartOrder[]): void {
-    for (const memberId of this.deps.channels.sendStarts(starts)) this.deps.feed.changed(memberId);
+    const told = this.deps.channels.sendStarts(starts, this.deps.clock.nowMs());
+    for (const memberId of told) this.deps.feed.changed(memberId);
     const { onAhead } = this.deps;
     if (onAhead === undefined) return;
-    let ahead = 0;
-    for (const start of starts) if (start.ahead) ahead++;
-    if (ahead > 0) onAhead(ahead);
+    let prefetched = 0;
+    let timed = 0;
+    for (const start of starts) {
+      if (start.ahead) prefetched++;
+      if (start.startAtMs !== undefined) timed++;
+    }
+    if (prefetched + timed > 0) onAhead({ prefetched, timed });
   }
 
   private run(): void {

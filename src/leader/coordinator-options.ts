@@ -20,6 +20,8 @@ export interface CoordinatorOptions {
   readonly reattachGraceMs: number;
   /** How far assignment may run ahead of a worker's free slots (see PrefetchPolicy). */
   readonly prefetch?: PrefetchPolicy;
+  /** How long before its run time a delayed task may be handed out (timed starts); 0: never. */
+  readonly timedStartLeadMs?: number;
   /** Finished tasks kept: at most this many, and none finished longer ago than the age. */
   readonly retention: Retention;
   /** Task output kept in memory: per task and in total, in characters. */

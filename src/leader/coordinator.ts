@@ -117,10 +117,9 @@ export class Coordinator {
     const defer = (fn: () => void) => timers.defer(fn);
     const log = (this.log = deps.logger.child({ component: 'coordinator' }));
     const membership = new MembershipRegistry(options.timing);
+    const { maxPayloadBytes, taskPolicy: policy, prefetch, timedStartLeadMs } = options;
     const scheduler = (this.scheduler = new Scheduler({
-      maxPayloadBytes: options.maxPayloadBytes,
-      policy: options.taskPolicy,
-      prefetch: options.prefetch,
+      ...{ maxPayloadBytes, policy, prefetch, timedStartLeadMs },
     }));
     const events = this.events;
     const output = (this.output = new TaskOutputLog(options.output));
@@ -145,7 +144,7 @@ export class Coordinator {
       ...{ scheduler, commits, channels, feed, clock, log, defer },
       // A round may empty a rate bucket: the due timer then has an earlier time to keep.
       afterRound: () => this.due.refresh(),
-      onAhead: deps.metrics && ((count) => deps.metrics?.countAhead(count)),
+      onAhead: deps.metrics && ((counts) => deps.metrics?.countAhead(counts)),
     }));
     const members = (this.lifecycle = new MemberLifecycle({
       ...{ membership, scheduler, channels, commits, assignment, feed, clock, ids, log },

@@ -188,6 +188,7 @@ function coordinatorOptions(config: LeaderConfig): ConstructorParameters<typeof 
     maxPayloadBytes: config.tasks.maxPayloadBytes,
     reattachGraceMs: config.tasks.reattachGraceMs,
     prefetch: { maxTasks: config.tasks.prefetch, shortAttemptMs: config.tasks.prefetchShortMs },
+    timedStartLeadMs: config.tasks.timedStartLeadMs,
     retention: config.retention,
     output: config.output,
     watchers: config.watchers,

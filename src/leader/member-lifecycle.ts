@@ -162,7 +162,8 @@ export class MemberLifecycle {
     switch (to) {
       case 'joining': {
         const member = this.deps.membership.get(memberId)!;
-        this.deps.scheduler.upsertWorker(memberId, member.slots, member.kinds);
+        const { slots, kinds, timedStarts } = member;
+        this.deps.scheduler.upsertWorker(memberId, slots, kinds, timedStarts);
         this.refreshEligibility(memberId);
         return;
       }

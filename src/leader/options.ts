@@ -242,6 +242,17 @@ export const LEADER_OPTIONS = optionTable([
     docs: { meaning: 'what counts as short for `--prefetch` (moving average per worker)' },
   }),
   intOption({
+    section: 'tasks',
+    key: 'timedStartLeadMs',
+    flags: '--timed-start-lead-ms <ms>',
+    help: 'hand a delayed task to a worker up to this long before its run time, to start then (0: at the run time)',
+    env: 'DROVER_TIMED_START_LEAD_MS',
+    default: 100,
+    min: 0,
+    max: 10_000,
+    docs: { meaning: 'timed starts: a delayed task goes to its worker this early, starts on time' },
+  }),
+  intOption({
     section: 'retention',
     key: 'finished',
     flags: '--retain-finished <n>',

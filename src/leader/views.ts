@@ -4,8 +4,11 @@ import type { HeartbeatReport, Member } from './membership/registry.js';
 
 /** How the leader reaches a worker: its heartbeat stream, seen from the leader. */
 export interface WorkChannel {
-  /** `trace`: the W3C trace context the worker's run span joins, when the leader traces. */
-  start(order: StartOrder, trace?: Readonly<Record<string, string>>): void;
+  /**
+   * `trace`: the W3C trace context the worker's run span joins, when the leader traces;
+   * `startInMs`: a timed start, to begin this long after the worker receives it.
+   */
+  start(order: StartOrder, trace?: Readonly<Record<string, string>>, startInMs?: number): void;
   stop(order: StopOrder): void;
   /** Ends the stream with UNAVAILABLE and this message. */
   close(reason: string): void;

@@ -47,8 +47,11 @@ export class WorkChannels {
     this.channels.clear();
   }
 
-  /** Tells workers to start what was assigned to them; returns the members told. */
-  sendStarts(starts: readonly StartOrder[]): MemberId[] {
+  /**
+   * Tells workers to start what was assigned to them (`nowMs`: when, for the waits of timed
+   * starts); returns the members told.
+   */
+  sendStarts(starts: readonly StartOrder[], nowMs = 0): MemberId[] {
     const told: MemberId[] = [];
     for (const start of starts) {
       const target = this.channels.get(start.memberId);
@@ -58,7 +61,11 @@ export class WorkChannels {
         { taskId: start.taskId, attempt: start.attempt, memberId: start.memberId },
         'task assigned',
       );
-      target.channel.start(start, this.traceStart?.(start));
+      // A timed start travels as a wait from now, not a time: the worker's clock may differ
+      // from ours, and the wait only grows by the time the order takes to arrive.
+      const startInMs =
+        start.startAtMs === undefined ? 0 : Math.max(0, Math.ceil(start.startAtMs - nowMs));
+      target.channel.start(start, this.traceStart?.(start), startInMs);
       told.push(start.memberId);
     }
     return told;

@@ -59,7 +59,8 @@ export function completeAttempt(
       break;
     case 'running':
       if (report.memberId === undefined) return completeByHand(ctx, nowMs, task, report);
-      ctx.slots.observeAttempt(task.memberId, nowMs - (task.startedAtMs ?? nowMs));
+      // A timed start's attempt counts from its run time (its start time), not the hand-off.
+      ctx.slots.observeAttempt(task.memberId, Math.max(0, nowMs - (task.startedAtMs ?? nowMs)));
       ctx.slots.release(task.memberId, task.id);
       break;
   }

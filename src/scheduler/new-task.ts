@@ -19,6 +19,11 @@ export interface SchedulerLimits {
   readonly policy?: TaskPolicyDefaults | undefined;
   /** How far assignment may run ahead of workers' free slots; none if absent. */
   readonly prefetch?: PrefetchPolicy | undefined;
+  /**
+   * How long before its run time a delayed task may be handed to a worker that starts it
+   * then (timed starts, see timed-starts.ts), in ms; 0 or absent: none.
+   */
+  readonly timedStartLeadMs?: number | undefined;
 }
 
 /** A task as asked for by ScheduleTask, after the adapter has decoded it. */

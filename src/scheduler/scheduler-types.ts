@@ -15,6 +15,11 @@ export interface StartOrder {
    * Absent on an ordinary start.
    */
   readonly ahead?: true;
+  /**
+   * A timed start: the worker holds the task and starts it at this time (its run time,
+   * epoch ms), not at once. Absent on an ordinary start.
+   */
+  readonly startAtMs?: number;
 }
 
 /** Tells the adapter to stop an attempt on a member. */

@@ -31,6 +31,7 @@ import {
   requeueUnclaimed,
   type WorkerLossContext,
 } from './worker-loss.js';
+import { timedStarts } from './timed-starts.js';
 import { waitingReason } from './waiting-reason.js';
 import { WorkerSlots } from './worker-slots.js';
 
@@ -57,6 +58,10 @@ export class Scheduler {
   readonly keyLimits: KeyLimits;
   /** All the units' contexts in one: each function takes the part it declares. */
   private readonly ctx: AttemptContext & WorkerLossContext & AssignContext;
+  /** How far ahead of its run time a delayed task may be handed out (0: never). */
+  private readonly timedLeadMs: number;
+  /** Run times up to this have been offered for timed starts (see {@link nextDueAtMs}). */
+  private timedHorizonMs = -Infinity;
 
   constructor(private readonly limits: SchedulerLimits) {
     const policy = limits.policy ?? DEFAULT_TASK_POLICY;
@@ -71,6 +76,7 @@ export class Scheduler {
     this.slots = new WorkerSlots((key) => this.queue.refreshKey(key), limits.prefetch);
     const { index, queue, slots, seqs } = this;
     this.ctx = { index, queue, slots, seqs, policy, keyLimits };
+    this.timedLeadMs = limits.timedStartLeadMs ?? 0;
   }
 
   /** Number of tasks waiting for a slot (not counting those waiting out a retry backoff). */
@@ -93,12 +99,26 @@ export class Scheduler {
     return this.index.scheduledCount;
   }
 
-  /** When {@link promoteDue} next has work (the leader's one due timer), if ever. */
+  /**
+   * When {@link promoteDue} next has work (the leader's one due timer), if ever: a task or
+   * key falling due, a timed start reaching its run time, or a delayed task coming within
+   * the timed-start lead of its run time.
+   */
   nextDueAtMs(): number | undefined {
-    const task = this.index.nextDueAtMs();
-    const reopen = this.keyLimits.nextReopenAtMs();
-    if (task === undefined) return reopen;
-    return reopen === undefined ? task : Math.min(task, reopen);
+    const times = [
+      this.index.nextDueAtMs(),
+      this.keyLimits.nextReopenAtMs(),
+      this.slots.nextActivationAtMs(),
+      this.nextTimedOfferAtMs(),
+    ].filter((t): t is number => t !== undefined);
+    return times.length === 0 ? undefined : Math.min(...times);
+  }
+
+  /** When a delayed task not yet offered for a timed start comes within the lead, if ever. */
+  private nextTimedOfferAtMs(): number | undefined {
+    if (this.timedLeadMs <= 0) return undefined;
+    const runAtMs = this.index.nextScheduledAfter(this.timedHorizonMs);
+    return runAtMs === undefined ? undefined : runAtMs - this.timedLeadMs;
   }
 
   /** Number of finished tasks held (completed, error, cancelled). */
@@ -156,8 +176,8 @@ export class Scheduler {
    * the queue, first ones first, keeping their attempt number (the next start is a new
    * attempt, and a late report of the old one is refused). One on its last attempt fails.
    */
-  requeueUnclaimed(): Changes {
-    const changes = requeueUnclaimed(this.ctx);
+  requeueUnclaimed(nowMs: number): Changes {
+    const changes = requeueUnclaimed(this.ctx, nowMs);
     this.keyLimits.forgetUnclaimed();
     return changes;
   }
@@ -264,12 +284,17 @@ export class Scheduler {
    * head of their priority, scheduled tasks whose run time has come join the tail, in the
    * order they fell due (FIFO by due time, ties in creation order).
    */
-  promoteDue(nowMs: number): Changes & { reopenedKeys: number } {
+  promoteDue(nowMs: number): Changes & { reopenedKeys: number; timedOffers: boolean } {
+    // Timed starts at their run time take their slots before anything new is assigned.
+    this.slots.activateDue(nowMs);
     const changed = requeueAtHead(this.ctx, this.index.takeDue(nowMs));
     changed.push(...queueAtTail(this.ctx, this.index.scheduledDue(nowMs)));
     // Keys whose rate bucket has a token again: their tasks may start (ask for a round).
     const reopenedKeys = this.keyLimits.reopenDue(nowMs);
-    return { changed, reopenedKeys };
+    // Delayed tasks newly within the lead of their run time: a round may hand them ahead.
+    const offerAtMs = this.nextTimedOfferAtMs();
+    const timedOffers = offerAtMs !== undefined && offerAtMs <= nowMs;
+    return { changed, reopenedKeys, timedOffers };
   }
 
   /**
@@ -310,12 +335,23 @@ export class Scheduler {
    * assign-round.ts). Cost is O(assignments + eligible workers that find nothing to take).
    */
   assign(nowMs: number): Changes & { starts: StartOrder[] } {
-    return assignRound(this.ctx, nowMs);
+    const round = assignRound(this.ctx, nowMs);
+    if (this.timedLeadMs <= 0) return round;
+    // Then delayed tasks due within the lead, to workers that start them on time.
+    const timed = timedStarts(this.ctx, nowMs, this.timedLeadMs);
+    this.timedHorizonMs = nowMs + this.timedLeadMs;
+    if (timed.starts.length === 0) return round;
+    round.starts.push(...timed.starts);
+    round.changed.push(...timed.changed);
+    return round;
   }
 
-  /** Adds a worker, or updates its slots and kinds on a rejoin; it starts ineligible. */
-  upsertWorker(id: MemberId, slots: number, kinds: ReadonlySet<string>): void {
-    this.slots.upsert(id, slots, kinds);
+  /**
+   * Adds a worker, or updates its slots and kinds on a rejoin; it starts ineligible.
+   * `timedStarts`: it starts a task handed ahead at the task's run time.
+   */
+  upsertWorker(id: MemberId, slots: number, kinds: ReadonlySet<string>, timedStarts = false): void {
+    this.slots.upsert(id, slots, kinds, timedStarts);
   }
 
   /** Allows or stops new work to a worker (alive vs suspect, draining, joining). */

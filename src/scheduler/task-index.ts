@@ -185,6 +185,7 @@ export class TaskIndex {
     this.byStatus[status].set(task.seq, task);
     task.status = status;
     if (status === 'running') this.trackDeadline(task);
+    if (status === 'scheduled') this.trackRunAt(task);
     if (isFinal(status)) {
       this.finished.set(task.id, task);
       if (task.idempotencyExpiresAtMs === undefined) this.releaseKey(task);
@@ -229,6 +230,24 @@ export class TaskIndex {
    */
   scheduledDue(nowMs: number): TaskRecord[] {
     return dueBy(this.scheduled, nowMs);
+  }
+
+  /**
+   * Up to `limit` scheduled tasks due at or before `horizonMs`, earliest first (candidates
+   * for a timed start: see timed-starts.ts). They stay scheduled.
+   */
+  scheduledBy(horizonMs: number, limit: number): TaskRecord[] {
+    const due: TaskRecord[] = [];
+    for (const [[timeMs], task] of this.scheduled.entries()) {
+      if (timeMs > horizonMs || due.length >= limit) break;
+      due.push(task);
+    }
+    return due;
+  }
+
+  /** The run time of the first scheduled task due after `afterMs`, if any. */
+  nextScheduledAfter(afterMs: number): number | undefined {
+    return this.scheduled.nextHigherKey([afterMs, Number.MAX_SAFE_INTEGER])?.[0];
   }
 
   /**

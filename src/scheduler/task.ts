@@ -13,15 +13,17 @@ export type TaskStatus = 'scheduled' | 'pending' | 'running' | 'completed' | 'ca
  * {@link checkTaskTransition}, and anything else is a bug and throws.
  */
 export const TASK_TRANSITIONS: Readonly<Record<TaskStatus, readonly TaskStatus[]>> = {
-  // Due (it joins the queue); cancelled.
-  scheduled: ['pending', 'cancelled'],
+  // Due (it joins the queue); cancelled; handed ahead to a worker that starts it at its run
+  // time (timed start), or re-attached by the worker that holds it so.
+  scheduled: ['pending', 'cancelled', 'running'],
   // Assigned; cancelled; a late report of an attempt that was requeued (its member was
   // lost) completes or fails it; a requeued task on its last attempt fails when another
   // start is due.
   pending: ['running', 'cancelled', 'completed', 'error'],
   // Finished; cancelled (its worker is told to stop); back in the queue (a retry, or its
-  // member was lost).
-  running: ['completed', 'error', 'cancelled', 'pending'],
+  // member was lost); back to waiting for its run time (its member was lost while it held
+  // the task as a timed start, before the run time).
+  running: ['completed', 'error', 'cancelled', 'pending', 'scheduled'],
   completed: [],
   // Re-run by an operator (a dead letter): a new series of attempts.
   error: ['pending'],

@@ -17,18 +17,46 @@ export interface WorkerLossContext extends QueueContext {
 
 /** Forgets a worker and requeues its running tasks; see {@link Scheduler.removeWorker}. */
 export function removeWorker(ctx: WorkerLossContext, id: MemberId, why: string): Changes {
+  const timed = new Set(ctx.slots.timedOn(id));
   const held = ctx.slots.remove(id);
   if (held === undefined) return { changed: [] };
   const lost = held
     .map((taskId) => ctx.index.get(taskId)!)
     .filter((task) => task.status === 'running' && task.memberId === id);
-  return { changed: requeueLost(ctx, lost, why) };
+  // Timed starts still before their run time wait for it again; the rest are requeued.
+  const early = lost.filter((task) => timed.has(task.id));
+  const changed = requeueLost(
+    ctx,
+    lost.filter((task) => !timed.has(task.id)),
+    why,
+  );
+  return { changed: [...changed, ...rescheduleEarly(ctx, early)] };
 }
 
 /** Requeues running tasks no member re-attached; see {@link Scheduler.requeueUnclaimed}. */
-export function requeueUnclaimed(ctx: WorkerLossContext): Changes {
+export function requeueUnclaimed(ctx: WorkerLossContext, nowMs: number): Changes {
   const unclaimed = ctx.index.running().filter((task) => !ctx.slots.holds(task.memberId!, task.id));
-  return { changed: requeueLost(ctx, unclaimed, 'did not come back after a restart') };
+  // A timed start whose run time has not come (a lead longer than the re-attach grace).
+  const early = unclaimed.filter((task) => isTimedStart(task) && task.runAtMs! > nowMs);
+  const late = unclaimed.filter((task) => !early.includes(task));
+  const changed = requeueLost(ctx, late, 'did not come back after a restart');
+  return { changed: [...changed, ...rescheduleEarly(ctx, early)] };
+}
+
+/** True if the task's attempt was a timed start: its start time is its run time. */
+function isTimedStart(task: TaskRecord): boolean {
+  return task.runAtMs !== undefined && task.startedAtMs === task.runAtMs;
+}
+
+/**
+ * Timed starts whose worker was lost before their run time: back to waiting for it
+ * (`scheduled`), with their attempt and member kept, so that member may still re-attach
+ * them (see {@link reconcile}); when due they join the queue's tail as any delayed task.
+ * Never requeued now: that could start them before their run time elsewhere.
+ */
+function rescheduleEarly(ctx: WorkerLossContext, tasks: TaskRecord[]): TaskRecord[] {
+  for (const task of tasks) ctx.index.setStatus(task, 'scheduled');
+  return tasks;
 }
 
 /**
@@ -78,6 +106,15 @@ export function reconcile(
     }
     if (task.status === 'cancelled') {
       if (resendStops) stop('cancelled');
+      continue;
+    }
+    if (task.status === 'scheduled' && !task.attemptEnded) {
+      // A timed start its worker still holds after it was lost (and the task went back to
+      // waiting for its run time): its own again, taking a slot at once (the leader does
+      // not know whether the run time has come on the worker's clock).
+      ctx.index.setStatus(task, 'running');
+      ctx.slots.occupy(memberId, task.id, task.concurrencyKey);
+      changed.push(task);
       continue;
     }
     if (task.status === 'pending' && !task.attemptEnded && ctx.slots.hasFreeSlot(memberId)) {

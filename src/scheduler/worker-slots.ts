@@ -1,6 +1,16 @@
 import type { MemberId, TaskId } from '../shared/ids.js';
 import type { Taker } from './queue.js';
 import { attemptKey } from './task.js';
+import {
+  NO_PREFETCH,
+  RECENT_ATTEMPT_WEIGHT,
+  TIMED_STARTS_PER_SLOT,
+  type PrefetchPolicy,
+  type WorkerLine,
+} from './slot-policy.js';
+import { TimedHolds } from './timed-holds.js';
+
+export { NO_PREFETCH, type PrefetchPolicy, type WorkerLine } from './slot-policy.js';
 
 /** What the scheduler tracks of a member that can run work. */
 interface Worker {
@@ -22,39 +32,14 @@ interface Worker {
     { readonly taskId: TaskId; readonly key: string | undefined; readonly attempt: number }
   >;
   eligible: boolean;
+  /** It starts a task handed ahead at the task's run time (JoinRequest.timed_starts). */
+  timedStarts: boolean;
   /**
    * How long this worker's attempts have lately taken, from start order to report, in ms
    * (a moving average); undefined until one has been reported.
    */
   recentAttemptMs: number | undefined;
 }
-
-/**
- * How far the leader may run ahead of a worker's free slots. A worker that runs short tasks
- * spends most of a slot's cycle waiting for the leader (its report, the commit of its next
- * assignment, the start order on the way back); handing it a few tasks more than it has
- * slots lets the next one start the moment a slot frees, and its start order travels and
- * commits while the slot is still busy. Only short tasks: a task handed ahead waits on
- * its worker for a slot, so behind a long one it would wait while another worker idles.
- */
-export interface PrefetchPolicy {
-  /** Tasks a worker may hold beyond its slots (never more than its slot count); 0: none. */
-  readonly maxTasks: number;
-  /** The most a worker's recent attempts may take on average for it to get any, in ms. */
-  readonly shortAttemptMs: number;
-}
-
-/** The lines of workers waiting for work: a slot free now, or busy with room to prefetch. */
-export type WorkerLine = 'free' | 'ahead';
-
-/** No prefetch: a worker gets no more tasks than it has slots. */
-export const NO_PREFETCH: PrefetchPolicy = { maxTasks: 0, shortAttemptMs: 0 };
-
-/**
- * Weight of the newest attempt in a worker's moving average of attempt times: about the
- * last ten count, so one slow task does not stop prefetch, and a run of them does.
- */
-const RECENT_ATTEMPT_WEIGHT = 0.2;
 
 /** Told when a task of a concurrency key takes (+1) or frees (-1) a slot. */
 export type KeyHoldsListener = (key: string, taskId: TaskId, delta: 1 | -1) => void;
@@ -91,6 +76,13 @@ export class WorkerSlots {
    * worker until the worker is forgotten: the limit holds for what may really run.
    */
   private readonly keyHolds = new Map<string, number>();
+  /**
+   * Tasks handed ahead of their run time (timed starts): held in `running` like any task a
+   * worker was given, but taking no slot until their run time.
+   */
+  private readonly timed = new TimedHolds();
+  /** Eligible workers that may be handed timed starts now, in round-robin order. */
+  private readonly timedLine = new Set<MemberId>();
 
   constructor(
     private readonly onKeyHolds: KeyHoldsListener = () => {},
@@ -100,11 +92,6 @@ export class WorkerSlots {
   /** Slots held by tasks with this concurrency key. */
   heldByKey(key: string): number {
     return this.keyHolds.get(key) ?? 0;
-  }
-
-  /** Number of workers in the line for work (eligible, with a free slot or room to prefetch). */
-  get readyCount(): number {
-    return this.ready.size + this.spare.size;
   }
 
   /** True if the worker is known. */
@@ -117,12 +104,16 @@ export class WorkerSlots {
     return this.workers.get(id)?.eligible ?? false;
   }
 
-  /** Adds a worker, or updates its slots and kinds on a rejoin; it starts ineligible. */
-  upsert(id: MemberId, slots: number, kinds: ReadonlySet<string>): void {
+  /**
+   * Adds a worker, or updates its slots and kinds on a rejoin; it starts ineligible.
+   * `timedStarts`: it can hold a task until the task's run time (see timed-starts.ts).
+   */
+  upsert(id: MemberId, slots: number, kinds: ReadonlySet<string>, timedStarts = false): void {
     const worker = this.workers.get(id);
     if (worker) {
       worker.slots = slots;
       worker.kinds = kinds;
+      worker.timedStarts = timedStarts;
       this.refreshReady(worker);
       return;
     }
@@ -133,6 +124,7 @@ export class WorkerSlots {
       running: new Map(),
       stopping: new Map(),
       eligible: false,
+      timedStarts,
       recentAttemptMs: undefined,
     });
   }
@@ -155,6 +147,8 @@ export class WorkerSlots {
     this.workers.delete(id);
     this.ready.delete(id);
     this.spare.delete(id);
+    this.timedLine.delete(id);
+    this.timed.forgetMember(id);
     for (const { taskId, key } of worker.stopping.values()) {
       this.unmarkStopping(taskId);
       this.countKey(key, taskId, -1);
@@ -166,14 +160,6 @@ export class WorkerSlots {
   /** Workers in a line: `free` (a slot free now) or `ahead` (busy, room to prefetch). */
   lineSize(line: WorkerLine): number {
     return (line === 'free' ? this.ready : this.spare).size;
-  }
-
-  /**
-   * Takes the worker first in line for work out of the line: the `free` line while it has
-   * workers, else the `ahead` line. See {@link nextIn}.
-   */
-  nextReady(): Taker | undefined {
-    return this.nextIn(this.ready.size > 0 ? 'free' : 'ahead');
   }
 
   /**
@@ -189,7 +175,7 @@ export class WorkerSlots {
     return this.workers.get(id);
   }
 
-  /** Puts a worker taken with {@link nextReady} back at the end of its line. */
+  /** Puts a worker taken with {@link nextIn} back at the end of its line. */
   putBack(id: MemberId): void {
     const worker = this.workers.get(id);
     if (worker) this.refreshReady(worker);
@@ -236,8 +222,50 @@ export class WorkerSlots {
     if (!worker?.running.has(taskId)) return;
     const key = worker.running.get(taskId);
     worker.running.delete(taskId);
+    this.timed.forget(id, taskId);
     this.countKey(key, taskId, -1);
     this.refreshReady(worker);
+  }
+
+  /**
+   * Hands a worker a task it starts at `runAtMs` (a timed start): listed as running there
+   * (so it is re-attached, reported and lost like any), it takes a slot only from its run
+   * time ({@link activateDue}). Unkeyed tasks only: a key's limit counts from the hand-off.
+   */
+  holdTimed(id: MemberId, taskId: TaskId, runAtMs: number): void {
+    const worker = this.workers.get(id);
+    if (!worker) throw new Error(`member ${id} is not a known worker`);
+    worker.running.set(taskId, undefined);
+    this.timed.hold(id, taskId, runAtMs);
+    // To the back of the timed line: the next timed start goes to another worker.
+    this.timedLine.delete(id);
+    this.refreshReady(worker);
+  }
+
+  /** Timed starts whose run time has come now take their workers' slots. */
+  activateDue(nowMs: number): void {
+    for (const id of this.timed.takeDue(nowMs)) {
+      const worker = this.workers.get(id);
+      if (worker) this.refreshReady(worker);
+    }
+  }
+
+  /** When {@link activateDue} next has work, if ever. */
+  nextActivationAtMs(): number | undefined {
+    return this.timed.nextAtMs();
+  }
+
+  /** Tasks a worker holds as timed starts whose run time has not come. */
+  timedOn(id: MemberId): TaskId[] {
+    return this.timed.tasksOn(id);
+  }
+
+  /**
+   * Workers that may be handed a timed start now, first in line first. Lazy: stop
+   * iterating before handing one a task ({@link holdTimed} moves it in the line).
+   */
+  *timedCandidates(): Generator<Taker> {
+    for (const id of this.timedLine) yield this.workers.get(id)!;
   }
 
   /** True if the task holds one of this worker's slots as running. */
@@ -257,7 +285,7 @@ export class WorkerSlots {
   /** True if the worker is known and has a slot no task holds. */
   hasFreeSlot(id: MemberId): boolean {
     const worker = this.workers.get(id);
-    return worker !== undefined && slotsUsed(worker) < worker.slots;
+    return worker !== undefined && this.slotsUsed(worker) < worker.slots;
   }
 
   /**
@@ -270,6 +298,7 @@ export class WorkerSlots {
     if (!worker?.running.has(taskId)) return;
     const key = worker.running.get(taskId);
     worker.running.delete(taskId);
+    this.timed.forget(id, taskId);
     worker.stopping.set(attemptKey(taskId, attempt), { taskId, key, attempt });
     this.stoppingTasks.set(taskId, (this.stoppingTasks.get(taskId) ?? 0) + 1);
   }
@@ -327,9 +356,25 @@ export class WorkerSlots {
     this.onKeyHolds(key, taskId, delta);
   }
 
-  /** Files the worker in the line it belongs in now: free slot, room to prefetch, or none. */
+  /** Slots a worker's tasks take: running ones (not timed starts yet to run) and stopping. */
+  private slotsUsed(worker: Worker): number {
+    return worker.running.size + worker.stopping.size - this.timed.countOn(worker.id);
+  }
+
+  /**
+   * Files the worker in the lines it belongs in now: free slot, room to prefetch, or none;
+   * and whether it may be handed timed starts: one whose recent tasks are short up to
+   * TIMED_STARTS_PER_SLOT a slot (they wait out their run times on it, and start in a slot
+   * that frees in moments), any other only into slots free now.
+   */
   private refreshReady(worker: Worker): void {
-    const used = slotsUsed(worker);
+    const used = this.slotsUsed(worker);
+    const timed = this.timed.countOn(worker.id);
+    const recent = worker.recentAttemptMs;
+    const short = recent !== undefined && recent <= this.prefetch.shortAttemptMs;
+    const room = short ? worker.slots * TIMED_STARTS_PER_SLOT : worker.slots - used;
+    if (worker.eligible && worker.timedStarts && timed < room) this.timedLine.add(worker.id);
+    else this.timedLine.delete(worker.id);
     const ready = worker.eligible && used < worker.slots;
     const spare = worker.eligible && !ready && used < this.capacity(worker);
     if (ready) {
@@ -343,8 +388,4 @@ export class WorkerSlots {
       this.spare.delete(worker.id);
     }
   }
-}
-
-function slotsUsed(worker: Worker): number {
-  return worker.running.size + worker.stopping.size;
 }

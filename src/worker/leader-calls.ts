@@ -71,6 +71,8 @@ export function callJoin(
         kinds: [...identity.kinds],
         instance: identity.instance,
         allowedCommands: [...(identity.allowedCommands ?? [])],
+        // The runner waits out StartWorkRequest.start_in_ms (see start-times.ts).
+        timedStarts: true,
       },
       new Metadata(),
       { deadline: deadlineAfter(CALL_DEADLINE_MS) },

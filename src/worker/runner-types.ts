@@ -46,6 +46,8 @@ export interface StartWork {
   readonly concurrencyKey?: string;
   /** The leader's assignment span (W3C trace context); the run span joins it. */
   readonly traceContext?: Readonly<Record<string, string>>;
+  /** A timed start: wait this many ms, then start (its run time); 0 or absent: at once. */
+  readonly startInMs?: number;
 }
 
 /** The runner's way to hand a finished attempt to whoever reports it. */
@@ -65,6 +67,8 @@ export interface TaskRunnerOptions {
   /** After a stop, how long a handler may take to end (default {@link DEFAULT_STOP_GRACE_MS}). */
   readonly stopGraceMs?: number;
   readonly timers?: Timers;
+  /** A monotonic clock read beside `timers`, for timed starts; performance.now if absent. */
+  readonly nowMs?: () => number;
   /** Told when an attempt's handler starts and ends (the worker's metrics). */
   readonly observer?: AttemptObserver | undefined;
   /** Opens a span per attempt the handler runs in (OpenTelemetry); none if unset. */

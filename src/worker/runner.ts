@@ -19,6 +19,7 @@ import { describeThrown } from './thrown-value.js';
 import type { AttemptTracer } from './attempt-tracer.js';
 import { isThenable } from './thenable.js';
 import { systemTimers, type Timers } from './timers.js';
+import { StartTimes } from './start-times.js';
 import {
   DEFAULT_OUTPUT_LIMIT_CHARS,
   DEFAULT_STOP_GRACE_MS,
@@ -66,6 +67,8 @@ export class TaskRunner {
   private readonly tracer: AttemptTracer | undefined;
   /** Asked as a keyed attempt's handler is about to run: why it may not, if it may not. */
   private keyedGate: () => string | undefined = () => undefined;
+  /** Timed starts waiting for their run time before they take a place in the queue. */
+  private readonly startTimes: StartTimes;
 
   constructor(options: TaskRunnerOptions) {
     this.slots = options.slots;
@@ -79,6 +82,7 @@ export class TaskRunner {
     this.observer = options.observer;
     this.tracer = options.tracer;
     this.queue = new PQueue({ concurrency: this.slots });
+    this.startTimes = new StartTimes(this.timers, options.nowMs ?? (() => performance.now()));
     this.log = options.logger.child({ component: 'runner' });
   }
 
@@ -121,7 +125,11 @@ export class TaskRunner {
     if (stoppedFor !== undefined) attempt.stop(new TaskStoppedError(stoppedFor));
     this.attempts.set(key, attempt);
     // run() never rejects (it logs its own faults), so add()'s promise needs no handler.
-    void this.queue.add(() => this.run(work, attempt));
+    const enqueue = (): void => void this.queue.add(() => this.run(work, attempt));
+    // A timed start is listed (re-attached, stoppable) from now, queued at its run time.
+    const waitMs = work.startInMs ?? 0;
+    if (waitMs > 0 && !attempt.stopped) this.startTimes.wait(key, waitMs, enqueue);
+    else enqueue();
   }
 
   /** Aborts an attempt (attempt 0: every attempt of the task). */
@@ -129,6 +137,8 @@ export class TaskRunner {
     for (const running of this.attempts.values()) {
       if (running.id === id && (attempt === 0 || running.attempt === attempt)) {
         running.stop(new TaskStoppedError(reason));
+        // Waiting for its start time: it goes now, to report the stop without running.
+        this.startTimes.startNow(running.key);
       }
     }
   }
@@ -166,6 +176,7 @@ export class TaskRunner {
     for (const running of this.attempts.values()) {
       running.abandoned = true;
       running.stop(new TaskStoppedError(reason));
+      this.startTimes.startNow(running.key);
     }
   }
 

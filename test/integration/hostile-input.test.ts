@@ -216,6 +216,7 @@ describe('hostile input to the leader', () => {
           kinds: [],
           instance: 'i',
           allowedCommands: [],
+          timedStarts: false,
           ...fields,
         }),
       );

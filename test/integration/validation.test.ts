@@ -139,6 +139,7 @@ describe('bad input gets a clear status and changes nothing', () => {
         slots: 1,
         kinds: [],
         allowedCommands: [],
+        timedStarts: false,
         instance: 'other',
       }),
     );

@@ -119,6 +119,7 @@ function joinMember(coordinator: LeaderApi, request: JoinRequest, guarded: boole
     slots: request.slots === 0 ? 1 : request.slots,
     kinds: new Set(request.kinds.length === 0 ? [DEFAULT_KIND] : request.kinds),
     allowedCommands: new Set(request.allowedCommands),
+    timedStarts: request.timedStarts,
   });
   return {
     heartbeatIntervalMs: timing.heartbeatIntervalMs,

@@ -52,7 +52,7 @@ export class StreamChannel implements WorkChannel {
     private readonly isEnded: () => boolean,
   ) {}
 
-  start(order: StartOrder, trace?: Readonly<Record<string, string>>): void {
+  start(order: StartOrder, trace?: Readonly<Record<string, string>>, startInMs = 0): void {
     const bytes = startBytes(order);
     // Full: what is pending goes now, in order, and this start opens the next message.
     if (this.pending !== undefined && this.pending.start.length > 0) {
@@ -66,6 +66,7 @@ export class StreamChannel implements WorkChannel {
       kind: order.kind,
       concurrencyKey: order.concurrencyKey ?? '',
       traceContext: trace ?? NO_TRACE,
+      startInMs,
     });
   }
 

@@ -66,12 +66,13 @@ export class DuePromotion implements MaintenanceJob {
    * one write from due to start, as for a task scheduled with no delay.
    */
   private promote(nowMs: number): void {
-    const { changed, reopenedKeys } = this.deps.scheduler.promoteDue(nowMs);
+    const { changed, reopenedKeys, timedOffers } = this.deps.scheduler.promoteDue(nowMs);
     // Nothing due, nothing to assign: assignment runs on events, never on this tick. A key
     // whose rate bucket has a token again gets its round now, not a turn later: at high
     // rates a start per firing is the limit, and every turn of delay is lost rate.
+    // Likewise delayed tasks newly within the timed-start lead: a round hands them ahead.
     if (changed.length === 0) {
-      if (reopenedKeys === 0) return;
+      if (reopenedKeys === 0 && !timedOffers) return;
       const { changed: assigned, starts } = this.deps.assignment.takeNow(nowMs);
       this.deps.commits.then(assigned, () => this.deps.assignment.dispatch(starts));
       return;

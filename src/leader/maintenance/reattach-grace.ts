@@ -31,7 +31,7 @@ export class ReattachGrace implements MaintenanceJob {
   run(nowMs: number): void {
     if (this.deadlineMs === undefined || nowMs < this.deadlineMs) return;
     this.deadlineMs = undefined;
-    const { changed } = this.deps.scheduler.requeueUnclaimed();
+    const { changed } = this.deps.scheduler.requeueUnclaimed(nowMs);
     for (const task of changed) {
       this.deps.log.warn(
         { taskId: task.id, attempt: task.attempt, memberId: task.memberId },

@@ -37,6 +37,8 @@ export interface Member {
   kinds: ReadonlySet<string>;
   /** Commands its `command` handler may run. */
   allowedCommands: ReadonlySet<string>;
+  /** It starts a task handed ahead at the task's run time (JoinRequest.timed_starts). */
+  timedStarts: boolean;
   state: MemberState;
   stateSinceMs: number;
   /** Why it moved to its state ("no heartbeat for 3004 ms", "drained by an operator"). */
@@ -74,6 +76,8 @@ export interface JoinSpec {
   readonly slots: number;
   readonly kinds: ReadonlySet<string>;
   readonly allowedCommands?: ReadonlySet<string> | undefined;
+  /** It honours start times on start orders (timed starts); false if absent. */
+  readonly timedStarts?: boolean | undefined;
   /** A fresh secret, kept only if this Join starts a new process's membership. */
   readonly session: string;
 }
@@ -128,6 +132,7 @@ export class MembershipRegistry {
       slots: spec.slots,
       kinds: spec.kinds,
       allowedCommands: spec.allowedCommands ?? new Set(),
+      timedStarts: spec.timedStarts ?? false,
       state: 'joining',
       stateSinceMs: nowMs,
       stateReason: 'joined',
@@ -145,6 +150,7 @@ export class MembershipRegistry {
       slots: spec.slots,
       kinds: spec.kinds,
       allowedCommands: spec.allowedCommands ?? new Set(),
+      timedStarts: spec.timedStarts ?? false,
       joinedAtMs: nowMs,
       lastHeartbeatAtMs: undefined,
       streamId: undefined,

@@ -52,6 +52,7 @@ export class LeaderMetrics {
   private readonly finished: Counter<'kind' | 'status'>;
   private readonly retries: Counter<'kind'>;
   private readonly ahead: Counter;
+  private readonly timed: Counter;
   private readonly toStart: LeanHistogram;
   private readonly runTime: LeanHistogram;
   private readonly commitSeconds: LeanSeries;
@@ -78,11 +79,7 @@ export class LeaderMetrics {
       labelNames: ['kind', 'status'],
       registers,
     });
-    this.ahead = new Counter({
-      name: 'drover_task_attempts_prefetched_total',
-      help: 'Attempts handed to a worker whose slots were all busy (prefetch); they waited there for a slot.',
-      registers,
-    });
+    [this.ahead, this.timed] = aheadCounters(registers);
     this.retries = new Counter({
       name: 'drover_task_retries_total',
       help: 'Attempts that failed or timed out and will be retried, by kind.',
@@ -116,9 +113,10 @@ export class LeaderMetrics {
     this.gauges(sources, registers);
   }
 
-  /** Counts attempts handed to workers ahead of a free slot (prefetch). */
-  countAhead(count: number): void {
-    this.ahead.inc(count);
+  /** Counts attempts handed ahead of a free slot (prefetch) or of their run time (timed). */
+  countAhead({ prefetched, timed }: { prefetched: number; timed: number }): void {
+    if (prefetched > 0) this.ahead.inc(prefetched);
+    if (timed > 0) this.timed.inc(timed);
   }
 
   /** Records one commit of task changes (after it landed): how long, how many. */
@@ -287,4 +285,20 @@ export class LeaderMetrics {
 
 function isLive(view: MemberView): boolean {
   return isLiveState(view.member.state);
+}
+
+/** Starts handed out ahead: of a free slot (prefetch), of their run time (timed starts). */
+function aheadCounters(registers: Registry[]): [Counter, Counter] {
+  return [
+    new Counter({
+      name: 'drover_task_attempts_prefetched_total',
+      help: 'Attempts handed to a worker whose slots were all busy (prefetch); they waited there for a slot.',
+      registers,
+    }),
+    new Counter({
+      name: 'drover_task_attempts_timed_total',
+      help: 'Delayed tasks handed to a worker before their run time, to start on its own timer then (timed starts).',
+      registers,
+    }),
+  ];
 }

@@ -126,7 +126,7 @@ describe('concurrency limits per key', () => {
     expect(scheduler.keyLimits.running('k')).toBe(2);
     expect(scheduler.assign(0).starts).toEqual([]);
     // w2 never came back: t2 is requeued (at the head) and only then does the key free up.
-    scheduler.requeueUnclaimed();
+    scheduler.requeueUnclaimed(0);
     expect(scheduler.keyLimits.running('k')).toBe(1);
     expect(scheduler.assign(0).starts.map((s) => s.taskId)).toEqual(['t2']);
   });

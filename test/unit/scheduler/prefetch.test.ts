@@ -3,6 +3,7 @@ import { Scheduler } from '../../../src/scheduler/scheduler.js';
 import { WorkerSlots, type PrefetchPolicy } from '../../../src/scheduler/worker-slots.js';
 import type { MemberId, TaskId } from '../../../src/shared/ids.js';
 import { FakeClock } from '../../helpers/fake-clock.js';
+import { nextReady, readyCount } from './slot-lines.js';
 
 const m = (id: string) => id as MemberId;
 const t = (id: string) => id as TaskId;
@@ -21,7 +22,7 @@ function slotsWith(workers: Record<string, number>, policy: PrefetchPolicy = POL
 /** Gives a worker tasks from the line until it leaves the line; returns how many it took. */
 function fill(slots: WorkerSlots, id: string, prefix: string): number {
   let taken = 0;
-  for (let taker = slots.nextReady(); taker?.id === id; taker = slots.nextReady()) {
+  for (let taker = nextReady(slots); taker?.id === id; taker = nextReady(slots)) {
     slots.occupy(m(id), t(`${prefix}${taken++}`));
   }
   return taken;
@@ -32,7 +33,7 @@ describe('WorkerSlots: prefetch', () => {
     const slots = slotsWith({ a: 2 });
     expect(fill(slots, 'a', 'x')).toBe(2);
     slots.observeAttempt(m('a'), 3);
-    expect(slots.readyCount).toBe(1);
+    expect(readyCount(slots)).toBe(1);
     expect(fill(slots, 'a', 'y')).toBe(2); // prefetch is capped at the slot count
     expect(slots.runningOn(m('a'))).toHaveLength(4);
   });
@@ -48,27 +49,27 @@ describe('WorkerSlots: prefetch', () => {
     slots.observeAttempt(m('a'), 1);
     slots.observeAttempt(m('b'), 1);
     slots.occupy(m('a'), t('x')); // a busy, with room to prefetch; b idle
-    expect(slots.nextReady()?.id).toBe('b');
+    expect(nextReady(slots)?.id).toBe('b');
     slots.occupy(m('b'), t('y'));
     // Every slot busy: now the prefetch room is used, a first, then b.
-    expect(slots.nextReady()?.id).toBe('a');
+    expect(nextReady(slots)?.id).toBe('a');
     slots.occupy(m('a'), t('z'));
-    expect(slots.nextReady()?.id).toBe('b');
+    expect(nextReady(slots)?.id).toBe('b');
   });
 
   it('stops once a run of slow attempts lifts the average past the short limit', () => {
     const slots = slotsWith({ a: 1 });
     slots.observeAttempt(m('a'), 10);
     slots.occupy(m('a'), t('x'));
-    expect(slots.readyCount).toBe(1);
+    expect(readyCount(slots)).toBe(1);
     // One slow attempt moves the average a fifth of the way: still short.
     slots.observeAttempt(m('a'), 200);
-    expect(slots.readyCount).toBe(1);
+    expect(readyCount(slots)).toBe(1);
     for (let i = 0; i < 5; i++) slots.observeAttempt(m('a'), 200);
-    expect(slots.readyCount).toBe(0);
+    expect(readyCount(slots)).toBe(0);
     // Short again after a run of quick ones.
     for (let i = 0; i < 20; i++) slots.observeAttempt(m('a'), 5);
-    expect(slots.readyCount).toBe(1);
+    expect(readyCount(slots)).toBe(1);
   });
 
   it('a worker over its slots when prefetch stops gets nothing until it drains below them', () => {
@@ -78,7 +79,7 @@ describe('WorkerSlots: prefetch', () => {
     for (let i = 0; i < 20; i++) slots.observeAttempt(m('a'), 1_000);
     slots.release(m('a'), t('x0'));
     slots.release(m('a'), t('x1'));
-    expect(slots.readyCount).toBe(0); // 2 held, 2 slots
+    expect(readyCount(slots)).toBe(0); // 2 held, 2 slots
     slots.release(m('a'), t('x2'));
     expect(line(slots)).toEqual(['a']);
   });
@@ -95,7 +96,7 @@ describe('WorkerSlots: prefetch', () => {
 /** The line for work, front first, left as it was. */
 function line(slots: WorkerSlots): string[] {
   const order: string[] = [];
-  for (let taker = slots.nextReady(); taker !== undefined; taker = slots.nextReady()) {
+  for (let taker = nextReady(slots); taker !== undefined; taker = nextReady(slots)) {
     order.push(taker.id);
   }
   for (const id of order) slots.putBack(m(id));

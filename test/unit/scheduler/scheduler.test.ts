@@ -1462,7 +1462,7 @@ describe('Scheduler.restore', () => {
     expect(restored.assign(clock.nowMs()).starts).toEqual([]);
 
     // b never comes back: t2 and t4 go to the head, in order, attempts kept.
-    const requeued = restored.requeueUnclaimed().changed.map((task) => task.id);
+    const requeued = restored.requeueUnclaimed(clock.nowMs()).changed.map((task) => task.id);
     expect(requeued.sort()).toEqual(['t2', 't4']);
     restored.upsertWorker(m('c'), 3, new Set(['default']));
     restored.setEligible(m('c'), true);

@@ -13,6 +13,7 @@ describe('task status transitions', () => {
   const allowed = new Set([
     'scheduled>pending',
     'scheduled>cancelled',
+    'scheduled>running',
     'pending>running',
     'pending>cancelled',
     'pending>completed',
@@ -21,6 +22,7 @@ describe('task status transitions', () => {
     'running>error',
     'running>cancelled',
     'running>pending',
+    'running>scheduled',
     'error>pending',
   ]);
   for (const from of ALL) {

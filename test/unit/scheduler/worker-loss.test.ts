@@ -74,7 +74,7 @@ describe('requeueUnclaimed', () => {
     const [t1, t2] = tasks as [TaskRecord, TaskRecord];
     run(ctx, t1, 'a');
     run(ctx, t2, 'b', false);
-    expect(requeueUnclaimed(ctx).changed).toEqual([t2]);
+    expect(requeueUnclaimed(ctx, 0).changed).toEqual([t2]);
     expect(t2.error).toBe('member b did not come back after a restart during attempt 1');
     expect(ctx.queue.has(t2.id)).toBe(true);
     expect(t1.status).toBe('running');

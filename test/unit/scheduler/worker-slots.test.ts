@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { WorkerSlots } from '../../../src/scheduler/worker-slots.js';
 import type { MemberId, TaskId } from '../../../src/shared/ids.js';
+import { nextReady, readyCount } from './slot-lines.js';
 
 const m = (id: string) => id as MemberId;
 const t = (id: string) => id as TaskId;
@@ -18,7 +19,7 @@ function setup(workers: Record<string, number> = {}) {
 /** The line for work, front first, left as it was. */
 function line(slots: WorkerSlots): string[] {
   const order: string[] = [];
-  for (let taker = slots.nextReady(); taker !== undefined; taker = slots.nextReady()) {
+  for (let taker = nextReady(slots); taker !== undefined; taker = nextReady(slots)) {
     order.push(taker.id);
   }
   for (const id of order) slots.putBack(m(id));
@@ -30,29 +31,29 @@ describe('WorkerSlots: joining and eligibility', () => {
     const slots = new WorkerSlots();
     slots.upsert(m('a'), 2, new Set(['default']));
     expect(slots.has(m('a'))).toBe(true);
-    expect(slots.readyCount).toBe(0);
-    expect(slots.nextReady()).toBeUndefined();
+    expect(readyCount(slots)).toBe(0);
+    expect(nextReady(slots)).toBeUndefined();
     slots.setEligible(m('a'), true);
     expect(line(slots)).toEqual(['a']);
     slots.setEligible(m('a'), false);
-    expect(slots.readyCount).toBe(0);
+    expect(readyCount(slots)).toBe(0);
   });
 
   it('ignores eligibility for an unknown worker', () => {
     const slots = setup();
     slots.setEligible(m('ghost'), true);
     expect(slots.has(m('ghost'))).toBe(false);
-    expect(slots.readyCount).toBe(0);
+    expect(readyCount(slots)).toBe(0);
   });
 
   it('a rejoin updates slots and kinds and keeps eligibility and the tasks it holds', () => {
     const slots = setup({ a: 2 });
     slots.occupy(m('a'), t('x'));
     slots.upsert(m('a'), 1, new Set(['image']));
-    expect(slots.readyCount).toBe(0); // 1 slot, 1 held
+    expect(readyCount(slots)).toBe(0); // 1 slot, 1 held
     expect(slots.runningOn(m('a'))).toEqual(['x']);
     slots.upsert(m('a'), 3, new Set(['image']));
-    const taker = slots.nextReady();
+    const taker = nextReady(slots);
     expect(taker?.id).toBe('a');
     expect([...taker!.kinds]).toEqual(['image']);
   });
@@ -61,14 +62,14 @@ describe('WorkerSlots: joining and eligibility', () => {
 describe('WorkerSlots: the line for work', () => {
   it('takes workers front first; one put back goes to the end', () => {
     const slots = setup({ a: 1, b: 1, c: 1 });
-    expect(slots.nextReady()?.id).toBe('a');
+    expect(nextReady(slots)?.id).toBe('a');
     slots.putBack(m('a'));
     expect(line(slots)).toEqual(['b', 'c', 'a']);
   });
 
   it('a worker given a task goes to the end while it has a slot left, and leaves when full', () => {
     const slots = setup({ a: 2, b: 1 });
-    slots.nextReady();
+    nextReady(slots);
     slots.occupy(m('a'), t('x'));
     expect(line(slots)).toEqual(['b', 'a']);
     slots.occupy(m('a'), t('y'));
@@ -79,13 +80,13 @@ describe('WorkerSlots: the line for work', () => {
   it('a freed slot puts a full worker back in line; an ineligible one stays out', () => {
     const slots = setup({ a: 1 });
     slots.occupy(m('a'), t('x'));
-    expect(slots.readyCount).toBe(0);
+    expect(readyCount(slots)).toBe(0);
     slots.release(m('a'), t('x'));
     expect(line(slots)).toEqual(['a']);
     slots.occupy(m('a'), t('y'));
     slots.setEligible(m('a'), false);
     slots.release(m('a'), t('y'));
-    expect(slots.readyCount).toBe(0);
+    expect(readyCount(slots)).toBe(0);
     expect(slots.hasFreeSlot(m('a'))).toBe(true);
   });
 });
@@ -110,7 +111,7 @@ describe('WorkerSlots: slots held', () => {
     slots.release(undefined, t('x'));
     slots.release(m('ghost'), t('x'));
     expect(slots.runningOn(m('a'))).toEqual(['x']);
-    expect(slots.readyCount).toBe(0);
+    expect(readyCount(slots)).toBe(0);
   });
 
   it('refuses to give a task to an unknown worker', () => {
@@ -127,7 +128,7 @@ describe('WorkerSlots: attempts told to stop', () => {
     expect(slots.runningOn(m('a'))).toEqual([]);
     expect(slots.stoppingOn(m('a'))).toBe(1);
     expect(slots.hasFreeSlot(m('a'))).toBe(false);
-    expect(slots.readyCount).toBe(0);
+    expect(readyCount(slots)).toBe(0);
     // Held against forgetting, whichever member the record names now.
     expect(slots.holdsSlot(undefined, t('x'))).toBe(true);
     expect(slots.holdsSlot(m('b'), t('x'))).toBe(true);
@@ -188,7 +189,7 @@ describe('WorkerSlots.remove', () => {
     slots.occupy(m('a'), t('x'));
     slots.remove(m('a'));
     slots.upsert(m('a'), 1, new Set(['default']));
-    expect(slots.readyCount).toBe(0);
+    expect(readyCount(slots)).toBe(0);
     expect(slots.runningOn(m('a'))).toEqual([]);
     expect(slots.hasFreeSlot(m('a'))).toBe(true);
   });

@@ -149,6 +149,11 @@ export interface JoinRequest {
    * pinned to this worker up front (HTTP /start) instead of failing it on the worker.
    */
   allowedCommands: string[];
+  /**
+   * The worker honours StartWorkRequest.start_in_ms: the leader may then hand it a delayed
+   * task shortly before the task's run time (a timed start), for the worker to start then.
+   */
+  timedStarts: boolean;
 }
 
 /** JoinResponse tells the worker the timings it must keep. */
@@ -375,7 +380,15 @@ export interface HeartbeatResponse {
 }
 
 function createBaseJoinRequest(): JoinRequest {
-  return { id: '', address: '', slots: 0, kinds: [], instance: '', allowedCommands: [] };
+  return {
+    id: '',
+    address: '',
+    slots: 0,
+    kinds: [],
+    instance: '',
+    allowedCommands: [],
+    timedStarts: false,
+  };
 }
 
 export const JoinRequest: MessageFns<JoinRequest> = {
@@ -397,6 +410,9 @@ export const JoinRequest: MessageFns<JoinRequest> = {
     }
     for (const v of message.allowedCommands) {
       writer.uint32(50).string(v!);
+    }
+    if (message.timedStarts !== false) {
+      writer.uint32(56).bool(message.timedStarts);
     }
     return writer;
   },
@@ -462,6 +478,14 @@ export const JoinRequest: MessageFns<JoinRequest> = {
             message.allowedCommands.push(reader.string());
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.timedStarts = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -488,6 +512,11 @@ export const JoinRequest: MessageFns<JoinRequest> = {
         : globalThis.Array.isArray(object?.allowed_commands)
           ? object.allowed_commands.map((e: any) => globalThis.String(e))
           : [],
+      timedStarts: isSet(object.timedStarts)
+        ? globalThis.Boolean(object.timedStarts)
+        : isSet(object.timed_starts)
+          ? globalThis.Boolean(object.timed_starts)
+          : false,
     };
   },
 
@@ -511,6 +540,9 @@ export const JoinRequest: MessageFns<JoinRequest> = {
     if (message.allowedCommands?.length) {
       obj.allowedCommands = message.allowedCommands;
     }
+    if (message.timedStarts !== false) {
+      obj.timedStarts = message.timedStarts;
+    }
     return obj;
   },
 
@@ -525,6 +557,7 @@ export const JoinRequest: MessageFns<JoinRequest> = {
     message.kinds = object.kinds?.map((e) => e) || [];
     message.instance = object.instance ?? '';
     message.allowedCommands = object.allowedCommands?.map((e) => e) || [];
+    message.timedStarts = object.timedStarts ?? false;
     return message;
   },
 };

@@ -34,6 +34,12 @@ export interface StartWorkRequest {
    * the leader does not trace.
    */
   traceContext: { [key: string]: string };
+  /**
+   * A timed start (only to a worker that joined with timed_starts): wait this many ms
+   * after receiving the order, then start; the task's run time, as the leader's clock
+   * measured it when it sent the order. 0: start at once.
+   */
+  startInMs: number;
 }
 
 export interface StartWorkRequest_TraceContextEntry {
@@ -53,7 +59,15 @@ export interface StopWorkRequest {
 }
 
 function createBaseStartWorkRequest(): StartWorkRequest {
-  return { id: '', payload: '', attempt: 0, kind: '', concurrencyKey: '', traceContext: {} };
+  return {
+    id: '',
+    payload: '',
+    attempt: 0,
+    kind: '',
+    concurrencyKey: '',
+    traceContext: {},
+    startInMs: 0,
+  };
 }
 
 export const StartWorkRequest: MessageFns<StartWorkRequest> = {
@@ -79,6 +93,9 @@ export const StartWorkRequest: MessageFns<StartWorkRequest> = {
         writer.uint32(50).fork(),
       ).join();
     });
+    if (message.startInMs !== 0) {
+      writer.uint32(56).uint32(message.startInMs);
+    }
     return writer;
   },
 
@@ -146,6 +163,14 @@ export const StartWorkRequest: MessageFns<StartWorkRequest> = {
             }
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.startInMs = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -196,6 +221,11 @@ export const StartWorkRequest: MessageFns<StartWorkRequest> = {
               {},
             )
           : {},
+      startInMs: isSet(object.startInMs)
+        ? globalThis.Number(object.startInMs)
+        : isSet(object.start_in_ms)
+          ? globalThis.Number(object.start_in_ms)
+          : 0,
     };
   },
 
@@ -225,6 +255,9 @@ export const StartWorkRequest: MessageFns<StartWorkRequest> = {
         });
       }
     }
+    if (message.startInMs !== 0) {
+      obj.startInMs = Math.round(message.startInMs);
+    }
     return obj;
   },
 
@@ -246,6 +279,7 @@ export const StartWorkRequest: MessageFns<StartWorkRequest> = {
       }
       return acc;
     }, {});
+    message.startInMs = object.startInMs ?? 0;
     return message;
   },
 };

@@ -254,6 +254,7 @@ describe('MembershipRegistry.join, in detail', () => {
       slots: 2,
       kinds: new Set(['default']),
       allowedCommands: new Set(),
+      timedStarts: false,
       state: 'joining',
       stateSinceMs: clock.nowMs(),
       stateReason: 'joined',

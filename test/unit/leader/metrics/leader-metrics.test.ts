@@ -74,15 +74,21 @@ describe('LeaderMetrics', () => {
     );
   });
 
-  it('counts attempts handed ahead of a free slot (prefetch), from 0', async () => {
+  it('counts attempts handed ahead of a free slot (prefetch) or of their run time (timed), from 0', async () => {
     const metrics = emptyLeaderMetrics();
     expect(await lines(metrics, 'drover_task_attempts_prefetched_total')).toEqual([
       'drover_task_attempts_prefetched_total 0',
     ]);
-    metrics.countAhead(3);
-    metrics.countAhead(2);
+    expect(await lines(metrics, 'drover_task_attempts_timed_total')).toEqual([
+      'drover_task_attempts_timed_total 0',
+    ]);
+    metrics.countAhead({ prefetched: 3, timed: 1 });
+    metrics.countAhead({ prefetched: 2, timed: 0 });
     expect(await lines(metrics, 'drover_task_attempts_prefetched_total')).toEqual([
       'drover_task_attempts_prefetched_total 5',
+    ]);
+    expect(await lines(metrics, 'drover_task_attempts_timed_total')).toEqual([
+      'drover_task_attempts_timed_total 1',
     ]);
   });
 });

@@ -1,0 +1,84 @@
+import type { StartOrder } from './scheduler-types.js';
+import type { TaskQueue } from './queue.js';
+import { attemptsInSeries, type TaskRecord } from './task.js';
+import type { TaskIndex } from './task-index.js';
+import type { WorkerSlots } from './worker-slots.js';
+
+/**
+ * Scheduled tasks looked at per pass, at most: those due within the lead that cannot be
+ * handed ahead (keyed, paused, no worker for them) stay at the front of the run-time order
+ * and are looked at again on every pass, so the pass stays O(this) whatever waits.
+ */
+const MAX_CANDIDATES = 64;
+
+/** Workers asked per task, at most (a task of a kind few run, among many members). */
+const MAX_PROBES = 64;
+
+/** What a timed-start pass reads and changes. */
+export interface TimedStartContext {
+  readonly index: TaskIndex;
+  readonly queue: Pick<TaskQueue, 'size' | 'isPaused'>;
+  readonly slots: WorkerSlots;
+}
+
+/**
+ * Hands delayed tasks whose run time is within `leadMs` to workers that start them at that
+ * time (timed starts, issue #18): the assignment is committed and travels while the task
+ * still waits, so at its run time only the worker's own timer stands between it and its
+ * handler, not the leader's timer, commit and message under a burst of run times.
+ *
+ * Only when no task waits in the queue that a free slot could take (a due task must not
+ * pass queued ones), only unkeyed tasks (a key's limits count starts, and a start handed
+ * ahead would count early), never a paused kind, and only to workers that said they
+ * honour a start time and whose slots will be free at it (see WorkerSlots). A task handed
+ * so is `running` on its worker from the hand-off, with its start time (and so its timeout
+ * and the attempt's measured duration) at its run time. Anything not handed ahead starts
+ * the usual way when due.
+ */
+export function timedStarts(
+  ctx: TimedStartContext,
+  nowMs: number,
+  leadMs: number,
+): { starts: StartOrder[]; changed: TaskRecord[] } {
+  const starts: StartOrder[] = [];
+  const changed: TaskRecord[] = [];
+  if (leadMs <= 0 || (ctx.queue.size > 0 && ctx.slots.lineSize('free') === 0)) {
+    return { starts, changed };
+  }
+  for (const task of ctx.index.scheduledBy(nowMs + leadMs, MAX_CANDIDATES)) {
+    if (task.concurrencyKey !== undefined || ctx.queue.isPaused(task.kind)) continue;
+    // Back from a lost worker with no attempt left: it fails when due, the usual way.
+    if (attemptsInSeries(task) >= task.maxAttempts) continue;
+    const memberId = takerFor(ctx.slots, task);
+    if (memberId === undefined) continue;
+    const runAtMs = task.runAtMs!;
+    task.startedAtMs = runAtMs;
+    task.attempt++;
+    task.attemptEnded = false;
+    task.memberId = memberId;
+    ctx.index.setStatus(task, 'running');
+    ctx.slots.holdTimed(memberId, task.id, runAtMs);
+    starts.push({
+      memberId,
+      taskId: task.id,
+      attempt: task.attempt,
+      kind: task.kind,
+      payload: task.payload,
+      concurrencyKey: undefined,
+      startAtMs: runAtMs,
+    });
+    changed.push(task);
+  }
+  return { starts, changed };
+}
+
+/** The first worker in the timed line that runs the task's kind (and is its target, if any). */
+function takerFor(slots: WorkerSlots, task: TaskRecord): TaskRecord['memberId'] {
+  let probes = 0;
+  for (const worker of slots.timedCandidates()) {
+    if (++probes > MAX_PROBES) return undefined;
+    if (task.targetMemberId !== undefined && worker.id !== task.targetMemberId) continue;
+    if (worker.kinds.has(task.kind)) return worker.id;
+  }
+  return undefined;
+}

@@ -1,0 +1,187 @@
+import { describe, expect, it } from 'vitest';
+import { Scheduler } from '../../../src/scheduler/scheduler.js';
+import type { MemberId, TaskId } from '../../../src/shared/ids.js';
+import { FakeClock } from '../../helpers/fake-clock.js';
+
+const m = (id: string) => id as MemberId;
+const t = (id: string) => id as TaskId;
+const LEAD_MS = 100;
+
+/**
+ * A scheduler with timed starts (lead 100 ms) and one worker `w` of `slots` slots that
+ * honours start times (or not, with `timed: false`). Times are relative to the fake clock's
+ * start; `runAt(ms)` is that far ahead of it.
+ */
+function setup({ slots = 1, timed = true }: { slots?: number; timed?: boolean } = {}) {
+  const clock = new FakeClock();
+  const t0 = clock.nowMs();
+  const scheduler = new Scheduler({
+    maxPayloadBytes: 64,
+    prefetch: { maxTasks: 8, shortAttemptMs: 50 },
+    timedStartLeadMs: LEAD_MS,
+  });
+  const join = (id: string, n: number, honours: boolean, kinds = ['default']) => {
+    scheduler.upsertWorker(m(id), n, new Set(kinds), honours);
+    scheduler.setEligible(m(id), true);
+  };
+  join('w', slots, timed);
+  const at = (ms: number) => t0 + ms;
+  const delayed = (
+    id: string,
+    runAtMs: number,
+    more: { concurrencyKey?: string; kind?: string; targetMemberId?: string } = {},
+  ) => scheduler.schedule(clock.nowMs(), { id, payload: 'p', runAtMs: at(runAtMs), ...more });
+  /** Moves the clock to `ms`, runs the due timer's work and a round; returns the starts. */
+  const tick = (ms: number) => {
+    clock.advance(at(ms) - clock.nowMs());
+    scheduler.promoteDue(clock.nowMs());
+    return scheduler.assign(clock.nowMs()).starts;
+  };
+  return { clock, scheduler, join, at, delayed, tick };
+}
+
+describe('Scheduler: timed starts', () => {
+  it('hands a delayed task out a lead before its run time, to start then; it takes a slot only from then', () => {
+    const { scheduler, at, delayed, tick } = setup();
+    delayed('d1', 1_000);
+    // The due timer's first time is the start of the lead, not the run time.
+    expect(scheduler.nextDueAtMs()).toBe(at(1_000 - LEAD_MS));
+    expect(tick(899)).toEqual([]);
+    const [start, ...more] = tick(900);
+    expect(more).toEqual([]);
+    expect(start).toMatchObject({ taskId: 'd1', memberId: 'w', attempt: 1, startAtMs: at(1_000) });
+    const task = scheduler.get(t('d1'));
+    expect(task.status).toBe('running');
+    // Its attempt starts (and its timeout runs) at its run time, not at the hand-off.
+    expect(task.startedAtMs).toBe(at(1_000));
+    // Until then w's one slot is free for other work...
+    scheduler.schedule(at(900), { id: 'now', payload: 'p' });
+    expect(scheduler.assign(at(900)).starts.map((s) => s.taskId)).toEqual(['now']);
+    scheduler.complete(at(950), { taskId: t('now'), attempt: 1, memberId: m('w') });
+    // ...and from the run time d1 holds it: nothing else starts there.
+    expect(scheduler.nextDueAtMs()).toBe(at(1_000));
+    tick(1_000);
+    scheduler.schedule(at(1_000), { id: 'after', payload: 'p' });
+    expect(scheduler.assign(at(1_000)).starts.map((s) => [s.taskId, s.ahead ?? false])).toEqual([
+      ['after', true],
+    ]);
+  });
+
+  it('hands nothing ahead to a worker that did not say it honours start times: it starts when due', () => {
+    const { scheduler, delayed, tick } = setup({ timed: false });
+    delayed('d1', 1_000);
+    expect(tick(900)).toEqual([]);
+    expect(scheduler.get(t('d1')).status).toBe('scheduled');
+    const [start] = tick(1_000);
+    expect(start).toMatchObject({ taskId: 'd1', memberId: 'w' });
+    expect(start!.startAtMs).toBeUndefined();
+  });
+
+  it('keeps keyed tasks, paused kinds and tasks nobody here may run for their run time', () => {
+    const { scheduler, delayed, tick, join } = setup({ slots: 4 });
+    delayed('keyed', 1_000, { concurrencyKey: 'k' });
+    delayed('paused', 1_000, { kind: 'resize' });
+    delayed('elsewhere', 1_000, { targetMemberId: 'gpu-1' });
+    delayed('other-kind', 1_000, { kind: 'mail' });
+    join('r', 1, true, ['resize']);
+    scheduler.pauseKind('resize');
+    expect(tick(950)).toEqual([]);
+    for (const id of ['keyed', 'paused', 'elsewhere', 'other-kind']) {
+      expect(scheduler.get(t(id)).status).toBe('scheduled');
+    }
+    // Due: the keyed one starts the usual way; the rest wait as any pending task would.
+    expect(tick(1_000).map((s) => [s.taskId, s.startAtMs])).toEqual([['keyed', undefined]]);
+  });
+
+  it('goes to the worker the task targets, round-robin otherwise; with no short attempts seen, into free slots only', () => {
+    const { scheduler, delayed, tick, join } = setup({ slots: 2 });
+    join('v', 2, true);
+    delayed('for-v', 1_000, { targetMemberId: 'v' });
+    for (let i = 1; i <= 4; i++) delayed(`d${i}`, 1_000 + i);
+    expect(tick(905).map((s) => [s.taskId, s.memberId])).toEqual([
+      ['for-v', 'v'],
+      ['d1', 'w'],
+      ['d2', 'v'],
+      ['d3', 'w'],
+    ]);
+    // Neither has shown its tasks are short: each holds no more than its slots.
+    expect(scheduler.get(t('d4')).status).toBe('scheduled');
+  });
+
+  it('a worker whose attempts are short may hold many timed starts, not only its free slots', () => {
+    const { scheduler, at, delayed, tick } = setup({ slots: 1 });
+    scheduler.schedule(at(0), { id: 'short', payload: 'p' });
+    scheduler.assign(at(0));
+    scheduler.complete(at(3), { taskId: t('short'), attempt: 1, memberId: m('w') });
+    for (let i = 1; i <= 10; i++) delayed(`d${i}`, 1_000 + i);
+    expect(tick(950).map((s) => s.taskId)).toEqual(
+      Array.from({ length: 10 }, (_, i) => `d${i + 1}`),
+    );
+  });
+
+  it('hands nothing ahead while queued tasks wait for a slot: a due task must not pass them', () => {
+    const { scheduler, at, delayed, tick } = setup();
+    scheduler.schedule(at(0), { id: 'busy', payload: 'p' });
+    scheduler.schedule(at(0), { id: 'waiting', payload: 'p' });
+    expect(scheduler.assign(at(0)).starts.map((s) => s.taskId)).toEqual(['busy']);
+    delayed('d1', 1_000);
+    expect(tick(950)).toEqual([]);
+    expect(scheduler.get(t('d1')).status).toBe('scheduled');
+  });
+
+  it('a worker lost before the run time: the task waits for its run time again, then starts anywhere', () => {
+    const { scheduler, at, delayed, tick, join } = setup();
+    delayed('d1', 1_000);
+    expect(tick(900).map((s) => s.taskId)).toEqual(['d1']);
+    const { changed } = scheduler.removeWorker(m('w'), 'is dead');
+    expect(changed.map((task) => [task.id, task.status])).toEqual([['d1', 'scheduled']]);
+    // Another worker (one that starts on arrival) gets nothing early...
+    join('x', 1, false);
+    expect(tick(950)).toEqual([]);
+    // ...and at the run time it joins the queue and starts as a new attempt.
+    const [start] = tick(1_000);
+    expect(start).toMatchObject({ taskId: 'd1', memberId: 'x', attempt: 2 });
+    expect(scheduler.nextDueAtMs()).toBeUndefined();
+  });
+
+  it('a worker lost and back before the run time re-attaches its timed start: one attempt, no second run', () => {
+    const { scheduler, delayed, tick, join } = setup();
+    delayed('d1', 1_000);
+    tick(900);
+    scheduler.removeWorker(m('w'), 'missed heartbeats');
+    join('w', 1, true);
+    const { changed, stops } = scheduler.reconcile(m('w'), [{ taskId: t('d1'), attempt: 1 }], true);
+    expect(stops).toEqual([]);
+    expect(changed.map((task) => [task.id, task.status])).toEqual([['d1', 'running']]);
+    expect(tick(1_000)).toEqual([]);
+    const done = scheduler.complete(1_000, { taskId: t('d1'), attempt: 1, memberId: m('w') });
+    expect(done.task.status).toBe('completed');
+  });
+
+  it('a cancel before the run time stops the timed start on its worker', () => {
+    const { clock, scheduler, delayed, tick } = setup();
+    delayed('d1', 1_000);
+    tick(900);
+    const { stop, task } = scheduler.cancel(clock.nowMs(), t('d1'));
+    expect(task.status).toBe('cancelled');
+    expect(stop).toMatchObject({ memberId: 'w', taskId: 'd1', attempt: 1, reason: 'cancelled' });
+  });
+
+  it('after a leader restart, a timed start nobody re-attached before its run time waits for it again', () => {
+    const { scheduler, at, delayed, tick } = setup();
+    delayed('d1', 1_000);
+    tick(900);
+    const restored = new Scheduler({ maxPayloadBytes: 64, timedStartLeadMs: LEAD_MS });
+    restored.restore(scheduler.all().map((task) => ({ ...task })));
+    expect(restored.requeueUnclaimed(at(950)).changed.map((task) => task.status)).toEqual([
+      'scheduled',
+    ]);
+    restored.upsertWorker(m('x'), 1, new Set(['default']));
+    restored.setEligible(m('x'), true);
+    expect(restored.assign(at(950)).starts).toEqual([]);
+    restored.promoteDue(at(1_000));
+    expect(restored.assign(at(1_000)).starts.map((s) => [s.taskId, s.attempt])).toEqual([
+      ['d1', 2],
+    ]);
+  });
+});
