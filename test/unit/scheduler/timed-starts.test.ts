@@ -130,7 +130,7 @@ describe('Scheduler: timed starts', () => {
   });
 
   it('a worker lost before the run time: the task waits for its run time again, then starts anywhere', () => {
-    const { scheduler, at, delayed, tick, join } = setup();
+    const { scheduler, delayed, tick, join } = setup();
     delayed('d1', 1_000);
     expect(tick(900).map((s) => s.taskId)).toEqual(['d1']);
     const { changed } = scheduler.removeWorker(m('w'), 'is dead');
