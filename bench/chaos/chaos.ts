@@ -38,6 +38,13 @@ export interface ChaosSettings {
    */
   readonly keys: number;
   readonly keyLimit: number;
+  /**
+   * Every this-many-th task is delayed instead (0: none), by up to `maxDelayMs`, with no
+   * key, so the leader hands it to a worker ahead of its run time (timed starts): the run
+   * counts any that started before its run time (must be none).
+   */
+  readonly delayedEvery: number;
+  readonly maxDelayMs: number;
 }
 
 /** One injected fault and what the leader did about it. */
@@ -92,6 +99,12 @@ export interface ChaosReport {
    * `drover_task_attempts_prefetched_total`; undefined if its metrics could not be read.
    */
   readonly prefetched: number | undefined;
+  /** Delayed tasks acknowledged (see `settings.delayedEvery`). */
+  readonly delayed: number;
+  /** Delayed tasks handed out ahead of their run time (`drover_task_attempts_timed_total`). */
+  readonly timedStarts: number | undefined;
+  /** Starts of delayed tasks (any attempt) on a worker before the task's run time: must be 0. */
+  readonly startedBeforeRunAt: number;
 }
 
 interface WorkerSlot {
@@ -226,6 +239,7 @@ export async function runChaos(settings: ChaosSettings): Promise<ChaosReport> {
     await waitFor(
       async () => {
         const open = [
+          ...(await client.tasks(TaskStatus.TASK_STATUS_SCHEDULED)),
           ...(await client.tasks(TaskStatus.TASK_STATUS_PENDING)),
           ...(await client.tasks(TaskStatus.TASK_STATUS_RUNNING)),
         ];
@@ -252,7 +266,7 @@ export async function runChaos(settings: ChaosSettings): Promise<ChaosReport> {
           frozen: w.frozen.get(p) ?? [],
         })),
       ),
-      (taskId) => keyOfTask(taskId, settings.keys),
+      (taskId) => keyOfTask(taskId, settings),
       fenceAfterMs(flagValue(settings.leaderTimings, '--dead-after-ms')),
     );
     const faultLog = injected.map((fault) => {
@@ -295,7 +309,14 @@ export async function runChaos(settings: ChaosSettings): Promise<ChaosReport> {
       mostAtOnceByKey: byKey.most,
       busiestKeyInstant: byKey.witness,
       wokePastFence: distribution(byKey.wokePastFenceMs),
-      prefetched: await prefetchedAttempts(`http://${String(http['address'])}`),
+      prefetched: await counterValue(http, 'drover_task_attempts_prefetched_total'),
+      delayed: acked.filter((id) => isDelayed(id, settings)).length,
+      timedStarts: await counterValue(http, 'drover_task_attempts_timed_total'),
+      startedBeforeRunAt: workerLines.filter((l) => {
+        if (l.msg !== 'task started' || !isDelayed(String(l['taskId']), settings)) return false;
+        const runAt = tasks.get(String(l['taskId']))?.runAt;
+        return runAt !== undefined && Number(l['time']) < runAt.getTime();
+      }).length,
     };
   } finally {
     api?.close();
@@ -320,8 +341,12 @@ async function produce(
       settings.taskMs[0] + random() * (settings.taskMs[1] - settings.taskMs[0]),
     );
     // A generous attempt budget: faults may cost a task several attempts, none may lose it.
-    const concurrencyKey = keyOfTask(id, settings.keys) ?? '';
-    return api.schedule({ id, payload: String(work), maxAttempts: 100, concurrencyKey }).then(
+    const concurrencyKey = keyOfTask(id, settings) ?? '';
+    const delayMs = isDelayed(id, settings)
+      ? Math.round(random() * settings.maxDelayMs)
+      : undefined;
+    const task = { id, payload: String(work), maxAttempts: 100, concurrencyKey, delayMs };
+    return api.schedule(task).then(
       () => void acked.push(id),
       () => onRefused(),
     );
@@ -335,9 +360,19 @@ function flagValue(flags: readonly string[], name: string): number {
   return Number(flags[at + 1]);
 }
 
-/** The concurrency key of chaos task `c<n>`: `k<n mod keys>`, none when keys is 0. */
-function keyOfTask(taskId: string, keys: number): string | undefined {
-  return keys === 0 ? undefined : `k${Number(taskId.slice(1)) % keys}`;
+/**
+ * The concurrency key of chaos task `c<n>`: `k<n mod keys>`; none when keys is 0 or the
+ * task is delayed.
+ */
+function keyOfTask(taskId: string, settings: ChaosSettings): string | undefined {
+  const { keys } = settings;
+  if (keys === 0 || isDelayed(taskId, settings)) return undefined;
+  return `k${Number(taskId.slice(1)) % keys}`;
+}
+
+/** True if chaos task `c<n>` is delayed: every `delayedEvery`-th task. */
+function isDelayed(taskId: string, { delayedEvery }: ChaosSettings): boolean {
+  return delayedEvery > 0 && Number(taskId.slice(1)) % delayedEvery === delayedEvery - 1;
 }
 
 /** Carries out one fault and undoes it after `heldMs` (a killed worker is restarted). */
@@ -416,13 +451,15 @@ function repeatedKeys(keys: readonly unknown[]): unknown[] {
   return keys.filter((key) => (seen.has(key) ? true : (seen.add(key), false)));
 }
 
-/** The leader's count of attempts handed ahead of a free slot, from its /metrics. */
-async function prefetchedAttempts(http: string): Promise<number | undefined> {
+/** An unlabelled counter from the leader's /metrics (`http`: its 'http listening' line). */
+async function counterValue(
+  http: Record<string, unknown>,
+  name: string,
+): Promise<number | undefined> {
   try {
-    const text = await (
-      await fetch(`${http}/metrics`, { signal: AbortSignal.timeout(5000) })
-    ).text();
-    const line = /^drover_task_attempts_prefetched_total (\d+)/m.exec(text);
+    const page = `http://${String(http['address'])}/metrics`;
+    const text = await (await fetch(page, { signal: AbortSignal.timeout(5000) })).text();
+    const line = new RegExp(`^${name} (\\d+)`, 'm').exec(text);
     return line ? Number(line[1]) : undefined;
   } catch {
     return undefined;

@@ -28,6 +28,15 @@ export function renderChaosMarkdown(
       `all busy (prefetch, the leader's \`drover_task_attempts_prefetched_total\`): ` +
       `${result.prefetched ?? 'not read'}.`,
     '',
+    ...(s.delayedEvery > 0
+      ? [
+          `Delayed tasks (every ${s.delayedEvery}th, no key, by 0-${s.maxDelayMs} ms): ` +
+            `${result.delayed}; handed to a worker ahead of their run time (timed starts, ` +
+            `\`drover_task_attempts_timed_total\`): ${result.timedStarts ?? 'not read'}; ` +
+            `starts on a worker before the task's run time: **${result.startedBeforeRunAt}**.`,
+          '',
+        ]
+      : []),
     '| tasks scheduled | completed | lost | failed | duplicated completions | same attempt run twice | tasks re-run (at-least-once) |',
     '| ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     `| ${result.scheduled} | ${result.completed} | ${result.lost} | ${result.failed} | ` +

@@ -7,10 +7,12 @@
  * CHAOS_SLOTS (4), CHAOS_RATE (50 tasks/s; smoke 40), CHAOS_FAULT_EVERY_MS (2000; smoke
  * 800), CHAOS_SEED (1), CHAOS_KEYS (8; smoke 4: concurrency keys the tasks take in turn)
  * CHAOS_KEY_LIMIT (2: each key's limit of running tasks) and CHAOS_TASK_MS ("20-400": each
- * task's work, ms; short tasks at a rate that fills every slot, such as "20-40" at 500/s, make the leader prefetch). The full run uses the leader's default membership timings; smoke
+ * task's work, ms; short tasks at a rate that fills every slot, such as "20-40" at 500/s, make the leader prefetch),
+ * CHAOS_DELAYED_EVERY (4: every 4th task is delayed, with no key; 0: none) and
+ * CHAOS_MAX_DELAY_MS (1500: the longest delay). The full run uses the leader's default membership timings; smoke
  * uses the tests' fast ones. Results: bench/results/chaos-<time>.json and .md, and
- * chaos-latest.*. Exits 1 if a task was lost, completed twice, an attempt ran twice, or a
- * key ran more tasks at once than its limit.
+ * chaos-latest.*. Exits 1 if a task was lost, completed twice, an attempt ran twice, a
+ * key ran more tasks at once than its limit, or a delayed task started before its run time.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -64,6 +66,8 @@ const settings: ChaosSettings = {
   settleTimeoutMs: 120_000,
   keys: env('CHAOS_KEYS', '8', '4'),
   keyLimit: env('CHAOS_KEY_LIMIT', '2', '2'),
+  delayedEvery: env('CHAOS_DELAYED_EVERY', '4', '4'),
+  maxDelayMs: env('CHAOS_MAX_DELAY_MS', '1500', '1500'),
 };
 
 const report = await runChaos(settings);
@@ -85,5 +89,10 @@ for (const name of [`chaos-${stamp}`, 'chaos-latest']) {
 progress(`chaos: results in ${flags.out}/chaos-${stamp}.json`);
 process.stdout.write(markdown);
 const overLimit = settings.keys > 0 && report.mostOfOneKeyAtOnce > settings.keyLimit ? 1 : 0;
-const broken = report.lost + report.duplicateCompletions + report.sameAttemptRunTwice + overLimit;
+const broken =
+  report.lost +
+  report.duplicateCompletions +
+  report.sameAttemptRunTwice +
+  report.startedBeforeRunAt +
+  overLimit;
 process.exitCode = broken === 0 ? 0 : 1;

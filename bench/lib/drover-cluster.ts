@@ -55,6 +55,8 @@ export class BenchCluster {
           '--no-http',
           ...storeArgs,
           ...args,
+          // BENCH_LEADER_ARGS: flags for every leader of the run (an A/B of one option).
+          ...(process.env['BENCH_LEADER_ARGS'] ?? '').split(' ').filter(Boolean),
         ],
         {
           stdio: ['ignore', 'pipe', 'pipe'],

@@ -41,6 +41,11 @@ function expectInvariants(report: ChaosReport): void {
   // workers' own clocks, through kills, freezes and cuts (keyed fencing).
   expect(report.settings.keys).toBeGreaterThan(0);
   expect(report.mostOfOneKeyAtOnce).toBeLessThanOrEqual(report.settings.keyLimit);
+  // Timed starts: delayed tasks went to workers ahead of their run time, through the same
+  // faults, and none started before it.
+  expect(report.delayed).toBeGreaterThan(20);
+  expect(report.timedStarts).toBeGreaterThan(0);
+  expect(report.startedBeforeRunAt).toBe(0);
   // Faults really happened, and every kill was noticed.
   expect(report.faults.kill + report.faults.freeze + report.faults.cut).toBeGreaterThan(3);
   expect(report.detectionMs.kill.n).toBe(report.faults.kill);
