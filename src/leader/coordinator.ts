@@ -252,6 +252,10 @@ export class Coordinator {
 
   /** A heartbeat stream ended (worker closed it, or the connection broke). */
   closeStream(id: MemberId, streamId: number, reason: string): void {
+    // Shutting down, this leader closes every stream itself: its workers are not lost, they
+    // run on and re-attach their tasks to the next leader. Requeuing (and saving) their
+    // tasks now would let that leader hand them out again before the workers are back.
+    if (this.stopping) return;
     this.lifecycle.closeStream(id, streamId, reason);
   }
 

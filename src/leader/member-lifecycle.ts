@@ -130,7 +130,7 @@ export class MemberLifecycle {
       this.applyQuarantine({ memberId: id, quarantined: true, reason: quarantine.reason });
     }
     if (!first && input.running.length === 0) return;
-    const { changed, stops } = scheduler.reconcile(id, input.running, first);
+    const { changed, stops } = scheduler.reconcile(id, input.running, first, this.now());
     for (const task of changed) {
       log.info({ memberId: id, taskId: task.id, attempt: task.attempt }, 'task re-attached');
     }
@@ -204,9 +204,13 @@ export class MemberLifecycle {
       memberId,
       `was ${to === 'dead' ? 'lost' : 'gone'} (${reason})`,
       holdUntilMs,
+      this.now(),
     );
     for (const task of changed) {
-      this.deps.log.warn({ memberId, taskId: task.id, attempt: task.attempt }, 'task requeued');
+      const { id: taskId, attempt, status } = task;
+      // A timed start lost before its run time waits for it again rather than requeued.
+      const what = status === 'scheduled' ? 'task waits for its run time again' : 'task requeued';
+      this.deps.log.warn({ memberId, taskId, attempt }, what);
     }
     // Always a round: it also sets the due timer for the end of any held places.
     this.deps.commits.then(changed, () => this.deps.assignment.request());

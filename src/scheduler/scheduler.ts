@@ -73,7 +73,11 @@ export class Scheduler {
       refreshAllKeys: () => this.queue.refreshAllKeys(),
     }));
     this.queue = new TaskQueue(keyLimits.isOpen);
-    this.slots = new WorkerSlots((key) => this.queue.refreshKey(key), limits.prefetch);
+    this.slots = new WorkerSlots(
+      (key) => this.queue.refreshKey(key),
+      limits.prefetch,
+      limits.timedStartLeadMs ?? 0,
+    );
     const { index, queue, slots, seqs } = this;
     this.ctx = { index, queue, slots, seqs, policy, keyLimits };
     this.timedLeadMs = limits.timedStartLeadMs ?? 0;
@@ -367,7 +371,7 @@ export class Scheduler {
    * With `keyHoldUntilMs` (a member lost, not one that left), its tasks with a concurrency
    * key keep counting against their keys until then.
    */
-  removeWorker(id: MemberId, why: string, keyHoldUntilMs?: number): Changes {
+  removeWorker(id: MemberId, why: string, keyHoldUntilMs?: number, nowMs?: number): Changes {
     // The worker may still be running its keyed attempts (cut off, not dead) until its
     // fence stops them: they go on counting against their keys until `keyHoldUntilMs`.
     if (keyHoldUntilMs !== undefined) {
@@ -376,7 +380,7 @@ export class Scheduler {
         this.keyLimits.holdLost({ ...hold, memberId: id, key }, keyHoldUntilMs);
       }
     }
-    return removeWorker(this.ctx, id, why);
+    return removeWorker(this.ctx, id, why, nowMs);
   }
 
   /**
@@ -390,8 +394,9 @@ export class Scheduler {
     memberId: MemberId,
     running: readonly RunningAttempt[],
     resendStops: boolean,
+    nowMs?: number,
   ): Changes & { stops: StopOrder[] } {
-    return reconcile(this.ctx, memberId, running, resendStops);
+    return reconcile(this.ctx, memberId, running, resendStops, nowMs);
   }
 
   /** A task by id. */

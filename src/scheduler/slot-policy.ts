@@ -19,9 +19,9 @@ export interface PrefetchPolicy {
 export type WorkerLine = 'free' | 'ahead';
 
 /**
- * Timed starts a worker of short tasks may hold per slot: enough for 10,000 tasks a second
- * due over a lead of 100 ms on 4 workers of 8 slots, bounded so a burst of run times does
- * not pile onto one worker.
+ * The most timed starts a worker of short tasks may hold per slot without taking it before
+ * their run times: enough for 10,000 tasks a second due over a lead of 100 ms on 4 workers
+ * of 8 slots, bounded so a burst of run times does not pile onto one worker.
  */
 export const TIMED_STARTS_PER_SLOT = 64;
 

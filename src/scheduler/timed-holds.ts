@@ -10,11 +10,14 @@ function compareActivationKeys(a: ActivationKey, b: ActivationKey): number {
 
 /**
  * Tasks handed to a worker ahead of their run time (timed starts, see timed-starts.ts) that
- * have not reached it yet: the worker holds them and starts each at its run time, so until
- * then none takes one of its slots; at the run time it does ({@link takeDue}). Pure.
+ * have not reached it yet: the worker holds them and starts each at its run time. A
+ * floating one takes none of its slots until then, a reserved one took a slot at the
+ * hand-off; at the run time both become ordinary running tasks ({@link takeDue}). Pure.
  */
 export class TimedHolds {
-  private readonly byMember = new Map<MemberId, Set<TaskId>>();
+  /** Per worker, its held tasks: true if floating (no slot until the run time). */
+  private readonly byMember = new Map<MemberId, Map<TaskId, boolean>>();
+  private readonly floatingOn = new Map<MemberId, number>();
   /**
    * Every hold by run time. An entry whose hold ended early (a report, a cancel, a lost
    * worker) stays here until its time and is then skipped: cheaper than a second index.
@@ -25,22 +28,23 @@ export class TimedHolds {
   );
   private count = 0;
 
-  /** The worker holds the task until `runAtMs`. */
-  hold(memberId: MemberId, taskId: TaskId, runAtMs: number): void {
+  /** The worker holds the task until `runAtMs`, floating (taking no slot) or not. */
+  hold(memberId: MemberId, taskId: TaskId, runAtMs: number, floating: boolean): void {
     let held = this.byMember.get(memberId);
-    if (held === undefined) this.byMember.set(memberId, (held = new Set()));
-    held.add(taskId);
+    if (held === undefined) this.byMember.set(memberId, (held = new Map()));
+    held.set(taskId, floating);
+    if (floating) this.floatingOn.set(memberId, this.floatingCountOn(memberId) + 1);
     this.order.set([runAtMs, ++this.count], { memberId, taskId });
   }
 
-  /** Timed starts a worker holds that have not reached their run time. */
-  countOn(memberId: MemberId): number {
-    return this.byMember.get(memberId)?.size ?? 0;
+  /** Floating timed starts a worker holds: tasks it was given that take none of its slots. */
+  floatingCountOn(memberId: MemberId): number {
+    return this.floatingOn.get(memberId) ?? 0;
   }
 
   /** The tasks a worker holds as timed starts not yet at their run time. */
   tasksOn(memberId: MemberId): TaskId[] {
-    return [...(this.byMember.get(memberId) ?? [])];
+    return [...(this.byMember.get(memberId)?.keys() ?? [])];
   }
 
   /** True if the worker holds the task as a timed start not yet at its run time. */
@@ -51,8 +55,15 @@ export class TimedHolds {
   /** Ends a hold before its run time; false if there was none. */
   forget(memberId: MemberId, taskId: TaskId): boolean {
     const held = this.byMember.get(memberId);
-    if (held === undefined || !held.delete(taskId)) return false;
+    const floating = held?.get(taskId);
+    if (held === undefined || floating === undefined) return false;
+    held.delete(taskId);
     if (held.size === 0) this.byMember.delete(memberId);
+    if (floating) {
+      const left = this.floatingCountOn(memberId) - 1;
+      if (left > 0) this.floatingOn.set(memberId, left);
+      else this.floatingOn.delete(memberId);
+    }
     return true;
   }
 
@@ -60,7 +71,8 @@ export class TimedHolds {
   forgetMember(memberId: MemberId): TaskId[] {
     const held = this.byMember.get(memberId);
     this.byMember.delete(memberId);
-    return held === undefined ? [] : [...held];
+    this.floatingOn.delete(memberId);
+    return held === undefined ? [] : [...held.keys()];
   }
 
   /** Ends the holds whose run time is at or before `nowMs`; returns the workers they were on. */

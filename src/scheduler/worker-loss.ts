@@ -16,15 +16,22 @@ export interface WorkerLossContext extends QueueContext {
 }
 
 /** Forgets a worker and requeues its running tasks; see {@link Scheduler.removeWorker}. */
-export function removeWorker(ctx: WorkerLossContext, id: MemberId, why: string): Changes {
+export function removeWorker(
+  ctx: WorkerLossContext,
+  id: MemberId,
+  why: string,
+  nowMs?: number,
+): Changes {
   const timed = new Set(ctx.slots.timedOn(id));
   const held = ctx.slots.remove(id);
   if (held === undefined) return { changed: [] };
   const lost = held
     .map((taskId) => ctx.index.get(taskId)!)
     .filter((task) => task.status === 'running' && task.memberId === id);
-  // Timed starts still before their run time wait for it again; the rest are requeued.
-  const early = lost.filter((task) => timed.has(task.id));
+  // Timed starts still before their run time (by the leader's timed holds, or by the clock:
+  // one re-attached since is held as any running task) wait for it again; the rest are
+  // requeued.
+  const early = lost.filter((task) => timed.has(task.id) || beforeRunTime(task, nowMs));
   const changed = requeueLost(
     ctx,
     lost.filter((task) => !timed.has(task.id)),
@@ -37,15 +44,16 @@ export function removeWorker(ctx: WorkerLossContext, id: MemberId, why: string):
 export function requeueUnclaimed(ctx: WorkerLossContext, nowMs: number): Changes {
   const unclaimed = ctx.index.running().filter((task) => !ctx.slots.holds(task.memberId!, task.id));
   // A timed start whose run time has not come (a lead longer than the re-attach grace).
-  const early = unclaimed.filter((task) => isTimedStart(task) && task.runAtMs! > nowMs);
+  const early = unclaimed.filter((task) => beforeRunTime(task, nowMs));
   const late = unclaimed.filter((task) => !early.includes(task));
   const changed = requeueLost(ctx, late, 'did not come back after a restart');
   return { changed: [...changed, ...rescheduleEarly(ctx, early)] };
 }
 
-/** True if the task's attempt was a timed start: its start time is its run time. */
-function isTimedStart(task: TaskRecord): boolean {
-  return task.runAtMs !== undefined && task.startedAtMs === task.runAtMs;
+/** True if the task's attempt is a timed start whose run time is after `nowMs`. */
+function beforeRunTime(task: TaskRecord, nowMs: number | undefined): boolean {
+  const { runAtMs, startedAtMs } = task;
+  return nowMs !== undefined && runAtMs !== undefined && startedAtMs === runAtMs && runAtMs > nowMs;
 }
 
 /**
@@ -55,7 +63,12 @@ function isTimedStart(task: TaskRecord): boolean {
  * Never requeued now: that could start them before their run time elsewhere.
  */
 function rescheduleEarly(ctx: WorkerLossContext, tasks: TaskRecord[]): TaskRecord[] {
-  for (const task of tasks) ctx.index.setStatus(task, 'scheduled');
+  for (const task of tasks) {
+    ctx.index.setStatus(task, 'scheduled');
+    // Its attempt never began: it keeps its number (a late report of it stays refused once
+    // another attempt starts) but not a place in the attempt budget (see reconcile).
+    task.attemptBase++;
+  }
   return tasks;
 }
 
@@ -83,7 +96,14 @@ export function reconcile(
   memberId: MemberId,
   running: readonly RunningAttempt[],
   resendStops: boolean,
+  nowMs?: number,
 ): Changes & { stops: StopOrder[] } {
+  // A timed start re-attached before its run time stays one (a slot from its run time, and
+  // back to waiting for it if this worker is lost before then).
+  const hold = (task: TaskRecord): void => {
+    if (beforeRunTime(task, nowMs)) ctx.slots.holdTimed(memberId, task.id, task.runAtMs!);
+    else ctx.slots.occupy(memberId, task.id, task.concurrencyKey);
+  };
   const known = ctx.slots.has(memberId);
   const changed: TaskRecord[] = [];
   const stops: StopOrder[] = [];
@@ -99,7 +119,7 @@ export function reconcile(
     if (task.status === 'running') {
       // After a leader restart the worker is new to this scheduler: adopt what it runs.
       if (!ctx.slots.holds(memberId, task.id)) {
-        ctx.slots.occupy(memberId, task.id, task.concurrencyKey);
+        hold(task);
         ctx.keyLimits.claimed(task.id, attempt, memberId);
       }
       continue;
@@ -109,11 +129,12 @@ export function reconcile(
       continue;
     }
     if (task.status === 'scheduled' && !task.attemptEnded) {
-      // A timed start its worker still holds after it was lost (and the task went back to
-      // waiting for its run time): its own again, taking a slot at once (the leader does
-      // not know whether the run time has come on the worker's clock).
+      // A timed start its worker still holds after it was lost (the task went back to
+      // waiting for its run time, see rescheduleEarly): its own again, and its attempt
+      // counts against the budget again.
       ctx.index.setStatus(task, 'running');
-      ctx.slots.occupy(memberId, task.id, task.concurrencyKey);
+      task.attemptBase--;
+      hold(task);
       changed.push(task);
       continue;
     }

@@ -87,6 +87,8 @@ export class WorkerSlots {
   constructor(
     private readonly onKeyHolds: KeyHoldsListener = () => {},
     private readonly prefetch: PrefetchPolicy = NO_PREFETCH,
+    /** How long before its run time a timed start may be handed out (see timed-starts.ts). */
+    private readonly timedLeadMs = 0,
   ) {}
 
   /** Slots held by tasks with this concurrency key. */
@@ -228,15 +230,18 @@ export class WorkerSlots {
   }
 
   /**
-   * Hands a worker a task it starts at `runAtMs` (a timed start): listed as running there
-   * (so it is re-attached, reported and lost like any), it takes a slot only from its run
-   * time ({@link activateDue}). Unkeyed tasks only: a key's limit counts from the hand-off.
+   * Hands a worker a task it starts at `runAtMs` (a timed start, or one it re-attached),
+   * listed as running there (so it is re-attached, reported and lost like any). On a worker
+   * with room to float it (see {@link floatRoom}) it takes a slot only from its run time
+   * ({@link activateDue}); on any other it takes a free slot from now, so nothing else
+   * is given that slot meanwhile. Unkeyed tasks only: a key's limit counts from the hand-off.
    */
   holdTimed(id: MemberId, taskId: TaskId, runAtMs: number): void {
     const worker = this.workers.get(id);
     if (!worker) throw new Error(`member ${id} is not a known worker`);
+    const floats = this.floatRoom(worker) > 0;
     worker.running.set(taskId, undefined);
-    this.timed.hold(id, taskId, runAtMs);
+    this.timed.hold(id, taskId, runAtMs, floats);
     // To the back of the timed line: the next timed start goes to another worker.
     this.timedLine.delete(id);
     this.refreshReady(worker);
@@ -356,24 +361,36 @@ export class WorkerSlots {
     this.onKeyHolds(key, taskId, delta);
   }
 
+  /**
+   * Timed starts a worker may yet hold without a slot each until their run times: as many
+   * as its slots can start within the lead at the pace of its recent attempts (a slot that
+   * ran them in 5 ms starts 20 in 100 ms), at most TIMED_STARTS_PER_SLOT a slot; none for a
+   * worker whose recent tasks are not short, or not known. A delayed task that turns out
+   * long waits on such a worker for a slot, as a prefetched one does.
+   */
+  private floatRoom(worker: Worker): number {
+    const recent = worker.recentAttemptMs;
+    if (recent === undefined || recent > this.prefetch.shortAttemptMs) return 0;
+    const perSlot = Math.min(
+      TIMED_STARTS_PER_SLOT,
+      Math.floor(this.timedLeadMs / Math.max(1, recent)),
+    );
+    return worker.slots * perSlot - this.timed.floatingCountOn(worker.id);
+  }
+
   /** Slots a worker's tasks take: running ones (not timed starts yet to run) and stopping. */
   private slotsUsed(worker: Worker): number {
-    return worker.running.size + worker.stopping.size - this.timed.countOn(worker.id);
+    return worker.running.size + worker.stopping.size - this.timed.floatingCountOn(worker.id);
   }
 
   /**
    * Files the worker in the lines it belongs in now: free slot, room to prefetch, or none;
-   * and whether it may be handed timed starts: one whose recent tasks are short up to
-   * TIMED_STARTS_PER_SLOT a slot (they wait out their run times on it, and start in a slot
-   * that frees in moments), any other only into slots free now.
+   * and whether it may be handed timed starts: into its float room, or a slot free now.
    */
   private refreshReady(worker: Worker): void {
     const used = this.slotsUsed(worker);
-    const timed = this.timed.countOn(worker.id);
-    const recent = worker.recentAttemptMs;
-    const short = recent !== undefined && recent <= this.prefetch.shortAttemptMs;
-    const room = short ? worker.slots * TIMED_STARTS_PER_SLOT : worker.slots - used;
-    if (worker.eligible && worker.timedStarts && timed < room) this.timedLine.add(worker.id);
+    const timedRoom = this.floatRoom(worker) > 0 || used < worker.slots;
+    if (worker.eligible && worker.timedStarts && timedRoom) this.timedLine.add(worker.id);
     else this.timedLine.delete(worker.id);
     const ready = worker.eligible && used < worker.slots;
     const spare = worker.eligible && !ready && used < this.capacity(worker);

@@ -128,6 +128,7 @@ export class TaskRunner {
     const enqueue = (): void => void this.queue.add(() => this.run(work, attempt));
     // A timed start is listed (re-attached, stoppable) from now, queued at its run time.
     const waitMs = work.startInMs ?? 0;
+    attempt.timed = waitMs > 0;
     if (waitMs > 0 && !attempt.stopped) this.startTimes.wait(key, waitMs, enqueue);
     else enqueue();
   }
@@ -147,7 +148,10 @@ export class TaskRunner {
    * Sets the check a keyed attempt passes as its handler is about to run, not only when
    * its start order arrived: a task handed ahead (prefetch) waits here for a slot, maybe
    * while this process is frozen past its fence deadline, and must not start after it
-   * (the leader may have given its key's place away). A refusal starts it stopped.
+   * (the leader may have given its key's place away). A refusal starts it stopped. Timed
+   * starts pass it too: one that waited out its run time here while the leader could not
+   * hear this worker may have been handed to another worker since (a lost worker's timed
+   * starts wait for their run time again), and not starting it costs at most a retry.
    */
   gateKeyed(gate: () => string | undefined): void {
     this.keyedGate = gate;
@@ -216,7 +220,7 @@ export class TaskRunner {
     const logsInfo = this.log.isLevelEnabled('info');
     const startedAtMs = logsInfo || this.observer ? performance.now() : 0;
     try {
-      if (attempt.keyed && !attempt.stopped) {
+      if ((attempt.keyed || attempt.timed) && !attempt.stopped) {
         const fenced = this.keyedGate();
         if (fenced !== undefined) attempt.stop(new TaskStoppedError(fenced));
       }

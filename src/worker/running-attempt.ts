@@ -17,6 +17,11 @@ export class RunningAttempt implements StopWatch {
   abandoned = false;
   /** Set when its task has a concurrency key: the fence stops it (see key-fence.ts). */
   keyed = false;
+  /**
+   * Set for a timed start (it waited on this worker for its run time): as it starts it is
+   * checked against the same fence as a keyed one (see TaskRunner.gateKeyed).
+   */
+  timed = false;
   /** Set when the handler has ended; the attempt stays known until its report is settled. */
   ended = false;
   /** Output characters sent so far; past the limit, output is dropped after a marker. */

@@ -5,15 +5,22 @@ import type { TimerHandle, Timers } from './timers.js';
  * each waiting for its own timer. Node measures a timer from the event loop's cached time,
  * which lags the real time by however long the current turn has run, so a timer may fire
  * that much early: each checks the clock as it fires and waits out the rest, so a task never
- * starts before its wait is over.
+ * starts before its wait is over. A due attempt starts on the loop's next check phase
+ * (`defer`, setImmediate), after the poll phase has read what the leader sent: a process
+ * resumed from SIGSTOP past the run time reads a cancel or stop sent meanwhile before the
+ * attempt starts, not after.
  */
 export class StartTimes {
   private readonly waiting = new Map<string, { handle: TimerHandle; start: () => void }>();
 
-  /** `nowMs`: a monotonic clock read beside `timers` (performance.now by default). */
+  /**
+   * `nowMs`: a monotonic clock read beside `timers` (performance.now by default); `defer`:
+   * runs a callback after the current event-loop phase's I/O (setImmediate by default).
+   */
   constructor(
     private readonly timers: Timers,
     private readonly nowMs: () => number,
+    private readonly defer: (callback: () => void) => void = setImmediate,
   ) {}
 
   /** Attempts waiting for their start time. */
@@ -29,7 +36,7 @@ export class StartTimes {
         const leftMs = dueAtMs - this.nowMs();
         if (leftMs > 0) return arm(leftMs);
         this.waiting.delete(key);
-        start();
+        this.defer(start);
       }, ms);
       this.waiting.set(key, { handle, start });
     };

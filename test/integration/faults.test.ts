@@ -107,6 +107,27 @@ describe('worker faults', () => {
     expect(worker.linesWith('task started').filter((l) => l['taskId'] === 'job')).toHaveLength(1);
   });
 
+  it('a leader stopped with SIGTERM leaves running tasks running: the next one waits for their worker to re-attach them', async () => {
+    const dataDir = cluster().dataDir();
+    const first = await cluster().startLeader(['--data-dir', dataDir]);
+    const worker = await cluster().startWorker(first.address, 'w1');
+    const api = clients(first.address);
+    await api.schedule({ id: 'long', payload: '60000' });
+    await worker.waitForLine((l) => l.msg === 'task started' && l['taskId'] === 'long');
+    // Frozen, the worker cannot re-attach: the restarted leader shows what the first saved.
+    worker.kill('SIGSTOP');
+    first.process.kill('SIGTERM');
+    expect((await first.process.exited).code).toBe(0);
+    const second = await cluster().startLeader(['--data-dir', dataDir], 'leader-2');
+    const task = await clients(second.address).task('long');
+    expect(task).toMatchObject({
+      status: TaskStatus.TASK_STATUS_RUNNING,
+      memberId: 'w1',
+      attempt: 1,
+    });
+    worker.kill('SIGCONT');
+  });
+
   it('keeps workers reconnecting through a leader restart, then they take new work', async () => {
     const first = await cluster().startLeader();
     const port = first.address.split(':').at(-1)!;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Scheduler } from '../../../src/scheduler/scheduler.js';
+import { attemptsInSeries } from '../../../src/scheduler/task.js';
 import type { MemberId, TaskId } from '../../../src/shared/ids.js';
 import { FakeClock } from '../../helpers/fake-clock.js';
 
@@ -41,8 +42,12 @@ function setup({ slots = 1, timed = true }: { slots?: number; timed?: boolean } 
 }
 
 describe('Scheduler: timed starts', () => {
-  it('hands a delayed task out a lead before its run time, to start then; it takes a slot only from then', () => {
+  it('hands a delayed task out a lead before its run time, to start then; on a worker of short tasks it takes a slot only from then', () => {
     const { scheduler, at, delayed, tick } = setup();
+    // w's recent tasks are short (3 ms): it may hold timed starts without a slot each.
+    scheduler.schedule(at(0), { id: 'short', payload: 'p' });
+    scheduler.assign(at(0));
+    scheduler.complete(at(3), { taskId: t('short'), attempt: 1, memberId: m('w') });
     delayed('d1', 1_000);
     // The due timer's first time is the start of the lead, not the run time.
     expect(scheduler.nextDueAtMs()).toBe(at(1_000 - LEAD_MS));
@@ -65,6 +70,22 @@ describe('Scheduler: timed starts', () => {
     expect(scheduler.assign(at(1_000)).starts.map((s) => [s.taskId, s.ahead ?? false])).toEqual([
       ['after', true],
     ]);
+  });
+
+  it('on a worker whose tasks are not known to be short, a timed start takes a free slot from the hand-off', () => {
+    // Two idle workers of one slot, no history: the delayed task reserves w's slot, so a
+    // long task scheduled meanwhile goes to v, not in front of the delayed one on w.
+    const { scheduler, at, delayed, tick, join } = setup();
+    join('v', 1, true);
+    delayed('d1', 1_000);
+    expect(tick(900).map((s) => [s.taskId, s.memberId])).toEqual([['d1', 'w']]);
+    scheduler.schedule(at(950), { id: 'long', payload: 'p' });
+    expect(scheduler.assign(at(950)).starts.map((s) => [s.taskId, s.memberId])).toEqual([
+      ['long', 'v'],
+    ]);
+    // w has no free slot for anything else, timed or not.
+    delayed('d2', 1_020);
+    expect(tick(960)).toEqual([]);
   });
 
   it('hands nothing ahead to a worker that did not say it honours start times: it starts when due', () => {
@@ -129,7 +150,7 @@ describe('Scheduler: timed starts', () => {
     expect(scheduler.get(t('d1')).status).toBe('scheduled');
   });
 
-  it('a worker lost before the run time: the task waits for its run time again, then starts anywhere', () => {
+  it('a worker lost before the run time: the task waits for its run time again, then starts anywhere, its budget intact', () => {
     const { scheduler, delayed, tick, join } = setup();
     delayed('d1', 1_000);
     expect(tick(900).map((s) => s.taskId)).toEqual(['d1']);
@@ -142,6 +163,8 @@ describe('Scheduler: timed starts', () => {
     const [start] = tick(1_000);
     expect(start).toMatchObject({ taskId: 'd1', memberId: 'x', attempt: 2 });
     expect(scheduler.nextDueAtMs()).toBeUndefined();
+    // The lost attempt never began: it is not one of the task's attempts in its budget.
+    expect(attemptsInSeries(scheduler.get(t('d1')))).toBe(1);
   });
 
   it('a worker lost and back before the run time re-attaches its timed start: one attempt, no second run', () => {
@@ -156,6 +179,37 @@ describe('Scheduler: timed starts', () => {
     expect(tick(1_000)).toEqual([]);
     const done = scheduler.complete(1_000, { taskId: t('d1'), attempt: 1, memberId: m('w') });
     expect(done.task.status).toBe('completed');
+  });
+
+  it('a timed start re-attached (after a loss, or by a restarted leader) and then lost again still waits for its run time', () => {
+    const { scheduler, at, delayed, tick, join } = setup();
+    scheduler.schedule(at(0), { id: 'once', payload: 'p', runAtMs: at(1_000), maxAttempts: 1 });
+    expect(tick(900).map((s) => s.taskId)).toEqual(['once']);
+    scheduler.removeWorker(m('w'), 'missed heartbeats', undefined, at(910));
+    join('w', 1, true);
+    scheduler.reconcile(m('w'), [{ taskId: t('once'), attempt: 1 }], true, at(920));
+    expect(scheduler.get(t('once')).status).toBe('running');
+    join('x', 1, false);
+    expect(
+      scheduler.removeWorker(m('w'), 'killed', undefined, at(930)).changed.map((k) => k.status),
+    ).toEqual(['scheduled']);
+    expect(tick(990)).toEqual([]);
+    // Due: it runs, though its budget is one attempt (the lost one never began).
+    expect(tick(1_000).map((s) => [s.taskId, s.memberId, s.attempt])).toEqual([['once', 'x', 2]]);
+
+    // A restarted leader: restored as running, re-attached by its worker, then lost.
+    const restarted = new Scheduler({ maxPayloadBytes: 64, timedStartLeadMs: LEAD_MS });
+    join('w', 1, true);
+    delayed('d2', 2_000);
+    expect(tick(1_900).map((s) => [s.taskId, s.memberId])).toEqual([['d2', 'w']]);
+    restarted.restore(scheduler.all().map((task) => ({ ...task })));
+    const holder = scheduler.get(t('d2')).memberId!;
+    restarted.upsertWorker(holder, 1, new Set(['default']), true);
+    restarted.setEligible(holder, true);
+    restarted.reconcile(holder, [{ taskId: t('d2'), attempt: 1 }], true, at(1_920));
+    expect(restarted.get(t('d2')).status).toBe('running');
+    const lost = restarted.removeWorker(holder, 'killed', undefined, at(1_930));
+    expect(lost.changed.map((k) => [k.id, k.status])).toEqual([['d2', 'scheduled']]);
   });
 
   it('a cancel before the run time stops the timed start on its worker', () => {

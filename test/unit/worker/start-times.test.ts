@@ -61,6 +61,30 @@ describe('TaskRunner: timed starts (start_in_ms)', () => {
     expect(timers.pending).toEqual([]);
   });
 
+  it('a stop read after the start time came, but before the deferred start ran, still wins', async () => {
+    // A worker resumed from SIGSTOP past the run time: the timer phase fires the start, and
+    // the poll phase after it reads the leader's cancel; the start waits for the check phase.
+    const { timers, tasks, calledAt, reports } = setup();
+    tasks.start({ id: 'd', attempt: 1, kind: 'default', payload: '', startInMs: 40 });
+    timers.advance(40);
+    tasks.stop('d', 1, 'cancelled');
+    await flush();
+    expect(calledAt).toEqual([]);
+    expect(reports).toMatchObject([{ id: 'd', error: expect.stringContaining('cancelled') }]);
+  });
+
+  it("checks a timed start against the worker's fence as it starts: past it, it starts stopped", async () => {
+    const { timers, tasks, calledAt, reports } = setup();
+    const fence: { reason?: string } = {};
+    tasks.gateKeyed(() => fence.reason);
+    tasks.start({ id: 'd', attempt: 1, kind: 'default', payload: '', startInMs: 40 });
+    fence.reason = 'the leader has not heard this worker for 2700 ms';
+    timers.advance(40);
+    await flush();
+    expect(calledAt).toEqual([]);
+    expect(reports).toMatchObject([{ id: 'd', error: expect.stringContaining('2700 ms') }]);
+  });
+
   it('a timer that fires before the clock says the time has come waits out the rest', () => {
     // Node measures a timer from the event loop's cached time, which lags the clock by as
     // long as the current turn has run (3 ms here when the wait begins).
@@ -68,7 +92,7 @@ describe('TaskRunner: timed starts (start_in_ms)', () => {
     let lagMs = 3;
     const clock = () => timers.now + lagMs;
     const started: number[] = [];
-    const times = new StartTimes(timers, clock);
+    const times = new StartTimes(timers, clock, (start) => start());
     times.wait('a', 10, () => started.push(clock()));
     lagMs = 0;
     timers.advance(10);
