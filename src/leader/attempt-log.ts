@@ -25,6 +25,9 @@ export function recordAttempt(transition: TaskTransition, nowMs: number): void {
     case 'retrying':
       closeCurrent(task, nowMs, 'retried');
       return;
+    case 'unstarted':
+      closeCurrent(task, nowMs, 'not started');
+      return;
     case 'finished':
       closeCurrent(task, task.finishedAtMs ?? nowMs, transition.status);
       return;

@@ -245,7 +245,7 @@ export const LEADER_OPTIONS = optionTable([
     section: 'tasks',
     key: 'timedStartLeadMs',
     flags: '--timed-start-lead-ms <ms>',
-    help: 'hand a delayed task to a worker up to this long before its run time, to start then (0: at the run time)',
+    help: 'hand a delayed task to a worker up to this long (0-10000) before its run time, to start then (0: at the run time)',
     env: 'DROVER_TIMED_START_LEAD_MS',
     default: 100,
     min: 0,

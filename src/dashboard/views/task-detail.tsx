@@ -200,13 +200,11 @@ function Attempts({ task }: { task: Task }) {
               <td data-label="Member">{a.memberId}</td>
               <td data-label="Started">{when(a.startedAt)}</td>
               <td data-label="Took">
-                {a.startedAt && a.endedAt
-                  ? duration(Date.parse(a.endedAt) - Date.parse(a.startedAt))
-                  : ''}
+                {a.startedAt && a.endedAt ? took(a.startedAt, a.endedAt) : ''}
               </td>
               <td data-label="Outcome">
                 <span
-                  class={`badge badge-${a.outcome === 'retried' ? 'error' : (a.outcome ?? 'running') || 'running'}`}
+                  class={`badge badge-${a.outcome === 'retried' ? 'error' : ((a.outcome ?? 'running') || 'running').replace(' ', '-')}`}
                 >
                   {a.outcome || 'running'}
                 </span>
@@ -224,8 +222,17 @@ function Attempts({ task }: { task: Task }) {
 
 function runTime(task: Task): string {
   if (task.startedAt === undefined || isWaiting(task)) return '-';
-  const end = task.finishedAt === undefined ? Date.now() : Date.parse(task.finishedAt);
-  return duration(end - Date.parse(task.startedAt));
+  const end = task.finishedAt === undefined ? new Date().toISOString() : task.finishedAt;
+  return took(task.startedAt, end);
+}
+
+/**
+ * How long an attempt ran. A timed start's start time is its run time, ahead of the
+ * hand-off: before it, or ended before it (cancelled, its worker lost), it has not run.
+ */
+function took(startedAt: string, endedAt: string): string {
+  const ms = Date.parse(endedAt) - Date.parse(startedAt);
+  return ms < 0 ? 'not started' : duration(ms);
 }
 
 function Block({ title, text, cls = '' }: { title: string; text: string; cls?: string }) {

@@ -180,6 +180,8 @@ export class LeaderMetrics {
       case 'retrying':
         this.kindChildren(kind).retries.inc();
         return;
+      case 'unstarted':
+        return;
       case 'finished': {
         const children = this.kindChildren(kind);
         const byStatus = children.finished;

@@ -5,6 +5,8 @@ export type TaskTransition =
   | { readonly what: 'scheduled'; readonly task: TaskRecord }
   | { readonly what: 'started'; readonly task: TaskRecord }
   | { readonly what: 'retrying'; readonly task: TaskRecord }
+  /** A timed start whose worker was lost before its run time: waiting for it again. */
+  | { readonly what: 'unstarted'; readonly task: TaskRecord }
   | { readonly what: 'finished'; readonly task: TaskRecord; readonly status: TaskStatus };
 
 /**
@@ -45,6 +47,7 @@ export class TaskTransitions {
         emit({ what: 'finished', task, status: task.status });
         return;
       case 'scheduled':
+        if (before !== undefined && task.attempt > 0) emit({ what: 'unstarted', task });
         return;
     }
   }

@@ -85,4 +85,18 @@ describe('attempt log', () => {
       },
     ]);
   });
+
+  it('marks a timed start whose worker was lost before its run time as not started', () => {
+    const { task, save, start } = setup();
+    save(0);
+    task.runAtMs = 1_000;
+    start('w1', 1_000); // handed out ahead: its start time is its run time
+    task.status = 'scheduled'; // w1 lost at 950: waiting for the run time again
+    save(950);
+    start('w2', 1_000);
+    expect(task.attemptLog?.map((e) => [e.attempt, e.memberId, e.outcome])).toEqual([
+      [1, 'w1', 'not started'],
+      [2, 'w2', undefined],
+    ]);
+  });
 });

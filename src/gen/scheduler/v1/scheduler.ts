@@ -317,7 +317,8 @@ export interface TaskAttempt {
   endedAt: Date | undefined;
   /**
    * "completed", "error", "cancelled"; "retried": it failed and another attempt follows;
-   * "ended": it ended without its own report (the next attempt started in the same write).
+   * "ended": it ended without its own report (the next attempt started in the same write);
+   * "not started": a timed start whose worker was lost before its run time.
    * Empty while it runs.
    */
   outcome: string;
