@@ -60,7 +60,11 @@ export function completeAttempt(
     case 'running':
       if (report.memberId === undefined) return completeByHand(ctx, nowMs, task, report);
       // A timed start's attempt counts from its run time (its start time), not the hand-off.
-      ctx.slots.observeAttempt(task.memberId, Math.max(0, nowMs - (task.startedAtMs ?? nowMs)));
+      ctx.slots.observeAttempt(
+        task.memberId,
+        Math.max(0, nowMs - (task.startedAtMs ?? nowMs)),
+        task.kind,
+      );
       ctx.slots.release(task.memberId, task.id);
       break;
   }

@@ -73,11 +73,7 @@ export class Scheduler {
       refreshAllKeys: () => this.queue.refreshAllKeys(),
     }));
     this.queue = new TaskQueue(keyLimits.isOpen);
-    this.slots = new WorkerSlots(
-      (key) => this.queue.refreshKey(key),
-      limits.prefetch,
-      limits.timedStartLeadMs ?? 0,
-    );
+    this.slots = new WorkerSlots((key) => this.queue.refreshKey(key), limits.prefetch);
     const { index, queue, slots, seqs } = this;
     this.ctx = { index, queue, slots, seqs, policy, keyLimits };
     this.timedLeadMs = limits.timedStartLeadMs ?? 0;

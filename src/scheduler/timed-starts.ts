@@ -49,7 +49,9 @@ export function timedStarts(
     if (task.concurrencyKey !== undefined || ctx.queue.isPaused(task.kind)) continue;
     // Back from a lost worker with no attempt left: it fails when due, the usual way.
     if (attemptsInSeries(task) >= task.maxAttempts) continue;
-    const memberId = takerFor(ctx.slots, task);
+    // A kind lately short floats (no slot until its run time); any other reserves a free one.
+    const floatable = ctx.slots.isShortKind(task.kind);
+    const memberId = takerFor(ctx.slots, task, floatable);
     if (memberId === undefined) continue;
     const runAtMs = task.runAtMs!;
     task.startedAtMs = runAtMs;
@@ -57,7 +59,7 @@ export function timedStarts(
     task.attemptEnded = false;
     task.memberId = memberId;
     ctx.index.setStatus(task, 'running');
-    ctx.slots.holdTimed(memberId, task.id, runAtMs);
+    ctx.slots.holdTimed(memberId, task.id, runAtMs, floatable);
     starts.push({
       memberId,
       taskId: task.id,
@@ -72,13 +74,21 @@ export function timedStarts(
   return { starts, changed };
 }
 
-/** The first worker in the timed line that runs the task's kind (and is its target, if any). */
-function takerFor(slots: WorkerSlots, task: TaskRecord): TaskRecord['memberId'] {
+/**
+ * The first worker in the timed line that runs the task's kind (and is its target, if
+ * any), with a free slot unless the task may float.
+ */
+function takerFor(
+  slots: WorkerSlots,
+  task: TaskRecord,
+  floatable: boolean,
+): TaskRecord['memberId'] {
   let probes = 0;
   for (const worker of slots.timedCandidates()) {
     if (++probes > MAX_PROBES) return undefined;
     if (task.targetMemberId !== undefined && worker.id !== task.targetMemberId) continue;
-    if (worker.kinds.has(task.kind)) return worker.id;
+    if (!worker.kinds.has(task.kind)) continue;
+    if (floatable || slots.hasFreeSlot(worker.id)) return worker.id;
   }
   return undefined;
 }

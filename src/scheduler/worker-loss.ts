@@ -101,8 +101,9 @@ export function reconcile(
   // A timed start re-attached before its run time stays one (a slot from its run time, and
   // back to waiting for it if this worker is lost before then).
   const hold = (task: TaskRecord): void => {
-    if (beforeRunTime(task, nowMs)) ctx.slots.holdTimed(memberId, task.id, task.runAtMs!);
-    else ctx.slots.occupy(memberId, task.id, task.concurrencyKey);
+    if (beforeRunTime(task, nowMs)) {
+      ctx.slots.holdTimed(memberId, task.id, task.runAtMs!, ctx.slots.isShortKind(task.kind));
+    } else ctx.slots.occupy(memberId, task.id, task.concurrencyKey);
   };
   const known = ctx.slots.has(memberId);
   const changed: TaskRecord[] = [];

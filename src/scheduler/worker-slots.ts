@@ -83,12 +83,12 @@ export class WorkerSlots {
   private readonly timed = new TimedHolds();
   /** Eligible workers that may be handed timed starts now, in round-robin order. */
   private readonly timedLine = new Set<MemberId>();
+  /** How long attempts of each kind have lately taken, in ms (a moving average, as per worker). */
+  private readonly kindRecentMs = new Map<string, number>();
 
   constructor(
     private readonly onKeyHolds: KeyHoldsListener = () => {},
     private readonly prefetch: PrefetchPolicy = NO_PREFETCH,
-    /** How long before its run time a timed start may be handed out (see timed-starts.ts). */
-    private readonly timedLeadMs = 0,
   ) {}
 
   /** Slots held by tasks with this concurrency key. */
@@ -187,9 +187,14 @@ export class WorkerSlots {
    * A worker reported the end of an attempt that took `ms` from its start order: its
    * moving average decides whether it may get tasks ahead of its free slots.
    */
-  observeAttempt(id: MemberId | undefined, ms: number): void {
+  observeAttempt(id: MemberId | undefined, ms: number, kind?: string): void {
     const worker = id === undefined ? undefined : this.workers.get(id);
     if (!worker || this.prefetch.maxTasks === 0) return;
+    if (kind !== undefined) {
+      const ofKind = this.kindRecentMs.get(kind);
+      const next = ofKind === undefined ? ms : ofKind + RECENT_ATTEMPT_WEIGHT * (ms - ofKind);
+      this.kindRecentMs.set(kind, next);
+    }
     const recent = worker.recentAttemptMs;
     worker.recentAttemptMs =
       recent === undefined ? ms : recent + RECENT_ATTEMPT_WEIGHT * (ms - recent);
@@ -236,10 +241,10 @@ export class WorkerSlots {
    * ({@link activateDue}); on any other it takes a free slot from now, so nothing else
    * is given that slot meanwhile. Unkeyed tasks only: a key's limit counts from the hand-off.
    */
-  holdTimed(id: MemberId, taskId: TaskId, runAtMs: number): void {
+  holdTimed(id: MemberId, taskId: TaskId, runAtMs: number, floatable = true): void {
     const worker = this.workers.get(id);
     if (!worker) throw new Error(`member ${id} is not a known worker`);
-    const floats = this.floatRoom(worker) > 0;
+    const floats = floatable && this.floatRoom(worker) > 0;
     worker.running.set(taskId, undefined);
     this.timed.hold(id, taskId, runAtMs, floats);
     // To the back of the timed line: the next timed start goes to another worker.
@@ -362,20 +367,26 @@ export class WorkerSlots {
   }
 
   /**
-   * Timed starts a worker may yet hold without a slot each until their run times: as many
-   * as its slots can start within the lead at the pace of its recent attempts (a slot that
-   * ran them in 5 ms starts 20 in 100 ms), at most TIMED_STARTS_PER_SLOT a slot; none for a
-   * worker whose recent tasks are not short, or not known. A delayed task that turns out
-   * long waits on such a worker for a slot, as a prefetched one does.
+   * True if attempts of `kind` have lately been short (as for prefetch), across workers:
+   * only such a task may float on a worker (see {@link holdTimed}). A kind not seen yet is
+   * not short: a burst of long delayed tasks (a nightly cron) must not pile onto one worker
+   * because its other tasks were short.
+   */
+  isShortKind(kind: string): boolean {
+    const recent = this.kindRecentMs.get(kind);
+    return recent !== undefined && recent <= this.prefetch.shortAttemptMs;
+  }
+
+  /**
+   * Timed starts a worker may yet hold without a slot each until their run times: up to
+   * TIMED_STARTS_PER_SLOT a slot on a worker whose recent tasks are short; none on any
+   * other, or one not known yet. A delayed task of a short kind that turns out long waits on
+   * such a worker for a slot, as a prefetched one does.
    */
   private floatRoom(worker: Worker): number {
     const recent = worker.recentAttemptMs;
     if (recent === undefined || recent > this.prefetch.shortAttemptMs) return 0;
-    const perSlot = Math.min(
-      TIMED_STARTS_PER_SLOT,
-      Math.floor(this.timedLeadMs / Math.max(1, recent)),
-    );
-    return worker.slots * perSlot - this.timed.floatingCountOn(worker.id);
+    return worker.slots * TIMED_STARTS_PER_SLOT - this.timed.floatingCountOn(worker.id);
   }
 
   /** Slots a worker's tasks take: running ones (not timed starts yet to run) and stopping. */

@@ -89,7 +89,7 @@ describe('attempt log', () => {
   it('marks a timed start whose worker was lost before its run time as not started', () => {
     const { task, save, start } = setup();
     save(0);
-    task.runAtMs = 1_000;
+    Object.assign(task, { runAtMs: 1_000 });
     start('w1', 1_000); // handed out ahead: its start time is its run time
     task.status = 'scheduled'; // w1 lost at 950: waiting for the run time again
     save(950);

@@ -140,6 +140,23 @@ describe('Scheduler: timed starts', () => {
     );
   });
 
+  it('floats only tasks of a kind lately short: a burst of another kind goes into free slots only', () => {
+    // w (1 slot) runs short `email` tasks; a nightly burst of `report` tasks (never seen,
+    // maybe long) must not pile onto it because its email tasks were short.
+    const { scheduler, at, delayed, tick, join } = setup();
+    join('w', 1, true, ['email', 'report']);
+    join('v', 1, true, ['email', 'report']);
+    scheduler.schedule(at(0), { id: 'mail', payload: 'p', kind: 'email' });
+    scheduler.assign(at(0));
+    scheduler.complete(at(3), { taskId: t('mail'), attempt: 1, memberId: m('w') });
+    for (let i = 1; i <= 5; i++) delayed(`r${i}`, 1_000, { kind: 'report' });
+    for (let i = 1; i <= 5; i++) delayed(`e${i}`, 1_001, { kind: 'email' });
+    const handed = tick(950).map((s) => s.taskId);
+    // One report per free slot (reserved), every email on w (floating).
+    expect(handed.filter((id) => id.startsWith('r'))).toEqual(['r1', 'r2']);
+    expect(handed.filter((id) => id.startsWith('e'))).toEqual(['e1', 'e2', 'e3', 'e4', 'e5']);
+  });
+
   it('hands nothing ahead while queued tasks wait for a slot: a due task must not pass them', () => {
     const { scheduler, at, delayed, tick } = setup();
     scheduler.schedule(at(0), { id: 'busy', payload: 'p' });
