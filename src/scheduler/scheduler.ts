@@ -1,4 +1,3 @@
-import { StaleError } from '../shared/errors.js';
 import type { MemberId, TaskId } from '../shared/ids.js';
 import { completeAttempt, expireAttempts, type AttemptContext } from './attempt-outcomes.js';
 import { assignRound, type AssignContext } from './assign-round.js';
@@ -24,14 +23,15 @@ import type {
 } from './scheduler-types.js';
 import type { Priority, TaskRecord, TaskStatus } from './task.js';
 import { TaskIndex, type TaskPage, type TaskQuery } from './task-index.js';
-import { finishTask, queueAtTail, requeueAtHead, unqueueTask } from './task-moves.js';
+import { queueAtTail, requeueAtHead } from './task-moves.js';
 import {
   reconcile,
   removeWorker,
   requeueUnclaimed,
   type WorkerLossContext,
 } from './worker-loss.js';
-import { timedStarts } from './timed-starts.js';
+import { cancelTask } from './cancel-task.js';
+import { TimedStarts } from './timed-starts.js';
 import { waitingReason } from './waiting-reason.js';
 import { WorkerSlots } from './worker-slots.js';
 
@@ -58,10 +58,8 @@ export class Scheduler {
   readonly keyLimits: KeyLimits;
   /** All the units' contexts in one: each function takes the part it declares. */
   private readonly ctx: AttemptContext & WorkerLossContext & AssignContext;
-  /** How far ahead of its run time a delayed task may be handed out (0: never). */
-  private readonly timedLeadMs: number;
-  /** Run times up to this have been offered for timed starts (see {@link nextDueAtMs}). */
-  private timedHorizonMs = -Infinity;
+  /** Delayed tasks handed out ahead of their run time (see timed-starts.ts). */
+  private readonly timed: TimedStarts;
 
   constructor(private readonly limits: SchedulerLimits) {
     const policy = limits.policy ?? DEFAULT_TASK_POLICY;
@@ -76,7 +74,7 @@ export class Scheduler {
     this.slots = new WorkerSlots((key) => this.queue.refreshKey(key), limits.prefetch);
     const { index, queue, slots, seqs } = this;
     this.ctx = { index, queue, slots, seqs, policy, keyLimits };
-    this.timedLeadMs = limits.timedStartLeadMs ?? 0;
+    this.timed = new TimedStarts(limits.timedStartLeadMs ?? 0);
   }
 
   /** Number of tasks waiting for a slot (not counting those waiting out a retry backoff). */
@@ -109,16 +107,9 @@ export class Scheduler {
       this.index.nextDueAtMs(),
       this.keyLimits.nextReopenAtMs(),
       this.slots.nextActivationAtMs(),
-      this.nextTimedOfferAtMs(),
+      this.timed.nextOfferAtMs(this.index),
     ].filter((t): t is number => t !== undefined);
     return times.length === 0 ? undefined : Math.min(...times);
-  }
-
-  /** When a delayed task not yet offered for a timed start comes within the lead, if ever. */
-  private nextTimedOfferAtMs(): number | undefined {
-    if (this.timedLeadMs <= 0) return undefined;
-    const runAtMs = this.index.nextScheduledAfter(this.timedHorizonMs);
-    return runAtMs === undefined ? undefined : runAtMs - this.timedLeadMs;
   }
 
   /** Number of finished tasks held (completed, error, cancelled). */
@@ -230,32 +221,7 @@ export class Scheduler {
 
   /** Cancels a pending task at once; a running one is marked and its worker told to stop. */
   cancel(nowMs: number, id: TaskId): Changes & { task: TaskRecord; stop?: StopOrder } {
-    const task = this.index.require(id);
-    switch (task.status) {
-      case 'cancelled':
-        return { task, changed: [] };
-      case 'scheduled':
-        finishTask(this.index, task, nowMs, 'cancelled');
-        return { task, changed: [task] };
-      case 'completed':
-      case 'error':
-        throw new StaleError(`task ${id} has already finished (${task.status}); nothing to cancel`);
-      case 'pending':
-        unqueueTask(this.ctx, task);
-        finishTask(this.index, task, nowMs, 'cancelled');
-        return { task, changed: [task] };
-      case 'running': {
-        // The slot stays taken until the worker reports the attempt stopped.
-        finishTask(this.index, task, nowMs, 'cancelled');
-        const stop: StopOrder = {
-          memberId: task.memberId!,
-          taskId: id,
-          attempt: task.attempt,
-          reason: 'cancelled',
-        };
-        return { task, changed: [task], stop };
-      }
-    }
+    return cancelTask(this.ctx, nowMs, id);
   }
 
   /**
@@ -292,7 +258,7 @@ export class Scheduler {
     // Keys whose rate bucket has a token again: their tasks may start (ask for a round).
     const reopenedKeys = this.keyLimits.reopenDue(nowMs);
     // Delayed tasks newly within the lead of their run time: a round may hand them ahead.
-    const offerAtMs = this.nextTimedOfferAtMs();
+    const offerAtMs = this.timed.nextOfferAtMs(this.index);
     const timedOffers = offerAtMs !== undefined && offerAtMs <= nowMs;
     return { changed, reopenedKeys, timedOffers };
   }
@@ -336,10 +302,8 @@ export class Scheduler {
    */
   assign(nowMs: number): Changes & { starts: StartOrder[] } {
     const round = assignRound(this.ctx, nowMs);
-    if (this.timedLeadMs <= 0) return round;
     // Then delayed tasks due within the lead, to workers that start them on time.
-    const timed = timedStarts(this.ctx, nowMs, this.timedLeadMs);
-    this.timedHorizonMs = nowMs + this.timedLeadMs;
+    const timed = this.timed.pass(this.ctx, nowMs);
     if (timed.starts.length === 0) return round;
     round.starts.push(...timed.starts);
     round.changed.push(...timed.changed);

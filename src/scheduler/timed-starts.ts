@@ -14,6 +14,32 @@ const MAX_CANDIDATES = 64;
 /** Workers asked per task, at most (a task of a kind few run, among many members). */
 const MAX_PROBES = 64;
 
+/**
+ * The timed-start passes of one scheduler: how far ahead they look, and how far they have
+ * looked, so the due timer wakes when a delayed task first comes within the lead.
+ */
+export class TimedStarts {
+  /** Run times up to this have been offered (see {@link nextOfferAtMs}). */
+  private horizonMs = -Infinity;
+
+  /** `leadMs`: how far ahead of its run time a task may be handed out (0: never). */
+  constructor(private readonly leadMs: number) {}
+
+  /** Hands out what is due within the lead (see {@link timedStarts}). */
+  pass(ctx: TimedStartContext, nowMs: number): { starts: StartOrder[]; changed: TaskRecord[] } {
+    if (this.leadMs <= 0) return { starts: [], changed: [] };
+    this.horizonMs = nowMs + this.leadMs;
+    return timedStarts(ctx, nowMs, this.leadMs);
+  }
+
+  /** When a delayed task not yet offered comes within the lead, if ever. */
+  nextOfferAtMs(index: Pick<TaskIndex, 'nextScheduledAfter'>): number | undefined {
+    if (this.leadMs <= 0) return undefined;
+    const runAtMs = index.nextScheduledAfter(this.horizonMs);
+    return runAtMs === undefined ? undefined : runAtMs - this.leadMs;
+  }
+}
+
 /** What a timed-start pass reads and changes. */
 export interface TimedStartContext {
   readonly index: TaskIndex;

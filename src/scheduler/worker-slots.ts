@@ -3,43 +3,15 @@ import type { Taker } from './queue.js';
 import { attemptKey } from './task.js';
 import {
   NO_PREFETCH,
-  RECENT_ATTEMPT_WEIGHT,
   TIMED_STARTS_PER_SLOT,
   type PrefetchPolicy,
   type WorkerLine,
 } from './slot-policy.js';
 import { TimedHolds } from './timed-holds.js';
+import { AttemptPace } from './attempt-pace.js';
+import type { Worker } from './worker-record.js';
 
 export { NO_PREFETCH, type PrefetchPolicy, type WorkerLine } from './slot-policy.js';
-
-/** What the scheduler tracks of a member that can run work. */
-interface Worker {
-  readonly id: MemberId;
-  slots: number;
-  kinds: ReadonlySet<string>;
-  /**
-   * Tasks holding a slot (running, or cancelled and not yet reported stopped), with their
-   * concurrency keys.
-   */
-  readonly running: Map<TaskId, string | undefined>;
-  /**
-   * Attempts (`id#attempt`) the leader has given up on (timed out) but the worker was
-   * told to stop and has not yet reported: they still hold a slot, since the worker may
-   * still be running them, until the worker reports them or is lost.
-   */
-  readonly stopping: Map<
-    string,
-    { readonly taskId: TaskId; readonly key: string | undefined; readonly attempt: number }
-  >;
-  eligible: boolean;
-  /** It starts a task handed ahead at the task's run time (JoinRequest.timed_starts). */
-  timedStarts: boolean;
-  /**
-   * How long this worker's attempts have lately taken, from start order to report, in ms
-   * (a moving average); undefined until one has been reported.
-   */
-  recentAttemptMs: number | undefined;
-}
 
 /** Told when a task of a concurrency key takes (+1) or frees (-1) a slot. */
 export type KeyHoldsListener = (key: string, taskId: TaskId, delta: 1 | -1) => void;
@@ -83,13 +55,17 @@ export class WorkerSlots {
   private readonly timed = new TimedHolds();
   /** Eligible workers that may be handed timed starts now, in round-robin order. */
   private readonly timedLine = new Set<MemberId>();
-  /** How long attempts of each kind have lately taken, in ms (a moving average, as per worker). */
-  private readonly kindRecentMs = new Map<string, number>();
+  /** How long each worker's attempts, and each kind's, have lately taken. */
+  private readonly workerPace: AttemptPace<MemberId>;
+  private readonly kindPace: AttemptPace<string>;
 
   constructor(
     private readonly onKeyHolds: KeyHoldsListener = () => {},
     private readonly prefetch: PrefetchPolicy = NO_PREFETCH,
-  ) {}
+  ) {
+    this.workerPace = new AttemptPace(prefetch.shortAttemptMs);
+    this.kindPace = new AttemptPace(prefetch.shortAttemptMs);
+  }
 
   /** Slots held by tasks with this concurrency key. */
   heldByKey(key: string): number {
@@ -127,7 +103,6 @@ export class WorkerSlots {
       stopping: new Map(),
       eligible: false,
       timedStarts,
-      recentAttemptMs: undefined,
     });
   }
 
@@ -151,6 +126,7 @@ export class WorkerSlots {
     this.spare.delete(id);
     this.timedLine.delete(id);
     this.timed.forgetMember(id);
+    this.workerPace.forget(id);
     for (const { taskId, key } of worker.stopping.values()) {
       this.unmarkStopping(taskId);
       this.countKey(key, taskId, -1);
@@ -190,22 +166,15 @@ export class WorkerSlots {
   observeAttempt(id: MemberId | undefined, ms: number, kind?: string): void {
     const worker = id === undefined ? undefined : this.workers.get(id);
     if (!worker || this.prefetch.maxTasks === 0) return;
-    if (kind !== undefined) {
-      const ofKind = this.kindRecentMs.get(kind);
-      const next = ofKind === undefined ? ms : ofKind + RECENT_ATTEMPT_WEIGHT * (ms - ofKind);
-      this.kindRecentMs.set(kind, next);
-    }
-    const recent = worker.recentAttemptMs;
-    worker.recentAttemptMs =
-      recent === undefined ? ms : recent + RECENT_ATTEMPT_WEIGHT * (ms - recent);
+    if (kind !== undefined) this.kindPace.observe(kind, ms);
+    this.workerPace.observe(worker.id, ms);
     this.refreshReady(worker);
   }
 
   /** Tasks a worker may hold now: its slots, and room to prefetch while its tasks are short. */
   private capacity(worker: Worker): number {
-    const { maxTasks, shortAttemptMs } = this.prefetch;
-    const recent = worker.recentAttemptMs;
-    if (maxTasks === 0 || recent === undefined || recent > shortAttemptMs) return worker.slots;
+    const { maxTasks } = this.prefetch;
+    if (maxTasks === 0 || !this.workerPace.isShort(worker.id)) return worker.slots;
     return worker.slots + Math.min(maxTasks, worker.slots);
   }
 
@@ -373,8 +342,7 @@ export class WorkerSlots {
    * because its other tasks were short.
    */
   isShortKind(kind: string): boolean {
-    const recent = this.kindRecentMs.get(kind);
-    return recent !== undefined && recent <= this.prefetch.shortAttemptMs;
+    return this.kindPace.isShort(kind);
   }
 
   /**
@@ -384,8 +352,7 @@ export class WorkerSlots {
    * such a worker for a slot, as a prefetched one does.
    */
   private floatRoom(worker: Worker): number {
-    const recent = worker.recentAttemptMs;
-    if (recent === undefined || recent > this.prefetch.shortAttemptMs) return 0;
+    if (!this.workerPace.isShort(worker.id)) return 0;
     return worker.slots * TIMED_STARTS_PER_SLOT - this.timed.floatingCountOn(worker.id);
   }
 
