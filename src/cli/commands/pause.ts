@@ -48,7 +48,7 @@ export function registerPause(program: Command): void {
       const since = pause?.since?.toISOString() ?? '-';
       print(
         changed
-          ? `paused ${what}: queued tasks wait, running ones finish`
+          ? `paused ${what}: queued tasks wait; running ones, and delayed ones already handed to a worker, go on`
           : `${what} was already paused (since ${since})`,
       );
     });
