@@ -2,7 +2,7 @@ import type { MemberId } from '../shared/ids.js';
 import type { KeyLimits } from './key-limits.js';
 import type { Changes, StartOrder } from './scheduler-types.js';
 import { attemptsInSeries, type TaskRecord } from './task.js';
-import { finishTask, type QueueContext } from './task-moves.js';
+import { beginAttempt, finishTask, type QueueContext } from './task-moves.js';
 import type { WorkerLine, WorkerSlots } from './worker-slots.js';
 
 /** What an assignment round reads and changes: the queue, the slots, the key limits. */
@@ -67,23 +67,10 @@ function startAttempt(
   memberId: MemberId,
 ): StartOrder {
   const ahead = !ctx.slots.hasFreeSlot(memberId);
-  // Start time first: entering `running` files the task under its deadline.
-  task.startedAtMs = nowMs;
-  task.attempt++;
-  task.attemptEnded = false;
-  task.memberId = memberId;
-  ctx.index.setStatus(task, 'running');
+  const start = beginAttempt(ctx.index, task, memberId, nowMs);
   const key = task.concurrencyKey;
   ctx.slots.occupy(memberId, task.id, key);
   // A start takes a rate token (which may close the key's gate until the next one).
   if (key !== undefined) ctx.keyLimits.started(task.kind, key, nowMs);
-  const start: StartOrder = {
-    memberId,
-    taskId: task.id,
-    attempt: task.attempt,
-    kind: task.kind,
-    payload: task.payload,
-    concurrencyKey: key,
-  };
   return ahead ? { ...start, ahead } : start;
 }

@@ -1,4 +1,6 @@
+import type { MemberId } from '../shared/ids.js';
 import type { TaskQueue } from './queue.js';
+import type { StartOrder } from './scheduler-types.js';
 import type { QueueSeqs } from './queue-seqs.js';
 import type { TaskRecord, TaskStatus } from './task.js';
 import type { TaskIndex } from './task-index.js';
@@ -24,6 +26,33 @@ export function finishTask(
 ): void {
   index.setStatus(task, status);
   task.finishedAtMs = nowMs;
+}
+
+/**
+ * Begins a task's next attempt on a member, starting at `startedAtMs`: the record moves to
+ * `running` and the start order for its worker is returned. Slots and keys are the
+ * caller's business.
+ */
+export function beginAttempt(
+  index: TaskIndex,
+  task: TaskRecord,
+  memberId: MemberId,
+  startedAtMs: number,
+): StartOrder {
+  // Start time first: entering `running` files the task under its deadline.
+  task.startedAtMs = startedAtMs;
+  task.attempt++;
+  task.attemptEnded = false;
+  task.memberId = memberId;
+  index.setStatus(task, 'running');
+  return {
+    memberId,
+    taskId: task.id,
+    attempt: task.attempt,
+    kind: task.kind,
+    payload: task.payload,
+    concurrencyKey: task.concurrencyKey,
+  };
 }
 
 /** Takes a pending task out of the queue, or out of the retry wait. */

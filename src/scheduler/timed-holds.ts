@@ -47,11 +47,6 @@ export class TimedHolds {
     return [...(this.byMember.get(memberId)?.keys() ?? [])];
   }
 
-  /** True if the worker holds the task as a timed start not yet at its run time. */
-  has(memberId: MemberId, taskId: TaskId): boolean {
-    return this.byMember.get(memberId)?.has(taskId) ?? false;
-  }
-
   /** Ends a hold before its run time; false if there was none. */
   forget(memberId: MemberId, taskId: TaskId): boolean {
     const held = this.byMember.get(memberId);

@@ -1,6 +1,7 @@
 import type { StartOrder } from './scheduler-types.js';
 import type { TaskQueue } from './queue.js';
 import { attemptsInSeries, type TaskRecord } from './task.js';
+import { beginAttempt } from './task-moves.js';
 import type { TaskIndex } from './task-index.js';
 import type { WorkerSlots } from './worker-slots.js';
 
@@ -68,7 +69,7 @@ export function timedStarts(
 ): { starts: StartOrder[]; changed: TaskRecord[] } {
   const starts: StartOrder[] = [];
   const changed: TaskRecord[] = [];
-  if (leadMs <= 0 || (ctx.queue.size > 0 && ctx.slots.lineSize('free') === 0)) {
+  if (ctx.queue.size > 0 && ctx.slots.lineSize('free') === 0) {
     return { starts, changed };
   }
   for (const task of ctx.index.scheduledBy(nowMs + leadMs, MAX_CANDIDATES)) {
@@ -80,21 +81,9 @@ export function timedStarts(
     const memberId = takerFor(ctx.slots, task, floatable);
     if (memberId === undefined) continue;
     const runAtMs = task.runAtMs!;
-    task.startedAtMs = runAtMs;
-    task.attempt++;
-    task.attemptEnded = false;
-    task.memberId = memberId;
-    ctx.index.setStatus(task, 'running');
+    const start = beginAttempt(ctx.index, task, memberId, runAtMs);
     ctx.slots.holdTimed(memberId, task.id, runAtMs, floatable);
-    starts.push({
-      memberId,
-      taskId: task.id,
-      attempt: task.attempt,
-      kind: task.kind,
-      payload: task.payload,
-      concurrencyKey: undefined,
-      startAtMs: runAtMs,
-    });
+    starts.push({ ...start, startAtMs: runAtMs });
     changed.push(task);
   }
   return { starts, changed };

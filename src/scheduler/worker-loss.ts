@@ -28,15 +28,10 @@ export function removeWorker(
   const lost = held
     .map((taskId) => ctx.index.get(taskId)!)
     .filter((task) => task.status === 'running' && task.memberId === id);
-  // Timed starts still before their run time (by the leader's timed holds, or by the clock:
-  // one re-attached since is held as any running task) wait for it again; the rest are
-  // requeued.
-  const early = lost.filter((task) => timed.has(task.id) || beforeRunTime(task, nowMs));
-  const changed = requeueLost(
-    ctx,
-    lost.filter((task) => !timed.has(task.id)),
-    why,
-  );
+  // Timed starts still before their run time (by the leader's timed holds, or by the clock)
+  // wait for it again; the rest are requeued.
+  const [early, late] = partition(lost, (task) => timed.has(task.id) || beforeRunTime(task, nowMs));
+  const changed = requeueLost(ctx, late, why);
   return { changed: [...changed, ...rescheduleEarly(ctx, early)] };
 }
 
@@ -44,10 +39,20 @@ export function removeWorker(
 export function requeueUnclaimed(ctx: WorkerLossContext, nowMs: number): Changes {
   const unclaimed = ctx.index.running().filter((task) => !ctx.slots.holds(task.memberId!, task.id));
   // A timed start whose run time has not come (a lead longer than the re-attach grace).
-  const early = unclaimed.filter((task) => beforeRunTime(task, nowMs));
-  const late = unclaimed.filter((task) => !early.includes(task));
+  const [early, late] = partition(unclaimed, (task) => beforeRunTime(task, nowMs));
   const changed = requeueLost(ctx, late, 'did not come back after a restart');
   return { changed: [...changed, ...rescheduleEarly(ctx, early)] };
+}
+
+/** Splits tasks by `test`: those it holds for, then the rest, each in the order given. */
+function partition(
+  tasks: readonly TaskRecord[],
+  test: (task: TaskRecord) => boolean,
+): [TaskRecord[], TaskRecord[]] {
+  const yes: TaskRecord[] = [];
+  const no: TaskRecord[] = [];
+  for (const task of tasks) (test(task) ? yes : no).push(task);
+  return [yes, no];
 }
 
 /** True if the task's attempt is a timed start whose run time is after `nowMs`. */
