@@ -3,15 +3,16 @@
  * does: `npx tsx bench/store-cost.ts`. Each task goes through the three writes of its life
  * (scheduled, running, completed) in group commits of a given size, as the leader's
  * WriteGroup makes them; measured are the leader process's CPU per task (user + system,
- * what the store takes from the event loop and the kernel; PostgreSQL's own CPU is not in
- * it) and the wall time per task (with the fsyncs). No network, no workers, so the figures
- * move far less between runs than the cluster's and show a store change on its own.
+ * what the store takes from the event loop and the kernel), PostgreSQL's own CPU per task
+ * (summed over its processes on this machine) and the wall time per task (with the
+ * fsyncs). No network, no workers, so the figures move far less between runs than the
+ * cluster's and show a store change on its own.
  *
  * Settings (environment): STORE_COST_TASKS (30000), STORE_COST_GROUPS ("30,300": tasks per
  * group commit), STORE_COST_STORES ("sqlite,sqlite-normal,postgres"), STORE_COST_RUNS (3,
  * medians reported). Writes bench/results/store-cost-<time>.json and prints a table.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -38,6 +39,8 @@ interface Row {
   readonly group: number;
   /** Medians over the runs, µs per task. */
   readonly cpuUs: number;
+  /** PostgreSQL's own CPU (all its processes on this machine), postgres only. */
+  readonly databaseCpuUs: number | null;
   readonly wallUs: number;
   readonly cpuUsRuns: number[];
   readonly wallUsRuns: number[];
@@ -66,13 +69,38 @@ async function openStore(name: StoreName): Promise<[TaskStore, () => Promise<voi
   return [store, async () => rmSync(dir, { recursive: true, force: true })];
 }
 
+/**
+ * CPU time of every PostgreSQL process on this machine, µs (clock ticks of 10 ms: enough
+ * over a run's seconds). Read before the store closes so its backend is still counted.
+ */
+function postgresCpuUs(): number {
+  let ticks = 0;
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      continue; // gone since the listing
+    }
+    if (!stat.includes('(postgres)')) continue;
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    ticks += Number(fields[11]) + Number(fields[12]); // utime, stime
+  }
+  return ticks * 10_000;
+}
+
 /** One run: every task's three writes, `group` tasks per commit; µs per task. */
-async function measure(name: StoreName, group: number): Promise<{ cpu: number; wall: number }> {
+async function measure(
+  name: StoreName,
+  group: number,
+): Promise<{ cpu: number; wall: number; databaseCpu: number | null }> {
   const [store, remove] = await openStore(name);
   try {
     const records: TaskRecord[] = Array.from({ length: tasks }, (_, i) =>
       taskRecord({ id: `t${i}` as TaskId, seq: i + 1, payload: 'x', createdAtMs: 1 }),
     );
+    const database0 = name === 'postgres' ? postgresCpuUs() : 0;
     const cpu0 = process.cpuUsage();
     const wall0 = performance.now();
     for (let start = 0; start < tasks; start += group) {
@@ -84,10 +112,9 @@ async function measure(name: StoreName, group: number): Promise<{ cpu: number; w
       await store.save(part);
     }
     const cpu = process.cpuUsage(cpu0);
-    return {
-      cpu: (cpu.user + cpu.system) / tasks,
-      wall: ((performance.now() - wall0) * 1000) / tasks,
-    };
+    const wall = ((performance.now() - wall0) * 1000) / tasks;
+    const databaseCpu = name === 'postgres' ? (postgresCpuUs() - database0) / tasks : null;
+    return { cpu: (cpu.user + cpu.system) / tasks, wall, databaseCpu };
   } finally {
     await store.close();
     await remove();
@@ -107,17 +134,20 @@ for (const group of groups) {
   for (const store of stores) {
     const cpuUsRuns: number[] = [];
     const wallUsRuns: number[] = [];
+    const databaseCpuUsRuns: number[] = [];
     // One unmeasured run first: the write path compiled, the files and tables warm.
     await measure(store, group);
     for (let run = 0; run < runs; run++) {
-      const { cpu, wall } = await measure(store, group);
+      const { cpu, wall, databaseCpu } = await measure(store, group);
       cpuUsRuns.push(Math.round(cpu * 10) / 10);
+      if (databaseCpu !== null) databaseCpuUsRuns.push(Math.round(databaseCpu * 10) / 10);
       wallUsRuns.push(Math.round(wall * 10) / 10);
     }
     rows.push({
       store,
       group,
       cpuUs: median(cpuUsRuns),
+      databaseCpuUs: databaseCpuUsRuns.length > 0 ? median(databaseCpuUsRuns) : null,
       wallUs: median(wallUsRuns),
       cpuUsRuns,
       wallUsRuns,
@@ -130,10 +160,11 @@ const file = `bench/results/store-cost-${at.replace(/[:.]/g, '-')}.json`;
 writeFileSync(file, JSON.stringify({ at, tasks, runs, rows }, null, 2) + '\n');
 const lines = [
   `store cost, ${tasks.toLocaleString('en-US')} tasks x 3 writes, median of ${runs} runs (${at})`,
-  '| store | tasks per commit | leader CPU µs/task | wall µs/task | CPU runs |',
-  '| --- | --- | --- | --- | --- |',
+  '| store | tasks per commit | leader CPU µs/task | database CPU µs/task | wall µs/task | CPU runs |',
+  '| --- | --- | --- | --- | --- | --- |',
   ...rows.map(
-    (r) => `| ${r.store} | ${r.group} | ${r.cpuUs} | ${r.wallUs} | ${r.cpuUsRuns.join(', ')} |`,
+    (r) =>
+      `| ${r.store} | ${r.group} | ${r.cpuUs} | ${r.databaseCpuUs ?? '-'} | ${r.wallUs} | ${r.cpuUsRuns.join(', ')} |`,
   ),
   `written to ${file}`,
 ];

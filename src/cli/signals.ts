@@ -37,3 +37,17 @@ export function stopSignal(): AbortSignal {
   }
   return controller.signal;
 }
+
+/**
+ * How long a stopped leader or worker waits for the event loop to empty before it ends
+ * anyway. A peer frozen mid-stream (SIGSTOP, a host gone) keeps its socket open past
+ * grpc-js's shutdown, and with it this process, for as long as the peer stays frozen: an
+ * old leader would hold its port and data directory with nothing left to do, and a worker
+ * stopped while its leader was frozen lingered 1.5 s after "worker stopped".
+ */
+const EXIT_AFTER_STOP_MS = 500;
+
+/** Ends the process soon after a clean stop, unless it ends by itself first. */
+export function exitSoonAfterStop(): void {
+  setTimeout(() => process.exit(process.exitCode ?? 0), EXIT_AFTER_STOP_MS).unref();
+}

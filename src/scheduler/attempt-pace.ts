@@ -26,6 +26,11 @@ export class AttemptPace<K> {
     return recent !== undefined && recent <= this.shortMs;
   }
 
+  /** The moving average of `key`'s attempts in ms; undefined before the first. */
+  recent(key: K): number | undefined {
+    return this.recentMs.get(key);
+  }
+
   /** Forgets `key` (a worker gone): its next attempts start a new average. */
   forget(key: K): void {
     this.recentMs.delete(key);

@@ -9,7 +9,10 @@
  * its worker for a slot, so behind a long one it would wait while another worker idles.
  */
 export interface PrefetchPolicy {
-  /** Tasks a worker may hold beyond its slots (never more than its slot count); 0: none. */
+  /**
+   * The most tasks a worker may hold beyond its slots; how many it gets below that depends
+   * on how short its tasks are (prefetchDepth). 0: none.
+   */
   readonly maxTasks: number;
   /** The most a worker's recent attempts may take on average for it to get any, in ms. */
   readonly shortAttemptMs: number;
@@ -24,6 +27,22 @@ export type WorkerLine = 'free' | 'ahead';
  * of 8 slots, bounded so a burst of run times does not pile onto one worker.
  */
 export const TIMED_STARTS_PER_SLOT = 64;
+
+/**
+ * How many tasks a worker of short tasks may hold beyond its `slots`, given how long its
+ * attempts lately took (`recentMs`, from start order to report): as many per slot as fit in
+ * `shortAttemptMs` one after another, at least one, at most `maxTasks` in all. Its slots
+ * work through what it holds in parallel, so the last task handed ahead waits about
+ * (ahead / slots) x recentMs <= shortAttemptMs before it starts, whatever the depth: deep
+ * for tasks far shorter than the leader's round trip (empty handlers need several per slot
+ * to keep a slot busy while a report, its commit and the next start order travel), one per
+ * slot for tasks near the limit, where the round trip is a small part of the cycle.
+ */
+export function prefetchDepth(slots: number, recentMs: number, policy: PrefetchPolicy): number {
+  const perSlot =
+    recentMs <= 0 ? Infinity : Math.max(1, Math.floor(policy.shortAttemptMs / recentMs));
+  return Math.min(policy.maxTasks, slots * perSlot);
+}
 
 /** No prefetch: a worker gets no more tasks than it has slots. */
 export const NO_PREFETCH: PrefetchPolicy = { maxTasks: 0, shortAttemptMs: 0 };

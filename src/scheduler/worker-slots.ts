@@ -3,6 +3,7 @@ import type { Taker } from './queue.js';
 import { attemptKey } from './task.js';
 import {
   NO_PREFETCH,
+  prefetchDepth,
   TIMED_STARTS_PER_SLOT,
   type PrefetchPolicy,
   type WorkerLine,
@@ -173,9 +174,9 @@ export class WorkerSlots {
 
   /** Tasks a worker may hold now: its slots, and room to prefetch while its tasks are short. */
   private capacity(worker: Worker): number {
-    const { maxTasks } = this.prefetch;
-    if (maxTasks === 0 || !this.workerPace.isShort(worker.id)) return worker.slots;
-    return worker.slots + Math.min(maxTasks, worker.slots);
+    if (this.prefetch.maxTasks === 0 || !this.workerPace.isShort(worker.id)) return worker.slots;
+    const recentMs = this.workerPace.recent(worker.id)!; // short: it has an average
+    return worker.slots + prefetchDepth(worker.slots, recentMs, this.prefetch);
   }
 
   /**

@@ -128,6 +128,17 @@ describe('worker faults', () => {
     worker.kill('SIGCONT');
   });
 
+  it('a worker stopped with SIGTERM while its leader is frozen still exits, with code 0', async () => {
+    const leader = await cluster().startLeader();
+    const worker = await cluster().startWorker(leader.address, 'w1');
+    leader.process.kill('SIGSTOP');
+    worker.kill('SIGTERM');
+    // Its leave call times out (the leader cannot answer) and its socket stays open.
+    expect((await worker.exited).code).toBe(0);
+    expect(worker.linesWith('worker stopped')).toHaveLength(1);
+    leader.process.kill('SIGCONT');
+  });
+
   it('keeps workers reconnecting through a leader restart, then they take new work', async () => {
     const first = await cluster().startLeader();
     const port = first.address.split(':').at(-1)!;

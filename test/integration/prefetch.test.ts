@@ -56,9 +56,9 @@ describe('prefetch', () => {
     return { runningAtOnce, worker, spans };
   }
 
-  it('hands a worker of short tasks up to its slots again in tasks ahead, never runs more than its slots', async () => {
-    const { runningAtOnce, worker, spans } = await run([]);
-    // 2 in slots, 2 ahead (the worker's average attempt was ~1 ms, well under 50).
+  it('hands a worker of short tasks up to --prefetch tasks ahead, never runs more than its slots', async () => {
+    const { runningAtOnce, worker, spans } = await run(['--prefetch', '2']);
+    // 2 in slots, 2 ahead (the worker's average attempt was a few ms, well under 50).
     expect(runningAtOnce).toBe(4);
     // Each task's handler ran once, and never more than 2 at once.
     expect(worker.linesWith('task started')).toHaveLength(16);
@@ -67,8 +67,17 @@ describe('prefetch', () => {
     expect(mostAtOnce(longs)).toBe(2);
   });
 
+  it('by default hands a worker of very short tasks several per slot, still running 2 at once', async () => {
+    // Attempts of a few ms: many per slot fit in 50 ms, so all 4 beyond the slots go ahead.
+    const { runningAtOnce, worker, spans } = await run([]);
+    expect(runningAtOnce).toBe(6);
+    expect(worker.linesWith('task started')).toHaveLength(16);
+    const longs = [...spans].filter(([id]) => id.startsWith('long')).map(([, span]) => span);
+    expect(mostAtOnce(longs)).toBe(2);
+  });
+
   it('prefetches to a worker while another idles that cannot take its tasks', async () => {
-    const { runningAtOnce, worker, spans } = await run([], { idleOther: true });
+    const { runningAtOnce, worker, spans } = await run(['--prefetch', '2'], { idleOther: true });
     expect(runningAtOnce).toBe(4);
     expect(worker.linesWith('task started')).toHaveLength(16);
     const longs = [...spans].filter(([id]) => id.startsWith('long')).map(([, span]) => span);

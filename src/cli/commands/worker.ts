@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { addWorkerOptions, workerConfigFrom } from '../../worker/config.js';
 import { runWorker } from '../../worker/main.js';
-import { stopSignal } from '../signals.js';
+import { exitSoonAfterStop, stopSignal } from '../signals.js';
 
 /** `drover worker`: run a worker with the built-in handlers. */
 export function registerWorker(program: Command): void {
@@ -9,5 +9,6 @@ export function registerWorker(program: Command): void {
     program.command('worker').description('run a worker (demo handler; commands if allow-listed)'),
   ).action(async (options: Record<string, unknown>) => {
     await runWorker(workerConfigFrom(options), stopSignal());
+    exitSoonAfterStop();
   });
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Scheduler } from '../../../src/scheduler/scheduler.js';
 import { WorkerSlots, type PrefetchPolicy } from '../../../src/scheduler/worker-slots.js';
+import { prefetchDepth } from '../../../src/scheduler/slot-policy.js';
 import type { MemberId, TaskId } from '../../../src/shared/ids.js';
 import { FakeClock } from '../../helpers/fake-clock.js';
 import { nextReady, readyCount } from './slot-lines.js';
@@ -32,16 +33,32 @@ describe('WorkerSlots: prefetch', () => {
   it('gives a worker no more than its slots until it has reported a short attempt', () => {
     const slots = slotsWith({ a: 2 });
     expect(fill(slots, 'a', 'x')).toBe(2);
-    slots.observeAttempt(m('a'), 3);
+    slots.observeAttempt(m('a'), 20);
     expect(readyCount(slots)).toBe(1);
-    expect(fill(slots, 'a', 'y')).toBe(2); // prefetch is capped at the slot count
-    expect(slots.runningOn(m('a'))).toHaveLength(4);
+    // Attempts of 20 ms: two per slot fit in the 50 ms limit, so 4 go ahead of 2 slots.
+    expect(fill(slots, 'a', 'y')).toBe(4);
+    expect(slots.runningOn(m('a'))).toHaveLength(6);
   });
 
   it('caps what goes ahead at maxTasks', () => {
     const slots = slotsWith({ a: 8 }, { maxTasks: 3, shortAttemptMs: 50 });
     slots.observeAttempt(m('a'), 1);
     expect(fill(slots, 'a', 'x')).toBe(11);
+  });
+
+  it('hands ahead fewer the longer the attempts: about the limit of waiting per slot', () => {
+    const policy = { maxTasks: 64, shortAttemptMs: 50 };
+    const depth = (ms: number) => prefetchDepth(8, ms, policy);
+    expect(depth(0.5)).toBe(64); // 100 per slot fit: maxTasks caps it
+    expect(depth(10)).toBe(40); // 5 per slot
+    expect(depth(26)).toBe(8); // one per slot, never fewer while short
+    expect(depth(50)).toBe(8);
+    expect(depth(0)).toBe(64); // timed starts can report 0 ms
+    expect(prefetchDepth(1, 2, policy)).toBe(25); // a worker of one slot: 25 x 2 ms = 50
+    // In WorkerSlots: the average moves, and so does the room ahead.
+    const slots = slotsWith({ a: 8 }, policy);
+    slots.observeAttempt(m('a'), 10);
+    expect(fill(slots, 'a', 'x')).toBe(8 + 40);
   });
 
   it('never hands a task ahead to a busy worker while another has a free slot', () => {
@@ -73,7 +90,7 @@ describe('WorkerSlots: prefetch', () => {
   });
 
   it('a worker over its slots when prefetch stops gets nothing until it drains below them', () => {
-    const slots = slotsWith({ a: 2 });
+    const slots = slotsWith({ a: 2 }, { maxTasks: 2, shortAttemptMs: 50 });
     slots.observeAttempt(m('a'), 1);
     expect(fill(slots, 'a', 'x')).toBe(4);
     for (let i = 0; i < 20; i++) slots.observeAttempt(m('a'), 1_000);
@@ -119,18 +136,21 @@ describe('Scheduler: prefetch', () => {
     return { clock, scheduler, schedule, started, finish };
   }
 
-  it('after a short attempt, hands a worker up to its slots again in tasks ahead, in FIFO order', () => {
+  it('after a short attempt, hands a worker tasks ahead of its slots, in FIFO order', () => {
     const { clock, scheduler, schedule, started, finish } = setup(2);
     for (let i = 1; i <= 8; i++) schedule(`t${i}`);
     expect(started()).toEqual(['t1', 't2']);
-    clock.advance(4);
+    clock.advance(20);
     finish('t1');
-    // t3 takes the freed slot; t4 and t5 go ahead, and their start orders say so.
+    // t3 takes the freed slot; t4 to t7 go ahead (20 ms attempts: 2 per slot), and their
+    // start orders say so.
     const { starts } = scheduler.assign(clock.nowMs());
     expect(starts.map((s) => [s.taskId, s.ahead ?? false])).toEqual([
       ['t3', false],
       ['t4', true],
       ['t5', true],
+      ['t6', true],
+      ['t7', true],
     ]);
     expect(started()).toEqual([]);
   });
