@@ -153,6 +153,10 @@ export async function runChaos(settings: ChaosSettings): Promise<ChaosReport> {
       cluster.dataDir(),
       '--log-level',
       'info',
+      // Every task's end is read back from the leader: none may be pruned first (the
+      // default keeps 100,000 finished tasks, fewer than a long run at a high rate makes).
+      '--retain-finished',
+      String(Math.max(100_000, Math.ceil((2 * settings.ratePerSec * settings.durationMs) / 1000))),
       ...settings.leaderTimings,
     ]);
     const listening = await leader.waitForLine((l) => l.msg === 'leader listening', 15_000);
