@@ -18,6 +18,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { FAST_TIMINGS } from '../../test/helpers/processes.js';
 import { machine } from '../lib/machine.js';
+import { msRange } from '../lib/ms-range.js';
 import { progress } from '../lib/progress.js';
 import { runChaos, type ChaosSettings } from './chaos.js';
 import { renderChaosMarkdown } from './report.js';
@@ -42,22 +43,13 @@ const DEFAULT_TIMINGS = [
   '3000',
 ];
 
-/** "lo-hi" in ms, as CHAOS_TASK_MS gives it. */
-function msRange(text: string): [number, number] {
-  const match = /^(\d+)-(\d+)$/.exec(text);
-  if (!match || Number(match[1]) > Number(match[2])) {
-    throw new Error(`CHAOS_TASK_MS must be "lo-hi" in ms (lo <= hi), not "${text}"`);
-  }
-  return [Number(match[1]), Number(match[2])];
-}
-
 const deadAfterMs = smoke ? 600 : 3000;
 const settings: ChaosSettings = {
   durationMs: env('CHAOS_DURATION_S', '120', '12') * 1000,
   workers: env('CHAOS_WORKERS', '4', '3'),
   slots: env('CHAOS_SLOTS', '4', '4'),
   ratePerSec: env('CHAOS_RATE', '50', '40'),
-  taskMs: msRange(process.env['CHAOS_TASK_MS'] ?? '20-400'),
+  taskMs: msRange('CHAOS_TASK_MS', process.env['CHAOS_TASK_MS'] ?? '20-400'),
   faultEveryMs: env('CHAOS_FAULT_EVERY_MS', '2000', '800'),
   // Half of the holds end before the dead timeout (suspect, then back), half after.
   faultHoldMs: [Math.round(deadAfterMs / 2), deadAfterMs * 2],

@@ -5,12 +5,14 @@
  * (SIGSTOP past its lease, then SIGCONT) or cut off (its network namespace's link down, where
  * the machine allows namespaces), one fault at a time, each after the group recovered.
  * Settings (environment): LEADER_CHAOS_DURATION_S (120), LEADER_CHAOS_RATE (40 tasks/s),
- * LEADER_CHAOS_SEED (1). Default leader timings (lease 5 s, renew 1 s). Results:
+ * LEADER_CHAOS_TASK_MS ("20-400": each task's work; short tasks at a rate that fills every
+ * slot, such as "2-10" at 300/s, make the leaders prefetch), LEADER_CHAOS_SEED (1). Default leader timings (lease 5 s, renew 1 s). Results:
  * bench/results/leader-chaos-<time>.json and .md, and leader-chaos-latest.*. Exits 1 if a
  * task was lost, completed twice, or an attempt ran twice.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { machine } from '../lib/machine.js';
+import { msRange } from '../lib/ms-range.js';
 import { progress } from '../lib/progress.js';
 import { runLeaderChaos, type LeaderChaosSettings } from './leader-chaos.js';
 import { renderLeaderChaosMarkdown } from './report.js';
@@ -21,7 +23,7 @@ const settings: LeaderChaosSettings = {
   workers: 3,
   slots: 4,
   ratePerSec: Number(process.env['LEADER_CHAOS_RATE'] ?? 40),
-  taskMs: [20, 400],
+  taskMs: msRange('LEADER_CHAOS_TASK_MS', process.env['LEADER_CHAOS_TASK_MS'] ?? '20-400'),
   quietMs: [2_000, 5_000],
   faultHoldMs: [1_000, 8_000],
   seed: Number(process.env['LEADER_CHAOS_SEED'] ?? 1),
