@@ -6,7 +6,8 @@
  * the machine allows namespaces), one fault at a time, each after the group recovered.
  * Settings (environment): LEADER_CHAOS_DURATION_S (120), LEADER_CHAOS_RATE (40 tasks/s),
  * LEADER_CHAOS_TASK_MS ("20-400": each task's work; short tasks at a rate that fills every
- * slot, such as "2-10" at 300/s, make the leaders prefetch), LEADER_CHAOS_SEED (1). Default leader timings (lease 5 s, renew 1 s). Results:
+ * slot, such as "10-20" at 900/s, make the leaders prefetch), LEADER_CHAOS_SEED (1).
+ * Default leader timings (lease 5 s, renew 1 s). Results:
  * bench/results/leader-chaos-<time>.json and .md, and leader-chaos-latest.*. Exits 1 if a
  * task was lost, completed twice, or an attempt ran twice.
  */

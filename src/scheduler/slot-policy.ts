@@ -32,8 +32,10 @@ export const TIMED_STARTS_PER_SLOT = 64;
  * How many tasks a worker of short tasks may hold beyond its `slots`, given how long its
  * attempts lately took (`recentMs`, from start order to report): as many per slot as fit in
  * `shortAttemptMs` one after another, at least one, at most `maxTasks` in all. Its slots
- * work through what it holds in parallel, so the last task handed ahead waits about
- * (ahead / slots) x recentMs <= shortAttemptMs before it starts, whatever the depth: deep
+ * work through what it holds in parallel, so while its tasks keep that pace the last one
+ * handed ahead waits about (ahead / slots) x recentMs <= shortAttemptMs before it starts
+ * (tasks that turn long before any of them reports wait longer: the leader cannot know a
+ * task's length before it runs, and the deeper the prefetch the more of them): deep
  * for tasks far shorter than the leader's round trip (empty handlers need several per slot
  * to keep a slot busy while a report, its commit and the next start order travel), one per
  * slot for tasks near the limit, where the round trip is a small part of the cycle.
