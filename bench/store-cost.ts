@@ -12,7 +12,7 @@
  * group commit), STORE_COST_STORES ("sqlite,sqlite-normal,postgres"), STORE_COST_RUNS (3,
  * medians reported). Writes bench/results/store-cost-<time>.json and prints a table.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -24,6 +24,7 @@ import type { TaskRecord } from '../src/scheduler/task.js';
 import type { MemberId, TaskId } from '../src/shared/ids.js';
 import { taskRecord } from '../test/helpers/task-record.js';
 import { BENCH_DATABASE_URL } from './lib/drover-cluster.js';
+import { cpuTimeOfCommandMs } from './lib/proc.js';
 
 type StoreName = 'sqlite' | 'sqlite-normal' | 'postgres';
 
@@ -74,20 +75,7 @@ async function openStore(name: StoreName): Promise<[TaskStore, () => Promise<voi
  * over a run's seconds). Read before the store closes so its backend is still counted.
  */
 function postgresCpuUs(): number {
-  let ticks = 0;
-  for (const pid of readdirSync('/proc')) {
-    if (!/^\d+$/.test(pid)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    } catch {
-      continue; // gone since the listing
-    }
-    if (!stat.includes('(postgres)')) continue;
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    ticks += Number(fields[11]) + Number(fields[12]); // utime, stime
-  }
-  return ticks * 10_000;
+  return cpuTimeOfCommandMs('postgres') * 1000;
 }
 
 /** One run: every task's three writes, `group` tasks per commit; µs per task. */

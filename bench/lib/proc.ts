@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** CPU time (user + system) a process has used so far, in ms, from /proc. */
 export function cpuTimeMs(pid: number): number {
@@ -14,4 +14,24 @@ export function rssBytes(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const match = /VmRSS:\s+(\d+) kB/.exec(status);
   return match ? Number(match[1]) * 1024 : Number.NaN;
+}
+
+/**
+ * CPU time (user + system) used so far by every process of this name (its command, as in
+ * /proc/PID/comm: `postgres` for PostgreSQL's server and backends), in ms. A process that
+ * ends between the listing and the read is skipped.
+ */
+export function cpuTimeOfCommandMs(command: string): number {
+  let ms = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === command) {
+        ms += cpuTimeMs(Number(entry));
+      }
+    } catch {
+      // gone since the listing
+    }
+  }
+  return ms;
 }
