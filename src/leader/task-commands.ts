@@ -152,6 +152,7 @@ export class TaskCommands {
     if (task.retryAtMs !== undefined) this.deps.due.refresh();
     if (report.memberId === undefined) this.deps.feed.changed(task.memberId);
     if (changed.length === 0) return task;
+    if (report.notStarted === true) return this.handedBack(task, report, changed);
     if (report.memberId !== undefined) {
       // A permanent error is about the task (bad input), not about the member that ran it.
       const failed = report.error !== undefined && report.permanent !== true;
@@ -161,6 +162,24 @@ export class TaskCommands {
     this.deps.tracer?.completed(task, report, nowMs);
     if (stop) this.deps.channels.sendStop(stop);
     this.logOutcome(task, nowMs);
+    return task;
+  }
+
+  /**
+   * An attempt its worker handed back unstarted, queued again: it says nothing about the
+   * member (no outcome toward quarantine) nor about the task (nothing traced as run).
+   */
+  private async handedBack(
+    task: TaskRecord,
+    report: CompletionReport,
+    changed: TaskRecord[],
+  ): Promise<TaskRecord> {
+    if (task.status === 'scheduled') this.deps.due.refresh();
+    await this.deps.commits.save(changed);
+    this.deps.log.info(
+      { taskId: task.id, attempt: report.attempt, memberId: report.memberId, status: task.status },
+      'task handed back unstarted',
+    );
     return task;
   }
 

@@ -5,6 +5,7 @@ import { attemptsInSeries, type TaskRecord } from './task.js';
 import { finishTask, requeueAtHead, unqueueTask, type QueueContext } from './task-moves.js';
 import type { KeyLimits } from './key-limits.js';
 import type { WorkerSlots } from './worker-slots.js';
+import { handBackAttempt } from './hand-back.js';
 
 /**
  * What deciding how an attempt ended needs: the queue moves, the workers' slots (a report
@@ -27,6 +28,9 @@ export function completeAttempt(
   // (the task moved on): a place it held under its key as a lost worker is free again.
   if (report.memberId !== undefined) {
     ctx.keyLimits.claimed(report.taskId, report.attempt, report.memberId);
+  }
+  if (report.notStarted === true && report.memberId !== undefined) {
+    return handBackAttempt(ctx, nowMs, reportedTask(ctx, report));
   }
   const task = reportedTask(ctx, report);
   switch (task.status) {

@@ -44,11 +44,7 @@ class LinkedList {
 
   insert(entry: QueueEntry, list: KeyList): QueueNode {
     const node: QueueNode = { entry, list, prev: undefined, next: undefined };
-    // New tasks land at the tail and requeued ones (lower queueSeq than any queued) at the
-    // head, both in O(1); only an insert in between (none today) walks back from the tail.
-    let after = this.tail;
-    if (this.head !== undefined && entry.queueSeq < this.head.entry.queueSeq) after = undefined;
-    else while (after !== undefined && after.entry.queueSeq > entry.queueSeq) after = after.prev;
+    const after = this.placeAfter(entry.queueSeq);
     node.prev = after;
     node.next = after === undefined ? this.head : after.next;
     if (node.prev) node.prev.next = node;
@@ -57,6 +53,27 @@ class LinkedList {
     else this.tail = node;
     this.size++;
     return node;
+  }
+
+  /**
+   * The node a task of this queueSeq goes after (undefined: the head). New tasks land at
+   * the tail and requeued ones (lower queueSeq than any queued) at the head, both in O(1).
+   * A task handed back unstarted returns to its own place in between: the walk goes from
+   * both ends at once, so it costs the distance to the nearer one (such a task was taken
+   * from near the head, and few are queued ahead of it).
+   */
+  private placeAfter(queueSeq: number): QueueNode | undefined {
+    let fromTail = this.tail;
+    // After any of equal queueSeq: equal ones keep the order they were pushed in.
+    if (fromTail === undefined || fromTail.entry.queueSeq <= queueSeq) return fromTail;
+    let fromHead = this.head;
+    while (fromHead !== undefined && fromTail !== undefined) {
+      if (fromHead.entry.queueSeq > queueSeq) return fromHead.prev;
+      if (fromTail.entry.queueSeq <= queueSeq) return fromTail;
+      fromHead = fromHead.next;
+      fromTail = fromTail.prev;
+    }
+    return undefined;
   }
 
   remove(node: QueueNode): void {

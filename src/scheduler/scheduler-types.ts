@@ -41,6 +41,12 @@ export interface CompletionReport {
   readonly error?: string | undefined;
   /** With `error`: no retry, the task fails now. */
   readonly permanent?: boolean | undefined;
+  /**
+   * The member hands the attempt back without having started its handler (it held the
+   * task ahead and is draining): the task takes its queue place again and the attempt
+   * costs nothing. Wins over `error`, which a worker sets too for leaders before this.
+   */
+  readonly notStarted?: boolean | undefined;
 }
 
 /** One attempt a worker says it runs. */

@@ -56,7 +56,7 @@ function partition(
 }
 
 /** True if the task's attempt is a timed start whose run time is after `nowMs`. */
-function beforeRunTime(task: TaskRecord, nowMs: number | undefined): boolean {
+export function beforeRunTime(task: TaskRecord, nowMs: number | undefined): boolean {
   const { runAtMs, startedAtMs } = task;
   return nowMs !== undefined && runAtMs !== undefined && startedAtMs === runAtMs && runAtMs > nowMs;
 }

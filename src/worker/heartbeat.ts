@@ -35,8 +35,15 @@ export function heartbeatStatus(
 
 /** A report as it goes on the wire. */
 export function finishedTask(outcome: AttemptOutcome): FinishedTask {
-  const { id, attempt, result, error, permanent } = outcome;
-  return { id, attempt, result, error, permanent: permanent === true };
+  const { id, attempt, result, error, permanent, notStarted } = outcome;
+  return {
+    id,
+    attempt,
+    result,
+    error,
+    permanent: permanent === true,
+    notStarted: notStarted === true,
+  };
 }
 
 /**

@@ -10,6 +10,8 @@ export interface AttemptOutcome {
   readonly error?: string | undefined;
   /** The handler said another attempt cannot help (it threw a PermanentTaskError). */
   readonly permanent?: boolean | undefined;
+  /** Handed back unstarted (see TaskRunner.handBackUnstarted); `error` says why. */
+  readonly notStarted?: boolean | undefined;
 }
 
 /**

@@ -184,6 +184,36 @@ export class TaskRunner {
     }
   }
 
+  /**
+   * Hands back every attempt held ahead whose run has not begun (waiting for a slot, or a
+   * timed start waiting for its run time): each is reported as not started, so the leader
+   * queues it again in its place without spending an attempt, and never runs here. For a
+   * draining worker: what it holds goes to other workers now, not after what runs here.
+   * Returns how many.
+   */
+  handBackUnstarted(reason: string): number {
+    let count = 0;
+    for (const attempt of this.attempts.values()) {
+      if (attempt.began || attempt.ended || attempt.stopped) continue;
+      attempt.handedBack = true;
+      attempt.ended = true;
+      // Out of its wait for the run time: through the queue it meets the handedBack check.
+      this.startTimes.startNow(attempt.key);
+      const { id, attempt: number } = attempt;
+      void this.report({
+        id,
+        attempt: number,
+        error: `not started: ${reason}`,
+        notStarted: true,
+      }).then(
+        () => this.forget(attempt),
+        () => this.forget(attempt),
+      );
+      count++;
+    }
+    return count;
+  }
+
   /** Resolves once no attempt is running or waiting to be reported; rejects on abort. */
   async idle(signal: AbortSignal): Promise<void> {
     while (this.attempts.size > 0) {
@@ -216,6 +246,9 @@ export class TaskRunner {
    * is logged, not left to kill the worker with all its tasks.
    */
   private run(work: StartWork, attempt: RunningAttempt): Promise<void> {
+    // Handed back while it waited for this slot: the leader has it again.
+    if (attempt.handedBack) return DONE;
+    attempt.began = true;
     const context = new AttemptContext(work, attempt, this.log, this.output);
     const logsInfo = this.log.isLevelEnabled('info');
     const startedAtMs = logsInfo || this.observer ? performance.now() : 0;

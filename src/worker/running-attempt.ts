@@ -22,6 +22,10 @@ export class RunningAttempt implements StopWatch {
    * checked against the same fence as a keyed one (see TaskRunner.gateKeyed).
    */
   timed = false;
+  /** Set when its slot came and its run began (even if only to report a stop). */
+  began = false;
+  /** Set when the worker hands it back unstarted: it never runs (see handBackUnstarted). */
+  handedBack = false;
   /** Set when the handler has ended; the attempt stays known until its report is settled. */
   ended = false;
   /** Output characters sent so far; past the limit, output is dropped after a marker. */

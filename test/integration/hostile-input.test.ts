@@ -271,7 +271,9 @@ describe('hostile input to the leader', () => {
         running: [],
         serial: 0,
         draining: false,
-        finished: [{ id, attempt: 1, result: 'forged', error: '', permanent: false }],
+        finished: [
+          { id, attempt: 1, result: 'forged', error: '', permanent: false, notStarted: false },
+        ],
         statusReason: '',
         output: [],
       });

@@ -90,3 +90,52 @@ describe('prefetch', () => {
     expect(spans.size).toBe(16);
   });
 });
+
+describe('prefetch: a draining worker hands back what it holds', () => {
+  const { cluster, clients } = useCluster();
+
+  it('queues held tasks again at once, unstarted and without spending an attempt', async () => {
+    const { address } = await cluster().startLeader(['--prefetch', '4']);
+    const draining = await cluster().startWorker(address, 'w', ['--slots', '2']);
+    const api = clients(address);
+    for (let i = 0; i < 10; i++) await api.schedule({ id: `short${i}`, payload: '1' });
+    const completed = async () => (await api.tasks(TaskStatus.TASK_STATUS_COMPLETED)).length;
+    await waitFor(async () => (await completed()) === 10, {
+      timeoutMs: 10_000,
+      what: 'the short tasks completed',
+    });
+    // One attempt each: before, a held task handed back on drain had spent it and failed.
+    const ids = await api.scheduleMany(
+      Array.from({ length: 6 }, (_, i) => ({ id: `long${i}`, payload: '600', maxAttempts: 1 })),
+    );
+    expect((await api.tasks(TaskStatus.TASK_STATUS_RUNNING)).length).toBe(6);
+    draining.kill('SIGTERM');
+    // The four held ahead are queued again while the two running ones finish on w.
+    await waitFor(async () => (await api.tasks(TaskStatus.TASK_STATUS_PENDING)).length === 4, {
+      timeoutMs: 5_000,
+      what: 'the held tasks queued again',
+    });
+    expect(draining.linesWith('worker draining')[0]).toMatchObject({ handedBack: 4 });
+    const other = await cluster().startWorker(address, 'other', ['--slots', '4']);
+    const finished = await api.whenAllFinished('every task finished', 15_000);
+    const longs = finished.filter((t) => ids.includes(t.id));
+    expect(longs.map((t) => t.status)).toEqual(Array(6).fill(TaskStatus.TASK_STATUS_COMPLETED));
+    // Each ran once: two on w, the four it held on `other`, as attempt 2 of their one
+    // allowed, after an attempt 1 that never started.
+    const startedOn = (worker: typeof other) =>
+      worker
+        .linesWith('task started')
+        .map((l) => String(l['taskId']))
+        .filter((id) => id.startsWith('long'));
+    const ranOnW = startedOn(draining);
+    const ranOnOther = startedOn(other);
+    expect(ranOnW).toHaveLength(2);
+    expect([...ranOnW, ...ranOnOther].sort()).toEqual([...ids].sort());
+    const handedBack = await api.task(ranOnOther[0]!);
+    expect(handedBack.attempts.map((a) => [a.attempt, a.memberId, a.outcome])).toEqual([
+      [1, 'w', 'not started'],
+      [2, 'other', 'completed'],
+    ]);
+    expect(await draining.exited).toMatchObject({ code: 0 });
+  });
+});

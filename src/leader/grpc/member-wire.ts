@@ -65,6 +65,7 @@ export function finishedFromWire(finished: FinishedTask, memberId: MemberId): Co
     result: finished.result,
     error: finished.error,
     permanent: finished.permanent,
+    notStarted: finished.notStarted,
   };
 }
 

@@ -5,7 +5,10 @@ export type TaskTransition =
   | { readonly what: 'scheduled'; readonly task: TaskRecord }
   | { readonly what: 'started'; readonly task: TaskRecord }
   | { readonly what: 'retrying'; readonly task: TaskRecord }
-  /** A timed start whose worker was lost before its run time: waiting for it again. */
+  /**
+   * An attempt that never began: a timed start whose worker was lost before its run time
+   * (waiting for it again), or one its worker handed back unstarted (queued again).
+   */
   | { readonly what: 'unstarted'; readonly task: TaskRecord }
   | { readonly what: 'finished'; readonly task: TaskRecord; readonly status: TaskStatus };
 
@@ -40,6 +43,9 @@ export class TaskTransitions {
         return;
       case 'pending':
         if (task.attemptEnded) emit({ what: 'retrying', task });
+        // Handed back unstarted (see handBackAttempt): the only pending task with an
+        // attempt and no member.
+        else if (task.attempt > 0 && task.memberId === undefined) emit({ what: 'unstarted', task });
         return;
       case 'completed':
       case 'error':

@@ -189,6 +189,29 @@ describe('TaskQueue lanes', () => {
     expect(drain(queue)).toEqual(['a', 'b', 'c']);
   });
 
+  it('puts an entry back at its own place between others, near either end', () => {
+    const queue = new TaskQueue();
+    for (const seq of [1, 3, 5, 7, 9, 11])
+      queue.push(entry(`s${seq}`, 'medium', { queueSeq: seq }));
+    // Handed back unstarted: each returns to the place its queueSeq says, whatever order
+    // they come back in, with one of an equal queueSeq after the one there.
+    for (const seq of [4, 10, 2, 8]) queue.push(entry(`b${seq}`, 'medium', { queueSeq: seq }));
+    queue.push(entry('eq5', 'medium', { queueSeq: 5 }));
+    expect(drain(queue)).toEqual([
+      's1',
+      'b2',
+      's3',
+      'b4',
+      's5',
+      'eq5',
+      's7',
+      'b8',
+      's9',
+      'b10',
+      's11',
+    ]);
+  });
+
   it('removes from the head, middle and tail and keeps the rest in order', () => {
     const queue = new TaskQueue();
     const ids = ['a', 'b', 'c', 'd', 'e'];

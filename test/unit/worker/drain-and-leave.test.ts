@@ -22,6 +22,10 @@ function stoppingWorker(options: { idle?: () => Promise<void>; done?: Promise<vo
         return options.idle?.() ?? Promise.resolve();
       },
       abandonAll: (reason) => void calls.push(`abandonAll: ${reason}`),
+      handBackUnstarted: (reason) => {
+        calls.push(`handBackUnstarted: ${reason}`);
+        return 3;
+      },
     },
     session,
     done: options.done ?? Promise.resolve(),
@@ -31,10 +35,18 @@ function stoppingWorker(options: { idle?: () => Promise<void>; done?: Promise<vo
 }
 
 describe('drainAndLeave', () => {
-  it('drains, waits for running tasks, leaves, then aborts what is left', async () => {
+  it('drains, hands back what it holds, waits for running tasks, leaves, then aborts what is left', async () => {
     const { worker, calls, lines, session } = stoppingWorker();
     await drainAndLeave(worker, 1_000);
-    expect(calls).toEqual(['drain', 'idle', 'leave', 'abandonAll: worker shutting down', 'abort']);
+    expect(calls).toEqual([
+      'drain',
+      'handBackUnstarted: its worker is draining',
+      'idle',
+      'leave',
+      'abandonAll: worker shutting down',
+      'abort',
+    ]);
+    expect(lines[0]).toMatchObject({ msg: 'worker draining', handedBack: 3 });
     expect((session.signal.reason as Error).message).toBe('worker stopped');
     expect(lines.map((l) => l.msg)).toEqual(['worker draining', 'worker stopped']);
   });
@@ -44,7 +56,7 @@ describe('drainAndLeave', () => {
       idle: () => Promise.reject(new DOMException('timed out', 'TimeoutError')),
     });
     await drainAndLeave(worker, 1_000);
-    expect(calls.slice(2)).toEqual(['leave', 'abandonAll: worker shutting down', 'abort']);
+    expect(calls.slice(3)).toEqual(['leave', 'abandonAll: worker shutting down', 'abort']);
     expect(lines.map((l) => l.msg)).toEqual([
       'worker draining',
       'drain timed out; handing tasks back',

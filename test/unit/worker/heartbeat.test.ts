@@ -43,17 +43,20 @@ describe('buildHeartbeat', () => {
 });
 
 describe('finishedTask', () => {
-  it('puts a report on the wire with permanent always set', () => {
+  it('puts a report on the wire with permanent and notStarted always set', () => {
     expect(finishedTask({ id: 't', attempt: 2, result: 'ok' })).toEqual({
       id: 't',
       attempt: 2,
       result: 'ok',
       error: undefined,
       permanent: false,
+      notStarted: false,
     });
     expect(finishedTask({ id: 't', attempt: 2, error: 'no', permanent: true }).permanent).toBe(
       true,
     );
+    const handedBack = { id: 't', attempt: 2, error: 'not started: draining', notStarted: true };
+    expect(finishedTask(handedBack).notStarted).toBe(true);
   });
 });
 
@@ -80,7 +83,9 @@ describe('buildHeartbeat', () => {
       freeSlots: 1,
       running: [{ id: 't', attempt: 1 }],
       draining: true,
-      finished: [{ id: 'u', attempt: 3, result: 'r', error: undefined, permanent: false }],
+      finished: [
+        { id: 'u', attempt: 3, result: 'r', error: undefined, permanent: false, notStarted: false },
+      ],
       output,
     });
   });

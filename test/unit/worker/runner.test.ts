@@ -272,3 +272,36 @@ describe('TaskRunner', () => {
     expect(reports).toEqual([{ id: 'l', attempt: 1, result: 'logged' }]);
   });
 });
+
+describe('TaskRunner.handBackUnstarted', () => {
+  it('reports held attempts as not started and never runs them; the running one runs on', async () => {
+    const ran: string[] = [];
+    let finishFirst!: () => void;
+    const { tasks, reports } = runner({
+      slow: ({ id }) => {
+        ran.push(id);
+        return new Promise<void>((resolve) => (finishFirst = resolve));
+      },
+      fast: ({ id }) => void ran.push(id),
+    });
+    start(tasks, 'running', 'slow');
+    start(tasks, 'held1', 'fast');
+    tasks.start({ id: 'timed', attempt: 2, kind: 'fast', payload: '', startInMs: 500 });
+    start(tasks, 'held2', 'fast');
+    await flush();
+    expect(ran).toEqual(['running']);
+    expect(tasks.handBackUnstarted('its worker is draining')).toBe(3);
+    expect(reports).toEqual([
+      { id: 'held1', attempt: 1, error: 'not started: its worker is draining', notStarted: true },
+      { id: 'timed', attempt: 2, error: 'not started: its worker is draining', notStarted: true },
+      { id: 'held2', attempt: 1, error: 'not started: its worker is draining', notStarted: true },
+    ]);
+    expect(tasks.running).toEqual([{ id: 'running', attempt: 1 }]);
+    // Nothing is handed back twice, and the slot that frees runs nothing handed back.
+    expect(tasks.handBackUnstarted('again')).toBe(0);
+    finishFirst();
+    await tasks.idle(AbortSignal.timeout(1_000));
+    expect(ran).toEqual(['running']);
+    expect(reports.map((r) => r.id)).toEqual(['held1', 'timed', 'held2', 'running']);
+  });
+});

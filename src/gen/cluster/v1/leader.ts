@@ -305,6 +305,14 @@ export interface FinishedTask {
    * it has left.
    */
   permanent: boolean;
+  /**
+   * The worker hands the attempt back without having started it (it held the task ahead
+   * of a free slot and is draining): the task is queued again in its place and the
+   * attempt does not count against max_attempts. A worker sets error too, so that a
+   * leader that does not know this field counts the attempt as failed (and retries it)
+   * rather than completed.
+   */
+  notStarted: boolean;
 }
 
 /**
@@ -2005,7 +2013,14 @@ export const RunningTask: MessageFns<RunningTask> = {
 };
 
 function createBaseFinishedTask(): FinishedTask {
-  return { id: '', attempt: 0, result: undefined, error: undefined, permanent: false };
+  return {
+    id: '',
+    attempt: 0,
+    result: undefined,
+    error: undefined,
+    permanent: false,
+    notStarted: false,
+  };
 }
 
 export const FinishedTask: MessageFns<FinishedTask> = {
@@ -2024,6 +2039,9 @@ export const FinishedTask: MessageFns<FinishedTask> = {
     }
     if (message.permanent !== false) {
       writer.uint32(40).bool(message.permanent);
+    }
+    if (message.notStarted !== false) {
+      writer.uint32(48).bool(message.notStarted);
     }
     return writer;
   },
@@ -2081,6 +2099,14 @@ export const FinishedTask: MessageFns<FinishedTask> = {
             message.permanent = reader.bool();
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.notStarted = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2100,6 +2126,11 @@ export const FinishedTask: MessageFns<FinishedTask> = {
       result: isSet(object.result) ? globalThis.String(object.result) : undefined,
       error: isSet(object.error) ? globalThis.String(object.error) : undefined,
       permanent: isSet(object.permanent) ? globalThis.Boolean(object.permanent) : false,
+      notStarted: isSet(object.notStarted)
+        ? globalThis.Boolean(object.notStarted)
+        : isSet(object.not_started)
+          ? globalThis.Boolean(object.not_started)
+          : false,
     };
   },
 
@@ -2120,6 +2151,9 @@ export const FinishedTask: MessageFns<FinishedTask> = {
     if (message.permanent !== false) {
       obj.permanent = message.permanent;
     }
+    if (message.notStarted !== false) {
+      obj.notStarted = message.notStarted;
+    }
     return obj;
   },
 
@@ -2133,6 +2167,7 @@ export const FinishedTask: MessageFns<FinishedTask> = {
     message.result = object.result ?? undefined;
     message.error = object.error ?? undefined;
     message.permanent = object.permanent ?? false;
+    message.notStarted = object.notStarted ?? false;
     return message;
   },
 };

@@ -34,6 +34,21 @@ describe('TaskTransitions', () => {
     expect(seen).toEqual(['scheduled', 'started', 'retrying', 'started', 'finished:completed']);
   });
 
+  it('tells an attempt handed back unstarted from a lost worker’s requeue and a retry', () => {
+    const { transitions, seen, emit } = setup();
+    const task = taskRecord({ seq: 1, status: 'running', attempt: 1, memberId: 'a' as never });
+    transitions.know(task);
+    task.status = 'pending'; // its worker was lost: requeued, member kept, nothing counted
+    transitions.observe(task, emit);
+    task.status = 'running';
+    task.attempt = 2;
+    transitions.observe(task, emit);
+    task.status = 'pending'; // handed back: no member
+    task.memberId = undefined;
+    transitions.observe(task, emit);
+    expect(seen).toEqual(['started', 'unstarted']);
+  });
+
   it('a task scheduled and started in one commit is both; a restored one is neither', () => {
     const { transitions, seen, emit } = setup();
     const fresh = taskRecord({ seq: 1, status: 'running', attempt: 1 });
