@@ -16,8 +16,12 @@ export function recordAttempt(transition: TaskTransition, nowMs: number): void {
   switch (transition.what) {
     case 'started': {
       const log = (task.attemptLog ??= []);
-      // A failure and the next start saved in one commit: the earlier attempt just ended.
-      for (const entry of log) if (entry.endedAtMs === undefined) close(entry, nowMs, 'ended');
+      // The end of an attempt and the next start saved in one commit: the earlier attempt
+      // just ended, or its worker handed it back unstarted.
+      for (const entry of log) {
+        if (entry.endedAtMs !== undefined) continue;
+        close(entry, nowMs, entry.attempt === task.handedBackAttempt ? 'not started' : 'ended');
+      }
       log.push({ attempt: task.attempt, memberId: task.memberId, startedAtMs: task.startedAtMs });
       if (log.length > MAX_ATTEMPT_ENTRIES) log.splice(0, log.length - MAX_ATTEMPT_ENTRIES);
       return;

@@ -36,6 +36,7 @@ import { restoreState } from './restore-state.js';
 import { OutputFeed, type OutputInput } from './output-feed.js';
 import { startMaintenance, type MaintenanceJob } from './maintenance/maintenance.js';
 import { LivenessSweep } from './maintenance/liveness-sweep.js';
+import { HeldRecall } from './maintenance/held-recall.js';
 import { AttemptExpiry } from './maintenance/attempt-expiry.js';
 import { DuePromotion } from './maintenance/due-promotion.js';
 import { RetentionPrune } from './maintenance/retention-prune.js';
@@ -385,12 +386,16 @@ export class Coordinator {
   }): MaintenanceJob[] {
     const { scheduler, assignment } = this;
     const { membership, members, feed, commits, channels, log } = p;
+    const { prefetch } = this.options;
     return [
       new LivenessSweep({ membership, members, feed }),
       new AttemptExpiry({ scheduler, members, commits, channels, assignment, feed, log }),
       this.due,
       new RetentionPrune({ scheduler, commits, retention: this.options.retention, log }),
       this.reattach,
+      ...(prefetch === undefined || prefetch.maxTasks === 0
+        ? []
+        : [new HeldRecall({ scheduler, channels, heldForMs: 2 * prefetch.shortAttemptMs })]),
     ];
   }
 

@@ -1,5 +1,11 @@
 import type { TaskId } from '../shared/ids.js';
-import type { NewTask, RunningAttempt, StartOrder, StopOrder } from '../scheduler/scheduler.js';
+import type {
+  NewTask,
+  RecallOrder,
+  RunningAttempt,
+  StartOrder,
+  StopOrder,
+} from '../scheduler/scheduler.js';
 import type { HeartbeatReport, Member } from './membership/registry.js';
 
 /** How the leader reaches a worker: its heartbeat stream, seen from the leader. */
@@ -10,6 +16,8 @@ export interface WorkChannel {
    */
   start(order: StartOrder, trace?: Readonly<Record<string, string>>, startInMs?: number): void;
   stop(order: StopOrder): void;
+  /** Asks the worker to hand the attempt back if it has not begun it (see held-recall.ts). */
+  recall(order: RecallOrder): void;
   /** Ends the stream with UNAVAILABLE and this message. */
   close(reason: string): void;
 }

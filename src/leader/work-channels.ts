@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { MemberId } from '../shared/ids.js';
-import type { StartOrder, StopOrder } from '../scheduler/scheduler.js';
+import type { RecallOrder, StartOrder, StopOrder } from '../scheduler/scheduler.js';
 import type { WorkChannel } from './views.js';
 
 /**
@@ -78,5 +78,19 @@ export class WorkChannels {
       'task stop sent',
     );
     this.channels.get(stop.memberId)?.channel.stop(stop);
+  }
+
+  /** Asks a worker to hand back a task it holds unstarted (nothing if it has no stream). */
+  sendRecall(recall: RecallOrder): void {
+    this.log.info(
+      {
+        taskId: recall.taskId,
+        attempt: recall.attempt,
+        memberId: recall.memberId,
+        reason: recall.reason,
+      },
+      'task recall sent',
+    );
+    this.channels.get(recall.memberId)?.channel.recall(recall);
   }
 }

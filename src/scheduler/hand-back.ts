@@ -56,5 +56,6 @@ export function handBackAttempt(
   }
   task.attemptBase++;
   task.memberId = undefined;
+  task.handedBackAttempt = task.attempt;
   return { task, changed: [task] };
 }

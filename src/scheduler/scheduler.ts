@@ -31,6 +31,7 @@ import {
   type WorkerLossContext,
 } from './worker-loss.js';
 import { cancelTask } from './cancel-task.js';
+import { recallHeld, type RecallOrder } from './held-recall.js';
 import { TimedStarts } from './timed-starts.js';
 import { waitingReason } from './waiting-reason.js';
 import { WorkerSlots } from './worker-slots.js';
@@ -38,6 +39,7 @@ import { WorkerSlots } from './worker-slots.js';
 // The units' public types, re-exported so callers import them from the facade.
 export type { NewTask, SchedulerLimits } from './new-task.js';
 export type * from './scheduler-types.js';
+export type { RecallOrder } from './held-recall.js';
 export { MAX_LIST_SCAN, type TaskPage, type TaskQuery } from './task-index.js';
 
 /**
@@ -243,6 +245,15 @@ export class Scheduler {
    */
   expire(nowMs: number): Changes & { stops: StopOrder[]; failures: AttemptFailure[] } {
     return expireAttempts(this.ctx, nowMs);
+  }
+
+  /**
+   * Tasks held ahead on busy workers for `heldForMs` or more while another worker has a
+   * free slot for them: their workers are asked to hand them back if they have not begun
+   * them (see held-recall.ts). Changes nothing until a worker does.
+   */
+  recallHeld(nowMs: number, heldForMs: number): RecallOrder[] {
+    return recallHeld(this.ctx, nowMs, heldForMs);
   }
 
   /**

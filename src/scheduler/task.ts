@@ -181,6 +181,16 @@ export interface TaskRecord {
    * than the counting itself (issue #19's benchmark).
    */
   observedState?: number | undefined;
+  /**
+   * The attempt its worker was asked to hand back unstarted (see held-recall.ts), so it is
+   * asked once: a worker that began it runs it on. Not stored.
+   */
+  recalledAttempt?: number | undefined;
+  /**
+   * The last attempt its worker handed back unstarted (see hand-back.ts), for the attempt
+   * log: the next start may be saved in the same commit. Not stored.
+   */
+  handedBackAttempt?: number | undefined;
   /** The attempts this leader saw (the leader's attempt log; not stored). */
   attemptLog?: AttemptLogEntry[] | undefined;
   readonly createdAtMs: number;

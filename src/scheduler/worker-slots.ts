@@ -10,12 +10,12 @@ import {
 } from './slot-policy.js';
 import { TimedHolds } from './timed-holds.js';
 import { AttemptPace } from './attempt-pace.js';
+import { KeyHolds, type KeyHoldsListener } from './key-holds.js';
 import type { Worker } from './worker-record.js';
 
 export { NO_PREFETCH, type PrefetchPolicy, type WorkerLine } from './slot-policy.js';
 
-/** Told when a task of a concurrency key takes (+1) or frees (-1) a slot. */
-export type KeyHoldsListener = (key: string, taskId: TaskId, delta: 1 | -1) => void;
+export type { KeyHoldsListener } from './key-holds.js';
 
 /**
  * Who can run work and which slots are taken: each worker's slot count and kinds, the
@@ -42,13 +42,8 @@ export class WorkerSlots {
    * attempt would then be taken for the new task's.
    */
   private readonly stoppingTasks = new Map<TaskId, number>();
-  /**
-   * Slots held per concurrency key, across every worker: what a key's limit of running
-   * tasks is checked against. A slot counts until it is free, so an attempt told to stop
-   * (timed out, cancelled) counts until its worker says it stopped, and one on a lost
-   * worker until the worker is forgotten: the limit holds for what may really run.
-   */
-  private readonly keyHolds = new Map<string, number>();
+  /** Slots held per concurrency key. */
+  private readonly keyHolds: KeyHolds;
   /**
    * Tasks handed ahead of their run time (timed starts): held in `running` like any task a
    * worker was given, but taking no slot until their run time.
@@ -61,16 +56,17 @@ export class WorkerSlots {
   private readonly kindPace: AttemptPace<string>;
 
   constructor(
-    private readonly onKeyHolds: KeyHoldsListener = () => {},
+    onKeyHolds: KeyHoldsListener = () => {},
     private readonly prefetch: PrefetchPolicy = NO_PREFETCH,
   ) {
+    this.keyHolds = new KeyHolds(onKeyHolds);
     this.workerPace = new AttemptPace(prefetch.shortAttemptMs);
     this.kindPace = new AttemptPace(prefetch.shortAttemptMs);
   }
 
   /** Slots held by tasks with this concurrency key. */
   heldByKey(key: string): number {
-    return this.keyHolds.get(key) ?? 0;
+    return this.keyHolds.of(key);
   }
 
   /** True if the worker is known. */
@@ -130,9 +126,9 @@ export class WorkerSlots {
     this.workerPace.forget(id);
     for (const { taskId, key } of worker.stopping.values()) {
       this.unmarkStopping(taskId);
-      this.countKey(key, taskId, -1);
+      this.keyHolds.count(key, taskId, -1);
     }
-    for (const [taskId, key] of worker.running) this.countKey(key, taskId, -1);
+    for (const [taskId, key] of worker.running) this.keyHolds.count(key, taskId, -1);
     return [...worker.running.keys()];
   }
 
@@ -188,7 +184,7 @@ export class WorkerSlots {
     if (!worker) throw new Error(`member ${id} is not a known worker`);
     if (worker.running.has(taskId)) return;
     worker.running.set(taskId, key);
-    this.countKey(key, taskId, 1);
+    this.keyHolds.count(key, taskId, 1);
     this.refreshReady(worker);
   }
 
@@ -200,7 +196,7 @@ export class WorkerSlots {
     const key = worker.running.get(taskId);
     worker.running.delete(taskId);
     this.timed.forget(id, taskId);
-    this.countKey(key, taskId, -1);
+    this.keyHolds.count(key, taskId, -1);
     this.refreshReady(worker);
   }
 
@@ -290,7 +286,7 @@ export class WorkerSlots {
     if (worker === undefined || held === undefined) return false;
     worker.stopping.delete(attemptKey(taskId, attempt));
     this.unmarkStopping(taskId);
-    this.countKey(held.key, taskId, -1);
+    this.keyHolds.count(held.key, taskId, -1);
     this.refreshReady(worker);
     return true;
   }
@@ -317,6 +313,34 @@ export class WorkerSlots {
     return [...(this.workers.get(id)?.running.keys() ?? [])];
   }
 
+  /** Eligible workers with a slot free now, each with how many (see held-recall.ts). */
+  idleSlots(): { taker: Taker; free: number }[] {
+    return [...this.ready].map((id) => {
+      const worker = this.workers.get(id)!;
+      return { taker: worker, free: worker.slots - this.slotsUsed(worker) };
+    });
+  }
+
+  /**
+   * Per worker that holds tasks beyond its slots, those tasks, newest hand-off first: the
+   * ones it will start last, as a worker starts what it holds in the order it got it. An
+   * estimate (the leader does not hear of starts, and a report on its way still holds a
+   * slot here); timed starts before their run time are not among them.
+   */
+  *heldAhead(): Generator<{ memberId: MemberId; taskIds: TaskId[] }> {
+    for (const worker of this.workers.values()) {
+      const extra = this.slotsUsed(worker) - worker.slots;
+      if (extra <= 0) continue;
+      const timed = new Set(this.timed.tasksOn(worker.id));
+      const taskIds: TaskId[] = [];
+      const handedOut = [...worker.running.keys()];
+      for (let i = handedOut.length - 1; i >= 0 && taskIds.length < extra; i--) {
+        if (!timed.has(handedOut[i]!)) taskIds.push(handedOut[i]!);
+      }
+      yield { memberId: worker.id, taskIds };
+    }
+  }
+
   /** Slots of a worker held by attempts it was told to stop and has not reported yet. */
   stoppingOn(id: MemberId): number {
     return this.workers.get(id)?.stopping.size ?? 0;
@@ -326,14 +350,6 @@ export class WorkerSlots {
     const count = (this.stoppingTasks.get(taskId) ?? 0) - 1;
     if (count > 0) this.stoppingTasks.set(taskId, count);
     else this.stoppingTasks.delete(taskId);
-  }
-
-  private countKey(key: string | undefined, taskId: TaskId, delta: 1 | -1): void {
-    if (key === undefined) return;
-    const count = (this.keyHolds.get(key) ?? 0) + delta;
-    if (count > 0) this.keyHolds.set(key, count);
-    else this.keyHolds.delete(key);
-    this.onKeyHolds(key, taskId, delta);
   }
 
   /**

@@ -30,10 +30,10 @@ import type { AttemptOutcome } from './outcome.js';
 import { Outbox } from './outbox.js';
 import type { TaskRunner } from './runner.js';
 
-/** What the link needs of the runner: what runs, free slots, and starting and stopping. */
+/** What the link needs of the runner: what runs, free slots, starting, stopping, recalls. */
 export type LinkRunner = Pick<
   TaskRunner,
-  'running' | 'runningCount' | 'freeSlots' | 'start' | 'stop' | 'fence' | 'gateKeyed'
+  'running' | 'runningCount' | 'freeSlots' | 'start' | 'stop' | 'fence' | 'gateKeyed' | 'recall'
 >;
 
 /** Settings of a {@link LeaderLink}. */
@@ -326,6 +326,13 @@ export class LeaderLink {
         'stop received',
       );
       runner.stop(stop.id, stop.attempt, stop.reason);
+    }
+    for (const recall of message.recall) {
+      const handedBack = runner.recall(recall.id, recall.attempt, recall.reason);
+      this.log.info(
+        { taskId: recall.id, attempt: recall.attempt, reason: recall.reason, handedBack },
+        handedBack ? 'task handed back unstarted' : 'recall of a task already begun: it runs on',
+      );
     }
   }
 

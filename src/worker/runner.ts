@@ -13,17 +13,15 @@ import {
 } from './outcome.js';
 import { AttemptContext, type AttemptOutput } from './attempt-context.js';
 import { RunningAttempt } from './running-attempt.js';
-import { settleWithinGrace, type Settled } from './stop-grace.js';
+import { callHandler, type Settled } from './stop-grace.js';
 import { TaskStoppedError } from './task-error.js';
 import { describeThrown } from './thrown-value.js';
 import type { AttemptTracer } from './attempt-tracer.js';
-import { isThenable } from './thenable.js';
 import { systemTimers, type Timers } from './timers.js';
 import { StartTimes } from './start-times.js';
 import {
   DEFAULT_OUTPUT_LIMIT_CHARS,
   DEFAULT_STOP_GRACE_MS,
-  type TaskContext,
   type OutputSink,
   type TaskHandler,
   type StartWork,
@@ -193,25 +191,32 @@ export class TaskRunner {
    */
   handBackUnstarted(reason: string): number {
     let count = 0;
-    for (const attempt of this.attempts.values()) {
-      if (attempt.began || attempt.ended || attempt.stopped) continue;
-      attempt.handedBack = true;
-      attempt.ended = true;
-      // Out of its wait for the run time: through the queue it meets the handedBack check.
-      this.startTimes.startNow(attempt.key);
-      const { id, attempt: number } = attempt;
-      void this.report({
-        id,
-        attempt: number,
-        error: `not started: ${reason}`,
-        notStarted: true,
-      }).then(
-        () => this.forget(attempt),
-        () => this.forget(attempt),
-      );
-      count++;
-    }
+    for (const attempt of this.attempts.values()) if (this.handBack(attempt, reason)) count++;
     return count;
+  }
+
+  /**
+   * The leader would rather start this attempt elsewhere (see held-recall.ts): handed back
+   * as {@link handBackUnstarted} does if its run has not begun; true if it was.
+   */
+  recall(id: string, attempt: number, reason: string): boolean {
+    const held = this.attempts.get(attemptKey(id, attempt));
+    return held !== undefined && this.handBack(held, reason);
+  }
+
+  private handBack(attempt: RunningAttempt, reason: string): boolean {
+    if (attempt.began || attempt.ended || attempt.stopped) return false;
+    attempt.handedBack = true;
+    attempt.ended = true;
+    // Out of its wait for the run time: through the queue it meets the handedBack check.
+    this.startTimes.startNow(attempt.key);
+    const { id, attempt: number } = attempt;
+    const error = `not started: ${reason}`;
+    void this.report({ id, attempt: number, error, notStarted: true }).then(
+      () => this.forget(attempt),
+      () => this.forget(attempt),
+    );
+    return true;
   }
 
   /** Resolves once no attempt is running or waiting to be reported; rejects on abort. */
@@ -266,9 +271,8 @@ export class TaskRunner {
       this.observer?.started(work.kind);
       const handler = this.handlers.get(work.kind)!;
       const span = (attempt.span = this.tracer?.begin(work));
-      const settled = span
-        ? span.run(() => this.settle(handler, context, attempt))
-        : this.settle(handler, context, attempt);
+      const call = () => callHandler(handler, context, attempt, this.stopGraceMs, this.timers);
+      const settled = span ? span.run(call) : call();
       if (!(settled instanceof Promise)) {
         this.finish(
           context,
@@ -380,28 +384,6 @@ export class TaskRunner {
 
   private outcomeContext(work: { id: string; attempt: number }): OutcomeContext {
     return { id: work.id, attempt: work.attempt, resultLimitBytes: this.resultLimitBytes };
-  }
-
-  /**
-   * Calls the handler and waits for how it ended: at once for one that returned or threw
-   * synchronously, else within the stop grace once a stop came.
-   */
-  private settle(
-    handler: TaskHandler,
-    context: TaskContext,
-    attempt: RunningAttempt,
-  ): Settled<string | void> | Promise<Settled<string | void>> {
-    let returned: ReturnType<TaskHandler>;
-    try {
-      returned = handler(context);
-    } catch (error) {
-      return { kind: 'threw', error };
-    }
-    if (!isThenable(returned)) return { kind: 'returned', value: returned };
-    // A thenable that is not a native promise may throw from its own then(): adopted by
-    // Promise.resolve, that becomes a rejection (a failed attempt), not a runner fault.
-    const work = returned instanceof Promise ? returned : Promise.resolve(returned);
-    return settleWithinGrace(work, attempt, this.stopGraceMs, this.timers);
   }
 }
 

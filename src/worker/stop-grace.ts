@@ -1,3 +1,5 @@
+import type { TaskContext, TaskHandler } from './runner-types.js';
+import { isThenable } from './thenable.js';
 import type { TimerHandle, Timers } from './timers.js';
 
 /**
@@ -51,4 +53,29 @@ export function settleWithinGrace<T>(
     if (stop.stopped) onAbort();
     else unwatch = stop.whenStopped(onAbort);
   });
+}
+
+/**
+ * Calls the handler and waits for how it ended: at once for one that returned or threw
+ * synchronously (no promise, no microtask: most short handlers), else within the stop
+ * grace once a stop came.
+ */
+export function callHandler(
+  handler: TaskHandler,
+  context: TaskContext,
+  stop: StopWatch,
+  graceMs: number,
+  timers: Timers,
+): Settled<string | void> | Promise<Settled<string | void>> {
+  let returned: ReturnType<TaskHandler>;
+  try {
+    returned = handler(context);
+  } catch (error) {
+    return { kind: 'threw', error };
+  }
+  if (!isThenable(returned)) return { kind: 'returned', value: returned };
+  // A thenable that is not a native promise may throw from its own then(): adopted by
+  // Promise.resolve, that becomes a rejection (a failed attempt), not a runner fault.
+  const work = returned instanceof Promise ? returned : Promise.resolve(returned);
+  return settleWithinGrace(work, stop, graceMs, timers);
 }

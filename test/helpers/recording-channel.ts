@@ -1,10 +1,11 @@
 import type { WorkChannel } from '../../src/leader/views.js';
-import type { StartOrder, StopOrder } from '../../src/scheduler/scheduler.js';
+import type { RecallOrder, StartOrder, StopOrder } from '../../src/scheduler/scheduler.js';
 
-/** A worker's stream as the leader sees it: it records the starts, stops and closes sent. */
+/** A worker's stream as the leader sees it: it records the starts, stops, recalls and closes sent. */
 export class RecordingChannel implements WorkChannel {
   readonly starts: StartOrder[] = [];
   readonly stops: StopOrder[] = [];
+  readonly recalls: RecallOrder[] = [];
   /** Every close, with its reason, in order. */
   readonly closes: string[] = [];
 
@@ -19,6 +20,10 @@ export class RecordingChannel implements WorkChannel {
 
   stop(order: StopOrder): void {
     this.stops.push(order);
+  }
+
+  recall(order: RecallOrder): void {
+    this.recalls.push(order);
   }
 
   close(reason: string): void {

@@ -139,3 +139,43 @@ describe('prefetch: a draining worker hands back what it holds', () => {
     expect(await draining.exited).toMatchObject({ code: 0 });
   });
 });
+
+describe('prefetch: recall of held tasks (work stealing)', () => {
+  const { cluster, clients } = useCluster();
+
+  it('moves tasks held ahead on a busy worker to one that joins with free slots', async () => {
+    const { address } = await cluster().startLeader([]);
+    const busy = await cluster().startWorker(address, 'busy', ['--slots', '2']);
+    const api = clients(address);
+    for (let i = 0; i < 10; i++) await api.schedule({ id: `short${i}`, payload: '1' });
+    await waitFor(async () => (await api.tasks(TaskStatus.TASK_STATUS_COMPLETED)).length === 10, {
+      timeoutMs: 10_000,
+      what: 'the short tasks completed',
+    });
+    // Judged short, `busy` is handed all ten long tasks: two run, eight wait on it.
+    const ids = await api.scheduleMany(
+      Array.from({ length: 10 }, (_, i) => ({ id: `long${i}`, payload: '700', maxAttempts: 1 })),
+    );
+    expect((await api.member('busy'))?.runningTaskIds).toHaveLength(10);
+    const idle = await cluster().startWorker(address, 'idle', ['--slots', '4']);
+    const finished = await api.whenAllFinished('every task finished', 20_000);
+    const longs = finished.filter((t) => ids.includes(t.id));
+    expect(longs.map((t) => t.status)).toEqual(Array(10).fill(TaskStatus.TASK_STATUS_COMPLETED));
+    const startedOn = (worker: typeof idle) =>
+      worker
+        .linesWith('task started')
+        .map((l) => String(l['taskId']))
+        .filter((id) => id.startsWith('long'));
+    const onIdle = startedOn(idle);
+    const onBusy = startedOn(busy);
+    // Each ran once; the worker that joined took a share of what `busy` held.
+    expect([...onBusy, ...onIdle].sort()).toEqual([...ids].sort());
+    expect(onIdle.length).toBeGreaterThanOrEqual(4);
+    expect(busy.linesWith('task handed back unstarted').length).toBeGreaterThanOrEqual(4);
+    const moved = await api.task(onIdle[0]!);
+    expect(moved.attempts.map((a) => [a.memberId, a.outcome])).toEqual([
+      ['busy', 'not started'],
+      ['idle', 'completed'],
+    ]);
+  });
+});

@@ -4,7 +4,7 @@ import type {
   HeartbeatRequest,
   HeartbeatResponse,
 } from '../../gen/cluster/v1/leader.js';
-import type { StartOrder, StopOrder } from '../../scheduler/scheduler.js';
+import type { RecallOrder, StartOrder, StopOrder } from '../../scheduler/scheduler.js';
 import type { WorkChannel } from '../views.js';
 
 /** What a StreamChannel needs of a worker's Heartbeat stream. */
@@ -74,6 +74,10 @@ export class StreamChannel implements WorkChannel {
     this.batch().stop.push({ id: order.taskId, attempt: order.attempt, reason: order.reason });
   }
 
+  recall(order: RecallOrder): void {
+    this.batch().recall.push({ id: order.taskId, attempt: order.attempt, reason: order.reason });
+  }
+
   /**
    * Makes sure the worker hears from its leader: a response goes out this turn (empty if
    * there is no work to carry) unless one went out in the last ANSWER_EVERY_MS. Workers
@@ -119,7 +123,7 @@ export class StreamChannel implements WorkChannel {
 
   private batch(): HeartbeatResponse {
     if (this.pending === undefined) {
-      this.pending = { start: [], stop: [], acks: this.waitingAcks, heardSerial: 0 };
+      this.pending = { start: [], stop: [], recall: [], acks: this.waitingAcks, heardSerial: 0 };
       this.waitingAcks = [];
       queueMicrotask(() => this.flush());
     }

@@ -63,6 +63,9 @@ describe('attempt log', () => {
     expect(task.attemptLog?.[0]).toMatchObject({ attempt: 1, endedAtMs: 20, outcome: 'ended' });
     expect(task.attemptLog?.[1]?.attempt).toBe(2);
     expect(task.attemptLog?.[1]?.endedAtMs).toBeUndefined();
+    task.handedBackAttempt = 2; // handed back unstarted, and restarted in one commit
+    start('w2', 25);
+    expect(task.attemptLog?.[1]).toMatchObject({ attempt: 2, outcome: 'not started' });
     for (let i = 0; i < MAX_ATTEMPT_ENTRIES + 5; i++) start('w1', 30 + i);
     expect(task.attemptLog).toHaveLength(MAX_ATTEMPT_ENTRIES);
     expect(task.attemptLog?.at(-1)?.attempt).toBe(task.attempt);

@@ -17,6 +17,7 @@ const runner: LinkRunner = {
   fence: () => 0,
   gateKeyed: () => {},
   stop: () => {},
+  recall: () => false,
 };
 
 /**

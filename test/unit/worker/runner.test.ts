@@ -305,3 +305,30 @@ describe('TaskRunner.handBackUnstarted', () => {
     expect(reports.map((r) => r.id)).toEqual(['held1', 'timed', 'held2', 'running']);
   });
 });
+
+describe('TaskRunner.recall', () => {
+  it('hands back a held attempt the leader recalls, and leaves one that runs', async () => {
+    const ran: string[] = [];
+    let finishFirst!: () => void;
+    const { tasks, reports } = runner({
+      slow: ({ id }) => {
+        ran.push(id);
+        return new Promise<void>((resolve) => (finishFirst = resolve));
+      },
+      fast: ({ id }) => void ran.push(id),
+    });
+    start(tasks, 'running', 'slow');
+    start(tasks, 'held', 'fast');
+    await flush();
+    expect(tasks.recall('running', 1, 'b has a free slot')).toBe(false);
+    expect(tasks.recall('held', 2, 'b has a free slot')).toBe(false); // not this attempt
+    expect(tasks.recall('held', 1, 'b has a free slot')).toBe(true);
+    expect(tasks.recall('held', 1, 'b has a free slot')).toBe(false);
+    expect(reports).toEqual([
+      { id: 'held', attempt: 1, error: 'not started: b has a free slot', notStarted: true },
+    ]);
+    finishFirst();
+    await tasks.idle(AbortSignal.timeout(1_000));
+    expect(ran).toEqual(['running']);
+  });
+});

@@ -385,6 +385,13 @@ export interface HeartbeatResponse {
    * proof for the worker of when the leader last heard it (see fence_after_ms).
    */
   heardSerial: number;
+  /**
+   * Attempts the worker holds ahead of a free slot that the leader would rather start
+   * elsewhere (they waited long while another worker has a free slot). Advisory: a worker
+   * that has not begun one hands it back (FinishedTask.not_started); one it has begun runs
+   * on. A worker that does not know this field runs them as before.
+   */
+  recall: StopWorkRequest[];
 }
 
 function createBaseJoinRequest(): JoinRequest {
@@ -2661,7 +2668,7 @@ export const OutputChunk: MessageFns<OutputChunk> = {
 };
 
 function createBaseHeartbeatResponse(): HeartbeatResponse {
-  return { start: [], stop: [], acks: [], heardSerial: 0 };
+  return { start: [], stop: [], acks: [], heardSerial: 0, recall: [] };
 }
 
 export const HeartbeatResponse: MessageFns<HeartbeatResponse> = {
@@ -2677,6 +2684,9 @@ export const HeartbeatResponse: MessageFns<HeartbeatResponse> = {
     }
     if (message.heardSerial !== 0) {
       writer.uint32(32).uint64(message.heardSerial);
+    }
+    for (const v of message.recall) {
+      StopWorkRequest.encode(v!, writer.uint32(42).fork()).join();
     }
     return writer;
   },
@@ -2726,6 +2736,14 @@ export const HeartbeatResponse: MessageFns<HeartbeatResponse> = {
             message.heardSerial = longToNumber(reader.uint64());
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.recall.push(StopWorkRequest.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2754,6 +2772,9 @@ export const HeartbeatResponse: MessageFns<HeartbeatResponse> = {
         : isSet(object.heard_serial)
           ? globalThis.Number(object.heard_serial)
           : 0,
+      recall: globalThis.Array.isArray(object?.recall)
+        ? object.recall.map((e: any) => StopWorkRequest.fromJSON(e))
+        : [],
     };
   },
 
@@ -2771,6 +2792,9 @@ export const HeartbeatResponse: MessageFns<HeartbeatResponse> = {
     if (message.heardSerial !== 0) {
       obj.heardSerial = Math.round(message.heardSerial);
     }
+    if (message.recall?.length) {
+      obj.recall = message.recall.map((e) => StopWorkRequest.toJSON(e));
+    }
     return obj;
   },
 
@@ -2783,6 +2807,7 @@ export const HeartbeatResponse: MessageFns<HeartbeatResponse> = {
     message.stop = object.stop?.map((e) => StopWorkRequest.fromPartial(e)) || [];
     message.acks = object.acks?.map((e) => FinishedAck.fromPartial(e)) || [];
     message.heardSerial = object.heardSerial ?? 0;
+    message.recall = object.recall?.map((e) => StopWorkRequest.fromPartial(e)) || [];
     return message;
   },
 };

@@ -67,7 +67,9 @@ describe('StreamChannel', () => {
     await Promise.resolve();
     expect(written).toHaveLength(0);
     await nextTurn();
-    expect(written).toEqual([{ start: [], stop: [], acks: [ack('a')], heardSerial: 0 }]);
+    expect(written).toEqual([
+      { start: [], stop: [], recall: [], acks: [ack('a')], heardSerial: 0 },
+    ]);
     // Nothing is sent twice.
     await nextTurn();
     expect(written).toHaveLength(1);
@@ -83,7 +85,9 @@ describe('StreamChannel', () => {
     const channel = new StreamChannel(call, () => false);
     channel.ack(ack('a'));
     channel.close('leader stepping down');
-    expect(written).toEqual([{ start: [], stop: [], acks: [ack('a')], heardSerial: 0 }]);
+    expect(written).toEqual([
+      { start: [], stop: [], recall: [], acks: [ack('a')], heardSerial: 0 },
+    ]);
     expect(emitted).toEqual([{ code: 14, details: 'leader stepping down' }]);
   });
 

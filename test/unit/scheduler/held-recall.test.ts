@@ -1,0 +1,103 @@
+import { describe, expect, it } from 'vitest';
+import { Scheduler } from '../../../src/scheduler/scheduler.js';
+import type { MemberId, TaskId } from '../../../src/shared/ids.js';
+import { FakeClock } from '../../helpers/fake-clock.js';
+
+const m = (id: string) => id as MemberId;
+const t = (id: string) => id as TaskId;
+const HELD_FOR_MS = 100;
+
+/** Worker `a` (1 slot) judged short, holding t1 (running) and t2..t4 ahead of its slot. */
+function setup() {
+  const clock = new FakeClock();
+  const scheduler = new Scheduler({
+    maxPayloadBytes: 64,
+    prefetch: { maxTasks: 8, shortAttemptMs: 50 },
+  });
+  const join = (id: string, slots: number, kinds = ['default']) => {
+    scheduler.upsertWorker(m(id), slots, new Set(kinds));
+    scheduler.setEligible(m(id), true);
+  };
+  join('a', 1);
+  scheduler.schedule(clock.nowMs(), { id: 'warm', payload: 'p' });
+  scheduler.assign(clock.nowMs());
+  clock.advance(1);
+  scheduler.complete(clock.nowMs(), { taskId: t('warm'), attempt: 1, memberId: m('a') });
+  const schedule = (id: string, extra: object = {}) =>
+    scheduler.schedule(clock.nowMs(), { id, payload: 'p', ...extra });
+  for (const id of ['t1', 't2', 't3', 't4']) schedule(id);
+  expect(scheduler.assign(clock.nowMs()).starts.map((s) => s.taskId)).toEqual([
+    't1',
+    't2',
+    't3',
+    't4',
+  ]);
+  const recall = () =>
+    scheduler.recallHeld(clock.nowMs(), HELD_FOR_MS).map((r) => [r.memberId, r.taskId]);
+  return { clock, scheduler, join, schedule, recall };
+}
+
+describe('Scheduler.recallHeld', () => {
+  it('asks for the newest tasks held too long, as many as another worker has free slots, once', () => {
+    const { clock, scheduler, join, recall } = setup();
+    expect(recall()).toEqual([]); // nobody has a free slot
+    join('b', 2);
+    clock.advance(HELD_FOR_MS - 1);
+    expect(recall()).toEqual([]); // held as long as prefetch expects: no bouncing
+    clock.advance(1);
+    const [first] = scheduler.recallHeld(clock.nowMs(), HELD_FOR_MS);
+    expect(first).toMatchObject({
+      memberId: 'a',
+      taskId: 't4',
+      attempt: 1,
+      reason: 'held unstarted for 100 ms while b has a free slot',
+    });
+    // t3 was asked for in the same call, t4 before it; neither again.
+    expect(recall()).toEqual([]);
+    // a hands both back: b takes them, in their FIFO order.
+    for (const id of ['t4', 't3']) {
+      scheduler.complete(clock.nowMs(), {
+        taskId: t(id),
+        attempt: 1,
+        memberId: m('a'),
+        notStarted: true,
+      });
+    }
+    const starts = scheduler.assign(clock.nowMs()).starts;
+    expect(starts.map((s) => [s.taskId, s.memberId])).toEqual([
+      ['t3', 'b'],
+      ['t4', 'b'],
+    ]);
+    expect(scheduler.recallHeld(clock.nowMs(), HELD_FOR_MS)).toEqual([]); // b is full now
+  });
+
+  it('asks for a task again after its next hand-off, and never one only its worker may run', () => {
+    const { clock, join, recall, scheduler } = setup();
+    join('b', 1, ['other']); // a free slot, but not for these tasks
+    clock.advance(HELD_FOR_MS);
+    expect(recall()).toEqual([]);
+    scheduler.setEligible(m('b'), false);
+    join('c', 4);
+    clock.advance(1);
+    expect(recall()).toEqual([
+      ['a', 't4'],
+      ['a', 't3'],
+      ['a', 't2'],
+    ]);
+  });
+
+  it('leaves tasks pinned to their worker', () => {
+    const { clock, scheduler, join, schedule, recall } = setup();
+    schedule('pinned', { targetMemberId: 'a' });
+    scheduler.assign(clock.nowMs());
+    expect(scheduler.get(t('pinned')).memberId).toBe('a');
+    join('b', 1);
+    clock.advance(HELD_FOR_MS);
+    expect(recall()).toEqual([['a', 't4']]);
+    join('c', 8);
+    expect(recall()).toEqual([
+      ['a', 't3'],
+      ['a', 't2'],
+    ]);
+  });
+});
