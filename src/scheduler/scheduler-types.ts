@@ -1,5 +1,5 @@
 import type { MemberId, TaskId } from '../shared/ids.js';
-import type { TaskRecord } from './task.js';
+import type { Priority, TaskRecord } from './task.js';
 
 /** Tells the adapter to start an attempt on a member (sent down its heartbeat stream). */
 export interface StartOrder {
@@ -10,6 +10,8 @@ export interface StartOrder {
   readonly payload: string;
   /** The task's concurrency key: the worker fences such an attempt (see key-fence.ts). */
   readonly concurrencyKey: string | undefined;
+  /** The task's priority: a worker starts the higher of the tasks it holds ahead first. */
+  readonly priority: Priority;
   /**
    * Handed to a worker whose slots were all busy (prefetch): it waits there for a slot.
    * Absent on an ordinary start.

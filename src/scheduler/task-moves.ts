@@ -52,6 +52,7 @@ export function beginAttempt(
     kind: task.kind,
     payload: task.payload,
     concurrencyKey: task.concurrencyKey,
+    priority: task.priority,
   };
 }
 

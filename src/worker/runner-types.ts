@@ -48,6 +48,8 @@ export interface StartWork {
   readonly traceContext?: Readonly<Record<string, string>>;
   /** A timed start: wait this many ms, then start (its run time); 0 or absent: at once. */
   readonly startInMs?: number;
+  /** 1 low, 2 medium, 3 high (0 or absent: medium): which held task starts first. */
+  readonly priority?: number;
 }
 
 /** The runner's way to hand a finished attempt to whoever reports it. */

@@ -123,7 +123,11 @@ export class TaskRunner {
     if (stoppedFor !== undefined) attempt.stop(new TaskStoppedError(stoppedFor));
     this.attempts.set(key, attempt);
     // run() never rejects (it logs its own faults), so add()'s promise needs no handler.
-    const enqueue = (): void => void this.queue.add(() => this.run(work, attempt));
+    // Higher priority first among what waits for a slot (p-queue is FIFO within one);
+    // medium, nearly every task, passes no options object.
+    const rank = work.priority === undefined ? 0 : PRIORITY_RANK[work.priority];
+    const options = rank === undefined || rank === 0 ? undefined : { priority: rank };
+    const enqueue = (): void => void this.queue.add(() => this.run(work, attempt), options);
     // A timed start is listed (re-attached, stoppable) from now, queued at its run time.
     const waitMs = work.startInMs ?? 0;
     attempt.timed = waitMs > 0;
@@ -386,6 +390,9 @@ export class TaskRunner {
     return { id: work.id, attempt: work.attempt, resultLimitBytes: this.resultLimitBytes };
   }
 }
+
+/** p-queue priorities by the wire's (1 low, 2 medium, 3 high; 0: medium): higher first. */
+const PRIORITY_RANK: readonly number[] = [0, -1, 0, 1];
 
 /** What run() returns for an attempt that ended synchronously: one promise, shared. */
 const DONE: Promise<void> = Promise.resolve();

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { TaskStatus } from '../helpers/grpc-clients.js';
+import { TaskPriority } from '../../src/gen/scheduler/v1/scheduler.js';
 import { waitFor } from '../helpers/processes.js';
 import { useCluster } from '../helpers/use-cluster.js';
 
@@ -88,6 +89,34 @@ describe('prefetch', () => {
     const { runningAtOnce, spans } = await run(['--prefetch', '0']);
     expect(runningAtOnce).toBe(2);
     expect(spans.size).toBe(16);
+  });
+});
+
+describe('prefetch: priority on the worker', () => {
+  const { cluster, clients } = useCluster();
+
+  it('starts a high priority task held ahead before the medium ones held before it', async () => {
+    const { address } = await cluster().startLeader([]);
+    const worker = await cluster().startWorker(address, 'w', ['--slots', '2']);
+    const api = clients(address);
+    for (let i = 0; i < 10; i++) await api.schedule({ id: `short${i}`, payload: '1' });
+    await waitFor(async () => (await api.tasks(TaskStatus.TASK_STATUS_COMPLETED)).length === 10, {
+      timeoutMs: 10_000,
+      what: 'the short tasks completed',
+    });
+    await api.scheduleMany(
+      Array.from({ length: 8 }, (_, i) => ({ id: `long${i}`, payload: '300' })),
+    );
+    // Every slot is busy and w holds six: the urgent task goes ahead to w too.
+    await api.schedule({ id: 'urgent', payload: '1', priority: TaskPriority.TASK_PRIORITY_HIGH });
+    expect((await api.member('w'))?.runningTaskIds).toHaveLength(9);
+    await api.whenAllFinished('every task finished', 15_000);
+    const started = worker
+      .linesWith('task started')
+      .map((l) => String(l['taskId']))
+      .filter((id) => !id.startsWith('short'));
+    expect(started.slice(0, 3).sort()).toEqual(['long0', 'long1', 'urgent']);
+    expect(started.slice(3)).toEqual(['long2', 'long3', 'long4', 'long5', 'long6', 'long7']);
   });
 });
 

@@ -6,6 +6,7 @@ import type {
 } from '../../gen/cluster/v1/leader.js';
 import type { RecallOrder, StartOrder, StopOrder } from '../../scheduler/scheduler.js';
 import type { WorkChannel } from '../views.js';
+import { PRIORITY_TO_WIRE } from './task-wire.js';
 
 /** What a StreamChannel needs of a worker's Heartbeat stream. */
 export type ResponseCall = Pick<
@@ -67,6 +68,7 @@ export class StreamChannel implements WorkChannel {
       concurrencyKey: order.concurrencyKey ?? '',
       traceContext: trace ?? NO_TRACE,
       startInMs,
+      priority: PRIORITY_TO_WIRE[order.priority],
     });
   }
 

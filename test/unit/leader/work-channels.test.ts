@@ -16,6 +16,7 @@ function start(memberId = a, task = 't1'): StartOrder {
     kind: 'default',
     payload: 'p',
     concurrencyKey: undefined,
+    priority: 'medium',
   };
 }
 

@@ -584,7 +584,14 @@ describe('Scheduler.assign, in detail', () => {
     clock.advance(7);
     const { starts, changed } = scheduler.assign(clock.nowMs());
     expect(starts).toEqual([
-      { memberId: 'a', taskId: 's', attempt: 1, kind: 'default', payload: 'body' },
+      {
+        memberId: 'a',
+        taskId: 's',
+        attempt: 1,
+        kind: 'default',
+        payload: 'body',
+        priority: 'medium',
+      },
     ]);
     expect(changed).toEqual([scheduler.get(t('s'))]);
     expect(scheduler.get(t('s'))).toMatchObject({

@@ -332,3 +332,30 @@ describe('TaskRunner.recall', () => {
     expect(ran).toEqual(['running']);
   });
 });
+
+describe('TaskRunner: priority of held attempts', () => {
+  it('starts the higher priority first among those waiting for a slot, FIFO within one', async () => {
+    const ran: string[] = [];
+    let finishFirst!: () => void;
+    const { tasks } = runner({
+      slow: ({ id }) => {
+        ran.push(id);
+        return new Promise<void>((resolve) => (finishFirst = resolve));
+      },
+      fast: ({ id }) => void ran.push(id),
+    });
+    start(tasks, 'running', 'slow');
+    const held = (id: string, priority?: number) =>
+      tasks.start({ id, attempt: 1, kind: 'fast', payload: '', priority });
+    held('medium1', 2);
+    held('low', 1);
+    held('old-leader'); // no priority: medium
+    held('high1', 3);
+    held('medium2', 2);
+    held('high2', 3);
+    await flush();
+    finishFirst();
+    await tasks.idle(AbortSignal.timeout(1_000));
+    expect(ran).toEqual(['running', 'high1', 'high2', 'medium1', 'old-leader', 'medium2', 'low']);
+  });
+});

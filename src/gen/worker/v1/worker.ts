@@ -40,6 +40,12 @@ export interface StartWorkRequest {
    * measured it when it sent the order. 0: start at once.
    */
   startInMs: number;
+  /**
+   * The task's priority, as scheduler.v1.TaskPriority numbers it (1 low, 2 medium, 3
+   * high; 0 from leaders before this field, taken as medium). A worker holding tasks ahead
+   * of a free slot (prefetch) starts the higher ones first, FIFO within a priority.
+   */
+  priority: number;
 }
 
 export interface StartWorkRequest_TraceContextEntry {
@@ -67,6 +73,7 @@ function createBaseStartWorkRequest(): StartWorkRequest {
     concurrencyKey: '',
     traceContext: {},
     startInMs: 0,
+    priority: 0,
   };
 }
 
@@ -95,6 +102,9 @@ export const StartWorkRequest: MessageFns<StartWorkRequest> = {
     });
     if (message.startInMs !== 0) {
       writer.uint32(56).uint32(message.startInMs);
+    }
+    if (message.priority !== 0) {
+      writer.uint32(64).uint32(message.priority);
     }
     return writer;
   },
@@ -171,6 +181,14 @@ export const StartWorkRequest: MessageFns<StartWorkRequest> = {
             message.startInMs = reader.uint32();
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.priority = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -226,6 +244,7 @@ export const StartWorkRequest: MessageFns<StartWorkRequest> = {
         : isSet(object.start_in_ms)
           ? globalThis.Number(object.start_in_ms)
           : 0,
+      priority: isSet(object.priority) ? globalThis.Number(object.priority) : 0,
     };
   },
 
@@ -258,6 +277,9 @@ export const StartWorkRequest: MessageFns<StartWorkRequest> = {
     if (message.startInMs !== 0) {
       obj.startInMs = Math.round(message.startInMs);
     }
+    if (message.priority !== 0) {
+      obj.priority = Math.round(message.priority);
+    }
     return obj;
   },
 
@@ -280,6 +302,7 @@ export const StartWorkRequest: MessageFns<StartWorkRequest> = {
       return acc;
     }, {});
     message.startInMs = object.startInMs ?? 0;
+    message.priority = object.priority ?? 0;
     return message;
   },
 };

@@ -38,6 +38,7 @@ const order = (attempt: number) => ({
   kind: 'default',
   payload: 'p',
   concurrencyKey: undefined,
+  priority: 'medium' as const,
 });
 
 describe('TaskTracer', () => {
