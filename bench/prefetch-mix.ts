@@ -118,10 +118,10 @@ const outcomes: Outcome[] = [];
 for (const name of ['together', 'late'] as const) {
   for (const args of [[], ['--prefetch', '8']]) {
     const outcome = await scenario(name, args);
-    console.log(JSON.stringify(outcome));
+    process.stdout.write(JSON.stringify(outcome) + '\n');
     outcomes.push(outcome);
   }
 }
 const file = `bench/results/prefetch-mix-${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
 writeFileSync(file, JSON.stringify({ root: ROOT, outcomes }, null, 2) + '\n');
-console.log(`wrote ${file}`);
+process.stdout.write(`wrote ${file}\n`);
