@@ -204,7 +204,7 @@ export async function runChaos(settings: ChaosSettings): Promise<ChaosReport> {
     let refused = 0;
     const producing = produce(api, settings, random, endAtMs, acked, () => refused++);
 
-    const kinds: FaultKind[] = lab ? ['kill', 'freeze', 'cut'] : ['kill', 'freeze'];
+    const kinds: FaultKind[] = lab ? ['kill', 'freeze', 'cut', 'stop'] : ['kill', 'freeze', 'stop'];
     const pendingFaults: Promise<unknown>[] = [];
     // Bounded: one fault per gap until the end of the run.
     while (Date.now() < endAtMs) {
@@ -282,6 +282,7 @@ export async function runChaos(settings: ChaosSettings): Promise<ChaosReport> {
       kill: distribution(faultLog.filter((f) => f.kind === 'kill').flatMap(pick)),
       freeze: distribution(faultLog.filter((f) => f.kind === 'freeze').flatMap(pick)),
       cut: distribution(faultLog.filter((f) => f.kind === 'cut').flatMap(pick)),
+      stop: distribution(faultLog.filter((f) => f.kind === 'stop').flatMap(pick)),
     });
     return {
       settings,
@@ -304,6 +305,7 @@ export async function runChaos(settings: ChaosSettings): Promise<ChaosReport> {
         kill: injected.filter((f) => f.kind === 'kill').length,
         freeze: injected.filter((f) => f.kind === 'freeze').length,
         cut: injected.filter((f) => f.kind === 'cut').length,
+        stop: injected.filter((f) => f.kind === 'stop').length,
       },
       undetectedFaults: faultLog.filter((f) => f.detectedAfterMs === undefined).length,
       detectionMs: byKind((f) => (f.detectedAfterMs === undefined ? [] : [f.detectedAfterMs])),
@@ -417,15 +419,32 @@ function analyseFault(
   // A fault is the cause of a death within its hold plus some slack (the dead timeout, TCP
   // retransmission after a heal), and before the member's next fault.
   const windowEndMs = Math.min(fault.atMs + fault.heldMs + 10_000, nextFaultAtMs);
+  // A stopped worker is not found dead: it drains, hands back what it holds, and leaves.
+  const ended = fault.kind === 'stop' ? 'member left' : 'member dead';
   const dead = leaderLines.find(
     (l) =>
-      l.msg === 'member dead' &&
+      l.msg === ended &&
       l['memberId'] === fault.memberId &&
       at(l) >= fault.atMs &&
       at(l) <= windowEndMs,
   );
   const restartAfterMs: number[] = [];
-  if (dead) {
+  if (dead && fault.kind === 'stop') {
+    // Measured for what it handed back unstarted: from the SIGTERM to the next assignment.
+    const handedBack = leaderLines.filter(
+      (l) =>
+        l.msg === 'task handed back unstarted' &&
+        l['memberId'] === fault.memberId &&
+        at(l) >= fault.atMs &&
+        at(l) <= at(dead),
+    );
+    for (const line of handedBack) {
+      const assigned = leaderLines.find(
+        (l) => l.msg === 'task assigned' && l['taskId'] === line['taskId'] && at(l) >= at(line),
+      );
+      if (assigned) restartAfterMs.push(at(assigned) - fault.atMs);
+    }
+  } else if (dead) {
     // The leader logs a death and then, synchronously, each task it requeued.
     const requeued: LogLine[] = [];
     for (let i = leaderLines.indexOf(dead) + 1; i < leaderLines.length; i++) {

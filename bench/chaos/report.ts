@@ -2,11 +2,12 @@ import type { Machine } from '../lib/machine.js';
 import type { Distribution } from '../lib/stats.js';
 import type { ChaosReport, FaultKind } from './chaos.js';
 
-const KINDS: readonly FaultKind[] = ['kill', 'freeze', 'cut'];
+const KINDS: readonly FaultKind[] = ['kill', 'freeze', 'cut', 'stop'];
 const WHAT: Readonly<Record<FaultKind, string>> = {
   kill: 'killed (SIGKILL), restarted',
   freeze: 'frozen (SIGSTOP), resumed',
   cut: 'cut off (link down), reconnected',
+  stop: 'stopped (SIGTERM: drains, hands back), restarted',
 };
 
 /** The chaos run's results as markdown, for the README and for people. */
@@ -55,7 +56,7 @@ export function renderChaosMarkdown(
           '',
         ]
       : []),
-    '| fault | count | declared dead | time to detect p50 / p99 (ms) | time to restart its tasks p50 / p99 (ms) |',
+    '| fault | count | declared dead (stop: left) | time to detect p50 / p99 (ms) | time to restart its tasks p50 / p99 (ms) |',
     '| --- | ---: | ---: | ---: | ---: |',
     ...KINDS.filter((kind) => result.faults[kind] > 0).map((kind) => {
       const detected = result.faultLog.filter(
@@ -68,7 +69,9 @@ export function renderChaosMarkdown(
     }),
     '',
     'A freeze or cut shorter than the dead timeout is not declared dead (the member is suspect, ' +
-      'gets no new work, and comes back with its tasks): that is the design, not a miss.',
+      'gets no new work, and comes back with its tasks): that is the design, not a miss. ' +
+      'A stopped worker is not declared dead: it leaves once its running tasks finish; the ' +
+      'time to restart its tasks is for those it handed back unstarted.',
     '',
   ];
   return lines.join('\n');

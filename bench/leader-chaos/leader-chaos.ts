@@ -14,7 +14,7 @@ import { atSteadyRate } from '../lib/steady-rate.js';
 import { extras, injectProcessFault, type ProcessFaultKind } from '../lib/process-fault.js';
 
 /** A fault the run does to the active leader. */
-export type LeaderFaultKind = ProcessFaultKind;
+export type LeaderFaultKind = Exclude<ProcessFaultKind, 'stop'>;
 
 /** What a leader chaos run does; every loop in it is bounded by these. */
 export interface LeaderChaosSettings {

@@ -46,9 +46,12 @@ function expectInvariants(report: ChaosReport): void {
   expect(report.delayed).toBeGreaterThan(20);
   expect(report.timedStarts).toBeGreaterThan(0);
   expect(report.startedBeforeRunAt).toBe(0);
-  // Faults really happened, and every kill was noticed.
-  expect(report.faults.kill + report.faults.freeze + report.faults.cut).toBeGreaterThan(3);
-  expect(report.detectionMs.kill.n).toBe(report.faults.kill);
+  // Faults really happened, every kill was noticed, and every stopped worker left (having
+  // handed back what it held unstarted: those count above, none lost or run twice).
+  const { kill, freeze, cut, stop } = report.faults;
+  expect(kill + freeze + cut + stop).toBeGreaterThan(3);
+  expect(report.detectionMs.kill.n).toBe(kill);
+  expect(report.detectionMs.stop.n).toBe(stop);
 }
 
 describe('chaos run (smoke: 12 s, fast timings)', () => {
