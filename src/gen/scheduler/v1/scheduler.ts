@@ -319,7 +319,8 @@ export interface TaskAttempt {
    * "completed", "error", "cancelled"; "retried": it failed and another attempt follows;
    * "ended": it ended without its own report (the next attempt started in the same write);
    * "not started": a timed start whose worker was lost before its run time, or a task
-   * its worker held ahead and handed back unstarted when it drained.
+   * its worker held ahead and handed back unstarted (it drained, or the leader recalled
+   * the task for a free slot elsewhere).
    * Empty while it runs.
    */
   outcome: string;
