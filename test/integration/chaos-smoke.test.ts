@@ -41,10 +41,8 @@ function expectInvariants(report: ChaosReport): void {
   // workers' own clocks, through kills, freezes and cuts (keyed fencing).
   expect(report.settings.keys).toBeGreaterThan(0);
   expect(report.mostOfOneKeyAtOnce).toBeLessThanOrEqual(report.settings.keyLimit);
-  // Timed starts: delayed tasks went to workers ahead of their run time, through the same
-  // faults, and none started before it.
+  // Delayed tasks, through the same faults: none started before its run time.
   expect(report.delayed).toBeGreaterThan(20);
-  expect(report.timedStarts).toBeGreaterThan(0);
   expect(report.startedBeforeRunAt).toBe(0);
   // Faults really happened, every kill was noticed, and every stopped worker left (having
   // handed back what it held unstarted: those count above, none lost or run twice).
@@ -59,6 +57,10 @@ describe('chaos run (smoke: 12 s, fast timings)', () => {
     const report = await smokeRun();
     expectInvariants(report);
     expect(report.mostOfOneKeyAtOnce).toBe(report.settings.keyLimit);
+    // With slots to spare, delayed tasks went to workers ahead of their run time (timed
+    // starts). Not asked of the run below: its workers are always busy, and on a loaded
+    // machine their tasks may not count as short, so none may have room for one.
+    expect(report.timedStarts).toBeGreaterThan(0);
   }, 180_000);
 
   it('holds the same with short tasks at a rate that fills every slot, so the leader prefetches', async () => {

@@ -114,7 +114,9 @@ describe.each(STORES)('durable task list (%s store)', (_name, freshStore) => {
     const port = first.address.split(':').at(-1)!;
     const worker = await cluster().startWorker(first.address, 'w1', ['--slots', '1']);
     const api = clients(first.address);
-    await api.schedule({ id: 'long', payload: '1500' });
+    // Long enough to outlast the second leader's start on a loaded CI machine (1.5 s did
+    // not once: the worker's report of the finished task was what re-attached it).
+    await api.schedule({ id: 'long', payload: '5000' });
     await worker.waitForLine((l) => l.msg === 'task started' && l['taskId'] === 'long');
     first.process.kill('SIGKILL');
     await first.process.exited;
@@ -130,7 +132,7 @@ describe.each(STORES)('durable task list (%s store)', (_name, freshStore) => {
       },
       { timeoutMs: 15_000, what: 'long task completed' },
     );
-    expect(done).toMatchObject({ attempt: 1, memberId: 'w1', result: 'worked 1500 ms' });
+    expect(done).toMatchObject({ attempt: 1, memberId: 'w1', result: 'worked 5000 ms' });
     expect(worker.linesWith('task started').filter((l) => l['taskId'] === 'long')).toHaveLength(1);
   }, 30_000);
 
