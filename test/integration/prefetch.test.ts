@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { TaskStatus } from '../helpers/grpc-clients.js';
+import { TaskStatus, type TestClients } from '../helpers/grpc-clients.js';
 import { TaskPriority } from '../../src/gen/scheduler/v1/scheduler.js';
-import { waitFor } from '../helpers/processes.js';
+import { waitFor, type DroverProcess } from '../helpers/processes.js';
 import { useCluster } from '../helpers/use-cluster.js';
 
 // Prefetch on real processes: a worker whose tasks are short is handed tasks beyond its
@@ -14,6 +14,23 @@ import { useCluster } from '../helpers/use-cluster.js';
  * their pace from hand-off to report can pass the default 50 ms. Recall then waits 600 ms.
  */
 const SHORT_ENOUGH = ['--prefetch-short-ms', '300'];
+
+/** Runs 10 tasks of 1 ms to their end, so the leader judges the workers' tasks short. */
+async function warmUp(api: TestClients): Promise<void> {
+  for (let i = 0; i < 10; i++) await api.schedule({ id: `short${i}`, payload: '1' });
+  await waitFor(async () => (await api.tasks(TaskStatus.TASK_STATUS_COMPLETED)).length === 10, {
+    timeoutMs: 10_000,
+    what: 'the short tasks completed',
+  });
+}
+
+/** The `long…` tasks a worker started, in the order it started them (from its log). */
+function longsStartedOn(worker: DroverProcess): string[] {
+  return worker
+    .linesWith('task started')
+    .map((l) => String(l['taskId']))
+    .filter((id) => id.startsWith('long'));
+}
 
 /** Most intervals [start, end) that overlap at any instant. */
 function mostAtOnce(intervals: readonly [number, number][]): number {
@@ -106,11 +123,7 @@ describe('prefetch: priority on the worker', () => {
     const { address } = await cluster().startLeader(SHORT_ENOUGH);
     const worker = await cluster().startWorker(address, 'w', ['--slots', '2']);
     const api = clients(address);
-    for (let i = 0; i < 10; i++) await api.schedule({ id: `short${i}`, payload: '1' });
-    await waitFor(async () => (await api.tasks(TaskStatus.TASK_STATUS_COMPLETED)).length === 10, {
-      timeoutMs: 10_000,
-      what: 'the short tasks completed',
-    });
+    await warmUp(api);
     await api.scheduleMany(
       Array.from({ length: 8 }, (_, i) => ({ id: `long${i}`, payload: '300' })),
     );
@@ -135,12 +148,7 @@ describe('prefetch: a draining worker hands back what it holds', () => {
     const { address } = await cluster().startLeader(['--prefetch', '4', ...SHORT_ENOUGH]);
     const draining = await cluster().startWorker(address, 'w', ['--slots', '2']);
     const api = clients(address);
-    for (let i = 0; i < 10; i++) await api.schedule({ id: `short${i}`, payload: '1' });
-    const completed = async () => (await api.tasks(TaskStatus.TASK_STATUS_COMPLETED)).length;
-    await waitFor(async () => (await completed()) === 10, {
-      timeoutMs: 10_000,
-      what: 'the short tasks completed',
-    });
+    await warmUp(api);
     // One attempt each: before, a held task handed back on drain had spent it and failed.
     const ids = await api.scheduleMany(
       Array.from({ length: 6 }, (_, i) => ({ id: `long${i}`, payload: '600', maxAttempts: 1 })),
@@ -159,13 +167,8 @@ describe('prefetch: a draining worker hands back what it holds', () => {
     expect(longs.map((t) => t.status)).toEqual(Array(6).fill(TaskStatus.TASK_STATUS_COMPLETED));
     // Each ran once: two on w, the four it held on `other`, as attempt 2 of their one
     // allowed, after an attempt 1 that never started.
-    const startedOn = (worker: typeof other) =>
-      worker
-        .linesWith('task started')
-        .map((l) => String(l['taskId']))
-        .filter((id) => id.startsWith('long'));
-    const ranOnW = startedOn(draining);
-    const ranOnOther = startedOn(other);
+    const ranOnW = longsStartedOn(draining);
+    const ranOnOther = longsStartedOn(other);
     expect(ranOnW).toHaveLength(2);
     expect([...ranOnW, ...ranOnOther].sort()).toEqual([...ids].sort());
     const handedBack = await api.task(ranOnOther[0]!);
@@ -184,11 +187,7 @@ describe('prefetch: recall of held tasks (work stealing)', () => {
     const { address } = await cluster().startLeader(SHORT_ENOUGH);
     const busy = await cluster().startWorker(address, 'busy', ['--slots', '2']);
     const api = clients(address);
-    for (let i = 0; i < 10; i++) await api.schedule({ id: `short${i}`, payload: '1' });
-    await waitFor(async () => (await api.tasks(TaskStatus.TASK_STATUS_COMPLETED)).length === 10, {
-      timeoutMs: 10_000,
-      what: 'the short tasks completed',
-    });
+    await warmUp(api);
     // Judged short, `busy` is handed all ten long tasks: two run, eight wait on it.
     const ids = await api.scheduleMany(
       Array.from({ length: 10 }, (_, i) => ({ id: `long${i}`, payload: '700', maxAttempts: 1 })),
@@ -198,13 +197,8 @@ describe('prefetch: recall of held tasks (work stealing)', () => {
     const finished = await api.whenAllFinished('every task finished', 20_000);
     const longs = finished.filter((t) => ids.includes(t.id));
     expect(longs.map((t) => t.status)).toEqual(Array(10).fill(TaskStatus.TASK_STATUS_COMPLETED));
-    const startedOn = (worker: typeof idle) =>
-      worker
-        .linesWith('task started')
-        .map((l) => String(l['taskId']))
-        .filter((id) => id.startsWith('long'));
-    const onIdle = startedOn(idle);
-    const onBusy = startedOn(busy);
+    const onIdle = longsStartedOn(idle);
+    const onBusy = longsStartedOn(busy);
     // Each ran once; the worker that joined took a share of what `busy` held.
     expect([...onBusy, ...onIdle].sort()).toEqual([...ids].sort());
     expect(onIdle.length).toBeGreaterThanOrEqual(4);

@@ -273,17 +273,26 @@ describe('TaskRunner', () => {
   });
 });
 
+/**
+ * A runner of one slot with a `slow` handler (it ends when `finishFirst` is called) and a
+ * `fast` one; `ran` lists the tasks whose handler ran, in order.
+ */
+function slowAndFast() {
+  const ran: string[] = [];
+  let finish: (() => void) | undefined;
+  const made = runner({
+    slow: ({ id }) => {
+      ran.push(id);
+      return new Promise<void>((resolve) => (finish = resolve));
+    },
+    fast: ({ id }) => void ran.push(id),
+  });
+  return { ...made, ran, finishFirst: () => finish?.() };
+}
+
 describe('TaskRunner.handBackUnstarted', () => {
   it('reports held attempts as not started and never runs them; the running one runs on', async () => {
-    const ran: string[] = [];
-    let finishFirst!: () => void;
-    const { tasks, reports } = runner({
-      slow: ({ id }) => {
-        ran.push(id);
-        return new Promise<void>((resolve) => (finishFirst = resolve));
-      },
-      fast: ({ id }) => void ran.push(id),
-    });
+    const { tasks, reports, ran, finishFirst } = slowAndFast();
     start(tasks, 'running', 'slow');
     start(tasks, 'held1', 'fast');
     tasks.start({ id: 'timed', attempt: 2, kind: 'fast', payload: '', startInMs: 500 });
@@ -308,15 +317,7 @@ describe('TaskRunner.handBackUnstarted', () => {
 
 describe('TaskRunner.recall', () => {
   it('hands back a held attempt the leader recalls, and leaves one that runs', async () => {
-    const ran: string[] = [];
-    let finishFirst!: () => void;
-    const { tasks, reports } = runner({
-      slow: ({ id }) => {
-        ran.push(id);
-        return new Promise<void>((resolve) => (finishFirst = resolve));
-      },
-      fast: ({ id }) => void ran.push(id),
-    });
+    const { tasks, reports, ran, finishFirst } = slowAndFast();
     start(tasks, 'running', 'slow');
     start(tasks, 'held', 'fast');
     await flush();
@@ -335,15 +336,7 @@ describe('TaskRunner.recall', () => {
 
 describe('TaskRunner: priority of held attempts', () => {
   it('starts the higher priority first among those waiting for a slot, FIFO within one', async () => {
-    const ran: string[] = [];
-    let finishFirst!: () => void;
-    const { tasks } = runner({
-      slow: ({ id }) => {
-        ran.push(id);
-        return new Promise<void>((resolve) => (finishFirst = resolve));
-      },
-      fast: ({ id }) => void ran.push(id),
-    });
+    const { tasks, ran, finishFirst } = slowAndFast();
     start(tasks, 'running', 'slow');
     const held = (id: string, priority?: number) =>
       tasks.start({ id, attempt: 1, kind: 'fast', payload: '', priority });
