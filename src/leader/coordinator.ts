@@ -61,7 +61,7 @@ export interface LeaderDeps {
    * The leader's metrics: told of every saved task step (and, by a store the HA leader opens
    * itself, of every group commit).
    */
-  readonly metrics?: Pick<LeaderMetrics, 'observeCommit' | 'count' | 'countAhead'>;
+  readonly metrics?: Pick<LeaderMetrics, 'observeCommit' | 'count' | 'countAhead' | 'countRecalls'>;
   /** Spans of each task's schedule, queue wait, assignment and completion; none if unset. */
   readonly tracer?: TaskTracer;
 }
@@ -387,6 +387,7 @@ export class Coordinator {
     const { scheduler, assignment } = this;
     const { membership, members, feed, commits, channels, log } = p;
     const { prefetch } = this.options;
+    const { metrics } = this.deps;
     return [
       new LivenessSweep({ membership, members, feed }),
       new AttemptExpiry({ scheduler, members, commits, channels, assignment, feed, log }),
@@ -395,7 +396,14 @@ export class Coordinator {
       this.reattach,
       ...(prefetch === undefined || prefetch.maxTasks === 0
         ? []
-        : [new HeldRecall({ scheduler, channels, heldForMs: 2 * prefetch.shortAttemptMs })]),
+        : [
+            new HeldRecall({
+              scheduler,
+              channels,
+              heldForMs: 2 * prefetch.shortAttemptMs,
+              onRecalls: metrics && ((count) => metrics.countRecalls(count)),
+            }),
+          ]),
     ];
   }
 

@@ -3,6 +3,7 @@ import { TaskStatus, type TestClients } from '../helpers/grpc-clients.js';
 import { TaskPriority } from '../../src/gen/scheduler/v1/scheduler.js';
 import { waitFor, type DroverProcess } from '../helpers/processes.js';
 import { useCluster } from '../helpers/use-cluster.js';
+import { counter } from '../helpers/metrics-page.js';
 
 // Prefetch on real processes: a worker whose tasks are short is handed tasks beyond its
 // free slots, which wait on the worker; it never runs more handlers at once than it has
@@ -184,7 +185,7 @@ describe('prefetch: recall of held tasks (work stealing)', () => {
   const { cluster, clients } = useCluster();
 
   it('moves tasks held ahead on a busy worker to one that joins with free slots', async () => {
-    const { address } = await cluster().startLeader(SHORT_ENOUGH);
+    const { address, http } = await cluster().startLeader(SHORT_ENOUGH);
     const busy = await cluster().startWorker(address, 'busy', ['--slots', '2']);
     const api = clients(address);
     await warmUp(api);
@@ -203,6 +204,7 @@ describe('prefetch: recall of held tasks (work stealing)', () => {
     expect([...onBusy, ...onIdle].sort()).toEqual([...ids].sort());
     expect(onIdle.length).toBeGreaterThanOrEqual(4);
     expect(busy.linesWith('task handed back unstarted').length).toBeGreaterThanOrEqual(4);
+    expect(await counter(http, 'drover_task_recalls_total')).toBeGreaterThanOrEqual(4);
     const moved = await api.task(onIdle[0]!);
     expect(moved.attempts.map((a) => [a.memberId, a.outcome])).toEqual([
       ['busy', 'not started'],

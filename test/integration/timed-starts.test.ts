@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { waitFor, type DroverProcess } from '../helpers/processes.js';
 import { useCluster } from '../helpers/use-cluster.js';
+import { counter } from '../helpers/metrics-page.js';
 
 // Timed starts (issue #18) on real processes: a delayed task goes to its worker a lead
 // before its run time and starts on the worker's own timer, never before the run time.
@@ -19,14 +20,6 @@ function startsOf(worker: DroverProcess, id: string): number[] {
     .linesWith('task started')
     .filter((line) => line['taskId'] === id)
     .map((line) => Number(line['time']));
-}
-
-/** The value of an unlabelled counter on the leader's /metrics page. */
-async function counter(http: string, name: string): Promise<number> {
-  const text = await (await fetch(`${http}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-  if (line === undefined) throw new Error(`${name} is not on /metrics`);
-  return Number(line.split(' ')[1]);
 }
 
 describe('timed starts', () => {

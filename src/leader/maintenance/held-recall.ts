@@ -12,6 +12,8 @@ export interface HeldRecallDeps {
    * that keep their pace (and start within about that limit) are never bounced.
    */
   readonly heldForMs: number;
+  /** Told how many recalls went out (metrics). */
+  readonly onRecalls?: ((count: number) => void) | undefined;
 }
 
 /**
@@ -25,8 +27,8 @@ export class HeldRecall implements MaintenanceJob {
   constructor(private readonly deps: HeldRecallDeps) {}
 
   run(nowMs: number): void {
-    for (const order of this.deps.scheduler.recallHeld(nowMs, this.deps.heldForMs)) {
-      this.deps.channels.sendRecall(order);
-    }
+    const orders = this.deps.scheduler.recallHeld(nowMs, this.deps.heldForMs);
+    for (const order of orders) this.deps.channels.sendRecall(order);
+    if (orders.length > 0) this.deps.onRecalls?.(orders.length);
   }
 }

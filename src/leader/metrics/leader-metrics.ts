@@ -53,6 +53,7 @@ export class LeaderMetrics {
   private readonly retries: Counter<'kind'>;
   private readonly ahead: Counter;
   private readonly timed: Counter;
+  private readonly recalls: Counter;
   private readonly toStart: LeanHistogram;
   private readonly runTime: LeanHistogram;
   private readonly commitSeconds: LeanSeries;
@@ -79,7 +80,7 @@ export class LeaderMetrics {
       labelNames: ['kind', 'status'],
       registers,
     });
-    [this.ahead, this.timed] = aheadCounters(registers);
+    [this.ahead, this.timed, this.recalls] = aheadCounters(registers);
     this.retries = new Counter({
       name: 'drover_task_retries_total',
       help: 'Attempts that failed or timed out and will be retried, by kind.',
@@ -117,6 +118,11 @@ export class LeaderMetrics {
   countAhead({ prefetched, timed }: { prefetched: number; timed: number }): void {
     if (prefetched > 0) this.ahead.inc(prefetched);
     if (timed > 0) this.timed.inc(timed);
+  }
+
+  /** Counts held tasks the leader asked their workers to hand back (see held-recall.ts). */
+  countRecalls(count: number): void {
+    this.recalls.inc(count);
   }
 
   /** Records one commit of task changes (after it landed): how long, how many. */
@@ -289,8 +295,11 @@ function isLive(view: MemberView): boolean {
   return isLiveState(view.member.state);
 }
 
-/** Starts handed out ahead: of a free slot (prefetch), of their run time (timed starts). */
-function aheadCounters(registers: Registry[]): [Counter, Counter] {
+/**
+ * Starts handed out ahead: of a free slot (prefetch), of their run time (timed starts); and
+ * held ones asked back for a free slot elsewhere (recalls).
+ */
+function aheadCounters(registers: Registry[]): [Counter, Counter, Counter] {
   return [
     new Counter({
       name: 'drover_task_attempts_prefetched_total',
@@ -300,6 +309,11 @@ function aheadCounters(registers: Registry[]): [Counter, Counter] {
     new Counter({
       name: 'drover_task_attempts_timed_total',
       help: 'Delayed tasks handed to a worker before their run time, to start on its own timer then (timed starts).',
+      registers,
+    }),
+    new Counter({
+      name: 'drover_task_recalls_total',
+      help: 'Tasks held ahead on a busy worker that the leader asked it to hand back, unstarted, for a free slot elsewhere.',
       registers,
     }),
   ];

@@ -90,5 +90,12 @@ describe('LeaderMetrics', () => {
     expect(await lines(metrics, 'drover_task_attempts_timed_total')).toEqual([
       'drover_task_attempts_timed_total 1',
     ]);
+    expect(await lines(metrics, 'drover_task_recalls_total')).toEqual([
+      'drover_task_recalls_total 0',
+    ]);
+    metrics.countRecalls(4);
+    expect(await lines(metrics, 'drover_task_recalls_total')).toEqual([
+      'drover_task_recalls_total 4',
+    ]);
   });
 });
