@@ -102,11 +102,32 @@ export class MemberLifecycle {
     });
   }
 
-  /** Drain: no new work to the member; what it runs finishes. Returns it as it is now. */
+  /**
+   * Drain: no new work to the member; what it runs finishes, and what it holds unstarted
+   * (handed ahead of a free slot) it is asked to hand back, as its own SIGTERM drain does,
+   * so those go to other workers now. Returns it as it is now.
+   */
   drain(id: MemberId): MemberView {
     const transition = this.deps.membership.drain(this.now(), id);
-    if (transition) this.apply(transition);
+    if (transition) {
+      this.apply(transition);
+      this.recallAll(id, 'its member was drained by an operator');
+    }
     return this.views().find((view) => view.member.id === id)!;
+  }
+
+  /**
+   * Asks a member to hand back every attempt it has not begun: it knows which those are
+   * (the leader does not), and runs the rest on. Not marked as recalled for the sweep
+   * (held-recall.ts): a recall the worker ignores must not count as one on its way.
+   */
+  private recallAll(memberId: MemberId, reason: string): void {
+    const { scheduler, channels } = this.deps;
+    for (const taskId of scheduler.runningOn(memberId)) {
+      const task = scheduler.get(taskId);
+      if (task.status !== 'running' || task.memberId !== memberId) continue;
+      channels.sendRecall({ memberId, taskId, attempt: task.attempt, reason });
+    }
   }
 
   /** A heartbeat stream opened: it becomes the member's work channel. */

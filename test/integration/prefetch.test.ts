@@ -181,6 +181,34 @@ describe('prefetch: a draining worker hands back what it holds', () => {
   });
 });
 
+describe('prefetch: an operator drain hands back what the worker holds', () => {
+  const { cluster, clients } = useCluster();
+
+  it('recalls the held tasks of a drained member; they run once, elsewhere', async () => {
+    const { address } = await cluster().startLeader(['--prefetch', '4', ...SHORT_ENOUGH]);
+    const drained = await cluster().startWorker(address, 'w', ['--slots', '2']);
+    const api = clients(address);
+    await warmUp(api);
+    const ids = await api.scheduleMany(
+      Array.from({ length: 6 }, (_, i) => ({ id: `long${i}`, payload: '600', maxAttempts: 1 })),
+    );
+    expect((await api.member('w'))?.runningTaskIds).toHaveLength(6);
+    await new Promise<void>((resolve, reject) =>
+      api.leader.drain({ id: 'w' }, (err) => (err ? reject(err) : resolve())),
+    );
+    await waitFor(async () => (await api.tasks(TaskStatus.TASK_STATUS_PENDING)).length === 4, {
+      timeoutMs: 5_000,
+      what: 'the held tasks queued again',
+    });
+    const other = await cluster().startWorker(address, 'other', ['--slots', '4']);
+    const finished = await api.whenAllFinished('every task finished', 15_000);
+    const longs = finished.filter((t) => ids.includes(t.id));
+    expect(longs.map((t) => t.status)).toEqual(Array(6).fill(TaskStatus.TASK_STATUS_COMPLETED));
+    expect(longsStartedOn(drained)).toHaveLength(2);
+    expect([...longsStartedOn(drained), ...longsStartedOn(other)].sort()).toEqual([...ids].sort());
+  });
+});
+
 describe('prefetch: recall of held tasks (work stealing)', () => {
   const { cluster, clients } = useCluster();
 

@@ -171,7 +171,9 @@ describe('retries, timeouts, quarantine and drain', () => {
 
     const drain = cluster().spawn('cli', ['drain', 'old', '--leader', address]);
     expect((await drain.exited).code).toBe(0);
-    expect(drain.raw.join('\n')).toContain('draining old: no new work; 1 running task will finish');
+    expect(drain.raw.join('\n')).toContain(
+      'draining old: no new work; of its 1 task, those it has begun will finish',
+    );
     expect(await api.member('old')).toMatchObject({
       status: 'draining',
       statusReason: 'drained by an operator',

@@ -3,12 +3,17 @@ import { Member } from '../../gen/cluster/v1/leader.js';
 import { addClientOptions, call, withClients, type ClientOptions } from '../client.js';
 import { print, printJson } from '../output.js';
 
-/** `drover drain MEMBER`: no new work to a member; what it runs finishes. */
+/**
+ * `drover drain MEMBER`: no new work to a member; what it runs finishes, what it holds
+ * unstarted goes back to the queue (the member hands those back once asked).
+ */
 export function registerDrain(program: Command): void {
   addClientOptions(
     program
       .command('drain')
-      .description('stop new work to a member and let its running tasks finish')
+      .description(
+        'stop new work to a member and let its running tasks finish; tasks it holds unstarted go back to the queue',
+      )
       .argument('<member>', 'member id'),
   ).action((id: string, options: ClientOptions) =>
     withClients(options, async (clients) => {
@@ -16,7 +21,8 @@ export function registerDrain(program: Command): void {
       if (options.json) return printJson(member ? Member.toJSON(member) : {});
       const running = member?.runningTaskIds.length ?? 0;
       print(
-        `draining ${id}: no new work; ${running} running task${running === 1 ? '' : 's'} will finish`,
+        `draining ${id}: no new work; of its ${running} task${running === 1 ? '' : 's'}, ` +
+          'those it has begun will finish and the rest go back to the queue',
       );
     }),
   );
