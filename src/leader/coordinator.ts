@@ -35,12 +35,9 @@ import { Pauses } from './pauses.js';
 import { restoreState } from './restore-state.js';
 import { OutputFeed, type OutputInput } from './output-feed.js';
 import { startMaintenance, type MaintenanceJob } from './maintenance/maintenance.js';
-import { LivenessSweep } from './maintenance/liveness-sweep.js';
-import { HeldRecall } from './maintenance/held-recall.js';
-import { AttemptExpiry } from './maintenance/attempt-expiry.js';
 import { DuePromotion } from './maintenance/due-promotion.js';
-import { RetentionPrune } from './maintenance/retention-prune.js';
 import { ReattachGrace } from './maintenance/reattach-grace.js';
+import { periodicJobs } from './maintenance/periodic-jobs.js';
 import type { TaskTracer } from './tracing/task-tracer.js';
 import { SavedTasks } from './saved-tasks.js';
 import type { HeartbeatInput, MemberView, NewTaskInput, WorkChannel } from './views.js';
@@ -122,8 +119,7 @@ export class Coordinator {
     const scheduler = (this.scheduler = new Scheduler({
       ...{ maxPayloadBytes, policy, prefetch, timedStartLeadMs },
     }));
-    const events = this.events;
-    const output = (this.output = new TaskOutputLog(options.output));
+    const [events, output] = [this.events, (this.output = new TaskOutputLog(options.output))];
     this.watchers = new WatchLimiter(
       options.watchers ?? DEFAULT_WATCH_LIMITS,
       new WatchTurns({ defer, nowMs: () => clock.nowMs(), budgetMs: WATCH_TURN_BUDGET_MS }),
@@ -167,8 +163,9 @@ export class Coordinator {
       getTask: (id) => scheduler.get(id),
       ...{ output, events, commits },
     });
-    this.reattach = new ReattachGrace({ scheduler, commits, assignment, log });
-    this.jobs = this.periodicJobs({ membership, members, feed, commits, channels, log });
+    const reattach = (this.reattach = new ReattachGrace({ scheduler, commits, assignment, log }));
+    const jobParts = { scheduler, assignment, membership, members, feed, commits, channels, log };
+    this.jobs = periodicJobs({ ...jobParts, due, reattach, ...options, metrics: deps.metrics });
   }
 
   /** The trace context each start carries to its worker, when the leader traces. */
@@ -374,38 +371,6 @@ export class Coordinator {
   }
 
   // ---- internals --------------------------------------------------------------------
-
-  /** The periodic jobs, in the order each tick runs them. */
-  private periodicJobs(p: {
-    membership: MembershipRegistry;
-    members: MemberLifecycle;
-    feed: MemberFeed;
-    commits: CommitPipeline;
-    channels: WorkChannels;
-    log: Logger;
-  }): MaintenanceJob[] {
-    const { scheduler, assignment } = this;
-    const { membership, members, feed, commits, channels, log } = p;
-    const { prefetch } = this.options;
-    const { metrics } = this.deps;
-    return [
-      new LivenessSweep({ membership, members, feed }),
-      new AttemptExpiry({ scheduler, members, commits, channels, assignment, feed, log }),
-      this.due,
-      new RetentionPrune({ scheduler, commits, retention: this.options.retention, log }),
-      this.reattach,
-      ...(prefetch === undefined || prefetch.maxTasks === 0
-        ? []
-        : [
-            new HeldRecall({
-              scheduler,
-              channels,
-              heldForMs: 2 * prefetch.shortAttemptMs,
-              onRecalls: metrics && ((count) => metrics.countRecalls(count)),
-            }),
-          ]),
-    ];
-  }
 
   private assertRunning(): void {
     if (this.stopping) throw new UnavailableError('the leader is shutting down');
