@@ -12,13 +12,13 @@ export interface HandBackContext extends QueueContext {
 
 /**
  * A worker hands back an attempt whose handler it never started (it held the task ahead of
- * a free slot and is draining). The task takes its place again as if never handed out:
- * its FIFO place in its priority, or, for a timed start before its run time, waiting
- * for it. Its attempt keeps its number, so
- * a late report of it stays refused once another attempt starts, but leaves the attempt
- * budget (`attemptBase`), so a task on its last attempt is not failed by a worker's
- * shutdown. It no longer belongs to the member (`memberId` cleared): a repeat of the
- * report, or a heartbeat still listing it, is refused rather than re-attached.
+ * a free slot, and is draining or was asked to: see held-recall.ts). The task takes its
+ * place again as if never handed out: its FIFO place in its priority, or, for a timed
+ * start before its run time, waiting for it. Its attempt keeps its number, so a late
+ * report of it stays refused once another attempt starts, but leaves the attempt budget
+ * (`attemptBase`), so a task on its last attempt is not failed by a worker's shutdown. It
+ * no longer belongs to the member (`memberId` cleared): a repeat of the report, or a
+ * heartbeat still listing it, is refused rather than re-attached.
  */
 export function handBackAttempt(
   ctx: HandBackContext,

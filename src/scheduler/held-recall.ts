@@ -41,10 +41,12 @@ export function recallHeld(ctx: RecallContext, nowMs: number, heldForMs: number)
         (i) => i.free > 0 && i.taker.id !== memberId && i.taker.kinds.has(task.kind),
       );
       if (taker === undefined) continue;
+      if (task.recalledAttempt === task.attempt) {
+        taker.free--; // asked for already, not handed back yet: a free slot waits for it
+        continue;
+      }
       const heldMs = nowMs - (task.startedAtMs ?? nowMs);
-      // Asked for already, and not handed back yet: it has a free slot waiting for it.
-      if (task.recalledAttempt === task.attempt) taker.free--;
-      if (task.recalledAttempt === task.attempt || heldMs < heldForMs) continue;
+      if (heldMs < heldForMs) continue;
       taker.free--;
       task.recalledAttempt = task.attempt;
       orders.push({
