@@ -17,10 +17,12 @@ export function recordAttempt(transition: TaskTransition, nowMs: number): void {
     case 'started': {
       const log = (task.attemptLog ??= []);
       // The end of an attempt and the next start saved in one commit: the earlier attempt
-      // just ended, or its worker handed it back unstarted.
+      // just ended, or its worker handed it back unstarted, or was lost before it began it.
       for (const entry of log) {
         if (entry.endedAtMs !== undefined) continue;
-        close(entry, nowMs, entry.attempt === task.handedBackAttempt ? 'not started' : 'ended');
+        const unstarted =
+          entry.attempt === task.handedBackAttempt || entry.attempt === task.uncountedLossAttempt;
+        close(entry, nowMs, unstarted ? 'not started' : 'ended');
       }
       log.push({ attempt: task.attempt, memberId: task.memberId, startedAtMs: task.startedAtMs });
       if (log.length > MAX_ATTEMPT_ENTRIES) log.splice(0, log.length - MAX_ATTEMPT_ENTRIES);

@@ -150,6 +150,10 @@ export class MemberLifecycle {
     if (quarantinedBefore === undefined && quarantine !== undefined) {
       this.applyQuarantine({ memberId: id, quarantined: true, reason: quarantine.reason });
     }
+    // Before the reconcile: what it began and re-attaches counts as begun if it is lost.
+    if (input.began !== undefined && input.began.length > 0 && membership.get(id)?.beganNotices) {
+      scheduler.noteBegan(id, input.began);
+    }
     if (!first && input.running.length === 0) return;
     const { changed, stops } = scheduler.reconcile(id, input.running, first, this.now());
     for (const task of changed) {
@@ -183,8 +187,8 @@ export class MemberLifecycle {
     switch (to) {
       case 'joining': {
         const member = this.deps.membership.get(memberId)!;
-        const { slots, kinds, timedStarts } = member;
-        this.deps.scheduler.upsertWorker(memberId, slots, kinds, timedStarts);
+        const { slots, kinds, timedStarts, beganNotices } = member;
+        this.deps.scheduler.upsertWorker(memberId, slots, kinds, { timedStarts, beganNotices });
         this.refreshEligibility(memberId);
         return;
       }

@@ -38,4 +38,6 @@ export type NewTaskInput = Omit<NewTask, 'id'> & { readonly id?: string | undefi
 /** A heartbeat, decoded by the stream adapter. */
 export interface HeartbeatInput extends HeartbeatReport {
   readonly running: readonly RunningAttempt[];
+  /** Attempts it says it has begun (HeartbeatRequest.began); empty from older workers. */
+  readonly began?: readonly RunningAttempt[] | undefined;
 }

@@ -1,3 +1,4 @@
+import { countLossAgain } from './unbegun-loss.js';
 import { StaleError } from '../shared/errors.js';
 import { retryDelayMs, type TaskPolicyDefaults } from './retry-policy.js';
 import type { AttemptFailure, Changes, CompletionReport, StopOrder } from './scheduler-types.js';
@@ -59,6 +60,8 @@ export function completeAttempt(
           `attempt ${task.attempt} of task ${task.id} has already ended (${task.error ?? 'failed'}); a retry is scheduled`,
         );
       }
+      // It ran after all: a loss not counted as its worker never said it began counts now.
+      countLossAgain(task);
       unqueueTask(ctx, task);
       break;
     case 'running':

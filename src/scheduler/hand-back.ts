@@ -4,6 +4,7 @@ import type { TaskRecord } from './task.js';
 import type { QueueContext } from './task-moves.js';
 import { beforeRunTime } from './worker-loss.js';
 import type { WorkerSlots } from './worker-slots.js';
+import { countLossAgain } from './unbegun-loss.js';
 
 /** What taking back an unstarted attempt needs: the queue moves and the workers' slots. */
 export interface HandBackContext extends QueueContext {
@@ -41,6 +42,8 @@ export function handBackAttempt(
       if (task.attemptEnded) {
         throw new StaleError(`attempt ${task.attempt} of task ${task.id} has already ended`);
       }
+      // Its loss may have been left out of the budget already (unbegun-loss.ts): once.
+      countLossAgain(task);
       break;
     case 'completed':
     case 'error':

@@ -36,7 +36,8 @@ export function recallHeld(ctx: RecallContext, nowMs: number, heldForMs: number)
     for (const taskId of taskIds) {
       const task = ctx.index.get(taskId);
       if (task === undefined || task.status !== 'running' || task.memberId !== memberId) continue;
-      if (task.targetMemberId !== undefined) continue;
+      // Pinned here; or its worker said it began it (it would run on, not hand it back).
+      if (task.targetMemberId !== undefined || task.begunAttempt === task.attempt) continue;
       const taker = idle.find(
         (i) => i.free > 0 && i.taker.id !== memberId && i.taker.kinds.has(task.kind),
       );

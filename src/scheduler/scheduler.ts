@@ -35,6 +35,9 @@ import { recallHeld, type RecallOrder } from './held-recall.js';
 import { TimedStarts } from './timed-starts.js';
 import { waitingReason } from './waiting-reason.js';
 import { WorkerSlots } from './worker-slots.js';
+import { restoreTasks } from './restore-tasks.js';
+import type { WorkerAbilities } from './worker-record.js';
+import { noteBegan } from './unbegun-loss.js';
 
 // The units' public types, re-exported so callers import them from the facade.
 export type { NewTask, SchedulerLimits } from './new-task.js';
@@ -126,24 +129,8 @@ export class Scheduler {
    * {@link requeueUnclaimed} hands them to someone else.
    */
   restore(records: readonly TaskRecord[]): { ignored: TaskRecord[] } {
-    if (this.index.size > 0) throw new Error('restore() needs an empty scheduler');
-    const { kept, ignored } = this.index.restore(records);
-    const pending: TaskRecord[] = [];
-    for (const task of kept) {
-      // Those waiting out a retry backoff are queued when promoteDue says.
-      if (task.status === 'pending' && task.retryAtMs === undefined) pending.push(task);
-      // A running task may still run on a worker that has not re-attached it yet: it
-      // counts against its key until then (or until the re-attach grace ends).
-      if (task.status === 'running' && task.concurrencyKey !== undefined) {
-        const { id: taskId, attempt, memberId, concurrencyKey: key } = task;
-        this.keyLimits.holdLost({ taskId, attempt, memberId: memberId!, key });
-      }
-      this.seqs.observe(task.queueSeq);
-    }
-    // In queue order, so every push lands at a tail (O(1)).
-    pending.sort((a, b) => a.queueSeq - b.queueSeq);
-    for (const task of pending) this.queue.push(task);
-    return { ignored };
+    const { index, queue, seqs, keyLimits } = this;
+    return restoreTasks({ index, queue, seqs, keyLimits }, records);
   }
 
   /**
@@ -321,12 +308,19 @@ export class Scheduler {
     return round;
   }
 
-  /**
-   * Adds a worker, or updates its slots and kinds on a rejoin; it starts ineligible.
-   * `timedStarts`: it starts a task handed ahead at the task's run time.
-   */
-  upsertWorker(id: MemberId, slots: number, kinds: ReadonlySet<string>, timedStarts = false): void {
-    this.slots.upsert(id, slots, kinds, timedStarts);
+  /** Adds a worker, or updates its slots, kinds and abilities on a rejoin; starts ineligible. */
+  upsertWorker(
+    id: MemberId,
+    slots: number,
+    kinds: ReadonlySet<string>,
+    can?: WorkerAbilities,
+  ): void {
+    this.slots.upsert(id, slots, kinds, can);
+  }
+
+  /** The worker says it has begun these attempts (see unbegun-loss.ts). */
+  noteBegan(id: MemberId, began: readonly RunningAttempt[]): void {
+    noteBegan(this.ctx.index, id, began);
   }
 
   /** Allows or stops new work to a worker (alive vs suspect, draining, joining). */

@@ -191,6 +191,19 @@ export interface TaskRecord {
    * log: the next start may be saved in the same commit. Not stored.
    */
   handedBackAttempt?: number | undefined;
+  /**
+   * The attempt its worker said it began (HeartbeatRequest.began), for a worker that sends
+   * such notices: losing that worker counts an attempt only if it began (see
+   * unbegun-loss.ts). Not stored.
+   */
+  begunAttempt?: number | undefined;
+  /**
+   * The attempt whose loss (its worker lost before it began it) was not counted, until the
+   * worker re-attaches or reports it (then it counts again). Not stored.
+   */
+  uncountedLossAttempt?: number | undefined;
+  /** How many losses of its worker this task has had uncounted (bounded). Not stored. */
+  uncountedLosses?: number | undefined;
   /** The attempts this leader saw (the leader's attempt log; not stored). */
   attemptLog?: AttemptLogEntry[] | undefined;
   readonly createdAtMs: number;

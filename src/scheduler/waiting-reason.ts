@@ -6,16 +6,26 @@ import type { WorkerSlots } from './worker-slots.js';
 /** What the reason is read from: pauses, workers, key limits. */
 export interface WaitingContext {
   readonly queue: Pick<TaskQueue, 'isPaused'>;
-  readonly slots: Pick<WorkerSlots, 'has' | 'isEligible'>;
+  readonly slots: Pick<WorkerSlots, 'has' | 'isEligible' | 'sendsBeganNotices'>;
   readonly keyLimits: Pick<KeyLimits, 'holdOf'>;
 }
 
 /**
  * Why a task that could start does not, for people reading the task list: a pending task
- * of a paused kind, for a member that is not there, or over its key's limits says so.
- * Undefined when nothing the leader knows of holds it (it waits for a free slot).
+ * of a paused kind, for a member that is not there, or over its key's limits says so, and
+ * a running one its worker holds but has not said it began (ahead of a free slot, or a
+ * timed start before its run time). Undefined when nothing the leader knows of holds it (a
+ * pending task waits for a free slot; a running one runs).
  */
 export function waitingReason(ctx: WaitingContext, task: TaskRecord): string | undefined {
+  if (task.status === 'running') {
+    const { memberId } = task;
+    const held =
+      memberId !== undefined &&
+      task.begunAttempt !== task.attempt &&
+      ctx.slots.sendsBeganNotices(memberId);
+    return held ? `held: member ${memberId} has not begun it yet` : undefined;
+  }
   if (task.status !== 'pending') return undefined;
   if (ctx.queue.isPaused(task.kind)) return `paused: kind ${task.kind}`;
   const target = task.targetMemberId;

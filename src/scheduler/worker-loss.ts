@@ -4,6 +4,7 @@ import { attemptKey, type TaskRecord } from './task.js';
 import { requeueAtHead, unqueueTask, type QueueContext } from './task-moves.js';
 import type { KeyLimits } from './key-limits.js';
 import type { WorkerSlots } from './worker-slots.js';
+import { countLossAgain, forgiveLoss, lostBeforeBegun } from './unbegun-loss.js';
 
 /**
  * What losing a worker, and taking back what it runs, needs: the queue moves and the
@@ -23,6 +24,7 @@ export function removeWorker(
   nowMs?: number,
 ): Changes {
   const timed = new Set(ctx.slots.timedOn(id));
+  const sendsNotices = ctx.slots.sendsBeganNotices(id);
   const held = ctx.slots.remove(id);
   if (held === undefined) return { changed: [] };
   const lost = held
@@ -31,7 +33,7 @@ export function removeWorker(
   // Timed starts still before their run time (by the leader's timed holds, or by the clock)
   // wait for it again; the rest are requeued.
   const [early, late] = partition(lost, (task) => timed.has(task.id) || beforeRunTime(task, nowMs));
-  const changed = requeueLost(ctx, late, why);
+  const changed = requeueLost(ctx, late, why, sendsNotices);
   return { changed: [...changed, ...rescheduleEarly(ctx, early)] };
 }
 
@@ -83,11 +85,21 @@ function rescheduleEarly(ctx: WorkerLossContext, tasks: TaskRecord[]): TaskRecor
  * The attempt budget is checked when one would be started (see {@link Scheduler.assign}):
  * a task on its last attempt fails only if the worker does not come back first, so a brief
  * disconnect never fails work that is still running. No backoff: losing a worker says
- * nothing about the task.
+ * nothing about the task. An attempt a worker that sends began notices never said it began
+ * is not counted at all (see unbegun-loss.ts).
  */
-function requeueLost(ctx: WorkerLossContext, lost: TaskRecord[], why: string): TaskRecord[] {
+function requeueLost(
+  ctx: WorkerLossContext,
+  lost: TaskRecord[],
+  why: string,
+  sendsNotices = false,
+): TaskRecord[] {
   for (const task of lost) {
-    task.error = `member ${task.memberId ?? '(none)'} ${why} during attempt ${task.attempt}`;
+    const member = `member ${task.memberId ?? '(none)'} ${why}`;
+    if (lostBeforeBegun(task, sendsNotices)) {
+      forgiveLoss(task);
+      task.error = `${member} before it began attempt ${task.attempt} (not counted)`;
+    } else task.error = `${member} during attempt ${task.attempt}`;
   }
   return requeueAtHead(ctx, lost);
 }
@@ -145,6 +157,7 @@ export function reconcile(
       continue;
     }
     if (task.status === 'pending' && !task.attemptEnded && ctx.slots.hasFreeSlot(memberId)) {
+      countLossAgain(task);
       unqueueTask(ctx, task);
       ctx.index.setStatus(task, 'running');
       ctx.slots.occupy(memberId, task.id, task.concurrencyKey);

@@ -22,4 +22,54 @@ export interface Worker {
   eligible: boolean;
   /** It starts a task handed ahead at the task's run time (JoinRequest.timed_starts). */
   timedStarts: boolean;
+  /** It says which attempts it has begun (JoinRequest.began_notices). */
+  beganNotices: boolean;
+}
+
+/** What a worker said at Join that it can do beyond running tasks. */
+export interface WorkerAbilities {
+  /** It starts a task handed ahead at the task's run time (JoinRequest.timed_starts). */
+  readonly timedStarts?: boolean | undefined;
+  /** It says which attempts it has begun (JoinRequest.began_notices). */
+  readonly beganNotices?: boolean | undefined;
+}
+
+/** A new worker with no task: not eligible for work until told. */
+export function newWorker(
+  id: MemberId,
+  slots: number,
+  kinds: ReadonlySet<string>,
+  abilities: { timedStarts: boolean; beganNotices: boolean },
+): Worker {
+  return {
+    id,
+    slots,
+    kinds,
+    running: new Map(),
+    stopping: new Map(),
+    eligible: false,
+    ...abilities,
+  };
+}
+
+/** A slot held by a task with a concurrency key; `attempt` is known for stopping ones. */
+export interface KeyedHold {
+  readonly taskId: TaskId;
+  readonly key: string;
+  readonly attempt: number | undefined;
+}
+
+/**
+ * The worker's slots held by tasks with a concurrency key: running ones (their attempt is
+ * the task's current one, which the scheduler knows) and stopping ones.
+ */
+export function keyedHoldsOf(worker: Worker): KeyedHold[] {
+  const holds: KeyedHold[] = [];
+  for (const [taskId, key] of worker.running) {
+    if (key !== undefined) holds.push({ taskId, key, attempt: undefined });
+  }
+  for (const { taskId, key, attempt } of worker.stopping.values()) {
+    if (key !== undefined) holds.push({ taskId, key, attempt });
+  }
+  return holds;
 }

@@ -11,7 +11,13 @@ import {
 import { TimedHolds } from './timed-holds.js';
 import { AttemptPace } from './attempt-pace.js';
 import { KeyHolds, type KeyHoldsListener } from './key-holds.js';
-import type { Worker } from './worker-record.js';
+import {
+  keyedHoldsOf,
+  newWorker,
+  type KeyedHold,
+  type Worker,
+  type WorkerAbilities,
+} from './worker-record.js';
 
 export { NO_PREFETCH, type PrefetchPolicy, type WorkerLine } from './slot-policy.js';
 
@@ -80,27 +86,25 @@ export class WorkerSlots {
   }
 
   /**
-   * Adds a worker, or updates its slots and kinds on a rejoin; it starts ineligible.
-   * `timedStarts`: it can hold a task until the task's run time (see timed-starts.ts).
+   * Adds a worker, or updates its slots, kinds and abilities on a rejoin; it starts
+   * ineligible. A timed-starts worker can hold a task until its run time (timed-starts.ts).
    */
-  upsert(id: MemberId, slots: number, kinds: ReadonlySet<string>, timedStarts = false): void {
+  upsert(id: MemberId, slots: number, kinds: ReadonlySet<string>, can: WorkerAbilities = {}): void {
+    const abilities = {
+      timedStarts: can.timedStarts ?? false,
+      beganNotices: can.beganNotices ?? false,
+    };
     const worker = this.workers.get(id);
-    if (worker) {
-      worker.slots = slots;
-      worker.kinds = kinds;
-      worker.timedStarts = timedStarts;
+    if (worker === undefined) this.workers.set(id, newWorker(id, slots, kinds, abilities));
+    else {
+      Object.assign(worker, { slots, kinds, ...abilities });
       this.refreshReady(worker);
-      return;
     }
-    this.workers.set(id, {
-      id,
-      slots,
-      kinds,
-      running: new Map(),
-      stopping: new Map(),
-      eligible: false,
-      timedStarts,
-    });
+  }
+
+  /** True if the worker says which attempts it has begun (see unbegun-loss.ts). */
+  sendsBeganNotices(id: MemberId): boolean {
+    return this.workers.get(id)?.beganNotices ?? false;
   }
 
   /** Allows or stops new work to a worker; an unknown one is ignored. */
@@ -291,21 +295,10 @@ export class WorkerSlots {
     return true;
   }
 
-  /**
-   * The slots of a worker held by tasks with a concurrency key: running ones (their
-   * attempt is the task's current one, which the scheduler knows) and stopping ones.
-   */
-  keyedHolds(id: MemberId): { taskId: TaskId; key: string; attempt: number | undefined }[] {
+  /** The slots of a worker held by tasks with a concurrency key (see keyedHoldsOf). */
+  keyedHolds(id: MemberId): KeyedHold[] {
     const worker = this.workers.get(id);
-    if (worker === undefined) return [];
-    const holds: { taskId: TaskId; key: string; attempt: number | undefined }[] = [];
-    for (const [taskId, key] of worker.running) {
-      if (key !== undefined) holds.push({ taskId, key, attempt: undefined });
-    }
-    for (const { taskId, key, attempt } of worker.stopping.values()) {
-      if (key !== undefined) holds.push({ taskId, key, attempt });
-    }
-    return holds;
+    return worker === undefined ? [] : keyedHoldsOf(worker);
   }
 
   /** Ids of the tasks holding a worker's slots. */

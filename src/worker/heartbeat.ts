@@ -17,6 +17,11 @@ export interface WorkerState {
   readonly draining: boolean;
   /** What runs, to send; empty on a heartbeat that only carries reports or output. */
   readonly running: RunningTask[];
+  /**
+   * Attempts it has begun: with `running` listed, all it has begun and not ended; else
+   * those begun since the last message (the outbox's).
+   */
+  readonly began: RunningTask[];
   /** How many attempts run (the status says BUSY or IDLE by it, listed or not). */
   readonly runningCount: number;
   readonly freeSlots: number;
@@ -62,6 +67,7 @@ export function buildHeartbeat(
     statusReason: state.failedReason ?? '',
     freeSlots: state.freeSlots,
     running: state.running,
+    began: state.began,
     draining: state.draining,
     finished: load.reports.map(finishedTask),
     output: load.output,

@@ -73,6 +73,7 @@ export function callJoin(
         allowedCommands: [...(identity.allowedCommands ?? [])],
         // The runner waits out StartWorkRequest.start_in_ms (see start-times.ts).
         timedStarts: true,
+        beganNotices: true,
       },
       new Metadata(),
       { deadline: deadlineAfter(CALL_DEADLINE_MS) },

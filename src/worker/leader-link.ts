@@ -33,7 +33,15 @@ import type { TaskRunner } from './runner.js';
 /** What the link needs of the runner: what runs, free slots, starting, stopping, recalls. */
 export type LinkRunner = Pick<
   TaskRunner,
-  'running' | 'runningCount' | 'freeSlots' | 'start' | 'stop' | 'fence' | 'gateKeyed' | 'recall'
+  | 'running'
+  | 'begun'
+  | 'runningCount'
+  | 'freeSlots'
+  | 'start'
+  | 'stop'
+  | 'fence'
+  | 'gateKeyed'
+  | 'recall'
 >;
 
 /** Settings of a {@link LeaderLink}. */
@@ -228,6 +236,15 @@ export class LeaderLink {
   }
 
   /**
+   * An attempt's handler began: the leader hears it with the next message, so that if this
+   * worker is lost it counts the attempt as spent (one it never heard begin is not).
+   */
+  began(key: string, id: string, attempt: number): void {
+    this.outbox.beganAttempt(key, id, attempt);
+    this.scheduleFlush();
+  }
+
+  /**
    * Sends a piece of an attempt's output to the leader with the next messages, cut into
    * pieces so no message nears the leader's message-size limit (a message over it would
    * end the stream and make this worker dead).
@@ -355,6 +372,8 @@ export class LeaderLink {
       failedReason: this.failedReason,
       draining: this.draining,
       running: listRunning ? runner.running : [],
+      // The full list with the running one: a notice lost with a broken stream is repaired.
+      began: listRunning ? (this.outbox.takeBegan(), runner.begun) : this.outbox.takeBegan(),
       runningCount: runner.runningCount,
       freeSlots: runner.freeSlots,
     };

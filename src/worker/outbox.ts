@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
-import type { FinishedAck, OutputChunk } from '../gen/cluster/v1/leader.js';
+import type { FinishedAck, OutputChunk, RunningTask } from '../gen/cluster/v1/leader.js';
+import { attemptKey } from '../scheduler/task.js';
 import type { AttemptOutcome } from './outcome.js';
 import { OutputBuffer } from './output-buffer.js';
 import { ReportBook } from './report-book.js';
@@ -31,6 +32,8 @@ export interface OutboxLoad {
 export class Outbox {
   /** Output of running attempts not yet sent (best effort: dropped while disconnected). */
   private readonly pendingOutput = new OutputBuffer();
+  /** Attempts begun and not yet told (HeartbeatRequest.began), by attemptKey. */
+  private readonly began = new Map<string, RunningTask>();
 
   /**
    * `log` is the link's logger (these are the link's log lines). `reports`: those not yet
@@ -43,7 +46,25 @@ export class Outbox {
 
   /** Keeps a report until the leader answers it or it is given up on; resolves then. */
   report(outcome: AttemptOutcome): Promise<void> {
+    // Its report says it began: no notice needed (the usual case for a short task).
+    if (this.began.size > 0) this.began.delete(attemptKey(outcome.id, outcome.attempt));
     return this.reports.add(outcome);
+  }
+
+  /** An attempt's handler began (`key`: its attemptKey): the leader is told in the next message. */
+  beganAttempt(key: string, id: string, attempt: number): void {
+    this.began.set(key, { id, attempt });
+  }
+
+  /**
+   * Attempts begun since the last call that have not been reported, for a message; the
+   * list starts again (a message that lists what runs lists all begun instead).
+   */
+  takeBegan(): RunningTask[] {
+    if (this.began.size === 0) return [];
+    const began = [...this.began.values()];
+    this.began.clear();
+    return began;
   }
 
   /** Queues a piece of an attempt's output. */

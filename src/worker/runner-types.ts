@@ -60,6 +60,11 @@ export interface TaskRunnerOptions {
   readonly slots: number;
   readonly handlers: ReadonlyMap<string, TaskHandler>;
   readonly report: ReportOutcome;
+  /**
+   * Told as an attempt's handler begins (`key`: its attemptKey), before it runs: the
+   * leader counts a lost worker's attempt as spent only if it heard it begin.
+   */
+  readonly began?: ((key: string, id: string, attempt: number) => void) | undefined;
   readonly logger: Logger;
   readonly sink?: OutputSink;
   /** Output characters one attempt sends (default {@link DEFAULT_OUTPUT_LIMIT_CHARS}). */

@@ -13,6 +13,7 @@ import {
 } from './outcome.js';
 import { AttemptContext, type AttemptOutput } from './attempt-context.js';
 import { RunningAttempt } from './running-attempt.js';
+import { limitedOutput } from './output-limit.js';
 import { callHandler, type Settled } from './stop-grace.js';
 import { TaskStoppedError } from './task-error.js';
 import { describeThrown } from './thrown-value.js';
@@ -22,7 +23,6 @@ import { StartTimes } from './start-times.js';
 import {
   DEFAULT_OUTPUT_LIMIT_CHARS,
   DEFAULT_STOP_GRACE_MS,
-  type OutputSink,
   type TaskHandler,
   type StartWork,
   type ReportOutcome,
@@ -56,8 +56,9 @@ export class TaskRunner {
   private readonly slots: number;
   private readonly handlers: ReadonlyMap<string, TaskHandler>;
   private readonly report: ReportOutcome;
-  private readonly sink: OutputSink;
-  private readonly outputLimitChars: number;
+  private readonly beganNotice: TaskRunnerOptions['began'];
+  /** Sends output of a running attempt, up to the per-attempt limit, then one marker. */
+  private readonly output: AttemptOutput;
   private readonly resultLimitBytes: number;
   private readonly stopGraceMs: number;
   private readonly timers: Timers;
@@ -72,8 +73,11 @@ export class TaskRunner {
     this.slots = options.slots;
     this.handlers = options.handlers;
     this.report = options.report;
-    this.sink = options.sink ?? (() => {});
-    this.outputLimitChars = options.outputLimitChars ?? DEFAULT_OUTPUT_LIMIT_CHARS;
+    this.beganNotice = options.began;
+    this.output = limitedOutput(
+      options.sink ?? (() => {}),
+      options.outputLimitChars ?? DEFAULT_OUTPUT_LIMIT_CHARS,
+    );
     this.resultLimitBytes = options.resultLimitBytes ?? DEFAULT_RESULT_LIMIT_BYTES;
     this.stopGraceMs = options.stopGraceMs ?? DEFAULT_STOP_GRACE_MS;
     this.timers = options.timers ?? systemTimers;
@@ -91,6 +95,15 @@ export class TaskRunner {
       if (!ended) running.push({ id, attempt });
     }
     return running;
+  }
+
+  /** Attempts whose handler has begun and not ended (HeartbeatRequest.began). */
+  get begun(): { id: string; attempt: number }[] {
+    const begun: { id: string; attempt: number }[] = [];
+    for (const { id, attempt, began, ended } of this.attempts.values()) {
+      if (began && !ended) begun.push({ id, attempt });
+    }
+    return begun;
   }
 
   /** How many attempts have a handler running (without building the list). */
@@ -230,25 +243,6 @@ export class TaskRunner {
     }
   }
 
-  /** Sends output of a running attempt, up to the per-attempt limit, then one marker. */
-  private readonly output: AttemptOutput = (attempt, stream, text) => {
-    if (attempt.ended || text.length === 0 || attempt.outputChars > this.outputLimitChars) return;
-    const room = this.outputLimitChars - attempt.outputChars;
-    if (text.length <= room) {
-      attempt.outputChars += text.length;
-      this.sink(attempt.id, attempt.attempt, stream, text);
-      return;
-    }
-    attempt.outputChars = this.outputLimitChars + 1;
-    if (room > 0) this.sink(attempt.id, attempt.attempt, stream, text.slice(0, room));
-    this.sink(
-      attempt.id,
-      attempt.attempt,
-      'log',
-      `\n[output truncated on the worker at ${this.outputLimitChars} characters]\n`,
-    );
-  };
-
   /**
    * Runs one attempt in its slot: at once to the end for a handler that returns (or
    * throws) synchronously, else once its promise settles. Never rejects: a fault in here
@@ -258,6 +252,7 @@ export class TaskRunner {
     // Handed back while it waited for this slot: the leader has it again.
     if (attempt.handedBack) return DONE;
     attempt.began = true;
+    this.beganNotice?.(attempt.key, work.id, work.attempt);
     const context = new AttemptContext(work, attempt, this.log, this.output);
     const logsInfo = this.log.isLevelEnabled('info');
     const startedAtMs = logsInfo || this.observer ? performance.now() : 0;

@@ -117,6 +117,7 @@ export function createWorker(options: WorkerOptions): DroverWorker {
     slots,
     handlers,
     report: (outcome) => link.report(outcome),
+    began: (key, id, attempt) => link.began(key, id, attempt),
     logger: log,
     sink: (id, attempt, stream, data) => link.output(id, attempt, stream, data),
     outputLimitChars: options.outputLimitChars,

@@ -217,6 +217,7 @@ describe('hostile input to the leader', () => {
           instance: 'i',
           allowedCommands: [],
           timedStarts: false,
+          beganNotices: false,
           ...fields,
         }),
       );
@@ -276,6 +277,7 @@ describe('hostile input to the leader', () => {
         ],
         statusReason: '',
         output: [],
+        began: [],
       });
       const err = await refused;
       expect({ code: err.code, details: err.details }).toEqual({

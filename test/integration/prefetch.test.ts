@@ -240,3 +240,57 @@ describe('prefetch: recall of held tasks (work stealing)', () => {
     ]);
   });
 });
+
+describe('prefetch: a killed worker is charged only for what it began', () => {
+  const { cluster, clients } = useCluster();
+
+  it('runs the tasks it held elsewhere although they allow one attempt; those it began fail', async () => {
+    const { address } = await cluster().startLeader(['--prefetch', '4', ...SHORT_ENOUGH]);
+    const killed = await cluster().startWorker(address, 'w', ['--slots', '2']);
+    const api = clients(address);
+    await warmUp(api);
+    // One attempt each. Two begin on w, four wait there for a slot (long enough that no
+    // slot frees before the kill).
+    const ids = await api.scheduleMany(
+      Array.from({ length: 6 }, (_, i) => ({ id: `long${i}`, payload: '60000', maxAttempts: 1 })),
+    );
+    expect((await api.member('w'))?.runningTaskIds).toHaveLength(6);
+    // The leader has heard which two began: the other four say they are held.
+    const held = async () => {
+      const tasks = await Promise.all(ids.map((id) => api.task(id)));
+      return tasks.filter((t) => t.waiting === 'held: member w has not begun it yet');
+    };
+    await waitFor(async () => (await held()).length === 4, {
+      timeoutMs: 5_000,
+      what: 'the leader heard two tasks begin',
+    });
+    const heldIds = (await held()).map((t) => t.id);
+    const begun = ids.filter((id) => !heldIds.includes(id));
+    expect(begun.sort()).toEqual([...longsStartedOn(killed)].sort());
+    killed.kill('SIGKILL');
+    const other = await cluster().startWorker(address, 'other', ['--slots', '4']);
+    const shortIds = Array.from({ length: 10 }, (_, i) => `short${i}`);
+    await waitFor(
+      async () => {
+        const tasks = await api.tasks();
+        const open = tasks.filter(
+          (t) => !shortIds.includes(t.id) && t.status !== TaskStatus.TASK_STATUS_ERROR,
+        );
+        // The held ones run on `other` (60 s each): they are running there, begun.
+        return open.length === 4 && open.every((t) => t.memberId === 'other' && t.waiting === '');
+      },
+      { timeoutMs: 15_000, what: 'the held tasks running on the other worker' },
+    );
+    expect(longsStartedOn(other).sort()).toEqual(heldIds.sort());
+    for (const id of begun) {
+      const task = await api.task(id);
+      expect(task.status).toBe(TaskStatus.TASK_STATUS_ERROR);
+      expect(task.error).toMatch(/^member w was lost .* during attempt 1; no attempts left/);
+    }
+    const moved = await api.task(heldIds[0]!);
+    expect(moved.attempts.map((a) => [a.attempt, a.memberId, a.outcome])).toEqual([
+      [1, 'w', 'not started'],
+      [2, 'other', ''],
+    ]);
+  });
+});

@@ -140,6 +140,7 @@ describe('bad input gets a clear status and changes nothing', () => {
         kinds: [],
         allowedCommands: [],
         timedStarts: false,
+        beganNotices: false,
         instance: 'other',
       }),
     );

@@ -120,6 +120,7 @@ function joinMember(coordinator: LeaderApi, request: JoinRequest, guarded: boole
     kinds: new Set(request.kinds.length === 0 ? [DEFAULT_KIND] : request.kinds),
     allowedCommands: new Set(request.allowedCommands),
     timedStarts: request.timedStarts,
+    beganNotices: request.beganNotices,
   });
   return {
     heartbeatIntervalMs: timing.heartbeatIntervalMs,

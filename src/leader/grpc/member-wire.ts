@@ -53,6 +53,7 @@ export function heartbeatFromWire(request: HeartbeatRequest): HeartbeatInput {
     statusReason: request.statusReason.slice(0, 500),
     draining: request.draining,
     running: request.running.map((r) => ({ taskId: asTaskId(r.id), attempt: r.attempt })),
+    began: request.began.map((r) => ({ taskId: asTaskId(r.id), attempt: r.attempt })),
   };
 }
 

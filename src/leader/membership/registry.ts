@@ -39,6 +39,8 @@ export interface Member {
   allowedCommands: ReadonlySet<string>;
   /** It starts a task handed ahead at the task's run time (JoinRequest.timed_starts). */
   timedStarts: boolean;
+  /** It says which attempts it has begun (JoinRequest.began_notices). */
+  beganNotices: boolean;
   state: MemberState;
   stateSinceMs: number;
   /** Why it moved to its state ("no heartbeat for 3004 ms", "drained by an operator"). */
@@ -78,6 +80,8 @@ export interface JoinSpec {
   readonly allowedCommands?: ReadonlySet<string> | undefined;
   /** It honours start times on start orders (timed starts); false if absent. */
   readonly timedStarts?: boolean | undefined;
+  /** It says which attempts it has begun (HeartbeatRequest.began); false if absent. */
+  readonly beganNotices?: boolean | undefined;
   /** A fresh secret, kept only if this Join starts a new process's membership. */
   readonly session: string;
 }
@@ -133,6 +137,7 @@ export class MembershipRegistry {
       kinds: spec.kinds,
       allowedCommands: spec.allowedCommands ?? new Set(),
       timedStarts: spec.timedStarts ?? false,
+      beganNotices: spec.beganNotices ?? false,
       state: 'joining',
       stateSinceMs: nowMs,
       stateReason: 'joined',
@@ -151,6 +156,7 @@ export class MembershipRegistry {
       kinds: spec.kinds,
       allowedCommands: spec.allowedCommands ?? new Set(),
       timedStarts: spec.timedStarts ?? false,
+      beganNotices: spec.beganNotices ?? false,
       joinedAtMs: nowMs,
       lastHeartbeatAtMs: undefined,
       streamId: undefined,

@@ -20,7 +20,7 @@ function setup() {
     timedStartLeadMs: 100,
   });
   const join = (id: string, slots: number, timed = false) => {
-    scheduler.upsertWorker(m(id), slots, new Set(['default']), timed);
+    scheduler.upsertWorker(m(id), slots, new Set(['default']), { timedStarts: timed });
     scheduler.setEligible(m(id), true);
   };
   join('a', 1);

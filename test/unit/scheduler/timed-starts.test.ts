@@ -22,7 +22,7 @@ function setup({ slots = 1, timed = true }: { slots?: number; timed?: boolean } 
     timedStartLeadMs: LEAD_MS,
   });
   const join = (id: string, n: number, honours: boolean, kinds = ['default']) => {
-    scheduler.upsertWorker(m(id), n, new Set(kinds), honours);
+    scheduler.upsertWorker(m(id), n, new Set(kinds), { timedStarts: honours });
     scheduler.setEligible(m(id), true);
   };
   join('w', slots, timed);
@@ -221,7 +221,7 @@ describe('Scheduler: timed starts', () => {
     expect(tick(1_900).map((s) => [s.taskId, s.memberId])).toEqual([['d2', 'w']]);
     restarted.restore(scheduler.all().map((task) => ({ ...task })));
     const holder = scheduler.get(t('d2')).memberId!;
-    restarted.upsertWorker(holder, 1, new Set(['default']), true);
+    restarted.upsertWorker(holder, 1, new Set(['default']), { timedStarts: true });
     restarted.setEligible(holder, true);
     restarted.reconcile(holder, [{ taskId: t('d2'), attempt: 1 }], true, at(1_920));
     expect(restarted.get(t('d2')).status).toBe('running');

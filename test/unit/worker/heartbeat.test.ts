@@ -13,6 +13,7 @@ const state: WorkerState = {
   failedReason: undefined,
   draining: false,
   running: [],
+  began: [],
   runningCount: 0,
   freeSlots: 2,
 };
@@ -67,6 +68,7 @@ describe('buildHeartbeat', () => {
       {
         ...state,
         running: [{ id: 't', attempt: 1 }],
+        began: [{ id: 't', attempt: 1 }],
         runningCount: 1,
         freeSlots: 1,
         draining: true,
@@ -82,6 +84,7 @@ describe('buildHeartbeat', () => {
       statusReason: '',
       freeSlots: 1,
       running: [{ id: 't', attempt: 1 }],
+      began: [{ id: 't', attempt: 1 }],
       draining: true,
       finished: [
         { id: 'u', attempt: 3, result: 'r', error: undefined, permanent: false, notStarted: false },

@@ -11,6 +11,7 @@ import { waitFor } from '../../helpers/wait-for.js';
 
 const runner: LinkRunner = {
   running: [],
+  begun: [],
   runningCount: 0,
   freeSlots: 1,
   start: () => {},

@@ -99,4 +99,13 @@ describe('Outbox', () => {
     ]);
     expect(box.take(1).reports).toEqual([]);
   });
+
+  it('tells begun attempts once, leaving out those whose report goes instead', () => {
+    const { box } = outbox();
+    box.beganAttempt('a#1', 'a', 1);
+    box.beganAttempt('b#2', 'b', 2);
+    void box.report({ id: 'b', attempt: 2, result: 'done at once' });
+    expect(box.takeBegan()).toEqual([{ id: 'a', attempt: 1 }]);
+    expect(box.takeBegan()).toEqual([]);
+  });
 });

@@ -202,6 +202,31 @@ describe('TaskRunner', () => {
     expect(tasks.running).toEqual([{ id: 'plain', attempt: 1 }]);
   });
 
+  it('says when each attempt begins, and lists those begun and not ended', async () => {
+    const began: string[] = [];
+    let finishBusy = (): void => {};
+    const tasks = new TaskRunner({
+      slots: 1,
+      handlers: new Map<string, TaskHandler>([
+        ['busy', () => new Promise<string>((resolve) => (finishBusy = () => resolve('done')))],
+      ]),
+      report: () => Promise.resolve(),
+      began: (key) => began.push(key),
+      logger: pino({ level: 'silent' }),
+    });
+    tasks.start({ id: 'first', attempt: 1, kind: 'busy', payload: '' });
+    tasks.start({ id: 'held', attempt: 3, kind: 'busy', payload: '' });
+    await flush();
+    // One slot: the second is held, not begun.
+    expect(began).toEqual(['first#1']);
+    expect(tasks.begun).toEqual([{ id: 'first', attempt: 1 }]);
+    expect(tasks.running).toHaveLength(2);
+    finishBusy();
+    await flush();
+    expect(began).toEqual(['first#1', 'held#3']);
+    expect(tasks.begun).toEqual([{ id: 'held', attempt: 3 }]);
+  });
+
   it('a keyed attempt waiting for a slot is checked again as it starts: past the fence it starts stopped', async () => {
     const reports: AttemptOutcome[] = [];
     const ran: string[] = [];

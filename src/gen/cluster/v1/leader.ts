@@ -154,6 +154,13 @@ export interface JoinRequest {
    * task shortly before the task's run time (a timed start), for the worker to start then.
    */
   timedStarts: boolean;
+  /**
+   * The worker tells the leader which attempts it has begun (HeartbeatRequest.began). The
+   * leader then does not count an attempt it never heard begin against the task's attempts
+   * when this worker is lost (it held the task ahead of a free slot, say): a task with one
+   * attempt is not failed by the loss of a worker that never ran it.
+   */
+  beganNotices: boolean;
 }
 
 /** JoinResponse tells the worker the timings it must keep. */
@@ -364,6 +371,13 @@ export interface HeartbeatRequest {
    * has received in HeartbeatResponse.heard_serial. 0: not counted.
    */
   serial: number;
+  /**
+   * Attempts whose handler has begun. A message that lists `running` lists here every
+   * attempt it has begun and not ended; any other lists those begun since the last message
+   * (an attempt reported in the same message need not be). Read only from a worker that
+   * joined with JoinRequest.began_notices.
+   */
+  began: RunningTask[];
 }
 
 /** OutputChunk is a piece of one attempt's output, as the worker sends it. */
@@ -403,6 +417,7 @@ function createBaseJoinRequest(): JoinRequest {
     instance: '',
     allowedCommands: [],
     timedStarts: false,
+    beganNotices: false,
   };
 }
 
@@ -428,6 +443,9 @@ export const JoinRequest: MessageFns<JoinRequest> = {
     }
     if (message.timedStarts !== false) {
       writer.uint32(56).bool(message.timedStarts);
+    }
+    if (message.beganNotices !== false) {
+      writer.uint32(64).bool(message.beganNotices);
     }
     return writer;
   },
@@ -501,6 +519,14 @@ export const JoinRequest: MessageFns<JoinRequest> = {
             message.timedStarts = reader.bool();
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.beganNotices = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -532,6 +558,11 @@ export const JoinRequest: MessageFns<JoinRequest> = {
         : isSet(object.timed_starts)
           ? globalThis.Boolean(object.timed_starts)
           : false,
+      beganNotices: isSet(object.beganNotices)
+        ? globalThis.Boolean(object.beganNotices)
+        : isSet(object.began_notices)
+          ? globalThis.Boolean(object.began_notices)
+          : false,
     };
   },
 
@@ -558,6 +589,9 @@ export const JoinRequest: MessageFns<JoinRequest> = {
     if (message.timedStarts !== false) {
       obj.timedStarts = message.timedStarts;
     }
+    if (message.beganNotices !== false) {
+      obj.beganNotices = message.beganNotices;
+    }
     return obj;
   },
 
@@ -573,6 +607,7 @@ export const JoinRequest: MessageFns<JoinRequest> = {
     message.instance = object.instance ?? '';
     message.allowedCommands = object.allowedCommands?.map((e) => e) || [];
     message.timedStarts = object.timedStarts ?? false;
+    message.beganNotices = object.beganNotices ?? false;
     return message;
   },
 };
@@ -2324,6 +2359,7 @@ function createBaseHeartbeatRequest(): HeartbeatRequest {
     output: [],
     session: '',
     serial: 0,
+    began: [],
   };
 }
 
@@ -2358,6 +2394,9 @@ export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
     }
     if (message.serial !== 0) {
       writer.uint32(80).uint64(message.serial);
+    }
+    for (const v of message.began) {
+      RunningTask.encode(v!, writer.uint32(90).fork()).join();
     }
     return writer;
   },
@@ -2455,6 +2494,14 @@ export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
             message.serial = longToNumber(reader.uint64());
             continue;
           }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.began.push(RunningTask.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2493,6 +2540,9 @@ export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
         : [],
       session: isSet(object.session) ? globalThis.String(object.session) : '',
       serial: isSet(object.serial) ? globalThis.Number(object.serial) : 0,
+      began: globalThis.Array.isArray(object?.began)
+        ? object.began.map((e: any) => RunningTask.fromJSON(e))
+        : [],
     };
   },
 
@@ -2528,6 +2578,9 @@ export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
     if (message.serial !== 0) {
       obj.serial = Math.round(message.serial);
     }
+    if (message.began?.length) {
+      obj.began = message.began.map((e) => RunningTask.toJSON(e));
+    }
     return obj;
   },
 
@@ -2546,6 +2599,7 @@ export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
     message.output = object.output?.map((e) => OutputChunk.fromPartial(e)) || [];
     message.session = object.session ?? '';
     message.serial = object.serial ?? 0;
+    message.began = object.began?.map((e) => RunningTask.fromPartial(e)) || [];
     return message;
   },
 };

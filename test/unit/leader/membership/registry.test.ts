@@ -255,6 +255,7 @@ describe('MembershipRegistry.join, in detail', () => {
       kinds: new Set(['default']),
       allowedCommands: new Set(),
       timedStarts: false,
+      beganNotices: false,
       state: 'joining',
       stateSinceMs: clock.nowMs(),
       stateReason: 'joined',
