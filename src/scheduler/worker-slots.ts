@@ -317,8 +317,9 @@ export class WorkerSlots {
   /**
    * Per worker that holds tasks beyond its slots, those tasks, newest hand-off first: the
    * ones it will start last, as a worker starts what it holds in the order it got it. An
-   * estimate (the leader does not hear of starts, and a report on its way still holds a
-   * slot here); timed starts before their run time are not among them.
+   * estimate by count (a report on its way still holds a slot here; recallHeld passes
+   * over those the worker said it began); timed starts before their run time are not
+   * among them.
    */
   *heldAhead(): Generator<{ memberId: MemberId; taskIds: TaskId[] }> {
     for (const worker of this.workers.values()) {
