@@ -152,7 +152,7 @@ export class MemberLifecycle {
     }
     // Before the reconcile: what it began and re-attaches counts as begun if it is lost.
     if (input.began !== undefined && input.began.length > 0 && membership.get(id)?.beganNotices) {
-      scheduler.noteBegan(id, input.began);
+      scheduler.noteBegan(this.now(), id, input.began);
     }
     if (!first && input.running.length === 0) return;
     const { changed, stops } = scheduler.reconcile(id, input.running, first, this.now());

@@ -1,8 +1,8 @@
-import { countLossAgain } from './unbegun-loss.js';
 import { StaleError } from '../shared/errors.js';
 import { retryDelayMs, type TaskPolicyDefaults } from './retry-policy.js';
 import type { AttemptFailure, Changes, CompletionReport, StopOrder } from './scheduler-types.js';
 import { attemptsInSeries, type TaskRecord } from './task.js';
+import { countLossAgain, heldPastDeadline } from './unbegun-loss.js';
 import { finishTask, requeueAtHead, unqueueTask, type QueueContext } from './task-moves.js';
 import type { KeyLimits } from './key-limits.js';
 import type { WorkerSlots } from './worker-slots.js';
@@ -151,6 +151,10 @@ export function expireAttempts(
   const failures: AttemptFailure[] = [];
   for (const task of ctx.index.pastDeadline(nowMs)) {
     const memberId = task.memberId!;
+    if (heldPastDeadline(task, ctx.slots.sendsBeganNotices(memberId))) {
+      ctx.index.restartTimeout(task, nowMs);
+      continue;
+    }
     const reason = `attempt ${task.attempt} timed out after ${task.timeoutMs} ms`;
     ctx.slots.markStopping(memberId, task.id, task.attempt);
     stops.push({ memberId, taskId: task.id, attempt: task.attempt, reason });

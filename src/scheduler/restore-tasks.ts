@@ -21,6 +21,10 @@ export function restoreTasks(
   const { kept, ignored } = ctx.index.restore(records);
   const pending: TaskRecord[] = [];
   for (const task of kept) {
+    // Taken as begun: which running tasks were only held on their worker died with the
+    // last leader, so their timeouts count from their start and a lost worker is charged
+    // for them, as for a worker that sends no began notices.
+    if (task.status === 'running') task.begunAttempt = task.attempt;
     // Those waiting out a retry backoff are queued when promoteDue says.
     if (task.status === 'pending' && task.retryAtMs === undefined) pending.push(task);
     // A running task may still run on a worker that has not re-attached it yet: it

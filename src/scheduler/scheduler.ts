@@ -319,8 +319,8 @@ export class Scheduler {
   }
 
   /** The worker says it has begun these attempts (see unbegun-loss.ts). */
-  noteBegan(id: MemberId, began: readonly RunningAttempt[]): void {
-    noteBegan(this.ctx.index, id, began);
+  noteBegan(nowMs: number, id: MemberId, began: readonly RunningAttempt[]): void {
+    noteBegan(this.index, nowMs, id, began);
   }
 
   /** Allows or stops new work to a worker (alive vs suspect, draining, joining). */

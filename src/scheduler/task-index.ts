@@ -258,6 +258,14 @@ export class TaskIndex {
     return dueBy(this.deadlines, nowMs);
   }
 
+  /** The running task's timeout counts from `atMs` on (its attempt began then). */
+  restartTimeout(task: TaskRecord, atMs: number): void {
+    if (task.status !== 'running' || task.timeoutMs <= 0) return;
+    this.untrackDeadline(task);
+    task.timeoutFrom = { attempt: task.attempt, atMs };
+    this.trackDeadline(task);
+  }
+
   /** Failed tasks (status error) in creation order, at most `limit` (dead letters). */
   failed(limit: number): TaskRecord[] {
     const tasks: TaskRecord[] = [];
@@ -345,5 +353,7 @@ function runAtKey(task: TaskRecord): TimeKey {
 }
 
 function deadlineKey(task: TaskRecord): TimeKey {
-  return [task.startedAtMs! + task.timeoutMs, task.seq];
+  const { timeoutFrom } = task;
+  const fromMs = timeoutFrom?.attempt === task.attempt ? timeoutFrom.atMs : task.startedAtMs!;
+  return [fromMs + task.timeoutMs, task.seq];
 }

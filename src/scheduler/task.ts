@@ -202,6 +202,12 @@ export interface TaskRecord {
    * worker re-attaches or reports it (then it counts again). Not stored.
    */
   uncountedLossAttempt?: number | undefined;
+  /**
+   * Where the current attempt's timeout counts from, when not from `startedAtMs`: when its
+   * worker said it began it, or when the timeout was put off because it had not (see
+   * unbegun-loss.ts). Not stored.
+   */
+  timeoutFrom?: { readonly attempt: number; readonly atMs: number } | undefined;
   /** How many losses of its worker this task has had uncounted (bounded). Not stored. */
   uncountedLosses?: number | undefined;
   /** The attempts this leader saw (the leader's attempt log; not stored). */

@@ -49,16 +49,31 @@ export function countLossAgain(task: TaskRecord): void {
   task.uncountedLosses = Math.max(0, (task.uncountedLosses ?? 1) - 1);
 }
 
-/** Marks the attempts a worker says it began, if they are still its current ones. */
+/**
+ * Marks the attempts a worker says it began, if they are still its current ones. Their
+ * timeouts count from now: a task held ahead of a free slot must not run out of time
+ * before it runs.
+ */
 export function noteBegan(
-  index: Pick<TaskIndex, 'get'>,
+  index: Pick<TaskIndex, 'get' | 'restartTimeout'>,
+  nowMs: number,
   memberId: MemberId,
   began: readonly RunningAttempt[],
 ): void {
   for (const { taskId, attempt } of began) {
     const task = index.get(taskId);
-    if (task !== undefined && task.attempt === attempt && task.memberId === memberId) {
-      task.begunAttempt = attempt;
-    }
+    if (task === undefined || task.attempt !== attempt || task.memberId !== memberId) continue;
+    if (task.begunAttempt === attempt) continue;
+    task.begunAttempt = attempt;
+    index.restartTimeout(task, Math.max(nowMs, task.startedAtMs ?? nowMs));
   }
+}
+
+/**
+ * True if a running task past its deadline only waits on its worker, unbegun: its worker
+ * sends began notices and has not said it began this attempt. Its timeout is put off a
+ * whole timeout from now (and starts again when the notice comes) instead of failing it.
+ */
+export function heldPastDeadline(task: TaskRecord, workerSendsNotices: boolean): boolean {
+  return workerSendsNotices && task.begunAttempt !== task.attempt;
 }

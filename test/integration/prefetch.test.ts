@@ -294,3 +294,26 @@ describe('prefetch: a killed worker is charged only for what it began', () => {
     ]);
   });
 });
+
+describe('prefetch: a held task’s timeout counts from its start', () => {
+  const { cluster, clients } = useCluster();
+
+  it('does not time out a task while it waits on its worker for a slot', async () => {
+    const { address } = await cluster().startLeader(['--prefetch', '4', ...SHORT_ENOUGH]);
+    const worker = await cluster().startWorker(address, 'w', ['--slots', '1']);
+    const api = clients(address);
+    await warmUp(api);
+    // One call: both go to w's one slot at once, `held` ahead of it for 1.5 s, with a
+    // timeout of 1 s and one attempt. Counted from the hand-off, it would fail unrun.
+    await api.scheduleMany([
+      { id: 'long0', payload: '1500' },
+      { id: 'held', payload: '10', timeoutMs: 1000, maxAttempts: 1 },
+    ]);
+    expect((await api.member('w'))?.runningTaskIds).toHaveLength(2);
+    await api.whenAllFinished('both finished', 15_000);
+    const held = await api.task('held');
+    expect(held.status).toBe(TaskStatus.TASK_STATUS_COMPLETED);
+    expect(held.attempts).toHaveLength(1);
+    expect(worker.linesWith('task started').map((l) => l['taskId'])).toContain('held');
+  });
+});

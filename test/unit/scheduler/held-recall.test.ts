@@ -104,7 +104,7 @@ describe('Scheduler.recallHeld', () => {
   it('leaves a task its worker said it began (its worker would run it on)', () => {
     const { clock, scheduler, join, recall } = setup();
     // a's slot was busy by the leader's count, but a says it began t4 (t1 ended unreported).
-    scheduler.noteBegan(m('a'), [{ taskId: t('t4'), attempt: 1 }]);
+    scheduler.noteBegan(clock.nowMs(), m('a'), [{ taskId: t('t4'), attempt: 1 }]);
     join('b', 1);
     clock.advance(HELD_FOR_MS);
     expect(recall()).toEqual([['a', 't3']]);

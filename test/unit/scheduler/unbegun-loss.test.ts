@@ -28,6 +28,7 @@ function setup(notices = true) {
     scheduler.schedule(clock.nowMs(), { id, payload: 'p', maxAttempts: 1, ...extra }).task;
   const began = (memberId: string, ...ids: string[]) =>
     scheduler.noteBegan(
+      clock.nowMs(),
       m(memberId),
       ids.map((id) => ({ taskId: t(id), attempt: scheduler.get(t(id)).attempt })),
     );
@@ -87,7 +88,7 @@ describe('Scheduler: a lost worker is charged an attempt only for what it said i
     scheduler.assign(clock.nowMs());
     join('b', 1);
     // A notice from b for a's attempt changes nothing: losing a does not charge t1.
-    scheduler.noteBegan(m('b'), [{ taskId: t('t1'), attempt: 1 }]);
+    scheduler.noteBegan(clock.nowMs(), m('b'), [{ taskId: t('t1'), attempt: 1 }]);
     lose('a');
     expect(attemptsInSeries(scheduler.get(t('t1')))).toBe(0);
     // A notice of an attempt the task has left behind is ignored too.
@@ -130,7 +131,7 @@ describe('Scheduler: a lost worker is charged an attempt only for what it said i
     expect(scheduler.get(t('t1'))).toMatchObject({ status: 'running', memberId: 'a' });
     expect(attemptsInSeries(scheduler.get(t('t1')))).toBe(1);
     // Now it says it began, and is lost again: the task had its one attempt.
-    scheduler.noteBegan(m('a'), [{ taskId: t('t1'), attempt: 1 }]);
+    scheduler.noteBegan(clock.nowMs(), m('a'), [{ taskId: t('t1'), attempt: 1 }]);
     lose('a');
     join('b', 1);
     expect(scheduler.assign(clock.nowMs()).starts).toEqual([]);
@@ -173,5 +174,47 @@ describe('Scheduler: a lost worker is charged an attempt only for what it said i
     expect(() =>
       scheduler.complete(clock.nowMs(), { taskId: t('t1'), attempt: 1, memberId: m('a') }),
     ).toThrow(StaleError);
+  });
+
+  it('counts a held task’s timeout from when its worker says it began it, not the hand-off', () => {
+    const { clock, scheduler, schedule, began, warmUp } = setup();
+    warmUp();
+    schedule('first', { timeoutMs: 1000 });
+    schedule('held', { timeoutMs: 1000 });
+    scheduler.assign(clock.nowMs());
+    began('a', 'first');
+    clock.advance(1000);
+    // `first` ran out of time; `held` waited for a's slot all along: it is put off.
+    const expired = scheduler.expire(clock.nowMs());
+    expect(expired.stops.map((s) => s.taskId)).toEqual(['first']);
+    expect(scheduler.get(t('held')).status).toBe('running');
+    clock.advance(500);
+    began('a', 'held'); // its timeout counts from here: 1,500 ms after the hand-off
+    clock.advance(999);
+    expect(scheduler.expire(clock.nowMs()).stops).toEqual([]);
+    clock.advance(1);
+    expect(scheduler.expire(clock.nowMs()).stops.map((s) => s.taskId)).toEqual(['held']);
+  });
+
+  it('times out from the hand-off for a worker that sends no notices, and after a restart', () => {
+    const { clock, scheduler, schedule, warmUp } = setup(false);
+    warmUp();
+    schedule('first', { timeoutMs: 1000 });
+    schedule('held', { timeoutMs: 1000 });
+    scheduler.assign(clock.nowMs());
+    clock.advance(1000);
+    expect(scheduler.expire(clock.nowMs()).stops.map((s) => s.taskId)).toEqual(['first', 'held']);
+
+    const { scheduler: noticing, schedule: again, warmUp: warm } = setup();
+    warm();
+    again('t1', { timeoutMs: 1000 });
+    noticing.assign(clock.nowMs());
+    // A leader restarted from the store takes running tasks as begun (it cannot know).
+    const restarted = new Scheduler({ maxPayloadBytes: 64 });
+    restarted.restore(noticing.all().map((task) => ({ ...task, begunAttempt: undefined })));
+    restarted.upsertWorker(m('a'), 1, new Set(['default']), { beganNotices: true });
+    expect(restarted.get(t('t1')).begunAttempt).toBe(1);
+    clock.advance(1000);
+    expect(restarted.expire(clock.nowMs()).stops.map((s) => s.taskId)).toEqual(['t1']);
   });
 });
