@@ -59,8 +59,11 @@ function assignFrom(
   }
 }
 
-/** Starts a task's next attempt on a worker just taken from the line, which has a free slot. */
-function startAttempt(
+/**
+ * Starts a task's next attempt on a worker (just taken from a line, or chosen by a
+ * priority swap), ahead of a free slot if it has none.
+ */
+export function startAttempt(
   ctx: AssignContext,
   nowMs: number,
   task: TaskRecord,

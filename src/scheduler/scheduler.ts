@@ -25,6 +25,7 @@ import type { Priority, TaskRecord, TaskStatus } from './task.js';
 import { TaskIndex, type TaskPage, type TaskQuery } from './task-index.js';
 import { queueAtTail, requeueAtHead } from './task-moves.js';
 import {
+  holdLostKeys,
   reconcile,
   removeWorker,
   requeueUnclaimed,
@@ -32,6 +33,7 @@ import {
 } from './worker-loss.js';
 import { cancelTask } from './cancel-task.js';
 import { recallHeld, type RecallOrder } from './held-recall.js';
+import { swapForPriority } from './priority-swap.js';
 import { TimedStarts } from './timed-starts.js';
 import { waitingReason } from './waiting-reason.js';
 import { WorkerSlots } from './worker-slots.js';
@@ -235,12 +237,18 @@ export class Scheduler {
   }
 
   /**
-   * Tasks held ahead on busy workers for `heldForMs` or more while another worker has a
-   * free slot for them: their workers are asked to hand them back if they have not begun
-   * them (see held-recall.ts). Changes nothing until a worker does.
+   * Rebalances what busy workers hold ahead of their slots, unbegun: recalls tasks held
+   * `heldForMs` or more while another worker has a free slot for them (held-recall.ts),
+   * and, with no slot free, swaps a queued task ahead for a held one of lower priority
+   * (priority-swap.ts). Save `changed` before sending the starts; recalls are advisory.
    */
-  recallHeld(nowMs: number, heldForMs: number): RecallOrder[] {
-    return recallHeld(this.ctx, nowMs, heldForMs);
+  rebalanceHeld(
+    nowMs: number,
+    heldForMs: number,
+  ): Changes & { starts: StartOrder[]; recalls: RecallOrder[] } {
+    const recalls = recallHeld(this.ctx, nowMs, heldForMs);
+    const swaps = swapForPriority(this.ctx, nowMs);
+    return { ...swaps, recalls: [...recalls, ...swaps.recalls] };
   }
 
   /**
@@ -337,14 +345,7 @@ export class Scheduler {
    * key keep counting against their keys until then.
    */
   removeWorker(id: MemberId, why: string, keyHoldUntilMs?: number, nowMs?: number): Changes {
-    // The worker may still be running its keyed attempts (cut off, not dead) until its
-    // fence stops them: they go on counting against their keys until `keyHoldUntilMs`.
-    if (keyHoldUntilMs !== undefined) {
-      for (const { taskId, key, attempt } of this.slots.keyedHolds(id)) {
-        const hold = { taskId, attempt: attempt ?? this.index.require(taskId).attempt };
-        this.keyLimits.holdLost({ ...hold, memberId: id, key }, keyHoldUntilMs);
-      }
-    }
+    if (keyHoldUntilMs !== undefined) holdLostKeys(this.ctx, id, keyHoldUntilMs);
     return removeWorker(this.ctx, id, why, nowMs);
   }
 

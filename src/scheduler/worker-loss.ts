@@ -12,8 +12,22 @@ import { countLossAgain, forgiveLoss, lostBeforeBegun } from './unbegun-loss.js'
  */
 export interface WorkerLossContext extends QueueContext {
   readonly slots: WorkerSlots;
-  /** Told when a task counted as lost against its key is re-attached by its worker. */
-  readonly keyLimits: Pick<KeyLimits, 'claimed'>;
+  /**
+   * Told when a lost worker's keyed tasks go on counting against their keys, and when one
+   * counted so is re-attached by its worker.
+   */
+  readonly keyLimits: Pick<KeyLimits, 'claimed' | 'holdLost'>;
+}
+
+/**
+ * A lost worker may still be running its keyed attempts (cut off, not dead) until its
+ * fence stops them: they go on counting against their keys until `untilMs`.
+ */
+export function holdLostKeys(ctx: WorkerLossContext, id: MemberId, untilMs: number): void {
+  for (const { taskId, key, attempt } of ctx.slots.keyedHolds(id)) {
+    const hold = { taskId, attempt: attempt ?? ctx.index.require(taskId).attempt };
+    ctx.keyLimits.holdLost({ ...hold, memberId: id, key }, untilMs);
+  }
 }
 
 /** Forgets a worker and requeues its running tasks; see {@link Scheduler.removeWorker}. */

@@ -321,7 +321,7 @@ export class WorkerSlots {
    * over those the worker said it began); timed starts before their run time are not
    * among them.
    */
-  *heldAhead(): Generator<{ memberId: MemberId; taskIds: TaskId[] }> {
+  *heldAhead(): Generator<{ memberId: MemberId; taker: Taker; taskIds: TaskId[] }> {
     for (const worker of this.workers.values()) {
       const extra = this.slotsUsed(worker) - worker.slots;
       if (extra <= 0) continue;
@@ -331,7 +331,7 @@ export class WorkerSlots {
       for (let i = handedOut.length - 1; i >= 0 && taskIds.length < extra; i--) {
         if (!timed.has(handedOut[i]!)) taskIds.push(handedOut[i]!);
       }
-      yield { memberId: worker.id, taskIds };
+      yield { memberId: worker.id, taker: worker, taskIds };
     }
   }
 

@@ -317,3 +317,36 @@ describe('prefetch: a held task’s timeout counts from its start', () => {
     expect(worker.linesWith('task started').map((l) => l['taskId'])).toContain('held');
   });
 });
+
+describe('prefetch: a HIGH task swaps in for a held lower one', () => {
+  const { cluster, clients } = useCluster();
+
+  it('starts a HIGH task at the worker’s next free slot though it holds all it may', async () => {
+    const { address, http } = await cluster().startLeader(['--prefetch', '8', ...SHORT_ENOUGH]);
+    const worker = await cluster().startWorker(address, 'w', ['--slots', '2']);
+    const api = clients(address);
+    await warmUp(api);
+    // All w may hold: 2 in its slots, 8 ahead. The HIGH task then waits in the leader's
+    // queue, where without the swap it would wait until w held fewer than its slots.
+    const ids = await api.scheduleMany(
+      Array.from({ length: 10 }, (_, i) => ({ id: `long${i}`, payload: '1000' })),
+    );
+    expect((await api.member('w'))?.runningTaskIds).toHaveLength(10);
+    await api.schedule({ id: 'urgent', payload: '1', priority: TaskPriority.TASK_PRIORITY_HIGH });
+    await api.whenAllFinished('every task finished', 20_000);
+    const started = worker
+      .linesWith('task started')
+      .map((l) => String(l['taskId']))
+      .filter((id) => !id.startsWith('short'));
+    // urgent took one of the two slots freed by long0 and long1, ahead of long2..long8.
+    expect(started.slice(0, 2).sort()).toEqual(['long0', 'long1']);
+    expect(started.slice(2, 4)).toContain('urgent');
+    // The newest held task went back to the queue unstarted and ran once, later.
+    expect(worker.linesWith('task handed back unstarted').map((l) => l['taskId'])).toEqual([
+      'long9',
+    ]);
+    expect(started.filter((id) => id === 'long9')).toHaveLength(1);
+    expect(started.sort()).toEqual([...ids, 'urgent'].sort());
+    expect(await counter(http, 'drover_task_recalls_total')).toBe(1);
+  });
+});

@@ -1,10 +1,14 @@
 import type { Scheduler } from '../../scheduler/scheduler.js';
+import type { Assignment } from '../assignment.js';
+import type { CommitPipeline } from '../commit-pipeline.js';
 import type { WorkChannels } from '../work-channels.js';
 import type { MaintenanceJob } from './maintenance.js';
 
-/** What recalling held tasks reads and drives. */
+/** What rebalancing held tasks reads and drives. */
 export interface HeldRecallDeps {
-  readonly scheduler: Pick<Scheduler, 'recallHeld'>;
+  readonly scheduler: Pick<Scheduler, 'rebalanceHeld'>;
+  readonly commits: Pick<CommitPipeline, 'then'>;
+  readonly assignment: Pick<Assignment, 'dispatch'>;
   readonly channels: Pick<WorkChannels, 'sendRecall'>;
   /**
    * How long a task held ahead may wait on its worker before it is recalled for a free
@@ -17,8 +21,10 @@ export interface HeldRecallDeps {
 }
 
 /**
- * Asks busy workers to hand back tasks held ahead too long while another worker has a
- * free slot (see held-recall.ts in the scheduler). Nothing is saved: the task changes only
+ * Rebalances what busy workers hold ahead of their slots (see Scheduler.rebalanceHeld):
+ * asks them to hand back tasks held too long while another worker has a free slot, and
+ * hands a queued task of higher priority ahead in place of a held one it recalls. The
+ * starts are saved before they are sent, as any assignment; a recalled task changes only
  * when its worker reports it handed back, which is saved as any report.
  */
 export class HeldRecall implements MaintenanceJob {
@@ -27,8 +33,16 @@ export class HeldRecall implements MaintenanceJob {
   constructor(private readonly deps: HeldRecallDeps) {}
 
   run(nowMs: number): void {
-    const orders = this.deps.scheduler.recallHeld(nowMs, this.deps.heldForMs);
-    for (const order of orders) this.deps.channels.sendRecall(order);
-    if (orders.length > 0) this.deps.onRecalls?.(orders.length);
+    const { changed, starts, recalls } = this.deps.scheduler.rebalanceHeld(
+      nowMs,
+      this.deps.heldForMs,
+    );
+    if (recalls.length === 0) return;
+    this.deps.commits.then(changed, () => {
+      // The start first: the worker then holds the higher task before it gives one back.
+      if (starts.length > 0) this.deps.assignment.dispatch(starts);
+      for (const order of recalls) this.deps.channels.sendRecall(order);
+    });
+    this.deps.onRecalls?.(recalls.length);
   }
 }

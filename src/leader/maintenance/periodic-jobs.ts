@@ -46,6 +46,8 @@ export function periodicJobs(deps: PeriodicJobsDeps): MaintenanceJob[] {
     deps.reattach,
     new HeldRecall({
       scheduler,
+      commits,
+      assignment,
       channels,
       heldForMs,
       onRecalls: metrics && ((count) => metrics.countRecalls(count)),

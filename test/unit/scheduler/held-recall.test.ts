@@ -33,11 +33,11 @@ function setup() {
     't4',
   ]);
   const recall = () =>
-    scheduler.recallHeld(clock.nowMs(), HELD_FOR_MS).map((r) => [r.memberId, r.taskId]);
+    scheduler.rebalanceHeld(clock.nowMs(), HELD_FOR_MS).recalls.map((r) => [r.memberId, r.taskId]);
   return { clock, scheduler, join, schedule, recall };
 }
 
-describe('Scheduler.recallHeld', () => {
+describe('Scheduler.rebalanceHeld: recall for a free slot', () => {
   it('asks for the newest tasks held too long, as many as another worker has free slots, once', () => {
     const { clock, scheduler, join, recall } = setup();
     expect(recall()).toEqual([]); // nobody has a free slot
@@ -45,7 +45,7 @@ describe('Scheduler.recallHeld', () => {
     clock.advance(HELD_FOR_MS - 1);
     expect(recall()).toEqual([]); // held as long as prefetch expects: no bouncing
     clock.advance(1);
-    const [first] = scheduler.recallHeld(clock.nowMs(), HELD_FOR_MS);
+    const [first] = scheduler.rebalanceHeld(clock.nowMs(), HELD_FOR_MS).recalls;
     expect(first).toMatchObject({
       memberId: 'a',
       taskId: 't4',
@@ -68,7 +68,7 @@ describe('Scheduler.recallHeld', () => {
       ['t3', 'b'],
       ['t4', 'b'],
     ]);
-    expect(scheduler.recallHeld(clock.nowMs(), HELD_FOR_MS)).toEqual([]); // b is full now
+    expect(scheduler.rebalanceHeld(clock.nowMs(), HELD_FOR_MS).recalls).toEqual([]); // b is full now
   });
 
   it('asks for a task again after its next hand-off, and never one only its worker may run', () => {

@@ -23,7 +23,7 @@ function setup(count: number) {
     queue: new TaskQueue(),
     seqs: new QueueSeqs(),
     slots: new WorkerSlots(),
-    keyLimits: { claimed: () => {} },
+    keyLimits: { claimed: () => {}, holdLost: () => {} },
   };
   for (const id of ['a', 'b']) ctx.slots.upsert(m(id), 2, new Set(['default']));
   const tasks = Array.from({ length: count }, () => {
@@ -115,7 +115,10 @@ describe('reconcile', () => {
     run(ctx, t4, 'a');
     const claimed: string[] = [];
     const listed = [{ taskId: t2.id, attempt: 1 }];
-    const withKeys = { ...ctx, keyLimits: { claimed: (id: TaskId) => void claimed.push(id) } };
+    const withKeys = {
+      ...ctx,
+      keyLimits: { ...ctx.keyLimits, claimed: (id: TaskId) => void claimed.push(id) },
+    };
     // A later heartbeat of the stream (not its first) changes nothing of the sort.
     expect(reconcile(withKeys, m('a'), listed, false).changed).toEqual([]);
     expect(t1.status).toBe('running');
