@@ -1,4 +1,5 @@
 import type { MemberId, TaskId } from '../shared/ids.js';
+import { PRIORITY_RANK as RANK, type TaskRecord } from './task.js';
 import type { TaskIndex } from './task-index.js';
 import type { WorkerSlots } from './worker-slots.js';
 
@@ -24,20 +25,18 @@ export interface RecallContext {
  * worker's tasks turned long, and would wait on behind them while a slot idles elsewhere.
  * The worker hands such a task back unstarted (or, if it has begun it, runs it on), the
  * task returns to its FIFO place and the next round gives it to the free slot. At most as
- * many as there are free slots (less those asked for and not handed back yet), newest
- * hand-off first (those would start last), each attempt asked once. Pure: the caller
- * sends the orders.
+ * many as there are free slots (less those asked for and not handed back yet), highest
+ * priority first, then newest hand-off first (those would start last), each attempt asked
+ * once. Pure: the caller sends the orders.
  */
 export function recallHeld(ctx: RecallContext, nowMs: number, heldForMs: number): RecallOrder[] {
   const idle = ctx.slots.idleSlots();
   if (idle.length === 0) return [];
   const orders: RecallOrder[] = [];
   for (const { memberId, taskIds } of ctx.slots.heldAhead()) {
-    for (const taskId of taskIds) {
-      const task = ctx.index.get(taskId);
-      if (task === undefined || task.status !== 'running' || task.memberId !== memberId) continue;
-      // Pinned here; or its worker said it began it (it would run on, not hand it back).
-      if (task.targetMemberId !== undefined || task.begunAttempt === task.attempt) continue;
+    const held = recallable(ctx, memberId, taskIds);
+    const lowest = Math.min(...held.map((task) => RANK[task.priority]));
+    for (const task of held) {
       const taker = idle.find(
         (i) => i.free > 0 && i.taker.id !== memberId && i.taker.kinds.has(task.kind),
       );
@@ -46,17 +45,40 @@ export function recallHeld(ctx: RecallContext, nowMs: number, heldForMs: number)
         taker.free--; // asked for already, not handed back yet: a free slot waits for it
         continue;
       }
+      // One that outranks another held there goes at once: it was swapped in for
+      // priority (priority-swap.ts), and a free slot now beats its worker's next one.
       const heldMs = nowMs - (task.startedAtMs ?? nowMs);
-      if (heldMs < heldForMs) continue;
+      if (heldMs < heldForMs && RANK[task.priority] === lowest) continue;
       taker.free--;
       task.recalledAttempt = task.attempt;
       orders.push({
         memberId,
-        taskId,
+        taskId: task.id,
         attempt: task.attempt,
         reason: `held unstarted for ${Math.round(heldMs)} ms while ${taker.taker.id} has a free slot`,
       });
     }
   }
   return orders;
+}
+
+/**
+ * The tasks a worker holds ahead that may be recalled: still its own and running, not
+ * pinned to it, not said begun; highest priority first, newest hand-off first within one
+ * (`taskIds` is newest first, and the sort is stable).
+ */
+function recallable(
+  ctx: RecallContext,
+  memberId: MemberId,
+  taskIds: readonly TaskId[],
+): TaskRecord[] {
+  const held: TaskRecord[] = [];
+  for (const taskId of taskIds) {
+    const task = ctx.index.get(taskId);
+    if (task === undefined || task.status !== 'running' || task.memberId !== memberId) continue;
+    // Pinned here; or its worker said it began it (it would run on, not hand it back).
+    if (task.targetMemberId !== undefined || task.begunAttempt === task.attempt) continue;
+    held.push(task);
+  }
+  return held.sort((a, b) => RANK[b.priority] - RANK[a.priority]);
 }

@@ -1,9 +1,7 @@
 import { startAttempt, type AssignContext } from './assign-round.js';
 import type { RecallOrder } from './held-recall.js';
 import type { Changes, StartOrder } from './scheduler-types.js';
-import { attemptsInSeries, type Priority, type TaskRecord } from './task.js';
-
-const RANK: Readonly<Record<Priority, number>> = { low: 1, medium: 2, high: 3 };
+import { attemptsInSeries, PRIORITY_RANK as RANK, type TaskRecord } from './task.js';
 
 /**
  * Priority past prefetch: a task waits in the queue while every slot is busy, yet a worker

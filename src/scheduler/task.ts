@@ -59,6 +59,9 @@ export function attemptKey(taskId: string, attempt: number): string {
 /** Queue priority; higher runs first. */
 export type Priority = 'low' | 'medium' | 'high';
 
+/** Priorities as numbers, higher first-served. */
+export const PRIORITY_RANK: Readonly<Record<Priority, number>> = { low: 1, medium: 2, high: 3 };
+
 /** Priorities from first-served to last. */
 export const PRIORITIES_HIGH_FIRST: readonly Priority[] = ['high', 'medium', 'low'];
 

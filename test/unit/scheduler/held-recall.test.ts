@@ -109,4 +109,17 @@ describe('Scheduler.rebalanceHeld: recall for a free slot', () => {
     clock.advance(HELD_FOR_MS);
     expect(recall()).toEqual([['a', 't3']]);
   });
+
+  it('moves a held task that outranks the others to a free slot at once, before them', () => {
+    const { clock, scheduler, join, schedule, recall } = setup();
+    schedule('urgent', { priority: 'high' });
+    expect(scheduler.assign(clock.nowMs()).starts.map((s) => [s.taskId, s.memberId])).toEqual([
+      ['urgent', 'a'],
+    ]);
+    join('b', 1);
+    // Held for no time at all, but a free slot now beats a's next one.
+    expect(recall()).toEqual([['a', 'urgent']]);
+    clock.advance(HELD_FOR_MS);
+    expect(recall()).toEqual([]); // b's one slot waits for urgent
+  });
 });
