@@ -365,6 +365,7 @@ export class LeaderLink {
     }
     const load = this.outbox.take(this.streamSerial);
     if (load.more) this.scheduleFlush();
+    const beganSinceLast = this.outbox.takeBegan();
     const { runner, identity } = this.options;
     const state = {
       id: identity.id,
@@ -373,7 +374,7 @@ export class LeaderLink {
       draining: this.draining,
       running: listRunning ? runner.running : [],
       // The full list with the running one: a notice lost with a broken stream is repaired.
-      began: listRunning ? (this.outbox.takeBegan(), runner.begun) : this.outbox.takeBegan(),
+      began: listRunning ? runner.begun : beganSinceLast,
       runningCount: runner.runningCount,
       freeSlots: runner.freeSlots,
     };

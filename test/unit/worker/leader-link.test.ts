@@ -128,6 +128,39 @@ describe('LeaderLink following the active leader', () => {
     await run;
   });
 
+  it('lists every attempt begun on the first heartbeat, then only those begun since', async () => {
+    const active = await start('active');
+    const busy: LinkRunner = {
+      ...runner,
+      running: [
+        { id: 't1', attempt: 1 },
+        { id: 't2', attempt: 1 },
+      ],
+      begun: [{ id: 't1', attempt: 1 }],
+      runningCount: 2,
+    };
+    const { link } = linkWithFakeTime([active.address], () => {}, busy);
+    const stop = new AbortController();
+    const run = link.run(stop.signal);
+    await waitFor(() => active.heartbeats.length >= 1, {
+      timeoutMs: 5_000,
+      what: 'the first heartbeat',
+    });
+    expect(active.heartbeats[0]!.began).toEqual([{ id: 't1', attempt: 1 }]);
+    // t2 begins; t3 begins and is reported in the same turn: only t2 needs a notice.
+    link.began('t2#1', 't2', 1);
+    link.began('t3#1', 't3', 1);
+    void link.report({ id: 't3', attempt: 1, result: 'ok' });
+    const flush = await waitFor(() => active.heartbeats.find((h) => h.finished.length > 0), {
+      timeoutMs: 5_000,
+      what: 'the heartbeat carrying the notice',
+    });
+    expect(flush.began).toEqual([{ id: 't2', attempt: 1 }]);
+    expect(flush.running).toEqual([]);
+    stop.abort();
+    await run;
+  });
+
   it('joins the leader a refusal names at once, even one not in its list', async () => {
     const active = await start('active');
     const standby = await start('standby', active.address);

@@ -401,9 +401,10 @@ export interface HeartbeatResponse {
   heardSerial: number;
   /**
    * Attempts the worker holds ahead of a free slot that the leader would rather start
-   * elsewhere (they waited long while another worker has a free slot). Advisory: a worker
-   * that has not begun one hands it back (FinishedTask.not_started); one it has begun runs
-   * on. A worker that does not know this field runs them as before.
+   * elsewhere (they waited long while another worker has a free slot, or a task of higher
+   * priority was handed to this worker in their place). Advisory: a worker that has not
+   * begun one hands it back (FinishedTask.not_started); one it has begun runs on. A worker
+   * that does not know this field runs them as before.
    */
   recall: StopWorkRequest[];
 }
