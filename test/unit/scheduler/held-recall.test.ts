@@ -1,30 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { Scheduler } from '../../../src/scheduler/scheduler.js';
-import type { MemberId, TaskId } from '../../../src/shared/ids.js';
-import { FakeClock } from '../../helpers/fake-clock.js';
+import { m, prefetchingScheduler, t } from './prefetching-scheduler.js';
 
-const m = (id: string) => id as MemberId;
-const t = (id: string) => id as TaskId;
 const HELD_FOR_MS = 100;
 
 /** Worker `a` (1 slot) judged short, holding t1 (running) and t2..t4 ahead of its slot. */
 function setup() {
-  const clock = new FakeClock();
-  const scheduler = new Scheduler({
-    maxPayloadBytes: 64,
-    prefetch: { maxTasks: 8, shortAttemptMs: 50 },
-  });
-  const join = (id: string, slots: number, kinds = ['default']) => {
-    scheduler.upsertWorker(m(id), slots, new Set(kinds));
-    scheduler.setEligible(m(id), true);
-  };
-  join('a', 1);
-  scheduler.schedule(clock.nowMs(), { id: 'warm', payload: 'p' });
-  scheduler.assign(clock.nowMs());
-  clock.advance(1);
-  scheduler.complete(clock.nowMs(), { taskId: t('warm'), attempt: 1, memberId: m('a') });
-  const schedule = (id: string, extra: object = {}) =>
-    scheduler.schedule(clock.nowMs(), { id, payload: 'p', ...extra });
+  const cluster = prefetchingScheduler();
+  const { clock, scheduler, schedule, warmUp } = cluster;
+  warmUp();
   for (const id of ['t1', 't2', 't3', 't4']) schedule(id);
   expect(scheduler.assign(clock.nowMs()).starts.map((s) => s.taskId)).toEqual([
     't1',
@@ -34,7 +17,7 @@ function setup() {
   ]);
   const recall = () =>
     scheduler.rebalanceHeld(clock.nowMs(), HELD_FOR_MS).recalls.map((r) => [r.memberId, r.taskId]);
-  return { clock, scheduler, join, schedule, recall };
+  return { ...cluster, recall };
 }
 
 describe('Scheduler.rebalanceHeld: recall for a free slot', () => {

@@ -1,10 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Scheduler } from '../../../src/scheduler/scheduler.js';
-import type { MemberId, TaskId } from '../../../src/shared/ids.js';
-import { FakeClock } from '../../helpers/fake-clock.js';
+import { m, prefetchingScheduler, t } from './prefetching-scheduler.js';
 
-const m = (id: string) => id as MemberId;
-const t = (id: string) => id as TaskId;
 const HELD_FOR_MS = 100;
 
 /**
@@ -13,22 +9,9 @@ const HELD_FOR_MS = 100;
  * it begins t2: it holds t3 and t4 unbegun.
  */
 function setup(notices = true, heldPriority = 'medium') {
-  const clock = new FakeClock();
-  const scheduler = new Scheduler({
-    maxPayloadBytes: 64,
-    prefetch: { maxTasks: 8, shortAttemptMs: 50 },
-  });
-  const join = (id: string, slots: number) => {
-    scheduler.upsertWorker(m(id), slots, new Set(['default']), { beganNotices: notices });
-    scheduler.setEligible(m(id), true);
-  };
-  join('a', 1);
-  scheduler.schedule(clock.nowMs(), { id: 'warm', payload: 'p' });
-  scheduler.assign(clock.nowMs());
-  clock.advance(1);
-  scheduler.complete(clock.nowMs(), { taskId: t('warm'), attempt: 1, memberId: m('a') });
-  const schedule = (id: string, extra: object = {}) =>
-    scheduler.schedule(clock.nowMs(), { id, payload: 'p', ...extra }).task;
+  const cluster = prefetchingScheduler({ beganNotices: notices });
+  const { clock, scheduler, schedule, warmUp, began } = cluster;
+  warmUp();
   for (const id of ['t1', 't2', 't3', 't4']) schedule(id, { priority: heldPriority });
   expect(scheduler.assign(clock.nowMs()).starts.map((s) => s.taskId)).toEqual([
     't1',
@@ -38,9 +21,9 @@ function setup(notices = true, heldPriority = 'medium') {
   ]);
   clock.advance(5000);
   scheduler.complete(clock.nowMs(), { taskId: t('t1'), attempt: 1, memberId: m('a') });
-  scheduler.noteBegan(clock.nowMs(), m('a'), [{ taskId: t('t2'), attempt: 1 }]);
+  began('a', 't2');
   const rebalance = () => scheduler.rebalanceHeld(clock.nowMs(), HELD_FOR_MS);
-  return { clock, scheduler, join, schedule, rebalance };
+  return { ...cluster, rebalance };
 }
 
 describe('Scheduler.rebalanceHeld: a queued task of higher priority swaps in', () => {

@@ -3,45 +3,18 @@ import { Scheduler } from '../../../src/scheduler/scheduler.js';
 import { attemptsInSeries } from '../../../src/scheduler/task.js';
 import { MAX_UNCOUNTED_LOSSES } from '../../../src/scheduler/unbegun-loss.js';
 import { StaleError } from '../../../src/shared/errors.js';
-import type { MemberId, TaskId } from '../../../src/shared/ids.js';
-import { FakeClock } from '../../helpers/fake-clock.js';
-
-const m = (id: string) => id as MemberId;
-const t = (id: string) => id as TaskId;
+import { m, prefetchingScheduler, t } from './prefetching-scheduler.js';
 
 /**
  * A scheduler whose worker `a` (1 slot, deep prefetch once its attempts are short) holds
  * tasks ahead; tasks get one attempt each unless a test says otherwise.
  */
 function setup(notices = true) {
-  const clock = new FakeClock();
-  const scheduler = new Scheduler({
-    maxPayloadBytes: 64,
-    prefetch: { maxTasks: 8, shortAttemptMs: 50 },
-  });
-  const join = (id: string, slots: number) => {
-    scheduler.upsertWorker(m(id), slots, new Set(['default']), { beganNotices: notices });
-    scheduler.setEligible(m(id), true);
-  };
-  join('a', 1);
-  const schedule = (id: string, extra: object = {}) =>
-    scheduler.schedule(clock.nowMs(), { id, payload: 'p', maxAttempts: 1, ...extra }).task;
-  const began = (memberId: string, ...ids: string[]) =>
-    scheduler.noteBegan(
-      clock.nowMs(),
-      m(memberId),
-      ids.map((id) => ({ taskId: t(id), attempt: scheduler.get(t(id)).attempt })),
-    );
+  const cluster = prefetchingScheduler({ beganNotices: notices }, { maxAttempts: 1 });
+  const { clock, scheduler } = cluster;
   const lose = (memberId: string) =>
     scheduler.removeWorker(m(memberId), 'was lost (killed)', undefined, clock.nowMs());
-  /** `a` runs and reports one 1 ms task: it is judged short, so tasks go to it ahead. */
-  const warmUp = () => {
-    schedule('warm');
-    scheduler.assign(clock.nowMs());
-    clock.advance(1);
-    scheduler.complete(clock.nowMs(), { taskId: t('warm'), attempt: 1, memberId: m('a') });
-  };
-  return { clock, scheduler, join, schedule, began, lose, warmUp };
+  return { ...cluster, lose };
 }
 
 describe('Scheduler: a lost worker is charged an attempt only for what it said it began', () => {
