@@ -14,7 +14,15 @@ function setup(notices = true) {
   const { clock, scheduler } = cluster;
   const lose = (memberId: string) =>
     scheduler.removeWorker(m(memberId), 'was lost (killed)', undefined, clock.nowMs());
-  return { ...cluster, lose };
+  /** `a` is handed `id` and lost before it begins it, then joins again (a new stream). */
+  const lostThenBack = (id: string, extra: object = {}) => {
+    cluster.warmUp();
+    cluster.schedule(id, extra);
+    scheduler.assign(clock.nowMs());
+    lose('a');
+    cluster.join('a', 1);
+  };
+  return { ...cluster, lose, lostThenBack };
 }
 
 describe('Scheduler: a lost worker is charged an attempt only for what it said it began', () => {
@@ -112,12 +120,8 @@ describe('Scheduler: a lost worker is charged an attempt only for what it said i
   });
 
   it('takes a late report of the attempt as proof it ran: a failure then uses the attempt', () => {
-    const { clock, scheduler, join, schedule, lose, warmUp } = setup();
-    warmUp();
-    schedule('t1', { maxAttempts: 2 });
-    scheduler.assign(clock.nowMs());
-    lose('a');
-    join('a', 1);
+    const { clock, scheduler, lostThenBack } = setup();
+    lostThenBack('t1', { maxAttempts: 2 });
     scheduler.complete(clock.nowMs(), {
       taskId: t('t1'),
       attempt: 1,
@@ -130,12 +134,8 @@ describe('Scheduler: a lost worker is charged an attempt only for what it said i
   });
 
   it('leaves a hand-back of the requeued attempt out of the budget once, not twice', () => {
-    const { clock, scheduler, join, schedule, lose, warmUp } = setup();
-    warmUp();
-    schedule('t1');
-    scheduler.assign(clock.nowMs());
-    lose('a');
-    join('a', 1);
+    const { clock, scheduler, lostThenBack } = setup();
+    lostThenBack('t1');
     scheduler.complete(clock.nowMs(), {
       taskId: t('t1'),
       attempt: 1,
