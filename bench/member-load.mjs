@@ -68,6 +68,7 @@ async function startMember(index) {
       finished: [],
       statusReason: '',
       output: [],
+      began: [],
       // Not counted (0): a simulated member runs nothing, so it has nothing to fence.
       serial: 0,
     });

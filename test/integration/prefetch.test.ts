@@ -54,7 +54,7 @@ describe('prefetch', () => {
    * 400 ms scheduled at once. Returns how many were running right after scheduling.
    */
   async function run(leaderArgs: string[], options: { idleOther?: boolean } = {}) {
-    const { address } = await cluster().startLeader(leaderArgs);
+    const { address } = await cluster().startLeader([...SHORT_ENOUGH, ...leaderArgs]);
     const worker = await cluster().startWorker(address, 'w', ['--slots', '2']);
     // Every task is for w: an idle worker that cannot take them must not hold prefetch back.
     const target = options.idleOther ? { targetMemberId: 'w' } : {};

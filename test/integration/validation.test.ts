@@ -99,9 +99,10 @@ describe('bad input gets a clear status and changes nothing', () => {
     const running = await waitFor(
       async () => {
         const t = await api.task('t');
-        return t.status === TaskStatus.TASK_STATUS_RUNNING && t;
+        // Begun (its worker said so): the view no longer says it waits on the worker.
+        return t.status === TaskStatus.TASK_STATUS_RUNNING && t.waiting === '' && t;
       },
-      { timeoutMs: 5000, what: 'running' },
+      { timeoutMs: 5000, what: 'running, begun' },
     );
 
     const stale = await grpcError(api.complete('t', 7, 'w1', 'bogus'));
