@@ -217,9 +217,10 @@ describe('prefetch: recall of held tasks (work stealing)', () => {
     const busy = await cluster().startWorker(address, 'busy', ['--slots', '2']);
     const api = clients(address);
     await warmUp(api);
-    // Judged short, `busy` is handed all ten long tasks: two run, eight wait on it.
+    // Judged short, `busy` is handed all ten long tasks: two run, eight wait on it. 1.5 s
+    // each, so `idle` still finds six or more held if it joins 2 s late on a loaded machine.
     const ids = await api.scheduleMany(
-      Array.from({ length: 10 }, (_, i) => ({ id: `long${i}`, payload: '700', maxAttempts: 1 })),
+      Array.from({ length: 10 }, (_, i) => ({ id: `long${i}`, payload: '1500', maxAttempts: 1 })),
     );
     expect((await api.member('busy'))?.runningTaskIds).toHaveLength(10);
     const idle = await cluster().startWorker(address, 'idle', ['--slots', '4']);
