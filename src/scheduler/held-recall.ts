@@ -34,7 +34,10 @@ export function recallHeld(ctx: RecallContext, nowMs: number, heldForMs: number)
   if (idle.length === 0) return [];
   const orders: RecallOrder[] = [];
   for (const { memberId, taskIds } of ctx.slots.heldAhead()) {
-    const held = recallable(ctx, memberId, taskIds);
+    // Highest priority first, newest hand-off first within one (the sort is stable).
+    const held = heldUnbegun(ctx.index, memberId, taskIds).sort(
+      (a, b) => RANK[b.priority] - RANK[a.priority],
+    );
     const lowest = Math.min(...held.map((task) => RANK[task.priority]));
     for (const task of held) {
       const taker = idle.find(
@@ -63,22 +66,21 @@ export function recallHeld(ctx: RecallContext, nowMs: number, heldForMs: number)
 }
 
 /**
- * The tasks a worker holds ahead that may be recalled: still its own and running, not
- * pinned to it, not said begun; highest priority first, newest hand-off first within one
- * (`taskIds` is newest first, and the sort is stable).
+ * The tasks a worker holds ahead that may be recalled, in the order given (`taskIds`,
+ * newest hand-off first): still its own and running, not pinned to it, not said begun
+ * (its worker would run such a one on, not hand it back).
  */
-function recallable(
-  ctx: RecallContext,
+export function heldUnbegun(
+  index: Pick<TaskIndex, 'get'>,
   memberId: MemberId,
   taskIds: readonly TaskId[],
 ): TaskRecord[] {
   const held: TaskRecord[] = [];
   for (const taskId of taskIds) {
-    const task = ctx.index.get(taskId);
+    const task = index.get(taskId);
     if (task === undefined || task.status !== 'running' || task.memberId !== memberId) continue;
-    // Pinned here; or its worker said it began it (it would run on, not hand it back).
     if (task.targetMemberId !== undefined || task.begunAttempt === task.attempt) continue;
     held.push(task);
   }
-  return held.sort((a, b) => RANK[b.priority] - RANK[a.priority]);
+  return held;
 }

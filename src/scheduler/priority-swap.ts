@@ -1,5 +1,5 @@
 import { startAttempt, type AssignContext } from './assign-round.js';
-import type { RecallOrder } from './held-recall.js';
+import { heldUnbegun, type RecallOrder } from './held-recall.js';
 import type { Changes, StartOrder } from './scheduler-types.js';
 import { attemptsInSeries, PRIORITY_RANK as RANK, type TaskRecord } from './task.js';
 
@@ -32,18 +32,10 @@ export function swapForPriority(
   for (const { taker, taskIds } of slots.heldAhead()) {
     const memberId = taker.id;
     if (!slots.isEligible(memberId) || !slots.sendsBeganNotices(memberId)) continue;
-    // Held unbegun, lowest priority first, newest hand-off first within one (taskIds is
-    // newest first, and the sort is stable).
-    const held = taskIds
-      .map((id) => index.get(id)!)
-      .filter(
-        (task) =>
-          task.status === 'running' &&
-          task.memberId === memberId &&
-          task.begunAttempt !== task.attempt &&
-          task.recalledAttempt !== task.attempt &&
-          task.targetMemberId === undefined,
-      )
+    // Held unbegun and not asked for yet, lowest priority first, newest hand-off first
+    // within one (the sort is stable).
+    const held = heldUnbegun(index, memberId, taskIds)
+      .filter((task) => task.recalledAttempt !== task.attempt)
       .sort((a, b) => RANK[a.priority] - RANK[b.priority]);
     for (const lower of held) {
       const entry = queue.peekFor(taker);
