@@ -139,7 +139,7 @@ export function reconcile(
   const known = ctx.slots.has(memberId);
   const changed: TaskRecord[] = [];
   const stops: StopOrder[] = [];
-  for (const { taskId, attempt } of running) {
+  for (const { taskId, attempt } of begunFirst(ctx, running)) {
     const task = ctx.index.get(taskId);
     const stop = (reason: string): void => {
       stops.push({ memberId, taskId, attempt, reason });
@@ -183,6 +183,19 @@ export function reconcile(
   }
   if (resendStops && known) changed.push(...releaseUnlisted(ctx, memberId, running));
   return { changed, stops };
+}
+
+/**
+ * The attempts a worker lists, those it said it began first (in their order, then the
+ * rest): where its free slots run short of what it re-attaches, the ones it runs are kept
+ * and the ones it only holds are stopped (it hands those back unstarted).
+ */
+function begunFirst(
+  ctx: WorkerLossContext,
+  running: readonly RunningAttempt[],
+): RunningAttempt[] {
+  const begun = (r: RunningAttempt) => ctx.index.get(r.taskId)?.begunAttempt === r.attempt;
+  return [...running.filter(begun), ...running.filter((r) => !begun(r))];
 }
 
 /**

@@ -148,10 +148,15 @@ export class TaskRunner {
     else enqueue();
   }
 
-  /** Aborts an attempt (attempt 0: every attempt of the task). */
+  /**
+   * Aborts an attempt (attempt 0: every attempt of the task). One not begun yet (held for a
+   * slot, or waiting for its run time) is handed back unstarted instead: reported as a
+   * failed run, it would cost the task an attempt it never made.
+   */
   stop(id: string, attempt: number, reason: string): void {
     for (const running of this.attempts.values()) {
       if (running.id === id && (attempt === 0 || running.attempt === attempt)) {
+        if (this.handBack(running, `stopped before it began: ${reason}`)) continue;
         running.stop(new TaskStoppedError(reason));
         // Waiting for its start time: it goes now, to report the stop without running.
         this.startTimes.startNow(running.key);

@@ -351,3 +351,46 @@ describe('prefetch: a HIGH task swaps in for a held lower one', () => {
     expect(await counter(http, 'drover_task_recalls_total')).toBe(1);
   });
 });
+
+describe('prefetch: a frozen worker that comes back keeps what it held uncounted', () => {
+  const { cluster, clients } = useCluster();
+
+  it('runs every task once though each allows one attempt, with no other worker', async () => {
+    const { address, process: leader } = await cluster().startLeader([
+      '--prefetch',
+      '4',
+      ...SHORT_ENOUGH,
+      '--heartbeat-interval-ms',
+      '200',
+      '--suspect-after-ms',
+      '400',
+      '--dead-after-ms',
+      '600',
+    ]);
+    const frozen = await cluster().startWorker(address, 'w', ['--slots', '2']);
+    const api = clients(address);
+    await warmUp(api);
+    const ids = await api.scheduleMany(
+      Array.from({ length: 6 }, (_, i) => ({ id: `long${i}`, payload: '2000', maxAttempts: 1 })),
+    );
+    await waitFor(
+      async () => {
+        const tasks = await Promise.all(ids.map((id) => api.task(id)));
+        return tasks.filter((t) => t.waiting.startsWith('held:')).length === 4;
+      },
+      { timeoutMs: 5_000, what: 'two begun, four held' },
+    );
+    // Frozen past the dead timeout: its tasks are requeued (the four held uncounted). On
+    // SIGCONT it re-attaches the two it runs; the four it only held it hands back when told
+    // to stop them, instead of reporting four failed attempts (it did before).
+    frozen.kill('SIGSTOP');
+    await leader.waitForLine((l) => l.msg === 'member dead' && l['memberId'] === 'w', 10_000);
+    frozen.kill('SIGCONT');
+    const finished = await api.whenAllFinished('every task finished', 30_000);
+    const longs = finished.filter((t) => ids.includes(t.id));
+    expect(longs.map((t) => [t.id, t.status])).toEqual(
+      ids.map((id) => [id, TaskStatus.TASK_STATUS_COMPLETED]),
+    );
+    expect(longsStartedOn(frozen).sort()).toEqual([...ids].sort());
+  });
+});

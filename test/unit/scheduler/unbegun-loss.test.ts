@@ -190,4 +190,28 @@ describe('Scheduler: a lost worker is charged an attempt only for what it said i
     clock.advance(1000);
     expect(restarted.expire(clock.nowMs()).stops.map((s) => s.taskId)).toEqual(['t1']);
   });
+
+  it('keeps what a returning worker began when its slots run short, and stops what it held', () => {
+    const { clock, scheduler, schedule, began, lose, join, warmUp } = setup();
+    warmUp();
+    schedule('held');
+    schedule('begun');
+    scheduler.assign(clock.nowMs());
+    began('a', 'begun'); // a began the second (its first slot's task had just ended)
+    lose('a');
+    join('a', 1);
+    // Listed in the order it got them: the one it runs is re-attached, not the one it holds.
+    const { changed, stops } = scheduler.reconcile(
+      m('a'),
+      [
+        { taskId: t('held'), attempt: 1 },
+        { taskId: t('begun'), attempt: 1 },
+      ],
+      true,
+      clock.nowMs(),
+    );
+    expect(changed.map((task) => task.id)).toEqual(['begun']);
+    expect(stops.map((s) => s.taskId)).toEqual(['held']);
+    expect(attemptsInSeries(scheduler.get(t('held')))).toBe(0);
+  });
 });

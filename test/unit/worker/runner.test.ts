@@ -227,6 +227,36 @@ describe('TaskRunner', () => {
     expect(tasks.begun).toEqual([{ id: 'held', attempt: 3 }]);
   });
 
+  it('hands back an attempt told to stop before it began, rather than failing it', async () => {
+    const reports: AttemptOutcome[] = [];
+    const ran: string[] = [];
+    let finishBusy = (): void => {};
+    const tasks = new TaskRunner({
+      slots: 1,
+      handlers: new Map<string, TaskHandler>([
+        ['busy', () => new Promise<string>((resolve) => (finishBusy = () => resolve('done')))],
+        ['work', ({ id }) => (ran.push(id), 'ok')],
+      ]),
+      report: (outcome) => (reports.push(outcome), Promise.resolve()),
+      logger: pino({ level: 'silent' }),
+    });
+    tasks.start({ id: 'slot', attempt: 1, kind: 'busy', payload: '' });
+    tasks.start({ id: 'held', attempt: 2, kind: 'work', payload: '' });
+    await flush();
+    tasks.stop('held', 2, 'task held is pending and no longer runs on w');
+    finishBusy();
+    await flush();
+    expect(ran).toEqual([]);
+    expect(reports.map((r) => [r.id, r.notStarted === true, r.error ?? r.result])).toEqual([
+      [
+        'held',
+        true,
+        'not started: stopped before it began: task held is pending and no longer runs on w',
+      ],
+      ['slot', false, 'done'],
+    ]);
+  });
+
   it('a keyed attempt waiting for a slot is checked again as it starts: past the fence it starts stopped', async () => {
     const reports: AttemptOutcome[] = [];
     const ran: string[] = [];
