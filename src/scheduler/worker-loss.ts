@@ -190,10 +190,7 @@ export function reconcile(
  * rest): where its free slots run short of what it re-attaches, the ones it runs are kept
  * and the ones it only holds are stopped (it hands those back unstarted).
  */
-function begunFirst(
-  ctx: WorkerLossContext,
-  running: readonly RunningAttempt[],
-): RunningAttempt[] {
+function begunFirst(ctx: WorkerLossContext, running: readonly RunningAttempt[]): RunningAttempt[] {
   const begun = (r: RunningAttempt) => ctx.index.get(r.taskId)?.begunAttempt === r.attempt;
   return [...running.filter(begun), ...running.filter((r) => !begun(r))];
 }

@@ -273,12 +273,14 @@ export interface Task {
   idempotencyTtlMs?: number | undefined;
   /**
    * Set by the leader on GetTask and GetTasks: why a task that could start does not
-   * ("paused: kind resize"); empty when nothing of the leader's holds it back.
+   * ("paused: kind resize"), or that a running one is only held by its worker, not begun
+   * ("held: member w has not begun it yet"); empty when nothing holds it back.
    */
   waiting: string;
   /**
-   * Attempts made before the current series: 0 until an operator re-runs the failed task
-   * (RetryTask), then the attempt it had reached; max_attempts counts attempts after it.
+   * Attempts that do not count against max_attempts: those of earlier series (an operator
+   * re-ran the failed task with RetryTask) and attempts that never began (handed back by
+   * a worker, or lost with a worker before it began them); max_attempts counts the rest.
    */
   attemptBase: number;
   /**
