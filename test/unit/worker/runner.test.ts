@@ -26,6 +26,28 @@ function runner(handlers: Record<string, TaskHandler>, timers = new FakeTimers()
   return { tasks, reports, timers };
 }
 
+/**
+ * A runner of one slot with a `busy` handler that holds the slot until `finishBusy()` and
+ * a `work` handler that records what ran; it records reports and began notices.
+ */
+function oneBusySlot() {
+  const reports: AttemptOutcome[] = [];
+  const ran: string[] = [];
+  const began: string[] = [];
+  const busy = { finish: (): void => {} };
+  const tasks = new TaskRunner({
+    slots: 1,
+    handlers: new Map<string, TaskHandler>([
+      ['busy', () => new Promise<string>((resolve) => (busy.finish = () => resolve('done')))],
+      ['work', ({ id }) => (ran.push(id), 'ok')],
+    ]),
+    report: (outcome) => (reports.push(outcome), Promise.resolve()),
+    began: (key) => began.push(key),
+    logger: pino({ level: 'silent' }),
+  });
+  return { tasks, reports, ran, began, finishBusy: () => busy.finish() };
+}
+
 const start = (tasks: TaskRunner, id: string, kind: string): void =>
   tasks.start({ id, attempt: 1, kind, payload: '' });
 
@@ -203,17 +225,7 @@ describe('TaskRunner', () => {
   });
 
   it('says when each attempt begins, and lists those begun and not ended', async () => {
-    const began: string[] = [];
-    let finishBusy = (): void => {};
-    const tasks = new TaskRunner({
-      slots: 1,
-      handlers: new Map<string, TaskHandler>([
-        ['busy', () => new Promise<string>((resolve) => (finishBusy = () => resolve('done')))],
-      ]),
-      report: () => Promise.resolve(),
-      began: (key) => began.push(key),
-      logger: pino({ level: 'silent' }),
-    });
+    const { tasks, began, finishBusy } = oneBusySlot();
     tasks.start({ id: 'first', attempt: 1, kind: 'busy', payload: '' });
     tasks.start({ id: 'held', attempt: 3, kind: 'busy', payload: '' });
     await flush();
@@ -228,18 +240,7 @@ describe('TaskRunner', () => {
   });
 
   it('hands back an attempt told to stop before it began, rather than failing it', async () => {
-    const reports: AttemptOutcome[] = [];
-    const ran: string[] = [];
-    let finishBusy = (): void => {};
-    const tasks = new TaskRunner({
-      slots: 1,
-      handlers: new Map<string, TaskHandler>([
-        ['busy', () => new Promise<string>((resolve) => (finishBusy = () => resolve('done')))],
-        ['work', ({ id }) => (ran.push(id), 'ok')],
-      ]),
-      report: (outcome) => (reports.push(outcome), Promise.resolve()),
-      logger: pino({ level: 'silent' }),
-    });
+    const { tasks, reports, ran, finishBusy } = oneBusySlot();
     tasks.start({ id: 'slot', attempt: 1, kind: 'busy', payload: '' });
     tasks.start({ id: 'held', attempt: 2, kind: 'work', payload: '' });
     await flush();
@@ -258,18 +259,7 @@ describe('TaskRunner', () => {
   });
 
   it('a keyed attempt waiting for a slot is checked again as it starts: past the fence it starts stopped', async () => {
-    const reports: AttemptOutcome[] = [];
-    const ran: string[] = [];
-    let finishBusy = (): void => {};
-    const tasks = new TaskRunner({
-      slots: 1,
-      handlers: new Map<string, TaskHandler>([
-        ['busy', () => new Promise<string>((resolve) => (finishBusy = () => resolve('done')))],
-        ['work', ({ id }) => (ran.push(id), 'ok')],
-      ]),
-      report: (outcome) => (reports.push(outcome), Promise.resolve()),
-      logger: pino({ level: 'silent' }),
-    });
+    const { tasks, reports, ran, finishBusy } = oneBusySlot();
     const fence: { reason?: string } = {};
     tasks.gateKeyed(() => fence.reason);
     tasks.start({ id: 'slot', attempt: 1, kind: 'busy', payload: '' });
