@@ -2,7 +2,7 @@ import { StaleError } from '../shared/errors.js';
 import { retryDelayMs, type TaskPolicyDefaults } from './retry-policy.js';
 import type { AttemptFailure, Changes, CompletionReport, StopOrder } from './scheduler-types.js';
 import { attemptsInSeries, type TaskRecord } from './task.js';
-import { countLossAgain, heldPastDeadline } from './unbegun-loss.js';
+import { countLossAgain, notHeardBegun } from './unbegun-loss.js';
 import { finishTask, requeueAtHead, unqueueTask, type QueueContext } from './task-moves.js';
 import type { KeyLimits } from './key-limits.js';
 import type { WorkerSlots } from './worker-slots.js';
@@ -151,7 +151,7 @@ export function expireAttempts(
   const failures: AttemptFailure[] = [];
   for (const task of ctx.index.pastDeadline(nowMs)) {
     const memberId = task.memberId!;
-    if (heldPastDeadline(task, ctx.slots.sendsBeganNotices(memberId))) {
+    if (notHeardBegun(task, ctx.slots.sendsBeganNotices(memberId))) {
       ctx.index.restartTimeout(task, nowMs);
       continue;
     }

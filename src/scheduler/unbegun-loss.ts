@@ -19,9 +19,7 @@ export const MAX_UNCOUNTED_LOSSES = 2;
  */
 export function lostBeforeBegun(task: TaskRecord, workerSendsNotices: boolean): boolean {
   return (
-    workerSendsNotices &&
-    task.begunAttempt !== task.attempt &&
-    (task.uncountedLosses ?? 0) < MAX_UNCOUNTED_LOSSES
+    notHeardBegun(task, workerSendsNotices) && (task.uncountedLosses ?? 0) < MAX_UNCOUNTED_LOSSES
   );
 }
 
@@ -70,10 +68,11 @@ export function noteBegan(
 }
 
 /**
- * True if a running task past its deadline only waits on its worker, unbegun: its worker
- * sends began notices and has not said it began this attempt. Its timeout is put off a
- * whole timeout from now (and starts again when the notice comes) instead of failing it.
+ * True if the task's worker sends began notices (JoinRequest.began_notices) and has not
+ * said it began the current attempt: it only holds it. Such a task past its deadline has
+ * its timeout put off a whole timeout (it starts again when the notice comes) instead of
+ * failing; losing its worker does not count the attempt (see {@link lostBeforeBegun}).
  */
-export function heldPastDeadline(task: TaskRecord, workerSendsNotices: boolean): boolean {
+export function notHeardBegun(task: TaskRecord, workerSendsNotices: boolean): boolean {
   return workerSendsNotices && task.begunAttempt !== task.attempt;
 }
