@@ -233,12 +233,15 @@ export class TaskIndex {
   }
 
   /**
-   * Up to `limit` scheduled tasks due at or before `horizonMs`, earliest first (candidates
-   * for a timed start: see timed-starts.ts). They stay scheduled.
+   * Up to `limit` scheduled tasks due at or before `horizonMs`, earliest first, and after
+   * `after` in that order if given (a task an earlier call returned, scheduled or not
+   * since): candidates for a timed start, see timed-starts.ts. They stay scheduled.
    */
-  scheduledBy(horizonMs: number, limit: number): TaskRecord[] {
+  scheduledBy(horizonMs: number, limit: number, after?: TaskRecord): TaskRecord[] {
     const due: TaskRecord[] = [];
-    for (const [[timeMs], task] of this.scheduled.entries()) {
+    // Sequence numbers are whole: half past `after`'s is the first key after it.
+    const from: TimeKey | undefined = after && [after.runAtMs!, after.seq + 0.5];
+    for (const [[timeMs], task] of this.scheduled.entries(from)) {
       if (timeMs > horizonMs || due.length >= limit) break;
       due.push(task);
     }

@@ -6,11 +6,21 @@ import type { TaskIndex } from './task-index.js';
 import type { WorkerSlots } from './worker-slots.js';
 
 /**
- * Scheduled tasks looked at per pass, at most: those due within the lead that cannot be
+ * Scheduled tasks a pass may pass over, at most: those due within the lead that cannot be
  * handed ahead (keyed, paused, no worker for them) stay at the front of the run-time order
- * and are looked at again on every pass, so the pass stays O(this) whatever waits.
+ * and are looked at again on every pass, so what waits so costs a pass O(this).
  */
-const MAX_CANDIDATES = 64;
+const MAX_PASSED_OVER = 64;
+
+/**
+ * Tasks handed out per pass, at most: one pass is one commit group, and a burst of run
+ * times (10,000 in a second) goes out in groups this size, one after the other, rather
+ * than in one long turn of the event loop.
+ */
+const MAX_HANDED = 1_024;
+
+/** Candidates read from the run-time order at a time. */
+const CHUNK = 128;
 
 /** Workers asked per task, at most (a task of a kind few run, among many members). */
 const MAX_PROBES = 64;
@@ -22,6 +32,10 @@ const MAX_PROBES = 64;
 export class TimedStarts {
   /** Run times up to this have been offered (see {@link nextOfferAtMs}). */
   private horizonMs = -Infinity;
+  /** When the last pass ran. */
+  private passedAtMs = -Infinity;
+  /** True if the last pass stopped at its cap with more within the lead. */
+  private capped = false;
 
   /** `leadMs`: how far ahead of its run time a task may be handed out (0: never). */
   constructor(private readonly leadMs: number) {}
@@ -29,15 +43,25 @@ export class TimedStarts {
   /** Hands out what is due within the lead (see {@link timedStarts}). */
   pass(ctx: TimedStartContext, nowMs: number): { starts: StartOrder[]; changed: TaskRecord[] } {
     if (this.leadMs <= 0) return { starts: [], changed: [] };
-    this.horizonMs = nowMs + this.leadMs;
-    return timedStarts(ctx, nowMs, this.leadMs);
+    const { starts, changed, offeredToMs } = timedStarts(ctx, nowMs, this.leadMs);
+    this.horizonMs = offeredToMs;
+    this.passedAtMs = nowMs;
+    this.capped = offeredToMs < nowMs + this.leadMs;
+    return { starts, changed };
   }
 
-  /** When a delayed task not yet offered comes within the lead, if ever. */
+  /**
+   * When a delayed task not yet offered comes within the lead, if ever: at once after a
+   * pass that stopped at its cap; under a stream of run times, a tenth of the lead after
+   * the last pass at the soonest (each task still goes out at least nine tenths of the
+   * lead ahead), as a timer firing for every run time would cost a turn and a commit each.
+   */
   nextOfferAtMs(index: Pick<TaskIndex, 'nextScheduledAfter'>): number | undefined {
     if (this.leadMs <= 0) return undefined;
     const runAtMs = index.nextScheduledAfter(this.horizonMs);
-    return runAtMs === undefined ? undefined : runAtMs - this.leadMs;
+    if (runAtMs === undefined) return undefined;
+    const spacingMs = this.capped ? 0 : this.leadMs / 10;
+    return Math.max(runAtMs - this.leadMs, this.passedAtMs + spacingMs);
   }
 }
 
@@ -66,27 +90,48 @@ export function timedStarts(
   ctx: TimedStartContext,
   nowMs: number,
   leadMs: number,
-): { starts: StartOrder[]; changed: TaskRecord[] } {
+): { starts: StartOrder[]; changed: TaskRecord[]; offeredToMs: number } {
   const starts: StartOrder[] = [];
   const changed: TaskRecord[] = [];
+  const horizonMs = nowMs + leadMs;
   if (ctx.queue.size > 0 && ctx.slots.lineSize('free') === 0) {
-    return { starts, changed };
+    return { starts, changed, offeredToMs: horizonMs };
   }
-  for (const task of ctx.index.scheduledBy(nowMs + leadMs, MAX_CANDIDATES)) {
-    if (task.concurrencyKey !== undefined || ctx.queue.isPaused(task.kind)) continue;
-    // Back from a lost worker with no attempt left: it fails when due, the usual way.
-    if (attemptsInSeries(task) >= task.maxAttempts) continue;
-    // A kind lately short floats (no slot until its run time); any other reserves a free one.
-    const floatable = ctx.slots.isShortKind(task.kind);
-    const memberId = takerFor(ctx.slots, task, floatable);
-    if (memberId === undefined) continue;
-    const runAtMs = task.runAtMs!;
-    const start = beginAttempt(ctx.index, task, memberId, runAtMs);
-    ctx.slots.holdTimed(memberId, task.id, runAtMs, floatable);
-    starts.push({ ...start, startAtMs: runAtMs });
-    changed.push(task);
+  let passedOver = 0;
+  for (let last: TaskRecord | undefined, more = true; more;) {
+    const chunk = ctx.index.scheduledBy(horizonMs, CHUNK, last);
+    more = chunk.length === CHUNK;
+    for (const task of chunk) {
+      last = task;
+      const start = handAhead(ctx, task);
+      if (start === undefined) {
+        // Left for its run time; the rest within the lead wait for a round or their time.
+        if (++passedOver >= MAX_PASSED_OVER) return { starts, changed, offeredToMs: horizonMs };
+        continue;
+      }
+      starts.push(start);
+      changed.push(task);
+      // Offered up to just before this run time: the due timer brings the next pass at once.
+      if (starts.length >= MAX_HANDED)
+        return { starts, changed, offeredToMs: task.runAtMs! - 1e-3 };
+    }
   }
-  return { starts, changed };
+  return { starts, changed, offeredToMs: horizonMs };
+}
+
+/** Hands one delayed task to a worker that starts it at its run time, if it may go ahead. */
+function handAhead(ctx: TimedStartContext, task: TaskRecord): StartOrder | undefined {
+  if (task.concurrencyKey !== undefined || ctx.queue.isPaused(task.kind)) return undefined;
+  // Back from a lost worker with no attempt left: it fails when due, the usual way.
+  if (attemptsInSeries(task) >= task.maxAttempts) return undefined;
+  // A kind lately short floats (no slot until its run time); any other reserves a free one.
+  const floatable = ctx.slots.isShortKind(task.kind);
+  const memberId = takerFor(ctx.slots, task, floatable);
+  if (memberId === undefined) return undefined;
+  const runAtMs = task.runAtMs!;
+  const start = beginAttempt(ctx.index, task, memberId, runAtMs);
+  ctx.slots.holdTimed(memberId, task.id, runAtMs, floatable);
+  return { ...start, startAtMs: runAtMs };
 }
 
 /**

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Scheduler } from '../../../src/scheduler/scheduler.js';
+import type { StartOrder } from '../../../src/scheduler/scheduler-types.js';
 import { attemptsInSeries } from '../../../src/scheduler/task.js';
 import type { MemberId, TaskId } from '../../../src/shared/ids.js';
 import { FakeClock } from '../../helpers/fake-clock.js';
@@ -138,6 +139,64 @@ describe('Scheduler: timed starts', () => {
     expect(tick(950).map((s) => s.taskId)).toEqual(
       Array.from({ length: 10 }, (_, i) => `d${i + 1}`),
     );
+  });
+
+  /** Runs the due timer as the leader does, up to `untilMs`; returns each firing's starts. */
+  function fireDueTimer(ctx: ReturnType<typeof setup>, untilMs: number): StartOrder[][] {
+    const firings: StartOrder[][] = [];
+    for (let n = 0; n < 100_000; n++) {
+      const next = ctx.scheduler.nextDueAtMs();
+      if (next === undefined || next > ctx.at(untilMs)) break;
+      firings.push(ctx.tick(Math.max(next, ctx.clock.nowMs()) - ctx.at(0)));
+    }
+    return firings;
+  }
+
+  it('a burst larger than one pass within the lead goes out in passes one after another, all ahead', () => {
+    const ctx = setup({ slots: 64 });
+    const { scheduler, at, delayed } = ctx;
+    scheduler.schedule(at(0), { id: 'short', payload: 'p' });
+    scheduler.assign(at(0));
+    scheduler.complete(at(3), { taskId: t('short'), attempt: 1, memberId: m('w') });
+    // 3,000 due at once, more than a pass hands out (1,024): the due timer brings the next
+    // pass at once rather than leaving the rest for their run time.
+    for (let i = 0; i < 3_000; i++) delayed(`d${i}`, 1_000);
+    const firings = fireDueTimer(ctx, 900).filter((starts) => starts.length > 0);
+    expect(firings.map((starts) => starts.length)).toEqual([1_024, 1_024, 952]);
+    expect(scheduler.scheduledCount).toBe(0);
+  });
+
+  it('a stream of run times goes out in groups a tenth of the lead apart, each most of the lead ahead', () => {
+    const ctx = setup({ slots: 8 });
+    const { scheduler, at, delayed, clock } = ctx;
+    scheduler.schedule(at(0), { id: 'short', payload: 'p' });
+    scheduler.assign(at(0));
+    scheduler.complete(at(3), { taskId: t('short'), attempt: 1, memberId: m('w') });
+    // 1,000 tasks due over one second, one a millisecond: a commit each if handed one by one
+    // (reports of the running ones bring rounds too; this is the idle case, the timer alone).
+    for (let i = 0; i < 1_000; i++) delayed(`d${i}`, 1_000 + i);
+    const handed: { aheadMs: number }[] = [];
+    const held: StartOrder[] = [];
+    let groups = 0;
+    for (let n = 0; n < 10_000; n++) {
+      const next = scheduler.nextDueAtMs();
+      if (next === undefined) break;
+      // As the leader's due timer does: a round only if the firing brought something to do.
+      clock.advance(next - clock.nowMs());
+      const { changed, timedOffers } = scheduler.promoteDue(next);
+      const starts = changed.length > 0 || timedOffers ? scheduler.assign(next).starts : [];
+      if (starts.length > 0) groups++;
+      for (const start of starts) handed.push({ aheadMs: start.startAtMs! - clock.nowMs() });
+      held.push(...starts);
+      // What has reached its run time finishes at once, so w's slots never fill.
+      while (held.length > 0 && held[0]!.startAtMs! <= clock.nowMs()) {
+        const { taskId } = held.shift()!;
+        scheduler.complete(clock.nowMs(), { taskId, attempt: 1, memberId: m('w') });
+      }
+    }
+    expect(handed).toHaveLength(1_000);
+    expect(Math.min(...handed.map((h) => h.aheadMs))).toBeGreaterThanOrEqual(LEAD_MS * 0.9 - 1);
+    expect(groups).toBeLessThanOrEqual(110);
   });
 
   it('floats only tasks of a kind lately short: a burst of another kind goes into free slots only', () => {
