@@ -222,8 +222,9 @@ export function describeCallError(
     return { message: err instanceof Error ? err.message : String(err), exitCode: EXIT.refused };
   }
   if (e.code === status.UNAVAILABLE || e.code === status.DEADLINE_EXCEEDED) {
+    const details = connectionDetails(e.details ?? e.message ?? '');
     return {
-      message: `cannot reach the leader at ${address}: ${e.details ?? e.message} (${unreachableHint(e.details ?? '')})`,
+      message: `cannot reach the leader at ${address}: ${details} (${unreachableHint(details)})`,
       exitCode: EXIT.unreachable,
     };
   }
@@ -231,8 +232,26 @@ export function describeCallError(
   return { message: `${e.details ?? e.message} (${name})`, exitCode: EXIT.refused };
 }
 
+/**
+ * grpc-js's connection failure as a person reads it: without its empty "Resolution note:"
+ * and the "Error: " it puts before the system error it quotes.
+ */
+export function connectionDetails(details: string): string {
+  return details
+    .replace(/\.? Resolution note:\s*$/, '')
+    .replace(/Last error: Error: /, 'Last error: ')
+    .trim();
+}
+
 /** What to check when the leader cannot be reached: TLS refusals say what they miss. */
 function unreachableHint(details: string): string {
+  if (/Name resolution failed|ENOTFOUND|EAI_AGAIN/i.test(details)) {
+    return 'is the host name right? see --leader';
+  }
+  // HTTP/1 or another protocol on that port: most often the leader's HTTP address.
+  if (/Protocol error/i.test(details)) {
+    return "is that the leader's gRPC port, not its HTTP one? see --leader";
+  }
   if (/certificate required/i.test(details)) {
     return 'the leader requires a client certificate: give --tls-cert and --tls-key';
   }

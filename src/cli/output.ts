@@ -67,7 +67,11 @@ export function formatAge(ms: number | undefined): string {
 export function truncate(text: string | undefined, max: number): string {
   if (text === undefined || text === '') return '-';
   const oneLine = text.replace(/\s+/g, ' ');
-  return oneLine.length <= max ? oneLine : `${oneLine.slice(0, max - 1)}…`;
+  if (oneLine.length <= max) return oneLine;
+  // A closing note in brackets ("(not counted)") changes what the text means: keep it.
+  const note = / \([^()]{1,20}\)$/.exec(oneLine)?.[0];
+  const kept = note !== undefined && note.length <= max / 2 ? note : '';
+  return `${oneLine.slice(0, max - 1 - kept.length).trimEnd()}…${kept}`;
 }
 
 /**

@@ -6,13 +6,14 @@ import type { WorkerSlots } from './worker-slots.js';
 /** What the reason is read from: pauses, workers, key limits. */
 export interface WaitingContext {
   readonly queue: Pick<TaskQueue, 'isPaused'>;
-  readonly slots: Pick<WorkerSlots, 'has' | 'isEligible' | 'sendsBeganNotices'>;
+  readonly slots: Pick<WorkerSlots, 'has' | 'isEligible' | 'sendsBeganNotices' | 'servesKind'>;
   readonly keyLimits: Pick<KeyLimits, 'holdOf'>;
 }
 
 /**
  * Why a task that could start does not, for people reading the task list: a pending task
- * of a paused kind, for a member that is not there, or over its key's limits says so, and
+ * of a paused kind, for a member that is not there, of a kind no worker that takes new work
+ * runs (none connected, or all draining), or over its key's limits says so, and
  * a running one its worker holds but has not said it began (ahead of a free slot, or a
  * timed start before its run time). Undefined when nothing the leader knows of holds it (a
  * pending task waits for a free slot; a running one runs).
@@ -33,6 +34,9 @@ export function waitingReason(ctx: WaitingContext, task: TaskRecord): string | u
     return ctx.slots.has(target)
       ? `target: member ${target} takes no new work (draining, or not heard from)`
       : `target: member ${target} is not connected`;
+  }
+  if (target === undefined && !ctx.slots.servesKind(task.kind)) {
+    return `no worker: none that takes new work runs kind ${task.kind}`;
   }
   if (task.concurrencyKey === undefined) return undefined;
   const hold = ctx.keyLimits.holdOf(task.kind, task.concurrencyKey);

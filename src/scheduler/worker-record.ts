@@ -73,3 +73,13 @@ export function keyedHoldsOf(worker: Worker): KeyedHold[] {
   }
   return holds;
 }
+
+/** The worker's `count` newest hand-offs, newest first, passing over those in `skip`. */
+export function newestHeld(worker: Worker, count: number, skip: ReadonlySet<TaskId>): TaskId[] {
+  const taskIds: TaskId[] = [];
+  const handedOut = [...worker.running.keys()];
+  for (let i = handedOut.length - 1; i >= 0 && taskIds.length < count; i--) {
+    if (!skip.has(handedOut[i]!)) taskIds.push(handedOut[i]!);
+  }
+  return taskIds;
+}

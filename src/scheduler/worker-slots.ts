@@ -11,8 +11,10 @@ import {
 import { TimedHolds } from './timed-holds.js';
 import { AttemptPace } from './attempt-pace.js';
 import { KeyHolds, type KeyHoldsListener } from './key-holds.js';
+import { KindCoverage } from './kind-coverage.js';
 import {
   keyedHoldsOf,
+  newestHeld,
   newWorker,
   type KeyedHold,
   type Worker,
@@ -50,16 +52,15 @@ export class WorkerSlots {
   private readonly stoppingTasks = new Map<TaskId, number>();
   /** Slots held per concurrency key. */
   private readonly keyHolds: KeyHolds;
-  /**
-   * Tasks handed ahead of their run time (timed starts): held in `running` like any task a
-   * worker was given, but taking no slot until their run time.
-   */
+  /** Timed starts before their run time: in `running`, yet taking no slot until then. */
   private readonly timed = new TimedHolds();
   /** Eligible workers that may be handed timed starts now, in round-robin order. */
   private readonly timedLine = new Set<MemberId>();
   /** How long each worker's attempts, and each kind's, have lately taken. */
   private readonly workerPace: AttemptPace<MemberId>;
   private readonly kindPace: AttemptPace<string>;
+  /** Eligible workers per kind they run. */
+  private readonly coverage = new KindCoverage();
 
   constructor(
     onKeyHolds: KeyHoldsListener = () => {},
@@ -80,6 +81,11 @@ export class WorkerSlots {
     return this.workers.has(id);
   }
 
+  /** True if some worker that may get new work runs `kind`. */
+  servesKind(kind: string): boolean {
+    return this.coverage.covers(kind);
+  }
+
   /** True if the worker is known and may get new work (alive, not draining). */
   isEligible(id: MemberId): boolean {
     return this.workers.get(id)?.eligible ?? false;
@@ -97,7 +103,7 @@ export class WorkerSlots {
     const worker = this.workers.get(id);
     if (worker === undefined) this.workers.set(id, newWorker(id, slots, kinds, abilities));
     else {
-      Object.assign(worker, { slots, kinds, ...abilities });
+      this.coverage.change(worker, (w) => Object.assign(w, { slots, kinds, ...abilities }));
       this.refreshReady(worker);
     }
   }
@@ -111,7 +117,7 @@ export class WorkerSlots {
   setEligible(id: MemberId, eligible: boolean): void {
     const worker = this.workers.get(id);
     if (!worker) return;
-    worker.eligible = eligible;
+    this.coverage.change(worker, (w) => (w.eligible = eligible));
     this.refreshReady(worker);
   }
 
@@ -122,6 +128,7 @@ export class WorkerSlots {
   remove(id: MemberId): TaskId[] | undefined {
     const worker = this.workers.get(id);
     if (!worker) return undefined;
+    this.coverage.change(worker, (w) => (w.eligible = false));
     this.workers.delete(id);
     this.ready.delete(id);
     this.spare.delete(id);
@@ -325,12 +332,7 @@ export class WorkerSlots {
     for (const worker of this.workers.values()) {
       const extra = this.slotsUsed(worker) - worker.slots;
       if (extra <= 0) continue;
-      const timed = new Set(this.timed.tasksOn(worker.id));
-      const taskIds: TaskId[] = [];
-      const handedOut = [...worker.running.keys()];
-      for (let i = handedOut.length - 1; i >= 0 && taskIds.length < extra; i--) {
-        if (!timed.has(handedOut[i]!)) taskIds.push(handedOut[i]!);
-      }
+      const taskIds = newestHeld(worker, extra, new Set(this.timed.tasksOn(worker.id)));
       yield { memberId: worker.id, taker: worker, taskIds };
     }
   }

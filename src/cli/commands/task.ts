@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
-import { Task, taskPriorityToJSON } from '../../gen/scheduler/v1/scheduler.js';
+import { Task } from '../../gen/scheduler/v1/scheduler.js';
 import { addClientOptions, call, withClients, type ClientOptions } from '../client.js';
 import { print, printJson } from '../output.js';
-import { shortStatus } from './tasks.js';
+import { formatTaskView } from '../task-view.js';
 
 /** `drover task ID`: one task in full. */
 export function registerTask(program: Command): void {
@@ -15,37 +15,7 @@ export function registerTask(program: Command): void {
       });
       if (!task) throw new Error(`leader returned no task for ${id}`);
       if (options.json) return printJson(Task.toJSON(task));
-      const rows: [string, string][] = [
-        ['id', task.id],
-        ['status', shortStatus(task.status)],
-        ['waiting', task.waiting || '-'],
-        [
-          'priority',
-          task.priority === undefined
-            ? '-'
-            : taskPriorityToJSON(task.priority).replace('TASK_PRIORITY_', '').toLowerCase(),
-        ],
-        ['kind', task.kind],
-        ['attempt', String(task.attempt)],
-        ['member', task.memberId || '-'],
-        ['target', task.targetMemberId || '-'],
-        ['created', task.createdAt?.toISOString() ?? '-'],
-        ['run at', task.runAt?.toISOString() ?? '-'],
-        [
-          'idempotency key',
-          task.idempotencyKey === ''
-            ? '-'
-            : `${task.idempotencyKey} (holds ${task.idempotencyTtlMs === undefined ? 'until the task finishes' : `${task.idempotencyTtlMs} ms from creation`})`,
-        ],
-        ['concurrency key', task.concurrencyKey || '-'],
-        ['started', task.startedAt?.toISOString() ?? '-'],
-        ['finished', task.finishedAt?.toISOString() ?? '-'],
-        ['payload', task.payload],
-        ['result', task.result ?? '-'],
-        ['error', task.error ?? '-'],
-      ];
-      const width = Math.max(...rows.map(([k]) => k.length));
-      for (const [key, value] of rows) print(`${key.padEnd(width)}  ${value}`);
+      print(formatTaskView(task));
     }),
   );
 }

@@ -1,6 +1,13 @@
 import { credentials, status, type ClientReadableStream } from '@grpc/grpc-js';
 import { describe, expect, it, vi } from 'vitest';
-import { call, runOnLeaders, withClients, type LeaderClients } from '../../../src/cli/client.js';
+import {
+  call,
+  describeCallError,
+  EXIT,
+  runOnLeaders,
+  withClients,
+  type LeaderClients,
+} from '../../../src/cli/client.js';
 import { useFakeLeaders } from '../client/fake-leaders.js';
 
 const insecure = { creds: credentials.createInsecure(), token: undefined };
@@ -111,3 +118,43 @@ function ended(stream: ClientReadableStream<unknown>): Promise<void> {
     stream.on('error', reject);
   });
 }
+
+describe('describeCallError', () => {
+  it('quotes a refused connection without grpc-js noise, and says what to check', () => {
+    const refused = {
+      code: status.UNAVAILABLE,
+      details:
+        'No connection established. Last error: Error: connect ECONNREFUSED 127.0.0.1:1. Resolution note: ',
+    };
+    expect(describeCallError(refused, '127.0.0.1:1')).toEqual({
+      message:
+        'cannot reach the leader at 127.0.0.1:1: No connection established. Last error: connect ECONNREFUSED 127.0.0.1:1 (is it running? see --leader)',
+      exitCode: EXIT.unreachable,
+    });
+    const unresolved = {
+      code: status.UNAVAILABLE,
+      details: 'Name resolution failed for target dns:nosuch.invalid:50051',
+    };
+    expect(describeCallError(unresolved, 'nosuch.invalid:50051').message).toBe(
+      'cannot reach the leader at nosuch.invalid:50051: Name resolution failed for target dns:nosuch.invalid:50051 (is the host name right? see --leader)',
+    );
+  });
+
+  it("asks whether a port that speaks another protocol is the leader's gRPC port", () => {
+    const http = {
+      code: status.UNAVAILABLE,
+      details: 'No connection established. Last error: Protocol error (2026-12-02T17:03:48.838Z)',
+    };
+    expect(describeCallError(http, '127.0.0.1:8080').message).toMatch(
+      /Protocol error .*\(is that the leader's gRPC port, not its HTTP one\? see --leader\)$/,
+    );
+  });
+
+  it('names the status of a refusal, with exit code 1', () => {
+    const notFound = { code: status.NOT_FOUND, details: 'task x not found' };
+    expect(describeCallError(notFound, 'a:1')).toEqual({
+      message: 'task x not found (NOT_FOUND)',
+      exitCode: EXIT.refused,
+    });
+  });
+});

@@ -121,6 +121,29 @@ describe('Scheduler.waitingReason', () => {
     scheduler.setEligible(m('busy'), true);
     expect(scheduler.waitingReason(scheduler.get(t('b')))).toBeUndefined();
   });
+
+  it('says when no worker that takes new work runs the kind: none joined, all draining, or gone', () => {
+    const { scheduler, schedule } = setup();
+    const none = 'no worker: none that takes new work runs kind default';
+    expect(scheduler.waitingReason(schedule('a'))).toBe(none);
+    scheduler.upsertWorker(m('w'), 1, new Set(['default']));
+    // Joined, not yet eligible (no heartbeat heard): still none.
+    expect(scheduler.waitingReason(scheduler.get(t('a')))).toBe(none);
+    scheduler.setEligible(m('w'), true);
+    expect(scheduler.waitingReason(scheduler.get(t('a')))).toBeUndefined();
+    // Draining: it takes no new work.
+    scheduler.setEligible(m('w'), false);
+    expect(scheduler.waitingReason(scheduler.get(t('a')))).toBe(none);
+    // Back, but rejoined with other kinds only; then gone altogether.
+    scheduler.setEligible(m('w'), true);
+    scheduler.upsertWorker(m('w'), 1, new Set(['mail']));
+    expect(scheduler.waitingReason(scheduler.get(t('a')))).toBe(none);
+    expect(scheduler.waitingReason(schedule('m', { kind: 'mail' }))).toBeUndefined();
+    scheduler.removeWorker(m('w'), 'left');
+    expect(scheduler.waitingReason(scheduler.get(t('m')))).toBe(
+      'no worker: none that takes new work runs kind mail',
+    );
+  });
 });
 
 describe('Scheduler.complete', () => {

@@ -273,8 +273,9 @@ export interface Task {
   idempotencyTtlMs?: number | undefined;
   /**
    * Set by the leader on GetTask and GetTasks: why a task that could start does not
-   * ("paused: kind resize"), or that a running one is only held by its worker, not begun
-   * ("held: member w has not begun it yet"); empty when nothing holds it back.
+   * ("paused: kind resize", "no worker: none that takes new work runs kind mail"), or that
+   * a running one is only held by its worker, not begun ("held: member w has not begun it
+   * yet"); empty when nothing holds it back (a pending task then waits for a free slot).
    */
   waiting: string;
   /**
