@@ -22,7 +22,12 @@ export function recordAttempt(transition: TaskTransition, nowMs: number): void {
         if (entry.endedAtMs !== undefined) continue;
         const unstarted =
           entry.attempt === task.handedBackAttempt || entry.attempt === task.uncountedLossAttempt;
-        close(entry, nowMs, unstarted ? 'not started' : 'ended');
+        const lost = task.lostAttempt?.attempt === entry.attempt ? task.lostAttempt : undefined;
+        if (lost === undefined) close(entry, nowMs, unstarted ? 'not started' : 'ended');
+        else {
+          close(entry, lost.atMs, unstarted ? 'not started' : 'lost');
+          entry.error = lost.error;
+        }
       }
       log.push({ attempt: task.attempt, memberId: task.memberId, startedAtMs: task.startedAtMs });
       if (log.length > MAX_ATTEMPT_ENTRIES) log.splice(0, log.length - MAX_ATTEMPT_ENTRIES);
@@ -34,6 +39,20 @@ export function recordAttempt(transition: TaskTransition, nowMs: number): void {
     case 'unstarted':
       closeCurrent(task, nowMs, 'not started');
       return;
+    case 'lost': {
+      // Closed when the loss is known, not at the next start; reopened if re-attached.
+      const notBegun = task.uncountedLossAttempt === task.attempt;
+      const atMs = task.lostAttempt?.attempt === task.attempt ? task.lostAttempt.atMs : nowMs;
+      const entry = closeCurrent(task, atMs, notBegun ? 'not started' : 'lost');
+      if (entry !== undefined) entry.byLoss = true;
+      return;
+    }
+    case 'resumed': {
+      const entry = currentEntry(task);
+      if (entry?.byLoss !== true) return;
+      for (const field of ['endedAtMs', 'outcome', 'error', 'byLoss'] as const) delete entry[field];
+      return;
+    }
     case 'finished':
       closeCurrent(task, task.finishedAtMs ?? nowMs, transition.status);
       return;
@@ -42,11 +61,25 @@ export function recordAttempt(transition: TaskTransition, nowMs: number): void {
   }
 }
 
-function closeCurrent(task: TaskRecord, atMs: number, outcome: string): void {
-  const entry = task.attemptLog?.findLast((e) => e.attempt === task.attempt);
-  if (entry === undefined || entry.endedAtMs !== undefined) return;
+/**
+ * Closes the task's current attempt in its log, unless it ended already; one closed only
+ * because its worker was lost is closed again by what comes of it (a late report).
+ */
+function closeCurrent(
+  task: TaskRecord,
+  atMs: number,
+  outcome: string,
+): AttemptLogEntry | undefined {
+  const entry = currentEntry(task);
+  if (entry === undefined || (entry.endedAtMs !== undefined && !entry.byLoss)) return undefined;
   close(entry, atMs, outcome);
   entry.error = task.error;
+  delete entry.byLoss;
+  return entry;
+}
+
+function currentEntry(task: TaskRecord): AttemptLogEntry | undefined {
+  return task.attemptLog?.findLast((e) => e.attempt === task.attempt);
 }
 
 function close(entry: AttemptLogEntry, atMs: number, outcome: string): void {

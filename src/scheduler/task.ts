@@ -109,6 +109,8 @@ export interface AttemptLogEntry {
   endedAtMs?: number | undefined;
   outcome?: string | undefined;
   error?: string | undefined;
+  /** Closed only because its worker was lost: a re-attach reopens it, a late report ends it. */
+  byLoss?: true | undefined;
 }
 
 /**
@@ -200,6 +202,12 @@ export interface TaskRecord {
    * unbegun-loss.ts). Not stored.
    */
   begunAttempt?: number | undefined;
+  /**
+   * The last attempt requeued because its worker was lost, and when, for the attempt log:
+   * the next start may be saved in the same commit. Not stored.
+   */
+  lostAttempt?:
+    { readonly attempt: number; readonly atMs: number; readonly error: string } | undefined;
   /**
    * The attempt whose loss (its worker lost before it began it) was not counted, until the
    * worker re-attaches or reports it (then it counts again). Not stored.

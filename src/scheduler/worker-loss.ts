@@ -47,7 +47,7 @@ export function removeWorker(
   // Timed starts still before their run time (by the leader's timed holds, or by the clock)
   // wait for it again; the rest are requeued.
   const [early, late] = partition(lost, (task) => timed.has(task.id) || beforeRunTime(task, nowMs));
-  const changed = requeueLost(ctx, late, why, sendsNotices);
+  const changed = requeueLost(ctx, late, why, sendsNotices, nowMs);
   return { changed: [...changed, ...rescheduleEarly(ctx, early)] };
 }
 
@@ -56,7 +56,7 @@ export function requeueUnclaimed(ctx: WorkerLossContext, nowMs: number): Changes
   const unclaimed = ctx.index.running().filter((task) => !ctx.slots.holds(task.memberId!, task.id));
   // A timed start whose run time has not come (a lead longer than the re-attach grace).
   const [early, late] = partition(unclaimed, (task) => beforeRunTime(task, nowMs));
-  const changed = requeueLost(ctx, late, 'did not come back after a restart');
+  const changed = requeueLost(ctx, late, 'did not come back after a restart', false, nowMs);
   return { changed: [...changed, ...rescheduleEarly(ctx, early)] };
 }
 
@@ -107,6 +107,7 @@ function requeueLost(
   lost: TaskRecord[],
   why: string,
   sendsNotices = false,
+  nowMs?: number,
 ): TaskRecord[] {
   for (const task of lost) {
     const member = `member ${task.memberId ?? '(none)'} ${why}`;
@@ -114,6 +115,9 @@ function requeueLost(
       forgiveLoss(task);
       task.error = `${member} before it began attempt ${task.attempt} (not counted)`;
     } else task.error = `${member} during attempt ${task.attempt}`;
+    if (nowMs !== undefined) {
+      task.lostAttempt = { attempt: task.attempt, atMs: nowMs, error: task.error };
+    }
   }
   return requeueAtHead(ctx, lost);
 }

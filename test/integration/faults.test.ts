@@ -64,6 +64,14 @@ describe('worker faults', () => {
       { timeoutMs: 10_000, what: 'job completed on the healthy worker' },
     );
     expect(done).toMatchObject({ attempt: 2, memberId: 'healthy' });
+    // The attempt log says attempt 1 was lost, ending when the leader declared it dead.
+    const [lost, second] = done.attempts;
+    expect(lost).toMatchObject({ attempt: 1, memberId: 'frozen', outcome: 'lost' });
+    expect(lost!.error).toMatch(
+      /^member frozen was lost \(no heartbeat for \d+ ms\) during attempt 1$/,
+    );
+    expect(lost!.endedAt!.getTime()).toBeLessThanOrEqual(second!.startedAt!.getTime());
+    expect(second).toMatchObject({ attempt: 2, memberId: 'healthy', outcome: 'completed' });
 
     // Thawed, the frozen worker finishes attempt 1 and reports it: refused, nothing changes.
     frozen.kill('SIGCONT');

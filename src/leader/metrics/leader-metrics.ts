@@ -187,6 +187,8 @@ export class LeaderMetrics {
         this.kindChildren(kind).retries.inc();
         return;
       case 'unstarted':
+      case 'lost':
+      case 'resumed':
         return;
       case 'finished': {
         const children = this.kindChildren(kind);

@@ -10,6 +10,13 @@ export type TaskTransition =
    * (waiting for it again), or one its worker handed back unstarted (queued again).
    */
   | { readonly what: 'unstarted'; readonly task: TaskRecord }
+  /**
+   * Its worker was lost during the attempt: back in the queue with the attempt kept, which
+   * that worker may still re-attach ('resumed') or report.
+   */
+  | { readonly what: 'lost'; readonly task: TaskRecord }
+  /** A lost attempt re-attached by its worker: it runs on. */
+  | { readonly what: 'resumed'; readonly task: TaskRecord }
   | { readonly what: 'finished'; readonly task: TaskRecord; readonly status: TaskStatus };
 
 /**
@@ -36,16 +43,18 @@ export class TaskTransitions {
     if (before === undefined) emit({ what: 'scheduled', task });
     switch (task.status) {
       case 'running':
-        // A new attempt (not a re-attach of the same one).
+        // A new attempt, or a lost one re-attached (not a second save of a running one).
         if (before === undefined || before >> 3 !== task.attempt) {
           emit({ what: 'started', task });
-        }
+        } else if ((before & 7) === STATUS_CODES.pending) emit({ what: 'resumed', task });
         return;
       case 'pending':
         if (task.attemptEnded) emit({ what: 'retrying', task });
         // Handed back unstarted (see handBackAttempt): the only pending task with an
         // attempt and no member.
         else if (task.attempt > 0 && task.memberId === undefined) emit({ what: 'unstarted', task });
+        // Requeued with its attempt and member kept: the member was lost (worker-loss.ts).
+        else if (task.attempt > 0) emit({ what: 'lost', task });
         return;
       case 'completed':
       case 'error':

@@ -102,4 +102,73 @@ describe('attempt log', () => {
       [2, 'w2', undefined],
     ]);
   });
+
+  /** The worker of the running attempt is lost at `nowMs`: requeued, attempt and member kept. */
+  function lose(ctx: ReturnType<typeof setup>, nowMs: number, error: string) {
+    ctx.task.status = 'pending';
+    ctx.task.error = error;
+    ctx.save(nowMs);
+  }
+
+  it('closes an attempt when its worker is lost, not when the next one starts', () => {
+    const ctx = setup();
+    const { task, start } = ctx;
+    start('w1', 10);
+    lose(ctx, 3_010, 'member w1 stopped heartbeating during attempt 1');
+    expect(task.attemptLog?.[0]).toMatchObject({
+      endedAtMs: 3_010,
+      outcome: 'lost',
+      error: 'member w1 stopped heartbeating during attempt 1',
+    });
+    start('w2', 9_000);
+    expect(task.attemptLog?.map((e) => [e.attempt, e.endedAtMs, e.outcome])).toEqual([
+      [1, 3_010, 'lost'],
+      [2, undefined, undefined],
+    ]);
+  });
+
+  it('a loss and the next start saved in one commit: the lost attempt ends when the loss was known', () => {
+    const { task, start } = setup();
+    start('w1', 10);
+    const error = 'member w1 was lost (stream closed) during attempt 1';
+    task.lostAttempt = { attempt: 1, atMs: 500, error };
+    start('w2', 500);
+    expect(task.attemptLog?.map((e) => [e.memberId, e.endedAtMs, e.outcome, e.error])).toEqual([
+      ['w1', 500, 'lost', error],
+      ['w2', undefined, undefined, undefined],
+    ]);
+  });
+
+  it('says not started for a loss before the attempt began (not counted)', () => {
+    const ctx = setup();
+    ctx.start('w1', 10);
+    ctx.task.uncountedLossAttempt = 1;
+    lose(ctx, 40, 'member w1 left before it began attempt 1 (not counted)');
+    expect(ctx.task.attemptLog?.[0]).toMatchObject({ endedAtMs: 40, outcome: 'not started' });
+  });
+
+  it('reopens a lost attempt its worker re-attaches, and ends it by a late report', () => {
+    const ctx = setup();
+    const { task, save, start } = ctx;
+    start('w1', 10);
+    lose(ctx, 3_010, 'member w1 stopped heartbeating during attempt 1');
+    task.status = 'running'; // w1 back: it re-attaches attempt 1
+    task.error = undefined;
+    save(3_200);
+    expect(task.attemptLog).toEqual([{ attempt: 1, memberId: 'w1', startedAtMs: 10 }]);
+    lose(ctx, 6_000, 'member w1 stopped heartbeating during attempt 1');
+    // Its report arrives after all (before anyone else started it): that is how it ended.
+    Object.assign(task, { status: 'completed', finishedAtMs: 6_100, error: undefined });
+    save(6_100);
+    expect(task.attemptLog).toEqual([
+      {
+        attempt: 1,
+        memberId: 'w1',
+        startedAtMs: 10,
+        endedAtMs: 6_100,
+        outcome: 'completed',
+        error: undefined,
+      },
+    ]);
+  });
 });

@@ -321,9 +321,11 @@ export interface TaskAttempt {
   /**
    * "completed", "error", "cancelled"; "retried": it failed and another attempt follows;
    * "ended": it ended without its own report (the next attempt started in the same write);
-   * "not started": a timed start whose worker was lost before its run time, or a task
-   * its worker held ahead and handed back unstarted (it drained, or the leader recalled
-   * the task for a free slot elsewhere).
+   * "lost": its worker was lost during it (ended_at: when the leader knew; if the worker
+   * comes back and re-attaches it, it runs on, and a late report of it still ends it);
+   * "not started": a timed start whose worker was lost before its run time, a task its
+   * worker held ahead and handed back unstarted (it drained, or the leader recalled the
+   * task for a free slot elsewhere), or one lost with its worker before it began.
    * Empty while it runs.
    */
   outcome: string;

@@ -34,11 +34,15 @@ describe('TaskTransitions', () => {
     expect(seen).toEqual(['scheduled', 'started', 'retrying', 'started', 'finished:completed']);
   });
 
-  it('tells an attempt handed back unstarted from a lost worker’s requeue and a retry', () => {
+  it('tells an attempt handed back unstarted from a lost worker’s requeue, a re-attach and a retry', () => {
     const { transitions, seen, emit } = setup();
     const task = taskRecord({ seq: 1, status: 'running', attempt: 1, memberId: 'a' as never });
     transitions.know(task);
-    task.status = 'pending'; // its worker was lost: requeued, member kept, nothing counted
+    task.status = 'pending'; // its worker was lost: requeued, member kept
+    transitions.observe(task, emit);
+    task.status = 'running'; // and back: it re-attached the attempt
+    transitions.observe(task, emit);
+    task.status = 'pending'; // lost again, and started anew elsewhere
     transitions.observe(task, emit);
     task.status = 'running';
     task.attempt = 2;
@@ -46,7 +50,7 @@ describe('TaskTransitions', () => {
     task.status = 'pending'; // handed back: no member
     task.memberId = undefined;
     transitions.observe(task, emit);
-    expect(seen).toEqual(['started', 'unstarted']);
+    expect(seen).toEqual(['lost', 'resumed', 'lost', 'started', 'unstarted']);
   });
 
   it('a task scheduled and started in one commit is both; a restored one is neither', () => {
