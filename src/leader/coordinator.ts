@@ -116,8 +116,10 @@ export class Coordinator {
     const log = (this.log = deps.logger.child({ component: 'coordinator' }));
     const membership = new MembershipRegistry(options.timing);
     const { maxPayloadBytes, taskPolicy: policy, prefetch, timedStartLeadMs } = options;
+    // A task lost on its last attempt waits as long for its worker as the worker's death took.
+    const lostAttemptGraceMs = options.timing.deadAfterMs;
     const scheduler = (this.scheduler = new Scheduler({
-      ...{ maxPayloadBytes, policy, prefetch, timedStartLeadMs },
+      ...{ maxPayloadBytes, policy, prefetch, timedStartLeadMs, lostAttemptGraceMs },
     }));
     const [events, output] = [this.events, (this.output = new TaskOutputLog(options.output))];
     this.watchers = new WatchLimiter(

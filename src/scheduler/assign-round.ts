@@ -2,7 +2,8 @@ import type { MemberId } from '../shared/ids.js';
 import type { KeyLimits } from './key-limits.js';
 import type { Changes, StartOrder } from './scheduler-types.js';
 import { attemptsInSeries, type TaskRecord } from './task.js';
-import { beginAttempt, finishTask, type QueueContext } from './task-moves.js';
+import { beginAttempt, type QueueContext } from './task-moves.js';
+import { failOutOfAttempts } from './worker-loss.js';
 import type { WorkerLine, WorkerSlots } from './worker-slots.js';
 
 /** What an assignment round reads and changes: the queue, the slots, the key limits. */
@@ -48,8 +49,7 @@ function assignFrom(
     if (attemptsInSeries(task) >= task.maxAttempts) {
       // Requeued after its worker was lost on its last attempt, and nobody re-attached
       // it: another start would exceed its budget, so it fails here instead.
-      task.error = `${task.error ?? 'its member was lost'}; no attempts left (max ${task.maxAttempts})`;
-      finishTask(index, task, nowMs, 'error');
+      failOutOfAttempts(index, task, nowMs);
       changed.push(task);
       slots.putBack(worker.id);
       continue;

@@ -24,6 +24,12 @@ export interface SchedulerLimits {
    * then (timed starts, see timed-starts.ts), in ms; 0 or absent: none.
    */
   readonly timedStartLeadMs?: number | undefined;
+  /**
+   * How long a task whose worker was lost on its last attempt waits for that worker to
+   * come back and re-attach or report the attempt before it fails, in ms (see
+   * worker-loss.ts); 0 or absent: it fails when next due.
+   */
+  readonly lostAttemptGraceMs?: number | undefined;
 }
 
 /** A task as asked for by ScheduleTask, after the adapter has decoded it. */

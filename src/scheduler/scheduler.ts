@@ -23,11 +23,12 @@ import type {
 } from './scheduler-types.js';
 import type { Priority, TaskRecord, TaskStatus } from './task.js';
 import { TaskIndex, type TaskPage, type TaskQuery } from './task-index.js';
-import { queueAtTail, requeueAtHead } from './task-moves.js';
+import { queueAtTail } from './task-moves.js';
 import {
   holdLostKeys,
   reconcile,
   removeWorker,
+  requeueDue,
   requeueUnclaimed,
   type WorkerLossContext,
 } from './worker-loss.js';
@@ -53,8 +54,8 @@ export { MAX_LIST_SCAN, type TaskPage, type TaskQuery } from './task-index.js';
  * adapters, in that order. A facade over units with narrow contexts: records in a
  * {@link TaskIndex} (table-checked `setStatus`), slots in {@link WorkerSlots}, per-key
  * limits in {@link KeyLimits}, new tasks in `new-task.ts`, rounds in `assign-round.ts`,
- * attempt ends in `attempt-outcomes.ts`, lost workers in `worker-loss.ts`, finished tasks
- * in `finished-tasks.ts`, shared queue moves in `task-moves.ts`.
+ * attempt ends in `attempt-outcomes.ts`, lost workers in `worker-loss.ts`, finished
+ * tasks in `finished-tasks.ts`, queue moves in `task-moves.ts`.
  */
 export class Scheduler {
   private readonly index = new TaskIndex();
@@ -80,16 +81,17 @@ export class Scheduler {
     this.queue = new TaskQueue(keyLimits.isOpen);
     this.slots = new WorkerSlots((key) => this.queue.refreshKey(key), limits.prefetch);
     const { index, queue, slots, seqs } = this;
-    this.ctx = { index, queue, slots, seqs, policy, keyLimits };
+    const lost = { lostAttemptGraceMs: limits.lostAttemptGraceMs ?? 0 };
+    this.ctx = { index, queue, slots, seqs, policy, keyLimits, ...lost };
     this.timed = new TimedStarts(limits.timedStartLeadMs ?? 0);
   }
 
-  /** Number of tasks waiting for a slot (not counting those waiting out a retry backoff). */
+  /** Tasks waiting for a slot (not counting those waiting out a retry backoff). */
   get pendingCount(): number {
     return this.queue.size;
   }
 
-  /** Number of pending tasks waiting out a retry backoff. */
+  /** Pending tasks waiting out a retry backoff, or for a worker lost on their last attempt. */
   get delayedCount(): number {
     return this.index.delayedCount;
   }
@@ -106,8 +108,7 @@ export class Scheduler {
 
   /**
    * When {@link promoteDue} next has work (the leader's one due timer), if ever: a task or
-   * key falling due, a timed start reaching its run time, or a delayed task coming within
-   * the timed-start lead of its run time.
+   * key falling due, a timed start at its run time, a delayed task within the lead of it.
    */
   nextDueAtMs(): number | undefined {
     const times = [
@@ -259,7 +260,7 @@ export class Scheduler {
   promoteDue(nowMs: number): Changes & { reopenedKeys: number; timedOffers: boolean } {
     // Timed starts at their run time take their slots before anything new is assigned.
     this.slots.activateDue(nowMs);
-    const changed = requeueAtHead(this.ctx, this.index.takeDue(nowMs));
+    const changed = requeueDue(this.ctx, nowMs);
     changed.push(...queueAtTail(this.ctx, this.index.scheduledDue(nowMs)));
     // Keys whose rate bucket has a token again: their tasks may start (ask for a round).
     const reopenedKeys = this.keyLimits.reopenDue(nowMs);

@@ -14,6 +14,7 @@ export interface WaitingContext {
  * Why a task that could start does not, for people reading the task list: a pending task
  * of a paused kind, for a member that is not there, of a kind no worker that takes new work
  * runs (none connected, or all draining), or over its key's limits says so, and
+ * one lost with its worker on its last attempt (it fails unless the worker comes back), and
  * a running one its worker holds but has not said it began (ahead of a free slot, or a
  * timed start before its run time). Undefined when nothing the leader knows of holds it (a
  * pending task waits for a free slot; a running one runs).
@@ -28,6 +29,11 @@ export function waitingReason(ctx: WaitingContext, task: TaskRecord): string | u
     return held ? `held: member ${memberId} has not begun it yet` : undefined;
   }
   if (task.status !== 'pending') return undefined;
+  // Lost on its last attempt: it waits for its worker to come back (worker-loss.ts).
+  if (task.retryAtMs !== undefined && !task.attemptEnded && task.memberId !== undefined) {
+    const untilIso = new Date(task.retryAtMs).toISOString();
+    return `lost: fails at ${untilIso} unless member ${task.memberId} re-attaches attempt ${task.attempt} (its last)`;
+  }
   if (ctx.queue.isPaused(task.kind)) return `paused: kind ${task.kind}`;
   const target = task.targetMemberId;
   if (target !== undefined && !ctx.slots.isEligible(target)) {

@@ -1,7 +1,8 @@
 import type { MemberId } from '../shared/ids.js';
 import type { Changes, RunningAttempt, StopOrder } from './scheduler-types.js';
-import { attemptKey, type TaskRecord } from './task.js';
-import { requeueAtHead, unqueueTask, type QueueContext } from './task-moves.js';
+import { attemptKey, attemptsInSeries, type TaskRecord } from './task.js';
+import type { TaskIndex } from './task-index.js';
+import { finishTask, requeueAtHead, unqueueTask, type QueueContext } from './task-moves.js';
 import type { KeyLimits } from './key-limits.js';
 import type { WorkerSlots } from './worker-slots.js';
 import { countLossAgain, forgiveLoss, lostBeforeBegun } from './unbegun-loss.js';
@@ -17,6 +18,8 @@ export interface WorkerLossContext extends QueueContext {
    * counted so is re-attached by its worker.
    */
   readonly keyLimits: Pick<KeyLimits, 'claimed' | 'holdLost'>;
+  /** How long a task lost on its last attempt waits for its worker (SchedulerLimits). */
+  readonly lostAttemptGraceMs: number;
 }
 
 /**
@@ -56,7 +59,14 @@ export function requeueUnclaimed(ctx: WorkerLossContext, nowMs: number): Changes
   const unclaimed = ctx.index.running().filter((task) => !ctx.slots.holds(task.memberId!, task.id));
   // A timed start whose run time has not come (a lead longer than the re-attach grace).
   const [early, late] = partition(unclaimed, (task) => beforeRunTime(task, nowMs));
-  const changed = requeueLost(ctx, late, 'did not come back after a restart', false, nowMs);
+  // Its worker had the re-attach grace to come back: one on its last attempt fails now.
+  const changed = requeueLost(
+    { ...ctx, lostAttemptGraceMs: 0 },
+    late,
+    'did not come back after a restart',
+    false,
+    nowMs,
+  );
   return { changed: [...changed, ...rescheduleEarly(ctx, early)] };
 }
 
@@ -96,10 +106,10 @@ function rescheduleEarly(ctx: WorkerLossContext, tasks: TaskRecord[]): TaskRecor
 /**
  * Running tasks whose worker was lost: back to the head of the queue with their attempt
  * kept, so the worker may still re-attach or report them until someone else takes them.
- * The attempt budget is checked when one would be started (see {@link Scheduler.assign}):
- * a task on its last attempt fails only if the worker does not come back first, so a brief
- * disconnect never fails work that is still running. No backoff: losing a worker says
- * nothing about the task. An attempt a worker that sends began notices never said it began
+ * A task on its last attempt instead waits out `lostAttemptGraceMs` for its worker (in the
+ * retry wait, never offered to another), then fails ({@link requeueDue}): a brief
+ * disconnect never fails work still running, and no task waits for a worker forever. No
+ * backoff: losing a worker says nothing about the task. An attempt a worker that sends began notices never said it began
  * is not counted at all (see unbegun-loss.ts).
  */
 function requeueLost(
@@ -119,7 +129,37 @@ function requeueLost(
       task.lostAttempt = { attempt: task.attempt, atMs: nowMs, error: task.error };
     }
   }
-  return requeueAtHead(ctx, lost);
+  const [last, others] = partition(lost, (task) => nowMs !== undefined && outOfAttempts(task));
+  // On its last attempt: it waits out the grace for its worker, then fails (requeueDue).
+  for (const task of last) {
+    ctx.index.setStatus(task, 'pending');
+    ctx.index.delay(task, nowMs! + ctx.lostAttemptGraceMs);
+  }
+  return [...requeueAtHead(ctx, others), ...last];
+}
+
+/** True if the task's lost attempt was its last: another start would exceed its budget. */
+function outOfAttempts(task: TaskRecord): boolean {
+  return attemptsInSeries(task) >= task.maxAttempts;
+}
+
+/**
+ * Retry waits that are over go back to the head of the queue, except a task lost on its
+ * last attempt whose worker did not come back within the grace: it fails.
+ */
+export function requeueDue(ctx: WorkerLossContext, nowMs: number): TaskRecord[] {
+  const [doomed, again] = partition(
+    ctx.index.takeDue(nowMs),
+    (task) => !task.attemptEnded && outOfAttempts(task),
+  );
+  for (const task of doomed) failOutOfAttempts(ctx.index, task, nowMs);
+  return [...requeueAtHead(ctx, again), ...doomed];
+}
+
+/** Ends a task whose lost attempt was its last (here, or when a round reaches it). */
+export function failOutOfAttempts(index: TaskIndex, task: TaskRecord, nowMs: number): void {
+  task.error = `${task.error ?? 'its member was lost'}; no attempts left (max ${task.maxAttempts})`;
+  finishTask(index, task, nowMs, 'error');
 }
 
 /**

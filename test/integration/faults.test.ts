@@ -41,6 +41,37 @@ describe('worker faults', () => {
     expect((await api.member('victim'))?.status).toBe('dead');
   });
 
+  it('fails a task whose worker was killed on its last attempt after the dead timeout, with no worker left to take it', async () => {
+    // A closed stream is a death at once; the dead timeout (3 s) is then the grace.
+    const { address, process: leader } = await cluster().startLeader(['--dead-after-ms', '3000']);
+    const victim = await cluster().startWorker(address, 'victim', ['--slots', '1']);
+    const api = clients(address);
+    await api.schedule({ id: 'once', payload: '60000', maxAttempts: 1 });
+    await victim.waitForLine((l) => l.msg === 'task started' && l['taskId'] === 'once');
+    victim.kill('SIGKILL');
+    const dead = await leader.waitForLine(
+      (l) => l.msg === 'member dead' && l['memberId'] === 'victim',
+    );
+    // Waiting for victim to come back, and saying so.
+    const waiting = await api.task('once');
+    expect(waiting.status).toBe(TaskStatus.TASK_STATUS_PENDING);
+    expect(waiting.waiting).toMatch(
+      /^lost: fails at \S+ unless member victim re-attaches attempt 1 \(its last\)$/,
+    );
+    const failed = await waitFor(
+      async () => {
+        const t = await api.task('once');
+        return t.status === TaskStatus.TASK_STATUS_ERROR && t;
+      },
+      { timeoutMs: 10_000, what: 'the task failed once victim had the dead timeout to return' },
+    );
+    expect(failed.error).toMatch(
+      /^member victim was lost \(.*\) during attempt 1; no attempts left \(max 1\)$/,
+    );
+    // Not before the grace after the loss was known.
+    expect(failed.finishedAt!.getTime()).toBeGreaterThanOrEqual(Number(dead['time']) + 2_900);
+  });
+
   it('declares a SIGSTOP-frozen worker dead, runs its task elsewhere, and refuses its late report', async () => {
     const { address, process: leader } = await cluster().startLeader();
     const frozen = await cluster().startWorker(address, 'frozen', ['--slots', '1']);

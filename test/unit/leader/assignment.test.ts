@@ -105,17 +105,29 @@ describe('Assignment', () => {
     expect(scheduler.get(task!.id)).toMatchObject({ status: 'pending', attempt: 1 });
   });
 
-  it('fails, rather than starts, a requeued task that has no attempts left', async () => {
-    const { timers, members, enqueue, stored, scheduler, worker, a, b } = await setup();
+  it('fails, rather than starts, a task lost on its last attempt once its worker had the dead timeout to come back', async () => {
+    const { timers, members, enqueue, stored, scheduler, worker, clock, timing, a, b } =
+      await setup();
     members.leave(b.id);
     const [task] = await enqueue({ maxAttempts: 1 });
     await timers.settle(); // a runs its only attempt
     expect(a.channel.starts).toHaveLength(1);
-    members.leave(a.id); // requeued with its attempt kept
+    members.leave(a.id); // lost: it waits for a to come back, its attempt kept
     const c = worker('c');
     await timers.settle();
     expect(c.channel.starts).toEqual([]);
-    expect(scheduler.get(task!.id)).toMatchObject({ status: 'error', attempt: 1 });
+    expect(scheduler.get(task!.id)).toMatchObject({ status: 'pending', attempt: 1 });
+    // The grace (the dead timeout) is over: it fails, never started on c.
+    expect(timers.timerDelays).toContain(timing.deadAfterMs);
+    clock.advance(timing.deadAfterMs);
+    timers.fireTimers();
+    await timers.settle();
+    expect(c.channel.starts).toEqual([]);
+    expect(scheduler.get(task!.id)).toMatchObject({
+      status: 'error',
+      attempt: 1,
+      error: expect.stringMatching(/; no attempts left \(max 1\)$/) as string,
+    });
     expect(await stored(task!.id)).toMatchObject({ status: 'error', attempt: 1 });
   });
 });

@@ -66,7 +66,8 @@ export function leaderParts(options: PartsOptions = {}) {
   const commits = new CommitPipeline({ store, events, output, onStoreFailure });
   const timing = { ...TIMING, ...options.timing };
   const policy = { ...DEFAULT_TASK_POLICY, retryBackoffMs: 0, ...options.policy };
-  const scheduler = new Scheduler({ maxPayloadBytes: 1024, policy });
+  const lostAttemptGraceMs = timing.deadAfterMs; // as the coordinator sets it
+  const scheduler = new Scheduler({ maxPayloadBytes: 1024, policy, lostAttemptGraceMs });
   const membership = new MembershipRegistry(timing);
   const channels = new WorkChannels(log);
   const feed: MemberFeed = new MemberFeed(events, defer, (): MemberView[] => members.views());

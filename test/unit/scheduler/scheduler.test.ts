@@ -1713,6 +1713,42 @@ describe('Scheduler retries, backoff and timeouts', () => {
     expect(assigned.changed.map((x) => x.id).sort()).toEqual(['last', 'spare']);
   });
 
+  it('a task lost on its last attempt waits the grace for its worker, then fails though no worker is there', () => {
+    const clock = new FakeClock();
+    const scheduler = new Scheduler({ maxPayloadBytes: 16, lostAttemptGraceMs: 3_000 });
+    scheduler.upsertWorker(m('a'), 2, new Set(['default']));
+    scheduler.setEligible(m('a'), true);
+    for (const id of ['gone', 'back']) {
+      scheduler.schedule(clock.nowMs(), { id, payload: 'p', maxAttempts: 1 });
+    }
+    scheduler.assign(clock.nowMs());
+    clock.advance(10);
+    const lostAtMs = clock.nowMs();
+    scheduler.removeWorker(m('a'), 'was lost (stream closed)', undefined, lostAtMs);
+    const gone = scheduler.get(t('gone'));
+    expect(gone).toMatchObject({ status: 'pending', retryAtMs: lostAtMs + 3_000 });
+    expect(scheduler.waitingReason(gone)).toBe(
+      `lost: fails at ${new Date(lostAtMs + 3_000).toISOString()} unless member a re-attaches attempt 1 (its last)`,
+    );
+    expect(scheduler.nextDueAtMs()).toBe(lostAtMs + 3_000);
+    // a comes back within the grace with one of them still running: it runs on.
+    clock.advance(1_000);
+    scheduler.upsertWorker(m('a'), 2, new Set(['default']));
+    scheduler.reconcile(m('a'), [{ taskId: t('back'), attempt: 1 }], true);
+    expect(scheduler.get(t('back'))).toMatchObject({ status: 'running', retryAtMs: undefined });
+    clock.advance(1_999);
+    expect(scheduler.promoteDue(clock.nowMs()).changed).toEqual([]);
+    clock.advance(1);
+    expect(scheduler.promoteDue(clock.nowMs()).changed.map((x) => [x.id, x.status])).toEqual([
+      ['gone', 'error'],
+    ]);
+    expect(scheduler.get(t('gone'))).toMatchObject({
+      error: 'member a was lost (stream closed) during attempt 1; no attempts left (max 1)',
+      finishedAtMs: lostAtMs + 3_000,
+    });
+    expect(scheduler.get(t('back')).status).toBe('running');
+  });
+
   it('a task on its last attempt survives a brief disconnect: its worker re-attaches it', () => {
     const { scheduler, clock, schedule } = setup({ a: 1 });
     schedule('once', { maxAttempts: 1 });

@@ -47,6 +47,8 @@ describe('Scheduler: a lost worker is charged an attempt only for what it said i
       ['t2', 2],
       ['t3', 2],
     ]);
+    // Lost on its one attempt, it waited out the grace (0 here) for a: it fails when due.
+    scheduler.promoteDue(clock.nowMs());
     expect(scheduler.get(t('t1')).status).toBe('error');
   });
 
@@ -58,6 +60,7 @@ describe('Scheduler: a lost worker is charged an attempt only for what it said i
     lose('a');
     join('b', 4);
     expect(scheduler.assign(clock.nowMs()).starts).toEqual([]);
+    scheduler.promoteDue(clock.nowMs());
     expect(scheduler.get(t('t1')).status).toBe('error');
     expect(scheduler.get(t('t2')).status).toBe('error');
   });
@@ -93,6 +96,7 @@ describe('Scheduler: a lost worker is charged an attempt only for what it said i
         lose(id);
       } else expect(starts).toEqual([]);
     }
+    scheduler.promoteDue(clock.nowMs());
     const task = scheduler.get(t('poison'));
     expect(task.status).toBe('error');
     expect(task.attempt).toBe(MAX_UNCOUNTED_LOSSES + 1);
@@ -116,6 +120,7 @@ describe('Scheduler: a lost worker is charged an attempt only for what it said i
     lose('a');
     join('b', 1);
     expect(scheduler.assign(clock.nowMs()).starts).toEqual([]);
+    scheduler.promoteDue(clock.nowMs());
     expect(scheduler.get(t('t1')).status).toBe('error');
   });
 

@@ -23,6 +23,7 @@ function setup(count: number) {
     queue: new TaskQueue(),
     seqs: new QueueSeqs(),
     slots: new WorkerSlots(),
+    lostAttemptGraceMs: 3_000,
     keyLimits: { claimed: () => {}, holdLost: () => {} },
   };
   for (const id of ['a', 'b']) ctx.slots.upsert(m(id), 2, new Set(['default']));
