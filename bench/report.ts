@@ -155,7 +155,7 @@ function members({ members: rows, settings: s }: Results): string[] {
 function timers({ timers: rows, settings: s }: Results): string[] {
   if (rows.length === 0) return [];
   return [
-    `**Timer precision** of delayed tasks: ${s.timerTasks.toLocaleString('en-US')} tasks due within the same second (run times spread evenly over it), scheduled ahead in batches of 1,000 (drover: \`run_at\`; BullMQ: delayed jobs with \`delay\`), run by empty handlers on ${s.latencyWorkers}x${s.slots} slots, after ${s.timerWarmUp.toLocaleString('en-US')} tasks with no delay warmed the same processes; how late each handler started after its run time, ms: p50 / p99 / max over ${s.runs} run(s) on fresh processes, pooled. With more tasks due than slots can start in that second, the figure includes the wait for a slot.`,
+    `**Timer precision** of delayed tasks: ${s.timerTasks.toLocaleString('en-US')} tasks due ${dueWindow(s.timerWindowMs)}, scheduled ahead in batches of 1,000 (drover: \`run_at\`; BullMQ: delayed jobs with \`delay\`), run by empty handlers on ${s.latencyWorkers}x${s.slots} slots, after ${s.timerWarmUp.toLocaleString('en-US')} tasks with no delay warmed the same processes; how late each handler started after its run time, ms: p50 / p99 / max over ${s.runs} run(s) on fresh processes, pooled. With more tasks due than slots can start in that second, the figure includes the wait for a slot.`,
     '',
     tableRow(['system', 'start minus run time']),
     tableRow(['---', '---']),
@@ -217,4 +217,11 @@ function queue({ queue: q, settings: s }: Results): string[] {
 /** One Markdown table row; no trailing empty cell when a table has no peer columns. */
 function tableRow(cells: readonly string[]): string {
   return `| ${cells.join(' | ')} |`;
+}
+
+/** How the timer section's run times were spread, in words. */
+function dueWindow(windowMs: number): string {
+  if (windowMs === 0) return 'at the same instant';
+  if (windowMs === 1000) return 'within the same second (run times spread evenly over it)';
+  return `within ${windowMs} ms (run times spread evenly)`;
 }

@@ -8,7 +8,7 @@
  * BENCH_GRAPHILE_TASKS (BENCH_TASKS), BENCH_STORES (drover's stores: "memory,sqlite,postgres"), BENCH_DETECTION_TRIALS (20), BENCH_PEERS ("bullmq,graphile,grpc-floor"; "" for none; grpc-floor: a bare grpc-js server of the same service, the floor for single mode),
  * BENCH_SCALE_MEMBERS ("1000,5000,10000"), BENCH_SCALE_WINDOW_MS (10000),
  * BENCH_QUEUE_DEPTHS ("0,250000,500000,1000000"), BENCH_QUEUE_SAMPLES (200),
- * BENCH_PROFILE_DIR (leader and worker CPU profiles), BENCH_TIMER_TASKS (10000: delayed tasks due in the same second, for timer precision; BENCH_RUNS runs pooled), BENCH_TIMER_WARMUP (30000: tasks with no delay run first on the same processes), BENCH_ONLY (sections to run, default all: "throughput,latency,timers,detection,members,queue"), BENCH_LEADER_ARGS (extra flags for every drover leader, space-separated: an A/B of one option; recorded in the settings).
+ * BENCH_PROFILE_DIR (leader and worker CPU profiles), BENCH_TIMER_TASKS (10000: delayed tasks due in the same second, for timer precision; BENCH_RUNS runs pooled), BENCH_TIMER_WARMUP (30000: tasks with no delay run first on the same processes), BENCH_TIMER_WINDOW_MS (1000: the run times spread over this; 0: all due at one instant), BENCH_ONLY (sections to run, default all: "throughput,latency,timers,detection,members,queue"), BENCH_LEADER_ARGS (extra flags for every drover leader, space-separated: an A/B of one option; recorded in the settings).
  * Results are rewritten after every section, so an interrupted run keeps what it measured.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -64,6 +64,7 @@ export const settings = {
   latencyWorkers: 4,
   timerTasks: Number(env('BENCH_TIMER_TASKS', '10000', '50')),
   timerWarmUp: Number(env('BENCH_TIMER_WARMUP', '30000', '20')),
+  timerWindowMs: Number(env('BENCH_TIMER_WINDOW_MS', '1000', '1000')),
   keyTasks: Number(env('BENCH_KEY_TASKS', '40000', '300')),
   keyCount: Number(env('BENCH_KEYS', '1000', '10')),
   keyMaxRunning: 2,
@@ -308,15 +309,16 @@ if (wants('latency')) {
 
 if (wants('timers')) {
   const { timerTasks: n, timerWarmUp: warm, latencyWorkers: tw, slots, runs } = settings;
+  const windowMs = settings.timerWindowMs;
   const runners: [string, () => Promise<number[]>][] = settings.stores.map((store) => [
     droverSystem(store),
-    () => droverTimerPrecision(n, tw, slots, store, warm),
+    () => droverTimerPrecision(n, tw, slots, store, warm, windowMs),
   ]);
   if (systems.some(([x]) => x === 'bullmq')) {
-    runners.push(['bullmq', () => bullmqTimerPrecision(n, tw, slots, warm)]);
+    runners.push(['bullmq', () => bullmqTimerPrecision(n, tw, slots, warm, windowMs)]);
   }
   for (const [system, measure] of runners) {
-    const what = `timers ${system}: ${n} delayed tasks due in the same second, ${tw}x${slots} slots, ${runs} run(s)`;
+    const what = `timers ${system}: ${n} delayed tasks due within ${windowMs} ms, ${tw}x${slots} slots, ${runs} run(s)`;
     progress(what);
     // Each run on fresh processes; the runs' samples pooled (one slow run shows in p99).
     const lateness = await attempt(what, async () => {

@@ -14,13 +14,16 @@ const OPEN = [
 /** How far ahead the first task is due: time to schedule them all before any falls due. */
 export const TIMER_LEAD_MS = 3_000;
 
-/** When task `i` of `count` is due: spread evenly over one second from `firstDueMs`. */
-export function dueAtMs(firstDueMs: number, i: number, count: number): number {
-  return firstDueMs + Math.floor((i * 1000) / count);
+/**
+ * When task `i` of `count` is due: spread evenly over `windowMs` (one second by default)
+ * from `firstDueMs`; a window of 0 makes them all due at the same instant.
+ */
+export function dueAtMs(firstDueMs: number, i: number, count: number, windowMs = 1000): number {
+  return firstDueMs + Math.floor((i * windowMs) / count);
 }
 
 /**
- * Timer precision of delayed tasks (issue #18): `count` tasks due within the same second,
+ * Timer precision of delayed tasks (issue #18): `count` tasks due within `windowMs`,
  * all scheduled ahead with run_at (ScheduleTasks batches of 1,000), run by empty handlers
  * on `workers` x `slots`, after `warmUp` tasks with no delay have run on the same processes
  * (a leader in service has compiled its start and completion paths; a cold one spends the
@@ -34,6 +37,7 @@ export async function droverTimerPrecision(
   slots: number,
   store: BenchStore = 'memory',
   warmUp = 0,
+  windowMs = 1000,
 ): Promise<number[]> {
   const cluster = new BenchCluster();
   try {
@@ -50,10 +54,14 @@ export async function droverTimerPrecision(
     }
     const firstDueMs = Date.now() + TIMER_LEAD_MS;
     await scheduleInBatches(api, count, (i) =>
-      taskDraft({ id: `due-${i}`, payload: 'x', runAt: new Date(dueAtMs(firstDueMs, i, count)) }),
+      taskDraft({
+        id: `due-${i}`,
+        payload: 'x',
+        runAt: new Date(dueAtMs(firstDueMs, i, count, windowMs)),
+      }),
     );
     if (Date.now() >= firstDueMs) throw new Error('scheduling took longer than the lead time');
-    await sleep(firstDueMs + 1000 - Date.now());
+    await sleep(firstDueMs + windowMs - Date.now());
     // Bounded: everything due has started within a minute, or the run is reported failed.
     const tasks = await completedWhenSettled(api, warmUp + count, {
       timeoutMs: 60_000,

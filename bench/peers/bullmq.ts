@@ -147,7 +147,7 @@ export async function bullmqLatency(
 
 /**
  * Timer precision of BullMQ's delayed jobs, as droverTimerPrecision measures drover's: the
- * same number of jobs due within the same second (`delay` from now, added ahead in bulks
+ * same number of jobs due within the same window (`delay` from now, added ahead in bulks
  * of 1,000), the same workers and concurrency; per job, how late its processor started
  * after BullMQ's own due time (timestamp + delay), in ms.
  */
@@ -156,6 +156,7 @@ export async function bullmqTimerPrecision(
   workers: number,
   slots: number,
   warmUp = 0,
+  windowMs = 1000,
 ): Promise<number[]> {
   const name = `drover-bench-timers-${process.pid}`;
   const connection = new IORedis({ ...REDIS, maxRetriesPerRequest: null });
@@ -176,13 +177,13 @@ export async function bullmqTimerPrecision(
           data: 'x',
           opts: {
             jobId: `due-${i}`,
-            delay: Math.max(0, dueAtMs(firstDueMs, i, count) - Date.now()),
+            delay: Math.max(0, dueAtMs(firstDueMs, i, count, windowMs) - Date.now()),
           },
         })),
       );
     }
     if (Date.now() >= firstDueMs) throw new Error('adding took longer than the lead time');
-    await sleep(firstDueMs + 1000 - Date.now());
+    await sleep(firstDueMs + windowMs - Date.now());
     const deadline = performance.now() + 60_000;
     for (;;) {
       const counts = await queue.getJobCounts('completed', 'failed');
