@@ -223,8 +223,12 @@ export function describeCallError(
   }
   if (e.code === status.UNAVAILABLE || e.code === status.DEADLINE_EXCEEDED) {
     const details = connectionDetails(e.details ?? e.message ?? '');
+    const hint =
+      e.code === status.DEADLINE_EXCEEDED
+        ? 'no answer in time: is that a drover leader, and is it running, not frozen or overloaded? see --leader, --timeout-ms'
+        : unreachableHint(details);
     return {
-      message: `cannot reach the leader at ${address}: ${details} (${unreachableHint(details)})`,
+      message: `cannot reach the leader at ${address}: ${details} (${hint})`,
       exitCode: EXIT.unreachable,
     };
   }
@@ -233,13 +237,16 @@ export function describeCallError(
 }
 
 /**
- * grpc-js's connection failure as a person reads it: without its empty "Resolution note:"
- * and the "Error: " it puts before the system error it quotes.
+ * grpc-js's connection failure as a person reads it: without its empty "Resolution note:",
+ * the "Error: " it puts before the system error it quotes, the time it stamps a protocol
+ * error with, and the per-phase timings after a deadline.
  */
 export function connectionDetails(details: string): string {
   return details
     .replace(/\.? Resolution note:\s*$/, '')
     .replace(/Last error: Error: /, 'Last error: ')
+    .replace(/ \(\d{4}-\d\d-\d\dT[\d:.]+Z\)/, '')
+    .replace(/^(Deadline exceeded after [\d.]+s),.*$/, '$1')
     .trim();
 }
 

@@ -46,7 +46,8 @@ function taskRows(task: Task): [string, string][] {
 function attemptText(task: Task): string {
   if (task.attempt === 0) return `none yet (at most ${task.maxAttempts})`;
   const counted = task.attempt - task.attemptBase;
-  const uncounted = task.attemptBase > 0 ? `; ${task.attemptBase} earlier not counted` : '';
+  const uncounted =
+    task.attemptBase > 0 ? `; ${task.attemptBase} before: an earlier run, or never begun` : '';
   return `${task.attempt} (${counted} of at most ${task.maxAttempts} counted${uncounted})`;
 }
 

@@ -68,6 +68,8 @@ export class Assignment {
     changed: readonly TaskRecord[],
   ): { saved: TaskRecord[]; starts: StartOrder[] } {
     const assigned = this.takeNow(nowMs);
+    // Due tasks lost on their last attempt fail when their worker's grace ends.
+    this.logOutOfAttempts(changed);
     return { saved: [...new Set([...changed, ...assigned.changed])], starts: assigned.starts };
   }
 

@@ -54,6 +54,8 @@ export function recordAttempt(transition: TaskTransition, nowMs: number): void {
       return;
     }
     case 'finished':
+      // Ended while lost (out of attempts, or cancelled): the attempt ended with its worker.
+      if (currentEntry(task)?.byLoss && task.lostAttempt?.attempt === task.attempt) return;
       closeCurrent(task, task.finishedAtMs ?? nowMs, transition.status);
       return;
     case 'scheduled':

@@ -233,8 +233,14 @@ export class MemberLifecycle {
     );
     for (const task of changed) {
       const { id: taskId, attempt, status } = task;
-      // A timed start lost before its run time waits for it again rather than requeued.
-      const what = status === 'scheduled' ? 'task waits for its run time again' : 'task requeued';
+      // A timed start lost before its run time waits for it again rather than requeued; one
+      // lost on its last attempt waits for its worker, then fails (worker-loss.ts).
+      const what =
+        status === 'scheduled'
+          ? 'task waits for its run time again'
+          : task.retryAtMs !== undefined
+            ? 'task on its last attempt waits for its worker to come back'
+            : 'task requeued';
       this.deps.log.warn({ memberId, taskId, attempt }, what);
     }
     // Always a round: it also sets the due timer for the end of any held places.

@@ -60,8 +60,10 @@ export function completeAttempt(
           `attempt ${task.attempt} of task ${task.id} has already ended (${task.error ?? 'failed'}); a retry is scheduled`,
         );
       }
-      // It ran after all: a loss not counted as its worker never said it began counts now.
+      // It ran after all: a loss not counted as its worker never said it began counts now,
+      // and the attempt ends by this report, not as lost (see attempt-log.ts).
       countLossAgain(task);
+      task.lostAttempt = undefined;
       unqueueTask(ctx, task);
       break;
     case 'running':

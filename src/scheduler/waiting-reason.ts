@@ -29,10 +29,13 @@ export function waitingReason(ctx: WaitingContext, task: TaskRecord): string | u
     return held ? `held: member ${memberId} has not begun it yet` : undefined;
   }
   if (task.status !== 'pending') return undefined;
-  // Lost on its last attempt: it waits for its worker to come back (worker-loss.ts).
-  if (task.retryAtMs !== undefined && !task.attemptEnded && task.memberId !== undefined) {
+  if (task.retryAtMs !== undefined) {
     const untilIso = new Date(task.retryAtMs).toISOString();
-    return `lost: fails at ${untilIso} unless member ${task.memberId} re-attaches attempt ${task.attempt} (its last)`;
+    // Lost on its last attempt: it waits for its worker to come back (worker-loss.ts).
+    if (!task.attemptEnded && task.memberId !== undefined) {
+      return `lost: fails at ${untilIso} unless member ${task.memberId} re-attaches attempt ${task.attempt} (its last)`;
+    }
+    return `retry backoff: attempt ${task.attempt} failed, next one not before ${untilIso}`;
   }
   if (ctx.queue.isPaused(task.kind)) return `paused: kind ${task.kind}`;
   const target = task.targetMemberId;
@@ -42,7 +45,7 @@ export function waitingReason(ctx: WaitingContext, task: TaskRecord): string | u
       : `target: member ${target} is not connected`;
   }
   if (target === undefined && !ctx.slots.servesKind(task.kind)) {
-    return `no worker: none that takes new work runs kind ${task.kind}`;
+    return `no worker: none that takes new work (alive, not draining or quarantined) runs kind ${task.kind}`;
   }
   if (task.concurrencyKey === undefined) return undefined;
   const hold = ctx.keyLimits.holdOf(task.kind, task.concurrencyKey);

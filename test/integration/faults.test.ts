@@ -47,7 +47,14 @@ describe('worker faults', () => {
     const victim = await cluster().startWorker(address, 'victim', ['--slots', '1']);
     const api = clients(address);
     await api.schedule({ id: 'once', payload: '60000', maxAttempts: 1 });
-    await victim.waitForLine((l) => l.msg === 'task started' && l['taskId'] === 'once');
+    // Begun, as the leader has heard (one lost before that would not count: unbegun-loss.ts).
+    await waitFor(
+      async () => {
+        const t = await api.task('once');
+        return t.status === TaskStatus.TASK_STATUS_RUNNING && t.waiting === '';
+      },
+      { timeoutMs: 5_000, what: 'the leader heard the attempt begin' },
+    );
     victim.kill('SIGKILL');
     const dead = await leader.waitForLine(
       (l) => l.msg === 'member dead' && l['memberId'] === 'victim',
@@ -70,6 +77,10 @@ describe('worker faults', () => {
     );
     // Not before the grace after the loss was known.
     expect(failed.finishedAt!.getTime()).toBeGreaterThanOrEqual(Number(dead['time']) + 2_900);
+    // Its one attempt ended when the leader knew victim was lost, not when the task failed.
+    const [lost] = failed.attempts;
+    expect(lost).toMatchObject({ attempt: 1, memberId: 'victim', outcome: 'lost' });
+    expect(lost!.endedAt!.getTime()).toBeLessThan(failed.finishedAt!.getTime() - 2_000);
   });
 
   it('declares a SIGSTOP-frozen worker dead, runs its task elsewhere, and refuses its late report', async () => {

@@ -145,8 +145,19 @@ describe('describeCallError', () => {
       code: status.UNAVAILABLE,
       details: 'No connection established. Last error: Protocol error (2026-12-02T17:03:48.838Z)',
     };
-    expect(describeCallError(http, '127.0.0.1:8080').message).toMatch(
-      /Protocol error .*\(is that the leader's gRPC port, not its HTTP one\? see --leader\)$/,
+    expect(describeCallError(http, '127.0.0.1:8080').message).toBe(
+      "cannot reach the leader at 127.0.0.1:8080: No connection established. Last error: Protocol error (is that the leader's gRPC port, not its HTTP one? see --leader)",
+    );
+  });
+
+  it('says a deadline ran out without grpc-js phase timings, and what to check', () => {
+    const silent = {
+      code: status.DEADLINE_EXCEEDED,
+      details:
+        'Deadline exceeded after 5.009s,name resolution: 0.046s,metadata filters: 0.001s,Waiting for LB pick',
+    };
+    expect(describeCallError(silent, '127.0.0.1:9').message).toBe(
+      'cannot reach the leader at 127.0.0.1:9: Deadline exceeded after 5.009s (no answer in time: is that a drover leader, and is it running, not frozen or overloaded? see --leader, --timeout-ms)',
     );
   });
 

@@ -39,7 +39,9 @@ describe('formatTaskView (drover task ID)', () => {
       ],
     });
     const lines = formatTaskView(task).split('\n');
-    expect(lines).toContain('attempt          3 (2 of at most 3 counted; 1 earlier not counted)');
+    expect(lines).toContain(
+      'attempt          3 (2 of at most 3 counted; 1 before: an earlier run, or never begun)',
+    );
     expect(lines).toContain('timeout          30000 ms');
     expect(lines).toContain('retry backoff    none');
     const table = lines.slice(lines.indexOf('attempts:') + 1);

@@ -139,6 +139,32 @@ describe('attempt log', () => {
     ]);
   });
 
+  it('keeps a lost attempt lost when the task then fails out of attempts or is cancelled', () => {
+    const ctx = setup();
+    const { task, save, start } = ctx;
+    start('w1', 10);
+    const error = 'member w1 was lost (stream closed) during attempt 1';
+    task.lostAttempt = { attempt: 1, atMs: 500, error };
+    lose(ctx, 500, error);
+    Object.assign(task, {
+      status: 'error',
+      finishedAtMs: 3_500,
+      error: `${error}; no attempts left`,
+    });
+    save(3_500);
+    expect(task.attemptLog).toEqual([
+      {
+        attempt: 1,
+        memberId: 'w1',
+        startedAtMs: 10,
+        endedAtMs: 500,
+        outcome: 'lost',
+        error,
+        byLoss: true,
+      },
+    ]);
+  });
+
   it('says not started for a loss before the attempt began (not counted)', () => {
     const ctx = setup();
     ctx.start('w1', 10);

@@ -122,9 +122,25 @@ describe('Scheduler.waitingReason', () => {
     expect(scheduler.waitingReason(scheduler.get(t('b')))).toBeUndefined();
   });
 
+  it('says until when a task waits out its retry backoff', () => {
+    const { scheduler, clock, schedule } = setup({ a: 1 });
+    schedule('flaky', { retryBackoffMs: 4_000 });
+    scheduler.assign(clock.nowMs());
+    scheduler.complete(clock.nowMs(), {
+      taskId: t('flaky'),
+      attempt: 1,
+      memberId: m('a'),
+      error: 'boom',
+    });
+    expect(scheduler.waitingReason(scheduler.get(t('flaky')))).toBe(
+      `retry backoff: attempt 1 failed, next one not before ${new Date(clock.nowMs() + 4_000).toISOString()}`,
+    );
+  });
+
   it('says when no worker that takes new work runs the kind: none joined, all draining, or gone', () => {
     const { scheduler, schedule } = setup();
-    const none = 'no worker: none that takes new work runs kind default';
+    const none =
+      'no worker: none that takes new work (alive, not draining or quarantined) runs kind default';
     expect(scheduler.waitingReason(schedule('a'))).toBe(none);
     scheduler.upsertWorker(m('w'), 1, new Set(['default']));
     // Joined, not yet eligible (no heartbeat heard): still none.
@@ -141,7 +157,7 @@ describe('Scheduler.waitingReason', () => {
     expect(scheduler.waitingReason(schedule('m', { kind: 'mail' }))).toBeUndefined();
     scheduler.removeWorker(m('w'), 'left');
     expect(scheduler.waitingReason(scheduler.get(t('m')))).toBe(
-      'no worker: none that takes new work runs kind mail',
+      'no worker: none that takes new work (alive, not draining or quarantined) runs kind mail',
     );
   });
 });

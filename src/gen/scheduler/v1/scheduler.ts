@@ -273,9 +273,11 @@ export interface Task {
   idempotencyTtlMs?: number | undefined;
   /**
    * Set by the leader on GetTask and GetTasks: why a task that could start does not
-   * ("paused: kind resize", "no worker: none that takes new work runs kind mail"), or that
-   * a running one is only held by its worker, not begun ("held: member w has not begun it
-   * yet"); empty when nothing holds it back (a pending task then waits for a free slot).
+   * ("paused: kind resize", "no worker: none that takes new work (...) runs kind mail",
+   * "retry backoff: ...", "lost: fails at T unless member w re-attaches attempt 3 (its
+   * last)"), or that a running one is only held by its worker, not begun ("held: member w
+   * has not begun it yet"); empty when nothing holds it back (a pending task then waits for
+   * a free slot).
    */
   waiting: string;
   /**
