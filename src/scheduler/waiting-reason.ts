@@ -30,6 +30,8 @@ export function waitingReason(ctx: WaitingContext, task: TaskRecord): string | u
   }
   if (task.status !== 'pending') return undefined;
   if (task.retryAtMs !== undefined) {
+    // Formats a time the task holds; reads no clock (what the rule is there to stop).
+    // eslint-disable-next-line no-restricted-globals
     const untilIso = new Date(task.retryAtMs).toISOString();
     // Lost on its last attempt: it waits for its worker to come back (worker-loss.ts).
     if (!task.attemptEnded && task.memberId !== undefined) {
