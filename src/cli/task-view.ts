@@ -23,7 +23,7 @@ function taskRows(task: Task): [string, string][] {
     ['kind', task.kind],
     ['attempt', attemptText(task)],
     ['timeout', msText(task.timeoutMs, 'none')],
-    ['retry backoff', msText(task.retryBackoffMs, 'none')],
+    ['retry backoff', backoffText(task.retryBackoffMs)],
     ['retry at', task.retryAt?.toISOString() ?? '-'],
     ['member', task.memberId || '-'],
     ['target', task.targetMemberId || '-'],
@@ -65,6 +65,11 @@ function priorityText(task: Task): string {
 function msText(ms: number | undefined, zero: string): string {
   if (ms === undefined) return '-';
   return ms === 0 ? zero : `${ms} ms`;
+}
+
+function backoffText(ms: number | undefined): string {
+  if (ms === undefined || ms === 0) return msText(ms, 'none: retries at once');
+  return `${ms} ms, doubling per retry up to the leader's cap`;
 }
 
 function idempotencyText(task: Task): string {

@@ -11,8 +11,9 @@ export interface HostPort {
 export function parseHostPort(text: string): HostPort {
   const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(text.trim());
   const port = Number(match?.[3]);
-  if (!match || port > 65535) {
-    throw new InvalidArgumentError(`"${text}" is not an address of the form host:port`);
+  if (!match) throw new InvalidArgumentError(`"${text}" is not an address of the form host:port`);
+  if (port > 65535) {
+    throw new InvalidArgumentError(`"${text}": port ${port} is out of range (0-65535)`);
   }
   const host = match[1] ?? match[2] ?? '';
   return { host: host === '' ? '127.0.0.1' : host, port };

@@ -43,7 +43,7 @@ describe('formatTaskView (drover task ID)', () => {
       'attempt          3 (2 of at most 3 counted; 1 before: an earlier run, or never begun)',
     );
     expect(lines).toContain('timeout          30000 ms');
-    expect(lines).toContain('retry backoff    none');
+    expect(lines).toContain('retry backoff    none: retries at once');
     const table = lines.slice(lines.indexOf('attempts:') + 1);
     expect(table[0]).toMatch(/^ATTEMPT\s+MEMBER\s+STARTED\s+ENDED\s+OUTCOME\s+ERROR/);
     expect(table[1]).toMatch(

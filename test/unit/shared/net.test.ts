@@ -1,0 +1,21 @@
+import { describe, expect, it } from 'vitest';
+import { formatHostPort, parseHostPort } from '../../../src/shared/net.js';
+import { InvalidArgumentError } from '../../../src/shared/errors.js';
+
+describe('parseHostPort', () => {
+  it('reads host:port, [v6]:port and :port (loopback)', () => {
+    expect(parseHostPort('leader.example:50051')).toEqual({ host: 'leader.example', port: 50051 });
+    expect(parseHostPort('[::1]:7')).toEqual({ host: '::1', port: 7 });
+    expect(parseHostPort(':50052')).toEqual({ host: '127.0.0.1', port: 50052 });
+    expect(formatHostPort({ host: '::1', port: 7 })).toBe('[::1]:7');
+  });
+
+  it('says which is wrong: the form, or a port out of range', () => {
+    expect(() => parseHostPort('127.0.0.1')).toThrow(
+      new InvalidArgumentError('"127.0.0.1" is not an address of the form host:port'),
+    );
+    expect(() => parseHostPort('127.0.0.1:99999')).toThrow(
+      new InvalidArgumentError('"127.0.0.1:99999": port 99999 is out of range (0-65535)'),
+    );
+  });
+});
