@@ -18,6 +18,7 @@ import { boundedIntOption, MAX_TIMER_MS } from './int-option.js';
 import { bearerInterceptor } from '../shared/bearer-token.js';
 import { tokenFrom } from '../shared/token-text.js';
 import { LeaderTries } from './leader-tries.js';
+import { connectionDetails } from '../shared/connection-details.js';
 
 /** Options every client command takes. */
 export interface ClientOptions {
@@ -234,20 +235,6 @@ export function describeCallError(
   }
   const name = status[e.code] ?? String(e.code);
   return { message: `${e.details ?? e.message} (${name})`, exitCode: EXIT.refused };
-}
-
-/**
- * grpc-js's connection failure as a person reads it: without its empty "Resolution note:",
- * the "Error: " it puts before the system error it quotes, the time it stamps a protocol
- * error with, and the per-phase timings after a deadline.
- */
-export function connectionDetails(details: string): string {
-  return details
-    .replace(/\.? Resolution note:\s*$/, '')
-    .replace(/Last error: Error: /, 'Last error: ')
-    .replace(/ \(\d{4}-\d\d-\d\dT[\d:.]+Z\)/, '')
-    .replace(/^(Deadline exceeded after [\d.]+s),.*$/, '$1')
-    .trim();
 }
 
 /** What to check when the leader cannot be reached: TLS refusals say what they miss. */

@@ -12,7 +12,7 @@ import type {
 } from '../gen/cluster/v1/leader.js';
 import type { StartWorkRequest, StopWorkRequest } from '../gen/worker/v1/worker.js';
 import { LeaderRotation } from '../client/leader-rotation.js';
-import { errorMessage } from '../shared/errors.js';
+import { connectionFailure } from '../shared/connection-details.js';
 import { leaderHint, refusedByStandby } from '../shared/leader-hint.js';
 import { ReconnectSchedule, type ReconnectPolicy } from './backoff.js';
 import { buildHeartbeat } from './heartbeat.js';
@@ -173,8 +173,9 @@ export class LeaderLink {
       if (refusal) throw refusal;
       const byStandby = refusedByStandby(err);
       schedule.failed(byStandby);
-      if (byStandby) this.log.info({ address, err: errorMessage(err) }, 'refused by a standby');
-      else this.log.warn({ address, err: errorMessage(err) }, 'leader unreachable');
+      const why = { address, err: connectionFailure(err) };
+      if (byStandby) this.log.info(why, 'refused by a standby');
+      else this.log.warn(why, 'leader unreachable');
       return leaderHint(err);
     }
   }
