@@ -262,6 +262,8 @@ function unreachableHint(details: string): string {
 export interface CommandFailure {
   readonly err: unknown;
   readonly address: string;
+  /** The leaders tried before, each with why it could not do it (several listed). */
+  readonly earlier?: readonly { readonly address: string; readonly err: unknown }[];
 }
 
 /**
@@ -278,12 +280,17 @@ export async function runOnLeaders(
   body: (clients: LeaderClients) => Promise<void>,
 ): Promise<CommandFailure | undefined> {
   const tries = new LeaderTries(addresses);
+  const earlier: { address: string; err: unknown }[] = [];
   // Bounded: LeaderTries hands out each listed leader once, plus at most MAX_HINT_HOPS.
   for (let address = tries.first(); ;) {
     const failure = await runOnce(address, link, timeoutMs, body);
     if (failure === undefined) return undefined;
     const next = failure.movable ? tries.after(address, leaderHint(failure.err)) : undefined;
-    if (next === undefined) return { err: failure.err, address: tries.describe(address) };
+    if (next === undefined) {
+      const last = { err: failure.err, address: tries.describe(address) };
+      return earlier.length === 0 ? last : { ...last, earlier };
+    }
+    earlier.push({ address, err: failure.err });
     address = next;
   }
 }
@@ -326,5 +333,9 @@ export async function withClients(
   if (!failure) return;
   const { message, exitCode } = describeCallError(failure.err, failure.address);
   process.stderr.write(`drover: ${message}\n`);
+  // Each leader tried before says why too: the last one's reason alone may mislead.
+  for (const { address, err } of failure.earlier ?? []) {
+    process.stderr.write(`drover: before that, ${describeCallError(err, address).message}\n`);
+  }
   process.exitCode = exitCode;
 }

@@ -85,6 +85,28 @@ describe('CLI commands given several leaders', () => {
     expect(failure).toEqual({ err: brokeAfterAnswer, address: active.address });
   });
 
+  it('says why each leader of a list could not do it, the last first', async () => {
+    const standby = await start('standby');
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    const exitCodeBefore = process.exitCode;
+    try {
+      await withClients(
+        { leader: `127.0.0.1:1,${standby.address}`, timeoutMs: 5_000, json: false },
+        members([]),
+      );
+      const lines = stderr.mock.calls.map(([text]) => String(text));
+      expect(lines).toHaveLength(2);
+      expect(lines[0]).toMatch(/^drover: cannot reach the leader at .*this leader is a standby/);
+      expect(lines[1]).toMatch(
+        /^drover: before that, cannot reach the leader at 127\.0\.0\.1:1: .*ECONNREFUSED.*\(is it running\? see --leader\)\n$/,
+      );
+      expect(process.exitCode).toBe(3);
+    } finally {
+      stderr.mockRestore();
+      process.exitCode = exitCodeBefore;
+    }
+  });
+
   it('keeps the single --leader message and exit code byte for byte', async () => {
     const standby = await start('standby');
     const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
