@@ -51,10 +51,14 @@ function attemptText(task: Task): string {
   return `${task.attempt} (${counted} of at most ${task.maxAttempts} counted${uncounted})`;
 }
 
-/** Why a pending task does not start; a pending one with no reason waits for a free slot. */
+/** Why a task does not start; a pending one with no reason waits for a free slot. */
 function waitingText(task: Task): string {
   if (task.waiting) return task.waiting;
-  return task.status === TaskStatus.TASK_STATUS_PENDING ? 'for a free slot' : '-';
+  if (task.status === TaskStatus.TASK_STATUS_PENDING) return 'for a free slot';
+  if (task.status === TaskStatus.TASK_STATUS_SCHEDULED && task.runAt !== undefined) {
+    return `for its run time, ${task.runAt.toISOString()}`;
+  }
+  return '-';
 }
 
 function priorityText(task: Task): string {

@@ -64,6 +64,15 @@ describe('formatTaskView (drover task ID)', () => {
     expect(lines).toContain('waiting          for a free slot');
     expect(lines).toContain('attempt          none yet (at most 5)');
     expect(lines).not.toContain('attempts:');
+    const delayed = Task.fromPartial({
+      id: 'd',
+      payload: 'x',
+      status: TaskStatus.TASK_STATUS_SCHEDULED,
+      runAt: new Date('2026-12-03T03:00:00.000Z'),
+    });
+    expect(formatTaskView(delayed).split('\n')).toContain(
+      'waiting          for its run time, 2026-12-03T03:00:00.000Z',
+    );
   });
 });
 
