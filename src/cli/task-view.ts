@@ -87,11 +87,12 @@ function idempotencyText(task: Task): string {
 
 function formatAttempts(task: Task): string {
   return formatTable(
-    ['ATTEMPT', 'MEMBER', 'STARTED', 'ENDED', 'OUTCOME', 'ERROR'],
+    ['ATTEMPT', 'MEMBER', 'STARTED', 'BEGAN', 'ENDED', 'OUTCOME', 'ERROR'],
     task.attempts.map((a) => [
       String(a.attempt),
       a.memberId || '-',
       a.startedAt?.toISOString() ?? '-',
+      a.beganAt?.toISOString() ?? '-',
       a.endedAt?.toISOString() ?? '-',
       a.outcome || 'running',
       a.error || '-',

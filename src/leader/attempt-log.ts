@@ -19,6 +19,8 @@ export function recordAttempt(transition: TaskTransition, nowMs: number): void {
       // The end of an attempt and the next start saved in one commit: the earlier attempt
       // just ended, or its worker handed it back unstarted, or was lost before it began it.
       for (const entry of log) {
+        // The task's begun mark moves to the new attempt once it begins: keep the old one's.
+        keepBegan(task, entry);
         if (entry.endedAtMs !== undefined) continue;
         const unstarted =
           entry.attempt === task.handedBackAttempt || entry.attempt === task.uncountedLossAttempt;
@@ -87,4 +89,11 @@ function currentEntry(task: TaskRecord): AttemptLogEntry | undefined {
 function close(entry: AttemptLogEntry, atMs: number, outcome: string): void {
   entry.endedAtMs = atMs;
   entry.outcome = outcome;
+}
+
+/** Keeps when the attempt was heard to begin, before the task moves on to another. */
+function keepBegan(task: TaskRecord, entry: AttemptLogEntry): void {
+  if (task.begunAttempt === entry.attempt && task.begunAtMs !== undefined) {
+    entry.begunAtMs ??= task.begunAtMs;
+  }
 }

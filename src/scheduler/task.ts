@@ -111,6 +111,8 @@ export interface AttemptLogEntry {
   error?: string | undefined;
   /** Closed only because its worker was lost: a re-attach reopens it, a late report ends it. */
   byLoss?: true | undefined;
+  /** When its worker said it began it (the leader's time), once it did. */
+  begunAtMs?: number | undefined;
 }
 
 /**
@@ -202,6 +204,8 @@ export interface TaskRecord {
    * unbegun-loss.ts). Not stored.
    */
   begunAttempt?: number | undefined;
+  /** When the leader heard that (`begunAttempt`) begin. Not stored. */
+  begunAtMs?: number | undefined;
   /**
    * The last attempt requeued because its worker was lost, and when, for the attempt log:
    * the next start may be saved in the same commit. Not stored.

@@ -63,6 +63,7 @@ export function noteBegan(
     if (task === undefined || task.attempt !== attempt || task.memberId !== memberId) continue;
     if (task.begunAttempt === attempt) continue;
     task.begunAttempt = attempt;
+    task.begunAtMs = nowMs;
     index.restartTimeout(task, Math.max(nowMs, task.startedAtMs ?? nowMs));
   }
 }

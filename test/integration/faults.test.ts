@@ -80,6 +80,9 @@ describe('worker faults', () => {
     // Its one attempt ended when the leader knew victim was lost, not when the task failed.
     const [lost] = failed.attempts;
     expect(lost).toMatchObject({ attempt: 1, memberId: 'victim', outcome: 'lost' });
+    // It was heard to begin (the test waited for that): when, by the leader's clock.
+    expect(lost!.beganAt!.getTime()).toBeGreaterThanOrEqual(lost!.startedAt!.getTime());
+    expect(lost!.beganAt!.getTime()).toBeLessThanOrEqual(lost!.endedAt!.getTime());
     expect(lost!.endedAt!.getTime()).toBeLessThan(failed.finishedAt!.getTime() - 2_000);
   });
 

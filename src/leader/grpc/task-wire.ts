@@ -103,8 +103,16 @@ export function taskToWire(task: TaskRecord, waiting = ''): WireTask {
       endedAt: entry.endedAtMs === undefined ? undefined : new Date(entry.endedAtMs),
       outcome: entry.outcome ?? '',
       error: entry.error ?? '',
+      beganAt: dateOf(
+        entry.begunAtMs ?? (entry.attempt === task.begunAttempt ? task.begunAtMs : undefined),
+      ),
     })),
   };
+}
+
+/** A time in ms as a Date, if there is one. */
+function dateOf(ms: number | undefined): Date | undefined {
+  return ms === undefined ? undefined : new Date(ms);
 }
 
 /** A ScheduleTask request's task as the scheduler takes it. */

@@ -129,6 +129,7 @@ export const TASK_SCHEMA = {
           endedAt: timestamp,
           outcome: { type: 'string' },
           error: { type: 'string' },
+          beganAt: timestamp,
         },
       },
     },

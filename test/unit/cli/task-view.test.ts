@@ -35,7 +35,12 @@ describe('formatTaskView (drover task ID)', () => {
           outcome: 'retried',
           error: 'boom',
         },
-        { attempt: 3, memberId: 'w2', startedAt: at('2026-12-02T10:00:07.000Z') },
+        {
+          attempt: 3,
+          memberId: 'w2',
+          startedAt: at('2026-12-02T10:00:07.000Z'),
+          beganAt: at('2026-12-02T10:00:07.500Z'),
+        },
       ],
     });
     const lines = formatTaskView(task).split('\n');
@@ -45,11 +50,13 @@ describe('formatTaskView (drover task ID)', () => {
     expect(lines).toContain('timeout          30000 ms');
     expect(lines).toContain('retry backoff    none: retries at once');
     const table = lines.slice(lines.indexOf('attempts:') + 1);
-    expect(table[0]).toMatch(/^ATTEMPT\s+MEMBER\s+STARTED\s+ENDED\s+OUTCOME\s+ERROR/);
+    expect(table[0]).toMatch(/^ATTEMPT\s+MEMBER\s+STARTED\s+BEGAN\s+ENDED\s+OUTCOME\s+ERROR/);
     expect(table[1]).toMatch(
-      /^1\s+w1\s+2026-12-02T10:00:00.000Z\s+2026-12-02T10:00:04.000Z\s+not started\s+worker w1 lost before it began attempt 1 \(not counted\)$/,
+      /^1\s+w1\s+2026-12-02T10:00:00.000Z\s+-\s+2026-12-02T10:00:04.000Z\s+not started\s+worker w1 lost before it began attempt 1 \(not counted\)$/,
     );
-    expect(table[3]).toMatch(/^3\s+w2\s+2026-12-02T10:00:07.000Z\s+-\s+running\s+-$/);
+    expect(table[3]).toMatch(
+      /^3\s+w2\s+2026-12-02T10:00:07.000Z\s+2026-12-02T10:00:07.500Z\s+-\s+running\s+-$/,
+    );
   });
 
   it('says what a pending task with no reason given waits for, and a task not yet tried', () => {

@@ -165,6 +165,17 @@ describe('attempt log', () => {
     ]);
   });
 
+  it('keeps when each attempt was heard to begin once the next one starts', () => {
+    const { task, start } = setup();
+    start('w1', 10);
+    Object.assign(task, { begunAttempt: 1, begunAtMs: 14 });
+    start('w1', 20);
+    expect(task.attemptLog?.map((e) => [e.attempt, e.begunAtMs])).toEqual([
+      [1, 14],
+      [2, undefined],
+    ]);
+  });
+
   it('says not started for a loss before the attempt began (not counted)', () => {
     const ctx = setup();
     ctx.start('w1', 10);

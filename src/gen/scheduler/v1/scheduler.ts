@@ -333,6 +333,12 @@ export interface TaskAttempt {
   outcome: string;
   /** Why it failed, when it did. */
   error: string;
+  /**
+   * When its worker said it began it, by the leader's clock as the notice arrived (workers
+   * that send began notices; unset until then). For an attempt handed out ahead (prefetch,
+   * or a timed start, whose started_at is its run time) this is when it really began.
+   */
+  beganAt: Date | undefined;
 }
 
 /** ScheduleTaskRequest enqueues one task. */
@@ -1461,6 +1467,7 @@ function createBaseTaskAttempt(): TaskAttempt {
     endedAt: undefined,
     outcome: '',
     error: '',
+    beganAt: undefined,
   };
 }
 
@@ -1483,6 +1490,9 @@ export const TaskAttempt: MessageFns<TaskAttempt> = {
     }
     if (message.error !== '') {
       writer.uint32(50).string(message.error);
+    }
+    if (message.beganAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.beganAt), writer.uint32(58).fork()).join();
     }
     return writer;
   },
@@ -1548,6 +1558,14 @@ export const TaskAttempt: MessageFns<TaskAttempt> = {
             message.error = reader.string();
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.beganAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1580,6 +1598,11 @@ export const TaskAttempt: MessageFns<TaskAttempt> = {
           : undefined,
       outcome: isSet(object.outcome) ? globalThis.String(object.outcome) : '',
       error: isSet(object.error) ? globalThis.String(object.error) : '',
+      beganAt: isSet(object.beganAt)
+        ? fromJsonTimestamp(object.beganAt)
+        : isSet(object.began_at)
+          ? fromJsonTimestamp(object.began_at)
+          : undefined,
     };
   },
 
@@ -1603,6 +1626,9 @@ export const TaskAttempt: MessageFns<TaskAttempt> = {
     if (message.error !== '') {
       obj.error = message.error;
     }
+    if (message.beganAt !== undefined) {
+      obj.beganAt = message.beganAt.toISOString();
+    }
     return obj;
   },
 
@@ -1617,6 +1643,7 @@ export const TaskAttempt: MessageFns<TaskAttempt> = {
     message.endedAt = object.endedAt ?? undefined;
     message.outcome = object.outcome ?? '';
     message.error = object.error ?? '';
+    message.beganAt = object.beganAt ?? undefined;
     return message;
   },
 };
