@@ -11,12 +11,13 @@ export interface WaitingContext {
 }
 
 /**
- * Why a task that could start does not, for people reading the task list: a pending task
- * of a paused kind, for a member that is not there, of a kind no worker that takes new work
- * runs (none connected, or all draining), or over its key's limits says so, and
- * one lost with its worker on its last attempt (it fails unless the worker comes back), and
- * a running one its worker holds but has not said it began (ahead of a free slot, or a
- * timed start before its run time). Undefined when nothing the leader knows of holds it (a
+ * Why a task that could start does not, for people reading the task list. A pending task
+ * says so when it waits out a retry backoff, or for the worker it was lost with on its last
+ * attempt (it fails unless that worker comes back), or is of a paused kind, for a member
+ * that is not there, of a kind no worker taking new work runs (none connected, or all
+ * draining or quarantined), or over its key's limits; a running one, when its worker holds
+ * it but has not said it began (ahead of a free slot, or a timed start before its run
+ * time). Undefined when nothing the leader knows of holds it (a
  * pending task waits for a free slot; a running one runs).
  */
 export function waitingReason(ctx: WaitingContext, task: TaskRecord): string | undefined {

@@ -109,8 +109,8 @@ function rescheduleEarly(ctx: WorkerLossContext, tasks: TaskRecord[]): TaskRecor
  * A task on its last attempt instead waits out `lostAttemptGraceMs` for its worker (in the
  * retry wait, never offered to another), then fails ({@link requeueDue}): a brief
  * disconnect never fails work still running, and no task waits for a worker forever. No
- * backoff: losing a worker says nothing about the task. An attempt a worker that sends began notices never said it began
- * is not counted at all (see unbegun-loss.ts).
+ * backoff: losing a worker says nothing about the task. An attempt a worker that sends
+ * began notices never said it began is not counted at all (see unbegun-loss.ts).
  */
 function requeueLost(
   ctx: WorkerLossContext,
