@@ -21,6 +21,8 @@ export function recordAttempt(transition: TaskTransition, nowMs: number): void {
       for (const entry of log) {
         // The task's begun mark moves to the new attempt once it begins: keep the old one's.
         keepBegan(task, entry);
+        // Nothing reopens or re-ends an earlier attempt once another has started.
+        delete entry.byLoss;
         if (entry.endedAtMs !== undefined) continue;
         const unstarted =
           entry.attempt === task.handedBackAttempt || entry.attempt === task.uncountedLossAttempt;
