@@ -101,12 +101,14 @@ describe('worker faults', () => {
       (l) => l.msg === 'member dead' && l['memberId'] === 'frozen',
     );
     expect(String(dead['reason'])).toMatch(/no heartbeat for \d+ ms/);
+    // The attempt log follows commits (saved-tasks.ts): wait for the completion to land too.
     const done = await waitFor(
       async () => {
         const t = await api.task('job');
-        return t.status === TaskStatus.TASK_STATUS_COMPLETED && t;
+        const landed = t.attempts.at(-1)?.outcome === 'completed';
+        return t.status === TaskStatus.TASK_STATUS_COMPLETED && landed && t;
       },
-      { timeoutMs: 10_000, what: 'job completed on the healthy worker' },
+      { timeoutMs: 10_000, what: 'job completed on the healthy worker, and logged so' },
     );
     expect(done).toMatchObject({ attempt: 2, memberId: 'healthy' });
     // The attempt log says attempt 1 was lost, ending when the leader declared it dead.
