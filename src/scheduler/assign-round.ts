@@ -1,7 +1,7 @@
 import type { MemberId } from '../shared/ids.js';
 import type { KeyLimits } from './key-limits.js';
 import type { Changes, StartOrder } from './scheduler-types.js';
-import { attemptsInSeries, type TaskRecord } from './task.js';
+import { type TaskRecord, outOfAttempts } from './task.js';
 import { beginAttempt, type QueueContext } from './task-moves.js';
 import { failOutOfAttempts } from './worker-loss.js';
 import type { WorkerLine, WorkerSlots } from './worker-slots.js';
@@ -46,7 +46,7 @@ function assignFrom(
     }
     misses = 0;
     const task = index.get(entry.id)!;
-    if (attemptsInSeries(task) >= task.maxAttempts) {
+    if (outOfAttempts(task)) {
       // Requeued after its worker was lost on its last attempt, and nobody re-attached
       // it: another start would exceed its budget, so it fails here instead.
       failOutOfAttempts(index, task, nowMs);

@@ -1,7 +1,7 @@
 import { StaleError } from '../shared/errors.js';
 import { retryDelayMs, type TaskPolicyDefaults } from './retry-policy.js';
 import type { AttemptFailure, Changes, CompletionReport, StopOrder } from './scheduler-types.js';
-import { attemptsInSeries, type TaskRecord } from './task.js';
+import { attemptsInSeries, type TaskRecord, outOfAttempts } from './task.js';
 import { countLossAgain, notHeardBegun } from './unbegun-loss.js';
 import { finishTask, requeueAtHead, unqueueTask, type QueueContext } from './task-moves.js';
 import type { KeyLimits } from './key-limits.js';
@@ -179,7 +179,7 @@ function failAttempt(
   permanent = false,
 ): void {
   task.error = error;
-  if (permanent || attemptsInSeries(task) >= task.maxAttempts) {
+  if (permanent || outOfAttempts(task)) {
     finishTask(ctx.index, task, nowMs, 'error');
     return;
   }

@@ -1,7 +1,7 @@
 import { startAttempt, type AssignContext } from './assign-round.js';
 import { heldUnbegun, type RecallOrder } from './held-recall.js';
 import type { Changes, StartOrder } from './scheduler-types.js';
-import { attemptsInSeries, PRIORITY_RANK as RANK, type TaskRecord } from './task.js';
+import { PRIORITY_RANK as RANK, type TaskRecord, outOfAttempts } from './task.js';
 
 /**
  * Priority past prefetch: a task waits in the queue while every slot is busy, yet a worker
@@ -42,7 +42,7 @@ export function swapForPriority(
       if (entry === undefined || RANK[entry.priority] <= RANK[lower.priority]) break;
       const task = index.get(entry.id)!;
       // Out of attempts after a lost worker: the assign round fails it, not this.
-      if (attemptsInSeries(task) >= task.maxAttempts) break;
+      if (outOfAttempts(task)) break;
       queue.takeFor(taker);
       swaps.starts.push(startAttempt(ctx, nowMs, task, memberId));
       swaps.changed.push(task);

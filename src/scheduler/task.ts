@@ -237,6 +237,11 @@ export function attemptsInSeries(task: TaskRecord): number {
   return task.attempt - task.attemptBase;
 }
 
+/** True if the task has used every attempt it may make: another start would exceed it. */
+export function outOfAttempts(task: TaskRecord): boolean {
+  return attemptsInSeries(task) >= task.maxAttempts;
+}
+
 /** True once a task has ended (an operator may still re-run a failed one). */
 export function isFinal(status: TaskStatus): boolean {
   return status === 'completed' || status === 'cancelled' || status === 'error';

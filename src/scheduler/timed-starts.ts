@@ -1,6 +1,6 @@
 import type { StartOrder } from './scheduler-types.js';
 import type { TaskQueue } from './queue.js';
-import { attemptsInSeries, type TaskRecord } from './task.js';
+import { type TaskRecord, outOfAttempts } from './task.js';
 import { beginAttempt } from './task-moves.js';
 import type { TaskIndex } from './task-index.js';
 import type { WorkerSlots } from './worker-slots.js';
@@ -34,8 +34,6 @@ export class TimedStarts {
   private horizonMs = -Infinity;
   /** When the last pass ran. */
   private passedAtMs = -Infinity;
-  /** True if the last pass stopped at its cap with more within the lead. */
-  private capped = false;
 
   /** `leadMs`: how far ahead of its run time a task may be handed out (0: never). */
   constructor(private readonly leadMs: number) {}
@@ -46,7 +44,6 @@ export class TimedStarts {
     const { starts, changed, offeredToMs } = timedStarts(ctx, nowMs, this.leadMs);
     this.horizonMs = offeredToMs;
     this.passedAtMs = nowMs;
-    this.capped = offeredToMs < nowMs + this.leadMs;
     return { starts, changed };
   }
 
@@ -60,7 +57,9 @@ export class TimedStarts {
     if (this.leadMs <= 0) return undefined;
     const runAtMs = index.nextScheduledAfter(this.horizonMs);
     if (runAtMs === undefined) return undefined;
-    const spacingMs = this.capped ? 0 : this.leadMs / 10;
+    // Offered short of the whole lead: the last pass stopped at its cap.
+    const capped = this.horizonMs < this.passedAtMs + this.leadMs;
+    const spacingMs = capped ? 0 : this.leadMs / 10;
     return Math.max(runAtMs - this.leadMs, this.passedAtMs + spacingMs);
   }
 }
@@ -123,7 +122,7 @@ export function timedStarts(
 function handAhead(ctx: TimedStartContext, task: TaskRecord): StartOrder | undefined {
   if (task.concurrencyKey !== undefined || ctx.queue.isPaused(task.kind)) return undefined;
   // Back from a lost worker with no attempt left: it fails when due, the usual way.
-  if (attemptsInSeries(task) >= task.maxAttempts) return undefined;
+  if (outOfAttempts(task)) return undefined;
   // A kind lately short floats (no slot until its run time); any other reserves a free one.
   const floatable = ctx.slots.isShortKind(task.kind);
   const memberId = takerFor(ctx.slots, task, floatable);

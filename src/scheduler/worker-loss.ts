@@ -1,6 +1,6 @@
 import type { MemberId } from '../shared/ids.js';
 import type { Changes, RunningAttempt, StopOrder } from './scheduler-types.js';
-import { attemptKey, attemptsInSeries, type TaskRecord } from './task.js';
+import { attemptKey, outOfAttempts, type TaskRecord } from './task.js';
 import type { TaskIndex } from './task-index.js';
 import { finishTask, requeueAtHead, unqueueTask, type QueueContext } from './task-moves.js';
 import type { KeyLimits } from './key-limits.js';
@@ -136,11 +136,6 @@ function requeueLost(
     ctx.index.delay(task, nowMs! + ctx.lostAttemptGraceMs);
   }
   return [...requeueAtHead(ctx, others), ...last];
-}
-
-/** True if the task's lost attempt was its last: another start would exceed its budget. */
-function outOfAttempts(task: TaskRecord): boolean {
-  return attemptsInSeries(task) >= task.maxAttempts;
 }
 
 /**
