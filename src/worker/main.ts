@@ -8,6 +8,7 @@ import { createLogger } from '../shared/logger.js';
 import { channelCredentials } from '../shared/tls.js';
 import type { WorkerConfig } from './config.js';
 import { commandHandler } from './handlers/command.js';
+import { GroupReaper } from './handlers/group-reaper.js';
 import { demoHandler } from './handlers/demo.js';
 import type { TaskHandler } from './runner.js';
 import { startTracing } from '../shared/tracing/start-tracing.js';
@@ -40,8 +41,13 @@ export async function runWorker(config: WorkerConfig, signal: AbortSignal): Prom
   const tracing = await startTracing('drover-worker');
   if (tracing)
     logger.info({ exporter: process.env['OTEL_TRACES_EXPORTER'] ?? 'otlp' }, 'tracing on');
+  // Commands run in process groups of their own; this stops them if the worker is killed.
+  const reaper =
+    commands.allowList === undefined
+      ? undefined
+      : new GroupReaper({ killGraceMs: commands.killGraceMs, logger });
   const worker = (made.worker = createWorker({
-    handlers: builtInHandlers(config),
+    handlers: builtInHandlers(config, reaper),
     leaders: leader.addresses,
     id: member.id,
     address: member.address,
@@ -62,6 +68,7 @@ export async function runWorker(config: WorkerConfig, signal: AbortSignal): Prom
   await Promise.race([worker.done, stopRequested]);
   await worker.stop();
   await worker.done;
+  await reaper?.close();
   served?.close();
   await tracing?.shutdown();
 }
@@ -81,7 +88,10 @@ async function startMetrics(
 }
 
 /** The demo handler under two kinds, and the command handler when commands are allowed. */
-function builtInHandlers({ demo, commands, member }: WorkerConfig): Record<string, TaskHandler> {
+function builtInHandlers(
+  { demo, commands, member }: WorkerConfig,
+  reaper: GroupReaper | undefined,
+): Record<string, TaskHandler> {
   const demoRun = demoHandler({ defaultMs: demo.defaultMs, maxMs: demo.maxMs });
   const handlers: Record<string, TaskHandler> = { [DEFAULT_KIND]: demoRun, demo: demoRun };
   if (commands.allowList !== undefined) {
@@ -93,6 +103,7 @@ function builtInHandlers({ demo, commands, member }: WorkerConfig): Record<strin
       env: commands.environment,
       user: commands.runAs,
       allowCwd: commands.allowCwd,
+      reaper,
       ...(commands.cwd === undefined ? {} : { cwd: commands.cwd }),
     });
   }

@@ -1,5 +1,9 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { TaskStatus } from '../helpers/grpc-clients.js';
+import { processGone } from '../helpers/process-state.js';
 import { waitFor } from '../helpers/processes.js';
 import { useCluster } from '../helpers/use-cluster.js';
 
@@ -39,6 +43,36 @@ describe('worker faults', () => {
       ['b', 2, 'survivor'],
     ]);
     expect((await api.member('victim'))?.status).toBe('dead');
+  });
+
+  it('stops the commands of a worker killed with SIGKILL, so a requeued command never runs beside its first run', async () => {
+    const pidFile = join(mkdtempSync(join(tmpdir(), 'drover-orphans-')), 'pids');
+    const { address } = await cluster().startLeader();
+    const victim = await cluster().startWorker(address, 'victim', [
+      ...['--allow-command', '/bin/sh', '--command-kill-grace-ms', '1000'],
+    ]);
+    // The command and a child it forked, as a build or a transcode would.
+    const script = `echo $$ > ${pidFile}; sleep 60 & echo $! >> ${pidFile}; wait`;
+    await clients(address).schedule({
+      id: 'long-command',
+      kind: 'command',
+      payload: JSON.stringify({ command: '/bin/sh', args: ['-c', script] }),
+    });
+    const pids = await waitFor(
+      () => {
+        const lines = readFileSync(pidFile, 'utf8').trim().split('\n');
+        return lines.length === 2 && lines.map(Number);
+      },
+      { timeoutMs: 10_000, what: 'the command and its child to start' },
+    );
+    expect(pids.every((pid) => !processGone(pid))).toBe(true);
+
+    victim.kill('SIGKILL');
+    // Its reaper saw the worker's pipe close: SIGTERM to the group, which ends both.
+    await waitFor(() => pids.every(processGone), {
+      timeoutMs: 10_000,
+      what: `the killed worker's command (pids ${pids.join(', ')}) to end`,
+    });
   });
 
   it('fails a task whose worker was killed on its last attempt after the dead timeout, with no worker left to take it', async () => {

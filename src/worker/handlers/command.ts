@@ -7,6 +7,7 @@ import { systemTimers, type Timers } from '../timers.js';
 import type { CommandAllowList } from './command-allow-list.js';
 import type { CommandUser } from './command-user.js';
 import { captureOutput, commandResult } from './command-output.js';
+import type { GroupRegistry } from './group-reaper.js';
 import { DEFAULT_KILL_GRACE_MS, ProcessGroup, type SendSignal } from './process-group.js';
 
 export type { CommandOutput } from './command-output.js';
@@ -43,6 +44,11 @@ export interface CommandHandlerOptions {
   readonly allowCwd?: boolean;
   /** The user commands run as (`--command-user`); the worker's own when undefined. */
   readonly user?: CommandUser | undefined;
+  /**
+   * Where each command's process group is listed while it runs, so that it is stopped if
+   * the worker dies first (a {@link GroupReaper}); none in tests that do not kill workers.
+   */
+  readonly reaper?: GroupRegistry | undefined;
 }
 
 /** The PATH commands get by default: the system's, not whatever the worker was started with. */
@@ -129,6 +135,7 @@ export function commandHandler(options: CommandHandlerOptions): TaskHandler {
     env: options.env ?? { PATH: COMMAND_PATH },
     cwd: options.cwd,
     user: options.user,
+    reaper: options.reaper,
   };
   return (task) => {
     const spec = parseCommandPayload(task.payload);
@@ -166,6 +173,7 @@ interface CommandSettings {
   readonly env: Readonly<Record<string, string>>;
   readonly cwd: string | undefined;
   readonly user: CommandUser | undefined;
+  readonly reaper: GroupRegistry | undefined;
 }
 
 /**
@@ -193,10 +201,13 @@ function runCommand(
       detached: true,
       ...(settings.user === undefined ? {} : { uid: settings.user.uid, gid: settings.user.gid }),
     });
+    const pid = child.pid;
+    const { reaper } = settings;
+    if (pid !== undefined) reaper?.add(pid);
     const group =
-      child.pid === undefined
+      pid === undefined
         ? undefined
-        : new ProcessGroup(child.pid, { kill, timers, killGraceMs });
+        : new ProcessGroup(pid, { kill, timers, killGraceMs, stopped: () => reaper?.remove(pid) });
     const onAbort = (): void => group?.terminate();
     signal.addEventListener('abort', onAbort, { once: true });
     let settled = false;

@@ -11,6 +11,8 @@ export interface ProcessGroupDeps {
   readonly kill: SendSignal;
   readonly timers: Timers;
   readonly killGraceMs: number;
+  /** Called once the group is stopped: found empty, or sent SIGKILL after the grace. */
+  readonly stopped?: () => void;
 }
 
 /**
@@ -35,11 +37,12 @@ export class ProcessGroup {
   terminate(): void {
     if (this.terminating) return;
     this.terminating = true;
-    if (!this.signal('SIGTERM')) return;
+    if (!this.signal('SIGTERM')) return this.deps.stopped?.();
     this.deps.timers.setTimeout(() => {
       // Linux reuses no pid that is still a group id, so while anything of the command
       // is left this reaches only it; once the group is empty it (almost surely) finds nobody.
       this.signal('SIGKILL');
+      this.deps.stopped?.();
     }, this.deps.killGraceMs);
   }
 

@@ -54,4 +54,31 @@ describe('ProcessGroup', () => {
     expect(() => timers.advance(300)).not.toThrow();
     expect(sent).toEqual([[-9, 'SIGTERM']]);
   });
+
+  it('says when the group is stopped: at once when empty, else once SIGKILL went out', () => {
+    const timers = new FakeTimers();
+    const stops: number[] = [];
+    const empty = fakeKill(new Set());
+    new ProcessGroup(7, {
+      kill: empty.kill,
+      timers,
+      killGraceMs: 300,
+      stopped: () => stops.push(7),
+    }).terminate();
+    expect(stops).toEqual([7]);
+
+    const live = fakeKill(new Set([8]));
+    const group = new ProcessGroup(8, {
+      kill: live.kill,
+      timers,
+      killGraceMs: 300,
+      stopped: () => stops.push(8),
+    });
+    group.terminate();
+    group.terminate();
+    timers.advance(299);
+    expect(stops).toEqual([7]);
+    timers.advance(1);
+    expect(stops).toEqual([7, 8]);
+  });
 });
