@@ -60,6 +60,13 @@ export class CommitPipeline {
       }
     }
     if (!saved) return;
+    for (const task of changed) {
+      // The attempt log is written once the commit landed (onSaved, above), after the copy
+      // was made: a watcher gets it as it now is, or a task's first attempt would be missing
+      // from the event that shows it running, and a page drawn from events would lack it.
+      const copy = saved.get(task.id);
+      if (copy && task.attemptLog) copy.attemptLog = task.attemptLog.map((e) => ({ ...e }));
+    }
     for (const task of saved.values()) events.emitTask({ kind: 'changed', task });
   }
 

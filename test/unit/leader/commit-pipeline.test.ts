@@ -64,6 +64,31 @@ describe('CommitPipeline.save', () => {
     expect(taskEvents.map((e) => (e.kind === 'changed' ? e.task.id : e.id))).toEqual(['t1', 't2']);
   });
 
+  it("gives watchers the attempt log as written once the commit landed, the task's first attempt too", async () => {
+    const store = new GatedStore();
+    const events = new ClusterEvents();
+    const commits = new CommitPipeline({
+      ...{ store, events, output: new TaskOutputLog({ perTaskChars: 100, totalChars: 1_000 }) },
+      onStoreFailure: () => {},
+      // As SavedTasks does: the log of an attempt that a commit started is begun after it.
+      onSaved: (changed) => {
+        for (const t of changed)
+          (t.attemptLog ??= []).push({ attempt: 1, memberId: 'w1', startedAtMs: NOW });
+      },
+    });
+    const taskEvents: TaskEvent[] = [];
+    events.onTask((event) => taskEvents.push(event));
+    const a = new Scheduler({ maxPayloadBytes: 100 }).scheduleMany(NOW, [{ id: 'a', payload: 'p' }])
+      .tasks[0]!;
+    await commits.save([a]);
+    const event = taskEvents[0]!;
+    expect(event.kind === 'changed' && event.task.attemptLog).toEqual([
+      { attempt: 1, memberId: 'w1', startedAtMs: NOW },
+    ]);
+    a.attemptLog![0]!.outcome = 'completed'; // a later change does not reach the event
+    expect(event.kind === 'changed' && event.task.attemptLog![0]!.outcome).toBeUndefined();
+  });
+
   it('gives watchers the task as saved: later changes do not reach the event', async () => {
     const { store, commits, scheduler, task, taskEvents, watchTasks } = setup();
     watchTasks();

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GroupReaper } from '../../../src/worker/handlers/group-reaper.js';
 import { processGone } from '../../helpers/process-state.js';
+import { waitFor } from '../../helpers/wait-for.js';
 import { captureLogger } from './capture-logger.js';
 
 /**
@@ -42,6 +43,14 @@ function ended(group: Group): Promise<unknown> {
  */
 const GRACE_TEST_MS = 10_000;
 
+/**
+ * Resolves once a signalled process has ended. A SIGKILL is acted on when the process next
+ * runs, which on a loaded machine can be a while after the reaper sent it.
+ */
+function ends(pid: number): Promise<true> {
+  return waitFor(() => processGone(pid), { timeoutMs: 5_000, what: `pid ${pid} to end` });
+}
+
 afterEach(() => {
   for (const { pgid } of started.splice(0)) {
     try {
@@ -68,7 +77,7 @@ describe('GroupReaper', () => {
       // SIGTERM ended the listed group: no SIGKILL was needed.
       await ended(listed);
       expect(listed.leader.signalCode).toBe('SIGTERM');
-      expect(processGone(listed.child)).toBe(true);
+      await ends(listed.child);
       expect(processGone(removed.child)).toBe(false);
       expect(removed.leader.exitCode).toBeNull();
     },
@@ -83,7 +92,7 @@ describe('GroupReaper', () => {
     await reaper.close();
     await ended(stubborn);
     expect(stubborn.leader.signalCode).toBe('SIGKILL');
-    expect(processGone(stubborn.child)).toBe(true);
+    await ends(stubborn.child);
   });
 
   it(
@@ -126,7 +135,7 @@ describe('GroupReaper', () => {
     await waitForLine(lines, 'command reaper ended; starting another');
     await reaper.close();
     await ended(group);
-    expect(processGone(group.child)).toBe(true);
+    await ends(group.child);
   });
 });
 
