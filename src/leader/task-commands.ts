@@ -46,10 +46,14 @@ export interface ScheduleOutcome {
 /** The most failed tasks one re-run of a kind takes (call again for more). */
 export const MAX_RERUN = 10_000;
 
-/** What a cancel did: the task as it is now, and whether a stop went to its worker. */
+/**
+ * What a cancel did: the task as it is now, whether a stop went to its worker, and whether
+ * it was cancelled before (the call changed nothing).
+ */
 export interface CancelOutcome {
   readonly task: TaskRecord;
   readonly stopSent: boolean;
+  readonly alreadyCancelled: boolean;
 }
 
 /**
@@ -126,14 +130,14 @@ export class TaskCommands {
   async cancel(id: TaskId): Promise<CancelOutcome> {
     this.deps.assertRunning();
     const { task, changed, stop } = this.deps.scheduler.cancel(this.deps.clock.nowMs(), id);
-    if (changed.length === 0) return { task, stopSent: false };
+    if (changed.length === 0) return { task, stopSent: false, alreadyCancelled: true };
     await this.deps.commits.save(changed);
     this.deps.log.info(
       { taskId: id, attempt: task.attempt, memberId: task.memberId },
       'task cancelled',
     );
     if (stop) this.deps.channels.sendStop(stop);
-    return { task, stopSent: stop !== undefined };
+    return { task, stopSent: stop !== undefined, alreadyCancelled: false };
   }
 
   /** Records the end of an attempt; stale attempts are refused. */

@@ -12,12 +12,17 @@ export function registerCancel(program: Command): void {
       .argument('<id>', 'task id'),
   ).action((id: string, options: ClientOptions) =>
     withClients(options, async (clients) => {
-      const { task, stopSent } = await call(
+      const { task, stopSent, alreadyCancelled } = await call(
         clients,
         clients.scheduler.cancelTask.bind(clients.scheduler),
         { id },
       );
       if (options.json) return printJson(task ? Task.toJSON(task) : {});
+      // Still exit 0: a repeated cancel (a script retrying after a timeout) got what it asked.
+      if (alreadyCancelled) {
+        const at = task?.finishedAt ? ` at ${task.finishedAt.toISOString()}` : '';
+        return print(`${id} was already cancelled${at}; nothing changed`);
+      }
       print(stopSent ? `cancelled ${id} (stop sent to ${task?.memberId})` : `cancelled ${id}`);
     }),
   );

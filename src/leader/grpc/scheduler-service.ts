@@ -125,8 +125,9 @@ export function schedulerService(
       return { ids: tasks.map((task) => task.id), existing };
     }),
     cancelTask: unary(logger, async (request) => {
-      const { task, stopSent } = await coordinator.cancelTask(taskIdFromWire(request.id));
-      return { task: taskToWire(task), stopSent };
+      const outcome = await coordinator.cancelTask(taskIdFromWire(request.id));
+      const { task, stopSent, alreadyCancelled } = outcome;
+      return { task: taskToWire(task), stopSent, alreadyCancelled };
     }),
     getTasks: unary(logger, (request) => {
       const query = taskQueryFromWire(request);

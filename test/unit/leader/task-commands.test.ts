@@ -143,7 +143,11 @@ describe('TaskCommands.cancel, complete and delete', () => {
     await nextTurn();
     expect(w.channel.stops).toEqual([]);
     store.release();
-    expect(await cancelling).toMatchObject({ task: { status: 'cancelled' }, stopSent: true });
+    expect(await cancelling).toMatchObject({
+      task: { status: 'cancelled' },
+      stopSent: true,
+      alreadyCancelled: false,
+    });
     expect(w.channel.stops).toEqual([
       expect.objectContaining({ taskId: task!.id, reason: 'cancelled' }),
     ]);
@@ -151,6 +155,7 @@ describe('TaskCommands.cancel, complete and delete', () => {
     expect(await commands.cancel(task!.id)).toMatchObject({
       task: { status: 'cancelled' },
       stopSent: false,
+      alreadyCancelled: true,
     });
     expect(w.channel.stops).toHaveLength(1);
   });

@@ -387,6 +387,11 @@ export interface CancelTaskResponse {
    * was pending (cancelled at once) or already cancelled (nothing sent again).
    */
   stopSent: boolean;
+  /**
+   * True when the task was cancelled before this call: it changed nothing (a retried or
+   * repeated cancel); the task's finished_at says when.
+   */
+  alreadyCancelled: boolean;
 }
 
 /** GetTasksRequest lists tasks in the order they were scheduled. */
@@ -2051,7 +2056,7 @@ export const CancelTaskRequest: MessageFns<CancelTaskRequest> = {
 };
 
 function createBaseCancelTaskResponse(): CancelTaskResponse {
-  return { task: undefined, stopSent: false };
+  return { task: undefined, stopSent: false, alreadyCancelled: false };
 }
 
 export const CancelTaskResponse: MessageFns<CancelTaskResponse> = {
@@ -2061,6 +2066,9 @@ export const CancelTaskResponse: MessageFns<CancelTaskResponse> = {
     }
     if (message.stopSent !== false) {
       writer.uint32(16).bool(message.stopSent);
+    }
+    if (message.alreadyCancelled !== false) {
+      writer.uint32(24).bool(message.alreadyCancelled);
     }
     return writer;
   },
@@ -2094,6 +2102,14 @@ export const CancelTaskResponse: MessageFns<CancelTaskResponse> = {
             message.stopSent = reader.bool();
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.alreadyCancelled = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2114,6 +2130,11 @@ export const CancelTaskResponse: MessageFns<CancelTaskResponse> = {
         : isSet(object.stop_sent)
           ? globalThis.Boolean(object.stop_sent)
           : false,
+      alreadyCancelled: isSet(object.alreadyCancelled)
+        ? globalThis.Boolean(object.alreadyCancelled)
+        : isSet(object.already_cancelled)
+          ? globalThis.Boolean(object.already_cancelled)
+          : false,
     };
   },
 
@@ -2124,6 +2145,9 @@ export const CancelTaskResponse: MessageFns<CancelTaskResponse> = {
     }
     if (message.stopSent !== false) {
       obj.stopSent = message.stopSent;
+    }
+    if (message.alreadyCancelled !== false) {
+      obj.alreadyCancelled = message.alreadyCancelled;
     }
     return obj;
   },
@@ -2136,6 +2160,7 @@ export const CancelTaskResponse: MessageFns<CancelTaskResponse> = {
     message.task =
       object.task !== undefined && object.task !== null ? Task.fromPartial(object.task) : undefined;
     message.stopSent = object.stopSent ?? false;
+    message.alreadyCancelled = object.alreadyCancelled ?? false;
     return message;
   },
 };
