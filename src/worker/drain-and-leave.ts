@@ -1,7 +1,13 @@
 import type { Logger } from 'pino';
 import { abortReason } from '../shared/abort.js';
 import type { LeaderLink } from './leader-link.js';
-import type { TaskRunner } from './runner.js';
+import { DEFAULT_STOP_GRACE_MS, type TaskRunner } from './runner.js';
+
+/**
+ * Beyond the stop grace, how long a stopped task may take to be settled and forgotten (its
+ * grace timer and the settling are turns of the event loop, not instant).
+ */
+const STOP_MARGIN_MS = 500;
 
 /** How long running tasks get to finish on stop, by default. */
 export const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
@@ -19,12 +25,14 @@ export interface StoppingWorker {
 
 /**
  * Stops a worker: takes no new work, hands back what it holds unstarted, lets running
- * tasks finish (up to `drainTimeoutMs`), leaves, aborts what is left and waits for the
- * link to stop. Never rejects.
+ * tasks finish (up to `drainTimeoutMs`), stops what is left and waits for it to end (up to
+ * `stopGraceMs`: a command's process group gets SIGKILL within it), then leaves, and waits
+ * for the link to stop. Never rejects.
  */
 export async function drainAndLeave(
   worker: StoppingWorker,
   drainTimeoutMs = DEFAULT_DRAIN_TIMEOUT_MS,
+  stopGraceMs = DEFAULT_STOP_GRACE_MS,
 ): Promise<void> {
   const { link, runner, session, done, log } = worker;
   link.drain();
@@ -36,11 +44,16 @@ export async function drainAndLeave(
   try {
     await runner.idle(drainTimeout);
   } catch {
-    log.warn({ reason: abortReason(drainTimeout).message }, 'drain timed out; handing tasks back');
+    log.warn({ reason: abortReason(drainTimeout).message }, 'drain timed out; stopping tasks');
+    // Stopped before leaving, and waited for: on leave the leader queues these for other
+    // workers, which must not start one while its run here (a command that takes its time
+    // over SIGTERM) still goes on. Abandoned, they are not reported as failed attempts.
+    runner.abandonAll('worker shutting down');
+    await runner.idle(AbortSignal.timeout(stopGraceMs + STOP_MARGIN_MS)).catch(() => {
+      log.warn({ stopGraceMs }, 'a task did not end within the stop grace; leaving anyway');
+    });
   }
-  // Leave before aborting what is left: the leader requeues it for another worker.
   await link.leave();
-  runner.abandonAll('worker shutting down');
   session.abort(new Error('worker stopped'));
   await done.catch(() => {});
   log.info('worker stopped');

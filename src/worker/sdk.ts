@@ -150,7 +150,11 @@ export function createWorker(options: WorkerOptions): DroverWorker {
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
-    stopping ??= drainAndLeave({ link, runner, session, done, log }, options.drainTimeoutMs);
+    stopping ??= drainAndLeave(
+      { link, runner, session, done, log },
+      options.drainTimeoutMs,
+      options.stopGraceMs,
+    );
     return stopping;
   };
 

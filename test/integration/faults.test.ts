@@ -75,6 +75,40 @@ describe('worker faults', () => {
     });
   });
 
+  it('a worker whose drain times out ends its commands before it leaves, so the task never runs in two places', async () => {
+    const pidFile = join(mkdtempSync(join(tmpdir(), 'drover-drain-')), 'pids');
+    const { address } = await cluster().startLeader();
+    const commands = ['--allow-command', '/bin/sh', '--command-kill-grace-ms', '1000'];
+    const victim = await cluster().startWorker(address, 'victim', [
+      ...commands,
+      ...['--drain-timeout-ms', '300', '--stop-grace-ms', '3000'],
+    ]);
+    // Deaf to SIGTERM, as a program busy with a write it will not abandon.
+    const script = `trap '' TERM; echo $$ >> ${pidFile}; sleep 60 & wait`;
+    const api = clients(address);
+    await api.schedule({
+      id: 'stubborn',
+      kind: 'command',
+      payload: JSON.stringify({ command: '/bin/sh', args: ['-c', script] }),
+    });
+    const first = await waitFor(
+      () => Number(readFileSync(pidFile, 'utf8').split('\n')[0]) || undefined,
+      { timeoutMs: 10_000, what: 'the command to start' },
+    );
+    await cluster().startWorker(address, 'survivor', commands);
+    victim.kill('SIGTERM');
+    const moved = await waitFor(
+      async () => {
+        const task = await api.task('stubborn');
+        return task.memberId === 'survivor' && task.status === TaskStatus.TASK_STATUS_RUNNING;
+      },
+      { timeoutMs: 15_000, what: 'the task to run on the survivor' },
+    );
+    expect(moved).toBe(true);
+    // Its first run had ended (SIGKILL after the kill grace) before the leader moved it.
+    expect(processGone(first)).toBe(true);
+  });
+
   it('fails a task whose worker was killed on its last attempt after the dead timeout, with no worker left to take it', async () => {
     // A closed stream is a death at once; the dead timeout (3 s) is then the grace.
     const { address, process: leader } = await cluster().startLeader(['--dead-after-ms', '3000']);

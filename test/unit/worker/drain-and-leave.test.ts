@@ -35,7 +35,7 @@ function stoppingWorker(options: { idle?: () => Promise<void>; done?: Promise<vo
 }
 
 describe('drainAndLeave', () => {
-  it('drains, hands back what it holds, waits for running tasks, leaves, then aborts what is left', async () => {
+  it('drains, hands back what it holds, waits for running tasks, then leaves', async () => {
     const { worker, calls, lines, session } = stoppingWorker();
     await drainAndLeave(worker, 1_000);
     expect(calls).toEqual([
@@ -43,7 +43,6 @@ describe('drainAndLeave', () => {
       'handBackUnstarted: its worker is draining',
       'idle',
       'leave',
-      'abandonAll: worker shutting down',
       'abort',
     ]);
     expect(lines[0]).toMatchObject({ msg: 'worker draining', handedBack: 3 });
@@ -51,15 +50,40 @@ describe('drainAndLeave', () => {
     expect(lines.map((l) => l.msg)).toEqual(['worker draining', 'worker stopped']);
   });
 
-  it('hands tasks back when the drain times out, and still leaves', async () => {
+  it('when the drain times out, stops what runs and waits for it to end before leaving', async () => {
+    let idles = 0;
+    const { worker, calls, lines } = stoppingWorker({
+      idle: () =>
+        ++idles === 1
+          ? Promise.reject(new DOMException('timed out', 'TimeoutError'))
+          : Promise.resolve(),
+    });
+    await drainAndLeave(worker, 1_000, 2_000);
+    // Leaving first would let the leader start these elsewhere while they still run here.
+    expect(calls.slice(2)).toEqual([
+      'idle',
+      'abandonAll: worker shutting down',
+      'idle',
+      'leave',
+      'abort',
+    ]);
+    expect(lines.map((l) => l.msg)).toEqual([
+      'worker draining',
+      'drain timed out; stopping tasks',
+      'worker stopped',
+    ]);
+  });
+
+  it('leaves anyway when a stopped task does not end within the stop grace', async () => {
     const { worker, calls, lines } = stoppingWorker({
       idle: () => Promise.reject(new DOMException('timed out', 'TimeoutError')),
     });
-    await drainAndLeave(worker, 1_000);
-    expect(calls.slice(3)).toEqual(['leave', 'abandonAll: worker shutting down', 'abort']);
+    await drainAndLeave(worker, 1_000, 2_000);
+    expect(calls.slice(-2)).toEqual(['leave', 'abort']);
     expect(lines.map((l) => l.msg)).toEqual([
       'worker draining',
-      'drain timed out; handing tasks back',
+      'drain timed out; stopping tasks',
+      'a task did not end within the stop grace; leaving anyway',
       'worker stopped',
     ]);
   });
