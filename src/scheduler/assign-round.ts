@@ -1,5 +1,6 @@
 import type { MemberId } from '../shared/ids.js';
 import type { KeyLimits } from './key-limits.js';
+import type { StopWaits } from './stop-waits.js';
 import type { Changes, StartOrder } from './scheduler-types.js';
 import { type TaskRecord, outOfAttempts } from './task.js';
 import { beginAttempt, type QueueContext } from './task-moves.js';
@@ -10,6 +11,7 @@ import type { WorkerLine, WorkerSlots } from './worker-slots.js';
 export interface AssignContext extends QueueContext {
   readonly slots: WorkerSlots;
   readonly keyLimits: Pick<KeyLimits, 'started'>;
+  readonly stopWaits: StopWaits;
 }
 
 /**
@@ -19,7 +21,9 @@ export interface AssignContext extends QueueContext {
  * never a scan of tasks.
  */
 export function assignRound(ctx: AssignContext, nowMs: number): Changes & { starts: StartOrder[] } {
-  const round = { starts: [] as StartOrder[], changed: [] as TaskRecord[] };
+  // Retries whose stopped attempt has ended since (a report or a lost worker freed its
+  // slot, which asks for a round) may start now.
+  const round = { starts: [] as StartOrder[], changed: ctx.stopWaits.release(ctx) };
   assignFrom(ctx, nowMs, 'free', round);
   assignFrom(ctx, nowMs, 'ahead', round);
   return round;

@@ -3,7 +3,8 @@ import { retryDelayMs, type TaskPolicyDefaults } from './retry-policy.js';
 import type { AttemptFailure, Changes, CompletionReport, StopOrder } from './scheduler-types.js';
 import { attemptsInSeries, type TaskRecord, outOfAttempts } from './task.js';
 import { countLossAgain, notHeardBegun } from './unbegun-loss.js';
-import { finishTask, requeueAtHead, unqueueTask, type QueueContext } from './task-moves.js';
+import { finishTask, unqueueTask, type QueueContext } from './task-moves.js';
+import type { StopWaits } from './stop-waits.js';
 import type { KeyLimits } from './key-limits.js';
 import type { WorkerSlots } from './worker-slots.js';
 import { handBackAttempt } from './hand-back.js';
@@ -17,6 +18,8 @@ export interface AttemptContext extends QueueContext {
   readonly policy: TaskPolicyDefaults;
   /** Told that a member reported an attempt's end: it runs there no more. */
   readonly keyLimits: Pick<KeyLimits, 'claimed'>;
+  /** Retries waiting for their task's stopped attempt to end. */
+  readonly stopWaits: StopWaits;
 }
 
 /** Records the end of an attempt; the rules are {@link Scheduler.complete}'s. */
@@ -191,7 +194,7 @@ function failAttempt(
     ctx.policy.retryBackoffMaxMs,
   );
   if (delayMs === 0) {
-    requeueAtHead(ctx, [task]);
+    ctx.stopWaits.requeue(ctx, [task]);
     return;
   }
   ctx.index.delay(task, nowMs + delayMs);

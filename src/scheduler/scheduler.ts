@@ -41,6 +41,7 @@ import { WorkerSlots } from './worker-slots.js';
 import { restoreTasks } from './restore-tasks.js';
 import type { WorkerAbilities } from './worker-record.js';
 import { noteBegan } from './unbegun-loss.js';
+import { StopWaits } from './stop-waits.js';
 
 // The units' public types, re-exported so callers import them from the facade.
 export type { NewTask, SchedulerLimits } from './new-task.js';
@@ -81,8 +82,8 @@ export class Scheduler {
     this.queue = new TaskQueue(keyLimits.isOpen);
     this.slots = new WorkerSlots((key) => this.queue.refreshKey(key), limits.prefetch);
     const { index, queue, slots, seqs } = this;
-    const lost = { lostAttemptGraceMs: limits.lostAttemptGraceMs ?? 0 };
-    this.ctx = { index, queue, slots, seqs, policy, keyLimits, ...lost };
+    const [stopWaits, lostAttemptGraceMs] = [new StopWaits(), limits.lostAttemptGraceMs ?? 0];
+    this.ctx = { index, queue, slots, seqs, policy, keyLimits, stopWaits, lostAttemptGraceMs };
     this.timed = new TimedStarts(limits.timedStartLeadMs ?? 0);
   }
 
@@ -91,9 +92,9 @@ export class Scheduler {
     return this.queue.size;
   }
 
-  /** Pending tasks waiting out a retry backoff, or for a worker lost on their last attempt. */
+  /** Pending tasks out of the queue: in a retry wait, or for a stopped attempt to end. */
   get delayedCount(): number {
-    return this.index.delayedCount;
+    return this.index.delayedCount + this.ctx.stopWaits.size;
   }
 
   /** Number of tasks in each status, and of queued ones per priority (for metrics). */
@@ -132,8 +133,7 @@ export class Scheduler {
    * {@link requeueUnclaimed} hands them to someone else.
    */
   restore(records: readonly TaskRecord[]): { ignored: TaskRecord[] } {
-    const { index, queue, seqs, keyLimits } = this;
-    return restoreTasks({ index, queue, seqs, keyLimits }, records);
+    return restoreTasks(this.ctx, records);
   }
 
   /**
@@ -300,7 +300,7 @@ export class Scheduler {
 
   /** Why a pending task does not start, if the leader holds it back (see waiting-reason.ts). */
   waitingReason(task: TaskRecord): string | undefined {
-    return waitingReason({ queue: this.queue, slots: this.slots, keyLimits: this.keyLimits }, task);
+    return waitingReason({ ...this.ctx, keyLimits: this.keyLimits }, task);
   }
 
   /**

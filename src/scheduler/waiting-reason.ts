@@ -1,6 +1,7 @@
 import { describeHold, type KeyLimits } from './key-limits.js';
 import type { TaskQueue } from './queue.js';
 import type { TaskRecord } from './task.js';
+import type { StopWaits } from './stop-waits.js';
 import type { WorkerSlots } from './worker-slots.js';
 
 /** What the reason is read from: pauses, workers, key limits. */
@@ -8,6 +9,7 @@ export interface WaitingContext {
   readonly queue: Pick<TaskQueue, 'isPaused'>;
   readonly slots: Pick<WorkerSlots, 'has' | 'isEligible' | 'sendsBeganNotices' | 'servesKind'>;
   readonly keyLimits: Pick<KeyLimits, 'holdOf'>;
+  readonly stopWaits: Pick<StopWaits, 'has'>;
 }
 
 /**
@@ -30,6 +32,9 @@ export function waitingReason(ctx: WaitingContext, task: TaskRecord): string | u
     return held ? `held: member ${memberId} has not begun it yet` : undefined;
   }
   if (task.status !== 'pending') return undefined;
+  if (ctx.stopWaits.has(task.id)) {
+    return `stopping: attempt ${task.attempt} was told to stop on member ${task.memberId ?? '?'} and has not ended; the next starts once it has`;
+  }
   if (task.retryAtMs !== undefined) {
     // Formats a time the task holds; reads no clock (what the rule is there to stop).
     // eslint-disable-next-line no-restricted-globals

@@ -3,6 +3,7 @@ import type { Changes, RunningAttempt, StopOrder } from './scheduler-types.js';
 import { attemptKey, outOfAttempts, type TaskRecord } from './task.js';
 import type { TaskIndex } from './task-index.js';
 import { finishTask, requeueAtHead, unqueueTask, type QueueContext } from './task-moves.js';
+import type { StopWaits } from './stop-waits.js';
 import type { KeyLimits } from './key-limits.js';
 import type { WorkerSlots } from './worker-slots.js';
 import { countLossAgain, forgiveLoss, lostBeforeBegun } from './unbegun-loss.js';
@@ -20,6 +21,8 @@ export interface WorkerLossContext extends QueueContext {
   readonly keyLimits: Pick<KeyLimits, 'claimed' | 'holdLost'>;
   /** How long a task lost on its last attempt waits for its worker (SchedulerLimits). */
   readonly lostAttemptGraceMs: number;
+  /** Retries waiting for their task's stopped attempt to end. */
+  readonly stopWaits: StopWaits;
 }
 
 /**
@@ -148,7 +151,7 @@ export function requeueDue(ctx: WorkerLossContext, nowMs: number): TaskRecord[] 
     (task) => !task.attemptEnded && outOfAttempts(task),
   );
   for (const task of doomed) failOutOfAttempts(ctx.index, task, nowMs);
-  return [...requeueAtHead(ctx, again), ...doomed];
+  return [...ctx.stopWaits.requeue(ctx, again), ...doomed];
 }
 
 /** Ends a task whose lost attempt was its last (here, or when a round reaches it). */

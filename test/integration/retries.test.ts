@@ -1,6 +1,10 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { TaskStatus } from '../helpers/grpc-clients.js';
+import { processGone } from '../helpers/process-state.js';
 import { waitFor } from '../helpers/processes.js';
 import { useCluster } from '../helpers/use-cluster.js';
 
@@ -65,6 +69,37 @@ describe('retries, timeouts, quarantine and drain', () => {
     expect(task).toMatchObject({ status: TaskStatus.TASK_STATUS_ERROR, attempt: 1 });
     expect(task.error).toMatch(/not allow-listed/);
     expect(worker.linesWith('task failed')).toHaveLength(1);
+  });
+
+  it('starts the retry of a timed-out command only once the old run has ended', async () => {
+    const pidFile = join(mkdtempSync(join(tmpdir(), 'drover-timeout-')), 'pids');
+    const { address } = await cluster().startLeader();
+    // Two slots: the retry could start beside the old run on this very worker.
+    await cluster().startWorker(address, 'w', [
+      ...['--slots', '2', '--allow-command', '/bin/sh', '--command-kill-grace-ms', '1000'],
+    ]);
+    const api = clients(address);
+    // Deaf to SIGTERM: it runs on until SIGKILL, a second after its timeout.
+    const script = `trap '' TERM; echo $$ >> ${pidFile}; sleep 60 & wait`;
+    await api.schedule({
+      id: 'deaf',
+      kind: 'command',
+      payload: JSON.stringify({ command: '/bin/sh', args: ['-c', script] }),
+      timeoutMs: 500,
+      maxAttempts: 2,
+      retryBackoffMs: 0,
+    });
+    const [first] = await waitFor(
+      () => {
+        const pids = readFileSync(pidFile, 'utf8').trim().split('\n').map(Number);
+        return pids.length === 2 && pids;
+      },
+      { timeoutMs: 15_000, what: 'attempt 2 to start' },
+    );
+    // Attempt 1 had ended (its worker reported it, after SIGKILL) before attempt 2 began.
+    expect(processGone(first!)).toBe(true);
+    const task = await finished(api, 'deaf');
+    expect(task).toMatchObject({ attempt: 2, error: 'attempt 2 timed out after 500 ms' });
   });
 
   it('stops an attempt past its timeout on the worker, retries it, then fails it', async () => {

@@ -4,6 +4,7 @@ import {
   expireAttempts,
   type AttemptContext,
 } from '../../../src/scheduler/attempt-outcomes.js';
+import { StopWaits } from '../../../src/scheduler/stop-waits.js';
 import { TaskQueue } from '../../../src/scheduler/queue.js';
 import { QueueSeqs } from '../../../src/scheduler/queue-seqs.js';
 import { DEFAULT_TASK_POLICY } from '../../../src/scheduler/retry-policy.js';
@@ -30,6 +31,7 @@ function setup(overrides: Partial<TaskRecord> = {}) {
     slots: new WorkerSlots(),
     policy: { ...DEFAULT_TASK_POLICY, retryBackoffMaxMs: 5_000 },
     keyLimits: { claimed: () => {} },
+    stopWaits: new StopWaits(),
   };
   ctx.slots.upsert(m('a'), 2, new Set(['default']));
   const [task, waiting] = [1, 2].map((seq) => {

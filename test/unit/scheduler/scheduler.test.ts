@@ -1796,11 +1796,17 @@ describe('Scheduler retries, backoff and timeouts', () => {
       attemptEnded: true,
       error: 'attempt 1 timed out after 1000 ms',
     });
-    // a's slot is still taken by the attempt it was told to stop: the retry goes to b.
+    // a's slot is still taken by the attempt it was told to stop, and the retry waits for
+    // it to end, though b is free: two attempts of one task never run at once.
     expect(scheduler.stoppingOn(m('a'))).toBe(1);
+    schedule('other');
     expect(scheduler.assign(clock.nowMs()).starts).toMatchObject([
-      { memberId: 'b', taskId: 'slow', attempt: 2 },
+      { memberId: 'b', taskId: 'other' },
     ]);
+    expect(scheduler.waitingReason(scheduler.get(t('slow')))).toBe(
+      'stopping: attempt 1 was told to stop on member a and has not ended; the next starts once it has',
+    );
+    expect(scheduler.delayedCount).toBe(1);
     // a reports the stopped attempt: refused, but its slot is free again.
     expect(() =>
       scheduler.complete(clock.nowMs(), {
@@ -1811,9 +1817,10 @@ describe('Scheduler retries, backoff and timeouts', () => {
       }),
     ).toThrow(/timed out and was stopped/);
     expect(scheduler.stoppingOn(m('a'))).toBe(0);
-    expect(scheduler.get(t('slow'))).toMatchObject({ status: 'running', memberId: 'b' });
-    schedule('next');
-    expect(scheduler.assign(clock.nowMs()).starts).toMatchObject([{ memberId: 'a' }]);
+    const retried = scheduler.assign(clock.nowMs());
+    expect(retried.starts).toMatchObject([{ memberId: 'a', taskId: 'slow', attempt: 2 }]);
+    expect(retried.changed.map((x) => x.id)).toContain('slow');
+    expect(scheduler.get(t('slow'))).toMatchObject({ status: 'running', memberId: 'a' });
   });
 
   it('fails a task whose last attempt times out, and a finished task is never expired', () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { StopWaits } from '../../../src/scheduler/stop-waits.js';
 import { TaskQueue } from '../../../src/scheduler/queue.js';
 import { QueueSeqs } from '../../../src/scheduler/queue-seqs.js';
 import type { TaskRecord } from '../../../src/scheduler/task.js';
@@ -25,6 +26,7 @@ function setup(count: number) {
     slots: new WorkerSlots(),
     lostAttemptGraceMs: 3_000,
     keyLimits: { claimed: () => {}, holdLost: () => {} },
+    stopWaits: new StopWaits(),
   };
   for (const id of ['a', 'b']) ctx.slots.upsert(m(id), 2, new Set(['default']));
   const tasks = Array.from({ length: count }, () => {

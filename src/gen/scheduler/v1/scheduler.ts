@@ -275,9 +275,10 @@ export interface Task {
    * Set by the leader on GetTask and GetTasks: why a task that could start does not
    * ("paused: kind resize", "no worker: none that takes new work (...) runs kind mail",
    * "retry backoff: ...", "lost: fails at T unless member w re-attaches attempt 3 (its
-   * last)"), or that a running one is only held by its worker, not begun ("held: member w
-   * has not begun it yet"); empty when nothing holds it back (a pending task then waits for
-   * a free slot).
+   * last)", "stopping: attempt 2 was told to stop on member w and has not ended; ..."), or
+   * that a running one is only held by its worker, not begun ("held: member w has not
+   * begun it yet"); empty when nothing holds it back (a pending task then waits for a free
+   * slot).
    */
   waiting: string;
   /**
