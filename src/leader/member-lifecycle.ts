@@ -187,8 +187,9 @@ export class MemberLifecycle {
     switch (to) {
       case 'joining': {
         const member = this.deps.membership.get(memberId)!;
-        const { slots, kinds, timedStarts, beganNotices } = member;
-        this.deps.scheduler.upsertWorker(memberId, slots, kinds, { timedStarts, beganNotices });
+        const { slots, kinds, timedStarts, beganNotices, lossFenceMs } = member;
+        const abilities = { timedStarts, beganNotices, lossFenceMs };
+        this.deps.scheduler.upsertWorker(memberId, slots, kinds, abilities);
         this.refreshEligibility(memberId);
         return;
       }

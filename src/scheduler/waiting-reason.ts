@@ -1,6 +1,6 @@
 import { describeHold, type KeyLimits } from './key-limits.js';
 import type { TaskQueue } from './queue.js';
-import type { TaskRecord } from './task.js';
+import { outOfAttempts, type TaskRecord } from './task.js';
 import type { StopWaits } from './stop-waits.js';
 import type { WorkerSlots } from './worker-slots.js';
 
@@ -40,8 +40,12 @@ export function waitingReason(ctx: WaitingContext, task: TaskRecord): string | u
     // eslint-disable-next-line no-restricted-globals
     const untilIso = new Date(task.retryAtMs).toISOString();
     // Lost on its last attempt: it waits for its worker to come back (worker-loss.ts).
-    if (!task.attemptEnded && task.memberId !== undefined) {
+    if (!task.attemptEnded && task.memberId !== undefined && outOfAttempts(task)) {
       return `lost: fails at ${untilIso} unless member ${task.memberId} re-attaches attempt ${task.attempt} (its last)`;
+    }
+    // Its worker's commands may outlive it until then (JoinRequest.loss_fence_ms).
+    if (!task.attemptEnded && task.memberId !== undefined) {
+      return `lost: member ${task.memberId} was lost; attempt ${task.attempt} may run on until ${untilIso}, while its commands are stopped, then the next starts`;
     }
     return `retry backoff: attempt ${task.attempt} failed, next one not before ${untilIso}`;
   }

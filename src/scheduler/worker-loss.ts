@@ -45,6 +45,7 @@ export function removeWorker(
 ): Changes {
   const timed = new Set(ctx.slots.timedOn(id));
   const sendsNotices = ctx.slots.sendsBeganNotices(id);
+  const fenceMs = ctx.slots.lossFenceMs(id);
   const held = ctx.slots.remove(id);
   if (held === undefined) return { changed: [] };
   const lost = held
@@ -53,7 +54,7 @@ export function removeWorker(
   // Timed starts still before their run time (by the leader's timed holds, or by the clock)
   // wait for it again; the rest are requeued.
   const [early, late] = partition(lost, (task) => timed.has(task.id) || beforeRunTime(task, nowMs));
-  const changed = requeueLost(ctx, late, why, sendsNotices, nowMs);
+  const changed = requeueLost(ctx, late, why, { sendsNotices, fenceMs }, nowMs);
   return { changed: [...changed, ...rescheduleEarly(ctx, early)] };
 }
 
@@ -67,7 +68,7 @@ export function requeueUnclaimed(ctx: WorkerLossContext, nowMs: number): Changes
     { ...ctx, lostAttemptGraceMs: 0 },
     late,
     'did not come back after a restart',
-    false,
+    { sendsNotices: false, fenceMs: 0 },
     nowMs,
   );
   return { changed: [...changed, ...rescheduleEarly(ctx, early)] };
@@ -113,18 +114,23 @@ function rescheduleEarly(ctx: WorkerLossContext, tasks: TaskRecord[]): TaskRecor
  * retry wait, never offered to another), then fails ({@link requeueDue}): a brief
  * disconnect never fails work still running, and no task waits for a worker forever. No
  * backoff: losing a worker says nothing about the task. An attempt a worker that sends
- * began notices never said it began is not counted at all (see unbegun-loss.ts).
+ * began notices never said it began is not counted at all (see unbegun-loss.ts). A begun
+ * attempt of a worker whose attempts may outlive it (`fenceMs`, JoinRequest.loss_fence_ms:
+ * commands it stops only after their kill grace) waits that long in the retry wait first,
+ * so it never starts elsewhere beside its first run.
  */
 function requeueLost(
   ctx: WorkerLossContext,
   lost: TaskRecord[],
   why: string,
-  sendsNotices = false,
+  worker: { readonly sendsNotices: boolean; readonly fenceMs: number },
   nowMs?: number,
 ): TaskRecord[] {
+  const unbegun = new Set<TaskRecord>();
   for (const task of lost) {
     const member = `member ${task.memberId ?? '(none)'} ${why}`;
-    if (lostBeforeBegun(task, sendsNotices)) {
+    if (lostBeforeBegun(task, worker.sendsNotices)) {
+      unbegun.add(task);
       forgiveLoss(task);
       task.error = `${member} before it began attempt ${task.attempt} (not counted)`;
     } else task.error = `${member} during attempt ${task.attempt}`;
@@ -136,9 +142,17 @@ function requeueLost(
   // On its last attempt: it waits out the grace for its worker, then fails (requeueDue).
   for (const task of last) {
     ctx.index.setStatus(task, 'pending');
-    ctx.index.delay(task, nowMs! + ctx.lostAttemptGraceMs);
+    ctx.index.delay(task, nowMs! + Math.max(ctx.lostAttemptGraceMs, worker.fenceMs));
   }
-  return [...requeueAtHead(ctx, others), ...last];
+  const [fenced, free] = partition(
+    others,
+    (task) => nowMs !== undefined && worker.fenceMs > 0 && !unbegun.has(task),
+  );
+  for (const task of fenced) {
+    ctx.index.setStatus(task, 'pending');
+    ctx.index.delay(task, nowMs! + worker.fenceMs);
+  }
+  return [...requeueAtHead(ctx, free), ...fenced, ...last];
 }
 
 /**
@@ -259,5 +273,7 @@ function releaseUnlisted(
         !listed.has(attemptKey(task.id, task.attempt)),
     );
   for (const task of unlisted) ctx.keyLimits.claimed(task.id, task.attempt, memberId);
-  return requeueLost(ctx, unlisted, 'did not list it when it came back after the restart');
+  // It does not run them: nothing of theirs can outlive anything.
+  const worker = { sendsNotices: false, fenceMs: 0 };
+  return requeueLost(ctx, unlisted, 'did not list it when it came back after the restart', worker);
 }

@@ -24,6 +24,8 @@ export interface Worker {
   timedStarts: boolean;
   /** It says which attempts it has begun (JoinRequest.began_notices). */
   beganNotices: boolean;
+  /** How long its attempts may outlive it (JoinRequest.loss_fence_ms). */
+  lossFenceMs: number;
 }
 
 /** What a worker said at Join that it can do beyond running tasks. */
@@ -32,6 +34,22 @@ export interface WorkerAbilities {
   readonly timedStarts?: boolean | undefined;
   /** It says which attempts it has begun (JoinRequest.began_notices). */
   readonly beganNotices?: boolean | undefined;
+  /**
+   * How long after its loss its attempts may still run (JoinRequest.loss_fence_ms): none
+   * starts elsewhere sooner (worker-loss.ts). 0 if absent.
+   */
+  readonly lossFenceMs?: number | undefined;
+}
+
+/** Abilities as a worker record keeps them: each said or not. */
+export function keptAbilities(can: WorkerAbilities): Required<{
+  [K in keyof WorkerAbilities]: NonNullable<WorkerAbilities[K]>;
+}> {
+  return {
+    timedStarts: can.timedStarts ?? false,
+    beganNotices: can.beganNotices ?? false,
+    lossFenceMs: can.lossFenceMs ?? 0,
+  };
 }
 
 /** A new worker with no task: not eligible for work until told. */
@@ -39,7 +57,7 @@ export function newWorker(
   id: MemberId,
   slots: number,
   kinds: ReadonlySet<string>,
-  abilities: { timedStarts: boolean; beganNotices: boolean },
+  abilities: ReturnType<typeof keptAbilities>,
 ): Worker {
   return {
     id,

@@ -13,6 +13,7 @@ import { AttemptPace } from './attempt-pace.js';
 import { KeyHolds, type KeyHoldsListener } from './key-holds.js';
 import { KindCoverage } from './kind-coverage.js';
 import {
+  keptAbilities,
   keyedHoldsOf,
   newestHeld,
   newWorker,
@@ -96,21 +97,21 @@ export class WorkerSlots {
    * ineligible. A timed-starts worker can hold a task until its run time (timed-starts.ts).
    */
   upsert(id: MemberId, slots: number, kinds: ReadonlySet<string>, can: WorkerAbilities = {}): void {
-    const abilities = {
-      timedStarts: can.timedStarts ?? false,
-      beganNotices: can.beganNotices ?? false,
-    };
-    const worker = this.workers.get(id);
-    if (worker === undefined) this.workers.set(id, newWorker(id, slots, kinds, abilities));
-    else {
-      this.coverage.change(worker, (w) => Object.assign(w, { slots, kinds, ...abilities }));
-      this.refreshReady(worker);
-    }
+    const [abilities, worker] = [keptAbilities(can), this.workers.get(id)];
+    if (worker === undefined)
+      return void this.workers.set(id, newWorker(id, slots, kinds, abilities));
+    this.coverage.change(worker, (w) => Object.assign(w, { slots, kinds, ...abilities }));
+    this.refreshReady(worker);
   }
 
   /** True if the worker says which attempts it has begun (see unbegun-loss.ts). */
   sendsBeganNotices(id: MemberId): boolean {
     return this.workers.get(id)?.beganNotices ?? false;
+  }
+
+  /** How long the worker's attempts may outlive it (JoinRequest.loss_fence_ms); 0 unknown. */
+  lossFenceMs(id: MemberId): number {
+    return this.workers.get(id)?.lossFenceMs ?? 0;
   }
 
   /** Allows or stops new work to a worker; an unknown one is ignored. */

@@ -20,6 +20,8 @@ export interface WorkerIdentity {
   readonly kinds: readonly string[];
   /** Commands the `command` handler may run, told to the leader (informational). */
   readonly allowedCommands?: readonly string[] | undefined;
+  /** How long its attempts may outlive it (JoinRequest.loss_fence_ms); default 0. */
+  readonly lossFenceMs?: number | undefined;
 }
 
 /** A client of one leader and the channel under it; closing the channel ends both. */
@@ -74,6 +76,7 @@ export function callJoin(
         // The runner waits out StartWorkRequest.start_in_ms (see start-times.ts).
         timedStarts: true,
         beganNotices: true,
+        lossFenceMs: identity.lossFenceMs ?? 0,
       },
       new Metadata(),
       { deadline: deadlineAfter(CALL_DEADLINE_MS) },

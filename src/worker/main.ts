@@ -59,6 +59,7 @@ export async function runWorker(config: WorkerConfig, signal: AbortSignal): Prom
     resultLimitBytes: tasks.resultLimitBytes,
     stopGraceMs: tasks.stopGraceMs,
     allowedCommands: commands.allow,
+    lossFenceMs: reaper?.lossFenceMs,
     logger,
     observer: served === undefined ? undefined : metrics,
     tracing: tracing?.tracer ?? false,

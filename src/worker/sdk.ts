@@ -56,6 +56,12 @@ export interface WorkerOptions {
   readonly stopGraceMs?: number;
   /** Commands a `command` handler of this worker may run, shown to the leader. */
   readonly allowedCommands?: readonly string[];
+  /**
+   * How long after this process dies its attempts may still run (processes it started
+   * and stops only after a grace): the leader starts them elsewhere no sooner after a loss.
+   * Default 0: they end with the process.
+   */
+  readonly lossFenceMs?: number;
   /** Told when each attempt's handler starts and ends (a WorkerMetrics, say). */
   readonly observer?: AttemptObserver;
   /**
@@ -137,6 +143,7 @@ export function createWorker(options: WorkerOptions): DroverWorker {
       slots,
       kinds: runner.kinds,
       allowedCommands: options.allowedCommands,
+      lossFenceMs: options.lossFenceMs,
     },
     runner,
     policy: { ...DEFAULT_RECONNECT, ...options.reconnect },

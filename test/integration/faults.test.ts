@@ -45,15 +45,16 @@ describe('worker faults', () => {
     expect((await api.member('victim'))?.status).toBe('dead');
   });
 
-  it('stops the commands of a worker killed with SIGKILL, so a requeued command never runs beside its first run', async () => {
+  it('stops the commands of a worker killed with SIGKILL, and starts the task elsewhere only after they ended', async () => {
     const pidFile = join(mkdtempSync(join(tmpdir(), 'drover-orphans-')), 'pids');
     const { address } = await cluster().startLeader();
-    const victim = await cluster().startWorker(address, 'victim', [
-      ...['--allow-command', '/bin/sh', '--command-kill-grace-ms', '1000'],
-    ]);
-    // The command and a child it forked, as a build or a transcode would.
-    const script = `echo $$ > ${pidFile}; sleep 60 & echo $! >> ${pidFile}; wait`;
-    await clients(address).schedule({
+    const commands = ['--allow-command', '/bin/sh', '--command-kill-grace-ms', '1000'];
+    const victim = await cluster().startWorker(address, 'victim', commands);
+    // The command and a child it forked, as a build or a transcode would; deaf to SIGTERM,
+    // so only the SIGKILL after the kill grace ends them.
+    const script = `trap '' TERM; echo $$ >> ${pidFile}; sleep 60 & echo $! >> ${pidFile}; wait`;
+    const api = clients(address);
+    await api.schedule({
       id: 'long-command',
       kind: 'command',
       payload: JSON.stringify({ command: '/bin/sh', args: ['-c', script] }),
@@ -61,18 +62,38 @@ describe('worker faults', () => {
     const pids = await waitFor(
       () => {
         const lines = readFileSync(pidFile, 'utf8').trim().split('\n');
-        return lines.length === 2 && lines.map(Number);
+        return lines.length >= 2 && lines.slice(0, 2).map(Number);
       },
       { timeoutMs: 10_000, what: 'the command and its child to start' },
     );
     expect(pids.every((pid) => !processGone(pid))).toBe(true);
+    // Began, as the leader has heard (an attempt it never heard begin is requeued at once).
+    await waitFor(async () => (await api.task('long-command')).waiting === '', {
+      timeoutMs: 5_000,
+      what: 'the leader to hear the attempt begin',
+    });
+    await cluster().startWorker(address, 'survivor', commands);
 
     victim.kill('SIGKILL');
-    // Its reaper saw the worker's pipe close: SIGTERM to the group, which ends both.
-    await waitFor(() => pids.every(processGone), {
-      timeoutMs: 10_000,
-      what: `the killed worker's command (pids ${pids.join(', ')}) to end`,
-    });
+    // The leader holds the task from the survivor for the victim's loss fence (its kill
+    // grace and a margin), while the victim's reaper stops the group: SIGKILL after 1 s.
+    const held = await waitFor(
+      async () => {
+        const task = await api.task('long-command');
+        return task.waiting.startsWith('lost: member victim was lost') && task;
+      },
+      { timeoutMs: 10_000, what: 'the task to wait out the loss fence' },
+    );
+    expect(held.status).toBe(TaskStatus.TASK_STATUS_PENDING);
+    await waitFor(
+      async () => {
+        const task = await api.task('long-command');
+        return task.memberId === 'survivor' && task.status === TaskStatus.TASK_STATUS_RUNNING;
+      },
+      { timeoutMs: 10_000, what: 'the task to run on the survivor' },
+    );
+    // By then the first run and its child had ended.
+    expect(pids.map(processGone)).toEqual([true, true]);
   });
 
   it('a worker whose drain times out ends its commands before it leaves, so the task never runs in two places', async () => {

@@ -218,6 +218,7 @@ describe('hostile input to the leader', () => {
           allowedCommands: [],
           timedStarts: false,
           beganNotices: false,
+          lossFenceMs: 0,
           ...fields,
         }),
       );

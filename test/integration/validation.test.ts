@@ -142,6 +142,7 @@ describe('bad input gets a clear status and changes nothing', () => {
         allowedCommands: [],
         timedStarts: false,
         beganNotices: false,
+        lossFenceMs: 0,
         instance: 'other',
       }),
     );

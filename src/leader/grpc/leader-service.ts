@@ -24,6 +24,8 @@ const MAX_KINDS = 256;
 const MAX_ALLOWED_COMMANDS = 256;
 const MAX_COMMAND_CHARS = 4096;
 const MAX_ADDRESS_CHARS = 256;
+/** The longest a worker may ask its lost attempts be held from others: 10 minutes. */
+const MAX_LOSS_FENCE_MS = 600_000;
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
@@ -58,6 +60,11 @@ function checkJoin(request: JoinRequest): void {
       );
     }
     checkText(command, 'allowed command');
+  }
+  if (request.lossFenceMs > MAX_LOSS_FENCE_MS) {
+    throw new InvalidArgumentError(
+      `loss_fence_ms ${request.lossFenceMs} is over the most, ${MAX_LOSS_FENCE_MS} (10 minutes)`,
+    );
   }
 }
 
@@ -121,6 +128,7 @@ function joinMember(coordinator: LeaderApi, request: JoinRequest, guarded: boole
     allowedCommands: new Set(request.allowedCommands),
     timedStarts: request.timedStarts,
     beganNotices: request.beganNotices,
+    lossFenceMs: request.lossFenceMs,
   });
   return {
     heartbeatIntervalMs: timing.heartbeatIntervalMs,

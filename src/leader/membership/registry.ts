@@ -41,6 +41,8 @@ export interface Member {
   timedStarts: boolean;
   /** It says which attempts it has begun (JoinRequest.began_notices). */
   beganNotices: boolean;
+  /** How long its attempts may outlive it (JoinRequest.loss_fence_ms). */
+  lossFenceMs: number;
   state: MemberState;
   stateSinceMs: number;
   /** Why it moved to its state ("no heartbeat for 3004 ms", "drained by an operator"). */
@@ -82,6 +84,8 @@ export interface JoinSpec {
   readonly timedStarts?: boolean | undefined;
   /** It says which attempts it has begun (HeartbeatRequest.began); false if absent. */
   readonly beganNotices?: boolean | undefined;
+  /** How long its attempts may outlive it (JoinRequest.loss_fence_ms); 0 if absent. */
+  readonly lossFenceMs?: number | undefined;
   /** A fresh secret, kept only if this Join starts a new process's membership. */
   readonly session: string;
 }
@@ -138,6 +142,7 @@ export class MembershipRegistry {
       allowedCommands: spec.allowedCommands ?? new Set(),
       timedStarts: spec.timedStarts ?? false,
       beganNotices: spec.beganNotices ?? false,
+      lossFenceMs: spec.lossFenceMs ?? 0,
       state: 'joining',
       stateSinceMs: nowMs,
       stateReason: 'joined',
@@ -157,6 +162,7 @@ export class MembershipRegistry {
       allowedCommands: spec.allowedCommands ?? new Set(),
       timedStarts: spec.timedStarts ?? false,
       beganNotices: spec.beganNotices ?? false,
+      lossFenceMs: spec.lossFenceMs ?? 0,
       joinedAtMs: nowMs,
       lastHeartbeatAtMs: undefined,
       streamId: undefined,

@@ -45,6 +45,9 @@ exit 0
 /** How many times a reaper that ended is replaced before the worker goes on without one. */
 const MAX_RESTARTS = 3;
 
+/** Beyond the kill grace, what the leader waits after a loss for the reaper to be done. */
+const LOSS_FENCE_MARGIN_MS = 500;
+
 /** What a {@link GroupReaper} needs. */
 export interface GroupReaperOptions {
   /** After SIGTERM to the groups left, how long until SIGKILL. */
@@ -73,6 +76,14 @@ export class GroupReaper implements GroupRegistry {
 
   constructor(private readonly options: GroupReaperOptions) {
     this.child = this.spawn();
+  }
+
+  /**
+   * How long after the worker dies every command of it has surely ended: the reaper's
+   * grace before SIGKILL, and a margin for it to wake, signal, and the kernel to act.
+   */
+  get lossFenceMs(): number {
+    return this.options.killGraceMs + LOSS_FENCE_MARGIN_MS;
   }
 
   add(pgid: number): void {

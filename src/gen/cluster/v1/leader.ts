@@ -161,6 +161,13 @@ export interface JoinRequest {
    * attempt is not failed by the loss of a worker that never ran it.
    */
   beganNotices: boolean;
+  /**
+   * How long after this worker is lost its attempts may still run: its commands run in
+   * process groups of their own, which it stops when it dies (SIGTERM, then SIGKILL after
+   * its kill grace). The leader starts none of a lost worker's attempts elsewhere before
+   * that much time has passed since it learnt of the loss. 0: they end with the worker.
+   */
+  lossFenceMs: number;
 }
 
 /** JoinResponse tells the worker the timings it must keep. */
@@ -419,6 +426,7 @@ function createBaseJoinRequest(): JoinRequest {
     allowedCommands: [],
     timedStarts: false,
     beganNotices: false,
+    lossFenceMs: 0,
   };
 }
 
@@ -447,6 +455,9 @@ export const JoinRequest: MessageFns<JoinRequest> = {
     }
     if (message.beganNotices !== false) {
       writer.uint32(64).bool(message.beganNotices);
+    }
+    if (message.lossFenceMs !== 0) {
+      writer.uint32(72).uint32(message.lossFenceMs);
     }
     return writer;
   },
@@ -528,6 +539,14 @@ export const JoinRequest: MessageFns<JoinRequest> = {
             message.beganNotices = reader.bool();
             continue;
           }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.lossFenceMs = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -564,6 +583,11 @@ export const JoinRequest: MessageFns<JoinRequest> = {
         : isSet(object.began_notices)
           ? globalThis.Boolean(object.began_notices)
           : false,
+      lossFenceMs: isSet(object.lossFenceMs)
+        ? globalThis.Number(object.lossFenceMs)
+        : isSet(object.loss_fence_ms)
+          ? globalThis.Number(object.loss_fence_ms)
+          : 0,
     };
   },
 
@@ -593,6 +617,9 @@ export const JoinRequest: MessageFns<JoinRequest> = {
     if (message.beganNotices !== false) {
       obj.beganNotices = message.beganNotices;
     }
+    if (message.lossFenceMs !== 0) {
+      obj.lossFenceMs = Math.round(message.lossFenceMs);
+    }
     return obj;
   },
 
@@ -609,6 +636,7 @@ export const JoinRequest: MessageFns<JoinRequest> = {
     message.allowedCommands = object.allowedCommands?.map((e) => e) || [];
     message.timedStarts = object.timedStarts ?? false;
     message.beganNotices = object.beganNotices ?? false;
+    message.lossFenceMs = object.lossFenceMs ?? 0;
     return message;
   },
 };

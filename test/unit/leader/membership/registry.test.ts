@@ -256,6 +256,7 @@ describe('MembershipRegistry.join, in detail', () => {
       allowedCommands: new Set(),
       timedStarts: false,
       beganNotices: false,
+      lossFenceMs: 0,
       state: 'joining',
       stateSinceMs: clock.nowMs(),
       stateReason: 'joined',
