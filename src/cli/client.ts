@@ -18,7 +18,7 @@ import { boundedIntOption, MAX_TIMER_MS } from './int-option.js';
 import { bearerInterceptor } from '../shared/bearer-token.js';
 import { tokenFrom } from '../shared/token-text.js';
 import { LeaderTries } from './leader-tries.js';
-import { connectionDetails } from '../shared/connection-details.js';
+import { connectionDetails, unreachableHint } from '../shared/connection-details.js';
 
 /** Options every client command takes. */
 export interface ClientOptions {
@@ -235,27 +235,6 @@ export function describeCallError(
   }
   const name = status[e.code] ?? String(e.code);
   return { message: `${e.details ?? e.message} (${name})`, exitCode: EXIT.refused };
-}
-
-/** What to check when the leader cannot be reached: TLS refusals say what they miss. */
-function unreachableHint(details: string): string {
-  if (/Name resolution failed|ENOTFOUND|EAI_AGAIN/i.test(details)) {
-    return 'is the host name right? see --leader';
-  }
-  // HTTP/1 or another protocol on that port: most often the leader's HTTP address.
-  if (/Protocol error/i.test(details)) {
-    return "is that the leader's gRPC port, not its HTTP one? see --leader";
-  }
-  if (/certificate required/i.test(details)) {
-    return 'the leader requires a client certificate: give --tls-cert and --tls-key';
-  }
-  if (/self[- ]signed|unable to (get|verify)|certificate/i.test(details)) {
-    return "the leader's certificate is not trusted or not for this name: see --tls-ca";
-  }
-  if (/wrong version number|EPROTO|ECONNRESET/i.test(details)) {
-    return 'is it running, and do both sides agree on TLS (--tls, --tls-ca)? see --leader';
-  }
-  return 'is it running? see --leader';
 }
 
 /** Why a command failed: the error, and the leader (or leaders tried) to name with it. */

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { StoreOpenError } from '../scheduler/store/store.js';
 import { DroverError, StartupError } from '../shared/errors.js';
+import { LeaderUnreachableError } from '../worker/link-errors.js';
 import { EXIT } from './client.js';
 import { registerCancel } from './commands/cancel.js';
 import { registerCron } from './commands/cron.js';
@@ -74,6 +75,12 @@ export async function main(argv: readonly string[]): Promise<void> {
       // Configuration errors found at start-up, and input refused before any call.
       process.stderr.write(`drover: ${err.message}\n`);
       process.exitCode = EXIT.usage;
+      return;
+    }
+    if (err instanceof LeaderUnreachableError) {
+      // A worker that gave up on its leaders: the message says what was tried and why.
+      process.stderr.write(`drover: worker: ${err.message}\n`);
+      process.exitCode = EXIT.unreachable;
       return;
     }
     if (err instanceof StoreOpenError || err instanceof StartupError) {

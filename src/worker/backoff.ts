@@ -46,7 +46,12 @@ export const STANDBY_WINDOW_MS = 10_000;
 /** What the link does after a round: wait and join again, or give up on the leader. */
 export type ReconnectStep =
   | { readonly giveUp: false; readonly delayMs: number }
-  | { readonly giveUp: true; readonly silentMs: number };
+  | {
+      readonly giveUp: true;
+      readonly silentMs: number;
+      /** Why the last round failed, as the link put it. */
+      readonly lastFailure: string | undefined;
+    };
 
 /**
  * The reconnect policy's state across rounds (a round: one Join, and its stream if the
@@ -62,6 +67,8 @@ export class ReconnectSchedule {
   private refusedByStandby = false;
   /** When a standby last refused (monotonic ms), if ever. */
   private standbySeenAtMs: number | undefined;
+  /** Why the last failed round failed (for the give-up message). */
+  private lastFailure: string | undefined;
 
   /** `startedAtMs` counts as contact: the give-up deadline runs from the start. */
   constructor(
@@ -96,9 +103,10 @@ export class ReconnectSchedule {
    * take-over is under way (a lease runs out within seconds): retry soon, not after the
    * long backoff an unreachable leader earns.
    */
-  failed(byStandby = false): void {
+  failed(byStandby = false, why?: string): void {
     this.failuresInARow++;
     this.refusedByStandby ||= byStandby;
+    this.lastFailure = why;
   }
 
   /**
@@ -111,7 +119,9 @@ export class ReconnectSchedule {
    */
   next(nowMs: number, hinted = false): ReconnectStep {
     const silentMs = nowMs - this.lastContactMs;
-    if (silentMs > this.policy.giveUpAfterMs) return { giveUp: true, silentMs };
+    if (silentMs > this.policy.giveUpAfterMs) {
+      return { giveUp: true, silentMs, lastFailure: this.lastFailure };
+    }
     this.hoppedAtOnce = hinted && !this.hoppedAtOnce;
     if (this.refusedByStandby) this.standbySeenAtMs = nowMs;
     this.refusedByStandby = false;
@@ -123,9 +133,11 @@ export class ReconnectSchedule {
     const policy = takingOver
       ? { ...this.policy, maxDelayMs: Math.min(this.policy.maxDelayMs, STANDBY_RETRY_MAX_MS) }
       : this.policy;
+    // Never waits past the give-up deadline: one last round just after it, then give up.
+    const untilGiveUpMs = this.policy.giveUpAfterMs - silentMs + 1;
     return {
       giveUp: false,
-      delayMs: reconnectDelayMs(this.failuresInARow, policy, this.random),
+      delayMs: Math.min(reconnectDelayMs(this.failuresInARow, policy, this.random), untilGiveUpMs),
     };
   }
 }

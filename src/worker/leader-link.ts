@@ -12,7 +12,6 @@ import type {
 } from '../gen/cluster/v1/leader.js';
 import type { StartWorkRequest, StopWorkRequest } from '../gen/worker/v1/worker.js';
 import { LeaderRotation } from '../client/leader-rotation.js';
-import { connectionFailure } from '../shared/connection-details.js';
 import { leaderHint, refusedByStandby } from '../shared/leader-hint.js';
 import { ReconnectSchedule, type ReconnectPolicy } from './backoff.js';
 import { buildHeartbeat } from './heartbeat.js';
@@ -25,7 +24,7 @@ import {
   type WorkerIdentity,
 } from './leader-calls.js';
 import { systemLinkDeps, type LinkDeps } from './link-deps.js';
-import { joinRefusal, LeaderUnreachableError } from './link-errors.js';
+import { describeFailure, joinRefusal, LeaderUnreachableError } from './link-errors.js';
 import type { AttemptOutcome } from './outcome.js';
 import { Outbox } from './outbox.js';
 import type { TaskRunner } from './runner.js';
@@ -146,7 +145,8 @@ export class LeaderLink {
       const step = schedule.next(this.deps.monotonicMs(), to !== undefined);
       if (step.giveUp) {
         throw new LeaderUnreachableError(
-          `no leader answered for ${Math.round(step.silentMs)} ms (tried ${addresses.join(', ')})`,
+          `no leader answered for ${Math.round(step.silentMs)} ms (tried ${addresses.join(', ')})` +
+            (step.lastFailure === undefined ? '' : `; last: ${step.lastFailure}`),
         );
       }
       if (to !== undefined) {
@@ -172,10 +172,10 @@ export class LeaderLink {
       const refusal = joinRefusal(err, this.options.identity.id);
       if (refusal) throw refusal;
       const byStandby = refusedByStandby(err);
-      schedule.failed(byStandby);
-      const why = { address, err: connectionFailure(err) };
-      if (byStandby) this.log.info(why, 'refused by a standby');
-      else this.log.warn(why, 'leader unreachable');
+      const failure = describeFailure(address, err, byStandby);
+      if (byStandby) this.log.info(failure.fields, 'refused by a standby');
+      else this.log.warn(failure.fields, 'leader unreachable');
+      schedule.failed(byStandby, failure.line);
       return leaderHint(err);
     }
   }

@@ -1,5 +1,7 @@
 import { status, type ServiceError } from '@grpc/grpc-js';
+import { connectionFailure, unreachableHint } from '../shared/connection-details.js';
 import { ConflictError, InvalidArgumentError } from '../shared/errors.js';
+import { leaderHint } from '../shared/leader-hint.js';
 
 /** Raised when the leader could not be reached for longer than `giveUpAfterMs`. */
 export class LeaderUnreachableError extends Error {
@@ -63,4 +65,15 @@ export function joinRefusal(err: unknown, workerId: string): Error | undefined {
     return new WorkerTokenRefusedError(details ?? '');
   }
   return undefined;
+}
+
+/** A failed round, for the log and (as one line) for the give-up message. */
+export function describeFailure(address: string, err: unknown, byStandby: boolean) {
+  const details = connectionFailure(err);
+  // A refusal by a standby, or naming the active leader, is no fault to fix; a connection
+  // that failed says what to check.
+  const answered = byStandby || leaderHint(err) !== undefined;
+  const hint = answered ? undefined : unreachableHint(details);
+  const line = `${address}: ${details}${hint === undefined ? '' : ` (${hint})`}`;
+  return { fields: { address, err: details, hint }, line };
 }

@@ -166,7 +166,7 @@ export const WORKER_OPTIONS = optionTable([
     section: 'leader',
     key: 'giveUpAfterMs',
     flags: '--give-up-after-ms <ms>',
-    help: 'exit non-zero after this long without a leader',
+    help: 'exit 3 after this long without a leader',
     env: 'DROVER_GIVE_UP_AFTER_MS',
     default: 300_000,
   }),

@@ -121,3 +121,28 @@ describe('leader start-up and shut-down', () => {
     expect(leader.linesWith('leader listening')).toEqual([]);
   });
 });
+
+describe('worker start-up', () => {
+  const { cluster } = useCluster();
+
+  it("gives up on a leader address that is the leader's HTTP port with one line saying so, exit 3", async () => {
+    const { http } = await cluster().startLeader();
+    const httpAddress = new URL(http).host;
+    const worker = cluster().spawn('worker', [
+      'worker',
+      '--leader',
+      httpAddress,
+      '--give-up-after-ms',
+      '800',
+    ]);
+    const { code } = await within(worker.exited, 15_000, 'worker exit');
+    expect(code).toBe(3);
+    const errors = worker.raw.filter((line) => line.startsWith('[stderr]'));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(
+      new RegExp(
+        `^\\[stderr\\] drover: worker: no leader answered for \\d+ ms \\(tried ${httpAddress}\\); last: ${httpAddress}: .*Protocol error \\(is that the leader's gRPC port, not its HTTP one\\? see --leader\\)$`,
+      ),
+    );
+  });
+});

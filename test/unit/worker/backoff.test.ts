@@ -68,6 +68,20 @@ describe('ReconnectSchedule', () => {
     });
   });
 
+  it('never waits past the give-up deadline, and gives up saying why the last round failed', () => {
+    const schedule = new ReconnectSchedule(policy, 0, halfway);
+    for (let i = 0; i < 5; i++) schedule.failed(false, 'a:1: connect ECONNREFUSED');
+    const left = 120; // the backoff would be 1.6 s
+    const step = schedule.next(policy.giveUpAfterMs - left);
+    expect(step).toEqual({ giveUp: false, delayMs: left + 1 });
+    schedule.failed(false, 'b:2: Protocol error');
+    expect(schedule.next(policy.giveUpAfterMs + 1)).toEqual({
+      giveUp: true,
+      silentMs: policy.giveUpAfterMs + 1,
+      lastFailure: 'b:2: Protocol error',
+    });
+  });
+
   it('moves the give-up deadline on every contact: a join, and a stream that ended', () => {
     const schedule = new ReconnectSchedule(policy, 0, halfway);
     schedule.joined(50_000);

@@ -69,10 +69,13 @@ describe('LeaderLink', () => {
     const { link, waits, lines } = linkWithFakeTime([a, b]);
     const run = link.run(new AbortController().signal);
     await expect(run).rejects.toThrow(
-      new LeaderUnreachableError(`no leader answered for 5200 ms (tried ${a}, ${b})`),
+      new LeaderUnreachableError(
+        `no leader answered for 5001 ms (tried ${a}, ${b}); last: ${a}: 14 UNAVAILABLE: No connection established. Last error: connect ENOENT ${a.slice('unix:'.length)} (is it running? see --leader)`,
+      ),
     );
-    // Half of a cap that doubles from 200 ms up to 1 s; 5.2 s of silence is past 5 s.
-    expect(waits).toEqual([100, 200, 400, 500, 500, 500, 500, 500, 500, 500, 500, 500]);
+    // Half of a cap that doubles from 200 ms up to 1 s, the last wait cut to end just past
+    // the give-up deadline (5 s) for one more round.
+    expect(waits).toEqual([100, 200, 400, 500, 500, 500, 500, 500, 500, 500, 500, 301]);
     const tried = lines.filter((l) => l.msg === 'leader unreachable').map((l) => l['address']);
     expect(tried).toHaveLength(13);
     expect(tried.slice(0, 4)).toEqual([a, b, a, b]);
@@ -220,10 +223,12 @@ describe('LeaderLink following the active leader', () => {
     a.hint = b.address;
     const { link, waits, lines } = linkWithFakeTime([a.address]);
     await expect(link.run(new AbortController().signal)).rejects.toThrow(
-      new LeaderUnreachableError(`no leader answered for 5200 ms (tried ${a.address})`),
+      new LeaderUnreachableError(
+        `no leader answered for 5001 ms (tried ${a.address}); last: ${a.address}: 14 UNAVAILABLE: this leader is a standby; the active leader is ${b.address} (term 3)`,
+      ),
     );
     // Every hop a -> b is at once; b's hint back to a waits (half of a cap doubling to 1 s).
-    expect(waits).toEqual([200, 500, 500, 500, 500, 500, 500, 500, 500, 500, 500]);
+    expect(waits).toEqual([200, 500, 500, 500, 500, 500, 500, 500, 500, 500, 301]);
     expect([a.count('join'), b.count('join')]).toEqual([12, 11]);
     const delays = follows(lines).map((f) => f.delayMs);
     expect(delays.slice(0, 4)).toEqual([0, 200, 0, 500]);
