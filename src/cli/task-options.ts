@@ -28,14 +28,16 @@ export function addTaskShapeOptions(command: Command): Command {
         .choices(['low', 'medium', 'high'])
         .default('medium'),
     )
-    .option('--kind <kind>', 'handler to run (default: "default")')
+    .addOption(
+      new Option('--kind <kind>', 'handler to run (default: "default")').argParser(nonEmpty),
+    )
     .addOption(
       new Option(
         '--concurrency-key <key>',
         "share this key's limits (drover limits) and pause with its other tasks",
       ).argParser(nonEmpty),
     )
-    .option('--target <member>', 'run only on this member')
+    .addOption(new Option('--target <member>', 'run only on this member').argParser(nonEmpty))
     .addOption(
       boundedIntOption('--max-attempts <n>', "attempts before it fails (default: the leader's)", {
         min: 1,
@@ -59,7 +61,7 @@ export function addTaskShapeOptions(command: Command): Command {
 }
 
 /** An option value that must not be empty (an unset shell variable must not mean "none"). */
-function nonEmpty(value: string): string {
+export function nonEmpty(value: string): string {
   if (value === '') throw new CommanderArgumentError('must not be empty');
   return value;
 }

@@ -1,7 +1,7 @@
 import { InvalidArgumentError as CommanderArgumentError, Option } from 'commander';
-import parseDuration from 'parse-duration';
 import { MAX_DELAY_MS } from '../scheduler/new-task.js';
 import { parseRfc3339, RFC3339_HINT } from '../shared/rfc3339.js';
+import { DURATION_HINT, parseDuration } from './duration.js';
 
 /**
  * `--in` and `--at` for delayed tasks, checked while commander parses (exit 2 and a message
@@ -9,15 +9,11 @@ import { parseRfc3339, RFC3339_HINT } from '../shared/rfc3339.js';
  * the leader's clock, not this machine's; `--at` is an absolute time and travels as run_at.
  */
 
-/** A duration with units: 10m, 1h30m, 90s, 2d, 500ms (parse-duration's units). */
+/** A duration with units: 10m, 1h30m, 90s, 2d, 500ms (see duration.ts). */
 export function parseDelayMs(value: string): number {
-  const text = value.trim();
-  // A bare number has no unit: refused rather than guessed (seconds? milliseconds?).
-  const ms = /[a-z]/i.test(text) ? parseDuration(text) : null;
-  if (ms === null || ms === undefined || !Number.isFinite(ms) || ms < 0) {
-    throw new CommanderArgumentError(
-      `expected a duration with units such as 30s, 10m, 1h30m or 2d, got "${value}"`,
-    );
+  const ms = parseDuration(value.trim());
+  if (ms === undefined) {
+    throw new CommanderArgumentError(`expected ${DURATION_HINT}, got "${value}"`);
   }
   if (ms > MAX_DELAY_MS) {
     throw new CommanderArgumentError(`"${value}" is more than 366 days, the most allowed`);

@@ -123,6 +123,17 @@ describe('drover CLI input checks', () => {
       ],
       [['dev', '--slots', '4294967296'], /option '--slots <n>' .* from 1 to 10000/],
       [['dev', '--workers', '101'], /option '--workers <n>' .* from 1 to 100/],
+      // An empty value (an unset shell variable) never means "none".
+      ...['--id', '--idempotency-key', '--kind', '--target', '--concurrency-key'].map(
+        (flag): [string[], RegExp] => [
+          ['schedule', ...L, flag, '', 'x'],
+          new RegExp(`option '${flag} <\\w+>' argument '' is invalid\\. must not be empty`),
+        ],
+      ),
+      [
+        ['limits', 'set', 'k', ...L, '--rate', '5/S'],
+        /option '--rate <n\/interval>' argument '5\/S' is invalid/,
+      ],
     ];
     for (const [args, message] of cases) {
       const ran = await drover(args);

@@ -156,7 +156,12 @@ describe('delayed tasks', () => {
     expect((await drover('task', ...leader, 'c1')).stdout).toMatch(/status\s+cancelled/);
 
     for (const [flags, message] of [
-      [['--in', '10'], /expected a duration with units/],
+      [
+        ['--in', '10'],
+        /expected a duration such as 30s, 10m, 1h30m, 2d or 500ms \(units d, h, m, s, ms, largest first, each once\), got "10"/,
+      ],
+      [['--in', '1m1m'], /expected a duration such as .*, got "1m1m"/],
+      [['--in', '5S'], /expected a duration such as .*, got "5S"/],
       [['--at', '2030-01-01T03:00:00'], /RFC 3339 time with its zone/],
       [['--at', '2026-02-30T03:00:00Z'], /RFC 3339 time with its zone/],
       [['--in', '400d'], /more than 366 days/],

@@ -1,9 +1,9 @@
 import { InvalidArgumentError as CommanderArgumentError, Option, type Command } from 'commander';
-import parseDuration from 'parse-duration';
 import { Limit, ListLimitsResponse } from '../../gen/scheduler/v1/scheduler.js';
 import { describeRate, KEY_LIMIT_BOUNDS } from '../../scheduler/key-limits.js';
 import { InvalidArgumentError } from '../../shared/errors.js';
 import { addClientOptions, call, withClients, type ClientOptions } from '../client.js';
+import { parseDuration } from '../duration.js';
 import { boundedIntOption } from '../int-option.js';
 import { print, printJson, printTable } from '../output.js';
 
@@ -14,19 +14,17 @@ type LimitOptions = ClientOptions & {
   burst?: number;
 };
 
-/** `100/1m`, `5/s`, `10/500ms`: starts per interval (parse-duration's units; a bare unit is 1). */
+/** `100/1m`, `5/s`, `10/500ms`: starts per interval (see duration.ts; a bare unit is 1). */
 export function parseRate(value: string): { count: number; intervalMs: number } {
-  const match = /^\s*(\d+)\s*\/\s*([0-9a-z.]+)\s*$/i.exec(value);
+  const match = /^\s*(\d+)\s*\/\s*([0-9a-z.]+)\s*$/.exec(value);
   const count = match ? Number(match[1]) : NaN;
   // A bare unit is one of it (5/s); a bare number has no unit and is refused.
   const per = match?.[2] ?? '';
-  const interval = /^[a-z]+$/i.test(per) ? `1${per}` : per;
-  const intervalMs = /[a-z]/i.test(interval) ? parseDuration(interval) : null;
+  const intervalMs = parseDuration(/^[a-z]+$/.test(per) ? `1${per}` : per);
   if (
     !Number.isSafeInteger(count) ||
     count < 1 ||
     count > KEY_LIMIT_BOUNDS.rateCount ||
-    intervalMs === null ||
     intervalMs === undefined ||
     !Number.isInteger(intervalMs) ||
     intervalMs < 1 ||

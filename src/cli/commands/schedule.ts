@@ -3,7 +3,12 @@ import { status } from '@grpc/grpc-js';
 import { Option, type Command } from 'commander';
 import { taskDraft } from '../../client/task-draft.js';
 import { addClientOptions, call, withClients, type ClientOptions } from '../client.js';
-import { addTaskShapeOptions, taskShapeFields, type TaskShapeOptions } from '../task-options.js';
+import {
+  addTaskShapeOptions,
+  nonEmpty,
+  taskShapeFields,
+  type TaskShapeOptions,
+} from '../task-options.js';
 import { print, printJson, printNotice } from '../output.js';
 import { resolvePayload } from '../payload-source.js';
 import { InvalidArgumentError } from '../../shared/errors.js';
@@ -39,10 +44,12 @@ export function registerSchedule(program: Command): void {
 function addScheduleOptions(command: Command): Command {
   for (const option of delayOptions()) command.addOption(option);
   return addTaskShapeOptions(command)
-    .option('--id <id>', 'task id (default: a random UUID)')
-    .option(
-      '--idempotency-key <key>',
-      'while this key holds, scheduling it again returns the first task (nothing new)',
+    .addOption(new Option('--id <id>', 'task id (default: a random UUID)').argParser(nonEmpty))
+    .addOption(
+      new Option(
+        '--idempotency-key <key>',
+        'while this key holds, scheduling it again returns the first task (nothing new)',
+      ).argParser(nonEmpty),
     )
     .addOption(
       new Option(

@@ -110,7 +110,7 @@ export class CronSchedules {
     const old = this.schedules.get(spec.name);
     if (old !== undefined && !replace) {
       throw new ConflictError(
-        `cron schedule ${spec.name} exists already; remove it first, or replace it`,
+        `cron schedule ${spec.name} exists already; remove it first, or replace it (drover cron add --replace, HTTP PUT /v1/cron/${spec.name}, AddCronSchedule with replace: true)`,
       );
     }
     const schedule: CronSchedule = {
