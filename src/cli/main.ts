@@ -30,7 +30,7 @@ export function buildProgram(): Command {
     .description('drover: a leader/worker task cluster over gRPC')
     .version(packageVersion(), '-V, --version', 'print the version')
     // One line after an error, not the whole help: the error is what the user must see.
-    .showHelpAfterError('(add --help for usage)')
+    .showHelpAfterError('(see drover --help)')
     .exitOverride();
   registerLeader(program);
   registerWorker(program);
@@ -49,7 +49,20 @@ export function buildProgram(): Command {
   registerWatch(program);
   registerLogs(program);
   registerToken(program);
+  nameHelpAfterErrors(program);
   return program;
+}
+
+/**
+ * After a usage error, every command names its own help (`drover limits set --help`): a
+ * bare "add --help" left the user to guess which command's help would explain it.
+ */
+function nameHelpAfterErrors(command: Command, path: readonly string[] = []): void {
+  for (const sub of command.commands) {
+    const subPath = [...path, sub.name()];
+    sub.showHelpAfterError(`(see drover ${subPath.join(' ')} --help)`);
+    nameHelpAfterErrors(sub, subPath);
+  }
 }
 
 /** The installed package's version (package.json sits two levels above dist/cli/). */

@@ -139,6 +139,8 @@ describe('drover CLI input checks', () => {
       const ran = await drover(args);
       expect({ args, code: ran.code, stdout: ran.stdout }).toEqual({ args, code: 2, stdout: '' });
       expect(ran.stderr).toMatch(message);
+      // It names the help of the command that refused it.
+      expect(ran.stderr).toMatch(new RegExp(`\\(see drover ${args[0]}( set)? --help\\)\n$`));
       expect(ran.stderr).not.toMatch(STACK_FRAME);
       expect(ran.stderr).not.toMatch(/INTERNAL|uint32/);
     }
