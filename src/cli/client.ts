@@ -248,7 +248,7 @@ export interface CommandFailure {
 /**
  * Runs `body` against the leaders `addresses`, in the order {@link LeaderTries} gives: a
  * body that fails with UNAVAILABLE (a standby's refusal, a leader that cannot be reached)
- * before any answer runs again on the leader the refusal named, else on the next one.
+ * or DEADLINE_EXCEEDED (a frozen leader) before any answer runs again on the leader the refusal named, else on the next one.
  * Streams are thus moved only before their first message. Resolves with the failure to
  * report, or undefined when `body` succeeded.
  */
@@ -290,8 +290,11 @@ async function runOnce(
     await body(clients);
     return undefined;
   } catch (err) {
-    const unavailable = (err as Partial<ServiceError> | null)?.code === status.UNAVAILABLE;
-    return { err, movable: unavailable && !clients.answered };
+    // A leader that refused, could not be reached, or said nothing within the timeout (a
+    // frozen one, whose connection the kernel still holds open): the next one may answer.
+    const code = (err as Partial<ServiceError> | null)?.code;
+    const noAnswer = code === status.UNAVAILABLE || code === status.DEADLINE_EXCEEDED;
+    return { err, movable: noAnswer && !clients.answered };
   } finally {
     clients.close();
   }

@@ -20,6 +20,7 @@ import type { Tracer } from '@opentelemetry/api';
 import { bearerInterceptor } from '../shared/bearer-token.js';
 import { chosenTracer } from '../shared/tracing/chosen-tracer.js';
 import { batcherFor, type RequestBatcher } from './request-batcher.js';
+import { SilenceWatch } from './silence-watch.js';
 
 /** Options of {@link createProducer}. */
 export interface ProducerOptions {
@@ -42,7 +43,17 @@ export interface ProducerOptions {
    * that one.
    */
   readonly tracing?: boolean | Tracer;
+  /**
+   * How long a schedule waits for the leader's answer, in ms (default 10,000). A leader
+   * that says nothing for that long (frozen, cut off with its connection still open) is
+   * given up: every schedule it owes rejects with UNAVAILABLE, and the next one goes to the
+   * next leader, as after a refusal.
+   */
+  readonly answerTimeoutMs?: number;
 }
+
+/** The default of {@link ProducerOptions.answerTimeoutMs}. */
+export const DEFAULT_ANSWER_TIMEOUT_MS = 10_000;
 
 /**
  * A task to schedule: a payload, and optionally the fields ScheduleTask takes (the same
@@ -105,6 +116,8 @@ export interface Producer {
 }
 
 interface Pending {
+  /** When it was sent (performance.now()), for the answer timeout. */
+  readonly sentAtMs: number;
   /** Takes the leader's answer (code OK). */
   resolve(answer: ScheduleTaskStreamResponse): void;
   reject(err: ScheduleError): void;
@@ -127,21 +140,30 @@ export function createProducer(options: ProducerOptions): Producer {
   let batcher: RequestBatcher | undefined;
   let nextRequestId = 1;
   let closed = false;
-  const chosen = chosenTracer(options.tracing);
-  const tracer = chosen && new ScheduleTracer(chosen);
+  const tracer = scheduleTracer(options.tracing);
+
+  const timeoutMs = options.answerTimeoutMs ?? DEFAULT_ANSWER_TIMEOUT_MS;
+  let breakStream = (_code: status, _message: string, _hint?: string): void => undefined;
+  const silence = new SilenceWatch(
+    timeoutMs,
+    () => oldestSentAtMs(pending),
+    () => breakStream(status.UNAVAILABLE, noAnswer(leaders.address, timeoutMs)),
+  );
 
   const open = (): Stream => {
     const opened = leaders.client.scheduleTaskStream(new Metadata());
     const batches = (batcher = batcherFor(opened));
-    routeAnswers(opened, pending, (code, message, hint) => {
+    breakStream = (code, message, hint) => {
       if (stream !== opened) return;
       stream = undefined;
       batches.stop();
+      opened.cancel(); // ended or broken already, or silent: never heard from again
       // Every answer this stream still owed is lost with it.
       for (const [, waiter] of pending) waiter.reject(new ScheduleError(code, message));
       pending.clear();
       if (code === status.UNAVAILABLE && !closed) leaders.move(hint);
-    });
+    };
+    routeAnswers(opened, pending, breakStream);
     return opened;
   };
 
@@ -150,19 +172,17 @@ export function createProducer(options: ProducerOptions): Producer {
     task: TaskToSchedule,
     settle: (answer: ScheduleTaskStreamResponse) => T,
   ): Promise<T> => {
-    if (closed) {
-      return Promise.reject(
-        new ScheduleError(status.FAILED_PRECONDITION, 'the producer is closed'),
-      );
-    }
+    if (closed) return Promise.reject(closedError());
     stream ??= open();
     const requestId = nextRequestId++;
     const span = tracer?.begin(task.kind);
     const draft = taskDraft(span ? { ...task, traceContext: span.traceContext } : task);
     return new Promise<T>((resolve, reject) => {
-      const waiter: Pending = { resolve: (answer) => resolve(settle(answer)), reject };
+      const sentAtMs = performance.now();
+      const waiter: Pending = { sentAtMs, resolve: (answer) => resolve(settle(answer)), reject };
       pending.set(requestId, span ? endingSpan(waiter, span) : waiter);
       batcher!.add({ requestId, task: draft, more: [] });
+      silence.watch();
     });
   };
 
@@ -173,10 +193,27 @@ export function createProducer(options: ProducerOptions): Producer {
       closed = true;
       batcher?.flush();
       await endAfterAnswers(stream, pending.size > 0);
+      silence.stop();
       leaders.client.close();
     },
   };
 }
+
+/** The tracer of schedule spans the options ask for, if any. */
+function scheduleTracer(tracing: ProducerOptions['tracing']): ScheduleTracer | undefined {
+  const chosen = chosenTracer(tracing);
+  return chosen ? new ScheduleTracer(chosen) : undefined;
+}
+
+/** When the oldest schedule still unanswered was sent (they are kept in sending order). */
+function oldestSentAtMs(pending: Map<number, Pending>): number | undefined {
+  return (pending.values().next().value as Pending | undefined)?.sentAtMs;
+}
+
+const closedError = () => new ScheduleError(status.FAILED_PRECONDITION, 'the producer is closed');
+
+const noAnswer = (address: string, timeoutMs: number): string =>
+  `the leader at ${address} did not answer within ${timeoutMs} ms (frozen, overloaded or cut off?)`;
 
 /** The producer's client, on one leader at a time. */
 function followedLeaders(options: ProducerOptions) {
@@ -188,6 +225,9 @@ function followedLeaders(options: ProducerOptions) {
   return {
     get client(): SchedulerServiceClient {
       return client;
+    },
+    get address(): string {
+      return address;
     },
     /** The stream broke with UNAVAILABLE: later schedules go to another leader. */
     move(hint: string | undefined): void {
@@ -204,6 +244,7 @@ function followedLeaders(options: ProducerOptions) {
 /** A waiter that ends the schedule's span as it settles. */
 function endingSpan(waiter: Pending, span: ScheduleSpan): Pending {
   return {
+    sentAtMs: waiter.sentAtMs,
     resolve: (answer) => {
       span.end();
       waiter.resolve(answer);

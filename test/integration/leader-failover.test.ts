@@ -1,6 +1,7 @@
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createProducer } from '../../src/client/producer.js';
+import { drover } from '../helpers/cli-run.js';
 import { TaskStatus } from '../helpers/grpc-clients.js';
 import { dropTestSchemas, postgresStoreArgs } from '../helpers/pg-schema.js';
 import { waitFor } from '../helpers/processes.js';
@@ -118,6 +119,37 @@ describe('leader failover on PostgreSQL', () => {
       ).toEqual(['p2', 'p3']);
       expect((await clients(active.address).tasks()).map((t) => t.id)).toEqual(['p1', 'p2', 'p3']);
     } finally {
+      await producer.close();
+    }
+  }, 60_000);
+
+  it('the SDK producer and the CLI give up on a frozen leader and reach the one that took over', async () => {
+    const { first: frozen, second: next } = await startPair(
+      pgGroup('--lease-renew-ms', '200', '--lease-ms', '1000'),
+    );
+    const both = [frozen.address, next.address];
+    const producer = createProducer({ leader: both, answerTimeoutMs: 1_500 });
+    try {
+      expect(await producer.schedule({ id: 'before', payload: '1' })).toBe('before');
+      frozen.process.kill('SIGSTOP');
+      // The frozen leader's connection stays open (the kernel answers for it): only the
+      // answer timeout ends the wait.
+      const refused = await producer.schedule({ id: 'during', payload: '1' }).catch((e) => e);
+      expect(refused).toMatchObject({ name: 'ScheduleError', code: status.UNAVAILABLE });
+      expect(String(refused.message)).toBe(
+        `the leader at ${frozen.address} did not answer within 1500 ms (frozen, overloaded or cut off?)`,
+      );
+      await next.process.waitForLine((l) => l.msg === 'leader active: took over', 15_000);
+      // The retry with the same id goes to the next leader, now active.
+      expect(await producer.schedule({ id: 'during', payload: '1' })).toBe('during');
+
+      // The CLI, given the frozen leader first, moves on once its timeout passes.
+      const listed = await drover('tasks', '--leader', both.join(','), '--timeout-ms', '1000');
+      expect({ code: listed.code, stderr: listed.stderr }).toEqual({ code: 0, stderr: '' });
+      expect(listed.stdout).toMatch(/^before\s/m);
+      expect(listed.stdout).toMatch(/^during\s/m);
+    } finally {
+      frozen.process.kill('SIGCONT');
       await producer.close();
     }
   }, 60_000);
