@@ -1,3 +1,4 @@
+import type { NotLeaderError } from '../shared/errors.js';
 import type { Coordinator } from './coordinator.js';
 
 /**
@@ -36,4 +37,7 @@ export type LeaderApi = Pick<
   | 'watchMembers'
   | 'appendOutput'
   | 'readOutput'
->;
+> & {
+  /** Why this leader serves no work while it stands by (naming the active one), if so. */
+  standbyRefusal?(): NotLeaderError | undefined;
+};

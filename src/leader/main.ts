@@ -27,7 +27,9 @@ import { buildHttpServer } from './http/server.js';
 import { accessControl, warnIfOpen } from './auth/access-control.js';
 import type { Admission } from './auth/admission.js';
 import type { AuditLog } from './auth/audit-log.js';
-import { buildLeaderServer, SERVICE_NAMES, type LeaderServer } from './grpc/server.js';
+import { buildLeaderServer, type LeaderServer } from './grpc/server.js';
+import { followReadiness } from './grpc/health-follower.js';
+import { systemLeaderTimers } from './leader-timers.js';
 
 /** The most bytes JSON takes to spell one byte of a string (`\u0001`). */
 const JSON_ESCAPE_FACTOR = 6;
@@ -87,7 +89,8 @@ export async function runLeader(
   });
   const extras = { metrics, tokens, audit };
   const { addresses, http } = await listen(config, role, built, logger, extras);
-  for (const name of ['', ...SERVICE_NAMES]) built.health.setStatus(name, 'SERVING');
+  // SERVING only while it takes work: not while a standby, as /readyz.
+  const stopHealth = followReadiness(built.health, () => role.api.ready, systemLeaderTimers);
   logListening(config, addresses, admission, logger);
   const httpAddress = http === undefined ? undefined : logHttpAddress(config, http, logger);
   role.serving({ address: addresses[0]!, httpAddress });
@@ -97,7 +100,7 @@ export async function runLeader(
   if (!stop.aborted) await once(stop, 'abort');
   const failed = role.failure.aborted;
   await shutdown(logger, config.server, role, built.server, http, failed);
-  for (const name of ['', ...SERVICE_NAMES]) built.health.setStatus(name, 'NOT_SERVING');
+  stopHealth();
   await role.close();
   await tracing?.shutdown();
   if (failed) {

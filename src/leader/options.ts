@@ -145,7 +145,10 @@ export const LEADER_OPTIONS = optionTable([
     flags: '--database-url <url>',
     help: 'PostgreSQL connection URL for --store postgres (postgres://user@host:5432/db)',
     env: 'DROVER_DATABASE_URL',
-    docs: { meaning: 'PostgreSQL connection URL (libpq form) for `--store postgres`' },
+    docs: {
+      meaning:
+        'PostgreSQL connection URL, `postgres://user:password@host:5432/db`, for `--store postgres`',
+    },
   }),
   textOption({
     section: 'store',

@@ -49,7 +49,7 @@ export function toHttpError(err: unknown, logger: Logger): HttpError {
 }
 
 /** Headers of a refusal: a leader that is not active names the one that is. */
-function errorHeaders(err: DroverError): Record<string, string> {
+export function errorHeaders(err: DroverError): Record<string, string> {
   // RFC 6750: a 401 names the scheme the client should use.
   if (err instanceof RoleDeniedError) {
     return { 'www-authenticate': 'Bearer realm="drover", error="insufficient_scope"' };

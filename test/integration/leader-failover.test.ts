@@ -2,6 +2,7 @@ import { status, type ServiceError } from '@grpc/grpc-js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createProducer } from '../../src/client/producer.js';
 import { drover } from '../helpers/cli-run.js';
+import { pyJson, pythonClientMissing, skipPython } from '../helpers/strict-python.js';
 import { TaskStatus } from '../helpers/grpc-clients.js';
 import { dropTestSchemas, postgresStoreArgs } from '../helpers/pg-schema.js';
 import { waitFor } from '../helpers/processes.js';
@@ -152,6 +153,50 @@ describe('leader failover on PostgreSQL', () => {
       frozen.process.kill('SIGCONT');
       await producer.close();
     }
+  }, 60_000);
+
+  it('gRPC health (strict Python client): SERVING on the active leader only, and it moves with a takeover', async (ctx) => {
+    if (skipPython) ctx.skip(pythonClientMissing);
+    const { first, second } = await startPair(
+      pgGroup('--lease-renew-ms', '200', '--lease-ms', '1000'),
+    );
+    const health = async (address: string, service = '') =>
+      (
+        (await pyJson([
+          '-d',
+          JSON.stringify({ service }),
+          address,
+          'grpc.health.v1.Health/Check',
+        ])) as {
+          status: string;
+        }
+      ).status;
+    expect(await health(first.address)).toBe('SERVING');
+    expect(await health(first.address, 'scheduler.v1.SchedulerService')).toBe('SERVING');
+    // A load balancer probing gRPC health must not send callers to a standby.
+    expect(await health(second.address)).toBe('NOT_SERVING');
+    expect(await health(second.address, 'scheduler.v1.SchedulerService')).toBe('NOT_SERVING');
+    // /readyz agrees, and names the active leader as the standby's refusals do.
+    const readyz = await fetch(`${second.http}/readyz`);
+    expect(readyz.status).toBe(503);
+    expect(readyz.headers.get('drover-role')).toBe('standby');
+    expect(readyz.headers.get('drover-leader')).toBe(first.address);
+    expect(readyz.headers.get('drover-leader-http')).toBe(new URL(first.http).host);
+    expect(await readyz.json()).toEqual({
+      status: 'standby',
+      message: expect.stringMatching(
+        `^this leader is a standby; the active leader is ${first.address}`,
+      ),
+    });
+    expect((await fetch(`${first.http}/readyz`)).status).toBe(200);
+
+    first.process.kill('SIGKILL');
+    await second.process.waitForLine((l) => l.msg === 'leader active: took over', 15_000);
+    await waitFor(async () => (await health(second.address)) === 'SERVING' || undefined, {
+      timeoutMs: 5_000,
+      what: 'the new active leader SERVING',
+    });
+    expect(await health(second.address, 'cluster.v1.LeaderService')).toBe('SERVING');
   }, 60_000);
 
   it('SIGKILL of the active leader under load: the standby takes over at once; nothing acknowledged is lost or run twice; FIFO holds', async () => {

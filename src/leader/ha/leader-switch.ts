@@ -186,8 +186,14 @@ export class LeaderSwitch implements LeaderApi {
   /** The coordinator, or a refusal that names the active leader when this one knows it. */
   private active(): Coordinator {
     if (this.coordinator) return this.coordinator;
+    throw this.standbyRefusal()!;
+  }
+
+  /** The refusal a caller gets while this leader stands by (undefined while active). */
+  standbyRefusal(): NotLeaderError | undefined {
+    if (this.coordinator) return undefined;
     const leader = this.activeLeader;
-    throw new NotLeaderError(
+    return new NotLeaderError(
       leader
         ? `this leader is a standby; the active leader is ${leader.address} (term ${leader.term})`
         : this.databaseTrouble !== undefined
