@@ -11,7 +11,7 @@ import { LeaderServiceClient } from '../gen/cluster/v1/leader.js';
 import { SchedulerServiceClient } from '../gen/scheduler/v1/scheduler.js';
 import { deadlineAfter } from '../shared/clock.js';
 import { errorMessage, InvalidArgumentError } from '../shared/errors.js';
-import { leaderHint } from '../shared/leader-hint.js';
+import { leaderHint, refusedByStandby } from '../shared/leader-hint.js';
 import { formatHostPort, parseHostPort } from '../shared/net.js';
 import { channelCredentials } from '../shared/tls.js';
 import { boundedIntOption, MAX_TIMER_MS } from './int-option.js';
@@ -222,6 +222,13 @@ export function describeCallError(
   if (typeof e.code !== 'number') {
     return { message: err instanceof Error ? err.message : String(err), exitCode: EXIT.refused };
   }
+  if (e.code === status.UNAVAILABLE && sentByLeader(e)) {
+    // The leader answered: a standby, or one whose database is away. Not a network fault.
+    return {
+      message: `the leader at ${address} cannot serve it now: ${e.details ?? e.message} (UNAVAILABLE; retry shortly)`,
+      exitCode: EXIT.unreachable,
+    };
+  }
   if (e.code === status.UNAVAILABLE || e.code === status.DEADLINE_EXCEEDED) {
     const details = connectionDetails(e.details ?? e.message ?? '');
     const hint =
@@ -236,6 +243,20 @@ export function describeCallError(
   const name = status[e.code] ?? String(e.code);
   return { message: `${e.details ?? e.message} (${name})`, exitCode: EXIT.refused };
 }
+
+/**
+ * Whether an UNAVAILABLE came from the leader itself rather than from grpc-js failing to
+ * reach it: a standby's refusal says so in its trailers, and grpc-js words its own
+ * connection failures in a few known ways; anything else the server sent.
+ */
+function sentByLeader(err: Partial<ServiceError>): boolean {
+  if (refusedByStandby(err)) return true;
+  return !CONNECTION_FAILURE.test(err.details ?? err.message ?? '');
+}
+
+/** How grpc-js (and Node's sockets under it) word a failure to reach or keep a server. */
+const CONNECTION_FAILURE =
+  /No connection established|Connection dropped|failed to connect|Name resolution failed|GOAWAY|Stream refused|RST_STREAM|Protocol error|Received HTTP status code|ECONN|EPIPE|EPROTO|wrong version number|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|socket hang up|TLS|certificate|handshake/i;
 
 /** Why a command failed: the error, and the leader (or leaders tried) to name with it. */
 export interface CommandFailure {

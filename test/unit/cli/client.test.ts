@@ -96,7 +96,9 @@ describe('CLI commands given several leaders', () => {
       );
       const lines = stderr.mock.calls.map(([text]) => String(text));
       expect(lines).toHaveLength(2);
-      expect(lines[0]).toMatch(/^drover: cannot reach the leader at .*this leader is a standby/);
+      expect(lines[0]).toMatch(
+        /^drover: the leader at .* cannot serve it now: this leader is a standby.*\(UNAVAILABLE; retry shortly\)\n$/,
+      );
       expect(lines[1]).toMatch(
         /^drover: before that, cannot reach the leader at 127\.0\.0\.1:1: .*ECONNREFUSED.*\(is it running\? see --leader\)\n$/,
       );
@@ -107,7 +109,7 @@ describe('CLI commands given several leaders', () => {
     }
   });
 
-  it('keeps the single --leader message and exit code byte for byte', async () => {
+  it('says a standby that answered refused, not that it could not be reached (exit 3)', async () => {
     const standby = await start('standby');
     const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
     const exitCodeBefore = process.exitCode;
@@ -120,8 +122,8 @@ describe('CLI commands given several leaders', () => {
       expect(visited).toEqual([standby.address]);
       expect(stderr.mock.calls).toEqual([
         [
-          `drover: cannot reach the leader at ${standby.address}: this leader is a standby; ` +
-            'the active leader is unknown (term 3) (is it running? see --leader)\n',
+          `drover: the leader at ${standby.address} cannot serve it now: this leader is a standby; ` +
+            'the active leader is unknown (term 3) (UNAVAILABLE; retry shortly)\n',
         ],
       ]);
       expect(process.exitCode).toBe(3);
@@ -180,6 +182,22 @@ describe('describeCallError', () => {
     };
     expect(describeCallError(silent, '127.0.0.1:9').message).toBe(
       'cannot reach the leader at 127.0.0.1:9: Deadline exceeded after 5.009s (no answer in time: is that a drover leader, and is it running, not frozen or overloaded? see --leader, --timeout-ms)',
+    );
+  });
+
+  it('tells an UNAVAILABLE the leader sent (its database is away) from one it could not be reached for', () => {
+    const databaseAway = {
+      code: status.UNAVAILABLE,
+      details: 'cannot read the leader list from PostgreSQL: timeout expired',
+    };
+    expect(describeCallError(databaseAway, 'a:1')).toEqual({
+      message:
+        'the leader at a:1 cannot serve it now: cannot read the leader list from PostgreSQL: timeout expired (UNAVAILABLE; retry shortly)',
+      exitCode: EXIT.unreachable,
+    });
+    const dropped = { code: status.UNAVAILABLE, details: 'Connection dropped' };
+    expect(describeCallError(dropped, 'a:1').message).toBe(
+      'cannot reach the leader at a:1: Connection dropped (is it running? see --leader)',
     );
   });
 
