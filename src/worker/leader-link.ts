@@ -248,10 +248,9 @@ export class LeaderLink {
   /**
    * Sends a piece of an attempt's output to the leader with the next messages, cut into
    * pieces so no message nears the leader's message-size limit (a message over it would
-   * end the stream and make this worker dead).
+   * end the stream and make this worker dead); without a stream, up the next one.
    */
   output(id: string, attempt: number, stream: string, data: string): void {
-    if (!this.stream) return;
     this.outbox.output(id, attempt, stream, data);
     this.scheduleFlush();
   }
@@ -360,10 +359,8 @@ export class LeaderLink {
    * this stream.
    */
   private sendHeartbeat(listRunning = true): void {
-    if (!this.stream) {
-      this.outbox.dropOutput();
-      return;
-    }
+    // Reports and output wait for the next stream.
+    if (!this.stream) return;
     const load = this.outbox.take(this.streamSerial);
     if (load.more) this.scheduleFlush();
     const beganSinceLast = this.outbox.takeBegan();

@@ -30,7 +30,7 @@ export interface OutboxLoad {
  * logs what it gives up on; it does no I/O and runs no timers: the link sends.
  */
 export class Outbox {
-  /** Output of running attempts not yet sent (best effort: dropped while disconnected). */
+  /** Output of running attempts not yet sent (held, bounded, while disconnected). */
   private readonly pendingOutput = new OutputBuffer();
   /** Attempts begun and not yet told (HeartbeatRequest.began), by attemptKey. */
   private readonly began = new Map<string, RunningTask>();
@@ -70,11 +70,6 @@ export class Outbox {
   /** Queues a piece of an attempt's output. */
   output(id: string, attempt: number, stream: string, data: string): void {
     this.pendingOutput.push(id, attempt, stream, data);
-  }
-
-  /** Forgets waiting output: there is no stream to send it on. */
-  dropOutput(): void {
-    this.pendingOutput.clear();
   }
 
   /**

@@ -20,15 +20,38 @@ export function splitText(text: string, most: number): string[] {
 }
 
 /**
+ * Most output held waiting for the leader, in UTF-16 units: what a worker cut off from its
+ * leader (a failover, a restart: seconds) keeps to send once it is back.
+ */
+export const OUTPUT_HOLD_CHARS = 1024 * 1024;
+
+/**
  * Output of running attempts waiting to go up the heartbeat stream, in order, cut into
  * pieces so that no message nears the leader's message-size limit (a message over it
- * would end the stream and make the worker dead). Best effort: dropped while disconnected.
+ * would end the stream and make the worker dead). Held while the worker has no stream
+ * (it goes up the next one), up to `holdChars`; past that, newer output is dropped and
+ * a marker says where.
  */
 export class OutputBuffer {
   private chunks: OutputChunk[] = [];
+  private heldChars = 0;
+  /** Attempts (by attemptKey) whose marker for dropped output is already queued. */
+  private readonly cut = new Set<string>();
+
+  constructor(private readonly holdChars = OUTPUT_HOLD_CHARS) {}
 
   /** Queues a piece of an attempt's output, cut into OUTPUT_PIECE_CHARS pieces. */
   push(id: string, attempt: number, stream: string, data: string): void {
+    if (this.heldChars + data.length > this.holdChars) {
+      const key = attemptKey(id, attempt);
+      if (this.cut.has(key)) return;
+      this.cut.add(key);
+      const marker = `[drover: output dropped here: more than ${this.holdChars} characters waited for the leader]\n`;
+      this.chunks.push({ id, attempt, stream: 'log', data: marker });
+      this.heldChars += marker.length;
+      return;
+    }
+    this.heldChars += data.length;
     for (const piece of splitText(data, OUTPUT_PIECE_CHARS)) {
       this.chunks.push({ id, attempt, stream, data: piece });
     }
@@ -46,12 +69,11 @@ export class OutputBuffer {
       if (budget < 0 && take > 0) break;
       take++;
     }
-    return this.chunks.splice(0, take);
-  }
-
-  /** Forgets everything waiting (the stream is gone). */
-  clear(): void {
-    this.chunks = [];
+    const taken = this.chunks.splice(0, take);
+    for (const chunk of taken) this.heldChars -= chunk.data.length;
+    // Room again: output dropped from now on gets a marker of its own.
+    this.cut.clear();
+    return taken;
   }
 
   get size(): number {

@@ -1,8 +1,9 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { drover } from '../helpers/cli-run.js';
 import { TaskStatus } from '../helpers/grpc-clients.js';
-import { waitFor, type Cluster, type DroverProcess } from '../helpers/processes.js';
+import { waitFor, type Cluster, type DroverProcess, type LogLine } from '../helpers/processes.js';
 import { dropTestSchemas, postgresStoreArgs } from '../helpers/pg-schema.js';
 import { seededRandom } from '../helpers/seeded-random.js';
 import { useCluster } from '../helpers/use-cluster.js';
@@ -135,6 +136,45 @@ describe.each(STORES)('durable task list (%s store)', (_name, freshStore) => {
     expect(done).toMatchObject({ attempt: 1, memberId: 'w1', result: 'worked 5000 ms' });
     expect(worker.linesWith('task started').filter((l) => l['taskId'] === 'long')).toHaveLength(1);
   }, 30_000);
+
+  it('keeps what a task writes while its worker cannot reach the leader, and sends it once it can', async () => {
+    const store = freshStore(cluster());
+    const first = await startLeader(store);
+    const port = first.address.split(':').at(-1)!;
+    const worker = await cluster().startWorker(first.address, 'w1', ['--slots', '1']);
+    const api = clients(first.address);
+    // The demo handler logs its progress at each quarter of 8 s, to the worker's own log
+    // and to the task's output.
+    await api.schedule({ id: 'chatty', payload: '8000' });
+    await worker.waitForLine((l) => l.msg === 'task started' && l['taskId'] === 'chatty');
+    first.process.kill('SIGKILL');
+    await first.process.exited;
+    const progress = (p: string) => (l: LogLine) =>
+      l.msg === 'demo task working' && l['progress'] === p;
+    await worker.waitForLine(progress('25%'), 10_000);
+    // Written while there was no leader: its stream had closed before.
+    const lines = worker.lines.map((l) => l.msg);
+    expect(lines.indexOf('heartbeat stream closed')).toBeGreaterThan(-1);
+    expect(lines.indexOf('heartbeat stream closed')).toBeLessThan(
+      lines.indexOf('demo task working'),
+    );
+
+    const second = await startLeader([...store, '--listen', `127.0.0.1:${port}`], 'leader-2');
+    const api2 = clients(second.address);
+    await waitFor(
+      async () => (await api2.task('chatty')).status === TaskStatus.TASK_STATUS_COMPLETED,
+      { timeoutMs: 20_000, what: 'chatty completed' },
+    );
+    const logs = await drover('logs', 'chatty', '--leader', second.address);
+    expect(logs.code).toBe(0);
+    const said = logs.stdout.split('\n').filter((l) => l.includes('demo task working'));
+    expect(said.map((l) => /"progress":"(\d+%)"/.exec(l)?.[1])).toEqual([
+      '25%',
+      '50%',
+      '75%',
+      '100%',
+    ]);
+  }, 40_000);
 
   it('requeues a running task whose worker never comes back, as a new attempt', async () => {
     const store = freshStore(cluster());

@@ -36,16 +36,6 @@ describe('Outbox', () => {
     expect(box.take(1)).toEqual({ output: [], reports: [], more: false });
   });
 
-  it('drops waiting output when told there is no stream, keeping reports', () => {
-    const { box } = outbox();
-    box.output('a', 1, 'stdout', 'lost');
-    void box.report(outcome('a'));
-    box.dropOutput();
-    const load = box.take(1);
-    expect(load.output).toEqual([]);
-    expect(load.reports.map((r) => r.id)).toEqual(['a']);
-  });
-
   it('resolves a report when the leader answers it, and logs a refusal', async () => {
     const { box, lines } = outbox();
     const answered: string[] = [];

@@ -26,8 +26,35 @@ describe('OutputBuffer', () => {
     expect(buffer.take(35).map((c) => c.id)).toEqual(['a']);
     expect(buffer.take(1).map((c) => c.data)).toEqual(['y'.repeat(10)]); // progress anyway
     expect(buffer.attemptsWaiting()).toEqual(new Set(['a#1']));
-    buffer.clear();
+    buffer.take(1_000);
     expect(buffer.size).toBe(0);
+  });
+
+  it('holds at most holdChars; past that it drops newer output behind one marker per attempt', () => {
+    const buffer = new OutputBuffer(10);
+    buffer.push('a', 1, 'stdout', '123456');
+    buffer.push('b', 1, 'stdout', '789');
+    buffer.push('a', 1, 'stdout', 'xx'); // 11 > 10: dropped, with a marker
+    buffer.push('a', 1, 'stdout', 'yy'); // dropped behind the same marker
+    buffer.push('b', 1, 'stdout', 'z'); // the marker counts too: b's is dropped as well
+    const sent = buffer.take(1_000).map((c) => [c.id, c.stream, c.data]);
+    expect(sent).toEqual([
+      ['a', 'stdout', '123456'],
+      ['b', 'stdout', '789'],
+      [
+        'a',
+        'log',
+        '[drover: output dropped here: more than 10 characters waited for the leader]\n',
+      ],
+      [
+        'b',
+        'log',
+        '[drover: output dropped here: more than 10 characters waited for the leader]\n',
+      ],
+    ]);
+    // Sent: room again, and output flows as before.
+    buffer.push('a', 1, 'stdout', 'again');
+    expect(buffer.take(1_000).map((c) => c.data)).toEqual(['again']);
   });
 
   it('cuts long output into pieces of OUTPUT_PIECE_CHARS', () => {
