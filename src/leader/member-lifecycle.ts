@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../shared/clock.js';
 import type { IdSource, MemberId } from '../shared/ids.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
+import { outOfAttempts } from '../scheduler/task.js';
 import type { Assignment } from './assignment.js';
 import type { CommitPipeline } from './commit-pipeline.js';
 import type { MemberFeed } from './member-feed.js';
@@ -239,9 +240,11 @@ export class MemberLifecycle {
       const what =
         status === 'scheduled'
           ? 'task waits for its run time again'
-          : task.retryAtMs !== undefined
-            ? 'task on its last attempt waits for its worker to come back'
-            : 'task requeued';
+          : task.retryAtMs === undefined
+            ? 'task requeued'
+            : outOfAttempts(task)
+              ? 'task on its last attempt waits for its worker to come back'
+              : "task waits out its worker's loss fence (its commands may still be stopping)";
       this.deps.log.warn({ memberId, taskId, attempt }, what);
     }
     // Always a round: it also sets the due timer for the end of any held places.

@@ -47,7 +47,7 @@ describe('worker faults', () => {
 
   it('stops the commands of a worker killed with SIGKILL, and starts the task elsewhere only after they ended', async () => {
     const pidFile = join(mkdtempSync(join(tmpdir(), 'drover-orphans-')), 'pids');
-    const { address } = await cluster().startLeader();
+    const { address, process: leader } = await cluster().startLeader();
     const commands = ['--allow-command', '/bin/sh', '--command-kill-grace-ms', '1000'];
     const victim = await cluster().startWorker(address, 'victim', commands);
     // The command and a child it forked, as a build or a transcode would; deaf to SIGTERM,
@@ -85,6 +85,11 @@ describe('worker faults', () => {
       { timeoutMs: 10_000, what: 'the task to wait out the loss fence' },
     );
     expect(held.status).toBe(TaskStatus.TASK_STATUS_PENDING);
+    expect(
+      leader.linesWith(
+        "task waits out its worker's loss fence (its commands may still be stopping)",
+      ),
+    ).toMatchObject([{ taskId: 'long-command', memberId: 'victim' }]);
     await waitFor(
       async () => {
         const task = await api.task('long-command');
@@ -98,7 +103,7 @@ describe('worker faults', () => {
 
   it('a worker whose drain times out ends its commands before it leaves, so the task never runs in two places', async () => {
     const pidFile = join(mkdtempSync(join(tmpdir(), 'drover-drain-')), 'pids');
-    const { address } = await cluster().startLeader();
+    const { address, process: leader } = await cluster().startLeader();
     const commands = ['--allow-command', '/bin/sh', '--command-kill-grace-ms', '1000'];
     const victim = await cluster().startWorker(address, 'victim', [
       ...commands,

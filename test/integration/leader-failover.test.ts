@@ -87,8 +87,14 @@ describe('leader failover on PostgreSQL', () => {
     expect(worker.linesWith('task started').filter((l) => l['taskId'] === 'long')).toHaveLength(1);
 
     // Woken, the old leader finds its term over: it steps down and sends callers on.
+    const beforeWaking = first.process.lines.length;
     first.process.kill('SIGCONT');
     await first.process.waitForLine((l) => l.msg === 'leader stepped down; standing by');
+    // It acts on nothing of its over term first: its overdue timers found the worker
+    // silent for the whole freeze, but it neither declares it dead nor requeues its task.
+    const woken = first.process.lines.slice(beforeWaking).map((l) => l.msg);
+    expect(woken).not.toContain('member dead');
+    expect(woken).not.toContain('task requeued');
     const sentOn = await waitFor(
       async () => {
         const seen = await refusal(first.address);

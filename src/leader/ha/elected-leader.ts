@@ -6,6 +6,8 @@ import type { Advertised, LeaderRole } from '../leader-role.js';
 import { LeaseElector, type LeaseTiming } from './lease-elector.js';
 import type { LeaderRow } from './lease-sql.js';
 import { LeaderSwitch } from './leader-switch.js';
+import { termGuardedTimers } from './term-guard.js';
+import { systemLeaderTimers } from '../leader-timers.js';
 
 /** What an elected leader needs beyond its coordinator's options. */
 export interface ElectedLeaderOptions {
@@ -124,9 +126,12 @@ export class ElectedLeader implements LeaderRole {
         // Half a lease: a write is never idle that long unless this process is frozen.
         idleInTransactionTimeoutMs: Math.ceil(this.options.timing.leaseMs / 2),
       });
+      const { deps } = this.options;
       coordinator = new Coordinator(
         {
-          ...this.options.deps,
+          ...deps,
+          // Nothing of this term acts once its lease may have passed on (a frozen leader).
+          timers: termGuardedTimers(deps.timers ?? systemLeaderTimers, () => this.holds(term)),
           logger: this.options.logger,
           store,
           fail: (err) => this.storeFailed(term, err),
@@ -147,7 +152,7 @@ export class ElectedLeader implements LeaderRole {
       return;
     }
     this.active = { term, store, coordinator };
-    this.switch.activate(coordinator);
+    this.switch.activate(coordinator, () => this.holds(term));
     const tookMs = Math.round(performance.now() - startedAtMs);
     this.log.info({ term, tookMs }, 'leader active: took over');
   }
@@ -161,6 +166,10 @@ export class ElectedLeader implements LeaderRole {
     active.coordinator.shutdown(`this leader stepped down: ${reason}`);
     this.log.warn({ term, reason }, 'leader stepped down; standing by');
     await active.store.close().catch(() => {});
+  }
+
+  private holds(term: number): boolean {
+    return this.elector?.holds(term) ?? false;
   }
 
   /** A write failed (fenced, or the database went away): this term cannot go on. */

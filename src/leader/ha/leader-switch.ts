@@ -23,14 +23,21 @@ export interface ActiveLeader {
  */
 export class LeaderSwitch implements LeaderApi {
   private coordinator: Coordinator | undefined;
+  /** Whether the active term's lease still holds (false once it may have passed on). */
+  private mayAct: () => boolean = () => false;
   private known: ActiveLeader | undefined;
   private databaseTrouble: string | undefined;
 
   constructor(private readonly selfId: string) {}
 
-  /** Serves `coordinator` from now on (this leader took over). */
-  activate(coordinator: Coordinator): void {
+  /**
+   * Serves `coordinator` from now on (this leader took over), while `mayAct` says its
+   * lease holds: a leader woken from a freeze past its lease refuses at once, before its
+   * watchdog has run, rather than act on a term that is over.
+   */
+  activate(coordinator: Coordinator, mayAct: () => boolean = () => true): void {
     this.coordinator = coordinator;
+    this.mayAct = mayAct;
   }
 
   /** Stops serving; returns the coordinator that was active, for the caller to shut down. */
@@ -57,7 +64,12 @@ export class LeaderSwitch implements LeaderApi {
 
   /** True while this leader is active and its coordinator takes requests. */
   get ready(): boolean {
-    return this.coordinator?.ready ?? false;
+    return this.serving()?.ready ?? false;
+  }
+
+  /** The coordinator of a term whose lease holds, if any. */
+  private serving(): Coordinator | undefined {
+    return this.coordinator !== undefined && this.mayAct() ? this.coordinator : undefined;
   }
 
   get events(): Coordinator['events'] {
@@ -93,8 +105,9 @@ export class LeaderSwitch implements LeaderApi {
   }
 
   closeStream(id: MemberId, streamId: number, reason: string): void {
-    // A stream of a coordinator that stepped down was closed by its shutdown already.
-    this.coordinator?.closeStream(id, streamId, reason);
+    // A stream of a coordinator that stepped down was closed by its shutdown already (and
+    // one whose term is over is about to be): a closed stream then declares nobody lost.
+    this.serving()?.closeStream(id, streamId, reason);
   }
 
   scheduleTask(spec: NewTaskInput): ReturnType<Coordinator['scheduleTask']> {
@@ -185,20 +198,21 @@ export class LeaderSwitch implements LeaderApi {
 
   /** The coordinator, or a refusal that names the active leader when this one knows it. */
   private active(): Coordinator {
-    if (this.coordinator) return this.coordinator;
+    const coordinator = this.serving();
+    if (coordinator) return coordinator;
     throw this.standbyRefusal()!;
   }
 
   /** The refusal a caller gets while this leader stands by (undefined while active). */
   standbyRefusal(): NotLeaderError | undefined {
-    if (this.coordinator) return undefined;
+    if (this.serving()) return undefined;
     const leader = this.activeLeader;
     return new NotLeaderError(
       leader
         ? `this leader is a standby; the active leader is ${leader.address} (term ${leader.term})`
         : this.databaseTrouble !== undefined
           ? `this leader is a standby and cannot reach its database (${this.databaseTrouble}); retry shortly`
-          : 'this leader is a standby and no leader is active right now; retry shortly',
+          : 'this leader is a standby and knows of no active leader right now (a takeover may be under way); retry shortly',
       leader?.address,
       leader?.httpAddress,
     );

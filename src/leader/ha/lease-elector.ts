@@ -65,6 +65,11 @@ export class LeaseElector {
     return this.term?.term;
   }
 
+  /** Whether this leader still holds `term` and its lease cannot yet have passed on. */
+  holds(term: number): boolean {
+    return this.term?.term === term && !this.term.isOver(this.now());
+  }
+
   /** Runs rounds until `signal` aborts; then releases the lease (a clean hand-over). */
   async run(signal: AbortSignal): Promise<void> {
     // Bounded by the signal: one round per renewMs until shutdown.

@@ -1,5 +1,5 @@
 import pino from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Coordinator } from '../../../../src/leader/coordinator.js';
 import { LeaderSwitch } from '../../../../src/leader/ha/leader-switch.js';
 import { MemoryTaskStore } from '../../../../src/scheduler/store/memory-store.js';
@@ -66,12 +66,12 @@ describe('LeaderSwitch', () => {
       'this leader is a standby and cannot reach its database (connect ECONNREFUSED 10.0.0.9:5432); retry shortly',
     );
     sw.setDatabaseTrouble(undefined);
-    expect(() => sw.members()).toThrow(/no leader is active right now/);
+    expect(() => sw.members()).toThrow(/knows of no active leader right now/);
   });
 
   it('names no leader when none is active, or when the lease names itself', () => {
     const sw = new LeaderSwitch('a');
-    expect(() => sw.members()).toThrow(/no leader is active right now/);
+    expect(() => sw.members()).toThrow(/knows of no active leader right now/);
     sw.setActiveLeader({ ...other, id: 'a' }); // its own lease, before it has loaded
     expect(sw.activeLeader).toBeUndefined();
     expect(() => sw.members()).toThrow(
@@ -90,5 +90,21 @@ describe('LeaderSwitch', () => {
     expect(() => sw.getTask(task.id)).toThrow(NotLeaderError);
     // A stream that closes after the step-down is no error: the coordinator closed it.
     expect(() => sw.closeStream(asMemberId('w'), 1, 'gone')).not.toThrow();
+  });
+
+  it('refuses at once once its lease may have passed on, before it is deactivated', async () => {
+    const sw = new LeaderSwitch('a');
+    const c = await coordinator();
+    let leaseHolds = true;
+    sw.activate(c, () => leaseHolds);
+    const { task } = await sw.scheduleTask({ payload: 'p' });
+    leaseHolds = false; // woken from a freeze past its deadline; the watchdog has not run
+    expect(sw.ready).toBe(false);
+    expect(() => sw.getTask(task.id)).toThrow(NotLeaderError);
+    expect(sw.standbyRefusal()).toBeInstanceOf(NotLeaderError);
+    // A worker stream closing now declares nobody lost on the over term.
+    const lose = vi.spyOn(c, 'closeStream');
+    sw.closeStream(asMemberId('w'), 1, 'gone');
+    expect(lose).not.toHaveBeenCalled();
   });
 });
