@@ -103,7 +103,7 @@ describe('worker faults', () => {
 
   it('a worker whose drain times out ends its commands before it leaves, so the task never runs in two places', async () => {
     const pidFile = join(mkdtempSync(join(tmpdir(), 'drover-drain-')), 'pids');
-    const { address, process: leader } = await cluster().startLeader();
+    const { address } = await cluster().startLeader();
     const commands = ['--allow-command', '/bin/sh', '--command-kill-grace-ms', '1000'];
     const victim = await cluster().startWorker(address, 'victim', [
       ...commands,
