@@ -6,7 +6,12 @@
 // Prints {"msg":"members ready"} once every member has joined and sent a heartbeat, then
 // {"msg":"load stats",...} on SIGTERM: heartbeats sent and streams that ended early.
 import { credentials, Metadata } from '@grpc/grpc-js';
-import { LeaderServiceClient, HeartbeatStatus } from '../dist/gen/cluster/v1/leader.js';
+import {
+  HeartbeatRequest,
+  HeartbeatStatus,
+  JoinRequest,
+  LeaderServiceClient,
+} from '../dist/gen/cluster/v1/leader.js';
 
 const [leader, membersArg, perConnectionArg, intervalArg] = process.argv.slice(2);
 const members = Number(membersArg);
@@ -30,14 +35,13 @@ const timers = [];
 
 function join(client, id) {
   return new Promise((resolve, reject) => {
-    const request = {
+    // fromPartial: fields added to JoinRequest later take their defaults.
+    const request = JoinRequest.fromPartial({
       id,
-      address: '',
       slots: 8,
       kinds: ['default'],
       instance: `${id}-1`,
-      allowedCommands: [],
-    };
+    });
     client.join(request, new Metadata(), { deadline: Date.now() + 60_000 }, (err, response) =>
       err ? reject(err) : resolve(response.session),
     );
@@ -56,22 +60,18 @@ async function startMember(index) {
   stream.on('end', () => {
     if (!stopping) endedEarly++;
   });
+  // The same idle heartbeat every time; fromPartial fills fields added later.
+  const heartbeat = HeartbeatRequest.fromPartial({
+    id,
+    session,
+    status: HeartbeatStatus.HEARTBEAT_STATUS_IDLE,
+    freeSlots: 8,
+    // Not counted (0): a simulated member runs nothing, so it has nothing to fence.
+    serial: 0,
+  });
   const beat = () => {
     heartbeats++;
-    stream.write({
-      id,
-      session,
-      status: HeartbeatStatus.HEARTBEAT_STATUS_IDLE,
-      freeSlots: 8,
-      running: [],
-      draining: false,
-      finished: [],
-      statusReason: '',
-      output: [],
-      began: [],
-      // Not counted (0): a simulated member runs nothing, so it has nothing to fence.
-      serial: 0,
-    });
+    stream.write(heartbeat);
   };
   beat();
   // Spread members over the interval so the leader sees a steady rate, not bursts.
