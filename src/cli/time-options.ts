@@ -1,7 +1,7 @@
 import { InvalidArgumentError as CommanderArgumentError, Option } from 'commander';
 import { MAX_DELAY_MS } from '../scheduler/new-task.js';
 import { parseRfc3339, RFC3339_HINT } from '../shared/rfc3339.js';
-import { DURATION_HINT, parseDuration } from './duration.js';
+import { DURATION_HINT, parseDuration } from '../shared/duration.js';
 
 /**
  * `--in` and `--at` for delayed tasks, checked while commander parses (exit 2 and a message

@@ -73,5 +73,4 @@ function parseJson(text: string): unknown {
   }
 }
 
-/** A path segment: ids may hold any character. */
-export const seg = (value: string): string => encodeURIComponent(value);
+export { seg } from './path-segment.js';

@@ -116,8 +116,19 @@ describe('drover dev', () => {
     const dev = cluster().spawnScript(
       'dev',
       DROVER_BIN,
-      ['dev', '--workers', '1', '--demo-tasks', '0'],
-      ['env', 'DROVER_LISTEN=127.0.0.1:0', `DROVER_DATA_DIR=${dataDir}`],
+      // Its own flags for the leader's ports and directory (the HTTP port by its env too).
+      [
+        'dev',
+        '--workers',
+        '1',
+        '--demo-tasks',
+        '0',
+        '--listen',
+        '127.0.0.1:0',
+        '--data-dir',
+        dataDir,
+      ],
+      ['env', 'DROVER_HTTP_LISTEN=127.0.0.1:0'],
     );
     // Its banner names the leader it started (an ephemeral port), not the default one.
     const banner = await waitFor(
@@ -125,7 +136,7 @@ describe('drover dev', () => {
       { timeoutMs: 20_000, what: 'the dev banner' },
     );
     expect(banner).toMatch(
-      /leader on 127\.0\.0\.1:(?!50051)\d+ \(HTTP 127\.0\.0\.1:\d+\), 1 workers/,
+      /leader on 127\.0\.0\.1:(?!50051)\d+ \(HTTP 127\.0\.0\.1:(?!8080)\d+\), 1 worker\. /,
     );
     const children = await waitFor(
       () => {

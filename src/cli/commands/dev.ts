@@ -27,6 +27,10 @@ interface DevOptions {
   workers: number;
   slots: number;
   demoTasks: number;
+  /** Passed to the leader as they are (it checks them). */
+  listen?: string;
+  httpListen?: string;
+  dataDir?: string;
 }
 
 /**
@@ -66,7 +70,23 @@ function addDevOptions(command: Command): Command {
         { min: 0, max: MAX_DEMO_TASKS },
         { env: 'DROVER_DEV_DEMO_TASKS', defaultValue: 6 },
       ),
-    );
+    )
+    .option(
+      '--listen <addresses>',
+      "the leader's gRPC address(es) (default: its own, :50051,:50052)",
+    )
+    .option('--http-listen <address>', "the leader's HTTP address (default: its own, :8080)")
+    .option('--data-dir <dir>', "the leader's data directory (default: its own)");
+}
+
+/** The leader's command line: its defaults, or the addresses and directory asked for. */
+function leaderArgs(options: DevOptions): string[] {
+  return [
+    'leader',
+    ...(options.listen === undefined ? [] : ['--listen', options.listen]),
+    ...(options.httpListen === undefined ? [] : ['--http-listen', options.httpListen]),
+    ...(options.dataDir === undefined ? [] : ['--data-dir', options.dataDir]),
+  ];
 }
 
 async function runDev(options: DevOptions): Promise<void> {
@@ -79,7 +99,7 @@ async function runDev(options: DevOptions): Promise<void> {
   };
   // Last resort if this process dies without stopping them.
   process.once('exit', () => children.forEach((c) => c.kill('SIGKILL')));
-  const leader = start(['leader']);
+  const leader = start(leaderArgs(options));
   const leaderExit = once(leader, 'exit').then(([code]) => code as number | null);
   // This leader's own word on where it listens, never whatever answers on a default
   // port (another cluster may hold them).
@@ -91,7 +111,7 @@ async function runDev(options: DevOptions): Promise<void> {
   if (where === undefined) {
     if (!stop.aborted) {
       process.stderr.write(
-        'drover dev: the leader did not start (its error is above); nothing else was started\n',
+        'drover dev: the leader did not start (its error is above); nothing else was started (ports taken? pick others with --listen and --http-listen)\n',
       );
       process.exitCode = 1;
     }
@@ -137,7 +157,7 @@ function printStarted(where: LeaderListening, address: string, workers: number):
   const flag = address === DEFAULT_LEADER ? '' : ` --leader ${address}`;
   print(
     `\ndrover dev: leader on ${where.addresses.join(' and ')}` +
-      `${where.http === undefined ? '' : ` (HTTP ${where.http})`}, ${workers} workers. Try:\n` +
+      `${where.http === undefined ? '' : ` (HTTP ${where.http})`}, ${workers} worker${workers === 1 ? '' : 's'}. Try:\n` +
       `  npx drover members${flag}\n  npx drover tasks${flag}\n  npx drover schedule${flag} 2000\n` +
       'Ctrl-C stops the cluster.\n',
   );

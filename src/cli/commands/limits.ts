@@ -3,7 +3,7 @@ import { Limit, ListLimitsResponse } from '../../gen/scheduler/v1/scheduler.js';
 import { describeRate, KEY_LIMIT_BOUNDS } from '../../scheduler/key-limits.js';
 import { InvalidArgumentError } from '../../shared/errors.js';
 import { addClientOptions, call, withClients, type ClientOptions } from '../client.js';
-import { parseDuration } from '../duration.js';
+import { parseDuration } from '../../shared/duration.js';
 import { boundedIntOption } from '../int-option.js';
 import { print, printJson, printTable } from '../output.js';
 

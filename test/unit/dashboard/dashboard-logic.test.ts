@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { seg } from '../../../src/dashboard/path-segment.js';
 import { parseDelay } from '../../../src/dashboard/delay.js';
 import { noWorkReason } from '../../../src/dashboard/no-work-reason.js';
 import { applyChanges, PAGE_SIZE, type Page } from '../../../src/dashboard/task-page.js';
@@ -106,12 +107,30 @@ describe('why a member gets no work', () => {
 });
 
 describe('the schedule form delay', () => {
-  it('takes ms, s, m and h, and refuses anything else with how to write it', () => {
+  it('reads a duration as the CLI does, and refuses anything else with how to write it', () => {
     expect(parseDelay('')).toBeUndefined();
-    expect(parseDelay('250')).toBe(250);
+    expect(parseDelay('250ms')).toBe(250);
     expect(parseDelay('30s')).toBe(30_000);
-    expect(parseDelay('10m')).toBe(600_000);
-    expect(parseDelay('2h')).toBe(7_200_000);
-    expect(() => parseDelay('soon')).toThrow(/ms, s, m or h/);
+    expect(parseDelay(' 10m ')).toBe(600_000);
+    expect(parseDelay('1h30m')).toBe(5_400_000);
+    expect(parseDelay('2d')).toBe(172_800_000);
+    for (const bad of ['soon', '250', '5S', '1m1m']) {
+      expect(() => parseDelay(bad)).toThrow(
+        `delay "${bad}": write a duration such as 30s, 10m, 1h30m, 2d or 500ms (units d, h, m, s, ms, largest first, each once)`,
+      );
+    }
+  });
+});
+
+describe('path segments', () => {
+  it('escape every character a browser would read as path syntax, dots included', () => {
+    expect(seg('..')).toBe('%2E%2E');
+    expect(seg('.')).toBe('%2E');
+    expect(seg('a/b?c#d')).toBe('a%2Fb%3Fc%23d');
+    expect(seg('v1.2')).toBe('v1%2E2');
+    // What the leader decodes is the id itself.
+    for (const id of ['..', '.', 'a/b', 'x?y', 'ü', 'a:cancel']) {
+      expect(decodeURIComponent(seg(id))).toBe(id);
+    }
   });
 });
