@@ -199,6 +199,58 @@ describe('HTTP API', () => {
     expect((all.body['tasks'] as { id: string }[]).map((t) => t.id)).toEqual(['x']);
   });
 
+  it('takes 64-bit integers as strings of digits too, as the proto JSON mapping (and grpcurl) writes them', async () => {
+    const { http: base } = await cluster().startLeader(['--store', 'memory']);
+    const json = ['-H', 'content-type: application/json'];
+    const delayed = await curl([
+      ...json,
+      '-d',
+      '{"id":"d1","payload":"1","delay_ms":"60000"}',
+      `${base}/v1/tasks`,
+    ]);
+    expect(delayed).toEqual({ status: 201, body: { id: 'd1' } });
+    expect((await http(base, 'GET', '/v1/tasks/d1')).body).toMatchObject({
+      status: 'TASK_STATUS_SCHEDULED',
+    });
+    const keyed = await curl([
+      ...json,
+      '-d',
+      '{"payload":"1","idempotencyKey":"k","idempotencyTtlMs":"60000"}',
+      `${base}/v1/tasks`,
+    ]);
+    expect(keyed.status).toBe(201);
+    const limit = await curl([
+      ...json,
+      '-X',
+      'PUT',
+      '-d',
+      '{"rateCount":5,"rateIntervalMs":"60000"}',
+      `${base}/v1/limits/keys/k9`,
+    ]);
+    expect(limit).toEqual({
+      status: 200,
+      body: { limit: { key: 'k9', rateCount: 5, rateIntervalMs: 60000, rateBurst: 1 } },
+    });
+    // Out of range or not digits: refused as a number would be.
+    const far = await curl([
+      ...json,
+      '-d',
+      '{"payload":"1","delayMs":"99999999999999"}',
+      `${base}/v1/tasks`,
+    ]);
+    expect(far).toEqual({
+      status: 400,
+      body: { error: 'delay_ms must be a whole number from 0 to 31622400000 (366 days)' },
+    });
+    const notDigits = await curl([
+      ...json,
+      '-d',
+      '{"payload":"1","delayMs":"5e3"}',
+      `${base}/v1/tasks`,
+    ]);
+    expect(notDigits.status).toBe(400);
+  });
+
   it('lists members, drains one, and serves health, readiness and an OpenAPI document', async () => {
     const { address, http: base } = await cluster().startLeader(['--store', 'memory']);
     await cluster().startWorker(address, 'w1', ['--allow-command', 'echo']);

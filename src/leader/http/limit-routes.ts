@@ -3,7 +3,7 @@ import { Limit } from '../../gen/scheduler/v1/scheduler.js';
 import type { LimitTarget } from '../../scheduler/key-limits.js';
 import { limitFromWire, limitToWire } from '../grpc/control-wire.js';
 import type { LeaderApi } from '../leader-api.js';
-import { ERROR_SCHEMA, nameParams, oneSpelling, withSnakeCase } from './schemas.js';
+import { ERROR_SCHEMA, nameParams, oneSpelling, uint64, withSnakeCase } from './schemas.js';
 
 const count = { type: 'integer', minimum: 1, maximum: 1_000_000 } as const;
 
@@ -23,7 +23,7 @@ const LIMIT_INPUT_SCHEMA = {
     {
       maxRunning: { ...count, description: 'tasks of the key running at once, across the cluster' },
       rateCount: { ...count, description: 'starts per rateIntervalMs' },
-      rateIntervalMs: { type: 'integer', minimum: 1, maximum: 86_400_000 },
+      rateIntervalMs: uint64({ type: 'integer', minimum: 1, maximum: 86_400_000 }),
       rateBurst: { ...count, description: 'starts at once after a quiet spell; default 1' },
     },
     LIMIT_SPELLINGS,
@@ -105,7 +105,9 @@ function registerLimitRoute(
         kind: 'kind' in target ? target.kind : '',
         maxRunning: body.maxRunning,
         rateCount: body.rateCount,
-        rateIntervalMs: body.rateIntervalMs,
+        // A uint64: a string of digits too (the proto JSON mapping's); its range is checked
+        // with the rest of the limit.
+        rateIntervalMs: body.rateIntervalMs === undefined ? undefined : Number(body.rateIntervalMs),
         rateBurst: body.rateBurst,
         running: 0,
         queued: 0,

@@ -23,6 +23,17 @@ export function memberJson(view: MemberView): unknown {
 }
 
 const uint = { type: 'integer', minimum: 0, maximum: 4294967295 } as const;
+
+/**
+ * A uint64 field: a JSON number, or a string of digits as the proto JSON mapping writes
+ * 64-bit integers (grpcurl's bodies, docs/grpcurl.md). Its range is checked where it is used.
+ */
+export function uint64(number: object, description?: string) {
+  return {
+    ...(description === undefined ? {} : { description }),
+    anyOf: [number, { type: 'string', pattern: '^[0-9]{1,16}$' }],
+  } as const;
+}
 const priority = {
   description: 'TASK_PRIORITY_LOW, _MEDIUM (default) or _HIGH, or its number',
   anyOf: [
@@ -59,19 +70,18 @@ export const TASK_INPUT_SCHEMA = {
     timeout_ms: uint,
     runAt: { type: 'string', description: 'RFC 3339 time: not started before it' },
     run_at: { type: 'string' },
-    delayMs: { type: 'integer', minimum: 0, description: 'not started before this many ms' },
-    delay_ms: { type: 'integer', minimum: 0 },
+    delayMs: uint64({ type: 'integer', minimum: 0 }, 'not started before this many ms'),
+    delay_ms: uint64({ type: 'integer', minimum: 0 }),
     idempotencyKey: {
       type: 'string',
       description: 'a second schedule with this key, while it holds, returns this task',
     },
     idempotency_key: { type: 'string' },
-    idempotencyTtlMs: {
-      type: 'integer',
-      minimum: 0,
-      description: 'how long the key holds; 0 or absent: until the task finishes',
-    },
-    idempotency_ttl_ms: { type: 'integer', minimum: 0 },
+    idempotencyTtlMs: uint64(
+      { type: 'integer', minimum: 0 },
+      'how long the key holds; 0 or absent: until the task finishes',
+    ),
+    idempotency_ttl_ms: uint64({ type: 'integer', minimum: 0 }),
     concurrencyKey: {
       type: 'string',
       description: "tasks with one key share the key's limits and pause, and take turns",

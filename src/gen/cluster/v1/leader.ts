@@ -226,7 +226,10 @@ export interface Member {
   kinds: string[];
   /** Last status the worker reported on its heartbeat. */
   reportedStatus: HeartbeatStatus;
-  /** Why it is in its status ("no heartbeat for 3004 ms", "drained by an operator"). */
+  /**
+   * Why it is in its status, the state above ("first heartbeat" for alive, "no heartbeat
+   * for 3004 ms", "drained by an operator"); not about reported_status.
+   */
   statusReason: string;
   /** Set while it gets no new work because its attempts kept failing or it reports FAILED. */
   quarantinedUntil: Date | undefined;
