@@ -7,7 +7,7 @@ import { EXIT } from './client.js';
 import { registerCancel } from './commands/cancel.js';
 import { registerCron } from './commands/cron.js';
 import { registerDev } from './commands/dev.js';
-import { registerDrain } from './commands/drain.js';
+import { registerDrain, registerUndrain } from './commands/drain.js';
 import { registerLeader } from './commands/leader.js';
 import { registerLimits } from './commands/limits.js';
 import { registerLogs } from './commands/logs.js';
@@ -46,6 +46,7 @@ export function buildProgram(): Command {
   registerRetry(program);
   registerCancel(program);
   registerDrain(program);
+  registerUndrain(program);
   registerWatch(program);
   registerLogs(program);
   registerToken(program);

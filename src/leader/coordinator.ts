@@ -239,6 +239,12 @@ export class Coordinator {
     return this.lifecycle.drain(id);
   }
 
+  /** Undrain: an operator's drain ends; the member takes new work again. */
+  undrain(id: MemberId): MemberView {
+    this.assertRunning();
+    return this.lifecycle.undrain(id);
+  }
+
   /** A heartbeat stream opened: it becomes the member's work channel. */
   openStream(id: MemberId, session: string, channel: WorkChannel): number {
     this.assertRunning();

@@ -16,6 +16,7 @@ export type LeaderApi = Pick<
   | 'leave'
   | 'members'
   | 'drain'
+  | 'undrain'
   | 'openStream'
   | 'heartbeat'
   | 'closeStream'

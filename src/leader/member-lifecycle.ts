@@ -117,6 +117,13 @@ export class MemberLifecycle {
     return this.views().find((view) => view.member.id === id)!;
   }
 
+  /** Undrain: an operator's drain ends, and the member takes new work again. */
+  undrain(id: MemberId): MemberView {
+    const transition = this.deps.membership.undrain(this.now(), id);
+    if (transition) this.apply(transition);
+    return this.views().find((view) => view.member.id === id)!;
+  }
+
   /**
    * Asks a member to hand back every attempt it has not begun: it knows which those are
    * (the leader does not), and runs the rest on. Not marked as recalled for the sweep

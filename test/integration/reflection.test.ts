@@ -63,6 +63,7 @@ const LEADER_METHODS = [
   'Leaders',
   'Leave',
   'Members',
+  'Undrain',
   'WatchMembers',
 ];
 const SCHEDULER_METHODS = [

@@ -233,6 +233,17 @@ describe('retries, timeouts, quarantine and drain', () => {
     expect((await finished(api, 'next')).memberId).toBe('new');
     // Still draining: it gets nothing more.
     expect((await api.member('old'))?.status).toBe('draining');
+
+    // Undrained, it takes work again: a task pinned to it runs there.
+    const undrain = cluster().spawn('cli', ['undrain', 'old', '--leader', address]);
+    expect((await undrain.exited).code).toBe(0);
+    expect(undrain.raw.join('\n')).toContain('old is alive: it takes new work again');
+    expect(await api.member('old')).toMatchObject({
+      status: 'alive',
+      statusReason: 'undrained by an operator',
+    });
+    await api.schedule({ id: 'pinned', payload: '1', targetMemberId: 'old' });
+    expect((await finished(api, 'pinned')).memberId).toBe('old');
   });
 
   it('refuses to drain an unknown member with NOT_FOUND', async () => {

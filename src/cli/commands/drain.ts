@@ -27,3 +27,19 @@ export function registerDrain(program: Command): void {
     }),
   );
 }
+
+/** `drover undrain MEMBER`: an operator's drain ends; the member takes new work again. */
+export function registerUndrain(program: Command): void {
+  addClientOptions(
+    program
+      .command('undrain')
+      .description("end an operator's drain: the member takes new work again")
+      .argument('<member>', 'member id'),
+  ).action((id: string, options: ClientOptions) =>
+    withClients(options, async (clients) => {
+      const { member } = await call(clients, clients.leader.undrain.bind(clients.leader), { id });
+      if (options.json) return printJson(member ? Member.toJSON(member) : {});
+      print(`${id} is ${member?.status ?? 'unknown'}: it takes new work again`);
+    }),
+  );
+}

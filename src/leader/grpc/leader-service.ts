@@ -98,6 +98,9 @@ export function leaderService(
       return {};
     }),
     members: unary(logger, () => ({ members: coordinator.members().map(memberToWire) })),
+    undrain: unary(logger, (request) => {
+      return { member: memberToWire(coordinator.undrain(memberIdFromWire(request.id))) };
+    }),
     drain: unary(logger, (request) => {
       return { member: memberToWire(coordinator.drain(memberIdFromWire(request.id))) };
     }),

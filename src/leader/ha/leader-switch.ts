@@ -96,6 +96,10 @@ export class LeaderSwitch implements LeaderApi {
     return this.active().drain(id);
   }
 
+  undrain(id: MemberId): ReturnType<Coordinator['undrain']> {
+    return this.active().undrain(id);
+  }
+
   openStream(id: MemberId, session: string, channel: WorkChannel): number {
     return this.active().openStream(id, session, channel);
   }

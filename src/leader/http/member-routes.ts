@@ -64,4 +64,17 @@ export function registerMemberRoutes(app: FastifyInstance, coordinator: LeaderAp
     (request) =>
       memberJson(coordinator.drain(memberIdFromWire((request.params as { id: string }).id))),
   );
+
+  app.post(
+    '/v1/members/:id(.+)::undrain',
+    {
+      schema: {
+        summary: "End an operator's drain: the member takes new work again (Undrain)",
+        params: ID_PARAMS,
+        response: { 200: MEMBER_SCHEMA, '4xx': ERROR_SCHEMA, '5xx': ERROR_SCHEMA },
+      },
+    },
+    (request) =>
+      memberJson(coordinator.undrain(memberIdFromWire((request.params as { id: string }).id))),
+  );
 }

@@ -7,6 +7,7 @@ import {
 } from '../../shared/errors.js';
 import type { MemberId } from '../../shared/ids.js';
 import { isLive, takesWork, transition, type MemberState } from './state.js';
+import { newMember } from './new-member.js';
 
 /** Timings that move members between states, in milliseconds. */
 export interface MembershipTiming {
@@ -56,6 +57,8 @@ export interface Member {
   consecutiveFailures: number;
   /** An operator drained it: it stays draining across reconnects of the same process. */
   drainRequested: boolean;
+  /** Its last heartbeat said it drains on its own (SIGTERM): it is leaving. */
+  drainingItself: boolean;
   joinedAtMs: number;
   lastHeartbeatAtMs: number | undefined;
   reportedStatus: ReportedStatus;
@@ -132,28 +135,7 @@ export class MembershipRegistry {
     }
     // A new process under the id starts clean: a drain or quarantine was for the old one.
     const newProcess = existing === undefined || existing.instance !== spec.instance;
-    const member: Member = existing ?? {
-      id: spec.id,
-      address: spec.address,
-      instance: spec.instance,
-      session: spec.session,
-      slots: spec.slots,
-      kinds: spec.kinds,
-      allowedCommands: spec.allowedCommands ?? new Set(),
-      timedStarts: spec.timedStarts ?? false,
-      beganNotices: spec.beganNotices ?? false,
-      lossFenceMs: spec.lossFenceMs ?? 0,
-      state: 'joining',
-      stateSinceMs: nowMs,
-      stateReason: 'joined',
-      quarantine: undefined,
-      consecutiveFailures: 0,
-      drainRequested: false,
-      joinedAtMs: nowMs,
-      lastHeartbeatAtMs: undefined,
-      reportedStatus: 'unspecified',
-      streamId: undefined,
-    };
+    const member: Member = existing ?? newMember(nowMs, spec);
     Object.assign(member, {
       address: spec.address,
       instance: spec.instance,
@@ -167,13 +149,17 @@ export class MembershipRegistry {
       lastHeartbeatAtMs: undefined,
       streamId: undefined,
     });
+    // Another process: the old process's streams (and anyone who learned its secret)
+    // can no longer speak for the member, and its drain or quarantine ends. A retried
+    // Join of the same process keeps them.
     if (newProcess) {
-      // Another process: the old process's streams (and anyone who learned its secret)
-      // can no longer speak for the member. A retried Join of the same process keeps it.
-      member.session = spec.session;
-      member.quarantine = undefined;
-      member.consecutiveFailures = 0;
-      member.drainRequested = false;
+      Object.assign(member, {
+        session: spec.session,
+        quarantine: undefined,
+        consecutiveFailures: 0,
+        drainRequested: false,
+        drainingItself: false,
+      });
     }
     this.members.set(spec.id, member);
     if (!existing) {
@@ -216,6 +202,7 @@ export class MembershipRegistry {
     }
     member.lastHeartbeatAtMs = nowMs;
     member.reportedStatus = report.status;
+    member.drainingItself = report.draining;
     if (report.status === 'failed') {
       // Renewed on every FAILED heartbeat: the quarantine outlasts the last one by its length.
       const reason = `worker reports FAILED${report.statusReason ? `: ${report.statusReason}` : ''}`;
@@ -270,6 +257,24 @@ export class MembershipRegistry {
     member.drainRequested = true;
     if (member.state === 'draining') return undefined;
     return this.move(member, nowMs, 'draining', 'drained by an operator');
+  }
+
+  /**
+   * An operator ends its drain: the member takes new work again. Nothing to do for one
+   * not drained by an operator; refused for one draining on its own (it is leaving).
+   */
+  undrain(nowMs: number, id: MemberId): Transition | undefined {
+    const member = this.members.get(id);
+    if (!member) throw new NotFoundError(`member ${id} not found`);
+    if (member.drainingItself) {
+      throw new StaleError(
+        `member ${id} is draining on its own (its process is stopping); it cannot be undrained`,
+      );
+    }
+    if (!member.drainRequested) return undefined;
+    member.drainRequested = false;
+    if (member.state !== 'draining') return undefined;
+    return this.move(member, nowMs, 'alive', 'undrained by an operator');
   }
 
   /**

@@ -14,7 +14,9 @@ const ALLOWED: Readonly<Record<MemberState, readonly MemberState[]>> = {
   joining: ['joining', 'alive', 'draining', 'dead', 'left'],
   alive: ['joining', 'suspect', 'draining', 'dead', 'left'],
   suspect: ['joining', 'alive', 'draining', 'dead', 'left'],
-  draining: ['joining', 'dead', 'left'],
+  // Back to alive only when an operator's drain ends (undrain); a worker's own drain ends
+  // with its process.
+  draining: ['joining', 'alive', 'dead', 'left'],
   // A dead member may still say goodbye (its Leave raced the timeout).
   dead: ['joining', 'left'],
   left: ['joining'],

@@ -265,6 +265,16 @@ export interface DrainResponse {
   member: Member | undefined;
 }
 
+/** UndrainRequest names the member an operator drained. */
+export interface UndrainRequest {
+  id: string;
+}
+
+/** UndrainResponse is the member after the undrain. */
+export interface UndrainResponse {
+  member: Member | undefined;
+}
+
 /** MembersRequest is empty. */
 export interface MembersRequest {}
 
@@ -1562,6 +1572,143 @@ export const DrainResponse: MessageFns<DrainResponse> = {
   },
   fromPartial<I extends Exact<DeepPartial<DrainResponse>, I>>(object: I): DrainResponse {
     const message = createBaseDrainResponse();
+    message.member =
+      object.member !== undefined && object.member !== null
+        ? Member.fromPartial(object.member)
+        : undefined;
+    return message;
+  },
+};
+
+function createBaseUndrainRequest(): UndrainRequest {
+  return { id: '' };
+}
+
+export const UndrainRequest: MessageFns<UndrainRequest> = {
+  encode(message: UndrainRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== '') {
+      writer.uint32(10).string(message.id);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UndrainRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUndrainRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UndrainRequest {
+    return { id: isSet(object.id) ? globalThis.String(object.id) : '' };
+  },
+
+  toJSON(message: UndrainRequest): unknown {
+    const obj: any = {};
+    if (message.id !== '') {
+      obj.id = message.id;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UndrainRequest>, I>>(base?: I): UndrainRequest {
+    return UndrainRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UndrainRequest>, I>>(object: I): UndrainRequest {
+    const message = createBaseUndrainRequest();
+    message.id = object.id ?? '';
+    return message;
+  },
+};
+
+function createBaseUndrainResponse(): UndrainResponse {
+  return { member: undefined };
+}
+
+export const UndrainResponse: MessageFns<UndrainResponse> = {
+  encode(message: UndrainResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.member !== undefined) {
+      Member.encode(message.member, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UndrainResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUndrainResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.member = Member.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UndrainResponse {
+    return { member: isSet(object.member) ? Member.fromJSON(object.member) : undefined };
+  },
+
+  toJSON(message: UndrainResponse): unknown {
+    const obj: any = {};
+    if (message.member !== undefined) {
+      obj.member = Member.toJSON(message.member);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UndrainResponse>, I>>(base?: I): UndrainResponse {
+    return UndrainResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UndrainResponse>, I>>(object: I): UndrainResponse {
+    const message = createBaseUndrainResponse();
     message.member =
       object.member !== undefined && object.member !== null
         ? Member.fromPartial(object.member)
@@ -2936,7 +3083,8 @@ export const LeaderServiceService = {
   },
   /**
    * Drain stops new work to a member and lets its running tasks finish; it stays
-   * draining across reconnects until a new worker process joins under its id.
+   * draining across reconnects until Undrain, or until a new worker process joins under
+   * its id.
    */
   drain: {
     path: '/cluster.v1.LeaderService/Drain' as const,
@@ -2948,6 +3096,21 @@ export const LeaderServiceService = {
     responseSerialize: (value: DrainResponse): Buffer =>
       Buffer.from(DrainResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): DrainResponse => DrainResponse.decode(value),
+  },
+  /**
+   * Undrain ends an operator's drain: the member takes new work again. A worker draining
+   * on its own (SIGTERM) is leaving and cannot be undrained (FAILED_PRECONDITION).
+   */
+  undrain: {
+    path: '/cluster.v1.LeaderService/Undrain' as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UndrainRequest): Buffer =>
+      Buffer.from(UndrainRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UndrainRequest => UndrainRequest.decode(value),
+    responseSerialize: (value: UndrainResponse): Buffer =>
+      Buffer.from(UndrainResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): UndrainResponse => UndrainResponse.decode(value),
   },
   /**
    * WatchMembers sends every member (the snapshot), then SYNCED, then every change,
@@ -3003,9 +3166,15 @@ export interface LeaderServiceServer extends UntypedServiceImplementation {
   members: handleUnaryCall<MembersRequest, MembersResponse>;
   /**
    * Drain stops new work to a member and lets its running tasks finish; it stays
-   * draining across reconnects until a new worker process joins under its id.
+   * draining across reconnects until Undrain, or until a new worker process joins under
+   * its id.
    */
   drain: handleUnaryCall<DrainRequest, DrainResponse>;
+  /**
+   * Undrain ends an operator's drain: the member takes new work again. A worker draining
+   * on its own (SIGTERM) is leaving and cannot be undrained (FAILED_PRECONDITION).
+   */
+  undrain: handleUnaryCall<UndrainRequest, UndrainResponse>;
   /**
    * WatchMembers sends every member (the snapshot), then SYNCED, then every change,
    * until the caller cancels. Heartbeats alone are not changes.
@@ -3071,7 +3240,8 @@ export interface LeaderServiceClient extends Client {
   ): ClientUnaryCall;
   /**
    * Drain stops new work to a member and lets its running tasks finish; it stays
-   * draining across reconnects until a new worker process joins under its id.
+   * draining across reconnects until Undrain, or until a new worker process joins under
+   * its id.
    */
   drain(
     request: DrainRequest,
@@ -3087,6 +3257,25 @@ export interface LeaderServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: DrainResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Undrain ends an operator's drain: the member takes new work again. A worker draining
+   * on its own (SIGTERM) is leaving and cannot be undrained (FAILED_PRECONDITION).
+   */
+  undrain(
+    request: UndrainRequest,
+    callback: (error: ServiceError | null, response: UndrainResponse) => void,
+  ): ClientUnaryCall;
+  undrain(
+    request: UndrainRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: UndrainResponse) => void,
+  ): ClientUnaryCall;
+  undrain(
+    request: UndrainRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UndrainResponse) => void,
   ): ClientUnaryCall;
   /**
    * WatchMembers sends every member (the snapshot), then SYNCED, then every change,

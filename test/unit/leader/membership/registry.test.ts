@@ -129,6 +129,25 @@ describe('MembershipRegistry', () => {
     ).toBeUndefined();
   });
 
+  it("undrains an operator's drain, does nothing for a member not drained, refuses a worker draining itself", () => {
+    const { clock, registry, stream, id } = alive();
+    expect(registry.undrain(clock.nowMs(), id)).toBeUndefined(); // not drained: nothing
+    registry.drain(clock.nowMs(), id);
+    expect(registry.undrain(clock.nowMs(), id)).toEqual({
+      memberId: id,
+      from: 'draining',
+      to: 'alive',
+      reason: 'undrained by an operator',
+    });
+    // A heartbeat no longer puts it back to draining.
+    expect(registry.heartbeat(clock.nowMs(), id, stream, beat)).toBeUndefined();
+    expect(registry.get(id)?.state).toBe('alive');
+    // Its own SIGTERM drain: it is leaving, and an operator cannot keep it.
+    registry.heartbeat(clock.nowMs(), id, stream, { status: 'busy', draining: true });
+    expect(() => registry.undrain(clock.nowMs(), id)).toThrow(StaleError);
+    expect(() => registry.undrain(clock.nowMs(), 'ghost' as MemberId)).toThrow(NotFoundError);
+  });
+
   it('lets the same process rejoin while alive, but not another process with the same id', () => {
     const { clock, registry, id } = alive();
     expect(() => registry.join(clock.nowMs(), spec(id, 'other'))).toThrow(ConflictError);
@@ -263,6 +282,7 @@ describe('MembershipRegistry.join, in detail', () => {
       quarantine: undefined,
       consecutiveFailures: 0,
       drainRequested: false,
+      drainingItself: false,
       joinedAtMs: clock.nowMs(),
       lastHeartbeatAtMs: undefined,
       reportedStatus: 'unspecified',

@@ -15,7 +15,7 @@ const ALLOWED: Record<MemberState, MemberState[]> = {
   joining: ['joining', 'alive', 'draining', 'dead', 'left'],
   alive: ['joining', 'suspect', 'draining', 'dead', 'left'],
   suspect: ['joining', 'alive', 'draining', 'dead', 'left'],
-  draining: ['joining', 'dead', 'left'],
+  draining: ['joining', 'alive', 'dead', 'left'],
   dead: ['joining', 'left'],
   left: ['joining'],
 };
@@ -60,7 +60,7 @@ describe('InvalidTransitionError', () => {
     ['dead', 'alive'],
     ['dead', 'suspect'],
     ['left', 'dead'],
-    ['draining', 'alive'],
+    ['draining', 'suspect'],
     ['joining', 'suspect'],
     ['alive', 'alive'],
   ] as const)('refuses %s -> %s (sample of changes that must never happen)', (from, to) => {
