@@ -1,18 +1,28 @@
 import type { JoinSpec, Member } from './registry.js';
 
-/** A member record for a worker joining under an id not seen before. */
-export function newMember(nowMs: number, spec: JoinSpec): Member {
+/** What every Join (a first one, or again) sets on the member from what the worker says. */
+export function joinFields(nowMs: number, spec: JoinSpec) {
   return {
-    id: spec.id,
     address: spec.address,
     instance: spec.instance,
-    session: spec.session,
     slots: spec.slots,
     kinds: spec.kinds,
-    allowedCommands: spec.allowedCommands ?? new Set(),
+    allowedCommands: spec.allowedCommands ?? new Set<string>(),
     timedStarts: spec.timedStarts ?? false,
     beganNotices: spec.beganNotices ?? false,
     lossFenceMs: spec.lossFenceMs ?? 0,
+    joinedAtMs: nowMs,
+    lastHeartbeatAtMs: undefined,
+    streamId: undefined,
+  };
+}
+
+/** A member record for a worker joining under an id not seen before. */
+export function newMember(nowMs: number, spec: JoinSpec): Member {
+  return {
+    ...joinFields(nowMs, spec),
+    id: spec.id,
+    session: spec.session,
     state: 'joining',
     stateSinceMs: nowMs,
     stateReason: 'joined',
@@ -20,9 +30,6 @@ export function newMember(nowMs: number, spec: JoinSpec): Member {
     consecutiveFailures: 0,
     drainRequested: false,
     drainingItself: false,
-    joinedAtMs: nowMs,
-    lastHeartbeatAtMs: undefined,
     reportedStatus: 'unspecified',
-    streamId: undefined,
   };
 }

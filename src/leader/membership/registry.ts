@@ -7,7 +7,7 @@ import {
 } from '../../shared/errors.js';
 import type { MemberId } from '../../shared/ids.js';
 import { isLive, takesWork, transition, type MemberState } from './state.js';
-import { newMember } from './new-member.js';
+import { joinFields, newMember } from './new-member.js';
 
 /** Timings that move members between states, in milliseconds. */
 export interface MembershipTiming {
@@ -136,19 +136,7 @@ export class MembershipRegistry {
     // A new process under the id starts clean: a drain or quarantine was for the old one.
     const newProcess = existing === undefined || existing.instance !== spec.instance;
     const member: Member = existing ?? newMember(nowMs, spec);
-    Object.assign(member, {
-      address: spec.address,
-      instance: spec.instance,
-      slots: spec.slots,
-      kinds: spec.kinds,
-      allowedCommands: spec.allowedCommands ?? new Set(),
-      timedStarts: spec.timedStarts ?? false,
-      beganNotices: spec.beganNotices ?? false,
-      lossFenceMs: spec.lossFenceMs ?? 0,
-      joinedAtMs: nowMs,
-      lastHeartbeatAtMs: undefined,
-      streamId: undefined,
-    });
+    Object.assign(member, joinFields(nowMs, spec));
     // Another process: the old process's streams (and anyone who learned its secret)
     // can no longer speak for the member, and its drain or quarantine ends. A retried
     // Join of the same process keeps them.
