@@ -11,14 +11,14 @@ import { LeaderServiceClient } from '../gen/cluster/v1/leader.js';
 import { SchedulerServiceClient } from '../gen/scheduler/v1/scheduler.js';
 import { deadlineAfter } from '../shared/clock.js';
 import { errorMessage, InvalidArgumentError } from '../shared/errors.js';
-import { leaderHint, refusedByStandby } from '../shared/leader-hint.js';
+import { leaderHint } from '../shared/leader-hint.js';
 import { formatHostPort, parseHostPort } from '../shared/net.js';
 import { channelCredentials } from '../shared/tls.js';
 import { boundedIntOption, MAX_TIMER_MS } from './int-option.js';
 import { bearerInterceptor } from '../shared/bearer-token.js';
 import { tokenFrom } from '../shared/token-text.js';
 import { LeaderTries } from './leader-tries.js';
-import { connectionDetails, unreachableHint } from '../shared/connection-details.js';
+import { connectionDetails, sentByLeader, unreachableHint } from '../shared/connection-details.js';
 
 /** Options every client command takes. */
 export interface ClientOptions {
@@ -243,20 +243,6 @@ export function describeCallError(
   const name = status[e.code] ?? String(e.code);
   return { message: `${e.details ?? e.message} (${name})`, exitCode: EXIT.refused };
 }
-
-/**
- * Whether an UNAVAILABLE came from the leader itself rather than from grpc-js failing to
- * reach it: a standby's refusal says so in its trailers, and grpc-js words its own
- * connection failures in a few known ways; anything else the server sent.
- */
-function sentByLeader(err: Partial<ServiceError>): boolean {
-  if (refusedByStandby(err)) return true;
-  return !CONNECTION_FAILURE.test(err.details ?? err.message ?? '');
-}
-
-/** How grpc-js (and Node's sockets under it) word a failure to reach or keep a server. */
-const CONNECTION_FAILURE =
-  /No connection established|Connection dropped|failed to connect|Name resolution failed|GOAWAY|Stream refused|RST_STREAM|Protocol error|Received HTTP status code|ECONN|EPIPE|EPROTO|wrong version number|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|socket hang up|TLS|certificate|handshake/i;
 
 /** Why a command failed: the error, and the leader (or leaders tried) to name with it. */
 export interface CommandFailure {

@@ -1,4 +1,5 @@
 import { errorMessage } from './errors.js';
+import { refusedByStandby } from './leader-hint.js';
 
 /**
  * grpc-js's connection failure as a person reads it: without its empty "Resolution note:",
@@ -39,3 +40,18 @@ export function unreachableHint(details: string): string {
   }
   return 'is it running? see --leader';
 }
+
+/**
+ * Whether an UNAVAILABLE came from the leader itself rather than from grpc-js failing to
+ * reach it: a standby's refusal says so in its trailers, and grpc-js words its own
+ * connection failures in a few known ways; anything else the server sent.
+ */
+export function sentByLeader(err: unknown): boolean {
+  if (refusedByStandby(err)) return true;
+  const { details, message } = (err ?? {}) as { details?: string; message?: string };
+  return !CONNECTION_FAILURE.test(details ?? message ?? '');
+}
+
+/** How grpc-js (and Node's sockets under it) word a failure to reach or keep a server. */
+const CONNECTION_FAILURE =
+  /No connection established|Connection dropped|failed to connect|Name resolution failed|GOAWAY|Stream refused|RST_STREAM|Protocol error|Received HTTP status code|ECONN|EPIPE|EPROTO|wrong version number|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|socket hang up|TLS|certificate|handshake/i;

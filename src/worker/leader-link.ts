@@ -172,7 +172,7 @@ export class LeaderLink {
       const refusal = joinRefusal(err, this.options.identity.id);
       if (refusal) throw refusal;
       const byStandby = refusedByStandby(err);
-      const failure = describeFailure(address, err, byStandby);
+      const failure = describeFailure(address, err);
       if (byStandby) this.log.info(failure.fields, 'refused by a standby');
       else this.log.warn(failure.fields, 'leader unreachable');
       schedule.failed(byStandby, failure.line);

@@ -1,7 +1,6 @@
 import { status, type ServiceError } from '@grpc/grpc-js';
-import { connectionFailure, unreachableHint } from '../shared/connection-details.js';
+import { connectionFailure, sentByLeader, unreachableHint } from '../shared/connection-details.js';
 import { ConflictError, InvalidArgumentError } from '../shared/errors.js';
-import { leaderHint } from '../shared/leader-hint.js';
 
 /** Raised when the leader could not be reached for longer than `giveUpAfterMs`. */
 export class LeaderUnreachableError extends Error {
@@ -68,12 +67,11 @@ export function joinRefusal(err: unknown, workerId: string): Error | undefined {
 }
 
 /** A failed round, for the log and (as one line) for the give-up message. */
-export function describeFailure(address: string, err: unknown, byStandby: boolean) {
+export function describeFailure(address: string, err: unknown) {
   const details = connectionFailure(err);
-  // A refusal by a standby, or naming the active leader, is no fault to fix; a connection
-  // that failed says what to check.
-  const answered = byStandby || leaderHint(err) !== undefined;
-  const hint = answered ? undefined : unreachableHint(details);
+  // A refusal the leader sent (a standby, a database away) is no fault to fix here; a
+  // connection that failed says what to check.
+  const hint = sentByLeader(err) ? undefined : unreachableHint(details);
   const line = `${address}: ${details}${hint === undefined ? '' : ` (${hint})`}`;
   return { fields: { address, err: details, hint }, line };
 }
