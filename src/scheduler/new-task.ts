@@ -136,6 +136,14 @@ export function checkNewTask(
   where = '',
 ): CheckedTask {
   const id = checkId(spec.id, `${where}task id`) as TaskId;
+  // A URL path cannot hold these as a segment: browsers resolve `.` and `..` (even as
+  // %2E%2E) before sending, so /v1/tasks/.. would ask for /v1/ and the dashboard and the
+  // HTTP API could never address the task.
+  if (id === '.' || id === '..') {
+    throw new InvalidArgumentError(
+      `${where}task id "${id}" cannot be used: a URL path cannot address it (the HTTP API and the dashboard could not reach the task)`,
+    );
+  }
   if (spec.payload.length === 0) {
     throw new InvalidArgumentError(`${where}task payload must not be empty`);
   }

@@ -77,6 +77,18 @@ describe('checkNewTask: refusals', () => {
     expect(() => check({ payload: 'x\uD800' })).toThrow(InvalidArgumentError);
   });
 
+  it('refuses the ids a URL path cannot address: . and .., not ids that merely hold dots', () => {
+    for (const id of ['.', '..']) {
+      expect(() => check({ id })).toThrow(
+        new InvalidArgumentError(
+          `task id "${id}" cannot be used: a URL path cannot address it (the HTTP API and the dashboard could not reach the task)`,
+        ),
+      );
+    }
+    expect(check({ id: '...' }).id).toBe('...');
+    expect(check({ id: 'v1.2' }).id).toBe('v1.2');
+  });
+
   it('refuses a bad id or target id', () => {
     expect(() => check({ id: '' })).toThrow(InvalidArgumentError);
     expect(() => check({ id: 'a b' })).toThrow(InvalidArgumentError);
