@@ -94,10 +94,16 @@ export class CommitPipeline {
 
   /**
    * Keeps output for after a restart. Followers are not held back by this write: output is
-   * a stream, not a promise, and a failed write stops the leader anyway.
+   * a stream, not a promise, and a failed write stops the leader anyway. Resolves once the
+   * chunks, and everything saved before them, have landed (with no chunks: once what was
+   * saved before has), so a worker told then may forget its copy.
    */
-  saveOutput(chunks: readonly StoredOutput[]): void {
-    if (chunks.length > 0) this.stored(this.deps.store.saveOutput(chunks)).catch(() => {});
+  saveOutput(chunks: readonly StoredOutput[]): Promise<void> {
+    const saved =
+      chunks.length > 0 ? this.stored(this.deps.store.saveOutput(chunks)) : this.flushed();
+    // Handled here: most callers do not wait, and a failure has stopped the leader already.
+    saved.catch(() => {});
+    return saved;
   }
 
   /** Resolves once every change saved before it has landed (see TaskStore.flushed). */

@@ -363,8 +363,8 @@ export class Coordinator {
   }
 
   /** Output a member sent for its attempts (see OutputFeed.append). */
-  appendOutput(memberId: MemberId, chunks: readonly OutputInput[]): void {
-    this.outputFeed.append(memberId, chunks);
+  appendOutput(memberId: MemberId, chunks: readonly OutputInput[]): Promise<void> {
+    return this.outputFeed.append(memberId, chunks);
   }
 
   /** A task's output from `offset`, and (with a listener) what follows (see OutputFeed). */

@@ -11,6 +11,11 @@ export interface OutputInput {
   readonly attempt: number;
   readonly stream: string;
   readonly data: string;
+  /**
+   * Characters of this attempt's output the worker produced before this piece; undefined
+   * from a worker that does not number its output.
+   */
+  readonly offset?: number | undefined;
 }
 
 /** What the output feed reads and writes. */
@@ -27,21 +32,36 @@ export class OutputFeed {
 
   /**
    * Output a member sent for its attempts. Only the current attempt of a task that member
-   * runs is kept: a stale attempt's output is dropped, as its report would be refused.
+   * runs is kept: a stale attempt's output is dropped, as its report would be refused. A
+   * numbered piece is kept from where this log's count of its attempt has reached: a piece
+   * sent again (a new stream after a lost leader) is not kept twice. Resolves once what was
+   * kept is saved, after everything saved before it (the worker may then forget it).
    */
-  append(memberId: MemberId, chunks: readonly OutputInput[]): void {
+  append(memberId: MemberId, chunks: readonly OutputInput[]): Promise<void> {
     const stored: StoredOutput[] = [];
-    for (const { taskId, attempt, stream, data } of chunks) {
+    for (const { taskId, attempt, stream, data, offset } of chunks) {
       const task = this.currentTask(taskId);
       if (task?.status !== 'running' || task.attempt !== attempt || task.memberId !== memberId) {
         continue;
       }
-      for (const chunk of this.deps.output.append(taskId, attempt, stream, data)) {
+      const fresh = offset === undefined ? data : this.unseen(taskId, attempt, offset, data);
+      for (const chunk of this.deps.output.append(taskId, attempt, stream, fresh)) {
         this.deps.events.emitOutput(taskId, { kind: 'chunk', chunk });
         stored.push({ taskSeq: task.seq, chunk });
       }
     }
-    this.deps.commits.saveOutput(stored);
+    return this.deps.commits.saveOutput(stored);
+  }
+
+  /**
+   * The part of a numbered piece this log does not hold yet. A piece past the count (some
+   * output between was lost, say with a leader that ran with no store) is kept whole: a
+   * gap is better than dropping what did arrive.
+   */
+  private unseen(taskId: TaskId, attempt: number, offset: number, data: string): string {
+    const held = this.deps.output.attemptChars(taskId, attempt);
+    if (offset >= held) return data;
+    return held - offset >= data.length ? '' : data.slice(held - offset);
   }
 
   /**

@@ -24,6 +24,13 @@ interface TaskLog {
   readonly chunks: OutputChunk[];
   length: number;
   truncated: boolean;
+  /** The attempt of the latest output kept, and how many of its characters came from the worker. */
+  attempt: number;
+  attemptChars: number;
+}
+
+function emptyLog(): TaskLog {
+  return { chunks: [], length: 0, truncated: false, attempt: 0, attemptChars: 0 };
 }
 
 /**
@@ -52,7 +59,7 @@ export class TaskOutputLog {
     if (data.length === 0) return [];
     let log = this.logs.get(taskId);
     if (!log) {
-      log = { chunks: [], length: 0, truncated: false };
+      log = emptyLog();
       this.logs.set(taskId, log);
     }
     if (log.truncated) return [];
@@ -83,7 +90,7 @@ export class TaskOutputLog {
   restore(taskId: TaskId, chunk: OutputChunk, finished: boolean): void {
     let log = this.logs.get(taskId);
     if (!log) {
-      log = { chunks: [], length: 0, truncated: false };
+      log = emptyLog();
       this.logs.set(taskId, log);
     }
     if (chunk.offset !== log.length) return; // a gap: keep what is whole
@@ -92,7 +99,18 @@ export class TaskOutputLog {
     log.length += chunk.data.length;
     this.totalChars += chunk.data.length;
     if (chunk.truncated) log.truncated = true;
+    else countAttemptChars(log, chunk.attempt, chunk.data.length);
     if (finished) this.finished.add(taskId);
+  }
+
+  /**
+   * Characters of `attempt`'s output this log holds as the worker sent them (markers the
+   * leader wrote not counted): where the worker's numbering of that attempt's output
+   * (OutputChunk.offset) has reached here, so a chunk sent again is recognised.
+   */
+  attemptChars(taskId: TaskId, attempt: number): number {
+    const log = this.logs.get(taskId);
+    return log !== undefined && log.attempt === attempt ? log.attemptChars : 0;
   }
 
   /** A task's output from `offset` on; empty for a task with none. */
@@ -135,6 +153,7 @@ export class TaskOutputLog {
     truncated: boolean,
   ): OutputChunk {
     const chunk: OutputChunk = { offset: log.length, ...piece, truncated };
+    if (!truncated) countAttemptChars(log, piece.attempt, piece.data.length);
     log.chunks.push(chunk);
     log.length += piece.data.length;
     this.totalChars += piece.data.length;
@@ -147,4 +166,13 @@ export function sliceFrom(chunk: OutputChunk, offset: number): OutputChunk | und
   if (chunk.offset >= offset) return chunk;
   if (chunk.offset + chunk.data.length <= offset) return undefined;
   return { ...chunk, offset, data: chunk.data.slice(offset - chunk.offset) };
+}
+
+/** Counts characters of an attempt's output; a later attempt starts the count again. */
+function countAttemptChars(log: TaskLog, attempt: number, chars: number): void {
+  if (log.attempt !== attempt) {
+    log.attempt = attempt;
+    log.attemptChars = 0;
+  }
+  log.attemptChars += chars;
 }

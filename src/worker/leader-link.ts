@@ -282,6 +282,7 @@ export class LeaderLink {
       this.session = join.session;
       const serial = ++this.streamSerial;
       this.fence.streamOpened(join.fenceAfterMs);
+      this.outbox.streamOpened(serial, join.outputAcks);
       const openedAtMs = this.deps.monotonicMs();
       let lastHeardMs = openedAtMs;
       const timer = setInterval(() => {
@@ -311,6 +312,7 @@ export class LeaderLink {
       signal.addEventListener('abort', onAbort, { once: true });
       stream.on('data', (message: HeartbeatResponse) => {
         lastHeardMs = this.deps.monotonicMs();
+        this.outbox.outputSaved(serial, message.outputSavedSerial);
         this.onMessage(message);
       });
       stream.on('error', (err: ServiceError) =>
@@ -361,7 +363,8 @@ export class LeaderLink {
   private sendHeartbeat(listRunning = true): void {
     // Reports and output wait for the next stream.
     if (!this.stream) return;
-    const load = this.outbox.take(this.streamSerial);
+    const messageSerial = this.fence.nextSend();
+    const load = this.outbox.take(this.streamSerial, messageSerial);
     if (load.more) this.scheduleFlush();
     const beganSinceLast = this.outbox.takeBegan();
     const { runner, identity } = this.options;
@@ -376,7 +379,7 @@ export class LeaderLink {
       runningCount: runner.runningCount,
       freeSlots: runner.freeSlots,
     };
-    this.stream.write(buildHeartbeat(state, load, this.fence.nextSend()));
+    this.stream.write(buildHeartbeat(state, load, messageSerial));
   }
 
   private closeChannel(): void {

@@ -32,6 +32,8 @@ export interface OutboxLoad {
 export class Outbox {
   /** Output of running attempts not yet sent (held, bounded, while disconnected). */
   private readonly pendingOutput = new OutputBuffer();
+  /** The stream output is going up now (the link's stream serial). */
+  private stream = 0;
   /** Attempts begun and not yet told (HeartbeatRequest.began), by attemptKey. */
   private readonly began = new Map<string, RunningTask>();
 
@@ -46,8 +48,10 @@ export class Outbox {
 
   /** Keeps a report until the leader answers it or it is given up on; resolves then. */
   report(outcome: AttemptOutcome): Promise<void> {
+    const key = attemptKey(outcome.id, outcome.attempt);
     // Its report says it began: no notice needed (the usual case for a short task).
-    if (this.began.size > 0) this.began.delete(attemptKey(outcome.id, outcome.attempt));
+    if (this.began.size > 0) this.began.delete(key);
+    this.pendingOutput.attemptEnded(key);
     return this.reports.add(outcome);
   }
 
@@ -73,12 +77,26 @@ export class Outbox {
   }
 
   /**
-   * The load of the next message on stream `serial`: the oldest output within
-   * OUTPUT_MESSAGE_BYTES, and reports within REPORT_MESSAGE_BYTES not yet sent on it.
+   * Stream `stream` opened: output its predecessor sent and no leader saved goes first.
+   * `outputAcks`: its leader says what output it saved (JoinResponse.output_acks).
    */
-  take(serial: number): OutboxLoad {
+  streamOpened(stream: number, outputAcks: boolean): void {
+    this.stream = stream;
+    this.pendingOutput.streamOpened(outputAcks);
+  }
+
+  /** The leader of stream `stream` saved the output of its messages up to `serial`. */
+  outputSaved(stream: number, serial: number): void {
+    if (stream === this.stream && serial > 0) this.pendingOutput.saved(serial);
+  }
+
+  /**
+   * The load of the next message (`messageSerial`) on stream `serial`: the oldest output
+   * within OUTPUT_MESSAGE_BYTES, and reports within REPORT_MESSAGE_BYTES not yet sent on it.
+   */
+  take(serial: number, messageSerial: number): OutboxLoad {
     // At most OUTPUT_MESSAGE_BYTES of output per message; the rest goes on the next turn.
-    const output = this.pendingOutput.take(OUTPUT_MESSAGE_BYTES);
+    const output = this.pendingOutput.take(OUTPUT_MESSAGE_BYTES, messageSerial);
     // A report waits for its attempt's output to be sent: the leader keeps output only while
     // the attempt is current, and the report ends it.
     const outputLeft = this.pendingOutput.attemptsWaiting();

@@ -176,6 +176,48 @@ describe.each(STORES)('durable task list (%s store)', (_name, freshStore) => {
     ]);
   }, 40_000);
 
+  it('keeps what a task wrote to a leader that froze before saving it: the worker sends it again', async () => {
+    const store = freshStore(cluster());
+    // The worker gives up on a silent leader after --dead-after-ms (3 s here); the task
+    // logs its progress at 2, 4, 6 and 8 s.
+    const slow = ['--suspect-after-ms', '2500', '--dead-after-ms', '3000'];
+    const first = await startLeader([...store, ...slow]);
+    const port = first.address.split(':').at(-1)!;
+    const worker = await cluster().startWorker(first.address, 'w1', ['--slots', '1']);
+    const api = clients(first.address);
+    await api.schedule({ id: 'chatty', payload: '8000' });
+    await worker.waitForLine((l) => l.msg === 'task started' && l['taskId'] === 'chatty');
+    first.process.kill('SIGSTOP');
+    const progress = (p: string) => (l: LogLine) =>
+      l.msg === 'demo task working' && l['progress'] === p;
+    await worker.waitForLine(progress('25%'), 10_000);
+    await worker.waitForLine((l) => l.msg === 'heartbeat stream closed', 10_000);
+    // The 25% line went up the stream to the frozen leader, which never saved it.
+    const lines = worker.lines.map((l) => l.msg);
+    expect(lines.indexOf('demo task working')).toBeLessThan(
+      lines.indexOf('heartbeat stream closed'),
+    );
+    first.process.kill('SIGKILL');
+    await first.process.exited;
+
+    const second = await startLeader([...store, '--listen', `127.0.0.1:${port}`], 'leader-2');
+    const api2 = clients(second.address);
+    await waitFor(
+      async () => (await api2.task('chatty')).status === TaskStatus.TASK_STATUS_COMPLETED,
+      { timeoutMs: 30_000, what: 'chatty completed' },
+    );
+    const logs = await drover('logs', 'chatty', '--leader', second.address);
+    expect(logs.code).toBe(0);
+    const said = logs.stdout.split('\n').filter((l) => l.includes('demo task working'));
+    // Each line once: what the first leader had saved is not kept twice.
+    expect(said.map((l) => /"progress":"(\d+%)"/.exec(l)?.[1])).toEqual([
+      '25%',
+      '50%',
+      '75%',
+      '100%',
+    ]);
+  }, 60_000);
+
   it('requeues a running task whose worker never comes back, as a new attempt', async () => {
     const store = freshStore(cluster());
     const first = await startLeader(store);

@@ -62,17 +62,7 @@ class HeartbeatSession {
       const memberId = this.memberId!;
       this.channel.heard(request.serial);
       // Output first: an attempt's last output arrives before (or with) its report.
-      if (request.output.length > 0) {
-        this.coordinator.appendOutput(
-          memberId,
-          request.output.map((o) => ({
-            taskId: asTaskId(o.id),
-            attempt: o.attempt,
-            stream: o.stream,
-            data: o.data,
-          })),
-        );
-      }
+      if (request.output.length > 0) this.appendOutput(request, memberId);
       // Reports next: an attempt that just ended is then no longer in `running`.
       for (const finished of request.finished) this.report(finished, memberId);
       this.coordinator.heartbeat(memberId, this.streamId!, heartbeatFromWire(request), first);
@@ -113,6 +103,31 @@ class HeartbeatSession {
     this.memberId = memberIdFromWire(request.id);
     this.streamId = this.coordinator.openStream(this.memberId, request.session, this.channel);
     return true;
+  }
+
+  /**
+   * Hands a message's output to the coordinator. A worker that numbers its output keeps it
+   * until told it is saved (HeartbeatResponse.output_saved_serial), and sends what is not
+   * on its next stream: output sent to a leader that froze or died before saving it is not
+   * lost.
+   */
+  private appendOutput(request: HeartbeatRequest, memberId: MemberId): void {
+    const saved = this.coordinator.appendOutput(
+      memberId,
+      request.output.map((o) => ({
+        taskId: asTaskId(o.id),
+        attempt: o.attempt,
+        stream: o.stream,
+        data: o.data,
+        offset: o.offset,
+      })),
+    );
+    if (request.serial === 0 || request.output[0]!.offset === undefined) return;
+    // A failed save has stopped the leader: nothing is acknowledged, the worker sends again.
+    saved.then(
+      () => this.channel.outputSaved(request.serial),
+      () => {},
+    );
   }
 
   /** Hands a finished attempt to the coordinator and acks the worker with the outcome. */

@@ -140,6 +140,8 @@ function joinMember(coordinator: LeaderApi, request: JoinRequest, guarded: boole
     // The heartbeat stream adapter answers every heartbeat (see heartbeat-stream.ts).
     answersHeartbeats: true,
     fenceAfterMs: timing.fenceAfterMs,
+    // The heartbeat stream adapter says which output it saved (outputSaved below).
+    outputAcks: true,
   };
 }
 

@@ -47,6 +47,12 @@ export class StreamChannel implements WorkChannel {
   private lastWriteAtMs = -Infinity;
   /** The highest HeartbeatRequest.serial received, echoed in every response. */
   private heardSerial = 0;
+  /** The highest HeartbeatRequest.serial whose output is saved, sent in every response. */
+  private savedSerial = 0;
+  /** A response is due on the next turn (acks or saved output to tell). */
+  private answerDue = false;
+  /** The savedSerial the last response carried. */
+  private sentSavedSerial = 0;
 
   constructor(
     private readonly call: ResponseCall,
@@ -107,11 +113,26 @@ export class StreamChannel implements WorkChannel {
       return;
     }
     this.waitingAcks.push(ack);
-    if (this.waitingAcks.length === 1) setImmediate(() => this.sendWaitingAcks());
+    this.answerNextTurn();
   }
 
-  private sendWaitingAcks(): void {
-    if (this.waitingAcks.length > 0) this.batch();
+  /**
+   * The output of the message with this serial (and of every one before it) is saved: the
+   * worker may forget it. Told like acks, with the next message or alone on the next turn.
+   */
+  outputSaved(serial: number): void {
+    if (serial <= this.savedSerial) return;
+    this.savedSerial = serial;
+    if (this.pending === undefined) this.answerNextTurn();
+  }
+
+  private answerNextTurn(): void {
+    if (this.answerDue) return;
+    this.answerDue = true;
+    setImmediate(() => {
+      this.answerDue = false;
+      if (this.waitingAcks.length > 0 || this.savedSerial > this.sentSavedSerial) this.batch();
+    });
   }
 
   close(reason: string): void {
@@ -125,7 +146,14 @@ export class StreamChannel implements WorkChannel {
 
   private batch(): HeartbeatResponse {
     if (this.pending === undefined) {
-      this.pending = { start: [], stop: [], recall: [], acks: this.waitingAcks, heardSerial: 0 };
+      this.pending = {
+        start: [],
+        stop: [],
+        recall: [],
+        acks: this.waitingAcks,
+        heardSerial: 0,
+        outputSavedSerial: 0,
+      };
       this.waitingAcks = [];
       queueMicrotask(() => this.flush());
     }
@@ -139,6 +167,8 @@ export class StreamChannel implements WorkChannel {
     if (message === undefined || this.isEnded()) return;
     // Stamped at the write, not when the batch began: the latest proof there is.
     message.heardSerial = this.heardSerial;
+    message.outputSavedSerial = this.savedSerial;
+    this.sentSavedSerial = this.savedSerial;
     this.lastWriteAtMs = performance.now();
     this.call.write(message);
   }

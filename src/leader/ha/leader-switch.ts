@@ -190,8 +190,8 @@ export class LeaderSwitch implements LeaderApi {
     return this.active().watchMembers(listener);
   }
 
-  appendOutput(...args: Parameters<Coordinator['appendOutput']>): void {
-    this.active().appendOutput(...args);
+  appendOutput(...args: Parameters<Coordinator['appendOutput']>): Promise<void> {
+    return this.active().appendOutput(...args);
   }
 
   readOutput(

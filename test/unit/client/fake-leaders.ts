@@ -147,6 +147,7 @@ export class FakeLeader {
           session: 's',
           // A fake that never answers heartbeats says so: the worker must not time it out.
           answersHeartbeats: false,
+          outputAcks: false,
           ...this.joinAnswer,
         });
       },

@@ -67,6 +67,30 @@ describe('OutputFeed.append', () => {
     expect(task.attempt).toBe(2);
   });
 
+  it('keeps a numbered piece sent again once: only what it does not hold yet', async () => {
+    const { feed, chunk, text, store } = await setup();
+    const at = (data: string, offset: number) => ({ ...chunk(data), offset });
+    await feed.append(a, [at('hello ', 0), at('wor', 6)]);
+    // A new stream sends again what the last one sent, and more; a piece may overlap.
+    await feed.append(a, [at('hello ', 0), at('wor', 6), at('world!', 6), at('?', 12)]);
+    expect(text()).toBe('hello world!?');
+    const saved = await store.loadOutput();
+    expect(saved.map((s) => s.chunk.data).join('')).toBe('hello world!?');
+    // A piece past the count (output lost between) is kept whole; unnumbered ones always.
+    await feed.append(a, [at('later', 20), chunk('plain'), chunk('plain')]);
+    expect(text()).toBe('hello world!?laterplainplain');
+  });
+
+  it('resolves once what it kept is saved, and with nothing kept once earlier writes landed', async () => {
+    const { feed, chunk, store } = await setup();
+    let saved = false;
+    void feed.append(a, [chunk('x')]).then(() => (saved = true));
+    expect(saved).toBe(false);
+    await feed.append(b, [chunk('not b’s')]); // dropped, so it waits for the write before
+    expect(saved).toBe(true);
+    expect((await store.loadOutput()).map((s) => s.chunk.data)).toEqual(['x']);
+  });
+
   it('drops output for an unknown task or one not running, without throwing', async () => {
     const { feed, commands, task, chunk, text, store } = await setup();
     feed.append(a, [chunk('x', 1, asTaskId('nope'))]);

@@ -54,4 +54,22 @@ describe('TaskOutputLog', () => {
     expect(text(log, 'a')).toBe('');
     expect(log.size).toBe(0);
   });
+
+  it('counts the characters of the latest attempt the worker sent, markers not counted', () => {
+    const log = new TaskOutputLog({ perTaskChars: 100, totalChars: 1000 });
+    expect(log.attemptChars(t('a'), 1)).toBe(0);
+    log.append(t('a'), 1, 'stdout', 'hello ');
+    log.append(t('a'), 1, 'stderr', 'world');
+    expect(log.attemptChars(t('a'), 1)).toBe(11);
+    log.append(t('a'), 2, 'stdout', 'again');
+    expect(log.attemptChars(t('a'), 2)).toBe(5);
+    expect(log.attemptChars(t('a'), 1)).toBe(0);
+    // Restored after a restart: the same count.
+    const restored = new TaskOutputLog({ perTaskChars: 100, totalChars: 1000 });
+    for (const chunk of log.read(t('a'), 0)) restored.restore(t('a'), chunk, false);
+    expect(restored.attemptChars(t('a'), 2)).toBe(5);
+    const cut = new TaskOutputLog({ perTaskChars: 4, totalChars: 1000 });
+    cut.append(t('a'), 1, 'stdout', 'abcdef');
+    expect(cut.attemptChars(t('a'), 1)).toBe(4);
+  });
 });

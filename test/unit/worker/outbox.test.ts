@@ -25,15 +25,15 @@ describe('Outbox', () => {
     box.output('a', 1, 'stdout', 'x'.repeat(Math.ceil((OUTPUT_MESSAGE_BYTES * 1.5) / 3)));
     void box.report(outcome('a'));
     void box.report(outcome('b'));
-    const first = box.take(1);
+    const first = box.take(1, 1);
     expect(first.output.length).toBeGreaterThan(0);
     expect(first.reports.map((r) => r.id)).toEqual(['b']); // a waits for its output
     expect(first.more).toBe(true);
-    const second = box.take(1);
+    const second = box.take(1, 1);
     expect(second.output.length).toBeGreaterThan(0);
     expect(second.reports.map((r) => r.id)).toEqual(['a']);
     expect(second.more).toBe(false);
-    expect(box.take(1)).toEqual({ output: [], reports: [], more: false });
+    expect(box.take(1, 1)).toEqual({ output: [], reports: [], more: false });
   });
 
   it('resolves a report when the leader answers it, and logs a refusal', async () => {
@@ -41,21 +41,21 @@ describe('Outbox', () => {
     const answered: string[] = [];
     void box.report(outcome('ok')).then(() => answered.push('ok'));
     void box.report(outcome('stale')).then(() => answered.push('stale'));
-    box.take(1);
+    box.take(1, 1);
     box.acknowledged([ack('ok', true), ack('stale', false), ack('unknown', false)]);
     await Promise.resolve();
     expect(answered.sort()).toEqual(['ok', 'stale']);
     expect(lines.map((l) => [l.msg, l['taskId'], l['details']])).toEqual([
       ['report refused', 'stale', 'stale attempt'],
     ]);
-    expect(box.take(2).reports).toEqual([]);
+    expect(box.take(2, 1).reports).toEqual([]);
   });
 
   it('logs a report given up on after its last send', () => {
     const { box, lines } = outbox(new ReportBook(1));
     void box.report(outcome('lost'));
-    expect(box.take(1).reports).toHaveLength(1);
-    expect(box.take(2).reports).toEqual([]);
+    expect(box.take(1, 1).reports).toHaveLength(1);
+    expect(box.take(2, 1).reports).toEqual([]);
     expect(lines.map((l) => [l.msg, l['taskId']])).toEqual([
       ['report dropped: no leader answered it on any of its streams', 'lost'],
     ]);
@@ -64,7 +64,7 @@ describe('Outbox', () => {
   it('turns a large report refused as too large into a short failure, and logs it', () => {
     const { box, lines } = outbox();
     void box.report(outcome('huge', 'r'.repeat(LARGE_REPORT_BYTES)));
-    box.take(1);
+    box.take(1, 1);
     box.refusedAsTooLarge(1, 'Received message larger than max');
     expect(lines.map((l) => [l.msg, l['taskId'], l['details']])).toEqual([
       [
@@ -73,7 +73,7 @@ describe('Outbox', () => {
         'Received message larger than max',
       ],
     ]);
-    const [resent] = box.take(2).reports;
+    const [resent] = box.take(2, 1).reports;
     expect(resent?.result).toBeUndefined();
     expect(resent?.permanent).toBe(true);
   });
@@ -87,7 +87,7 @@ describe('Outbox', () => {
       ['report dropped: no leader', 'a'],
       ['report dropped: no leader', 'b'],
     ]);
-    expect(box.take(1).reports).toEqual([]);
+    expect(box.take(1, 1).reports).toEqual([]);
   });
 
   it('tells begun attempts once, leaving out those whose report goes instead', () => {

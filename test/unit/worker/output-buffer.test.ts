@@ -23,10 +23,10 @@ describe('OutputBuffer', () => {
     buffer.push('b', 2, 'stderr', 'y'.repeat(10));
     buffer.push('a', 1, 'stdout', 'z');
     expect(buffer.attemptsWaiting()).toEqual(new Set(['a#1', 'b#2']));
-    expect(buffer.take(35).map((c) => c.id)).toEqual(['a']);
-    expect(buffer.take(1).map((c) => c.data)).toEqual(['y'.repeat(10)]); // progress anyway
+    expect(buffer.take(35, 1).map((c) => c.id)).toEqual(['a']);
+    expect(buffer.take(1, 1).map((c) => c.data)).toEqual(['y'.repeat(10)]); // progress anyway
     expect(buffer.attemptsWaiting()).toEqual(new Set(['a#1']));
-    buffer.take(1_000);
+    buffer.take(1_000, 1);
     expect(buffer.size).toBe(0);
   });
 
@@ -37,7 +37,7 @@ describe('OutputBuffer', () => {
     buffer.push('a', 1, 'stdout', 'xx'); // 11 > 10: dropped, with a marker
     buffer.push('a', 1, 'stdout', 'yy'); // dropped behind the same marker
     buffer.push('b', 1, 'stdout', 'z'); // the marker counts too: b's is dropped as well
-    const sent = buffer.take(1_000).map((c) => [c.id, c.stream, c.data]);
+    const sent = buffer.take(1_000, 1).map((c) => [c.id, c.stream, c.data]);
     expect(sent).toEqual([
       ['a', 'stdout', '123456'],
       ['b', 'stdout', '789'],
@@ -54,12 +54,77 @@ describe('OutputBuffer', () => {
     ]);
     // Sent: room again, and output flows as before.
     buffer.push('a', 1, 'stdout', 'again');
-    expect(buffer.take(1_000).map((c) => c.data)).toEqual(['again']);
+    expect(buffer.take(1_000, 1).map((c) => c.data)).toEqual(['again']);
   });
 
   it('cuts long output into pieces of OUTPUT_PIECE_CHARS', () => {
     const buffer = new OutputBuffer();
     buffer.push('a', 1, 'log', 'q'.repeat(OUTPUT_PIECE_CHARS * 2 + 1));
     expect(buffer.size).toBe(3);
+  });
+
+  it('numbers each piece by the characters of its attempt before it, all streams together', () => {
+    const buffer = new OutputBuffer();
+    buffer.push('a', 1, 'stdout', 'abc');
+    buffer.push('b', 1, 'stdout', 'xy');
+    buffer.push('a', 1, 'stderr', 'de');
+    buffer.push('a', 1, 'stdout', ''); // nothing to number
+    buffer.push('a', 2, 'log', 'z'); // another attempt counts from 0
+    const sent = buffer.take(1_000, 1).map((c) => [c.id, c.attempt, c.offset, c.data]);
+    expect(sent).toEqual([
+      ['a', 1, 0, 'abc'],
+      ['b', 1, 0, 'xy'],
+      ['a', 1, 3, 'de'],
+      ['a', 2, 0, 'z'],
+    ]);
+  });
+
+  it('keeps what it sent until the leader saved it, and sends the rest first on a new stream', () => {
+    const buffer = new OutputBuffer();
+    buffer.streamOpened(true);
+    buffer.push('a', 1, 'stdout', 'one ');
+    expect(buffer.take(1_000, 1).map((c) => c.data)).toEqual(['one ']);
+    buffer.push('a', 1, 'stdout', 'two ');
+    expect(buffer.take(1_000, 2).map((c) => c.data)).toEqual(['two ']);
+    buffer.push('a', 1, 'stdout', 'three');
+    expect(buffer.held).toBe(13); // sent and not saved still counts against holdChars
+    buffer.saved(1); // message 1 saved; message 2 was not (the leader froze, say)
+    expect(buffer.held).toBe(9);
+    buffer.streamOpened(true);
+    const resent = buffer.take(1_000, 1).map((c) => [c.offset, c.data]);
+    expect(resent).toEqual([
+      [4, 'two '],
+      [8, 'three'],
+    ]);
+    // Serials count again on the new stream.
+    buffer.saved(1);
+    expect(buffer.held).toBe(0);
+    expect(buffer.size).toBe(0);
+  });
+
+  it('forgets output once sent when the leader does not say what it saved', () => {
+    const buffer = new OutputBuffer();
+    buffer.streamOpened(false);
+    buffer.push('a', 1, 'stdout', 'gone');
+    buffer.take(1_000, 1);
+    expect(buffer.held).toBe(0);
+    buffer.streamOpened(false);
+    expect(buffer.take(1_000, 1)).toEqual([]);
+  });
+
+  it('drops newer output behind a marker while sent output waits to be saved', () => {
+    const buffer = new OutputBuffer(10);
+    buffer.streamOpened(true);
+    buffer.push('a', 1, 'stdout', '12345678');
+    buffer.take(1_000, 1);
+    buffer.push('a', 1, 'stdout', 'abc'); // 11 > 10: the leader has not saved the 8 yet
+    const [marker] = buffer.take(1_000, 2);
+    expect(marker).toMatchObject({ stream: 'log', offset: 8 });
+    expect(marker!.data).toMatch(/output dropped here/);
+    buffer.saved(2);
+    buffer.push('a', 1, 'stdout', 'abc'); // room again
+    expect(buffer.take(1_000, 3).map((c) => [c.offset, c.data])).toEqual([
+      [8 + marker!.data.length, 'abc'],
+    ]);
   });
 });

@@ -194,6 +194,14 @@ export interface JoinResponse {
    * fencing (a leader that does not echo serials).
    */
   fenceAfterMs: number;
+  /**
+   * True when the leader tells the worker which output it has saved
+   * (HeartbeatResponse.output_saved_serial): the worker then keeps output it sent until
+   * it is saved, and sends it again on its next stream if it is not (a leader that died
+   * or froze before saving it), numbered by OutputChunk.offset so that nothing is kept
+   * twice.
+   */
+  outputAcks: boolean;
 }
 
 /** LeaveRequest removes a member; its unfinished tasks go back to the queue. */
@@ -381,7 +389,8 @@ export interface HeartbeatRequest {
   statusReason: string;
   /**
    * Output of running attempts since the last message (command stdout/stderr, SDK log
-   * lines), in order. Best effort: output in flight when a stream breaks is lost.
+   * lines), in order; on a new stream, first what the last leader had not saved (see
+   * JoinResponse.output_acks).
    */
   output: OutputChunk[];
   /** The session its Join returned; required on the first message of a stream. */
@@ -407,6 +416,13 @@ export interface OutputChunk {
   /** "stdout", "stderr" or "log". */
   stream: string;
   data: string;
+  /**
+   * Characters (UTF-16 code units) of this attempt's output, all streams together, that
+   * the worker produced before this chunk. With it, a chunk sent again (on a new stream,
+   * to the same or another leader) is kept once: the leader drops what it already holds.
+   * Unset: a worker that does not number its output; every chunk is kept as it comes.
+   */
+  offset?: number | undefined;
 }
 
 /** HeartbeatResponse carries work from the leader down the stream. */
@@ -427,6 +443,12 @@ export interface HeartbeatResponse {
    * that does not know this field runs them as before.
    */
   recall: StopWorkRequest[];
+  /**
+   * The highest HeartbeatRequest.serial on this stream whose output the leader has saved
+   * (or dropped as not current), with that of every message before it: the worker may
+   * forget that output. 0: none yet. Sent by a leader whose JoinResponse.output_acks is true.
+   */
+  outputSavedSerial: number;
 }
 
 function createBaseJoinRequest(): JoinRequest {
@@ -661,6 +683,7 @@ function createBaseJoinResponse(): JoinResponse {
     session: '',
     answersHeartbeats: false,
     fenceAfterMs: 0,
+    outputAcks: false,
   };
 }
 
@@ -680,6 +703,9 @@ export const JoinResponse: MessageFns<JoinResponse> = {
     }
     if (message.fenceAfterMs !== 0) {
       writer.uint32(40).uint32(message.fenceAfterMs);
+    }
+    if (message.outputAcks !== false) {
+      writer.uint32(48).bool(message.outputAcks);
     }
     return writer;
   },
@@ -737,6 +763,14 @@ export const JoinResponse: MessageFns<JoinResponse> = {
             message.fenceAfterMs = reader.uint32();
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.outputAcks = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -772,6 +806,11 @@ export const JoinResponse: MessageFns<JoinResponse> = {
         : isSet(object.fence_after_ms)
           ? globalThis.Number(object.fence_after_ms)
           : 0,
+      outputAcks: isSet(object.outputAcks)
+        ? globalThis.Boolean(object.outputAcks)
+        : isSet(object.output_acks)
+          ? globalThis.Boolean(object.output_acks)
+          : false,
     };
   },
 
@@ -792,6 +831,9 @@ export const JoinResponse: MessageFns<JoinResponse> = {
     if (message.fenceAfterMs !== 0) {
       obj.fenceAfterMs = Math.round(message.fenceAfterMs);
     }
+    if (message.outputAcks !== false) {
+      obj.outputAcks = message.outputAcks;
+    }
     return obj;
   },
 
@@ -805,6 +847,7 @@ export const JoinResponse: MessageFns<JoinResponse> = {
     message.session = object.session ?? '';
     message.answersHeartbeats = object.answersHeartbeats ?? false;
     message.fenceAfterMs = object.fenceAfterMs ?? 0;
+    message.outputAcks = object.outputAcks ?? false;
     return message;
   },
 };
@@ -2784,7 +2827,7 @@ export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
 };
 
 function createBaseOutputChunk(): OutputChunk {
-  return { id: '', attempt: 0, stream: '', data: '' };
+  return { id: '', attempt: 0, stream: '', data: '', offset: undefined };
 }
 
 export const OutputChunk: MessageFns<OutputChunk> = {
@@ -2800,6 +2843,9 @@ export const OutputChunk: MessageFns<OutputChunk> = {
     }
     if (message.data !== '') {
       writer.uint32(34).string(message.data);
+    }
+    if (message.offset !== undefined) {
+      writer.uint32(40).uint64(message.offset);
     }
     return writer;
   },
@@ -2849,6 +2895,14 @@ export const OutputChunk: MessageFns<OutputChunk> = {
             message.data = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.offset = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2867,6 +2921,7 @@ export const OutputChunk: MessageFns<OutputChunk> = {
       attempt: isSet(object.attempt) ? globalThis.Number(object.attempt) : 0,
       stream: isSet(object.stream) ? globalThis.String(object.stream) : '',
       data: isSet(object.data) ? globalThis.String(object.data) : '',
+      offset: isSet(object.offset) ? globalThis.Number(object.offset) : undefined,
     };
   },
 
@@ -2884,6 +2939,9 @@ export const OutputChunk: MessageFns<OutputChunk> = {
     if (message.data !== '') {
       obj.data = message.data;
     }
+    if (message.offset !== undefined) {
+      obj.offset = Math.round(message.offset);
+    }
     return obj;
   },
 
@@ -2896,12 +2954,13 @@ export const OutputChunk: MessageFns<OutputChunk> = {
     message.attempt = object.attempt ?? 0;
     message.stream = object.stream ?? '';
     message.data = object.data ?? '';
+    message.offset = object.offset ?? undefined;
     return message;
   },
 };
 
 function createBaseHeartbeatResponse(): HeartbeatResponse {
-  return { start: [], stop: [], acks: [], heardSerial: 0, recall: [] };
+  return { start: [], stop: [], acks: [], heardSerial: 0, recall: [], outputSavedSerial: 0 };
 }
 
 export const HeartbeatResponse: MessageFns<HeartbeatResponse> = {
@@ -2920,6 +2979,9 @@ export const HeartbeatResponse: MessageFns<HeartbeatResponse> = {
     }
     for (const v of message.recall) {
       StopWorkRequest.encode(v!, writer.uint32(42).fork()).join();
+    }
+    if (message.outputSavedSerial !== 0) {
+      writer.uint32(48).uint64(message.outputSavedSerial);
     }
     return writer;
   },
@@ -2977,6 +3039,14 @@ export const HeartbeatResponse: MessageFns<HeartbeatResponse> = {
             message.recall.push(StopWorkRequest.decode(reader, reader.uint32()));
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.outputSavedSerial = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3008,6 +3078,11 @@ export const HeartbeatResponse: MessageFns<HeartbeatResponse> = {
       recall: globalThis.Array.isArray(object?.recall)
         ? object.recall.map((e: any) => StopWorkRequest.fromJSON(e))
         : [],
+      outputSavedSerial: isSet(object.outputSavedSerial)
+        ? globalThis.Number(object.outputSavedSerial)
+        : isSet(object.output_saved_serial)
+          ? globalThis.Number(object.output_saved_serial)
+          : 0,
     };
   },
 
@@ -3028,6 +3103,9 @@ export const HeartbeatResponse: MessageFns<HeartbeatResponse> = {
     if (message.recall?.length) {
       obj.recall = message.recall.map((e) => StopWorkRequest.toJSON(e));
     }
+    if (message.outputSavedSerial !== 0) {
+      obj.outputSavedSerial = Math.round(message.outputSavedSerial);
+    }
     return obj;
   },
 
@@ -3041,6 +3119,7 @@ export const HeartbeatResponse: MessageFns<HeartbeatResponse> = {
     message.acks = object.acks?.map((e) => FinishedAck.fromPartial(e)) || [];
     message.heardSerial = object.heardSerial ?? 0;
     message.recall = object.recall?.map((e) => StopWorkRequest.fromPartial(e)) || [];
+    message.outputSavedSerial = object.outputSavedSerial ?? 0;
     return message;
   },
 };

@@ -68,7 +68,7 @@ describe('StreamChannel', () => {
     expect(written).toHaveLength(0);
     await nextTurn();
     expect(written).toEqual([
-      { start: [], stop: [], recall: [], acks: [ack('a')], heardSerial: 0 },
+      { start: [], stop: [], recall: [], acks: [ack('a')], heardSerial: 0, outputSavedSerial: 0 },
     ]);
     // Nothing is sent twice.
     await nextTurn();
@@ -86,7 +86,7 @@ describe('StreamChannel', () => {
     channel.ack(ack('a'));
     channel.close('leader stepping down');
     expect(written).toEqual([
-      { start: [], stop: [], recall: [], acks: [ack('a')], heardSerial: 0 },
+      { start: [], stop: [], recall: [], acks: [ack('a')], heardSerial: 0, outputSavedSerial: 0 },
     ]);
     expect(emitted).toEqual([{ code: 14, details: 'leader stepping down' }]);
   });
@@ -114,5 +114,20 @@ describe('StreamChannel heard serials', () => {
     channel.heard(5);
     await Promise.resolve();
     expect(written.map((m) => m.heardSerial)).toEqual([5]);
+  });
+
+  it('tells the worker which output is saved: with the next message, or alone on the next turn', async () => {
+    const { written, call } = recordingCall();
+    const channel = new StreamChannel(call, () => false);
+    channel.outputSaved(3);
+    channel.outputSaved(2); // an older one changes nothing
+    await nextTurn();
+    expect(written.map((m) => m.outputSavedSerial)).toEqual([3]);
+    channel.start(start('c'));
+    channel.outputSaved(5);
+    await nextTurn();
+    expect(written.map((m) => m.outputSavedSerial)).toEqual([3, 5]);
+    await nextTurn();
+    expect(written).toHaveLength(2); // nothing new to tell
   });
 });
