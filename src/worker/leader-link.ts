@@ -10,7 +10,6 @@ import type {
   HeartbeatResponse,
   JoinResponse,
 } from '../gen/cluster/v1/leader.js';
-import type { StartWorkRequest, StopWorkRequest } from '../gen/worker/v1/worker.js';
 import { LeaderRotation } from '../client/leader-rotation.js';
 import { leaderHint, refusedByStandby } from '../shared/leader-hint.js';
 import { ReconnectSchedule, type ReconnectPolicy } from './backoff.js';
@@ -28,6 +27,7 @@ import { describeFailure, joinRefusal, LeaderUnreachableError } from './link-err
 import type { AttemptOutcome } from './outcome.js';
 import { Outbox } from './outbox.js';
 import type { TaskRunner } from './runner.js';
+import { followWorkOrders } from './work-orders.js';
 
 /** What the link needs of the runner: what runs, free slots, starting, stopping, recalls. */
 export type LinkRunner = Pick<
@@ -326,33 +326,10 @@ export class LeaderLink {
 
   /** Work and answers from the leader. */
   private onMessage(message: HeartbeatResponse): void {
-    const { runner } = this.options;
     // First: a start in this message is covered by the proof that comes with it.
     this.fence.heard(message.heardSerial);
     this.outbox.acknowledged(message.acks);
-    // A handler that returns at once runs inside start(): a stop for it in this same
-    // message must be known before, or it would report a result instead of the stop.
-    for (const start of message.start) {
-      // A keyed start read past the fence deadline (it waited while this process was
-      // frozen) starts stopped: the leader may have given its place away already.
-      const fenced =
-        start.concurrencyKey !== '' && !this.fence.allowsKeyed() ? this.fence.reason() : undefined;
-      runner.start(start, stopIn(message, start)?.reason ?? fenced);
-    }
-    for (const stop of message.stop) {
-      this.log.info(
-        { taskId: stop.id, attempt: stop.attempt, reason: stop.reason },
-        'stop received',
-      );
-      runner.stop(stop.id, stop.attempt, stop.reason);
-    }
-    for (const recall of message.recall) {
-      const handedBack = runner.recall(recall.id, recall.attempt, recall.reason);
-      this.log.info(
-        { taskId: recall.id, attempt: recall.attempt, reason: recall.reason, handedBack },
-        handedBack ? 'task handed back unstarted' : 'recall of a task already begun: it runs on',
-      );
-    }
+    followWorkOrders(message, { runner: this.options.runner, fence: this.fence, log: this.log });
   }
 
   /**
@@ -389,12 +366,4 @@ export class LeaderLink {
     this.connection?.channel.close();
     this.connection = undefined;
   }
-}
-
-/** The stop in `message` for the attempt `start` begins, if the leader sent both at once. */
-function stopIn(message: HeartbeatResponse, start: StartWorkRequest): StopWorkRequest | undefined {
-  if (message.stop.length === 0) return undefined;
-  return message.stop.find(
-    (stop) => stop.id === start.id && (stop.attempt === 0 || stop.attempt === start.attempt),
-  );
 }
