@@ -12,6 +12,13 @@ import { distribution, type Distribution } from '../lib/stats.js';
 import { progress } from '../lib/progress.js';
 import { atSteadyRate } from '../lib/steady-rate.js';
 import { extras, injectProcessFault, type ProcessFaultKind } from '../lib/process-fault.js';
+import {
+  chaosTaskId,
+  checkOutput,
+  isLoggingTask,
+  LOGGING_MS,
+  type OutputCheck,
+} from './output-check.js';
 
 /** A fault the run does to the active leader. */
 export type LeaderFaultKind = Exclude<ProcessFaultKind, 'stop'>;
@@ -61,6 +68,8 @@ export interface LeaderChaosReport {
   readonly takeoverMs: Record<LeaderFaultKind, Distribution>;
   readonly firstStartMs: Record<LeaderFaultKind, Distribution>;
   readonly faultLog: readonly LeaderFaultRecord[];
+  /** The logging tasks' output after the run (every tenth task logs its progress). */
+  readonly output: OutputCheck;
 }
 
 interface LeaderSlot {
@@ -173,6 +182,13 @@ export async function runLeaderChaos(settings: LeaderChaosSettings): Promise<Lea
       if (state === TaskStatus.TASK_STATUS_COMPLETED) completed++;
       else if (state === TaskStatus.TASK_STATUS_ERROR) failed++;
     }
+    const logging = acked.filter(
+      (id) => isLoggingTask(id) && tasks.get(id) === TaskStatus.TASK_STATUS_COMPLETED,
+    );
+    const reader = activeLeader(leaders);
+    const output = reader
+      ? await checkOutput(reader.address, logging)
+      : { tasks: 0, linesMissing: 0, linesDuplicated: 0, unread: logging.length };
     const leaderLines = leaders.flatMap((l) => l.incarnations.flatMap((p) => p.lines));
     const workerLines = workers.flatMap((w) => w.lines);
     const byKind = (pick: (r: LeaderFaultRecord) => number | undefined) =>
@@ -211,6 +227,7 @@ export async function runLeaderChaos(settings: LeaderChaosSettings): Promise<Lea
       takeoverMs: byKind((r) => r.takeoverMs),
       firstStartMs: byKind((r) => r.firstStartMs),
       faultLog: records,
+      output,
     };
   } finally {
     await cluster.stop();
@@ -285,10 +302,9 @@ async function produce(
   );
   let target = addresses[0]!;
   await atSteadyRate(settings.ratePerSec, settings.durationMs, endAtMs, (n) => {
-    const id = `c${n}`;
-    const work = Math.round(
-      settings.taskMs[0] + random() * (settings.taskMs[1] - settings.taskMs[0]),
-    );
+    const id = chaosTaskId(n);
+    const [low, high] = isLoggingTask(id) ? LOGGING_MS : settings.taskMs;
+    const work = Math.round(low + random() * (high - low));
     return new Promise<void>((resolve) => {
       clients
         .get(target)!

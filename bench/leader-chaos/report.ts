@@ -30,6 +30,12 @@ export function renderLeaderChaosMarkdown(
     `| ${result.scheduled} | ${result.refusedSchedules} | ${result.completed} | ${result.lost} | ${result.failed} | ` +
       `${result.duplicateCompletions} | ${result.sameAttemptRunTwice} |`,
     '',
+    `Output: every tenth task (400-800 ms) logs its progress four times; of the ${result.output.tasks} ` +
+      `that completed, the last attempt's output lacked ${result.output.linesMissing} line(s) and held ` +
+      `${result.output.linesDuplicated} twice` +
+      (result.output.unread > 0 ? ` (${result.output.unread} could not be read)` : '') +
+      '.',
+    '',
     '| fault | count | another leader took over, p50 / p99 (ms) | first task started after it, p50 / p99 (ms) |',
     '| --- | ---: | ---: | ---: |',
     ...KINDS.filter((kind) => result.faults[kind] > 0).map(

@@ -8,8 +8,10 @@
  * LEADER_CHAOS_TASK_MS ("20-400": each task's work; short tasks at a rate that fills every
  * slot, such as "10-20" at 900/s, make the leaders prefetch), LEADER_CHAOS_SEED (1).
  * Default leader timings (lease 5 s, renew 1 s). Results:
- * bench/results/leader-chaos-<time>.json and .md, and leader-chaos-latest.*. Exits 1 if a
- * task was lost, completed twice, or an attempt ran twice.
+ * bench/results/leader-chaos-<time>.json and .md, and leader-chaos-latest.*. Every tenth
+ * task works 400-800 ms and logs its progress four times; after the run each one's output
+ * must hold those lines once. Exits 1 if a task was lost, completed twice, an attempt ran
+ * twice, or a logging task's output lacks a line or holds one twice.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { machine } from '../lib/machine.js';
@@ -44,5 +46,12 @@ for (const name of [`leader-chaos-${at.replace(/[:.]/g, '-')}`, 'leader-chaos-la
 }
 progress(`leader chaos: results in ${out}/leader-chaos-latest.json`);
 process.stdout.write(markdown);
-const broken = report.lost + report.duplicateCompletions + report.sameAttemptRunTwice;
+const { linesMissing, linesDuplicated, unread } = report.output;
+const broken =
+  report.lost +
+  report.duplicateCompletions +
+  report.sameAttemptRunTwice +
+  linesMissing +
+  linesDuplicated +
+  unread;
 process.exitCode = broken === 0 ? 0 : 1;
