@@ -8,7 +8,7 @@
  * BENCH_GRAPHILE_TASKS (BENCH_TASKS), BENCH_STORES (drover's stores: "memory,sqlite,postgres"), BENCH_DETECTION_TRIALS (20), BENCH_PEERS ("bullmq,graphile,grpc-floor"; "" for none; grpc-floor: a bare grpc-js server of the same service, the floor for single mode),
  * BENCH_SCALE_MEMBERS ("1000,5000,10000"), BENCH_SCALE_WINDOW_MS (10000),
  * BENCH_QUEUE_DEPTHS ("0,250000,500000,1000000"), BENCH_QUEUE_SAMPLES (200),
- * BENCH_PROFILE_DIR (leader and worker CPU profiles), BENCH_TIMER_TASKS (10000: delayed tasks due in the same second, for timer precision; BENCH_RUNS runs pooled), BENCH_TIMER_WARMUP (30000: tasks with no delay run first on the same processes), BENCH_TIMER_WINDOW_MS (1000: the run times spread over this; 0: all due at one instant), BENCH_ONLY (sections to run, default all: "throughput,latency,timers,detection,members,queue"), BENCH_LEADER_ARGS (extra flags for every drover leader, space-separated: an A/B of one option; recorded in the settings).
+ * BENCH_PROFILE_DIR (leader and worker CPU profiles), BENCH_TIMER_TASKS (10000: delayed tasks due in the same second, for timer precision; BENCH_RUNS runs pooled), BENCH_TIMER_WARMUP (30000: tasks with no delay run first on the same processes), BENCH_TIMER_WINDOW_MS (1000: the run times spread over this; 0: all due at one instant), BENCH_ONLY (sections to run, default all: "throughput,latency,timers,detection,members,queue"), BENCH_LEADER_ARGS (extra flags for every drover leader, space-separated: an A/B of one option; recorded in the settings), BENCH_LEADER_NODE_ARGS (Node's own flags for every leader, such as a V8 heap setting).
  * Results are rewritten after every section, so an interrupted run keeps what it measured.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -90,6 +90,7 @@ export const settings = {
     .split(',')
     .filter(Boolean),
   leaderArgs: process.env['BENCH_LEADER_ARGS'] ?? '',
+  leaderNodeArgs: process.env['BENCH_LEADER_NODE_ARGS'] ?? '',
   smoke,
 };
 

@@ -46,6 +46,8 @@ export class BenchCluster {
         process.execPath,
         [
           ...profileFlags(),
+          // BENCH_LEADER_NODE_ARGS: Node's own flags for every leader (an A/B of a V8 setting).
+          ...(process.env['BENCH_LEADER_NODE_ARGS'] ?? '').split(' ').filter(Boolean),
           DROVER_BIN,
           'leader',
           '--listen',
