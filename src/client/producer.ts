@@ -16,6 +16,7 @@ import { leaderHint } from '../shared/leader-hint.js';
 import { LeaderRotation, leaderList } from './leader-rotation.js';
 import { taskDraft } from './task-draft.js';
 import { ScheduleTracer, type ScheduleSpan } from './schedule-tracer.js';
+import { taskProblem } from './task-check.js';
 import type { Tracer } from '@opentelemetry/api';
 import { bearerInterceptor } from '../shared/bearer-token.js';
 import { chosenTracer } from '../shared/tracing/chosen-tracer.js';
@@ -172,7 +173,8 @@ export function createProducer(options: ProducerOptions): Producer {
     task: TaskToSchedule,
     settle: (answer: ScheduleTaskStreamResponse) => T,
   ): Promise<T> => {
-    if (closed) return Promise.reject(closedError());
+    const refused = closed ? closedError() : badTask(task);
+    if (refused) return Promise.reject(refused);
     stream ??= open();
     const requestId = nextRequestId++;
     const span = tracer?.begin(task.kind);
@@ -197,6 +199,12 @@ export function createProducer(options: ProducerOptions): Producer {
       leaders.client.close();
     },
   };
+}
+
+/** A task the producer cannot send, refused on its own (INVALID_ARGUMENT); else undefined. */
+function badTask(task: TaskToSchedule): ScheduleError | undefined {
+  const problem = taskProblem(task);
+  return problem === undefined ? undefined : new ScheduleError(status.INVALID_ARGUMENT, problem);
 }
 
 /** The tracer of schedule spans the options ask for, if any. */

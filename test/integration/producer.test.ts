@@ -76,9 +76,28 @@ describe('SDK producer over ScheduleTaskStream', () => {
           'task id "bad kind" must not contain whitespace or control characters',
         ],
       ]);
+      // Values protobuf cannot encode are refused one task at a time too (they used to fail
+      // the whole message, and every task sent with it, as INTERNAL).
+      const mixed = await Promise.allSettled([
+        producer.schedule({ id: 'good-1', payload: 'x' }),
+        producer.schedule({ id: 'bad', payload: 'x', delayMs: -1 }),
+        producer.schedule({ id: 'bad-date', payload: 'x', runAt: '2027-01-01' as unknown as Date }),
+        producer.schedule({ id: 'good-2', payload: 'x' }),
+      ]);
+      expect(
+        mixed.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Error).message)),
+      ).toEqual([
+        'good-1',
+        'delayMs must be a whole number from 0 to 9007199254740991, got -1',
+        'runAt must be a valid Date, got "2027-01-01"',
+        'good-2',
+      ]);
+      expect((mixed[1] as PromiseRejectedResult).reason).toMatchObject({
+        code: status.INVALID_ARGUMENT,
+      });
       // The stream survived the refusals, and nothing was half-made by them.
       await expect(producer.schedule({ id: 'after', payload: 'x' })).resolves.toBe('after');
-      expect((await api.tasks()).map((t) => t.id)).toEqual(['dup', 'after']);
+      expect((await api.tasks()).map((t) => t.id)).toEqual(['dup', 'good-1', 'good-2', 'after']);
     } finally {
       await producer.close();
     }
