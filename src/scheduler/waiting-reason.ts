@@ -7,7 +7,10 @@ import type { WorkerSlots } from './worker-slots.js';
 /** What the reason is read from: pauses, workers, key limits. */
 export interface WaitingContext {
   readonly queue: Pick<TaskQueue, 'isPaused'>;
-  readonly slots: Pick<WorkerSlots, 'has' | 'isEligible' | 'sendsBeganNotices' | 'servesKind'>;
+  readonly slots: Pick<
+    WorkerSlots,
+    'has' | 'isEligible' | 'runsKind' | 'sendsBeganNotices' | 'servesKind'
+  >;
   readonly keyLimits: Pick<KeyLimits, 'holdOf'>;
   readonly stopWaits: Pick<StopWaits, 'has'>;
 }
@@ -55,6 +58,10 @@ export function waitingReason(ctx: WaitingContext, task: TaskRecord): string | u
     return ctx.slots.has(target)
       ? `target: member ${target} takes no new work (draining, or not heard from)`
       : `target: member ${target} is not connected`;
+  }
+  // Its target may rejoin running the kind (a rejoin may change kinds): it waits, and says why.
+  if (target !== undefined && !ctx.slots.runsKind(target, task.kind)) {
+    return `target: member ${target} does not run kind ${task.kind}`;
   }
   if (target === undefined && !ctx.slots.servesKind(task.kind)) {
     return `no worker: none that takes new work (alive, not draining or quarantined) runs kind ${task.kind}`;

@@ -1,3 +1,4 @@
+import { TaskCounts } from './task-counts.js';
 import type { MemberId, TaskId } from '../shared/ids.js';
 import type { Taker } from './queue.js';
 import { attemptKey } from './task.js';
@@ -50,7 +51,7 @@ export class WorkerSlots {
    * Such a task is not forgotten: its id could be reused, and the late report of the old
    * attempt would then be taken for the new task's.
    */
-  private readonly stoppingTasks = new Map<TaskId, number>();
+  private readonly stoppingTasks = new TaskCounts();
   /** Slots held per concurrency key. */
   private readonly keyHolds: KeyHolds;
   /** Timed starts before their run time: in `running`, yet taking no slot until then. */
@@ -85,6 +86,11 @@ export class WorkerSlots {
   /** True if some worker that may get new work runs `kind`. */
   servesKind(kind: string): boolean {
     return this.coverage.covers(kind);
+  }
+
+  /** True if the worker is known and runs tasks of `kind`. */
+  runsKind(id: MemberId, kind: string): boolean {
+    return this.workers.get(id)?.kinds.has(kind) ?? false;
   }
 
   /** True if the worker is known and may get new work (alive, not draining). */
@@ -137,7 +143,7 @@ export class WorkerSlots {
     this.timed.forgetMember(id);
     this.workerPace.forget(id);
     for (const { taskId, key } of worker.stopping.values()) {
-      this.unmarkStopping(taskId);
+      this.stoppingTasks.remove(taskId);
       this.keyHolds.count(key, taskId, -1);
     }
     for (const [taskId, key] of worker.running) this.keyHolds.count(key, taskId, -1);
@@ -288,7 +294,7 @@ export class WorkerSlots {
     worker.running.delete(taskId);
     this.timed.forget(id, taskId);
     worker.stopping.set(attemptKey(taskId, attempt), { taskId, key, attempt });
-    this.stoppingTasks.set(taskId, (this.stoppingTasks.get(taskId) ?? 0) + 1);
+    this.stoppingTasks.add(taskId);
   }
 
   /** Frees the slot a stopped (timed-out) attempt held; false if it held none. */
@@ -297,7 +303,7 @@ export class WorkerSlots {
     const held = worker?.stopping.get(attemptKey(taskId, attempt));
     if (worker === undefined || held === undefined) return false;
     worker.stopping.delete(attemptKey(taskId, attempt));
-    this.unmarkStopping(taskId);
+    this.stoppingTasks.remove(taskId);
     this.keyHolds.count(held.key, taskId, -1);
     this.refreshReady(worker);
     return true;
@@ -341,12 +347,6 @@ export class WorkerSlots {
   /** Slots of a worker held by attempts it was told to stop and has not reported yet. */
   stoppingOn(id: MemberId): number {
     return this.workers.get(id)?.stopping.size ?? 0;
-  }
-
-  private unmarkStopping(taskId: TaskId): void {
-    const count = (this.stoppingTasks.get(taskId) ?? 0) - 1;
-    if (count > 0) this.stoppingTasks.set(taskId, count);
-    else this.stoppingTasks.delete(taskId);
   }
 
   /**

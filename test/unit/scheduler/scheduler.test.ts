@@ -120,6 +120,10 @@ describe('Scheduler.waitingReason', () => {
     // Eligible with every slot taken: it waits for a slot, which is no reason to report.
     scheduler.setEligible(m('busy'), true);
     expect(scheduler.waitingReason(scheduler.get(t('b')))).toBeUndefined();
+    // There and free, but not running the task's kind: it would wait for ever, unexplained.
+    expect(scheduler.waitingReason(schedule('c', { targetMemberId: 'busy', kind: 'resize' }))).toBe(
+      'target: member busy does not run kind resize',
+    );
   });
 
   it('says until when a task waits out its retry backoff', () => {
