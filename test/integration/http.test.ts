@@ -187,6 +187,7 @@ describe('HTTP API', () => {
       ],
       ['PATCH', '/v1/tasks/x', undefined, {}, 405, /use GET or DELETE/],
       ['POST', '/v1/members/ghost:drain', undefined, {}, 404, /member ghost not found/],
+      ['POST', '/v1/tasks', undefined, { raw: '' }, 400, /request body is empty; send a JSON/],
     ];
     for (const [method, path, body, init, status, error] of cases) {
       const answer = await http(base, method, path, body, init);
@@ -194,6 +195,17 @@ describe('HTTP API', () => {
       expect(String(answer.body['error'])).toMatch(error);
     }
     expect((await http(base, 'PUT', '/v1/tasks')).headers.get('allow')).toBe('GET, POST');
+    // A route that takes no body takes an empty one with a JSON content type, as curl
+    // sends it with -H but no -d.
+    const json = ['-X', 'POST', '-H', 'content-type: application/json'];
+    await http(base, 'POST', '/v1/tasks', { id: 'later', payload: '1', delayMs: 600_000 });
+    expect(await curl([...json, `${base}/v1/tasks/later:cancel`])).toMatchObject({
+      status: 200,
+      body: { id: 'later', status: 'TASK_STATUS_CANCELLED' },
+    });
+    expect((await curl(['-X', 'DELETE', ...json.slice(2), `${base}/v1/tasks/later`])).status).toBe(
+      200,
+    );
     // Nothing but the first task was made.
     const all = await http(base, 'GET', '/v1/tasks');
     expect((all.body['tasks'] as { id: string }[]).map((t) => t.id)).toEqual(['x']);

@@ -52,11 +52,11 @@ export function findDuplicateKey(text: string): string | undefined {
 /**
  * Reads a body as JSON: valid UTF-8, no key twice, then Fastify's own parser (which also
  * refuses `__proto__` and `constructor.prototype` keys). An empty body is `undefined` when
- * `emptyIsUndefined`, else Fastify's "empty body" error.
+ * `emptyIsUndefined` says so for the request, else Fastify's "empty body" error.
  */
 export function jsonBodyParser(
   app: FastifyInstance,
-  options: { emptyIsUndefined: boolean },
+  options: { emptyIsUndefined: boolean | ((request: FastifyRequest) => boolean) },
 ): (
   request: FastifyRequest,
   body: Buffer,
@@ -71,7 +71,10 @@ export function jsonBodyParser(
       done(badRequest('request body is not valid UTF-8'));
       return;
     }
-    if (options.emptyIsUndefined && text.trim() === '') {
+    const { emptyIsUndefined } = options;
+    const emptyAllowed =
+      typeof emptyIsUndefined === 'function' ? emptyIsUndefined(request) : emptyIsUndefined;
+    if (emptyAllowed && text.trim() === '') {
       done(null, undefined);
       return;
     }

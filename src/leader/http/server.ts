@@ -201,7 +201,9 @@ function acceptOnlyJson(app: FastifyInstance): void {
   app.addContentTypeParser(
     'application/json',
     { parseAs: 'buffer' },
-    jsonBodyParser(app, { emptyIsUndefined: false }),
+    // A route that takes no body (an action: `:pause`, `:cancel`, DELETE) takes an empty
+    // one with a JSON content type too, as `curl -X POST -H 'content-type: ...'` sends it.
+    jsonBodyParser(app, { emptyIsUndefined: (request) => !request.routeOptions.schema?.body }),
   );
 }
 
