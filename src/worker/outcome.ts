@@ -29,15 +29,26 @@ export interface OutcomeContext {
 }
 
 /**
- * A handler returned `value`. A string is the result; anything else means no result. A
- * result over the limit fails the task at once (a retry would return the same), keeping
- * its head with a marker: a silently cut result would look whole to whoever parses it.
+ * A handler returned `value`. A string is the result; undefined or null, no result; any
+ * other value (a JavaScript handler returning an object, say) its JSON, or, if it has
+ * none, a failure that says so rather than a silently empty result. A result over the
+ * limit fails the task at once (a retry would return the same), keeping its head with a
+ * marker: a silently cut result would look whole to whoever parses it.
  */
 export function returnedOutcome(ctx: OutcomeContext, value: unknown): AttemptOutcome {
   const base = { id: ctx.id, attempt: ctx.attempt };
-  if (typeof value !== 'string') return base;
-  const bounded = boundResult(value, ctx.resultLimitBytes);
-  if (bounded.cutFromBytes === undefined) return { ...base, result: value };
+  if (value === undefined || value === null) return base;
+  const text = typeof value === 'string' ? value : asJson(value);
+  if (text === undefined) {
+    const what = typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+    return {
+      ...base,
+      error: `the handler returned ${what} that cannot be written as JSON; return a string`,
+      permanent: true,
+    };
+  }
+  const bounded = boundResult(text, ctx.resultLimitBytes);
+  if (bounded.cutFromBytes === undefined) return { ...base, result: text };
   return {
     ...base,
     result: bounded.text,
@@ -46,6 +57,16 @@ export function returnedOutcome(ctx: OutcomeContext, value: unknown): AttemptOut
       `${ctx.resultLimitBytes} (--result-limit-bytes); its first bytes are kept`,
     permanent: true,
   };
+}
+
+/** A value as JSON text, or undefined if it has none (a function, a cycle, a BigInt). */
+function asJson(value: unknown): string | undefined {
+  try {
+    const text: unknown = JSON.stringify(value);
+    return typeof text === 'string' ? text : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -180,6 +180,8 @@ function checkOptions(options: WorkerOptions): {
 } {
   const handlers = new Map(Object.entries(options.handlers));
   if (handlers.size === 0) throw new Error('createWorker needs at least one handler');
+  if (options.leaders !== undefined && !options.leaders.some((a) => a.trim() !== ''))
+    throw new Error('leaders must name at least one leader address (host:port)');
   const slots = options.slots ?? 4;
   if (!Number.isInteger(slots) || slots < 1)
     throw new Error(`slots must be a positive integer, got ${slots}`);

@@ -11,10 +11,29 @@ import { PermanentTaskError, TaskError, TaskStoppedError } from '../../../src/wo
 const ctx = { id: 't', attempt: 2, resultLimitBytes: 10 };
 
 describe('returnedOutcome', () => {
-  it('reports a string as the result, anything else as no result', () => {
+  it('reports a string as the result, nothing as no result, any other value as its JSON', () => {
+    const wide = { ...ctx, resultLimitBytes: 100 };
     expect(returnedOutcome(ctx, 'done')).toEqual({ id: 't', attempt: 2, result: 'done' });
     expect(returnedOutcome(ctx, undefined)).toEqual({ id: 't', attempt: 2 });
-    expect(returnedOutcome(ctx, { big: 'object' })).toEqual({ id: 't', attempt: 2 });
+    expect(returnedOutcome(ctx, null)).toEqual({ id: 't', attempt: 2 });
+    expect(returnedOutcome(wide, { n: 1 })).toEqual({ id: 't', attempt: 2, result: '{"n":1}' });
+    expect(returnedOutcome(wide, 42).result).toBe('42');
+    expect(returnedOutcome(wide, false).result).toBe('false');
+    // No JSON: a failure that says what to do, never a silently empty result.
+    const cycle: Record<string, unknown> = {};
+    cycle['self'] = cycle;
+    for (const [value, what] of [
+      [cycle, 'an object'],
+      [10n, 'a bigint'],
+      [() => 1, 'a function'],
+    ] as const) {
+      expect(returnedOutcome(wide, value)).toEqual({
+        id: 't',
+        attempt: 2,
+        error: `the handler returned ${what} that cannot be written as JSON; return a string`,
+        permanent: true,
+      });
+    }
   });
 
   it('takes a result of exactly the limit, and fails one byte over it for good', () => {

@@ -7,6 +7,8 @@ describe('createWorker', () => {
   // Invalid options throw before anything starts: no logger, no channel, no timer.
   it.each([
     [{ handlers: {} }, 'createWorker needs at least one handler'],
+    [{ handlers, leaders: [] }, 'leaders must name at least one leader address (host:port)'],
+    [{ handlers, leaders: [' '] }, 'leaders must name at least one leader address (host:port)'],
     [{ handlers, slots: 0 }, 'slots must be a positive integer, got 0'],
     [{ handlers, slots: 1.5 }, 'slots must be a positive integer, got 1.5'],
     [{ handlers, resultLimitBytes: 0 }, 'resultLimitBytes must be a positive integer, got 0'],
