@@ -90,7 +90,7 @@ describe.skipIf(skipBrowser)('web dashboard in Chromium', () => {
     expect(errors).toEqual([]);
   });
 
-  it('cancels a running task and drains a member, both seen live', async () => {
+  it('cancels a running task, drains a member and undrains it, all seen live', async () => {
     const { address, http } = await cluster().startLeader();
     await cluster().startWorker(address, 'w1', ['--slots', '1']);
     const id = await clients(address).schedule({ id: 'long', payload: '60000', kind: 'demo' });
@@ -116,6 +116,15 @@ describe.skipIf(skipBrowser)('web dashboard in Chromium', () => {
       .poll(() => page.locator('.stats').textContent(), { timeout: UI_MS })
       .toMatch(/0 running.*0 members alive.*0\/0 slots free/);
     await shot(page, 'members-drained');
+    // Undrain: one step, and the member takes work again.
+    await page.locator('tr[data-member="w1"] button', { hasText: 'Undrain' }).click();
+    await page
+      .locator('tr[data-member="w1"] .badge', { hasText: 'alive' })
+      .waitFor({ timeout: UI_MS });
+    await page.locator('.notice', { hasText: 'undrained w1' }).waitFor();
+    await expect
+      .poll(() => page.locator('.stats').textContent(), { timeout: UI_MS })
+      .toMatch(/1 members? alive.*1\/1 slots free/);
     expect(errors).toEqual([]);
   });
 

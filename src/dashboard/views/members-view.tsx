@@ -7,7 +7,7 @@ import { messageOf, useNotice } from '../notices.js';
 import { noWorkReason } from '../no-work-reason.js';
 import type { Member } from '../types.js';
 
-/** Members as the member watch shows them (snapshot, then every change), with drain. */
+/** Members as the member watch shows them (snapshot, then every change), with drain and undrain. */
 export function MembersView() {
   const notice = useNotice();
   const now = useNow();
@@ -31,6 +31,13 @@ export function MembersView() {
       () => notice('info', `draining ${id}: it takes no new work, what it runs finishes`),
       (err: unknown) => notice('error', `drain failed: ${messageOf(err)}`),
     );
+  // The leader refuses (409) to undrain a worker that drains on its own (it is leaving).
+  const undrain = (id: string) =>
+    api('POST', `/v1/members/${seg(id)}:undrain`).then(
+      () => notice('info', `undrained ${id}: it takes new work again`),
+      (err: unknown) => notice('error', `undrain failed: ${messageOf(err)}`),
+    );
+  const actions = { drain, undrain };
   const list = [...members.values()].sort((a, b) => a.member.id.localeCompare(b.member.id));
   return (
     <section>
@@ -59,7 +66,7 @@ export function MembersView() {
           </thead>
           <tbody>
             {list.map((seen) => (
-              <MemberRow seen={seen} now={now} onDrain={drain} key={seen.member.id} />
+              <MemberRow seen={seen} now={now} actions={actions} key={seen.member.id} />
             ))}
           </tbody>
         </table>
@@ -74,15 +81,13 @@ interface Seen {
   readonly receivedMs: number;
 }
 
-function MemberRow({
-  seen,
-  now,
-  onDrain,
-}: {
-  seen: Seen;
-  now: number;
-  onDrain: (id: string) => unknown;
-}) {
+/** What an operator can do to a member from its row. */
+interface MemberActions {
+  readonly drain: (id: string) => unknown;
+  readonly undrain: (id: string) => unknown;
+}
+
+function MemberRow({ seen, now, actions }: { seen: Seen; now: number; actions: MemberActions }) {
   const { member, receivedMs } = seen;
   const total = member.slotsTotal ?? 0;
   const used = total - (member.slotsFree ?? 0);
@@ -118,7 +123,11 @@ function MemberRow({
       </td>
       <td>
         {member.status === 'alive' || member.status === 'suspect' ? (
-          <DrainButton onDrain={() => onDrain(member.id)} />
+          <DrainButton onDrain={() => actions.drain(member.id)} />
+        ) : member.status === 'draining' ? (
+          <button type="button" onClick={() => actions.undrain(member.id)}>
+            Undrain
+          </button>
         ) : null}
       </td>
     </tr>
@@ -126,8 +135,8 @@ function MemberRow({
 }
 
 /**
- * Drain in two steps, as Delete is: a drained member gets no work until its worker process
- * is started again, so one stray tap must not do it.
+ * Drain in two steps, as Delete is: a drained member gets no new work and its running
+ * tasks finish, so one stray tap must not do it. (Undrain is one step: it only gives work.)
  */
 function DrainButton({ onDrain }: { onDrain: () => unknown }) {
   const [confirming, setConfirming] = useState(false);
