@@ -1,3 +1,4 @@
+import { status } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { FinishedAck, OutputChunk, RunningTask } from '../gen/cluster/v1/leader.js';
 import { attemptKey } from '../scheduler/task.js';
@@ -110,14 +111,22 @@ export class Outbox {
     return { output, reports: batch.send, more: this.pendingOutput.size > 0 || batch.more };
   }
 
-  /** The leader answered reports; a refusal (stale, say) is logged. */
+  /**
+   * The leader answered reports; a refusal is logged: at info when the attempt was no
+   * longer current (FAILED_PRECONDITION: it timed out, was cancelled or was given away,
+   * an everyday outcome the leader has recorded already), at warn otherwise.
+   */
   acknowledged(acks: readonly FinishedAck[]): void {
     for (const ack of acks) {
       if (this.reports.answered(ack.id, ack.attempt) && !ack.accepted) {
-        this.log.warn(
-          { taskId: ack.id, attempt: ack.attempt, code: ack.code, details: ack.reason },
-          'report refused',
-        );
+        const fields = {
+          taskId: ack.id,
+          attempt: ack.attempt,
+          code: ack.code,
+          details: ack.reason,
+        };
+        if (ack.code === status.FAILED_PRECONDITION) this.log.info(fields, 'report refused');
+        else this.log.warn(fields, 'report refused');
       }
     }
   }

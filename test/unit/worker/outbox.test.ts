@@ -45,8 +45,9 @@ describe('Outbox', () => {
     box.acknowledged([ack('ok', true), ack('stale', false), ack('unknown', false)]);
     await Promise.resolve();
     expect(answered.sort()).toEqual(['ok', 'stale']);
-    expect(lines.map((l) => [l.msg, l['taskId'], l['details']])).toEqual([
-      ['report refused', 'stale', 'stale attempt'],
+    // A stale attempt's refusal (FAILED_PRECONDITION) is everyday: info, not warn.
+    expect(lines.map((l) => [l.msg, l['taskId'], l['details'], l['level']])).toEqual([
+      ['report refused', 'stale', 'stale attempt', 30],
     ]);
     expect(box.take(2, 1).reports).toEqual([]);
   });
