@@ -13,6 +13,7 @@ import {
   type Task,
 } from '../gen/scheduler/v1/scheduler.js';
 import { leaderHint } from '../shared/leader-hint.js';
+import { connectionDetails, sentByLeader, unreachableHint } from '../shared/connection-details.js';
 import { LeaderRotation, leaderList } from './leader-rotation.js';
 import { taskDraft } from './task-draft.js';
 import { ScheduleTracer, type ScheduleSpan } from './schedule-tracer.js';
@@ -306,13 +307,27 @@ function routeAnswers(
   stream.on('error', (err: Error & { code?: status; details?: string }) =>
     fail(
       err.code ?? status.UNAVAILABLE,
-      `the schedule stream broke before the leader answered: ${err.details ?? err.message}`,
+      `the schedule stream broke before the leader answered: ${brokeBecause(err)}`,
       leaderHint(err),
     ),
   );
   stream.on('end', () =>
     fail(status.UNAVAILABLE, 'the leader ended the schedule stream before answering'),
   );
+}
+
+/**
+ * Why a stream broke, for a person: what grpc-js said and, when it could not reach or keep
+ * a leader there, what to check (most often, an HTTP port given as the leader's address).
+ */
+function brokeBecause(err: Error & { details?: string }): string {
+  const details = connectionDetails(err.details ?? err.message);
+  if (sentByLeader(err)) return details;
+  const hint = unreachableHint(details);
+  // The CLI's hints name its flags; the SDK's caller gave the address to createProducer.
+  return hint.endsWith('see --leader')
+    ? `${details} (${hint.replace('see --leader', "check createProducer's leader")})`
+    : details;
 }
 
 /** Client options that send the token on every call, if there is one. */

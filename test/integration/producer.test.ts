@@ -103,6 +103,20 @@ describe('SDK producer over ScheduleTaskStream', () => {
     }
   });
 
+  it("says what to check when the address is the leader's HTTP port", async () => {
+    const { http } = await cluster().startLeader();
+    const producer = createProducer({ leader: new URL(http).host, answerTimeoutMs: 5_000 });
+    try {
+      const refused = await producer.schedule({ id: 'x', payload: 'x' }).catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(ScheduleError);
+      expect((refused as ScheduleError).message).toMatch(
+        /Protocol error.*\(is that the leader's gRPC port, not its HTTP one\? check createProducer's leader\)/,
+      );
+    } finally {
+      await producer.close();
+    }
+  });
+
   it('fails calls in flight with UNAVAILABLE when the leader goes, and refuses after close', async () => {
     const { address, process: leader } = await cluster().startLeader();
     const producer = createProducer({ leader: address });
