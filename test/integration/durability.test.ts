@@ -22,6 +22,12 @@ const STORES: [string, (cluster: Cluster) => string[]][] = [
 
 afterAll(dropTestSchemas);
 
+/** The demo handler's progress lines, one per quarter of its work. */
+const EVERY_QUARTER = ['25%', '50%', '75%', '100%'];
+/** Matches the worker's log line for one quarter of the demo handler's work. */
+const progress = (p: string) => (l: LogLine) =>
+  l.msg === 'demo task working' && l['progress'] === p;
+
 describe.each(STORES)('durable task list (%s store)', (_name, freshStore) => {
   const { cluster, clients } = useCluster();
   /** A leader on the store; on PostgreSQL, once it holds the lease and serves. */
@@ -31,6 +37,24 @@ describe.each(STORES)('durable task list (%s store)', (_name, freshStore) => {
       await leader.process.waitForLine((l) => l.msg === 'leader active: took over');
     }
     return leader;
+  };
+  /**
+   * Starts a second leader on `store` at `port` and waits until task `chatty` (the demo
+   * handler) has completed there; returns the progress `drover logs chatty` shows, in order.
+   */
+  const progressAfterRestart = async (store: string[], port: string, timeoutMs: number) => {
+    const second = await startLeader([...store, '--listen', `127.0.0.1:${port}`], 'leader-2');
+    const api = clients(second.address);
+    await waitFor(
+      async () => (await api.task('chatty')).status === TaskStatus.TASK_STATUS_COMPLETED,
+      { timeoutMs, what: 'chatty completed' },
+    );
+    const logs = await drover('logs', 'chatty', '--leader', second.address);
+    expect(logs.code).toBe(0);
+    return logs.stdout
+      .split('\n')
+      .filter((l) => l.includes('demo task working'))
+      .map((l) => /"progress":"(\d+%)"/.exec(l)?.[1]);
   };
 
   it(`keeps every acknowledged task through ${CRASH_POINTS} SIGKILLs of the leader, each finished once`, async () => {
@@ -149,8 +173,6 @@ describe.each(STORES)('durable task list (%s store)', (_name, freshStore) => {
     await worker.waitForLine((l) => l.msg === 'task started' && l['taskId'] === 'chatty');
     first.process.kill('SIGKILL');
     await first.process.exited;
-    const progress = (p: string) => (l: LogLine) =>
-      l.msg === 'demo task working' && l['progress'] === p;
     await worker.waitForLine(progress('25%'), 10_000);
     // Written while there was no leader: its stream had closed before.
     const lines = worker.lines.map((l) => l.msg);
@@ -159,21 +181,7 @@ describe.each(STORES)('durable task list (%s store)', (_name, freshStore) => {
       lines.indexOf('demo task working'),
     );
 
-    const second = await startLeader([...store, '--listen', `127.0.0.1:${port}`], 'leader-2');
-    const api2 = clients(second.address);
-    await waitFor(
-      async () => (await api2.task('chatty')).status === TaskStatus.TASK_STATUS_COMPLETED,
-      { timeoutMs: 20_000, what: 'chatty completed' },
-    );
-    const logs = await drover('logs', 'chatty', '--leader', second.address);
-    expect(logs.code).toBe(0);
-    const said = logs.stdout.split('\n').filter((l) => l.includes('demo task working'));
-    expect(said.map((l) => /"progress":"(\d+%)"/.exec(l)?.[1])).toEqual([
-      '25%',
-      '50%',
-      '75%',
-      '100%',
-    ]);
+    expect(await progressAfterRestart(store, port, 20_000)).toEqual(EVERY_QUARTER);
   }, 40_000);
 
   it('keeps what a task wrote to a leader that froze before saving it: the worker sends it again', async () => {
@@ -188,8 +196,6 @@ describe.each(STORES)('durable task list (%s store)', (_name, freshStore) => {
     await api.schedule({ id: 'chatty', payload: '8000' });
     await worker.waitForLine((l) => l.msg === 'task started' && l['taskId'] === 'chatty');
     first.process.kill('SIGSTOP');
-    const progress = (p: string) => (l: LogLine) =>
-      l.msg === 'demo task working' && l['progress'] === p;
     await worker.waitForLine(progress('25%'), 10_000);
     await worker.waitForLine((l) => l.msg === 'heartbeat stream closed', 10_000);
     // The 25% line went up the stream to the frozen leader, which never saved it.
@@ -200,22 +206,8 @@ describe.each(STORES)('durable task list (%s store)', (_name, freshStore) => {
     first.process.kill('SIGKILL');
     await first.process.exited;
 
-    const second = await startLeader([...store, '--listen', `127.0.0.1:${port}`], 'leader-2');
-    const api2 = clients(second.address);
-    await waitFor(
-      async () => (await api2.task('chatty')).status === TaskStatus.TASK_STATUS_COMPLETED,
-      { timeoutMs: 30_000, what: 'chatty completed' },
-    );
-    const logs = await drover('logs', 'chatty', '--leader', second.address);
-    expect(logs.code).toBe(0);
-    const said = logs.stdout.split('\n').filter((l) => l.includes('demo task working'));
     // Each line once: what the first leader had saved is not kept twice.
-    expect(said.map((l) => /"progress":"(\d+%)"/.exec(l)?.[1])).toEqual([
-      '25%',
-      '50%',
-      '75%',
-      '100%',
-    ]);
+    expect(await progressAfterRestart(store, port, 30_000)).toEqual(EVERY_QUARTER);
   }, 60_000);
 
   it('requeues a running task whose worker never comes back, as a new attempt', async () => {
