@@ -154,7 +154,7 @@ export class Coordinator {
     const assertRunning = () => this.assertRunning();
     const commands = (this.commands = new TaskCommands({
       ...{ scheduler, members, commits, assignment, channels, feed, clock, ids, log, due },
-      ...{ assertRunning, tracer: deps.tracer },
+      ...{ assertRunning, tracer: deps.tracer, output },
     }));
     // The operators' controls: each a stored control, in force at once, watched.
     const controls = { scheduler, commits, assignment, events, clock, log, assertRunning };

@@ -32,7 +32,10 @@ export class OutputFeed {
 
   /**
    * Output a member sent for its attempts. Only the current attempt of a task that member
-   * runs is kept: a stale attempt's output is dropped, as its report would be refused. A
+   * runs is kept, or of one it was running when its stream broke (pending again, the
+   * attempt not ended: a new stream's first message brings that output before it
+   * re-attaches the attempt); a stale attempt's output is dropped, as its report would be
+   * refused. A
    * numbered piece is kept from where this log's count of its attempt has reached: a piece
    * sent again (a new stream after a lost leader) is not kept twice. Resolves once what was
    * kept is saved, after everything saved before it (the worker may then forget it).
@@ -41,10 +44,9 @@ export class OutputFeed {
     const stored: StoredOutput[] = [];
     for (const { taskId, attempt, stream, data, offset } of chunks) {
       const task = this.currentTask(taskId);
-      if (task?.status !== 'running' || task.attempt !== attempt || task.memberId !== memberId) {
-        continue;
-      }
+      if (!task || !runsOrRan(task, memberId, attempt)) continue;
       const fresh = offset === undefined ? data : this.unseen(taskId, attempt, offset, data);
+      if (offset !== undefined) this.deps.output.reached(taskId, attempt, offset + data.length);
       for (const chunk of this.deps.output.append(taskId, attempt, stream, fresh)) {
         this.deps.events.emitOutput(taskId, { kind: 'chunk', chunk });
         stored.push({ taskSeq: task.seq, chunk });
@@ -54,9 +56,10 @@ export class OutputFeed {
   }
 
   /**
-   * The part of a numbered piece this log does not hold yet. A piece past the count (some
-   * output between was lost, say with a leader that ran with no store) is kept whole: a
-   * gap is better than dropping what did arrive.
+   * The part of a numbered piece this log does not hold yet: what lies past the furthest
+   * the worker's numbering has reached here. A piece past it (output between was lost, say
+   * with a leader that ran with no store) is kept whole: a gap is better than dropping what
+   * did arrive.
    */
   private unseen(taskId: TaskId, attempt: number, offset: number, data: string): string {
     const held = this.deps.output.attemptChars(taskId, attempt);
@@ -87,4 +90,10 @@ export class OutputFeed {
       return undefined;
     }
   }
+}
+
+/** The member runs this attempt, or ran it until its stream broke and may re-attach it. */
+function runsOrRan(task: TaskRecord, memberId: MemberId, attempt: number): boolean {
+  if (task.attempt !== attempt || task.memberId !== memberId) return false;
+  return task.status === 'running' || (task.status === 'pending' && !task.attemptEnded);
 }

@@ -13,6 +13,7 @@ import type { DuePromotion } from './maintenance/due-promotion.js';
 import { isLive } from './membership/state.js';
 import type { NewTaskInput } from './views.js';
 import type { WorkChannels } from './work-channels.js';
+import type { TaskOutputLog } from '../scheduler/task-output.js';
 import type { ScheduleSpans, TaskTracer } from './tracing/task-tracer.js';
 
 /** What the task commands read and drive. */
@@ -32,6 +33,8 @@ export interface TaskCommandsDeps {
   readonly assertRunning: () => void;
   /** The tasks' spans, when the leader traces. */
   readonly tracer?: Pick<TaskTracer, 'startSchedule' | 'completed'> | undefined;
+  /** Tasks' output: a re-run task's is open again (not evicted as a finished task's). */
+  readonly output?: Pick<TaskOutputLog, 'reopen'> | undefined;
 }
 
 /**
@@ -235,6 +238,7 @@ export class TaskCommands {
         : scheduler.failedTasks(target.kind, MAX_RERUN).map((task) => task.id);
     const tasks = ids.map((id) => scheduler.rerun(id).task);
     if (tasks.length === 0) return tasks;
+    for (const task of tasks) this.deps.output?.reopen(task.id);
     const round = assignment.takeNowWith(nowMs, tasks);
     await this.deps.commits.save(round.saved);
     for (const task of tasks) {

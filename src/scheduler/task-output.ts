@@ -27,10 +27,12 @@ interface TaskLog {
   /** The attempt of the latest output kept, and how many of its characters came from the worker. */
   attempt: number;
   attemptChars: number;
+  /** How far the worker's numbering of that attempt's output has reached (since start-up). */
+  attemptReach: number;
 }
 
 function emptyLog(): TaskLog {
-  return { chunks: [], length: 0, truncated: false, attempt: 0, attemptChars: 0 };
+  return { chunks: [], length: 0, truncated: false, attempt: 0, attemptChars: 0, attemptReach: 0 };
 }
 
 /**
@@ -110,7 +112,26 @@ export class TaskOutputLog {
    */
   attemptChars(taskId: TaskId, attempt: number): number {
     const log = this.logs.get(taskId);
-    return log !== undefined && log.attempt === attempt ? log.attemptChars : 0;
+    if (log === undefined || log.attempt !== attempt) return 0;
+    // Past a gap the count falls behind the worker's numbering; the reach does not (it is
+    // in memory only: after a restart the count is what there is).
+    return Math.max(log.attemptChars, log.attemptReach);
+  }
+
+  /** The worker's numbering of `attempt`'s output has reached `end` (a piece arrived). */
+  reached(taskId: TaskId, attempt: number, end: number): void {
+    let log = this.logs.get(taskId);
+    if (!log) {
+      log = emptyLog();
+      this.logs.set(taskId, log);
+    }
+    countAttemptChars(log, attempt, 0);
+    log.attemptReach = Math.max(log.attemptReach, end);
+  }
+
+  /** A finished task runs again (a re-run): its output is no longer complete, nor evictable. */
+  reopen(taskId: TaskId): void {
+    this.finished.delete(taskId);
   }
 
   /** A task's output from `offset` on; empty for a task with none. */
@@ -173,6 +194,7 @@ function countAttemptChars(log: TaskLog, attempt: number, chars: number): void {
   if (log.attempt !== attempt) {
     log.attempt = attempt;
     log.attemptChars = 0;
+    log.attemptReach = 0;
   }
   log.attemptChars += chars;
 }

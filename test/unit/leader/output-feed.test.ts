@@ -16,7 +16,7 @@ async function setup() {
     getTask: (id) => parts.scheduler.get(id),
     ...{ output: parts.output, events: parts.events, commits: parts.commits },
   });
-  parts.worker('a');
+  const wa = parts.worker('a');
   const [task] = await parts.enqueue({});
   await parts.timers.settle();
   const wb = parts.worker('b');
@@ -32,7 +32,7 @@ async function setup() {
       .read(task!.id, 0)
       .map((c) => c.data)
       .join('');
-  return { ...parts, feed, task: task!, wb, chunk, followed, follow, text };
+  return { ...parts, feed, task: task!, wa, wb, chunk, followed, follow, text };
 }
 
 describe('OutputFeed.append', () => {
@@ -79,6 +79,23 @@ describe('OutputFeed.append', () => {
     // A piece past the count (output lost between) is kept whole; unnumbered ones always.
     await feed.append(a, [at('later', 20), chunk('plain'), chunk('plain')]);
     expect(text()).toBe('hello world!?laterplainplain');
+  });
+
+  it('keeps output of an attempt whose stream broke, sent before the attempt is re-attached', async () => {
+    const { feed, members, wa, task, chunk, text } = await setup();
+    members.closeStream(a, wa.streamId, 'connection reset'); // pending again, attempt kept
+    expect([task.status, task.memberId, task.attemptEnded]).toEqual(['pending', a, false]);
+    await feed.append(a, [{ ...chunk('written while away'), offset: 0 }]);
+    expect(text()).toBe('written while away');
+  });
+
+  it('keeps a piece past a gap once, however often it comes again', async () => {
+    const { feed, chunk, text } = await setup();
+    const at = (data: string, offset: number) => ({ ...chunk(data), offset });
+    await feed.append(a, [at('one ', 0), at('three', 8)]); // 'two ' (4-8) never came
+    await feed.append(a, [at('three', 8)]);
+    await feed.append(a, [at('three', 8), at('!', 13)]);
+    expect(text()).toBe('one three!');
   });
 
   it('resolves once what it kept is saved, and with nothing kept once earlier writes landed', async () => {

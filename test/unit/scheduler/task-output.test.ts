@@ -72,4 +72,14 @@ describe('TaskOutputLog', () => {
     cut.append(t('a'), 1, 'stdout', 'abcdef');
     expect(cut.attemptChars(t('a'), 1)).toBe(4);
   });
+
+  it("keeps a re-run task's output once reopened: it is no longer evicted as finished", () => {
+    const log = new TaskOutputLog({ perTaskChars: 10, totalChars: 20 });
+    log.append(t('rerun'), 1, 'stdout', 'x'.repeat(10));
+    log.markFinished(t('rerun'));
+    log.reopen(t('rerun'));
+    log.append(t('other'), 1, 'stdout', 'y'.repeat(10));
+    log.append(t('third'), 1, 'stdout', 'z'.repeat(5)); // no room, and nothing to evict
+    expect(text(log, 'rerun')).toBe('x'.repeat(10));
+  });
 });

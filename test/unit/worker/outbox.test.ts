@@ -52,6 +52,19 @@ describe('Outbox', () => {
     expect(box.take(2, 1).reports).toEqual([]);
   });
 
+  it("keeps sent output until its stream says it is saved; an older stream's word counts for nothing", () => {
+    const { box } = outbox();
+    box.streamOpened(1, true);
+    box.output('a', 1, 'stdout', 'first');
+    expect(box.take(1, 1).output.map((c) => c.data)).toEqual(['first']);
+    box.streamOpened(2, true); // the stream broke before the leader said it saved it
+    box.outputSaved(1, 1); // a late answer from the old stream: not about this one's message 1
+    expect(box.take(2, 1).output.map((c) => [c.data, c.offset])).toEqual([['first', 0]]);
+    box.outputSaved(2, 1);
+    box.streamOpened(3, true);
+    expect(box.take(3, 1).output).toEqual([]);
+  });
+
   it('logs a report given up on after its last send', () => {
     const { box, lines } = outbox(new ReportBook(1));
     void box.report(outcome('lost'));
