@@ -35,10 +35,10 @@ export class OutputFeed {
    * runs is kept, or of one it was running when its stream broke (pending again, the
    * attempt not ended: a new stream's first message brings that output before it
    * re-attaches the attempt); a stale attempt's output is dropped, as its report would be
-   * refused. A
-   * numbered piece is kept from where this log's count of its attempt has reached: a piece
-   * sent again (a new stream after a lost leader) is not kept twice. Resolves once what was
-   * kept is saved, after everything saved before it (the worker may then forget it).
+   * refused. A numbered piece is kept from where the worker's numbering of its attempt has
+   * reached here (see unseen): a piece sent again (a new stream after a lost leader) is not
+   * kept twice. Resolves once what was kept is saved, after everything saved before it (the
+   * worker may then forget it).
    */
   append(memberId: MemberId, chunks: readonly OutputInput[]): Promise<void> {
     const stored: StoredOutput[] = [];

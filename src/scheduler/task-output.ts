@@ -59,11 +59,7 @@ export class TaskOutputLog {
    */
   append(taskId: TaskId, attempt: number, stream: string, data: string): OutputChunk[] {
     if (data.length === 0) return [];
-    let log = this.logs.get(taskId);
-    if (!log) {
-      log = emptyLog();
-      this.logs.set(taskId, log);
-    }
+    const log = this.logOf(taskId);
     if (log.truncated) return [];
     this.makeRoom(Math.min(data.length, this.limits.perTaskChars - log.length), taskId);
     const taskRoom = this.limits.perTaskChars - log.length;
@@ -90,11 +86,7 @@ export class TaskOutputLog {
    * is evicted first if the total limit is now smaller than what was kept.
    */
   restore(taskId: TaskId, chunk: OutputChunk, finished: boolean): void {
-    let log = this.logs.get(taskId);
-    if (!log) {
-      log = emptyLog();
-      this.logs.set(taskId, log);
-    }
+    const log = this.logOf(taskId);
     if (chunk.offset !== log.length) return; // a gap: keep what is whole
     this.makeRoom(chunk.data.length, taskId);
     log.chunks.push(chunk);
@@ -106,9 +98,10 @@ export class TaskOutputLog {
   }
 
   /**
-   * Characters of `attempt`'s output this log holds as the worker sent them (markers the
-   * leader wrote not counted): where the worker's numbering of that attempt's output
-   * (OutputChunk.offset) has reached here, so a chunk sent again is recognised.
+   * Where the worker's numbering of `attempt`'s output (OutputChunk.offset) has reached
+   * here, so a chunk sent again is recognised: the furthest a numbered piece reached since
+   * start-up, or, after a restart, the characters this log holds as the worker sent them
+   * (markers the leader wrote not counted).
    */
   attemptChars(taskId: TaskId, attempt: number): number {
     const log = this.logs.get(taskId);
@@ -120,11 +113,7 @@ export class TaskOutputLog {
 
   /** The worker's numbering of `attempt`'s output has reached `end` (a piece arrived). */
   reached(taskId: TaskId, attempt: number, end: number): void {
-    let log = this.logs.get(taskId);
-    if (!log) {
-      log = emptyLog();
-      this.logs.set(taskId, log);
-    }
+    const log = this.logOf(taskId);
     countAttemptChars(log, attempt, 0);
     log.attemptReach = Math.max(log.attemptReach, end);
   }
@@ -166,6 +155,16 @@ export class TaskOutputLog {
       if (this.totalChars + chars <= this.limits.totalChars) return;
       if (id !== keep) this.forget(id);
     }
+  }
+
+  /** A task's log, made empty if it has none yet. */
+  private logOf(taskId: TaskId): TaskLog {
+    let log = this.logs.get(taskId);
+    if (!log) {
+      log = emptyLog();
+      this.logs.set(taskId, log);
+    }
+    return log;
   }
 
   private push(
