@@ -59,6 +59,12 @@ describe('drover CLI', () => {
     expect(
       (JSON.parse(pendingOnly.stdout) as { tasks: { id: string }[] }).tasks.map((t) => t.id),
     ).toEqual([queuedId]);
+    // 'failed' is read as error (none here), and a listing cut by --limit says how to see
+    // the latest, since it starts from the oldest.
+    const failed = await drover('tasks', ...L, '--status', 'failed');
+    expect(failed).toMatchObject({ code: 0, stdout: 'no tasks\n' });
+    const cut = await drover('tasks', ...L, '--limit', '1');
+    expect(cut.stdout).toMatch(/\n\(more: --page-token \S+; --newest-first for the latest\)\n$/);
 
     expect(await drover('cancel', ...L, 'long')).toMatchObject({
       code: 0,

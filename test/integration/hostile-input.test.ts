@@ -176,7 +176,7 @@ describe('hostile input to the leader', () => {
       status: 400,
       body: {
         error:
-          'unknown task status "0": use scheduled, pending, running, completed, cancelled, error (or TASK_STATUS_PENDING and so on)',
+          'unknown task status "0": use scheduled, pending, running, completed, cancelled, error (or failed for error, or TASK_STATUS_PENDING and so on)',
       },
     });
   });

@@ -101,12 +101,22 @@ describe('HTTP API', () => {
     const cancelled = await http(base, 'POST', '/v1/tasks/p1:cancel');
     expect(cancelled).toMatchObject({
       status: 200,
-      body: { id: 'p1', status: 'TASK_STATUS_CANCELLED' },
+      body: { id: 'p1', status: 'TASK_STATUS_CANCELLED', stopSent: false, alreadyCancelled: false },
+    });
+    // A repeated cancel (a retry after a timeout) says it changed nothing.
+    expect(await http(base, 'POST', '/v1/tasks/p1:cancel')).toMatchObject({
+      status: 200,
+      body: { id: 'p1', status: 'TASK_STATUS_CANCELLED', alreadyCancelled: true },
     });
     const onlyCancelled = await http(base, 'GET', '/v1/tasks?status=cancelled');
     expect((onlyCancelled.body['tasks'] as { id: string }[]).map((t) => t.id)).toEqual(['p1']);
     const byEnum = await http(base, 'GET', '/v1/tasks?status=TASK_STATUS_CANCELLED');
     expect(byEnum.body['tasks']).toEqual(onlyCancelled.body['tasks']);
+    // US spelling, and the proto's snake_case names for query parameters, as for bodies.
+    const canceled = await http(base, 'GET', '/v1/tasks?status=canceled&page_size=5');
+    expect(canceled.body['tasks']).toEqual(onlyCancelled.body['tasks']);
+    const snakeFirst = await http(base, 'GET', '/v1/tasks?newest_first=true&page_size=1');
+    expect((snakeFirst.body['tasks'] as { id: string }[]).map((t) => t.id)).toEqual(['p2']);
 
     // DELETE forgets a finished task; an open one must be cancelled first.
     expect(await http(base, 'DELETE', '/v1/tasks/p0')).toMatchObject({

@@ -14,9 +14,9 @@ import {
   type LeaderClients,
 } from '../client.js';
 import { boundedIntOption, UINT32_MAX } from '../int-option.js';
+import { statusAlias, STATUS_WORDS } from '../../shared/status-words.js';
 import { formatAge, print, printJson, printTable, truncate } from '../output.js';
 
-const STATUSES = ['scheduled', 'pending', 'running', 'completed', 'cancelled', 'error'] as const;
 
 /** `drover tasks`' options, as commander parses them. */
 type TasksOptions = ClientOptions & {
@@ -34,7 +34,10 @@ export function registerTasks(program: Command): void {
     program
       .command('tasks')
       .description('list tasks in the order they were scheduled (or newest first)')
-      .addOption(new Option('--status <status>', 'only tasks in this status').choices(STATUSES))
+      .addOption(
+        new Option('--status <status>', 'only tasks in this status (failed: error)')
+          .choices([...STATUS_WORDS, 'failed', 'canceled']),
+      )
       .option('--member <id>', 'only tasks that run or ran on this member')
       .option('--kind <kind>', 'only tasks of this kind')
       .option('--newest-first', 'the most recently scheduled task first')
@@ -55,7 +58,11 @@ export function registerTasks(program: Command): void {
       }
       if (tasks.length === 0) return print('no tasks');
       printTasks(tasks);
-      if (pageToken !== '') print(`(more: --page-token ${pageToken})`);
+      if (pageToken === '') return;
+      // Oldest first is GetTasks' order (go-work's); someone looking for what just ran is
+      // told how to see it instead of paging through the backlog.
+      const latest = options.newestFirst === true ? '' : '; --newest-first for the latest';
+      print(`(more: --page-token ${pageToken}${latest})`);
     }),
   );
 }
@@ -114,5 +121,5 @@ export function shortStatus(status: TaskStatus | undefined, runAt?: Date): strin
 
 function statusFromFlag(flag: string | undefined): TaskStatus {
   if (flag === undefined) return TaskStatus.TASK_STATUS_UNSPECIFIED;
-  return TaskStatus[`TASK_STATUS_${flag.toUpperCase()}` as keyof typeof TaskStatus];
+  return TaskStatus[`TASK_STATUS_${statusAlias(flag).toUpperCase()}` as keyof typeof TaskStatus];
 }

@@ -10,7 +10,8 @@ type ParsedQuery = Record<string, string | string[]> & { [BAD_PARAMETER]?: strin
  * Parses a query string exactly: `%FF` and other percent-encodings that are not UTF-8 are
  * marked, not turned into U+FFFD as the default parser does, so the request can be refused.
  * A parser that threw would take the process down (it runs inside the router), hence the
- * mark. Repeated keys give arrays, as the default parser's do.
+ * mark. Repeated keys give arrays, as the default parser's do; snake_case keys are read
+ * as their camelCase names.
  */
 export function parseQueryStrictly(text: string): ParsedQuery {
   const query: ParsedQuery = Object.create(null) as ParsedQuery;
@@ -28,10 +29,19 @@ export function parseQueryStrictly(text: string): ParsedQuery {
       query[BAD_PARAMETER] ??= rawKey;
       continue;
     }
+    key = camelCase(key);
     const seen = query[key];
     query[key] = seen === undefined ? value : [...[seen].flat(), value];
   }
   return query;
+}
+
+/**
+ * `member_id` read as `memberId`: the API's names are the proto JSON mapping's, which
+ * accepts both spellings in bodies (so does drover's), and query parameters follow suit.
+ */
+function camelCase(key: string): string {
+  return key.includes('_') ? key.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase()) : key;
 }
 
 /** Refuses (400) a request whose query held a parameter marked by parseQueryStrictly. */

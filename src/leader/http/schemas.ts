@@ -1,3 +1,4 @@
+import { statusAlias, STATUS_WORDS } from '../../shared/status-words.js';
 import { Member } from '../../gen/cluster/v1/leader.js';
 import { Task } from '../../gen/scheduler/v1/scheduler.js';
 import { taskToWire } from '../grpc/task-wire.js';
@@ -184,18 +185,16 @@ export const ID_PARAMS = {
   required: ['id'],
 } as const;
 
-const STATUS_NAMES = ['scheduled', 'pending', 'running', 'completed', 'cancelled', 'error'];
-
 /**
  * A status as a query parameter: `pending` or the enum name `TASK_STATUS_PENDING`, both
- * read as the enum name; anything else is a 400 that lists what is accepted.
+ * read as the enum name (`failed` as error, `canceled` as cancelled); anything else is a 400 that lists what is accepted.
  */
 export function statusQueryParam(value: string | undefined): string | undefined {
   if (value === undefined || value === '') return undefined;
-  const name = value.toLowerCase().replace(/^task_status_/, '');
-  if (!STATUS_NAMES.includes(name)) {
+  const name = statusAlias(value.toLowerCase().replace(/^task_status_/, ''));
+  if (!(STATUS_WORDS as readonly string[]).includes(name)) {
     throw new InvalidArgumentError(
-      `unknown task status ${echo(value)}: use ${STATUS_NAMES.join(', ')} (or TASK_STATUS_PENDING and so on)`,
+      `unknown task status ${echo(value)}: use ${STATUS_WORDS.join(', ')} (or failed for error, or TASK_STATUS_PENDING and so on)`,
     );
   }
   return `TASK_STATUS_${name.toUpperCase()}`;

@@ -40,6 +40,19 @@ const LIST_QUERY = {
   },
 } as const;
 
+/** A task after POST :cancel: the task's fields and CancelTaskResponse's two flags. */
+const CANCELLED_TASK_SCHEMA = {
+  ...TASK_SCHEMA,
+  properties: {
+    ...TASK_SCHEMA.properties,
+    stopSent: { type: 'boolean', description: "this call told the task's worker to stop it" },
+    alreadyCancelled: {
+      type: 'boolean',
+      description: 'the task was cancelled before this call, which changed nothing',
+    },
+  },
+} as const;
+
 /** /v1/tasks: schedule, list, get, cancel and delete, over the coordinator. */
 export function registerTaskRoutes(app: FastifyInstance, coordinator: LeaderApi): void {
   registerScheduleTask(app, coordinator);
@@ -163,14 +176,25 @@ function registerTaskById(app: FastifyInstance, coordinator: LeaderApi): void {
     {
       schema: {
         summary: 'Cancel a pending task or stop a running one (CancelTask)',
+        description:
+          'The task as it is after the cancel, with stopSent (its worker was told to stop ' +
+          'it) and alreadyCancelled (it was cancelled before: nothing changed)',
         params: ID_PARAMS,
-        response: { 200: TASK_SCHEMA, '4xx': ERROR_SCHEMA, '5xx': ERROR_SCHEMA },
+        response: { 200: CANCELLED_TASK_SCHEMA, '4xx': ERROR_SCHEMA, '5xx': ERROR_SCHEMA },
       },
     },
-    async (request) =>
-      taskJson(
-        (await coordinator.cancelTask(taskIdFromWire((request.params as { id: string }).id))).task,
-      ),
+    async (request) => {
+      const outcome = await coordinator.cancelTask(
+        taskIdFromWire((request.params as { id: string }).id),
+      );
+      // CancelTaskResponse's two flags beside the task's fields, so a repeated cancel (a
+      // retry after a timeout, say) can tell it changed nothing, as a gRPC caller can.
+      return {
+        ...(taskJson(outcome.task) as object),
+        stopSent: outcome.stopSent,
+        alreadyCancelled: outcome.alreadyCancelled,
+      };
+    },
   );
 
   app.delete(
