@@ -17,7 +17,6 @@ import { boundedIntOption, UINT32_MAX } from '../int-option.js';
 import { statusAlias, STATUS_WORDS } from '../../shared/status-words.js';
 import { formatAge, print, printJson, printTable, truncate } from '../output.js';
 
-
 /** `drover tasks`' options, as commander parses them. */
 type TasksOptions = ClientOptions & {
   status?: string;
@@ -35,8 +34,11 @@ export function registerTasks(program: Command): void {
       .command('tasks')
       .description('list tasks in the order they were scheduled (or newest first)')
       .addOption(
-        new Option('--status <status>', 'only tasks in this status (failed: error)')
-          .choices([...STATUS_WORDS, 'failed', 'canceled']),
+        new Option('--status <status>', 'only tasks in this status (failed: error)').choices([
+          ...STATUS_WORDS,
+          'failed',
+          'canceled',
+        ]),
       )
       .option('--member <id>', 'only tasks that run or ran on this member')
       .option('--kind <kind>', 'only tasks of this kind')
