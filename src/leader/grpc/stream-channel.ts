@@ -137,9 +137,10 @@ export class StreamChannel implements WorkChannel {
 
   close(reason: string): void {
     if (this.isEnded()) return;
-    // Acks still waiting for a message go with the last one: a worker whose accepted
-    // report is not acked sends it again to the next leader stream.
-    if (this.waitingAcks.length > 0) this.batch();
+    // Acks and saved output still waiting for a message go with the last one: a worker
+    // whose accepted report is not acked sends it again to the next leader stream, and
+    // output not acknowledged as saved too (the next leader keeps only what it lacks).
+    if (this.waitingAcks.length > 0 || this.savedSerial > this.sentSavedSerial) this.batch();
     this.flush();
     this.call.emit('error', { code: status.UNAVAILABLE, details: reason });
   }

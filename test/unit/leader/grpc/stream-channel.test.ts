@@ -91,6 +91,15 @@ describe('StreamChannel', () => {
     expect(emitted).toEqual([{ code: 14, details: 'leader stepping down' }]);
   });
 
+  it('says which output is saved with its last message when it closes the stream', () => {
+    const { written, call } = recordingCall();
+    (call as unknown as { emit: () => boolean }).emit = () => true;
+    const channel = new StreamChannel(call, () => false);
+    channel.outputSaved(4);
+    channel.close('leader stepping down');
+    expect(written.map((m) => m.outputSavedSerial)).toEqual([4]);
+  });
+
   it('writes nothing once the stream ended', async () => {
     const { written, call } = recordingCall();
     const channel = new StreamChannel(call, () => true);
