@@ -164,6 +164,13 @@ function leaderLogger(log: LeaderConfig['log']): Logger {
     info: (...args: unknown[]) => grpcLog.debug(args.map(String).join(' ')),
     debug: (...args: unknown[]) => grpcLog.debug(args.map(String).join(' ')),
   });
+  // Node prints process warnings (pg's note on what sslmode=require means, say) as bare
+  // lines on stderr, in the middle of a log that is otherwise one JSON object per line:
+  // they go into the log instead, once each, as Node prints them.
+  process.removeAllListeners('warning');
+  process.on('warning', (warning: Error & { code?: string }) =>
+    logger.warn({ warning: warning.name, code: warning.code }, warning.message),
+  );
   return logger;
 }
 

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { appendFileSync, chownSync, mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, chmodSync, chownSync, copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +20,7 @@ export class PrivatePostgres {
     readonly dir: string,
     readonly port: number,
     private readonly listen: string,
+    private readonly tls: boolean,
   ) {}
 
   /** Connection URL of its `postgres` database (trust auth), on `host`. */
@@ -30,17 +31,18 @@ export class PrivatePostgres {
   /**
    * initdb in a fresh directory, then start; resolves once it accepts connections. It
    * listens on loopback and on `network.listen` too, trusting clients from `network.trust`
-   * (a CIDR), for tests that reach it from a network namespace.
+   * (a CIDR), for tests that reach it from a network namespace. With `tls` (PEM files of a
+   * certificate and its key) it serves TLS (ssl = on) beside plaintext.
    */
-  static async create(network?: { listen: string; trust: string }): Promise<PrivatePostgres> {
+  static async create(
+    network?: { listen: string; trust: string },
+    tls?: { certFile: string; keyFile: string },
+  ): Promise<PrivatePostgres> {
     const dir = mkdtempSync(join(tmpdir(), 'drover-pg-'));
-    if (userInfo().uid === 0) {
-      const { stdout } = await run('id', ['-u', 'postgres']);
-      const { stdout: gid } = await run('id', ['-g', 'postgres']);
-      chownSync(dir, Number(stdout.trim()), Number(gid.trim()));
-    }
+    const owner = userInfo().uid === 0 ? await postgresUser() : undefined;
+    if (owner) chownSync(dir, owner.uid, owner.gid);
     const listen = ['127.0.0.1', ...(network ? [network.listen] : [])].join(',');
-    const server = new PrivatePostgres(dir, await freePort(), listen);
+    const server = new PrivatePostgres(dir, await freePort(), listen, tls !== undefined);
     await server.asPostgres(`${BIN}/initdb`, [
       '-D',
       join(dir, 'data'),
@@ -52,6 +54,18 @@ export class PrivatePostgres {
     ]);
     if (network) {
       appendFileSync(join(dir, 'data', 'pg_hba.conf'), `host all all ${network.trust} trust\n`);
+    }
+    if (tls) {
+      // The server refuses a key others may read, and must own both files.
+      for (const [from, to] of [
+        [tls.certFile, 'server.crt'],
+        [tls.keyFile, 'server.key'],
+      ] as const) {
+        const path = join(dir, 'data', to);
+        copyFileSync(from, path);
+        chmodSync(path, 0o600);
+        if (owner) chownSync(path, owner.uid, owner.gid);
+      }
     }
     await server.start();
     return server;
@@ -65,7 +79,8 @@ export class PrivatePostgres {
       '-l',
       join(this.dir, 'server.log'),
       '-o',
-      `-p ${this.port} -k ${this.dir} -c listen_addresses=${this.listen} -c fsync=off`,
+      `-p ${this.port} -k ${this.dir} -c listen_addresses=${this.listen} -c fsync=off` +
+        (this.tls ? ' -c ssl=on' : ''),
       '-w',
       '-t',
       '30',
@@ -101,6 +116,13 @@ export class PrivatePostgres {
       },
     );
   }
+}
+
+/** The `postgres` OS user's ids, who must own a server's files when tests run as root. */
+async function postgresUser(): Promise<{ uid: number; gid: number }> {
+  const { stdout: uid } = await run('id', ['-u', 'postgres']);
+  const { stdout: gid } = await run('id', ['-g', 'postgres']);
+  return { uid: Number(uid.trim()), gid: Number(gid.trim()) };
 }
 
 /** A loopback TCP port nothing listens on right now. */

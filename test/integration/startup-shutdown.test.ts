@@ -111,6 +111,17 @@ describe('leader start-up and shut-down', () => {
       1,
       'drover: PostgreSQL at postgres://postgres@127.0.0.1:5432/drover_no_such_db refused the connection: database "drover_no_such_db" does not exist (3D000)',
     ],
+    [
+      'TLS asked of a server without it (the shared one has ssl off)',
+      [
+        '--store',
+        'postgres',
+        '--database-url',
+        'postgres://postgres@127.0.0.1:5432/test?sslmode=verify-full',
+      ],
+      1,
+      'drover: cannot connect to PostgreSQL at postgres://postgres@127.0.0.1:5432/test?sslmode=verify-full: The server does not support SSL connections; remove sslmode from the URL, or turn ssl on in the server',
+    ],
   ])('refuses %s at start with one clear line', async (_what, args, exitCode, message) => {
     const leader = cluster().spawn('leader', ['leader', '--listen', '127.0.0.1:0', ...args]);
     const { code } = await within(leader.exited, 10_000, 'leader exit');

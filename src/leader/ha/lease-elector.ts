@@ -3,6 +3,7 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 import { errorMessage } from '../../shared/errors.js';
 import { migratePostgres, redactUrl } from '../../scheduler/store/postgres-store.js';
+import { pgConnectHint } from '../../scheduler/store/pg-connect-hint.js';
 import { electorSessionName, LeaseSql, type LeaderIdentity, type LeaderRow } from './lease-sql.js';
 import { LeaseTerm } from './lease-term.js';
 import type { ActiveLeader } from './leader-switch.js';
@@ -205,7 +206,8 @@ export class LeaseElector {
       await migratePostgres(client, schema);
     } catch (err) {
       await client.end().catch(() => {});
-      throw new Error(`cannot reach PostgreSQL at ${redactUrl(url)}: ${errorMessage(err)}`, {
+      const hint = pgConnectHint(err);
+      throw new Error(`cannot reach PostgreSQL at ${redactUrl(url)}: ${errorMessage(err)}${hint}`, {
         cause: err,
       });
     }

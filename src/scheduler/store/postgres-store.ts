@@ -10,6 +10,7 @@ import {
   type TaskStore,
 } from './store.js';
 import { booleanArray, numberArray, textArray } from './pg-arrays.js';
+import { pgConnectHint } from './pg-connect-hint.js';
 import { fromRow, type TaskRow } from './task-row.js';
 import { WriteGroup, type WriteBatch } from './write-group.js';
 
@@ -93,7 +94,7 @@ export class PostgresTaskStore implements TaskStore {
       throw new StoreOpenError(
         refused
           ? `PostgreSQL at ${where} refused the connection: ${messageOf(err)}`
-          : `cannot connect to PostgreSQL at ${where}: ${messageOf(err)}`,
+          : `cannot connect to PostgreSQL at ${where}: ${messageOf(err)}${pgConnectHint(err)}`,
         { cause: err },
       );
     }
