@@ -23,6 +23,11 @@ import { bearerInterceptor } from '../shared/bearer-token.js';
 import { chosenTracer } from '../shared/tracing/chosen-tracer.js';
 import { batcherFor, type RequestBatcher } from './request-batcher.js';
 import { SilenceWatch } from './silence-watch.js';
+import { resultOf } from './task-failed.js';
+import { waitForTaskEnd, type WaitLink, type WaitOptions } from './task-waiter.js';
+
+export { TaskFailedError } from './task-failed.js';
+export { TaskWaitError, type WaitOptions } from './task-waiter.js';
 
 /** Options of {@link createProducer}. */
 export interface ProducerOptions {
@@ -113,6 +118,15 @@ export interface Producer {
    * was held (`existing`: the id is the task holding it, and nothing was scheduled).
    */
   submit(task: TaskToSchedule): Promise<{ id: string; existing: boolean }>;
+  /**
+   * Waits for the task `id` to end, however long that takes and across a failover of the
+   * leader (see {@link waitForTaskEnd}); resolves with its result when it completed.
+   * Rejects with a {@link TaskFailedError} when it failed for good or was cancelled (the
+   * task as it ended is on the error), or a {@link TaskWaitError}: NOT_FOUND for no such
+   * task, UNAVAILABLE when no leader served the wait for `unservedMs` (30 s by default).
+   * `signal` stops the wait.
+   */
+  result(id: string, options?: WaitOptions): Promise<string>;
   /** Waits for answers in flight, then closes the connection. */
   close(): Promise<void>;
 }
@@ -140,10 +154,8 @@ export function createProducer(options: ProducerOptions): Producer {
   const pending = new Map<number, Pending>();
   let stream: Stream | undefined;
   let batcher: RequestBatcher | undefined;
-  let nextRequestId = 1;
-  let closed = false;
+  let [nextRequestId, closed] = [1, false];
   const tracer = scheduleTracer(options.tracing);
-
   const timeoutMs = options.answerTimeoutMs ?? DEFAULT_ANSWER_TIMEOUT_MS;
   let breakStream = (_code: status, _message: string, _hint?: string): void => undefined;
   const silence = new SilenceWatch(
@@ -192,6 +204,7 @@ export function createProducer(options: ProducerOptions): Producer {
   return {
     schedule: (task) => send(task, idOf),
     submit: (task) => send(task, outcomeOf),
+    result: (id, waitOptions) => awaitResult(leaders, closed, id, waitOptions),
     async close() {
       closed = true;
       batcher?.flush();
@@ -229,7 +242,7 @@ function followedLeaders(options: ProducerOptions) {
   const creds = options.credentials ?? grpcCredentials.createInsecure();
   const rotation = new LeaderRotation(leaderList(options.leader));
   let address = rotation.take();
-  const clientOptions = tokenOptions(options.token);
+  const clientOptions = { ...tokenOptions(options.token), ...KEEPALIVE };
   let client = new SchedulerServiceClient(address, creds, clientOptions);
   return {
     get client(): SchedulerServiceClient {
@@ -246,6 +259,28 @@ function followedLeaders(options: ProducerOptions) {
       client.close();
       address = next;
       client = new SchedulerServiceClient(address, creds, clientOptions);
+    },
+  };
+}
+
+/** result(): the task's end, on the producer's leaders, as its result or its failure. */
+function awaitResult(
+  leaders: ReturnType<typeof followedLeaders>,
+  closed: boolean,
+  id: string,
+  options: WaitOptions | undefined,
+): Promise<string> {
+  if (closed) return Promise.reject(closedError());
+  return waitForTaskEnd(waitLink(leaders), id, options).then(resultOf);
+}
+
+/** The producer's leaders as a task waiter moves over them. */
+function waitLink(leaders: ReturnType<typeof followedLeaders>): WaitLink {
+  return {
+    watch: (request) => leaders.client.watchTasks(request),
+    move: (hint) => leaders.move(hint),
+    get address() {
+      return leaders.address;
     },
   };
 }
@@ -329,6 +364,13 @@ function brokeBecause(err: Error & { details?: string }): string {
     ? `${details} (${hint.replace('see --leader', "check createProducer's leader")})`
     : details;
 }
+
+/**
+ * Pings a leader that has said nothing for 10 s: a frozen one (whose kernel still holds the
+ * connection open) then breaks a waiting result() watch with UNAVAILABLE after 5 s more,
+ * and the wait moves to the next leader. Within the leader's ping allowance (every 5 s).
+ */
+const KEEPALIVE = { 'grpc.keepalive_time_ms': 10_000, 'grpc.keepalive_timeout_ms': 5_000 };
 
 /** Client options that send the token on every call, if there is one. */
 function tokenOptions(token: string | undefined): { interceptors?: Interceptor[] } {

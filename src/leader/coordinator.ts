@@ -338,18 +338,20 @@ export class Coordinator {
 
   /**
    * Watches tasks: the listener is registered before the snapshot is taken, in the same
-   * turn, so no change falls between them. The snapshot is every task in creation order.
+   * turn, so no change falls between them. The snapshot is every task in creation order,
+   * or with `onlyId` that task alone (none if there is no such task).
    */
   watchTasks(
     listener: (event: TaskEvent) => void,
     withSnapshot = true,
+    onlyId?: TaskId,
   ): {
     snapshot: TaskRecord[];
     unsubscribe: () => void;
   } {
     this.assertRunning();
     const unsubscribe = this.events.onTask(listener);
-    return { snapshot: withSnapshot ? this.scheduler.all() : [], unsubscribe };
+    return { snapshot: withSnapshot ? this.scheduler.all(onlyId) : [], unsubscribe };
   }
 
   /** Watches members: registered before the snapshot, as for tasks. */

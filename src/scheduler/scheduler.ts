@@ -393,8 +393,9 @@ export class Scheduler {
     return this.index.list(query);
   }
 
-  /** Every task, in creation order (a watch's snapshot). */
-  all(): TaskRecord[] {
-    return this.index.all();
+  /** Every task in creation order, or only the one with `onlyId` (a watch's snapshot). */
+  all(onlyId?: TaskId): TaskRecord[] {
+    if (onlyId === undefined) return this.index.all();
+    return this.index.has(onlyId) ? [this.index.require(onlyId)] : [];
   }
 }

@@ -43,8 +43,16 @@ export function serveWatch<Req, M>(
   call: ServerWritableStream<Req, M>,
   source: WatchSource<M>,
   logger: Logger,
-  admission: WatchAdmission,
+  /** Read inside, so a standby's refusal (it has no watchers) goes out as a status. */
+  admissionOf: () => WatchAdmission,
 ): void {
+  let admission: WatchAdmission;
+  try {
+    admission = admissionOf();
+  } catch (err) {
+    call.emit('error', toGrpcStatus(err, logger));
+    return;
+  }
   let ended = false;
   let cleanup = (): void => {};
   const finish = (error?: { code: status; details: string }): void => {

@@ -116,6 +116,7 @@ describe('concurrency limits per key', () => {
       memberId: '',
       includeControls: true,
       kind: '',
+      id: '',
     });
     watch.on('data', (e: WatchTasksResponse) => events.push(e));
     watch.on('error', () => {});

@@ -130,6 +130,48 @@ describe('leader failover on PostgreSQL', () => {
     }
   }, 60_000);
 
+  it("watches follow the active leader: drover logs and watch through a standby, and a producer's result() across a SIGKILL", async () => {
+    const { first: active, second: standby } = await startPair(pgGroup());
+    await waitFor(
+      async () => (await refusal(standby.address)).leader === active.address || undefined,
+      { timeoutMs: 5_000, what: 'the standby naming the active leader' },
+    );
+    const both = `${active.address},${standby.address}`;
+    const worker = await cluster().startWorker(both, 'w1', ['--slots', '2']);
+    await clients(active.address).schedule({ id: 'long', payload: '2000' });
+    await worker.waitForLine((l) => l.msg === 'task started' && l['taskId'] === 'long');
+
+    // A standby refuses a watch with UNAVAILABLE naming the active leader (it was UNKNOWN,
+    // naming no one), so the CLI moves there before its first event.
+    const refused = await new Promise<ServiceError>((resolve) => {
+      const watch = clients(standby.address).scheduler.watchTasks({
+        status: TaskStatus.TASK_STATUS_UNSPECIFIED,
+        memberId: '',
+        includeControls: false,
+        kind: '',
+        id: 'long',
+      });
+      watch.on('data', () => {});
+      watch.on('error', resolve);
+    });
+    expect(refused.code).toBe(status.UNAVAILABLE);
+    expect(refused.metadata.get('drover-leader')[0]).toBe(active.address);
+    const standbyFirst = `${standby.address},${active.address}`;
+    expect(await drover('logs', '--leader', standbyFirst, 'long')).toMatchObject({ code: 0 });
+
+    // The producer is given the standby first too; its wait survives the active leader's
+    // SIGKILL: the watch moves to the leader that took over, where the task completes.
+    const producer = createProducer({ leader: [standby.address, active.address] });
+    try {
+      const waiting = producer.result('long');
+      active.process.kill('SIGKILL');
+      expect(await waiting).toBe('worked 2000 ms');
+      expect((await clients(standby.address).task('long')).attempt).toBe(1);
+    } finally {
+      await producer.close();
+    }
+  }, 60_000);
+
   it('the SDK producer and the CLI give up on a frozen leader and reach the one that took over', async () => {
     const { first: frozen, second: next } = await startPair(
       pgGroup('--lease-renew-ms', '200', '--lease-ms', '1000'),

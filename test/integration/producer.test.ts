@@ -1,6 +1,12 @@
 import { status } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
-import { createProducer, ScheduleError, TaskPriority } from '../../src/client/producer.js';
+import {
+  createProducer,
+  ScheduleError,
+  TaskFailedError,
+  TaskPriority,
+  TaskWaitError,
+} from '../../src/client/producer.js';
 import { TaskStatus } from '../helpers/grpc-clients.js';
 import { waitFor } from '../helpers/processes.js';
 import { useCluster } from '../helpers/use-cluster.js';
@@ -47,6 +53,43 @@ describe('SDK producer over ScheduleTaskStream', () => {
           ({ outcomes }) => outcomes.filter((o) => o !== 'not started').join() !== 'completed',
         );
       expect(runs).toEqual([]);
+    } finally {
+      await producer.close();
+    }
+  });
+
+  it('result() waits for a task to end: its result, its failure, a cancel, no such task, an abort', async () => {
+    const { address } = await cluster().startLeader();
+    await cluster().startWorker(address, 'w1', ['--slots', '4', '--allow-command', 'false']);
+    const api = clients(address);
+    const producer = createProducer({ leader: address });
+    try {
+      // Scheduled, then waited for while it runs (500 ms of work).
+      const id = await producer.schedule({ id: 'r1', payload: '500' });
+      expect(await producer.result(id)).toBe('worked 500 ms');
+      // Ended already: the watch's snapshot says so at once.
+      expect(await producer.result('r1')).toBe('worked 500 ms');
+
+      await producer.schedule({ id: 'r2', payload: 'false', kind: 'command', maxAttempts: 1 });
+      const failed = await producer.result('r2').catch((e: unknown) => e);
+      expect(failed).toBeInstanceOf(TaskFailedError);
+      expect(failed).toMatchObject({ status: 'error', task: { id: 'r2', attempt: 1 } });
+      expect((failed as Error).message).toMatch(/^task r2 failed after 1 attempt\(s\): /);
+
+      await producer.schedule({ id: 'r3', payload: '60000' });
+      const cancelled = producer.result('r3').catch((e: unknown) => e);
+      await api.call(api.scheduler, api.scheduler.cancelTask, { id: 'r3' });
+      expect(await cancelled).toMatchObject({ name: 'TaskFailedError', status: 'cancelled' });
+
+      const missing = await producer.result('no-such').catch((e: unknown) => e);
+      expect(missing).toBeInstanceOf(TaskWaitError);
+      expect(missing).toMatchObject({ code: status.NOT_FOUND, message: 'task no-such not found' });
+
+      await producer.schedule({ id: 'r4', payload: '60000' });
+      const controller = new AbortController();
+      const aborted = producer.result('r4', { signal: controller.signal }).catch((e: unknown) => e);
+      controller.abort(new Error('gave up'));
+      expect(await aborted).toMatchObject({ message: 'gave up' });
     } finally {
       await producer.close();
     }

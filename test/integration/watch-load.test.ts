@@ -101,6 +101,7 @@ describe('watchers that never read', () => {
             memberId: '',
             includeControls: false,
             kind: '',
+            id: '',
           },
           new Metadata({ waitForReady: true }),
         );
@@ -142,6 +143,7 @@ describe('watchers that never read', () => {
             memberId: '',
             includeControls: false,
             kind: '',
+            id: '',
           },
           new Metadata(),
         );

@@ -64,12 +64,14 @@ describe('watch streams', () => {
       memberId: '',
       includeControls: false,
       kind: '',
+      id: '',
     });
     const watchRunning = api.scheduler.watchTasks({
       status: TaskStatus.TASK_STATUS_RUNNING,
       memberId: '',
       includeControls: false,
       kind: '',
+      id: '',
     });
     watchAll.on('data', (e: WatchTasksResponse) => all.push(e));
     watchRunning.on('data', (e: WatchTasksResponse) => running.push(e));

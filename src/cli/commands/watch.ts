@@ -45,6 +45,7 @@ async function watch(clients: LeaderClients, options: ClientOptions): Promise<vo
     memberId: '',
     includeControls: false,
     kind: '',
+    id: '',
   });
   memberStream.on('data', (event: WatchMembersResponse) => view.onMemberEvent(event));
   taskStream.on('data', (event: WatchTasksResponse) => view.onTaskEvent(event));

@@ -106,7 +106,7 @@ export function leaderService(
     }),
     heartbeat: (call) => handleHeartbeatStream(call, coordinator, logger),
     watchMembers: (call) =>
-      serveWatch(call, memberWatchSource(coordinator), logger, coordinator.watchers),
+      serveWatch(call, memberWatchSource(coordinator), logger, () => coordinator.watchers),
   };
 }
 

@@ -57,6 +57,6 @@ export function serveTaskOutput(
       onClose: (listener) => coordinator.events.onClose(listener),
     },
     logger,
-    coordinator.watchers,
+    () => coordinator.watchers,
   );
 }

@@ -45,7 +45,8 @@ function taskWatchSource(
   return {
     start: (send) => {
       // Inside start: a bad filter is refused as INVALID_ARGUMENT by serveWatch.
-      const filter = watchFilterFromWire(request);
+      const id = request.id === '' ? undefined : taskIdFromWire(request.id);
+      const filter = watchFilterFromWire(request, id);
       const { snapshot, unsubscribe: stopTasks } = coordinator.watchTasks((event) => {
         if (event.kind === 'deleted') {
           if (filter.admitDeleted(event.id)) {
@@ -139,7 +140,12 @@ export function schedulerService(
       refuseMalformed(call, logger) || serveTaskOutput(call, coordinator, logger),
     watchTasks: (call) =>
       refuseMalformed(call, logger) ||
-      serveWatch(call, taskWatchSource(coordinator, call.request), logger, coordinator.watchers),
+      serveWatch(
+        call,
+        taskWatchSource(coordinator, call.request),
+        logger,
+        () => coordinator.watchers,
+      ),
     deleteTask: unary(logger, async (request) => {
       return { task: taskToWire(await coordinator.deleteTask(taskIdFromWire(request.id))) };
     }),

@@ -180,8 +180,9 @@ export class LeaderSwitch implements LeaderApi {
   watchTasks(
     listener: Parameters<Coordinator['watchTasks']>[0],
     withSnapshot?: boolean,
+    onlyId?: TaskId,
   ): ReturnType<Coordinator['watchTasks']> {
-    return this.active().watchTasks(listener, withSnapshot);
+    return this.active().watchTasks(listener, withSnapshot, onlyId);
   }
 
   watchMembers(

@@ -499,6 +499,11 @@ export interface WatchTasksRequest {
   includeControls: boolean;
   /** Only tasks of this kind; empty means any. */
   kind: string;
+  /**
+   * Only the task with this id; empty means any. Its snapshot is that one task (none if
+   * there is no such task), so waiting for one task's end costs the leader nothing more.
+   */
+  id: string;
 }
 
 /** WatchTasksResponse is one event of a task watch. */
@@ -3163,7 +3168,7 @@ export const GetTaskOutputResponse: MessageFns<GetTaskOutputResponse> = {
 };
 
 function createBaseWatchTasksRequest(): WatchTasksRequest {
-  return { status: 0, memberId: '', includeControls: false, kind: '' };
+  return { status: 0, memberId: '', includeControls: false, kind: '', id: '' };
 }
 
 export const WatchTasksRequest: MessageFns<WatchTasksRequest> = {
@@ -3179,6 +3184,9 @@ export const WatchTasksRequest: MessageFns<WatchTasksRequest> = {
     }
     if (message.kind !== '') {
       writer.uint32(34).string(message.kind);
+    }
+    if (message.id !== '') {
+      writer.uint32(42).string(message.id);
     }
     return writer;
   },
@@ -3228,6 +3236,14 @@ export const WatchTasksRequest: MessageFns<WatchTasksRequest> = {
             message.kind = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3254,6 +3270,7 @@ export const WatchTasksRequest: MessageFns<WatchTasksRequest> = {
           ? globalThis.Boolean(object.include_controls)
           : false,
       kind: isSet(object.kind) ? globalThis.String(object.kind) : '',
+      id: isSet(object.id) ? globalThis.String(object.id) : '',
     };
   },
 
@@ -3271,6 +3288,9 @@ export const WatchTasksRequest: MessageFns<WatchTasksRequest> = {
     if (message.kind !== '') {
       obj.kind = message.kind;
     }
+    if (message.id !== '') {
+      obj.id = message.id;
+    }
     return obj;
   },
 
@@ -3283,6 +3303,7 @@ export const WatchTasksRequest: MessageFns<WatchTasksRequest> = {
     message.memberId = object.memberId ?? '';
     message.includeControls = object.includeControls ?? false;
     message.kind = object.kind ?? '';
+    message.id = object.id ?? '';
     return message;
   },
 };

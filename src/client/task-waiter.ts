@@ -1,0 +1,175 @@
+import { status, type ClientReadableStream } from '@grpc/grpc-js';
+import {
+  TaskEventKind,
+  TaskStatus,
+  type Task,
+  type WatchTasksRequest,
+  type WatchTasksResponse,
+} from '../gen/scheduler/v1/scheduler.js';
+import { leaderHint } from '../shared/leader-hint.js';
+
+/** Statuses a task does not leave by itself: the end a waiter waits for. */
+const ENDED = new Set([
+  TaskStatus.TASK_STATUS_COMPLETED,
+  TaskStatus.TASK_STATUS_ERROR,
+  TaskStatus.TASK_STATUS_CANCELLED,
+]);
+
+/** Why waiting for a task's end failed: a gRPC status code and a message for a person. */
+export class TaskWaitError extends Error {
+  constructor(
+    readonly code: status,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'TaskWaitError';
+  }
+}
+
+/** Where a waiter watches: the leader it is on now, and how to move to another. */
+export interface WaitLink {
+  /** Opens WatchTasks on the current leader. */
+  watch(request: WatchTasksRequest): ClientReadableStream<WatchTasksResponse>;
+  /** The watch failed with UNAVAILABLE: go to the leader `hint` names, else the next. */
+  move(hint: string | undefined): void;
+  /** The current leader, for messages. */
+  readonly address: string;
+}
+
+/** How long {@link waitForTaskEnd} goes on without a leader serving its watch, by default. */
+export const DEFAULT_WAIT_UNSERVED_MS = 30_000;
+
+/** Options of {@link waitForTaskEnd}. */
+export interface WaitOptions {
+  /** Stops waiting: the promise rejects with the signal's reason. */
+  readonly signal?: AbortSignal | undefined;
+  /**
+   * Gives up (UNAVAILABLE) when no leader has served the watch for this long, in ms: long
+   * enough for a standby to take over (a lease, 5 s by default, and its re-attach grace).
+   */
+  readonly unservedMs?: number | undefined;
+}
+
+/**
+ * Waits until the task `id` ends (completed, failed for good, cancelled) and resolves with
+ * it as it ended. Watches that one task (WatchTasks with `id`: its snapshot, then its
+ * changes), so it works however long the task takes and costs the leader one
+ * subscription. A watch that breaks with UNAVAILABLE (the leader died, stepped down, or
+ * is a standby) is opened again on the leader the refusal named, else the next one, so a
+ * failover does not end the wait. Rejects with a {@link TaskWaitError}: NOT_FOUND for no
+ * such task (or one deleted or pruned before the watch saw its end), UNAVAILABLE when no
+ * leader served the watch for `unservedMs`, or the leader's refusal.
+ */
+export async function waitForTaskEnd(
+  link: WaitLink,
+  id: string,
+  options: WaitOptions = {},
+): Promise<Task> {
+  const unservedMs = options.unservedMs ?? DEFAULT_WAIT_UNSERVED_MS;
+  let servedAtMs = performance.now();
+  // Bounded: every round either ends the wait or sleeps, and rounds without a served
+  // watch end once unservedMs has passed since the last one that was served.
+  for (let round = 0; ; round++) {
+    options.signal?.throwIfAborted();
+    const outcome = await watchOnce(link.watch(watchRequest(id)), id, options.signal);
+    if (outcome.kind === 'ended') return outcome.task;
+    if (outcome.kind === 'failed') throw outcome.error;
+    if (outcome.synced) servedAtMs = performance.now();
+    if (performance.now() - servedAtMs >= unservedMs) {
+      throw new TaskWaitError(
+        status.UNAVAILABLE,
+        `no leader served the wait for task ${id} for ${unservedMs} ms; last at ${link.address}: ${outcome.message}`,
+      );
+    }
+    link.move(outcome.hint);
+    await pause(
+      outcome.synced ? 0 : Math.min(1_000, 100 * 2 ** Math.min(round, 4)),
+      options.signal,
+    );
+  }
+}
+
+type WatchOutcome =
+  | { kind: 'ended'; task: Task }
+  | { kind: 'failed'; error: Error }
+  /** The watch broke in a way another leader may serve; `synced` if it had been served. */
+  | { kind: 'broken'; synced: boolean; message: string; hint: string | undefined };
+
+/** Reads one watch until the task ends, it cannot, or the watch breaks. */
+function watchOnce(
+  stream: ClientReadableStream<WatchTasksResponse>,
+  id: string,
+  signal: AbortSignal | undefined,
+): Promise<WatchOutcome> {
+  return new Promise((resolve) => {
+    let synced = false;
+    let seen = false;
+    const finish = (outcome: WatchOutcome): void => {
+      signal?.removeEventListener('abort', onAbort);
+      stream.removeAllListeners('data');
+      stream.on('error', () => {}); // the cancel below reports CANCELLED
+      stream.cancel();
+      resolve(outcome);
+    };
+    const onAbort = (): void => finish({ kind: 'failed', error: abortReason(signal!) });
+    signal?.addEventListener('abort', onAbort, { once: true });
+    stream.on('data', (event: WatchTasksResponse) => {
+      const task = event.task;
+      if (event.kind === TaskEventKind.TASK_EVENT_KIND_SYNCED) {
+        synced = true;
+        if (!seen) finish({ kind: 'failed', error: notFound(id, 'not found') });
+      } else if (event.kind === TaskEventKind.TASK_EVENT_KIND_DELETED && task?.id === id) {
+        finish({ kind: 'failed', error: notFound(id, 'was deleted before it ended') });
+      } else if (task?.id === id) {
+        seen = true;
+        if (task.status !== undefined && ENDED.has(task.status)) finish({ kind: 'ended', task });
+      }
+    });
+    stream.on('error', (err: Error & { code?: status; details?: string }) => {
+      if (err.code === status.UNAVAILABLE) {
+        const message = err.details ?? err.message;
+        finish({ kind: 'broken', synced, message, hint: leaderHint(err) });
+      } else {
+        const code = err.code ?? status.UNKNOWN;
+        finish({ kind: 'failed', error: new TaskWaitError(code, err.details ?? err.message) });
+      }
+    });
+    stream.on('end', () =>
+      finish({ kind: 'broken', synced, message: 'the leader ended the watch', hint: undefined }),
+    );
+  });
+}
+
+function watchRequest(id: string): WatchTasksRequest {
+  return {
+    status: TaskStatus.TASK_STATUS_UNSPECIFIED,
+    memberId: '',
+    includeControls: false,
+    kind: '',
+    id,
+  };
+}
+
+const notFound = (id: string, what: string): TaskWaitError =>
+  new TaskWaitError(status.NOT_FOUND, `task ${id} ${what}`);
+
+function abortReason(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason;
+  return reason instanceof Error ? reason : new Error(String(reason));
+}
+
+/** Waits `ms`, or rejects at once when `signal` aborts. */
+function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  if (ms === 0) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(abortReason(signal!));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
