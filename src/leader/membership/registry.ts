@@ -267,7 +267,10 @@ export class MembershipRegistry {
 
   /**
    * An attempt that ran on the member ended: a success clears its failure streak, a
-   * failure (error or timeout) adds to it, and a long enough streak quarantines it.
+   * failure (error or timeout) adds to it, and a long enough streak quarantines it, unless
+   * half the alive members would then be held: tasks that fail wherever they run (a bad
+   * batch, a dependency down) then cost at most half the cluster instead of stalling it,
+   * as Envoy's outlier detection caps ejections. A sole worker is never held for failures.
    */
   recordOutcome(nowMs: number, id: MemberId, failed: boolean): QuarantineChange | undefined {
     const member = this.members.get(id);
@@ -282,9 +285,22 @@ export class MembershipRegistry {
       return undefined;
     }
     const reason = `${member.consecutiveFailures} attempts in a row failed on it`;
-    member.quarantine = { untilMs: nowMs + this.timing.quarantineMs, reason };
     member.consecutiveFailures = 0;
+    if (!this.mayHoldAnother(nowMs)) return undefined;
+    member.quarantine = { untilMs: nowMs + this.timing.quarantineMs, reason };
     return { memberId: id, quarantined: true, reason };
+  }
+
+  /** Whether one more alive member may be quarantined with fewer than half held. */
+  private mayHoldAnother(nowMs: number): boolean {
+    let alive = 0;
+    let held = 0;
+    for (const member of this.members.values()) {
+      if (member.state !== 'alive') continue;
+      alive++;
+      if (member.quarantine !== undefined && member.quarantine.untilMs > nowMs) held++;
+    }
+    return (held + 1) * 2 <= alive;
   }
 
   /**

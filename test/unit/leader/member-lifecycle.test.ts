@@ -142,6 +142,7 @@ describe('MemberLifecycle: quarantine and drain', () => {
   it('quarantines after N failures in a row (no work), and lifting it gives work again', async () => {
     const parts = leaderParts();
     const w = parts.worker('a');
+    parts.worker('b', { kinds: ['other'] }); // alive, so holding 'a' leaves half the cluster
     for (let i = 1; i < TIMING.quarantineAfterFailures; i++)
       parts.members.recordOutcome(parts.clock.nowMs(), a, true);
     expect(parts.membership.get(a)!.quarantine).toBeUndefined();

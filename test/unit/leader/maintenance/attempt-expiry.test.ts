@@ -72,8 +72,9 @@ describe('AttemptExpiry', () => {
 
   it('holds each timeout against the member: enough in a row quarantine it', async () => {
     const n = TIMING.quarantineAfterFailures;
-    const { expiry, membership, timers, startMs, enqueue, w, tasks, commands, members } =
+    const { expiry, membership, timers, startMs, enqueue, w, tasks, commands, members, worker } =
       await setup(n, 1);
+    worker('b', { kinds: ['other'] }); // alive, so holding 'a' leaves half the cluster
     expiry.run(startMs + TIMEOUT);
     expect(membership.get(a)!.quarantine?.reason).toBe(`${n} attempts in a row failed on it`);
     // It reports the stopped attempts (refused as timed out): its slots are free again...

@@ -657,6 +657,7 @@ describe('MembershipRegistry quarantine and drain', () => {
   it('quarantines a member after enough failures in a row, and lifts it after the quarantine', () => {
     const { clock, registry, id, reach } = cluster();
     reach('w', 'alive');
+    reach('v', 'alive'); // a second member: one of two may be held
     const w = id('w');
     for (let i = 1; i < TIMING.quarantineAfterFailures; i++) {
       expect(registry.recordOutcome(clock.nowMs(), w, true)).toBeUndefined();
@@ -678,6 +679,7 @@ describe('MembershipRegistry quarantine and drain', () => {
     for (let waitedMs = 0; waitedMs < TIMING.quarantineMs - 1; waitedMs += 1000) {
       clock.advance(Math.min(1000, TIMING.quarantineMs - 1 - waitedMs));
       registry.heartbeat(clock.nowMs(), w, stream, beat);
+      registry.heartbeat(clock.nowMs(), id('v'), registry.get(id('v'))!.streamId!, beat);
       expect(registry.sweep(clock.nowMs())).toEqual({
         transitions: [],
         quarantines: [],
@@ -689,6 +691,33 @@ describe('MembershipRegistry quarantine and drain', () => {
       { memberId: 'w', quarantined: false },
     ]);
     expect(memberTakesWork(registry.get(w)!)).toBe(true);
+  });
+
+  it('never holds half the alive members for failures: a sole worker, or a second of two, stays', () => {
+    const { clock, registry, id, reach } = cluster();
+    const failStreak = (name: string) => {
+      for (let i = 1; i < TIMING.quarantineAfterFailures; i++) {
+        registry.recordOutcome(clock.nowMs(), id(name), true);
+      }
+      return registry.recordOutcome(clock.nowMs(), id(name), true);
+    };
+    reach('w', 'alive');
+    // Alone, it is never held: holding it would stop all work, whoever's tasks fail.
+    expect(failStreak('w')).toBeUndefined();
+    expect(memberTakesWork(registry.get(id('w'))!)).toBe(true);
+    // Of two, the first to fail enough is held, and the second is not.
+    reach('v', 'alive');
+    expect(failStreak('w')).toMatchObject({ memberId: 'w', quarantined: true });
+    expect(failStreak('v')).toBeUndefined();
+    expect(memberTakesWork(registry.get(id('v'))!)).toBe(true);
+    // Of four, two may be held: never more than half.
+    reach('x', 'alive');
+    reach('y', 'alive');
+    expect(failStreak('v')).toMatchObject({ memberId: 'v', quarantined: true });
+    expect(failStreak('x')).toBeUndefined();
+    // Once a hold has run out it no longer counts.
+    clock.advance(TIMING.quarantineMs);
+    expect(failStreak('x')).toMatchObject({ memberId: 'x', quarantined: true });
   });
 
   it('a success in between resets the failure streak', () => {
