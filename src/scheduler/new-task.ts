@@ -233,8 +233,18 @@ function checkRunAt(spec: NewTask, nowMs: number, where: string): number | undef
   if (runAtMs - nowMs > MAX_DELAY_MS) {
     throw new InvalidArgumentError(`${where}run_at is more than 366 days ahead`);
   }
+  // Kept as given and shown back: a time no Timestamp holds made every strict client's
+  // reading of the task list fail (Python's protobuf: "date value out of range").
+  if (runAtMs < EARLIEST_TIMESTAMP_MS) {
+    throw new InvalidArgumentError(
+      `${where}run_at is before 0001-01-01T00:00:00Z, the earliest time a protobuf Timestamp holds`,
+    );
+  }
   return runAtMs;
 }
+
+/** 0001-01-01T00:00:00Z: google.protobuf.Timestamp's earliest valid time. */
+const EARLIEST_TIMESTAMP_MS = -62_135_596_800_000;
 
 /** A task's own policy value, if given, is a whole number from 0 to `most`. */
 function checkPolicyValue(value: number | undefined, most: number, what: string): void {

@@ -58,3 +58,12 @@ export function checkId(value: string, what: string): string {
   checkText(value, what);
   return value;
 }
+
+/** Cuts text to `most` UTF-16 units with a marker saying so (never between a pair). */
+export function boundText(text: string, most: number): string {
+  if (text.length <= most) return text;
+  let end = most;
+  const last = text.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end--;
+  return `${text.slice(0, end)}… [cut at ${most} of ${text.length} characters]`;
+}

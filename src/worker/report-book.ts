@@ -4,6 +4,13 @@ import { boundText } from './thrown-value.js';
 import { utf8Bytes } from './utf8.js';
 
 /**
+ * Reports in one message at most: the leader handles a message's reports in one turn and
+ * refuses more than MAX_FINISHED_PER_MESSAGE (member-wire.ts), so a backlog after an
+ * outage goes in several messages instead of stalling it.
+ */
+export const MAX_REPORTS_PER_MESSAGE = 1_000;
+
+/**
  * Streams a report may go out on without being acknowledged before the worker drops it. A
  * leader that restarts answers on the next stream; one that ends every stream that carries
  * a report will never answer it, and resending it forever wedged the worker (issue #14).
@@ -84,7 +91,7 @@ export class ReportBook {
         report.resolve();
         continue;
       }
-      if (send.length > 0 && report.bytes > budget) {
+      if (send.length >= MAX_REPORTS_PER_MESSAGE || (send.length > 0 && report.bytes > budget)) {
         more = true;
         continue;
       }

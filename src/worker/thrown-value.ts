@@ -1,3 +1,4 @@
+import { boundText } from '../shared/text.js';
 import { PermanentTaskError, TaskError } from './task-error.js';
 
 /**
@@ -45,14 +46,7 @@ export function describeThrown(value: unknown): string {
   );
 }
 
-/** Cuts text to `most` UTF-16 units with a marker saying so (never between a pair). */
-export function boundText(text: string, most: number): string {
-  if (text.length <= most) return text;
-  let end = most;
-  const last = text.charCodeAt(end - 1);
-  if (last >= 0xd800 && last <= 0xdbff) end--;
-  return `${text.slice(0, end)}… [cut at ${most} of ${text.length} characters]`;
-}
+export { boundText } from '../shared/text.js';
 
 function describe(value: unknown): string {
   switch (typeof value) {

@@ -111,6 +111,19 @@ describe('bad input gets a clear status and changes nothing', () => {
     const wrongMember = await grpcError(api.complete('t', 1, 'someone-else'));
     expect(wrongMember.code).toBe(status.FAILED_PRECONDITION);
     expect(await api.task('t')).toEqual(running);
+    // A result no client could read back (over 1 Mi characters) is refused, not kept.
+    const huge = await grpcError(
+      api.call(api.scheduler, api.scheduler.taskComplete, {
+        id: 't',
+        attempt: 0,
+        memberId: '',
+        permanent: false,
+        result: 'z'.repeat(1024 * 1024 + 1),
+      }),
+    );
+    expect(huge.code).toBe(status.RESOURCE_EXHAUSTED);
+    expect(huge.details).toBe('result is 1048577 characters; the most is 1048576');
+    expect(await api.task('t')).toEqual(running);
 
     // A manual completion (as with go-work's grpcurl TaskComplete) of the current attempt.
     const done = await api.call(api.scheduler, api.scheduler.taskComplete, {

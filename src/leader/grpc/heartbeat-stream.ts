@@ -11,7 +11,14 @@ import { MalformedMessage } from '../../shared/malformed.js';
 import { toGrpcStatus } from '../../shared/grpc-status.js';
 import { asTaskId, memberIdFromWire, type MemberId } from '../../shared/ids.js';
 import type { LeaderApi } from '../leader-api.js';
-import { finishedFromWire, heartbeatFromWire } from './member-wire.js';
+import type { CompletionReport } from '../../scheduler/scheduler.js';
+import {
+  checkListed,
+  finishedFromWire,
+  heartbeatFromWire,
+  MAX_FINISHED_PER_MESSAGE,
+  MAX_OUTPUT_CHUNKS_PER_MESSAGE,
+} from './member-wire.js';
 import { StreamChannel } from './stream-channel.js';
 
 type HeartbeatCall = ServerDuplexStream<HeartbeatRequest, HeartbeatResponse>;
@@ -61,11 +68,16 @@ class HeartbeatSession {
       const first = this.identify(request);
       const memberId = this.memberId!;
       this.channel.heard(request.serial);
+      // Checked whole before any of it acts: a refused message changes nothing.
+      checkListed(request.finished.length, 'finished attempts', MAX_FINISHED_PER_MESSAGE);
+      checkListed(request.output.length, 'output chunks', MAX_OUTPUT_CHUNKS_PER_MESSAGE);
+      const beat = heartbeatFromWire(request);
+      const reports = request.finished.map((f) => [f, finishedFromWire(f, memberId)] as const);
       // Output first: an attempt's last output arrives before (or with) its report.
       if (request.output.length > 0) this.appendOutput(request, memberId);
       // Reports next: an attempt that just ended is then no longer in `running`.
-      for (const finished of request.finished) this.report(finished, memberId);
-      this.coordinator.heartbeat(memberId, this.streamId!, heartbeatFromWire(request), first);
+      for (const [finished, report] of reports) this.report(finished, report);
+      this.coordinator.heartbeat(memberId, this.streamId!, beat, first);
       // Heartbeats are answered, so a worker knows within its heartbeat timeout when its
       // leader went silent (frozen, partitioned) and moves on, instead of waiting for TCP
       // keepalive; see StreamChannel.answer for how often.
@@ -131,8 +143,8 @@ class HeartbeatSession {
   }
 
   /** Hands a finished attempt to the coordinator and acks the worker with the outcome. */
-  private report(finished: FinishedTask, memberId: MemberId): void {
-    void this.coordinator.completeTask(finishedFromWire(finished, memberId)).then(
+  private report(finished: FinishedTask, report: CompletionReport): void {
+    void this.coordinator.completeTask(report).then(
       () =>
         this.channel.ack({
           id: finished.id,

@@ -7,6 +7,8 @@ import {
   type Member as WireMember,
 } from '../../gen/cluster/v1/leader.js';
 import { asTaskId, type MemberId } from '../../shared/ids.js';
+import { InvalidArgumentError } from '../../shared/errors.js';
+import { boundText, checkId } from '../../shared/text.js';
 import type { CompletionReport } from '../../scheduler/scheduler.js';
 import type { HeartbeatInput, MemberView } from '../views.js';
 import type { ReportedStatus } from '../membership/registry.js';
@@ -47,6 +49,10 @@ export function memberToWire(view: MemberView): WireMember {
 
 /** A heartbeat as the coordinator takes it. Unknown statuses read as unspecified. */
 export function heartbeatFromWire(request: HeartbeatRequest): HeartbeatInput {
+  checkListed(request.running.length, 'running attempts', MAX_ATTEMPTS_LISTED);
+  checkListed(request.began.length, 'begun attempts', MAX_ATTEMPTS_LISTED);
+  for (const attempt of request.running) checkId(attempt.id, 'running task id');
+  for (const attempt of request.began) checkId(attempt.id, 'begun task id');
   return {
     status: STATUS_FROM_WIRE.get(request.status) ?? 'unspecified',
     // Bounded: it is shown in listings, and a worker should not be able to bloat them.
@@ -57,17 +63,49 @@ export function heartbeatFromWire(request: HeartbeatRequest): HeartbeatInput {
   };
 }
 
-/** A report sent on a member's heartbeat stream, as the scheduler takes it. */
+/**
+ * Most entries a heartbeat may list, far above what a worker sends (its attempts are its
+ * slots, at most 10,000, and the few handed ahead; drover's worker sends at most 1,000
+ * reports a message): a message of hundreds of thousands, from anything that joined, held
+ * the leader's event loop for seconds, long enough to declare real workers dead.
+ */
+export const MAX_ATTEMPTS_LISTED = 25_000;
+export const MAX_FINISHED_PER_MESSAGE = 5_000;
+export const MAX_OUTPUT_CHUNKS_PER_MESSAGE = 10_000;
+
+/** Refuses (INVALID_ARGUMENT) a list of a heartbeat that is longer than `most`. */
+export function checkListed(count: number, what: string, most: number): void {
+  if (count > most) {
+    throw new InvalidArgumentError(`a heartbeat lists ${count} ${what}; the most is ${most}`);
+  }
+}
+
+/**
+ * Most characters of a result or error the leader keeps: the worker's own default limit
+ * (1 MiB), so a task with its payload still fits the 4 MiB a default gRPC client reads
+ * (a larger one made GetTask and every watch fail on it for every client).
+ */
+export const MAX_REPORT_TEXT_CHARS = 1024 * 1024;
+
+/**
+ * A report sent on a member's heartbeat stream, as the scheduler takes it. A result or
+ * error over {@link MAX_REPORT_TEXT_CHARS} is cut, with a marker, rather than refused: the
+ * attempt did end, and refusing its report would leave the task running.
+ */
 export function finishedFromWire(finished: FinishedTask, memberId: MemberId): CompletionReport {
   return {
-    taskId: asTaskId(finished.id),
+    taskId: asTaskId(checkId(finished.id, 'finished task id')),
     attempt: finished.attempt,
     memberId,
-    result: finished.result,
-    error: finished.error,
+    result: cutReportText(finished.result),
+    error: cutReportText(finished.error),
     permanent: finished.permanent,
     notStarted: finished.notStarted,
   };
+}
+
+function cutReportText(text: string | undefined): string | undefined {
+  return text === undefined ? undefined : boundText(text, MAX_REPORT_TEXT_CHARS);
 }
 
 /** A leader of the group on the wire. */

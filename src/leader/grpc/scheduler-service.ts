@@ -17,7 +17,8 @@ import { controlHandlers } from './control-service.js';
 import { controlChangeToWire } from './control-wire.js';
 import { controlSnapshot } from '../control-snapshot.js';
 import type { ControlChange } from '../cluster-events.js';
-import { DeniedError, InvalidArgumentError } from '../../shared/errors.js';
+import { DeniedError, InvalidArgumentError, TooLargeError } from '../../shared/errors.js';
+import { MAX_REPORT_TEXT_CHARS } from './member-wire.js';
 import { memberIdFromWire } from '../../shared/ids.js';
 import {
   newTaskFromWire,
@@ -95,6 +96,15 @@ function taskWatchSource(
   };
 }
 
+/** WatchTasks: the task watch, admitted by the leader's watch limits. */
+function serveTaskWatch(
+  call: Parameters<SchedulerServiceServer['watchTasks']>[0],
+  coordinator: LeaderApi,
+  logger: Logger,
+): void {
+  serveWatch(call, taskWatchSource(coordinator, call.request), logger, () => coordinator.watchers);
+}
+
 /** Most tasks one ScheduleTasks call may carry (the message-size limit also applies). */
 export const MAX_BATCH_TASKS = 10_000;
 
@@ -139,13 +149,7 @@ export function schedulerService(
     getTaskOutput: (call) =>
       refuseMalformed(call, logger) || serveTaskOutput(call, coordinator, logger),
     watchTasks: (call) =>
-      refuseMalformed(call, logger) ||
-      serveWatch(
-        call,
-        taskWatchSource(coordinator, call.request),
-        logger,
-        () => coordinator.watchers,
-      ),
+      refuseMalformed(call, logger) || serveTaskWatch(call, coordinator, logger),
     deleteTask: unary(logger, async (request) => {
       return { task: taskToWire(await coordinator.deleteTask(taskIdFromWire(request.id))) };
     }),
@@ -174,6 +178,17 @@ async function completeTask(
     throw new DeniedError(
       "this leader checks who calls (tokens or worker certificates): workers report on their heartbeat stream; TaskComplete takes an operator's completion only (no member_id)",
     );
+  }
+  // A person or a tool sent it, and can send less: refused, where a worker's is cut.
+  for (const [name, text] of [
+    ['result', request.result],
+    ['error', request.error],
+  ] as const) {
+    if (text !== undefined && text.length > MAX_REPORT_TEXT_CHARS) {
+      throw new TooLargeError(
+        `${name} is ${text.length} characters; the most is ${MAX_REPORT_TEXT_CHARS}`,
+      );
+    }
   }
   const task = await coordinator.completeTask({
     taskId: taskIdFromWire(request.id),

@@ -171,9 +171,14 @@ describe('delayed tasks: checks', () => {
       /more than 366 days ahead/,
     );
     expect(() => schedule('nan', { runAtMs: Number.NaN })).toThrow(/run_at is not a valid time/);
+    // The earliest a Timestamp holds is taken (past: due at once); a millisecond before is not.
+    expect(() => schedule('ancient', { runAtMs: -62_135_596_800_001 })).toThrow(
+      /run_at is before 0001-01-01T00:00:00Z/,
+    );
     expect(() => schedule('neg', { delayMs: -1 })).toThrow(/delay_ms must be/);
     expect(schedule('edge', { delayMs: MAX_DELAY_MS }).status).toBe('scheduled');
-    expect(scheduler.list({ pageSize: 10 }).tasks.map((t) => t.id)).toEqual(['edge']);
+    expect(schedule('year-1', { runAtMs: -62_135_596_800_000 }).status).toBe('pending');
+    expect(scheduler.list({ pageSize: 10 }).tasks.map((t) => t.id)).toEqual(['edge', 'year-1']);
   });
 
   it('takes a batch of delayed and immediate tasks whole, or none of it', () => {

@@ -3,6 +3,7 @@ import type { AttemptOutcome } from '../../../src/worker/outcome.js';
 import {
   LARGE_REPORT_BYTES,
   MAX_REPORT_SENDS,
+  MAX_REPORTS_PER_MESSAGE,
   ReportBook,
   reportBytes,
 } from '../../../src/worker/report-book.js';
@@ -16,6 +17,17 @@ const outcome = (id: string, resultBytes = 0): AttemptOutcome => ({
 const ids = (list: readonly AttemptOutcome[]): string[] => list.map((o) => o.id);
 
 describe('ReportBook', () => {
+  it('sends at most MAX_REPORTS_PER_MESSAGE reports a message, the rest in the next', () => {
+    const book = new ReportBook();
+    for (let i = 0; i < MAX_REPORTS_PER_MESSAGE + 5; i++) void book.add(outcome(`r${i}`));
+    const first = book.take(1, 10_000_000, none);
+    expect(first.send).toHaveLength(MAX_REPORTS_PER_MESSAGE);
+    expect(first.more).toBe(true);
+    expect(ids(book.take(1, 10_000_000, none).send)).toEqual(
+      Array.from({ length: 5 }, (_, i) => `r${MAX_REPORTS_PER_MESSAGE + i}`),
+    );
+  });
+
   it('sends each report once per stream until it is answered', async () => {
     const book = new ReportBook();
     let answered = false;

@@ -3,6 +3,10 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { HeartbeatRequest, type HeartbeatResponse } from '../../../../src/gen/cluster/v1/leader.js';
 import { handleHeartbeatStream } from '../../../../src/leader/grpc/heartbeat-stream.js';
+import {
+  finishedFromWire,
+  MAX_REPORT_TEXT_CHARS,
+} from '../../../../src/leader/grpc/member-wire.js';
 import type { LeaderApi } from '../../../../src/leader/leader-api.js';
 
 /** A promise and the functions that settle it, for saves the test finishes by hand. */
@@ -27,9 +31,11 @@ function streamWithSaves() {
     end() {},
   });
   const saves: ReturnType<typeof deferred>[] = [];
+  const calls = { heartbeats: 0, reports: 0 };
   const coordinator = {
     openStream: () => 1,
-    heartbeat: () => {},
+    heartbeat: () => void calls.heartbeats++,
+    completeTask: () => (calls.reports++, Promise.resolve()),
     closeStream: () => {},
     appendOutput: () => {
       const save = deferred();
@@ -48,7 +54,9 @@ function streamWithSaves() {
       }),
     );
   const savedSerials = () => call.written.map((m) => m.outputSavedSerial);
-  return { call, saves, send, savedSerials };
+  const errors: { code: number; details: string }[] = [];
+  call.on('error', (e: { code: number; details: string }) => errors.push(e));
+  return { call, saves, send, savedSerials, calls, errors };
 }
 
 /** Two event-loop turns: a save's callback runs, then the answer it queued goes out. */
@@ -88,5 +96,67 @@ describe('heartbeat stream output acknowledgements', () => {
     await settle();
     expect(old.saves).toHaveLength(1);
     expect(Math.max(0, ...old.savedSerials())).toBe(0);
+  });
+});
+
+describe('heartbeat stream bounds', () => {
+  const beat = (fields: Partial<HeartbeatRequest>) =>
+    HeartbeatRequest.fromPartial({ id: 'w1', serial: 1, ...fields });
+
+  it('refuses a message listing more than a worker ever sends, before any of it acts', () => {
+    const cases: [Partial<HeartbeatRequest>, RegExp][] = [
+      [
+        { running: Array.from({ length: 25_001 }, (_, i) => ({ id: `t${i}`, attempt: 1 })) },
+        /^a heartbeat lists 25001 running attempts; the most is 25000$/,
+      ],
+      [
+        {
+          finished: Array.from({ length: 5_001 }, (_, i) => ({ id: `t${i}`, attempt: 1 })),
+          running: [],
+        },
+        /lists 5001 finished attempts; the most is 5000$/,
+      ],
+      [
+        { running: [{ id: 'x'.repeat(1_000_000), attempt: 1 }] },
+        /running task id "x+.*1000000 characters; the most is 256/,
+      ],
+      [
+        {
+          finished: [
+            { id: 'ok', attempt: 1 },
+            { id: 'x'.repeat(300), attempt: 1 },
+          ],
+        },
+        /finished task id .* 300 characters/,
+      ],
+    ];
+    for (const [fields, message] of cases) {
+      const { call, calls, errors } = streamWithSaves();
+      call.emit('data', beat(fields));
+      expect(errors).toHaveLength(1);
+      expect(errors[0]!.code).toBe(3); // INVALID_ARGUMENT
+      expect(errors[0]!.details).toMatch(message);
+      expect(calls).toEqual({ heartbeats: 0, reports: 0 });
+    }
+  });
+
+  it("cuts a report's result and error over 1 Mi characters, with a marker, rather than refuse it", () => {
+    const report = finishedFromWire(
+      {
+        id: 't',
+        attempt: 1,
+        result: 'r'.repeat(3_000_000),
+        error: 'e'.repeat(10),
+        permanent: false,
+        notStarted: false,
+        began: false,
+      } as never,
+      'w1' as never,
+    );
+    expect(report.result!.length).toBeLessThan(MAX_REPORT_TEXT_CHARS + 100);
+    expect(
+      report.result!.endsWith(`… [cut at ${MAX_REPORT_TEXT_CHARS} of 3000000 characters]`),
+    ).toBe(true);
+    expect(report.error).toBe('e'.repeat(10));
   });
 });
