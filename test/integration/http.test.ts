@@ -216,6 +216,14 @@ describe('HTTP API', () => {
     expect((await curl(['-X', 'DELETE', ...json.slice(2), `${base}/v1/tasks/later`])).status).toBe(
       200,
     );
+    // A body sent to a route that takes none is refused, not ignored: nothing is paused.
+    expect(await curl([...json, '-d', '{"bogus":1}', `${base}/v1/kinds/zz:pause`])).toMatchObject({
+      status: 400,
+      body: { error: 'POST /v1/kinds/zz:pause takes no body; send none (or {})' },
+    });
+    expect((await http(base, 'GET', '/v1/pauses')).body).toEqual({ pauses: [] });
+    expect((await curl([...json, '-d', '{}', `${base}/v1/kinds/zz:pause`])).status).toBe(200);
+    expect((await curl([...json, `${base}/v1/kinds/zz:resume`])).status).toBe(200);
     // Nothing but the first task was made.
     const all = await http(base, 'GET', '/v1/tasks');
     expect((all.body['tasks'] as { id: string }[]).map((t) => t.id)).toEqual(['x']);

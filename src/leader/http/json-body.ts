@@ -52,11 +52,16 @@ export function findDuplicateKey(text: string): string | undefined {
 /**
  * Reads a body as JSON: valid UTF-8, no key twice, then Fastify's own parser (which also
  * refuses `__proto__` and `constructor.prototype` keys). An empty body is `undefined` when
- * `emptyIsUndefined` says so for the request, else Fastify's "empty body" error.
+ * `emptyIsUndefined` says so for the request, else Fastify's "empty body" error; a route
+ * that `takesNoBody` takes `{}` as none and refuses anything else.
  */
 export function jsonBodyParser(
   app: FastifyInstance,
-  options: { emptyIsUndefined: boolean | ((request: FastifyRequest) => boolean) },
+  options: {
+    emptyIsUndefined: boolean | ((request: FastifyRequest) => boolean);
+    /** A route that takes no body: anything but none or `{}` is refused, not ignored. */
+    takesNoBody?: (request: FastifyRequest) => boolean;
+  },
 ): (
   request: FastifyRequest,
   body: Buffer,
@@ -87,6 +92,23 @@ export function jsonBodyParser(
       done(badRequest(`request body has the key ${echo(twice)} more than once`));
       return;
     }
-    parse(request, text, done);
+    if (options.takesNoBody?.(request) !== true) {
+      parse(request, text, done);
+      return;
+    }
+    parse(request, text, (err, parsed) => {
+      if (err) done(err);
+      else if (isEmptyObject(parsed)) done(null, undefined);
+      else done(badRequest(`${request.method} ${request.url} takes no body; send none (or {})`));
+    });
   };
+}
+
+function isEmptyObject(value: unknown): boolean {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    Object.keys(value).length === 0
+  );
 }

@@ -203,7 +203,10 @@ function acceptOnlyJson(app: FastifyInstance): void {
     { parseAs: 'buffer' },
     // A route that takes no body (an action: `:pause`, `:cancel`, DELETE) takes an empty
     // one with a JSON content type too, as `curl -X POST -H 'content-type: ...'` sends it.
-    jsonBodyParser(app, { emptyIsUndefined: (request) => !request.routeOptions.schema?.body }),
+    jsonBodyParser(app, {
+      emptyIsUndefined: (request) => !request.routeOptions.schema?.body,
+      takesNoBody: (request) => !request.routeOptions.schema?.body,
+    }),
   );
 }
 

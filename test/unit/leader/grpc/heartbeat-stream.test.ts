@@ -1,7 +1,11 @@
 import { EventEmitter } from 'node:events';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { HeartbeatRequest, type HeartbeatResponse } from '../../../../src/gen/cluster/v1/leader.js';
+import {
+  HeartbeatRequest,
+  type DeepPartial,
+  type HeartbeatResponse,
+} from '../../../../src/gen/cluster/v1/leader.js';
 import { handleHeartbeatStream } from '../../../../src/leader/grpc/heartbeat-stream.js';
 import {
   finishedFromWire,
@@ -99,12 +103,14 @@ describe('heartbeat stream output acknowledgements', () => {
   });
 });
 
+type BeatFields = DeepPartial<HeartbeatRequest>;
+
 describe('heartbeat stream bounds', () => {
-  const beat = (fields: Partial<HeartbeatRequest>) =>
+  const beat = (fields: BeatFields) =>
     HeartbeatRequest.fromPartial({ id: 'w1', serial: 1, ...fields });
 
   it('refuses a message listing more than a worker ever sends, before any of it acts', () => {
-    const cases: [Partial<HeartbeatRequest>, RegExp][] = [
+    const cases: [BeatFields, RegExp][] = [
       [
         { running: Array.from({ length: 25_001 }, (_, i) => ({ id: `t${i}`, attempt: 1 })) },
         /^a heartbeat lists 25001 running attempts; the most is 25000$/,
