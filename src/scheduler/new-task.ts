@@ -107,7 +107,7 @@ export function checkNewTasks(
   const checked = specs.map((spec, i) =>
     checkNewTask(spec, limits, nowMs, batch ? `tasks[${i}]: ` : ''),
   );
-  const seen = new Set<TaskId>();
+  const seen = new Map<TaskId, number>();
   // Made for the first key only: most schedules carry none, and this is the hot path.
   let keysInBatch: Map<string, TaskId> | undefined;
   return checked.map((task, i): CheckedEntry => {
@@ -117,10 +117,14 @@ export function checkNewTasks(
       if (holder !== undefined) return { kind: 'existing', id: holder };
       (keysInBatch ??= new Map()).set(key, task.id);
     }
-    if (known.exists(task.id) || seen.has(task.id)) {
+    const earlier = seen.get(task.id);
+    if (earlier !== undefined) {
+      throw new ConflictError(`tasks[${i}]: task ${task.id} is tasks[${earlier}] too`);
+    }
+    if (known.exists(task.id)) {
       throw new ConflictError(`${batch ? `tasks[${i}]: ` : ''}task ${task.id} already exists`);
     }
-    seen.add(task.id);
+    seen.set(task.id, i);
     return { kind: 'new', task };
   });
 }

@@ -131,6 +131,11 @@ describe('drover CLI input checks', () => {
         ],
       ),
       [
+        ['cron', 'add', 'n1', '* * * * *', '1', ...L, '--tz', ''],
+        /'--tz <zone>' argument '' is invalid\. must not be empty/,
+      ],
+      [['pause', ...L, '--key', ''], /'--key <key>' argument '' is invalid\. must not be empty/],
+      [
         ['limits', 'set', 'k', ...L, '--rate', '5/S'],
         /option '--rate <n\/interval>' argument '5\/S' is invalid/,
       ],
@@ -140,7 +145,7 @@ describe('drover CLI input checks', () => {
       expect({ args, code: ran.code, stdout: ran.stdout }).toEqual({ args, code: 2, stdout: '' });
       expect(ran.stderr).toMatch(message);
       // It names the help of the command that refused it.
-      expect(ran.stderr).toMatch(new RegExp(`\\(see drover ${args[0]}( set)? --help\\)\n$`));
+      expect(ran.stderr).toMatch(new RegExp(`\\(see drover ${args[0]}( set| add)? --help\\)\n$`));
       expect(ran.stderr).not.toMatch(STACK_FRAME);
       expect(ran.stderr).not.toMatch(/INTERNAL|uint32/);
     }

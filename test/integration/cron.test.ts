@@ -105,6 +105,12 @@ describe('cron schedules', () => {
         schedule: { name: 'x', expression: '0 3 * * *', task: { payload: 'p', id: 'fixed' } },
       }),
     ).rejects.toThrow(/INVALID_ARGUMENT[\s\S]*takes no id, run_at, delay_ms or idempotency key/);
+    // Added "paused" would fire all the same: refused, not ignored.
+    await expect(
+      rpc('AddCronSchedule', {
+        schedule: { name: 'x', expression: '0 3 * * *', paused: true, task: { payload: 'p' } },
+      }),
+    ).rejects.toThrow(/INVALID_ARGUMENT[\s\S]*a schedule is added running; pause it after/);
     const listed = (await rpc('ListCronSchedules', {})) as { schedules: { name: string }[] };
     expect(listed.schedules.map((s) => s.name)).toEqual(['nightly']);
     expect(await rpc('PauseCronSchedule', { name: 'nightly' })).toMatchObject({ changed: true });

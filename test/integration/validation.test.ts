@@ -83,7 +83,7 @@ describe('bad input gets a clear status and changes nothing', () => {
     expect(invalid.details).toBe('tasks[1]: task payload must not be empty');
     const dupInBatch = await grpcError(batch([task('f', '1'), task('f', '2')]));
     expect(dupInBatch.code).toBe(status.ALREADY_EXISTS);
-    expect(dupInBatch.details).toBe('tasks[1]: task f already exists');
+    expect(dupInBatch.details).toBe('tasks[1]: task f is tasks[0] too');
     const dupExisting = await grpcError(batch([task('g', '1'), task('a', '2')]));
     expect(dupExisting.code).toBe(status.ALREADY_EXISTS);
     expect((await grpcError(batch([]))).code).toBe(status.INVALID_ARGUMENT);

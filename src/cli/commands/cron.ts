@@ -5,7 +5,12 @@ import { InvalidArgumentError } from '../../shared/errors.js';
 import { addClientOptions, call, withClients, type ClientOptions } from '../client.js';
 import { print, printJson, printTable } from '../output.js';
 import { resolvePayload } from '../payload-source.js';
-import { addTaskShapeOptions, taskShapeFields, type TaskShapeOptions } from '../task-options.js';
+import {
+  addTaskShapeOptions,
+  nonEmpty,
+  taskShapeFields,
+  type TaskShapeOptions,
+} from '../task-options.js';
 
 type AddOptions = ClientOptions & TaskShapeOptions & { tz?: string; replace?: boolean };
 
@@ -61,7 +66,7 @@ function registerAdd(cron: Command): void {
           'the payload of each task (required: here, - to read stdin, or --payload-file FILE)',
         ),
     )
-      .option('--tz <zone>', 'IANA time zone the expression is read in (default: UTC)')
+      .option('--tz <zone>', 'IANA time zone the expression is read in (default: UTC)', nonEmpty)
       .option('--replace', 'replace a schedule of the same name instead of refusing'),
   ).action(
     async (

@@ -3,6 +3,7 @@ import { ListPausesResponse, Pause } from '../../gen/scheduler/v1/scheduler.js';
 import { InvalidArgumentError } from '../../shared/errors.js';
 import { addClientOptions, call, withClients, type ClientOptions } from '../client.js';
 import { formatAge, print, printJson, printTable } from '../output.js';
+import { nonEmpty } from '../task-options.js';
 
 type TargetOptions = ClientOptions & { kind?: string; key?: string };
 
@@ -18,8 +19,8 @@ function targetOf(options: TargetOptions): { kind: string; key: string; what: st
 
 function addTargetOptions(command: Command, verb: string): Command {
   return command
-    .option('--kind <kind>', `${verb} the tasks of this kind`)
-    .option('--key <key>', `${verb} the tasks with this concurrency key`);
+    .option('--kind <kind>', `${verb} the tasks of this kind`, nonEmpty)
+    .option('--key <key>', `${verb} the tasks with this concurrency key`, nonEmpty);
 }
 
 /**

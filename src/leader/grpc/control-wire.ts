@@ -101,6 +101,12 @@ export function cronFromWire(schedule: WireCronSchedule | undefined): {
   task: TaskTemplate;
 } {
   if (schedule === undefined) throw new InvalidArgumentError('request has no schedule');
+  // Refused rather than ignored: a schedule added "paused" would otherwise fire.
+  if (schedule.paused) {
+    throw new InvalidArgumentError(
+      "a schedule is added running; pause it after with PauseCronSchedule (paused is the leader's to set)",
+    );
+  }
   const given = schedule.task;
   if (
     given !== undefined &&

@@ -182,7 +182,7 @@ describe('checkNewTasks', () => {
         exists,
         0,
       ),
-    ).toThrow(new ConflictError('tasks[1]: task a already exists'));
+    ).toThrow(new ConflictError('tasks[1]: task a is tasks[0] too'));
     expect(() => checkNewTasks([{ id: 'old', payload: 'x' }], limits, exists, 0)).toThrow(
       new ConflictError('task old already exists'),
     );

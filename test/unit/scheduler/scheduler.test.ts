@@ -57,7 +57,7 @@ describe('Scheduler.schedule', () => {
         { id: 'a', payload: 'x' },
         { id: 'a', payload: 'y' },
       ]),
-    ).toThrow('tasks[1]: task a already exists');
+    ).toThrow('tasks[1]: task a is tasks[0] too');
     expect(scheduler.pendingCount).toBe(0);
     const { tasks } = scheduler.scheduleMany(clock.nowMs(), [
       { id: 'a', payload: 'x' },
