@@ -94,6 +94,12 @@ need_install=()
 for tool in docker "${COMPOSE[0]}" curl node; do
   command -v "$tool" >/dev/null 2>&1 || need_install+=("$tool")
 done
+# A docker client alone (some machines have one without an engine) is not Docker: with no
+# engine answering and no dockerd to start, --setup installs Debian's docker.io too.
+if command -v docker >/dev/null 2>&1 && ! command -v dockerd >/dev/null 2>&1 &&
+  ! docker info >/dev/null 2>&1; then
+  need_install+=(docker)
+fi
 if ! docker image inspect node:20-bookworm-slim >/dev/null 2>&1 && ! command -v debootstrap >/dev/null 2>&1; then
   need_install+=(debootstrap)
 fi

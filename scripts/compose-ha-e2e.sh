@@ -10,14 +10,31 @@
 #
 #   scripts/compose-ha-e2e.sh        (needs the base image: scripts/make-node-base-image.sh)
 #
-# Ports: the ha leaders' HTTP APIs on 127.0.0.1:${E2E_HA_HTTP_A:-18081} and :${E2E_HA_HTTP_B:-18082}.
+# Ports: the ha leaders' HTTP APIs on 127.0.0.1, free ones picked at start (E2E_HA_HTTP_A and
+# E2E_HA_HTTP_B choose them).
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
 RUN_ID="$(od -An -N4 -tx4 /dev/urandom | tr -d ' \n')"
 PROJECT="drover-ha-e2e-$RUN_ID"
 export DROVER_IMAGE="drover-e2e:$PROJECT" DROVER_POSTGRES_IMAGE="drover-postgres-e2e:$PROJECT"
-export DROVER_HA_HTTP_PORT_A="${E2E_HA_HTTP_A:-18081}" DROVER_HA_HTTP_PORT_B="${E2E_HA_HTTP_B:-18082}"
+# A port nothing listens on now (not fixed ones: another leader on this machine may hold them).
+port_taken() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+pick_port() {
+  local p i
+  for ((i = 0; i < 100; i++)); do
+    p=$((20000 + RANDOM % 20000))
+    if ! port_taken "$p" && [[ "$p" != "${1:-}" ]]; then
+      echo "$p"
+      return
+    fi
+  done
+  echo "compose-ha-e2e: found no free port" >&2
+  exit 1
+}
+DROVER_HA_HTTP_PORT_A="${E2E_HA_HTTP_A:-$(pick_port)}"
+DROVER_HA_HTTP_PORT_B="${E2E_HA_HTTP_B:-$(pick_port "$DROVER_HA_HTTP_PORT_A")}"
+export DROVER_HA_HTTP_PORT_A DROVER_HA_HTTP_PORT_B
 export DROVER_HA_GRPC_PORT_A=0 DROVER_HA_GRPC_PORT_B=0 DROVER_GRPC_PORT=0 DROVER_GRPC_PORT_2=0 DROVER_HTTP_PORT=0
 DC=(docker-compose -p "$PROJECT" --profile ha)
 T0=$SECONDS
