@@ -144,21 +144,27 @@ export class LeaseSql {
       term: number | null;
       lease_age_ms: number | null;
       seen_ago_ms: number;
+      session: boolean;
     }>(
       `SELECT l.id, l.address, l.http_address,
          (ls.holder = l.id AND ls.expires_at > now()) AS active, ls.term,
          (extract(epoch FROM now() - ls.renewed_at) * 1000)::float8 AS lease_age_ms,
-         (extract(epoch FROM now() - l.seen_at) * 1000)::float8 AS seen_ago_ms
+         (extract(epoch FROM now() - l.seen_at) * 1000)::float8 AS seen_ago_ms,
+         EXISTS (SELECT 1 FROM pg_stat_activity a
+                 WHERE a.application_name = left('drover-elector:' || l.id, 63)) AS session
        FROM ${this.leaders} l LEFT JOIN ${this.lease} ls ON ls.id = 1
        ORDER BY l.started_at, l.id`,
     );
     return rows.map((row) => {
       const active = row.active === true;
+      // Gone: silent for a lease, or its elector session has ended (its process died:
+      // PostgreSQL ends a dead client's session at once), as acquire() reads it too.
+      const gone = row.seen_ago_ms > this.leaseMs || !row.session;
       return {
         id: row.id,
         address: row.address,
         httpAddress: row.http_address ?? undefined,
-        role: active ? 'active' : row.seen_ago_ms > this.leaseMs ? 'gone' : 'standby',
+        role: active ? 'active' : gone ? 'gone' : 'standby',
         term: active ? (row.term ?? undefined) : undefined,
         leaseAgeMs: active ? Math.round(row.lease_age_ms ?? 0) : undefined,
         seenAgoMs: Math.round(row.seen_ago_ms),
