@@ -22,6 +22,8 @@ export interface LeaderRole extends LeaderDirectory {
   readonly api: LeaderApi;
   /** Aborted when the leader must stop (a solo leader's store failed). */
   readonly failure: AbortSignal;
+  /** Whether it acts now, and under which term (a group's; none for a solo leader). */
+  standing(): { readonly active: boolean; readonly term: number | undefined };
   /** The listeners are bound: start acting (a group member starts its election). */
   serving(advertised: Advertised): void;
   /** Stop taking requests; worker streams and watches end with UNAVAILABLE. */

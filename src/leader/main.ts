@@ -63,7 +63,7 @@ export async function runLeader(
 ): Promise<void> {
   const logger = leaderLogger(config.log);
   // One registry for the process; its gauges read whichever leader role is serving.
-  const current: { api?: LeaderApi } = {};
+  const current: { api?: LeaderApi; role?: LeaderRole } = {};
   const serving = (): LeaderApi => {
     if (current.api === undefined) throw new Error('not serving yet');
     return current.api;
@@ -72,6 +72,7 @@ export async function runLeader(
     counts: () => serving().taskCounts(),
     members: () => serving().members(),
     watchers: () => serving().watchers.size,
+    standing: () => current.role?.standing() ?? { active: false, term: undefined },
   });
   // A tokens file that cannot be used stops the start before the store is opened.
   const { tokens, admission, audit } = accessControl(config, logger);
@@ -82,6 +83,7 @@ export async function runLeader(
   const tracer = tracing && new TaskTracer(tracing.tracer);
   const role = await openRole(config, logger, { metrics, tracer });
   current.api = role.api;
+  current.role = role;
   const built = buildLeaderServer(role.api, role, logger, {
     ...grpcServerOptions(config),
     admission,

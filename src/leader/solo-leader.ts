@@ -21,6 +21,10 @@ export class SoloLeader implements LeaderRole {
     return this.coordinator;
   }
 
+  standing(): { active: boolean; term: undefined } {
+    return { active: true, term: undefined };
+  }
+
   serving(advertised: Advertised): void {
     this.advertised = advertised;
   }

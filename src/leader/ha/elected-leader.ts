@@ -59,6 +59,10 @@ export class ElectedLeader implements LeaderRole {
     return this.switch;
   }
 
+  standing(): { active: boolean; term: number | undefined } {
+    return { active: this.active !== undefined, term: this.active?.term };
+  }
+
   serving(bound: Advertised): void {
     const { id, url, schema, timing, advertise, logger } = this.options;
     const self = {

@@ -13,6 +13,8 @@ export interface MetricsSources {
   readonly counts: () => ReturnType<Scheduler['counts']>;
   readonly members: () => readonly MemberView[];
   readonly watchers: () => number;
+  /** Whether this leader acts now, and its term (in a group on PostgreSQL). */
+  readonly standing: () => { readonly active: boolean; readonly term: number | undefined };
 }
 
 /** Runs a gauge's collect; a source that cannot answer (a standby) leaves it empty. */
@@ -279,6 +281,25 @@ export class LeaderMetrics {
               this.set({ member: view.member.id }, view.heartbeatAgeMs / 1000);
             }
           }
+        });
+      },
+    });
+    new Gauge({
+      name: 'drover_leader_active',
+      help: 'Whether this leader acts (1) or stands by (0); a leader on SQLite always acts. Alert when the sum over a group is not 1.',
+      registers,
+      collect() {
+        tryCollect(this, () => this.set(sources.standing().active ? 1 : 0));
+      },
+    });
+    new Gauge({
+      name: 'drover_leader_term',
+      help: 'The term this leader acts under in a group on PostgreSQL (0 while it stands by, and for a leader on SQLite). A rise is a takeover.',
+      registers,
+      collect() {
+        tryCollect(this, () => {
+          const { term } = sources.standing();
+          if (term !== undefined) this.set(term);
         });
       },
     });

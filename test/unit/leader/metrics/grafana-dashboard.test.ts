@@ -32,6 +32,7 @@ describe('the Grafana dashboard', () => {
       }),
       members: () => [],
       watchers: () => 0,
+      standing: () => ({ active: true, term: 3 }),
     });
     const known = new Set((await metrics.registry.getMetricsAsJSON()).map((m) => m.name));
     expect(dashboard.__inputs.map((i) => i.name)).toEqual(['DS_PROMETHEUS']);

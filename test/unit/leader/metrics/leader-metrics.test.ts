@@ -8,7 +8,9 @@ import {
 import { taskRecord } from '../../../helpers/task-record.js';
 
 /** Metrics over a leader holding no tasks and no members. */
-function emptyLeaderMetrics(): LeaderMetrics {
+function emptyLeaderMetrics(
+  standing: { active: boolean; term: number | undefined } = { active: true, term: 3 },
+): LeaderMetrics {
   return new LeaderMetrics({
     counts: () => ({
       byStatus: { pending: 0, scheduled: 0, running: 0, completed: 0, error: 0, cancelled: 0 },
@@ -16,6 +18,7 @@ function emptyLeaderMetrics(): LeaderMetrics {
     }),
     members: () => [],
     watchers: () => 0,
+    standing: () => standing,
   });
 }
 
@@ -41,6 +44,15 @@ describe('LeaderMetrics', () => {
         [...line.split('|')[1]!.matchAll(/`(drover_[a-z_]+)`/g)].map((m) => m[1]!),
       );
     expect([...new Set(documented)].sort()).toEqual([...new Set(served)].sort());
+  });
+
+  it("reports whether the leader acts, and its term (a group's), for failover alerts", async () => {
+    const active = emptyLeaderMetrics();
+    expect(await lines(active, 'drover_leader_active')).toEqual(['drover_leader_active 1']);
+    expect(await lines(active, 'drover_leader_term')).toEqual(['drover_leader_term 3']);
+    const standby = emptyLeaderMetrics({ active: false, term: undefined });
+    expect(await lines(standby, 'drover_leader_active')).toEqual(['drover_leader_active 0']);
+    expect(await lines(standby, 'drover_leader_term')).toEqual(['drover_leader_term 0']);
   });
 
   it('reports every member state, at 0 when none is in it', async () => {
