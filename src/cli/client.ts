@@ -217,6 +217,8 @@ export const EXIT = { refused: 1, usage: 2, unreachable: 3 } as const;
 export function describeCallError(
   err: unknown,
   address: string,
+  /** It was refused before another leader answered: no advice to retry. */
+  earlier = false,
 ): { message: string; exitCode: number } {
   const e = err as Partial<ServiceError>;
   if (typeof e.code !== 'number') {
@@ -225,7 +227,7 @@ export function describeCallError(
   if (e.code === status.UNAVAILABLE && sentByLeader(e)) {
     // The leader answered: a standby, or one whose database is away. Not a network fault.
     return {
-      message: `the leader at ${address} cannot serve it now: ${e.details ?? e.message} (UNAVAILABLE; retry shortly)`,
+      message: `the leader at ${address} cannot serve it now: ${e.details ?? e.message} (UNAVAILABLE${earlier ? '' : '; retry shortly'})`,
       exitCode: EXIT.unreachable,
     };
   }
@@ -324,7 +326,7 @@ export async function withClients(
   process.stderr.write(`drover: ${message}\n`);
   // Each leader tried before says why too: the last one's reason alone may mislead.
   for (const { address, err } of failure.earlier ?? []) {
-    process.stderr.write(`drover: before that, ${describeCallError(err, address).message}\n`);
+    process.stderr.write(`drover: before that, ${describeCallError(err, address, true).message}\n`);
   }
   process.exitCode = exitCode;
 }

@@ -195,6 +195,8 @@ describe('describeCallError', () => {
         'the leader at a:1 cannot serve it now: cannot read the leader list from PostgreSQL: timeout expired (UNAVAILABLE; retry shortly)',
       exitCode: EXIT.unreachable,
     });
+    // Said of a leader tried before another answered for good: no advice to retry.
+    expect(describeCallError(databaseAway, 'a:1', true).message).toMatch(/\(UNAVAILABLE\)$/);
     const dropped = { code: status.UNAVAILABLE, details: 'Connection dropped' };
     expect(describeCallError(dropped, 'a:1').message).toBe(
       'cannot reach the leader at a:1: Connection dropped (is it running? see --leader)',
