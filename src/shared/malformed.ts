@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import type { ServiceDefinition } from '@grpc/grpc-js';
 import { InvalidArgumentError } from './errors.js';
 
@@ -39,14 +40,84 @@ export function tolerant<D extends ServiceDefinition>(definition: D): D {
     wrapped[name] = {
       ...method,
       requestDeserialize: (bytes: Buffer): unknown => {
+        let decoded: unknown;
         try {
-          return method.requestDeserialize(bytes);
+          decoded = method.requestDeserialize(bytes);
         } catch (err) {
           const reason = err instanceof Error ? err.message : String(err);
           return new MalformedMessage(method.path, reason.slice(0, 200));
         }
+        const field = isUtf8(bytes) ? undefined : notUtf8Field(decoded, bytes);
+        return field === undefined
+          ? decoded
+          : new MalformedMessage(method.path, `field ${field} is not valid UTF-8`);
       },
     };
   }
   return wrapped as D;
+}
+
+const REPLACEMENT = '\uFFFD';
+const REPLACEMENT_UTF8 = Buffer.from(REPLACEMENT, 'utf8');
+
+/**
+ * The first string field of `decoded` that held bytes which are not UTF-8, or undefined.
+ * protobuf.js decodes those as U+FFFD without a word, so two different ids could become
+ * one; proto3 says a string must be UTF-8, and drover refuses it as its HTTP API does. A
+ * decoded U+FFFD is a replacement when the message has fewer encoded U+FFFD (EF BF BD)
+ * than its strings hold. Only run on a message that is not all UTF-8 (most are, in
+ * bytes: tags and short lengths are ASCII), and it walks the strings once.
+ */
+function notUtf8Field(decoded: unknown, bytes: Buffer): string | undefined {
+  const replacements = countReplacements(decoded);
+  if (replacements === 0) return undefined;
+  let encoded = 0;
+  for (
+    let i = bytes.indexOf(REPLACEMENT_UTF8);
+    i >= 0;
+    i = bytes.indexOf(REPLACEMENT_UTF8, i + 3)
+  ) {
+    encoded++;
+  }
+  return encoded < replacements ? pathOfReplacement(decoded, '') : undefined;
+}
+
+/** U+FFFD characters in every string of a decoded message (the hot path: no paths built). */
+function countReplacements(value: unknown): number {
+  if (typeof value === 'string') {
+    let n = 0;
+    for (let i = value.indexOf(REPLACEMENT); i >= 0; i = value.indexOf(REPLACEMENT, i + 1)) n++;
+    return n;
+  }
+  if (typeof value !== 'object' || value === null) return 0;
+  let n = 0;
+  if (Array.isArray(value)) {
+    for (const item of value) n += countReplacements(item);
+  } else if (isPlainObject(value)) {
+    for (const key in value) n += countReplacements(value[key]);
+  }
+  return n;
+}
+
+/** Where the first U+FFFD is (`task.id`, `running[2].id`), for the refusal. */
+function pathOfReplacement(value: unknown, path: string): string | undefined {
+  if (typeof value === 'string') return value.includes(REPLACEMENT) ? path : undefined;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = pathOfReplacement(value[i], `${path}[${i}]`);
+      if (found !== undefined) return found;
+    }
+  } else if (isPlainObject(value)) {
+    for (const key in value) {
+      const found = pathOfReplacement(value[key], path === '' ? key : `${path}.${key}`);
+      if (found !== undefined) return found;
+    }
+  }
+  return undefined;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) return false;
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
 }

@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import {
+  SchedulerServiceService,
+  type ScheduleTaskRequest,
+} from '../../../src/gen/scheduler/v1/scheduler.js';
+import { MalformedMessage, tolerant } from '../../../src/shared/malformed.js';
+
+const scheduleTask = tolerant(SchedulerServiceService).scheduleTask;
+
+/** A length-delimited protobuf field (wire type 2) holding `bytes`. */
+function field(number: number, bytes: Buffer): Buffer {
+  const length: number[] = [];
+  for (let n = bytes.length; ; n >>>= 7) {
+    if (n < 0x80) {
+      length.push(n);
+      break;
+    }
+    length.push((n & 0x7f) | 0x80);
+  }
+  return Buffer.concat([Buffer.from([(number << 3) | 2, ...length]), bytes]);
+}
+
+/** A ScheduleTaskRequest's bytes, its task's id (field 1) given as raw bytes. */
+function withRawId(id: Buffer, payload = 'p'): Buffer {
+  return field(1, Buffer.concat([field(1, id), field(2, Buffer.from(payload))]));
+}
+
+describe('tolerant request decoding', () => {
+  it('refuses a string field that is not UTF-8, naming it, instead of reading it as U+FFFD', () => {
+    const decoded = scheduleTask.requestDeserialize(withRawId(Buffer.from([0x61, 0xff, 0x62])));
+    expect(decoded).toBeInstanceOf(MalformedMessage);
+    expect((decoded as unknown as MalformedMessage).toError().message).toBe(
+      'the request to /scheduler.v1.SchedulerService/ScheduleTask is not a valid protobuf message: field task.id is not valid UTF-8',
+    );
+  });
+
+  it('takes a real U+FFFD, and other UTF-8, as sent', () => {
+    for (const id of ['a\uFFFDb', 'żółw-😀', 'plain']) {
+      const decoded = scheduleTask.requestDeserialize(
+        withRawId(Buffer.from(id, 'utf8'), 'x'.repeat(300)),
+      );
+      expect(decoded).not.toBeInstanceOf(MalformedMessage);
+      expect((decoded as ScheduleTaskRequest).task?.id).toBe(id);
+    }
+  });
+});
