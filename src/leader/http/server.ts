@@ -59,6 +59,8 @@ export interface HttpServerOptions {
   readonly loopbackOnly?: boolean | undefined;
   /** More Host names a loopback-only API answers to (`--http-allowed-host`). */
   readonly allowedHosts?: readonly string[] | undefined;
+  /** Silence while a body is read after which the connection closes (default 30 s). */
+  readonly bodyTimeoutMs?: number | undefined;
 }
 
 /**
@@ -77,6 +79,7 @@ export async function buildHttpServer(
   const log = logger.child({ component: 'http' });
   const app = createFastify(log, options);
   acceptOnlyJson(app);
+  boundBodyTime(app, options.bodyTimeoutMs ?? BODY_TIMEOUT_MS);
   await app.register(swagger, {
     openapi: {
       info: {
@@ -190,6 +193,31 @@ function answerClientError(err: Error, socket: Socket): void {
         `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
     );
   } else socket.destroy(err);
+}
+
+/** How long a request's body may go silent once its headers have arrived (default). */
+const BODY_TIMEOUT_MS = 30_000;
+
+/**
+ * A body that stops arriving (a client gone quiet mid-body, or one trickling it to hold the
+ * connection) closes the connection after `timeoutMs` of silence, instead of holding it
+ * for ever (Fastify sets no limit, and Node's requestTimeout did not end one here). Set
+ * while a body is read and lifted once it is: watches and output follows stream as long as
+ * they are wanted.
+ */
+function boundBodyTime(app: FastifyInstance, timeoutMs: number): void {
+  app.addHook('onRequest', (request, _reply, done) => {
+    const { headers, socket } = request.raw;
+    if (headers['content-length'] !== undefined || headers['transfer-encoding'] !== undefined) {
+      // No 'timeout' listener: Node's HTTP server then destroys the socket itself.
+      socket.setTimeout(timeoutMs);
+    }
+    done();
+  });
+  app.addHook('preValidation', (request, _reply, done) => {
+    request.raw.socket.setTimeout(0);
+    done();
+  });
 }
 
 /** Takes JSON bodies only, and parses them exactly. */
