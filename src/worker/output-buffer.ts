@@ -1,6 +1,13 @@
 import type { OutputChunk } from '../gen/cluster/v1/leader.js';
 import { attemptKey } from '../scheduler/task.js';
 
+/**
+ * Chunks in one message at most: a task logging many short lines would otherwise put
+ * hundreds of thousands in one message, past what a leader takes (it refuses more than
+ * 50,000, MAX_OUTPUT_CHUNKS_PER_MESSAGE in member-wire.ts) and a stall for it.
+ */
+export const MAX_CHUNKS_PER_MESSAGE = 2_000;
+
 /** Longest piece of output in one chunk, in UTF-16 units (at most 3 UTF-8 bytes each). */
 export const OUTPUT_PIECE_CHARS = 8 * 1024;
 
@@ -84,13 +91,13 @@ export class OutputBuffer {
 
   /**
    * The oldest chunks that fit in `budgetBytes` of UTF-8 (counted at the most, 3 bytes a
-   * unit), and always at least one, so a message makes progress; `serial` is the message
-   * they go in.
+   * unit), at most MAX_CHUNKS_PER_MESSAGE, and always at least one, so a message makes
+   * progress; `serial` is the message they go in.
    */
   take(budgetBytes: number, serial: number): OutputChunk[] {
     let budget = budgetBytes;
     let take = 0;
-    while (take < this.chunks.length) {
+    while (take < this.chunks.length && take < MAX_CHUNKS_PER_MESSAGE) {
       budget -= this.chunks[take]!.data.length * 3;
       if (budget < 0 && take > 0) break;
       take++;

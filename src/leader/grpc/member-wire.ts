@@ -65,13 +65,14 @@ export function heartbeatFromWire(request: HeartbeatRequest): HeartbeatInput {
 
 /**
  * Most entries a heartbeat may list, far above what a worker sends (its attempts are its
- * slots, at most 10,000, and the few handed ahead; drover's worker sends at most 1,000
- * reports a message): a message of hundreds of thousands, from anything that joined, held
+ * slots, at most 10,000, and those handed ahead, at most 10,000 (`--prefetch`); drover's worker sends at most 1,000
+ * reports and 2,000 output chunks a message): a message of hundreds of thousands, from anything that joined, held
  * the leader's event loop for seconds, long enough to declare real workers dead.
  */
-export const MAX_ATTEMPTS_LISTED = 25_000;
+export const MAX_ATTEMPTS_LISTED = 50_000;
 export const MAX_FINISHED_PER_MESSAGE = 5_000;
-export const MAX_OUTPUT_CHUNKS_PER_MESSAGE = 10_000;
+/** Output chunks: drover's worker sends at most 2,000, older ones as many as fit 1 MiB. */
+export const MAX_OUTPUT_CHUNKS_PER_MESSAGE = 50_000;
 
 /** Refuses (INVALID_ARGUMENT) a list of a heartbeat that is longer than `most`. */
 export function checkListed(count: number, what: string, most: number): void {

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { OUTPUT_PIECE_CHARS, OutputBuffer, splitText } from '../../../src/worker/output-buffer.js';
+import {
+  MAX_CHUNKS_PER_MESSAGE,
+  OUTPUT_PIECE_CHARS,
+  OutputBuffer,
+  splitText,
+} from '../../../src/worker/output-buffer.js';
 
 describe('splitText', () => {
   it('cuts text into pieces of at most the size, in order', () => {
@@ -55,6 +60,13 @@ describe('OutputBuffer', () => {
     // Sent: room again, and output flows as before.
     buffer.push('a', 1, 'stdout', 'again');
     expect(buffer.take(1_000, 1).map((c) => c.data)).toEqual(['again']);
+  });
+
+  it('hands out at most MAX_CHUNKS_PER_MESSAGE chunks at once, however small they are', () => {
+    const buffer = new OutputBuffer();
+    for (let i = 0; i < MAX_CHUNKS_PER_MESSAGE + 3; i++) buffer.push('t', 1, 'log', 'x');
+    expect(buffer.take(1024 * 1024, 1)).toHaveLength(MAX_CHUNKS_PER_MESSAGE);
+    expect(buffer.take(1024 * 1024, 2)).toHaveLength(3);
   });
 
   it('cuts long output into pieces of OUTPUT_PIECE_CHARS', () => {

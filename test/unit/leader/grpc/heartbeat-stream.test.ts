@@ -112,8 +112,8 @@ describe('heartbeat stream bounds', () => {
   it('refuses a message listing more than a worker ever sends, before any of it acts', () => {
     const cases: [BeatFields, RegExp][] = [
       [
-        { running: Array.from({ length: 25_001 }, (_, i) => ({ id: `t${i}`, attempt: 1 })) },
-        /^a heartbeat lists 25001 running attempts; the most is 25000$/,
+        { running: Array.from({ length: 50_001 }, (_, i) => ({ id: `t${i}`, attempt: 1 })) },
+        /^a heartbeat lists 50001 running attempts; the most is 50000$/,
       ],
       [
         {
