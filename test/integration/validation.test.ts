@@ -118,11 +118,11 @@ describe('bad input gets a clear status and changes nothing', () => {
         attempt: 0,
         memberId: '',
         permanent: false,
-        result: 'z'.repeat(1024 * 1024 + 1),
+        result: 'z'.repeat(1024 * 1024 + 4097),
       }),
     );
     expect(huge.code).toBe(status.RESOURCE_EXHAUSTED);
-    expect(huge.details).toBe('result is 1048577 characters; the most is 1048576');
+    expect(huge.details).toBe('result is 1052673 characters; the most is 1052672');
     expect(await api.task('t')).toEqual(running);
 
     // A manual completion (as with go-work's grpcurl TaskComplete) of the current attempt.

@@ -83,10 +83,10 @@ export function checkListed(count: number, what: string, most: number): void {
 
 /**
  * Most characters of a result or error the leader keeps: the worker's own default limit
- * (1 MiB), so a task with its payload still fits the 4 MiB a default gRPC client reads
+ * (1 MiB) and room for the marker it adds when it cuts one, so a task with its payload still fits the 4 MiB a default gRPC client reads
  * (a larger one made GetTask and every watch fail on it for every client).
  */
-export const MAX_REPORT_TEXT_CHARS = 1024 * 1024;
+export const MAX_REPORT_TEXT_CHARS = 1024 * 1024 + 4096;
 
 /**
  * A report sent on a member's heartbeat stream, as the scheduler takes it. A result or
