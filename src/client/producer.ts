@@ -278,7 +278,9 @@ function awaitResult(
 function waitLink(leaders: ReturnType<typeof followedLeaders>): WaitLink {
   return {
     watch: (request) => leaders.client.watchTasks(request),
-    move: (hint) => leaders.move(hint),
+    move: (hint, from) => {
+      if (leaders.address === from) leaders.move(hint);
+    },
     get address() {
       return leaders.address;
     },

@@ -30,8 +30,11 @@ export class TaskWaitError extends Error {
 export interface WaitLink {
   /** Opens WatchTasks on the current leader. */
   watch(request: WatchTasksRequest): ClientReadableStream<WatchTasksResponse>;
-  /** The watch failed with UNAVAILABLE: go to the leader `hint` names, else the next. */
-  move(hint: string | undefined): void;
+  /**
+   * A watch opened on `from` failed with UNAVAILABLE: go to the leader `hint` names, else
+   * the next; nothing if the link has moved from `from` already (another waiter moved it).
+   */
+  move(hint: string | undefined, from: string): void;
   /** The current leader, for messages. */
   readonly address: string;
 }
@@ -71,7 +74,8 @@ export async function waitForTaskEnd(
   // watch end once unservedMs has passed since the last one that was served.
   for (let round = 0; ; round++) {
     options.signal?.throwIfAborted();
-    const outcome = await watchOnce(link.watch(watchRequest(id)), id, options.signal);
+    const on = link.address;
+    const outcome = await watchOnce(openWatch(link, id), id, options.signal);
     if (outcome.kind === 'ended') return outcome.task;
     if (outcome.kind === 'failed') throw outcome.error;
     if (outcome.synced) servedAtMs = performance.now();
@@ -81,7 +85,7 @@ export async function waitForTaskEnd(
         `no leader served the wait for task ${id} for ${unservedMs} ms; last at ${link.address}: ${outcome.message}`,
       );
     }
-    link.move(outcome.hint);
+    link.move(outcome.hint, on);
     await pause(
       outcome.synced ? 0 : Math.min(1_000, 100 * 2 ** Math.min(round, 4)),
       options.signal,
@@ -138,6 +142,16 @@ function watchOnce(
       finish({ kind: 'broken', synced, message: 'the leader ended the watch', hint: undefined }),
     );
   });
+}
+
+/** Opens the watch; a link that cannot (its client closed) is a TaskWaitError. */
+function openWatch(link: WaitLink, id: string): ClientReadableStream<WatchTasksResponse> {
+  try {
+    return link.watch(watchRequest(id));
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    throw new TaskWaitError(status.UNAVAILABLE, `cannot watch task ${id}: ${message}`);
+  }
 }
 
 function watchRequest(id: string): WatchTasksRequest {

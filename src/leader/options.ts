@@ -232,7 +232,7 @@ export const LEADER_OPTIONS = optionTable([
     env: 'DROVER_PREFETCH',
     default: 64,
     min: 0,
-    // A worker lists what it holds in every heartbeat; the leader takes at most 50,000.
+    // A worker lists what it holds in every heartbeat: keep that list within reason.
     max: 10_000,
     docs: { meaning: 'most tasks handed ahead to a busy worker of short tasks' },
   }),

@@ -14,7 +14,8 @@ export class TaskWatchFilter {
     private readonly status: TaskStatus | undefined,
     private readonly memberId: MemberId | undefined,
     private readonly kind: string | undefined = undefined,
-    private readonly id: TaskId | undefined = undefined,
+    /** Only this task (the watch's snapshot is then that one task). */
+    readonly id: TaskId | undefined = undefined,
   ) {}
 
   /** True when the watch has no filter: every task is shown, nothing is remembered. */

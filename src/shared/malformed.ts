@@ -1,4 +1,3 @@
-import { isUtf8 } from 'node:buffer';
 import type { ServiceDefinition } from '@grpc/grpc-js';
 import { InvalidArgumentError } from './errors.js';
 
@@ -47,7 +46,7 @@ export function tolerant<D extends ServiceDefinition>(definition: D): D {
           const reason = err instanceof Error ? err.message : String(err);
           return new MalformedMessage(method.path, reason.slice(0, 200));
         }
-        const field = isUtf8(bytes) ? undefined : notUtf8Field(decoded, bytes);
+        const field = notUtf8Field(decoded, bytes);
         return field === undefined
           ? decoded
           : new MalformedMessage(method.path, `field ${field} is not valid UTF-8`);
@@ -65,8 +64,8 @@ const REPLACEMENT_UTF8 = Buffer.from(REPLACEMENT, 'utf8');
  * protobuf.js decodes those as U+FFFD without a word, so two different ids could become
  * one; proto3 says a string must be UTF-8, and drover refuses it as its HTTP API does. A
  * decoded U+FFFD is a replacement when the message has fewer encoded U+FFFD (EF BF BD)
- * than its strings hold. Only run on a message that is not all UTF-8 (most are, in
- * bytes: tags and short lengths are ASCII), and it walks the strings once.
+ * than its strings hold. Every message is walked (a message all UTF-8 as bytes can still
+ * hold a string cut mid-character, completed by the next field's bytes): ~0.3 µs a task.
  */
 function notUtf8Field(decoded: unknown, bytes: Buffer): string | undefined {
   const replacements = countReplacements(decoded);

@@ -3,8 +3,7 @@ import { attemptKey } from '../scheduler/task.js';
 
 /**
  * Chunks in one message at most: a task logging many short lines would otherwise put
- * hundreds of thousands in one message, past what a leader takes (it refuses more than
- * 50,000, MAX_OUTPUT_CHUNKS_PER_MESSAGE in member-wire.ts) and a stall for it.
+ * hundreds of thousands in one message, one long turn for the leader.
  */
 export const MAX_CHUNKS_PER_MESSAGE = 2_000;
 

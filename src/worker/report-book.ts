@@ -4,9 +4,8 @@ import { boundText } from './thrown-value.js';
 import { utf8Bytes } from './utf8.js';
 
 /**
- * Reports in one message at most: the leader handles a message's reports in one turn and
- * refuses more than MAX_FINISHED_PER_MESSAGE (member-wire.ts), so a backlog after an
- * outage goes in several messages instead of stalling it.
+ * Reports in one message at most: the leader handles a message's reports in one turn, so
+ * a backlog after an outage goes in several messages instead of stalling it.
  */
 export const MAX_REPORTS_PER_MESSAGE = 1_000;
 

@@ -49,8 +49,6 @@ export function memberToWire(view: MemberView): WireMember {
 
 /** A heartbeat as the coordinator takes it. Unknown statuses read as unspecified. */
 export function heartbeatFromWire(request: HeartbeatRequest): HeartbeatInput {
-  checkListed(request.running.length, 'running attempts', MAX_ATTEMPTS_LISTED);
-  checkListed(request.began.length, 'begun attempts', MAX_ATTEMPTS_LISTED);
   for (const attempt of request.running) checkId(attempt.id, 'running task id');
   for (const attempt of request.began) checkId(attempt.id, 'begun task id');
   return {
@@ -61,24 +59,6 @@ export function heartbeatFromWire(request: HeartbeatRequest): HeartbeatInput {
     running: request.running.map((r) => ({ taskId: asTaskId(r.id), attempt: r.attempt })),
     began: request.began.map((r) => ({ taskId: asTaskId(r.id), attempt: r.attempt })),
   };
-}
-
-/**
- * Most entries a heartbeat may list, far above what a worker sends (its attempts are its
- * slots, at most 10,000, and those handed ahead, at most 10,000 (`--prefetch`); drover's worker sends at most 1,000
- * reports and 2,000 output chunks a message): a message of hundreds of thousands, from anything that joined, held
- * the leader's event loop for seconds, long enough to declare real workers dead.
- */
-export const MAX_ATTEMPTS_LISTED = 50_000;
-export const MAX_FINISHED_PER_MESSAGE = 5_000;
-/** Output chunks: drover's worker sends at most 2,000, older ones as many as fit 1 MiB. */
-export const MAX_OUTPUT_CHUNKS_PER_MESSAGE = 50_000;
-
-/** Refuses (INVALID_ARGUMENT) a list of a heartbeat that is longer than `most`. */
-export function checkListed(count: number, what: string, most: number): void {
-  if (count > most) {
-    throw new InvalidArgumentError(`a heartbeat lists ${count} ${what}; the most is ${most}`);
-  }
 }
 
 /**

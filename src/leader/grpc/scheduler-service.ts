@@ -48,23 +48,27 @@ function taskWatchSource(
       // Inside start: a bad filter is refused as INVALID_ARGUMENT by serveWatch.
       const id = request.id === '' ? undefined : taskIdFromWire(request.id);
       const filter = watchFilterFromWire(request, id);
-      const { snapshot, unsubscribe: stopTasks } = coordinator.watchTasks((event) => {
-        if (event.kind === 'deleted') {
-          if (filter.admitDeleted(event.id)) {
+      const { snapshot, unsubscribe: stopTasks } = coordinator.watchTasks(
+        (event) => {
+          if (event.kind === 'deleted') {
+            if (filter.admitDeleted(event.id)) {
+              send({
+                kind: TaskEventKind.TASK_EVENT_KIND_DELETED,
+                task: Task.fromPartial({ id: event.id }),
+                control: undefined,
+              });
+            }
+          } else if (filter.admit(event.task)) {
             send({
-              kind: TaskEventKind.TASK_EVENT_KIND_DELETED,
-              task: Task.fromPartial({ id: event.id }),
+              kind: TaskEventKind.TASK_EVENT_KIND_CHANGED,
+              task: taskToWire(event.task),
               control: undefined,
             });
           }
-        } else if (filter.admit(event.task)) {
-          send({
-            kind: TaskEventKind.TASK_EVENT_KIND_CHANGED,
-            task: taskToWire(event.task),
-            control: undefined,
-          });
-        }
-      });
+        },
+        true,
+        id,
+      );
       const controls = request.includeControls ? controlSnapshot(coordinator) : [];
       const stopControls = request.includeControls
         ? coordinator.events.onControl((change) => send(controlEvent(change)))

@@ -233,7 +233,9 @@ function acceptOnlyJson(app: FastifyInstance): void {
     // one with a JSON content type too, as `curl -X POST -H 'content-type: ...'` sends it.
     jsonBodyParser(app, {
       emptyIsUndefined: (request) => !request.routeOptions.schema?.body,
-      takesNoBody: (request) => !request.routeOptions.schema?.body,
+      // A path no route takes is a 404 (or 405) whatever its body.
+      takesNoBody: (request) =>
+        request.routeOptions.url !== undefined && !request.routeOptions.schema?.body,
     }),
   );
 }

@@ -73,13 +73,17 @@ function taskEvents(
 ): SseSource {
   return {
     start: (send) => {
-      const { snapshot, unsubscribe: stopTasks } = coordinator.watchTasks((event) => {
-        if (event.kind === 'deleted') {
-          if (filter.admitDeleted(event.id)) send({ event: 'deleted', data: { id: event.id } });
-        } else if (filter.admit(event.task)) {
-          send({ event: 'changed', data: taskJson(event.task) });
-        }
-      }, withSnapshot);
+      const { snapshot, unsubscribe: stopTasks } = coordinator.watchTasks(
+        (event) => {
+          if (event.kind === 'deleted') {
+            if (filter.admitDeleted(event.id)) send({ event: 'deleted', data: { id: event.id } });
+          } else if (filter.admit(event.task)) {
+            send({ event: 'changed', data: taskJson(event.task) });
+          }
+        },
+        withSnapshot,
+        filter.id,
+      );
       // The same ControlChange as WatchTasks' include_controls, in its JSON mapping.
       const current = controls ? controlSnapshot(coordinator) : [];
       const stopControls = controls

@@ -34,6 +34,19 @@ describe('tolerant request decoding', () => {
     );
   });
 
+  it('refuses a string cut mid-character though the next field completes it in bytes', () => {
+    // id = 61 C2, then an unknown varint field 16 (80 01 00): all UTF-8 as bytes.
+    const bytes = field(
+      1,
+      Buffer.concat([
+        field(1, Buffer.from([0x61, 0xc2])),
+        Buffer.from([0x80, 0x01, 0x00]),
+        field(2, Buffer.from('p')),
+      ]),
+    );
+    expect(scheduleTask.requestDeserialize(bytes)).toBeInstanceOf(MalformedMessage);
+  });
+
   it('takes a real U+FFFD, and other UTF-8, as sent', () => {
     for (const id of ['a\uFFFDb', 'żółw-😀', 'plain']) {
       const decoded = scheduleTask.requestDeserialize(

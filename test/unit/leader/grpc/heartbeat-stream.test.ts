@@ -106,22 +106,21 @@ describe('heartbeat stream output acknowledgements', () => {
 type BeatFields = DeepPartial<HeartbeatRequest>;
 
 describe('heartbeat stream bounds', () => {
+  it('takes a long list, as a worker of many slots and timed starts sends it', () => {
+    const { call, calls, errors } = streamWithSaves();
+    call.emit(
+      'data',
+      beat({ running: Array.from({ length: 70_000 }, (_, i) => ({ id: `t${i}`, attempt: 1 })) }),
+    );
+    expect(errors).toEqual([]);
+    expect(calls.heartbeats).toBe(1);
+  });
+
   const beat = (fields: BeatFields) =>
     HeartbeatRequest.fromPartial({ id: 'w1', serial: 1, ...fields });
 
-  it('refuses a message listing more than a worker ever sends, before any of it acts', () => {
+  it('refuses a message naming an id no task can have, before any of it acts', () => {
     const cases: [BeatFields, RegExp][] = [
-      [
-        { running: Array.from({ length: 50_001 }, (_, i) => ({ id: `t${i}`, attempt: 1 })) },
-        /^a heartbeat lists 50001 running attempts; the most is 50000$/,
-      ],
-      [
-        {
-          finished: Array.from({ length: 5_001 }, (_, i) => ({ id: `t${i}`, attempt: 1 })),
-          running: [],
-        },
-        /lists 5001 finished attempts; the most is 5000$/,
-      ],
       [
         { running: [{ id: 'x'.repeat(1_000_000), attempt: 1 }] },
         /running task id "x+.*1000000 characters; the most is 256/,
