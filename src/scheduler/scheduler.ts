@@ -385,9 +385,8 @@ export class Scheduler {
   }
 
   /**
-   * One page of tasks in creation order. A status filter walks that status's index from
-   * the page start (O(log n + page)); a member filter is applied while walking, within
-   * {@link MAX_LIST_SCAN} records per call.
+   * One page of tasks in creation order: a status filter walks that status's index (O(log
+   * n + page)); a member filter applies while walking, within {@link MAX_LIST_SCAN} a call.
    */
   list(query: TaskQuery): TaskPage {
     return this.index.list(query);
