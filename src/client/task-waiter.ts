@@ -6,6 +6,7 @@ import {
   type WatchTasksRequest,
   type WatchTasksResponse,
 } from '../gen/scheduler/v1/scheduler.js';
+import { abortReason } from '../shared/abort.js';
 import { leaderHint } from '../shared/leader-hint.js';
 
 /** Statuses a task does not leave by itself: the end a waiter waits for. */
@@ -166,11 +167,6 @@ function watchRequest(id: string): WatchTasksRequest {
 
 const notFound = (id: string, what: string): TaskWaitError =>
   new TaskWaitError(status.NOT_FOUND, `task ${id} ${what}`);
-
-function abortReason(signal: AbortSignal): Error {
-  const reason: unknown = signal.reason;
-  return reason instanceof Error ? reason : new Error(String(reason));
-}
 
 /** Waits `ms`, or rejects at once when `signal` aborts. */
 function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
