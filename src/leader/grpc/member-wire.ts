@@ -7,7 +7,6 @@ import {
   type Member as WireMember,
 } from '../../gen/cluster/v1/leader.js';
 import { asTaskId, type MemberId } from '../../shared/ids.js';
-import { InvalidArgumentError } from '../../shared/errors.js';
 import { boundText, checkId } from '../../shared/text.js';
 import type { CompletionReport } from '../../scheduler/scheduler.js';
 import type { HeartbeatInput, MemberView } from '../views.js';
