@@ -109,10 +109,13 @@ function watchOnce(
   return new Promise((resolve) => {
     let synced = false;
     let seen = false;
+    let settled = false;
+    // Once: the cancel below makes the stream end in a CANCELLED error as well.
     const finish = (outcome: WatchOutcome): void => {
+      if (settled) return;
+      settled = true;
       signal?.removeEventListener('abort', onAbort);
       stream.removeAllListeners('data');
-      stream.on('error', () => {}); // the cancel below reports CANCELLED
       stream.cancel();
       resolve(outcome);
     };
