@@ -197,6 +197,15 @@ describe('HTTP API', () => {
       ],
       ['PATCH', '/v1/tasks/x', undefined, {}, 405, /use GET or DELETE/],
       ['POST', '/v1/members/ghost:drain', undefined, {}, 404, /member ghost not found/],
+      [
+        'POST',
+        '/v1/tasks/x:frobnicate',
+        undefined,
+        {},
+        404,
+        /unknown action "frobnicate" on \/v1\/tasks\/x; POST takes :cancel, :retry/,
+      ],
+      ['GET', '/v1/tasks:tail', undefined, {}, 404, /unknown action "tail" .* GET takes :watch/],
       ['POST', '/v1/tasks', undefined, { raw: '' }, 400, /request body is empty; send a JSON/],
     ];
     for (const [method, path, body, init, status, error] of cases) {

@@ -247,14 +247,20 @@ function acceptOnlyJson(app: FastifyInstance): void {
 function answerUnroutedPaths(app: FastifyInstance): void {
   // Every route's pattern, so a path that exists under other methods is a 405, not a 404.
   const routes: { method: string; pattern: RegExp }[] = [];
+  // Action routes (`/v1/tasks/:id(.+)::cancel`): the path before the action, and its name.
+  const actions: { method: string; target: RegExp; name: string }[] = [];
   app.addHook('onRoute', (route) => {
+    const action = /^(.*)::([a-z-]+)$/.exec(route.url);
     for (const method of [route.method].flat()) {
       routes.push({ method, pattern: patternToRegExp(route.url) });
+      if (action) actions.push({ method, target: patternToRegExp(action[1]!), name: action[2]! });
     }
   });
 
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0]!;
+    const unknownAction = describeUnknownAction(request.method, path, actions);
+    if (unknownAction !== undefined) return reply.code(404).send({ error: unknownAction });
     const allowed = METHOD_ORDER.filter((method) =>
       routes.some((r) => r.method === method && r.pattern.test(path)),
     );
@@ -268,6 +274,25 @@ function answerUnroutedPaths(app: FastifyInstance): void {
     }
     return reply.code(404).send({ error: `no route ${request.method} ${path}` });
   });
+}
+
+/**
+ * `POST /v1/tasks/x:frobnicate` where the path before the colon takes actions with this
+ * method: names the actions it does take, instead of a 405 that reads the whole last
+ * segment as an id (a task id may hold a colon, so the router cannot tell).
+ */
+function describeUnknownAction(
+  method: string,
+  path: string,
+  actions: readonly { method: string; target: RegExp; name: string }[],
+): string | undefined {
+  const split = /^(.*[^:/]):([^:/]*)$/.exec(path);
+  if (!split) return undefined;
+  const [, target, name] = split as unknown as [string, string, string];
+  const known = actions.filter((a) => a.method === method && a.target.test(target));
+  if (known.length === 0 || known.some((a) => a.name === name)) return undefined;
+  const list = [...new Set(known.map((a) => `:${a.name}`))].sort().join(', ');
+  return `unknown action "${name}" on ${target}; ${method} takes ${list}`;
 }
 
 /** The longest path parameter (an id, percent-encoded) the router takes. */
