@@ -46,6 +46,8 @@ export function completeAttempt(
       // A duplicate, or the worker's own report after a manual completion: the
       // recorded result stands, and the worker's slot is free again.
       if (report.memberId !== undefined) ctx.slots.release(task.memberId, task.id);
+      // An operator's repeat is answered as done; one saying otherwise is told it lost.
+      else refuseOtherOutcome(task, report);
       return { task, changed: [] };
     case 'cancelled':
       // The worker confirms the stop: its slot is free again; the task stays cancelled.
@@ -122,6 +124,27 @@ function reportedTask(ctx: AttemptContext, report: CompletionReport): TaskRecord
     );
   }
   return task;
+}
+
+/**
+ * An operator's completion of a finished task must say what was recorded (a retry of
+ * the same call); one that says otherwise would be answered as if it had been recorded.
+ */
+function refuseOtherOutcome(task: TaskRecord, report: CompletionReport): void {
+  const failed = report.error !== undefined;
+  const text = (failed ? report.error : report.result) ?? '';
+  const recorded = (task.status === 'error' ? task.error : task.result) ?? '';
+  if (failed === (task.status === 'error') && text === recorded) return;
+  const outcome = (isError: boolean, what: string): string =>
+    `${isError ? 'failed with error' : 'completed with result'} ${quoteShort(what)}`;
+  throw new StaleError(
+    `task ${task.id} already ${outcome(task.status === 'error', recorded)}; this completion (${failed ? 'error' : 'result'} ${quoteShort(text)}) is not recorded`,
+  );
+}
+
+/** Text for a message: quoted, and cut past 60 characters. */
+function quoteShort(text: string): string {
+  return JSON.stringify(text.length > 60 ? `${text.slice(0, 60)}…` : text);
 }
 
 /**

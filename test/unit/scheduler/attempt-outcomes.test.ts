@@ -61,6 +61,20 @@ describe('completeAttempt', () => {
     expect(task.result).toBe('ok');
   });
 
+  it("answers an operator's repeat completion of a finished task, refusing another outcome", () => {
+    const { clock, ctx, task } = setup();
+    const byHand = { taskId: task.id, attempt: 0, result: 'ok' };
+    completeAttempt(ctx, clock.nowMs(), byHand);
+    expect(completeAttempt(ctx, clock.nowMs(), byHand).changed).toEqual([]);
+    expect(() => completeAttempt(ctx, clock.nowMs(), { ...byHand, result: 'other' })).toThrow(
+      /already completed with result "ok"; this completion \(result "other"\) is not recorded/,
+    );
+    expect(() =>
+      completeAttempt(ctx, clock.nowMs(), { taskId: task.id, attempt: 1, error: 'x' }),
+    ).toThrow(/already completed with result "ok"; this completion \(error "x"\)/);
+    expect(task).toMatchObject({ status: 'completed', result: 'ok' });
+  });
+
   it('retries a failed attempt after its backoff, capped by the policy', () => {
     const { clock, ctx, task } = setup({ retryBackoffMs: 4_000 });
     task.attempt = 2; // the second failure doubles 4 s to 8 s; the cap makes it 5 s

@@ -863,7 +863,7 @@ describe('Scheduler.complete, in detail', () => {
     expect(scheduler.runningOn(m('a'))).toEqual([]);
   });
 
-  it('ignores a second report of the same attempt, whatever it says', () => {
+  it("ignores a worker's second report of the same attempt; an operator's other outcome is refused", () => {
     const { scheduler, clock, schedule } = setup({ a: 1 });
     schedule('t', { maxAttempts: 1 });
     scheduler.assign(clock.nowMs());
@@ -872,12 +872,7 @@ describe('Scheduler.complete, in detail', () => {
     schedule('next');
     scheduler.assign(clock.nowMs());
     clock.advance(100);
-    for (const report of [
-      { result: 'ok' },
-      { error: 'again' },
-      { memberId: m('a'), result: 'x' },
-      { attempt: 0 },
-    ]) {
+    for (const report of [{ error: 'e' }, { memberId: m('a'), result: 'x' }]) {
       const { changed, task } = scheduler.complete(clock.nowMs(), {
         taskId: t('t'),
         attempt: 1,
@@ -885,6 +880,12 @@ describe('Scheduler.complete, in detail', () => {
       });
       expect(changed).toEqual([]);
       expect(task).toEqual(before);
+    }
+    for (const report of [{ result: 'ok' }, { error: 'again' }, { attempt: 0 }]) {
+      expect(() =>
+        scheduler.complete(clock.nowMs(), { taskId: t('t'), attempt: 1, ...report }),
+      ).toThrow(/already failed with error "e"; this completion .* is not recorded/);
+      expect(scheduler.get(t('t'))).toEqual(before);
     }
     // The duplicate did not free the slot that `next` now holds.
     expect(scheduler.runningOn(m('a'))).toEqual(['next']);
