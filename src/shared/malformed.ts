@@ -16,6 +16,13 @@ export class MalformedMessage {
 
   /** The refusal: the client sent bytes that are not the method's request message. */
   toError(): InvalidArgumentError {
+    // ts-proto reads 64-bit integers as JavaScript numbers and throws past 2^53 - 1: the
+    // message is valid protobuf, but holds a number drover cannot take exactly.
+    if (this.reason.includes('MAX_SAFE_INTEGER')) {
+      return new InvalidArgumentError(
+        `the request to ${this.path} holds a 64-bit integer over ${Number.MAX_SAFE_INTEGER} (2^53 - 1), the largest drover takes (a delay, ttl, interval, offset or request id)`,
+      );
+    }
     return new InvalidArgumentError(
       `the request to ${this.path} is not a valid protobuf message: ${this.reason}`,
     );

@@ -47,6 +47,20 @@ describe('tolerant request decoding', () => {
     expect(scheduleTask.requestDeserialize(bytes)).toBeInstanceOf(MalformedMessage);
   });
 
+  it('refuses a 64-bit integer past 2^53 - 1 saying so, not as bytes that do not decode', () => {
+    // task.delay_ms (field 19, varint) = 2^60: valid protobuf, not exact as a JS number.
+    const varint = (n: bigint): number[] => {
+      const out: number[] = [];
+      for (; n >= 0x80n; n >>= 7n) out.push(Number(n & 0x7fn) | 0x80);
+      return [...out, Number(n)];
+    };
+    const delay = Buffer.from([...varint(19n << 3n), ...varint(1n << 60n)]);
+    const decoded = scheduleTask.requestDeserialize(field(1, delay));
+    expect((decoded as unknown as MalformedMessage).toError().message).toBe(
+      'the request to /scheduler.v1.SchedulerService/ScheduleTask holds a 64-bit integer over 9007199254740991 (2^53 - 1), the largest drover takes (a delay, ttl, interval, offset or request id)',
+    );
+  });
+
   it('takes a real U+FFFD, and other UTF-8, as sent', () => {
     for (const id of ['a\uFFFDb', 'żółw-😀', 'plain']) {
       const decoded = scheduleTask.requestDeserialize(
