@@ -121,7 +121,7 @@ export function leaderAddresses(leader: string): string[] {
 }
 
 /** The credentials and token the options ask for. */
-function access(options: ClientOptions): Access {
+export function access(options: ClientOptions): Access {
   const flags = { token: '--token', file: '--token-file' };
   return {
     creds: clientCredentials(options),
@@ -149,13 +149,19 @@ function clientCredentials(options: ClientOptions): ChannelCredentials {
 }
 
 /** Clients for both services of the leader at `address`, on one channel. */
-function connectTo(address: string, { creds, token }: Access, timeoutMs: number): LeaderClients {
+export function connectTo(
+  address: string,
+  { creds, token }: Access,
+  timeoutMs: number,
+  /** Channel options (keepalive for a long watch). */
+  channelOptions: Readonly<Record<string, number>> = {},
+): LeaderClients {
   let answered = false;
   const interceptors = [
     onAnswer(() => (answered = true)),
     ...(token === undefined ? [] : [bearerInterceptor(token)]),
   ];
-  const leader = new LeaderServiceClient(address, creds, { interceptors });
+  const leader = new LeaderServiceClient(address, creds, { ...channelOptions, interceptors });
   const scheduler = new SchedulerServiceClient(address, creds, {
     channelOverride: leader.getChannel(),
     interceptors,
@@ -211,7 +217,15 @@ export function call<Req, Res>(
 }
 
 /** Exit codes: documented in the README's CLI section. */
-export const EXIT = { refused: 1, usage: 2, unreachable: 3 } as const;
+export const EXIT = {
+  refused: 1,
+  usage: 2,
+  unreachable: 3,
+  /** `--wait`: the task failed for good or was cancelled. */
+  taskFailed: 4,
+  /** `--wait-timeout` passed before the task ended. */
+  waitTimedOut: 5,
+} as const;
 
 /** A person-readable message and exit code for an error from a call. */
 export function describeCallError(

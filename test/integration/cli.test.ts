@@ -98,6 +98,53 @@ describe('drover CLI', () => {
     expect(down.code).toBe(3);
     expect(down.stderr).toMatch(/^drover: cannot reach the leader at 127\.0\.0\.1:1/);
   });
+
+  it('waits for a task to end with --wait: its result, a failure, a cancel, a timeout', async () => {
+    const { address } = await cluster().startLeader();
+    await cluster().startWorker(address, 'w1', ['--slots', '2']);
+    // A leader that is down listed first: the schedule and the wait both move past it.
+    const L = ['--leader', `127.0.0.1:1,${address}`];
+
+    const done = await drover('schedule', ...L, '--wait', '--id', 'ok', '20');
+    expect(done).toMatchObject({ code: 0, stdout: 'ok\nworked 20 ms\n' });
+    const shown = await drover('task', ...L, 'ok', '--wait', '--json');
+    expect(shown.code).toBe(0);
+    expect(JSON.parse(shown.stdout)).toMatchObject({ status: 'TASK_STATUS_COMPLETED' });
+
+    const failed = await drover(
+      'schedule',
+      ...L,
+      '--wait',
+      '--max-attempts',
+      '1',
+      '--attempt-timeout-ms',
+      '100',
+      '60000',
+    );
+    expect(failed.code).toBe(4);
+    expect(failed.stderr).toMatch(/failed on attempt 1: attempt 1 timed out after 100 ms\n$/);
+
+    // No worker runs kind `none`: the task waits, and so does the command.
+    const cancelled = drover('schedule', ...L, '--wait', '--kind', 'none', '--id', 'c', '1');
+    await waitFor(async () => (await drover('task', ...L, 'c')).code === 0, {
+      timeoutMs: 10_000,
+      what: 'task c scheduled',
+    });
+    expect((await drover('cancel', ...L, 'c')).code).toBe(0);
+    expect(await cancelled).toMatchObject({
+      code: 4,
+      stdout: 'c\n',
+      stderr: 'drover: task c was cancelled\n',
+    });
+
+    const late = await drover('schedule', ...L, '--wait-timeout', '300ms', '--kind', 'none', '1');
+    expect(late.code).toBe(5);
+    expect(late.stderr).toMatch(/has not ended within --wait-timeout; it goes on\n$/);
+    expect(await drover('task', ...L, 'nope', '--wait')).toMatchObject({
+      code: 1,
+      stderr: 'drover: task nope not found\n',
+    });
+  });
 });
 
 describe('drover dev', () => {

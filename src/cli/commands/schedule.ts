@@ -13,10 +13,13 @@ import { print, printJson, printNotice } from '../output.js';
 import { resolvePayload } from '../payload-source.js';
 import { InvalidArgumentError } from '../../shared/errors.js';
 import { delayOptions, parseDelayMs } from '../time-options.js';
+import { exitForEnd, waitForEnd, waitOptions, type WaitFlags } from '../task-wait.js';
+import { Task } from '../../gen/scheduler/v1/scheduler.js';
 
 /** `drover schedule`'s options, as commander parses them. */
 type ScheduleOptions = ClientOptions &
-  TaskShapeOptions & {
+  TaskShapeOptions &
+  WaitFlags & {
     id?: string;
     /** --in, in ms. */
     in?: number;
@@ -32,7 +35,7 @@ export function registerSchedule(program: Command): void {
     addScheduleOptions(
       program
         .command('schedule')
-        .description('schedule a task; prints its id')
+        .description('schedule a task; prints its id (--wait: then its result)')
         .argument(
           '[payload]',
           'task payload (for demo tasks: milliseconds of work); - reads it from stdin',
@@ -42,7 +45,7 @@ export function registerSchedule(program: Command): void {
 }
 
 function addScheduleOptions(command: Command): Command {
-  for (const option of delayOptions()) command.addOption(option);
+  for (const option of [...delayOptions(), ...waitOptions()]) command.addOption(option);
   return addTaskShapeOptions(command)
     .addOption(new Option('--id <id>', 'task id (default: a random UUID)').argParser(nonEmpty))
     .addOption(
@@ -72,6 +75,7 @@ async function runSchedule(
   // (several --leader addresses, an answer lost with the connection) cannot schedule the
   // task twice: a repeat that finds the id already taken means the first call landed.
   const id = options.id ?? randomUUID();
+  let scheduled: { id: string; existing: boolean } | undefined;
   await withClients(options, async (clients) => {
     const schedule = call(clients, clients.scheduler.scheduleTask.bind(clients.scheduler), {
       task: taskDraft({
@@ -90,8 +94,9 @@ async function runSchedule(
       }
       throw err;
     });
-    if (options.json) printJson({ id: response.id, existing: response.existing });
-    else print(response.id);
+    scheduled = { id: response.id, existing: response.existing };
+    if (options.json && !options.wait) printJson(scheduled);
+    else if (!options.json) print(response.id);
     // Said on stderr, so a script reading the id from stdout is not disturbed.
     // Not when the task is the one this command made (its own repeat after a lost answer).
     if (response.existing && !options.json && response.id !== id) {
@@ -100,4 +105,21 @@ async function runSchedule(
       );
     }
   });
+  if (options.wait && scheduled !== undefined) await awaitScheduled(options, scheduled);
+}
+
+/**
+ * `--wait`: the task's result on stdout once it completes (under the id printed at once),
+ * or why it did not end well on stderr with exit 4. With --json, one object at the end:
+ * the id, `existing`, and the task as it ended.
+ */
+async function awaitScheduled(
+  options: ScheduleOptions,
+  scheduled: { id: string; existing: boolean },
+): Promise<void> {
+  const task = await waitForEnd(options, scheduled.id);
+  if (task === undefined) return;
+  if (options.json) printJson({ ...scheduled, task: Task.toJSON(task) });
+  else if (task.result !== undefined) print(task.result);
+  exitForEnd(task);
 }
