@@ -55,6 +55,13 @@ function curl(args: string[]): Promise<{ status: number; body: Record<string, un
   });
 }
 
+/** A gauge's value on the leader's /metrics page (undefined when it is not there). */
+async function metric(base: string, name: string): Promise<number | undefined> {
+  const page = await (await fetch(`${base}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
+  const line = page.split('\n').find((l) => l.startsWith(`${name} `));
+  return line === undefined ? undefined : Number(line.slice(name.length + 1));
+}
+
 describe('HTTP API', () => {
   const { cluster } = useCluster();
 
@@ -288,6 +295,53 @@ describe('HTTP API', () => {
       `${base}/v1/tasks`,
     ]);
     expect(notDigits.status).toBe(400);
+  });
+
+  it('answers GET /v1/tasks/ID?wait= once the task ends, or as it is when the wait passes', async () => {
+    const { address, http: base } = await cluster().startLeader(['--store', 'memory']);
+    await cluster().startWorker(address, 'w1');
+    const status = (answer: Answer) => answer.body['status'];
+    // Ends while the request waits: answered with its result.
+    await http(base, 'POST', '/v1/tasks', { id: 'quick', payload: '300' });
+    const quick = await http(base, 'GET', '/v1/tasks/quick?wait=4s');
+    expect(quick.status).toBe(200);
+    expect(quick.body).toMatchObject({ status: 'TASK_STATUS_COMPLETED', result: 'worked 300 ms' });
+    // No worker runs kind `none`: the wait passes and the task comes back as it is.
+    await http(base, 'POST', '/v1/tasks', { id: 'stuck', payload: '1', kind: 'none' });
+    expect(status(await http(base, 'GET', '/v1/tasks/stuck?wait=200ms'))).toBe(
+      'TASK_STATUS_PENDING',
+    );
+    // A cancel ends it: a waiting request (curl, its default headers) is answered at once.
+    const waiting = curl([`${base}/v1/tasks/stuck?wait=4s`]);
+    await waitFor(async () => (await metric(base, 'drover_watch_subscribers')) === 1, {
+      timeoutMs: 4000,
+      what: 'the wait to hold a watch',
+    });
+    await http(base, 'POST', '/v1/tasks/stuck:cancel');
+    expect(await waiting).toMatchObject({
+      status: 200,
+      body: { id: 'stuck', status: 'TASK_STATUS_CANCELLED' },
+    });
+    // A client that goes away frees its watch.
+    await http(base, 'POST', '/v1/tasks', { id: 'left', payload: '1', kind: 'none' });
+    const gone = fetch(`${base}/v1/tasks/left?wait=1m`, { signal: AbortSignal.timeout(300) });
+    await expect(gone).rejects.toThrow();
+    await waitFor(async () => (await metric(base, 'drover_watch_subscribers')) === 0, {
+      timeoutMs: 4000,
+      what: 'the watch of a request whose client left to close',
+    });
+    for (const [path, error] of [
+      ['/v1/tasks/left?wait=10', /wait: expected a duration such as 30s/],
+      ['/v1/tasks/left?wait=6m', /wait: "6m" is more than 5m, the most allowed/],
+      ['/v1/tasks/nope?wait=1s', /task nope not found/],
+    ] as const) {
+      const answer = await http(base, 'GET', path);
+      expect({ path, status: answer.status }).toEqual({
+        path,
+        status: path.includes('nope') ? 404 : 400,
+      });
+      expect(String(answer.body['error'])).toMatch(error);
+    }
   });
 
   it('lists members, drains one, and serves health, readiness and an OpenAPI document', async () => {

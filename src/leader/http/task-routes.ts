@@ -18,6 +18,7 @@ import {
   TASK_INPUT_SCHEMA,
   TASK_SCHEMA,
 } from './schemas.js';
+import { taskAfterWait, waitParamMs } from './task-wait.js';
 
 const LIST_QUERY = {
   type: 'object',
@@ -154,22 +155,38 @@ function registerListTasks(app: FastifyInstance, coordinator: LeaderApi): void {
 }
 
 /** One task by id: get it, cancel it, delete it. */
-function registerTaskById(app: FastifyInstance, coordinator: LeaderApi): void {
+function registerGetTask(app: FastifyInstance, coordinator: LeaderApi): void {
   app.get(
     '/v1/tasks/:id',
     {
       schema: {
-        summary: 'One task (GetTask)',
+        summary: 'One task (GetTask); with ?wait=30s, once it has ended (a long poll)',
         params: ID_PARAMS,
-        response: { 200: TASK_SCHEMA, '4xx': ERROR_SCHEMA },
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            wait: {
+              type: 'string',
+              description:
+                'wait up to this long (30s, 2m; at most 5m) for the task to end; the task as it is then',
+            },
+          },
+        },
+        response: { 200: TASK_SCHEMA, '4xx': ERROR_SCHEMA, '5xx': ERROR_SCHEMA },
       },
     },
-    (request) => {
-      const task = coordinator.getTask(taskIdFromWire((request.params as { id: string }).id));
+    async (request, reply) => {
+      const id = taskIdFromWire((request.params as { id: string }).id);
+      const waitMs = waitParamMs((request.query as { wait?: string }).wait);
+      const task = await taskAfterWait(coordinator, id, waitMs, request, reply);
       return taskJson(task, coordinator.waitingReason(task));
     },
   );
+}
 
+function registerTaskById(app: FastifyInstance, coordinator: LeaderApi): void {
+  registerGetTask(app, coordinator);
   app.post(
     // The id is every character up to the last ':' (ids may hold colons): `::` is a literal.
     '/v1/tasks/:id(.+)::cancel',
