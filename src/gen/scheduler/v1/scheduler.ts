@@ -697,7 +697,7 @@ export interface CronSchedule {
   name: string;
   /**
    * Five fields (minute hour day-of-month month day-of-week) or six (seconds first), as
-   * cron-parser reads them: "0 3 * * *", "* /15 * * * *", "0 0 9 * * MON-FRI".
+   * croner reads them: "0 3 * * *", "* /15 * * * *", "0 0 9 * * MON-FRI".
    */
   expression: string;
   /** IANA time zone the expression is read in ("Europe/Berlin"); empty: UTC. */
