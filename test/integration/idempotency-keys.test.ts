@@ -5,22 +5,28 @@ import { pyJson, pythonClientMissing, skipPython } from '../helpers/strict-pytho
 import { useCluster } from '../helpers/use-cluster.js';
 
 /** A POST written out by hand, so headers go on the wire exactly as given. */
-function rawPost(base: string, path: string, headers: string[], body: string): Promise<string> {
+function rawPost(
+  base: string,
+  path: string,
+  headers: string[],
+  body: string,
+  /** How the request's text becomes bytes: latin1 sends a header byte that is not UTF-8. */
+  encoding: BufferEncoding = 'utf8',
+): Promise<string> {
   const { hostname, port } = new URL(base);
   return new Promise((resolve, reject) => {
     const socket = connect(Number(port), hostname, () => {
-      socket.write(
-        [
-          `POST ${path} HTTP/1.1`,
-          `Host: ${hostname}:${port}`,
-          'Content-Type: application/json',
-          `Content-Length: ${Buffer.byteLength(body)}`,
-          'Connection: close',
-          ...headers,
-          '',
-          body,
-        ].join('\r\n'),
-      );
+      const text = [
+        `POST ${path} HTTP/1.1`,
+        `Host: ${hostname}:${port}`,
+        'Content-Type: application/json',
+        `Content-Length: ${Buffer.byteLength(body)}`,
+        'Connection: close',
+        ...headers,
+        '',
+        body,
+      ].join('\r\n');
+      socket.write(Buffer.from(text, encoding));
     });
     let answer = '';
     socket.setEncoding('utf8');
@@ -122,8 +128,29 @@ describe('idempotency keys', () => {
       '{"payload":"1"}',
     );
     expect(twice).toMatch(/^HTTP\/1\.1 400[\s\S]*sent 2 times/);
+    // A key beyond ASCII in the header, as UTF-8 on the wire (curl sends the bytes typed):
+    // the same key as in a JSON body, not its bytes read one by one as latin1.
+    const utf8 = await rawPost(
+      http,
+      '/v1/tasks',
+      ['Idempotency-Key: café'],
+      '{"id":"h2","payload":"1"}',
+    );
+    expect(utf8).toMatch(/^HTTP\/1\.1 201/);
+    expect(await (await post({ payload: '1', idempotencyKey: 'café' })).json()).toEqual({
+      id: 'h2',
+      existing: true,
+    });
+    const latin1 = await rawPost(
+      http,
+      '/v1/tasks',
+      ['Idempotency-Key: caf\u00e9!'],
+      '{"payload":"1"}',
+      'latin1',
+    );
+    expect(latin1).toMatch(/^HTTP\/1\.1 400[\s\S]*header is not valid UTF-8/);
     const all = (await (await fetch(`${http}/v1/tasks`)).json()) as { tasks: { id: string }[] };
-    expect(all.tasks.map((t) => t.id)).toEqual(['h1']);
+    expect(all.tasks.map((t) => t.id)).toEqual(['h1', 'h2']);
   });
 
   it('CLI: --idempotency-key prints the first id again, and says so on stderr', async () => {

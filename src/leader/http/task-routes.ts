@@ -244,8 +244,24 @@ function idempotencyKeyHeader(rawHeaders: readonly string[]): string | undefined
       `the Idempotency-Key header was sent ${values.length} times; send it once`,
     );
   }
-  const value = values[0]!.trim();
+  const value = headerText(values[0]!).trim();
   const key = /^"(.*)"$/.exec(value)?.[1] ?? value;
   if (key === '') throw new InvalidArgumentError('the Idempotency-Key header is empty');
   return key;
+}
+
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * A header value as the text its bytes spell in UTF-8. Node hands header values over byte
+ * by byte (latin1), so `café` sent in UTF-8 arrived as `cafÃ©`, a key the same key in a
+ * JSON body never matched; bytes that are not UTF-8 are refused rather than guessed.
+ */
+function headerText(raw: string): string {
+  if (!/[^\p{ASCII}]/u.test(raw)) return raw;
+  try {
+    return STRICT_UTF8.decode(Buffer.from(raw, 'latin1'));
+  } catch {
+    throw new InvalidArgumentError('the Idempotency-Key header is not valid UTF-8');
+  }
 }
