@@ -38,7 +38,7 @@ export function recordAttempt(transition: TaskTransition, nowMs: number): void {
       return;
     }
     case 'retrying':
-      closeCurrent(task, nowMs, 'retried');
+      closeCurrent(task, nowMs, 'retried', transition.attempt);
       return;
     case 'unstarted':
       closeCurrent(task, nowMs, 'not started');
@@ -75,8 +75,10 @@ function closeCurrent(
   task: TaskRecord,
   atMs: number,
   outcome: string,
+  /** The attempt to close, when not the task's current one (see TaskTransition). */
+  attempt = task.attempt,
 ): AttemptLogEntry | undefined {
-  const entry = currentEntry(task);
+  const entry = task.attemptLog?.findLast((e) => e.attempt === attempt);
   if (entry === undefined || (entry.endedAtMs !== undefined && !entry.byLoss)) return undefined;
   close(entry, atMs, outcome);
   entry.error = task.error;

@@ -4,7 +4,11 @@ import type { TaskRecord, TaskStatus } from '../../scheduler/task.js';
 export type TaskTransition =
   | { readonly what: 'scheduled'; readonly task: TaskRecord }
   | { readonly what: 'started'; readonly task: TaskRecord }
-  | { readonly what: 'retrying'; readonly task: TaskRecord }
+  /**
+   * An attempt failed and the task will run again. `attempt` names it when the next one
+   * started in the same commit (no backoff), so the record shows the next one already.
+   */
+  | { readonly what: 'retrying'; readonly task: TaskRecord; readonly attempt?: number }
   /**
    * An attempt that never began: a timed start whose worker was lost before its run time
    * (waiting for it again), or one its worker handed back unstarted (queued again).
@@ -45,6 +49,8 @@ export class TaskTransitions {
       case 'running':
         // A new attempt, or a lost one re-attached (not a second save of a running one).
         if (before === undefined || before >> 3 !== task.attempt) {
+          const ended = before === undefined ? undefined : endedUnseen(task, before);
+          if (ended !== undefined) emit({ what: 'retrying', task, attempt: ended });
           emit({ what: 'started', task });
         } else if ((before & 7) === STATUS_CODES.pending) emit({ what: 'resumed', task });
         return;
@@ -76,6 +82,24 @@ const STATUS_CODES: Readonly<Record<TaskStatus, number>> = {
   error: 4,
   cancelled: 5,
 };
+
+/**
+ * The attempt that failed and was retried between two saves, when a task last seen
+ * running shows the next attempt running: its failure and the next start (no backoff) were
+ * saved in one commit. Not one its worker handed back unstarted or was lost during: those
+ * are no failures (the attempt log closes them as such).
+ */
+function endedUnseen(task: TaskRecord, before: number): number | undefined {
+  const attempt = before >> 3;
+  if ((before & 7) !== STATUS_CODES.running || attempt === 0 || attempt >= task.attempt) {
+    return undefined;
+  }
+  const notFailed =
+    task.handedBackAttempt === attempt ||
+    task.uncountedLossAttempt === attempt ||
+    task.lostAttempt?.attempt === attempt;
+  return notFailed ? undefined : attempt;
+}
 
 function stateOf(task: TaskRecord): number {
   return task.attempt * 8 + STATUS_CODES[task.status];

@@ -57,10 +57,20 @@ describe('attempt log', () => {
   });
 
   it('closes an attempt whose end was saved with the next start, and keeps the latest entries', () => {
-    const { task, start } = setup();
+    const { task, save, start } = setup();
     start('w1', 10);
-    start('w1', 20); // failure and restart in one commit
-    expect(task.attemptLog?.[0]).toMatchObject({ attempt: 1, endedAtMs: 20, outcome: 'ended' });
+    // Failure and restart in one commit (no backoff): the task's error is attempt 1's
+    // until attempt 2 ends, and the record shows attempt 2 running.
+    task.error = 'boom';
+    task.attempt = 2;
+    task.startedAtMs = 20;
+    save(20);
+    expect(task.attemptLog?.[0]).toMatchObject({
+      attempt: 1,
+      endedAtMs: 20,
+      outcome: 'retried',
+      error: 'boom',
+    });
     expect(task.attemptLog?.[1]?.attempt).toBe(2);
     expect(task.attemptLog?.[1]?.endedAtMs).toBeUndefined();
     task.handedBackAttempt = 2; // handed back unstarted, and restarted in one commit

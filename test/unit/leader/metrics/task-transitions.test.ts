@@ -53,6 +53,23 @@ describe('TaskTransitions', () => {
     expect(seen).toEqual(['lost', 'resumed', 'lost', 'started', 'unstarted']);
   });
 
+  it('a failure and the next start saved in one commit (no backoff) is a retry, then a start', () => {
+    const { transitions, seen, emit } = setup();
+    const retried: (number | undefined)[] = [];
+    const task = taskRecord({ seq: 1, status: 'running', attempt: 1, memberId: 'a' as never });
+    transitions.know(task);
+    task.attempt = 2; // attempt 1 failed and attempt 2 started before the commit
+    transitions.observe(task, (t) => {
+      emit(t);
+      if (t.what === 'retrying') retried.push(t.attempt);
+    });
+    task.handedBackAttempt = 2; // handed back unstarted and started again: no failure
+    task.attempt = 3;
+    transitions.observe(task, emit);
+    expect(seen).toEqual(['retrying', 'started', 'started']);
+    expect(retried).toEqual([1]);
+  });
+
   it('a task scheduled and started in one commit is both; a restored one is neither', () => {
     const { transitions, seen, emit } = setup();
     const fresh = taskRecord({ seq: 1, status: 'running', attempt: 1 });
