@@ -1,3 +1,4 @@
+import { drover } from '../helpers/cli-run.js';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -200,6 +201,10 @@ describe('retries, timeouts, quarantine and drain', () => {
       { timeoutMs: 5000, what: 'sdk quarantined' },
     );
     expect(failed.quarantineReason).toBe('worker reports FAILED: unhealthy (SIGUSR2)');
+    // Renewed by each FAILED heartbeat: the listing names no end time that keeps moving.
+    expect((await drover('members', '--leader', address)).stdout).toContain(
+      'worker reports FAILED: unhealthy (SIGUSR2) (while it reports FAILED)',
+    );
     const id = await api.schedule({ payload: '1' });
     expect((await api.task(id)).status).toBe(TaskStatus.TASK_STATUS_PENDING);
     sdk.kill('SIGUSR2');

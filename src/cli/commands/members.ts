@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { MembersResponse } from '../../gen/cluster/v1/leader.js';
+import { HeartbeatStatus, MembersResponse, type Member } from '../../gen/cluster/v1/leader.js';
 import { addClientOptions, call, withClients, type ClientOptions } from '../client.js';
 import { formatAge, print, printJson, printTable } from '../output.js';
 
@@ -23,7 +23,7 @@ export function registerMembers(program: Command): void {
             m.address || '-',
             // Why it gets no work, if it gets none: quarantine first, then its state.
             m.quarantineReason !== ''
-              ? `${m.quarantineReason} (until ${m.quarantinedUntil?.toISOString() ?? '?'})`
+              ? `${m.quarantineReason} (${quarantineEnd(m)})`
               : m.status === 'alive'
                 ? ''
                 : m.statusReason,
@@ -31,4 +31,15 @@ export function registerMembers(program: Command): void {
         );
       }),
   );
+}
+
+/**
+ * When a quarantine ends. One the worker asked for (it reports FAILED) is renewed by each
+ * such heartbeat, so its end moves on until the worker reports healthy: no time to show.
+ */
+function quarantineEnd(member: Member): string {
+  if (member.reportedStatus === HeartbeatStatus.HEARTBEAT_STATUS_FAILED) {
+    return 'while it reports FAILED';
+  }
+  return `until ${member.quarantinedUntil?.toISOString() ?? '?'}`;
 }
