@@ -16,7 +16,8 @@ export const MAX_PAYLOAD_READ_BYTES = 64 * 1024 * 1024;
  * The payload of `drover schedule`, from exactly one source: the PAYLOAD argument, `-`
  * (stdin), or --payload-file FILE (`-`: stdin). A payload read from a file or stdin is
  * sent byte for byte, trailing newline included, and must be valid UTF-8.
- * Throws {@link InvalidArgumentError} (exit 2) for none, two, or an unreadable source.
+ * Throws {@link InvalidArgumentError} (exit 2) for none, two, an unreadable source, or an
+ * empty payload.
  */
 export async function resolvePayload(
   argument: string | undefined,
@@ -33,11 +34,22 @@ export async function resolvePayload(
       'no payload: give it as the PAYLOAD argument, as - to read stdin, or with --payload-file FILE',
     );
   }
-  if (payloadFile === undefined) {
-    return argument === STDIN_SOURCE ? readText(stdin, 'stdin') : argument!;
+  const [payload, source] =
+    payloadFile === undefined
+      ? argument === STDIN_SOURCE
+        ? [await readText(stdin, 'stdin'), 'stdin']
+        : [argument!, 'the PAYLOAD argument']
+      : payloadFile === STDIN_SOURCE
+        ? [await readText(stdin, 'stdin'), 'stdin']
+        : [
+            await readText(createReadStream(payloadFile), `--payload-file ${payloadFile}`),
+            `--payload-file ${payloadFile}`,
+          ];
+  // The leader refuses an empty payload too; said here, it is the usage error it is.
+  if (payload === '') {
+    throw new InvalidArgumentError(`the payload (${source}) is empty: a task needs one`);
   }
-  if (payloadFile === STDIN_SOURCE) return readText(stdin, 'stdin');
-  return readText(createReadStream(payloadFile), `--payload-file ${payloadFile}`);
+  return payload;
 }
 
 /** All of a stream, at most {@link MAX_PAYLOAD_READ_BYTES}, decoded as strict UTF-8. */

@@ -27,6 +27,10 @@ export function parseRunAt(value: string): Date {
   if (atMs === undefined) {
     throw new CommanderArgumentError(`expected a time: ${RFC3339_HINT}; got "${value}"`);
   }
+  // As --in: refused here (by this machine's clock) rather than by the leader, exit 2.
+  if (atMs - Date.now() > MAX_DELAY_MS) {
+    throw new CommanderArgumentError(`"${value}" is more than 366 days ahead, the most allowed`);
+  }
   return new Date(atMs);
 }
 

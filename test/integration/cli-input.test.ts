@@ -136,12 +136,28 @@ describe('drover CLI input checks', () => {
       ],
       [['pause', ...L, '--key', ''], /'--key <key>' argument '' is invalid\. must not be empty/],
       [
+        ['schedule', ...L, '--at', '2999-01-01T00:00:00Z', 'x'],
+        /'--at <time>' argument '2999-01-01T00:00:00Z' is invalid\. .* more than 366 days ahead/,
+      ],
+      [
+        ['schedule', ...L, '--wait-timeout', '25d', 'x'],
+        /'--wait-timeout <duration>' argument '25d' is invalid\. "25d" is out of range: 1ms to 24d/,
+      ],
+      [
         ['limits', 'set', 'k', ...L, '--rate', '5/S'],
         /option '--rate <n\/interval>' argument '5\/S' is invalid/,
       ],
     ];
+    // Four CLI processes at a time: one after another, the cases took most of the test's
+    // 30 s on a loaded 2-core machine.
+    const runs = new Map<string[], Awaited<ReturnType<typeof drover>>>();
+    for (let i = 0; i < cases.length; i += 4) {
+      const batch = cases.slice(i, i + 4);
+      const ran = await Promise.all(batch.map(([args]) => drover(args)));
+      batch.forEach(([args], j) => runs.set(args, ran[j]!));
+    }
     for (const [args, message] of cases) {
-      const ran = await drover(args);
+      const ran = runs.get(args)!;
       expect({ args, code: ran.code, stdout: ran.stdout }).toEqual({ args, code: 2, stdout: '' });
       expect(ran.stderr).toMatch(message);
       // It names the help of the command that refused it.

@@ -86,8 +86,8 @@ describe('drover CLI', () => {
       stderr: 'drover: task missing not found (NOT_FOUND)\n',
     });
     expect(await drover('schedule', ...L, '')).toMatchObject({
-      code: 1,
-      stderr: 'drover: task payload must not be empty (INVALID_ARGUMENT)\n',
+      code: 2,
+      stderr: 'drover: the payload (the PAYLOAD argument) is empty: a task needs one\n',
     });
     const usage = await drover('schedule', ...L, '--priority', 'urgent', 'x');
     expect(usage.code).toBe(2);

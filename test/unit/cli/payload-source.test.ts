@@ -34,8 +34,14 @@ describe('resolvePayload', () => {
     expect(await resolvePayload(undefined, file)).toBe('é'.repeat(100_000));
   });
 
-  it('refuses no source and two sources', async () => {
+  it('refuses no source, two sources, and an empty payload from any source', async () => {
     await expect(resolvePayload(undefined, undefined)).rejects.toThrow(/^no payload/);
+    await expect(resolvePayload('', undefined)).rejects.toThrow(
+      'the payload (the PAYLOAD argument) is empty',
+    );
+    await expect(resolvePayload('-', undefined, stdin())).rejects.toThrow(
+      'the payload (stdin) is empty',
+    );
     await expect(resolvePayload('x', 'f')).rejects.toThrow(/^give the payload once/);
     await expect(resolvePayload('-', '-')).rejects.toBeInstanceOf(InvalidArgumentError);
   });
