@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { followWatch, OPENED, type LiveState } from './live.js';
 
 /** The location hash as path parts and query: `#/tasks/a%2Fb?x=1` → ['tasks', 'a/b']. */
@@ -65,6 +65,10 @@ export function useWatch(
 ): { state: LiveState; reopened: number } {
   const [state, setState] = useState<LiveState>('connecting');
   const [reopened, setReopened] = useState(0);
+  // The latest render's handler: one from the first render would read that render's
+  // values (the task list's page), stale once the view moved on (to page 2, say).
+  const handler = useRef(onBatch);
+  handler.current = onBatch;
   useEffect(() => {
     if (url === undefined) return undefined;
     let opens = 0;
@@ -73,11 +77,11 @@ export function useWatch(
       events,
       (batch) => {
         if (batch.some(([event]) => event === OPENED) && opens++ > 0) setReopened((n) => n + 1);
-        onBatch(batch);
+        handler.current(batch);
       },
       setState,
     );
-    // onBatch is a state updater built for this url; events never change.
+    // The watch is the url's; events never change, and the handler is read through a ref.
   }, [url]);
   return { state, reopened };
 }

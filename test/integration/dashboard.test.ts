@@ -211,6 +211,15 @@ describe.skipIf(skipBrowser)('web dashboard in Chromium', () => {
 
     await page.getByRole('button', { name: 'Older ›' }).click();
     await page.locator('tr[data-task="bulk-99949"]').waitFor({ timeout: UI_MS });
+    // A new task goes on the first page only, never on top of page 2. The cancel after it
+    // comes on the same watch, so once page 2 shows it, the new task had its chance.
+    await api.schedule({ id: 'bulk-new', payload: 'x', kind: 'bulk' });
+    await api.call(api.scheduler, api.scheduler.cancelTask, { id: 'bulk-99949' });
+    await page
+      .locator('tr[data-task="bulk-99949"] .badge', { hasText: 'cancelled' })
+      .waitFor({ timeout: UI_MS });
+    expect(await page.locator('tr[data-task="bulk-new"]').count()).toBe(0);
+    expect(await page.locator('tbody tr').first().getAttribute('data-task')).toBe('bulk-99949');
     await page.locator('input[name="kind"]').fill('rare');
     await page.locator('input[name="kind"]').press('Enter');
     await page.locator('input[name="kind"]').blur();

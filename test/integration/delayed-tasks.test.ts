@@ -165,7 +165,8 @@ describe('delayed tasks', () => {
       [['--at', '2030-01-01T03:00:00'], /RFC 3339 time with its zone/],
       [['--at', '2026-02-30T03:00:00Z'], /RFC 3339 time with its zone/],
       [['--in', '400d'], /more than 366 days/],
-      [['--in', '1m', '--at', '2030-01-01T03:00:00Z'], /cannot be used with/],
+      [['--in', '1m', '--at', inAMonth.toISOString()], /cannot be used with/],
+      [['--at', '2999-01-01T03:00:00Z'], /more than 366 days ahead/],
     ] as const) {
       const refused = await drover('schedule', ...leader, ...flags, '1');
       expect(refused.code).toBe(2);

@@ -277,6 +277,10 @@ describe('watch streams', () => {
     expect(oneTask.events.filter((e) => e.event === 'changed').map((e) => e.data['id'])).toEqual([
       'new-b',
     ]);
+    // A row that appears live says why it waits, as one read with GetTasks does.
+    expect(oneTask.events.find((e) => e.event === 'changed')?.data['waiting']).toMatch(
+      /^no worker: .* runs kind b$/,
+    );
 
     const list = async (query: string) => {
       const response = await fetch(`${http}/v1/tasks?${query}`);

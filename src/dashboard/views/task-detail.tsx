@@ -21,22 +21,26 @@ export function TaskDetail({ id }: { id: string }) {
   const notice = useNotice();
   const [task, setTask] = useState<Task | undefined>(undefined);
   const [missing, setMissing] = useState<string | undefined>(undefined);
+  // Why a task waits can change with no change to it (a kind paused or resumed, a limit
+  // set): a control change reads it again.
+  const [controlChanges, setControlChanges] = useState(0);
   // Changes come by the watch; after the watch was lost (a leader restart), read it again.
   const { reopened } = useWatch(
-    `/v1/tasks:watch?snapshot=false&id=${seg(id)}`,
-    ['changed', 'deleted'],
+    `/v1/tasks:watch?snapshot=false&controls=true&id=${seg(id)}`,
+    ['changed', 'deleted', 'control'],
     (batch) => {
       for (const [event, data] of batch) {
         if (event === 'deleted') setMissing(`task ${id} was deleted`);
         else if (event === 'changed') setTask(data as Task);
       }
+      if (batch.some(([event]) => event === 'control')) setControlChanges((n) => n + 1);
     },
   );
   useEffect(() => {
     api<Task>('GET', `/v1/tasks/${seg(id)}`).then(setTask, (err: unknown) =>
       setMissing(messageOf(err)),
     );
-  }, [id, reopened]);
+  }, [id, reopened, controlChanges]);
   // "Ran for" moves while the task runs.
   useNow(1000);
   if (missing !== undefined) {
@@ -248,12 +252,22 @@ function Block({ title, text, cls = '' }: { title: string; text: string; cls?: s
  * The task's output, streamed while it is written: followed from the leader until the task
  * finishes, and followed again from where it stopped when a new attempt starts (a re-run).
  */
+/** How long after a follow broke while the task runs it is tried again. */
+const FOLLOW_AGAIN_MS = 1_000;
+
 function LiveOutput({ id, attempt, open }: { id: string; attempt: number; open: boolean }) {
   const [text, setText] = useState('');
   const [state, setState] = useState<'following' | 'ended' | 'failed'>('following');
   const length = useRef(0);
+  // Bumped to follow again: a follow that ended while the task runs on (its leader shut
+  // down or failed over) picks up from where it was, a second later.
+  const [round, setRound] = useState(0);
   useEffect(() => {
     const abort = new AbortController();
+    let again: ReturnType<typeof setTimeout> | undefined;
+    const retry = (): void => {
+      again = setTimeout(() => setRound((r) => r + 1), FOLLOW_AGAIN_MS);
+    };
     setState('following');
     followText(
       `/v1/tasks/${seg(id)}/output?follow=true&offset=${length.current}`,
@@ -263,12 +277,20 @@ function LiveOutput({ id, attempt, open }: { id: string; attempt: number; open: 
         setText((old) => (old + piece).slice(-MAX_OUTPUT_CHARS));
       },
     ).then(
-      () => setState('ended'),
-      () => abort.signal.aborted || setState('failed'),
+      () => (abort.signal.aborted ? undefined : open ? retry() : setState('ended')),
+      () => {
+        if (abort.signal.aborted) return;
+        setState('failed');
+        if (open) retry();
+      },
     );
-    return () => abort.abort();
-    // A new attempt (a re-run) writes more output: follow again from where we are.
-  }, [id, attempt]);
+    return () => {
+      abort.abort();
+      clearTimeout(again);
+    };
+    // A new attempt (a re-run) writes more output, and a task that ends may have written
+    // some since a follow broke: follow again from where we are.
+  }, [id, attempt, open, round]);
   return (
     <div class="block">
       <h2>

@@ -1,3 +1,4 @@
+import { watchWaiting } from '../watch-waiting.js';
 import type { Logger } from 'pino';
 import {
   Task,
@@ -61,7 +62,7 @@ function taskWatchSource(
           } else if (filter.admit(event.task)) {
             send({
               kind: TaskEventKind.TASK_EVENT_KIND_CHANGED,
-              task: taskToWire(event.task),
+              task: taskToWire(event.task, watchWaiting(coordinator, event.task)),
               control: undefined,
             });
           }
@@ -86,7 +87,7 @@ function taskWatchSource(
             if (filter.admit(task)) {
               yield {
                 kind: TaskEventKind.TASK_EVENT_KIND_SNAPSHOT,
-                task: taskToWire(task),
+                task: taskToWire(task, watchWaiting(coordinator, task)),
                 control: undefined,
               };
             }

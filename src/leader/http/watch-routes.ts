@@ -1,3 +1,4 @@
+import { watchWaiting } from '../watch-waiting.js';
 import type { FastifyInstance } from 'fastify';
 import { ControlChange, WatchTasksRequest } from '../../gen/scheduler/v1/scheduler.js';
 import { controlChangeToWire } from '../grpc/control-wire.js';
@@ -78,7 +79,10 @@ function taskEvents(
           if (event.kind === 'deleted') {
             if (filter.admitDeleted(event.id)) send({ event: 'deleted', data: { id: event.id } });
           } else if (filter.admit(event.task)) {
-            send({ event: 'changed', data: taskJson(event.task) });
+            send({
+              event: 'changed',
+              data: taskJson(event.task, watchWaiting(coordinator, event.task)),
+            });
           }
         },
         withSnapshot,
@@ -102,7 +106,9 @@ function taskEvents(
             yield { event: 'control', data: ControlChange.toJSON(controlChangeToWire(change)) };
           }
           for (const task of snapshot) {
-            if (filter.admit(task)) yield { event: 'snapshot', data: taskJson(task) };
+            if (filter.admit(task)) {
+              yield { event: 'snapshot', data: taskJson(task, watchWaiting(coordinator, task)) };
+            }
           }
         })(),
         synced: { event: 'synced', data: {} },
