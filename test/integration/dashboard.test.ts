@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -339,6 +339,40 @@ describe.skipIf(skipBrowser)('web dashboard in Chromium', () => {
       .locator('.detail-head .badge', { hasText: 'cancelled' })
       .waitFor({ timeout: UI_MS });
     expect(await list.page.locator('.table-head .muted').textContent()).toBe('live');
+  });
+
+  it("follows a running task's output across a leader restart", async () => {
+    const dataDir = cluster().dataDir();
+    const first = await cluster().startLeader(['--data-dir', dataDir]);
+    await cluster().startWorker(first.address, 'w1', ['--allow-command', '/bin/sh']);
+    // The command waits for a file the test makes once the new leader is up.
+    const gate = `/tmp/drover-gate-${process.pid}-${Date.now()}`;
+    const wait = `i=0; while [ ! -e ${gate} ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done`;
+    await clients(first.address).schedule({
+      id: 'ticks',
+      kind: 'command',
+      payload: JSON.stringify({
+        command: '/bin/sh',
+        args: ['-c', `echo before; ${wait}; echo after`],
+      }),
+    });
+    const { page } = await open(first.http, '#/tasks/ticks');
+    const output = page.locator('[data-output]');
+    await output.filter({ hasText: 'before' }).waitFor({ timeout: UI_MS });
+
+    first.process.kill('SIGKILL');
+    await first.process.exited;
+    const port = new URL(first.http).port;
+    await cluster().startLeader(
+      ['--data-dir', dataDir, '--listen', first.address, '--http-listen', `127.0.0.1:${port}`],
+      'leader-again',
+    );
+    writeFileSync(gate, '');
+    // The follow the kill broke is taken up again: what the task wrote since shows.
+    await output.filter({ hasText: 'after' }).waitFor({ timeout: UI_MS });
+    const text = (await output.textContent()) ?? '';
+    expect(text).toMatch(/\bbefore\n[\s\S]*\bafter\n/);
+    expect(text.match(/\bbefore\n/g)).toHaveLength(1); // nothing shown twice
   });
 
   it('asks for a token when the leader has tokens, then works within that token’s role', async () => {
