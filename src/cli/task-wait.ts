@@ -2,7 +2,12 @@ import { status } from '@grpc/grpc-js';
 import { InvalidArgumentError as CommanderArgumentError, Option } from 'commander';
 import { TaskStatus, type Task } from '../gen/scheduler/v1/scheduler.js';
 import { LeaderRotation } from '../client/leader-rotation.js';
-import { TaskWaitError, waitForTaskEnd, type WaitLink } from '../client/task-waiter.js';
+import {
+  TaskWaitError,
+  WAIT_KEEPALIVE,
+  waitForTaskEnd,
+  type WaitLink,
+} from '../client/task-waiter.js';
 import { DURATION_HINT, parseDuration } from '../shared/duration.js';
 import { access, connectTo, EXIT, leaderAddresses, type ClientOptions } from './client.js';
 import { MAX_TIMER_MS } from './int-option.js';
@@ -92,7 +97,7 @@ function watchLink(options: ClientOptions): WaitLink & { close(): void } {
   const rotation = new LeaderRotation(leaderAddresses(options.leader));
   const reach = access(options);
   // Keepalive: a frozen leader's watch breaks (and moves) instead of hanging the wait.
-  const open = (address: string) => connectTo(address, reach, options.timeoutMs, KEEPALIVE);
+  const open = (address: string) => connectTo(address, reach, options.timeoutMs, WAIT_KEEPALIVE);
   let clients = open(rotation.take());
   return {
     watch: (request) => clients.scheduler.watchTasks(request),
@@ -110,5 +115,3 @@ function watchLink(options: ClientOptions): WaitLink & { close(): void } {
     close: () => clients.close(),
   };
 }
-
-const KEEPALIVE = { 'grpc.keepalive_time_ms': 10_000, 'grpc.keepalive_timeout_ms': 5_000 };

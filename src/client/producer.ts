@@ -24,7 +24,7 @@ import { chosenTracer } from '../shared/tracing/chosen-tracer.js';
 import { batcherFor, type RequestBatcher } from './request-batcher.js';
 import { SilenceWatch } from './silence-watch.js';
 import { resultOf } from './task-failed.js';
-import { waitForTaskEnd, type WaitLink, type WaitOptions } from './task-waiter.js';
+import { WAIT_KEEPALIVE, waitForTaskEnd, type WaitLink, type WaitOptions } from './task-waiter.js';
 
 export { TaskFailedError } from './task-failed.js';
 export { TaskWaitError, type WaitOptions } from './task-waiter.js';
@@ -242,7 +242,7 @@ function followedLeaders(options: ProducerOptions) {
   const creds = options.credentials ?? grpcCredentials.createInsecure();
   const rotation = new LeaderRotation(leaderList(options.leader));
   let address = rotation.take();
-  const clientOptions = { ...tokenOptions(options.token), ...KEEPALIVE };
+  const clientOptions = { ...tokenOptions(options.token), ...WAIT_KEEPALIVE };
   let client = new SchedulerServiceClient(address, creds, clientOptions);
   return {
     get client(): SchedulerServiceClient {
@@ -366,13 +366,6 @@ function brokeBecause(err: Error & { details?: string }): string {
     ? `${details} (${hint.replace('see --leader', "check createProducer's leader")})`
     : details;
 }
-
-/**
- * Pings a leader that has said nothing for 10 s: a frozen one (whose kernel still holds the
- * connection open) then breaks a waiting result() watch with UNAVAILABLE after 5 s more,
- * and the wait moves to the next leader. Within the leader's ping allowance (every 5 s).
- */
-const KEEPALIVE = { 'grpc.keepalive_time_ms': 10_000, 'grpc.keepalive_timeout_ms': 5_000 };
 
 /** Client options that send the token on every call, if there is one. */
 function tokenOptions(token: string | undefined): { interceptors?: Interceptor[] } {

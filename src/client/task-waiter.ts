@@ -40,6 +40,17 @@ export interface WaitLink {
   readonly address: string;
 }
 
+/**
+ * Channel options for a connection that waits (the producer's, the CLI's `--wait`): pings a
+ * leader that has said nothing for 10 s, so a frozen one (whose kernel still holds the
+ * connection open) breaks a waiting watch with UNAVAILABLE after 5 s more, and the wait
+ * moves to the next leader. Within the leader's ping allowance (every 5 s).
+ */
+export const WAIT_KEEPALIVE = {
+  'grpc.keepalive_time_ms': 10_000,
+  'grpc.keepalive_timeout_ms': 5_000,
+} as const;
+
 /** How long {@link waitForTaskEnd} goes on without a leader serving its watch, by default. */
 export const DEFAULT_WAIT_UNSERVED_MS = 30_000;
 
