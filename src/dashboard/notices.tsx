@@ -33,7 +33,10 @@ export function NoticeProvider({ children }: { children: ComponentChildren }) {
   const show = useCallback<Show>((kind, text) => {
     // The newest five: a burst of failures must not push the page off the screen.
     const id = nextId++;
-    setNotices((list) => [...list, { id, kind, text }].slice(-5));
+    // The same words again replace the earlier notice rather than stack under it.
+    setNotices((list) =>
+      [...list.filter((n) => n.kind !== kind || n.text !== text), { id, kind, text }].slice(-5),
+    );
     // Confirmations go by themselves; errors stay until dismissed.
     if (kind === 'info') {
       setTimeout(() => setNotices((list) => list.filter((n) => n.id !== id)), INFO_MS);

@@ -96,8 +96,9 @@ function MemberRow({ seen, now, actions }: { seen: Seen; now: number; actions: M
   // heartbeats are on time by definition (the leader makes a late one suspect, and that
   // change comes at once); a suspect's silence grows from the age it was sent with.
   const silentMs = Number(member.lastHeartbeatAgeMs ?? 0) + Math.max(0, now - receivedMs);
+  // A draining member heartbeats as an alive one does (it goes suspect when late too).
   const age =
-    member.status === 'alive'
+    member.status === 'alive' || member.status === 'draining'
       ? 'on time'
       : member.status === 'suspect'
         ? `late: ${duration(silentMs)} ago`
@@ -152,7 +153,15 @@ function DrainButton({ onDrain }: { onDrain: () => unknown }) {
       <button type="button" onClick={() => setConfirming(false)}>
         Keep
       </button>
-      <button type="button" class="danger" onClick={() => onDrain()}>
+      <button
+        type="button"
+        class="danger"
+        onClick={() => {
+          // Back to one button whatever the answer: a refusal is told in a notice.
+          setConfirming(false);
+          onDrain();
+        }}
+      >
         Confirm drain
       </button>
     </>

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { seg } from '../../../src/dashboard/path-segment.js';
 import { parseDelay } from '../../../src/dashboard/delay.js';
+import { MAX_DELAY_MS } from '../../../src/scheduler/new-task.js';
 import { noWorkReason } from '../../../src/dashboard/no-work-reason.js';
 import { applyChanges, PAGE_SIZE, type Page } from '../../../src/dashboard/task-page.js';
 import type { Task } from '../../../src/dashboard/types.js';
@@ -114,6 +115,11 @@ describe('the schedule form delay', () => {
     expect(parseDelay(' 10m ')).toBe(600_000);
     expect(parseDelay('1h30m')).toBe(5_400_000);
     expect(parseDelay('2d')).toBe(172_800_000);
+    // The leader's bound, said in the form's words (not as delay_ms in ms).
+    expect(parseDelay('366d')).toBe(MAX_DELAY_MS);
+    expect(() => parseDelay('367d')).toThrow(
+      'delay "367d" is more than 366 days, the most allowed',
+    );
     for (const bad of ['soon', '250', '5S', '1m1m']) {
       expect(() => parseDelay(bad)).toThrow(
         `delay "${bad}": write a duration such as 30s, 10m, 1h30m, 2d or 500ms (units d, h, m, s, ms, largest first, each once)`,
