@@ -48,7 +48,10 @@ describe('timed starts', () => {
   }
 
   it('hands delayed tasks to the worker ahead of their run time; each starts on time, never before', async () => {
-    const { address, http } = await cluster().startLeader();
+    // A lead of 1 s rather than the default 100 ms: a leader whose event loop lags on a
+    // loaded CI machine still hands every task out ahead (with 100 ms, a lag past it once
+    // started 5 of the 20 the ordinary way, at their run time).
+    const { address, http } = await cluster().startLeader(['--timed-start-lead-ms', '1000']);
     const worker = await cluster().startWorker(address, 'w', ['--slots', '4']);
     const ids = Array.from({ length: 20 }, (_, i) => `d${i}`);
     for (const id of ids) await schedule(http, id, 1_500);
