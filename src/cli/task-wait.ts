@@ -8,11 +8,11 @@ import {
   waitForTaskEnd,
   type WaitLink,
 } from '../client/task-waiter.js';
-import { DURATION_HINT, parseDuration } from '../shared/duration.js';
 import { access, connectTo, EXIT, leaderAddresses, type ClientOptions } from './client.js';
 import { MAX_TIMER_MS } from './int-option.js';
 import { printNotice } from './output.js';
 import { stopSignal } from './signals.js';
+import { parseDurationArg } from './time-options.js';
 
 /** `--wait` and `--wait-timeout`, as commander parses them. */
 export interface WaitFlags {
@@ -36,10 +36,7 @@ export function waitOptions(): Option[] {
 
 /** A duration with units, at most what one timer can wait (~24.8 days). */
 function parseWaitTimeout(value: string): number {
-  const ms = parseDuration(value.trim());
-  if (ms === undefined) {
-    throw new CommanderArgumentError(`expected ${DURATION_HINT}, got "${value}"`);
-  }
+  const ms = parseDurationArg(value);
   if (ms < 1 || ms > MAX_TIMER_MS) {
     throw new CommanderArgumentError(`"${value}" is out of range: 1ms to 24d`);
   }

@@ -9,12 +9,18 @@ import { DURATION_HINT, parseDuration } from '../shared/duration.js';
  * the leader's clock, not this machine's; `--at` is an absolute time and travels as run_at.
  */
 
-/** A duration with units: 10m, 1h30m, 90s, 2d, 500ms (see duration.ts). */
-export function parseDelayMs(value: string): number {
+/** A flag's duration with units (10m, 1h30m, 90s, 2d, 500ms; see duration.ts), in ms. */
+export function parseDurationArg(value: string): number {
   const ms = parseDuration(value.trim());
   if (ms === undefined) {
     throw new CommanderArgumentError(`expected ${DURATION_HINT}, got "${value}"`);
   }
+  return ms;
+}
+
+/** A delay: a duration of at most 366 days. */
+export function parseDelayMs(value: string): number {
+  const ms = parseDurationArg(value);
   if (ms > MAX_DELAY_MS) {
     throw new CommanderArgumentError(`"${value}" is more than 366 days, the most allowed`);
   }
