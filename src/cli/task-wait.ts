@@ -1,8 +1,9 @@
 import { status } from '@grpc/grpc-js';
 import { InvalidArgumentError as CommanderArgumentError, Option } from 'commander';
 import { TaskStatus, type Task } from '../gen/scheduler/v1/scheduler.js';
-import { LeaderRotation } from '../client/leader-rotation.js';
+import { FollowedConnection } from '../client/leader-rotation.js';
 import {
+  followingLink,
   TaskWaitError,
   WAIT_KEEPALIVE,
   waitForTaskEnd,
@@ -91,24 +92,12 @@ export function exitForEnd(task: Task): void {
 
 /** The waiter's view of the listed leaders: a connection it moves on UNAVAILABLE. */
 function watchLink(options: ClientOptions): WaitLink & { close(): void } {
-  const rotation = new LeaderRotation(leaderAddresses(options.leader));
   const reach = access(options);
   // Keepalive: a frozen leader's watch breaks (and moves) instead of hanging the wait.
-  const open = (address: string) => connectTo(address, reach, options.timeoutMs, WAIT_KEEPALIVE);
-  let clients = open(rotation.take());
-  return {
-    watch: (request) => clients.scheduler.watchTasks(request),
-    move: (hint, from) => {
-      if (clients.address !== from) return;
-      rotation.follow(from, hint);
-      const next = rotation.take();
-      if (next === from) return;
-      clients.close();
-      clients = open(next);
-    },
-    get address() {
-      return clients.address;
-    },
-    close: () => clients.close(),
-  };
+  const leaders = new FollowedConnection(leaderAddresses(options.leader), (address) =>
+    connectTo(address, reach, options.timeoutMs, WAIT_KEEPALIVE),
+  );
+  // Added to the link itself: a spread would read its `address` getter once, for good.
+  const link = followingLink(leaders, (clients, request) => clients.scheduler.watchTasks(request));
+  return Object.assign(link, { close: () => leaders.close() });
 }

@@ -69,3 +69,52 @@ export class LeaderRotation {
     return to;
   }
 }
+
+/**
+ * One connection at a time to the leaders listed, moved by {@link LeaderRotation}: what a
+ * producer and the CLI's `--wait` hold. `open` makes the connection to an address.
+ */
+export class FollowedConnection<C extends { close(): void }> {
+  private readonly rotation: LeaderRotation;
+  private at: string;
+  private connection: C;
+
+  constructor(
+    addresses: readonly string[],
+    private readonly open: (address: string) => C,
+  ) {
+    this.rotation = new LeaderRotation(addresses);
+    this.at = this.rotation.take();
+    this.connection = open(this.at);
+  }
+
+  /** The connection to the current leader. */
+  get current(): C {
+    return this.connection;
+  }
+
+  /** The current leader's address. */
+  get address(): string {
+    return this.at;
+  }
+
+  /**
+   * A call on `from` failed with UNAVAILABLE, naming `hint` as the active leader, if any:
+   * later calls go to it, else to the next listed. Nothing if the connection has moved
+   * from `from` already (another caller moved it), or when it would come back to `from`
+   * (one leader listed: its connection is kept).
+   */
+  move(hint: string | undefined, from = this.at): void {
+    if (from !== this.at) return;
+    this.rotation.follow(from, hint);
+    const next = this.rotation.take();
+    if (next === from) return;
+    this.connection.close();
+    this.at = next;
+    this.connection = this.open(next);
+  }
+
+  close(): void {
+    this.connection.close();
+  }
+}

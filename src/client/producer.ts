@@ -14,7 +14,7 @@ import {
 } from '../gen/scheduler/v1/scheduler.js';
 import { leaderHint } from '../shared/leader-hint.js';
 import { connectionDetails, sentByLeader, unreachableHint } from '../shared/connection-details.js';
-import { LeaderRotation, leaderList } from './leader-rotation.js';
+import { FollowedConnection, leaderList } from './leader-rotation.js';
 import { taskDraft } from './task-draft.js';
 import { ScheduleTracer, type ScheduleSpan } from './schedule-tracer.js';
 import { taskProblem } from './task-check.js';
@@ -24,7 +24,7 @@ import { chosenTracer } from '../shared/tracing/chosen-tracer.js';
 import { batcherFor, type RequestBatcher } from './request-batcher.js';
 import { SilenceWatch } from './silence-watch.js';
 import { resultOf } from './task-failed.js';
-import { WAIT_KEEPALIVE, waitForTaskEnd, type WaitLink, type WaitOptions } from './task-waiter.js';
+import { followingLink, WAIT_KEEPALIVE, waitForTaskEnd, type WaitOptions } from './task-waiter.js';
 
 export { TaskFailedError } from './task-failed.js';
 export { TaskWaitError, type WaitOptions } from './task-waiter.js';
@@ -165,7 +165,7 @@ export function createProducer(options: ProducerOptions): Producer {
   );
 
   const open = (): Stream => {
-    const opened = leaders.client.scheduleTaskStream(new Metadata());
+    const opened = leaders.current.scheduleTaskStream(new Metadata());
     const batches = (batcher = batcherFor(opened));
     breakStream = (code, message, hint) => {
       if (stream !== opened) return;
@@ -210,7 +210,7 @@ export function createProducer(options: ProducerOptions): Producer {
       batcher?.flush();
       await endAfterAnswers(stream, pending.size > 0);
       silence.stop();
-      leaders.client.close();
+      leaders.close();
     },
   };
 }
@@ -238,53 +238,28 @@ const noAnswer = (address: string, timeoutMs: number): string =>
   `the leader at ${address} did not answer within ${timeoutMs} ms (frozen, overloaded or cut off?)`;
 
 /** The producer's client, on one leader at a time. */
-function followedLeaders(options: ProducerOptions) {
+function followedLeaders(options: ProducerOptions): FollowedConnection<SchedulerServiceClient> {
   const creds = options.credentials ?? grpcCredentials.createInsecure();
-  const rotation = new LeaderRotation(leaderList(options.leader));
-  let address = rotation.take();
   const clientOptions = { ...tokenOptions(options.token), ...WAIT_KEEPALIVE };
-  let client = new SchedulerServiceClient(address, creds, clientOptions);
-  return {
-    get client(): SchedulerServiceClient {
-      return client;
-    },
-    get address(): string {
-      return address;
-    },
-    /** The stream broke with UNAVAILABLE: later schedules go to another leader. */
-    move(hint: string | undefined): void {
-      rotation.follow(address, hint);
-      const next = rotation.take();
-      if (next === address) return; // one leader: stay on its client, as before
-      client.close();
-      address = next;
-      client = new SchedulerServiceClient(address, creds, clientOptions);
-    },
-  };
+  return new FollowedConnection(
+    leaderList(options.leader),
+    (address) => new SchedulerServiceClient(address, creds, clientOptions),
+  );
 }
 
 /** result(): the task's end, on the producer's leaders, as its result or its failure. */
 function awaitResult(
-  leaders: ReturnType<typeof followedLeaders>,
+  leaders: FollowedConnection<SchedulerServiceClient>,
   closed: boolean,
   id: string,
   options: WaitOptions | undefined,
 ): Promise<string> {
   if (closed) return Promise.reject(closedError());
-  return waitForTaskEnd(waitLink(leaders), id, options).then(resultOf);
-}
-
-/** The producer's leaders as a task waiter moves over them. */
-function waitLink(leaders: ReturnType<typeof followedLeaders>): WaitLink {
-  return {
-    watch: (request) => leaders.client.watchTasks(request),
-    move: (hint, from) => {
-      if (leaders.address === from) leaders.move(hint);
-    },
-    get address() {
-      return leaders.address;
-    },
-  };
+  return waitForTaskEnd(
+    followingLink(leaders, (client, request) => client.watchTasks(request)),
+    id,
+    options,
+  ).then(resultOf);
 }
 
 /** A waiter that ends the schedule's span as it settles. */

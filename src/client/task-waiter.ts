@@ -8,6 +8,7 @@ import {
 } from '../gen/scheduler/v1/scheduler.js';
 import { abortReason } from '../shared/abort.js';
 import { leaderHint } from '../shared/leader-hint.js';
+import type { FollowedConnection } from './leader-rotation.js';
 
 /** Statuses a task does not leave by itself: the end a waiter waits for. */
 const ENDED = new Set([
@@ -38,6 +39,20 @@ export interface WaitLink {
   move(hint: string | undefined, from: string): void;
   /** The current leader, for messages. */
   readonly address: string;
+}
+
+/** A {@link WaitLink} over a followed connection: `watch` opens the watch on it. */
+export function followingLink<C extends { close(): void }>(
+  leaders: FollowedConnection<C>,
+  watch: (connection: C, request: WatchTasksRequest) => ClientReadableStream<WatchTasksResponse>,
+): WaitLink {
+  return {
+    watch: (request) => watch(leaders.current, request),
+    move: (hint, from) => leaders.move(hint, from),
+    get address() {
+      return leaders.address;
+    },
+  };
 }
 
 /**

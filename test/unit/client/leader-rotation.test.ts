@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { LeaderRotation, leaderList, usableHint } from '../../../src/client/leader-rotation.js';
+import {
+  FollowedConnection,
+  LeaderRotation,
+  leaderList,
+  usableHint,
+} from '../../../src/client/leader-rotation.js';
 
 describe('leaderList', () => {
   it('takes an array or a comma list, trimmed, without empty entries', () => {
@@ -52,5 +57,33 @@ describe('LeaderRotation', () => {
     rotation.take();
     expect(rotation.follow('a:1', 'a:1')).toBeUndefined();
     expect(rotation.take()).toBe('b:2');
+  });
+});
+
+describe('FollowedConnection', () => {
+  it('moves to the hinted leader, closing the old connection; a stale move and one leader change nothing', () => {
+    const opened: { address: string; closed: boolean }[] = [];
+    const open = (address: string) => {
+      const connection = { address, closed: false, close: () => (connection.closed = true) };
+      opened.push(connection);
+      return connection;
+    };
+    const leaders = new FollowedConnection(['a:1', 'b:1', 'c:1'], open);
+    expect(leaders.address).toBe('a:1');
+    leaders.move('c:1');
+    expect([leaders.address, leaders.current.address, opened[0]!.closed]).toEqual([
+      'c:1',
+      'c:1',
+      true,
+    ]);
+    leaders.move(undefined, 'a:1'); // a waiter that watched on a:1 moves too late
+    expect(leaders.address).toBe('c:1');
+    leaders.move(undefined); // no hint: the next listed after c
+    expect(leaders.address).toBe('a:1');
+
+    const one = new FollowedConnection(['a:1'], open);
+    const before = one.current;
+    one.move(undefined);
+    expect([one.current, before.closed]).toEqual([before, false]);
   });
 });
