@@ -22,6 +22,7 @@ import { registerWatch } from './commands/watch.js';
 import { registerToken } from './commands/token.js';
 import { registerWorker } from './commands/worker.js';
 import { exitQuietlyWhenOutputCloses } from './output.js';
+import { moveLeadingClientOptions } from './leading-options.js';
 import { refuseMalformedInput } from './utf8-text.js';
 
 /** Builds the `drover` command line. */
@@ -78,7 +79,8 @@ export async function main(argv: readonly string[]): Promise<void> {
   try {
     // argv[0] and argv[1] are node and this script; only the user's arguments are checked.
     refuseMalformedInput(argv.slice(2), process.env);
-    await buildProgram().parseAsync([...argv]);
+    const [node = 'node', script = 'drover', ...args] = argv;
+    await buildProgram().parseAsync([node, script, ...moveLeadingClientOptions(args)]);
   } catch (err) {
     if (err instanceof CommanderError) {
       // Help and version exit 0; usage errors were already printed by commander.

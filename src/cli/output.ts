@@ -15,6 +15,15 @@ export function printJson(value: unknown): void {
   print(JSON.stringify(value, null, 2));
 }
 
+/**
+ * Writes a list response as JSON with its list always there: the proto JSON mapping leaves an
+ * empty repeated field out, so an empty list printed `{}` and a script's `jq '.tasks[]'`
+ * failed on it (the HTTP API always writes the list too).
+ */
+export function printListJson(listKey: string, json: object): void {
+  printJson({ [listKey]: [], ...json });
+}
+
 /** Prints rows as an aligned table with no borders, headers in the first row. */
 export function printTable(headers: readonly string[], rows: readonly (readonly string[])[]): void {
   print(formatTable(headers, rows));

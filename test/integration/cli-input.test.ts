@@ -170,9 +170,9 @@ describe('drover CLI input checks', () => {
     expect(fromEnv.code).toBe(2);
     expect(fromEnv.stderr).toMatch(/--limit <n>.*'4294967296' from env 'DROVER_LIST_LIMIT'/);
 
-    // Nothing reached the leader (the proto JSON of an empty list is {}).
+    // Nothing reached the leader (an empty list).
     const listed = await drover(['tasks', ...L, '--json']);
-    expect(JSON.parse(listed.stdout)).toEqual({});
+    expect(JSON.parse(listed.stdout)).toEqual({ tasks: [] });
 
     // The ends of each range are accepted and arrive as given.
     const edge = await drover([
@@ -280,7 +280,7 @@ describe('drover CLI input checks', () => {
       expect({ args, ...ran }).toEqual({ args, code: 2, signal: null, stdout: '', stderr });
     }
     const listed = await drover(['tasks', ...L, '--json']);
-    expect(JSON.parse(listed.stdout)).toEqual({});
+    expect(JSON.parse(listed.stdout)).toEqual({ tasks: [] });
   });
 
   it('refuses arguments and DROVER_ variables that are not valid UTF-8 with exit 2', async () => {
@@ -315,7 +315,7 @@ describe('drover CLI input checks', () => {
 
     // Nothing was scheduled; valid non-ASCII text still passes.
     const listed = await drover(['tasks', '--leader', address, '--json']);
-    expect(JSON.parse(listed.stdout)).toEqual({});
+    expect(JSON.parse(listed.stdout)).toEqual({ tasks: [] });
     expect(
       await drover(['schedule', '--leader', address, '--id', 'é-😀', 'naïve ✓']),
     ).toMatchObject({ code: 0, stdout: 'é-😀\n' });

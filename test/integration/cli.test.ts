@@ -43,6 +43,10 @@ describe('drover CLI', () => {
       /^ID\s+STATE\s+SLOTS FREE\s+RUNNING\s+LAST HEARTBEAT\s+KINDS\s+ADDRESS\s+WHY$/,
     );
     expect(row).toMatch(/^w1\s+alive\s+0\/1\s+1\s+\d+ms ago\s+default,demo\s+-$/);
+    // Connection options may come before the command, as with kubectl or docker.
+    const optionsFirst = await drover('--leader', address, '--json', 'members');
+    expect(optionsFirst.code).toBe(0);
+    expect(JSON.parse(optionsFirst.stdout)).toMatchObject({ members: [{ id: 'w1' }] });
 
     const tasks = await drover('tasks', ...L);
     const lines = tasks.stdout.trimEnd().split('\n');

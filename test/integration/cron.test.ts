@@ -17,6 +17,9 @@ describe('cron schedules', () => {
     const dataDir = cluster().dataDir();
     const first = await cluster().startLeader(['--data-dir', dataDir]);
     const at = (address: string) => ['--leader', address];
+    // None yet: the list is there, empty, for scripts (jq '.schedules[]').
+    const none = await drover(...at(first.address), 'cron', 'list', '--json');
+    expect(JSON.parse(none.stdout)).toEqual({ schedules: [] });
     const added = await drover(
       'cron',
       'add',

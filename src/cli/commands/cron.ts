@@ -3,7 +3,7 @@ import { CronSchedule, ListCronSchedulesResponse } from '../../gen/scheduler/v1/
 import { taskDraft } from '../../client/task-draft.js';
 import { InvalidArgumentError } from '../../shared/errors.js';
 import { addClientOptions, call, withClients, type ClientOptions } from '../client.js';
-import { print, printJson, printTable } from '../output.js';
+import { print, printJson, printTable, printListJson } from '../output.js';
 import { resolvePayload } from '../payload-source.js';
 import {
   addTaskShapeOptions,
@@ -123,7 +123,8 @@ function list(options: ClientOptions): Promise<void> {
   return withClients(options, async (clients) => {
     const s = clients.scheduler;
     const response = await call(clients, s.listCronSchedules.bind(s), {});
-    if (options.json) return printJson(ListCronSchedulesResponse.toJSON(response));
+    if (options.json)
+      return printListJson('schedules', ListCronSchedulesResponse.toJSON(response) as object);
     if (response.schedules.length === 0) return print('no cron schedules');
     printTable(
       ['NAME', 'EXPRESSION', 'ZONE', 'KIND', 'STATE', 'NEXT', 'LAST TASK'],

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { LeadersResponse } from '../../gen/cluster/v1/leader.js';
 import { addClientOptions, call, withClients, type ClientOptions } from '../client.js';
-import { formatAge, print, printJson, printTable } from '../output.js';
+import { formatAge, print, printTable, printListJson } from '../output.js';
 
 /** `drover leaders`: every leader process, which one is active, its term and lease age. */
 export function registerLeaders(program: Command): void {
@@ -12,7 +12,7 @@ export function registerLeaders(program: Command): void {
   ).action((options: ClientOptions) =>
     withClients(options, async (clients) => {
       const response = await call(clients, clients.leader.leaders.bind(clients.leader), {});
-      if (options.json) return printJson(LeadersResponse.toJSON(response));
+      if (options.json) return printListJson('leaders', LeadersResponse.toJSON(response) as object);
       if (response.leaders.length === 0) return print('no leaders');
       printTable(
         ['ID', 'ROLE', 'TERM', 'LEASE RENEWED', 'ADDRESS', 'HTTP', 'LAST SEEN'],

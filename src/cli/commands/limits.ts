@@ -5,7 +5,7 @@ import { InvalidArgumentError } from '../../shared/errors.js';
 import { addClientOptions, call, withClients, type ClientOptions } from '../client.js';
 import { parseDuration } from '../../shared/duration.js';
 import { boundedIntOption } from '../int-option.js';
-import { print, printJson, printTable } from '../output.js';
+import { print, printJson, printTable, printListJson } from '../output.js';
 
 type LimitOptions = ClientOptions & {
   kind?: string;
@@ -148,7 +148,7 @@ function registerRemove(limits: Command): void {
 function list(options: ClientOptions): Promise<void> {
   return withClients(options, async (clients) => {
     const response = await call(clients, clients.scheduler.listLimits.bind(clients.scheduler), {});
-    if (options.json) return printJson(ListLimitsResponse.toJSON(response));
+    if (options.json) return printListJson('limits', ListLimitsResponse.toJSON(response) as object);
     if (response.limits.length === 0) return print('no limits');
     printTable(
       ['LIMIT ON', 'MAX RUNNING', 'RATE', 'RUNNING', 'QUEUED'],

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { HeartbeatStatus, MembersResponse, type Member } from '../../gen/cluster/v1/leader.js';
 import { addClientOptions, call, withClients, type ClientOptions } from '../client.js';
-import { formatAge, print, printJson, printTable } from '../output.js';
+import { formatAge, print, printTable, printListJson } from '../output.js';
 
 /** `drover members`: every member with its state and load. */
 export function registerMembers(program: Command): void {
@@ -9,7 +9,8 @@ export function registerMembers(program: Command): void {
     (options: ClientOptions) =>
       withClients(options, async (clients) => {
         const response = await call(clients, clients.leader.members.bind(clients.leader), {});
-        if (options.json) return printJson(MembersResponse.toJSON(response));
+        if (options.json)
+          return printListJson('members', MembersResponse.toJSON(response) as object);
         if (response.members.length === 0) return print('no members');
         printTable(
           ['ID', 'STATE', 'SLOTS FREE', 'RUNNING', 'LAST HEARTBEAT', 'KINDS', 'ADDRESS', 'WHY'],

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { ListPausesResponse, Pause } from '../../gen/scheduler/v1/scheduler.js';
 import { InvalidArgumentError } from '../../shared/errors.js';
 import { addClientOptions, call, withClients, type ClientOptions } from '../client.js';
-import { formatAge, print, printJson, printTable } from '../output.js';
+import { formatAge, print, printJson, printTable, printListJson } from '../output.js';
 import { nonEmpty } from '../task-options.js';
 
 type TargetOptions = ClientOptions & { kind?: string; key?: string };
@@ -85,7 +85,8 @@ function registerPauses(program: Command): void {
         clients.scheduler.listPauses.bind(clients.scheduler),
         {},
       );
-      if (options.json) return printJson(ListPausesResponse.toJSON(response));
+      if (options.json)
+        return printListJson('pauses', ListPausesResponse.toJSON(response) as object);
       if (response.pauses.length === 0) return print('nothing is paused');
       // Ages from this machine's clock: a person's view, not a decision.
       const now = Date.now();

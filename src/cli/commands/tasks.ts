@@ -15,7 +15,7 @@ import {
 } from '../client.js';
 import { boundedIntOption, UINT32_MAX } from '../int-option.js';
 import { statusAlias, STATUS_WORDS } from '../../shared/status-words.js';
-import { formatAge, print, printJson, printTable, truncate } from '../output.js';
+import { formatAge, print, printTable, truncate, printListJson } from '../output.js';
 
 /** `drover tasks`' options, as commander parses them. */
 type TasksOptions = ClientOptions & {
@@ -56,7 +56,10 @@ export function registerTasks(program: Command): void {
     withClients(options, async (clients) => {
       const { tasks, pageToken } = await listTasks(clients, options);
       if (options.json) {
-        return printJson(GetTasksResponse.toJSON({ tasks, nextPageToken: pageToken }));
+        return printListJson(
+          'tasks',
+          GetTasksResponse.toJSON({ tasks, nextPageToken: pageToken }) as object,
+        );
       }
       if (tasks.length === 0) return print('no tasks');
       printTasks(tasks);
