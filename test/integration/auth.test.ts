@@ -161,6 +161,13 @@ describe('tokens and roles', () => {
         }
       }
       expect(wrong).toEqual([]);
+      // /v1/whoami names each token's role: the dashboard offers only what it may do.
+      for (const role of ['read', 'write', 'admin'] as const) {
+        const who = await fetch(`${http}/v1/whoami`, {
+          headers: { authorization: `Bearer ${tokens[role]}` },
+        });
+        expect(await who.json()).toEqual({ role, name: `${role}-1`, tokens: true });
+      }
 
       // Refused calls changed nothing: the only tasks are the demo jobs /start-job queued
       // for write and admin (five methods each; empty requests elsewhere were invalid).

@@ -369,6 +369,11 @@ describe('HTTP API', () => {
       status: 200,
       body: { status: 'ready' },
     });
+    // No tokens: every caller may do everything.
+    expect(await curl([`${base}/v1/whoami`])).toEqual({
+      status: 200,
+      body: { role: 'admin', name: '', tokens: false },
+    });
     const openapi = await http(base, 'GET', '/openapi.json');
     expect(openapi.body['openapi']).toMatch(/^3\./);
     const paths = Object.keys(openapi.body['paths'] as object);
@@ -384,6 +389,7 @@ describe('HTTP API', () => {
       '/start-job',
       '/status/{id}',
       '/v1/pauses',
+      '/v1/whoami',
     ]) {
       expect(paths).toContain(path);
     }

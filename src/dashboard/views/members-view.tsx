@@ -1,5 +1,6 @@
 import { useState } from 'preact/hooks';
 import { api, seg } from '../api.js';
+import { useRefusal } from '../caller.js';
 import { duration } from '../format.js';
 import { useNow, useWatch } from '../hooks.js';
 import { liveText, OPENED } from '../live.js';
@@ -126,9 +127,7 @@ function MemberRow({ seen, now, actions }: { seen: Seen; now: number; actions: M
         {member.status === 'alive' || member.status === 'suspect' ? (
           <DrainButton onDrain={() => actions.drain(member.id)} />
         ) : member.status === 'draining' ? (
-          <button type="button" onClick={() => actions.undrain(member.id)}>
-            Undrain
-          </button>
+          <UndrainButton onUndrain={() => actions.undrain(member.id)} />
         ) : null}
       </td>
     </tr>
@@ -141,9 +140,15 @@ function MemberRow({ seen, now, actions }: { seen: Seen; now: number; actions: M
  */
 function DrainButton({ onDrain }: { onDrain: () => unknown }) {
   const [confirming, setConfirming] = useState(false);
+  const refused = useRefusal('admin');
   if (!confirming) {
     return (
-      <button type="button" onClick={() => setConfirming(true)}>
+      <button
+        type="button"
+        disabled={refused !== undefined}
+        title={refused}
+        onClick={() => setConfirming(true)}
+      >
         Drain
       </button>
     );
@@ -165,5 +170,15 @@ function DrainButton({ onDrain }: { onDrain: () => unknown }) {
         Confirm drain
       </button>
     </>
+  );
+}
+
+/** Undrain: one step, since it only gives work. */
+function UndrainButton({ onUndrain }: { onUndrain: () => unknown }) {
+  const refused = useRefusal('admin');
+  return (
+    <button type="button" disabled={refused !== undefined} title={refused} onClick={onUndrain}>
+      Undrain
+    </button>
   );
 }

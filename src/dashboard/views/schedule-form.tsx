@@ -1,5 +1,6 @@
 import { useState } from 'preact/hooks';
 import { api } from '../api.js';
+import { useRefusal } from '../caller.js';
 import { go } from '../hooks.js';
 import { messageOf, useNotice } from '../notices.js';
 import { parseDelay } from '../delay.js';
@@ -39,6 +40,7 @@ export function ScheduleForm() {
   const notice = useNotice();
   const [draft, setDraft] = useState<Draft>(EMPTY);
   const [busy, setBusy] = useState(false);
+  const refused = useRefusal('write');
   const field = (name: keyof Draft) => ({
     name,
     value: draft[name],
@@ -100,9 +102,19 @@ export function ScheduleForm() {
         <input {...field('maxAttempts')} inputMode="numeric" placeholder="cluster default" />
       </label>
       <div class="wide">
-        <button type="submit" class="primary" disabled={busy}>
+        <button
+          type="submit"
+          class="primary"
+          disabled={busy || refused !== undefined}
+          title={refused}
+        >
           Schedule
         </button>
+        {refused === undefined ? null : (
+          <span class="refused">
+            Not with this token: {refused.replace(/^this token /, 'it ')}.
+          </span>
+        )}
       </div>
     </form>
   );

@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, seg } from '../api.js';
+import { useRefusal } from '../caller.js';
 import { duration, when } from '../format.js';
 import { go, useNow, useWatch } from '../hooks.js';
 import { followText } from '../live.js';
@@ -94,15 +95,25 @@ function Actions({ task, act }: { task: Task; act: Act }) {
   const [confirming, setConfirming] = useState(false);
   const status = shortStatus(task.status);
   const path = `/v1/tasks/${seg(task.id)}`;
+  const refused = useRefusal('write');
+  const may = { disabled: refused !== undefined, title: refused };
   return (
     <div class="actions">
       {isFinished(task) ? null : (
-        <button type="button" onClick={() => act('cancelled', () => api('POST', `${path}:cancel`))}>
+        <button
+          type="button"
+          {...may}
+          onClick={() => act('cancelled', () => api('POST', `${path}:cancel`))}
+        >
           Cancel
         </button>
       )}
       {status === 'error' ? (
-        <button type="button" onClick={() => act('re-run', () => api('POST', `${path}:retry`))}>
+        <button
+          type="button"
+          {...may}
+          onClick={() => act('re-run', () => api('POST', `${path}:retry`))}
+        >
           Retry
         </button>
       ) : null}
@@ -123,7 +134,7 @@ function Actions({ task, act }: { task: Task; act: Act }) {
             </button>
           </>
         ) : (
-          <button type="button" onClick={() => setConfirming(true)}>
+          <button type="button" {...may} onClick={() => setConfirming(true)}>
             Delete
           </button>
         )

@@ -19,6 +19,7 @@ import { registerLeaderRoutes, registerMemberRoutes } from './member-routes.js';
 import { registerOutputRoutes } from './output-routes.js';
 import { registerSeedRoutes } from './seed-routes.js';
 import { registerTaskRoutes } from './task-routes.js';
+import { registerCallerRoute } from './caller-route.js';
 import { registerCronRoutes } from './cron-routes.js';
 import { registerLimitRoutes } from './limit-routes.js';
 import { registerPauseRoutes } from './pause-routes.js';
@@ -119,6 +120,7 @@ export async function buildHttpServer(
   registerCronRoutes(app, coordinator);
   registerRetryRoutes(app, coordinator);
   registerLeaderRoutes(app, directory);
+  registerCallerRoute(app, options.tokens);
   registerWatchRoutes(app, coordinator);
   registerOutputRoutes(app, coordinator);
   registerSeedRoutes(app, coordinator);
