@@ -64,6 +64,12 @@ export function tolerant<D extends ServiceDefinition>(definition: D): D {
 }
 
 const REPLACEMENT = '\uFFFD';
+
+/**
+ * The protos' map fields, as ts-proto names them: decoded as plain objects whose keys are
+ * strings from the wire too (checked against the .proto files by a unit test).
+ */
+export const MAP_FIELDS: ReadonlySet<string> = new Set(['traceContext']);
 const REPLACEMENT_UTF8 = Buffer.from(REPLACEMENT, 'utf8');
 
 /**
@@ -100,7 +106,10 @@ function countReplacements(value: unknown): number {
   if (Array.isArray(value)) {
     for (const item of value) n += countReplacements(item);
   } else if (isPlainObject(value)) {
-    for (const key in value) n += countReplacements(value[key]);
+    for (const key in value) {
+      n += countReplacements(value[key]);
+      if (MAP_FIELDS.has(key)) n += countReplacements(Object.keys(value[key] as object));
+    }
   }
   return n;
 }
@@ -115,12 +124,18 @@ function pathOfReplacement(value: unknown, path: string): string | undefined {
     }
   } else if (isPlainObject(value)) {
     for (const key in value) {
-      const found = pathOfReplacement(value[key], path === '' ? key : `${path}.${key}`);
+      const at = path === '' ? key : `${path}.${key}`;
+      const found = pathOfReplacement(value[key], at);
       if (found !== undefined) return found;
+      if (MAP_FIELDS.has(key) && Object.keys(value[key] as object).some(hasReplacement)) {
+        return `${at} (a key)`;
+      }
     }
   }
   return undefined;
 }
+
+const hasReplacement = (text: string): boolean => text.includes(REPLACEMENT);
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null) return false;

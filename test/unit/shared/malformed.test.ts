@@ -1,23 +1,28 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   SchedulerServiceService,
   type ScheduleTaskRequest,
 } from '../../../src/gen/scheduler/v1/scheduler.js';
-import { MalformedMessage, tolerant } from '../../../src/shared/malformed.js';
+import { MAP_FIELDS, MalformedMessage, tolerant } from '../../../src/shared/malformed.js';
 
 const scheduleTask = tolerant(SchedulerServiceService).scheduleTask;
 
 /** A length-delimited protobuf field (wire type 2) holding `bytes`. */
 function field(number: number, bytes: Buffer): Buffer {
-  const length: number[] = [];
-  for (let n = bytes.length; ; n >>>= 7) {
-    if (n < 0x80) {
-      length.push(n);
-      break;
-    }
-    length.push((n & 0x7f) | 0x80);
+  return Buffer.concat([
+    Buffer.from([...varint((number << 3) | 2), ...varint(bytes.length)]),
+    bytes,
+  ]);
+}
+
+/** A small number as a protobuf varint. */
+function varint(value: number): number[] {
+  const out: number[] = [];
+  for (let n = value; ; n >>>= 7) {
+    if (n < 0x80) return [...out, n];
+    out.push((n & 0x7f) | 0x80);
   }
-  return Buffer.concat([Buffer.from([(number << 3) | 2, ...length]), bytes]);
 }
 
 /** A ScheduleTaskRequest's bytes, its task's id (field 1) given as raw bytes. */
@@ -69,5 +74,34 @@ describe('tolerant request decoding', () => {
       expect(decoded).not.toBeInstanceOf(MalformedMessage);
       expect((decoded as ScheduleTaskRequest).task?.id).toBe(id);
     }
+  });
+});
+
+describe('map fields', () => {
+  it('refuses a map key that is not UTF-8 (two keys must not become one)', () => {
+    // task.trace_context (field 25): one entry, key "a\xff" and value "v".
+    const entry = Buffer.concat([field(1, Buffer.from([0x61, 0xff])), field(2, Buffer.from('v'))]);
+    const bytes = field(1, Buffer.concat([field(1, Buffer.from('id')), field(25, entry)]));
+    const decoded = scheduleTask.requestDeserialize(bytes);
+    expect((decoded as unknown as MalformedMessage).toError().message).toMatch(
+      /field task\.traceContext \(a key\) is not valid UTF-8$/,
+    );
+  });
+
+  it('knows every map field the protos declare', () => {
+    const protos = [
+      'scheduler/v1/scheduler.proto',
+      'worker/v1/worker.proto',
+      'cluster/v1/leader.proto',
+    ];
+    const declared = protos.flatMap((proto) =>
+      [
+        ...readFileSync(new URL(`../../../proto/${proto}`, import.meta.url), 'utf8').matchAll(
+          /map<[^>]+>\s+(\w+)\s*=/g,
+        ),
+      ].map(([, name]) => name!.replace(/_(\w)/g, (_, c: string) => c.toUpperCase())),
+    );
+    expect(declared.length).toBeGreaterThan(0);
+    for (const name of declared) expect(MAP_FIELDS.has(name)).toBe(true);
   });
 });
