@@ -7,14 +7,15 @@ import type { Stats } from './types.js';
 import { MembersView } from './views/members-view.js';
 import { ScheduleForm } from './views/schedule-form.js';
 import { TaskDetail } from './views/task-detail.js';
-import { TasksView } from './views/tasks-view.js';
+import { PAGES, TasksView } from './views/tasks-view.js';
 
 /** The dashboard: a header with live counts, then the view the location hash names. */
 function App() {
   const route = useRoute();
   const [view, id] = route.parts;
   const current = view ?? 'tasks';
-  const filters = route.query.toString();
+  // One list view per set of filters: its pages move within it, its watch stays open.
+  const filters = listFilters(route.query);
   return (
     <NoticeProvider>
       <header class="top">
@@ -48,6 +49,13 @@ function App() {
       </main>
     </NoticeProvider>
   );
+}
+
+/** The address's query without the list's page: what keys the list view. */
+function listFilters(query: URLSearchParams): string {
+  const filters = new URLSearchParams(query);
+  filters.delete(PAGES);
+  return filters.toString();
 }
 
 /** Counts from the leader's stats watch: pushed after changes, at most twice a second. */

@@ -294,6 +294,17 @@ describe.skipIf(skipBrowser)('web dashboard in Chromium', () => {
         timeout: UI_MS,
       })
       .toEqual(['a-4', 'a-3', 'a-2', 'a-1', 'a-0']);
+    // The page is in the address: a reload shows it again, Back returns to the first page.
+    expect(page.url()).toMatch(/#\/tasks\?pages=\d+$/);
+    await page.reload();
+    await expect
+      .poll(async () => rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-task'))), {
+        timeout: UI_MS,
+      })
+      .toEqual(['a-4', 'a-3', 'a-2', 'a-1', 'a-0']);
+    await page.goBack();
+    await expect.poll(() => rows.count(), { timeout: UI_MS }).toBe(50);
+    expect(await older.isDisabled()).toBe(false);
     expect(errors).toEqual([]);
   }, 60_000);
 
@@ -410,7 +421,7 @@ describe.skipIf(skipBrowser)('web dashboard in Chromium', () => {
     expect(await cancel.getAttribute('title')).toBe('this token has role read; this needs write');
     await page.evaluate('location.hash = "#/schedule"');
     await page
-      .locator('.refused', { hasText: 'this token has role read; this needs write' })
+      .locator('.refused', { hasText: 'Not with this token: it has role read; this needs write.' })
       .waitFor({ timeout: UI_MS });
     expect(await page.getByRole('button', { name: 'Schedule' }).isDisabled()).toBe(true);
     await shot(page, 'token-refused');

@@ -20,13 +20,21 @@ interface Filters {
  * that match the filters as they are saved, and every row on screen follows its task.
  * The filters are the address's (`#/tasks?kind=...`, `query`): a filter chosen here goes
  * into the address, and an address changed by a link, Back or by hand changes the list.
+ * So is the page (`&pages=`, the tokens of the pages walked to it): a reload or a link
+ * shows the same page, and Back goes to the newer one.
  */
 export function TasksView({ query: address }: { query: URLSearchParams }) {
   const notice = useNotice();
   const now = useNow();
   const filters = filtersFrom(address);
-  // Tokens of the pages before this one: '' is the first page.
-  const [tokens, setTokens] = useState<string[]>(['']);
+  // Tokens of the pages walked to this one, from the address: '' is the first page.
+  const tokens = ['', ...(address.get(PAGES) ?? '').split(',').filter(Boolean)];
+  const setTokens = (walked: readonly string[]) => {
+    const params = new URLSearchParams(address);
+    if (walked.length > 1) params.set(PAGES, walked.slice(1).join(','));
+    else params.delete(PAGES);
+    window.location.hash = `#/tasks?${params.toString()}`;
+  };
   const [page, setPage] = useState<Page | undefined>(undefined);
   const token = tokens[tokens.length - 1]!;
   const query = filterQuery(filters);
@@ -114,6 +122,9 @@ export function TasksView({ query: address }: { query: URLSearchParams }) {
     </section>
   );
 }
+
+/** The address's parameter holding the page tokens walked (a token holds no comma). */
+export const PAGES = 'pages';
 
 /** The filters an address names (`?status=running&kind=resize&memberId=w1`). */
 function filtersFrom(query: URLSearchParams): Filters {
