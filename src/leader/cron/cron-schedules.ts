@@ -179,8 +179,7 @@ export class CronSchedules {
 
   /**
    * Schedules a firing's task and records the firing, both issued in this turn so they
-   * land in one commit. A task id already taken means this firing was made before (by this
-   * leader before a restart, or another before a failover): nothing more to do.
+   * land in one commit. A task id already taken is not made again (see below).
    */
   private fire(schedule: CronSchedule, firingAtMs: number): void {
     const id = firingTaskId(schedule.name, firingAtMs);
@@ -196,7 +195,13 @@ export class CronSchedules {
       },
       (err: unknown) => {
         if (err instanceof ConflictError) {
-          this.deps.log.info({ schedule: schedule.name, taskId: id }, 'cron firing made already');
+          // The firing and its record land in one commit, so a leader that restarted or took
+          // over knows it made this one and does not come here: the id was most likely taken
+          // by a task someone scheduled with it. Loud, since the firing did not run.
+          this.deps.log.warn(
+            { schedule: schedule.name, taskId: id },
+            'cron firing not made: a task with its id exists already',
+          );
           return;
         }
         // The template was checked when added, but limits may have changed since (a

@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { CronSchedules } from '../../../../src/leader/cron/cron-schedules.js';
 import { leaderParts } from '../leader-parts.js';
@@ -8,9 +9,10 @@ function setup(startMs = T0) {
   const parts = leaderParts();
   parts.clock.advance(startMs - parts.clock.nowMs());
   const { scheduler, commits, events, timers, clock, log, commands } = parts;
-  const make = () =>
+  const make = (logger: Logger = log) =>
     new CronSchedules({
-      ...{ scheduler, commits, events, timers, clock, log, commands },
+      ...{ scheduler, commits, events, timers, clock, commands },
+      log: logger,
       assertRunning: () => {},
     });
   return { ...parts, crons: make(), make };
@@ -59,8 +61,14 @@ describe('CronSchedules', () => {
     expect(scheduler.list({ pageSize: 100 }).tasks).toHaveLength(1);
   });
 
-  it('a firing already made (its task id taken) is recorded, not made again', async () => {
-    const { crons, clock, timers, commands, scheduler } = setup();
+  it('a firing whose task id is taken is recorded, not made again, and says so', async () => {
+    const { clock, timers, commands, scheduler, make } = setup();
+    const warned: unknown[] = [];
+    const crons = make({
+      info: () => {},
+      error: () => {},
+      warn: (...args: unknown[]) => warned.push(args),
+    } as unknown as Logger);
     await commands.schedule([{ id: 'nightly@2026-12-01T02:00:00.000Z', payload: 'first' }]);
     await crons.add({ ...nightly, task: { payload: 'p' } }, false);
     clock.advance(60_000);
@@ -68,6 +76,12 @@ describe('CronSchedules', () => {
     await timers.settle();
     expect(scheduler.list({ pageSize: 100 }).tasks.map((t) => t.payload)).toEqual(['first']);
     expect(crons.list()[0]?.lastRunAtMs).toBe(Date.parse('2026-12-01T02:00:00.000Z'));
+    expect(warned).toEqual([
+      [
+        { schedule: 'nightly', taskId: 'nightly@2026-12-01T02:00:00.000Z' },
+        'cron firing not made: a task with its id exists already',
+      ],
+    ]);
   });
 
   it('skips firings while paused, and refuses bad schedules with a clear message', async () => {
