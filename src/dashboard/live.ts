@@ -158,6 +158,32 @@ export async function followText(
   }
 }
 
+/** One piece of a task's output as the leader keeps it (`format=ndjson`). */
+export interface OutputPiece {
+  readonly offset: number;
+  readonly attempt: number;
+  readonly stream: string;
+  readonly data: string;
+  readonly truncated: boolean;
+}
+
+/**
+ * Reads a streamed NDJSON response (a task's followed output, one piece a line) until it
+ * ends or `signal` aborts; resolves when the stream ends.
+ */
+export async function followPieces(
+  url: string,
+  signal: AbortSignal,
+  onPiece: (piece: OutputPiece) => void,
+): Promise<void> {
+  let partial = '';
+  await followText(url, signal, (text) => {
+    const lines = (partial + text).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) if (line !== '') onPiece(JSON.parse(line) as OutputPiece);
+  });
+}
+
 /** The watch's state in words, for the line above a list. */
 export function liveText(state: LiveState): string {
   switch (state) {

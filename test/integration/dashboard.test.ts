@@ -167,6 +167,10 @@ describe.skipIf(skipBrowser)('web dashboard in Chromium', () => {
       .poll(() => page.locator('tr[data-attempt="2"] .badge').textContent(), { timeout: UI_MS })
       .toBe('error');
     expect(await page.locator('tr[data-attempt]').count()).toBe(2);
+    // Each attempt's output under a line that says which it is.
+    await expect
+      .poll(() => page.locator('[data-output]').textContent(), { timeout: UI_MS })
+      .toMatch(/^(INFO command started .*\n)?half way\n── attempt 2 ──\n(INFO .*\n)?half way\n$/);
 
     await page.getByRole('button', { name: 'Delete' }).click();
     await page.getByRole('button', { name: 'Confirm delete' }).click();

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { TaskStatus } from '../helpers/grpc-clients.js';
 import { waitFor } from '../helpers/processes.js';
@@ -51,6 +52,26 @@ describe('task output', () => {
     expect(await whole.text()).toBe(text);
     const tail = await fetch(`${http}/v1/tasks/${id}/output?offset=${text.length - 9}`);
     expect(await tail.text()).toBe('oops\ntwo\n');
+    // As NDJSON, each piece whole (attempt, stream), as curl with its default headers sees it.
+    const pieces = execFileSync(
+      'curl',
+      ['-sS', `${http}/v1/tasks/${id}/output?format=ndjson&offset=4`],
+      {
+        encoding: 'utf8',
+      },
+    );
+    const lines = pieces
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines.map((l) => l['data']).join('')).toBe(text.slice(4));
+    expect(lines.find((l) => l['data'] === 'oops\n')).toEqual({
+      offset: text.indexOf('oops'),
+      attempt: 1,
+      stream: 'stderr',
+      data: 'oops\n',
+      truncated: false,
+    });
     expect((await fetch(`${http}/v1/tasks/nope/output`)).status).toBe(404);
   });
 

@@ -1,18 +1,15 @@
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { api, seg } from '../api.js';
 import { useRefusal } from '../caller.js';
 import { duration, when } from '../format.js';
 import { go, useNow, useWatch } from '../hooks.js';
-import { followText } from '../live.js';
 import { messageOf, useNotice } from '../notices.js';
 import { isFinished, shortPriority, shortStatus, type Task } from '../types.js';
+import { LiveOutput } from './live-output.js';
 import { StatusBadge } from './status-badge.js';
 
 /** Runs an action; says in a notice how it went, and resolves whether it worked. */
 type Act = (what: string, call: () => Promise<unknown>) => Promise<boolean>;
-
-/** The most output characters kept on the page; older text scrolls out. */
-const MAX_OUTPUT_CHARS = 1_000_000;
 
 /**
  * One task: its fields, attempts, result or error, its output as it is written (the
@@ -255,68 +252,6 @@ function Block({ title, text, cls = '' }: { title: string; text: string; cls?: s
     <div class="block">
       <h2>{title}</h2>
       <pre class={cls}>{text}</pre>
-    </div>
-  );
-}
-
-/**
- * The task's output, streamed while it is written: followed from the leader until the task
- * finishes, and followed again from where it stopped when a new attempt starts (a re-run).
- */
-/** How long after a follow broke while the task runs it is tried again. */
-const FOLLOW_AGAIN_MS = 1_000;
-
-function LiveOutput({ id, attempt, open }: { id: string; attempt: number; open: boolean }) {
-  const [text, setText] = useState('');
-  const [state, setState] = useState<'following' | 'ended' | 'failed'>('following');
-  const length = useRef(0);
-  // Bumped to follow again: a follow that ended while the task runs on (its leader shut
-  // down or failed over) picks up from where it was, a second later.
-  const [round, setRound] = useState(0);
-  useEffect(() => {
-    const abort = new AbortController();
-    let again: ReturnType<typeof setTimeout> | undefined;
-    const retry = (): void => {
-      again = setTimeout(() => setRound((r) => r + 1), FOLLOW_AGAIN_MS);
-    };
-    setState('following');
-    followText(
-      `/v1/tasks/${seg(id)}/output?follow=true&offset=${length.current}`,
-      abort.signal,
-      (piece) => {
-        length.current += piece.length;
-        setText((old) => (old + piece).slice(-MAX_OUTPUT_CHARS));
-      },
-    ).then(
-      () => (abort.signal.aborted ? undefined : open ? retry() : setState('ended')),
-      () => {
-        if (abort.signal.aborted) return;
-        setState('failed');
-        if (open) retry();
-      },
-    );
-    return () => {
-      abort.abort();
-      clearTimeout(again);
-    };
-    // A new attempt (a re-run) writes more output, and a task that ends may have written
-    // some since a follow broke: follow again from where we are.
-  }, [id, attempt, open, round]);
-  return (
-    <div class="block">
-      <h2>
-        Output{' '}
-        <span class="muted">
-          {state === 'following' && open
-            ? '(live)'
-            : state === 'failed'
-              ? '(could not follow)'
-              : ''}
-        </span>
-      </h2>
-      <pre class="output" data-output>
-        {text || (open ? 'no output yet' : 'no output')}
-      </pre>
     </div>
   );
 }

@@ -14,7 +14,9 @@ const OUTPUT_SCHEMA = {
   summary: 'What a task wrote (command stdout/stderr, SDK log lines), as text/plain',
   description:
     'With follow=true the response stays open and output is streamed as it comes, ' +
-    'until the task finishes. offset skips that many characters.',
+    'until the task finishes. offset skips that many characters. With format=ndjson, ' +
+    'one JSON object per line and chunk, as GetTaskOutput sends them: ' +
+    '{"offset", "attempt", "stream", "data", "truncated"}, so attempts can be told apart.',
   params: ID_PARAMS,
   querystring: {
     type: 'object',
@@ -22,6 +24,7 @@ const OUTPUT_SCHEMA = {
     properties: {
       offset: { type: 'string', pattern: '^[0-9]{1,15}$' },
       follow: { type: 'string', enum: ['true', 'false', '1', '0'] },
+      format: { type: 'string', enum: ['text', 'ndjson'] },
     },
   },
   response: { 200: { type: 'string' }, '4xx': ERROR_SCHEMA },
@@ -35,19 +38,39 @@ export function registerOutputRoutes(app: FastifyInstance, coordinator: LeaderAp
     { exposeHeadRoute: false, schema: OUTPUT_SCHEMA },
     (request, reply) => {
       const id = taskIdFromWire((request.params as { id: string }).id);
-      const query = request.query as { offset?: string; follow?: string };
+      const query = request.query as { offset?: string; follow?: string; format?: string };
       const offset = Number(query.offset ?? '0');
       const follow = query.follow === 'true' || query.follow === '1';
+      const format = query.format === 'ndjson' ? NDJSON : TEXT;
       if (!follow) {
         const { chunks } = coordinator.readOutput(id, offset);
-        return reply
-          .type('text/plain; charset=utf-8')
-          .send(chunks.map((chunk) => chunk.data).join(''));
+        const pieces = chunks.flatMap((chunk) => {
+          const piece = sliceFrom(chunk, offset);
+          return piece ? [format.write(piece)] : [];
+        });
+        return reply.type(format.contentType).send(pieces.join(''));
       }
-      followOutput(request, reply, coordinator, id, offset);
+      followOutput(request, reply, coordinator, id, offset, format);
     },
   );
 }
+
+/** How output is written: its text alone, or each chunk whole as a line of JSON. */
+interface OutputFormat {
+  readonly contentType: string;
+  write(chunk: OutputChunk): string;
+}
+
+const TEXT: OutputFormat = {
+  contentType: 'text/plain; charset=utf-8',
+  write: (chunk) => chunk.data,
+};
+
+const NDJSON: OutputFormat = {
+  contentType: 'application/x-ndjson; charset=utf-8',
+  write: ({ offset, attempt, stream, data, truncated }) =>
+    `${JSON.stringify({ offset, attempt, stream, data, truncated })}\n`,
+};
 
 /** Streams a task's output from `offset` as it comes, until the task finishes. */
 function followOutput(
@@ -56,15 +79,16 @@ function followOutput(
   coordinator: LeaderApi,
   id: TaskId,
   offset: number,
+  format: OutputFormat,
 ): void {
   const part = (chunk: OutputChunk): string[] => {
     const piece = sliceFrom(chunk, offset);
-    return piece ? [piece.data] : [];
+    return piece ? [format.write(piece)] : [];
   };
   // Admitted like every watch (429 when over the limits), before anything is written.
   streamReply<string>(request, reply, coordinator.watchers, {
     headers: {
-      'content-type': 'text/plain; charset=utf-8',
+      'content-type': format.contentType,
       'cache-control': 'no-cache',
       'x-accel-buffering': 'no',
     },
