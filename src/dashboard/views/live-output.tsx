@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { seg } from '../api.js';
-import { attemptMarker } from '../attempt-marker.js';
+import { attemptMarker } from '../../shared/attempt-marker.js';
 import { followPieces } from '../live.js';
 
 /** The most output characters kept on the page; older text scrolls out. */

@@ -3,7 +3,7 @@ import { seg } from '../../../src/dashboard/path-segment.js';
 import { parseDelay } from '../../../src/dashboard/delay.js';
 import { MAX_DELAY_MS } from '../../../src/scheduler/new-task.js';
 import { noWorkReason } from '../../../src/dashboard/no-work-reason.js';
-import { attemptMarker } from '../../../src/dashboard/attempt-marker.js';
+import { attemptMarker } from '../../../src/shared/attempt-marker.js';
 import { applyChanges, PAGE_SIZE, type Page } from '../../../src/dashboard/task-page.js';
 import type { Task } from '../../../src/dashboard/types.js';
 
