@@ -144,6 +144,7 @@ function clientCredentials(options: ClientOptions): ChannelCredentials {
     );
   } catch (err) {
     // A missing or unreadable PEM file is a setting to fix (exit 2), not a crash to trace.
+    if (err instanceof InvalidArgumentError) throw err;
     throw new InvalidArgumentError(`cannot use the TLS files: ${errorMessage(err)}`);
   }
 }

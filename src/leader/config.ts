@@ -85,6 +85,13 @@ function compileServer(
   if ((certFile === undefined) !== (keyFile === undefined)) {
     throw new InvalidArgumentError('--tls-cert and --tls-key go together');
   }
+  // Client certificates are asked for in the TLS handshake: with no TLS there is none, and
+  // a leader started with --tls-client-ca alone would serve plaintext to everyone.
+  if (clientCaFile !== undefined && certFile === undefined) {
+    throw new InvalidArgumentError(
+      '--tls-client-ca needs --tls-cert and --tls-key: client certificates are asked for over TLS',
+    );
+  }
   const tls = certFile && keyFile ? { certFile, keyFile, clientCaFile } : undefined;
   // An empty --http-listen turns the API off like --no-http (e.g. DROVER_HTTP_LISTEN=).
   const httpOn = server.http && server.httpListen !== '';

@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { hostname } from 'node:os';
 import { setLogger, type Server } from '@grpc/grpc-js';
@@ -10,7 +10,7 @@ import { randomIds } from '../shared/ids.js';
 import { createLogger } from '../shared/logger.js';
 import { bindOrExplain } from '../shared/bind.js';
 import { formatHostPort, isLoopback, parseHostPort } from '../shared/net.js';
-import { serverCredentials } from '../shared/tls.js';
+import { readServerTls, serverCredentials, type ServerTls } from '../shared/tls.js';
 import { MemoryTaskStore } from '../scheduler/store/memory-store.js';
 import { SqliteTaskStore } from '../scheduler/store/sqlite-store.js';
 import type { TaskStore } from '../scheduler/store/store.js';
@@ -74,8 +74,10 @@ export async function runLeader(
     watchers: () => serving().watchers.size,
     standing: () => current.role?.standing() ?? { active: false, term: undefined },
   });
-  // A tokens file that cannot be used stops the start before the store is opened.
+  // A tokens file or TLS files that cannot be used stop the start before the store is opened.
   const { tokens, admission, audit } = accessControl(config, logger);
+  const tls = config.server.tls && readServerTls(config.server.tls);
+  if (tls) warnOutsideValidity(tls, logger);
   // Off unless the OTEL_* variables ask for it; a value it cannot use stops the start.
   const tracing = await startTracing('drover-leader');
   if (tracing)
@@ -89,7 +91,7 @@ export async function runLeader(
     admission,
     audit,
   });
-  const extras = { metrics, tokens, audit };
+  const extras = { metrics, tokens, audit, tls };
   const { addresses, http } = await listen(config, role, built, logger, extras);
   // SERVING only while it takes work: not while a standby, as /readyz.
   const stopHealth = followReadiness(built.health, () => role.api.ready, systemLeaderTimers);
@@ -234,7 +236,7 @@ async function listen(
   let http: FastifyInstance | undefined;
   const addresses: string[] = [];
   try {
-    const credentials = serverCredentials(config.server.tls);
+    const credentials = serverCredentials(extras.tls);
     for (const address of grpcAddresses) {
       const port = await bindOrExplain('gRPC', address, () => built.bind(address, credentials));
       addresses.push(address.replace(/:\d+$/, `:${port}`));
@@ -260,6 +262,7 @@ interface HttpExtras {
   readonly metrics: LeaderMetrics;
   readonly tokens: Tokens | undefined;
   readonly audit: AuditLog;
+  readonly tls: ServerTls | undefined;
 }
 
 async function startHttp(
@@ -267,10 +270,9 @@ async function startHttp(
   address: string,
   role: LeaderRole,
   logger: Logger,
-  { metrics, tokens, audit }: HttpExtras,
+  { metrics, tokens, audit, tls }: HttpExtras,
 ): Promise<FastifyInstance> {
   const { host, port } = parseHostPort(address);
-  const { tls } = config.server;
   const app = await buildHttpServer(role.api, role, logger, {
     // The payload limit is on the payload; JSON may spell each of its bytes in up to six
     // (`\u0001`), and a client that escapes everything must not meet a smaller limit.
@@ -281,13 +283,7 @@ async function startHttp(
     loopbackOnly: isLoopback(host),
     allowedHosts: config.server.httpAllowedHosts,
     dashboardDir: config.server.dashboard ? builtDashboard(logger) : undefined,
-    https: tls
-      ? {
-          key: readFileSync(tls.keyFile),
-          cert: readFileSync(tls.certFile),
-          clientCa: tls.clientCaFile ? readFileSync(tls.clientCaFile) : undefined,
-        }
-      : undefined,
+    https: tls ? { key: tls.key, cert: tls.cert, clientCa: tls.clientCa } : undefined,
   });
   try {
     await app.listen({ host, port });
@@ -376,4 +372,18 @@ function logListening(
       'leader listening',
     );
   warnIfOpen(config, tokens, logger);
+}
+
+/**
+ * A certificate that has expired (or is not valid yet) is served as it is, but every
+ * client will refuse it: said at start, where the operator looks, not per refused client.
+ */
+function warnOutsideValidity(tls: ServerTls, logger: Logger): void {
+  const now = Date.now();
+  if (now > tls.validToMs || now < tls.validFromMs) {
+    logger.warn(
+      { validFrom: new Date(tls.validFromMs), validTo: new Date(tls.validToMs) },
+      '--tls-cert is not valid now: clients will refuse it',
+    );
+  }
 }

@@ -38,6 +38,11 @@ export function unreachableHint(details: string): string {
   if (/wrong version number|EPROTO|ECONNRESET/i.test(details)) {
     return 'is it running, and do both sides agree on TLS (--tls, --tls-ca)? see --leader';
   }
+  // grpc-js says only "Failed to connect" when the handshake failed with no system error:
+  // a plaintext client at a TLS port, or a client certificate the leader refused.
+  if (/Failed to connect\s*$/i.test(details)) {
+    return 'is it running, and does it take this TLS: plaintext or not, the CA (--tls-ca), the client certificate (--tls-cert)? see --leader';
+  }
   return 'is it running? see --leader';
 }
 

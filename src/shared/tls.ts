@@ -1,5 +1,7 @@
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { credentials, ServerCredentials, type ChannelCredentials } from '@grpc/grpc-js';
+import { errorMessage, InvalidArgumentError } from './errors.js';
 
 /** TLS files for the leader: its certificate and key, and optionally a CA for client certs. */
 export interface ServerTlsFiles {
@@ -16,20 +18,94 @@ export interface ClientTlsFiles {
   readonly keyFile?: string | undefined;
 }
 
-/** Server credentials: TLS when files are given, else plaintext (allowed only by config). */
-export function serverCredentials(tls: ServerTlsFiles | undefined): ServerCredentials {
+/** The leader's TLS files, read and checked: what the gRPC and HTTPS listeners serve. */
+export interface ServerTls {
+  readonly cert: Buffer;
+  readonly key: Buffer;
+  readonly clientCa: Buffer | undefined;
+  /** The certificate's validity, for a warning when the leader starts outside it. */
+  readonly validFromMs: number;
+  readonly validToMs: number;
+}
+
+/**
+ * Reads the leader's TLS files and checks them before anything listens: a file that is
+ * missing or unreadable, holds no certificate, or a key that does not match, is a setting
+ * to fix (InvalidArgumentError, naming the flag), not a stack trace, nor a leader that
+ * starts and then refuses every handshake (as a key given as --tls-client-ca did).
+ */
+export function readServerTls(files: ServerTlsFiles): ServerTls {
+  const cert = readPem('--tls-cert', files.certFile);
+  const key = readPem('--tls-key', files.keyFile);
+  const leaf = certificateIn('--tls-cert', files.certFile, cert);
+  checkKeyMatches(leaf, key, files.keyFile);
+  const clientCa =
+    files.clientCaFile === undefined ? undefined : readPem('--tls-client-ca', files.clientCaFile);
+  if (clientCa !== undefined) certificateIn('--tls-client-ca', files.clientCaFile!, clientCa);
+  return {
+    cert,
+    key,
+    clientCa,
+    validFromMs: Date.parse(leaf.validFrom),
+    validToMs: Date.parse(leaf.validTo),
+  };
+}
+
+/** Server credentials: TLS when given, else plaintext (allowed only by config). */
+export function serverCredentials(tls: ServerTls | undefined): ServerCredentials {
   if (!tls) return ServerCredentials.createInsecure();
-  const ca = tls.clientCaFile ? readFileSync(tls.clientCaFile) : null;
+  const ca = tls.clientCa ?? null;
   return ServerCredentials.createSsl(
     ca,
-    [{ cert_chain: readFileSync(tls.certFile), private_key: readFileSync(tls.keyFile) }],
+    [{ cert_chain: tls.cert, private_key: tls.key }],
     ca !== null,
   );
 }
 
-/** Channel credentials: TLS when asked for, else plaintext. */
+/**
+ * Channel credentials: TLS when asked for, else plaintext. The files are read and checked
+ * as the leader's are (readServerTls): a bad one throws InvalidArgumentError naming it.
+ */
 export function channelCredentials(tls: ClientTlsFiles | undefined): ChannelCredentials {
   if (!tls) return credentials.createInsecure();
-  const read = (file: string | undefined): Buffer | null => (file ? readFileSync(file) : null);
-  return credentials.createSsl(read(tls.caFile), read(tls.keyFile), read(tls.certFile));
+  const ca = tls.caFile === undefined ? null : readPem('--tls-ca', tls.caFile);
+  if (ca !== null) certificateIn('--tls-ca', tls.caFile!, ca);
+  if (tls.certFile === undefined || tls.keyFile === undefined) {
+    return credentials.createSsl(ca);
+  }
+  const cert = readPem('--tls-cert', tls.certFile);
+  const key = readPem('--tls-key', tls.keyFile);
+  checkKeyMatches(certificateIn('--tls-cert', tls.certFile, cert), key, tls.keyFile);
+  return credentials.createSsl(ca, key, cert);
+}
+
+function readPem(flag: string, file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new InvalidArgumentError(`${flag} ${file}: ${errorMessage(err)}`);
+  }
+}
+
+/** The first certificate in a PEM file; refuses a file that holds none (a key, say). */
+function certificateIn(flag: string, file: string, pem: Buffer): X509Certificate {
+  try {
+    return new X509Certificate(pem);
+  } catch {
+    throw new InvalidArgumentError(`${flag} ${file} holds no PEM certificate`);
+  }
+}
+
+function checkKeyMatches(cert: X509Certificate, pem: Buffer, keyFile: string): void {
+  let matches: boolean;
+  try {
+    matches = cert.checkPrivateKey(createPrivateKey(pem));
+  } catch (err) {
+    throw new InvalidArgumentError(
+      `--tls-key ${keyFile} is not a usable PEM private key (${errorMessage(err)})`,
+    );
+  }
+  if (!matches) {
+    throw new InvalidArgumentError(`--tls-key ${keyFile} is not the key of --tls-cert`);
+  }
 }

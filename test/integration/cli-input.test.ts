@@ -412,7 +412,7 @@ describe('drover CLI input checks', () => {
     // Settings the CLI cannot use are usage errors (2), not crashes.
     const tls = await drover(['members', ...L, '--tls-ca', join(dir, 'missing.pem')]);
     expect(tls.code).toBe(2);
-    expect(tls.stderr).toMatch(/^drover: cannot use the TLS files: ENOENT.*missing\.pem'\n$/);
+    expect(tls.stderr).toMatch(/^drover: --tls-ca \S*missing\.pem: ENOENT.*missing\.pem'\n$/);
     // Nothing listens on port 1.
     const down = await drover(['tasks', '--leader', '127.0.0.1:1', '--timeout-ms', '1000']);
     expect(down.code).toBe(3);

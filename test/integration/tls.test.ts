@@ -91,4 +91,53 @@ describe('TLS', () => {
       }),
     ).toMatchObject({ status: 200 });
   });
+
+  it.each([
+    [
+      'client CA alone (no TLS to ask for client certificates over)',
+      ['--tls-client-ca', CA],
+      '--tls-client-ca needs --tls-cert and --tls-key: client certificates are asked for over TLS',
+    ],
+    [
+      'a certificate file that is missing',
+      ['--tls-cert', fixture('missing.pem'), '--tls-key', KEY],
+      `--tls-cert ${fixture('missing.pem')}: ENOENT: no such file or directory, open '${fixture('missing.pem')}'`,
+    ],
+    [
+      'a key given as the client CA (every handshake would fail)',
+      ['--tls-cert', CERT, '--tls-key', KEY, '--tls-client-ca', KEY],
+      `--tls-client-ca ${KEY} holds no PEM certificate`,
+    ],
+    [
+      'a key that is not the certificate’s',
+      ['--tls-cert', CERT, '--tls-key', fixture('client-key.pem')],
+      `--tls-key ${fixture('client-key.pem')} is not the key of --tls-cert`,
+    ],
+  ])('refuses %s at start: exit 2, one line naming the flag', async (_what, args, message) => {
+    const leader = cluster().spawn('leader', ['leader', '--listen', '127.0.0.1:0', ...args]);
+    const { code } = await leader.exited;
+    expect({ code, lines: leader.raw }).toEqual({
+      code: 2,
+      lines: [`[stderr] drover: ${message}`],
+    });
+  });
+
+  it('a worker refuses TLS files it cannot use: exit 2, one line naming the flag', async () => {
+    const worker = cluster().spawn('worker', [
+      'worker',
+      '--leader',
+      '127.0.0.1:1',
+      '--tls-ca',
+      CA,
+      '--tls-cert',
+      fixture('client.pem'),
+      '--tls-key',
+      KEY,
+    ]);
+    const { code } = await worker.exited;
+    expect({ code, lines: worker.raw }).toEqual({
+      code: 2,
+      lines: [`[stderr] drover: --tls-key ${KEY} is not the key of --tls-cert`],
+    });
+  });
 });

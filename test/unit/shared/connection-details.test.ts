@@ -1,0 +1,16 @@
+import { describe, expect, it } from 'vitest';
+import { unreachableHint } from '../../../src/shared/connection-details.js';
+
+describe('unreachableHint', () => {
+  it('says what to check for each way grpc-js words a failure to connect', () => {
+    const hint = (last: string) =>
+      unreachableHint(`No connection established. Last error: ${last}`);
+    expect(hint('connect ECONNREFUSED 127.0.0.1:1')).toBe('is it running? see --leader');
+    expect(hint('getaddrinfo ENOTFOUND nope')).toBe('is the host name right? see --leader');
+    expect(hint('Protocol error')).toMatch(/gRPC port, not its HTTP one/);
+    expect(hint('certificate required')).toMatch(/requires a client certificate/);
+    expect(hint('self-signed certificate in certificate chain')).toMatch(/see --tls-ca$/);
+    // Plaintext at a TLS port, or a client certificate the leader refused: no more detail.
+    expect(hint('Failed to connect')).toMatch(/does it take this TLS.*--tls-ca.*--tls-cert/);
+  });
+});
