@@ -30,6 +30,7 @@ import type { AuditLog } from './auth/audit-log.js';
 import { buildLeaderServer, type LeaderServer } from './grpc/server.js';
 import { followReadiness } from './grpc/health-follower.js';
 import { systemLeaderTimers } from './leader-timers.js';
+import { followTokenFile } from './auth/token-reload.js';
 
 /** The most bytes JSON takes to spell one byte of a string (`\u0001`). */
 const JSON_ESCAPE_FACTOR = 6;
@@ -95,6 +96,11 @@ export async function runLeader(
   const { addresses, http } = await listen(config, role, built, logger, extras);
   // SERVING only while it takes work: not while a standby, as /readyz.
   const stopHealth = followReadiness(built.health, () => role.api.ready, systemLeaderTimers);
+  const { tokensFile } = config.server;
+  const stopTokens =
+    tokens && tokensFile !== undefined
+      ? followTokenFile(tokensFile, tokens, { timers: systemLeaderTimers, log: logger })
+      : () => {};
   logListening(config, addresses, admission, logger);
   const httpAddress = http === undefined ? undefined : logHttpAddress(config, http, logger);
   role.serving({ address: addresses[0]!, httpAddress });
@@ -105,6 +111,7 @@ export async function runLeader(
   const failed = role.failure.aborted;
   await shutdown(logger, config.server, role, built.server, http, failed);
   stopHealth();
+  stopTokens();
   await role.close();
   await tracing?.shutdown();
   if (failed) {

@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { chmodSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
@@ -248,6 +248,43 @@ describe('tokens and roles', () => {
     const revoked = await drover('token', 'revoke', 'ci', '--tokens-file', file);
     expect(revoked.code).toBe(0);
     expect((await drover('token', 'list', '--tokens-file', file)).stdout).not.toContain('ci');
+  });
+
+  it('reads its tokens file again when it changes (no restart), and refuses one others may write', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'drover-tokens-')), 'tokens.json');
+    const kept = await createToken(file, 'read');
+    const revoked = await createToken(file, 'read');
+    const { http, process: leader } = await cluster().startLeader([
+      '--store',
+      'memory',
+      '--tokens-file',
+      file,
+    ]);
+    const whoami = async (token: string) =>
+      (await fetch(`${http}/v1/whoami`, { headers: { authorization: `Bearer ${token}` } })).status;
+    expect(await whoami(revoked)).toBe(200);
+    expect((await drover('token', 'revoke', 'read-2', '--tokens-file', file)).code).toBe(0);
+    const added = await createToken(file, 'write');
+    // Within two checks of the file (TOKENS_CHECK_MS, 2 s each), bounded at 10 s.
+    await waitFor(async () => (await whoami(revoked)) === 401 && (await whoami(added)) === 200, {
+      timeoutMs: 10_000,
+      what: 'the revoke and the new token taken',
+    });
+    expect(await whoami(kept)).toBe(200);
+    expect(leader.linesWith('tokens file read again').length).toBeGreaterThan(0);
+
+    chmodSync(file, 0o666);
+    const open = cluster().spawn('open', [
+      'leader',
+      '--listen',
+      '127.0.0.1:0',
+      '--tokens-file',
+      file,
+    ]);
+    expect((await open.exited).code).toBe(2);
+    expect(open.raw).toEqual([
+      `[stderr] drover: the tokens file ${file} can be changed by other users (mode 666): chmod go-w ${file}`,
+    ]);
   });
 
   it("keeps the worker's environment, its join token included, out of the commands it runs", async () => {

@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { InvalidArgumentError } from '../../shared/errors.js';
 import { isRole, type Role } from './roles.js';
 
@@ -27,11 +27,20 @@ export function hashToken(token: string): string {
 /** A token file's entries, checked; a file drover cannot use stops the start with why. */
 export function readTokenFile(path: string): TokenEntry[] {
   let parsed: unknown;
+  let mode: number;
   try {
+    mode = statSync(path).mode;
     parsed = JSON.parse(readFileSync(path, 'utf8'));
   } catch (err) {
     throw new InvalidArgumentError(
       `cannot read the tokens file ${path}: ${(err as Error).message}`,
+    );
+  }
+  // It holds hashes, not tokens, so others may read it; whoever may write it may give
+  // themselves an admin token.
+  if ((mode & 0o022) !== 0) {
+    throw new InvalidArgumentError(
+      `the tokens file ${path} can be changed by other users (mode ${(mode & 0o777).toString(8)}): chmod go-w ${path}`,
     );
   }
   const tokens = (parsed as { tokens?: unknown } | null)?.tokens;
@@ -79,9 +88,14 @@ function checkEntry(entry: unknown, where: string): TokenEntry {
  * position shows in the time taken.
  */
 export class Tokens {
-  private readonly hashes: { entry: TokenEntry; digest: Buffer }[];
+  private hashes: { entry: TokenEntry; digest: Buffer }[] = [];
 
   constructor(entries: readonly TokenEntry[]) {
+    this.replace(entries);
+  }
+
+  /** Takes a new set of tokens (the file changed): calls from now on are checked against it. */
+  replace(entries: readonly TokenEntry[]): void {
     this.hashes = entries.map((entry) => ({ entry, digest: Buffer.from(entry.sha256, 'hex') }));
   }
 

@@ -1,0 +1,53 @@
+import { statSync } from 'node:fs';
+import type { Logger } from 'pino';
+import { errorMessage } from '../../shared/errors.js';
+import type { LeaderTimers } from '../leader-timers.js';
+import { readTokenFile, type Tokens } from './token-file.js';
+
+/** How often the tokens file is looked at for a change. */
+export const TOKENS_CHECK_MS = 2_000;
+
+/**
+ * Follows the tokens file, so `drover token create` and `revoke` (or an edit, or a
+ * Kubernetes secret swapped under it) take effect within TOKENS_CHECK_MS, without a
+ * restart: when the file's identity, size or time changes it is read again, and every call
+ * from then on is checked against what it holds. A file that cannot be used then (cut
+ * short by an editor, open to writes by others, empty) leaves the tokens as they were, and
+ * says so. Polled with stat rather than fs.watch, which misses a file replaced by rename
+ * or through a symlink (what token revoke and Kubernetes both do). Returns the stop.
+ *
+ * Calls admitted before a change are not cut: an open stream (a worker's heartbeats, a
+ * watch) runs on until it reconnects.
+ */
+export function followTokenFile(
+  path: string,
+  tokens: Tokens,
+  deps: { readonly timers: Pick<LeaderTimers, 'every'>; readonly log: Logger },
+): () => void {
+  let seen = version(path);
+  return deps.timers.every(TOKENS_CHECK_MS, () => {
+    const now = version(path);
+    if (now === seen) return;
+    seen = now;
+    try {
+      const entries = readTokenFile(path);
+      tokens.replace(entries);
+      deps.log.info({ tokensFile: path, tokens: entries.length }, 'tokens file read again');
+    } catch (err) {
+      deps.log.error(
+        { tokensFile: path, tokens: tokens.size, err: errorMessage(err) },
+        'tokens file changed but cannot be used; the tokens read before still hold',
+      );
+    }
+  });
+}
+
+/** What tells one state of the file from another: its inode, size and change time. */
+function version(path: string): string {
+  try {
+    const { ino, size, mtimeMs, ctimeMs } = statSync(path);
+    return `${ino}:${size}:${mtimeMs}:${ctimeMs}`;
+  } catch (err) {
+    return `missing: ${errorMessage(err)}`;
+  }
+}
