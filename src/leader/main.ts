@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
+import { errorMessage, StartupError } from '../shared/errors.js';
 import { fileURLToPath } from 'node:url';
 import { hostname } from 'node:os';
 import { setLogger, type Server } from '@grpc/grpc-js';
@@ -115,8 +116,10 @@ export async function runLeader(
   await role.close();
   await tracing?.shutdown();
   if (failed) {
-    logger.fatal({ err: role.failure.reason }, 'leader stopped after a store failure');
-    throw role.failure.reason;
+    const reason: unknown = role.failure.reason;
+    logger.fatal({ err: reason }, 'leader stopped after a store failure');
+    // One line for the operator (the log has the details): exit 1, no stack trace.
+    throw new StartupError(`the leader stopped: its store failed: ${errorMessage(reason)}`);
   }
   logger.info('leader stopped');
 }

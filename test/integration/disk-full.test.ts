@@ -76,7 +76,11 @@ describe.skipIf(typeof disk === 'string')(
         error: "the leader's disk is full: the change was not saved, and the leader has stopped",
       });
       const { code } = await first.process.exited;
-      expect(code).not.toBe(0);
+      expect(code).toBe(1);
+      // Its last word is one line saying why, not a stack trace.
+      expect(first.process.raw.filter((l) => l.startsWith('[stderr]'))).toEqual([
+        '[stderr] drover: the leader stopped: its store failed: database or disk is full',
+      ]);
 
       // Room again: a new leader on the same directory has every acknowledged task.
       execFileSync('sh', ['-c', `rm -f ${disk.dir}/filler-*`]);
@@ -85,6 +89,30 @@ describe.skipIf(typeof disk === 'string')(
         tasks: { id: string }[];
       };
       expect(list.tasks.map((t) => t.id)).toContain('kept');
+    });
+
+    it('says the file system is read-only when the store is on one, and exits 1 at start', async () => {
+      if (typeof disk === 'string') return;
+      const dataDir = join(disk.dir, 'read-only');
+      const first = await cluster().startLeader(['--data-dir', dataDir], 'leader-ro-1');
+      first.process.kill('SIGTERM');
+      expect((await first.process.exited).code).toBe(0);
+      execFileSync('mount', ['-o', 'remount,ro', disk.dir]);
+      try {
+        const leader = cluster().spawn('leader-ro-2', [
+          'leader',
+          '--listen',
+          '127.0.0.1:0',
+          '--data-dir',
+          dataDir,
+        ]);
+        expect((await leader.exited).code).toBe(1);
+        expect(leader.raw.filter((l) => l.startsWith('[stderr]'))).toEqual([
+          `[stderr] drover: cannot use ${join(dataDir, 'drover.sqlite')}: ${join(dataDir, 'drover.sqlite')} is on a read-only file system`,
+        ]);
+      } finally {
+        execFileSync('mount', ['-o', 'remount,rw', disk.dir]);
+      }
     });
   },
 );

@@ -1,4 +1,4 @@
-import { mkdirSync, statSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { TaskRecord } from '../task.js';
@@ -312,5 +312,23 @@ function describeOpenFailure(file: string, err: unknown): string {
   if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') {
     return `${file} is not a drover database or is corrupt (${message}); move it aside or restore it from a backup`;
   }
+  // SQLite says "disk I/O error" (or "readonly database") when it cannot write the file
+  // or make its journal beside it; the file system says why.
+  const unwritable = whyUnwritable(file);
+  if (unwritable !== undefined) return `cannot use ${file}: ${unwritable}`;
   return `cannot use ${file}: ${message}`;
+}
+
+/** Why the file or its directory cannot be written (read-only, no permission), if so. */
+function whyUnwritable(file: string): string | undefined {
+  for (const path of [file, dirname(file)]) {
+    try {
+      accessSync(path, constants.W_OK);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EROFS') return `${path} is on a read-only file system`;
+      if (code === 'EACCES') return `${path} is not writable by this process`;
+    }
+  }
+  return undefined;
 }
