@@ -104,6 +104,8 @@ export async function runLeader(
       : () => {};
   logListening(config, addresses, admission, logger);
   const httpAddress = http === undefined ? undefined : logHttpAddress(config, http, logger);
+  // The bound ports, not the configured ones (0.0.0.0:0 told nothing).
+  warnIfOpen(addresses, httpAddress, tokens, logger);
   role.serving({ address: addresses[0]!, httpAddress });
   onListening({ addresses, http: httpAddress });
 
@@ -381,7 +383,6 @@ function logListening(
       { addresses, tls, tokens: tokens?.size ?? 0, workerCertNames: workerCertNames.size },
       'leader listening',
     );
-  warnIfOpen(config, tokens, logger);
 }
 
 /**

@@ -81,7 +81,11 @@ export async function serveMetrics(
 ): Promise<{ server: Server; address: AddressInfo }> {
   const server = createServer((request, response) => {
     if (request.method !== 'GET' || request.url?.split('?')[0] !== '/metrics') {
-      response.writeHead(404, { 'content-type': 'text/plain' }).end('not found: GET /metrics\n');
+      // Say what was asked for: "not found: GET /metrics" read as if the metrics were missing.
+      const asked = `${request.method ?? ''} ${(request.url ?? '').slice(0, 200)}`;
+      response
+        .writeHead(404, { 'content-type': 'text/plain', 'x-content-type-options': 'nosniff' })
+        .end(`not found: ${asked}; this server has GET /metrics only\n`);
       return;
     }
     registry.metrics().then(

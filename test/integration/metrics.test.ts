@@ -146,6 +146,9 @@ describe('Prometheus metrics', () => {
     expect(value(samples, 'drover_worker_running')).toBe(0);
     const notFound = await fetch(`http://${String(line['address'])}/other`);
     expect(notFound.status).toBe(404);
+    expect(await notFound.text()).toBe(
+      'not found: GET /other; this server has GET /metrics only\n',
+    );
     const refused = await drover('worker', '--leader', address, '--metrics-listen', '0.0.0.0:0');
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/--metrics-listen 0\.0\.0\.0:0 is not a loopback address/);

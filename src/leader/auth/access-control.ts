@@ -28,9 +28,14 @@ export function accessControl(
  * Says so when a leader serves a non-loopback address with no tokens (`--no-auth`): it
  * is allowed inside a private network, but an operator reading the log should see it.
  */
-export function warnIfOpen(config: LeaderConfig, tokens: Tokens | undefined, logger: Logger): void {
+export function warnIfOpen(
+  listening: readonly string[],
+  httpListening: string | undefined,
+  tokens: Tokens | undefined,
+  logger: Logger,
+): void {
   if (tokens !== undefined) return;
-  const exposed = exposedAddresses(config.server.listen, config.server.httpListen);
+  const exposed = exposedAddresses(listening, httpListening);
   if (exposed.length === 0) return;
   logger.warn(
     { exposed },
