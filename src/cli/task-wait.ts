@@ -3,6 +3,7 @@ import { InvalidArgumentError as CommanderArgumentError, Option } from 'commande
 import { TaskStatus, type Task } from '../gen/scheduler/v1/scheduler.js';
 import { FollowedConnection } from '../client/leader-rotation.js';
 import {
+  DEFAULT_WAIT_UNSERVED_MS,
   followingLink,
   TaskWaitError,
   WAIT_KEEPALIVE,
@@ -61,7 +62,12 @@ export async function waitForEnd(
   const signal = timeout === undefined ? stop : AbortSignal.any([stop, timeout]);
   const link = watchLink(options);
   try {
-    return await waitForTaskEnd(link, id, { signal });
+    // Said once per outage: the wait goes on, and would otherwise look hung.
+    const onLost = (why: string, address: string): void =>
+      printNotice(
+        `lost the leader at ${address} (${why}); waiting for task ${id} on it or another, up to ${DEFAULT_WAIT_UNSERVED_MS / 1000} s without one`,
+      );
+    return await waitForTaskEnd(link, id, { signal, onLost });
   } catch (err) {
     if (timeout?.aborted === true) {
       printNotice(`task ${id} has not ended within --wait-timeout; it goes on`);

@@ -78,6 +78,11 @@ export interface WaitOptions {
    * enough for a standby to take over (a lease, 5 s by default, and its re-attach grace).
    */
   readonly unservedMs?: number | undefined;
+  /**
+   * Told when a watch that was served breaks (its leader went away), with why: the wait
+   * goes on, on the next leader, and a person watching may want to know (the CLI says so).
+   */
+  readonly onLost?: ((why: string, address: string) => void) | undefined;
 }
 
 /**
@@ -105,7 +110,10 @@ export async function waitForTaskEnd(
     const outcome = await watchOnce(openWatch(link, id), id, options.signal);
     if (outcome.kind === 'ended') return outcome.task;
     if (outcome.kind === 'failed') throw outcome.error;
-    if (outcome.synced) servedAtMs = performance.now();
+    if (outcome.synced) {
+      servedAtMs = performance.now();
+      options.onLost?.(outcome.message, on);
+    }
     if (performance.now() - servedAtMs >= unservedMs) {
       throw new TaskWaitError(
         status.UNAVAILABLE,

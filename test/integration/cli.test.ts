@@ -149,6 +149,39 @@ describe('drover CLI', () => {
       stderr: 'drover: task nope not found\n',
     });
   });
+  it('--wait says when it lost the leader, and goes on waiting on the restarted one', async () => {
+    const dataDir = cluster().dataDir();
+    const first = await cluster().startLeader(['--data-dir', dataDir]);
+    const L = ['--leader', first.address];
+    // No worker runs kind `none`: the task waits for the cancel below.
+    const waiting = drover('schedule', ...L, '--wait', '--kind', 'none', '--id', 'w', '1');
+    await waitFor(async () => (await drover('task', ...L, 'w')).code === 0, {
+      timeoutMs: 10_000,
+      what: 'task w scheduled',
+    });
+    first.process.kill('SIGKILL');
+    await first.process.exited;
+    const second = cluster().spawn('leader-2', [
+      'leader',
+      '--listen',
+      first.address,
+      '--no-http',
+      '--data-dir',
+      dataDir,
+    ]);
+    await second.waitForLine((l) => l.msg === 'leader listening');
+    await waitFor(async () => (await drover('cancel', ...L, 'w')).code === 0, {
+      timeoutMs: 10_000,
+      what: 'the cancel on the restarted leader',
+    });
+    const ended = await waiting;
+    expect(ended.code).toBe(4);
+    expect(ended.stderr).toMatch(
+      new RegExp(
+        `^drover: lost the leader at ${first.address} \\(.*\\); waiting for task w on it or another, up to 30 s without one\\n(.*\\n)*drover: task w was cancelled\\n$`,
+      ),
+    );
+  });
 });
 
 describe('drover dev', () => {
