@@ -95,6 +95,29 @@ describe('SDK producer over ScheduleTaskStream', () => {
     }
   });
 
+  it('result() in back-to-back batches under the watch limit is never refused', async () => {
+    const { address } = await cluster().startLeader(['--store', 'memory']);
+    await cluster().startWorker(address, 'w1', ['--slots', '8']);
+    const producer = createProducer({ leader: address });
+    try {
+      const ids = await Promise.all(
+        Array.from({ length: 200 }, (_, i) => producer.schedule({ id: `b-${i}`, payload: '0' })),
+      );
+      // Each batch of 50 starts as the one before settles: a watch of one ended task is
+      // freed by the leader as it ends, not when the client's cancel lands (64 per client).
+      const refused: unknown[] = [];
+      for (let from = 0; from < ids.length; from += 50) {
+        const batch = ids.slice(from, from + 50).map((id) => producer.result(id));
+        for (const outcome of await Promise.allSettled(batch)) {
+          if (outcome.status === 'rejected') refused.push(outcome.reason);
+        }
+      }
+      expect(refused).toEqual([]);
+    } finally {
+      await producer.close();
+    }
+  });
+
   it('answers a bad task with its status code and goes on with the next', async () => {
     const { address } = await cluster().startLeader();
     const api = clients(address);

@@ -3,12 +3,14 @@ import type { Logger } from 'pino';
 import {
   Task,
   TaskEventKind,
+  TaskStatus,
   type SchedulerServiceServer,
   type WatchTasksRequest,
   type WatchTasksResponse,
   type TaskCompleteRequest,
 } from '../../gen/scheduler/v1/scheduler.js';
 import type { LeaderApi } from '../leader-api.js';
+import { isFinal } from '../../scheduler/task.js';
 import { unary } from '../../shared/grpc-handler.js';
 import { refuseMalformed, serveWatch, type WatchSource } from '../../shared/grpc-watch.js';
 import { serveTaskOutput } from './output-stream.js';
@@ -17,7 +19,8 @@ import { withCallTrace } from '../tracing/trace-carrier.js';
 import { controlHandlers } from './control-service.js';
 import { controlChangeToWire } from './control-wire.js';
 import { controlSnapshot } from '../control-snapshot.js';
-import type { ControlChange } from '../cluster-events.js';
+import type { ControlChange, TaskEvent } from '../cluster-events.js';
+import type { TaskWatchFilter } from '../../scheduler/task-watch-filter.js';
 import { DeniedError, InvalidArgumentError, TooLargeError } from '../../shared/errors.js';
 import { MAX_REPORT_TEXT_CHARS } from './member-wire.js';
 import { memberIdFromWire } from '../../shared/ids.js';
@@ -39,33 +42,45 @@ function controlEvent(change: ControlChange): WatchTasksResponse {
   };
 }
 
+/** A task change as a watch event, or undefined when the watch's filter leaves it out. */
+function taskEventToWire(
+  coordinator: LeaderApi,
+  filter: TaskWatchFilter,
+  event: TaskEvent,
+): WatchTasksResponse | undefined {
+  if (event.kind === 'deleted') {
+    if (!filter.admitDeleted(event.id)) return undefined;
+    return {
+      kind: TaskEventKind.TASK_EVENT_KIND_DELETED,
+      task: Task.fromPartial({ id: event.id }),
+      control: undefined,
+    };
+  }
+  if (!filter.admit(event.task)) return undefined;
+  return {
+    kind: TaskEventKind.TASK_EVENT_KIND_CHANGED,
+    task: taskToWire(event.task, watchWaiting(coordinator, event.task)),
+    control: undefined,
+  };
+}
+
 /** A task watch as the generic watch server takes it: wire messages, filtered. */
 function taskWatchSource(
   coordinator: LeaderApi,
   request: WatchTasksRequest,
 ): WatchSource<WatchTasksResponse> {
   return {
-    start: (send) => {
+    start: (send, end) => {
       // Inside start: a bad filter is refused as INVALID_ARGUMENT by serveWatch.
       const id = request.id === '' ? undefined : taskIdFromWire(request.id);
       const filter = watchFilterFromWire(request, id);
+      const untilEnd = id !== undefined && watchesOneTaskOnly(request);
       const { snapshot, unsubscribe: stopTasks } = coordinator.watchTasks(
         (event) => {
-          if (event.kind === 'deleted') {
-            if (filter.admitDeleted(event.id)) {
-              send({
-                kind: TaskEventKind.TASK_EVENT_KIND_DELETED,
-                task: Task.fromPartial({ id: event.id }),
-                control: undefined,
-              });
-            }
-          } else if (filter.admit(event.task)) {
-            send({
-              kind: TaskEventKind.TASK_EVENT_KIND_CHANGED,
-              task: taskToWire(event.task, watchWaiting(coordinator, event.task)),
-              control: undefined,
-            });
-          }
+          const message = taskEventToWire(coordinator, filter, event);
+          if (message === undefined) return;
+          send(message);
+          if (untilEnd && (event.kind === 'deleted' || isFinal(event.task.status))) end();
         },
         true,
         id,
@@ -94,11 +109,29 @@ function taskWatchSource(
           }
         })(),
         synced: { kind: TaskEventKind.TASK_EVENT_KIND_SYNCED, task: undefined, control: undefined },
+        // Nothing more to say of a task that has ended, or that is not there.
+        endAfterSnapshot: untilEnd && !snapshot.some((task) => !isFinal(task.status)),
         unsubscribe,
       };
     },
     onClose: (listener) => coordinator.events.onClose(listener),
   };
+}
+
+/**
+ * A watch of one task by its id and nothing else ends once that task has ended (or at
+ * once, after SYNCED, when it has ended already or does not exist): the watch is freed as
+ * the end goes out, not when the client's cancel arrives a round trip later. A waiter
+ * that went straight on to its next watch (result() in batches) found its last ones still
+ * counted against the per-client limit.
+ */
+function watchesOneTaskOnly(request: WatchTasksRequest): boolean {
+  return (
+    request.status === TaskStatus.TASK_STATUS_UNSPECIFIED &&
+    request.memberId === '' &&
+    request.kind === '' &&
+    !request.includeControls
+  );
 }
 
 /** WatchTasks: the task watch, admitted by the leader's watch limits. */

@@ -502,6 +502,8 @@ export interface WatchTasksRequest {
   /**
    * Only the task with this id; empty means any. Its snapshot is that one task (none if
    * there is no such task), so waiting for one task's end costs the leader nothing more.
+   * With this id and no other filter, the stream ends (OK) once the task has ended, been
+   * deleted, or not been found: right after SYNCED, or after the event that ends it.
    */
   id: string;
 }
