@@ -13,11 +13,7 @@ export { boundedIntOption, type IntRange } from '../shared/config.js';
 /** The largest uint32, the wire type of most counts and durations. */
 export const UINT32_MAX = 0xffff_ffff;
 
-/**
- * The longest timer Node and grpc-js keep (2^31 - 1 ms, about 24.8 days); a longer call
- * deadline is dropped by grpc-js, and past 8.64e15 ms it is not even a valid Date.
- */
-export const MAX_TIMER_MS = 0x7fff_ffff;
+export { MAX_TIMER_MS } from '../shared/clock.js';
 
 /** Parses a decimal integer in `range`, or throws an error commander shows with the flag. */
 export function parseIntInRange(value: string, range: IntRange): number {

@@ -25,6 +25,7 @@ import { batcherFor, type RequestBatcher } from './request-batcher.js';
 import { SilenceWatch } from './silence-watch.js';
 import { resultOf } from './task-failed.js';
 import { followingLink, WAIT_KEEPALIVE, waitForTaskEnd, type WaitOptions } from './task-waiter.js';
+import { MAX_TIMER_MS } from '../shared/clock.js';
 
 export { TaskFailedError } from './task-failed.js';
 export { TaskWaitError, type WaitOptions } from './task-waiter.js';
@@ -61,6 +62,18 @@ export interface ProducerOptions {
 
 /** The default of {@link ProducerOptions.answerTimeoutMs}. */
 export const DEFAULT_ANSWER_TIMEOUT_MS = 10_000;
+
+/**
+ * The answer timeout, checked: 0 or less failed every schedule as unanswered, and NaN
+ * turned the watch for a silent leader off without a word.
+ */
+function answerTimeout(options: ProducerOptions): number {
+  const ms = options.answerTimeoutMs ?? DEFAULT_ANSWER_TIMEOUT_MS;
+  if (!Number.isSafeInteger(ms) || ms < 1 || ms > MAX_TIMER_MS) {
+    throw new Error(`answerTimeoutMs must be an integer from 1 to ${MAX_TIMER_MS}, got ${ms}`);
+  }
+  return ms;
+}
 
 /**
  * A task to schedule: a payload, and optionally the fields ScheduleTask takes (the same
@@ -156,7 +169,7 @@ export function createProducer(options: ProducerOptions): Producer {
   let batcher: RequestBatcher | undefined;
   let [nextRequestId, closed] = [1, false];
   const tracer = scheduleTracer(options.tracing);
-  const timeoutMs = options.answerTimeoutMs ?? DEFAULT_ANSWER_TIMEOUT_MS;
+  const timeoutMs = answerTimeout(options);
   let breakStream = (_code: status, _message: string, _hint?: string): void => undefined;
   const silence = new SilenceWatch(
     timeoutMs,

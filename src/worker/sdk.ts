@@ -10,6 +10,7 @@ import { TaskRunner, type AttemptObserver, type TaskHandler } from './runner.js'
 import { AttemptTracer } from './attempt-tracer.js';
 import type { Tracer } from '@opentelemetry/api';
 import { chosenTracer } from '../shared/tracing/chosen-tracer.js';
+import { MAX_TIMER_MS } from '../shared/clock.js';
 
 export type { AttemptObserver, TaskContext, TaskHandler } from './runner.js';
 export { serveMetrics, WorkerMetrics } from './metrics.js';
@@ -185,12 +186,20 @@ function checkOptions(options: WorkerOptions): {
   const slots = options.slots ?? 4;
   if (!Number.isInteger(slots) || slots < 1)
     throw new Error(`slots must be a positive integer, got ${slots}`);
-  for (const [name, value] of [
-    ['resultLimitBytes', options.resultLimitBytes],
-    ['stopGraceMs', options.stopGraceMs],
+  // Checked here, by name: a value a timer or a limit cannot take (1.5, -1, NaN) otherwise
+  // failed much later (a stop() that rejected, a worker that never left) or turned a limit
+  // off without a word.
+  for (const [name, value, min, max] of [
+    ['resultLimitBytes', options.resultLimitBytes, 1, Number.MAX_SAFE_INTEGER],
+    ['outputLimitChars', options.outputLimitChars, 1, Number.MAX_SAFE_INTEGER],
+    ['stopGraceMs', options.stopGraceMs, 1, MAX_TIMER_MS],
+    ['drainTimeoutMs', options.drainTimeoutMs, 0, MAX_TIMER_MS],
+    ['reconnect.initialDelayMs', options.reconnect?.initialDelayMs, 0, MAX_TIMER_MS],
+    ['reconnect.maxDelayMs', options.reconnect?.maxDelayMs, 1, MAX_TIMER_MS],
+    ['reconnect.giveUpAfterMs', options.reconnect?.giveUpAfterMs, 1, Number.MAX_SAFE_INTEGER],
   ] as const) {
-    if (value !== undefined && (!Number.isSafeInteger(value) || value < 1))
-      throw new Error(`${name} must be a positive integer, got ${value}`);
+    if (value !== undefined && (!Number.isSafeInteger(value) || value < min || value > max))
+      throw new Error(`${name} must be an integer from ${min} to ${max}, got ${value}`);
   }
   return { handlers, slots };
 }

@@ -133,3 +133,11 @@ describe('producer batching a turn into one stream message', () => {
     expect(leader.scheduleMessages).toEqual([1, 5]);
   });
 });
+
+describe('createProducer options', () => {
+  it.each([0, -1, 1.5, Number.NaN, 2 ** 31])('refuses answerTimeoutMs %s by name', (ms) => {
+    expect(() => createProducer({ leader: '127.0.0.1:1', answerTimeoutMs: ms })).toThrow(
+      `answerTimeoutMs must be an integer from 1 to 2147483647, got ${ms}`,
+    );
+  });
+});

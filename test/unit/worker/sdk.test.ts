@@ -11,9 +11,32 @@ describe('createWorker', () => {
     [{ handlers, leaders: [' '] }, 'leaders must name at least one leader address (host:port)'],
     [{ handlers, slots: 0 }, 'slots must be a positive integer, got 0'],
     [{ handlers, slots: 1.5 }, 'slots must be a positive integer, got 1.5'],
-    [{ handlers, resultLimitBytes: 0 }, 'resultLimitBytes must be a positive integer, got 0'],
-    [{ handlers, stopGraceMs: -1 }, 'stopGraceMs must be a positive integer, got -1'],
-    [{ handlers, stopGraceMs: 2 ** 53 }, `stopGraceMs must be a positive integer, got ${2 ** 53}`],
+    [
+      { handlers, resultLimitBytes: 0 },
+      `resultLimitBytes must be an integer from 1 to ${Number.MAX_SAFE_INTEGER}, got 0`,
+    ],
+    [{ handlers, stopGraceMs: -1 }, 'stopGraceMs must be an integer from 1 to 2147483647, got -1'],
+    [
+      { handlers, stopGraceMs: 2 ** 53 },
+      `stopGraceMs must be an integer from 1 to 2147483647, got ${2 ** 53}`,
+    ],
+    // A stop() rejected, and the worker never left, with these (an SDK trial).
+    [
+      { handlers, drainTimeoutMs: 1.5 },
+      'drainTimeoutMs must be an integer from 0 to 2147483647, got 1.5',
+    ],
+    [
+      { handlers, drainTimeoutMs: Number.NaN },
+      'drainTimeoutMs must be an integer from 0 to 2147483647, got NaN',
+    ],
+    [
+      { handlers, outputLimitChars: -1 },
+      `outputLimitChars must be an integer from 1 to ${Number.MAX_SAFE_INTEGER}, got -1`,
+    ],
+    [
+      { handlers, reconnect: { maxDelayMs: 0 } },
+      'reconnect.maxDelayMs must be an integer from 1 to 2147483647, got 0',
+    ],
   ])('refuses %j', (options, message) => {
     expect(() => createWorker(options)).toThrow(new Error(message));
   });
