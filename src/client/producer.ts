@@ -29,6 +29,10 @@ import { MAX_TIMER_MS } from '../shared/clock.js';
 
 export { TaskFailedError } from './task-failed.js';
 export { TaskWaitError, type WaitOptions } from './task-waiter.js';
+// What errors and results carry: the task as the leader sends it, its status, and the gRPC
+// status codes of ScheduleError.code and TaskWaitError.code (grpc-js's own enum).
+export { TaskStatus, type Task } from '../gen/scheduler/v1/scheduler.js';
+export { status as GrpcStatus } from '@grpc/grpc-js';
 
 /** Options of {@link createProducer}. */
 export interface ProducerOptions {

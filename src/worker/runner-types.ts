@@ -33,8 +33,15 @@ export const DEFAULT_OUTPUT_LIMIT_CHARS = 1024 * 1024;
 /** How long a stopped handler gets to end before the worker gives up on it, by default. */
 export const DEFAULT_STOP_GRACE_MS = 10_000;
 
-/** User code for one task kind; its return value (if a string) is the task's result. */
-export type TaskHandler = (task: TaskContext) => Promise<string | void> | string | void;
+/** User code for one task kind; what it returns is the task's result (see TaskResult). */
+export type TaskHandler = (task: TaskContext) => TaskResult | Promise<TaskResult>;
+
+/**
+ * What a handler returns: a string is the task's result as it is; undefined or null (or
+ * nothing), no result; any other value (an object, a number) is kept as its JSON. A value
+ * with no JSON (a BigInt, a cycle) fails the attempt, saying so.
+ */
+export type TaskResult = string | number | boolean | object | null | undefined | void;
 
 /** A start order as the runner takes it. */
 export interface StartWork {

@@ -24,6 +24,7 @@ import {
   DEFAULT_OUTPUT_LIMIT_CHARS,
   DEFAULT_STOP_GRACE_MS,
   type TaskHandler,
+  type TaskResult,
   type StartWork,
   type ReportOutcome,
   type TaskRunnerOptions,
@@ -35,6 +36,7 @@ export type {
   TaskContext,
   OutputSink,
   TaskHandler,
+  TaskResult,
   StartWork,
   ReportOutcome,
   TaskRunnerOptions,
@@ -363,7 +365,7 @@ export class TaskRunner {
   private outcome(
     context: AttemptContext,
     attempt: RunningAttempt,
-    settled: Settled<string | void>,
+    settled: Settled<TaskResult>,
   ): AttemptOutcome {
     const ctx = this.outcomeContext(context);
     const stopReason: unknown = attempt.stopped ? attempt.reason : undefined;

@@ -12,11 +12,16 @@ import type { Tracer } from '@opentelemetry/api';
 import { chosenTracer } from '../shared/tracing/chosen-tracer.js';
 import { MAX_TIMER_MS } from '../shared/clock.js';
 
-export type { AttemptObserver, TaskContext, TaskHandler } from './runner.js';
+export type { AttemptObserver, TaskContext, TaskHandler, TaskResult } from './runner.js';
 export { serveMetrics, WorkerMetrics } from './metrics.js';
 export { startTracing, type Tracing } from '../shared/tracing/start-tracing.js';
-export { PermanentTaskError, TaskError } from './task-error.js';
-export { LeaderUnreachableError, WorkerIdInUseError, WorkerRefusedError } from './link-errors.js';
+export { PermanentTaskError, TaskError, TaskStoppedError } from './task-error.js';
+export {
+  LeaderUnreachableError,
+  WorkerIdInUseError,
+  WorkerRefusedError,
+  WorkerTokenRefusedError,
+} from './link-errors.js';
 
 /** The kind a task gets when it names none; register a handler under it to take those. */
 export const DEFAULT_KIND = 'default';
@@ -83,7 +88,8 @@ export interface DroverWorker {
   readonly done: Promise<void>;
   /**
    * Drains and leaves: takes no new work, lets running tasks finish (up to the drain
-   * timeout, then aborts them and leaves so the leader requeues them), then disconnects.
+   * timeout, then aborts them and leaves so the leader requeues them as their next
+   * attempt; the aborted attempt counts, so a task on its last one fails), then disconnects.
    */
   stop(): Promise<void>;
   /**

@@ -1,4 +1,4 @@
-import type { TaskContext, TaskHandler } from './runner-types.js';
+import type { TaskContext, TaskHandler, TaskResult } from './runner-types.js';
 import { isThenable } from './thenable.js';
 import type { TimerHandle, Timers } from './timers.js';
 
@@ -66,7 +66,7 @@ export function callHandler(
   stop: StopWatch,
   graceMs: number,
   timers: Timers,
-): Settled<string | void> | Promise<Settled<string | void>> {
+): Settled<TaskResult> | Promise<Settled<TaskResult>> {
   let returned: ReturnType<TaskHandler>;
   try {
     returned = handler(context);

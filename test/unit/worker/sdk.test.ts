@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createWorker } from '../../../src/worker/sdk.js';
+import { createWorker, type TaskContext, type TaskHandler } from '../../../src/worker/sdk.js';
 
 const handlers = { default: () => 'ok' };
 
@@ -39,5 +39,19 @@ describe('createWorker', () => {
     ],
   ])('refuses %j', (options, message) => {
     expect(() => createWorker(options)).toThrow(new Error(message));
+  });
+});
+
+describe('TaskHandler', () => {
+  it('types a handler that returns an object or a number, as it runs (its JSON)', async () => {
+    // Compiled by `npm run typecheck`: a handler returning an object was a type error.
+    const handlers: Record<string, TaskHandler> = {
+      object: async ({ payload }) => ({ length: payload.length }),
+      number: () => 42,
+      nothing: () => {},
+      text: async () => 'done',
+    };
+    expect(await handlers['object']!({ payload: 'abc' } as TaskContext)).toEqual({ length: 3 });
+    expect(handlers['number']!({ payload: '' } as TaskContext)).toBe(42);
   });
 });
