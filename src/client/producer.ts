@@ -13,7 +13,7 @@ import {
   type Task,
 } from '../gen/scheduler/v1/scheduler.js';
 import { leaderHint } from '../shared/leader-hint.js';
-import { connectionDetails, sentByLeader, unreachableHint } from '../shared/connection-details.js';
+import { brokeBecause } from '../shared/connection-details.js';
 import { FollowedConnection, leaderList } from './leader-rotation.js';
 import { taskDraft } from './task-draft.js';
 import { ScheduleTracer, type ScheduleSpan } from './schedule-tracer.js';
@@ -63,6 +63,9 @@ export interface ProducerOptions {
    */
   readonly answerTimeoutMs?: number;
 }
+
+/** Where a producer's caller gave the leader's address, as hints name it. */
+const PRODUCER_LEADER = "createProducer's leader";
 
 /** The default of {@link ProducerOptions.answerTimeoutMs}. */
 export const DEFAULT_ANSWER_TIMEOUT_MS = 10_000;
@@ -275,7 +278,7 @@ function awaitResult(
   return waitForTaskEnd(
     followingLink(leaders, (client, request) => client.watchTasks(request)),
     id,
-    options,
+    { leaderSetting: PRODUCER_LEADER, ...options },
   ).then(resultOf);
 }
 
@@ -336,27 +339,13 @@ function routeAnswers(
   stream.on('error', (err: Error & { code?: status; details?: string }) =>
     fail(
       err.code ?? status.UNAVAILABLE,
-      `the schedule stream broke before the leader answered: ${brokeBecause(err)}`,
+      `the schedule stream broke before the leader answered: ${brokeBecause(err, PRODUCER_LEADER)}`,
       leaderHint(err),
     ),
   );
   stream.on('end', () =>
     fail(status.UNAVAILABLE, 'the leader ended the schedule stream before answering'),
   );
-}
-
-/**
- * Why a stream broke, for a person: what grpc-js said and, when it could not reach or keep
- * a leader there, what to check (most often, an HTTP port given as the leader's address).
- */
-function brokeBecause(err: Error & { details?: string }): string {
-  const details = connectionDetails(err.details ?? err.message);
-  if (sentByLeader(err)) return details;
-  const hint = unreachableHint(details);
-  // The CLI's hints name its flags; the SDK's caller gave the address to createProducer.
-  return hint.endsWith('see --leader')
-    ? `${details} (${hint.replace('see --leader', "check createProducer's leader")})`
-    : details;
 }
 
 /** Client options that send the token on every call, if there is one. */

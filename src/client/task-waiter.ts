@@ -8,6 +8,7 @@ import {
 } from '../gen/scheduler/v1/scheduler.js';
 import { abortReason } from '../shared/abort.js';
 import { leaderHint } from '../shared/leader-hint.js';
+import { brokeBecause } from '../shared/connection-details.js';
 import type { FollowedConnection } from './leader-rotation.js';
 
 /** Statuses a task does not leave by itself: the end a waiter waits for. */
@@ -83,6 +84,8 @@ export interface WaitOptions {
    * goes on, on the next leader, and a person watching may want to know (the CLI says so).
    */
   readonly onLost?: ((why: string, address: string) => void) | undefined;
+  /** Where the caller gave the leaders' addresses, as hints name it (default `--leader`). */
+  readonly leaderSetting?: string | undefined;
 }
 
 /**
@@ -107,7 +110,7 @@ export async function waitForTaskEnd(
   for (let round = 0; ; round++) {
     options.signal?.throwIfAborted();
     const on = link.address;
-    const outcome = await watchOnce(openWatch(link, id), id, options.signal);
+    const outcome = await watchOnce(openWatch(link, id), id, options);
     if (outcome.kind === 'ended') return outcome.task;
     if (outcome.kind === 'failed') throw outcome.error;
     if (outcome.synced) {
@@ -138,7 +141,7 @@ type WatchOutcome =
 function watchOnce(
   stream: ClientReadableStream<WatchTasksResponse>,
   id: string,
-  signal: AbortSignal | undefined,
+  { signal, leaderSetting }: WaitOptions,
 ): Promise<WatchOutcome> {
   return new Promise((resolve) => {
     let synced = false;
@@ -169,7 +172,7 @@ function watchOnce(
     });
     stream.on('error', (err: Error & { code?: status; details?: string }) => {
       if (err.code === status.UNAVAILABLE) {
-        const message = err.details ?? err.message;
+        const message = brokeBecause(err, leaderSetting);
         finish({ kind: 'broken', synced, message, hint: leaderHint(err) });
       } else {
         const code = err.code ?? status.UNKNOWN;

@@ -60,3 +60,23 @@ export function sentByLeader(err: unknown): boolean {
 /** How grpc-js (and Node's sockets under it) word a failure to reach or keep a server. */
 const CONNECTION_FAILURE =
   /No connection established|Connection dropped|failed to connect|Name resolution failed|GOAWAY|Stream refused|RST_STREAM|Protocol error|Received HTTP status code|ECONN|EPIPE|EPROTO|wrong version number|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|socket hang up|TLS|certificate|handshake/i;
+
+/**
+ * Why a call to a leader broke, for a person: what grpc-js said and, when it could not
+ * reach or keep a leader there, what to check (most often, an HTTP port given as the
+ * leader's address). The hints name the CLI's flag; `leaderSetting` names where an SDK's
+ * caller gave the address instead ("createProducer's leader").
+ */
+export function brokeBecause(
+  err: Error & { details?: string },
+  leaderSetting = '--leader',
+): string {
+  const details = connectionDetails(err.details ?? err.message);
+  if (sentByLeader(err)) return details;
+  const hint = unreachableHint(details);
+  if (leaderSetting === '--leader') return `${details} (${hint})`;
+  // Hints that name other CLI flags mean nothing to an SDK's caller: left out.
+  return hint.endsWith('see --leader')
+    ? `${details} (${hint.replace(/see --leader$/, `check ${leaderSetting}`)})`
+    : details;
+}

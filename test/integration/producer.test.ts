@@ -118,6 +118,19 @@ describe('SDK producer over ScheduleTaskStream', () => {
     }
   });
 
+  it('result() with no leader to reach gives up after unservedMs, saying what to check', async () => {
+    const producer = createProducer({ leader: '127.0.0.1:1' });
+    try {
+      const waited = await producer.result('x', { unservedMs: 300 }).catch((e: unknown) => e);
+      expect(waited).toBeInstanceOf(TaskWaitError);
+      expect((waited as Error).message).toMatch(
+        /^no leader served the wait for task x for 300 ms; last at 127\.0\.0\.1:1: No connection established\. Last error: connect ECONNREFUSED 127\.0\.0\.1:1 \(is it running\? check createProducer's leader\)$/,
+      );
+    } finally {
+      await producer.close();
+    }
+  });
+
   it('answers a bad task with its status code and goes on with the next', async () => {
     const { address } = await cluster().startLeader();
     const api = clients(address);

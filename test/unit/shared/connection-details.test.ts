@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { unreachableHint } from '../../../src/shared/connection-details.js';
+import { brokeBecause, unreachableHint } from '../../../src/shared/connection-details.js';
 
 describe('unreachableHint', () => {
   it('says what to check for each way grpc-js words a failure to connect', () => {
@@ -12,5 +12,22 @@ describe('unreachableHint', () => {
     expect(hint('self-signed certificate in certificate chain')).toMatch(/see --tls-ca$/);
     // Plaintext at a TLS port, or a client certificate the leader refused: no more detail.
     expect(hint('Failed to connect')).toMatch(/does it take this TLS.*--tls-ca.*--tls-cert/);
+  });
+});
+
+describe('brokeBecause', () => {
+  const refused = Object.assign(new Error('14 UNAVAILABLE: ...'), {
+    code: 14,
+    details:
+      'No connection established. Last error: Error: connect ECONNREFUSED 127.0.0.1:1. Resolution note: ',
+  });
+
+  it("words grpc-js's failure without its noise, with what to check where the address was given", () => {
+    expect(brokeBecause(refused)).toBe(
+      'No connection established. Last error: connect ECONNREFUSED 127.0.0.1:1 (is it running? see --leader)',
+    );
+    expect(brokeBecause(refused, "createProducer's leader")).toBe(
+      "No connection established. Last error: connect ECONNREFUSED 127.0.0.1:1 (is it running? check createProducer's leader)",
+    );
   });
 });
