@@ -19,7 +19,7 @@ export class WorkerIdInUseError extends ConflictError {
   constructor(id: string, details: string) {
     super(
       `worker id "${id}" is already in use by another worker process (${details}); ` +
-        'give each worker its own --id (DROVER_WORKER_ID)',
+        'give each worker its own --id (DROVER_WORKER_ID; SDK option id)',
     );
     this.name = 'WorkerIdInUseError';
   }

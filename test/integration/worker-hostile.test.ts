@@ -71,7 +71,7 @@ describe('a worker facing hostile handlers and commands', () => {
       expect(task.attempt).toBe(1); // permanent: another attempt would return the same
       expect(task.error).toBe(
         `result too large: ${bytes} bytes of UTF-8, over this worker's limit of ${MiB} ` +
-          '(--result-limit-bytes); its first bytes are kept',
+          '(--result-limit-bytes, SDK resultLimitBytes); its first bytes are kept',
       );
       expect(task.result!.startsWith('x'.repeat(1000))).toBe(true);
       expect(
@@ -148,7 +148,7 @@ describe('a worker facing hostile handlers and commands', () => {
       (l) => l.msg === 'task failed' && l['taskId'] === 'cancelled',
     );
     expect(gaveUp['error']).toBe(
-      'stopped: cancelled; the handler did not stop within 300 ms (--stop-grace-ms), ' +
+      'stopped: cancelled; the handler did not stop within 300 ms (--stop-grace-ms, SDK stopGraceMs), ' +
         'so the worker gave up on it and freed its slot',
     );
     await stillServing(api, worker);
@@ -184,7 +184,7 @@ describe('a worker facing hostile handlers and commands', () => {
     const stderr = second.raw.filter((line) => line.startsWith('[stderr]'));
     expect(stderr).toHaveLength(1);
     expect(stderr[0]).toMatch(
-      /^\[stderr\] drover: worker id "twin" is already in use by another worker process \(.+\); give each worker its own --id \(DROVER_WORKER_ID\)$/,
+      /^\[stderr\] drover: worker id "twin" is already in use by another worker process \(.+\); give each worker its own --id \(DROVER_WORKER_ID; SDK option id\)$/,
     );
   });
 

@@ -16,7 +16,7 @@ describe('joinRefusal', () => {
     expect(refusal).toBeInstanceOf(WorkerIdInUseError);
     expect(refusal?.message).toBe(
       'worker id "w1" is already in use by another worker process (member w1 is alive); ' +
-        'give each worker its own --id (DROVER_WORKER_ID)',
+        'give each worker its own --id (DROVER_WORKER_ID; SDK option id)',
     );
     expect((refusal as WorkerIdInUseError).kind).toBe('conflict');
   });
