@@ -25,10 +25,12 @@ import { batcherFor, type RequestBatcher } from './request-batcher.js';
 import { SilenceWatch } from './silence-watch.js';
 import { resultOf } from './task-failed.js';
 import { followingLink, WAIT_KEEPALIVE, waitForTaskEnd, type WaitOptions } from './task-waiter.js';
+import { cancelTask, type CancelOutcome } from './task-cancel.js';
 import { MAX_TIMER_MS } from '../shared/clock.js';
 
 export { TaskFailedError } from './task-failed.js';
 export { TaskWaitError, type WaitOptions } from './task-waiter.js';
+export type { CancelOutcome } from './task-cancel.js';
 // What errors and results carry: the task as the leader sends it, its status, and the gRPC
 // status codes of ScheduleError.code and TaskWaitError.code (grpc-js's own enum).
 export { TaskStatus, type Task } from '../gen/scheduler/v1/scheduler.js';
@@ -147,6 +149,14 @@ export interface Producer {
    * `signal` stops the wait.
    */
   result(id: string, options?: WaitOptions): Promise<string>;
+  /**
+   * Cancels the task `id`: a pending one at once, a running one stopped on its worker
+   * (CancelTask; see {@link cancelTask} for how it follows the leader). Resolves with what
+   * it did; a task cancelled before resolves too (`alreadyCancelled`). Rejects with a
+   * {@link ScheduleError}: NOT_FOUND, FAILED_PRECONDITION for a task that has ended,
+   * UNAVAILABLE when no leader took it.
+   */
+  cancel(id: string): Promise<CancelOutcome>;
   /** Waits for answers in flight, then closes the connection. */
   close(): Promise<void>;
 }
@@ -172,8 +182,7 @@ type Stream = ClientDuplexStream<ScheduleTaskStreamRequest, ScheduleTaskStreamRe
 export function createProducer(options: ProducerOptions): Producer {
   const leaders = followedLeaders(options);
   const pending = new Map<number, Pending>();
-  let stream: Stream | undefined;
-  let batcher: RequestBatcher | undefined;
+  let [stream, batcher]: [Stream | undefined, RequestBatcher | undefined] = [undefined, undefined];
   let [nextRequestId, closed] = [1, false];
   const tracer = scheduleTracer(options.tracing);
   const timeoutMs = answerTimeout(options);
@@ -225,6 +234,7 @@ export function createProducer(options: ProducerOptions): Producer {
     schedule: (task) => send(task, idOf),
     submit: (task) => send(task, outcomeOf),
     result: (id, waitOptions) => awaitResult(leaders, closed, id, waitOptions),
+    cancel: canceller(leaders, options, timeoutMs, () => closed),
     async close() {
       closed = true;
       batcher?.flush();
@@ -265,6 +275,22 @@ function followedLeaders(options: ProducerOptions): FollowedConnection<Scheduler
     leaderList(options.leader),
     (address) => new SchedulerServiceClient(address, creds, clientOptions),
   );
+}
+
+/** cancel(): CancelTask on the producer's leaders, refused once the producer is closed. */
+function canceller(
+  leaders: FollowedConnection<SchedulerServiceClient>,
+  options: ProducerOptions,
+  timeoutMs: number,
+  isClosed: () => boolean,
+): (id: string) => Promise<CancelOutcome> {
+  const settings = {
+    timeoutMs,
+    tries: leaderList(options.leader).length + 1,
+    leaderSetting: PRODUCER_LEADER,
+    error: (code: status, message: string) => new ScheduleError(code, message),
+  };
+  return (id) => (isClosed() ? Promise.reject(closedError()) : cancelTask(leaders, id, settings));
 }
 
 /** result(): the task's end, on the producer's leaders, as its result or its failure. */

@@ -131,6 +131,41 @@ describe('SDK producer over ScheduleTaskStream', () => {
     }
   });
 
+  it('cancel() stops a pending or running task, says when it was cancelled before, and follows the leader list', async () => {
+    const { address } = await cluster().startLeader();
+    await cluster().startWorker(address, 'w1', ['--slots', '1']);
+    const scheduler = createProducer({ leader: address });
+    await scheduler.schedule({ id: 'runs', payload: '60000' });
+    await scheduler.schedule({ id: 'waits', payload: '1', kind: 'nobody' });
+    await scheduler.close();
+    // A leader that is down listed first: the cancel moves past it.
+    const producer = createProducer({ leader: ['127.0.0.1:1', address] });
+    try {
+      await waitFor(
+        async () => (await clients(address).task('runs')).status === TaskStatus.TASK_STATUS_RUNNING,
+        { timeoutMs: 10_000, what: 'runs running' },
+      );
+      const running = await producer.cancel('runs');
+      expect(running).toMatchObject({ stopSent: true, alreadyCancelled: false });
+      expect(running.task.status).toBe(TaskStatus.TASK_STATUS_CANCELLED);
+      await expect(producer.result('runs')).rejects.toMatchObject({ status: 'cancelled' });
+      expect(await producer.cancel('waits')).toMatchObject({
+        stopSent: false,
+        alreadyCancelled: false,
+      });
+      expect(await producer.cancel('waits')).toMatchObject({ alreadyCancelled: true });
+      await expect(producer.cancel('nope')).rejects.toMatchObject({
+        name: 'ScheduleError',
+        code: status.NOT_FOUND,
+      });
+    } finally {
+      await producer.close();
+    }
+    await expect(producer.cancel('waits')).rejects.toMatchObject({
+      code: status.FAILED_PRECONDITION,
+    });
+  });
+
   it('answers a bad task with its status code and goes on with the next', async () => {
     const { address } = await cluster().startLeader();
     const api = clients(address);
