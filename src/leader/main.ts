@@ -77,7 +77,7 @@ export async function runLeader(
     standing: () => current.role?.standing() ?? { active: false, term: undefined },
   });
   // A tokens file or TLS files that cannot be used stop the start before the store is opened.
-  const { tokens, admission, audit } = accessControl(config, logger);
+  const { tokens, tokensVersion, admission, audit } = accessControl(config, logger);
   const tls = config.server.tls && readServerTls(config.server.tls);
   if (tls) warnOutsideValidity(tls, logger);
   // Off unless the OTEL_* variables ask for it; a value it cannot use stops the start.
@@ -99,8 +99,11 @@ export async function runLeader(
   const stopHealth = followReadiness(built.health, () => role.api.ready, systemLeaderTimers);
   const { tokensFile } = config.server;
   const stopTokens =
-    tokens && tokensFile !== undefined
-      ? followTokenFile(tokensFile, tokens, { timers: systemLeaderTimers, log: logger })
+    tokens && tokensFile !== undefined && tokensVersion !== undefined
+      ? followTokenFile(tokensFile, tokens, tokensVersion, {
+          timers: systemLeaderTimers,
+          log: logger,
+        })
       : () => {};
   logListening(config, addresses, admission, logger);
   const httpAddress = http === undefined ? undefined : logHttpAddress(config, http, logger);

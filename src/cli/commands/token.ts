@@ -84,7 +84,7 @@ export function registerToken(program: Command): void {
     });
   token
     .command('revoke')
-    .description('remove a token from the file (restart the leader to apply)')
+    .description('remove a token from the file (a running leader reads it again within 2 s)')
     .argument('<name>', 'the token’s name')
     .addOption(tokensFile())
     .action((name: string, options: { tokensFile: string }) => {
@@ -95,7 +95,7 @@ export function registerToken(program: Command): void {
         process.exitCode = 1;
         return;
       }
-      print(`revoked ${name}; restart the leader to apply`);
+      print(`revoked ${name}; a running leader refuses it within 2 s`);
       if (listTokens(options.tokensFile).length === 0) {
         process.stderr.write(
           `drover: ${options.tokensFile} holds no tokens now; a leader will not start with it (drover token create)\n`,

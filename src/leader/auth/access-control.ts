@@ -9,9 +9,16 @@ import { readTokenFile, Tokens } from './token-file.js';
 export function accessControl(
   config: LeaderConfig,
   logger: Logger,
-): { tokens: Tokens | undefined; admission: Admission; audit: AuditLog } {
+): {
+  tokens: Tokens | undefined;
+  /** The version of the tokens file read (see followTokenFile), if there is one. */
+  tokensVersion: string | undefined;
+  admission: Admission;
+  audit: AuditLog;
+} {
   const { tokensFile, workerCertNames } = config.server;
-  const tokens = tokensFile === undefined ? undefined : new Tokens(readTokenFile(tokensFile));
+  const read = tokensFile === undefined ? undefined : readTokenFile(tokensFile);
+  const tokens = read && new Tokens(read.entries);
   const admission = new Admission(tokens, new Set(workerCertNames));
   if (workerCertNames.length > 0 && tokens === undefined) {
     logger.warn(
@@ -21,7 +28,7 @@ export function accessControl(
   }
   // One audit log for both listeners, so its limit on refusal lines is one limit.
   const audit = new AuditLog(logger.child({ component: 'audit' }), systemClock.nowMs);
-  return { tokens, admission, audit };
+  return { tokens, tokensVersion: read?.version, admission, audit };
 }
 
 /**

@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, type Stats } from 'node:fs';
 import { InvalidArgumentError } from '../../shared/errors.js';
 import { isRole, type Role } from './roles.js';
 
@@ -24,31 +24,72 @@ export function hashToken(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');
 }
 
-/** A token file's entries, checked; a file drover cannot use stops the start with why. */
-export function readTokenFile(path: string): TokenEntry[] {
+/** What a token file holds, and the version of the file it was read from. */
+export interface TokenFileRead {
+  readonly entries: TokenEntry[];
+  /** Its inode, size and times when read: a later stat that differs is a newer file. */
+  readonly version: string;
+}
+
+/**
+ * A token file's entries, checked; a file drover cannot use stops the start with why. An
+ * empty list is refused at start (nobody could call the leader) unless `allowEmpty`: a
+ * running leader whose last token was revoked must refuse everyone, not keep the old ones.
+ */
+export function readTokenFile(path: string, allowEmpty = false): TokenFileRead {
   let parsed: unknown;
-  let mode: number;
+  let version: string;
   try {
-    mode = statSync(path).mode;
-    parsed = JSON.parse(readFileSync(path, 'utf8'));
+    // Stat and read the one file opened, so a file swapped in between is not half-checked.
+    const fd = openSync(path, 'r');
+    try {
+      const stat = fstatSync(fd);
+      checkOwnership(path, stat);
+      version = fileVersion(stat);
+      parsed = JSON.parse(readFileSync(fd, 'utf8'));
+    } finally {
+      closeSync(fd);
+    }
   } catch (err) {
+    if (err instanceof InvalidArgumentError) throw err;
     throw new InvalidArgumentError(
       `cannot read the tokens file ${path}: ${(err as Error).message}`,
     );
   }
-  // It holds hashes, not tokens, so others may read it; whoever may write it may give
-  // themselves an admin token.
-  if ((mode & 0o022) !== 0) {
+  return { entries: checkEntries(path, parsed, allowEmpty), version };
+}
+
+/** A file's identity and state: its inode, size and change times. */
+export function fileVersion(stat: Stats): string {
+  return `${stat.ino}:${stat.size}:${stat.mtimeMs}:${stat.ctimeMs}`;
+}
+
+/**
+ * It holds hashes, not tokens, so others may read it; whoever may write it may give
+ * themselves an admin token: the file must be owned by this process's user or root, and
+ * not writable by group or others (as ssh asks of authorized_keys).
+ */
+function checkOwnership(path: string, stat: Stats): void {
+  if ((stat.mode & 0o022) !== 0) {
     throw new InvalidArgumentError(
-      `the tokens file ${path} can be changed by other users (mode ${(mode & 0o777).toString(8)}): chmod go-w ${path}`,
+      `the tokens file ${path} can be changed by other users (mode ${(stat.mode & 0o777).toString(8)}): chmod go-w ${path}`,
     );
   }
+  const uid = process.getuid?.();
+  if (uid !== undefined && stat.uid !== uid && stat.uid !== 0) {
+    throw new InvalidArgumentError(
+      `the tokens file ${path} belongs to another user (uid ${stat.uid}), who could change it: give it to this process's user (uid ${uid}) or root`,
+    );
+  }
+}
+
+function checkEntries(path: string, parsed: unknown, allowEmpty: boolean): TokenEntry[] {
   const tokens = (parsed as { tokens?: unknown } | null)?.tokens;
   if (!Array.isArray(tokens)) {
     throw new InvalidArgumentError(`tokens file ${path}: expected {"tokens": [...]}`);
   }
   const entries = tokens.map((entry: unknown, i) => checkEntry(entry, `${path}: token ${i + 1}`));
-  if (entries.length === 0) {
+  if (entries.length === 0 && !allowEmpty) {
     throw new InvalidArgumentError(
       `tokens file ${path} holds no tokens: nobody could call the leader (drover token create)`,
     );

@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { errorMessage } from '../../shared/errors.js';
 import type { LeaderTimers } from '../leader-timers.js';
-import { readTokenFile, type Tokens } from './token-file.js';
+import { fileVersion, readTokenFile, type Tokens } from './token-file.js';
 
 /** How often the tokens file is looked at for a change. */
 export const TOKENS_CHECK_MS = 2_000;
@@ -22,17 +22,24 @@ export const TOKENS_CHECK_MS = 2_000;
 export function followTokenFile(
   path: string,
   tokens: Tokens,
+  /** The version `tokens` were read from: a change made while the leader started counts. */
+  since: string,
   deps: { readonly timers: Pick<LeaderTimers, 'every'>; readonly log: Logger },
 ): () => void {
-  let seen = version(path);
+  let seen = since;
   return deps.timers.every(TOKENS_CHECK_MS, () => {
     const now = version(path);
     if (now === seen) return;
     seen = now;
     try {
-      const entries = readTokenFile(path);
+      // Empty is taken: the last token revoked refuses everyone, as it says.
+      const { entries } = readTokenFile(path, true);
       tokens.replace(entries);
-      deps.log.info({ tokensFile: path, tokens: entries.length }, 'tokens file read again');
+      if (entries.length === 0) {
+        deps.log.warn({ tokensFile: path }, 'tokens file holds no tokens: every call is refused');
+      } else {
+        deps.log.info({ tokensFile: path, tokens: entries.length }, 'tokens file read again');
+      }
     } catch (err) {
       deps.log.error(
         { tokensFile: path, tokens: tokens.size, err: errorMessage(err) },
@@ -42,11 +49,10 @@ export function followTokenFile(
   });
 }
 
-/** What tells one state of the file from another: its inode, size and change time. */
+/** What tells one state of the file from another (see fileVersion). */
 function version(path: string): string {
   try {
-    const { ino, size, mtimeMs, ctimeMs } = statSync(path);
-    return `${ino}:${size}:${mtimeMs}:${ctimeMs}`;
+    return fileVersion(statSync(path));
   } catch (err) {
     return `missing: ${errorMessage(err)}`;
   }

@@ -120,5 +120,5 @@ function existingEntries(path: string): TokenEntry[] {
   const parsed = JSON.parse(readFileSync(path, 'utf8')) as { tokens?: unknown[] };
   // An emptied file is fine to edit (the leader refuses to start on it).
   if (Array.isArray(parsed.tokens) && parsed.tokens.length === 0) return [];
-  return readTokenFile(path);
+  return readTokenFile(path).entries;
 }

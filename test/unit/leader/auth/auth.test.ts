@@ -84,7 +84,7 @@ describe('tokens', () => {
   it('are found by hash; a wrong or missing one is UNAUTHENTICATED, a weak role PERMISSION_DENIED', () => {
     const file = tempFile();
     const reader = createToken(file, 'reader', 'read');
-    const tokens = new Tokens(readTokenFile(file));
+    const tokens = new Tokens(readTokenFile(file).entries);
     expect(tokens.find(reader)?.name).toBe('reader');
     expect(tokens.find(`${reader}x`)).toBeUndefined();
     expect(authorize(tokens, 'read', [`Bearer ${reader}`])).toBe('reader');
