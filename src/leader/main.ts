@@ -97,14 +97,7 @@ export async function runLeader(
   const { addresses, http } = await listen(config, role, built, logger, extras);
   // SERVING only while it takes work: not while a standby, as /readyz.
   const stopHealth = followReadiness(built.health, () => role.api.ready, systemLeaderTimers);
-  const { tokensFile } = config.server;
-  const stopTokens =
-    tokens && tokensFile !== undefined && tokensVersion !== undefined
-      ? followTokenFile(tokensFile, tokens, tokensVersion, {
-          timers: systemLeaderTimers,
-          log: logger,
-        })
-      : () => {};
+  const stopTokens = followTokens(config, tokens, tokensVersion, logger);
   logListening(config, addresses, admission, logger);
   const httpAddress = http === undefined ? undefined : logHttpAddress(config, http, logger);
   // The bound ports, not the configured ones (0.0.0.0:0 told nothing).
@@ -386,6 +379,18 @@ function logListening(
       { addresses, tls, tokens: tokens?.size ?? 0, workerCertNames: workerCertNames.size },
       'leader listening',
     );
+}
+
+/** Follows the tokens file, if the leader has one (see followTokenFile); returns the stop. */
+function followTokens(
+  config: LeaderConfig,
+  tokens: Tokens | undefined,
+  since: string | undefined,
+  logger: Logger,
+): () => void {
+  const { tokensFile } = config.server;
+  if (!tokens || tokensFile === undefined || since === undefined) return () => {};
+  return followTokenFile(tokensFile, tokens, since, { timers: systemLeaderTimers, log: logger });
 }
 
 /**
