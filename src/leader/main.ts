@@ -11,7 +11,12 @@ import { randomIds } from '../shared/ids.js';
 import { createLogger } from '../shared/logger.js';
 import { bindOrExplain } from '../shared/bind.js';
 import { formatHostPort, isLoopback, parseHostPort } from '../shared/net.js';
-import { readServerTls, serverCredentials, type ServerTls } from '../shared/tls.js';
+import {
+  outsideValidity,
+  readServerTls,
+  serverCredentials,
+  type ServerTls,
+} from '../shared/tls.js';
 import { MemoryTaskStore } from '../scheduler/store/memory-store.js';
 import { SqliteTaskStore } from '../scheduler/store/sqlite-store.js';
 import type { TaskStore } from '../scheduler/store/store.js';
@@ -79,7 +84,8 @@ export async function runLeader(
   // A tokens file or TLS files that cannot be used stop the start before the store is opened.
   const { tokens, tokensVersion, admission, audit } = accessControl(config, logger);
   const tls = config.server.tls && readServerTls(config.server.tls);
-  if (tls) warnOutsideValidity(tls, logger);
+  const outside = tls && outsideValidity(tls, systemClock.nowMs());
+  if (outside) logger.warn(outside, '--tls-cert is not valid now: clients will refuse it');
   // Off unless the OTEL_* variables ask for it; a value it cannot use stops the start.
   const tracing = await startTracing('drover-leader');
   if (tracing)
@@ -391,18 +397,4 @@ function followTokens(
   const { tokensFile } = config.server;
   if (!tokens || tokensFile === undefined || since === undefined) return () => {};
   return followTokenFile(tokensFile, tokens, since, { timers: systemLeaderTimers, log: logger });
-}
-
-/**
- * A certificate that has expired (or is not valid yet) is served as it is, but every
- * client will refuse it: said at start, where the operator looks, not per refused client.
- */
-function warnOutsideValidity(tls: ServerTls, logger: Logger): void {
-  const now = Date.now();
-  if (now > tls.validToMs || now < tls.validFromMs) {
-    logger.warn(
-      { validFrom: new Date(tls.validFromMs), validTo: new Date(tls.validToMs) },
-      '--tls-cert is not valid now: clients will refuse it',
-    );
-  }
 }

@@ -51,6 +51,19 @@ export function readServerTls(files: ServerTlsFiles): ServerTls {
   };
 }
 
+/**
+ * The certificate's validity when `nowMs` is outside it, else undefined. Such a certificate
+ * is served as it is, but every client will refuse it: the leader says so at start, where
+ * the operator looks, not once per refused client.
+ */
+export function outsideValidity(
+  tls: ServerTls,
+  nowMs: number,
+): { validFrom: Date; validTo: Date } | undefined {
+  if (nowMs <= tls.validToMs && nowMs >= tls.validFromMs) return undefined;
+  return { validFrom: new Date(tls.validFromMs), validTo: new Date(tls.validToMs) };
+}
+
 /** Server credentials: TLS when given, else plaintext (allowed only by config). */
 export function serverCredentials(tls: ServerTls | undefined): ServerCredentials {
   if (!tls) return ServerCredentials.createInsecure();
