@@ -202,6 +202,9 @@ function watchRequest(id: string): WatchTasksRequest {
     includeControls: false,
     kind: '',
     id,
+    // The leader ends the watch as the task ends, freeing it before the next wait opens
+    // (an older leader ignores this, and the cancel after the end frees it there).
+    untilEnded: true,
   };
 }
 

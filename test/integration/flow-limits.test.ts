@@ -117,6 +117,7 @@ describe('concurrency limits per key', () => {
       includeControls: true,
       kind: '',
       id: '',
+      untilEnded: false,
     });
     watch.on('data', (e: WatchTasksResponse) => events.push(e));
     watch.on('error', () => {});

@@ -150,6 +150,7 @@ describe('leader failover on PostgreSQL', () => {
         includeControls: false,
         kind: '',
         id: 'long',
+        untilEnded: false,
       });
       watch.on('data', () => {});
       watch.on('error', resolve);

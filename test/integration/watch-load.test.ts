@@ -102,6 +102,7 @@ describe('watchers that never read', () => {
             includeControls: false,
             kind: '',
             id: '',
+            untilEnded: false,
           },
           new Metadata({ waitForReady: true }),
         );
@@ -144,6 +145,7 @@ describe('watchers that never read', () => {
             includeControls: false,
             kind: '',
             id: '',
+            untilEnded: false,
           },
           new Metadata(),
         );

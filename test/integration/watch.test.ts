@@ -65,6 +65,7 @@ describe('watch streams', () => {
       includeControls: false,
       kind: '',
       id: '',
+      untilEnded: false,
     });
     const watchRunning = api.scheduler.watchTasks({
       status: TaskStatus.TASK_STATUS_RUNNING,
@@ -72,6 +73,7 @@ describe('watch streams', () => {
       includeControls: false,
       kind: '',
       id: '',
+      untilEnded: false,
     });
     watchAll.on('data', (e: WatchTasksResponse) => all.push(e));
     watchRunning.on('data', (e: WatchTasksResponse) => running.push(e));
@@ -115,6 +117,55 @@ describe('watch streams', () => {
     ).toBe(true);
     watchAll.cancel();
     watchRunning.cancel();
+  });
+
+  it('WatchTasks of one id ends with its task when asked (until_ended), and stays open when not', async () => {
+    const { address } = await cluster().startLeader(['--store', 'memory']);
+    const api = clients(address);
+    // No worker: both wait for their cancels.
+    await api.schedule({ id: 'kept', payload: 'x' });
+    await api.schedule({ id: 'ended', payload: 'x' });
+    const watchOf = (id: string, untilEnded: boolean, kind = '') => {
+      const events: WatchTasksResponse[] = [];
+      const call = api.scheduler.watchTasks({
+        status: TaskStatus.TASK_STATUS_UNSPECIFIED,
+        memberId: '',
+        includeControls: false,
+        kind,
+        id,
+        untilEnded,
+      });
+      call.on('data', (e: WatchTasksResponse) => events.push(e));
+      const closed = new Promise<string>((resolve) => {
+        call.on('end', () => resolve('end'));
+        call.on('error', (err: Error & { code?: number }) => resolve(`error ${err.code}`));
+      });
+      return { call, events, closed };
+    };
+    const open = watchOf('kept', false);
+    const ending = watchOf('ended', true);
+    const synced = (w: { events: WatchTasksResponse[] }) =>
+      w.events.some((e) => e.kind === TaskEventKind.TASK_EVENT_KIND_SYNCED);
+    await waitFor(() => synced(open) && synced(ending), { timeoutMs: 5_000, what: 'both synced' });
+    await api.cancel('kept');
+    await api.cancel('ended');
+    expect(await ending.closed).toBe('end');
+    expect(ending.events.at(-1)?.task?.status).toBe(TaskStatus.TASK_STATUS_CANCELLED);
+    // Not asked to end: the watch goes on past the end, and sees the task deleted.
+    await api.call(api.scheduler, api.scheduler.deleteTask, { id: 'kept' });
+    await waitFor(() => open.events.some((e) => e.kind === TaskEventKind.TASK_EVENT_KIND_DELETED), {
+      timeoutMs: 5_000,
+      what: 'the deletion on the open watch',
+    });
+    open.call.cancel();
+    // Ended already: over at SYNCED. With another filter: refused.
+    const late = watchOf('ended', true);
+    expect(await late.closed).toBe('end');
+    expect(late.events.map((e) => e.kind)).toEqual([
+      TaskEventKind.TASK_EVENT_KIND_SNAPSHOT,
+      TaskEventKind.TASK_EVENT_KIND_SYNCED,
+    ]);
+    expect(await watchOf('ended', true, 'default').closed).toBe('error 3');
   });
 
   it('WatchMembers sends member changes; the leader ends watches with UNAVAILABLE on shutdown', async () => {

@@ -46,6 +46,7 @@ async function watch(clients: LeaderClients, options: ClientOptions): Promise<vo
     includeControls: false,
     kind: '',
     id: '',
+    untilEnded: false,
   });
   memberStream.on('data', (event: WatchMembersResponse) => view.onMemberEvent(event));
   taskStream.on('data', (event: WatchTasksResponse) => view.onTaskEvent(event));

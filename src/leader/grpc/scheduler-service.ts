@@ -23,7 +23,7 @@ import type { ControlChange, TaskEvent } from '../cluster-events.js';
 import type { TaskWatchFilter } from '../../scheduler/task-watch-filter.js';
 import { DeniedError, InvalidArgumentError, TooLargeError } from '../../shared/errors.js';
 import { MAX_REPORT_TEXT_CHARS } from './member-wire.js';
-import { memberIdFromWire } from '../../shared/ids.js';
+import { memberIdFromWire, type TaskId } from '../../shared/ids.js';
 import {
   newTaskFromWire,
   nextPageToken,
@@ -74,7 +74,7 @@ function taskWatchSource(
       // Inside start: a bad filter is refused as INVALID_ARGUMENT by serveWatch.
       const id = request.id === '' ? undefined : taskIdFromWire(request.id);
       const filter = watchFilterFromWire(request, id);
-      const untilEnd = id !== undefined && watchesOneTaskOnly(request);
+      const untilEnd = endsWithTheTask(request, id);
       const { snapshot, unsubscribe: stopTasks } = coordinator.watchTasks(
         (event) => {
           const message = taskEventToWire(coordinator, filter, event);
@@ -119,19 +119,23 @@ function taskWatchSource(
 }
 
 /**
- * A watch of one task by its id and nothing else ends once that task has ended (or at
- * once, after SYNCED, when it has ended already or does not exist): the watch is freed as
- * the end goes out, not when the client's cancel arrives a round trip later. A waiter
- * that went straight on to its next watch (result() in batches) found its last ones still
- * counted against the per-client limit.
+ * Whether the watch ends with its task (`until_ended`): the watch is freed as the end goes
+ * out, not when the client's cancel arrives a round trip later; a waiter that went straight
+ * on to its next watch (result() in batches) found its last ones still counted against the
+ * per-client limit. Takes `id` alone: with other filters, whether the end was sent would
+ * depend on them.
  */
-function watchesOneTaskOnly(request: WatchTasksRequest): boolean {
-  return (
+function endsWithTheTask(request: WatchTasksRequest, id: TaskId | undefined): boolean {
+  if (!request.untilEnded) return false;
+  const alone =
     request.status === TaskStatus.TASK_STATUS_UNSPECIFIED &&
     request.memberId === '' &&
     request.kind === '' &&
-    !request.includeControls
-  );
+    !request.includeControls;
+  if (id === undefined || !alone) {
+    throw new InvalidArgumentError('until_ended takes an id, and no other filter');
+  }
+  return true;
 }
 
 /** WatchTasks: the task watch, admitted by the leader's watch limits. */

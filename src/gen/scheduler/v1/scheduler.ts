@@ -502,10 +502,15 @@ export interface WatchTasksRequest {
   /**
    * Only the task with this id; empty means any. Its snapshot is that one task (none if
    * there is no such task), so waiting for one task's end costs the leader nothing more.
-   * With this id and no other filter, the stream ends (OK) once the task has ended, been
-   * deleted, or not been found: right after SYNCED, or after the event that ends it.
    */
   id: string;
+  /**
+   * With id alone: end the stream (OK) once that task has ended, been deleted, or not been
+   * found: right after SYNCED, or after the event that ends it. The watch is freed as the
+   * end goes out, not when the caller's cancel arrives (what waiting for many tasks in turn
+   * needs under the per-client watch limit).
+   */
+  untilEnded: boolean;
 }
 
 /** WatchTasksResponse is one event of a task watch. */
@@ -3170,7 +3175,7 @@ export const GetTaskOutputResponse: MessageFns<GetTaskOutputResponse> = {
 };
 
 function createBaseWatchTasksRequest(): WatchTasksRequest {
-  return { status: 0, memberId: '', includeControls: false, kind: '', id: '' };
+  return { status: 0, memberId: '', includeControls: false, kind: '', id: '', untilEnded: false };
 }
 
 export const WatchTasksRequest: MessageFns<WatchTasksRequest> = {
@@ -3189,6 +3194,9 @@ export const WatchTasksRequest: MessageFns<WatchTasksRequest> = {
     }
     if (message.id !== '') {
       writer.uint32(42).string(message.id);
+    }
+    if (message.untilEnded !== false) {
+      writer.uint32(48).bool(message.untilEnded);
     }
     return writer;
   },
@@ -3246,6 +3254,14 @@ export const WatchTasksRequest: MessageFns<WatchTasksRequest> = {
             message.id = reader.string();
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.untilEnded = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3273,6 +3289,11 @@ export const WatchTasksRequest: MessageFns<WatchTasksRequest> = {
           : false,
       kind: isSet(object.kind) ? globalThis.String(object.kind) : '',
       id: isSet(object.id) ? globalThis.String(object.id) : '',
+      untilEnded: isSet(object.untilEnded)
+        ? globalThis.Boolean(object.untilEnded)
+        : isSet(object.until_ended)
+          ? globalThis.Boolean(object.until_ended)
+          : false,
     };
   },
 
@@ -3293,6 +3314,9 @@ export const WatchTasksRequest: MessageFns<WatchTasksRequest> = {
     if (message.id !== '') {
       obj.id = message.id;
     }
+    if (message.untilEnded !== false) {
+      obj.untilEnded = message.untilEnded;
+    }
     return obj;
   },
 
@@ -3306,6 +3330,7 @@ export const WatchTasksRequest: MessageFns<WatchTasksRequest> = {
     message.includeControls = object.includeControls ?? false;
     message.kind = object.kind ?? '';
     message.id = object.id ?? '';
+    message.untilEnded = object.untilEnded ?? false;
     return message;
   },
 };
