@@ -1,5 +1,6 @@
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import type { SchedulerServiceClient, Task } from '../gen/scheduler/v1/scheduler.js';
+import { deadlineAfter } from '../shared/clock.js';
 import { brokeBecause } from '../shared/connection-details.js';
 import { leaderHint } from '../shared/leader-hint.js';
 import type { FollowedConnection } from './leader-rotation.js';
@@ -19,11 +20,10 @@ export type CallError = (code: status, message: string) => Error;
 
 /**
  * Cancels the task `id` on the leaders the connection follows: CancelTask on the one in
- * use and, when that is UNAVAILABLE (a standby naming the active one, a leader gone) or
- * silent past the deadline, on
+ * use and, when that is UNAVAILABLE (a standby naming the active one, a leader gone), on
  * the next, at most once per listed leader and one more. Safe to repeat: a task cancelled
- * before says so (`alreadyCancelled`) and changes nothing. Anything else the leader
- * answers (NOT_FOUND, FAILED_PRECONDITION for a task that has ended) rejects at once.
+ * before says so (`alreadyCancelled`) and changes nothing. Anything else (NOT_FOUND,
+ * FAILED_PRECONDITION for a task that has ended, DEADLINE_EXCEEDED) rejects at once.
  */
 export async function cancelTask(
   leaders: FollowedConnection<SchedulerServiceClient>,
@@ -33,21 +33,23 @@ export async function cancelTask(
   let last: ServiceError | undefined;
   for (let attempt = 0; attempt < tries; attempt++) {
     const on = leaders.address;
+    let answer: Awaited<ReturnType<typeof callCancel>>;
     try {
-      const answer = await callCancel(leaders.current, id, timeoutMs);
-      return {
-        task: answer.task!,
-        stopSent: answer.stopSent,
-        alreadyCancelled: answer.alreadyCancelled,
-      };
+      answer = await callCancel(leaders.current, id, timeoutMs);
     } catch (err) {
-      last = err as ServiceError;
-      // A leader that did not answer in time may be frozen: the next one is asked (the
-      // cancel is safe to repeat, whether or not the first one landed).
-      const moves = last.code === status.UNAVAILABLE || last.code === status.DEADLINE_EXCEEDED;
-      if (!moves) throw error(last.code, last.details);
+      last = asServiceError(err);
+      // Only UNAVAILABLE moves the connection, which schedule() and result() share: a leader
+      // slow past the deadline may still be the active one, and is left to the caller.
+      if (last.code !== status.UNAVAILABLE) throw error(last.code, last.details);
       leaders.move(leaderHint(last), on);
+      continue;
     }
+    if (answer.task === undefined) throw error(status.INTERNAL, 'the leader answered with no task');
+    return {
+      task: answer.task,
+      stopSent: answer.stopSent,
+      alreadyCancelled: answer.alreadyCancelled,
+    };
   }
   throw error(
     status.UNAVAILABLE,
@@ -72,8 +74,19 @@ function callCancel(
     client.cancelTask(
       { id },
       new Metadata(),
-      { deadline: new Date(Date.now() + timeoutMs) },
+      { deadline: deadlineAfter(timeoutMs) },
       (err, answer) => (err ? reject(err) : resolve(answer)),
     );
+  });
+}
+
+/** A call's failure as grpc-js words it; anything else (a closed channel) as UNAVAILABLE. */
+function asServiceError(err: unknown): ServiceError {
+  if (typeof (err as ServiceError | null)?.code === 'number') return err as ServiceError;
+  const message = err instanceof Error ? err.message : String(err);
+  return Object.assign(new Error(message), {
+    code: status.UNAVAILABLE,
+    details: message,
+    metadata: new Metadata(),
   });
 }

@@ -158,11 +158,18 @@ describe('SDK producer over ScheduleTaskStream', () => {
         name: 'ScheduleError',
         code: status.NOT_FOUND,
       });
+      // A task that completed cannot be cancelled.
+      await clients(address).schedule({ id: 'done', payload: '1' });
+      await producer.result('done');
+      await expect(producer.cancel('done')).rejects.toMatchObject({
+        code: status.FAILED_PRECONDITION,
+      });
     } finally {
       await producer.close();
     }
     await expect(producer.cancel('waits')).rejects.toMatchObject({
       code: status.FAILED_PRECONDITION,
+      message: 'the producer is closed',
     });
   });
 
