@@ -1,3 +1,5 @@
+import { MAX_TIMER_MS } from '../shared/clock.js';
+
 /**
  * The leader's timers, injected (STYLE: timers come in like the clock), so the periodic
  * sweep and the per-turn coalescing are driven by hand in unit tests instead of by time.
@@ -14,9 +16,6 @@ export interface LeaderTimers {
   after(ms: number, fn: () => void): () => void;
 }
 
-/** Node's setTimeout takes at most 2^31-1 ms (~24.8 days); longer waits fire then. */
-const MAX_TIMEOUT_MS = 2 ** 31 - 1;
-
 /** Node's timers. */
 export const systemLeaderTimers: LeaderTimers = {
   every(ms, fn) {
@@ -27,7 +26,7 @@ export const systemLeaderTimers: LeaderTimers = {
     setImmediate(fn);
   },
   after(ms, fn) {
-    const timer = setTimeout(fn, Math.min(ms, MAX_TIMEOUT_MS));
+    const timer = setTimeout(fn, Math.min(ms, MAX_TIMER_MS));
     return () => clearTimeout(timer);
   },
 };

@@ -200,12 +200,19 @@ function checkOptions(options: WorkerOptions): {
     ['outputLimitChars', options.outputLimitChars, 1, Number.MAX_SAFE_INTEGER],
     ['stopGraceMs', options.stopGraceMs, 1, MAX_TIMER_MS],
     ['drainTimeoutMs', options.drainTimeoutMs, 0, MAX_TIMER_MS],
-    ['reconnect.initialDelayMs', options.reconnect?.initialDelayMs, 0, MAX_TIMER_MS],
+    // 0 would rejoin in a tight loop for as long as the leader is gone.
+    ['reconnect.initialDelayMs', options.reconnect?.initialDelayMs, 1, MAX_TIMER_MS],
     ['reconnect.maxDelayMs', options.reconnect?.maxDelayMs, 1, MAX_TIMER_MS],
     ['reconnect.giveUpAfterMs', options.reconnect?.giveUpAfterMs, 1, Number.MAX_SAFE_INTEGER],
   ] as const) {
     if (value !== undefined && (!Number.isSafeInteger(value) || value < min || value > max))
       throw new Error(`${name} must be an integer from ${min} to ${max}, got ${value}`);
+  }
+  const { initialDelayMs, maxDelayMs } = { ...DEFAULT_RECONNECT, ...options.reconnect };
+  if (initialDelayMs > maxDelayMs) {
+    throw new Error(
+      `reconnect.initialDelayMs (${initialDelayMs}) must not be above reconnect.maxDelayMs (${maxDelayMs})`,
+    );
   }
   return { handlers, slots };
 }

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { TaskStatus } from '../helpers/grpc-clients.js';
 import { DROVER_BIN, waitFor } from '../helpers/processes.js';
@@ -97,34 +97,38 @@ describe('task output', () => {
     expect(after.raw).toEqual(followed);
   });
 
-  it('drover logs marks where each attempt begins at a terminal, and not into a pipe', async () => {
-    const { address } = await cluster().startLeader(['--store', 'memory']);
-    await cluster().startWorker(address, 'w', ['--allow-command', 'sh']);
-    const api = clients(address);
-    const id = await api.schedule({
-      kind: 'command',
-      payload: script('echo half way; exit 3'),
-      maxAttempts: 2,
-      retryBackoffMs: 1,
-    });
-    await waitFor(async () => (await api.task(id)).status === TaskStatus.TASK_STATUS_ERROR, {
-      timeoutMs: 10_000,
-      what: 'both attempts failed',
-    });
-    const logs = [process.execPath, DROVER_BIN, 'logs', id, '--leader', address];
-    const piped = execFileSync(logs[0]!, logs.slice(1), { encoding: 'utf8' });
-    expect(piped).toMatch(
-      /^INFO command started .*\nhalf way\nINFO command started .*\nhalf way\n$/,
-    );
-    // script(1) runs it on a pseudo-terminal (which writes \r\n for \n).
-    const atTerminal = execFileSync('script', ['-qec', logs.join(' '), '/dev/null'], {
-      encoding: 'utf8',
-      timeout: 20_000,
-    }).replaceAll('\r\n', '\n');
-    expect(atTerminal).toMatch(
-      /^INFO command started .*\nhalf way\n── attempt 2 ──\nINFO command started .*\nhalf way\n$/,
-    );
-  });
+  // script(1) (util-linux, on every Debian) gives the CLI a pseudo-terminal.
+  it.runIf(spawnSync('script', ['--version']).status === 0)(
+    'drover logs marks where each attempt begins at a terminal, and not into a pipe',
+    async () => {
+      const { address } = await cluster().startLeader(['--store', 'memory']);
+      await cluster().startWorker(address, 'w', ['--allow-command', 'sh']);
+      const api = clients(address);
+      const id = await api.schedule({
+        kind: 'command',
+        payload: script('echo half way; exit 3'),
+        maxAttempts: 2,
+        retryBackoffMs: 1,
+      });
+      await waitFor(async () => (await api.task(id)).status === TaskStatus.TASK_STATUS_ERROR, {
+        timeoutMs: 10_000,
+        what: 'both attempts failed',
+      });
+      const logs = [process.execPath, DROVER_BIN, 'logs', id, '--leader', address];
+      const piped = execFileSync(logs[0]!, logs.slice(1), { encoding: 'utf8' });
+      expect(piped).toMatch(
+        /^INFO command started .*\nhalf way\nINFO command started .*\nhalf way\n$/,
+      );
+      // script(1) runs it on a pseudo-terminal (which writes \r\n for \n).
+      const atTerminal = execFileSync('script', ['-qec', logs.join(' '), '/dev/null'], {
+        encoding: 'utf8',
+        timeout: 20_000,
+      }).replaceAll('\r\n', '\n');
+      expect(atTerminal).toMatch(
+        /^INFO command started .*\nhalf way\n── attempt 2 ──\nINFO command started .*\nhalf way\n$/,
+      );
+    },
+  );
 
   it('keeps at most --max-output-chars per task, with a marker where it was cut', async () => {
     const { address, http } = await cluster().startLeader([

@@ -3,7 +3,6 @@ import { seg } from '../../../src/dashboard/path-segment.js';
 import { parseDelay } from '../../../src/dashboard/delay.js';
 import { MAX_DELAY_MS } from '../../../src/scheduler/new-task.js';
 import { noWorkReason } from '../../../src/dashboard/no-work-reason.js';
-import { attemptMarker } from '../../../src/shared/attempt-marker.js';
 import { applyChanges, PAGE_SIZE, type Page } from '../../../src/dashboard/task-page.js';
 import type { Task } from '../../../src/dashboard/types.js';
 
@@ -136,16 +135,5 @@ describe('path segments', () => {
     for (const id of ['a/b', 'x?y', 'ü', 'a:cancel', 'v1.2']) {
       expect(decodeURIComponent(seg(id))).toBe(id);
     }
-  });
-});
-
-describe('attempt markers in a task output', () => {
-  it('marks where each attempt after the first begins, on a line of its own', () => {
-    expect(attemptMarker('', undefined, 1)).toBe('');
-    expect(attemptMarker('a\n', 1, 1)).toBe('');
-    expect(attemptMarker('a\n', 1, 2)).toBe('── attempt 2 ──\n');
-    expect(attemptMarker('no newline', 2, 3)).toBe('\n── attempt 3 ──\n');
-    // Output that starts at a later attempt (the first wrote nothing, or scrolled out).
-    expect(attemptMarker('', undefined, 2)).toBe('── attempt 2 ──\n');
   });
 });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { returnedOutcome } from '../../../src/worker/outcome.js';
 import { createWorker, type TaskContext, type TaskHandler } from '../../../src/worker/sdk.js';
 
 const handlers = { default: () => 'ok' };
@@ -37,13 +38,21 @@ describe('createWorker', () => {
       { handlers, reconnect: { maxDelayMs: 0 } },
       'reconnect.maxDelayMs must be an integer from 1 to 2147483647, got 0',
     ],
+    [
+      { handlers, reconnect: { initialDelayMs: 0 } },
+      'reconnect.initialDelayMs must be an integer from 1 to 2147483647, got 0',
+    ],
+    [
+      { handlers, reconnect: { initialDelayMs: 5000, maxDelayMs: 100 } },
+      'reconnect.initialDelayMs (5000) must not be above reconnect.maxDelayMs (100)',
+    ],
   ])('refuses %j', (options, message) => {
     expect(() => createWorker(options)).toThrow(new Error(message));
   });
 });
 
 describe('TaskHandler', () => {
-  it('types a handler that returns an object or a number, as it runs (its JSON)', async () => {
+  it('types a handler that returns an object or a number, and keeps what it returns as its JSON', async () => {
     // Compiled by `npm run typecheck`: a handler returning an object was a type error.
     const handlers: Record<string, TaskHandler> = {
       object: async ({ payload }) => ({ length: payload.length }),
@@ -51,7 +60,12 @@ describe('TaskHandler', () => {
       nothing: () => {},
       text: async () => 'done',
     };
-    expect(await handlers['object']!({ payload: 'abc' } as TaskContext)).toEqual({ length: 3 });
-    expect(handlers['number']!({ payload: '' } as TaskContext)).toBe(42);
+    const ctx = { id: 't', attempt: 1, resultLimitBytes: 1024 };
+    const run = async (name: string) =>
+      returnedOutcome(ctx, await handlers[name]!({ payload: 'abc' } as TaskContext)).result;
+    expect(await run('object')).toBe('{"length":3}');
+    expect(await run('number')).toBe('42');
+    expect(await run('nothing')).toBeUndefined();
+    expect(await run('text')).toBe('done');
   });
 });
