@@ -13,7 +13,7 @@ import {
   type Task,
 } from '../gen/scheduler/v1/scheduler.js';
 import { leaderHint } from '../shared/leader-hint.js';
-import { brokeBecause } from '../shared/connection-details.js';
+import { brokeBecause, type SettingNames } from '../shared/connection-details.js';
 import { FollowedConnection, leaderList } from './leader-rotation.js';
 import { taskDraft } from './task-draft.js';
 import { ScheduleTracer, type ScheduleSpan } from './schedule-tracer.js';
@@ -66,8 +66,13 @@ export interface ProducerOptions {
   readonly answerTimeoutMs?: number;
 }
 
-/** Where a producer's caller gave the leader's address, as hints name it. */
-const PRODUCER_LEADER = "createProducer's leader";
+/** The producer's options, as hints name what to check. */
+const PRODUCER_SETTINGS: SettingNames = {
+  leader: "check createProducer's leader",
+  tls: 'its credentials',
+  ca: 'the CA in its credentials',
+  cert: 'a client certificate in its credentials',
+};
 
 /** The default of {@link ProducerOptions.answerTimeoutMs}. */
 export const DEFAULT_ANSWER_TIMEOUT_MS = 10_000;
@@ -287,7 +292,7 @@ function canceller(
   const settings = {
     timeoutMs,
     tries: leaderList(options.leader).length + 1,
-    leaderSetting: PRODUCER_LEADER,
+    settingNames: PRODUCER_SETTINGS,
     error: (code: status, message: string) => new ScheduleError(code, message),
   };
   return (id) => (isClosed() ? Promise.reject(closedError()) : cancelTask(leaders, id, settings));
@@ -304,7 +309,7 @@ function awaitResult(
   return waitForTaskEnd(
     followingLink(leaders, (client, request) => client.watchTasks(request)),
     id,
-    { leaderSetting: PRODUCER_LEADER, ...options },
+    { settingNames: PRODUCER_SETTINGS, ...options },
   ).then(resultOf);
 }
 
@@ -365,7 +370,7 @@ function routeAnswers(
   stream.on('error', (err: Error & { code?: status; details?: string }) =>
     fail(
       err.code ?? status.UNAVAILABLE,
-      `the schedule stream broke before the leader answered: ${brokeBecause(err, PRODUCER_LEADER)}`,
+      `the schedule stream broke before the leader answered: ${brokeBecause(err, PRODUCER_SETTINGS)}`,
       leaderHint(err),
     ),
   );

@@ -1,7 +1,7 @@
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import type { SchedulerServiceClient, Task } from '../gen/scheduler/v1/scheduler.js';
 import { deadlineAfter } from '../shared/clock.js';
-import { brokeBecause } from '../shared/connection-details.js';
+import { brokeBecause, type SettingNames } from '../shared/connection-details.js';
 import { leaderHint } from '../shared/leader-hint.js';
 import type { FollowedConnection } from './leader-rotation.js';
 
@@ -28,7 +28,7 @@ export type CallError = (code: status, message: string) => Error;
 export async function cancelTask(
   leaders: FollowedConnection<SchedulerServiceClient>,
   id: string,
-  { timeoutMs, tries, leaderSetting, error }: CancelSettings,
+  { timeoutMs, tries, settingNames, error }: CancelSettings,
 ): Promise<CancelOutcome> {
   let last: ServiceError | undefined;
   for (let attempt = 0; attempt < tries; attempt++) {
@@ -53,7 +53,7 @@ export async function cancelTask(
   }
   throw error(
     status.UNAVAILABLE,
-    `no leader took the cancel of task ${id}; last: ${brokeBecause(last!, leaderSetting)}`,
+    `no leader took the cancel of task ${id}; last: ${brokeBecause(last!, settingNames)}`,
   );
 }
 
@@ -61,7 +61,7 @@ export async function cancelTask(
 export interface CancelSettings {
   readonly timeoutMs: number;
   readonly tries: number;
-  readonly leaderSetting: string;
+  readonly settingNames: SettingNames;
   readonly error: CallError;
 }
 

@@ -8,7 +8,7 @@ import {
 } from '../gen/scheduler/v1/scheduler.js';
 import { abortReason } from '../shared/abort.js';
 import { leaderHint } from '../shared/leader-hint.js';
-import { brokeBecause } from '../shared/connection-details.js';
+import { brokeBecause, type SettingNames } from '../shared/connection-details.js';
 import type { FollowedConnection } from './leader-rotation.js';
 
 /** Statuses a task does not leave by itself: the end a waiter waits for. */
@@ -84,8 +84,8 @@ export interface WaitOptions {
    * goes on, on the next leader, and a person watching may want to know (the CLI says so).
    */
   readonly onLost?: ((why: string, address: string) => void) | undefined;
-  /** Where the caller gave the leaders' addresses, as hints name it (default `--leader`). */
-  readonly leaderSetting?: string | undefined;
+  /** How hints name the settings to check (default: the CLI's flags). */
+  readonly settingNames?: SettingNames | undefined;
 }
 
 /**
@@ -141,7 +141,7 @@ type WatchOutcome =
 function watchOnce(
   stream: ClientReadableStream<WatchTasksResponse>,
   id: string,
-  { signal, leaderSetting }: WaitOptions,
+  { signal, settingNames }: WaitOptions,
 ): Promise<WatchOutcome> {
   return new Promise((resolve) => {
     let synced = false;
@@ -172,7 +172,7 @@ function watchOnce(
     });
     stream.on('error', (err: Error & { code?: status; details?: string }) => {
       if (err.code === status.UNAVAILABLE) {
-        const message = brokeBecause(err, leaderSetting);
+        const message = brokeBecause(err, settingNames);
         finish({ kind: 'broken', synced, message, hint: leaderHint(err) });
       } else {
         const code = err.code ?? status.UNKNOWN;

@@ -20,30 +20,50 @@ export function connectionFailure(err: unknown): string {
   return connectionDetails(errorMessage(err));
 }
 
+/** How hints name the settings to check: the CLI's flags, or an SDK's options. */
+export interface SettingNames {
+  /** Where the leader's address was given ("see --leader"). */
+  readonly leader: string;
+  /** The TLS settings as a whole ("--tls, --tls-ca"). */
+  readonly tls: string;
+  /** The CA that signed the leader ("--tls-ca"). */
+  readonly ca: string;
+  /** The client certificate and its key ("--tls-cert and --tls-key"). */
+  readonly cert: string;
+}
+
+/** The CLI's flags (the default). */
+export const CLI_SETTINGS: SettingNames = {
+  leader: 'see --leader',
+  tls: '--tls, --tls-ca',
+  ca: '--tls-ca',
+  cert: '--tls-cert and --tls-key',
+};
+
 /** What to check when the leader cannot be reached: TLS refusals say what they miss. */
-export function unreachableHint(details: string): string {
+export function unreachableHint(details: string, names: SettingNames = CLI_SETTINGS): string {
   if (/Name resolution failed|ENOTFOUND|EAI_AGAIN/i.test(details)) {
-    return 'is the host name right? see --leader';
+    return `is the host name right? ${names.leader}`;
   }
   // HTTP/1 or another protocol on that port: most often the leader's HTTP address.
   if (/Protocol error/i.test(details)) {
-    return "is that the leader's gRPC port, not its HTTP one? see --leader";
+    return `is that the leader's gRPC port, not its HTTP one? ${names.leader}`;
   }
   if (/certificate required/i.test(details)) {
-    return 'the leader requires a client certificate: give --tls-cert and --tls-key';
+    return `the leader requires a client certificate: give ${names.cert}`;
   }
   if (/self[- ]signed|unable to (get|verify)|certificate/i.test(details)) {
-    return "the leader's certificate is not trusted or not for this name: see --tls-ca";
+    return `the leader's certificate is not trusted or not for this name: see ${names.ca}`;
   }
   if (/wrong version number|EPROTO|ECONNRESET/i.test(details)) {
-    return 'is it running, and do both sides agree on TLS (--tls, --tls-ca)? see --leader';
+    return `is it running, and do both sides agree on TLS (${names.tls})? ${names.leader}`;
   }
   // grpc-js says only "Failed to connect" when the handshake failed with no system error:
   // a plaintext client at a TLS port, or a client certificate the leader refused.
   if (/Failed to connect\s*$/i.test(details)) {
-    return 'is it running, and does it take this TLS: plaintext or not, the CA (--tls-ca), the client certificate (--tls-cert)? see --leader';
+    return `is it running, and does it take this TLS: plaintext or not, the CA (${names.ca}), the client certificate (${names.cert})? ${names.leader}`;
   }
-  return 'is it running? see --leader';
+  return `is it running? ${names.leader}`;
 }
 
 /**
@@ -64,19 +84,13 @@ const CONNECTION_FAILURE =
 /**
  * Why a call to a leader broke, for a person: what grpc-js said and, when it could not
  * reach or keep a leader there, what to check (most often, an HTTP port given as the
- * leader's address). The hints name the CLI's flag; `leaderSetting` names where an SDK's
- * caller gave the address instead ("createProducer's leader").
+ * leader's address), in the words of the caller's settings.
  */
 export function brokeBecause(
   err: Error & { details?: string },
-  leaderSetting = '--leader',
+  names: SettingNames = CLI_SETTINGS,
 ): string {
   const details = connectionDetails(err.details ?? err.message);
   if (sentByLeader(err)) return details;
-  const hint = unreachableHint(details);
-  if (leaderSetting === '--leader') return `${details} (${hint})`;
-  // Hints that name other CLI flags mean nothing to an SDK's caller: left out.
-  return hint.endsWith('see --leader')
-    ? `${details} (${hint.replace(/see --leader$/, `check ${leaderSetting}`)})`
-    : details;
+  return `${details} (${unreachableHint(details, names)})`;
 }

@@ -26,8 +26,21 @@ describe('brokeBecause', () => {
     expect(brokeBecause(refused)).toBe(
       'No connection established. Last error: connect ECONNREFUSED 127.0.0.1:1 (is it running? see --leader)',
     );
-    expect(brokeBecause(refused, "createProducer's leader")).toBe(
+    const sdk = {
+      leader: "check createProducer's leader",
+      tls: 'its credentials',
+      ca: 'the CA in its credentials',
+      cert: 'a client certificate in its credentials',
+    };
+    expect(brokeBecause(refused, sdk)).toBe(
       "No connection established. Last error: connect ECONNREFUSED 127.0.0.1:1 (is it running? check createProducer's leader)",
     );
+    // TLS hints name the SDK's settings, not the CLI's flags.
+    const plaintextAtTls = {
+      ...refused,
+      details: 'No connection established. Last error: Failed to connect',
+    };
+    expect(brokeBecause(plaintextAtTls, sdk)).not.toMatch(/--/);
+    expect(brokeBecause(plaintextAtTls)).toMatch(/--tls-ca/);
   });
 });
