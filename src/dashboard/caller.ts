@@ -1,12 +1,11 @@
 import { useEffect, useState } from 'preact/hooks';
+import { allows } from '../leader/auth/roles.js';
 import { api } from './api.js';
 
 /** What an action needs beyond looking (read): the leader's roles (issue #20). */
 export type ActionNeed = 'write' | 'admin';
 
 type Role = 'read' | ActionNeed;
-
-const RANK: Readonly<Record<Role, number>> = { read: 1, write: 2, admin: 3 };
 
 let asked: Promise<Role | undefined> | undefined;
 
@@ -39,6 +38,7 @@ export function useRefusal(need: ActionNeed): string | undefined {
       mounted = false;
     };
   }, []);
-  if (role === undefined || RANK[role] >= RANK[need]) return undefined;
+  // The leader's own rule (roles.ts: pure, bundled here), so the page and it never disagree.
+  if (role === undefined || allows(role, need)) return undefined;
   return `this token has role ${role}; this needs ${need}`;
 }

@@ -54,7 +54,7 @@ export function returnedOutcome(ctx: OutcomeContext, value: unknown): AttemptOut
     result: bounded.text,
     error:
       `result too large: ${bounded.cutFromBytes} bytes of UTF-8, over this worker's limit of ` +
-      `${ctx.resultLimitBytes} (--result-limit-bytes, SDK resultLimitBytes); its first bytes are kept`,
+      `${ctx.resultLimitBytes} (--result-limit-bytes, SDK option resultLimitBytes); its first bytes are kept`,
     permanent: true,
   };
 }
@@ -112,7 +112,7 @@ export function unresponsiveOutcome(
     attempt: ctx.attempt,
     error:
       `${stopMessage(stopReason)}; the handler did not stop within ${graceMs} ms ` +
-      `(--stop-grace-ms, SDK stopGraceMs), so the worker gave up on it and freed its slot`,
+      `(--stop-grace-ms, SDK option stopGraceMs), so the worker gave up on it and freed its slot`,
   };
 }
 

@@ -71,7 +71,7 @@ describe('a worker facing hostile handlers and commands', () => {
       expect(task.attempt).toBe(1); // permanent: another attempt would return the same
       expect(task.error).toBe(
         `result too large: ${bytes} bytes of UTF-8, over this worker's limit of ${MiB} ` +
-          '(--result-limit-bytes, SDK resultLimitBytes); its first bytes are kept',
+          '(--result-limit-bytes, SDK option resultLimitBytes); its first bytes are kept',
       );
       expect(task.result!.startsWith('x'.repeat(1000))).toBe(true);
       expect(
@@ -148,7 +148,7 @@ describe('a worker facing hostile handlers and commands', () => {
       (l) => l.msg === 'task failed' && l['taskId'] === 'cancelled',
     );
     expect(gaveUp['error']).toBe(
-      'stopped: cancelled; the handler did not stop within 300 ms (--stop-grace-ms, SDK stopGraceMs), ' +
+      'stopped: cancelled; the handler did not stop within 300 ms (--stop-grace-ms, SDK option stopGraceMs), ' +
         'so the worker gave up on it and freed its slot',
     );
     await stillServing(api, worker);

@@ -110,11 +110,7 @@ export function ScheduleForm() {
         >
           Schedule
         </button>
-        {refused === undefined ? null : (
-          <span class="refused">
-            Not with this token: {refused.replace(/^this token /, 'it ')}.
-          </span>
-        )}
+        {refused === undefined ? null : <span class="refused">{refused}.</span>}
       </div>
     </form>
   );

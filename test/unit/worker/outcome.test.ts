@@ -45,7 +45,7 @@ describe('returnedOutcome', () => {
       result: 'x'.repeat(10) + '\n[result truncated on the worker at 10 of 11 bytes]',
       error:
         "result too large: 11 bytes of UTF-8, over this worker's limit of 10 " +
-        '(--result-limit-bytes, SDK resultLimitBytes); its first bytes are kept',
+        '(--result-limit-bytes, SDK option resultLimitBytes); its first bytes are kept',
       permanent: true,
     });
   });
@@ -96,7 +96,7 @@ describe('thrownOutcome', () => {
 describe('unresponsiveOutcome', () => {
   it('says the handler did not stop and the slot was freed', () => {
     expect(unresponsiveOutcome(ctx, new TaskStoppedError('cancelled'), 250).error).toBe(
-      'stopped: cancelled; the handler did not stop within 250 ms (--stop-grace-ms, SDK stopGraceMs), ' +
+      'stopped: cancelled; the handler did not stop within 250 ms (--stop-grace-ms, SDK option stopGraceMs), ' +
         'so the worker gave up on it and freed its slot',
     );
   });

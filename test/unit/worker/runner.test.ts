@@ -176,7 +176,7 @@ describe('TaskRunner', () => {
         id: 'stuck',
         attempt: 1,
         error:
-          'stopped: cancelled; the handler did not stop within 100 ms (--stop-grace-ms, SDK stopGraceMs), ' +
+          'stopped: cancelled; the handler did not stop within 100 ms (--stop-grace-ms, SDK option stopGraceMs), ' +
           'so the worker gave up on it and freed its slot',
       },
       { id: 'next', attempt: 1, result: 'ran 1' },
