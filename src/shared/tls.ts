@@ -35,13 +35,11 @@ export interface ServerTls {
  * starts and then refuses every handshake (as a key given as --tls-client-ca did).
  */
 export function readServerTls(files: ServerTlsFiles): ServerTls {
-  const cert = readPem('--tls-cert', files.certFile);
-  const key = readPem('--tls-key', files.keyFile);
-  const leaf = certificateIn('--tls-cert', files.certFile, cert);
-  checkKeyMatches(leaf, key, files.keyFile);
+  const { cert, key, leaf } = readKeyPair(files.certFile, files.keyFile);
   const clientCa =
-    files.clientCaFile === undefined ? undefined : readPem('--tls-client-ca', files.clientCaFile);
-  if (clientCa !== undefined) certificateIn('--tls-client-ca', files.clientCaFile!, clientCa);
+    files.clientCaFile === undefined
+      ? undefined
+      : readCertificates('--tls-client-ca', files.clientCaFile);
   return {
     cert,
     key,
@@ -81,15 +79,31 @@ export function serverCredentials(tls: ServerTls | undefined): ServerCredentials
  */
 export function channelCredentials(tls: ClientTlsFiles | undefined): ChannelCredentials {
   if (!tls) return credentials.createInsecure();
-  const ca = tls.caFile === undefined ? null : readPem('--tls-ca', tls.caFile);
-  if (ca !== null) certificateIn('--tls-ca', tls.caFile!, ca);
+  const ca = tls.caFile === undefined ? null : readCertificates('--tls-ca', tls.caFile);
   if (tls.certFile === undefined || tls.keyFile === undefined) {
     return credentials.createSsl(ca);
   }
-  const cert = readPem('--tls-cert', tls.certFile);
-  const key = readPem('--tls-key', tls.keyFile);
-  checkKeyMatches(certificateIn('--tls-cert', tls.certFile, cert), key, tls.keyFile);
+  const { cert, key } = readKeyPair(tls.certFile, tls.keyFile);
   return credentials.createSsl(ca, key, cert);
+}
+
+/** A certificate and its key (`--tls-cert`, `--tls-key`), read and checked to match. */
+function readKeyPair(
+  certFile: string,
+  keyFile: string,
+): { cert: Buffer; key: Buffer; leaf: X509Certificate } {
+  const cert = readPem('--tls-cert', certFile);
+  const key = readPem('--tls-key', keyFile);
+  const leaf = certificateIn('--tls-cert', certFile, cert);
+  checkKeyMatches(leaf, key, keyFile);
+  return { cert, key, leaf };
+}
+
+/** A PEM file of CA certificates, read and checked to hold one at least. */
+function readCertificates(flag: string, file: string): Buffer {
+  const pem = readPem(flag, file);
+  certificateIn(flag, file, pem);
+  return pem;
 }
 
 function readPem(flag: string, file: string): Buffer {
