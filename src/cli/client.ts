@@ -1,6 +1,5 @@
 import {
   InterceptingCall,
-  Metadata,
   status,
   type ChannelCredentials,
   type Interceptor,
@@ -9,7 +8,7 @@ import {
 import { Option, type Command } from 'commander';
 import { LeaderServiceClient } from '../gen/cluster/v1/leader.js';
 import { SchedulerServiceClient } from '../gen/scheduler/v1/scheduler.js';
-import { deadlineAfter } from '../shared/clock.js';
+import { unaryCall, type UnaryMethod } from '../shared/unary-call.js';
 import { errorMessage, InvalidArgumentError } from '../shared/errors.js';
 import { leaderHint } from '../shared/leader-hint.js';
 import { formatHostPort, parseHostPort } from '../shared/net.js';
@@ -194,27 +193,13 @@ function onAnswer(noted: () => void): Interceptor {
     });
 }
 
-type UnaryMethod<Req, Res> = (
-  request: Req,
-  metadata: Metadata,
-  options: { deadline: Date },
-  callback: (err: ServiceError | null, response: Res) => void,
-) => unknown;
-
 /** Calls a unary method with the client's deadline; rejects with the ServiceError. */
 export function call<Req, Res>(
   clients: LeaderClients,
   method: UnaryMethod<Req, Res>,
   request: Req,
 ): Promise<Res> {
-  return new Promise((resolve, reject) => {
-    method(
-      request,
-      new Metadata(),
-      { deadline: deadlineAfter(clients.timeoutMs) },
-      (err, response) => (err ? reject(err) : resolve(response)),
-    );
-  });
+  return unaryCall(method, request, clients.timeoutMs);
 }
 
 /** Exit codes: documented in the README's CLI section. */

@@ -1,6 +1,10 @@
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
-import type { SchedulerServiceClient, Task } from '../gen/scheduler/v1/scheduler.js';
-import { deadlineAfter } from '../shared/clock.js';
+import type {
+  CancelTaskResponse,
+  SchedulerServiceClient,
+  Task,
+} from '../gen/scheduler/v1/scheduler.js';
+import { unaryCall } from '../shared/unary-call.js';
 import { brokeBecause, type SettingNames } from '../shared/connection-details.js';
 import { leaderHint } from '../shared/leader-hint.js';
 import type { FollowedConnection } from './leader-rotation.js';
@@ -33,9 +37,10 @@ export async function cancelTask(
   let last: ServiceError | undefined;
   for (let attempt = 0; attempt < tries; attempt++) {
     const on = leaders.address;
-    let answer: Awaited<ReturnType<typeof callCancel>>;
+    let answer: CancelTaskResponse;
     try {
-      answer = await callCancel(leaders.current, id, timeoutMs);
+      const client = leaders.current;
+      answer = await unaryCall(client.cancelTask.bind(client), { id }, timeoutMs);
     } catch (err) {
       last = asServiceError(err);
       // Only UNAVAILABLE moves the connection, which schedule() and result() share: a leader
@@ -63,21 +68,6 @@ export interface CancelSettings {
   readonly tries: number;
   readonly settingNames: SettingNames;
   readonly error: CallError;
-}
-
-function callCancel(
-  client: SchedulerServiceClient,
-  id: string,
-  timeoutMs: number,
-): Promise<{ task?: Task | undefined; stopSent: boolean; alreadyCancelled: boolean }> {
-  return new Promise((resolve, reject) => {
-    client.cancelTask(
-      { id },
-      new Metadata(),
-      { deadline: deadlineAfter(timeoutMs) },
-      (err, answer) => (err ? reject(err) : resolve(answer)),
-    );
-  });
 }
 
 /** A call's failure as grpc-js words it; anything else (a closed channel) as UNAVAILABLE. */
