@@ -44,10 +44,7 @@ export function registerOutputRoutes(app: FastifyInstance, coordinator: LeaderAp
       const format = query.format === 'ndjson' ? NDJSON : TEXT;
       if (!follow) {
         const { chunks } = coordinator.readOutput(id, offset);
-        const pieces = chunks.flatMap((chunk) => {
-          const piece = sliceFrom(chunk, offset);
-          return piece ? [format.write(piece)] : [];
-        });
+        const pieces = chunks.flatMap((chunk) => written(chunk, offset, format));
         return reply.type(format.contentType).send(pieces.join(''));
       }
       followOutput(request, reply, coordinator, id, offset, format);
@@ -72,6 +69,12 @@ const NDJSON: OutputFormat = {
     `${JSON.stringify({ offset, attempt, stream, data, truncated })}\n`,
 };
 
+/** What of `chunk` lies from `offset` on, as `format` writes it: none or one piece. */
+function written(chunk: OutputChunk, offset: number, format: OutputFormat): string[] {
+  const piece = sliceFrom(chunk, offset);
+  return piece ? [format.write(piece)] : [];
+}
+
 /** Streams a task's output from `offset` as it comes, until the task finishes. */
 function followOutput(
   request: FastifyRequest,
@@ -81,10 +84,7 @@ function followOutput(
   offset: number,
   format: OutputFormat,
 ): void {
-  const part = (chunk: OutputChunk): string[] => {
-    const piece = sliceFrom(chunk, offset);
-    return piece ? [format.write(piece)] : [];
-  };
+  const part = (chunk: OutputChunk): string[] => written(chunk, offset, format);
   // Admitted like every watch (429 when over the limits), before anything is written.
   streamReply<string>(request, reply, coordinator.watchers, {
     headers: {
