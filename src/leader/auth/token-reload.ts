@@ -11,9 +11,9 @@ export const TOKENS_CHECK_MS = 2_000;
  * Follows the tokens file, so `drover token create` and `revoke` (or an edit, or a
  * Kubernetes secret swapped under it) take effect within TOKENS_CHECK_MS, without a
  * restart: when the file's identity, size or time changes it is read again, and every call
- * from then on is checked against what it holds. A file that cannot be used then (cut
- * short by an editor, open to writes by others, empty) leaves the tokens as they were, and
- * says so. Polled with stat rather than fs.watch, which misses a file replaced by rename
+ * from then on is checked against what it holds; an empty list too (the last token
+ * revoked: every call is refused). A file that cannot be used then (cut short by an
+ * editor, open to writes by others) leaves the tokens as they were, and says so. Polled with stat rather than fs.watch, which misses a file replaced by rename
  * or through a symlink (what token revoke and Kubernetes both do). Returns the stop.
  *
  * Calls admitted before a change are not cut: an open stream (a worker's heartbeats, a
