@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createProducer } from '../../src/client/producer.js';
 import { JoinRequest, LeaderServiceClient } from '../../src/gen/cluster/v1/leader.js';
-import { SchedulerServiceClient } from '../../src/gen/scheduler/v1/scheduler.js';
+import { SchedulerServiceClient, WatchTasksRequest } from '../../src/gen/scheduler/v1/scheduler.js';
 import { RPC_NEEDS, ROUTE_NEEDS } from '../../src/leader/auth/permissions.js';
 import { allows, ROLES, type Need, type Role } from '../../src/leader/auth/roles.js';
 import { createToken, drover } from '../helpers/cli-run.js';
@@ -285,6 +285,79 @@ describe('tokens and roles', () => {
     expect(open.raw).toEqual([
       `[stderr] drover: the tokens file ${file} can be changed by other users (mode 666): chmod go-w ${file}`,
     ]);
+  });
+
+  it('cuts the open streams of a revoked token (a worker, watches over gRPC and HTTP), and only those', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'drover-tokens-')), 'tokens.json');
+    const revokedRead = await createToken(file, 'read');
+    const keptRead = await createToken(file, 'read');
+    const joinToken = await createToken(file, 'worker');
+    const {
+      address,
+      http,
+      process: leader,
+    } = await cluster().startLeader(['--store', 'memory', '--tokens-file', file]);
+    const worker = await cluster().startWorker(address, 'w-revoked', ['--token', joinToken]);
+    const scheduler = new SchedulerServiceClient(address, credentials.createInsecure());
+    const grpcWatch = (token: string) => {
+      const metadata = new Metadata();
+      metadata.set('authorization', `Bearer ${token}`);
+      const call = scheduler.watchTasks(WatchTasksRequest.fromPartial({}), metadata);
+      const ended = new Promise<Partial<ServiceError>>((resolve) => {
+        call.on('error', (err: ServiceError) => resolve(err));
+        call.on('end', () => resolve({ code: status.OK }));
+      });
+      const ids: string[] = [];
+      call.on('data', (event: { task?: { id?: string } }) => ids.push(event.task?.id ?? ''));
+      return { call, ended, ids };
+    };
+    const cutWatch = grpcWatch(revokedRead);
+    const keptWatch = grpcWatch(keptRead);
+    const httpWatch = await fetch(`${http}/v1/tasks:watch`, {
+      headers: { authorization: `Bearer ${revokedRead}` },
+    });
+    expect(httpWatch.status).toBe(200);
+    const httpEnded = (async () => {
+      const reader = httpWatch.body!.getReader();
+      try {
+        // Bounded: the stream ends when the leader closes it, or the test times out.
+        for (let i = 0; i < 10_000; i++) if ((await reader.read()).done) return 'ended';
+        return 'still open';
+      } catch {
+        return 'ended';
+      }
+    })();
+
+    expect((await drover('token', 'revoke', 'read-1', '--tokens-file', file)).code).toBe(0);
+    expect((await drover('token', 'revoke', 'worker-1', '--tokens-file', file)).code).toBe(0);
+    // Within two checks of the file (2 s each); each wait below is bounded by the test's.
+    const refusal = await cutWatch.ended;
+    expect(refusal.code).toBe(status.UNAUTHENTICATED);
+    expect(refusal.details).toBe(
+      'the tokens file changed and this call is no longer admitted: the token is not one this leader knows',
+    );
+    expect(await httpEnded).toBe('ended');
+    // The worker's heartbeat stream is cut; its Join again is refused, so it stops, saying why.
+    const { code } = await worker.exited;
+    expect(code).not.toBe(0);
+    expect(worker.raw.join('\n')).toMatch(/the token is not one this leader knows/);
+    expect(leader.linesWith('call refused').some((l) => /^cut: /.test(String(l['reason'])))).toBe(
+      true,
+    );
+    // The kept token's watch is still open: it sees a task scheduled now.
+    const admin = await createToken(file, 'admin');
+    await waitFor(
+      async () =>
+        (await drover('schedule', '--leader', address, '--token', admin, '--id', 'after', '1'))
+          .code === 0,
+      { timeoutMs: 10_000, what: 'the new admin token taken' },
+    );
+    await waitFor(async () => keptWatch.ids.includes('after'), {
+      timeoutMs: 5_000,
+      what: "the kept token's watch to see the new task",
+    });
+    keptWatch.call.cancel();
+    scheduler.close();
   });
 
   it("keeps the worker's environment, its join token included, out of the commands it runs", async () => {

@@ -130,14 +130,26 @@ function checkEntry(entry: unknown, where: string): TokenEntry {
  */
 export class Tokens {
   private hashes: { entry: TokenEntry; digest: Buffer }[] = [];
+  private readonly replaced = new Set<() => void>();
 
   constructor(entries: readonly TokenEntry[]) {
     this.replace(entries);
   }
 
-  /** Takes a new set of tokens (the file changed): calls from now on are checked against it. */
+  /**
+   * Takes a new set of tokens (the file changed): calls from now on are checked against it,
+   * and so, again, are the open ones (see {@link onReplace}).
+   */
   replace(entries: readonly TokenEntry[]): void {
     this.hashes = entries.map((entry) => ({ entry, digest: Buffer.from(entry.sha256, 'hex') }));
+    // A copy: a listener that cuts its call removes itself.
+    for (const listener of [...this.replaced]) listener();
+  }
+
+  /** Calls `listener` after each {@link replace}; returns its removal. */
+  onReplace(listener: () => void): () => void {
+    this.replaced.add(listener);
+    return () => this.replaced.delete(listener);
   }
 
   /** The entry a presented token belongs to, if any. */

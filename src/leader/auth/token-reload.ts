@@ -16,8 +16,8 @@ export const TOKENS_CHECK_MS = 2_000;
  * editor, open to writes by others) leaves the tokens as they were, and says so. Polled with stat rather than fs.watch, which misses a file replaced by rename
  * or through a symlink (what token revoke and Kubernetes both do). Returns the stop.
  *
- * Calls admitted before a change are not cut: an open stream (a worker's heartbeats, a
- * watch) runs on until it reconnects.
+ * Calls still open (a worker's heartbeat stream, a watch) are checked again against the
+ * new tokens, and those the change refuses are cut (see holdAdmission).
  */
 export function followTokenFile(
   path: string,

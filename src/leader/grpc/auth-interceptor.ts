@@ -7,7 +7,9 @@ import type { Logger } from 'pino';
 import { toGrpcStatus } from '../../shared/grpc-status.js';
 import type { Admission } from '../auth/admission.js';
 import type { AuditLog } from '../auth/audit-log.js';
+import { holdAdmission } from '../auth/held-admission.js';
 import { RPC_NEEDS } from '../auth/permissions.js';
+import type { Need } from '../auth/roles.js';
 
 /**
  * Checks every call's bearer token (or, for a worker's calls, its client certificate's
@@ -20,8 +22,16 @@ export function authInterceptor(
   audit: AuditLog,
   logger: Logger,
 ): ServerInterceptor {
-  return (method, call) =>
-    new ServerInterceptingCall(call, {
+  return (method, call) => {
+    // A stream stays open for as long as the client likes: it is held under its admission
+    // and cut if the tokens change under it (see holdAdmission). A unary call ends anyway.
+    const lasting = method.requestStream || method.responseStream;
+    let release = (): void => {};
+    const refuse = (err: unknown, prefix = ''): void => {
+      const { code, details } = toGrpcStatus(err, logger);
+      call.sendStatus({ code, details: `${prefix}${details ?? ''}` });
+    };
+    return new ServerInterceptingCall(call, {
       start: (next) => {
         next({
           onReceiveMetadata: (metadata, pass) => {
@@ -29,25 +39,37 @@ export function authInterceptor(
             const headers = metadata
               .get('authorization')
               .map((value) => (typeof value === 'string' ? value : value.toString('latin1')));
+            const check = (needed: Need): string =>
+              admission.check(needed, headers, () => call.getAuthContext().sslPeerCertificate);
             try {
               if (need === undefined) throw new Error(`no role for ${method.path}`);
-              const who = admission.check(
-                need,
-                headers,
-                () => call.getAuthContext().sslPeerCertificate,
-              );
-              audit.admitted(who, need, method.path, call.getPeer());
+              audit.admitted(check(need), need, method.path, call.getPeer());
             } catch (err) {
               audit.refused(method.path, call.getPeer(), (err as Error).message);
-              const { code, details } = toGrpcStatus(err, logger);
-              call.sendStatus({ code, details: details ?? '' });
+              refuse(err);
               return;
+            }
+            if (lasting) {
+              release = holdAdmission(
+                admission.tokens,
+                () => check(need),
+                (err) => {
+                  audit.refused(method.path, call.getPeer(), `cut: ${(err as Error).message}`);
+                  refuse(err, 'the tokens file changed and this call is no longer admitted: ');
+                },
+              );
             }
             pass(metadata);
           },
+          onCancel: () => release(),
         });
       },
+      sendStatus: (status, next) => {
+        release();
+        next(status);
+      },
     });
+  };
 }
 
 /** Every method of `services` has a role in RPC_NEEDS; throws naming those that do not. */

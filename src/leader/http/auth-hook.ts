@@ -1,6 +1,7 @@
 import type { FastifyInstance, RouteOptions } from 'fastify';
 import type { AuditLog } from '../auth/audit-log.js';
 import { authorize } from '../auth/authorize.js';
+import { holdAdmission } from '../auth/held-admission.js';
 import { ROUTE_NEEDS } from '../auth/permissions.js';
 import type { Tokens } from '../auth/token-file.js';
 
@@ -12,7 +13,8 @@ function routeKey(method: string, url: string): string {
 /**
  * Guards the HTTP API (issue #20): with tokens, each request's bearer token is checked
  * against its route's role before anything else runs (401 or 403 in the API's one error
- * shape, nothing changed). Whatever the tokens, every route must have a role: call the
+ * shape, nothing changed); a request still open when the tokens change is checked again
+ * and closed if its token no longer admits it. Whatever the tokens, every route must have a role: call the
  * returned check once all are registered, and the server does not start with one missing.
  * Call before registering routes, so the hook sees each of them.
  */
@@ -27,7 +29,7 @@ export function guardRoutes(
     routes.push(route);
   });
   if (tokens !== undefined) {
-    app.addHook('onRequest', async (request) => {
+    app.addHook('onRequest', async (request, reply) => {
       const url = request.routeOptions.url;
       // No route: the answer is a 404 or 405 that shows nothing.
       if (url === undefined) return;
@@ -35,13 +37,29 @@ export function guardRoutes(
       const need = isPublic(request.routeOptions.config)
         ? 'public'
         : (ROUTE_NEEDS[action] ?? 'admin');
+      const headers = authorizationHeaders(request.raw.rawHeaders);
       try {
-        const who = authorize(tokens, need, authorizationHeaders(request.raw.rawHeaders));
+        const who = authorize(tokens, need, headers);
         audit.admitted(who, need, action, request.ip, request.url);
       } catch (err) {
         audit.refused(`${request.method} ${request.url}`, request.ip, (err as Error).message);
         throw err;
       }
+      // A watch or a follow stays open: if the tokens change and its token no longer
+      // admits it, the connection is closed (a client that comes back is told why).
+      const release = holdAdmission(
+        tokens,
+        () => authorize(tokens, need, headers),
+        (err) => {
+          audit.refused(
+            `${request.method} ${request.url}`,
+            request.ip,
+            `cut: ${(err as Error).message}`,
+          );
+          reply.raw.destroy();
+        },
+      );
+      reply.raw.once('close', release);
     });
   }
   return () => {
