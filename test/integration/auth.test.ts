@@ -162,7 +162,7 @@ describe('tokens and roles', () => {
       }
       expect(wrong).toEqual([]);
       // /v1/whoami names each token's role: the dashboard offers only what it may do.
-      for (const role of ['read', 'write', 'admin'] as const) {
+      for (const role of ['read', 'write', 'admin', 'worker'] as const) {
         const who = await fetch(`${http}/v1/whoami`, {
           headers: { authorization: `Bearer ${tokens[role]}` },
         });

@@ -72,7 +72,7 @@ export const ROUTE_NEEDS: Readonly<Record<string, Need>> = {
   'POST /v1/members/:id(.+)::drain': 'admin',
   'POST /v1/members/:id(.+)::undrain': 'admin',
   'GET /v1/leaders': 'read',
-  'GET /v1/whoami': 'read',
+  'GET /v1/whoami': 'token',
   'GET /v1/pauses': 'read',
   'POST /v1/kinds/:kind(.+)::pause': 'admin',
   'POST /v1/kinds/:kind(.+)::resume': 'admin',

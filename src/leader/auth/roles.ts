@@ -6,14 +6,17 @@
  */
 export type Role = 'read' | 'write' | 'admin' | 'worker';
 
-/** What a call needs: a role, or nothing (`public`: health checks, the dashboard's files). */
-export type Need = Role | 'public';
+/**
+ * What a call needs: a role; any token the leader knows, whatever its role (`token`: who
+ * am I); or nothing (`public`: health checks, the dashboard's files).
+ */
+export type Need = Role | 'token' | 'public';
 
 const RANK: Readonly<Record<'read' | 'write' | 'admin', number>> = { read: 1, write: 2, admin: 3 };
 
 /** Whether a token of role `have` may make a call that needs `need`. */
 export function allows(have: Role, need: Need): boolean {
-  if (need === 'public') return true;
+  if (need === 'public' || need === 'token') return true;
   if (need === 'worker' || have === 'worker') return have === need;
   return RANK[have] >= RANK[need];
 }

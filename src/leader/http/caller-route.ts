@@ -7,7 +7,7 @@ import { ERROR_SCHEMA, NO_QUERY } from './schemas.js';
 const CALLER_SCHEMA = {
   type: 'object',
   properties: {
-    role: { type: 'string', enum: ['read', 'write', 'admin'] },
+    role: { type: 'string', enum: ['read', 'write', 'admin', 'worker'] },
     name: { type: 'string' },
     tokens: { type: 'boolean' },
   },
@@ -16,6 +16,8 @@ const CALLER_SCHEMA = {
 /**
  * /v1/whoami: the role of the caller's token (issue #20), so a client such as the
  * dashboard offers only what that role may do instead of letting each action be refused.
+ * Any token the leader knows may ask, a worker's join token too (a script checking which
+ * token it was given).
  * A leader with no tokens lets every caller do everything: `admin`, `tokens: false`.
  */
 export function registerCallerRoute(app: FastifyInstance, tokens: Tokens | undefined): void {
@@ -23,7 +25,7 @@ export function registerCallerRoute(app: FastifyInstance, tokens: Tokens | undef
     '/v1/whoami',
     {
       schema: {
-        summary: "The caller's token: its name and role (read, write or admin)",
+        summary: "The caller's token: its name and role (read, write, admin or worker)",
         querystring: NO_QUERY,
         response: { 200: CALLER_SCHEMA, '4xx': ERROR_SCHEMA },
       },
