@@ -169,7 +169,7 @@ export class MemberLifecycle {
     }
     if (changed.length > 0) this.deps.feed.changed(id);
     this.deps.commits.then(changed, () => {
-      for (const stop of stops) this.deps.channels.sendStop(stop);
+      this.deps.channels.sendStops(stops);
       if (first) this.deps.assignment.request();
     });
   }

@@ -1,6 +1,6 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { WorkChannels } from '../../../src/leader/work-channels.js';
+import { STOPS_LOGGED_ONE_BY_ONE, WorkChannels } from '../../../src/leader/work-channels.js';
 import type { StartOrder, StopOrder } from '../../../src/scheduler/scheduler.js';
 import { asMemberId, asTaskId } from '../../../src/shared/ids.js';
 import { RecordingChannel } from '../../helpers/recording-channel.js';
@@ -40,6 +40,27 @@ describe('WorkChannels', () => {
     expect(older.starts).toEqual([]);
     expect(newer.starts).toEqual([start()]);
     expect(newer.stops).toEqual([stop()]);
+  });
+
+  it("sends every stop of a heartbeat's reconcile but logs only the first ones one by one", () => {
+    const lines: { msg: string; count?: number }[] = [];
+    const log = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line)) });
+    const channels = new WorkChannels(log);
+    const current = new RecordingChannel();
+    channels.open(a, 1, current);
+    const stops = Array.from({ length: 1000 }, (_, i) => ({
+      ...stop(),
+      taskId: asTaskId(`bogus-${i}`),
+    }));
+    channels.sendStops(stops);
+    expect(current.stops).toEqual(stops);
+    expect(lines.filter((l) => l.msg === 'task stop sent')).toHaveLength(STOPS_LOGGED_ONE_BY_ONE);
+    expect(lines.filter((l) => l.msg !== 'task stop sent')).toMatchObject([
+      { msg: 'more task stops sent than logged one by one', count: 1000 - STOPS_LOGGED_ONE_BY_ONE },
+    ]);
+    lines.length = 0;
+    channels.sendStops(stops.slice(0, 3));
+    expect(lines.map((l) => l.msg)).toEqual(Array(3).fill('task stop sent'));
   });
 
   it('keeps the current stream when an older one ends (forget with a stale stream id)', () => {
