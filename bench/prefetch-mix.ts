@@ -33,8 +33,10 @@ interface Outcome {
 }
 
 function drover(name: string, args: string[]): DroverProcess {
+  // debug: the run reads the workers' per-task lines (task started, finished).
   const child = spawn(process.execPath, [join(ROOT, 'bin/drover.js'), ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, DROVER_LOG_LEVEL: 'debug' },
   });
   return new DroverProcess(name, child);
 }

@@ -152,7 +152,7 @@ export async function runChaos(settings: ChaosSettings): Promise<ChaosReport> {
       '--data-dir',
       cluster.dataDir(),
       '--log-level',
-      'info',
+      'debug', // every task's lines (scheduled, assigned, completed) are read back
       // Every task's end is read back from the leader: none may be pruned first (the
       // default keeps 100,000 finished tasks, fewer than a long run at a high rate makes).
       '--retain-finished',
@@ -168,7 +168,7 @@ export async function runChaos(settings: ChaosSettings): Promise<ChaosReport> {
       cluster.startWorker(
         address,
         id,
-        ['--slots', String(settings.slots), '--log-level', 'info'],
+        ['--slots', String(settings.slots), '--log-level', 'debug'],
         prefixes[index],
       );
     for (let index = 0; index < settings.workers; index++) {

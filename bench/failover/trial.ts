@@ -34,7 +34,11 @@ export async function runTrial(fault: LeaderFault, setting: TrialSetting): Promi
   const start = (name: string, args: string[]): DroverProcess => {
     const proc = new DroverProcess(
       name,
-      spawn(process.execPath, [DROVER_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }),
+      // debug: the trial reads the worker's per-task lines (task started, finished).
+      spawn(process.execPath, [DROVER_BIN, ...args], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, DROVER_LOG_LEVEL: 'debug' },
+      }),
     );
     processes.push(proc);
     return proc;

@@ -115,7 +115,7 @@ export async function runLeaderChaos(settings: LeaderChaosSettings): Promise<Lea
           slot.address,
           '--no-http',
           '--log-level',
-          'info',
+          'debug',
           ...(lab ? ['--allow-insecure', '--no-auth'] : []),
           ...settings.leaderFlags,
         ],
@@ -145,7 +145,7 @@ export async function runLeaderChaos(settings: LeaderChaosSettings): Promise<Lea
           '--slots',
           String(settings.slots),
           '--log-level',
-          'info',
+          'debug',
         ]),
       );
     }

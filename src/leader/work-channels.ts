@@ -56,14 +56,18 @@ export class WorkChannels {
    */
   sendStarts(starts: readonly StartOrder[], nowMs = 0): MemberId[] {
     const told: MemberId[] = [];
+    // Per task, so at debug (see logOutcome in task-commands.ts), and guarded.
+    const logs = this.log.isLevelEnabled('debug');
     for (const start of starts) {
       const target = this.channels.get(start.memberId);
       // No channel: the member died after assignment, and its death requeued the task.
       if (!target) continue;
-      this.log.info(
-        { taskId: start.taskId, attempt: start.attempt, memberId: start.memberId },
-        'task assigned',
-      );
+      if (logs) {
+        this.log.debug(
+          { taskId: start.taskId, attempt: start.attempt, memberId: start.memberId },
+          'task assigned',
+        );
+      }
       // A timed start travels as a wait from now, not a time: the worker's clock may differ
       // from ours, and the wait only grows by the time the order takes to arrive.
       const startInMs =

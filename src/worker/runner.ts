@@ -261,8 +261,10 @@ export class TaskRunner {
     attempt.began = true;
     this.beganNotice?.(attempt.key, work.id, work.attempt);
     const context = new AttemptContext(work, attempt, this.log, this.output);
-    const logsInfo = this.log.isLevelEnabled('info');
-    const startedAtMs = logsInfo || this.observer ? performance.now() : 0;
+    // A task's start and ordinary end are logged at debug (per task: at info they cost more
+    // CPU than the task's bookkeeping); a failure at info.
+    const logsTasks = this.log.isLevelEnabled('debug');
+    const startedAtMs = performance.now();
     try {
       if ((attempt.keyed || attempt.timed) && !attempt.stopped) {
         const fenced = this.keyedGate();
@@ -270,10 +272,10 @@ export class TaskRunner {
       }
       const early = this.refusal(work, attempt);
       if (early) {
-        this.finish(context, attempt, early, startedAtMs, logsInfo);
+        this.finish(context, attempt, early, startedAtMs, logsTasks);
         return DONE;
       }
-      if (logsInfo) context.log().info('task started');
+      if (logsTasks) context.log().debug('task started');
       this.observer?.started(work.kind);
       const handler = this.handlers.get(work.kind)!;
       const span = (attempt.span = this.tracer?.begin(work));
@@ -285,7 +287,7 @@ export class TaskRunner {
           attempt,
           this.outcome(context, attempt, settled),
           startedAtMs,
-          logsInfo,
+          logsTasks,
         );
         return DONE;
       }
@@ -296,7 +298,7 @@ export class TaskRunner {
             attempt,
             this.outcome(context, attempt, late),
             startedAtMs,
-            logsInfo,
+            logsTasks,
           ),
         )
         .catch((err: unknown) => this.runnerFailed(work, err));
@@ -328,14 +330,15 @@ export class TaskRunner {
     attempt: RunningAttempt,
     outcome: AttemptOutcome,
     startedAtMs: number,
-    logsInfo: boolean,
+    logsTasks: boolean,
   ): void {
-    if (logsInfo) {
+    const failed = outcome.error !== undefined;
+    if (failed ? this.log.isLevelEnabled('info') : logsTasks) {
       context
         .log()
-        .info(
+        [failed ? 'info' : 'debug'](
           { durationMs: Math.round(performance.now() - startedAtMs), error: outcome.error },
-          outcome.error === undefined ? 'task finished' : 'task failed',
+          failed ? 'task failed' : 'task finished',
         );
     }
     if (this.observer) {

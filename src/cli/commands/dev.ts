@@ -147,7 +147,8 @@ function startChild(args: string[]): ChildProcess {
   // when it closes (this process is gone, even by SIGKILL or a closed terminal).
   return spawn(process.execPath, [DROVER_BIN, ...args, '--log-format', 'pretty'], {
     stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
-    env: { ...process.env, [SUPERVISED_ENV]: '1' },
+    // A local cluster is for watching: each task's lines too (debug), unless told otherwise.
+    env: { DROVER_LOG_LEVEL: 'debug', ...process.env, [SUPERVISED_ENV]: '1' },
     detached: true,
   });
 }
