@@ -1,5 +1,6 @@
 import type { MemberId } from '../shared/ids.js';
 import type { KeyLimits } from './key-limits.js';
+import type { QueueEntry } from './queue.js';
 import type { StopWaits } from './stop-waits.js';
 import type { Changes, StartOrder } from './scheduler-types.js';
 import { type TaskRecord, outOfAttempts } from './task.js';
@@ -10,7 +11,7 @@ import type { WorkerLine, WorkerSlots } from './worker-slots.js';
 /** What an assignment round reads and changes: the queue, the slots, the key limits. */
 export interface AssignContext extends QueueContext {
   readonly slots: WorkerSlots;
-  readonly keyLimits: Pick<KeyLimits, 'started'>;
+  readonly keyLimits: Pick<KeyLimits, 'started' | 'isRated'>;
   readonly stopWaits: StopWaits;
 }
 
@@ -42,7 +43,8 @@ function assignFrom(
   let misses = 0;
   while (queue.size > 0 && slots.lineSize(line) > 0 && misses < slots.lineSize(line)) {
     const worker = slots.nextIn(line)!;
-    const entry = queue.takeFor(worker);
+    const entry =
+      line === 'free' || mayGoAhead(ctx, queue.peekFor(worker)) ? queue.takeFor(worker) : undefined;
     if (entry === undefined) {
       slots.putBack(worker.id);
       misses++;
@@ -61,6 +63,19 @@ function assignFrom(
     starts.push(startAttempt(ctx, nowMs, task, worker.id));
     changed.push(task);
   }
+}
+
+/**
+ * Whether a queued task may be handed to a worker ahead of a free slot (prefetch, a
+ * priority swap). Not one whose key is held to a rate: its rate token is taken as it is
+ * handed out, but it starts only when a slot frees, so tasks held ahead on a busy worker
+ * would start together, over the rate. They wait for a free slot instead.
+ */
+export function mayGoAhead(ctx: AssignContext, entry: QueueEntry | undefined): boolean {
+  if (entry === undefined) return false;
+  return (
+    entry.concurrencyKey === undefined || !ctx.keyLimits.isRated(entry.kind, entry.concurrencyKey)
+  );
 }
 
 /**

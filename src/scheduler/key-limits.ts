@@ -111,6 +111,10 @@ export class KeyLimits {
     return this.deps.heldByKey(key) + (this.lostByKey.get(key) ?? 0);
   }
 
+  /** Whether tasks of `kind` with `key` are held to a rate (their key's or kind's limit). */
+  readonly isRated = (kind: string, key: string): boolean =>
+    (this.byKey.get(key) ?? this.byKind.get(kind))?.rate !== undefined;
+
   /** A task of `kind` with `key` starts at `nowMs`: it takes a rate token, if limited. */
   started(kind: string, key: string, nowMs: number): void {
     const own = this.byKey.get(key);

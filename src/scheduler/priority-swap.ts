@@ -1,4 +1,4 @@
-import { startAttempt, type AssignContext } from './assign-round.js';
+import { mayGoAhead, startAttempt, type AssignContext } from './assign-round.js';
 import { heldUnbegun, type RecallOrder } from './held-recall.js';
 import type { Changes, StartOrder } from './scheduler-types.js';
 import { PRIORITY_RANK as RANK, type TaskRecord, outOfAttempts } from './task.js';
@@ -40,6 +40,7 @@ export function swapForPriority(
     for (const lower of held) {
       const entry = queue.peekFor(taker);
       if (entry === undefined || RANK[entry.priority] <= RANK[lower.priority]) break;
+      if (!mayGoAhead(ctx, entry)) break;
       const task = index.get(entry.id)!;
       // Out of attempts after a lost worker: the assign round fails it, not this.
       if (outOfAttempts(task)) break;

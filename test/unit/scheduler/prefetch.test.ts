@@ -202,6 +202,34 @@ describe('Scheduler: prefetch', () => {
     expect(started()).toEqual(['t3']);
   });
 
+  it('hands no task of a rate-limited key ahead: held tasks would start together, over the rate', () => {
+    const { clock, scheduler, schedule, started, finish } = setup(1);
+    scheduler.keyLimits.set(
+      { key: 'api' },
+      { maxRunning: undefined, rate: { count: 5, intervalMs: 1000, burst: 1 } },
+    );
+    schedule('warm');
+    expect(started()).toEqual(['warm']);
+    clock.advance(1);
+    finish('warm'); // a short attempt: w now takes tasks ahead of its slot
+    schedule('busy');
+    schedule('u1');
+    expect(started()).toEqual(['busy', 'u1']); // u1 ahead of the busy slot
+    schedule('r1', 'api');
+    schedule('r2', 'api');
+    expect(started()).toEqual([]); // not ahead
+    finish('busy');
+    expect(started()).toEqual([]); // u1 holds the slot now
+    finish('u1');
+    const starts = scheduler.assign(clock.nowMs()).starts;
+    expect(starts.map((s) => [s.taskId, s.ahead ?? false])).toEqual([['r1', false]]);
+    clock.advance(200); // the next token
+    scheduler.promoteDue(clock.nowMs());
+    expect(started()).toEqual([]); // r1 still runs: r2 waits for the slot, not ahead of it
+    finish('r1');
+    expect(started()).toEqual(['r2']);
+  });
+
   it('tasks handed ahead count against their key limit: it is never exceeded', () => {
     const { clock, scheduler, schedule, started, finish } = setup(4);
     scheduler.keyLimits.set({ key: 'k' }, { maxRunning: 2, rate: undefined });
