@@ -334,12 +334,9 @@ export class TaskRunner {
   ): void {
     const failed = outcome.error !== undefined;
     if (failed ? this.log.isLevelEnabled('info') : logsTasks) {
-      context
-        .log()
-        [failed ? 'info' : 'debug'](
-          { durationMs: Math.round(performance.now() - startedAtMs), error: outcome.error },
-          failed ? 'task failed' : 'task finished',
-        );
+      const fields = { durationMs: Math.round(performance.now() - startedAtMs) };
+      if (failed) context.log().info({ ...fields, error: outcome.error }, 'task failed');
+      else context.log().debug(fields, 'task finished');
     }
     if (this.observer) {
       const how =
