@@ -163,9 +163,13 @@ export class MemberLifecycle {
       scheduler.noteBegan(this.now(), id, input.began);
     }
     if (!first && input.running.length === 0) return;
-    const { changed, stops } = scheduler.reconcile(id, input.running, first, this.now());
+    const resumed = membership.get(id)?.resumed ?? false;
+    const { changed, stops } = scheduler.reconcile(id, input.running, first, this.now(), resumed);
     for (const task of changed) {
-      log.info({ memberId: id, taskId: task.id, attempt: task.attempt }, 'task re-attached');
+      // Re-attached ones run on it; the others it did not list were requeued (or failed).
+      const fields = { memberId: id, taskId: task.id, attempt: task.attempt };
+      if (task.status === 'running') log.info(fields, 'task re-attached');
+      else log.info({ ...fields, status: task.status, error: task.error }, 'task not re-attached');
     }
     if (changed.length > 0) this.deps.feed.changed(id);
     this.deps.commits.then(changed, () => {

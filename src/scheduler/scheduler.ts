@@ -355,15 +355,17 @@ export class Scheduler {
    * holds but that was requeued after it was lost (and not yet taken) is re-attached, so it
    * does not run twice; any attempt that is not the worker's any more is to be stopped.
    * `resendStops` repeats stops for cancelled attempts (on a new stream, where an earlier
-   * stop may have been lost).
+   * stop may have been lost). `resumed`: the worker process joined before and lists every
+   * attempt it has (JoinRequest.resumed), so one it leaves out never began on it.
    */
   reconcile(
     memberId: MemberId,
     running: readonly RunningAttempt[],
     resendStops: boolean,
     nowMs?: number,
+    resumed = false,
   ): Changes & { stops: StopOrder[] } {
-    return reconcile(this.ctx, memberId, running, resendStops, nowMs);
+    return reconcile(this.ctx, memberId, running, { resendStops, resumed }, nowMs);
   }
 
   /** A task by id. */

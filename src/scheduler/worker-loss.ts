@@ -182,7 +182,7 @@ export function reconcile(
   ctx: WorkerLossContext,
   memberId: MemberId,
   running: readonly RunningAttempt[],
-  resendStops: boolean,
+  { resendStops, resumed }: { readonly resendStops: boolean; readonly resumed: boolean },
   nowMs?: number,
 ): Changes & { stops: StopOrder[] } {
   // A timed start re-attached before its run time stays one (a slot from its run time, and
@@ -237,7 +237,7 @@ export function reconcile(
     }
     stop(`task ${taskId} is ${task.status} and no longer runs on ${memberId}`);
   }
-  if (resendStops && known) changed.push(...releaseUnlisted(ctx, memberId, running));
+  if (resendStops && known) changed.push(...releaseUnlisted(ctx, memberId, running, resumed));
   return { changed, stops };
 }
 
@@ -257,11 +257,15 @@ function begunFirst(ctx: WorkerLossContext, running: readonly RunningAttempt[]):
  * runs, so it does not run these (it never got the start), and they need not wait out the
  * re-attach grace. Back to the head of the queue with their attempt kept, as any lost
  * worker's: a report still on its way lands. Tasks its slots hold are its own already.
+ * From a `resumed` process (one that joined before and kept track of all it was handed)
+ * the attempt never began: it does not count. From a new process it counts: its
+ * predecessor under the id may have begun it.
  */
 function releaseUnlisted(
   ctx: WorkerLossContext,
   memberId: MemberId,
   running: readonly RunningAttempt[],
+  resumed: boolean,
 ): TaskRecord[] {
   const listed = new Set(running.map((r) => attemptKey(r.taskId, r.attempt)));
   const unlisted = ctx.index
@@ -273,7 +277,10 @@ function releaseUnlisted(
         !listed.has(attemptKey(task.id, task.attempt)),
     );
   for (const task of unlisted) ctx.keyLimits.claimed(task.id, task.attempt, memberId);
-  // It does not run them: nothing of theirs can outlive anything.
-  const worker = { sendsNotices: false, fenceMs: 0 };
+  // It does not run them: nothing of theirs can outlive anything. A resumed process's word
+  // that it never began them overrides the restore's guess that they had (restore-tasks.ts);
+  // lostBeforeBegun then forgives the loss, within its bound.
+  if (resumed) for (const task of unlisted) task.begunAttempt = undefined;
+  const worker = { sendsNotices: resumed, fenceMs: 0 };
   return requeueLost(ctx, unlisted, 'did not list it when it came back after the restart', worker);
 }

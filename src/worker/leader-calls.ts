@@ -58,11 +58,15 @@ export function openLeaderConnection(
   return { channel, client };
 }
 
-/** Joins the leader as `identity`; rejects with the call's ServiceError, or on abort. */
+/**
+ * Joins the leader as `identity` (`resumed`: this process joined before, see
+ * JoinRequest.resumed); rejects with the call's ServiceError, or on abort.
+ */
 export function callJoin(
   client: LeaderServiceClient,
   identity: WorkerIdentity,
   signal: AbortSignal,
+  resumed: boolean,
 ): Promise<JoinResponse> {
   return new Promise<JoinResponse>((resolve, reject) => {
     const call = client.join(
@@ -77,6 +81,7 @@ export function callJoin(
         timedStarts: true,
         beganNotices: true,
         lossFenceMs: identity.lossFenceMs ?? 0,
+        resumed,
       },
       new Metadata(),
       { deadline: deadlineAfter(CALL_DEADLINE_MS) },

@@ -88,6 +88,8 @@ export class LeaderLink {
   private flushScheduled = false;
   /** Numbers the heartbeat streams, so reports are re-sent once on each new one. */
   private streamSerial = 0;
+  /** A Join has succeeded in this process: later ones are resumed (JoinRequest.resumed). */
+  private joinedBefore = false;
   /** The secret this process's Join returned; every heartbeat carries it. */
   private session = '';
   /** Set by leave(): the run loop must not join again. */
@@ -270,7 +272,8 @@ export class LeaderLink {
     this.closeChannel();
     const { credentials, identity, token } = this.options;
     this.connection = openLeaderConnection(address, credentials, token);
-    const join = await callJoin(this.connection.client, identity, signal);
+    const join = await callJoin(this.connection.client, identity, signal, this.joinedBefore);
+    this.joinedBefore = true;
     this.log.info({ address, slots: identity.slots, kinds: identity.kinds }, 'worker joined');
     return join;
   }

@@ -219,6 +219,7 @@ describe('hostile input to the leader', () => {
           timedStarts: false,
           beganNotices: false,
           lossFenceMs: 0,
+          resumed: false,
           ...fields,
         }),
       );

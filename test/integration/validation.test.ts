@@ -156,6 +156,7 @@ describe('bad input gets a clear status and changes nothing', () => {
         timedStarts: false,
         beganNotices: false,
         lossFenceMs: 0,
+        resumed: false,
         instance: 'other',
       }),
     );

@@ -132,6 +132,7 @@ function joinMember(coordinator: LeaderApi, request: JoinRequest, guarded: boole
     timedStarts: request.timedStarts,
     beganNotices: request.beganNotices,
     lossFenceMs: request.lossFenceMs,
+    resumed: request.resumed,
   });
   return {
     heartbeatIntervalMs: timing.heartbeatIntervalMs,

@@ -10,6 +10,7 @@ export function joinFields(nowMs: number, spec: JoinSpec) {
     allowedCommands: spec.allowedCommands ?? new Set<string>(),
     timedStarts: spec.timedStarts ?? false,
     beganNotices: spec.beganNotices ?? false,
+    resumed: spec.resumed ?? false,
     lossFenceMs: spec.lossFenceMs ?? 0,
     joinedAtMs: nowMs,
     lastHeartbeatAtMs: undefined,

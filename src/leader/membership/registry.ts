@@ -42,6 +42,8 @@ export interface Member {
   timedStarts: boolean;
   /** It says which attempts it has begun (JoinRequest.began_notices). */
   beganNotices: boolean;
+  /** Its last Join said it had joined before (JoinRequest.resumed). */
+  resumed: boolean;
   /** How long its attempts may outlive it (JoinRequest.loss_fence_ms). */
   lossFenceMs: number;
   state: MemberState;
@@ -89,6 +91,8 @@ export interface JoinSpec {
   readonly beganNotices?: boolean | undefined;
   /** How long its attempts may outlive it (JoinRequest.loss_fence_ms); 0 if absent. */
   readonly lossFenceMs?: number | undefined;
+  /** This process joined before and lists every attempt it has (JoinRequest.resumed). */
+  readonly resumed?: boolean | undefined;
   /** A fresh secret, kept only if this Join starts a new process's membership. */
   readonly session: string;
 }

@@ -48,6 +48,11 @@ function run(ctx: WorkerLossContext, task: TaskRecord, memberId: string, occupy 
   if (occupy) ctx.slots.occupy(m(memberId), task.id);
 }
 
+/** The first heartbeat of a stream, from a process joining for the first time. */
+const FIRST = { resendStops: true, resumed: false };
+/** A later heartbeat of the stream. */
+const FOLLOWING = { resendStops: false, resumed: false };
+
 describe('removeWorker', () => {
   it('requeues the lost worker’s running tasks at the head, attempts and member kept', () => {
     const { ctx, tasks } = setup(4);
@@ -99,7 +104,7 @@ describe('reconcile', () => {
         { taskId: t1.id, attempt: 1 },
         { taskId: t2.id, attempt: 1 },
       ],
-      false,
+      FOLLOWING,
     );
     expect(changed).toEqual([t1]);
     expect(stops).toEqual([]);
@@ -123,9 +128,9 @@ describe('reconcile', () => {
       keyLimits: { ...ctx.keyLimits, claimed: (id: TaskId) => void claimed.push(id) },
     };
     // A later heartbeat of the stream (not its first) changes nothing of the sort.
-    expect(reconcile(withKeys, m('a'), listed, false).changed).toEqual([]);
+    expect(reconcile(withKeys, m('a'), listed, FOLLOWING).changed).toEqual([]);
     expect(t1.status).toBe('running');
-    const { changed, stops } = reconcile(withKeys, m('a'), listed, true);
+    const { changed, stops } = reconcile(withKeys, m('a'), listed, FIRST);
     expect(changed).toEqual([t1]);
     expect(stops).toEqual([]);
     expect(t1).toMatchObject({ status: 'pending', attempt: 1, memberId: 'a' });
@@ -136,6 +141,36 @@ describe('reconcile', () => {
     expect(ctx.slots.runningOn(m('a')).sort()).toEqual(['t2', 't4']);
     // Its key (if any) counts it no more; t2's was claimed when re-attached.
     expect(claimed.sort()).toEqual(['t1', 't2']);
+  });
+
+  it('does not count an unlisted attempt against the task when a resumed process leaves it out: it never began there', () => {
+    const { ctx, tasks } = setup(2);
+    const [t1, t2] = tasks as [TaskRecord, TaskRecord];
+    // Restored after a failover as running on a (no slot held): a's start orders were lost.
+    run(ctx, t1, 'a', false);
+    run(ctx, t2, 'a', false);
+    // A restore takes running tasks as begun (restore-tasks.ts): the worker's word overrides it.
+    t1.begunAttempt = t2.begunAttempt = 1;
+    const budget = (task: TaskRecord) => task.attempt - task.attemptBase;
+    const { changed } = reconcile(ctx, m('a'), [], { resendStops: true, resumed: true });
+    expect(changed.map((task) => task.id).sort()).toEqual(['t1', 't2']);
+    expect(t1).toMatchObject({ status: 'pending', attempt: 1 });
+    expect(t1.error).toBe(
+      'member a did not list it when it came back after the restart before it began attempt 1 (not counted)',
+    );
+    // Not counted: a task on its only attempt may still run.
+    expect([budget(t1), budget(t2)]).toEqual([0, 0]);
+  });
+
+  it('counts an unlisted attempt when a new process under the id leaves it out: the old one may have begun it', () => {
+    const { ctx, tasks } = setup(1);
+    const [t1] = tasks as [TaskRecord];
+    run(ctx, t1, 'a', false);
+    reconcile(ctx, m('a'), [], FIRST);
+    expect(t1.error).toBe(
+      'member a did not list it when it came back after the restart during attempt 1',
+    );
+    expect(t1.attempt - t1.attemptBase).toBe(1);
   });
 
   it('stops attempts that are not the worker’s, and cancelled ones only when asked', () => {
@@ -149,15 +184,15 @@ describe('reconcile', () => {
       { taskId: t2.id, attempt: 1 },
       { taskId: t('gone'), attempt: 1 },
     ];
-    expect(reconcile(ctx, m('a'), running, false).stops.map((stop) => stop.reason)).toEqual([
+    expect(reconcile(ctx, m('a'), running, FOLLOWING).stops.map((stop) => stop.reason)).toEqual([
       'attempt 2 of task t1 is not assigned to a',
       'attempt 1 of task gone is not assigned to a',
     ]);
-    expect(reconcile(ctx, m('a'), running, true).stops.map((stop) => stop.reason)).toEqual([
+    expect(reconcile(ctx, m('a'), running, FIRST).stops.map((stop) => stop.reason)).toEqual([
       'attempt 2 of task t1 is not assigned to a',
       'cancelled',
       'attempt 1 of task gone is not assigned to a',
     ]);
-    expect(reconcile(ctx, m('c'), [{ taskId: t1.id, attempt: 1 }], true).stops).toHaveLength(1);
+    expect(reconcile(ctx, m('c'), [{ taskId: t1.id, attempt: 1 }], FIRST).stops).toHaveLength(1);
   });
 });

@@ -168,6 +168,16 @@ export interface JoinRequest {
    * that much time has passed since it learnt of the loss. 0: they end with the worker.
    */
   lossFenceMs: number;
+  /**
+   * This worker process was joined before (to this leader or another) and has kept track
+   * since of every attempt it was handed: the first heartbeat of its next stream lists
+   * every one it runs or holds, and reports every one that ended. An attempt the leader
+   * has as this member's that the list leaves out (after a failover: its start order was
+   * lost with the old leader) never began, so it is requeued without counting against
+   * the task's attempts. False for a process's first Join: the attempts a predecessor
+   * under the same id held may have begun, and count.
+   */
+  resumed: boolean;
 }
 
 /** JoinResponse tells the worker the timings it must keep. */
@@ -462,6 +472,7 @@ function createBaseJoinRequest(): JoinRequest {
     timedStarts: false,
     beganNotices: false,
     lossFenceMs: 0,
+    resumed: false,
   };
 }
 
@@ -493,6 +504,9 @@ export const JoinRequest: MessageFns<JoinRequest> = {
     }
     if (message.lossFenceMs !== 0) {
       writer.uint32(72).uint32(message.lossFenceMs);
+    }
+    if (message.resumed !== false) {
+      writer.uint32(80).bool(message.resumed);
     }
     return writer;
   },
@@ -582,6 +596,14 @@ export const JoinRequest: MessageFns<JoinRequest> = {
             message.lossFenceMs = reader.uint32();
             continue;
           }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.resumed = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -623,6 +645,7 @@ export const JoinRequest: MessageFns<JoinRequest> = {
         : isSet(object.loss_fence_ms)
           ? globalThis.Number(object.loss_fence_ms)
           : 0,
+      resumed: isSet(object.resumed) ? globalThis.Boolean(object.resumed) : false,
     };
   },
 
@@ -655,6 +678,9 @@ export const JoinRequest: MessageFns<JoinRequest> = {
     if (message.lossFenceMs !== 0) {
       obj.lossFenceMs = Math.round(message.lossFenceMs);
     }
+    if (message.resumed !== false) {
+      obj.resumed = message.resumed;
+    }
     return obj;
   },
 
@@ -672,6 +698,7 @@ export const JoinRequest: MessageFns<JoinRequest> = {
     message.timedStarts = object.timedStarts ?? false;
     message.beganNotices = object.beganNotices ?? false;
     message.lossFenceMs = object.lossFenceMs ?? 0;
+    message.resumed = object.resumed ?? false;
     return message;
   },
 };

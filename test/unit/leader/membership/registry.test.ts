@@ -276,6 +276,7 @@ describe('MembershipRegistry.join, in detail', () => {
       timedStarts: false,
       beganNotices: false,
       lossFenceMs: 0,
+      resumed: false,
       state: 'joining',
       stateSinceMs: clock.nowMs(),
       stateReason: 'joined',
