@@ -62,6 +62,8 @@ export interface HttpServerOptions {
   readonly allowedHosts?: readonly string[] | undefined;
   /** Silence while a body is read after which the connection closes (default 30 s). */
   readonly bodyTimeoutMs?: number | undefined;
+  /** How long a whole body may take to arrive, however it trickles (default 120 s). */
+  readonly bodyDeadlineMs?: number | undefined;
 }
 
 /**
@@ -80,7 +82,10 @@ export async function buildHttpServer(
   const log = logger.child({ component: 'http' });
   const app = createFastify(log, options);
   acceptOnlyJson(app);
-  boundBodyTime(app, options.bodyTimeoutMs ?? BODY_TIMEOUT_MS);
+  boundBodyTime(app, {
+    silenceMs: options.bodyTimeoutMs ?? BODY_TIMEOUT_MS,
+    wholeMs: options.bodyDeadlineMs ?? BODY_DEADLINE_MS,
+  });
   await app.register(swagger, {
     openapi: {
       info: {
@@ -199,20 +204,31 @@ function answerClientError(err: Error, socket: Socket): void {
 
 /** How long a request's body may go silent once its headers have arrived (default). */
 const BODY_TIMEOUT_MS = 30_000;
+/** How long a whole body may take, from its headers (default): 6 MiB at ~50 KiB/s. */
+const BODY_DEADLINE_MS = 120_000;
 
 /**
- * A body that stops arriving (a client gone quiet mid-body, or one trickling it to hold the
- * connection) closes the connection after `timeoutMs` of silence, instead of holding it
- * for ever (Fastify sets no limit, and Node's requestTimeout did not end one here). Set
- * while a body is read and lifted once it is: watches and output follows stream as long as
- * they are wanted.
+ * A body that stops arriving (a client gone quiet mid-body) closes the connection after
+ * `silenceMs` of silence, and one that trickles (a byte every few seconds, to hold the
+ * connection) once `wholeMs` have passed since its headers, instead of holding it for ever
+ * (Fastify sets no limit, and Node's requestTimeout did not end one here). Set while a body
+ * is read and lifted once it is: watches and output follows stream as long as they are
+ * wanted.
  */
-function boundBodyTime(app: FastifyInstance, timeoutMs: number): void {
+function boundBodyTime(
+  app: FastifyInstance,
+  { silenceMs, wholeMs }: { silenceMs: number; wholeMs: number },
+): void {
   app.addHook('onRequest', (request, _reply, done) => {
     const { headers, socket } = request.raw;
     if (headers['content-length'] !== undefined || headers['transfer-encoding'] !== undefined) {
       // No 'timeout' listener: Node's HTTP server then destroys the socket itself.
-      socket.setTimeout(timeoutMs);
+      socket.setTimeout(silenceMs);
+      const deadline = setTimeout(() => socket.destroy(), wholeMs);
+      const lift = (): void => clearTimeout(deadline);
+      // Read whole ('end'), or gone ('close'): either way the deadline has done its work.
+      request.raw.once('end', lift);
+      request.raw.once('close', lift);
     }
     done();
   });

@@ -45,4 +45,36 @@ describe('HTTP body timeout', () => {
     );
     expect(whole).toMatch(/^HTTP\/1\.1 400 [\s\S]*must be string/);
   });
+
+  it('closes a connection whose body trickles in for longer than the whole-body deadline', async () => {
+    app = await buildHttpServer(
+      {} as LeaderApi,
+      { leaders: () => Promise.resolve([]) },
+      pino({ level: 'silent' }),
+      { bodyLimitBytes: 1_000_000, bodyTimeoutMs: 5_000, bodyDeadlineMs: 300 },
+    );
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = app.server.address() as { port: number };
+    const startedMs = Date.now();
+    const closed = await new Promise<number>((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1', () => {
+        socket.write('POST /v1/tasks HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+        socket.write('Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n{');
+      });
+      // A space every 50 ms: never silent for the 5 s silence bound. Bounded: 200 at most.
+      let sent = 0;
+      const trickle = setInterval(() => {
+        if (sent++ < 200 && socket.writable) socket.write(' ');
+      }, 50);
+      socket.on('close', () => {
+        clearInterval(trickle);
+        resolve(sent);
+      });
+      socket.on('error', () => {});
+      socket.on('timeout', reject);
+    });
+    // Cut by the deadline (300 ms), long before the trickle or the silence bound would end.
+    expect(closed).toBeLessThan(100);
+    expect(Date.now() - startedMs).toBeLessThan(5_000);
+  });
 });
