@@ -183,7 +183,7 @@ function checkStore(store: LeaderConfig['store']): void {
 function checkLease(ha: LeaderConfig['ha']): void {
   if (ha.leaseRenewMs * 2 > ha.leaseMs) {
     throw new InvalidArgumentError(
-      '--lease-renew-ms must be at most half of --lease-ms (a lease outlives a missed renewal)',
+      `--lease-renew-ms must be at most half of --lease-ms (a lease outlives a missed renewal): got ${ha.leaseRenewMs} and ${ha.leaseMs}`,
     );
   }
   for (const value of [ha.advertise, ha.advertiseHttp]) {

@@ -28,3 +28,8 @@ export function formatHostPort({ host, port }: HostPort): string {
 export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
+
+/** True for 0.0.0.0 and :: : what a server binds to, never what a client can dial. */
+export function isUnspecified(host: string): boolean {
+  return host === '0.0.0.0' || host === '::' || host === '0:0:0:0:0:0:0:0';
+}

@@ -8,6 +8,7 @@ import type { LeaderRow } from './lease-sql.js';
 import { LeaderSwitch } from './leader-switch.js';
 import { termGuardedTimers } from './term-guard.js';
 import { systemLeaderTimers } from '../leader-timers.js';
+import { isUnspecified, parseHostPort } from '../../shared/net.js';
 
 /** What an elected leader needs beyond its coordinator's options. */
 export interface ElectedLeaderOptions {
@@ -80,6 +81,16 @@ export class ElectedLeader implements LeaderRole {
       },
     );
     this.elector = elector;
+    const unroutable = [self.address, self.httpAddress].filter(
+      (address) => address !== undefined && isUnspecified(parseHostPort(address).host),
+    );
+    if (unroutable.length > 0) {
+      // Standbys name this address to clients and workers: 0.0.0.0 means their own machine.
+      this.log.warn(
+        { advertised: unroutable },
+        'this leader advertises an address others cannot reach (0.0.0.0 or ::): set --advertise (and --advertise-http) to the address clients and workers should use',
+      );
+    }
     this.log.info(
       { address: self.address, httpAddress: self.httpAddress },
       'standing by for the lease',

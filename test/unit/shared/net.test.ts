@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatHostPort, parseHostPort } from '../../../src/shared/net.js';
+import { formatHostPort, isUnspecified, parseHostPort } from '../../../src/shared/net.js';
 import { InvalidArgumentError } from '../../../src/shared/errors.js';
 
 describe('parseHostPort', () => {
@@ -17,5 +17,16 @@ describe('parseHostPort', () => {
     expect(() => parseHostPort('127.0.0.1:99999')).toThrow(
       new InvalidArgumentError('"127.0.0.1:99999": port 99999 is out of range (0-65535)'),
     );
+  });
+});
+
+describe('isUnspecified', () => {
+  it('is true for the any-address a leader binds to, false for one a client can dial', () => {
+    for (const address of ['0.0.0.0:50051', '[::]:50051']) {
+      expect(isUnspecified(parseHostPort(address).host)).toBe(true);
+    }
+    for (const address of ['127.0.0.1:50051', 'leader-a:50051', '[::1]:1', ':50051']) {
+      expect(isUnspecified(parseHostPort(address).host)).toBe(false);
+    }
   });
 });
