@@ -82,10 +82,7 @@ export async function buildHttpServer(
   const log = logger.child({ component: 'http' });
   const app = createFastify(log, options);
   acceptOnlyJson(app);
-  boundBodyTime(app, {
-    silenceMs: options.bodyTimeoutMs ?? BODY_TIMEOUT_MS,
-    wholeMs: options.bodyDeadlineMs ?? BODY_DEADLINE_MS,
-  });
+  boundBodyTime(app, options);
   await app.register(swagger, {
     openapi: {
       info: {
@@ -209,16 +206,18 @@ const BODY_DEADLINE_MS = 120_000;
 
 /**
  * A body that stops arriving (a client gone quiet mid-body) closes the connection after
- * `silenceMs` of silence, and one that trickles (a byte every few seconds, to hold the
- * connection) once `wholeMs` have passed since its headers, instead of holding it for ever
+ * `bodyTimeoutMs` of silence, and one that trickles (a byte every few seconds, to hold the
+ * connection) once `bodyDeadlineMs` have passed since its headers, instead of holding it for ever
  * (Fastify sets no limit, and Node's requestTimeout did not end one here). Set while a body
  * is read and lifted once it is: watches and output follows stream as long as they are
  * wanted.
  */
 function boundBodyTime(
   app: FastifyInstance,
-  { silenceMs, wholeMs }: { silenceMs: number; wholeMs: number },
+  { bodyTimeoutMs, bodyDeadlineMs }: Pick<HttpServerOptions, 'bodyTimeoutMs' | 'bodyDeadlineMs'>,
 ): void {
+  const silenceMs = bodyTimeoutMs ?? BODY_TIMEOUT_MS;
+  const wholeMs = bodyDeadlineMs ?? BODY_DEADLINE_MS;
   app.addHook('onRequest', (request, _reply, done) => {
     const { headers, socket } = request.raw;
     if (headers['content-length'] !== undefined || headers['transfer-encoding'] !== undefined) {
