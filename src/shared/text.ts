@@ -40,14 +40,17 @@ export function checkText(value: string, what: string): string {
 }
 
 /**
- * Checks an id (task or member): 1 to MAX_ID_LENGTH characters, no whitespace or control
- * characters, well-formed. `what` names it ("task id").
+ * Checks an id (task or member): 1 to MAX_ID_LENGTH characters (code points: an emoji is
+ * one, as a person counts it), no whitespace or control characters, well-formed. `what`
+ * names it ("task id").
  */
 export function checkId(value: string, what: string): string {
   if (value.length === 0) throw new InvalidArgumentError(`${what} must not be empty`);
-  if (value.length > MAX_ID_LENGTH) {
+  // UTF-16 units first: counting code points costs a walk, needed only past the bound.
+  const characters = value.length > MAX_ID_LENGTH ? [...value].length : value.length;
+  if (characters > MAX_ID_LENGTH) {
     throw new InvalidArgumentError(
-      `${what} ${echo(value)} is ${value.length} characters; the most is ${MAX_ID_LENGTH}`,
+      `${what} ${echo(value)} is ${characters} characters; the most is ${MAX_ID_LENGTH}`,
     );
   }
   if (WHITESPACE_OR_CONTROL.test(value)) {

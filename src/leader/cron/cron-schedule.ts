@@ -58,7 +58,12 @@ export function checkCronName(name: string): void {
   }
 }
 
-/** The zone a schedule names, checked: an IANA name Node knows, or UTC when empty. */
+/**
+ * The zone a schedule names, checked: an IANA name Node knows, or UTC when empty. A name
+ * given in other letter case is kept as the zone list spells it (`europe/berlin` as
+ * `Europe/Berlin`), so one zone is listed one way. Not the runtime's resolved name: ICU
+ * resolves Asia/Kolkata to the older Asia/Calcutta, which is not what the user wrote.
+ */
 export function checkTimeZone(timeZone: string): string {
   if (timeZone === '') return 'UTC';
   try {
@@ -69,7 +74,17 @@ export function checkTimeZone(timeZone: string): string {
       `time zone ${echo(timeZone)} is not known: give an IANA name such as Europe/Berlin or UTC`,
     );
   }
-  return timeZone;
+  return zoneSpellings().get(timeZone.toLowerCase()) ?? timeZone;
+}
+
+let spellings: Map<string, string> | undefined;
+
+/** The runtime's zone names by their lower-case form, made once. */
+function zoneSpellings(): Map<string, string> {
+  spellings ??= new Map(
+    Intl.supportedValuesOf('timeZone').map((zone) => [zone.toLowerCase(), zone]),
+  );
+  return spellings;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   checkCronExpression,
+  checkTimeZone,
   firingDue,
   nextFiringAfter,
   type CronSchedule,
@@ -102,5 +103,14 @@ describe('checkCronExpression', () => {
     ] as const) {
       expect(() => checkCronExpression(expression, 'UTC')).toThrow(message);
     }
+  });
+});
+
+describe('checkTimeZone', () => {
+  it('keeps a zone as the runtime spells it, and UTC for none', () => {
+    expect(checkTimeZone('europe/berlin')).toBe('Europe/Berlin');
+    expect(checkTimeZone('Asia/Kolkata')).toBe('Asia/Kolkata');
+    expect(checkTimeZone('')).toBe('UTC');
+    expect(() => checkTimeZone('Nowhere/Land')).toThrow(/time zone "Nowhere\/Land" is not known/);
   });
 });
