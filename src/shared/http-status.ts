@@ -60,6 +60,9 @@ export function errorHeaders(err: DroverError): Record<string, string> {
   }
   if (!(err instanceof NotLeaderError)) return {};
   return {
+    // A client with no other leader to try may come back here in a second (a takeover, or
+    // the named leader, is that far away).
+    'retry-after': '1',
     [LEADER_ROLE_KEY]: 'standby',
     ...(err.leaderAddress === undefined ? {} : { [LEADER_METADATA_KEY]: err.leaderAddress }),
     ...(err.leaderHttpAddress === undefined ? {} : { [LEADER_HTTP_HEADER]: err.leaderHttpAddress }),

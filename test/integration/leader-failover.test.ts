@@ -229,6 +229,7 @@ describe('leader failover on PostgreSQL', () => {
     const readyz = await fetch(`${second.http}/readyz`);
     expect(readyz.status).toBe(503);
     expect(readyz.headers.get('drover-role')).toBe('standby');
+    expect(readyz.headers.get('retry-after')).toBe('1');
     expect(readyz.headers.get('drover-leader')).toBe(first.address);
     expect(readyz.headers.get('drover-leader-http')).toBe(new URL(first.http).host);
     expect(await readyz.json()).toEqual({
