@@ -272,7 +272,9 @@ export class LeaderLink {
     this.closeChannel();
     const { credentials, identity, token } = this.options;
     this.connection = openLeaderConnection(address, credentials, token);
-    const join = await callJoin(this.connection.client, identity, signal, this.joinedBefore);
+    // Resumed only if every attempt this process ended is accounted for (see Outbox).
+    const resumed = this.joinedBefore && this.outbox.everyEndKept;
+    const join = await callJoin(this.connection.client, identity, signal, resumed);
     this.joinedBefore = true;
     this.log.info({ address, slots: identity.slots, kinds: identity.kinds }, 'worker joined');
     return join;
@@ -353,7 +355,7 @@ export class LeaderLink {
       session: this.session,
       failedReason: this.failedReason,
       draining: this.draining,
-      running: listRunning ? runner.running : [],
+      running: listRunning ? [...runner.running, ...this.outbox.endedUnreported(load.reports)] : [],
       // The full list with the running one: a notice lost with a broken stream is repaired.
       began: listRunning ? runner.begun : beganSinceLast,
       runningCount: runner.runningCount,

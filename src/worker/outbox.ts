@@ -37,6 +37,8 @@ export class Outbox {
   private stream = 0;
   /** Attempts begun and not yet told (HeartbeatRequest.began), by attemptKey. */
   private readonly began = new Map<string, RunningTask>();
+  /** A report was given up on: an attempt's end never reached a leader. */
+  private reportLost = false;
 
   /**
    * `log` is the link's logger (these are the link's log lines). `reports`: those not yet
@@ -102,6 +104,7 @@ export class Outbox {
     // the attempt is current, and the report ends it.
     const outputLeft = this.pendingOutput.attemptsWaiting();
     const batch = this.reports.take(serial, REPORT_MESSAGE_BYTES, (key) => outputLeft.has(key));
+    if (batch.dropped.length > 0) this.reportLost = true;
     for (const outcome of batch.dropped) {
       this.log.error(
         { taskId: outcome.id, attempt: outcome.attempt },
@@ -141,8 +144,31 @@ export class Outbox {
     }
   }
 
+  /**
+   * Whether every attempt that ended in this process was reported or still is (none given
+   * up on): only then may a Join say JoinRequest.resumed.
+   */
+  get everyEndKept(): boolean {
+    return !this.reportLost;
+  }
+
+  /**
+   * Attempts that ended but whose report is neither answered nor in `sent` (held back
+   * behind their output, or by the byte budget): listed with the running ones, so a leader
+   * keeps them this worker's until the report comes instead of taking them as never begun.
+   */
+  endedUnreported(sent: readonly AttemptOutcome[]): RunningTask[] {
+    if (this.reports.size === 0) return [];
+    const inMessage = new Set(sent.map((outcome) => attemptKey(outcome.id, outcome.attempt)));
+    return this.reports
+      .outcomes()
+      .filter((outcome) => !inMessage.has(attemptKey(outcome.id, outcome.attempt)))
+      .map(({ id, attempt }) => ({ id, attempt }));
+  }
+
   /** Drops reports that can no longer be delivered (the link stopped). */
   abandon(): void {
+    this.reportLost = true;
     for (const outcome of this.reports.abandonAll()) {
       this.log.error({ taskId: outcome.id, attempt: outcome.attempt }, 'report dropped: no leader');
     }

@@ -59,6 +59,11 @@ export class ReportBook {
     return this.pending.size;
   }
 
+  /** The outcomes of the reports not yet answered. */
+  outcomes(): AttemptOutcome[] {
+    return [...this.pending.values()].map((report) => report.outcome);
+  }
+
   /** Keeps a report until it is answered or given up on; resolves then. */
   add(outcome: AttemptOutcome): Promise<void> {
     return new Promise((resolve) => {

@@ -36,6 +36,30 @@ describe('Outbox', () => {
     expect(box.take(1, 1)).toEqual({ output: [], reports: [], more: false });
   });
 
+  it("lists an ended attempt whose report is held back, so a leader keeps it this worker's", () => {
+    const { box } = outbox();
+    box.output('a', 1, 'stdout', 'x'.repeat(Math.ceil((OUTPUT_MESSAGE_BYTES * 1.5) / 3)));
+    void box.report(outcome('a'));
+    void box.report(outcome('b'));
+    const first = box.take(1, 1);
+    // b goes in this message; a waits behind its output, so it is listed as still its own.
+    expect(box.endedUnreported(first.reports)).toEqual([{ id: 'a', attempt: 1 }]);
+    box.acknowledged([ack('b', true)]);
+    const second = box.take(1, 2);
+    expect(box.endedUnreported(second.reports)).toEqual([]);
+    box.acknowledged([ack('a', true)]);
+    expect(box.endedUnreported([])).toEqual([]);
+    expect(box.everyEndKept).toBe(true);
+  });
+
+  it('never again vouches for every attempt once a report was given up on', () => {
+    const { box } = outbox(new ReportBook(1));
+    void box.report(outcome('a'));
+    box.take(1, 1); // sent on stream 1, unanswered
+    box.take(2, 2); // a new stream: sent the most times allowed, so dropped
+    expect(box.everyEndKept).toBe(false);
+  });
+
   it('resolves a report when the leader answers it, and logs a refusal', async () => {
     const { box, lines } = outbox();
     const answered: string[] = [];
