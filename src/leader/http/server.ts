@@ -218,21 +218,26 @@ function boundBodyTime(
 ): void {
   const silenceMs = bodyTimeoutMs ?? BODY_TIMEOUT_MS;
   const wholeMs = bodyDeadlineMs ?? BODY_DEADLINE_MS;
+  const deadlines = new WeakMap<object, NodeJS.Timeout>();
+  const lift = (request: object): void => clearTimeout(deadlines.get(request));
   app.addHook('onRequest', (request, _reply, done) => {
     const { headers, socket } = request.raw;
     if (headers['content-length'] !== undefined || headers['transfer-encoding'] !== undefined) {
       // No 'timeout' listener: Node's HTTP server then destroys the socket itself.
       socket.setTimeout(silenceMs);
-      const deadline = setTimeout(() => socket.destroy(), wholeMs);
-      const lift = (): void => clearTimeout(deadline);
-      // Read whole ('end'), or gone ('close'): either way the deadline has done its work.
-      request.raw.once('end', lift);
-      request.raw.once('close', lift);
+      deadlines.set(
+        request.raw,
+        setTimeout(() => socket.destroy(), wholeMs),
+      );
+      // Gone before its body came: the deadline has nothing left to do.
+      request.raw.once('close', () => lift(request.raw));
     }
     done();
   });
+  // The body is read (or, for a GET, never will be): a watch may stream on from here.
   app.addHook('preValidation', (request, _reply, done) => {
     request.raw.socket.setTimeout(0);
+    lift(request.raw);
     done();
   });
 }

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { buildHttpServer } from '../../../../src/leader/http/server.js';
 import type { LeaderApi } from '../../../../src/leader/leader-api.js';
+import { waitFor } from '../../../helpers/wait-for.js';
 
 let app: FastifyInstance | undefined;
 afterEach(async () => {
@@ -76,5 +77,33 @@ describe('HTTP body timeout', () => {
     // Cut by the deadline (300 ms), long before the trickle or the silence bound would end.
     expect(closed).toBeLessThan(100);
     expect(Date.now() - startedMs).toBeLessThan(5_000);
+  });
+
+  it('lifts the deadline once a request is read: a GET with Content-Length: 0 lives on', async () => {
+    app = await buildHttpServer(
+      {} as LeaderApi,
+      { leaders: () => Promise.resolve([]) },
+      pino({ level: 'silent' }),
+      { bodyLimitBytes: 1_000_000, bodyTimeoutMs: 5_000, bodyDeadlineMs: 100 },
+    );
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = app.server.address() as { port: number };
+    const socket = connect(port, '127.0.0.1');
+    let answers = '';
+    let closed = false;
+    socket.on('data', (chunk) => (answers += String(chunk)));
+    socket.on('close', () => (closed = true));
+    const get = 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n';
+    socket.write(get);
+    await waitFor(() => answers.includes('200 OK'), { timeoutMs: 5_000, what: 'the answer' });
+    // Three deadlines later the kept-alive connection still serves.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(closed).toBe(false);
+    socket.write(get);
+    await waitFor(() => answers.split('200 OK').length === 3, {
+      timeoutMs: 5_000,
+      what: 'the second answer',
+    });
+    socket.destroy();
   });
 });
