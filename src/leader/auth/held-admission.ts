@@ -19,7 +19,12 @@ export function holdAdmission(
       recheck();
     } catch (refusal) {
       stop();
-      cut(refusal);
+      try {
+        cut(refusal);
+      } catch {
+        // The call ended as it was cut: nothing is left to close, and the other open calls
+        // must still be checked (Tokens.replace calls each listener in turn).
+      }
     }
   });
   return stop;

@@ -66,15 +66,19 @@ export function checkCronName(name: string): void {
  */
 export function checkTimeZone(timeZone: string): string {
   if (timeZone === '') return 'UTC';
+  let resolved: string;
   try {
     // Throws RangeError for a zone the runtime does not know.
-    new Intl.DateTimeFormat('en-US', { timeZone });
+    resolved = new Intl.DateTimeFormat('en-US', { timeZone }).resolvedOptions().timeZone;
   } catch {
     throw new InvalidArgumentError(
       `time zone ${echo(timeZone)} is not known: give an IANA name such as Europe/Berlin or UTC`,
     );
   }
-  return zoneSpellings().get(timeZone.toLowerCase()) ?? timeZone;
+  const lower = timeZone.toLowerCase();
+  // The runtime's own name when it is this one in other letters (utc -> UTC).
+  if (resolved.toLowerCase() === lower) return resolved;
+  return zoneSpellings().get(lower) ?? timeZone;
 }
 
 let spellings: Map<string, string> | undefined;

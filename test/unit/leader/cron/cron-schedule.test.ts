@@ -111,6 +111,7 @@ describe('checkTimeZone', () => {
     expect(checkTimeZone('europe/berlin')).toBe('Europe/Berlin');
     expect(checkTimeZone('Asia/Kolkata')).toBe('Asia/Kolkata');
     expect(checkTimeZone('')).toBe('UTC');
+    expect(checkTimeZone('utc')).toBe('UTC');
     expect(() => checkTimeZone('Nowhere/Land')).toThrow(/time zone "Nowhere\/Land" is not known/);
   });
 });
