@@ -69,7 +69,9 @@ function assignFrom(
  * Whether a queued task may be handed to a worker ahead of a free slot (prefetch, a
  * priority swap). Not one whose key is held to a rate: its rate token is taken as it is
  * handed out, but it starts only when a slot frees, so tasks held ahead on a busy worker
- * would start together, over the rate. They wait for a free slot instead.
+ * would start together, over the rate. They wait for a free slot instead. Only the task a
+ * worker would be offered next is asked about: while it is such a task, that worker gets
+ * nothing ahead this round (prefetch is lost for it, never a limit).
  */
 export function mayGoAhead(ctx: AssignContext, entry: QueueEntry | undefined): boolean {
   if (entry === undefined) return false;
