@@ -33,7 +33,7 @@ function createAction(options: CreateOptions): void {
   if (options.out === undefined) print(secret);
   else writeTokenFile(options, name ?? '', secret);
   process.stderr.write(
-    `token "${name}" (role ${options.role}) added to ${options.tokensFile}; it is not shown again${options.out === undefined ? '' : ` (it is in ${options.out}, for --token-file)`}. Restart the leader to use it.\n`,
+    `token "${name}" (role ${options.role}) added to ${options.tokensFile}; it is not shown again${options.out === undefined ? '' : ` (it is in ${options.out}, for --token-file)`}. A running leader takes it within 2 s.\n`,
   );
 }
 
