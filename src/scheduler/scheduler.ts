@@ -351,12 +351,10 @@ export class Scheduler {
   }
 
   /**
-   * Checks what a worker says it runs against the task list. An attempt the worker still
-   * holds but that was requeued after it was lost (and not yet taken) is re-attached, so it
-   * does not run twice; any attempt that is not the worker's any more is to be stopped.
-   * `resendStops` repeats stops for cancelled attempts (on a new stream, where an earlier
-   * stop may have been lost). `resumed`: the worker process joined before and lists every
-   * attempt it has (JoinRequest.resumed), so one it leaves out never began on it.
+   * Checks what a worker says it runs against the task list: an attempt it still holds that
+   * was requeued after it was lost (not yet taken) is re-attached, so it does not run twice;
+   * one no longer its own is to be stopped. `resendStops` repeats stops of cancelled attempts
+   * (a new stream: one may have been lost); `resumed`: see JoinRequest.resumed.
    */
   reconcile(
     memberId: MemberId,

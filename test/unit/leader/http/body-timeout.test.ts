@@ -23,17 +23,24 @@ function sendAndWaitForClose(port: number, text: string): Promise<string> {
   });
 }
 
+/**
+ * Serves the HTTP API on a loopback port with these bounds; resolves with the port. No
+ * route these tests reach calls the coordinator, so none is given.
+ */
+async function listening(options: Parameters<typeof buildHttpServer>[3]): Promise<number> {
+  app = await buildHttpServer(
+    {} as LeaderApi,
+    { leaders: () => Promise.resolve([]) },
+    pino({ level: 'silent' }),
+    options,
+  );
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  return (app.server.address() as { port: number }).port;
+}
+
 describe('HTTP body timeout', () => {
   it('closes a connection whose body stopped arriving, and lets a whole one through', async () => {
-    // No route is reached by these requests: the coordinator is never called.
-    app = await buildHttpServer(
-      {} as LeaderApi,
-      { leaders: () => Promise.resolve([]) },
-      pino({ level: 'silent' }),
-      { bodyLimitBytes: 1_000_000, bodyTimeoutMs: 200 },
-    );
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    const { port } = app.server.address() as { port: number };
+    const port = await listening({ bodyLimitBytes: 1_000_000, bodyTimeoutMs: 200 });
     const head = 'POST /v1/tasks HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n';
     // Bounded by the test's timeout: without the bound the connection stays open for ever.
     const cut = await sendAndWaitForClose(port, `${head}Content-Length: 100\r\n\r\n{"payload":`);
@@ -48,14 +55,11 @@ describe('HTTP body timeout', () => {
   });
 
   it('closes a connection whose body trickles in for longer than the whole-body deadline', async () => {
-    app = await buildHttpServer(
-      {} as LeaderApi,
-      { leaders: () => Promise.resolve([]) },
-      pino({ level: 'silent' }),
-      { bodyLimitBytes: 1_000_000, bodyTimeoutMs: 5_000, bodyDeadlineMs: 300 },
-    );
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    const { port } = app.server.address() as { port: number };
+    const port = await listening({
+      bodyLimitBytes: 1_000_000,
+      bodyTimeoutMs: 5_000,
+      bodyDeadlineMs: 300,
+    });
     const startedMs = Date.now();
     const closed = await new Promise<number>((resolve, reject) => {
       const socket = connect(port, '127.0.0.1', () => {
@@ -80,14 +84,11 @@ describe('HTTP body timeout', () => {
   });
 
   it('lifts the deadline once a request is read: a GET with Content-Length: 0 lives on', async () => {
-    app = await buildHttpServer(
-      {} as LeaderApi,
-      { leaders: () => Promise.resolve([]) },
-      pino({ level: 'silent' }),
-      { bodyLimitBytes: 1_000_000, bodyTimeoutMs: 5_000, bodyDeadlineMs: 100 },
-    );
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    const { port } = app.server.address() as { port: number };
+    const port = await listening({
+      bodyLimitBytes: 1_000_000,
+      bodyTimeoutMs: 5_000,
+      bodyDeadlineMs: 100,
+    });
     const socket = connect(port, '127.0.0.1');
     let answers = '';
     let closed = false;
